@@ -1,0 +1,48 @@
+package dev.egress.enforcer;
+
+import dev.egress.policy.HostName;
+import dev.egress.policy.Resolutions;
+import java.util.Set;
+
+/**
+ * Resolves the host names of policies to addresses and tells enforcers when those addresses
+ * change. Enforcers take one as a collaborator; egress-dns has the dnsjava implementation and
+ * egress-testkit a scriptable fake.
+ *
+ * <p>Thread-safe. A resolver never widens: a name whose lookup fails, times out or yields nothing
+ * maps to the addresses it last had within a bounded grace time, and then to nothing — never to
+ * "any".
+ */
+public interface NameResolver {
+
+  /**
+   * The current addresses of {@code names}, looking up (concurrently) those not cached. Blocks at
+   * most for the resolver's query timeout. Names that could not be resolved are absent from the
+   * result or map to an empty set.
+   *
+   * @throws InterruptedException if interrupted while waiting for answers
+   */
+  Resolutions resolve(Set<HostName> names) throws InterruptedException;
+
+  /**
+   * Calls {@code listener} whenever the address set of one of {@code names} changes, with the new
+   * resolutions of all of {@code names} and the set of names that changed. Not called when an
+   * answer repeats the known addresses. The listener runs on a resolver thread and must not block
+   * for long.
+   *
+   * @return a handle whose {@link Subscription#close()} stops the calls (idempotent)
+   */
+  Subscription subscribe(Set<HostName> names, Listener listener);
+
+  /** Receives address changes. */
+  @FunctionalInterface
+  interface Listener {
+    void onChange(Resolutions current, Set<HostName> changed);
+  }
+
+  /** A registration with {@link #subscribe}; closing it is idempotent and does not throw. */
+  interface Subscription extends AutoCloseable {
+    @Override
+    void close();
+  }
+}

@@ -1,0 +1,206 @@
+package dev.egress.policy;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What one container may reach; everything else is denied.
+ *
+ * <p>Semantics, decided by {@link #permits} and nowhere else:
+ *
+ * <ul>
+ *   <li>A TCP or UDP flow to port 53 is DNS. It is allowed only to the resolvers the {@link
+ *       DnsRule} names; allow rules never open port 53, even when their port range spans it.
+ *   <li>Any other flow is allowed when some {@link Allowance} has its protocol, a port range
+ *       holding its port, and a destination holding its address: a network containing it, a host
+ *       name currently resolving to it, the container's gateway when that is the address, or
+ *       {@link Destination.UnsafeAnyAddress}.
+ *   <li>Everything else is denied: other protocols (ICMP included), other ports, other addresses,
+ *       names that resolve to nothing, and the gateway when the container's gateway is unknown.
+ * </ul>
+ *
+ * <p>Allowances are normalised: sorted, with overlapping or adjacent port ranges of the same
+ * destination and protocol merged, so that equal policies are equal values and {@link
+ * PolicyText#parse} of {@link PolicyText#format} gives back an equal policy.
+ *
+ * @param allowances what is allowed, normalised
+ * @param dns which resolvers the container may query
+ * @param logDenied whether enforcers log what they deny
+ */
+public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logDenied) {
+
+  /**
+   * @throws IllegalArgumentException if an allowance names port 53 alone (DNS is the {@link
+   *     DnsRule}'s business)
+   */
+  public EgressPolicy {
+    Objects.requireNonNull(dns, "dns");
+    allowances = normalise(allowances);
+  }
+
+  /** A policy that allows nothing, DNS included. */
+  public static EgressPolicy denyAll() {
+    return new EgressPolicy(List.of(), DnsRule.none(), false);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Whether a container whose gateway is {@code gateway} (null when unknown) may open {@code flow}
+   * while host names resolve as {@code resolutions} says.
+   */
+  public boolean permits(Flow flow, @Nullable InetAddress gateway, Resolutions resolutions) {
+    InetAddress target = flow.destination();
+    if (flow.port() == PortRange.DNS_PORT) {
+      if (dns instanceof DnsRule.ViaGateway) {
+        return target.equals(gateway);
+      } else if (dns instanceof DnsRule.Servers servers) {
+        return servers.addresses().contains(target);
+      }
+      return false;
+    }
+    for (Allowance allowance : allowances) {
+      if (allowance.protocol() == flow.protocol()
+          && allowance.ports().contains(flow.port())
+          && holds(allowance.destination(), target, gateway, resolutions)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean holds(
+      Destination destination,
+      InetAddress target,
+      @Nullable InetAddress gateway,
+      Resolutions resolutions) {
+    if (destination instanceof Destination.Network network) {
+      return network.network().contains(target);
+    } else if (destination instanceof Destination.Host host) {
+      return resolutions.addressesOf(host.name()).contains(target);
+    } else if (destination instanceof Destination.Gateway) {
+      return target.equals(gateway);
+    }
+    return destination instanceof Destination.UnsafeAnyAddress;
+  }
+
+  /** The host names to resolve, wildcards excluded, sorted. */
+  public SortedSet<HostName> hostNames() {
+    return allowances.stream()
+        .map(Allowance::destination)
+        .filter(d -> d instanceof Destination.Host host && !host.name().isWildcard())
+        .map(d -> ((Destination.Host) d).name())
+        .collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  /**
+   * Whether the policy names a wildcard host ({@code *.example.com}), which only an enforcer that
+   * filters DNS can honour. Others must refuse such a policy.
+   */
+  public boolean requiresDnsFiltering() {
+    return allowances.stream()
+        .anyMatch(a -> a.destination() instanceof Destination.Host host && host.name().isWildcard());
+  }
+
+  /** Whether the policy refers to the container's gateway (as a destination or as resolver). */
+  public boolean usesGateway() {
+    return dns instanceof DnsRule.ViaGateway
+        || allowances.stream().anyMatch(a -> a.destination() instanceof Destination.Gateway);
+  }
+
+  /** The canonical policy text; see {@link PolicyText#format}. */
+  @Override
+  public String toString() {
+    return PolicyText.format(this);
+  }
+
+  private static List<Allowance> normalise(Collection<Allowance> allowances) {
+    Map<Destination, Map<Protocol, List<PortRange>>> grouped = new TreeMap<>();
+    for (Allowance allowance : allowances) {
+      if (allowance.ports().equals(PortRange.of(PortRange.DNS_PORT))) {
+        throw new IllegalArgumentException(
+            "'" + allowance + "' names port 53, which is DNS: list resolvers with 'dns ADDRESS'"
+                + " (or 'dns gateway') instead");
+      }
+      grouped
+          .computeIfAbsent(allowance.destination(), d -> new TreeMap<>())
+          .computeIfAbsent(allowance.protocol(), p -> new ArrayList<>())
+          .add(allowance.ports());
+    }
+    List<Allowance> result = new ArrayList<>();
+    grouped.forEach(
+        (destination, byProtocol) ->
+            byProtocol.forEach(
+                (protocol, ranges) -> {
+                  for (PortRange merged : merge(ranges)) {
+                    result.add(new Allowance(destination, protocol, merged));
+                  }
+                }));
+    return List.copyOf(result);
+  }
+
+  private static List<PortRange> merge(List<PortRange> ranges) {
+    List<PortRange> sorted = new ArrayList<>(ranges);
+    sorted.sort(null);
+    List<PortRange> merged = new ArrayList<>();
+    PortRange current = sorted.get(0);
+    for (PortRange next : sorted.subList(1, sorted.size())) {
+      if (next.first() <= current.last() + 1) {
+        current = new PortRange(current.first(), Math.max(current.last(), next.last()));
+      } else {
+        merged.add(current);
+        current = next;
+      }
+    }
+    merged.add(current);
+    return merged;
+  }
+
+  /** Collects allowances one at a time; each method checks its arguments at once. */
+  public static final class Builder {
+    private final List<Allowance> allowances = new ArrayList<>();
+    private DnsRule dns = DnsRule.gateway();
+    private boolean logDenied;
+
+    private Builder() {}
+
+    /** Allows TCP to {@code destination} on {@code port}. */
+    public Builder allowTcp(Destination destination, int port) {
+      return allow(destination, Protocol.TCP, PortRange.of(port));
+    }
+
+    public Builder allow(Destination destination, Protocol protocol, PortRange ports) {
+      allowances.add(new Allowance(destination, protocol, ports));
+      return this;
+    }
+
+    /** The resolvers the container may query; the default is its gateway. */
+    public Builder dns(DnsRule rule) {
+      this.dns = Objects.requireNonNull(rule, "rule");
+      return this;
+    }
+
+    public Builder logDenied(boolean log) {
+      this.logDenied = log;
+      return this;
+    }
+
+    /**
+     * @throws IllegalArgumentException if an allowance names port 53 alone
+     */
+    public EgressPolicy build() {
+      return new EgressPolicy(allowances, dns, logDenied);
+    }
+  }
+}

@@ -1,0 +1,121 @@
+package dev.egress.policy;
+
+import java.net.IDN;
+import java.util.Locale;
+
+/**
+ * A DNS host name as a policy names it, normalised to lower-case ASCII (internationalised names
+ * become punycode) without a trailing dot, and always absolute: enforcers resolve it as written,
+ * never through a search path.
+ *
+ * <p>A name may start with the wildcard label {@code *} ({@code *.example.com}). A wildcard cannot
+ * be resolved to addresses; it needs DNS filtering, and an enforcer that cannot filter DNS refuses
+ * a policy that holds one.
+ *
+ * @param ascii the normalised name, for example {@code api.anthropic.com}
+ */
+public record HostName(String ascii) implements Comparable<HostName> {
+  private static final int MAX_NAME_LENGTH = 253;
+  private static final int MAX_LABEL_LENGTH = 63;
+
+  /**
+   * Validates and normalises {@code ascii}; accepts upper case, Unicode and one trailing dot.
+   *
+   * @throws IllegalArgumentException naming what is wrong with the name
+   */
+  public HostName {
+    ascii = normalise(ascii);
+  }
+
+  /** Same as the constructor: {@code HostName.of("Bücher.example.")} is {@code xn--bcher-kva.example}. */
+  public static HostName of(String name) {
+    return new HostName(name);
+  }
+
+  /** Whether the first label is {@code *}. */
+  public boolean isWildcard() {
+    return ascii.startsWith("*.");
+  }
+
+  @Override
+  public int compareTo(HostName other) {
+    return ascii.compareTo(other.ascii);
+  }
+
+  @Override
+  public String toString() {
+    return ascii;
+  }
+
+  private static String normalise(String name) {
+    String trimmed = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+    if (trimmed.isEmpty()) {
+      throw new IllegalArgumentException("host name is empty");
+    }
+    boolean wildcard = trimmed.startsWith("*.");
+    String rest = wildcard ? trimmed.substring(2) : trimmed;
+    for (int i = 0; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (c < 0x80 && !(isLetterOrDigit(c) || c == '-' || c == '.')) {
+        throw new IllegalArgumentException(
+            "host name '" + printable(name) + "' has the character " + describe(c)
+                + " at position " + (i + 1 + (wildcard ? 2 : 0))
+                + ": only letters, digits, '-' and '.' (and a leading '*.') are allowed");
+      }
+    }
+    String ascii;
+    try {
+      ascii = IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "host name '" + printable(name) + "' is not a valid internationalised name: "
+              + e.getMessage(), e);
+    }
+    String[] labels = ascii.split("\\.", -1);
+    for (String label : labels) {
+      if (label.isEmpty()) {
+        throw new IllegalArgumentException(
+            "host name '" + printable(name) + "' has an empty label (two dots in a row?)");
+      }
+      if (label.length() > MAX_LABEL_LENGTH) {
+        throw new IllegalArgumentException(
+            "host name '" + printable(name) + "' has a label of " + label.length()
+                + " characters; DNS allows at most " + MAX_LABEL_LENGTH);
+      }
+      if (label.startsWith("-") || label.endsWith("-")) {
+        throw new IllegalArgumentException(
+            "host name '" + printable(name) + "' has a label that starts or ends with '-'");
+      }
+    }
+    String last = labels[labels.length - 1];
+    if (last.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new IllegalArgumentException(
+          "'" + printable(name) + "' is not a host name (its last label is a number);"
+              + " write an IPv4 address as four numbers 0-255, such as 10.1.2.3");
+    }
+    String full = wildcard ? "*." + ascii : ascii;
+    if (full.length() > MAX_NAME_LENGTH) {
+      throw new IllegalArgumentException(
+          "host name is " + full.length() + " characters long; DNS allows at most "
+              + MAX_NAME_LENGTH);
+    }
+    return full;
+  }
+
+  private static boolean isLetterOrDigit(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  }
+
+  static String describe(int c) {
+    return c >= 0x21 && c < 0x7f ? "'" + (char) c + "'" : String.format("U+%04X", c);
+  }
+
+  /** The text with control characters shown as U+XXXX, so error messages stay on one line. */
+  static String printable(String text) {
+    StringBuilder out = new StringBuilder();
+    text.codePoints()
+        .limit(80)
+        .forEach(c -> out.append(Character.isISOControl(c) ? describe(c) : Character.toString(c)));
+    return text.codePointCount(0, text.length()) > 80 ? out + "..." : out.toString();
+  }
+}

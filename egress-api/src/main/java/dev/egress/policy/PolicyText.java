@@ -1,0 +1,276 @@
+package dev.egress.policy;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The policy file format. One directive a line; {@code #} starts a comment; tokens are separated
+ * by spaces or tabs:
+ *
+ * <pre>
+ * # NanoClaw agent container
+ * allow api.anthropic.com port 443
+ * allow 160.79.104.0/23 port 443
+ * allow gateway port 3001
+ * allow 10.1.2.3 port 5432-5433 proto tcp
+ * allow 192.0.2.7 port 3478 proto udp
+ * dns gateway                  (or: dns none, or: dns 10.0.0.53 fd00::53)
+ * log denied
+ * </pre>
+ *
+ * <p>A destination is a host name, an IPv4 or IPv6 address or CIDR network, {@code gateway}, or
+ * {@code unsafe-any-address}. {@code proto} defaults to {@code tcp}; {@code dns} to {@code
+ * gateway}; denials are not logged unless {@code log denied} is present. {@code dns} and {@code
+ * log} may appear once each.
+ *
+ * <p>Parsing is strict and reports every problem with its line and column. {@link #format} writes
+ * the canonical form, which parses back to an equal policy.
+ */
+public final class PolicyText {
+  private PolicyText() {}
+
+  /**
+   * Reads and parses a policy file (UTF-8).
+   *
+   * @throws PolicySyntaxException naming the file, line and column of each problem
+   * @throws IOException if the file cannot be read
+   */
+  public static EgressPolicy read(Path file) throws IOException, PolicySyntaxException {
+    return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+  }
+
+  /**
+   * Parses policy text.
+   *
+   * @param source a label for error messages, such as the file name
+   * @throws PolicySyntaxException naming the line and column of each problem
+   */
+  public static EgressPolicy parse(String text, String source) throws PolicySyntaxException {
+    return new Parser(source).parse(text);
+  }
+
+  /** The canonical text: allow lines in canonical order, then the dns line, then logging. */
+  public static String format(EgressPolicy policy) {
+    StringBuilder out = new StringBuilder();
+    for (Allowance allowance : policy.allowances()) {
+      out.append(allowance).append('\n');
+    }
+    out.append(policy.dns()).append('\n');
+    if (policy.logDenied()) {
+      out.append("log denied\n");
+    }
+    return out.toString();
+  }
+
+  private record Token(String text, int column) {}
+
+  private static final class Parser {
+    private final String source;
+    private final List<PolicySyntaxException.Problem> problems = new ArrayList<>();
+    private final EgressPolicy.Builder builder = EgressPolicy.builder();
+    private int dnsLine;
+    private int logLine;
+    private int lineNumber;
+
+    Parser(String source) {
+      this.source = source;
+    }
+
+    EgressPolicy parse(String text) throws PolicySyntaxException {
+      String[] lines = text.split("\n", -1);
+      for (String line : lines) {
+        lineNumber++;
+        List<Token> tokens = tokenize(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
+        if (tokens != null && !tokens.isEmpty()) {
+          directive(tokens, line.length() + 1);
+        }
+      }
+      if (problems.isEmpty()) {
+        try {
+          return builder.build();
+        } catch (IllegalArgumentException e) {
+          problems.add(new PolicySyntaxException.Problem(source, lineNumber, 1, String.valueOf(e.getMessage())));
+        }
+      }
+      throw new PolicySyntaxException(problems);
+    }
+
+    /** The tokens of one line, or null after reporting a character no policy may contain. */
+    private @Nullable List<Token> tokenize(String line) {
+      List<Token> tokens = new ArrayList<>();
+      int i = 0;
+      while (i < line.length()) {
+        char c = line.charAt(i);
+        if (c == '#') {
+          break;
+        }
+        if (c == ' ' || c == '\t') {
+          i++;
+          continue;
+        }
+        int start = i;
+        while (i < line.length()) {
+          int cp = line.codePointAt(i);
+          if (cp == ' ' || cp == '\t' || cp == '#') {
+            break;
+          }
+          if (Character.isISOControl(cp) || Character.isWhitespace(cp) || cp == 0xFEFF) {
+            problem(i + 1, "unexpected character " + HostName.describe(cp)
+                + ": policy files hold printable text only");
+            return null;
+          }
+          i += Character.charCount(cp);
+        }
+        tokens.add(new Token(line.substring(start, i), start + 1));
+      }
+      return tokens;
+    }
+
+    private void directive(List<Token> tokens, int endColumn) {
+      Token keyword = tokens.get(0);
+      switch (keyword.text()) {
+        case "allow" -> allow(tokens, endColumn);
+        case "dns" -> dns(tokens, endColumn);
+        case "log" -> log(tokens, endColumn);
+        default -> problem(keyword.column(),
+            "expected 'allow', 'dns' or 'log', found '" + HostName.printable(keyword.text()) + "'");
+      }
+    }
+
+    private void allow(List<Token> tokens, int endColumn) {
+      // allow DESTINATION port PORTS [proto tcp|udp]
+      if (tokens.size() < 2) {
+        problem(endColumn, "expected a destination after 'allow' (a host name, address, network,"
+            + " 'gateway' or '" + Destination.UnsafeAnyAddress.KEYWORD + "')");
+        return;
+      }
+      Token destinationToken = tokens.get(1);
+      Destination destination;
+      try {
+        destination = Destination.parse(destinationToken.text());
+      } catch (IllegalArgumentException e) {
+        problem(destinationToken.column(), String.valueOf(e.getMessage()));
+        return;
+      }
+      if (!expectKeyword(tokens, 2, "port", endColumn, "after the destination")) {
+        return;
+      }
+      if (tokens.size() < 4) {
+        problem(endColumn, "expected a port or range (443, 8000-8080) after 'port'");
+        return;
+      }
+      Token portToken = tokens.get(3);
+      PortRange ports;
+      try {
+        ports = PortRange.parse(portToken.text());
+      } catch (IllegalArgumentException e) {
+        problem(portToken.column(), String.valueOf(e.getMessage()));
+        return;
+      }
+      Protocol protocol = Protocol.TCP;
+      if (tokens.size() > 4) {
+        if (!expectKeyword(tokens, 4, "proto", endColumn, "after the port")) {
+          return;
+        }
+        if (tokens.size() < 6) {
+          problem(endColumn, "expected 'tcp' or 'udp' after 'proto'");
+          return;
+        }
+        Token protocolToken = tokens.get(5);
+        try {
+          protocol = Protocol.fromKeyword(protocolToken.text());
+        } catch (IllegalArgumentException e) {
+          problem(protocolToken.column(), String.valueOf(e.getMessage()));
+          return;
+        }
+        if (tokens.size() > 6) {
+          unexpected(tokens.get(6), "end of line");
+          return;
+        }
+      }
+      if (ports.equals(PortRange.of(PortRange.DNS_PORT))) {
+        problem(portToken.column(), "port 53 is DNS, which the 'dns' line governs: write"
+            + " 'dns " + destination + "' to let the container query that resolver");
+        return;
+      }
+      builder.allow(destination, protocol, ports);
+    }
+
+    private void dns(List<Token> tokens, int endColumn) {
+      if (dnsLine != 0) {
+        problem(tokens.get(0).column(), "'dns' is already set on line " + dnsLine
+            + "; list every resolver on one 'dns' line");
+        return;
+      }
+      dnsLine = lineNumber;
+      if (tokens.size() < 2) {
+        problem(endColumn, "expected 'gateway', 'none' or resolver addresses after 'dns'");
+        return;
+      }
+      String first = tokens.get(1).text();
+      if (first.equals("gateway") || first.equals("none")) {
+        if (tokens.size() > 2) {
+          unexpected(tokens.get(2), "end of line ('" + first + "' stands alone)");
+          return;
+        }
+        builder.dns(first.equals("gateway") ? DnsRule.gateway() : DnsRule.none());
+        return;
+      }
+      List<InetAddress> servers = new ArrayList<>();
+      for (Token token : tokens.subList(1, tokens.size())) {
+        try {
+          servers.add(IpAddresses.parse(token.text()));
+        } catch (IllegalArgumentException e) {
+          problem(token.column(), String.valueOf(e.getMessage())
+              + " (a resolver is an address; host names cannot be resolved before DNS is allowed)");
+          return;
+        }
+      }
+      builder.dns(new DnsRule.Servers(servers));
+    }
+
+    private void log(List<Token> tokens, int endColumn) {
+      if (logLine != 0) {
+        problem(tokens.get(0).column(), "'log' is already set on line " + logLine);
+        return;
+      }
+      logLine = lineNumber;
+      if (!expectKeyword(tokens, 1, "denied", endColumn, "after 'log'")) {
+        return;
+      }
+      if (tokens.size() > 2) {
+        unexpected(tokens.get(2), "end of line");
+        return;
+      }
+      builder.logDenied(true);
+    }
+
+    private boolean expectKeyword(
+        List<Token> tokens, int index, String keyword, int endColumn, String where) {
+      if (tokens.size() <= index) {
+        problem(endColumn, "expected '" + keyword + "' " + where + ", found end of line");
+        return false;
+      }
+      if (!tokens.get(index).text().equals(keyword)) {
+        unexpected(tokens.get(index), "'" + keyword + "' " + where);
+        return false;
+      }
+      return true;
+    }
+
+    private void unexpected(Token token, String expected) {
+      problem(token.column(),
+          "expected " + expected + ", found '" + HostName.printable(token.text()) + "'");
+    }
+
+    private void problem(int column, String message) {
+      problems.add(new PolicySyntaxException.Problem(source, lineNumber, column, message));
+    }
+  }
+}

@@ -1,0 +1,83 @@
+package dev.egress.core;
+
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One packet filter (pf, nftables) as {@link RulesetEnforcer} drives it. A backend renders and
+ * loads rules; it keeps no lifecycle state of its own: ordering, retries, refresh and events are
+ * the enforcer's.
+ *
+ * <p>Implementations are thread-safe for calls on different rule sets; the enforcer never calls
+ * two methods for the same rule set at once. Every method blocks until the kernel has answered.
+ */
+public interface FirewallBackend extends AutoCloseable {
+
+  /**
+   * A deterministic rule-set name for a container id, safe for the filter (pf anchor, nftables
+   * chain): sanitised, length-limited, and distinct for distinct ids (a hash suffix when
+   * sanitising lost information).
+   */
+  String ruleSetName(String containerId);
+
+  /**
+   * Refuses policies this backend cannot honour, before anything is changed.
+   *
+   * @throws UnsupportedPolicyException saying what and what to do instead
+   */
+  void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException;
+
+  /**
+   * Makes the host ready: filter enabled, the parent hook and guard loaded. Idempotent; called
+   * before the first install and by health repair.
+   */
+  void prepare() throws EgressException;
+
+  /**
+   * Installs or replaces the container's complete rule set in one atomic, privileged call: after
+   * success exactly {@code rules} apply; after failure the previous rule set (or none) still
+   * applies, never a mix.
+   */
+  void install(ContainerRules rules) throws EgressException;
+
+  /**
+   * Replaces only the address sets of {@code changedNames} in an installed rule set, without
+   * touching its rules or open connections. {@code rules} holds the new resolutions.
+   */
+  void refreshAddresses(ContainerRules rules, Set<HostName> changedNames) throws EgressException;
+
+  /**
+   * Removes the rule set {@code name} and kills tracked connections from and to each of {@code
+   * addresses}, both directions. Removing an absent rule set still kills the connections and is
+   * not an error.
+   */
+  void remove(String name, List<InetAddress> addresses) throws EgressException;
+
+  /**
+   * The rule sets now installed (empty ones count as absent), each with the source addresses it
+   * governs, as read back from the kernel.
+   */
+  Map<String, List<InetAddress>> installed() throws EgressException;
+
+  /**
+   * Whether the installed rule set for {@code rules.name()} is exactly what {@link #install}
+   * would load for {@code rules} now; false when missing or altered.
+   */
+  boolean isIntact(ContainerRules rules) throws EgressException;
+
+  /**
+   * Host-wide problems that make enforcement unreliable (filter disabled, hook missing from the
+   * main ruleset), each with its fix. Empty when healthy. Repairs nothing.
+   */
+  List<String> hostProblems() throws EgressException;
+
+  /** Releases what the backend holds for itself (a pf enable token). Rules stay. */
+  @Override
+  void close();
+}

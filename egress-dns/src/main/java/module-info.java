@@ -1,0 +1,7 @@
+/** Name resolution on dnsjava: concurrent, shared, TTL-aware, never widening. */
+module dev.egress.dns {
+  requires static org.jspecify;
+  requires transitive dev.egress.api;
+  requires org.dnsjava;
+  requires org.slf4j;
+}

@@ -1,0 +1,8 @@
+/** The Linux enforcer on nftables. */
+module dev.egress.nftables {
+  requires static org.jspecify;
+  requires transitive dev.egress.api;
+  requires dev.egress.core;
+  requires dev.egress.dns;
+  requires org.slf4j;
+}

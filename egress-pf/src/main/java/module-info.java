@@ -1,0 +1,8 @@
+/** The macOS enforcer on pf. */
+module dev.egress.pf {
+  requires static org.jspecify;
+  requires transitive dev.egress.api;
+  requires dev.egress.core;
+  requires dev.egress.dns;
+  requires org.slf4j;
+}

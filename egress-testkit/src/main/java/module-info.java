@@ -1,0 +1,6 @@
+/** Test support for users of the library: fakes, a conformance kit, evaluators, generators. */
+module dev.egress.testkit {
+  requires static org.jspecify;
+  requires transitive dev.egress.api;
+  requires org.dnsjava;
+}

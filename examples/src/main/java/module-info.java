@@ -1,0 +1,7 @@
+/** A container launcher with egress control built in, and a runnable demo. */
+module dev.egress.examples {
+  requires static org.jspecify;
+  requires dev.egress.pf;
+  requires dev.egress.nftables;
+  requires com.fasterxml.jackson.databind;
+}
