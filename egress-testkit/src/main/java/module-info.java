@@ -7,4 +7,5 @@ module dev.egress.testkit {
   requires transitive net.jqwik.api;
 
   exports dev.egress.testkit;
+  exports dev.egress.testkit.pf;
 }
