@@ -8,4 +8,5 @@ module dev.egress.testkit {
 
   exports dev.egress.testkit;
   exports dev.egress.testkit.pf;
+  exports dev.egress.testkit.dns;
 }
