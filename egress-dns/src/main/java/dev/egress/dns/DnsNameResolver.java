@@ -2,6 +2,7 @@ package dev.egress.dns;
 
 import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -413,7 +414,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
             entry.lastError,
             kept.isEmpty()
                 ? "it has no addresses"
-                : "keeping its last known addresses " + kept + " until at most "
+                : "keeping its last known addresses " + format(kept) + " until at most "
                     + entry.graceEnds(graceMillis));
       } else {
         entry.nextQueryAt = entry.earliestExpiry();
@@ -437,9 +438,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return null;
     }
     if (current.isEmpty() && !entry.notified.isEmpty()) {
-      log.warn("egress-dns: {} now has no addresses (was {})", entry.name, entry.notified);
+      log.warn("egress-dns: {} now has no addresses (was {})", entry.name, format(entry.notified));
     } else {
-      log.info("egress-dns: {} now resolves to {}", entry.name, current);
+      log.info("egress-dns: {} now resolves to {}", entry.name, format(current));
     }
     entry.notified = current;
     return entry.watches.isEmpty() ? null : new Notification(entry.name, List.copyOf(entry.watches));
@@ -510,6 +511,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       }
     }
     return new Resolutions(current);
+  }
+
+  private static String format(Set<InetAddress> addresses) {
+    return addresses.stream().map(IpAddresses::format).sorted().collect(Collectors.joining(", ", "[", "]"));
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String name) {
