@@ -133,6 +133,38 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
+    java.net.InetAddress mapped =
+        java.net.Inet6Address.getByAddress(
+            null, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66},
+            (java.net.NetworkInterface) null);
+    List<InetAddress> answer =
+        List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
+    resolver.close();
+    resolver =
+        builder().upstream(new ScriptedResolver(name -> new ScriptedResolver.Addresses(answer, 60))).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
+
+    assertEquals(addresses("192.0.2.8"), resolutions.addressesOf(host("odd.example.com")));
+  }
+
+  @Test
+  void usable_rejectsUnspecifiedAndMappedAddressesOnly() {
+    assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
+    assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    mapped[15] = 1;
+    assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+  }
+
+  @Test
   void resolve_wildcardName_contributesNothingAndQueriesNothing() throws Exception {
     Resolutions resolutions = resolver.resolve(Set.of(host("*.example.com")));
 
