@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe. Each call uses two tasks of the executor for as long as the command runs.
  */
 public final class SystemProcessRunner implements ProcessRunner {
+  private static final Duration KILL_GRACE = Duration.ofSeconds(2);
   private final Executor executor;
 
   /**
@@ -80,10 +81,21 @@ public final class SystemProcessRunner implements ProcessRunner {
     }
   }
 
-  /** Descendants first, so that none is re-parented to init and survives. */
+  /**
+   * Kills the command and its descendants, listed before anything dies (an orphan is no longer a
+   * descendant), and waits a little for them to be gone: SIGKILL is delivered asynchronously.
+   */
   private static void killTree(Process process) throws InterruptedException {
-    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    List<ProcessHandle> tree = process.descendants().toList();
+    tree.forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
-    process.waitFor(5, TimeUnit.SECONDS);
+    process.waitFor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    for (ProcessHandle descendant : tree) {
+      try {
+        descendant.onExit().get(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        // Reported by whoever checks for survivors; nothing more can be done from here.
+      }
+    }
   }
 }
