@@ -5,5 +5,6 @@ module dev.egress.pf {
   requires dev.egress.core;
   requires dev.egress.dns;
   requires org.slf4j;
+  exports dev.egress.pf;
   exports dev.egress.pf.pfctl;
 }

@@ -36,7 +36,7 @@ public final class Pfctl {
   public static final List<String> DEFAULT_COMMAND = List.of("sudo", "-n", "/sbin/pfctl");
 
   private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
-  private static final Pattern ANCHOR_COMPONENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+  private static final Pattern ANCHOR_COMPONENT = Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_]{0,30}");
   private static final Pattern SYNTAX_ERROR =
       Pattern.compile("^(?:pfctl: )?(?:stdin|-):(\\d+): (.+)$");
@@ -177,7 +177,7 @@ public final class Pfctl {
       if (!ANCHOR_COMPONENT.matcher(component).matches()) {
         throw new IllegalArgumentException(
             "'" + path + "' is not an anchor path pfctl is run on: each '/'-separated component"
-                + " must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit");
+                + " must be 1-63 letters, digits, '_', '.' or '-', not starting with '_' or '.'");
       }
     }
     return path;
