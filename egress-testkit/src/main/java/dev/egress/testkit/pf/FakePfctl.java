@@ -357,6 +357,57 @@ public final class FakePfctl {
     return this;
   }
 
+  // ---------------------------------------------------------------- packets
+
+  /**
+   * What pf would now do with {@code packet}, given everything loaded: pf disabled, or the main
+   * ruleset without {@code anchor "com.apple/*"}, or a parent anchor that is not a direct child of
+   * {@code com.apple}, passes everything; otherwise {@link PfEvaluator} decides over the parent
+   * anchor at {@code parentAnchor} and its non-empty children, with their current tables.
+   *
+   * @throws IllegalArgumentException if a loaded ruleset is outside what the evaluator understands
+   */
+  public PfVerdict verdict(String parentAnchor, PfPacket packet) {
+    return packetFilter(parentAnchor).apply(packet);
+  }
+
+  /**
+   * A snapshot of {@link #verdict} for many packets: the loaded rulesets are parsed once, and
+   * later changes to the fake do not affect it.
+   */
+  public synchronized java.util.function.Function<PfPacket, PfVerdict> packetFilter(
+      String parentAnchor) {
+    boolean reached = parentAnchor.startsWith("com.apple/")
+        && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
+    Anchor parent = model.anchors.get(parentAnchor);
+    if (!isEnabled() || !model.mainRulesetHooked || !reached || parent == null) {
+      return packet -> PfVerdict.PASS;
+    }
+    Map<String, String> children = new TreeMap<>();
+    String prefix = parentAnchor + "/";
+    model.anchors.forEach((path, anchor) -> {
+      if (path.startsWith(prefix) && path.indexOf('/', prefix.length()) < 0 && !anchor.isEmpty()) {
+        children.put(path.substring(prefix.length()), text(anchor));
+      }
+    });
+    PfEvaluator evaluator = PfEvaluator.of(text(parent), children);
+    return evaluator::verdict;
+  }
+
+  /** An anchor as an anchor file: its tables, then its rules. */
+  private static String text(Anchor anchor) {
+    StringBuilder out = new StringBuilder();
+    anchor.tables().forEach((name, entries) -> {
+      out.append("table <").append(name).append("> persist");
+      if (!entries.isEmpty()) {
+        out.append(" { ").append(String.join(", ", entries)).append(" }");
+      }
+      out.append('\n');
+    });
+    anchor.rules().forEach(rule -> out.append(rule).append('\n'));
+    return out.toString();
+  }
+
   // ---------------------------------------------------------------- pfctl semantics
 
   private Result apply(Call call) {
