@@ -41,16 +41,19 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>Thread-safe, blocking, with the guarantees of {@link EgressEnforcer}. Building runs no pfctl
- * call: the first attach (or {@link #reconcile}) checks that pf is enabled, takes an enable
- * reference if it is not, and loads the parent anchor. {@link #close} releases that reference and
+ * call: {@link #reconcile} (which a launcher calls when it starts) and the first attach check that
+ * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard. {@link #close} releases that reference and
  * leaves every rule in place.
  */
 public final class PfEgressEnforcer implements EgressEnforcer {
   private final RulesetEnforcer lifecycle;
+  private final PfBackend backend;
   private final @Nullable ExecutorService ownedExecutor;
 
-  private PfEgressEnforcer(RulesetEnforcer lifecycle, @Nullable ExecutorService ownedExecutor) {
+  private PfEgressEnforcer(
+      RulesetEnforcer lifecycle, PfBackend backend, @Nullable ExecutorService ownedExecutor) {
     this.lifecycle = lifecycle;
+    this.backend = backend;
     this.ownedExecutor = ownedExecutor;
   }
 
@@ -68,8 +71,14 @@ public final class PfEgressEnforcer implements EgressEnforcer {
     return lifecycle.attachments();
   }
 
+  /**
+   * As {@link EgressEnforcer#reconcile}, after making pf ready first (enabled, parent anchor and
+   * guard loaded): a launcher calls this when it starts, so that the guard closes the managed
+   * network before any container runs.
+   */
   @Override
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    backend.prepare();
     return lifecycle.reconcile(liveContainerIds);
   }
 
@@ -217,7 +226,7 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       if (scheduler != null) {
         lifecycle.scheduler(scheduler);
       }
-      return new PfEgressEnforcer(lifecycle.build(), owned);
+      return new PfEgressEnforcer(lifecycle.build(), backend, owned);
     }
   }
 }

@@ -41,6 +41,11 @@ final class ScriptedResolver implements NameResolver {
     }
   }
 
+  /** The process that subscribed died: nobody hears of changes any more. */
+  void forgetSubscribers() {
+    registrations.clear();
+  }
+
   synchronized Resolutions current() {
     return new Resolutions(answers);
   }
