@@ -5,4 +5,6 @@ module dev.egress.testkit {
   requires org.dnsjava;
   requires transitive org.junit.jupiter.api;
   requires transitive net.jqwik.api;
+
+  exports dev.egress.testkit.netns;
 }
