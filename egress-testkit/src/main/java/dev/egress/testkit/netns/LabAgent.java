@@ -273,6 +273,9 @@ public final class LabAgent {
       return "ok refused";
     } catch (SocketTimeoutException e) {
       return "ok timeout";
+    } catch (SocketException e) {
+      // ICMP "administratively prohibited" and "host unreachable" arrive as plain socket errors.
+      return "ok refused";
     }
   }
 
@@ -299,6 +302,9 @@ public final class LabAgent {
       return "ok refused";
     } catch (SocketTimeoutException e) {
       return "ok timeout";
+    } catch (SocketException e) {
+      // ICMP "administratively prohibited" and "host unreachable" arrive as plain socket errors.
+      return "ok refused";
     }
   }
 

@@ -26,15 +26,15 @@ import java.util.stream.Collectors;
  * <p>Thread-safe. {@link #set} blocks until the DNS servers have the new record.
  */
 public final class LabNames implements NameResolver {
-  private final Agent internet;
+  private final List<Agent> servers;
   private final ExecutorService notifier;
   private final Map<HostName, Set<InetAddress>> records = new HashMap<>();
   private final List<Watch> watches = new CopyOnWriteArrayList<>();
 
   private record Watch(Set<HostName> names, Listener listener) {}
 
-  LabNames(Agent internet) {
-    this.internet = internet;
+  LabNames(List<Agent> servers) {
+    this.servers = List.copyOf(servers);
     this.notifier =
         Executors.newSingleThreadExecutor(
             task -> {
@@ -53,10 +53,11 @@ public final class LabNames implements NameResolver {
   public void set(String name, Duration ttl, InetAddress... addresses) throws IOException {
     HostName host = HostName.of(name);
     Set<InetAddress> next = Set.of(addresses);
-    internet.ask(
-        "record " + host.ascii() + " " + ttl.toSeconds() + " "
-            + next.stream().map(IpAddresses::format).collect(Collectors.joining(" ")),
-        Duration.ofSeconds(5));
+    String record = "record " + host.ascii() + " " + ttl.toSeconds() + " "
+        + next.stream().map(IpAddresses::format).collect(Collectors.joining(" "));
+    for (Agent server : servers) {
+      server.ask(record, Duration.ofSeconds(5));
+    }
     boolean changed;
     synchronized (records) {
       changed = !next.equals(records.getOrDefault(host, Set.of()));

@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * between "container" namespaces (each a veth on the host's bridge, like Docker's) and an
  * "internet" namespace that serves TCP echo ({@link #TCP_PORTS}), UDP echo ({@link #UDP_PORT}) and
  * DNS ({@link #dnsServer()}, {@link #otherDnsServer()}). The host itself serves TCP on {@link
- * #HOST_SERVICE_PORTS} on every address, the gateway included (the input path).
+ * #HOST_SERVICE_PORTS} on every address, the gateway included (the input path), and DNS on the
+ * gateway; all DNS servers answer from {@link #names()}.
  *
  * <p>Addresses: containers 10.77.0.2… and fd00:77::2… behind the gateway 10.77.0.1 / fd00:77::1
  * on bridge {@link #BRIDGE}; internet servers 10.99.0.10… and fd00:99::10…; nothing outside
@@ -255,7 +256,7 @@ public final class NetnsLab implements AutoCloseable {
       host = ready.get(0);
       internet = ready.get(1);
       this.internet = internet;
-      this.names = new LabNames(internet);
+      this.names = new LabNames(List.of(internet, host));
       for (int i = 1; i <= containerCount; i++) {
         containers.add(new LabContainer("c" + i, containerNs(i),
             IpAddresses.parse("10.77.0." + (i + 1)), IpAddresses.parse("fd00:77::" + (i + 1)),
@@ -267,6 +268,8 @@ public final class NetnsLab implements AutoCloseable {
     for (int port : HOST_SERVICE_PORTS) {
       host.ask("tcp-echo " + port + " ::", STEP_TIMEOUT);
     }
+    // Like Docker's embedded DNS and Apple's mDNSResponder proxy: a resolver on the gateway.
+    host.ask("dns " + IpAddresses.format(gateway()), STEP_TIMEOUT);
     for (int port : TCP_PORTS) {
       internet.ask("tcp-echo " + port + " ::", STEP_TIMEOUT);
     }
