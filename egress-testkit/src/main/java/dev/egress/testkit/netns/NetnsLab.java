@@ -26,8 +26,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * A network lab on one Linux machine, in network namespaces of its own: a "host" namespace routes
  * between "container" namespaces (each a veth on the host's bridge, like Docker's) and an
- * "internet" namespace that serves TCP echo ({@link #TCP_PORTS}), UDP echo ({@link #UDP_PORT}) and
- * DNS ({@link #dnsServer()}, {@link #otherDnsServer()}). The host itself serves TCP on {@link
+ * "internet" namespace that serves TCP echo ({@link #TCP_PORTS}), UDP echo ({@link #UDP_PORTS}) and
+ * DNS on every one of its addresses ({@link #web}, {@link #webV6}, {@link #dnsServer()}, {@link
+ * #otherDnsServer()}). The host itself serves TCP on {@link
  * #HOST_SERVICE_PORTS} on every address, the gateway included (the input path), and DNS on the
  * gateway; all DNS servers answer from {@link #names()}.
  *
@@ -44,10 +45,12 @@ import org.jspecify.annotations.Nullable;
  * the command that failed, after removing what it had created.
  */
 public final class NetnsLab implements AutoCloseable {
-  /** Internet TCP echo ports. */
-  public static final List<Integer> TCP_PORTS = List.of(80, 443, 8443);
-  /** Internet UDP echo port (on every web address). */
+  /** Internet TCP echo ports, on every internet address (53 included, for DNS-over-TCP probes). */
+  public static final List<Integer> TCP_PORTS = List.of(53, 80, 443, 5432, 5433, 8443);
+  /** The internet's main UDP echo port. */
   public static final int UDP_PORT = 7000;
+  /** Internet UDP echo ports, on every internet address. */
+  public static final List<Integer> UDP_PORTS = List.of(3478, UDP_PORT);
   /** TCP echo ports of the host namespace itself, on every host address. */
   public static final List<Integer> HOST_SERVICE_PORTS = List.of(2222, 3001);
   /** The bridge the container namespaces hang off, in the host namespace. */
@@ -273,12 +276,13 @@ public final class NetnsLab implements AutoCloseable {
     for (int port : TCP_PORTS) {
       internet.ask("tcp-echo " + port + " ::", STEP_TIMEOUT);
     }
-    for (int i = 0; i < WEB_ADDRESSES; i++) {
-      internet.ask("udp-echo " + UDP_PORT + " " + IpAddresses.format(web(i)), STEP_TIMEOUT);
-      internet.ask("udp-echo " + UDP_PORT + " " + IpAddresses.format(webV6(i)), STEP_TIMEOUT);
-    }
-    for (InetAddress dns : List.of(dnsServer(), otherDnsServer(), dnsServerV6())) {
-      internet.ask("dns " + IpAddresses.format(dns), STEP_TIMEOUT);
+    // Every internet address answers DNS and UDP echo, so that a probe tells the filter's
+    // verdict apart from a closed port.
+    for (InetAddress address : internetAddresses()) {
+      for (int port : UDP_PORTS) {
+        internet.ask("udp-echo " + port + " " + IpAddresses.format(address), STEP_TIMEOUT);
+      }
+      internet.ask("dns " + IpAddresses.format(address), STEP_TIMEOUT);
     }
   }
 
