@@ -137,6 +137,8 @@ public final class Launcher implements AutoCloseable {
    *     the enforcer cannot reconcile; nothing may be launched then
    */
   public StartReport start() throws LaunchException, InterruptedException {
+    policies.problems().forEach(
+        (group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
     try {
       if (network != null) {
         cli.ensureNetwork(network.name(), network.subnet());

@@ -23,9 +23,9 @@ import org.jspecify.annotations.Nullable;
  * PolicyText} format. {@link #reload()} rereads the directory and says which groups changed.
  *
  * <p>Fails closed: a group with no file has no policy (its containers cannot be launched); a file
- * that becomes invalid or is deleted after it was loaded turns the group's policy into "deny
+ * that is invalid, or is deleted after it was loaded, turns the group's policy into "deny
  * everything" — an operator's typo cuts the group's network rather than keep rules the operator
- * meant to replace.
+ * meant to replace — and {@link #problems()} says why. Other groups are not affected.
  *
  * <p>Thread-safe; {@link #reload()} blocks on file reads.
  */
@@ -35,6 +35,7 @@ public final class PolicyRegistry {
 
   private final Path directory;
   private final Map<String, Entry> entries = new HashMap<>();
+  private final Map<String, String> problems = new HashMap<>();
 
   private record Entry(@Nullable String text, EgressPolicy policy) {}
 
@@ -52,18 +53,20 @@ public final class PolicyRegistry {
   }
 
   /**
-   * Loads every {@code *.policy} file of {@code directory}.
+   * Loads every {@code *.policy} file of {@code directory}. A file that does not parse makes its
+   * group deny everything, as in {@link #reload()}; {@link #problems()} says why.
    *
-   * @throws PolicySyntaxException if a file is invalid (nothing is loaded: fix the file)
-   * @throws IOException if the directory or a file cannot be read
+   * @throws IOException if the directory cannot be listed
    */
-  public static PolicyRegistry load(Path directory) throws IOException, PolicySyntaxException {
+  public static PolicyRegistry load(Path directory) throws IOException {
     PolicyRegistry registry = new PolicyRegistry(Objects.requireNonNull(directory, "directory"));
-    for (Path file : policyFiles(directory)) {
-      String text = Files.readString(file, StandardCharsets.UTF_8);
-      registry.entries.put(groupOf(file), new Entry(text, PolicyText.parse(text, file.toString())));
-    }
+    registry.reload();
     return registry;
+  }
+
+  /** The groups whose file is invalid or gone, and why; their policy denies everything. */
+  public synchronized Map<String, String> problems() {
+    return Map.copyOf(problems);
   }
 
   /**
@@ -113,6 +116,12 @@ public final class PolicyRegistry {
         changes.add(change);
       }
       entries.put(group, new Entry(text, change.policy()));
+      String problem = change.problem();
+      if (problem == null) {
+        problems.remove(group);
+      } else {
+        problems.put(group, problem);
+      }
     }
     return changes;
   }
