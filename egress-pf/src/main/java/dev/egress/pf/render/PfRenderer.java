@@ -77,7 +77,7 @@ public final class PfRenderer {
       tables.add(dns);
     }
     Map<PassKey, Target> passes = new TreeMap<>();
-    groupByPorts(policy).forEach(
+    groupByPorts(policy, gateway).forEach(
         (key, destinations) -> {
           Target target = target(key, destinations, gateway, rules.resolutions());
           if (target != null) {
@@ -180,14 +180,61 @@ public final class PfRenderer {
     return literalTarget(DNS_TABLE, resolvers);
   }
 
-  private static Map<PassKey, List<Destination>> groupByPorts(EgressPolicy policy) {
+  /**
+   * The policy's destinations by (protocol, port range), without those another group already
+   * passes: a destination covered by a destination of a group with the same protocol and a wider
+   * port range would only give pf a redundant rule or table entry. Covering is strict (wider
+   * ranges only), so two groups never drop each other's destinations, and transitive, so dropping
+   * along a chain keeps the widest.
+   */
+  private static Map<PassKey, List<Destination>> groupByPorts(
+      EgressPolicy policy, @Nullable InetAddress gateway) {
     Map<PassKey, List<Destination>> groups = new TreeMap<>();
     for (Allowance allowance : policy.allowances()) {
       groups
           .computeIfAbsent(new PassKey(allowance.protocol(), allowance.ports()), k -> new ArrayList<>())
           .add(allowance.destination());
     }
-    return groups;
+    Map<PassKey, List<Destination>> kept = new TreeMap<>();
+    groups.forEach(
+        (key, destinations) -> {
+          List<Destination> remaining = new ArrayList<>();
+          for (Destination destination : destinations) {
+            boolean covered =
+                groups.entrySet().stream()
+                    .anyMatch(wider -> key.isNarrowerThan(wider.getKey())
+                        && wider.getValue().stream().anyMatch(d -> covers(d, destination, gateway)));
+            if (!covered) {
+              remaining.add(destination);
+            }
+          }
+          if (!remaining.isEmpty()) {
+            kept.put(key, remaining);
+          }
+        });
+    return kept;
+  }
+
+  /** Whether {@code wide} holds every address {@code narrow} may ever hold, whatever names resolve to. */
+  private static boolean covers(Destination wide, Destination narrow, @Nullable InetAddress gateway) {
+    if (wide instanceof Destination.UnsafeAnyAddress || wide.equals(narrow)) {
+      return true;
+    }
+    @Nullable IpNetwork narrowNetwork = literal(narrow, gateway);
+    @Nullable IpNetwork wideNetwork = literal(wide, gateway);
+    return narrowNetwork != null && wideNetwork != null
+        && narrowNetwork.isIpv6() == wideNetwork.isIpv6()
+        && wideNetwork.prefixLength() <= narrowNetwork.prefixLength()
+        && wideNetwork.contains(narrowNetwork.address());
+  }
+
+  private static @Nullable IpNetwork literal(Destination destination, @Nullable InetAddress gateway) {
+    if (destination instanceof Destination.Network network) {
+      return network.network();
+    } else if (destination instanceof Destination.Gateway && gateway != null) {
+      return IpNetwork.host(gateway);
+    }
+    return null;
   }
 
   private static @Nullable Target target(
@@ -207,6 +254,8 @@ public final class PfRenderer {
         names.add(host.name());
       }
     }
+    entries.removeIf(entry -> entries.stream().anyMatch(other -> !other.equals(entry)
+        && covers(new Destination.Network(other), new Destination.Network(entry), null)));
     if (names.isEmpty()) {
       return literalTarget(key.tableName(), entries);
     }
@@ -277,6 +326,14 @@ public final class PfRenderer {
     @Override
     public int compareTo(PassKey other) {
       return ORDER.compare(this, other);
+    }
+
+    /** Same protocol, and {@code other}'s ports strictly include these. */
+    boolean isNarrowerThan(PassKey other) {
+      return protocol == other.protocol
+          && !ports.equals(other.ports)
+          && other.ports.first() <= ports.first()
+          && ports.last() <= other.ports.last();
     }
 
     /** {@code tcp_443} or {@code udp_5000_5100}: at most 15 characters. */
