@@ -157,6 +157,19 @@ public final class PfRenderer {
   }
 
   /**
+   * The contents of one table of the container's anchor, for {@code pfctl -a PARENT/NAME -t TABLE
+   * -T replace -f -}: one address or network per line. Use {@link ChildRuleset#tablesHolding} to
+   * find the tables a change of resolutions touches.
+   *
+   * @throws UnsupportedPolicyException as {@link #renderChild} does
+   * @throws IllegalArgumentException if the anchor has no such table
+   */
+  public static String renderTable(ContainerRules rules, String tableName)
+      throws UnsupportedPolicyException {
+    return renderChild(rules).table(tableName).contents();
+  }
+
+  /**
    * Renders the parent anchor: {@code anchor "*"}, which evaluates every container's anchor, then
    * the guard when there is one. The guard comes last so that it sees only what no container
    * anchor passed; its rules are {@code quick} too, so that rules evaluated after the parent (such

@@ -124,6 +124,8 @@ class PfRendererTest {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
     assertEquals("160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n", child.table("tcp_443").contents());
     assertEquals("", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).table("udp_123").contents());
+    assertEquals("9.9.9.9\n192.168.64.1\n", PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), "dns"));
+    assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderTable(Fixtures.nanoClaw(), "dns"));
   }
 
   @Test
