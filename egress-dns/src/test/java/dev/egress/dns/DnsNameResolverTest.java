@@ -14,6 +14,7 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
+import dev.egress.testkit.dns.ScriptedResolver;
 import dev.egress.testkit.dns.TestDnsServer;
 import dev.egress.testkit.dns.TestDnsServer.Behaviour;
 import java.io.IOException;
@@ -142,7 +143,7 @@ class DnsNameResolverTest {
         List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
     resolver.close();
     resolver =
-        builder().upstream(new ScriptedResolver(name -> new ScriptedResolver.Addresses(answer, 60))).build();
+        builder().upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer))).build();
 
     Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
 
@@ -450,6 +451,32 @@ class DnsNameResolverTest {
     upstream.failWith(new java.net.PortUnreachableException("ICMP port unreachable"));
 
     assertGraceThenRemoval("api.example.com", FailureKind.NETWORK_ERROR);
+  }
+
+  @Test
+  void failureClasses_areReportedByKind() throws Exception {
+    java.util.Map<String, ScriptedResolver.Reply> replies =
+        java.util.Map.of(
+            "refused.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
+            "servfail.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
+            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
+            "timeout.example.com.", ScriptedResolver.Reply.timeout(),
+            "unreachable.example.com.", ScriptedResolver.Reply.networkError("Network is unreachable"),
+            "empty.example.com.", ScriptedResolver.Reply.addresses(TTL, List.of()));
+    resolver.close();
+    resolver = builder().upstream(new ScriptedResolver(name -> replies.get(name.toString()))).build();
+
+    Set<HostName> names =
+        replies.keySet().stream().map(DnsNameResolverTest::host).collect(Collectors.toSet());
+    Resolutions resolutions = resolver.resolve(names);
+
+    names.forEach(name -> assertTrue(resolutions.addressesOf(name).isEmpty(), name.ascii()));
+    assertEquals(FailureKind.UNUSABLE_ANSWER, lastErrorKind("refused.example.com"));
+    assertEquals(FailureKind.SERVFAIL, lastErrorKind("servfail.example.com"));
+    assertEquals(FailureKind.NXDOMAIN, lastErrorKind("nxdomain.example.com"));
+    assertEquals(FailureKind.TIMEOUT, lastErrorKind("timeout.example.com"));
+    assertEquals(FailureKind.NETWORK_ERROR, lastErrorKind("unreachable.example.com"));
+    assertEquals(FailureKind.EMPTY_ANSWER, lastErrorKind("empty.example.com"));
   }
 
   /** Past expiry the lookup fails: the old addresses stay (in grace) until expiry + grace. */
