@@ -132,7 +132,7 @@ public class DnsNameResolverBenchmark {
   @Benchmark
   @BenchmarkMode(Mode.AverageTime)
   @OutputTimeUnit(TimeUnit.NANOSECONDS)
-  @Warmup(iterations = 3, time = 1)
+  @Warmup(iterations = 5, time = 1)
   @Measurement(iterations = 5, time = 1)
   @Fork(1)
   public Resolutions warmResolveOneName(Warm warm) throws InterruptedException {
@@ -142,7 +142,7 @@ public class DnsNameResolverBenchmark {
   @Benchmark
   @BenchmarkMode(Mode.AverageTime)
   @OutputTimeUnit(TimeUnit.NANOSECONDS)
-  @Warmup(iterations = 3, time = 1)
+  @Warmup(iterations = 5, time = 1)
   @Measurement(iterations = 5, time = 1)
   @Fork(1)
   public Resolutions warmResolve20Names(Warm warm) throws InterruptedException {
