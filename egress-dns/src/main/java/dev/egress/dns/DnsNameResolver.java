@@ -849,8 +849,13 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         throw new IllegalStateException(
             "TTL floor " + ttlFloor + " is above TTL ceiling " + ttlCeiling + "; lower the floor");
       }
-      Resolver chosen = upstream != null ? upstream : resolverFor(serversOrSystem());
-      chosen.setTimeout(queryTimeout);
+      Resolver chosen;
+      if (upstream != null) {
+        chosen = upstream;
+        chosen.setTimeout(queryTimeout);
+      } else {
+        chosen = resolverFor(serversOrSystem(), queryTimeout);
+      }
       if (trustAnchors != null) {
         ValidatingResolver validating = new ValidatingResolver(chosen, clock);
         try (InputStream anchors =
@@ -877,14 +882,28 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return List.copyOf(system);
     }
 
-    private static Resolver resolverFor(List<InetSocketAddress> servers) {
+    /**
+     * One server: a simple resolver with the whole timeout. Several: tried in turn, one attempt
+     * each, with an equal share of the timeout, so that all are tried within it.
+     */
+    private static Resolver resolverFor(List<InetSocketAddress> servers, Duration timeout) {
       if (servers.size() == 1) {
-        return new SimpleResolver(servers.get(0));
+        SimpleResolver single = new SimpleResolver(servers.get(0));
+        single.setTimeout(timeout);
+        return single;
       }
       List<Resolver> resolvers = new ArrayList<>();
       servers.forEach(server -> resolvers.add(new SimpleResolver(server)));
-      return new ExtendedResolver(resolvers);
+      ExtendedResolver extended = new ExtendedResolver(resolvers);
+      extended.setRetries(1);
+      extended.setTimeout(timeout); // the whole query; dnsjava 3.6 sets no server's timeout here
+      Duration share = timeout.dividedBy(servers.size());
+      for (Resolver server : extended.getResolvers()) {
+        server.setTimeout(share);
+      }
+      return extended;
     }
+
 
     private static Duration positive(Duration duration, String what) {
       if (duration.isNegative() || duration.isZero()) {

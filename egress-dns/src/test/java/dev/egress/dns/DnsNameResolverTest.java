@@ -166,6 +166,27 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void severalServers_whenOneNeverAnswers_theOtherAnswersWithinTheTimeout() throws Exception {
+    try (TestDnsServer silent = TestDnsServer.start()) {
+      silent.setBehaviour("api.example.com", Behaviour.DROP);
+      server.setAddresses("api.example.com", TTL, "192.0.2.1");
+      resolver.close();
+      resolver =
+          builder()
+              .servers(List.of(silent.address(), server.address()))
+              .queryTimeout(Duration.ofSeconds(4))
+              .build();
+
+      // dnsjava tries the servers in random order (fewest failures first), each for half the
+      // timeout; whichever comes first, the answer arrives within the timeout.
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.example.com")),
+          () -> statusOf("api.example.com").describe());
+    }
+  }
+
+  @Test
   void resolve_wildcardName_contributesNothingAndQueriesNothing() throws Exception {
     Resolutions resolutions = resolver.resolve(Set.of(host("*.example.com")));
 

@@ -197,17 +197,19 @@ public final class TestDnsServer implements AutoCloseable {
   }
 
   /**
-   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}).
+   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}). A name
+   * in the old and the new zone is answered throughout, from one or the other.
    *
    * @throws IllegalArgumentException naming the line that is wrong; the server is then unchanged
    */
   public TestDnsServer loadZone(String zoneText) {
     ZoneText zone = ZoneText.parse(zoneText);
     synchronized (this) {
-      records.clear();
-      behaviours.clear();
+      // New answers first, then stale names out: a name in both zones is never missing.
       records.putAll(zone.records());
+      records.keySet().retainAll(zone.records().keySet());
       behaviours.putAll(zone.behaviours());
+      behaviours.keySet().retainAll(zone.behaviours().keySet());
     }
     return this;
   }
