@@ -71,7 +71,9 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * <p><b>TTL.</b> A name's addresses are valid for the smallest TTL of its answer, clamped to
  * [{@link Builder#ttlFloor floor}, {@link Builder#ttlCeiling ceiling}]. A name stays cached while
  * it is subscribed to or was asked for since its last query; it is refreshed when its TTL ends,
- * and evicted instead when nobody used it during that period.
+ * and evicted instead when nobody used it during that period. An enforcer should {@link
+ * #subscribe} to a policy's names when it {@link #resolve resolves} them (before or right after):
+ * changes that happen before a name is subscribed to are not reported to the new subscription.
  *
  * <p><b>Failures.</b> A timeout, SERVFAIL, NXDOMAIN, empty answer (neither A nor AAAA), network
  * error or bogus DNSSEC answer keeps the addresses the name last had until {@code expiry + grace}
@@ -206,7 +208,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         entry.watches.add(watch);
         if (entry.inFlight == null && entry.timer == null) {
           if (now >= entry.nextQueryAt) {
-            startQuery(entry, now);
+            var unused = startQuery(entry, now); // its answer reaches the watch as a change
           } else {
             scheduleNextEvent(entry, now);
           }
@@ -289,23 +291,24 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     for (int type : FAMILIES) {
       answers.add(query(entry.dnsName, type));
     }
-    CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
-        .whenComplete(
-            (ignored, error) -> {
-              try {
-                complete(entry, answers.get(0).join(), answers.get(1).join());
-              } catch (RuntimeException e) {
-                log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
-                synchronized (entry) {
-                  entry.inFlight = null;
-                  long failedAt = clock.millis();
-                  entry.nextQueryAt = failedAt + retryMillis;
-                  scheduleNextEvent(entry, failedAt);
-                }
-              } finally {
-                done.complete(null);
-              }
-            });
+    var unused =
+        CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+            .whenComplete(
+                (ignored, error) -> {
+                  try {
+                    complete(entry, answers.get(0).join(), answers.get(1).join());
+                  } catch (RuntimeException e) {
+                    log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
+                    synchronized (entry) {
+                      entry.inFlight = null;
+                      long failedAt = clock.millis();
+                      entry.nextQueryAt = failedAt + retryMillis;
+                      scheduleNextEvent(entry, failedAt);
+                    }
+                  } finally {
+                    done.complete(null);
+                  }
+                });
     return done;
   }
 
@@ -327,10 +330,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     long minTtl = Long.MAX_VALUE;
     for (Record record : result.getRecords()) {
       byte[] raw;
-      if (type == Type.A && record instanceof ARecord) {
-        raw = ((ARecord) record).getAddress().getAddress();
-      } else if (type == Type.AAAA && record instanceof AAAARecord) {
-        raw = ((AAAARecord) record).getAddress().getAddress();
+      if (type == Type.A && record instanceof ARecord a) {
+        raw = a.getAddress().getAddress();
+      } else if (type == Type.AAAA && record instanceof AAAARecord aaaa) {
+        raw = aaaa.getAddress().getAddress();
       } else {
         continue;
       }
@@ -517,7 +520,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
           cache.remove(entry.name, entry);
           log.debug("egress-dns: {} unused for a TTL period; forgotten", entry.name);
         } else {
-          startQuery(entry, now);
+          var unused = startQuery(entry, now); // completion re-arms the timer
         }
       } else {
         scheduleNextEvent(entry, now);

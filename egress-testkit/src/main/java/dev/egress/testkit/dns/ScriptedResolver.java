@@ -142,16 +142,16 @@ public final class ScriptedResolver implements Resolver {
     if (reply instanceof Timeout) {
       return CompletableFuture.failedFuture(new TimeoutException("scripted timeout for " + name));
     }
-    if (reply instanceof NetworkError) {
-      return CompletableFuture.failedFuture(new IOException(((NetworkError) reply).message()));
+    if (reply instanceof NetworkError networkError) {
+      return CompletableFuture.failedFuture(new IOException(networkError.message()));
     }
     Message response = new Message(query.getHeader().getID());
     response.getHeader().setFlag(Flags.QR);
     response.getHeader().setFlag(Flags.RD);
     response.getHeader().setFlag(Flags.RA);
     response.addRecord(question, Section.QUESTION);
-    if (reply instanceof ErrorCode) {
-      response.getHeader().setRcode(((ErrorCode) reply).rcode());
+    if (reply instanceof ErrorCode errorCode) {
+      response.getHeader().setRcode(errorCode.rcode());
       return CompletableFuture.completedFuture(response);
     }
     Addresses addresses = (Addresses) reply;
