@@ -534,11 +534,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return;
     }
     for (Watch watch : notification.watches) {
-      try {
-        executor.execute(() -> watch.fire(notification.name));
-      } catch (RejectedExecutionException e) {
-        log.debug("egress-dns: executor stopped; change of {} not delivered", notification.name);
-      }
+      watch.changed(notification.name);
     }
   }
 
@@ -689,10 +685,15 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
   }
 
-  /** A subscription: its listener gets the names' current resolutions when one of them changes. */
+  /**
+   * A subscription: its listener gets the names' current resolutions when some of them change.
+   * Changes that arrive while a call is pending are merged into that call.
+   */
   private final class Watch implements Subscription {
     private final Set<HostName> names;
     private final Listener listener;
+    private final Set<HostName> pending = new HashSet<>(); // guarded by itself
+    private boolean drainScheduled; // guarded by pending
     private volatile boolean cancelled;
 
     Watch(Set<HostName> names, Listener listener) {
@@ -700,12 +701,36 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       this.listener = listener;
     }
 
-    synchronized void fire(HostName changed) {
-      if (cancelled || closed) {
+    void changed(HostName name) {
+      synchronized (pending) {
+        pending.add(name);
+        if (drainScheduled) {
+          return;
+        }
+        drainScheduled = true;
+      }
+      try {
+        executor.execute(this::drain);
+      } catch (RejectedExecutionException e) {
+        log.debug("egress-dns: executor stopped; change of {} not delivered", name);
+        synchronized (pending) {
+          drainScheduled = false;
+        }
+      }
+    }
+
+    private synchronized void drain() {
+      Set<HostName> changed;
+      synchronized (pending) {
+        changed = Set.copyOf(pending);
+        pending.clear();
+        drainScheduled = false;
+      }
+      if (changed.isEmpty() || cancelled || closed) {
         return;
       }
       try {
-        listener.onChange(currentOf(names), Set.of(changed));
+        listener.onChange(currentOf(names), changed);
       } catch (RuntimeException e) {
         log.error("egress-dns: a listener failed on the change of {}", changed, e);
       }

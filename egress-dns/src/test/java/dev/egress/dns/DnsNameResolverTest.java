@@ -397,6 +397,41 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void changesOfSeveralNames_reachEachListenerWithTheChangedNames() throws Exception {
+    Set<HostName> names = new HashSet<>();
+    for (int i = 0; i < 10; i++) {
+      server.setAddresses("c" + i + ".example.com", TTL, "192.0.2." + (i + 1));
+      names.add(host("c" + i + ".example.com"));
+    }
+    resolver.resolve(names);
+    LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
+    List<Resolutions> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(names, (current, changed) -> {
+          seen.add(current);
+          changes.add(changed);
+        })) {
+      for (int i = 0; i < 10; i++) {
+        server.setAddresses("c" + i + ".example.com", TTL, "198.51.100." + (i + 1));
+      }
+      scheduler.advance(TTL);
+
+      Set<HostName> reported = new HashSet<>();
+      while (!reported.equals(names)) {
+        Set<HostName> changed = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(changed, "changes reported so far: " + reported);
+        assertTrue(names.containsAll(changed));
+        reported.addAll(changed);
+      }
+      awaitTrue(
+          () -> names.stream().allMatch(name ->
+              seen.get(seen.size() - 1).addressesOf(name).iterator().next().getHostAddress()
+                  .startsWith("198.51.100.")),
+          "the last call shows every new address");
+    }
+  }
+
+  @Test
   void closedSubscription_getsNoMoreCalls() throws Exception {
     server.setAddresses("api.example.com", TTL, "192.0.2.1");
     resolver.resolve(Set.of(host("api.example.com")));
