@@ -9,4 +9,5 @@ module dev.egress.testkit {
   exports dev.egress.testkit;
   exports dev.egress.testkit.pf;
   exports dev.egress.testkit.dns;
+  exports dev.egress.testkit.netns;
 }
