@@ -43,6 +43,8 @@ final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
   static final String APPLE_HOOK = "anchor \"com.apple/*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
+  private static final Pattern NUMBER = Pattern.compile("\\d{1,5}");
+  private static final Pattern SERVICE = Pattern.compile("[a-z][a-z0-9.+-]*");
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
@@ -190,9 +192,28 @@ final class PfBackend implements FirewallBackend {
       return false;
     }
     for (int i = 0; i < rendered.size(); i++) {
-      String expected = rendered.get(i);
-      String actual = loaded.get(i);
-      if (!(actual.equals(expected) || actual.startsWith(expected + " "))) {
+      if (!sameRule(rendered.get(i), loaded.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether {@code loaded} (as pfctl -s rules prints it) is the rule {@code rendered}: the same
+   * words, then possibly defaults pfctl appends ({@code flags S/SA keep state}). pfctl may print a
+   * port as its service name ({@code port = https}), which is accepted for a numeric port.
+   */
+  static boolean sameRule(String rendered, String loaded) {
+    String[] expected = rendered.split(" ");
+    String[] actual = loaded.split(" ");
+    if (actual.length < expected.length) {
+      return false;
+    }
+    for (int i = 0; i < expected.length; i++) {
+      boolean servicePort = i > 0 && expected[i - 1].equals("=")
+          && NUMBER.matcher(expected[i]).matches() && SERVICE.matcher(actual[i]).matches();
+      if (!expected[i].equals(actual[i]) && !servicePort) {
         return false;
       }
     }
