@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
  * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state
- * is the enable token, guarded by this object's lock.
+ * is the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.
  */
 final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
@@ -72,16 +72,14 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * {@code -s info}; {@code -E} when disabled (the token is kept until {@link #close}); then the
-   * parent anchor. Two calls when pf is already enabled, three otherwise.
+   * parent anchor. Two calls when pf is already enabled, three otherwise. Serialised, so that
+   * concurrent callers never take two tokens.
    */
   @Override
-  public void prepare() throws EgressException {
+  public synchronized void prepare() throws EgressException {
     if (!pfctl.isEnabled()) {
-      long taken = pfctl.enable();
-      synchronized (this) {
-        // A token taken earlier is void when someone disabled pf since: pf forgot it.
-        token = taken;
-      }
+      // A token taken earlier is void when someone disabled pf since: pf forgot it.
+      token = pfctl.enable();
     }
     pfctl.loadAnchor(parent.path(), PfRenderer.renderParent(parent));
   }
