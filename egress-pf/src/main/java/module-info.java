@@ -6,5 +6,7 @@ module dev.egress.pf {
   requires dev.egress.dns;
   requires org.slf4j;
 
+  exports dev.egress.pf;
+  exports dev.egress.pf.pfctl;
   exports dev.egress.pf.render;
 }

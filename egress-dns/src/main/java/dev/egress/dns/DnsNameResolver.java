@@ -2,6 +2,7 @@ package dev.egress.dns;
 
 import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -297,6 +298,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
                 log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
                 synchronized (entry) {
                   entry.inFlight = null;
+                  long failedAt = clock.millis();
+                  entry.nextQueryAt = failedAt + retryMillis;
+                  scheduleNextEvent(entry, failedAt);
                 }
               } finally {
                 done.complete(null);
@@ -315,24 +319,59 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
     return lookup
         .orTimeout(queryTimeoutMillis, TimeUnit.MILLISECONDS)
-        .handle((result, error) -> error == null ? found(result, type) : failed(error, type));
+        .handle((result, error) -> error == null ? found(name, result, type) : failed(error, type));
   }
 
-  private Answer found(LookupResult result, int type) {
+  private Answer found(Name name, LookupResult result, int type) {
     Set<InetAddress> addresses = new HashSet<>();
     long minTtl = Long.MAX_VALUE;
     for (Record record : result.getRecords()) {
+      byte[] raw;
       if (type == Type.A && record instanceof ARecord) {
-        addresses.add(((ARecord) record).getAddress());
+        raw = ((ARecord) record).getAddress().getAddress();
       } else if (type == Type.AAAA && record instanceof AAAARecord) {
-        addresses.add(((AAAARecord) record).getAddress());
+        raw = ((AAAARecord) record).getAddress().getAddress();
       } else {
         continue;
       }
+      if (!usable(raw, type)) {
+        log.warn("egress-dns: ignoring the unusable address {} in the {} answer for {}",
+            record.rdataToString(), Type.string(type), name);
+        continue;
+      }
+      addresses.add(IpAddresses.fromBytes(raw)); // without the host name dnsjava attaches
       minTtl = Math.min(minTtl, record.getTTL());
     }
     return new Answer(Set.copyOf(addresses), addresses.isEmpty() ? 0 : minTtl, null);
   }
+
+  /**
+   * Whether an answered address may be allowed at all: not the unspecified address (0.0.0.0 or
+   * ::, which a connecting socket treats as "this host"), and no IPv4-mapped IPv6 address (which
+   * would turn an AAAA answer into IPv4 access).
+   */
+  static boolean usable(byte[] raw, int type) {
+    boolean allZero = true;
+    for (byte b : raw) {
+      allZero &= b == 0;
+    }
+    if (allZero) {
+      return false;
+    }
+    if (type == Type.AAAA) {
+      if (raw.length != 16) {
+        return false;
+      }
+      for (int i = 0; i < 10; i++) {
+        if (raw[i] != 0) {
+          return true;
+        }
+      }
+      return !(raw[10] == (byte) 0xff && raw[11] == (byte) 0xff);
+    }
+    return raw.length == 4;
+  }
+
 
   private Answer failed(Throwable error, int type) {
     Throwable cause = unwrap(error);
@@ -413,7 +452,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
             entry.lastError,
             kept.isEmpty()
                 ? "it has no addresses"
-                : "keeping its last known addresses " + kept + " until at most "
+                : "keeping its last known addresses " + format(kept) + " until at most "
                     + entry.graceEnds(graceMillis));
       } else {
         entry.nextQueryAt = entry.earliestExpiry();
@@ -437,9 +476,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return null;
     }
     if (current.isEmpty() && !entry.notified.isEmpty()) {
-      log.warn("egress-dns: {} now has no addresses (was {})", entry.name, entry.notified);
+      log.warn("egress-dns: {} now has no addresses (was {})", entry.name, format(entry.notified));
     } else {
-      log.info("egress-dns: {} now resolves to {}", entry.name, current);
+      log.info("egress-dns: {} now resolves to {}", entry.name, format(current));
     }
     entry.notified = current;
     return entry.watches.isEmpty() ? null : new Notification(entry.name, List.copyOf(entry.watches));
@@ -510,6 +549,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       }
     }
     return new Resolutions(current);
+  }
+
+  private static String format(Set<InetAddress> addresses) {
+    return addresses.stream().map(IpAddresses::format).sorted().collect(Collectors.joining(", ", "[", "]"));
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String name) {

@@ -109,6 +109,62 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void hostsFile_whenConfigured_answersBeforeUpstream(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path hosts = dir.resolve("hosts");
+    java.nio.file.Files.writeString(hosts, "192.0.2.77 pinned.example.com\n");
+    server.setAddresses("pinned.example.com", TTL, "192.0.2.1");
+    resolver.close();
+    resolver = builder().hostsFile(hosts).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("pinned.example.com")));
+
+    assertTrue(resolutions.addressesOf(host("pinned.example.com")).contains(IpAddresses.parse("192.0.2.77")));
+    assertEquals(0, server.queries("pinned.example.com", Type.A));
+  }
+
+  @Test
+  void withoutHostsFile_namesGoUpstream() throws Exception {
+    server.setAddresses("localhost", TTL, "192.0.2.5");
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("localhost")));
+
+    assertEquals(addresses("192.0.2.5"), resolutions.addressesOf(host("localhost")));
+  }
+
+  @Test
+  void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
+    java.net.InetAddress mapped =
+        java.net.Inet6Address.getByAddress(
+            null, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66},
+            (java.net.NetworkInterface) null);
+    List<InetAddress> answer =
+        List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
+    resolver.close();
+    resolver =
+        builder().upstream(new ScriptedResolver(name -> new ScriptedResolver.Addresses(answer, 60))).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
+
+    assertEquals(addresses("192.0.2.8"), resolutions.addressesOf(host("odd.example.com")));
+  }
+
+  @Test
+  void usable_rejectsUnspecifiedAndMappedAddressesOnly() {
+    assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
+    assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    mapped[15] = 1;
+    assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+  }
+
+  @Test
   void resolve_wildcardName_contributesNothingAndQueriesNothing() throws Exception {
     Resolutions resolutions = resolver.resolve(Set.of(host("*.example.com")));
 
@@ -272,6 +328,50 @@ class DnsNameResolverTest {
       assertEquals(addresses("192.0.2.9"), seen.get(0).addressesOf(host("other.example.com")));
       assertNull(changes.poll(200, TimeUnit.MILLISECONDS), "one call per change");
     }
+  }
+
+  @Test
+  void failingListener_doesNotStopTheOthers() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+    try (NameResolver.Subscription failing =
+            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {
+              throw new IllegalStateException("listener bug");
+            });
+        NameResolver.Subscription working =
+            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
+      for (String next : List.of("192.0.2.2", "192.0.2.3")) {
+        server.setAddresses("api.example.com", TTL, next);
+        scheduler.advance(TTL);
+        Resolutions changed = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(changed);
+        assertEquals(addresses(next), changed.addressesOf(host("api.example.com")));
+      }
+    }
+  }
+
+  @Test
+  void resolve_whenInterruptedWhileWaiting_throwsInterruptedException() throws Exception {
+    resolver.close();
+    resolver = builder().queryTimeout(Duration.ofSeconds(30)).build();
+    server.setBehaviour("black-hole.example.com", Behaviour.DROP);
+    LinkedBlockingQueue<Throwable> outcome = new LinkedBlockingQueue<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try {
+                resolver.resolve(Set.of(host("black-hole.example.com")));
+                outcome.add(new AssertionError("returned without an answer"));
+              } catch (Throwable t) {
+                outcome.add(t);
+              }
+            });
+    caller.start();
+    awaitTrue(() -> server.queries("black-hole.example.com", Type.A) == 1, "query sent");
+    caller.interrupt();
+
+    assertTrue(outcome.poll(5, TimeUnit.SECONDS) instanceof InterruptedException);
   }
 
   @Test

@@ -26,23 +26,23 @@ import org.xbill.DNS.TSIG;
  * An upstream that answers at once, in memory, from a script: for each queried name, what to
  * answer now. Counts queries. No sockets.
  */
-final class ScriptedResolver implements Resolver {
+public final class ScriptedResolver implements Resolver {
 
   /** What to answer: addresses with a TTL, or a failure. */
-  sealed interface Reply permits Addresses, Failure {}
+  public sealed interface Reply permits Addresses, Failure {}
 
-  record Addresses(List<InetAddress> addresses, long ttlSeconds) implements Reply {}
+  public record Addresses(List<InetAddress> addresses, long ttlSeconds) implements Reply {}
 
-  record Failure(FailureKind kind) implements Reply {}
+  public record Failure(FailureKind kind) implements Reply {}
 
   private final Function<Name, Reply> script;
   private final AtomicInteger queries = new AtomicInteger();
 
-  ScriptedResolver(Function<Name, Reply> script) {
+  public ScriptedResolver(Function<Name, Reply> script) {
     this.script = script;
   }
 
-  int queries() {
+  public int queries() {
     return queries.get();
   }
 

@@ -674,7 +674,8 @@ public abstract class EgressEnforcerContract {
 
       ReconcileResult result = h().enforcer().reconcile(Set.of(live.id()));
 
-      assertTrue(result.removed().contains(dead.id()), "removed: " + result.removed());
+      // An enforcer that retries failed removals in the background may have removed the dead
+      // container's rules before reconcile ran; either way they must be gone now.
       assertFalse(result.removed().contains(live.id()), "removed: " + result.removed());
       assertEquals(Set.of(live.id()), attachedIds());
       assertAllowed(live, https(0));
