@@ -51,7 +51,7 @@ class LauncherLifecycleProperties {
 
   private final List<Path> roots = new ArrayList<>();
 
-  @Property(tries = 60)
+  @Property(tries = 40)
   void everyRunningContainerWithWorkIsAttachedWithItsGroupsCurrentPolicy(
       @ForAll("lifecycles") ActionChain<World> chain) {
     chain.withInvariant("enforced", World::checkInvariants).run();
@@ -111,7 +111,7 @@ class LauncherLifecycleProperties {
 
     /** An address that never comes is given up on quickly: the property runs many such launches. */
     static void quickTimeouts(Launcher.Builder builder) {
-      builder.addressTimeout(java.time.Duration.ofMillis(30));
+      builder.addressTimeout(java.time.Duration.ofMillis(150));
     }
 
     void write(String group, String text) throws IOException {
@@ -168,7 +168,7 @@ class LauncherLifecycleProperties {
       StubEnforcer stub = (StubEnforcer) world.enforcer;
       world.fixture.script(s -> {
         s.neverGetsAddress = outcome.equals("no-address");
-        s.inspectsWithoutAddress = outcome.equals("slow-address") ? 3 : 0;
+        s.inspectsWithoutAddress = outcome.equals("slow-address") ? 2 : 0;
       });
       stub.failAttach = outcome.equals("attach-fails");
       try {
