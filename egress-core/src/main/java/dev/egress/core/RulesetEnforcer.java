@@ -1,0 +1,791 @@
+package dev.egress.core;
+
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.NameResolver;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link EgressEnforcer} lifecycle for any packet filter, written once: per-container
+ * ordering, resolution and refresh of host names, fail-closed error handling, background retries
+ * of failed removals, reconciliation after restarts, and drift checks. The packet filter itself is
+ * a {@link FirewallBackend}.
+ *
+ * <p>Fail-closed rules it keeps:
+ *
+ * <ul>
+ *   <li>A failed install of a new attachment is followed by a removal of whatever may have been
+ *       loaded; if that fails too, the removal is retried in the background and the addresses stay
+ *       reserved, so no other container can take them over meanwhile.
+ *   <li>A failed update leaves the previous rule set (the backend installs atomically).
+ *   <li>A failed detach keeps the rules (they only restrict), retries in the background, reports
+ *       every failure, and keeps the addresses reserved until removal succeeds.
+ *   <li>A failed refresh keeps the previous addresses and schedules a full reinstall.
+ *   <li>Reconcile never removes the rules of a container that is still running, even one this
+ *       process has not attached (yet): those rules restrict it until the launcher re-attaches.
+ * </ul>
+ */
+public final class RulesetEnforcer implements EgressEnforcer {
+  private static final Logger log = LoggerFactory.getLogger(RulesetEnforcer.class);
+
+  private final FirewallBackend backend;
+  private final NameResolver resolver;
+  private final EgressListener listener;
+  private final Clock clock;
+  private final ScheduledExecutorService scheduler;
+  private final boolean ownsScheduler;
+  private final Duration retryDelay;
+
+  /** Guards {@link #live}, {@link #pendingRemovals} and {@link #owners}; never held across I/O. */
+  private final Object registry = new Object();
+
+  private final Map<String, LiveAttachment> live = new HashMap<>();
+  /** Rule sets whose removal failed, by name; retried until it succeeds. */
+  private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
+  private final Map<InetAddress, String> owners = new HashMap<>();
+  private final ReentrantLock prepareLock = new ReentrantLock();
+  private volatile boolean prepared;
+  private volatile boolean closed;
+
+  private RulesetEnforcer(Builder builder) {
+    this.backend = builder.backend;
+    this.resolver = Objects.requireNonNull(builder.resolver, "resolver is required");
+    this.listener = builder.listener;
+    this.clock = builder.clock;
+    this.retryDelay = builder.retryDelay;
+    ScheduledExecutorService given = builder.scheduler;
+    this.ownsScheduler = given == null;
+    this.scheduler = given != null ? given : newDaemonScheduler();
+    if (!builder.healthInterval.isZero()) {
+      long millis = builder.healthInterval.toMillis();
+      scheduler.scheduleWithFixedDelay(this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** A builder for an enforcer over {@code backend}. */
+  public static Builder builder(FirewallBackend backend) {
+    return new Builder(backend);
+  }
+
+  @Override
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    checkPolicy(container, policy);
+    String name = backend.ruleSetName(container.id());
+    LiveAttachment attachment;
+    synchronized (registry) {
+      checkOpen();
+      LiveAttachment existing = live.get(container.id());
+      if (existing != null) {
+        if (!existing.container().addresses().equals(container.addresses())) {
+          throw new IllegalStateException(
+              "container " + container.id() + " is attached with addresses "
+                  + existing.container().addresses() + ", not " + container.addresses()
+                  + ": detach it first");
+        }
+        attachment = existing;
+      } else {
+        attachment = null;
+      }
+    }
+    if (attachment != null) {
+      attachment.update(policy);
+      return attachment;
+    }
+    retryPendingRemovalsOf(container);
+    LiveAttachment created = new LiveAttachment(name, container, policy);
+    reserve(created);
+    created.lock.lock();
+    try {
+      try {
+        created.install(policy, true);
+      } catch (EgressException | RuntimeException e) {
+        abandon(created);
+        emit(new EgressEvent.Failed(clock.instant(), container.id(), "attach", describe(e)));
+        throw e;
+      }
+      emit(new EgressEvent.Attached(clock.instant(), container, policy));
+      return created;
+    } finally {
+      created.lock.unlock();
+    }
+  }
+
+  @Override
+  public List<Attachment> attachments() {
+    synchronized (registry) {
+      return List.copyOf(live.values());
+    }
+  }
+
+  @Override
+  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    Set<String> liveIds = Set.copyOf(liveContainerIds);
+    List<String> failures = new ArrayList<>();
+    Set<String> removed = new LinkedHashSet<>();
+    Set<String> repaired = new LinkedHashSet<>();
+
+    removed.addAll(retryPendingRemovals(failures));
+    for (Attachment attachment : attachments()) {
+      if (!liveIds.contains(attachment.container().id())) {
+        try {
+          attachment.detach();
+          removed.add(attachment.container().id());
+        } catch (EgressException e) {
+          failures.add(describe(e));
+        }
+      }
+    }
+
+    Map<String, List<InetAddress>> installed = backend.installed();
+    Set<String> keep = new HashSet<>();
+    for (String id : liveIds) {
+      keep.add(backend.ruleSetName(id));
+    }
+    synchronized (registry) {
+      keep.addAll(pendingRemovals.keySet());
+    }
+    for (Map.Entry<String, List<InetAddress>> entry : installed.entrySet()) {
+      if (!keep.contains(entry.getKey())) {
+        try {
+          backend.remove(entry.getKey(), entry.getValue());
+          removed.add(entry.getKey());
+          emit(new EgressEvent.Detached(clock.instant(), entry.getKey()));
+        } catch (EgressException e) {
+          queueRemoval(entry.getKey(), entry.getKey(), entry.getValue());
+          failures.add(describe(e));
+        }
+      }
+    }
+
+    for (Attachment attachment : attachments()) {
+      LiveAttachment liveAttachment = (LiveAttachment) attachment;
+      try {
+        if (liveAttachment.repairIfDrifted(installed.containsKey(liveAttachment.name))) {
+          repaired.add(liveAttachment.container().id());
+        }
+      } catch (EgressException e) {
+        failures.add(describe(e));
+      }
+    }
+    if (!failures.isEmpty()) {
+      throw new EgressException(
+          "reconcile did not finish: " + String.join("; ", failures),
+          "failed removals are retried in the background; run reconcile again to retry the rest",
+          null);
+    }
+    return new ReconcileResult(removed, repaired);
+  }
+
+  /**
+   * Checks the host and every live attachment once: host problems are reported (and {@link
+   * FirewallBackend#prepare} is re-run, which is safe), and attachments whose rules are missing or
+   * altered are reinstalled. Each finding is also sent to the listener.
+   *
+   * @return the findings; empty when all is as installed
+   */
+  public List<EgressEvent.DriftDetected> checkHealth() {
+    List<EgressEvent.DriftDetected> findings = new ArrayList<>();
+    try {
+      List<String> problems = backend.hostProblems();
+      if (!problems.isEmpty()) {
+        prepared = false;
+        boolean repaired;
+        try {
+          ensurePrepared();
+          repaired = backend.hostProblems().isEmpty();
+        } catch (EgressException e) {
+          repaired = false;
+        }
+        for (String problem : problems) {
+          findings.add(new EgressEvent.DriftDetected(clock.instant(), "", problem, repaired));
+        }
+      }
+    } catch (EgressException e) {
+      findings.add(new EgressEvent.DriftDetected(
+          clock.instant(), "", "host check failed: " + describe(e), false));
+    }
+    for (Attachment attachment : attachments()) {
+      LiveAttachment liveAttachment = (LiveAttachment) attachment;
+      try {
+        if (liveAttachment.repairIfDrifted(null)) {
+          findings.add(new EgressEvent.DriftDetected(clock.instant(), liveAttachment.container().id(),
+              "rule set " + liveAttachment.name + " was missing or altered; reinstalled", true));
+        }
+      } catch (EgressException e) {
+        findings.add(new EgressEvent.DriftDetected(clock.instant(), liveAttachment.container().id(),
+            "rule set " + liveAttachment.name + " is missing or altered and could not be"
+                + " reinstalled: " + describe(e), false));
+      }
+    }
+    findings.forEach(this::emit);
+    return List.copyOf(findings);
+  }
+
+  /** Ids whose removal failed and is being retried; their addresses stay reserved. */
+  public Set<String> pendingRemovals() {
+    synchronized (registry) {
+      return pendingRemovals.values().stream()
+          .map(PendingRemoval::id)
+          .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+  }
+
+  /** A rule set to remove: the container id (or the rule-set name of an orphan) and addresses. */
+  private record PendingRemoval(String id, List<InetAddress> addresses) {}
+
+  @Override
+  public void close() {
+    List<LiveAttachment> attached;
+    synchronized (registry) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      attached = List.copyOf(live.values());
+    }
+    attached.forEach(LiveAttachment::stopRefreshing);
+    if (ownsScheduler) {
+      scheduler.shutdownNow();
+    }
+    backend.close();
+  }
+
+  private void checkPolicy(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    backend.checkSupported(policy);
+    if (policy.usesGateway() && container.gateway() == null) {
+      throw new IllegalArgumentException(
+          "the policy for " + container.id() + " uses the gateway, but its gateway is unknown:"
+              + " attach with a ContainerEndpoint that names the gateway");
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the enforcer is closed");
+    }
+  }
+
+  private void reserve(LiveAttachment attachment) {
+    ContainerEndpoint container = attachment.container();
+    synchronized (registry) {
+      checkOpen();
+      if (live.containsKey(container.id()) || pendingRemovals.containsKey(attachment.name)) {
+        throw new IllegalStateException(
+            "container " + container.id() + " is being attached or removed concurrently");
+      }
+      for (InetAddress address : container.addresses()) {
+        String owner = owners.get(address);
+        if (owner != null) {
+          throw new IllegalStateException(
+              "address " + IpAddresses.format(address) + " belongs to container " + owner
+                  + (pendingRemovals.containsKey(backend.ruleSetName(owner))
+                      ? ", whose removal failed and is being retried"
+                      : ": detach it first"));
+        }
+      }
+      for (InetAddress address : container.addresses()) {
+        owners.put(address, container.id());
+      }
+      live.put(container.id(), attachment);
+    }
+  }
+
+  /** Undoes a failed first install: removes what may have been loaded, or queues that removal. */
+  private void abandon(LiveAttachment attachment) {
+    attachment.stopRefreshing();
+    attachment.active = false;
+    synchronized (registry) {
+      live.remove(attachment.container().id());
+    }
+    try {
+      backend.remove(attachment.name, attachment.container().addresses());
+      release(attachment.container());
+    } catch (EgressException e) {
+      log.warn("could not clean up after failed attach of {}: {}", attachment.container().id(),
+          describe(e));
+      queueRemoval(attachment.name, attachment.container().id(), attachment.container().addresses());
+    }
+  }
+
+  private void release(ContainerEndpoint container) {
+    synchronized (registry) {
+      for (InetAddress address : container.addresses()) {
+        owners.remove(address, container.id());
+      }
+    }
+  }
+
+  private void queueRemoval(String name, String id, List<InetAddress> addresses) {
+    boolean first;
+    synchronized (registry) {
+      first = pendingRemovals.isEmpty();
+      pendingRemovals.put(name, new PendingRemoval(id, List.copyOf(addresses)));
+    }
+    if (first && !closed) {
+      scheduleRetry();
+    }
+  }
+
+  private void scheduleRetry() {
+    try {
+      scheduler.schedule(this::retryInBackground, retryDelay.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.warn("cannot schedule removal retries: the scheduler is shut down");
+    }
+  }
+
+  private void retryInBackground() {
+    List<String> failures = new ArrayList<>();
+    retryPendingRemovals(failures);
+    boolean more;
+    synchronized (registry) {
+      more = !pendingRemovals.isEmpty();
+    }
+    if (more && !closed) {
+      scheduleRetry();
+    }
+  }
+
+  private void retryPendingRemovalsOf(ContainerEndpoint container) throws EgressException {
+    Map<String, PendingRemoval> blocking = new HashMap<>();
+    synchronized (registry) {
+      for (InetAddress address : container.addresses()) {
+        String owner = owners.get(address);
+        if (owner != null) {
+          String name = backend.ruleSetName(owner);
+          PendingRemoval pending = pendingRemovals.get(name);
+          if (pending != null) {
+            blocking.put(name, pending);
+          }
+        }
+      }
+    }
+    for (Map.Entry<String, PendingRemoval> entry : blocking.entrySet()) {
+      retryRemoval(entry.getKey(), entry.getValue());
+    }
+  }
+
+  /** Retries every pending removal once; returns the ids removed, adds failures to the list. */
+  private Set<String> retryPendingRemovals(List<String> failures) {
+    Map<String, PendingRemoval> pending;
+    synchronized (registry) {
+      pending = Map.copyOf(pendingRemovals);
+    }
+    Set<String> removed = new LinkedHashSet<>();
+    pending.forEach((name, removal) -> {
+      try {
+        retryRemoval(name, removal);
+        removed.add(removal.id());
+      } catch (EgressException e) {
+        failures.add(describe(e));
+      }
+    });
+    return removed;
+  }
+
+  private void retryRemoval(String name, PendingRemoval removal) throws EgressException {
+    try {
+      backend.remove(name, removal.addresses());
+    } catch (EgressException e) {
+      emit(new EgressEvent.Failed(clock.instant(), removal.id(), "remove", describe(e)));
+      throw e;
+    }
+    synchronized (registry) {
+      if (!pendingRemovals.remove(name, removal)) {
+        return; // removed meanwhile by another retry
+      }
+      for (InetAddress address : removal.addresses()) {
+        String owner = owners.get(address);
+        if (owner != null && backend.ruleSetName(owner).equals(name) && !live.containsKey(owner)) {
+          owners.remove(address);
+        }
+      }
+    }
+    emit(new EgressEvent.Detached(clock.instant(), removal.id()));
+  }
+
+  private void ensurePrepared() throws EgressException {
+    if (prepared) {
+      return;
+    }
+    prepareLock.lock();
+    try {
+      if (!prepared) {
+        backend.prepare();
+        prepared = true;
+      }
+    } finally {
+      prepareLock.unlock();
+    }
+  }
+
+  private void healthCheckQuietly() {
+    try {
+      checkHealth();
+    } catch (RuntimeException e) {
+      log.error("health check failed", e);
+    }
+  }
+
+  private void emit(EgressEvent event) {
+    try {
+      listener.onEvent(event);
+    } catch (RuntimeException e) {
+      log.warn("egress listener threw on {}", event, e);
+    }
+  }
+
+  private static String describe(Exception e) {
+    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+  }
+
+  private static ScheduledExecutorService newDaemonScheduler() {
+    return Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "egress-enforcer");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  /** One container's attachment; {@link #lock} orders everything done to it. */
+  private final class LiveAttachment implements Attachment {
+    final String name;
+    final ReentrantLock lock = new ReentrantLock();
+    private final ContainerEndpoint container;
+    private volatile EgressPolicy policy;
+    private volatile Resolutions resolutions = Resolutions.none();
+    private volatile boolean active = true;
+    private NameResolver.@Nullable Subscription subscription;
+    private final Object pendingChange = new Object();
+    private @Nullable Resolutions pendingResolutions;
+    private final Set<HostName> pendingChangedNames = new HashSet<>();
+
+    LiveAttachment(String name, ContainerEndpoint container, EgressPolicy policy) {
+      this.name = name;
+      this.container = container;
+      this.policy = policy;
+    }
+
+    @Override
+    public ContainerEndpoint container() {
+      return container;
+    }
+
+    @Override
+    public EgressPolicy policy() {
+      return policy;
+    }
+
+    @Override
+    public boolean isActive() {
+      return active;
+    }
+
+    @Override
+    public void update(EgressPolicy newPolicy) throws EgressException {
+      checkPolicy(container, newPolicy);
+      lock.lock();
+      try {
+        if (!active) {
+          throw new IllegalStateException("container " + container.id() + " is detached");
+        }
+        try {
+          install(newPolicy, false);
+        } catch (EgressException | RuntimeException e) {
+          emit(new EgressEvent.Failed(clock.instant(), container.id(), "update", describe(e)));
+          throw e;
+        }
+        emit(new EgressEvent.Updated(clock.instant(), container, newPolicy));
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    @Override
+    public void detach() throws EgressException {
+      lock.lock();
+      try {
+        if (!active) {
+          PendingRemoval pending;
+          synchronized (registry) {
+            pending = pendingRemovals.get(name);
+          }
+          if (pending != null) {
+            retryRemoval(name, pending); // a repeated detach retries a removal that failed
+          }
+          return;
+        }
+        active = false;
+        stopRefreshing();
+        synchronized (registry) {
+          live.remove(container.id());
+        }
+        try {
+          backend.remove(name, container.addresses());
+        } catch (EgressException e) {
+          queueRemoval(name, container.id(), container.addresses());
+          emit(new EgressEvent.Failed(clock.instant(), container.id(), "detach", describe(e)));
+          throw e;
+        }
+        release(container);
+        emit(new EgressEvent.Detached(clock.instant(), container.id()));
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /**
+     * Resolves, installs and, on success, makes {@code newPolicy} current. Subscribes before
+     * resolving so that no change between the two is missed; on failure the new subscription is
+     * dropped and the old one (if any) kept. Caller holds {@link #lock}.
+     */
+    void install(EgressPolicy newPolicy, boolean first) throws EgressException {
+      ensurePrepared();
+      Set<HostName> names = newPolicy.hostNames();
+      NameResolver.Subscription newSubscription =
+          names.isEmpty() ? null : resolver.subscribe(names, this::onAddressesChanged);
+      try {
+        Resolutions resolved = resolve(names);
+        backend.install(new ContainerRules(name, container, newPolicy, resolved));
+        NameResolver.Subscription old = first ? null : subscription;
+        subscription = newSubscription;
+        policy = newPolicy;
+        resolutions = resolved;
+        if (old != null) {
+          old.close();
+        }
+        applyPendingChange(); // answers that changed while this install was under way
+      } catch (EgressException | RuntimeException e) {
+        if (newSubscription != null) {
+          newSubscription.close();
+        }
+        throw e;
+      }
+    }
+
+    private Resolutions resolve(Set<HostName> names) throws EgressException {
+      if (names.isEmpty()) {
+        return Resolutions.none();
+      }
+      try {
+        return resolver.resolve(names);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new EgressException("interrupted while resolving " + names + " for " + container.id(), e);
+      }
+    }
+
+    /**
+     * Called on a resolver thread. Applies the change at once when the attachment is idle, and
+     * otherwise hands it to the scheduler: waiting here for an attach that is itself waiting for
+     * the resolver would deadlock. The newest resolutions win; changed names accumulate.
+     */
+    private void onAddressesChanged(Resolutions current, Set<HostName> changed) {
+      synchronized (pendingChange) {
+        pendingResolutions = current;
+        pendingChangedNames.addAll(changed);
+      }
+      if (lock.isHeldByCurrentThread()) {
+        return; // called back from inside install(), which applies it when done
+      }
+      if (lock.tryLock()) {
+        try {
+          applyPendingChange();
+        } finally {
+          lock.unlock();
+        }
+      } else if (!closed) {
+        try {
+          scheduler.execute(() -> {
+            lock.lock();
+            try {
+              applyPendingChange();
+            } finally {
+              lock.unlock();
+            }
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          log.warn("cannot apply address changes of {}: the scheduler is shut down", container.id());
+        }
+      }
+    }
+
+    /** Caller holds {@link #lock}. */
+    private void applyPendingChange() {
+      Resolutions current;
+      Set<HostName> changed;
+      synchronized (pendingChange) {
+        current = pendingResolutions;
+        changed = Set.copyOf(pendingChangedNames);
+        pendingResolutions = null;
+        pendingChangedNames.clear();
+      }
+      if (current == null || !active) {
+        return;
+      }
+      Set<HostName> relevant = new HashSet<>(changed);
+      relevant.retainAll(policy.hostNames()); // a late call may concern a replaced policy
+      if (relevant.isEmpty()) {
+        return;
+      }
+      Resolutions previous = resolutions;
+      Resolutions next = previous;
+      for (HostName changedName : relevant) {
+        next = next.with(changedName, current.addressesOf(changedName));
+      }
+      try {
+        backend.refreshAddresses(new ContainerRules(name, container, policy, next), relevant);
+        resolutions = next;
+        emit(new EgressEvent.AddressesRefreshed(clock.instant(), container.id(), relevant));
+      } catch (EgressException e) {
+        emit(new EgressEvent.Failed(clock.instant(), container.id(), "refresh", describe(e)));
+        scheduleReinstall();
+      }
+    }
+
+    private void scheduleReinstall() {
+      if (closed) {
+        return;
+      }
+      try {
+        scheduler.schedule(() -> {
+          try {
+            repairIfDrifted(false);
+          } catch (EgressException e) {
+            emit(new EgressEvent.Failed(clock.instant(), container.id(), "refresh", describe(e)));
+            scheduleReinstall();
+          }
+        }, retryDelay.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        log.warn("cannot schedule a reinstall of {}: the scheduler is shut down", container.id());
+      }
+    }
+
+    /**
+     * Reinstalls the current policy when the rule set is missing or not intact.
+     *
+     * @param present whether the rule set is known to be present; null to ask the backend
+     * @return whether a reinstall happened
+     */
+    boolean repairIfDrifted(@Nullable Boolean present) throws EgressException {
+      lock.lock();
+      try {
+        if (!active) {
+          return false;
+        }
+        Resolutions current = resolve(policy.hostNames());
+        ContainerRules rules = new ContainerRules(name, container, policy, current);
+        boolean intact = !Boolean.FALSE.equals(present) && backend.isIntact(rules);
+        if (intact) {
+          resolutions = current;
+          return false;
+        }
+        backend.install(rules);
+        resolutions = current;
+        return true;
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    void stopRefreshing() {
+      NameResolver.Subscription current = subscription;
+      if (current != null) {
+        current.close();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "attachment of " + container + " (" + name + ")";
+    }
+  }
+
+  /** Collaborators of a {@link RulesetEnforcer}; only the resolver is required. */
+  public static final class Builder {
+    private final FirewallBackend backend;
+    private @Nullable NameResolver resolver;
+    private EgressListener listener = EgressListener.NONE;
+    private Clock clock = Clock.systemUTC();
+    private @Nullable ScheduledExecutorService scheduler;
+    private Duration retryDelay = Duration.ofSeconds(5);
+    private Duration healthInterval = Duration.ZERO;
+
+    private Builder(FirewallBackend backend) {
+      this.backend = Objects.requireNonNull(backend, "backend");
+    }
+
+    /** Resolves the policies' host names and reports their changes. Required. */
+    public Builder resolver(NameResolver resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    public Builder listener(EgressListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Runs retries and health checks. By default the enforcer starts one daemon thread of its
+     * own and stops it on close; a given scheduler is not shut down by the enforcer.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** How long to wait before retrying a failed removal or refresh; default 5 s. */
+    public Builder retryDelay(Duration delay) {
+      if (delay.isNegative() || delay.isZero()) {
+        throw new IllegalArgumentException("retry delay must be positive, got " + delay);
+      }
+      this.retryDelay = delay;
+      return this;
+    }
+
+    /** How often to run {@link RulesetEnforcer#checkHealth}; zero (the default) for never. */
+    public Builder healthInterval(Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("health interval must not be negative, got " + interval);
+      }
+      this.healthInterval = interval;
+      return this;
+    }
+
+    public RulesetEnforcer build() {
+      return new RulesetEnforcer(this);
+    }
+  }
+}
