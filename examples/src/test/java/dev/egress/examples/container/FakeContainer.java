@@ -117,12 +117,27 @@ public final class FakeContainer {
     }, true);
   }
 
+  /**
+   * Decides whether a probe's TCP connect from a container gets through, for in-process runs that
+   * wire the fake to an enforcer's packet decision instead of {@link Script#reachable}.
+   */
+  @FunctionalInterface
+  public interface ProbeNetwork {
+    boolean connects(InetAddress source, InetAddress destination, int port);
+  }
+
   /** Runs one CLI invocation; returns the exit status. */
   public static int run(Path stateDir, List<String> args, StringBuilder out, StringBuilder err) {
+    return run(stateDir, args, out, err, null);
+  }
+
+  /** As {@link #run(Path, List, StringBuilder, StringBuilder)}, probes decided by {@code network}. */
+  public static int run(Path stateDir, List<String> args, StringBuilder out, StringBuilder err,
+      @org.jspecify.annotations.Nullable ProbeNetwork network) {
     return locked(stateDir, state -> {
       state.calls.add(String.join(" ", args));
       try {
-        return new Invocation(state, out, err).dispatch(args);
+        return new Invocation(state, out, err, network).dispatch(args);
       } catch (RuntimeException e) {
         StringWriter trace = new StringWriter();
         e.printStackTrace(new PrintWriter(trace));
@@ -159,11 +174,14 @@ public final class FakeContainer {
     private final State state;
     private final StringBuilder out;
     private final StringBuilder err;
+    private final @org.jspecify.annotations.Nullable ProbeNetwork network;
 
-    Invocation(State state, StringBuilder out, StringBuilder err) {
+    Invocation(State state, StringBuilder out, StringBuilder err,
+        @org.jspecify.annotations.Nullable ProbeNetwork network) {
       this.state = state;
       this.out = out;
       this.err = err;
+      this.network = network;
     }
 
     int dispatch(List<String> args) {
@@ -326,8 +344,13 @@ public final class FakeContainer {
       }
       List<String> command = args.subList(1, args.size());
       if (command.get(0).equals("nc")) {
-        String destination = command.get(command.size() - 2) + ":" + command.get(command.size() - 1);
-        return state.script.reachable.contains(destination) ? 0 : 1;
+        String host = command.get(command.size() - 2);
+        String port = command.get(command.size() - 1);
+        boolean connects = network != null
+            ? network.connects(IpAddresses.parse(box.ipv4), IpAddresses.parse(host),
+                Integer.parseInt(port))
+            : state.script.reachable.contains(host + ":" + port);
+        return connects ? 0 : 1;
       }
       box.work.add(String.join(" ", command));
       return 0;
