@@ -71,14 +71,17 @@ class ContainerCliTest {
 
   @Test
   void ensureNetwork_createsItOnceWithItsSubnet() throws Exception {
-    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
-    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+        IpNetwork.parse("fd00:10:213::/64"));
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+        IpNetwork.parse("fd00:10:213::/64"));
 
     assertEquals(1, FakeContainer.read(state).calls.stream()
-        .filter(c -> c.equals("network create egress-managed --subnet 10.213.0.0/24")).count());
+        .filter(c -> c.equals("network create egress-managed --subnet 10.213.0.0/24"
+            + " --subnet-v6 fd00:10:213::/64")).count());
     cli.runDetached(ContainerRunSpec.builder("n1", "img").network("egress-managed").build());
-    assertEquals(IpAddresses.parse("10.213.0.2"),
-        cli.inspect("n1").orElseThrow().addresses().get(0));
+    assertEquals(List.of(IpAddresses.parse("10.213.0.2"), IpAddresses.parse("fd00:10:213::2")),
+        cli.inspect("n1").orElseThrow().addresses());
   }
 
   @Test

@@ -84,6 +84,7 @@ public final class FakeContainer {
     public Script script = new Script();
     public Map<String, Box> containers = new LinkedHashMap<>();
     public Map<String, String> networks = new TreeMap<>();
+    public Map<String, String> networks6 = new TreeMap<>();
     public List<String> calls = new ArrayList<>();
   }
 
@@ -365,13 +366,18 @@ public final class FakeContainer {
         out.append("[{\"id\":\"").append(args.get(1)).append("\"}]");
         return 0;
       }
-      if (args.size() == 4 && args.get(0).equals("create") && args.get(2).equals("--subnet")) {
+      if ((args.size() == 4 || args.size() == 6 && args.get(4).equals("--subnet-v6"))
+          && args.get(0).equals("create") && args.get(2).equals("--subnet")) {
         IpNetwork.parse(args.get(3));
         state.networks.put(args.get(1), args.get(3));
+        if (args.size() == 6) {
+          state.networks6.put(args.get(1), IpNetwork.parse(args.get(5)).toString());
+        }
         out.append(args.get(1)).append('\n');
         return 0;
       }
-      return fail(64, "fake container network supports inspect NAME, create NAME --subnet CIDR");
+      return fail(64, "fake container network supports inspect NAME,"
+          + " create NAME --subnet CIDR [--subnet-v6 PREFIX]");
     }
 
     private ObjectNode snapshot(Box box, boolean hasAddress) {
@@ -385,7 +391,11 @@ public final class FakeContainer {
         ObjectNode network = networks.addObject();
         network.put("network", box.network);
         int host = Integer.parseInt(box.ipv4.substring(box.ipv4.lastIndexOf('.') + 1));
-        String ipv6 = "fd00:6e61:6e6f::" + Integer.toHexString(host) + "/64";
+        String prefix6 = state.networks6.getOrDefault(box.network, "fd00:6e61:6e6f::/64");
+        IpNetwork net6 = IpNetwork.parse(prefix6);
+        byte[] bytes = net6.address().getAddress();
+        bytes[15] = (byte) host;
+        String ipv6 = IpAddresses.format(IpAddresses.fromBytes(bytes)) + "/" + net6.prefixLength();
         switch (state.script.format) {
           case V1 -> {
             network.put("ipv4Address", box.ipv4 + "/" + box.prefix);

@@ -39,12 +39,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherOverPfTest {
   private static final String BRIDGE = "bridge101";
-  private static final ManagedNetwork NETWORK =
-      new ManagedNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
-  /** The guard covers the managed network's IPv4 subnet and the IPv6 prefix containers get. */
+  private static final ContainerNetwork NETWORK =
+      new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+          IpNetwork.parse("fd00:10:213::/64"));
+  /** The guard covers both subnets of the managed network. */
   private static final ParentAnchor GUARDED = ParentAnchor.defaults().guarding(
-      dev.egress.pf.render.ManagedNetwork.of(
-          NETWORK.subnet(), IpNetwork.parse("fd00:6e61:6e6f::/64")), false);
+      dev.egress.pf.render.ManagedNetwork.of(NETWORK.subnet(), NETWORK.ipv6Subnet()), false);
 
   @TempDir Path root;
   private LauncherFixture fixture;
@@ -133,6 +133,9 @@ class LauncherOverPfTest {
     assertTrue(NETWORK.covers(unattached));
     assertFalse(pfPasses(unattached, ALLOWED.address(), ALLOWED.port()));
     assertFalse(pfPasses(unattached, DENIED.address(), DENIED.port()));
+    InetAddress unattached6 = fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(1);
+    assertTrue(NETWORK.covers(unattached6));
+    assertFalse(pfPasses(unattached6, IpAddresses.parse("2001:db8::1"), 443));
   }
 
   @Test

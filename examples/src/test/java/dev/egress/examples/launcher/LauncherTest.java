@@ -382,7 +382,7 @@ class LauncherTest {
 
   @Test
   void managedNetwork_isCreatedAtStart_andAnAddressOutsideItIsRefused() throws Exception {
-    ManagedNetwork network = new ManagedNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    ContainerNetwork network = new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
     Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
 
     ManagedContainer inside = launcher.launch("main", agent());
