@@ -145,7 +145,8 @@ public final class ContainerCli {
       return runner.run(command, timeout);
     } catch (IOException e) {
       throw new ContainerCliException(
-          "could not run '" + String.join(" ", command) + "': " + e.getMessage()
+          "could not run '" + String.join(" ", ProcessResult.redacted(command)) + "': "
+              + e.getMessage()
               + " (is Apple's container CLI installed and 'container system start' done?)", e);
     }
   }

@@ -329,7 +329,8 @@ public final class Launcher implements AutoCloseable {
 
   void stop(ManagedContainer container) throws LaunchException, InterruptedException {
     Session session = sessions.get(container.id());
-    if (session == null || session.handle != container) {
+    // A null handle marks this container after a failed stop: stopping again retries.
+    if (session == null || (session.handle != container && session.handle != null)) {
       return;
     }
     if (!terminate(session)) {

@@ -70,6 +70,18 @@ class ContainerCliTest {
   }
 
   @Test
+  void runDetached_whenTheCliFails_doesNotPrintEnvironmentValues() {
+    FakeContainer.change(state, s -> s.script.runFails = true);
+
+    ContainerCliException e = assertThrows(ContainerCliException.class,
+        () -> cli.runDetached(ContainerRunSpec.builder("x", "img")
+            .env("ANTHROPIC_API_KEY", "sk-ant-secret").build()));
+
+    assertFalse(e.getMessage().contains("sk-ant-secret"), e.getMessage());
+    assertTrue(e.getMessage().contains("--env ANTHROPIC_API_KEY=…"), e.getMessage());
+  }
+
+  @Test
   void ensureNetwork_createsItOnceWithItsSubnet() throws Exception {
     cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
         IpNetwork.parse("fd00:10:213::/64"));

@@ -259,6 +259,20 @@ class LauncherTest {
   }
 
   @Test
+  void stop_afterAFailedStop_retries() throws Exception {
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    ManagedContainer container = launcher.launch("main", agent());
+    fixture.script(s -> s.stopFails = true);
+    assertThrows(LaunchException.class, container::stop);
+    fixture.script(s -> s.stopFails = false);
+
+    container.stop();
+
+    assertEquals(List.of(), fixture.running());
+    assertEquals(Set.of(), ruleSets());
+  }
+
+  @Test
   void sweepExited_whenAContainerExitedByItself_removesItsRules() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> {});
     ManagedContainer exits = launcher.launch("main", agent());
