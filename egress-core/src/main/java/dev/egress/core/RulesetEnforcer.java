@@ -102,11 +102,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
       checkOpen();
       LiveAttachment existing = live.get(container.id());
       if (existing != null) {
-        if (!existing.container().addresses().equals(container.addresses())) {
+        if (!existing.container().equals(container)) {
           throw new IllegalStateException(
-              "container " + container.id() + " is attached with addresses "
-                  + existing.container().addresses() + ", not " + container.addresses()
-                  + ": detach it first");
+              "container " + container.id() + " is attached as " + existing.container()
+                  + ", not " + container + ": detach it first");
         }
         attachment = existing;
       } else {
@@ -145,6 +144,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
   @Override
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    checkOpen();
     Set<String> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
     Set<String> removed = new LinkedHashSet<>();
@@ -509,6 +509,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void update(EgressPolicy newPolicy) throws EgressException {
+      checkOpen();
       checkPolicy(container, newPolicy);
       lock.lock();
       try {
@@ -529,6 +530,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void detach() throws EgressException {
+      checkOpen();
       lock.lock();
       try {
         if (!active) {

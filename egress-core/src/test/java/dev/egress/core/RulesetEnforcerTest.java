@@ -117,6 +117,29 @@ class RulesetEnforcerTest {
   }
 
   @Test
+  void attach_sameIdWithAnotherGateway_isRefused() throws Exception {
+    enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    ContainerEndpoint moved = new ContainerEndpoint("agent",
+        List.of(IpAddresses.parse("192.168.64.3")), IpAddresses.parse("192.168.64.254"));
+
+    assertThrows(IllegalStateException.class, () -> enforcer.attach(moved, EgressPolicy.denyAll()));
+  }
+
+  @Test
+  void afterClose_operationsAreRefusedAndRulesStay() throws Exception {
+    Attachment attachment = enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+
+    enforcer.close();
+
+    assertThrows(IllegalStateException.class, attachment::detach);
+    assertThrows(IllegalStateException.class, () -> attachment.update(EgressPolicy.denyAll()));
+    assertThrows(IllegalStateException.class, () -> enforcer.reconcile(Set.of()));
+    assertThrows(IllegalStateException.class,
+        () -> enforcer.attach(container("other", "192.168.64.4"), EgressPolicy.denyAll()));
+    assertTrue(backend.isInstalled("c-agent"));
+  }
+
+  @Test
   void attach_addressOfAnotherLiveContainer_isRefused() throws Exception {
     enforcer.attach(container("first", "192.168.64.3"), EgressPolicy.denyAll());
 

@@ -89,11 +89,9 @@ public final class EgressArbitraries {
         .as((labels, top) -> {
           List<String> parts = new ArrayList<>(labels);
           parts.add(top);
-          String name = String.join(".", parts);
-          return name.length() <= 253 ? name : name.substring(name.length() - 200)
-              .replaceFirst("^[^.]*\\.", "");
+          return String.join(".", parts);
         })
-        .filter(name -> !name.isEmpty() && !name.startsWith("-"))
+        .filter(name -> name.length() <= 253)
         .map(HostName::of);
   }
 

@@ -15,6 +15,7 @@ import dev.egress.policy.Protocol;
 import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
@@ -28,16 +29,28 @@ import org.jspecify.annotations.Nullable;
 /**
  * Renders pf rulesets: the parent anchor, and one container's child anchor with its tables.
  *
- * <p>A child ruleset holds, for each of the container's source addresses (IPv4 first, then IPv6,
- * each in address order), in this order: DNS to the policy's resolvers (TCP and UDP port 53); a
- * block of port 53 to everything else for each protocol where an allowance's port range spans 53;
- * one pass rule per (protocol, port range) of the policy, to an inline address, a table or {@code
- * any}; and a final {@code block return} of everything else from that address ({@code log} when
- * the policy logs denials). Every rule is {@code in} and {@code quick}, and names its address
- * family. A family the container has no address of gets no rule.
+ * <p>A child ruleset defines its tables ({@code table <NAME> persist { ... }}), then holds, for
+ * each of the container's source addresses (IPv4 first, then IPv6, each in address order):
  *
- * <p>What the rules let through is exactly what {@link EgressPolicy#permits} allows; a gateway
- * destination or resolver contributes nothing when the container's gateway is unknown.
+ * <ol>
+ *   <li>DNS to the policy's resolvers: TCP and UDP port 53, to the one resolver of the family or
+ *       to table {@code <dns>};
+ *   <li>a block of port 53 to anything else, for each protocol where a pass rule's port range
+ *       spans 53 (so that no allow rule opens DNS);
+ *   <li>one pass rule per (protocol, port range) of the policy, to {@code any} (for {@code
+ *       unsafe-any-address}), to table {@code <PROTO_PORTS>} (host names, which may resolve to
+ *       either family, or several literal destinations), or inline to the one literal network or
+ *       gateway address. Destinations that a rule with the same protocol and a wider range already
+ *       passes get no rule or entry of their own;
+ *   <li>{@code block return} of everything else from that address, with {@code log} when the policy
+ *       logs denials.
+ * </ol>
+ *
+ * <p>Every rule is {@code in} and {@code quick} and names its address family; a family the
+ * container has no address of gets no rule. Rules depend on the policy and the container only,
+ * never on what names resolve to: a refresh only replaces tables. What the rules let through is
+ * exactly what {@link EgressPolicy#permits} allows; a gateway destination or resolver contributes
+ * nothing when the container's gateway is unknown.
  *
  * <p>Pure: the same input gives byte-identical output. Stateless and thread-safe; never blocks.
  */
@@ -77,7 +90,7 @@ public final class PfRenderer {
       tables.add(dns);
     }
     Map<PassKey, Target> passes = new TreeMap<>();
-    groupByPorts(policy).forEach(
+    groupByPorts(policy, gateway).forEach(
         (key, destinations) -> {
           Target target = target(key, destinations, gateway, rules.resolutions());
           if (target != null) {
@@ -92,7 +105,7 @@ public final class PfRenderer {
     container.addresses().forEach(a -> containerFamilies.add(Family.of(a)));
     List<PfTable> usedTables = new ArrayList<>();
     for (Target target : tables) {
-      if (target.table != null && !java.util.Collections.disjoint(target.families, containerFamilies)) {
+      if (target.table != null && !Collections.disjoint(target.families, containerFamilies)) {
         usedTables.add(target.table);
       }
     }
@@ -110,11 +123,11 @@ public final class PfRenderer {
     String block = policy.logDenied() ? "block return in log quick " : "block return in quick ";
     for (InetAddress source : sortedAddresses(container)) {
       Family family = Family.of(source);
-      String from = family.keyword + " ";
+      String af = family.keyword + " ";
       String src = " from " + IpAddresses.format(source) + " to ";
       if (dns != null && dns.families.contains(family)) {
         for (Protocol protocol : Protocol.values()) {
-          out.append("pass in quick ").append(from).append("proto ").append(protocol.keyword())
+          out.append("pass in quick ").append(af).append("proto ").append(protocol.keyword())
               .append(src).append(dns.operand).append(" port = ").append(PortRange.DNS_PORT)
               .append('\n');
         }
@@ -126,14 +139,14 @@ public final class PfRenderer {
                     && e.getKey().ports.contains(PortRange.DNS_PORT)
                     && e.getValue().families.contains(family));
         if (spansDns) {
-          out.append(block).append(from).append("proto ").append(protocol.keyword()).append(src)
+          out.append(block).append(af).append("proto ").append(protocol.keyword()).append(src)
               .append("any port = ").append(PortRange.DNS_PORT).append('\n');
         }
       }
       passes.forEach(
           (key, target) -> {
             if (target.families.contains(family)) {
-              out.append("pass in quick ").append(from).append("proto ")
+              out.append("pass in quick ").append(af).append("proto ")
                   .append(key.protocol.keyword()).append(src).append(target.operand)
                   .append(' ').append(portClause(key.ports)).append('\n');
             }
@@ -141,6 +154,19 @@ public final class PfRenderer {
       out.append(block).append(family.keyword).append(src).append("any\n");
     }
     return new ChildRuleset(anchorName, out.toString(), usedTables);
+  }
+
+  /**
+   * The contents of one table of the container's anchor, for {@code pfctl -a PARENT/NAME -t TABLE
+   * -T replace -f -}: one address or network per line. Use {@link ChildRuleset#tablesHolding} to
+   * find the tables a change of resolutions touches.
+   *
+   * @throws UnsupportedPolicyException as {@link #renderChild} does
+   * @throws IllegalArgumentException if the anchor has no such table
+   */
+  public static String renderTable(ContainerRules rules, String tableName)
+      throws UnsupportedPolicyException {
+    return renderChild(rules).table(tableName).contents();
   }
 
   /**
@@ -180,14 +206,61 @@ public final class PfRenderer {
     return literalTarget(DNS_TABLE, resolvers);
   }
 
-  private static Map<PassKey, List<Destination>> groupByPorts(EgressPolicy policy) {
+  /**
+   * The policy's destinations by (protocol, port range), without those another group already
+   * passes: a destination covered by a destination of a group with the same protocol and a wider
+   * port range would only give pf a redundant rule or table entry. Covering is strict (wider
+   * ranges only), so two groups never drop each other's destinations, and transitive, so dropping
+   * along a chain keeps the widest.
+   */
+  private static Map<PassKey, List<Destination>> groupByPorts(
+      EgressPolicy policy, @Nullable InetAddress gateway) {
     Map<PassKey, List<Destination>> groups = new TreeMap<>();
     for (Allowance allowance : policy.allowances()) {
       groups
           .computeIfAbsent(new PassKey(allowance.protocol(), allowance.ports()), k -> new ArrayList<>())
           .add(allowance.destination());
     }
-    return groups;
+    Map<PassKey, List<Destination>> kept = new TreeMap<>();
+    groups.forEach(
+        (key, destinations) -> {
+          List<Destination> remaining = new ArrayList<>();
+          for (Destination destination : destinations) {
+            boolean covered =
+                groups.entrySet().stream()
+                    .anyMatch(wider -> key.isNarrowerThan(wider.getKey())
+                        && wider.getValue().stream().anyMatch(d -> covers(d, destination, gateway)));
+            if (!covered) {
+              remaining.add(destination);
+            }
+          }
+          if (!remaining.isEmpty()) {
+            kept.put(key, remaining);
+          }
+        });
+    return kept;
+  }
+
+  /** Whether {@code wide} holds every address {@code narrow} may ever hold, whatever names resolve to. */
+  private static boolean covers(Destination wide, Destination narrow, @Nullable InetAddress gateway) {
+    if (wide instanceof Destination.UnsafeAnyAddress || wide.equals(narrow)) {
+      return true;
+    }
+    @Nullable IpNetwork narrowNetwork = literal(narrow, gateway);
+    @Nullable IpNetwork wideNetwork = literal(wide, gateway);
+    return narrowNetwork != null && wideNetwork != null
+        && narrowNetwork.isIpv6() == wideNetwork.isIpv6()
+        && wideNetwork.prefixLength() <= narrowNetwork.prefixLength()
+        && wideNetwork.contains(narrowNetwork.address());
+  }
+
+  private static @Nullable IpNetwork literal(Destination destination, @Nullable InetAddress gateway) {
+    if (destination instanceof Destination.Network network) {
+      return network.network();
+    } else if (destination instanceof Destination.Gateway && gateway != null) {
+      return IpNetwork.host(gateway);
+    }
+    return null;
   }
 
   private static @Nullable Target target(
@@ -207,6 +280,8 @@ public final class PfRenderer {
         names.add(host.name());
       }
     }
+    entries.removeIf(entry -> entries.stream().anyMatch(other -> !other.equals(entry)
+        && covers(new Destination.Network(other), new Destination.Network(entry), null)));
     if (names.isEmpty()) {
       return literalTarget(key.tableName(), entries);
     }
@@ -277,6 +352,14 @@ public final class PfRenderer {
     @Override
     public int compareTo(PassKey other) {
       return ORDER.compare(this, other);
+    }
+
+    /** Same protocol, and {@code other}'s ports strictly include these. */
+    boolean isNarrowerThan(PassKey other) {
+      return protocol == other.protocol
+          && !ports.equals(other.ports)
+          && other.ports.first() <= ports.first()
+          && ports.last() <= other.ports.last();
     }
 
     /** {@code tcp_443} or {@code udp_5000_5100}: at most 15 characters. */

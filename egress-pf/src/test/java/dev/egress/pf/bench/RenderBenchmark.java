@@ -38,13 +38,17 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * Renders one container's anchor for a 50-destination policy: 35 host names (2-4 addresses each,
  * both families) over 6 ports, 14 networks over 3 ports, and the gateway; an IPv4 and an IPv6
- * source address. Run with {@link #main} (see the README for the command); {@code verify} never
- * runs it.
+ * source address. {@code verify} never runs it; run it from the repository root with:
+ *
+ * <pre>
+ * ./mvnw -q -o -pl egress-pf -am test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
+ * java -cp "$(cat egress-pf/target/cp.txt):egress-pf/target/test-classes:egress-pf/target/classes" dev.egress.pf.bench.RenderBenchmark
+ * </pre>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
+@Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class RenderBenchmark {

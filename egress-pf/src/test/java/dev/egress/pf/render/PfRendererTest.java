@@ -124,6 +124,8 @@ class PfRendererTest {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
     assertEquals("160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n", child.table("tcp_443").contents());
     assertEquals("", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).table("udp_123").contents());
+    assertEquals("9.9.9.9\n192.168.64.1\n", PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), "dns"));
+    assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderTable(Fixtures.nanoClaw(), "dns"));
   }
 
   @Test
@@ -172,6 +174,27 @@ class PfRendererTest {
             policy("allow a.example port 443", "allow b.example port 443"),
             resolutions(Map.of("b.example", List.of("10.0.0.2"), "a.example", List.of("fd00::1", "10.0.0.1"))));
     assertEquals(PfRenderer.renderChild(a).text(), PfRenderer.renderChild(b).text());
+  }
+
+  @Test
+  void renderChild_destinationsAWiderRuleAlreadyPasses_getNoRuleOrEntryOfTheirOwn() throws Exception {
+    ContainerRules rules =
+        rules(container("a", "192.168.64.1", "192.168.64.3"),
+            policy("allow 10.0.0.0/8 port 1-65535", "allow 10.1.0.0/16 port 443",
+                "allow 172.17.0.0/16 port 8443", "allow 172.17.3.0/24 port 8443", "allow 172.16.0.1 port 8443",
+                "allow unsafe-any-address port 80-90 proto udp", "allow 10.0.0.1 port 85 proto udp",
+                "allow gateway port 3001", "allow 192.168.64.0/24 port 3000-3010", "dns none"),
+            Resolutions.none());
+    assertEquals("table <tcp_8443> persist { 172.16.0.1, 172.17.0.0/16 }\n"
+            + "block return in quick inet proto tcp from 192.168.64.3 to any port = 53\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to 10.0.0.0/8 port 1:65535\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.0/24 port 3000:3010\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to <tcp_8443> port = 8443\n"
+            + "pass in quick inet proto udp from 192.168.64.3 to any port 80:90\n"
+            + "block return in quick inet from 192.168.64.3 to any\n",
+        PfRenderer.renderChild(rules).text());
+    assertEquals(List.of(IpNetwork.parse("172.16.0.1"), IpNetwork.parse("172.17.0.0/16")),
+        PfRenderer.renderChild(rules).table("tcp_8443").entries());
   }
 
   private static List<String> names(List<PfTable> tables) {

@@ -43,7 +43,8 @@ final class Scenarios {
           "2607:6bc0::10", "2001:db8::1", "2001:db8:1::7", "2001:4860:4860::8888", "2001:db9::1");
 
   static final List<IpNetwork> NETWORKS =
-      List.of("10.0.0.0/24", "10.0.0.0/16", "160.79.104.0/23", "93.184.216.34", "9.9.9.9",
+      List.of("10.0.0.0/24", "10.0.0.0/16", "10.0.0.0/8", "160.79.104.0/23", "93.184.216.34", "9.9.9.9",
+              "192.168.64.0/24", "192.168.64.1",
               "2001:db8::/32", "2001:db8:1::/48", "2607:6bc0::10")
           .stream().map(IpNetwork::parse).toList();
 
@@ -138,8 +139,16 @@ final class Scenarios {
         net.jqwik.api.Tuple.of(1, Arbitraries.just(new Destination.UnsafeAnyAddress())));
   }
 
+  /** Nested ranges come up often, so that wider rules cover narrower ones. */
+  static final List<PortRange> NESTED_RANGES =
+      List.of(PortRange.of(443), new PortRange(440, 450), new PortRange(1, 65535), new PortRange(443, 444));
+
   static Arbitrary<Allowance> allowances() {
-    return Combinators.combine(destinations(), Arbitraries.of(Protocol.class), Arbitraries.of(RANGES))
+    Arbitrary<PortRange> ranges =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(1, Arbitraries.of(RANGES)),
+            net.jqwik.api.Tuple.of(1, Arbitraries.of(NESTED_RANGES)));
+    return Combinators.combine(destinations(), Arbitraries.of(Protocol.class), ranges)
         .as(Allowance::new);
   }
 

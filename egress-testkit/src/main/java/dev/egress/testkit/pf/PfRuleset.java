@@ -355,7 +355,7 @@ final class PfRuleset {
       this.line = line;
       this.text = text;
       String spaced = text.replace("{", " { ").replace("}", " } ").replace(",", " , ");
-      for (String token : spaced.strip().split("\\s+")) {
+      for (String token : spaced.strip().split("\\s+", -1)) {
         if (token.length() > 1 && token.startsWith("!") && !token.startsWith("!=")) {
           tokens.add("!");
           tokens.add(token.substring(1));
