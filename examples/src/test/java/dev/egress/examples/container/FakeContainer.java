@@ -57,6 +57,8 @@ public final class FakeContainer {
     /** The container stops (and, with --rm, vanishes) right after run. */
     public boolean exitsAtOnce = false;
     public boolean stopFails = false;
+    /** stop fails with a "not found" message although the container keeps running. */
+    public boolean stopSaysNotFound = false;
     public boolean lsFails = false;
     /** Containers get this address instead of the next free one of their network. */
     public String forcedAddress = "";
@@ -325,6 +327,9 @@ public final class FakeContainer {
         Box box = state.containers.get(id);
         if (box == null) {
           return fail(1, "Error: notFound: \"container " + id + " not found\"");
+        }
+        if (state.script.stopSaysNotFound) {
+          return fail(1, "Error: notFound: \"kernel image not found\"");
         }
         if (state.script.stopFails) {
           return fail(1, "Error: internalError: \"failed to stop container " + id + "\"");

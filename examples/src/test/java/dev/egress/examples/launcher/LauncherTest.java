@@ -259,6 +259,18 @@ class LauncherTest {
   }
 
   @Test
+  void stop_whenTheCliSaysNotFoundButTheContainerRuns_keepsItsRules() throws Exception {
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    ManagedContainer container = launcher.launch("main", agent());
+    fixture.script(s -> s.stopSaysNotFound = true);
+
+    assertThrows(LaunchException.class, container::stop);
+
+    assertEquals(List.of(container.id()), fixture.running());
+    assertEquals(Set.of(container.id()), ruleSets());
+  }
+
+  @Test
   void stop_afterAFailedStop_retries() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> {});
     ManagedContainer container = launcher.launch("main", agent());
