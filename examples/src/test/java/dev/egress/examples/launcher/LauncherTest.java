@@ -180,6 +180,21 @@ class LauncherTest {
   }
 
   @Test
+  void launch_withTheNodeProbe_forImagesWithoutNetcat_probesTheSameDestinations()
+      throws Exception {
+    fixture.script(s -> s.reachable = Set.of(ALLOWED.toString()));
+    Launcher launcher = fixture.started(enforcer,
+        b -> b.selfCheck(new SelfCheck(DENIED, ALLOWED, SelfCheck.ProbeCommand.node())));
+
+    ManagedContainer container = launcher.launch("main", agent());
+
+    List<String> probes = fixture.calls("exec " + container.id() + " node -e");
+    assertEquals(2, probes.size());
+    assertTrue(probes.get(0).endsWith(" 198.51.100.1 443"), probes.get(0));
+    assertTrue(probes.get(1).endsWith(" 192.0.2.10 443"), probes.get(1));
+  }
+
+  @Test
   void launch_whenTheAllowedProbeFails_stopsWithoutRaisingAnAlarm() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> b.selfCheck(SelfCheck.of(DENIED, ALLOWED)));
 
