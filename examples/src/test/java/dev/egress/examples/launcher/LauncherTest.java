@@ -300,6 +300,21 @@ class LauncherTest {
   }
 
   @Test
+  void close_stopsEveryContainerAndRemovesTheirRules() throws Exception {
+    fixture.writePolicy("docs", "allow 203.0.113.0/24 port 443\n");
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    launcher.launch("main", agent());
+    launcher.launch("docs", agent());
+
+    launcher.close();
+
+    assertEquals(List.of(), fixture.running());
+    assertEquals(Set.of(), ruleSets());
+    assertEquals(List.of(), launcher.containers());
+    assertEquals(2, fixture.events(LauncherEvent.Stopped.class).size());
+  }
+
+  @Test
   void sweepExited_whenAContainerExitedByItself_removesItsRules() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> {});
     ManagedContainer exits = launcher.launch("main", agent());
