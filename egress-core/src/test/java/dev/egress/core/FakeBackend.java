@@ -11,7 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A packet filter in memory: installed rule sets are {@link ContainerRules}, and a packet's fate is
@@ -24,6 +27,7 @@ final class FakeBackend implements FirewallBackend {
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
+  private final AtomicReference<Gate> removeGate = new AtomicReference<>();
 
   @Override
   public String ruleSetName(String containerId) {
@@ -57,9 +61,54 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public synchronized void remove(String name, List<InetAddress> addresses) throws EgressException {
+  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+    Gate gate = removeGate.getAndSet(null);
+    if (gate != null) {
+      gate.hold();
+    }
+    removeNow(name);
+  }
+
+  private synchronized void removeNow(String name) throws EgressException {
     call("remove " + name);
     installed.remove(name);
+  }
+
+  /**
+   * Makes the next {@link #remove} wait, before it takes effect and without holding this fake's
+   * monitor, until the returned gate opens: a slow pfctl, during which other calls go on.
+   */
+  Gate holdNextRemove() {
+    Gate gate = new Gate();
+    removeGate.set(gate);
+    return gate;
+  }
+
+  /** A call held on its way into the kernel. */
+  static final class Gate {
+    private final CountDownLatch entered = new CountDownLatch(1);
+    private final CountDownLatch opened = new CountDownLatch(1);
+
+    void awaitEntered() throws InterruptedException {
+      if (!entered.await(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("no call reached the gate within 5 s");
+      }
+    }
+
+    void open() {
+      opened.countDown();
+    }
+
+    private void hold() {
+      entered.countDown();
+      try {
+        if (!opened.await(5, TimeUnit.SECONDS)) {
+          throw new AssertionError("the gate was not opened within 5 s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   @Override
