@@ -338,6 +338,17 @@ public final class RulesetEnforcer implements EgressEnforcer {
                       : ": detach it first"));
         }
       }
+      // An orphan whose removal failed owns no address here, yet its rules still match them.
+      for (Map.Entry<String, PendingRemoval> pending : pendingRemovals.entrySet()) {
+        for (InetAddress address : container.addresses()) {
+          if (pending.getValue().addresses.contains(address)) {
+            throw new IllegalStateException(
+                "address " + IpAddresses.format(address) + " is still governed by rule set "
+                    + pending.getKey() + ", whose removal is under way or failed and is being"
+                    + " retried: attach again when it is removed");
+          }
+        }
+      }
       for (InetAddress address : container.addresses()) {
         owners.put(address, container.id());
       }

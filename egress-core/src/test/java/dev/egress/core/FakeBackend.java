@@ -27,6 +27,7 @@ final class FakeBackend implements FirewallBackend {
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
+  private volatile boolean failingRemovals;
   private final AtomicReference<Gate> removeGate = new AtomicReference<>();
 
   @Override
@@ -71,6 +72,9 @@ final class FakeBackend implements FirewallBackend {
 
   private synchronized void removeNow(String name) throws EgressException {
     call("remove " + name);
+    if (failingRemovals) {
+      throw new EgressException("injected removal failure: " + name);
+    }
     installed.remove(name);
   }
 
@@ -164,6 +168,11 @@ final class FakeBackend implements FirewallBackend {
 
   void failAlways(boolean fail) {
     failing = fail;
+  }
+
+  /** Makes every removal fail while other calls succeed. */
+  void failRemovals(boolean fail) {
+    failingRemovals = fail;
   }
 
   void failNext(int count) {

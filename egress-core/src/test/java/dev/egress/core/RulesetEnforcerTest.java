@@ -351,6 +351,43 @@ class RulesetEnforcerTest {
     assertFalse(backend.allows(agent.addresses().get(0), Flow.tcp(OTHER, 443)));
   }
 
+  @Test
+  void reconcile_whenAnOrphanCannotBeRemoved_aContainerReusingItsAddressNeverGetsItsRules()
+      throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
+        Resolutions.none()));
+    backend.failRemovals(true);
+    assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
+    assertTrue(backend.isInstalled("c-gone"));
+    backend.failRemovals(false);
+
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+    noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443"));
+
+    assertFalse(backend.isInstalled("c-gone"));
+    assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)),
+        "the orphan's rules still govern the reused address");
+    assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void attach_whileAnOrphanRemovalIsPendingAndStillFails_isRefused() throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
+        Resolutions.none()));
+    backend.failRemovals(true);
+    assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
+    assertTrue(backend.isInstalled("c-gone"));
+
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+    assertThrows(EgressException.class,
+        () -> noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443")));
+
+    assertFalse(backend.isInstalled("c-reuser"));
+    assertFalse(backend.calls.contains("install c-reuser"), backend.calls.toString());
+  }
+
   private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
     for (int i = 0; i < 200 && !condition.getAsBoolean(); i++) {
       Thread.sleep(10);
