@@ -240,6 +240,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
       }
     } catch (EgressException e) {
+      // What cannot be read may be missing: reload the hook (idempotent), report it unrepaired.
+      prepared = false;
+      try {
+        ensurePrepared();
+      } catch (EgressException again) {
+        log.warn("cannot reload the parent hook: {}", describe(again));
+      }
       findings.add(new EgressEvent.DriftDetected(
           clock.instant(), "", "host check failed: " + describe(e), false));
     }
@@ -773,7 +780,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
         Resolutions current = resolve(policy.hostNames());
         ContainerRules rules = new ContainerRules(name, container, policy, current);
-        boolean intact = !Boolean.FALSE.equals(present) && backend.isIntact(rules);
+        boolean intact = !Boolean.FALSE.equals(present) && isIntact(rules);
         if (intact) {
           resolutions = current;
           return false;
@@ -783,6 +790,21 @@ public final class RulesetEnforcer implements EgressEnforcer {
         return true;
       } finally {
         lock.unlock();
+      }
+    }
+
+    /**
+     * Whether the rule set reads back intact; a read-back that fails counts as not intact, so that
+     * the caller reinstalls (atomic and idempotent) rather than leave a rule set it cannot see,
+     * which may be missing: pfctl, for one, may fail to list an anchor that no longer exists.
+     */
+    private boolean isIntact(ContainerRules rules) {
+      try {
+        return backend.isIntact(rules);
+      } catch (EgressException e) {
+        log.warn("cannot read back the rule set {} of {}, reinstalling it: {}", name, container.id(),
+            describe(e));
+        return false;
       }
     }
 

@@ -28,6 +28,7 @@ final class FakeBackend implements FirewallBackend {
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
   private volatile boolean failingRemovals;
+  private volatile boolean failingReads;
   private final AtomicReference<Gate> removeGate = new AtomicReference<>();
 
   @Override
@@ -126,12 +127,14 @@ final class FakeBackend implements FirewallBackend {
   @Override
   public synchronized boolean isIntact(ContainerRules rules) throws EgressException {
     call("isIntact " + rules.name());
+    failIfReadsFail();
     return rules.equals(installed.get(rules.name()));
   }
 
   @Override
   public synchronized List<String> hostProblems() throws EgressException {
     call("hostProblems");
+    failIfReadsFail();
     return List.copyOf(hostProblems);
   }
 
@@ -168,6 +171,20 @@ final class FakeBackend implements FirewallBackend {
 
   void failAlways(boolean fail) {
     failing = fail;
+  }
+
+  /**
+   * Makes the read-back calls ({@link #isIntact}, {@link #hostProblems}) fail, as pfctl may when
+   * the anchor it is asked about no longer exists.
+   */
+  void failReads(boolean fail) {
+    failingReads = fail;
+  }
+
+  private void failIfReadsFail() throws EgressException {
+    if (failingReads) {
+      throw new EgressException("injected read failure");
+    }
   }
 
   /** Makes every removal fail while other calls succeed. */

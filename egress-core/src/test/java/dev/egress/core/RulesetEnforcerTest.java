@@ -388,6 +388,33 @@ class RulesetEnforcerTest {
     assertFalse(backend.calls.contains("install c-reuser"), backend.calls.toString());
   }
 
+  @Test
+  void checkHealth_whenTheRuleSetCannotBeReadBack_reinstallsIt() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
+    backend.wipe("c-agent");
+    backend.failReads(true);
+
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+    assertTrue(backend.isInstalled("c-agent"), "a rule set that cannot be read back stays missing");
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertTrue(findings.stream().anyMatch(f -> f.containerId().equals("agent")), findings.toString());
+  }
+
+  @Test
+  void checkHealth_whenTheHostCannotBeChecked_stillReloadsTheParentHook() throws Exception {
+    enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    long preparesBefore = backend.count("prepare");
+    backend.failReads(true);
+
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+    assertEquals(preparesBefore + 1, backend.count("prepare"), backend.calls.toString());
+    assertTrue(findings.stream().anyMatch(f -> f.containerId().isEmpty() && !f.repaired()),
+        findings.toString());
+  }
+
   private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
     for (int i = 0; i < 200 && !condition.getAsBoolean(); i++) {
       Thread.sleep(10);
