@@ -66,9 +66,15 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private final Object registry = new Object();
 
   private final Map<String, LiveAttachment> live = new HashMap<>();
-  /** Rule sets whose removal failed, by name; retried until it succeeds. */
+  /**
+   * Rule sets being removed, by name: registered before the backend call starts and dropped when it
+   * succeeds, so a failed one stays and is retried. While registered, nothing attaches under the
+   * name; see {@link #removeRegistered}.
+   */
   private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
   private final Map<InetAddress, String> owners = new HashMap<>();
+  /** Whether a background retry of {@link #pendingRemovals} is scheduled; guarded by registry. */
+  private boolean retryScheduled;
   private final ReentrantLock prepareLock = new ReentrantLock();
   private volatile boolean prepared;
   private volatile boolean closed;
@@ -116,7 +122,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       attachment.update(policy);
       return attachment;
     }
-    retryPendingRemovalsOf(container);
+    retryPendingRemovalsOf(container, name);
     LiveAttachment created = new LiveAttachment(name, container, policy);
     reserve(created);
     created.lock.lock();
@@ -168,19 +174,26 @@ public final class RulesetEnforcer implements EgressEnforcer {
     for (String id : liveIds) {
       keep.add(backend.ruleSetName(id));
     }
-    synchronized (registry) {
-      keep.addAll(pendingRemovals.keySet());
-    }
     for (Map.Entry<String, List<InetAddress>> entry : installed.entrySet()) {
-      if (!keep.contains(entry.getKey())) {
-        try {
-          backend.remove(entry.getKey(), entry.getValue());
-          removed.add(entry.getKey());
-          emit(new EgressEvent.Detached(clock.instant(), entry.getKey()));
-        } catch (EgressException e) {
-          queueRemoval(entry.getKey(), entry.getKey(), entry.getValue());
-          failures.add(describe(e));
+      String name = entry.getKey();
+      if (keep.contains(name)) {
+        continue;
+      }
+      PendingRemoval removal;
+      synchronized (registry) {
+        // An attach since the snapshot owns the name now; a registered removal is under way.
+        if (isLiveName(name) || pendingRemovals.containsKey(name)) {
+          continue;
         }
+        removal = new PendingRemoval(name, entry.getValue());
+        pendingRemovals.put(name, removal);
+      }
+      try {
+        retryRemoval(name, removal);
+        removed.add(name);
+      } catch (EgressException e) {
+        scheduleRetries();
+        failures.add(describe(e));
       }
     }
 
@@ -228,6 +241,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
       }
     } catch (EgressException e) {
+      // What cannot be read may be missing: reload the hook (idempotent), report it unrepaired.
+      prepared = false;
+      try {
+        ensurePrepared();
+      } catch (EgressException again) {
+        log.warn("cannot reload the parent hook: {}", describe(again));
+      }
       findings.add(new EgressEvent.DriftDetected(
           clock.instant(), "", "host check failed: " + describe(e), false));
     }
@@ -248,7 +268,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
     return List.copyOf(findings);
   }
 
-  /** Ids whose removal failed and is being retried; their addresses stay reserved. */
+  /** Ids whose removal is under way or failed and is being retried; their addresses stay reserved. */
   public Set<String> pendingRemovals() {
     synchronized (registry) {
       return pendingRemovals.values().stream()
@@ -257,8 +277,24 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  /** A rule set to remove: the container id (or the rule-set name of an orphan) and addresses. */
-  private record PendingRemoval(String id, List<InetAddress> addresses) {}
+  /**
+   * A rule set to remove: the container id (or the rule-set name of an orphan) and addresses. Its
+   * lock lets one backend call for it run at a time; identity, not value, tells removals apart.
+   */
+  private static final class PendingRemoval {
+    final String id;
+    final List<InetAddress> addresses;
+    final ReentrantLock lock = new ReentrantLock();
+
+    PendingRemoval(String id, List<InetAddress> addresses) {
+      this.id = id;
+      this.addresses = List.copyOf(addresses);
+    }
+
+    String id() {
+      return id;
+    }
+  }
 
   @Override
   public void close() {
@@ -310,6 +346,17 @@ public final class RulesetEnforcer implements EgressEnforcer {
                       : ": detach it first"));
         }
       }
+      // An orphan whose removal failed owns no address here, yet its rules still match them.
+      for (Map.Entry<String, PendingRemoval> pending : pendingRemovals.entrySet()) {
+        for (InetAddress address : container.addresses()) {
+          if (pending.getValue().addresses.contains(address)) {
+            throw new IllegalStateException(
+                "address " + IpAddresses.format(address) + " is still governed by rule set "
+                    + pending.getKey() + ", whose removal is under way or failed and is being"
+                    + " retried: attach again when it is removed");
+          }
+        }
+      }
       for (InetAddress address : container.addresses()) {
         owners.put(address, container.id());
       }
@@ -321,42 +368,52 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private void abandon(LiveAttachment attachment) {
     attachment.stopRefreshing();
     attachment.active = false;
-    synchronized (registry) {
-      live.remove(attachment.container().id());
-    }
+    PendingRemoval removal = unregisterLive(attachment);
     try {
-      backend.remove(attachment.name, attachment.container().addresses());
-      release(attachment.container());
+      removeRegistered(attachment.name, removal, "remove");
     } catch (EgressException e) {
       log.warn("could not clean up after failed attach of {}: {}", attachment.container().id(),
           describe(e));
-      queueRemoval(attachment.name, attachment.container().id(), attachment.container().addresses());
+      scheduleRetries();
     }
   }
 
-  private void release(ContainerEndpoint container) {
+  /**
+   * Takes a live attachment out of {@link #live} and registers its removal in the same step, so
+   * that no attach of the same name can slip in between and have its rules removed.
+   */
+  private PendingRemoval unregisterLive(LiveAttachment attachment) {
+    ContainerEndpoint container = attachment.container();
+    PendingRemoval removal = new PendingRemoval(container.id(), container.addresses());
     synchronized (registry) {
-      for (InetAddress address : container.addresses()) {
-        owners.remove(address, container.id());
+      live.remove(container.id(), attachment);
+      pendingRemovals.put(attachment.name, removal);
+    }
+    return removal;
+  }
+
+  /** Caller holds registry. */
+  private boolean isLiveName(String name) {
+    return live.values().stream().anyMatch(attachment -> attachment.name.equals(name));
+  }
+
+  private void scheduleRetries() {
+    synchronized (registry) {
+      if (retryScheduled || closed) {
+        return;
       }
+      retryScheduled = true;
     }
-  }
-
-  private void queueRemoval(String name, String id, List<InetAddress> addresses) {
-    boolean first;
-    synchronized (registry) {
-      first = pendingRemovals.isEmpty();
-      pendingRemovals.put(name, new PendingRemoval(id, List.copyOf(addresses)));
-    }
-    if (first && !closed) {
-      scheduleRetry();
-    }
+    scheduleRetry();
   }
 
   private void scheduleRetry() {
     try {
       scheduler.schedule(this::retryInBackground, retryDelay.toMillis(), TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.RejectedExecutionException e) {
+      synchronized (registry) {
+        retryScheduled = false;
+      }
       log.warn("cannot schedule removal retries: the scheduler is shut down");
     }
   }
@@ -364,28 +421,29 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private void retryInBackground() {
     List<String> failures = new ArrayList<>();
     retryPendingRemovals(failures);
-    boolean more;
     synchronized (registry) {
-      more = !pendingRemovals.isEmpty();
+      if (pendingRemovals.isEmpty() || closed) {
+        retryScheduled = false;
+        return;
+      }
     }
-    if (more && !closed) {
-      scheduleRetry();
-    }
+    scheduleRetry();
   }
 
-  private void retryPendingRemovalsOf(ContainerEndpoint container) throws EgressException {
+  /**
+   * Retries, before an attach, the removals that would collide with it: one under the same name
+   * (a failed detach, or an orphan reconcile is removing) or one that holds one of its addresses.
+   */
+  private void retryPendingRemovalsOf(ContainerEndpoint container, String name)
+      throws EgressException {
     Map<String, PendingRemoval> blocking = new HashMap<>();
     synchronized (registry) {
-      for (InetAddress address : container.addresses()) {
-        String owner = owners.get(address);
-        if (owner != null) {
-          String name = backend.ruleSetName(owner);
-          PendingRemoval pending = pendingRemovals.get(name);
-          if (pending != null) {
-            blocking.put(name, pending);
-          }
+      pendingRemovals.forEach((pendingName, pending) -> {
+        if (pendingName.equals(name)
+            || container.addresses().stream().anyMatch(pending.addresses::contains)) {
+          blocking.put(pendingName, pending);
         }
-      }
+      });
     }
     for (Map.Entry<String, PendingRemoval> entry : blocking.entrySet()) {
       retryRemoval(entry.getKey(), entry.getValue());
@@ -411,24 +469,47 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   private void retryRemoval(String name, PendingRemoval removal) throws EgressException {
-    try {
-      backend.remove(name, removal.addresses());
-    } catch (EgressException e) {
-      emit(new EgressEvent.Failed(clock.instant(), removal.id(), "remove", describe(e)));
-      throw e;
+    if (removeRegistered(name, removal, "remove")) {
+      emit(new EgressEvent.Detached(clock.instant(), removal.id()));
     }
-    synchronized (registry) {
-      if (!pendingRemovals.remove(name, removal)) {
-        return; // removed meanwhile by another retry
-      }
-      for (InetAddress address : removal.addresses()) {
-        String owner = owners.get(address);
-        if (owner != null && backend.ruleSetName(owner).equals(name) && !live.containsKey(owner)) {
-          owners.remove(address);
+  }
+
+  /**
+   * Removes a registered rule set and, on success, unregisters it and frees its addresses. One call
+   * per removal runs at a time, and only while the removal is still registered: a retry that lost
+   * the race to another one must not remove rules that an attach has loaded under the same name
+   * since.
+   *
+   * @return whether this call removed it; false when another call already had
+   * @throws EgressException if the backend failed; the removal stays registered
+   */
+  private boolean removeRegistered(String name, PendingRemoval removal, String operation)
+      throws EgressException {
+    removal.lock.lock();
+    try {
+      synchronized (registry) {
+        if (pendingRemovals.get(name) != removal) {
+          return false;
         }
       }
+      try {
+        backend.remove(name, removal.addresses);
+      } catch (EgressException e) {
+        emit(new EgressEvent.Failed(clock.instant(), removal.id, operation, describe(e)));
+        throw e;
+      }
+      synchronized (registry) {
+        pendingRemovals.remove(name, removal);
+        for (InetAddress address : removal.addresses) {
+          if (removal.id.equals(owners.get(address)) && !live.containsKey(removal.id)) {
+            owners.remove(address);
+          }
+        }
+      }
+      return true;
+    } finally {
+      removal.lock.unlock();
     }
-    emit(new EgressEvent.Detached(clock.instant(), removal.id()));
   }
 
   private void ensurePrepared() throws EgressException {
@@ -546,17 +627,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
         active = false;
         stopRefreshing();
-        synchronized (registry) {
-          live.remove(container.id());
-        }
+        PendingRemoval removal = unregisterLive(this);
         try {
-          backend.remove(name, container.addresses());
+          removeRegistered(name, removal, "detach");
         } catch (EgressException e) {
-          queueRemoval(name, container.id(), container.addresses());
-          emit(new EgressEvent.Failed(clock.instant(), container.id(), "detach", describe(e)));
+          scheduleRetries();
           throw e;
         }
-        release(container);
         emit(new EgressEvent.Detached(clock.instant(), container.id()));
       } finally {
         lock.unlock();
@@ -704,7 +781,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
         Resolutions current = resolve(policy.hostNames());
         ContainerRules rules = new ContainerRules(name, container, policy, current);
-        boolean intact = !Boolean.FALSE.equals(present) && backend.isIntact(rules);
+        boolean intact = !Boolean.FALSE.equals(present) && isIntact(rules);
         if (intact) {
           resolutions = current;
           return false;
@@ -714,6 +791,21 @@ public final class RulesetEnforcer implements EgressEnforcer {
         return true;
       } finally {
         lock.unlock();
+      }
+    }
+
+    /**
+     * Whether the rule set reads back intact; a read-back that fails counts as not intact, so that
+     * the caller reinstalls (atomic and idempotent) rather than leave a rule set it cannot see,
+     * which may be missing: pfctl, for one, may fail to list an anchor that no longer exists.
+     */
+    private boolean isIntact(ContainerRules rules) {
+      try {
+        return backend.isIntact(rules);
+      } catch (EgressException e) {
+        log.warn("cannot read back the rule set {} of {}, reinstalling it: {}", name, container.id(),
+            describe(e));
+        return false;
       }
     }
 

@@ -11,7 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A packet filter in memory: installed rule sets are {@link ContainerRules}, and a packet's fate is
@@ -24,6 +27,9 @@ final class FakeBackend implements FirewallBackend {
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
+  private volatile boolean failingRemovals;
+  private volatile boolean failingReads;
+  private final AtomicReference<Gate> removeGate = new AtomicReference<>();
 
   @Override
   public String ruleSetName(String containerId) {
@@ -57,9 +63,57 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public synchronized void remove(String name, List<InetAddress> addresses) throws EgressException {
+  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+    Gate gate = removeGate.getAndSet(null);
+    if (gate != null) {
+      gate.hold();
+    }
+    removeNow(name);
+  }
+
+  private synchronized void removeNow(String name) throws EgressException {
     call("remove " + name);
+    if (failingRemovals) {
+      throw new EgressException("injected removal failure: " + name);
+    }
     installed.remove(name);
+  }
+
+  /**
+   * Makes the next {@link #remove} wait, before it takes effect and without holding this fake's
+   * monitor, until the returned gate opens: a slow pfctl, during which other calls go on.
+   */
+  Gate holdNextRemove() {
+    Gate gate = new Gate();
+    removeGate.set(gate);
+    return gate;
+  }
+
+  /** A call held on its way into the kernel. */
+  static final class Gate {
+    private final CountDownLatch entered = new CountDownLatch(1);
+    private final CountDownLatch opened = new CountDownLatch(1);
+
+    void awaitEntered() throws InterruptedException {
+      if (!entered.await(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("no call reached the gate within 5 s");
+      }
+    }
+
+    void open() {
+      opened.countDown();
+    }
+
+    private void hold() {
+      entered.countDown();
+      try {
+        if (!opened.await(5, TimeUnit.SECONDS)) {
+          throw new AssertionError("the gate was not opened within 5 s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   @Override
@@ -73,12 +127,14 @@ final class FakeBackend implements FirewallBackend {
   @Override
   public synchronized boolean isIntact(ContainerRules rules) throws EgressException {
     call("isIntact " + rules.name());
+    failIfReadsFail();
     return rules.equals(installed.get(rules.name()));
   }
 
   @Override
   public synchronized List<String> hostProblems() throws EgressException {
     call("hostProblems");
+    failIfReadsFail();
     return List.copyOf(hostProblems);
   }
 
@@ -115,6 +171,25 @@ final class FakeBackend implements FirewallBackend {
 
   void failAlways(boolean fail) {
     failing = fail;
+  }
+
+  /**
+   * Makes the read-back calls ({@link #isIntact}, {@link #hostProblems}) fail, as pfctl may when
+   * the anchor it is asked about no longer exists.
+   */
+  void failReads(boolean fail) {
+    failingReads = fail;
+  }
+
+  private void failIfReadsFail() throws EgressException {
+    if (failingReads) {
+      throw new EgressException("injected read failure");
+    }
+  }
+
+  /** Makes every removal fail while other calls succeed. */
+  void failRemovals(boolean fail) {
+    failingRemovals = fail;
   }
 
   void failNext(int count) {

@@ -24,6 +24,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,9 +47,26 @@ class RulesetEnforcerTest {
           .retryDelay(Duration.ofMillis(20))
           .build();
 
+  /** Background retries far in the future: only the test's own calls race. */
+  private final RulesetEnforcer noBackgroundRetries =
+      RulesetEnforcer.builder(backend).resolver(resolver).retryDelay(Duration.ofHours(1)).build();
+
+  private final ExecutorService threads = Executors.newCachedThreadPool();
+
   @AfterEach
   void close() {
     enforcer.close();
+    noBackgroundRetries.close();
+    threads.shutdownNow();
+  }
+
+  /** Gives {@code call} a moment to finish; a correct engine may rightly still be waiting. */
+  private static void letRun(Future<?> call) throws Exception {
+    try {
+      call.get(300, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException waiting) {
+      // waiting for the held removal, as it should
+    }
   }
 
   private static ContainerEndpoint container(String id, String address) {
@@ -276,6 +298,121 @@ class RulesetEnforcerTest {
     assertTrue(backend.isInstalled("c-agent"));
     assertEquals(2, findings.size(), findings.toString());
     assertTrue(findings.stream().allMatch(EgressEvent.DriftDetected::repaired));
+  }
+
+  @Test
+  void detach_retriedWhileTheSameContainerReattaches_neverRemovesTheNewRules() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    Attachment old = noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443"));
+    backend.failNext(1);
+    assertThrows(EgressException.class, old::detach);
+
+    FakeBackend.Gate slowRemoval = backend.holdNextRemove();
+    Future<?> retry = threads.submit(() -> {
+      old.detach();
+      return null;
+    });
+    slowRemoval.awaitEntered();
+    Future<Attachment> reattach =
+        threads.submit(() -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
+    letRun(reattach);
+    slowRemoval.open();
+    retry.get(5, TimeUnit.SECONDS);
+    Attachment fresh = reattach.get(5, TimeUnit.SECONDS);
+
+    assertTrue(fresh.isActive());
+    assertTrue(backend.isInstalled("c-agent"), "the re-attached container lost its rules");
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void reconcile_removingAnOrphanWhileThatContainerAttaches_keepsTheNewRules() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    backend.plant(new ContainerRules("c-agent", agent, policy("allow 198.51.100.7 port 443"),
+        Resolutions.none()));
+
+    FakeBackend.Gate slowRemoval = backend.holdNextRemove();
+    Future<ReconcileResult> reconcile = threads.submit(() -> noBackgroundRetries.reconcile(Set.of()));
+    slowRemoval.awaitEntered();
+    Future<Attachment> attach =
+        threads.submit(() -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
+    letRun(attach);
+    slowRemoval.open();
+    reconcile.get(5, TimeUnit.SECONDS);
+    Attachment attached = attach.get(5, TimeUnit.SECONDS);
+
+    assertTrue(attached.isActive());
+    List<String> sinceInstall =
+        backend.calls.subList(backend.calls.indexOf("install c-agent"), backend.calls.size());
+    assertFalse(sinceInstall.contains("remove c-agent"),
+        "the attached container was without rules for a while: " + backend.calls);
+    assertTrue(backend.isInstalled("c-agent"));
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertFalse(backend.allows(agent.addresses().get(0), Flow.tcp(OTHER, 443)));
+  }
+
+  @Test
+  void reconcile_whenAnOrphanCannotBeRemoved_aContainerReusingItsAddressNeverGetsItsRules()
+      throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
+        Resolutions.none()));
+    backend.failRemovals(true);
+    assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
+    assertTrue(backend.isInstalled("c-gone"));
+    backend.failRemovals(false);
+
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+    noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443"));
+
+    assertFalse(backend.isInstalled("c-gone"));
+    assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)),
+        "the orphan's rules still govern the reused address");
+    assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void attach_whileAnOrphanRemovalIsPendingAndStillFails_isRefused() throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
+        Resolutions.none()));
+    backend.failRemovals(true);
+    assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
+    assertTrue(backend.isInstalled("c-gone"));
+
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+    assertThrows(EgressException.class,
+        () -> noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443")));
+
+    assertFalse(backend.isInstalled("c-reuser"));
+    assertFalse(backend.calls.contains("install c-reuser"), backend.calls.toString());
+  }
+
+  @Test
+  void checkHealth_whenTheRuleSetCannotBeReadBack_reinstallsIt() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
+    backend.wipe("c-agent");
+    backend.failReads(true);
+
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+    assertTrue(backend.isInstalled("c-agent"), "a rule set that cannot be read back stays missing");
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertTrue(findings.stream().anyMatch(f -> f.containerId().equals("agent")), findings.toString());
+  }
+
+  @Test
+  void checkHealth_whenTheHostCannotBeChecked_stillReloadsTheParentHook() throws Exception {
+    enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    long preparesBefore = backend.count("prepare");
+    backend.failReads(true);
+
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+    assertEquals(preparesBefore + 1, backend.count("prepare"), backend.calls.toString());
+    assertTrue(findings.stream().anyMatch(f -> f.containerId().isEmpty() && !f.repaired()),
+        findings.toString());
   }
 
   private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
