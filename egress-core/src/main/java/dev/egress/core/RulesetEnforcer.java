@@ -73,10 +73,16 @@ public final class RulesetEnforcer implements EgressEnforcer {
    */
   private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
   private final Map<InetAddress, String> owners = new HashMap<>();
+  /**
+   * Rule sets found installed when this process first prepared the host, until reconcile takes
+   * them over: left by an earlier process, they may hold addresses that new containers reuse.
+   */
+  private final Map<String, List<InetAddress>> foreign = new HashMap<>();
   /** Whether a background retry of {@link #pendingRemovals} is scheduled; guarded by registry. */
   private boolean retryScheduled;
   private final ReentrantLock prepareLock = new ReentrantLock();
   private volatile boolean prepared;
+  private volatile boolean foreignChecked;
   private volatile boolean closed;
 
   private RulesetEnforcer(Builder builder) {
@@ -103,6 +109,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
   public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
     checkPolicy(container, policy);
     String name = backend.ruleSetName(container.id());
+    ensurePrepared();
     LiveAttachment attachment;
     synchronized (registry) {
       checkOpen();
@@ -122,6 +129,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
       attachment.update(policy);
       return attachment;
     }
+    findForeignRuleSets();
+    claimForeignRuleSetsOf(container, name);
     retryPendingRemovalsOf(container, name);
     LiveAttachment created = new LiveAttachment(name, container, policy);
     reserve(created);
@@ -152,6 +161,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
     checkOpen();
     ensurePrepared(); // a launcher reconciles at start: the guard must be up before containers run
+    synchronized (registry) {
+      foreignChecked = true;
+      foreign.clear(); // reconcile decides about every installed rule set from here on
+    }
     Set<String> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
     Set<String> removed = new LinkedHashSet<>();
@@ -509,6 +522,52 @@ public final class RulesetEnforcer implements EgressEnforcer {
       return true;
     } finally {
       removal.lock.unlock();
+    }
+  }
+
+  /**
+   * Before the first attach of a process that has not reconciled, notes the rule sets an earlier
+   * process left installed (one read-back call, once).
+   */
+  private void findForeignRuleSets() throws EgressException {
+    if (foreignChecked) {
+      return;
+    }
+    prepareLock.lock();
+    try {
+      if (foreignChecked) {
+        return;
+      }
+      Map<String, List<InetAddress>> found = backend.installed();
+      synchronized (registry) {
+        found.forEach((name, addresses) -> {
+          if (!isLiveName(name) && !pendingRemovals.containsKey(name)) {
+            foreign.put(name, List.copyOf(addresses));
+          }
+        });
+        foreignChecked = true;
+      }
+    } finally {
+      prepareLock.unlock();
+    }
+  }
+
+  /**
+   * A rule set left by an earlier process under another name, holding one of the container's
+   * addresses, belongs to a container that is gone (the address is being reused): it is queued for
+   * removal, which {@link #retryPendingRemovalsOf} then carries out before the new rules load. One
+   * under the same name is simply replaced by the install.
+   */
+  private void claimForeignRuleSetsOf(ContainerEndpoint container, String name) {
+    synchronized (registry) {
+      foreign.remove(name);
+      foreign.entrySet().removeIf(entry -> {
+        if (entry.getValue().stream().noneMatch(container.addresses()::contains)) {
+          return false;
+        }
+        pendingRemovals.putIfAbsent(entry.getKey(), new PendingRemoval(entry.getKey(), entry.getValue()));
+        return true;
+      });
     }
   }
 

@@ -85,7 +85,7 @@ class RulesetEnforcerTest {
 
     enforcer.attach(agent, policy("allow api.example.com port 443\nallow gateway port 3001\n"));
 
-    assertEquals(1, backend.count("install"));
+    assertEquals(1, backend.count("install "));
     InetAddress source = agent.addresses().get(0);
     assertTrue(backend.allows(source, Flow.tcp(API_V1, 443)));
     assertTrue(backend.allows(source, Flow.tcp(agent.gateway(), 3001)));
@@ -96,6 +96,7 @@ class RulesetEnforcerTest {
 
   @Test
   void attach_whenInstallFails_removesLeftoversAndThrows() throws Exception {
+    enforcer.reconcile(Set.of()); // the host is prepared; the install itself fails
     ContainerEndpoint agent = container("agent", "192.168.64.3");
     backend.failNext(1);
 
@@ -110,6 +111,7 @@ class RulesetEnforcerTest {
   @Test
   void attach_whenInstallAndCleanupFail_keepsAddressesReservedUntilRemovalSucceeds()
       throws Exception {
+    enforcer.reconcile(Set.of()); // the host is prepared; the install itself fails
     ContainerEndpoint first = container("first", "192.168.64.3");
     backend.failAlways(true);
     assertThrows(EgressException.class, () -> enforcer.attach(first, policy("allow 192.0.2.10 port 443")));
@@ -123,6 +125,34 @@ class RulesetEnforcerTest {
     assertTrue(enforcer.pendingRemovals().isEmpty());
     assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)));
     assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void attach_beforeReconcile_removesARuleSetLeftOnItsAddressByAnEarlierProcess() throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    ContainerEndpoint survivor = container("survivor", "192.168.64.4");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
+    backend.plant(new ContainerRules("c-survivor", survivor, EgressPolicy.denyAll(), Resolutions.none()));
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+
+    enforcer.attach(reuser, policy("allow 198.51.100.7 port 443"));
+
+    assertFalse(backend.isInstalled("c-gone"), "the leftover would govern the reused address");
+    assertTrue(backend.isInstalled("c-survivor"), "rules on other addresses stay until reconcile");
+    assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)));
+  }
+
+  @Test
+  void attach_whenALeftoverOnItsAddressCannotBeRemoved_isRefused() throws Exception {
+    ContainerEndpoint gone = container("gone", "192.168.64.3");
+    backend.plant(new ContainerRules("c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
+    enforcer.attach(container("other", "192.168.64.9"), EgressPolicy.denyAll()); // prepares
+    backend.failNext(1);
+
+    assertThrows(EgressException.class,
+        () -> enforcer.attach(container("reuser", "192.168.64.3"), EgressPolicy.denyAll()));
+    assertFalse(backend.isInstalled("c-reuser"));
   }
 
   @Test
@@ -167,7 +197,7 @@ class RulesetEnforcerTest {
 
     assertThrows(IllegalStateException.class,
         () -> enforcer.attach(container("second", "192.168.64.3"), EgressPolicy.denyAll()));
-    assertEquals(1, backend.count("install"));
+    assertEquals(1, backend.count("install "));
   }
 
   @Test
@@ -238,7 +268,7 @@ class RulesetEnforcerTest {
     resolver.set("api.example.com", API_V2);
 
     assertTrue(backend.calls.contains("refresh c-agent [api.example.com]"), backend.calls.toString());
-    assertEquals(1, backend.count("install"));
+    assertEquals(1, backend.count("install "));
     InetAddress source = agent.addresses().get(0);
     assertTrue(backend.allows(source, Flow.tcp(API_V2, 443)));
     assertFalse(backend.allows(source, Flow.tcp(API_V1, 443)));

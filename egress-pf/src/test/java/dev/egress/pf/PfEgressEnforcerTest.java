@@ -54,10 +54,14 @@ class PfEgressEnforcerTest {
   }
 
   @Test
-  void firstAttach_checksPf_takesAToken_loadsTheParent_thenTheChildInOneCall() throws Exception {
+  void firstAttach_checksPf_takesAToken_loadsTheParent_looksForLeftovers_thenTheChildInOneCall()
+      throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     enforcer.attach(container("c1", 10), apiPolicy());
-    assertEquals(List.of("-s info", "-E", "-a com.apple/egress -f -", "-a com.apple/egress/c1 -f -"),
+    // Without a reconcile first, the anchors an earlier process left are listed once: one holding
+    // a reused address would otherwise govern the new container.
+    assertEquals(List.of("-s info", "-E", "-a com.apple/egress -f -", "-a com.apple/egress -s Anchors",
+            "-a com.apple/egress/c1 -f -"),
         pf.callLines());
     assertEquals(1, pf.fake.tokens().size());
   }
