@@ -1,0 +1,32 @@
+package dev.egress.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Runs egressctl in-process with captured output. */
+final class Cli {
+  record Result(int exit, String out, String err) {}
+
+  private final Map<String, String> environment = new HashMap<>();
+  private boolean terminal;
+
+  Cli terminal(boolean isTerminal) {
+    this.terminal = isTerminal;
+    return this;
+  }
+
+  Cli env(String name, String value) {
+    environment.put(name, value);
+    return this;
+  }
+
+  Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CliHost host = new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal);
+    int exit = Egressctl.run(host, args);
+    return new Result(exit, out.toString(), err.toString());
+  }
+}
