@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
     description = "Egress control for agent containers: check policies, check the host, show and clean up rules.",
     subcommands = {
       CheckCommand.class,
+      SudoersCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit status:%n",
