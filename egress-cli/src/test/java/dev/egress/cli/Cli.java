@@ -22,11 +22,18 @@ final class Cli {
     return this;
   }
 
+  private StringWriter out = new StringWriter();
+  private StringWriter err = new StringWriter();
+
+  /** A host whose output this runner captures. */
+  CliHost host() {
+    return new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal);
+  }
+
   Result run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CliHost host = new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal);
-    int exit = Egressctl.run(host, args);
+    out = new StringWriter();
+    err = new StringWriter();
+    int exit = Egressctl.run(host(), args);
     return new Result(exit, out.toString(), err.toString());
   }
 }
