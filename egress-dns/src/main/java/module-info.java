@@ -4,4 +4,6 @@ module dev.egress.dns {
   requires transitive dev.egress.api;
   requires org.dnsjava;
   requires org.slf4j;
+
+  exports dev.egress.dns;
 }

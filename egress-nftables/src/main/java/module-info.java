@@ -5,4 +5,6 @@ module dev.egress.nftables {
   requires dev.egress.core;
   requires dev.egress.dns;
   requires org.slf4j;
+
+  exports dev.egress.nftables;
 }

@@ -2,7 +2,11 @@
 module dev.egress.pf {
   requires static org.jspecify;
   requires transitive dev.egress.api;
-  requires dev.egress.core;
+  requires transitive dev.egress.core;
   requires dev.egress.dns;
   requires org.slf4j;
+
+  exports dev.egress.pf;
+  exports dev.egress.pf.pfctl;
+  exports dev.egress.pf.render;
 }

@@ -5,4 +5,9 @@ module dev.egress.testkit {
   requires org.dnsjava;
   requires transitive org.junit.jupiter.api;
   requires transitive net.jqwik.api;
+
+  exports dev.egress.testkit;
+  exports dev.egress.testkit.pf;
+  exports dev.egress.testkit.dns;
+  exports dev.egress.testkit.netns;
 }

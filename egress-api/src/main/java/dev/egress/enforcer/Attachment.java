@@ -12,7 +12,11 @@ public interface Attachment {
   /** The policy now enforced (the last one that was attached or updated successfully). */
   EgressPolicy policy();
 
-  /** Whether the attachment is live, that is neither detached nor removed by reconcile. */
+  /**
+   * Whether the attachment is live: not detached (even if that detach failed and its removal is
+   * still being retried) and not removed by reconcile. Only live attachments are listed by {@link
+   * EgressEnforcer#attachments()}.
+   */
   boolean isActive();
 
   /**
@@ -31,9 +35,9 @@ public interface Attachment {
    * detaching again does nothing. Blocks until done.
    *
    * @throws EgressException if removal failed. The container's rules then stay in place (it keeps
-   *     no more than its policy), the enforcer retries in the background and reports every
-   *     failure as an event, and no other container may attach with these addresses until removal
-   *     has succeeded.
+   *     no more than its policy), the attachment is no longer active, the enforcer retries in the
+   *     background and reports every failure as an event, and no other container may attach with
+   *     these addresses until removal has succeeded. Calling detach again retries at once.
    */
   void detach() throws EgressException;
 }

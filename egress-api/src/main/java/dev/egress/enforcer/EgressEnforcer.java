@@ -10,8 +10,12 @@ import java.util.Set;
  * started and has its address, and {@link Attachment#detach} when it stops.
  *
  * <p><b>Guarantee.</b> No method of an enforcer, failing or not, leaves a container with more
- * network than the policy it was last given; a container that was never attached gets whatever
- * the host's guard (if any) gives unattached containers, which should be nothing.
+ * network than the last policy that was successfully attached to it (a failed update leaves the
+ * previous policy in force); a container that was never attached gets whatever the host's guard
+ * (if any) gives unattached containers, which should be nothing.
+ *
+ * <p><b>After {@link #close()}</b> {@code attach}, {@code reconcile}, {@link Attachment#update}
+ * and {@link Attachment#detach} throw {@link IllegalStateException}.
  *
  * <p><b>Threads.</b> Implementations are thread-safe. Operations on one container are ordered;
  * operations on different containers may run concurrently.
@@ -40,20 +44,21 @@ public interface EgressEnforcer extends AutoCloseable {
    * address (the rest of the policy still applies) and is retried by the refresher. Literal
    * networks, the gateway and the DNS rule apply at once.
    *
-   * <p><b>Idempotent:</b> attaching an id that is already attached with the same addresses
-   * behaves as {@link Attachment#update} and returns the existing attachment, so a launcher may
-   * retry a failed or uncertain attach.
+   * <p><b>Idempotent:</b> attaching an id that is already attached with an equal endpoint
+   * (addresses and gateway) behaves as {@link Attachment#update} and returns the existing
+   * attachment, so a launcher may retry a failed or uncertain attach.
    *
    * @return the live attachment
    * @throws UnsupportedPolicyException if the policy needs something this enforcer cannot do
    *     (wildcard names without DNS filtering); nothing is changed
    * @throws IllegalArgumentException if the policy uses the gateway and the endpoint has none
-   * @throws IllegalStateException if the id is attached with other addresses, or one of the
+   * @throws IllegalStateException if the id is attached with another endpoint, or one of the
    *     addresses belongs to another attached container (detach that one first)
    * @throws EgressException if the kernel state could not be installed. Nothing that allows more
    *     than {@code policy} is left behind: either the container's rules are in place exactly, or
    *     none are and the guard (if any) still blocks it. The launcher must then not let the
-   *     container work.
+   *     container work. Also thrown when an address still belongs to a container whose removal
+   *     failed and, retried now, fails again.
    */
   Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException;
 

@@ -27,8 +27,9 @@ public interface NameResolver {
   /**
    * Calls {@code listener} whenever the address set of one of {@code names} changes, with the new
    * resolutions of all of {@code names} and the set of names that changed. Not called when an
-   * answer repeats the known addresses. The listener runs on a resolver thread and must not block
-   * for long.
+   * answer repeats the known addresses. The listener may run on any thread, including inside a
+   * {@link #resolve} call, and must not block for long. Enforcers subscribe before they resolve,
+   * so that no change between the two is missed.
    *
    * @return a handle whose {@link Subscription#close()} stops the calls (idempotent)
    */

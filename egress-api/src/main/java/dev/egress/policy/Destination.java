@@ -10,9 +10,16 @@ public sealed interface Destination extends Comparable<Destination>
 
   /** The addresses {@code name} resolves to, as the enforcer's resolver currently sees them. */
   record Host(HostName name) implements Destination {
+    /**
+     * The name as policy files write it; a name spelt like a keyword ({@code gateway}) gets its
+     * trailing dot, so that it parses back as a host name.
+     */
     @Override
     public String toString() {
-      return name.toString();
+      String text = name.toString();
+      return text.equals(Gateway.KEYWORD) || text.equals(UnsafeAnyAddress.KEYWORD)
+          ? text + "."
+          : text;
     }
   }
 

@@ -65,7 +65,10 @@ public record HostName(String ascii) implements Comparable<HostName> {
     }
     String ascii;
     try {
-      ascii = IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+      // ASCII names skip IDNA so that the checks below, not IDN's terse messages, explain errors.
+      ascii = rest.chars().allMatch(c -> c < 0x80)
+          ? rest.toLowerCase(Locale.ROOT)
+          : IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "host name '" + printable(name) + "' is not a valid internationalised name: "

@@ -67,9 +67,16 @@ public final class IpAddresses {
           "'" + HostName.printable(text) + "' is not an IPv6 address: only hex digits, ':' and '.'"
               + " may appear (no brackets, no zone id)");
     }
+    // The JDK treats text as a literal only when it starts with a hex digit or ':'; it would look
+    // anything else (".::1") up in DNS.
+    if (text.charAt(0) != ':' && Character.digit(text.charAt(0), 16) < 0) {
+      throw new IllegalArgumentException(
+          "'" + text + "' is not an IPv6 address: it must start with a hex digit or ':'");
+    }
     InetAddress address;
     try {
-      // A string holding ':' is parsed as an IPv6 literal by the JDK and never looked up in DNS.
+      // Starting with a hex digit or ':' and holding a ':', the text is parsed as an IPv6 literal
+      // by the JDK (or rejected), never looked up in DNS.
       address = InetAddress.getByName(text);
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException(

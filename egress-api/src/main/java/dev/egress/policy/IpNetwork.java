@@ -46,7 +46,7 @@ public record IpNetwork(InetAddress address, int prefixLength) implements Compar
     }
     InetAddress address = IpAddresses.parse(text.substring(0, slash));
     String prefix = text.substring(slash + 1);
-    if (prefix.isEmpty() || prefix.length() > 3 || !prefix.chars().allMatch(Character::isDigit)) {
+    if (prefix.isEmpty() || prefix.length() > 3 || !prefix.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
           "'" + HostName.printable(prefix) + "' is not a prefix length: expected /0-"
               + address.getAddress().length * 8);

@@ -86,9 +86,10 @@ public final class PolicyText {
       String[] lines = text.split("\n", -1);
       for (String line : lines) {
         lineNumber++;
-        List<Token> tokens = tokenize(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
+        String content = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+        List<Token> tokens = tokenize(content);
         if (tokens != null && !tokens.isEmpty()) {
-          directive(tokens, line.length() + 1);
+          directive(tokens, content.length() + 1);
         }
       }
       if (problems.isEmpty()) {

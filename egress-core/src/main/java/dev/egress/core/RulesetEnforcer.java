@@ -66,7 +66,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private final Object registry = new Object();
 
   private final Map<String, LiveAttachment> live = new HashMap<>();
-  private final Map<String, List<InetAddress>> pendingRemovals = new HashMap<>();
+  /** Rule sets whose removal failed, by name; retried until it succeeds. */
+  private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
   private final Map<InetAddress, String> owners = new HashMap<>();
   private final ReentrantLock prepareLock = new ReentrantLock();
   private volatile boolean prepared;
@@ -101,11 +102,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
       checkOpen();
       LiveAttachment existing = live.get(container.id());
       if (existing != null) {
-        if (!existing.container().addresses().equals(container.addresses())) {
+        if (!existing.container().equals(container)) {
           throw new IllegalStateException(
-              "container " + container.id() + " is attached with addresses "
-                  + existing.container().addresses() + ", not " + container.addresses()
-                  + ": detach it first");
+              "container " + container.id() + " is attached as " + existing.container()
+                  + ", not " + container + ": detach it first");
         }
         attachment = existing;
       } else {
@@ -144,12 +144,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
   @Override
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    checkOpen();
     Set<String> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
     Set<String> removed = new LinkedHashSet<>();
     Set<String> repaired = new LinkedHashSet<>();
 
-    retryPendingRemovals(failures);
+    removed.addAll(retryPendingRemovals(failures));
     for (Attachment attachment : attachments()) {
       if (!liveIds.contains(attachment.container().id())) {
         try {
@@ -176,7 +177,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
           removed.add(entry.getKey());
           emit(new EgressEvent.Detached(clock.instant(), entry.getKey()));
         } catch (EgressException e) {
-          queueRemoval(entry.getKey(), entry.getValue());
+          queueRemoval(entry.getKey(), entry.getKey(), entry.getValue());
           failures.add(describe(e));
         }
       }
@@ -249,9 +250,14 @@ public final class RulesetEnforcer implements EgressEnforcer {
   /** Ids whose removal failed and is being retried; their addresses stay reserved. */
   public Set<String> pendingRemovals() {
     synchronized (registry) {
-      return Set.copyOf(pendingRemovals.keySet());
+      return pendingRemovals.values().stream()
+          .map(PendingRemoval::id)
+          .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
   }
+
+  /** A rule set to remove: the container id (or the rule-set name of an orphan) and addresses. */
+  private record PendingRemoval(String id, List<InetAddress> addresses) {}
 
   @Override
   public void close() {
@@ -323,7 +329,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
     } catch (EgressException e) {
       log.warn("could not clean up after failed attach of {}: {}", attachment.container().id(),
           describe(e));
-      queueRemoval(attachment.name, attachment.container().addresses());
+      queueRemoval(attachment.name, attachment.container().id(), attachment.container().addresses());
     }
   }
 
@@ -335,11 +341,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  private void queueRemoval(String name, List<InetAddress> addresses) {
+  private void queueRemoval(String name, String id, List<InetAddress> addresses) {
     boolean first;
     synchronized (registry) {
       first = pendingRemovals.isEmpty();
-      pendingRemovals.put(name, List.copyOf(addresses));
+      pendingRemovals.put(name, new PendingRemoval(id, List.copyOf(addresses)));
     }
     if (first && !closed) {
       scheduleRetry();
@@ -367,55 +373,61 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   private void retryPendingRemovalsOf(ContainerEndpoint container) throws EgressException {
-    Map<String, List<InetAddress>> blocking = new HashMap<>();
+    Map<String, PendingRemoval> blocking = new HashMap<>();
     synchronized (registry) {
       for (InetAddress address : container.addresses()) {
         String owner = owners.get(address);
         if (owner != null) {
           String name = backend.ruleSetName(owner);
-          List<InetAddress> addresses = pendingRemovals.get(name);
-          if (addresses != null) {
-            blocking.put(name, addresses);
+          PendingRemoval pending = pendingRemovals.get(name);
+          if (pending != null) {
+            blocking.put(name, pending);
           }
         }
       }
     }
-    for (Map.Entry<String, List<InetAddress>> entry : blocking.entrySet()) {
+    for (Map.Entry<String, PendingRemoval> entry : blocking.entrySet()) {
       retryRemoval(entry.getKey(), entry.getValue());
     }
   }
 
-  private void retryPendingRemovals(List<String> failures) {
-    Map<String, List<InetAddress>> pending;
+  /** Retries every pending removal once; returns the ids removed, adds failures to the list. */
+  private Set<String> retryPendingRemovals(List<String> failures) {
+    Map<String, PendingRemoval> pending;
     synchronized (registry) {
       pending = Map.copyOf(pendingRemovals);
     }
-    pending.forEach((name, addresses) -> {
+    Set<String> removed = new LinkedHashSet<>();
+    pending.forEach((name, removal) -> {
       try {
-        retryRemoval(name, addresses);
+        retryRemoval(name, removal);
+        removed.add(removal.id());
       } catch (EgressException e) {
         failures.add(describe(e));
       }
     });
+    return removed;
   }
 
-  private void retryRemoval(String name, List<InetAddress> addresses) throws EgressException {
+  private void retryRemoval(String name, PendingRemoval removal) throws EgressException {
     try {
-      backend.remove(name, addresses);
+      backend.remove(name, removal.addresses());
     } catch (EgressException e) {
-      emit(new EgressEvent.Failed(clock.instant(), name, "remove", describe(e)));
+      emit(new EgressEvent.Failed(clock.instant(), removal.id(), "remove", describe(e)));
       throw e;
     }
     synchronized (registry) {
-      pendingRemovals.remove(name);
-      for (InetAddress address : addresses) {
+      if (!pendingRemovals.remove(name, removal)) {
+        return; // removed meanwhile by another retry
+      }
+      for (InetAddress address : removal.addresses()) {
         String owner = owners.get(address);
         if (owner != null && backend.ruleSetName(owner).equals(name) && !live.containsKey(owner)) {
           owners.remove(address);
         }
       }
     }
-    emit(new EgressEvent.Detached(clock.instant(), name));
+    emit(new EgressEvent.Detached(clock.instant(), removal.id()));
   }
 
   private void ensurePrepared() throws EgressException {
@@ -497,6 +509,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void update(EgressPolicy newPolicy) throws EgressException {
+      checkOpen();
       checkPolicy(container, newPolicy);
       lock.lock();
       try {
@@ -517,10 +530,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void detach() throws EgressException {
+      checkOpen();
       lock.lock();
       try {
         if (!active) {
-          List<InetAddress> pending;
+          PendingRemoval pending;
           synchronized (registry) {
             pending = pendingRemovals.get(name);
           }
@@ -537,7 +551,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         try {
           backend.remove(name, container.addresses());
         } catch (EgressException e) {
-          queueRemoval(name, container.addresses());
+          queueRemoval(name, container.id(), container.addresses());
           emit(new EgressEvent.Failed(clock.instant(), container.id(), "detach", describe(e)));
           throw e;
         }

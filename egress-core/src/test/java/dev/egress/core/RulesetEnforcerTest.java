@@ -1,0 +1,287 @@
+package dev.egress.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.Destination;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicyText;
+import dev.egress.policy.Resolutions;
+import dev.egress.testkit.FakeNameResolver;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class RulesetEnforcerTest {
+  private static final InetAddress API_V1 = IpAddresses.parse("192.0.2.10");
+  private static final InetAddress API_V2 = IpAddresses.parse("192.0.2.20");
+  private static final InetAddress OTHER = IpAddresses.parse("198.51.100.7");
+
+  private final FakeBackend backend = new FakeBackend();
+  private final FakeNameResolver resolver = new FakeNameResolver();
+  private final List<EgressEvent> events = new CopyOnWriteArrayList<>();
+  private final RulesetEnforcer enforcer =
+      RulesetEnforcer.builder(backend)
+          .resolver(resolver)
+          .listener(events::add)
+          .retryDelay(Duration.ofMillis(20))
+          .build();
+
+  @AfterEach
+  void close() {
+    enforcer.close();
+  }
+
+  private static ContainerEndpoint container(String id, String address) {
+    return new ContainerEndpoint(
+        id, List.of(IpAddresses.parse(address)), IpAddresses.parse("192.168.64.1"));
+  }
+
+  private static EgressPolicy policy(String text) throws Exception {
+    return PolicyText.parse(text, "test");
+  }
+
+  @Test
+  void attach_installsOnceAndAllowsExactlyThePolicy() throws Exception {
+    resolver.set("api.example.com", API_V1);
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+
+    enforcer.attach(agent, policy("allow api.example.com port 443\nallow gateway port 3001\n"));
+
+    assertEquals(1, backend.count("install"));
+    InetAddress source = agent.addresses().get(0);
+    assertTrue(backend.allows(source, Flow.tcp(API_V1, 443)));
+    assertTrue(backend.allows(source, Flow.tcp(agent.gateway(), 3001)));
+    assertFalse(backend.allows(source, Flow.tcp(API_V1, 80)));
+    assertFalse(backend.allows(source, Flow.tcp(OTHER, 443)));
+    assertTrue(events.get(events.size() - 1) instanceof EgressEvent.Attached);
+  }
+
+  @Test
+  void attach_whenInstallFails_removesLeftoversAndThrows() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    backend.failNext(1);
+
+    assertThrows(EgressException.class, () -> enforcer.attach(agent, policy("allow 192.0.2.10 port 443")));
+
+    assertEquals(1, backend.count("remove c-agent"));
+    assertFalse(backend.isInstalled("c-agent"));
+    assertTrue(enforcer.attachments().isEmpty());
+    assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.Failed));
+  }
+
+  @Test
+  void attach_whenInstallAndCleanupFail_keepsAddressesReservedUntilRemovalSucceeds()
+      throws Exception {
+    ContainerEndpoint first = container("first", "192.168.64.3");
+    backend.failAlways(true);
+    assertThrows(EgressException.class, () -> enforcer.attach(first, policy("allow 192.0.2.10 port 443")));
+    assertEquals(Set.of("first"), enforcer.pendingRemovals());
+
+    ContainerEndpoint reuser = container("reuser", "192.168.64.3");
+    assertThrows(EgressException.class, () -> enforcer.attach(reuser, EgressPolicy.denyAll()));
+
+    backend.failAlways(false);
+    enforcer.attach(reuser, policy("allow 198.51.100.7 port 443"));
+    assertTrue(enforcer.pendingRemovals().isEmpty());
+    assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)));
+    assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void attach_sameIdAndAddresses_isAnUpdateOfTheSameAttachment() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    Attachment first = enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
+
+    Attachment second = enforcer.attach(agent, policy("allow 198.51.100.7 port 443"));
+
+    assertSame(first, second);
+    assertEquals(1, enforcer.attachments().size());
+    assertFalse(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(OTHER, 443)));
+  }
+
+  @Test
+  void attach_sameIdWithAnotherGateway_isRefused() throws Exception {
+    enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    ContainerEndpoint moved = new ContainerEndpoint("agent",
+        List.of(IpAddresses.parse("192.168.64.3")), IpAddresses.parse("192.168.64.254"));
+
+    assertThrows(IllegalStateException.class, () -> enforcer.attach(moved, EgressPolicy.denyAll()));
+  }
+
+  @Test
+  void afterClose_operationsAreRefusedAndRulesStay() throws Exception {
+    Attachment attachment = enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+
+    enforcer.close();
+
+    assertThrows(IllegalStateException.class, attachment::detach);
+    assertThrows(IllegalStateException.class, () -> attachment.update(EgressPolicy.denyAll()));
+    assertThrows(IllegalStateException.class, () -> enforcer.reconcile(Set.of()));
+    assertThrows(IllegalStateException.class,
+        () -> enforcer.attach(container("other", "192.168.64.4"), EgressPolicy.denyAll()));
+    assertTrue(backend.isInstalled("c-agent"));
+  }
+
+  @Test
+  void attach_addressOfAnotherLiveContainer_isRefused() throws Exception {
+    enforcer.attach(container("first", "192.168.64.3"), EgressPolicy.denyAll());
+
+    assertThrows(IllegalStateException.class,
+        () -> enforcer.attach(container("second", "192.168.64.3"), EgressPolicy.denyAll()));
+    assertEquals(1, backend.count("install"));
+  }
+
+  @Test
+  void attach_gatewayPolicyWithoutGateway_isRefusedBeforeAnyCall() throws Exception {
+    EgressPolicy usesGateway = policy("allow gateway port 3001");
+
+    assertThrows(IllegalArgumentException.class,
+        () -> enforcer.attach(IpAddresses.parse("192.168.64.3"), usesGateway));
+    assertTrue(backend.calls.isEmpty());
+  }
+
+  @Test
+  void attach_wildcardName_isRefusedBeforeAnyCall() {
+    EgressPolicy wildcard = EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
+
+    assertThrows(UnsupportedPolicyException.class,
+        () -> enforcer.attach(container("agent", "192.168.64.3"), wildcard));
+    assertTrue(backend.calls.isEmpty());
+  }
+
+  @Test
+  void update_whenInstallFails_keepsTheOldPolicy() throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    Attachment attachment = enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
+    backend.failNext(1);
+
+    assertThrows(EgressException.class, () -> attachment.update(policy("allow 198.51.100.7 port 443")));
+
+    assertEquals(policy("allow 192.0.2.10 port 443"), attachment.policy());
+    assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertFalse(backend.allows(agent.addresses().get(0), Flow.tcp(OTHER, 443)));
+  }
+
+  @Test
+  void detach_whenRemoveFails_keepsRulesRetriesInBackgroundAndReleasesAddressesAfterwards()
+      throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    Attachment attachment = enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
+    backend.failNext(1);
+
+    assertThrows(EgressException.class, attachment::detach);
+    assertTrue(backend.isInstalled("c-agent"), "rules stay while removal is pending");
+    assertFalse(attachment.isActive());
+
+    awaitTrue(() -> enforcer.pendingRemovals().isEmpty());
+    assertFalse(backend.isInstalled("c-agent"));
+    enforcer.attach(container("reuser", "192.168.64.3"), EgressPolicy.denyAll());
+  }
+
+  @Test
+  void detach_isIdempotent() throws Exception {
+    Attachment attachment = enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+
+    attachment.detach();
+    attachment.detach();
+
+    assertEquals(1, backend.count("remove"));
+    assertTrue(enforcer.attachments().isEmpty());
+  }
+
+  @Test
+  void refresh_replacesOnlyTheChangedNames() throws Exception {
+    resolver.set("api.example.com", API_V1);
+    resolver.set("cdn.example.com", OTHER);
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    enforcer.attach(agent, policy("allow api.example.com port 443\nallow cdn.example.com port 443"));
+
+    resolver.set("api.example.com", API_V2);
+
+    assertTrue(backend.calls.contains("refresh c-agent [api.example.com]"), backend.calls.toString());
+    assertEquals(1, backend.count("install"));
+    InetAddress source = agent.addresses().get(0);
+    assertTrue(backend.allows(source, Flow.tcp(API_V2, 443)));
+    assertFalse(backend.allows(source, Flow.tcp(API_V1, 443)));
+    assertTrue(backend.allows(source, Flow.tcp(OTHER, 443)));
+  }
+
+  @Test
+  void refresh_whenTheBackendFails_reinstallsInTheBackground() throws Exception {
+    resolver.set("api.example.com", API_V1);
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    enforcer.attach(agent, policy("allow api.example.com port 443"));
+    backend.failNext(1);
+
+    resolver.set("api.example.com", API_V2);
+
+    awaitTrue(() -> backend.allows(agent.addresses().get(0), Flow.tcp(API_V2, 443)));
+    assertFalse(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void reconcile_removesOrphansButKeepsRulesOfLiveContainersNotYetReattached() throws Exception {
+    ContainerEndpoint orphan = container("orphan", "192.168.64.8");
+    ContainerEndpoint survivor = container("survivor", "192.168.64.9");
+    EgressPolicy policy = policy("allow 192.0.2.10 port 443");
+    backend.plant(new ContainerRules("c-orphan", orphan, policy, Resolutions.none()));
+    backend.plant(new ContainerRules("c-survivor", survivor, policy, Resolutions.none()));
+
+    ReconcileResult result = enforcer.reconcile(Set.of("survivor"));
+
+    assertEquals(Set.of("c-orphan"), result.removed());
+    assertFalse(backend.isInstalled("c-orphan"));
+    assertTrue(backend.isInstalled("c-survivor"), "a running container keeps its restrictions");
+  }
+
+  @Test
+  void reconcile_detachesAttachmentsOfDeadContainersAndReinstallsWipedOnes() throws Exception {
+    Attachment dead = enforcer.attach(container("dead", "192.168.64.3"), EgressPolicy.denyAll());
+    Attachment wiped = enforcer.attach(container("wiped", "192.168.64.4"), policy("allow 192.0.2.10 port 443"));
+    backend.wipe("c-wiped");
+
+    ReconcileResult result = enforcer.reconcile(Set.of("wiped"));
+
+    assertEquals(Set.of("dead"), result.removed());
+    assertEquals(Set.of("wiped"), result.repaired());
+    assertFalse(dead.isActive());
+    assertTrue(backend.allows(wiped.container().addresses().get(0), Flow.tcp(API_V1, 443)));
+  }
+
+  @Test
+  void checkHealth_reinstallsAWipedRuleSetAndReportsHostProblems() throws Exception {
+    enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    backend.wipe("c-agent");
+    backend.reportHostProblem("pf is disabled");
+
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+    assertTrue(backend.isInstalled("c-agent"));
+    assertEquals(2, findings.size(), findings.toString());
+    assertTrue(findings.stream().allMatch(EgressEvent.DriftDetected::repaired));
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    for (int i = 0; i < 200 && !condition.getAsBoolean(); i++) {
+      Thread.sleep(10);
+    }
+    assertTrue(condition.getAsBoolean(), "condition not met within 2 s");
+  }
+}

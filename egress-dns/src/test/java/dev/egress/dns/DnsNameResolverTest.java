@@ -1,0 +1,682 @@
+package dev.egress.dns;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.enforcer.NameResolver;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicyText;
+import dev.egress.policy.Resolutions;
+import dev.egress.testkit.dns.TestDnsServer;
+import dev.egress.testkit.dns.TestDnsServer.Behaviour;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.Type;
+
+class DnsNameResolverTest {
+  private static final Duration TTL = Duration.ofSeconds(60);
+  private static final Duration GRACE = Duration.ofSeconds(120);
+  private static final Duration RETRY = Duration.ofSeconds(5);
+
+  private final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final ManualScheduler scheduler = new ManualScheduler(clock);
+  private final ExecutorService executor = Executors.newCachedThreadPool();
+  private TestDnsServer server;
+  private DnsNameResolver resolver;
+
+  @BeforeEach
+  void start() throws IOException {
+    server = TestDnsServer.start();
+    resolver = builder().build();
+  }
+
+  @AfterEach
+  void stop() {
+    resolver.close();
+    server.close();
+    executor.shutdownNow();
+  }
+
+  private DnsNameResolver.Builder builder() {
+    return DnsNameResolver.builder()
+        .servers(List.of(server.address()))
+        .queryTimeout(Duration.ofMillis(500))
+        .ttlFloor(Duration.ofSeconds(10))
+        .ttlCeiling(Duration.ofHours(1))
+        .grace(GRACE)
+        .retryInterval(RETRY)
+        .clock(clock)
+        .scheduler(scheduler)
+        .executor(executor);
+  }
+
+  @Test
+  void resolve_returnsAAndAaaaAddressesOfEveryName() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1", "2001:db8::1");
+    server.setAddresses("cdn.example.com", TTL, "192.0.2.7");
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com"), host("cdn.example.com")));
+
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), resolutions.addressesOf(host("api.example.com")));
+    assertEquals(addresses("192.0.2.7"), resolutions.addressesOf(host("cdn.example.com")));
+  }
+
+  @Test
+  void resolve_followsCnameChains() throws Exception {
+    server.setCname("www.example.com", "edge.example.net", TTL);
+    server.setCname("edge.example.net", "node7.example.net", TTL);
+    server.setAddresses("node7.example.net", TTL, "198.51.100.7");
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("www.example.com")));
+
+    assertEquals(addresses("198.51.100.7"), resolutions.addressesOf(host("www.example.com")));
+  }
+
+  @Test
+  void resolve_asksNamesAsAbsoluteWithoutSearchPath() throws Exception {
+    server.setAddresses("intranet", TTL, "192.0.2.99");
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("intranet")));
+
+    assertEquals(addresses("192.0.2.99"), resolutions.addressesOf(host("intranet")));
+    assertEquals(1, server.queries("intranet.", Type.A));
+    assertEquals(2, server.totalQueries(), "one A and one AAAA query, no search-path variants");
+  }
+
+  @Test
+  void hostsFile_whenConfigured_answersBeforeUpstream(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path hosts = dir.resolve("hosts");
+    java.nio.file.Files.writeString(hosts, "192.0.2.77 pinned.example.com\n");
+    server.setAddresses("pinned.example.com", TTL, "192.0.2.1");
+    resolver.close();
+    resolver = builder().hostsFile(hosts).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("pinned.example.com")));
+
+    assertTrue(resolutions.addressesOf(host("pinned.example.com")).contains(IpAddresses.parse("192.0.2.77")));
+    assertEquals(0, server.queries("pinned.example.com", Type.A));
+  }
+
+  @Test
+  void withoutHostsFile_namesGoUpstream() throws Exception {
+    server.setAddresses("localhost", TTL, "192.0.2.5");
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("localhost")));
+
+    assertEquals(addresses("192.0.2.5"), resolutions.addressesOf(host("localhost")));
+  }
+
+  @Test
+  void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
+    java.net.InetAddress mapped =
+        java.net.Inet6Address.getByAddress(
+            null, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66},
+            (java.net.NetworkInterface) null);
+    List<InetAddress> answer =
+        List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
+    resolver.close();
+    resolver =
+        builder().upstream(new ScriptedResolver(name -> new ScriptedResolver.Addresses(answer, 60))).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
+
+    assertEquals(addresses("192.0.2.8"), resolutions.addressesOf(host("odd.example.com")));
+  }
+
+  @Test
+  void usable_rejectsUnspecifiedAndMappedAddressesOnly() {
+    assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
+    assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    mapped[15] = 1;
+    assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1").getAddress(), Type.AAAA));
+    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+  }
+
+  @Test
+  void resolve_wildcardName_contributesNothingAndQueriesNothing() throws Exception {
+    Resolutions resolutions = resolver.resolve(Set.of(host("*.example.com")));
+
+    assertTrue(resolutions.addressesOf(host("*.example.com")).isEmpty());
+    assertEquals(0, server.totalQueries());
+  }
+
+  @Test
+  void resolve_500AttachmentsSharing20Names_askUpstreamOncePerNameAndTypePerTtlPeriod()
+      throws Exception {
+    List<HostName> names = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      server.setAddresses("n" + i + ".example.com", TTL, "192.0.2." + (i + 1), "2001:db8::" + (i + 1));
+      names.add(host("n" + i + ".example.com"));
+    }
+    server.setDelay(Duration.ofMillis(20));
+    ExecutorService attachments = Executors.newFixedThreadPool(50);
+    List<NameResolver.Subscription> subscriptions = new ArrayList<>();
+    try {
+      List<Future<Resolutions>> results = new ArrayList<>();
+      for (int attachment = 0; attachment < 500; attachment++) {
+        Set<HostName> policyNames = Set.copyOf(names.subList(attachment % 5, 20));
+        results.add(
+            attachments.submit(
+                () -> {
+                  Resolutions resolved = resolver.resolve(policyNames);
+                  synchronized (subscriptions) {
+                    subscriptions.add(resolver.subscribe(policyNames, (current, changed) -> {}));
+                  }
+                  return resolved;
+                }));
+      }
+      for (Future<Resolutions> result : results) {
+        Resolutions resolved = result.get(10, TimeUnit.SECONDS);
+        assertEquals(addresses("192.0.2.20", "2001:db8::20"), resolved.addressesOf(names.get(19)));
+      }
+      assertQueriesPerName(names, 1);
+
+      // One TTL period later every name is refreshed once, however many attachments use it.
+      scheduler.advance(TTL);
+      awaitTrue(() -> server.totalQueries() == 80, "20 names x (A + AAAA) x 2 periods");
+      for (int attachment = 0; attachment < 500; attachment++) {
+        resolver.resolve(Set.copyOf(names));
+      }
+      assertQueriesPerName(names, 2);
+    } finally {
+      attachments.shutdownNow();
+      subscriptions.forEach(NameResolver.Subscription::close);
+    }
+  }
+
+  @Test
+  void resolve_simultaneousColdRequests_shareOneInFlightQuery() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    server.setDelay(Duration.ofMillis(200));
+    ExecutorService callers = Executors.newFixedThreadPool(32);
+    CountDownLatch go = new CountDownLatch(1);
+    try {
+      List<Future<Resolutions>> results = new ArrayList<>();
+      for (int i = 0; i < 32; i++) {
+        results.add(
+            callers.submit(
+                () -> {
+                  go.await();
+                  return resolver.resolve(Set.of(host("api.example.com")));
+                }));
+      }
+      go.countDown();
+      for (Future<Resolutions> result : results) {
+        assertEquals(addresses("192.0.2.1"), result.get(5, TimeUnit.SECONDS).addressesOf(host("api.example.com")));
+      }
+    } finally {
+      callers.shutdownNow();
+    }
+    assertEquals(1, server.queries("api.example.com", Type.A));
+    assertEquals(1, server.queries("api.example.com", Type.AAAA));
+  }
+
+  @Test
+  void ttlBelowFloor_isKeptForTheFloor() throws Exception {
+    server.setAddresses("short.example.com", Duration.ofSeconds(1), "192.0.2.1");
+    resolver.resolve(Set.of(host("short.example.com")));
+
+    assertEquals(clock.instant().plusSeconds(10), statusOf("short.example.com").expires());
+    clock.advance(Duration.ofSeconds(9));
+    resolver.resolve(Set.of(host("short.example.com")));
+    assertEquals(1, server.queries("short.example.com", Type.A), "not asked again before the floor");
+    clock.advance(Duration.ofSeconds(1));
+    resolver.resolve(Set.of(host("short.example.com")));
+    assertEquals(2, server.queries("short.example.com", Type.A), "asked again at the floor");
+  }
+
+  @Test
+  void ttlAboveCeiling_isCutToTheCeiling() throws Exception {
+    resolver.close();
+    resolver = builder().ttlCeiling(Duration.ofMinutes(2)).build();
+    server.setAddresses("long.example.com", Duration.ofDays(2), "192.0.2.1");
+
+    resolver.resolve(Set.of(host("long.example.com")));
+
+    assertEquals(clock.instant().plus(Duration.ofMinutes(2)), statusOf("long.example.com").expires());
+  }
+
+  @Test
+  void ttl_isTheSmallestOfTheAnswer() throws Exception {
+    server.loadZone(
+        "mixed.example.com 90 A 192.0.2.1\n"
+            + "mixed.example.com 30 A 192.0.2.2\n"
+            + "mixed.example.com 120 AAAA 2001:db8::1\n");
+    resolver.resolve(Set.of(host("mixed.example.com")));
+
+    assertEquals(clock.instant().plusSeconds(30), statusOf("mixed.example.com").expires());
+  }
+
+  @Test
+  void subscribedName_isRefreshedWhenItsTtlEnds() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
+      server.setAddresses("api.example.com", TTL, "192.0.2.2");
+
+      scheduler.advance(TTL.minusSeconds(1));
+      assertEquals(1, server.queries("api.example.com", Type.A), "no refresh before expiry");
+      scheduler.advance(Duration.ofSeconds(1));
+
+      Resolutions changed = changes.poll(5, TimeUnit.SECONDS);
+      assertNotNull(changed, "listener told of the new address");
+      assertEquals(addresses("192.0.2.2"), changed.addressesOf(host("api.example.com")));
+      assertEquals(2, server.queries("api.example.com", Type.A));
+    }
+  }
+
+  @Test
+  void listener_isCalledOnlyWhenTheAddressSetReallyChanges() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1", "192.0.2.2");
+    server.setAddresses("other.example.com", TTL, "192.0.2.9");
+    Set<HostName> names = Set.of(host("api.example.com"), host("other.example.com"));
+    resolver.resolve(names);
+    LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
+    List<Resolutions> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(
+            names,
+            (current, changed) -> {
+              seen.add(current);
+              changes.add(changed);
+            })) {
+      // Same addresses again, in another order: a refresh, but no change.
+      server.setAddresses("api.example.com", TTL, "192.0.2.2", "192.0.2.1");
+      scheduler.advance(TTL);
+      awaitTrue(() -> server.queries("api.example.com", Type.AAAA) == 2, "refreshed");
+      awaitTrue(() -> statusOf("api.example.com").expires().equals(clock.instant().plus(TTL)), "applied");
+      assertNull(changes.poll(200, TimeUnit.MILLISECONDS), "no call for a repeated answer");
+
+      server.setAddresses("api.example.com", TTL, "192.0.2.3");
+      scheduler.advance(TTL);
+      assertEquals(Set.of(host("api.example.com")), changes.poll(5, TimeUnit.SECONDS));
+      assertEquals(addresses("192.0.2.3"), seen.get(0).addressesOf(host("api.example.com")));
+      assertEquals(addresses("192.0.2.9"), seen.get(0).addressesOf(host("other.example.com")));
+      assertNull(changes.poll(200, TimeUnit.MILLISECONDS), "one call per change");
+    }
+  }
+
+  @Test
+  void failingListener_doesNotStopTheOthers() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+    try (NameResolver.Subscription failing =
+            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {
+              throw new IllegalStateException("listener bug");
+            });
+        NameResolver.Subscription working =
+            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
+      for (String next : List.of("192.0.2.2", "192.0.2.3")) {
+        server.setAddresses("api.example.com", TTL, next);
+        scheduler.advance(TTL);
+        Resolutions changed = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(changed);
+        assertEquals(addresses(next), changed.addressesOf(host("api.example.com")));
+      }
+    }
+  }
+
+  @Test
+  void resolve_whenInterruptedWhileWaiting_throwsInterruptedException() throws Exception {
+    resolver.close();
+    resolver = builder().queryTimeout(Duration.ofSeconds(30)).build();
+    server.setBehaviour("black-hole.example.com", Behaviour.DROP);
+    LinkedBlockingQueue<Throwable> outcome = new LinkedBlockingQueue<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try {
+                resolver.resolve(Set.of(host("black-hole.example.com")));
+                outcome.add(new AssertionError("returned without an answer"));
+              } catch (Throwable t) {
+                outcome.add(t);
+              }
+            });
+    caller.start();
+    awaitTrue(() -> server.queries("black-hole.example.com", Type.A) == 1, "query sent");
+    caller.interrupt();
+
+    assertTrue(outcome.poll(5, TimeUnit.SECONDS) instanceof InterruptedException);
+  }
+
+  @Test
+  void closedSubscription_getsNoMoreCalls() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+    NameResolver.Subscription subscription =
+        resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current));
+    NameResolver.Subscription other =
+        resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {});
+    subscription.close();
+    subscription.close();
+
+    server.setAddresses("api.example.com", TTL, "192.0.2.2");
+    scheduler.advance(TTL);
+    awaitTrue(() -> resolver.status().get(0).addresses().equals(addresses("192.0.2.2")), "changed");
+
+    assertNull(changes.poll(200, TimeUnit.MILLISECONDS));
+    other.close();
+  }
+
+  @Test
+  void subscribe_toAnUnknownName_looksItUpAndReportsIt() throws Exception {
+    server.setAddresses("late.example.com", TTL, "192.0.2.5");
+    LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
+
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(Set.of(host("late.example.com")), (current, changed) -> changes.add(changed))) {
+      assertEquals(Set.of(host("late.example.com")), changes.poll(5, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void timeout_coldName_resolvesToNothingWithinTheQueryTimeout() throws Exception {
+    server.setAddresses("slow.example.com", TTL, "192.0.2.1");
+    server.setBehaviour("slow.example.com", Behaviour.DROP);
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("slow.example.com")));
+
+    assertTrue(resolutions.addressesOf(host("slow.example.com")).isEmpty());
+    awaitTrue(() -> lastErrorKind("slow.example.com") == FailureKind.TIMEOUT, "timeout recorded");
+  }
+
+  @Test
+  void eachFailureClass_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
+    for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.NXDOMAIN, Behaviour.DROP)) {
+      String name = failure.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
+      server.setAddresses(name, TTL, "192.0.2.1");
+      assertEquals(addresses("192.0.2.1"), resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
+      server.setBehaviour(name, failure);
+      FailureKind expected =
+          failure == Behaviour.SERVFAIL ? FailureKind.SERVFAIL
+              : failure == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.TIMEOUT;
+      assertGraceThenRemoval(name, expected);
+      clock.advance(Duration.ofHours(1));
+    }
+  }
+
+  @Test
+  void emptyAnswer_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
+    server.setAddresses("emptied.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("emptied.example.com")));
+    server.setAddresses("emptied.example.com", TTL);
+
+    assertGraceThenRemoval("emptied.example.com", FailureKind.EMPTY_ANSWER);
+  }
+
+  @Test
+  void networkError_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
+    resolver.close();
+    FlakyResolver upstream = new FlakyResolver(new org.xbill.DNS.SimpleResolver(server.address()));
+    resolver = builder().upstream(upstream).build();
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    upstream.failWith(new java.net.PortUnreachableException("ICMP port unreachable"));
+
+    assertGraceThenRemoval("api.example.com", FailureKind.NETWORK_ERROR);
+  }
+
+  /** Past expiry the lookup fails: the old addresses stay (in grace) until expiry + grace. */
+  private void assertGraceThenRemoval(String name, FailureKind expected) throws Exception {
+    LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(Set.of(host(name)), (current, changed) -> changes.add(current))) {
+      Set<InetAddress> before = resolver.resolve(Set.of(host(name))).addressesOf(host(name));
+      assertFalse(before.isEmpty());
+      Instant expiry = statusOf(name).expires();
+
+      clock.advance(Duration.between(clock.instant(), expiry));
+      scheduler.runDue();
+      awaitTrue(() -> lastErrorKind(name) == expected, name + " fails with " + expected);
+      assertEquals(before, resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
+      NameStatus inGrace = statusOf(name);
+      assertTrue(inGrace.inGrace(), inGrace.describe());
+      assertEquals(expiry.plus(GRACE), inGrace.graceEnds());
+      assertEquals(before, inGrace.addresses());
+
+      // A retry just before the grace ends fails too: the addresses are still kept.
+      scheduler.advance(Duration.between(clock.instant(), expiry.plus(GRACE).minusSeconds(1)));
+      awaitTrue(() -> statusOf(name).lastError().at().equals(clock.instant()), "retried");
+      assertEquals(before, resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
+      assertNull(changes.poll(), "no change while in grace");
+
+      // At expiry + grace they go, and the subscriber hears it.
+      scheduler.advance(Duration.ofSeconds(1));
+      assertTrue(resolver.resolve(Set.of(host(name))).addressesOf(host(name)).isEmpty());
+      Resolutions dropped = changes.poll(5, TimeUnit.SECONDS);
+      assertNotNull(dropped, "subscriber told of the removal");
+      assertTrue(dropped.addressesOf(host(name)).isEmpty());
+      assertFalse(statusOf(name).inGrace());
+      assertEquals(expected, lastErrorKind(name));
+    }
+  }
+
+  @Test
+  void recoveryDuringGrace_publishesTheNewAnswer() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("api.example.com")));
+    server.setBehaviour("api.example.com", Behaviour.SERVFAIL);
+    clock.advance(TTL);
+    resolver.resolve(Set.of(host("api.example.com")));
+    assertTrue(statusOf("api.example.com").inGrace());
+
+    server.setBehaviour("api.example.com", Behaviour.ANSWER);
+    server.setAddresses("api.example.com", TTL, "192.0.2.2");
+    clock.advance(RETRY);
+    Resolutions recovered = resolver.resolve(Set.of(host("api.example.com")));
+
+    assertEquals(addresses("192.0.2.2"), recovered.addressesOf(host("api.example.com")));
+    NameStatus status = statusOf("api.example.com");
+    assertFalse(status.inGrace());
+    assertNull(status.lastError());
+  }
+
+  @Test
+  void emptyAnswerForColdName_neverWidens() throws Exception {
+    server.setAddresses("nothing.example.com", TTL);
+    EgressPolicy policy = PolicyText.parse("allow nothing.example.com port 443\n", "test.policy");
+
+    Resolutions resolutions = resolver.resolve(policy.hostNames());
+
+    assertTrue(resolutions.addressesOf(host("nothing.example.com")).isEmpty());
+    for (String address : List.of("192.0.2.1", "0.0.0.0", "2001:db8::1", "::")) {
+      assertFalse(
+          policy.permits(Flow.tcp(IpAddresses.parse(address), 443), null, resolutions),
+          "nothing may be reached through a name that resolved to nothing: " + address);
+    }
+    assertEquals(FailureKind.EMPTY_ANSWER, lastErrorKind("nothing.example.com"));
+  }
+
+  @Test
+  void familyAnsweredEmpty_whileTheOtherResolves_isEmptyAtOnce() throws Exception {
+    server.setAddresses("dual.example.com", TTL, "192.0.2.1", "2001:db8::1");
+    resolver.resolve(Set.of(host("dual.example.com")));
+    server.setAddresses("dual.example.com", TTL, "192.0.2.1");
+    clock.advance(TTL);
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("dual.example.com")));
+
+    assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("dual.example.com")));
+    assertNull(statusOf("dual.example.com").lastError());
+  }
+
+  @Test
+  void nameThatNeverResolves_doesNotBlockTheOthers() throws Exception {
+    server.setBehaviour("black-hole.example.com", Behaviour.DROP);
+    for (int i = 0; i < 5; i++) {
+      server.setAddresses("ok" + i + ".example.com", TTL, "192.0.2." + (i + 1));
+    }
+    Set<HostName> names = new HashSet<>();
+    names.add(host("black-hole.example.com"));
+    IntStream.range(0, 5).forEach(i -> names.add(host("ok" + i + ".example.com")));
+
+    Resolutions resolutions = resolver.resolve(names);
+
+    for (int i = 0; i < 5; i++) {
+      assertEquals(addresses("192.0.2." + (i + 1)), resolutions.addressesOf(host("ok" + i + ".example.com")));
+    }
+    assertTrue(resolutions.addressesOf(host("black-hole.example.com")).isEmpty());
+    // While the black hole is retried, the others are answered from the cache without waiting.
+    clock.advance(RETRY);
+    Set<HostName> good = names.stream().filter(n -> n.ascii().startsWith("ok")).collect(Collectors.toSet());
+    assertEquals(5, resolver.resolve(good).addresses().values().stream().filter(s -> !s.isEmpty()).count());
+    assertEquals(1, server.queries("ok0.example.com", Type.A));
+  }
+
+  @Test
+  void dnssecValidation_bogusAnswerFailsTheLookup() throws Exception {
+    server.setAddresses("api.signed.example", TTL, "192.0.2.1");
+    resolver.close();
+    // An anchor for signed.example: the server's unsigned answers cannot chain up to it.
+    resolver =
+        builder()
+            .dnssecTrustAnchors(
+                "signed.example. 3600 IN DS 12345 8 2"
+                    + " 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE7F2A4E9E0C5D2E4A3F1B2C3D\n")
+            .build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("api.signed.example")));
+
+    assertTrue(resolutions.addressesOf(host("api.signed.example")).isEmpty());
+    assertEquals(FailureKind.DNSSEC_BOGUS, lastErrorKind("api.signed.example"));
+  }
+
+  @Test
+  void dnssecValidation_unsignedZoneOutsideTheAnchors_stillResolves() throws Exception {
+    server.setAddresses("api.unsigned.example", TTL, "192.0.2.1");
+    resolver.close();
+    resolver =
+        builder()
+            .dnssecTrustAnchors(
+                "signed.example. 3600 IN DS 12345 8 2"
+                    + " 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE7F2A4E9E0C5D2E4A3F1B2C3D\n")
+            .build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("api.unsigned.example")));
+
+    assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.unsigned.example")));
+  }
+
+  @Test
+  void status_describesAddressesExpiryAndErrors() throws Exception {
+    server.setAddresses("api.example.com", TTL, "192.0.2.1");
+    server.setBehaviour("broken.example.com", Behaviour.SERVFAIL);
+    resolver.resolve(Set.of(host("api.example.com"), host("broken.example.com")));
+
+    List<NameStatus> status = resolver.status();
+
+    assertEquals(List.of(host("api.example.com"), host("broken.example.com")),
+        status.stream().map(NameStatus::name).collect(Collectors.toList()));
+    assertEquals(
+        "api.example.com 192.0.2.1 expires 2026-01-01T00:01:00Z subscribers=0",
+        status.get(0).describe());
+    assertTrue(status.get(1).describe().startsWith("broken.example.com (no addresses) (last error SERVFAIL"),
+        status.get(1).describe());
+  }
+
+  @Test
+  void unusedName_isForgottenAfterItsTtlInsteadOfRefreshed() throws Exception {
+    server.setAddresses("once.example.com", TTL, "192.0.2.1");
+    resolver.resolve(Set.of(host("once.example.com")));
+
+    scheduler.advance(TTL);
+
+    assertTrue(resolver.status().isEmpty());
+    assertEquals(1, server.queries("once.example.com", Type.A));
+  }
+
+  @Test
+  void closedResolver_refusesWork() throws Exception {
+    resolver.close();
+    resolver.close();
+
+    assertThrows(IllegalStateException.class, () -> resolver.resolve(Set.of(host("api.example.com"))));
+    assertThrows(
+        IllegalStateException.class,
+        () -> resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {}));
+  }
+
+  @Test
+  void builder_rejectsInconsistentSettings() {
+    assertThrows(IllegalStateException.class,
+        () -> builder().ttlFloor(Duration.ofMinutes(5)).ttlCeiling(Duration.ofMinutes(1)).build());
+    assertThrows(IllegalArgumentException.class, () -> builder().queryTimeout(Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofSeconds(-1)));
+    assertThrows(IllegalArgumentException.class, () -> builder().servers(List.of()));
+    assertThrows(IllegalArgumentException.class, () -> builder().dnssecTrustAnchors(" "));
+  }
+
+  private void assertQueriesPerName(List<HostName> names, int expected) {
+    for (HostName name : names) {
+      assertEquals(expected, server.queries(name.ascii(), Type.A), name + " A");
+      assertEquals(expected, server.queries(name.ascii(), Type.AAAA), name + " AAAA");
+    }
+    assertEquals(names.size() * 2 * expected, server.totalQueries());
+  }
+
+  private NameStatus statusOf(String name) {
+    return resolver.status().stream()
+        .filter(status -> status.name().equals(host(name)))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(name + " is not cached"));
+  }
+
+  private FailureKind lastErrorKind(String name) {
+    LookupError error = statusOf(name).lastError();
+    return error == null ? null : error.kind();
+  }
+
+  static HostName host(String name) {
+    return HostName.of(name);
+  }
+
+  static Set<InetAddress> addresses(String... literals) {
+    return java.util.Arrays.stream(literals).map(IpAddresses::parse).collect(Collectors.toSet());
+  }
+
+  static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not reached within 5 s: " + what);
+      }
+      Thread.sleep(5);
+    }
+  }
+}

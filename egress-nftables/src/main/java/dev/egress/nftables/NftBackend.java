@@ -1,0 +1,200 @@
+package dev.egress.nftables;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.core.FirewallBackend;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.Allowance;
+import dev.egress.policy.Destination;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link
+ * NftRenderer} for its layout), every change one {@code nft -f -} transaction, connections cut
+ * with {@code conntrack -D}. Stateless: what is installed is read back from the kernel.
+ *
+ * <p>Thread-safe for calls on different rule sets (each is one transaction on its own objects).
+ * Every method blocks until {@code nft} (and {@code conntrack}) have exited, at most the
+ * command's timeout per call. Failures throw {@link NftException} (an {@link EgressException})
+ * with a hint; a failed transaction changes nothing.
+ */
+public final class NftBackend implements FirewallBackend {
+  private final NftCommand command;
+  private final NftRenderer renderer;
+  private final NftGuard guard;
+
+  /**
+   * @param command runs nft and conntrack
+   * @param table the table name (default {@code egress}); two enforcers with different tables
+   *     each restrict, and the stricter wins
+   * @param guard what unattached traffic to reject
+   */
+  public NftBackend(NftCommand command, String table, NftGuard guard) {
+    this.command = Objects.requireNonNull(command, "command");
+    this.renderer = new NftRenderer(table);
+    this.guard = Objects.requireNonNull(guard, "guard");
+  }
+
+  @Override
+  public String ruleSetName(String containerId) {
+    return NftRenderer.ruleSetName(containerId);
+  }
+
+  /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
+  @Override
+  public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
+    if (policy.requiresDnsFiltering()) {
+      String wildcards =
+          policy.allowances().stream()
+              .map(Allowance::destination)
+              .filter(d -> d instanceof Destination.Host host && host.name().isWildcard())
+              .map(Destination::toString)
+              .distinct()
+              .collect(Collectors.joining(", "));
+      throw new UnsupportedPolicyException(
+          "the nftables enforcer cannot honour wildcard host names (" + wildcards + "): it"
+              + " filters addresses and does not see which name a container looked up",
+          "list each host name the container needs instead of a wildcard");
+    }
+  }
+
+  /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
+  @Override
+  public void prepare() throws EgressException {
+    command.apply(renderer.prepare(guard));
+  }
+
+  @Override
+  public void install(ContainerRules rules) throws EgressException {
+    requireOurs(rules.name());
+    command.apply(renderer.install(rules));
+  }
+
+  @Override
+  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+      throws EgressException {
+    requireOurs(rules.name());
+    String script = renderer.refresh(rules, changedNames);
+    if (!script.isEmpty()) {
+      command.apply(script);
+    }
+  }
+
+  /**
+   * Removes chain {@code name}, its sets and every dispatch element pointing at it in one
+   * transaction, then deletes the tracked connections from and to each address (conntrack,
+   * both directions and families). If the transaction fails, nothing was removed and no
+   * connection was cut.
+   */
+  @Override
+  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+    requireOurs(name);
+    NftListing listing = listing();
+    List<InetAddress> dispatched = listing.dispatchedTo(name);
+    List<String> sets =
+        listing.sets().keySet().stream()
+            .filter(set -> set.startsWith(name + "_h"))
+            .collect(Collectors.toList());
+    if (listing.chains().containsKey(name) || !dispatched.isEmpty() || !sets.isEmpty()) {
+      command.apply(renderer.remove(name, dispatched, sets));
+    }
+    Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
+    toCut.addAll(dispatched);
+    for (InetAddress address : toCut) {
+      command.deleteConnections(address, true);
+      command.deleteConnections(address, false);
+    }
+  }
+
+  @Override
+  public Map<String, List<InetAddress>> installed() throws EgressException {
+    NftListing listing = listing();
+    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+    listing.chains().forEach((chain, rules) -> {
+      if (NftRenderer.isRuleSetName(chain) && !rules.isEmpty()) {
+        installed.put(chain, List.copyOf(listing.dispatchedTo(chain)));
+      }
+    });
+    listing.dispatch().forEach((address, chain) -> {
+      if (NftRenderer.isRuleSetName(chain) && !installed.containsKey(chain)) {
+        installed.put(chain, List.copyOf(listing.dispatchedTo(chain)));
+      }
+    });
+    return installed;
+  }
+
+  @Override
+  public boolean isIntact(ContainerRules rules) throws EgressException {
+    NftListing listing = listing();
+    List<String> actualRules = listing.chains().get(rules.name());
+    if (actualRules == null || !actualRules.equals(NftRenderer.chainRules(rules))) {
+      return false;
+    }
+    for (Map.Entry<String, Set<InetAddress>> set : NftRenderer.sets(rules).entrySet()) {
+      if (!set.getValue().equals(listing.sets().get(set.getKey()))) {
+        return false;
+      }
+    }
+    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(rules.name()));
+    return dispatched.equals(new LinkedHashSet<>(rules.container().addresses()));
+  }
+
+  @Override
+  public List<String> hostProblems() throws EgressException {
+    NftListing listing = listing();
+    List<String> problems = new ArrayList<>();
+    String table = "table inet " + renderer.table();
+    if (listing.chains().isEmpty()) {
+      problems.add(table + " is missing: nothing is enforced. Fix: prepare() (the enforcer's"
+          + " health repair does it) and reattach, or reconcile");
+      return problems;
+    }
+    for (String chain : List.of(NftRenderer.FORWARD, NftRenderer.INPUT)) {
+      String header = "type filter hook " + chain + " priority filter - 10; policy accept;";
+      if (!listing.chainHeader(chain).equals(header)) {
+        problems.add("base chain " + chain + " of " + table + " is missing or hooked wrongly ('"
+            + listing.chainHeader(chain) + "'). Fix: prepare()");
+      } else if (!NftRenderer.baseChainRules(chain, guard)
+          .equals(listing.chains().get(chain))) {
+        problems.add("base chain " + chain + " of " + table + " does not dispatch or guard as"
+            + " loaded (rules altered). Fix: prepare()");
+      }
+    }
+    if (!NftRenderer.denyChainRules().equals(listing.chains().get(NftRenderer.DENY))) {
+      problems.add("chain deny of " + table + " is altered. Fix: prepare()");
+    }
+    return problems;
+  }
+
+  private NftListing listing() throws EgressException {
+    try {
+      return NftListing.parse(command.list("table", "inet", renderer.table()));
+    } catch (NftException e) {
+      if (e.kind() == NftException.Kind.MISSING_OBJECT) {
+        return NftListing.absent();
+      }
+      throw e;
+    }
+  }
+
+  private static void requireOurs(String name) {
+    if (!NftRenderer.isRuleSetName(name)) {
+      throw new IllegalArgumentException(
+          "'" + name + "' is not a rule-set name of this backend; use ruleSetName(containerId)");
+    }
+  }
+
+  /** Holds nothing of its own: the table and its rules stay. */
+  @Override
+  public void close() {}
+}

@@ -1,0 +1,199 @@
+package dev.egress.nftables;
+
+import dev.egress.policy.IpAddresses;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Runs {@code nft} and {@code conntrack}: scripts go to {@code nft -f -} on stdin (one atomic
+ * transaction per call), stdout and stderr are drained concurrently, a call that outlives the
+ * timeout is killed, and failures are classified into {@link NftException.Kind}s with hints.
+ *
+ * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on
+ * the host, {@code [ip, netns, exec, NS, nft]} in a namespace, a fake script in tests.
+ * Thread-safe; every method blocks until the child exits or is killed.
+ */
+public final class NftCommand {
+  private final List<String> nft;
+  private final List<String> conntrack;
+  private final Duration timeout;
+
+  /**
+   * @param nft the nft command, for example {@code List.of("nft")}
+   * @param conntrack the conntrack command, for example {@code List.of("conntrack")}
+   * @param timeout how long one call may take before it is killed
+   */
+  public NftCommand(List<String> nft, List<String> conntrack, Duration timeout) {
+    if (nft.isEmpty() || conntrack.isEmpty()) {
+      throw new IllegalArgumentException("the nft and conntrack commands must not be empty");
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+    }
+    this.nft = List.copyOf(nft);
+    this.conntrack = List.copyOf(conntrack);
+    this.timeout = timeout;
+  }
+
+  /** {@code nft} and {@code conntrack} from PATH, 10 seconds per call. */
+  public static NftCommand onPath() {
+    return new NftCommand(List.of("nft"), List.of("conntrack"), Duration.ofSeconds(10));
+  }
+
+  /**
+   * Loads {@code script} as one transaction: all of it applies, or none.
+   *
+   * @throws NftException classified, with the failing lines nft reported
+   */
+  public void apply(String script) throws NftException {
+    Result result = run(withArgs(nft, "-f", "-"), script);
+    if (result.exitCode != 0) {
+      throw classify("nft -f - failed", result.stderr, script);
+    }
+  }
+
+  /**
+   * {@code nft list <what...>}, for example {@code list("table", "inet", "egress")}.
+   *
+   * @return the listing
+   * @throws NftException of kind {@link NftException.Kind#MISSING_OBJECT} when the object does
+   *     not exist
+   */
+  public String list(String... what) throws NftException {
+    List<String> args = new ArrayList<>(List.of("list"));
+    args.addAll(List.of(what));
+    Result result = run(withArgs(nft, args.toArray(String[]::new)), "");
+    if (result.exitCode != 0) {
+      throw classify("nft " + String.join(" ", args) + " failed", result.stderr, "");
+    }
+    return result.stdout;
+  }
+
+  /**
+   * Deletes the tracked connections from ({@code source}) or to {@code address}. Finding none is
+   * success.
+   */
+  public void deleteConnections(InetAddress address, boolean source) throws NftException {
+    Result result =
+        run(withArgs(conntrack, "-D", "-f", IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
+            source ? "-s" : "-d", IpAddresses.format(address)), "");
+    // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+    if (result.exitCode != 0 && !result.stderr.contains(" 0 flow entries")) {
+      throw classify("conntrack -D " + (source ? "-s " : "-d ") + IpAddresses.format(address)
+          + " failed", result.stderr, "");
+    }
+  }
+
+  private static List<String> withArgs(List<String> command, String... args) {
+    List<String> full = new ArrayList<>(command);
+    full.addAll(List.of(args));
+    return full;
+  }
+
+  private record Result(int exitCode, String stdout, String stderr) {}
+
+  private Result run(List<String> command, String stdin) throws NftException {
+    Process process;
+    try {
+      process = new ProcessBuilder(command).start();
+    } catch (IOException e) {
+      String executable = command.get(0);
+      throw new NftException(NftException.Kind.NOT_INSTALLED,
+          "cannot run " + executable + ": " + e.getMessage(),
+          "install nftables and conntrack (Debian: apt-get install nftables conntrack)", e);
+    }
+    CompletableFuture<String> out = drain(process.getInputStream());
+    CompletableFuture<String> err = drain(process.getErrorStream());
+    try (OutputStream in = process.getOutputStream()) {
+      in.write(stdin.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // The child exited before reading all input; its exit status and stderr tell why.
+    }
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+        throw new NftException(NftException.Kind.TIMEOUT,
+            String.join(" ", command) + " did not finish within " + timeout + " and was killed",
+            "a transaction that did not commit changed nothing; check the host's load and"
+                + " whether another process holds the nftables lock",
+            null);
+      }
+      return new Result(process.exitValue(), out.get(5, TimeUnit.SECONDS),
+          err.get(5, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new NftException(NftException.Kind.OTHER,
+          "interrupted while running " + String.join(" ", command), "", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new NftException(NftException.Kind.OTHER,
+          "could not read the output of " + String.join(" ", command), "", e);
+    }
+  }
+
+  private static CompletableFuture<String> drain(InputStream stream) {
+    CompletableFuture<String> text = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+      try (stream) {
+        stream.transferTo(buffer);
+      } catch (IOException e) {
+        // The child died mid-write: what was read is all there is.
+      }
+      text.complete(buffer.toString(StandardCharsets.UTF_8));
+    }, "nft-drain");
+    reader.setDaemon(true);
+    reader.start();
+    return text;
+  }
+
+  static NftException classify(String what, String stderr, String script) {
+    String lower = stderr.toLowerCase(Locale.ROOT);
+    String detail = stderr.strip().isEmpty() ? "" : ": " + firstLines(stderr.strip(), 6);
+    NftException.Kind kind;
+    String hint;
+    if (lower.contains("operation not permitted") || lower.contains("permission denied")) {
+      kind = NftException.Kind.PERMISSION_DENIED;
+      hint = "run as root or give the process CAP_NET_ADMIN";
+    } else if (lower.contains("protocol not supported") || lower.contains("not supported")) {
+      kind = NftException.Kind.KERNEL_UNSUPPORTED;
+      hint = "the kernel lacks nf_tables or conntrack support: load the modules (modprobe"
+          + " nf_tables nf_conntrack) or use a kernel that has them";
+    } else if (lower.contains("syntax error") || lower.contains("unexpected")) {
+      kind = NftException.Kind.SYNTAX;
+      hint = "nft rejected a generated script: this is a bug, please report it with the script";
+    } else if (lower.contains("file exists")) {
+      kind = NftException.Kind.CONFLICT;
+      hint = "a container address is still mapped to another rule set: detach that container"
+          + " (or reconcile) first";
+    } else if (lower.contains("no such file or directory")) {
+      kind = NftException.Kind.MISSING_OBJECT;
+      hint = "the table or one of its objects was removed behind the enforcer's back; prepare()"
+          + " recreates the table, reconcile reinstalls attachments";
+    } else {
+      kind = NftException.Kind.OTHER;
+      hint = "";
+    }
+    String context = script.isEmpty() || kind != NftException.Kind.SYNTAX
+        ? "" : "\nscript:\n" + firstLines(script, 40);
+    return new NftException(kind, what + detail + context, hint, null);
+  }
+
+  private static String firstLines(String text, int count) {
+    String[] lines = text.split("\n", count + 1);
+    return lines.length <= count ? text : String.join("\n", List.of(lines).subList(0, count)) + "\n...";
+  }
+}

@@ -1,0 +1,150 @@
+package dev.egress.nftables;
+
+import dev.egress.core.RulesetEnforcer;
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.NameResolver;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.policy.EgressPolicy;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
+ * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules
+ * in one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
+ * connections.
+ *
+ * <pre>{@code
+ * EgressEnforcer enforcer = NftEgressEnforcer.builder()
+ *     .resolver(resolver)
+ *     .guard(new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true))
+ *     .build();
+ * }</pre>
+ *
+ * <p>Thread-safety, blocking and failure behaviour are those of {@link EgressEnforcer} and {@link
+ * RulesetEnforcer}. Wildcard host names are refused with {@link
+ * dev.egress.enforcer.UnsupportedPolicyException}. Needs root (or CAP_NET_ADMIN), {@code nft} and
+ * {@code conntrack}.
+ */
+public final class NftEgressEnforcer implements EgressEnforcer {
+  private final RulesetEnforcer lifecycle;
+
+  private NftEgressEnforcer(RulesetEnforcer lifecycle) {
+    this.lifecycle = lifecycle;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    return lifecycle.attach(container, policy);
+  }
+
+  @Override
+  public List<Attachment> attachments() {
+    return lifecycle.attachments();
+  }
+
+  @Override
+  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    return lifecycle.reconcile(liveContainerIds);
+  }
+
+  /** See {@link RulesetEnforcer#checkHealth()}. */
+  public List<EgressEvent.DriftDetected> checkHealth() {
+    return lifecycle.checkHealth();
+  }
+
+  @Override
+  public void close() {
+    lifecycle.close();
+  }
+
+  /** Collaborators; only the resolver is required. Each setter checks its argument at once. */
+  public static final class Builder {
+    private @Nullable NameResolver resolver;
+    private NftCommand command = NftCommand.onPath();
+    private String table = "egress";
+    private NftGuard guard = NftGuard.none();
+    private EgressListener listener = EgressListener.NONE;
+    private Clock clock = Clock.systemUTC();
+    private Duration retryDelay = Duration.ofSeconds(5);
+    private Duration healthInterval = Duration.ZERO;
+
+    private Builder() {}
+
+    /** Resolves the policies' host names and reports their changes. Required. */
+    public Builder resolver(NameResolver resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    /** How nft and conntrack are run; default {@link NftCommand#onPath()}. */
+    public Builder command(NftCommand command) {
+      this.command = Objects.requireNonNull(command, "command");
+      return this;
+    }
+
+    /** The name of the enforcer's own {@code inet} table; default {@code egress}. */
+    public Builder table(String table) {
+      new NftRenderer(table); // validates the name now rather than at the first attach
+      this.table = table;
+      return this;
+    }
+
+    /** What unattached traffic to reject; default none (strongly recommended: set one). */
+    public Builder guard(NftGuard guard) {
+      this.guard = Objects.requireNonNull(guard, "guard");
+      return this;
+    }
+
+    public Builder listener(EgressListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** How long to wait before retrying a failed removal or refresh; default 5 s. */
+    public Builder retryDelay(Duration delay) {
+      this.retryDelay = Objects.requireNonNull(delay, "delay");
+      return this;
+    }
+
+    /** How often to check for drift and repair it; zero (the default) for never. */
+    public Builder healthInterval(Duration interval) {
+      this.healthInterval = Objects.requireNonNull(interval, "interval");
+      return this;
+    }
+
+    /**
+     * @throws NullPointerException if no resolver was given
+     * @throws IllegalArgumentException if a duration is out of range
+     */
+    public NftEgressEnforcer build() {
+      NameResolver names = Objects.requireNonNull(resolver, "resolver is required");
+      return new NftEgressEnforcer(
+          RulesetEnforcer.builder(new NftBackend(command, table, guard))
+              .resolver(names)
+              .listener(listener)
+              .clock(clock)
+              .retryDelay(retryDelay)
+              .healthInterval(healthInterval)
+              .build());
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package dev.egress.nftables;
+
+import dev.egress.policy.IpAddresses;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What {@code nft list table inet T} printed, parsed: chains with their rules (counter values
+ * removed), sets with their elements, and the dispatch maps. Parsing is lenient about layout and
+ * strict about content: an element that is not an address is kept out, so drift checks see it as
+ * a difference.
+ */
+final class NftListing {
+  private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
+  private static final Pattern COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
+  private static final Pattern HANDLE = Pattern.compile("\\s+# handle \\d+$");
+  private static final Pattern ELEMENTS = Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
+
+  private final Map<String, List<String>> chains = new LinkedHashMap<>();
+  private final Map<String, String> chainHeaders = new LinkedHashMap<>();
+  private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
+  private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
+
+  private NftListing() {}
+
+  /** The empty listing of a table that does not exist. */
+  static NftListing absent() {
+    return new NftListing();
+  }
+
+  static NftListing parse(String text) {
+    NftListing listing = new NftListing();
+    String[] lines = text.split("\n");
+    for (int i = 0; i < lines.length; i++) {
+      Matcher block = BLOCK.matcher(lines[i]);
+      if (!block.matches()) {
+        continue;
+      }
+      StringBuilder body = new StringBuilder();
+      int j = i + 1;
+      for (; j < lines.length && !lines[j].strip().equals("}"); j++) {
+        body.append(lines[j]).append('\n');
+      }
+      listing.add(block.group(1), block.group(2), body.toString());
+      i = j;
+    }
+    return listing;
+  }
+
+  private void add(String kind, String name, String body) {
+    if (kind.equals("chain")) {
+      List<String> rules = new ArrayList<>();
+      String header = "";
+      for (String line : body.split("\n")) {
+        String rule = HANDLE.matcher(line.strip()).replaceAll("");
+        if (rule.isEmpty()) {
+          continue;
+        }
+        if (rule.startsWith("type ")) {
+          header = rule;
+        } else {
+          rules.add(COUNTER.matcher(rule).replaceAll("counter"));
+        }
+      }
+      chains.put(name, List.copyOf(rules));
+      chainHeaders.put(name, header);
+      return;
+    }
+    Matcher elements = ELEMENTS.matcher(body);
+    String content = elements.find() ? elements.group(1) : "";
+    if (kind.equals("set")) {
+      Set<InetAddress> addresses = new HashSet<>();
+      for (String element : content.split(",")) {
+        String text = element.strip();
+        if (!text.isEmpty()) {
+          addresses.add(parseAddress(text));
+        }
+      }
+      sets.put(name, Set.copyOf(addresses));
+    } else if (name.equals(NftRenderer.MAP4) || name.equals(NftRenderer.MAP6)) {
+      for (String element : content.split(",")) {
+        String[] keyValue = element.strip().split("\\s*:\\s*jump\\s+");
+        if (keyValue.length == 2) {
+          dispatch.put(parseAddress(keyValue[0].strip()), keyValue[1].strip());
+        }
+      }
+    }
+  }
+
+  private static InetAddress parseAddress(String text) {
+    try {
+      return IpAddresses.parse(text);
+    } catch (IllegalArgumentException e) {
+      // Not an address we could have written (an interval, a foreign element): never equal to
+      // anything expected, so a drift check reports it.
+      return IpAddresses.parse("::");
+    }
+  }
+
+  /** Chain name → rules as listed, counters without values. */
+  Map<String, List<String>> chains() {
+    return chains;
+  }
+
+  /** Chain name → its {@code type ... hook ... priority ...; policy ...;} line, or empty. */
+  String chainHeader(String chain) {
+    return chainHeaders.getOrDefault(chain, "");
+  }
+
+  /** Set name → elements. */
+  Map<String, Set<InetAddress>> sets() {
+    return sets;
+  }
+
+  /** Source address → chain it jumps to, from both dispatch maps. */
+  Map<InetAddress, String> dispatch() {
+    return dispatch;
+  }
+
+  /** The addresses the dispatch maps send to {@code chain}. */
+  List<InetAddress> dispatchedTo(String chain) {
+    List<InetAddress> addresses = new ArrayList<>();
+    dispatch.forEach((address, target) -> {
+      if (target.equals(chain)) {
+        addresses.add(address);
+      }
+    });
+    return addresses;
+  }
+}

@@ -1,0 +1,351 @@
+package dev.egress.nftables;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.policy.Allowance;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PortRange;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Renders nftables scripts for {@code nft -f -}: a pure function of its arguments. Every name in
+ * the output is generated here (container ids only ever reach it sanitised), and rule lines are
+ * written in the form {@code nft list} prints them back, so that drift checks compare text.
+ *
+ * <p>Layout of the table (family {@code inet}, one per enforcer):
+ *
+ * <ul>
+ *   <li>maps {@code src4}/{@code src6}: container source address → {@code jump <container chain>};
+ *   <li>base chains {@code forward} and {@code input} at priority {@code filter - 10} (ahead of
+ *       Docker's filter chains at priority 0): neighbour discovery on input, dispatch by source
+ *       address, then the guard;
+ *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
+ *   <li>per container: chain {@code c_<id>_<hash>} and two address sets per host name of the
+ *       policy ({@code <chain>_h<i>_4} and {@code _6}).
+ * </ul>
+ *
+ * Thread-safe (immutable).
+ */
+final class NftRenderer {
+  static final String FORWARD = "forward";
+  static final String INPUT = "input";
+  static final String DENY = "deny";
+  static final String MAP4 = "src4";
+  static final String MAP6 = "src6";
+  static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
+  static final String NEIGHBOUR_DISCOVERY_RULE =
+      "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
+
+  private static final Pattern TABLE = Pattern.compile("[a-z][a-z0-9_]{0,30}");
+  private static final int ID_CHARS = 20;
+
+  private final String table;
+
+  /**
+   * @param table the table name: a lower-case letter, then up to 30 of {@code a-z 0-9 _}
+   */
+  NftRenderer(String table) {
+    if (!TABLE.matcher(table).matches()) {
+      throw new IllegalArgumentException(
+          "'" + table + "' is not a usable table name: a lower-case letter, then up to 30"
+              + " lower-case letters, digits or '_'");
+    }
+    this.table = table;
+  }
+
+  String table() {
+    return table;
+  }
+
+  /**
+   * {@code c_<sanitised id, at most 20 chars>_<12 hex digits of SHA-256(id)>}: only {@code
+   * [A-Za-z0-9_]}, at most 35 characters, and distinct ids get distinct names (up to a 48-bit hash
+   * collision).
+   */
+  static String ruleSetName(String containerId) {
+    StringBuilder safe = new StringBuilder("c_");
+    containerId
+        .chars()
+        .limit(ID_CHARS)
+        .forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
+    return safe.append('_').append(sha256Hex(containerId), 0, 12).toString();
+  }
+
+  private static boolean isNameChar(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
+
+  /** Whether {@code name} has the shape {@link #ruleSetName} gives: only these are ours. */
+  static boolean isRuleSetName(String name) {
+    return name.matches("c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{12}");
+  }
+
+  static String setName(String ruleSet, int hostIndex, boolean ipv6) {
+    return ruleSet + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
+  }
+
+  private static String sha256Hex(String text) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * The table skeleton and the base chains: creates what is missing, replaces the base chains'
+   * rules (dispatch and guard), leaves containers' chains, sets and map elements alone.
+   */
+  String prepare(NftGuard guard) {
+    StringBuilder out = new StringBuilder();
+    out.append("table inet ").append(table).append(" {\n")
+        .append("  map ").append(MAP4).append(" { type ipv4_addr : verdict; }\n")
+        .append("  map ").append(MAP6).append(" { type ipv6_addr : verdict; }\n")
+        .append("  chain ").append(DENY).append(" { }\n")
+        .append("  chain ").append(FORWARD)
+        .append(" { type filter hook forward priority filter - 10; policy accept; }\n")
+        .append("  chain ").append(INPUT)
+        .append(" { type filter hook input priority filter - 10; policy accept; }\n")
+        .append("}\n");
+    for (String chain : List.of(DENY, FORWARD, INPUT)) {
+      out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
+    }
+    appendRules(out, DENY, denyChainRules());
+    appendRules(out, FORWARD, baseChainRules(FORWARD, guard));
+    appendRules(out, INPUT, baseChainRules(INPUT, guard));
+    return out.toString();
+  }
+
+  static List<String> denyChainRules() {
+    return List.of(
+        "meta l4proto tcp counter reject with tcp reset",
+        "counter reject with icmpx admin-prohibited");
+  }
+
+  /** The rules of base chain {@code chain}, in listing form. */
+  static List<String> baseChainRules(String chain, NftGuard guard) {
+    List<String> rules = new ArrayList<>();
+    if (chain.equals(INPUT)) {
+      // Neighbour discovery is link-local and never forwarded; without it no IPv6 works at all.
+      rules.add(NEIGHBOUR_DISCOVERY_RULE);
+    }
+    rules.add("ip saddr vmap @" + MAP4);
+    rules.add("ip6 saddr vmap @" + MAP6);
+    String deny = (guard.logDenied() ? "log prefix \"egress guard: \" " : "") + "counter goto " + DENY;
+    for (String name : guard.interfaces()) {
+      rules.add("iifname \"" + name + "\" " + deny);
+    }
+    for (IpNetwork network : guard.networks()) {
+      rules.add((network.isIpv6() ? "ip6" : "ip") + " saddr " + network + " " + deny);
+    }
+    return rules;
+  }
+
+  /**
+   * One transaction that makes {@code rules} the container's complete rule set: its chain flushed
+   * and refilled, its name sets refilled, its source addresses dispatched to it.
+   */
+  String install(ContainerRules rules) {
+    String chain = rules.name();
+    StringBuilder out = new StringBuilder();
+    out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
+    out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
+    sets(rules).forEach((set, addresses) -> appendSet(out, set, addresses));
+    appendRules(out, chain, chainRules(rules));
+    for (InetAddress source : rules.container().addresses()) {
+      String element = IpAddresses.format(source);
+      String map = IpAddresses.isIpv6(source) ? MAP6 : MAP4;
+      String prefix = " element inet " + table + " " + map + " { " + element;
+      // add-delete-add: replaces the element whether or not it existed, in one transaction.
+      out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
+      out.append("delete").append(prefix).append(" }\n");
+      out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
+    }
+    return out.toString();
+  }
+
+  /** One transaction that refills the sets of {@code changed} names and touches nothing else. */
+  String refresh(ContainerRules rules, Set<HostName> changed) {
+    List<HostName> names = List.copyOf(rules.policy().hostNames());
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < names.size(); i++) {
+      if (changed.contains(names.get(i))) {
+        Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
+        appendSet(out, setName(rules.name(), i, false), family(addresses, false));
+        appendSet(out, setName(rules.name(), i, true), family(addresses, true));
+      }
+    }
+    return out.toString();
+  }
+
+  /**
+   * One transaction that removes a container's rule set: its dispatch elements, chain and sets.
+   * The chain is deleted through add-flush-delete, so an absent chain is no error.
+   *
+   * @param dispatched the source addresses that the maps now send to {@code chain}
+   * @param setNames the sets of {@code chain} that exist now
+   */
+  String remove(String chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
+    StringBuilder out = new StringBuilder();
+    for (InetAddress source : dispatched) {
+      out.append("delete element inet ").append(table).append(' ')
+          .append(IpAddresses.isIpv6(source) ? MAP6 : MAP4).append(" { ")
+          .append(IpAddresses.format(source)).append(" }\n");
+    }
+    out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
+    out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
+    out.append("delete chain inet ").append(table).append(' ').append(chain).append('\n');
+    for (String set : setNames) {
+      out.append("delete set inet ").append(table).append(' ').append(set).append('\n');
+    }
+    return out.toString();
+  }
+
+  /** The name sets of the container, each with its addresses, in rendering order. */
+  static Map<String, Set<InetAddress>> sets(ContainerRules rules) {
+    Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
+    List<HostName> names = List.copyOf(rules.policy().hostNames());
+    for (int i = 0; i < names.size(); i++) {
+      Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
+      sets.put(setName(rules.name(), i, false), family(addresses, false));
+      sets.put(setName(rules.name(), i, true), family(addresses, true));
+    }
+    return sets;
+  }
+
+  private static Set<InetAddress> family(Set<InetAddress> addresses, boolean ipv6) {
+    return addresses.stream()
+        .filter(a -> IpAddresses.isIpv6(a) == ipv6)
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /** The container chain's rules, in listing form. */
+  static List<String> chainRules(ContainerRules rules) {
+    EgressPolicy policy = rules.policy();
+    @Nullable InetAddress gateway = rules.container().gateway();
+    List<String> out = new ArrayList<>();
+    // Connections the container opened while its policy allowed them; never inbound ones.
+    out.add(ESTABLISHED_RULE);
+    List<InetAddress> resolvers = resolvers(policy.dns(), gateway);
+    for (boolean ipv6 : new boolean[] {false, true}) {
+      List<InetAddress> ofFamily =
+          resolvers.stream().filter(a -> IpAddresses.isIpv6(a) == ipv6).collect(Collectors.toList());
+      if (!ofFamily.isEmpty()) {
+        out.add(match(ipv6) + anonymousSet(ofFamily)
+            + " meta l4proto { tcp, udp } th dport 53 counter accept");
+      }
+    }
+    List<HostName> names = List.copyOf(policy.hostNames());
+    for (Allowance allowance : policy.allowances()) {
+      String ports = ports(allowance);
+      Destination destination = allowance.destination();
+      if (destination instanceof Destination.Network network) {
+        out.add(match(network.network().isIpv6()) + network.network() + " " + ports);
+      } else if (destination instanceof Destination.Host host) {
+        int index = names.indexOf(host.name());
+        if (index >= 0) {
+          out.add("ip daddr @" + setName(rules.name(), index, false) + " " + ports);
+          out.add("ip6 daddr @" + setName(rules.name(), index, true) + " " + ports);
+        }
+      } else if (destination instanceof Destination.Gateway) {
+        if (gateway != null) {
+          out.add(match(IpAddresses.isIpv6(gateway)) + IpAddresses.format(gateway) + " " + ports);
+        }
+      } else if (destination instanceof Destination.UnsafeAnyAddress) {
+        out.add(ports);
+      }
+    }
+    out.add((policy.logDenied()
+            ? "log prefix \"" + logPrefix(rules.name()) + "\" "
+            : "") + "counter goto " + DENY);
+    return out;
+  }
+
+  /** {@code egress deny <chain>: }, at most 127 characters as the kernel requires. */
+  static String logPrefix(String chain) {
+    return "egress deny " + chain + ": ";
+  }
+
+  private static List<InetAddress> resolvers(DnsRule dns, @Nullable InetAddress gateway) {
+    if (dns instanceof DnsRule.Servers servers) {
+      return servers.addresses();
+    } else if (dns instanceof DnsRule.ViaGateway && gateway != null) {
+      return List.of(gateway);
+    }
+    return List.of();
+  }
+
+  private static String match(boolean ipv6) {
+    return ipv6 ? "ip6 daddr " : "ip daddr ";
+  }
+
+  /** {@code tcp dport 443 counter accept}, port 53 cut out of the range: DNS is the DnsRule's. */
+  private static String ports(Allowance allowance) {
+    List<String> pieces = new ArrayList<>();
+    PortRange range = allowance.ports();
+    if (range.contains(PortRange.DNS_PORT)) {
+      if (range.first() < PortRange.DNS_PORT) {
+        pieces.add(span(range.first(), PortRange.DNS_PORT - 1));
+      }
+      if (range.last() > PortRange.DNS_PORT) {
+        pieces.add(span(PortRange.DNS_PORT + 1, range.last()));
+      }
+    } else {
+      pieces.add(span(range.first(), range.last()));
+    }
+    String set = pieces.size() == 1 ? pieces.get(0) : "{ " + String.join(", ", pieces) + " }";
+    return allowance.protocol().keyword() + " dport " + set + " counter accept";
+  }
+
+  private static String span(int first, int last) {
+    return first == last ? Integer.toString(first) : first + "-" + last;
+  }
+
+  /** A single address bare, several in braces sorted by value, as nft lists them. */
+  private static String anonymousSet(List<InetAddress> addresses) {
+    List<IpNetwork> sorted =
+        addresses.stream().map(IpNetwork::host).sorted().collect(Collectors.toList());
+    if (sorted.size() == 1) {
+      return sorted.get(0).toString();
+    }
+    return sorted.stream().map(IpNetwork::toString).collect(Collectors.joining(", ", "{ ", " }"));
+  }
+
+  private void appendSet(StringBuilder out, String set, Set<InetAddress> addresses) {
+    boolean ipv6 = set.endsWith("_6");
+    String qualified = "inet " + table + " " + set;
+    out.append("add set ").append(qualified)
+        .append(ipv6 ? " { type ipv6_addr; }\n" : " { type ipv4_addr; }\n");
+    out.append("flush set ").append(qualified).append('\n');
+    if (!addresses.isEmpty()) {
+      out.append("add element ").append(qualified).append(' ')
+          .append(anonymousSet(List.copyOf(addresses)).replaceFirst("^([^{].*)$", "{ $1 }"))
+          .append('\n');
+    }
+  }
+
+  private void appendRules(StringBuilder out, String chain, List<String> rules) {
+    for (String rule : rules) {
+      out.append("add rule inet ").append(table).append(' ').append(chain).append(' ')
+          .append(rule).append('\n');
+    }
+  }
+}

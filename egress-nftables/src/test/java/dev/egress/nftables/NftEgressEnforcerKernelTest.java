@@ -1,0 +1,196 @@
+package dev.egress.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.IpNetwork;
+import dev.egress.testkit.netns.LabContainer;
+import dev.egress.testkit.netns.LabRequirement;
+import dev.egress.testkit.netns.NetnsLab;
+import dev.egress.testkit.netns.Outcome;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** {@link NftEgressEnforcer} end to end: real packets, real DNS records, the whole lifecycle. */
+class NftEgressEnforcerKernelTest {
+  private static final String API = "api.example.test";
+  private static final Duration TTL = Duration.ofSeconds(2);
+  private static NetnsLab lab;
+
+  private final List<EgressEvent> events = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void startLab() throws Exception {
+    lab = LabRequirement.startLab(3, "nft", "conntrack");
+  }
+
+  @AfterAll
+  static void stopLab() {
+    if (lab != null) {
+      lab.close();
+    }
+  }
+
+  @AfterEach
+  void clearTable() throws Exception {
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    for (Map.Entry<String, List<InetAddress>> installed : backend.installed().entrySet()) {
+      backend.remove(installed.getKey(), installed.getValue());
+    }
+  }
+
+  private NftEgressEnforcer newEnforcer() {
+    return NftEgressEnforcer.builder()
+        .resolver(lab.names())
+        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+        .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
+        .listener(events::add)
+        .build();
+  }
+
+  private static EgressPolicy apiPolicy() {
+    return EgressPolicy.builder()
+        .allowTcp(Destination.host(API), 443)
+        .dns(DnsRule.servers(NetnsLab.dnsServer()))
+        .logDenied(true)
+        .build();
+  }
+
+  private static EgressPolicy httpsTo(InetAddress address) {
+    return EgressPolicy.builder()
+        .allowTcp(new Destination.Network(IpNetwork.host(address)), 443)
+        .dns(DnsRule.none())
+        .build();
+  }
+
+  @Test
+  void attach_enforces_andDetach_cutsTheOpenConnection() throws Exception {
+    lab.names().set(API, TTL, NetnsLab.web(0));
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      Attachment attachment = enforcer.attach(c1.endpoint(), apiPolicy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REACHED, c1.open("live", NetnsLab.web(0), 443));
+
+      attachment.detach();
+
+      assertNotEquals(Outcome.REACHED, c1.exchange("live"));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 443));
+      assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.Attached));
+      assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.Detached));
+    }
+  }
+
+  @Test
+  void nameWhoseAddressChangesInTheLabDns_isFollowedWithinItsTtl() throws Exception {
+    lab.names().set(API, TTL, NetnsLab.web(0));
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      enforcer.attach(c1.endpoint(), apiPolicy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+
+      lab.names().set(API, TTL, NetnsLab.web(1));
+
+      long deadline = System.nanoTime() + TTL.toNanos();
+      boolean followed = false;
+      for (int attempt = 0; attempt < 40 && System.nanoTime() < deadline && !followed; attempt++) {
+        followed = c1.tcp(NetnsLab.web(1), 443) == Outcome.REACHED
+            && c1.tcp(NetnsLab.web(0), 443) == Outcome.REFUSED;
+        if (!followed) {
+          Thread.sleep(50);
+        }
+      }
+      assertTrue(followed, "the new address should be reachable and the old one refused within "
+          + TTL);
+      assertEquals(Outcome.REACHED, c1.dnsQuery(NetnsLab.dnsServer(), API));
+      assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.AddressesRefreshed));
+    }
+  }
+
+  @Test
+  void afterTheEnforcerDiesMidAttach_reconcileLeavesExactlyTheLiveAttachments() throws Exception {
+    LabContainer a = lab.container(1);
+    LabContainer b = lab.container(2);
+    LabContainer c = lab.container(3);
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    // The first enforcer attaches a and b; then it dies while attaching c, after nft committed
+    // c's transaction and before the enforcer recorded it. It is never closed: it is gone.
+    NftEgressEnforcer crashed = newEnforcer();
+    crashed.attach(a.endpoint(), httpsTo(NetnsLab.web(0)));
+    crashed.attach(b.endpoint(), httpsTo(NetnsLab.web(1)));
+    backend.install(new ContainerRules(backend.ruleSetName(c.id()), c.endpoint(),
+        httpsTo(NetnsLab.web(2)), dev.egress.policy.Resolutions.none()));
+    assertEquals(Outcome.REACHED, c.tcp(NetnsLab.web(2), 443));
+
+    // The launcher restarts: b has stopped meanwhile, c never started properly; only a runs.
+    try (NftEgressEnforcer restarted = newEnforcer()) {
+      ReconcileResult result = restarted.reconcile(Set.of(a.id()));
+
+      assertEquals(Set.of(backend.ruleSetName(b.id()), backend.ruleSetName(c.id())),
+          result.removed());
+      assertEquals(Set.of(backend.ruleSetName(a.id())), backend.installed().keySet());
+      assertEquals(Outcome.REACHED, a.tcp(NetnsLab.web(0), 443), "a keeps its rules");
+      assertEquals(Outcome.REFUSED, a.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, b.tcp(NetnsLab.web(1), 443), "b is back under the guard");
+      assertEquals(Outcome.REFUSED, c.tcp(NetnsLab.web(2), 443), "c is back under the guard");
+
+      restarted.attach(a.endpoint(), httpsTo(NetnsLab.web(0)));
+      assertEquals(ReconcileResult.class, restarted.reconcile(Set.of(a.id())).getClass());
+      assertEquals(Set.of(backend.ruleSetName(a.id())), backend.installed().keySet());
+      assertEquals(Outcome.REACHED, a.tcp(NetnsLab.web(0), 443));
+    }
+  }
+
+  @Test
+  void tamperedRules_areFoundAndReinstalledByTheHealthCheck() throws Exception {
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
+      String chain = NftRenderer.ruleSetName(c1.id());
+      lab.exec(lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", chain, "accept");
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+
+      List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+
+      assertEquals(1, findings.size(), findings.toString());
+      assertTrue(findings.get(0).repaired());
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+    }
+  }
+
+  @Test
+  void wildcardNames_areRefused_andNothingIsAttached() throws Exception {
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      EgressPolicy wildcard = EgressPolicy.builder()
+          .allowTcp(Destination.host("*.example.test"), 443).dns(DnsRule.none()).build();
+      UnsupportedPolicyException refused =
+          assertThrows(UnsupportedPolicyException.class, () -> enforcer.attach(c1.endpoint(), wildcard));
+      assertTrue(refused.getMessage().contains("*.example.test"), refused.getMessage());
+      assertTrue(enforcer.attachments().isEmpty());
+      assertFalse(c1.tcp(NetnsLab.web(0), 443).reached());
+    }
+  }
+}

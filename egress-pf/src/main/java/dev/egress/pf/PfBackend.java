@@ -1,0 +1,254 @@
+package dev.egress.pf;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.core.FirewallBackend;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.Pfctl;
+import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.render.AnchorNames;
+import dev.egress.pf.render.ChildRuleset;
+import dev.egress.pf.render.ParentAnchor;
+import dev.egress.pf.render.PfRenderer;
+import dev.egress.pf.render.PfTable;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * pf as a {@link FirewallBackend}: a parent anchor (by default {@code com.apple/egress}, which the
+ * stock {@code anchor "com.apple/*"} evaluates) holding {@code anchor "*"} and the guard, and one
+ * child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
+ *
+ * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
+ * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state
+ * is the enable token, guarded by this object's lock.
+ */
+final class PfBackend implements FirewallBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
+  static final String APPLE_HOOK = "anchor \"com.apple/*\"";
+  private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
+
+  private final Pfctl pfctl;
+  private final ParentAnchor parent;
+  private @Nullable Long token;
+
+  PfBackend(Pfctl pfctl, ParentAnchor parent) {
+    this.pfctl = Objects.requireNonNull(pfctl, "pfctl");
+    this.parent = Objects.requireNonNull(parent, "parent");
+  }
+
+  @Override
+  public String ruleSetName(String containerId) {
+    return AnchorNames.childName(containerId);
+  }
+
+  @Override
+  public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
+    if (policy.requiresDnsFiltering()) {
+      throw new UnsupportedPolicyException(
+          "the policy names a wildcard host, which pf cannot enforce: it filters addresses, not"
+              + " DNS answers",
+          "list the host names themselves (api.example.com), or use an enforcer that filters DNS");
+    }
+  }
+
+  /**
+   * {@code -s info}; {@code -E} when disabled (the token is kept until {@link #close}); then the
+   * parent anchor. Two calls when pf is already enabled, three otherwise.
+   */
+  @Override
+  public void prepare() throws EgressException {
+    if (!pfctl.isEnabled()) {
+      long taken = pfctl.enable();
+      synchronized (this) {
+        // A token taken earlier is void when someone disabled pf since: pf forgot it.
+        token = taken;
+      }
+    }
+    pfctl.loadAnchor(parent.path(), PfRenderer.renderParent(parent));
+  }
+
+  /** Exactly one privileged call: {@code pfctl -a PARENT/NAME -f -} with rules and tables. */
+  @Override
+  public void install(ContainerRules rules) throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(rules);
+    pfctl.loadAnchor(parent.childPath(child.anchorName()), child.text());
+  }
+
+  /** One {@code -T replace} per table that holds a changed name, and nothing else. */
+  @Override
+  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+      throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(rules);
+    String anchor = parent.childPath(child.anchorName());
+    for (PfTable table : child.tablesHolding(changedNames)) {
+      pfctl.replaceTable(anchor, table.name(), table.entries());
+    }
+  }
+
+  /**
+   * {@code -a PARENT/NAME -F all}, then {@code -k A} and {@code -k 0.0.0.0/0 -k A} (or {@code
+   * ::/0}) for each address. The state kills run even when the flush failed (the rules left in
+   * place only restrict); the first failure is thrown after all were tried.
+   */
+  @Override
+  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+    EgressException first = null;
+    try {
+      pfctl.flushAnchor(parent.childPath(name));
+    } catch (PfctlException e) {
+      first = e;
+    }
+    for (InetAddress address : addresses) {
+      try {
+        pfctl.killStatesFrom(address);
+        pfctl.killStatesTo(address);
+      } catch (PfctlException e) {
+        if (first == null) {
+          first = e;
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** {@code -a PARENT -s Anchors}, then {@code -a CHILD -s rules} for each child listed. */
+  @Override
+  public Map<String, List<InetAddress>> installed() throws EgressException {
+    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+    String prefix = parent.path() + "/";
+    for (String path : pfctl.anchors(parent.path())) {
+      if (!path.startsWith(prefix) || path.indexOf('/', prefix.length()) >= 0) {
+        continue;
+      }
+      List<String> rules = pfctl.rules(path);
+      if (!rules.isEmpty()) { // a flushed anchor stays listed until reboot
+        installed.put(path.substring(prefix.length()), sources(rules));
+      }
+    }
+    return installed;
+  }
+
+  private static List<InetAddress> sources(List<String> rules) {
+    Set<InetAddress> sources = new LinkedHashSet<>();
+    for (String rule : rules) {
+      Matcher matcher = SOURCE.matcher(rule);
+      if (matcher.find() && IpAddresses.looksLikeAddress(matcher.group(1))) {
+        sources.add(IpAddresses.parse(matcher.group(1)));
+      }
+    }
+    return List.copyOf(sources);
+  }
+
+  /**
+   * Compares the child's loaded rules with what {@link #install} would load now, and each of its
+   * tables with the rendered entries. pfctl prints rules normalised, with defaults such as {@code
+   * flags S/SA keep state} appended, so each loaded rule must start with its rendered text.
+   */
+  @Override
+  public boolean isIntact(ContainerRules rules) throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(rules);
+    String anchor = parent.childPath(child.anchorName());
+    if (!sameRules(ruleLines(child.text()), pfctl.rules(anchor))) {
+      return false;
+    }
+    for (PfTable table : child.tables()) {
+      Set<IpNetwork> loaded = new HashSet<>();
+      try {
+        pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
+      } catch (PfctlException | IllegalArgumentException e) {
+        LOG.debug("table {} of {} unreadable: {}", table.name(), anchor, e.getMessage());
+        return false;
+      }
+      if (!loaded.equals(new HashSet<>(table.entries()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static boolean sameRules(List<String> rendered, List<String> loaded) {
+    if (rendered.size() != loaded.size()) {
+      return false;
+    }
+    for (int i = 0; i < rendered.size(); i++) {
+      String expected = rendered.get(i);
+      String actual = loaded.get(i);
+      if (!(actual.equals(expected) || actual.startsWith(expected + " "))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The rule lines of a rendered ruleset: table definitions excluded, whitespace collapsed. */
+  static List<String> ruleLines(String text) {
+    List<String> lines = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      String rule = line.strip().replaceAll("\\s+", " ");
+      if (!rule.isEmpty() && !rule.startsWith("table ") && !rule.startsWith("#")) {
+        lines.add(rule);
+      }
+    }
+    return lines;
+  }
+
+  /** Reads {@code -s info}, {@code -s rules} and {@code -a PARENT -s rules}; changes nothing. */
+  @Override
+  public List<String> hostProblems() throws EgressException {
+    List<String> problems = new ArrayList<>();
+    if (!pfctl.isEnabled()) {
+      problems.add("pf is disabled (someone ran 'pfctl -d', or the Mac restarted): no container"
+          + " rule applies. The enforcer re-enables it with a reference of its own ('pfctl -E');"
+          + " find and stop whatever disables pf");
+    }
+    if (parent.reachedByStockMacosRuleset()
+        && pfctl.mainRules().stream().noneMatch(rule -> rule.startsWith(APPLE_HOOK))) {
+      problems.add("the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
+          + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
+          + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
+          + " yourself, then restart the container system ('container system stop; container"
+          + " system start'), because that reload also drops vmnet's NAT");
+    }
+    if (!sameRules(ruleLines(PfRenderer.renderParent(parent)), pfctl.rules(parent.path()))) {
+      problems.add("the parent anchor " + parent.path() + " is missing or altered, so container"
+          + " anchors (and the guard) are not evaluated. The enforcer reloads it");
+    }
+    return problems;
+  }
+
+  /** Releases the enable reference this backend took, if any; pf stays enabled for others. */
+  @Override
+  public void close() {
+    Long held;
+    synchronized (this) {
+      held = token;
+      token = null;
+    }
+    if (held != null) {
+      try {
+        pfctl.release(held);
+      } catch (PfctlException e) {
+        LOG.warn("could not release pf enable token {}: {}", held, e.getMessage());
+      }
+    }
+  }
+}

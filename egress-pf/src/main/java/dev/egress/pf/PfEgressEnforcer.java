@@ -1,0 +1,232 @@
+package dev.egress.pf;
+
+import dev.egress.core.RulesetEnforcer;
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.NameResolver;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.pf.pfctl.Pfctl;
+import dev.egress.pf.pfctl.ProcessRunner;
+import dev.egress.pf.pfctl.SystemProcessRunner;
+import dev.egress.pf.render.ParentAnchor;
+import dev.egress.policy.EgressPolicy;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The macOS enforcer: each attached container gets a pf anchor {@code PARENT/NAME} holding its
+ * policy as {@code quick} rules keyed on its source addresses, loaded with one privileged {@code
+ * pfctl} call; detach flushes the anchor and kills the container's states. See the README for the
+ * anchor layout, the sudo set-up and every pfctl command it runs.
+ *
+ * <p>Built only explicitly, from its collaborators:
+ *
+ * <pre>{@code
+ * PfEgressEnforcer enforcer = PfEgressEnforcer.builder()
+ *     .resolver(resolver)
+ *     .parentAnchor(ParentAnchor.defaults().guarding(network, true))
+ *     .healthInterval(Duration.ofMinutes(1))
+ *     .build();
+ * }</pre>
+ *
+ * <p>Thread-safe, blocking, with the guarantees of {@link EgressEnforcer}. Building runs no pfctl
+ * call: {@link #reconcile} (which a launcher calls when it starts) and the first attach check that
+ * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard. {@link #close} releases that reference and
+ * leaves every rule in place.
+ */
+public final class PfEgressEnforcer implements EgressEnforcer {
+  private final RulesetEnforcer lifecycle;
+  private final PfBackend backend;
+  private final @Nullable ExecutorService ownedExecutor;
+
+  private PfEgressEnforcer(
+      RulesetEnforcer lifecycle, PfBackend backend, @Nullable ExecutorService ownedExecutor) {
+    this.lifecycle = lifecycle;
+    this.backend = backend;
+    this.ownedExecutor = ownedExecutor;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    return lifecycle.attach(container, policy);
+  }
+
+  @Override
+  public List<Attachment> attachments() {
+    return lifecycle.attachments();
+  }
+
+  /**
+   * As {@link EgressEnforcer#reconcile}, after making pf ready first (enabled, parent anchor and
+   * guard loaded): a launcher calls this when it starts, so that the guard closes the managed
+   * network before any container runs.
+   */
+  @Override
+  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    backend.prepare();
+    return lifecycle.reconcile(liveContainerIds);
+  }
+
+  /**
+   * Checks pf once: enabled, {@code anchor "com.apple/*"} still in the main ruleset, the parent
+   * anchor and every live container's anchor as loaded. Re-enables pf and reloads the parent or a
+   * wiped or altered child; never touches the main ruleset (its finding says how to fix it). Each
+   * finding also goes to the listener. Blocks for a few pfctl calls per container.
+   *
+   * @return the findings; empty when everything is as installed
+   */
+  public List<EgressEvent.DriftDetected> checkHealth() {
+    return lifecycle.checkHealth();
+  }
+
+  /** Ids whose removal failed and is retried in the background; their addresses stay reserved. */
+  public Set<String> pendingRemovals() {
+    return lifecycle.pendingRemovals();
+  }
+
+  @Override
+  public void close() {
+    lifecycle.close();
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
+    }
+  }
+
+  /**
+   * Collaborators of a {@link PfEgressEnforcer}; only the resolver is required. Each setter checks
+   * its argument at once.
+   */
+  public static final class Builder {
+    private @Nullable NameResolver resolver;
+    private @Nullable ProcessRunner runner;
+    private List<String> pfctlCommand = Pfctl.DEFAULT_COMMAND;
+    private Duration pfctlTimeout = Duration.ofSeconds(10);
+    private ParentAnchor parentAnchor = ParentAnchor.defaults();
+    private EgressListener listener = EgressListener.NONE;
+    private Clock clock = Clock.systemUTC();
+    private @Nullable ScheduledExecutorService scheduler;
+    private Duration retryDelay = Duration.ofSeconds(5);
+    private Duration healthInterval = Duration.ZERO;
+
+    private Builder() {}
+
+    /** Resolves the policies' host names and reports changes. Required. */
+    public Builder resolver(NameResolver resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    /**
+     * Runs pfctl; by default a {@link SystemProcessRunner} on a thread pool the enforcer owns.
+     * Tests put a fake pfctl here.
+     */
+    public Builder processRunner(ProcessRunner runner) {
+      this.runner = Objects.requireNonNull(runner, "runner");
+      return this;
+    }
+
+    /** The command that runs pfctl as root without prompting; default {@code sudo -n /sbin/pfctl}. */
+    public Builder pfctlCommand(List<String> command) {
+      if (command.isEmpty()) {
+        throw new IllegalArgumentException("the pfctl command is empty");
+      }
+      this.pfctlCommand = List.copyOf(command);
+      return this;
+    }
+
+    /** How long one pfctl call may take before it is killed; default 10 s. */
+    public Builder pfctlTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("the pfctl timeout must be positive, got " + timeout);
+      }
+      this.pfctlTimeout = timeout;
+      return this;
+    }
+
+    /** Where container anchors live and which network the guard closes; default no guard. */
+    public Builder parentAnchor(ParentAnchor parent) {
+      this.parentAnchor = Objects.requireNonNull(parent, "parent");
+      return this;
+    }
+
+    public Builder listener(EgressListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Runs retries, refreshes and health checks; by default a daemon thread of the enforcer. */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** Delay before retrying a failed removal or refresh; default 5 s. */
+    public Builder retryDelay(Duration delay) {
+      if (delay.isNegative() || delay.isZero()) {
+        throw new IllegalArgumentException("retry delay must be positive, got " + delay);
+      }
+      this.retryDelay = delay;
+      return this;
+    }
+
+    /** How often {@link PfEgressEnforcer#checkHealth} runs by itself; zero (default) for never. */
+    public Builder healthInterval(Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("health interval must not be negative, got " + interval);
+      }
+      this.healthInterval = interval;
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException if no resolver was given
+     */
+    public PfEgressEnforcer build() {
+      if (resolver == null) {
+        throw new IllegalStateException("a PfEgressEnforcer needs a resolver: call resolver(...)");
+      }
+      ExecutorService owned = null;
+      ProcessRunner processRunner = runner;
+      if (processRunner == null) {
+        owned = Executors.newCachedThreadPool(task -> {
+          Thread thread = new Thread(task, "egress-pfctl-io");
+          thread.setDaemon(true);
+          return thread;
+        });
+        processRunner = new SystemProcessRunner(owned);
+      }
+      PfBackend backend =
+          new PfBackend(new Pfctl(processRunner, pfctlCommand, pfctlTimeout), parentAnchor);
+      RulesetEnforcer.Builder lifecycle = RulesetEnforcer.builder(backend)
+          .resolver(resolver)
+          .listener(listener)
+          .clock(clock)
+          .retryDelay(retryDelay)
+          .healthInterval(healthInterval);
+      if (scheduler != null) {
+        lifecycle.scheduler(scheduler);
+      }
+      return new PfEgressEnforcer(lifecycle.build(), backend, owned);
+    }
+  }
+}

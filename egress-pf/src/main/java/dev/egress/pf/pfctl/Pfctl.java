@@ -1,0 +1,264 @@
+package dev.egress.pf.pfctl;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pfctl operations the library runs, and no other. Each method is one pfctl process; rules
+ * and table contents go through standard input.
+ *
+ * <p>What this class cannot do, by construction: disable pf ({@code -d}), flush anything without
+ * an anchor ({@code -F} always comes with {@code -a} naming a non-empty anchor path), flush states
+ * host-wide ({@code -F states}), or load a file ({@code -f} only ever reads standard input, and
+ * only together with {@code -a}). The main ruleset and /etc/pf.conf are read at most.
+ *
+ * <p>Thread-safe; every method blocks for one pfctl process, at most for the timeout. Exit status
+ * decides success; pfctl's normal chatter on standard error is dropped, and real errors become
+ * {@link PfctlException}s with a hint: {@link SudoPasswordRequiredException}, {@link
+ * PfPermissionDeniedException}, {@link PfSyntaxException}, {@link PfBusyException}, {@link
+ * PfctlTimeoutException}.
+ */
+public final class Pfctl {
+  /** How the library runs pfctl unless told otherwise: as root through sudo, never prompting. */
+  public static final List<String> DEFAULT_COMMAND = List.of("sudo", "-n", "/sbin/pfctl");
+
+  private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
+  private static final Pattern ANCHOR_COMPONENT = Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
+  private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_]{0,30}");
+  private static final Pattern SYNTAX_ERROR =
+      Pattern.compile("^(?:pfctl: )?(?:stdin|-):(\\d+): (.+)$");
+
+  private final ProcessRunner runner;
+  private final List<String> command;
+  private final Duration timeout;
+
+  /**
+   * @param runner runs the pfctl processes
+   * @param command the command that runs pfctl, before its options (for example {@link
+   *     #DEFAULT_COMMAND}); not empty
+   * @param timeout how long one pfctl call may take before it is killed; positive
+   */
+  public Pfctl(ProcessRunner runner, List<String> command, Duration timeout) {
+    this.runner = Objects.requireNonNull(runner, "runner");
+    this.command = List.copyOf(command);
+    if (this.command.isEmpty()) {
+      throw new IllegalArgumentException("the pfctl command is empty");
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("the pfctl timeout must be positive, got " + timeout);
+    }
+    this.timeout = timeout;
+  }
+
+  /** {@code pfctl -s info}: whether pf is enabled. */
+  public boolean isEnabled() throws PfctlException {
+    List<String> args = List.of("-s", "info");
+    String out = run(args, "").stdout();
+    try {
+      return PfctlOutput.infoSaysEnabled(out);
+    } catch (IllegalArgumentException e) {
+      throw new PfctlException(describe(args), String.valueOf(e.getMessage()), "", e);
+    }
+  }
+
+  /**
+   * {@code pfctl -E}: enables pf if needed and takes a reference on it, which keeps it enabled
+   * until released with {@link #release}. Tokens outlive the process that took them.
+   *
+   * @return the token pfctl printed
+   */
+  public long enable() throws PfctlException {
+    List<String> args = List.of("-E");
+    ProcessResult result = run(args, "");
+    OptionalLong token = PfctlOutput.enableToken(result.stderr() + "\n" + result.stdout());
+    if (token.isEmpty()) {
+      throw new PfctlException(
+          describe(args), "pfctl -E printed no 'Token : N' line", "check the pfctl version", null);
+    }
+    return token.getAsLong();
+  }
+
+  /** {@code pfctl -X token}: releases a reference taken by {@link #enable}. */
+  public void release(long token) throws PfctlException {
+    if (token < 0) {
+      throw new IllegalArgumentException("pf enable tokens are not negative, got " + token);
+    }
+    run(List.of("-X", Long.toString(token)), "");
+  }
+
+  /** {@code pfctl -s rules}: the main ruleset, read only. */
+  public List<String> mainRules() throws PfctlException {
+    return PfctlOutput.rules(run(List.of("-s", "rules"), "").stdout());
+  }
+
+  /** {@code pfctl -a A -s rules}: the filter rules loaded in {@code anchor}. */
+  public List<String> rules(String anchor) throws PfctlException {
+    return PfctlOutput.rules(run(List.of("-a", anchor(anchor), "-s", "rules"), "").stdout());
+  }
+
+  /** {@code pfctl -a P -s Anchors}: the anchors under {@code parent}, as full paths. */
+  public List<String> anchors(String parent) throws PfctlException {
+    return PfctlOutput.anchors(run(List.of("-a", anchor(parent), "-s", "Anchors"), "").stdout());
+  }
+
+  /** {@code pfctl -a A -t T -T show}: the entries of a table of {@code anchor}. */
+  public List<String> table(String anchor, String table) throws PfctlException {
+    return PfctlOutput.tableEntries(
+        run(List.of("-a", anchor(anchor), "-t", table(table), "-T", "show"), "").stdout());
+  }
+
+  /**
+   * {@code pfctl -a A -f -}: replaces the rules and tables of {@code anchor} with {@code rules},
+   * atomically: pfctl commits the whole text or nothing.
+   *
+   * @throws PfSyntaxException quoting the offending line of {@code rules}
+   */
+  public void loadAnchor(String anchor, String rules) throws PfctlException {
+    run(List.of("-a", anchor(anchor), "-f", "-"), rules);
+  }
+
+  /** {@code pfctl -a A -F all}: empties {@code anchor} (rules and tables; it stays listed). */
+  public void flushAnchor(String anchor) throws PfctlException {
+    run(List.of("-a", anchor(anchor), "-F", "all"), "");
+  }
+
+  /**
+   * {@code pfctl -a A -t T -T replace -f -}: sets the table's entries to exactly {@code entries},
+   * without touching rules or states.
+   */
+  public void replaceTable(String anchor, String table, Collection<IpNetwork> entries)
+      throws PfctlException {
+    String contents =
+        entries.stream().map(Pfctl::entry).collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
+    run(List.of("-a", anchor(anchor), "-t", table(table), "-T", "replace", "-f", "-"), contents);
+  }
+
+  /** {@code pfctl -k ADDRESS}: kills the states of connections opened from {@code address}. */
+  public void killStatesFrom(InetAddress address) throws PfctlException {
+    run(List.of("-k", IpAddresses.format(address)), "");
+  }
+
+  /**
+   * {@code pfctl -k 0.0.0.0/0 -k ADDRESS} (or {@code ::/0}): kills the states of connections
+   * opened to {@code address}.
+   */
+  public void killStatesTo(InetAddress address) throws PfctlException {
+    String any = IpAddresses.isIpv6(address) ? "::/0" : "0.0.0.0/0";
+    run(List.of("-k", any, "-k", IpAddresses.format(address)), "");
+  }
+
+  /** The sudoers line that lets the current user run this pfctl without a password. */
+  public String sudoersLine() {
+    return System.getProperty("user.name", "USER") + " ALL=(root) NOPASSWD: "
+        + command.get(command.size() - 1);
+  }
+
+  private static String entry(IpNetwork network) {
+    return network.isSingleHost() ? IpAddresses.format(network.address()) : network.toString();
+  }
+
+  /** Checks an anchor path: never empty (that would be the main ruleset), pf's length limits. */
+  static String anchor(String path) {
+    String[] components = path.split("/", -1);
+    for (String component : components) {
+      if (!ANCHOR_COMPONENT.matcher(component).matches()) {
+        throw new IllegalArgumentException(
+            "'" + path + "' is not an anchor path pfctl is run on: each '/'-separated component"
+                + " must be 1-63 letters, digits, '_', '.' or '-', not starting with '_' or '.'");
+      }
+    }
+    return path;
+  }
+
+  static String table(String name) {
+    if (!TABLE.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "'" + name + "' is not a table name pfctl is run on: 1-31 letters, digits or '_'");
+    }
+    return name;
+  }
+
+  private String describe(List<String> args) {
+    List<String> all = new ArrayList<>(command);
+    all.addAll(args);
+    return PfctlException.describe(all);
+  }
+
+  private ProcessResult run(List<String> args, String stdin) throws PfctlException {
+    List<String> all = new ArrayList<>(command);
+    all.addAll(args);
+    String text = PfctlException.describe(all);
+    ProcessResult result;
+    try {
+      result = runner.run(all, stdin, timeout);
+    } catch (ProcessTimeoutException e) {
+      throw new PfctlTimeoutException(text, e);
+    } catch (IOException e) {
+      throw new PfctlException(
+          text,
+          "could not run pfctl: " + e.getMessage(),
+          "check the configured pfctl command " + command,
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PfctlException(text, "interrupted while pfctl ran", "", e);
+    }
+    List<String> significant = PfctlOutput.significantStderr(result.stderr());
+    if (result.exitCode() == 0) {
+      if (!significant.isEmpty()) {
+        LOG.debug("{} succeeded and said: {}", text, significant);
+      }
+      return result;
+    }
+    throw classify(text, result.exitCode(), significant, stdin);
+  }
+
+  private PfctlException classify(String text, int exit, List<String> errors, String stdin) {
+    String joined = String.join(" | ", errors);
+    for (String line : errors) {
+      if (line.startsWith("sudo:")
+          && (line.contains("password is required") || line.contains("terminal is required"))) {
+        return new SudoPasswordRequiredException(text, sudoersLine());
+      }
+    }
+    for (String line : errors) {
+      if (line.contains("Permission denied") || line.contains("Operation not permitted")) {
+        return new PfPermissionDeniedException(text, line);
+      }
+    }
+    for (String line : errors) {
+      Matcher matcher = SYNTAX_ERROR.matcher(line);
+      if (matcher.matches()) {
+        int number = Integer.parseInt(matcher.group(1));
+        String[] lines = stdin.split("\n", -1);
+        String offending = number >= 1 && number <= lines.length ? lines[number - 1].strip() : "";
+        return new PfSyntaxException(text, number, offending, matcher.group(2));
+      }
+    }
+    for (String line : errors) {
+      String lower = line.toLowerCase(java.util.Locale.ROOT);
+      if (lower.contains("device busy") || lower.contains("resource busy")) {
+        return new PfBusyException(text, line);
+      }
+    }
+    return new PfctlException(
+        text,
+        "pfctl failed with exit status " + exit
+            + (errors.isEmpty() ? " and no message" : ": " + joined),
+        "",
+        null);
+  }
+}

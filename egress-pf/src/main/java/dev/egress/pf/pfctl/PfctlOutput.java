@@ -1,0 +1,109 @@
+package dev.egress.pf.pfctl;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Parsers for what pfctl prints, and the filter that tells its normal chatter on standard error
+ * from real errors. Pure functions; thread-safe.
+ */
+public final class PfctlOutput {
+
+  /**
+   * Lines pfctl writes to standard error when all is well (pfctl(8), and macOS's build of it):
+   * the missing-ALTQ notice, the warning that {@code -f} may flush rules, enable tokens, table
+   * counts, flush and state-kill summaries.
+   */
+  private static final List<Pattern> NOISE =
+      List.of(
+          Pattern.compile("No ALTQ support in kernel"),
+          Pattern.compile("ALTQ related functions disabled"),
+          Pattern.compile("(pfctl: )?Use of -f option, could result in flushing of rules"),
+          Pattern.compile("present in the main ruleset added by the system at startup\\.?"),
+          Pattern.compile("See /etc/pf\\.conf for further details\\.?"),
+          Pattern.compile("Token : \\d+"),
+          Pattern.compile("pf (already )?enabled"),
+          Pattern.compile("pf (not )?disabled"),
+          Pattern.compile("\\d+(/\\d+)? addresses (added|deleted|changed|zeroed)\\."),
+          Pattern.compile("\\d+ tables? (created|deleted)\\."),
+          Pattern.compile("no changes\\."),
+          Pattern.compile("(rules|nat|altq|queue|states|Tables|source tracking entries|"
+              + "counters|interface flags|dummynet) cleared"),
+          Pattern.compile("killed \\d+ states from \\d+ sources and \\d+ destinations"));
+
+  private static final Pattern TOKEN = Pattern.compile("(?m)^Token : (\\d+)\\s*$");
+  private static final Pattern STATUS = Pattern.compile("(?m)^Status: (Enabled|Disabled)\\b");
+
+  private PfctlOutput() {}
+
+  /** The lines of {@code stderr} that are not normal chatter, trimmed, blank ones dropped. */
+  public static List<String> significantStderr(String stderr) {
+    List<String> significant = new ArrayList<>();
+    for (String line : stderr.split("\n", -1)) {
+      String trimmed = line.strip();
+      if (!trimmed.isEmpty() && NOISE.stream().noneMatch(p -> p.matcher(trimmed).matches())) {
+        significant.add(trimmed);
+      }
+    }
+    return significant;
+  }
+
+  /** The token {@code pfctl -E} printed, if it printed one. */
+  public static OptionalLong enableToken(String output) {
+    Matcher matcher = TOKEN.matcher(output);
+    return matcher.find() ? OptionalLong.of(Long.parseLong(matcher.group(1))) : OptionalLong.empty();
+  }
+
+  /**
+   * Whether {@code pfctl -s info} says pf is enabled.
+   *
+   * @throws IllegalArgumentException if there is no {@code Status:} line: the output is not
+   *     understood, and guessing could only be wrong one way or the other
+   */
+  public static boolean infoSaysEnabled(String info) {
+    Matcher matcher = STATUS.matcher(info);
+    if (!matcher.find()) {
+      throw new IllegalArgumentException(
+          "'pfctl -s info' printed no 'Status: Enabled|Disabled' line: " + abbreviate(info));
+    }
+    return matcher.group(1).equals("Enabled");
+  }
+
+  /** The anchor paths {@code pfctl -a P -s Anchors} lists, one per line, in pfctl's order. */
+  public static List<String> anchors(String output) {
+    return lines(output);
+  }
+
+  /** The rules {@code pfctl -a A -s rules} prints, one per line, whitespace collapsed. */
+  public static List<String> rules(String output) {
+    List<String> rules = new ArrayList<>();
+    for (String line : lines(output)) {
+      rules.add(line.replaceAll("\\s+", " "));
+    }
+    return rules;
+  }
+
+  /** The entries {@code pfctl -a A -t T -T show} prints: addresses or networks, as text. */
+  public static List<String> tableEntries(String output) {
+    return lines(output);
+  }
+
+  private static List<String> lines(String output) {
+    List<String> lines = new ArrayList<>();
+    for (String line : output.split("\n", -1)) {
+      String trimmed = line.strip();
+      if (!trimmed.isEmpty()) {
+        lines.add(trimmed);
+      }
+    }
+    return lines;
+  }
+
+  static String abbreviate(String text) {
+    String oneLine = text.strip().replace('\n', '|');
+    return oneLine.length() <= 200 ? "'" + oneLine + "'" : "'" + oneLine.substring(0, 200) + "…'";
+  }
+}

@@ -1,0 +1,244 @@
+package dev.egress.pf;
+
+import static dev.egress.pf.PfFixture.ip;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.testkit.pf.FakePfctl;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PfEgressEnforcerTest {
+  private static final InetAddress GATEWAY = ip("192.168.70.1");
+  private static final InetAddress API_1 = ip("198.51.100.1");
+  private static final InetAddress API_2 = ip("198.51.100.2");
+  private static final InetAddress OTHER = ip("203.0.113.99");
+
+  private final PfFixture pf = new PfFixture();
+  private final PfEgressEnforcer enforcer = pf.enforcer();
+
+  @AfterEach
+  void close() {
+    enforcer.close();
+    assertEquals(List.of(), pf.fake.refusedCalls(), "the enforcer ran a forbidden pfctl command");
+    pf.close();
+  }
+
+  private static ContainerEndpoint container(String id, int host) {
+    return new ContainerEndpoint(id,
+        List.of(ip("192.168.70." + host), ip("fd00:70::" + Integer.toHexString(host))), GATEWAY);
+  }
+
+  private static EgressPolicy apiPolicy() {
+    return EgressPolicy.builder()
+        .allowTcp(Destination.host("api.example.com"), 443)
+        .allowTcp(Destination.gateway(), 3001)
+        .dns(DnsRule.gateway())
+        .build();
+  }
+
+  @Test
+  void firstAttach_checksPf_takesAToken_loadsTheParent_thenTheChildInOneCall() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    assertEquals(List.of("-s info", "-E", "-a com.apple/egress -f -", "-a com.apple/egress/c1 -f -"),
+        pf.callLines());
+    assertEquals(1, pf.fake.tokens().size());
+  }
+
+  @Test
+  void attach_inSteadyState_isExactlyOnePrivilegedCall() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.clearCalls();
+    enforcer.attach(container("c2", 11), apiPolicy());
+    assertEquals(List.of("-a com.apple/egress/c2 -f -"), pf.callLines());
+  }
+
+  @Test
+  void attach_enforcesExactlyThePolicy_andTheGuardBlocksUnattachedContainers() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    ContainerEndpoint c1 = container("c1", 10);
+    enforcer.attach(c1, apiPolicy());
+    InetAddress source = c1.addresses().get(0);
+    assertTrue(pf.passes(source, Flow.tcp(API_1, 443)));
+    assertTrue(pf.passes(source, Flow.tcp(GATEWAY, 3001)));
+    assertTrue(pf.passes(source, Flow.udp(GATEWAY, 53)));
+    assertFalse(pf.passes(source, Flow.tcp(API_1, 80)));
+    assertFalse(pf.passes(source, Flow.tcp(API_2, 443)));
+    assertFalse(pf.passes(source, Flow.udp(OTHER, 53)));
+    assertFalse(pf.passes(ip("192.168.70.50"), Flow.tcp(API_1, 443)), "unattached: the guard");
+  }
+
+  @Test
+  void update_reloadsTheChildInOneCall_andTheNewPolicyApplies() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.clearCalls();
+    attachment.update(EgressPolicy.builder().allowTcp(Destination.network("203.0.113.0/24"), 22).build());
+    assertEquals(List.of("-a com.apple/egress/c1 -f -"), pf.callLines());
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+  }
+
+  @Test
+  void detach_flushesTheChild_thenKillsStatesBothWaysPerAddress_andNothingElse() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake.openConnection(ip("192.168.70.10"), API_1)
+        .openConnection(GATEWAY, ip("192.168.70.10"))
+        .openConnection(ip("fd00:70::a"), ip("2001:db8::1"))
+        .openConnection(ip("192.168.70.11"), API_1);
+    pf.fake.clearCalls();
+    attachment.detach();
+    assertEquals(List.of("-a com.apple/egress/c1 -F all",
+        "-k 192.168.70.10", "-k 0.0.0.0/0 -k 192.168.70.10",
+        "-k fd00:70::a", "-k ::/0 -k fd00:70::a"), pf.callLines());
+    assertEquals(Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
+  }
+
+  @Test
+  void refresh_replacesOnlyTheTableOfTheChangedName() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1)).answer("cdn.example.com", Set.of(OTHER));
+    EgressPolicy policy = EgressPolicy.builder()
+        .allowTcp(Destination.host("api.example.com"), 443)
+        .allowTcp(Destination.host("cdn.example.com"), 8443)
+        .build();
+    enforcer.attach(container("c1", 10), policy);
+    pf.fake.clearCalls();
+    pf.resolver.change("api.example.com", Set.of(API_2));
+    List<String> calls = pf.callLines();
+    assertEquals(1, calls.size(), calls.toString());
+    assertTrue(calls.get(0).matches("-a com\\.apple/egress/c1 -t \\w+ -T replace -f -"), calls.get(0));
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_2, 443)));
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 8443)));
+  }
+
+  @Test
+  void attach_whenTheLoadFails_throwsWithHint_andLeavesTheContainerBlockedByTheGuard() throws Exception {
+    enforcer.attach(container("c0", 9), apiPolicy()); // pf prepared
+    pf.fake.failOn("-a com.apple/egress/c1 -f -", 1, 1, "pfctl: /dev/pf: Permission denied");
+    PfctlException e = assertThrows(PfctlException.class,
+        () -> enforcer.attach(container("c1", 10), apiPolicy()));
+    assertFalse(e.hint().isEmpty());
+    assertTrue(pf.fake.anchor("com.apple/egress/c1").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
+    assertEquals(1, enforcer.attachments().size());
+  }
+
+  @Test
+  void attach_ofAWildcardPolicy_isRefusedBeforeAnyPfctlCall() {
+    EgressPolicy wildcard = EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
+    assertThrows(UnsupportedPolicyException.class, () -> enforcer.attach(container("c1", 10), wildcard));
+    assertEquals(List.of(), pf.fake.calls());
+  }
+
+  @Test
+  void detach_whenTheFlushFails_keepsTheRules_killsStates_andRetriesOnTheNextDetach() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.failOn("-F all", 2, 1, "pfctl: DIOCXCOMMIT: Device busy");
+    assertThrows(EgressException.class, attachment::detach);
+    assertEquals(Set.of("c1"), enforcer.pendingRemovals());
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)), "rules stay: only the policy");
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 443)));
+    assertThrows(EgressException.class, () -> enforcer.attach(container("c2", 10), apiPolicy()),
+        "the address stays reserved while its removal keeps failing");
+    assertEquals(List.of(), enforcer.attachments());
+    attachment.detach();
+    assertEquals(Set.of(), enforcer.pendingRemovals());
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+  }
+
+  @Test
+  void reconcile_afterARestart_removesDeadContainers_andLeavesLiveOnesRestricted() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    enforcer.attach(container("c2", 11), apiPolicy());
+    pf.fake.execute(List.of("pfctl", "-a", "com.apple/egress/c3", "-f", "-"), "block in quick all\n");
+    pf.fake.wipeAnchor("com.apple/egress/c3"); // emptied long ago: listed, but absent
+    try (PfEgressEnforcer restarted = pf.enforcer()) {
+      pf.fake.clearCalls();
+      ReconcileResult result = restarted.reconcile(Set.of("c1"));
+      assertEquals(Set.of("c2"), result.removed());
+      assertTrue(pf.callLines().contains("-a com.apple/egress/c2 -F all"));
+      assertFalse(pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));
+      assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+      assertFalse(pf.passes(ip("192.168.70.11"), Flow.tcp(API_1, 443)));
+    }
+  }
+
+  @Test
+  void health_reloadsAWipedChild_andReportsIt() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.wipeAnchor("com.apple/egress/c1");
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertEquals(1, findings.size(), findings.toString());
+    assertTrue(findings.get(0).repaired());
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+    assertEquals(List.of(), enforcer.checkHealth());
+  }
+
+  @Test
+  void health_whenTheMainRulesetLostTheAppleHook_reportsTheFix_andNeverTouchesIt() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.unhookMainRuleset();
+    pf.fake.clearCalls();
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    EgressEvent.DriftDetected finding = findings.stream()
+        .filter(f -> f.description().contains("com.apple/*")).findFirst().orElseThrow();
+    assertFalse(finding.repaired());
+    assertTrue(finding.description().contains("pfctl -f /etc/pf.conf"), finding.description());
+    assertTrue(pf.callLines().stream().allMatch(l -> !l.contains("-f") || l.startsWith("-a ")));
+    assertFalse(pf.fake.isMainRulesetHooked());
+  }
+
+  @Test
+  void health_whenSomeoneDisabledPf_reEnablesItWithAToken() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.disableByOthers();
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertTrue(findings.stream().anyMatch(f -> f.description().contains("disabled") && f.repaired()),
+        findings.toString());
+    assertTrue(pf.fake.isEnabled());
+  }
+
+  @Test
+  void close_releasesTheTokenItTook_andNeverDisablesPf() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    enforcer.close();
+    assertEquals(Set.of(), pf.fake.tokens());
+    assertTrue(pf.callLines().contains("-X " + pf.fake.calls().stream()
+        .filter(c -> c.line().startsWith("-X")).findFirst().orElseThrow().args().get(1)));
+    assertTrue(pf.fake.anchor("com.apple/egress/c1").map(a -> !a.isEmpty()).orElse(false),
+        "rules stay after close");
+  }
+
+  @Test
+  void whenPfIsAlreadyEnabled_noTokenIsTaken_andCloseReleasesNothing() throws Exception {
+    pf.fake.enableByOthers();
+    enforcer.attach(container("c1", 10), apiPolicy());
+    enforcer.close();
+    assertFalse(pf.callLines().stream().anyMatch(l -> l.equals("-E") || l.startsWith("-X")));
+    assertTrue(pf.fake.isEnabled());
+  }
+}

@@ -1,0 +1,217 @@
+package dev.egress.pf.pfctl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import dev.egress.testkit.pf.FakePfctl;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class PfctlTest {
+  private static final String CHILD = "com.apple/egress/c1";
+  private final FakePfctl fake = new FakePfctl();
+  private final Pfctl pfctl =
+      new Pfctl(FakePfctlRunner.of(fake), Pfctl.DEFAULT_COMMAND, Duration.ofSeconds(5));
+
+  private static InetAddress ip(String text) {
+    return IpAddresses.parse(text);
+  }
+
+  @Test
+  void loadAnchor_passesRulesOnStdinWithTheSudoPrefix_andSucceedsDespiteNoise() throws Exception {
+    String rules = "table <dst_tcp_443> persist { 203.0.113.7 }\n"
+        + "pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443\n";
+    pfctl.loadAnchor(CHILD, rules);
+
+    FakePfctl.Call call = fake.calls().get(0);
+    assertEquals(List.of("-a", CHILD, "-f", "-"), call.args());
+    assertEquals(rules, call.stdin());
+    assertEquals(Set.of("203.0.113.7"), fake.anchor(CHILD).orElseThrow().tables().get("dst_tcp_443"));
+    assertEquals(List.of("pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443"),
+        pfctl.rules(CHILD));
+  }
+
+  @Test
+  void enable_returnsTheTokenFromStderr_andReleaseGivesItBack() throws Exception {
+    assertFalse(pfctl.isEnabled());
+    long token = pfctl.enable();
+    assertTrue(pfctl.isEnabled());
+    assertEquals(Set.of(token), fake.tokens());
+    pfctl.release(token);
+    assertFalse(pfctl.isEnabled());
+    assertEquals(List.of("-X", Long.toString(token)), fake.calls().get(fake.calls().size() - 2).args());
+  }
+
+  @Test
+  void enable_whenNoTokenPrinted_fails() {
+    Pfctl silent = new Pfctl((c, s, t) -> new ProcessResult(0, "", "pf enabled\n"),
+        List.of("pfctl"), Duration.ofSeconds(1));
+    PfctlException e = assertThrows(PfctlException.class, silent::enable);
+    assertTrue(e.getMessage().contains("Token"), e.getMessage());
+  }
+
+  @Test
+  void isEnabled_whenStatusLineMissing_failsInsteadOfGuessing() {
+    Pfctl odd = new Pfctl((c, s, t) -> new ProcessResult(0, "something else\n", ""),
+        List.of("pfctl"), Duration.ofSeconds(1));
+    assertThrows(PfctlException.class, odd::isEnabled);
+  }
+
+  @Test
+  void replaceTable_writesOneEntryPerLine_andShowReadsThemBack() throws Exception {
+    pfctl.loadAnchor(CHILD, "table <t1> persist\n");
+    pfctl.replaceTable(CHILD, "t1", List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
+    FakePfctl.Call call = fake.calls().get(1);
+    assertEquals(List.of("-a", CHILD, "-t", "t1", "-T", "replace", "-f", "-"), call.args());
+    assertEquals("198.51.100.0/24\n2001:db8::1\n", call.stdin());
+    assertEquals(new TreeSet<>(List.of("198.51.100.0/24", "2001:db8::1")), new TreeSet<>(pfctl.table(CHILD, "t1")));
+  }
+
+  @Test
+  void flushAnchor_emptiesItButItStaysListed() throws Exception {
+    pfctl.loadAnchor(CHILD, "block in quick from 192.168.64.3 to any\n");
+    pfctl.flushAnchor(CHILD);
+    assertEquals(List.of("-a", CHILD, "-F", "all"), fake.calls().get(1).args());
+    assertEquals(List.of(), pfctl.rules(CHILD));
+    assertEquals(List.of(CHILD), pfctl.anchors("com.apple/egress"));
+  }
+
+  @Test
+  void killStates_coverBothDirections_forIpv4AndIpv6() throws Exception {
+    InetAddress container = ip("192.168.64.3");
+    InetAddress container6 = ip("fd00::3");
+    fake.openConnection(container, ip("203.0.113.7"))
+        .openConnection(ip("192.168.64.1"), container)
+        .openConnection(container6, ip("2001:db8::7"))
+        .openConnection(ip("fd00::1"), container6)
+        .openConnection(ip("192.168.64.9"), ip("203.0.113.7"));
+    pfctl.killStatesFrom(container);
+    pfctl.killStatesTo(container);
+    pfctl.killStatesFrom(container6);
+    pfctl.killStatesTo(container6);
+    assertEquals(List.of(
+        List.of("-k", "192.168.64.3"), List.of("-k", "0.0.0.0/0", "-k", "192.168.64.3"),
+        List.of("-k", "fd00::3"), List.of("-k", "::/0", "-k", "fd00::3")),
+        fake.calls().stream().map(FakePfctl.Call::args).toList());
+    assertEquals(Set.of(new FakePfctl.Connection(ip("192.168.64.9"), ip("203.0.113.7"))), fake.connections());
+  }
+
+  @Test
+  void mainRules_showTheAppleHook_untilSomeoneUnhooksIt() throws Exception {
+    assertTrue(pfctl.mainRules().contains("anchor \"com.apple/*\" all"));
+    fake.unhookMainRuleset();
+    assertFalse(pfctl.mainRules().contains("anchor \"com.apple/*\" all"));
+  }
+
+  @Test
+  void sudoWithoutPassword_becomesSudoPasswordRequired_withTheSudoersLine() {
+    fake.failOn("-s info", 1, 1, "sudo: a password is required");
+    SudoPasswordRequiredException e = assertThrows(SudoPasswordRequiredException.class, pfctl::isEnabled);
+    assertTrue(e.sudoersLine().endsWith(" ALL=(root) NOPASSWD: /sbin/pfctl"), e.sudoersLine());
+    assertTrue(e.hint().contains(e.sudoersLine()), e.hint());
+  }
+
+  @Test
+  void devPfPermissionDenied_becomesPermissionDenied_withHint() {
+    fake.failOn("-f -", 1, 1, "pfctl: /dev/pf: Permission denied");
+    PfPermissionDeniedException e = assertThrows(PfPermissionDeniedException.class,
+        () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
+    assertTrue(e.hint().contains("root"), e.hint());
+    assertTrue(fake.anchor(CHILD).isEmpty(), "a failed load changes nothing");
+  }
+
+  @Test
+  void syntaxError_quotesTheOffendingRenderedLine() {
+    PfSyntaxException e = assertThrows(PfSyntaxException.class,
+        () -> pfctl.loadAnchor(CHILD, "block in quick all\nfrobnicate everything\n"));
+    assertEquals(2, e.line());
+    assertEquals("frobnicate everything", e.offendingLine());
+    assertTrue(e.getMessage().contains("'frobnicate everything'"), e.getMessage());
+  }
+
+  @Test
+  void deviceBusy_becomesBusy_whichSaysRetry() {
+    fake.failOn("-f -", 1, 1, "pfctl: DIOCXCOMMIT: Device busy");
+    PfBusyException e = assertThrows(PfBusyException.class, () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
+    assertTrue(e.hint().contains("retry"), e.hint());
+  }
+
+  @Test
+  void unknownError_keepsPfctlsWordsAndExitStatus_withoutTheNoise() {
+    fake.failOn("-F all", 1, 2, "pfctl: something unheard of");
+    PfctlException e = assertThrows(PfctlException.class, () -> pfctl.flushAnchor(CHILD));
+    assertEquals(PfctlException.class, e.getClass());
+    assertTrue(e.getMessage().contains("exit status 2: pfctl: something unheard of"), e.getMessage());
+    assertFalse(e.getMessage().contains("ALTQ"), e.getMessage());
+  }
+
+  @Test
+  void runnerTimeout_becomesPfctlTimeout() {
+    Pfctl slow = new Pfctl((c, s, t) -> {
+      throw new ProcessTimeoutException(String.join(" ", c), t);
+    }, List.of("pfctl"), Duration.ofMillis(50));
+    PfctlTimeoutException e = assertThrows(PfctlTimeoutException.class, slow::isEnabled);
+    assertInstanceOf(ProcessTimeoutException.class, e.getCause());
+  }
+
+  @Test
+  void anchorPaths_thatWouldReachTheMainRulesetOrMany_areRejectedBeforeRunning() {
+    for (String bad : List.of("", "/", "com.apple/", "com.apple/*", "a b", "x".repeat(64), "../x")) {
+      assertThrows(IllegalArgumentException.class, () -> pfctl.flushAnchor(bad), bad);
+    }
+    assertThrows(IllegalArgumentException.class, () -> pfctl.table(CHILD, "x".repeat(32)));
+    assertEquals(List.of(), fake.calls());
+  }
+
+  /**
+   * The driver's whole public surface: adding a method needs this list changed, and every method
+   * run here must stay within what the fake accepts (it refuses -d, -F without -a, -F states,
+   * -f of a file or of the main ruleset).
+   */
+  @Test
+  void driver_hasNoMethodThatDisablesPfOrFlushesOrReloadsTheMainRuleset() throws Exception {
+    Set<String> methods = Arrays.stream(Pfctl.class.getDeclaredMethods())
+        .filter(m -> Modifier.isPublic(m.getModifiers()))
+        .map(Method::getName)
+        .collect(Collectors.toCollection(TreeSet::new));
+    assertEquals(new TreeSet<>(List.of("anchors", "enable", "flushAnchor", "isEnabled",
+        "killStatesFrom", "killStatesTo", "loadAnchor", "mainRules", "release", "replaceTable",
+        "rules", "sudoersLine", "table")), methods);
+
+    long token = pfctl.enable();
+    pfctl.isEnabled();
+    pfctl.mainRules();
+    pfctl.loadAnchor(CHILD, "table <t> persist\nblock in quick from 192.168.64.3 to any\n");
+    pfctl.rules(CHILD);
+    pfctl.anchors("com.apple/egress");
+    pfctl.replaceTable(CHILD, "t", List.of());
+    pfctl.table(CHILD, "t");
+    pfctl.flushAnchor(CHILD);
+    pfctl.killStatesFrom(ip("192.168.64.3"));
+    pfctl.killStatesTo(ip("192.168.64.3"));
+    pfctl.release(token);
+
+    assertEquals(List.of(), fake.refusedCalls());
+    for (FakePfctl.Call call : fake.calls()) {
+      List<String> args = call.args();
+      assertFalse(args.contains("-d") || args.contains("-e"), call.line());
+      if (args.contains("-F") || args.contains("-f")) {
+        assertTrue(args.contains("-a"), call.line());
+      }
+      assertFalse(call.line().contains("-F states") || call.line().contains("/etc/pf.conf"), call.line());
+    }
+  }
+}

@@ -1,0 +1,112 @@
+package dev.egress.pf.render;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicySyntaxException;
+import dev.egress.policy.PolicyText;
+import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** The containers and policies of the golden files and hand-computed verdicts. */
+final class Fixtures {
+  private Fixtures() {}
+
+  static InetAddress ip(String text) {
+    return IpAddresses.parse(text);
+  }
+
+  static EgressPolicy policy(String... lines) {
+    try {
+      return PolicyText.parse(String.join("\n", lines) + "\n", "fixture");
+    } catch (PolicySyntaxException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  static Resolutions resolutions(Map<String, List<String>> names) {
+    return new Resolutions(
+        names.entrySet().stream()
+            .collect(Collectors.toMap(
+                e -> HostName.of(e.getKey()),
+                e -> e.getValue().stream().map(Fixtures::ip).collect(Collectors.toSet()))));
+  }
+
+  static ContainerEndpoint container(String id, String gateway, String... addresses) {
+    return new ContainerEndpoint(
+        id, Arrays.stream(addresses).map(Fixtures::ip).toList(), gateway.isEmpty() ? null : ip(gateway));
+  }
+
+  static ContainerRules rules(ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
+    return new ContainerRules(AnchorNames.childName(container.id()), container, policy, resolutions);
+  }
+
+  /** NanoClaw's default: Anthropic by name and by network, the credential proxy, DNS via gateway. */
+  static ContainerRules nanoClaw() {
+    return rules(
+        container("nanoclaw-main", "192.168.64.1", "192.168.64.3", "fd00:64::3"),
+        policy(
+            "allow api.anthropic.com port 443",
+            "allow 160.79.104.0/23 port 443",
+            "allow gateway port 3001",
+            "dns gateway",
+            "log denied"),
+        resolutions(Map.of("api.anthropic.com", List.of("160.79.104.10", "2607:6bc0::10"))));
+  }
+
+  /** Many names and ports, UDP included, a range spanning 53, and literal addresses. */
+  static ContainerRules manyNamesAndPorts() {
+    return rules(
+        container("worker-7", "192.168.64.1", "192.168.64.7"),
+        policy(
+            "allow api.anthropic.com port 443",
+            "allow github.com port 22",
+            "allow github.com port 443",
+            "allow registry.npmjs.org port 443",
+            "allow pypi.org port 443",
+            "allow files.pythonhosted.org port 443",
+            "allow 10.1.2.3 port 5432-5433 proto tcp",
+            "allow 10.1.2.4 port 5432-5433 proto tcp",
+            "allow 10.9.0.0/16 port 1-1024 proto udp",
+            "allow time.example.org port 123 proto udp",
+            "allow gateway port 3001",
+            "dns 192.168.64.1 9.9.9.9"),
+        resolutions(Map.of(
+            "api.anthropic.com", List.of("160.79.104.10"),
+            "github.com", List.of("140.82.112.3", "140.82.112.4"),
+            "registry.npmjs.org", List.of("104.16.0.34", "104.16.1.34"),
+            "pypi.org", List.of("151.101.0.223"),
+            "files.pythonhosted.org", List.of("151.101.64.223"),
+            "time.example.org", List.of())));
+  }
+
+  /** An IPv6-only container on a ULA network. */
+  static ContainerRules ipv6Only() {
+    return rules(
+        container("v6-agent", "fd00:64::1", "fd00:64::9", "fe80::9"),
+        policy(
+            "allow api.anthropic.com port 443",
+            "allow 2607:6bc0::/48 port 443",
+            "allow gateway port 3001",
+            "dns 2001:4860:4860::8888"),
+        resolutions(Map.of("api.anthropic.com", List.of("2607:6bc0::10"))));
+  }
+
+  static ContainerRules denyAll() {
+    return rules(
+        container("locked-down", "192.168.64.1", "192.168.64.5", "fd00:64::5"),
+        EgressPolicy.denyAll(),
+        Resolutions.none());
+  }
+
+  static Set<String> lines(String text) {
+    return Set.of(text.split("\n"));
+  }
+}

@@ -1,0 +1,539 @@
+package dev.egress.testkit;
+
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.NameResolver;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.Allowance;
+import dev.egress.policy.Destination;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A faithful in-memory {@link EgressEnforcer}: it keeps the rules it would install in a map instead
+ * of the kernel, and answers {@link #wouldAllow} with {@link EgressPolicy#permits}, the same
+ * decision every real enforcer implements. It passes {@link EgressEnforcerContract}.
+ *
+ * <p>It models a guarded network: an address that no attachment holds is allowed nothing, and so
+ * is an attachment whose rules were {@linkplain #dropRules dropped}. Host names resolve through the
+ * {@link NameResolver} it was built with; it subscribes to each policy's names and follows their
+ * changes synchronously on the resolver's thread, as a real refresher would.
+ *
+ * <p><b>Fault injection.</b> Every kernel-changing step — installing rules (attach, update,
+ * re-attach), removing them (detach, reconcile), refreshing addresses and repairing drift — is a
+ * <i>privileged operation</i>. {@link #failNextOperations} makes the next N of them fail, {@link
+ * #failAllOperations} all of them until turned off; a failing step throws {@link EgressException}
+ * and emits {@link EgressEvent.Failed}, and leaves exactly what the SPI contract says: a failed
+ * attach leaves nothing attached, a failed update keeps the old policy, a failed detach keeps the
+ * rules (the container is then {@linkplain #pendingRemovals pending removal}, its addresses stay
+ * taken, and the removal is retried by the next {@code detach}, by {@link #reconcile} and by an
+ * attach that needs those addresses), a failed refresh keeps the old addresses. Validation errors
+ * ({@link UnsupportedPolicyException}, {@link IllegalArgumentException}, {@link
+ * IllegalStateException}) happen before any privileged operation and consume no injected fault.
+ * {@link #setOperationDelay} makes attach, update, detach and reconcile wait before they start, to
+ * model a slow {@code pfctl} or {@code nft}.
+ *
+ * <p>Wildcard names: built with {@link Builder#supportsDnsFiltering(boolean) DNS filtering} the
+ * fake accepts them, but having no DNS traffic to watch it never learns addresses for them, so a
+ * wildcard allows nothing in {@link #wouldAllow} (fail closed). Without it, such policies are
+ * refused with {@link UnsupportedPolicyException}.
+ *
+ * <p>Thread-safe: every operation runs under one lock (the configured delay is waited outside
+ * it), so operations on one container are ordered. Listener events are delivered on the thread
+ * doing the work, while that lock is held; a listener must not call back into the enforcer.
+ */
+public final class InMemoryEgressEnforcer implements EgressEnforcer {
+  private static final System.Logger LOG = System.getLogger(InMemoryEgressEnforcer.class.getName());
+
+  private final NameResolver resolver;
+  private final Clock clock;
+  private final EgressListener listener;
+  private final boolean dnsFiltering;
+
+  // Everything below is guarded by `this`.
+  /** Active attachments and those whose removal failed, by container id. */
+  private final Map<String, Entry> entries = new LinkedHashMap<>();
+  private int failuresLeft;
+  private boolean failingAll;
+  private Duration operationDelay;
+  private long privilegedOperations;
+  private boolean closed;
+
+  private InMemoryEgressEnforcer(Builder builder, NameResolver resolver) {
+    this.resolver = resolver;
+    this.clock = builder.clock;
+    this.listener = builder.listener;
+    this.dnsFiltering = builder.dnsFiltering;
+    this.operationDelay = builder.operationDelay;
+  }
+
+  /** A builder; the resolver is required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
+    Objects.requireNonNull(container, "container");
+    Objects.requireNonNull(policy, "policy");
+    checkEnforceable(container, policy);
+    pause("attach", container.id());
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("the enforcer is closed; build a new one to attach "
+            + container.id());
+      }
+      Entry existing = entries.get(container.id());
+      if (existing != null && existing.state == State.ACTIVE) {
+        if (!existing.container.equals(container)) {
+          throw new IllegalStateException("container id " + container.id()
+              + " is attached as '" + existing.container + "', not '" + container
+              + "': detach it first");
+        }
+        replace(existing, policy, "attach");
+        emit(new EgressEvent.Updated(clock.instant(), container, policy));
+        return existing;
+      }
+      for (Entry other : List.copyOf(entries.values())) {
+        InetAddress shared = sharedAddress(other.container, container);
+        if (other.state == State.ACTIVE && shared != null) {
+          throw new IllegalStateException("address " + IpAddresses.format(shared)
+              + " of container " + container.id() + " belongs to attached container "
+              + other.container.id() + ": detach that one first");
+        }
+        if (other.state == State.PENDING_REMOVAL && (shared != null
+            || other.container.id().equals(container.id()))) {
+          remove(other, "attach (removing the earlier rules of " + other.container.id() + ")");
+        }
+      }
+      Entry entry = new Entry(container);
+      Binding binding = bind(entry, policy);
+      entry.policy = policy;
+      entry.binding = binding.installed(resolveAndInstall(container.id(), "attach", binding));
+      entries.put(container.id(), entry);
+      emit(new EgressEvent.Attached(clock.instant(), container, policy));
+      return entry;
+    }
+  }
+
+  @Override
+  public synchronized List<Attachment> attachments() {
+    return entries.values().stream()
+        .filter(e -> e.state == State.ACTIVE)
+        .collect(Collectors.toUnmodifiableList());
+  }
+
+  @Override
+  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+    Set<String> live = Set.copyOf(liveContainerIds);
+    pause("reconcile", "");
+    synchronized (this) {
+      Set<String> removed = new HashSet<>();
+      Set<String> repaired = new HashSet<>();
+      List<String> failures = new ArrayList<>();
+      for (Entry entry : List.copyOf(entries.values())) {
+        String id = entry.container.id();
+        try {
+          if (entry.state == State.PENDING_REMOVAL || !live.contains(id)) {
+            remove(entry, "reconcile");
+            removed.add(id);
+          } else if (!entry.rulesPresent) {
+            privilegedStep(id, "reconcile");
+            entry.rulesPresent = true;
+            repaired.add(id);
+            emit(new EgressEvent.DriftDetected(
+                clock.instant(), id, "the rules of " + id + " were missing", true));
+          }
+        } catch (EgressException e) {
+          failures.add(e.getMessage());
+        }
+      }
+      if (!failures.isEmpty()) {
+        throw new EgressException("reconcile failed for " + failures.size() + " container(s): "
+            + String.join("; ", failures), "call reconcile again once the cause is fixed", null);
+      }
+      return new ReconcileResult(removed, repaired);
+    }
+  }
+
+  /** Stops following name changes. Attached rules stay and keep answering {@link #wouldAllow}. */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    entries.values().forEach(e -> e.binding.subscription.close());
+  }
+
+  /**
+   * Whether a packet from {@code source} opening {@code flow} would pass now: the policy of the
+   * attachment (or pending removal) holding {@code source}, decided by {@link
+   * EgressPolicy#permits} with the current resolutions of its names. An address no attachment
+   * holds is allowed nothing.
+   */
+  public synchronized boolean wouldAllow(InetAddress source, Flow flow) {
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(flow, "flow");
+    for (Entry entry : entries.values()) {
+      if (entry.container.addresses().contains(source)) {
+        return entry.rulesPresent
+            && entry.policy.permits(flow, entry.container.gateway(), entry.binding.resolutions);
+      }
+    }
+    return false;
+  }
+
+  /** Ids of containers whose detach failed and whose rules are still in place. */
+  public synchronized Set<String> pendingRemovals() {
+    return entries.values().stream()
+        .filter(e -> e.state == State.PENDING_REMOVAL)
+        .map(e -> e.container.id())
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /**
+   * Makes the next {@code count} privileged operations fail (0 stops it). Adds to nothing: the
+   * count replaces any count left.
+   */
+  public synchronized void failNextOperations(int count) {
+    if (count < 0) {
+      throw new IllegalArgumentException("count must not be negative, got " + count);
+    }
+    failuresLeft = count;
+  }
+
+  /** While {@code failing}, every privileged operation fails. */
+  public synchronized void failAllOperations(boolean failing) {
+    failingAll = failing;
+  }
+
+  /** Makes attach, update, detach and reconcile wait {@code delay} before they start. */
+  public synchronized void setOperationDelay(Duration delay) {
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay must not be negative, got " + delay);
+    }
+    operationDelay = delay;
+  }
+
+  /** How many privileged operations were attempted so far, failed ones included. */
+  public synchronized long privilegedOperations() {
+    return privilegedOperations;
+  }
+
+  /**
+   * Simulates drift: the rules of container {@code id} vanish from the kernel (someone flushed
+   * them), so it is allowed nothing until {@link #reconcile} reinstalls them.
+   *
+   * @throws IllegalArgumentException if no container with that id is attached
+   */
+  public synchronized void dropRules(String id) {
+    Entry entry = entries.get(id);
+    if (entry == null || entry.state != State.ACTIVE) {
+      throw new IllegalArgumentException("no container " + id + " is attached");
+    }
+    entry.rulesPresent = false;
+  }
+
+  private void checkEnforceable(ContainerEndpoint container, EgressPolicy policy)
+      throws UnsupportedPolicyException {
+    if (policy.requiresDnsFiltering() && !dnsFiltering) {
+      String wildcards = policy.allowances().stream()
+          .map(Allowance::destination)
+          .filter(d -> d instanceof Destination.Host h && h.name().isWildcard())
+          .map(Destination::toString)
+          .distinct()
+          .collect(Collectors.joining(", "));
+      throw new UnsupportedPolicyException(
+          "the policy for " + container.id() + " names " + wildcards
+              + ", which needs DNS filtering this enforcer does not do",
+          "list the exact host names instead, or build the enforcer with DNS filtering");
+    }
+    if (policy.usesGateway() && container.gateway() == null) {
+      throw new IllegalArgumentException("the policy for " + container.id()
+          + " uses the gateway, but the container's gateway is unknown: pass a ContainerEndpoint"
+          + " with its gateway");
+    }
+  }
+
+  private void pause(String operation, String id) throws EgressException {
+    Duration delay;
+    synchronized (this) {
+      delay = operationDelay;
+    }
+    if (delay.isZero()) {
+      return;
+    }
+    try {
+      Thread.sleep(delay.toMillis(), delay.toNanosPart() % 1_000_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EgressException(operation + " " + id + " was interrupted before it started;"
+          + " nothing changed", e);
+    }
+  }
+
+  /** Replaces the policy of an active entry, or leaves it unchanged and throws. */
+  private void replace(Entry entry, EgressPolicy policy, String operation)
+      throws EgressException {
+    Binding binding = bind(entry, policy);
+    Resolutions resolutions = resolveAndInstall(entry.container.id(), operation, binding);
+    entry.binding.subscription.close();
+    entry.policy = policy;
+    entry.binding = binding.installed(resolutions);
+    entry.rulesPresent = true;
+  }
+
+  /** Subscribes to the policy's names; the entry follows changes once this binding is its own. */
+  private Binding bind(Entry entry, EgressPolicy policy) {
+    SortedSet<HostName> names = policy.hostNames();
+    Binding binding = new Binding();
+    binding.subscription =
+        resolver.subscribe(names, (current, changed) -> refresh(entry, binding, current, changed));
+    binding.names = names;
+    return binding;
+  }
+
+  /** Resolves the binding's names and installs the rules, or closes the binding and throws. */
+  private Resolutions resolveAndInstall(String id, String operation, Binding binding)
+      throws EgressException {
+    try {
+      Resolutions resolutions = resolver.resolve(binding.names);
+      privilegedStep(id, operation);
+      return resolutions;
+    } catch (InterruptedException e) {
+      binding.subscription.close();
+      Thread.currentThread().interrupt();
+      throw new EgressException(operation + " " + id + " was interrupted while resolving names;"
+          + " nothing changed", e);
+    } catch (EgressException e) {
+      binding.subscription.close();
+      throw e;
+    }
+  }
+
+  private synchronized void refresh(
+      Entry entry, Binding binding, Resolutions current, Set<HostName> changed) {
+    if (entry.binding != binding || entry.state == State.REMOVED || closed) {
+      return;
+    }
+    try {
+      privilegedStep(entry.container.id(), "refresh");
+    } catch (EgressException e) {
+      return; // the old addresses stay; privilegedStep reported the failure
+    }
+    binding.resolutions = current;
+    emit(new EgressEvent.AddressesRefreshed(clock.instant(), entry.container.id(), changed));
+  }
+
+  /** Removes an entry's rules, or marks it pending removal and throws. */
+  private void remove(Entry entry, String operation) throws EgressException {
+    try {
+      privilegedStep(entry.container.id(), operation);
+    } catch (EgressException e) {
+      entry.state = State.PENDING_REMOVAL;
+      throw e;
+    }
+    entry.state = State.REMOVED;
+    entry.binding.subscription.close();
+    entries.remove(entry.container.id(), entry);
+    emit(new EgressEvent.Detached(clock.instant(), entry.container.id()));
+  }
+
+  /** One kernel-changing step: fails when a fault is injected. */
+  private void privilegedStep(String id, String operation) throws EgressException {
+    privilegedOperations++;
+    if (failingAll || failuresLeft > 0) {
+      if (!failingAll) {
+        failuresLeft--;
+      }
+      String message = operation + " of " + (id.isEmpty() ? "the host" : "container " + id)
+          + " failed: injected fault";
+      emit(new EgressEvent.Failed(clock.instant(), id, operation, message));
+      throw new EgressException(message,
+          "InMemoryEgressEnforcer was told to fail (failNextOperations / failAllOperations)", null);
+    }
+  }
+
+  private void emit(EgressEvent event) {
+    try {
+      listener.onEvent(event);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "egress listener failed on " + event, e);
+    }
+  }
+
+  private static @Nullable InetAddress sharedAddress(ContainerEndpoint a, ContainerEndpoint b) {
+    for (InetAddress address : b.addresses()) {
+      if (a.addresses().contains(address)) {
+        return address;
+      }
+    }
+    return null;
+  }
+
+  private enum State {
+    ACTIVE,
+    /** A detach or reconcile failed to remove the rules; they stay until a retry succeeds. */
+    PENDING_REMOVAL,
+    REMOVED
+  }
+
+  /** A policy's names, the subscription following them and their current addresses. */
+  private static final class Binding {
+    NameResolver.Subscription subscription = () -> {};
+    Set<HostName> names = Set.of();
+    Resolutions resolutions = Resolutions.none();
+
+    Binding installed(Resolutions initial) {
+      resolutions = initial;
+      return this;
+    }
+  }
+
+  private final class Entry implements Attachment {
+    final ContainerEndpoint container;
+    // Guarded by the enforcer's lock.
+    EgressPolicy policy = EgressPolicy.denyAll();
+    Binding binding = new Binding();
+    State state = State.ACTIVE;
+    boolean rulesPresent = true;
+
+    Entry(ContainerEndpoint container) {
+      this.container = container;
+    }
+
+    @Override
+    public ContainerEndpoint container() {
+      return container;
+    }
+
+    @Override
+    public EgressPolicy policy() {
+      synchronized (InMemoryEgressEnforcer.this) {
+        return policy;
+      }
+    }
+
+    @Override
+    public boolean isActive() {
+      synchronized (InMemoryEgressEnforcer.this) {
+        return state == State.ACTIVE;
+      }
+    }
+
+    @Override
+    public void update(EgressPolicy newPolicy) throws EgressException {
+      Objects.requireNonNull(newPolicy, "policy");
+      checkEnforceable(container, newPolicy);
+      pause("update", container.id());
+      synchronized (InMemoryEgressEnforcer.this) {
+        if (state != State.ACTIVE) {
+          throw new IllegalStateException("container " + container.id()
+              + " is no longer attached: attach it again instead of updating");
+        }
+        if (closed) {
+          throw new IllegalStateException("the enforcer is closed; build a new one to update "
+              + container.id());
+        }
+        replace(this, newPolicy, "update");
+        emit(new EgressEvent.Updated(clock.instant(), container, newPolicy));
+      }
+    }
+
+    @Override
+    public void detach() throws EgressException {
+      pause("detach", container.id());
+      synchronized (InMemoryEgressEnforcer.this) {
+        if (state != State.REMOVED) {
+          remove(this, "detach");
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      synchronized (InMemoryEgressEnforcer.this) {
+        return "attachment of " + container + " (" + state + ")";
+      }
+    }
+  }
+
+  /**
+   * Builds an {@link InMemoryEgressEnforcer}. The resolver is required; the clock defaults to
+   * {@link Clock#systemUTC()} and the listener to {@link EgressListener#NONE}.
+   */
+  public static final class Builder {
+    private @Nullable NameResolver resolver;
+    private Clock clock = Clock.systemUTC();
+    private EgressListener listener = EgressListener.NONE;
+    private boolean dnsFiltering;
+    private Duration operationDelay = Duration.ZERO;
+
+    private Builder() {}
+
+    /** The resolver host names are resolved and followed with, usually a {@link FakeNameResolver}. */
+    public Builder resolver(NameResolver resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    /** The clock that stamps events. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Receives every event. */
+    public Builder listener(EgressListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** Whether to accept wildcard names, as an enforcer that filters DNS does (default false). */
+    public Builder supportsDnsFiltering(boolean supported) {
+      this.dnsFiltering = supported;
+      return this;
+    }
+
+    /** The initial delay of every operation; see {@link #setOperationDelay}. */
+    public Builder operationDelay(Duration delay) {
+      if (delay.isNegative()) {
+        throw new IllegalArgumentException("delay must not be negative, got " + delay);
+      }
+      this.operationDelay = delay;
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException if no resolver was given
+     */
+    public InMemoryEgressEnforcer build() {
+      NameResolver chosen = resolver;
+      if (chosen == null) {
+        throw new IllegalStateException("an InMemoryEgressEnforcer needs a resolver: call"
+            + " resolver(new FakeNameResolver()) before build()");
+      }
+      return new InMemoryEgressEnforcer(this, chosen);
+    }
+  }
+}

@@ -1,0 +1,818 @@
+package dev.egress.testkit.pf;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An in-memory pf that answers exactly the pfctl command lines egress-pf issues, for tests on
+ * machines without pf. It models the enabled flag and enable tokens, whether the main ruleset
+ * still holds {@code anchor "com.apple/*"}, anchors with their rules and tables (a flushed anchor
+ * stays listed, as in pf), and tracked connections (states) keyed by source and destination.
+ *
+ * <p>Two ways to drive it:
+ *
+ * <ul>
+ *   <li>In process: {@link #execute(List, String)} is a function of (argv, stdin) to {@link
+ *       Result}; a test adapts it to egress-pf's process runner in one line.
+ *   <li>As a program on PATH: {@link #installExecutable(Path)} writes a {@code pfctl} shell script
+ *       that runs {@link #main} with the state kept in a file between invocations. A test sets the
+ *       state up with {@link #writeTo}, runs the code under test, and reads it back with {@link
+ *       #readFrom}.
+ * </ul>
+ *
+ * <p>Commands a careful enforcer never runs ({@code -d}, {@code -F} without {@code -a}, {@code -F
+ * states}, {@code -f} of a file or without {@code -a}, anything not understood) fail with exit
+ * status 1 and are kept in {@link #refusedCalls()}, so a test can assert that there were none.
+ *
+ * <p>Faults: {@link #failOn} makes matching calls fail with a given exit status and standard
+ * error (pfctl's own words), {@link #hangOn} makes them hang; {@link #wipeAnchor}, {@link
+ * #unhookMainRuleset} and {@link #disableByOthers} change pf behind the enforcer's back.
+ *
+ * <p>Thread-safe: every method holds the instance's lock. Every call is recorded ({@link
+ * #calls()}), failing or not, so a test can count privileged calls.
+ */
+public final class FakePfctl {
+  /** The main ruleset of a stock macOS (the parts pfctl -s rules shows). */
+  static final String APPLE_SCRUB = "scrub-anchor \"com.apple/*\" all fragment reassemble";
+  static final String APPLE_ANCHOR = "anchor \"com.apple/*\" all";
+  private static final String ALTQ_NOISE = "No ALTQ support in kernel\nALTQ related functions disabled\n";
+  private static final String LOAD_WARNING =
+      "pfctl: Use of -f option, could result in flushing of rules\n"
+          + "present in the main ruleset added by the system at startup.\n"
+          + "See /etc/pf.conf for further details.\n";
+  private static final Set<String> RULE_KEYWORDS =
+      Set.of("pass", "block", "match", "anchor", "scrub", "antispoof", "set", "table");
+  private static final Pattern TABLE_DEFINITION =
+      Pattern.compile("table\\s+<([A-Za-z0-9_]{1,31})>((?:\\s+(?:persist|const|counters))*)\\s*(?:\\{(.*)\\})?");
+
+  /** What one pfctl invocation returned. */
+  public record Result(int exitCode, String stdout, String stderr) {
+    public Result {
+      Objects.requireNonNull(stdout, "stdout");
+      Objects.requireNonNull(stderr, "stderr");
+    }
+  }
+
+  /**
+   * One invocation as the fake saw it.
+   *
+   * @param args the pfctl options, without the program (and any sudo prefix)
+   * @param stdin what it was given on standard input
+   */
+  public record Call(List<String> args, String stdin) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public Call {
+      args = List.copyOf(args);
+      Objects.requireNonNull(stdin, "stdin");
+    }
+
+    /** The options as one line, as a shell would show them. */
+    public String line() {
+      return String.join(" ", args);
+    }
+  }
+
+  /** A tracked connection, as pf keeps state for it. */
+  public record Connection(InetAddress source, InetAddress destination) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public Connection {
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(destination, "destination");
+    }
+  }
+
+  /**
+   * The rules and tables loaded in one anchor; an emptied anchor has neither.
+   *
+   * @param rules the filter rules, one per line, whitespace collapsed, as pfctl -s rules lists them
+   * @param tables each table's entries as pfctl -T show prints them (an address, or a network)
+   */
+  public record Anchor(List<String> rules, Map<String, Set<String>> tables) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public Anchor {
+      rules = List.copyOf(rules);
+      Map<String, Set<String>> copy = new TreeMap<>();
+      tables.forEach((name, entries) -> copy.put(name, Set.copyOf(new TreeSet<>(entries))));
+      tables = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** The entries of {@code table} as networks; empty when there is no such table. */
+    public Set<IpNetwork> entries(String table) {
+      Set<IpNetwork> networks = new LinkedHashSet<>();
+      tables.getOrDefault(table, Set.of()).forEach(text -> networks.add(IpNetwork.parse(text)));
+      return networks;
+    }
+
+    static final Anchor EMPTY = new Anchor(List.of(), Map.of());
+
+    /** Whether the anchor holds nothing, as after {@code pfctl -a A -F all}. */
+    public boolean isEmpty() {
+      return rules.isEmpty() && tables.isEmpty();
+    }
+  }
+
+  private record Fault(String match, int exitCode, String stderr, long hangMillis, int remaining)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** Everything the fake remembers; serialised between invocations of the executable. */
+  private static final class Model implements Serializable {
+    private static final long serialVersionUID = 1L;
+    boolean enabledByOthers;
+    final Set<Long> tokens = new TreeSet<>();
+    long nextToken = 5_000_000_000_000_000_000L;
+    boolean mainRulesetHooked = true;
+    final Map<String, Anchor> anchors = new TreeMap<>();
+    final Set<Connection> connections = new LinkedHashSet<>();
+    final List<Call> calls = new ArrayList<>();
+    final List<Call> refused = new ArrayList<>();
+    final List<Fault> faults = new ArrayList<>();
+  }
+
+  private Model model;
+
+  /** A pf as macOS boots it: disabled, main ruleset with the com.apple hook, no anchors. */
+  public FakePfctl() {
+    this.model = new Model();
+  }
+
+  private FakePfctl(Model model) {
+    this.model = model;
+  }
+
+  // ---------------------------------------------------------------- driving it
+
+  /**
+   * Runs one pfctl invocation against the model.
+   *
+   * @param argv the command line; everything up to and including the element naming pfctl (a
+   *     sudo prefix, the program path) is skipped, or just the first element when none does
+   * @param stdin standard input
+   */
+  public Result execute(List<String> argv, String stdin) {
+    Fault fault;
+    Call call;
+    synchronized (this) {
+      call = new Call(options(argv), stdin);
+      model.calls.add(call);
+      fault = takeFault(call);
+      if (fault == null || fault.hangMillis() == 0) {
+        return fault == null ? apply(call) : failure(fault);
+      }
+    }
+    try {
+      Thread.sleep(fault.hangMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Result(137, "", "killed\n");
+    }
+    synchronized (this) {
+      return fault.exitCode() != 0 ? failure(fault) : apply(call);
+    }
+  }
+
+  private static List<String> options(List<String> argv) {
+    for (int i = argv.size() - 1; i >= 0; i--) {
+      if (argv.get(i).equals("pfctl") || argv.get(i).endsWith("/pfctl")) {
+        return argv.subList(i + 1, argv.size());
+      }
+    }
+    return argv.isEmpty() ? argv : argv.subList(1, argv.size());
+  }
+
+  private @Nullable Fault takeFault(Call call) {
+    for (int i = 0; i < model.faults.size(); i++) {
+      Fault fault = model.faults.get(i);
+      if (call.line().contains(fault.match())) {
+        if (fault.remaining() == 1) {
+          model.faults.remove(i);
+        } else if (fault.remaining() > 1) {
+          model.faults.set(i, new Fault(fault.match(), fault.exitCode(), fault.stderr(),
+              fault.hangMillis(), fault.remaining() - 1));
+        }
+        return fault;
+      }
+    }
+    return null;
+  }
+
+  private static Result failure(Fault fault) {
+    return new Result(fault.exitCode(), "", ALTQ_NOISE + fault.stderr());
+  }
+
+  // ---------------------------------------------------------------- fault injection
+
+  /**
+   * Makes the next {@code times} calls whose option line contains {@code match} (for example
+   * {@code "-f -"}, {@code "-k"}, {@code "-a com.apple/egress/c1 -F all"}) fail without effect,
+   * with {@code exitCode} and {@code stderr}; {@code times} 0 means every such call from now on.
+   */
+  public synchronized FakePfctl failOn(String match, int times, int exitCode, String stderr) {
+    if (exitCode == 0 || times < 0) {
+      throw new IllegalArgumentException("a failure needs a non-zero exit code and times >= 0");
+    }
+    model.faults.add(new Fault(match, exitCode, stderr.endsWith("\n") ? stderr : stderr + "\n",
+        0, times == 0 ? -1 : times));
+    return this;
+  }
+
+  /**
+   * Makes the next {@code times} matching calls (0: all) hang for {@code duration} before they
+   * take effect; in the executable the wait is a child process, so a runner must kill the whole
+   * process tree.
+   */
+  public synchronized FakePfctl hangOn(String match, int times, Duration duration) {
+    model.faults.add(new Fault(match, 0, "", Math.max(1, duration.toMillis()), times == 0 ? -1 : times));
+    return this;
+  }
+
+  /** Removes every pending fault. */
+  public synchronized FakePfctl clearFaults() {
+    model.faults.clear();
+    return this;
+  }
+
+  /** Someone else emptied {@code anchor} (it stays listed, as after {@code -F all}). */
+  public synchronized FakePfctl wipeAnchor(String anchor) {
+    if (model.anchors.containsKey(anchor)) {
+      model.anchors.put(anchor, Anchor.EMPTY);
+    }
+    return this;
+  }
+
+  /** Someone reloaded the main ruleset without {@code anchor "com.apple/*"}. */
+  public synchronized FakePfctl unhookMainRuleset() {
+    model.mainRulesetHooked = false;
+    return this;
+  }
+
+  /** Someone ran {@code pfctl -d}: pf is off and every enable reference is gone. */
+  public synchronized FakePfctl disableByOthers() {
+    model.enabledByOthers = false;
+    model.tokens.clear();
+    return this;
+  }
+
+  /** Someone else enabled pf (with {@code -e} or a token of their own). */
+  public synchronized FakePfctl enableByOthers() {
+    model.enabledByOthers = true;
+    return this;
+  }
+
+  /** The machine rebooted: anchors, tables, states and tokens are gone, pf is disabled. */
+  public synchronized FakePfctl reboot() {
+    Model fresh = new Model();
+    fresh.calls.addAll(model.calls);
+    fresh.refused.addAll(model.refused);
+    fresh.nextToken = model.nextToken;
+    model = fresh;
+    return this;
+  }
+
+  /** A connection is open (pf tracks its state) from {@code source} to {@code destination}. */
+  public synchronized FakePfctl openConnection(InetAddress source, InetAddress destination) {
+    model.connections.add(new Connection(source, destination));
+    return this;
+  }
+
+  // ---------------------------------------------------------------- reading the model
+
+  public synchronized boolean isEnabled() {
+    return model.enabledByOthers || !model.tokens.isEmpty();
+  }
+
+  /** The enable references held now. */
+  public synchronized Set<Long> tokens() {
+    return Set.copyOf(model.tokens);
+  }
+
+  public synchronized boolean isMainRulesetHooked() {
+    return model.mainRulesetHooked;
+  }
+
+  /** Every anchor pf knows, by path, emptied ones included. */
+  public synchronized Map<String, Anchor> anchors() {
+    return java.util.Collections.unmodifiableMap(new TreeMap<>(model.anchors));
+  }
+
+  /** The anchor at {@code path}, if pf knows it. */
+  public synchronized Optional<Anchor> anchor(String path) {
+    return Optional.ofNullable(model.anchors.get(path));
+  }
+
+  /** The tracked connections. */
+  public synchronized Set<Connection> connections() {
+    return Set.copyOf(model.connections);
+  }
+
+  /** Every call so far, in order. */
+  public synchronized List<Call> calls() {
+    return List.copyOf(model.calls);
+  }
+
+  /** Calls refused as dangerous or not understood; a correct enforcer makes none. */
+  public synchronized List<Call> refusedCalls() {
+    return List.copyOf(model.refused);
+  }
+
+  /** Forgets the recorded calls (not the refused ones), to count from here. */
+  public synchronized FakePfctl clearCalls() {
+    model.calls.clear();
+    return this;
+  }
+
+  // ---------------------------------------------------------------- packets
+
+  /**
+   * What pf would now do with {@code packet}, given everything loaded: pf disabled, or the main
+   * ruleset without {@code anchor "com.apple/*"}, or a parent anchor that is not a direct child of
+   * {@code com.apple}, passes everything; otherwise {@link PfEvaluator} decides over the parent
+   * anchor at {@code parentAnchor} and its non-empty children, with their current tables.
+   *
+   * @throws IllegalArgumentException if a loaded ruleset is outside what the evaluator understands
+   */
+  public PfVerdict verdict(String parentAnchor, PfPacket packet) {
+    return packetFilter(parentAnchor).apply(packet);
+  }
+
+  /**
+   * A snapshot of {@link #verdict} for many packets: the loaded rulesets are parsed once, and
+   * later changes to the fake do not affect it.
+   */
+  public synchronized java.util.function.Function<PfPacket, PfVerdict> packetFilter(
+      String parentAnchor) {
+    boolean reached = parentAnchor.startsWith("com.apple/")
+        && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
+    Anchor parent = model.anchors.get(parentAnchor);
+    if (!isEnabled() || !model.mainRulesetHooked || !reached || parent == null) {
+      return packet -> PfVerdict.PASS;
+    }
+    Map<String, String> children = new TreeMap<>();
+    String prefix = parentAnchor + "/";
+    model.anchors.forEach((path, anchor) -> {
+      if (path.startsWith(prefix) && path.indexOf('/', prefix.length()) < 0 && !anchor.isEmpty()) {
+        children.put(path.substring(prefix.length()), text(anchor));
+      }
+    });
+    PfEvaluator evaluator = PfEvaluator.of(text(parent), children);
+    return evaluator::verdict;
+  }
+
+  /** An anchor as an anchor file: its tables, then its rules. */
+  private static String text(Anchor anchor) {
+    StringBuilder out = new StringBuilder();
+    anchor.tables().forEach((name, entries) -> {
+      out.append("table <").append(name).append("> persist");
+      if (!entries.isEmpty()) {
+        out.append(" { ").append(String.join(", ", entries)).append(" }");
+      }
+      out.append('\n');
+    });
+    anchor.rules().forEach(rule -> out.append(rule).append('\n'));
+    return out.toString();
+  }
+
+  // ---------------------------------------------------------------- pfctl semantics
+
+  private Result apply(Call call) {
+    List<String> args = call.args();
+    String anchor = null;
+    String file = null;
+    String flush = null;
+    String table = null;
+    String tableCommand = null;
+    String show = null;
+    String release = null;
+    boolean enable = false;
+    List<String> kills = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String option = args.get(i);
+      boolean hasValue = i + 1 < args.size();
+      switch (option) {
+        case "-E" -> enable = true;
+        case "-a", "-f", "-F", "-t", "-T", "-s", "-X", "-k" -> {
+          if (!hasValue) {
+            return refuse(call, "option " + option + " requires an argument");
+          }
+          String value = args.get(++i);
+          switch (option) {
+            case "-a" -> anchor = value;
+            case "-f" -> file = value;
+            case "-F" -> flush = value;
+            case "-t" -> table = value;
+            case "-T" -> tableCommand = value;
+            case "-s" -> show = value;
+            case "-X" -> release = value;
+            default -> kills.add(value);
+          }
+        }
+        default -> {
+          return refuse(call, "option " + option + " is not one egress-pf may use");
+        }
+      }
+    }
+    if (anchor != null && (anchor.isEmpty() || anchor.contains("*"))) {
+      return refuse(call, "anchor '" + anchor + "' is not a single anchor");
+    }
+    if (enable && args.size() == 1) {
+      long token = model.nextToken++;
+      model.tokens.add(token);
+      return ok("", "pf enabled\nToken : " + token + "\n");
+    }
+    if (release != null && args.size() == 2) {
+      return releaseToken(release);
+    }
+    if (show != null && args.size() == (anchor == null ? 2 : 4)) {
+      return show(call, show, anchor);
+    }
+    if (tableCommand != null) {
+      if (anchor == null || table == null) {
+        return refuse(call, "-T without -a and -t would touch the main ruleset's tables");
+      }
+      return tableCommand(call, anchor, table, tableCommand, file);
+    }
+    if (flush != null) {
+      if (anchor == null || !flush.equals("all") || args.size() != 4) {
+        return refuse(call, "-F must be '-a ANCHOR -F all': anything else flushes host-wide state");
+      }
+      if (model.anchors.containsKey(anchor)) {
+        model.anchors.put(anchor, Anchor.EMPTY);
+      }
+      return ok("", "rules cleared\nnat cleared\n0 tables deleted.\n");
+    }
+    if (file != null) {
+      if (anchor == null || !file.equals("-") || args.size() != 4) {
+        return refuse(call, "-f must be '-a ANCHOR -f -': loading the main ruleset or a file is"
+            + " forbidden");
+      }
+      return load(anchor, call.stdin());
+    }
+    if (!kills.isEmpty() && kills.size() <= 2 && args.size() == 2 * kills.size()) {
+      return kill(call, kills);
+    }
+    return refuse(call, "this combination of options is not one egress-pf may use");
+  }
+
+  private Result refuse(Call call, String why) {
+    model.refused.add(call);
+    return new Result(1, "", ALTQ_NOISE + "fake pfctl refuses '" + call.line() + "': " + why + "\n");
+  }
+
+  private static Result ok(String stdout, String stderr) {
+    return new Result(0, stdout, ALTQ_NOISE + stderr);
+  }
+
+  private Result releaseToken(String text) {
+    long token;
+    try {
+      token = Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return new Result(1, "", ALTQ_NOISE + "pfctl: illegal token '" + text + "'\n");
+    }
+    if (!model.tokens.remove(token)) {
+      return new Result(1, "", ALTQ_NOISE + "pfctl: DIOCSTOPREF: No such process\n");
+    }
+    return ok("", isEnabled() ? "" : "pf disabled\n");
+  }
+
+  private Result show(Call call, String what, @Nullable String anchor) {
+    switch (what) {
+      case "info" -> {
+        String status = isEnabled() ? "Enabled for 0 days 00:01:02" : "Disabled";
+        return ok(
+            "Status: " + status + "              Debug: Urgent\n\n"
+                + "State Table                          Total             Rate\n"
+                + "  current entries                       " + model.connections.size() + "\n",
+            "");
+      }
+      case "rules" -> {
+        StringBuilder out = new StringBuilder();
+        if (anchor == null) {
+          out.append(APPLE_SCRUB).append('\n');
+          if (model.mainRulesetHooked) {
+            out.append(APPLE_ANCHOR).append('\n');
+          }
+        } else {
+          Anchor loaded = model.anchors.get(anchor);
+          if (loaded != null) {
+            loaded.rules().forEach(rule -> out.append(rule).append('\n'));
+          }
+        }
+        return ok(out.toString(), "");
+      }
+      case "Anchors" -> {
+        String prefix = anchor == null ? "" : anchor + "/";
+        Set<String> children = new TreeSet<>();
+        for (String path : model.anchors.keySet()) {
+          if (path.startsWith(prefix)) {
+            int end = path.indexOf('/', prefix.length());
+            children.add(end < 0 ? path : path.substring(0, end));
+          }
+        }
+        StringBuilder out = new StringBuilder();
+        children.forEach(child -> out.append("  ").append(child).append('\n'));
+        return ok(out.toString(), "");
+      }
+      default -> {
+        return refuse(call, "-s " + what + " is not read by egress-pf");
+      }
+    }
+  }
+
+  private Result tableCommand(
+      Call call, String anchor, String table, String command, @Nullable String file) {
+    Anchor loaded = model.anchors.getOrDefault(anchor, Anchor.EMPTY);
+    switch (command) {
+      case "show" -> {
+        Set<String> entries = loaded.tables().get(table);
+        if (entries == null || file != null) {
+          return new Result(1, "", ALTQ_NOISE + "pfctl: Table does not exist.\n");
+        }
+        StringBuilder out = new StringBuilder();
+        entries.forEach(e -> out.append("   ").append(e).append('\n'));
+        return ok(out.toString(), "");
+      }
+      case "replace" -> {
+        if (!"-".equals(file)) {
+          return refuse(call, "-T replace reads its entries from standard input");
+        }
+        Set<String> entries = new LinkedHashSet<>();
+        String[] lines = call.stdin().split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+          String line = lines[i].strip();
+          if (line.isEmpty() || line.startsWith("#")) {
+            continue;
+          }
+          try {
+            entries.add(entryText(IpNetwork.parse(line)));
+          } catch (IllegalArgumentException e) {
+            return new Result(1, "", ALTQ_NOISE + "stdin:" + (i + 1) + ": syntax error\n");
+          }
+        }
+        Set<String> before = loaded.tables().getOrDefault(table, Set.of());
+        boolean created = !loaded.tables().containsKey(table);
+        Map<String, Set<String>> tables = new TreeMap<>(loaded.tables());
+        tables.put(table, entries);
+        model.anchors.put(anchor, new Anchor(loaded.rules(), tables));
+        long added = entries.stream().filter(e -> !before.contains(e)).count();
+        long deleted = before.stream().filter(e -> !entries.contains(e)).count();
+        String report = (created ? "1 table created.\n" : "")
+            + (added == 0 && deleted == 0 ? "no changes.\n"
+                : (added > 0 ? added + " addresses added.\n" : "")
+                    + (deleted > 0 ? deleted + " addresses deleted.\n" : ""));
+        return ok("", report);
+      }
+      default -> {
+        return refuse(call, "-T " + command + " is not used by egress-pf");
+      }
+    }
+  }
+
+  private static String entryText(IpNetwork network) {
+    return network.isSingleHost() ? IpAddresses.format(network.address()) : network.toString();
+  }
+
+  /** Parses an anchor file as pfctl would: all or nothing. */
+  private Result load(String anchor, String text) {
+    List<String> rules = new ArrayList<>();
+    Map<String, Set<String>> tables = new LinkedHashMap<>();
+    String[] lines = text.split("\n", -1);
+    int i = 0;
+    while (i < lines.length) {
+      int firstLine = i + 1;
+      StringBuilder logical = new StringBuilder(stripComment(lines[i]));
+      i++;
+      while (i < lines.length
+          && (logical.toString().endsWith("\\") || depth(logical) > 0)) {
+        if (logical.toString().endsWith("\\")) {
+          logical.setLength(logical.length() - 1);
+        }
+        logical.append(' ').append(stripComment(lines[i]));
+        i++;
+      }
+      String statement = logical.toString().strip().replaceAll("\\s+", " ");
+      if (statement.isEmpty()) {
+        continue;
+      }
+      String keyword = statement.split(" ", 2)[0];
+      if (!RULE_KEYWORDS.contains(keyword) || depth(logical) != 0) {
+        return syntaxError(firstLine);
+      }
+      if (keyword.equals("table")) {
+        Matcher matcher = TABLE_DEFINITION.matcher(statement);
+        if (!matcher.matches()) {
+          return syntaxError(firstLine);
+        }
+        Set<String> entries = new LinkedHashSet<>();
+        String list = matcher.group(3);
+        if (list != null) {
+          for (String item : list.split("[,\\s]+")) {
+            if (item.isEmpty()) {
+              continue;
+            }
+            try {
+              entries.add(entryText(IpNetwork.parse(item)));
+            } catch (IllegalArgumentException e) {
+              return syntaxError(firstLine);
+            }
+          }
+        }
+        tables.put(matcher.group(1), entries);
+      } else if (!keyword.equals("set")) { // pf ignores options in an anchor
+        rules.add(statement);
+      }
+    }
+    model.anchors.put(anchor, new Anchor(rules, tables));
+    return ok("", LOAD_WARNING);
+  }
+
+  private static String stripComment(String line) {
+    int hash = line.indexOf('#');
+    return hash < 0 ? line : line.substring(0, hash);
+  }
+
+  private static int depth(CharSequence text) {
+    int depth = 0;
+    for (int i = 0; i < text.length(); i++) {
+      if (text.charAt(i) == '{') {
+        depth++;
+      } else if (text.charAt(i) == '}') {
+        depth--;
+      }
+    }
+    return depth;
+  }
+
+  private static Result syntaxError(int line) {
+    return new Result(1, "", ALTQ_NOISE + "stdin:" + line + ": syntax error\n");
+  }
+
+  private Result kill(Call call, List<String> hosts) {
+    List<IpNetwork> networks = new ArrayList<>();
+    for (String host : hosts) {
+      try {
+        networks.add(IpNetwork.parse(host));
+      } catch (IllegalArgumentException e) {
+        return refuse(call, "-k " + host + " is not an address or network");
+      }
+    }
+    int killed = 0;
+    Set<InetAddress> sources = new HashSet<>();
+    for (Iterator<Connection> it = model.connections.iterator(); it.hasNext(); ) {
+      Connection connection = it.next();
+      if (networks.get(0).contains(connection.source())
+          && (networks.size() == 1 || networks.get(1).contains(connection.destination()))) {
+        it.remove();
+        killed++;
+        sources.add(connection.source());
+      }
+    }
+    return ok("", "killed " + killed + " states from " + sources.size() + " sources and 0"
+        + " destinations\n");
+  }
+
+  // ---------------------------------------------------------------- the executable
+
+  /** Saves the whole state (model, faults, recorded calls) to {@code file}. */
+  public synchronized void writeTo(Path file) throws IOException {
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    try (ObjectOutputStream out = new ObjectOutputStream(Files.newOutputStream(temporary))) {
+      out.writeObject(model);
+    }
+    Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** The fake whose state {@link #writeTo} or the executable saved in {@code file}. */
+  public static FakePfctl readFrom(Path file) throws IOException {
+    try (ObjectInputStream in = new ObjectInputStream(Files.newInputStream(file))) {
+      return new FakePfctl((Model) in.readObject());
+    } catch (ClassNotFoundException e) {
+      throw new IOException("not a fake pfctl state file: " + file, e);
+    }
+  }
+
+  /**
+   * Writes {@code dir/pfctl}, a shell script that runs this fake with its state in {@code
+   * dir/pfctl.state} (created empty, as a freshly booted Mac, unless present), on this JVM and
+   * class path. Each invocation also appends its process id (and that of any child it waits for)
+   * to {@code dir/pfctl.pids}, so a test can check that none is left running.
+   *
+   * @return the script's path
+   */
+  public static Path installExecutable(Path dir) throws IOException {
+    Path state = dir.resolve("pfctl.state");
+    if (!Files.exists(state)) {
+      new FakePfctl().writeTo(state);
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String script = "#!/bin/sh\nexec " + quote(java)
+        + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "
+        + quote(System.getProperty("java.class.path")) + " " + FakePfctl.class.getName() + " "
+        + quote(state.toString()) + " \"$@\"\n";
+    Path executable = dir.resolve("pfctl");
+    Files.writeString(executable, script);
+    Files.setPosixFilePermissions(executable, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return executable;
+  }
+
+  private static String quote(String text) {
+    return "'" + text.replace("'", "'\\''") + "'";
+  }
+
+  /**
+   * The executable's entry point: {@code FakePfctl STATE_FILE PFCTL_OPTIONS...}. Prints what
+   * pfctl would and exits with its status.
+   */
+  public static void main(String[] args) throws IOException, InterruptedException {
+    Path state = Path.of(args[0]);
+    List<String> options = List.of(args).subList(1, args.length);
+    String stdin = options.contains("-f") ? readAll(System.in) : "";
+    Path pids = state.resolveSibling("pfctl.pids");
+    Files.writeString(pids, ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Fault fault;
+    Call call = new Call(options, stdin);
+    Result result;
+    try (FileChannel channel = FileChannel.open(state.resolveSibling("pfctl.lock"),
+            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = channel.lock()) {
+      FakePfctl fake = readFrom(state);
+      synchronized (fake) {
+        fake.model.calls.add(call);
+        fault = fake.takeFault(call);
+        result = fault == null ? fake.apply(call) : fault.hangMillis() == 0 ? failure(fault) : null;
+      }
+      fake.writeTo(state);
+    }
+    if (fault != null && fault.hangMillis() > 0) {
+      // Wait in a child so that only killing the whole process tree ends the hang cleanly.
+      Process sleeper = new ProcessBuilder("sleep", Long.toString((fault.hangMillis() + 999) / 1000))
+          .inheritIO().start();
+      Files.writeString(pids, sleeper.pid() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+      sleeper.waitFor();
+      try (FileChannel channel = FileChannel.open(state.resolveSibling("pfctl.lock"),
+              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileLock lock = channel.lock()) {
+        FakePfctl fake = readFrom(state);
+        synchronized (fake) {
+          result = fault.exitCode() != 0 ? failure(fault) : fake.apply(call);
+        }
+        fake.writeTo(state);
+      }
+    }
+    Objects.requireNonNull(result, "result");
+    print(System.out, result.stdout());
+    print(System.err, result.stderr());
+    System.exit(result.exitCode());
+  }
+
+  private static String readAll(InputStream in) throws IOException {
+    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+  }
+
+  private static void print(OutputStream stream, String text) {
+    PrintStream out = new PrintStream(stream, false, StandardCharsets.UTF_8);
+    out.print(text);
+    out.flush();
+    if (out.checkError()) {
+      throw new UncheckedIOException(new IOException("could not write the fake pfctl's output"));
+    }
+  }
+}

@@ -1,0 +1,401 @@
+package dev.egress.testkit.pf;
+
+import dev.egress.policy.IpNetwork;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One parsed anchor: statements in order and tables by name. Parsing is strict: anything outside
+ * the subset egress-pf renders is an error naming the line and the token, never a silent skip.
+ */
+final class PfRuleset {
+  final List<Statement> statements;
+  final Map<String, List<IpNetwork>> tables;
+
+  private PfRuleset(List<Statement> statements, Map<String, List<IpNetwork>> tables) {
+    this.statements = List.copyOf(statements);
+    this.tables = Map.copyOf(tables);
+  }
+
+  /** A copy where table {@code name} holds {@code entries}. */
+  PfRuleset withTable(String name, List<IpNetwork> entries) {
+    Map<String, List<IpNetwork>> copy = new LinkedHashMap<>(tables);
+    copy.put(name, List.copyOf(entries));
+    return new PfRuleset(statements, copy);
+  }
+
+  sealed interface Statement permits Rule, AnchorAll {}
+
+  /** {@code anchor "*"}: the rules of every child anchor, in the byte order of their names. */
+  record AnchorAll() implements Statement {}
+
+  enum PortOp {
+    EQ, NE, LT, LE, GT, GE, RANGE, INSIDE, OUTSIDE
+  }
+
+  record PortMatch(PortOp op, int low, int high) {
+    boolean matches(int port) {
+      return switch (op) {
+        case EQ -> port == low;
+        case NE -> port != low;
+        case LT -> port < low;
+        case LE -> port <= low;
+        case GT -> port > low;
+        case GE -> port >= low;
+        case RANGE -> port >= low && port <= high;
+        case INSIDE -> port > low && port < high;
+        case OUTSIDE -> port < low || port > high;
+      };
+    }
+  }
+
+  /** {@code any}, an address or network, or a table; possibly negated. */
+  record HostMatch(boolean negated, @Nullable IpNetwork network, @Nullable String table) {
+    static final HostMatch ANY = new HostMatch(false, null, null);
+
+    /** The family this host pins the rule to (pfctl infers a rule's af from its addresses). */
+    @Nullable Boolean ipv6() {
+      return network == null ? null : network.isIpv6();
+    }
+  }
+
+  record Rule(
+      int line,
+      String text,
+      boolean pass,
+      PfPacket.@Nullable Direction direction,
+      boolean quick,
+      @Nullable String interfaceName,
+      boolean interfaceNegated,
+      @Nullable Boolean ipv6,
+      PfPacket.@Nullable IpProtocol protocol,
+      HostMatch from,
+      HostMatch to,
+      @Nullable PortMatch port)
+      implements Statement {}
+
+  /**
+   * Parses an anchor's text.
+   *
+   * @param allowAnchorAll whether {@code anchor "*"} may appear (the parent only)
+   * @throws IllegalArgumentException naming the line and what is wrong
+   */
+  static PfRuleset parse(String where, String text, boolean allowAnchorAll) {
+    List<Statement> statements = new ArrayList<>();
+    Map<String, List<IpNetwork>> tables = new LinkedHashMap<>();
+    Set<String> referenced = new HashSet<>();
+    String[] lines = text.split("\n", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i];
+      int hash = line.indexOf('#');
+      String code = (hash >= 0 ? line.substring(0, hash) : line).strip();
+      if (code.isEmpty()) {
+        continue;
+      }
+      Cursor cursor = new Cursor(where, i + 1, code);
+      String first = cursor.next();
+      if (first.equals("table")) {
+        String name = cursor.tableName(cursor.next());
+        if (tables.containsKey(name)) {
+          throw cursor.error("table <" + name + "> is defined twice");
+        }
+        tables.put(name, parseTableDefinition(cursor));
+      } else if (first.equals("anchor")) {
+        String name = cursor.next();
+        if (!allowAnchorAll || !name.equals("\"*\"") || cursor.hasNext()) {
+          throw cursor.error(
+              "only the parent may hold anchors, and only as 'anchor \"*\"' on a line of its own");
+        }
+        statements.add(new AnchorAll());
+      } else if (first.equals("pass") || first.equals("block")) {
+        Rule rule = parseRule(cursor, first.equals("pass"));
+        if (rule.from.table() != null) {
+          referenced.add(rule.from.table());
+        }
+        if (rule.to.table() != null) {
+          referenced.add(rule.to.table());
+        }
+        statements.add(rule);
+      } else {
+        throw cursor.error("unexpected '" + first + "': expected table, anchor, pass or block");
+      }
+    }
+    for (String name : referenced) {
+      if (!tables.containsKey(name)) {
+        throw new IllegalArgumentException(
+            where + ": a rule uses table <" + name + ">, which the ruleset does not define");
+      }
+    }
+    return new PfRuleset(statements, tables);
+  }
+
+  /**
+   * Parses the text {@code pfctl -T replace -f -} reads: one address or network per line.
+   *
+   * @throws IllegalArgumentException naming the bad line
+   */
+  static List<IpNetwork> parseTableContents(String where, String text) {
+    List<IpNetwork> entries = new ArrayList<>();
+    String[] lines = text.split("\n", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i];
+      int hash = line.indexOf('#');
+      String entry = (hash >= 0 ? line.substring(0, hash) : line).strip();
+      if (!entry.isEmpty()) {
+        entries.add(parseNetwork(new Cursor(where, i + 1, entry), entry));
+      }
+    }
+    return entries;
+  }
+
+  private static List<IpNetwork> parseTableDefinition(Cursor cursor) {
+    List<IpNetwork> entries = new ArrayList<>();
+    boolean listed = false;
+    while (cursor.hasNext()) {
+      String token = cursor.next();
+      if (token.equals("persist") || token.equals("const")) {
+        continue;
+      }
+      if (!token.equals("{") || listed) {
+        throw cursor.error("unexpected '" + token + "' in a table definition");
+      }
+      listed = true;
+      while (true) {
+        String entry = cursor.next();
+        if (entry.equals("}")) {
+          break;
+        }
+        if (entry.equals(",")) {
+          continue;
+        }
+        if (entry.startsWith("!")) {
+          throw cursor.error("negated table entries are outside the evaluated subset");
+        }
+        entries.add(parseNetwork(cursor, entry));
+      }
+    }
+    return entries;
+  }
+
+  private static Rule parseRule(Cursor cursor, boolean pass) {
+    if (!pass && cursor.peekIs("return")) {
+      cursor.next();
+    } else if (!pass && cursor.peekIs("drop")) {
+      cursor.next();
+    }
+    PfPacket.Direction direction = null;
+    if (cursor.peekIs("in")) {
+      cursor.next();
+      direction = PfPacket.Direction.IN;
+    } else if (cursor.peekIs("out")) {
+      cursor.next();
+      direction = PfPacket.Direction.OUT;
+    }
+    if (cursor.peekIs("log")) {
+      cursor.next();
+    }
+    boolean quick = false;
+    if (cursor.peekIs("quick")) {
+      cursor.next();
+      quick = true;
+    }
+    String interfaceName = null;
+    boolean interfaceNegated = false;
+    if (cursor.peekIs("on")) {
+      cursor.next();
+      String name = cursor.next();
+      if (name.equals("!")) {
+        interfaceNegated = true;
+        name = cursor.next();
+      }
+      if (!name.matches("[a-z]+[0-9]+")) {
+        throw cursor.error("'" + name + "' is not an interface name");
+      }
+      interfaceName = name;
+    }
+    Boolean ipv6 = null;
+    if (cursor.peekIs("inet")) {
+      cursor.next();
+      ipv6 = false;
+    } else if (cursor.peekIs("inet6")) {
+      cursor.next();
+      ipv6 = true;
+    }
+    PfPacket.IpProtocol protocol = null;
+    if (cursor.peekIs("proto")) {
+      cursor.next();
+      String name = cursor.next();
+      for (PfPacket.IpProtocol candidate : PfPacket.IpProtocol.values()) {
+        if (candidate.keyword().equals(name)) {
+          protocol = candidate;
+        }
+      }
+      if (protocol == null) {
+        throw cursor.error("unknown protocol '" + name + "'");
+      }
+    }
+    HostMatch from = HostMatch.ANY;
+    HostMatch to = HostMatch.ANY;
+    PortMatch port = null;
+    String hosts = cursor.next();
+    if (hosts.equals("from")) {
+      from = parseHost(cursor);
+      if (cursor.peekIs("port")) {
+        throw cursor.error("source ports are outside the evaluated subset");
+      }
+      cursor.expect("to");
+      to = parseHost(cursor);
+      if (cursor.peekIs("port")) {
+        cursor.next();
+        if (protocol == null || !protocol.hasPorts()) {
+          throw cursor.error("a port needs 'proto tcp' or 'proto udp' (pfctl refuses it otherwise)");
+        }
+        port = parsePort(cursor);
+      }
+    } else if (!hosts.equals("all")) {
+      throw cursor.error("expected 'from' or 'all', found '" + hosts + "'");
+    }
+    if (cursor.hasNext()) {
+      throw cursor.error("unexpected '" + cursor.next() + "' after the rule");
+    }
+    for (HostMatch host : List.of(from, to)) {
+      Boolean hostFamily = host.ipv6();
+      if (hostFamily != null && ipv6 != null && !hostFamily.equals(ipv6)) {
+        throw cursor.error("an address of the other family than the rule's");
+      }
+    }
+    return new Rule(
+        cursor.line, cursor.text, pass, direction, quick, interfaceName, interfaceNegated, ipv6,
+        protocol, from, to, port);
+  }
+
+  private static HostMatch parseHost(Cursor cursor) {
+    String token = cursor.next();
+    if (token.equals("any")) {
+      return HostMatch.ANY;
+    }
+    boolean negated = false;
+    if (token.equals("!")) {
+      negated = true;
+      token = cursor.next();
+    }
+    if (token.startsWith("<")) {
+      return new HostMatch(negated, null, cursor.tableName(token));
+    }
+    return new HostMatch(negated, parseNetwork(cursor, token), null);
+  }
+
+  private static PortMatch parsePort(Cursor cursor) {
+    String token = cursor.next();
+    PortOp unary =
+        switch (token) {
+          case "=" -> PortOp.EQ;
+          case "!=" -> PortOp.NE;
+          case "<" -> PortOp.LT;
+          case "<=" -> PortOp.LE;
+          case ">" -> PortOp.GT;
+          case ">=" -> PortOp.GE;
+          default -> null;
+        };
+    if (unary != null) {
+      int port = portNumber(cursor, cursor.next());
+      return new PortMatch(unary, port, port);
+    }
+    int colon = token.indexOf(':');
+    if (colon >= 0) {
+      return range(cursor, PortOp.RANGE, token.substring(0, colon), token.substring(colon + 1));
+    }
+    if (cursor.peekIs("><") || cursor.peekIs("<>")) {
+      PortOp op = cursor.next().equals("><") ? PortOp.INSIDE : PortOp.OUTSIDE;
+      return range(cursor, op, token, cursor.next());
+    }
+    int port = portNumber(cursor, token);
+    return new PortMatch(PortOp.EQ, port, port);
+  }
+
+  private static PortMatch range(Cursor cursor, PortOp op, String low, String high) {
+    int first = portNumber(cursor, low);
+    int last = portNumber(cursor, high);
+    if (first > last) {
+      throw cursor.error("port range " + first + " to " + last + " is reversed");
+    }
+    return new PortMatch(op, first, last);
+  }
+
+  private static int portNumber(Cursor cursor, String token) {
+    if (!token.matches("[0-9]{1,5}") || Integer.parseInt(token) > 65535) {
+      throw cursor.error("'" + token + "' is not a port number");
+    }
+    return Integer.parseInt(token);
+  }
+
+  private static IpNetwork parseNetwork(Cursor cursor, String token) {
+    try {
+      return IpNetwork.parse(token);
+    } catch (IllegalArgumentException e) {
+      throw cursor.error("'" + token + "' is not an address or network: " + e.getMessage());
+    }
+  }
+
+  /** Tokens of one line; braces, commas and a leading '!' are tokens of their own. */
+  private static final class Cursor {
+    private final String where;
+    private final int line;
+    private final String text;
+    private final List<String> tokens = new ArrayList<>();
+    private int next;
+
+    Cursor(String where, int line, String text) {
+      this.where = where;
+      this.line = line;
+      this.text = text;
+      String spaced = text.replace("{", " { ").replace("}", " } ").replace(",", " , ");
+      for (String token : spaced.strip().split("\\s+", -1)) {
+        if (token.length() > 1 && token.startsWith("!") && !token.startsWith("!=")) {
+          tokens.add("!");
+          tokens.add(token.substring(1));
+        } else {
+          tokens.add(token);
+        }
+      }
+    }
+
+    boolean hasNext() {
+      return next < tokens.size();
+    }
+
+    boolean peekIs(String token) {
+      return hasNext() && tokens.get(next).equals(token);
+    }
+
+    String next() {
+      if (!hasNext()) {
+        throw error("the line ends too early");
+      }
+      return tokens.get(next++);
+    }
+
+    void expect(String token) {
+      String found = next();
+      if (!found.equals(token)) {
+        throw error("expected '" + token + "', found '" + found + "'");
+      }
+    }
+
+    String tableName(String token) {
+      if (!token.matches("<[A-Za-z0-9_]{1,31}>")) {
+        throw error("'" + token + "' is not a table reference such as <tcp_443>");
+      }
+      return token.substring(1, token.length() - 1);
+    }
+
+    IllegalArgumentException error(String message) {
+      return new IllegalArgumentException(where + ":" + line + ": " + message + " in '" + text + "'");
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package dev.egress.examples.container;
+
+import dev.egress.policy.IpNetwork;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Apple's {@code container} command line, driven through a {@link ProcessRunner}. Each method is
+ * one CLI call; none retries.
+ *
+ * <p>Thread-safe; every method blocks for at most the command timeout.
+ */
+public final class ContainerCli {
+  private final ProcessRunner runner;
+  private final String executable;
+  private final Duration timeout;
+  private final ContainerJson json = new ContainerJson();
+
+  /**
+   * @param runner runs the commands
+   * @param executable the CLI, {@code container} to look it up on the {@code PATH}
+   * @param timeout how long one call may take before it is killed and reported as failed
+   */
+  public ContainerCli(ProcessRunner runner, String executable, Duration timeout) {
+    this.runner = Objects.requireNonNull(runner, "runner");
+    this.executable = Objects.requireNonNull(executable, "executable");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+    }
+    this.timeout = timeout;
+  }
+
+  /** The {@code container} on the {@code PATH}, with a 60 s timeout per call. */
+  public static ContainerCli onPath() {
+    return new ContainerCli(new SystemProcessRunner(), "container", Duration.ofSeconds(60));
+  }
+
+  /**
+   * {@code container run --detach ...}: starts the container and returns its id (its name). The
+   * container's address is usually not known yet; poll {@link #inspect}.
+   *
+   * @throws ContainerCliException if the CLI failed. A container may nevertheless exist (the CLI
+   *     can fail after creating it): callers that must not leave it running stop it by name.
+   */
+  public String runDetached(ContainerRunSpec spec) throws ContainerCliException, InterruptedException {
+    call(spec.arguments());
+    return spec.name();
+  }
+
+  /**
+   * {@code container inspect ID}.
+   *
+   * @return the container, or empty if the CLI reports no such container
+   * @throws ContainerCliException if the CLI failed otherwise or printed unreadable JSON
+   */
+  public Optional<ContainerInfo> inspect(String id) throws ContainerCliException, InterruptedException {
+    ProcessResult result = exec(List.of("inspect", id));
+    if (!result.succeeded()) {
+      if (mentionsNotFound(result)) {
+        return Optional.empty();
+      }
+      throw new ContainerCliException(result.describe());
+    }
+    return json.parse(result.stdout()).stream().filter(c -> c.id().equals(id)).findFirst();
+  }
+
+  /**
+   * {@code container ls --format json}: the running containers.
+   *
+   * @throws ContainerCliException if the CLI failed or printed unreadable JSON
+   */
+  public List<ContainerInfo> listRunning() throws ContainerCliException, InterruptedException {
+    String out = call(List.of("ls", "--format", "json"));
+    return out.isBlank() ? List.of() : json.parse(out);
+  }
+
+  /**
+   * {@code container stop ID}. Stopping a container that no longer exists succeeds: the goal, a
+   * container that does not run, is reached.
+   *
+   * @throws ContainerCliException if the CLI failed; the container may still be running
+   */
+  public void stop(String id) throws ContainerCliException, InterruptedException {
+    ProcessResult result = exec(List.of("stop", id));
+    if (!result.succeeded() && !mentionsNotFound(result)) {
+      throw new ContainerCliException(result.describe());
+    }
+  }
+
+  /**
+   * {@code container exec ID COMMAND...}: runs a command in the container and returns how it
+   * ended, whatever its exit status.
+   *
+   * @throws ContainerCliException if the CLI could not be run at all
+   */
+  public ProcessResult exec(String id, List<String> command)
+      throws ContainerCliException, InterruptedException {
+    if (command.isEmpty()) {
+      throw new IllegalArgumentException("exec needs a command");
+    }
+    List<String> args = new ArrayList<>(List.of("exec", id));
+    args.addAll(command);
+    return exec(args);
+  }
+
+  /**
+   * Makes sure the network {@code name} exists, creating it with {@code container network create
+   * NAME --subnet CIDR} (macOS 26 and later) when {@code container network inspect NAME} does not
+   * find it. An existing network is kept as it is, whatever its subnet.
+   *
+   * @throws ContainerCliException if the network could not be created, for instance on macOS 15,
+   *     whose CLI has no network commands
+   */
+  public void ensureNetwork(String name, IpNetwork subnet)
+      throws ContainerCliException, InterruptedException {
+    if (exec(List.of("network", "inspect", name)).succeeded()) {
+      return;
+    }
+    call(List.of("network", "create", name, "--subnet", subnet.toString()));
+  }
+
+  private String call(List<String> args) throws ContainerCliException, InterruptedException {
+    ProcessResult result = exec(args);
+    if (!result.succeeded()) {
+      throw new ContainerCliException(result.describe());
+    }
+    return result.stdout();
+  }
+
+  private ProcessResult exec(List<String> args) throws ContainerCliException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(executable);
+    command.addAll(args);
+    try {
+      return runner.run(command, timeout);
+    } catch (IOException e) {
+      throw new ContainerCliException(
+          "could not run '" + String.join(" ", command) + "': " + e.getMessage()
+              + " (is Apple's container CLI installed and 'container system start' done?)", e);
+    }
+  }
+
+  private static boolean mentionsNotFound(ProcessResult result) {
+    String text = (result.stderr() + result.stdout()).toLowerCase(java.util.Locale.ROOT);
+    return text.contains("not found") || text.contains("notfound") || text.contains("no such");
+  }
+}

@@ -1,0 +1,589 @@
+package dev.egress.examples.launcher;
+
+import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.examples.container.ContainerCli;
+import dev.egress.examples.container.ContainerCliException;
+import dev.egress.examples.container.ContainerInfo;
+import dev.egress.examples.container.ContainerRunSpec;
+import dev.egress.examples.container.ProcessResult;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.IpAddresses;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Launches containers with Apple's {@code container} CLI, one per group session, each under its
+ * group's egress policy. The enforcer is any {@link EgressEnforcer}; the launcher does not know
+ * which.
+ *
+ * <p><b>Launch</b> ({@link #launch}): start the container detached (name {@code
+ * PREFIX-GROUP-MILLIS}, labels {@value #LAUNCHER_LABEL} and {@value #GROUP_LABEL}) → poll {@code
+ * container inspect} until it has an address (bounded) → {@link EgressEnforcer#attach} with the
+ * group's current policy → optional {@link SelfCheck} → return a {@link ManagedContainer}, the only
+ * way to hand the container work. If any step fails, the container is stopped, its rules removed,
+ * and a {@link LaunchException} thrown: it never gets work.
+ *
+ * <p><b>Stop</b>: stop the container, then detach (rules outlive the container by a moment, never
+ * the reverse). A container that exits by itself is noticed by {@link #maintain()}.
+ *
+ * <p><b>Start-up</b> ({@link #start()}): containers carrying this launcher's label that this
+ * instance did not launch — left by a launcher that crashed — are stopped, and the enforcer drops
+ * rules of containers that no longer run ({@link EgressEnforcer#reconcile}).
+ *
+ * <p><b>The start-up window.</b> Between {@code container run} and {@code attach} the container
+ * runs without its policy. With a {@link ManagedNetwork} and the enforcer's guard set to its
+ * subnet, the guard blocks it during that window; on the default network nothing does, and
+ * whatever the image's entrypoint does before its work arrives is unrestricted (keep it idle until
+ * then).
+ *
+ * <p>Thread-safe: several groups may launch and stop at once. Every method blocks on CLI and
+ * enforcer calls. One launcher per {@code PREFIX} on a host: a second one would stop the first
+ * one's containers at start-up.
+ */
+public final class Launcher implements AutoCloseable {
+  /** The label whose value is the launcher's prefix; start-up reconciliation looks for it. */
+  public static final String LAUNCHER_LABEL = "dev.egress.launcher";
+
+  /** The label holding the container's group. */
+  public static final String GROUP_LABEL = "dev.egress.group";
+
+  private final ContainerCli cli;
+  private final EgressEnforcer enforcer;
+  private final PolicyRegistry policies;
+  private final String prefix;
+  private final String image;
+  private final @Nullable ManagedNetwork network;
+  private final @Nullable SelfCheck selfCheck;
+  private final Duration addressTimeout;
+  private final Duration pollInterval;
+  private final Clock clock;
+  private final LauncherListener listener;
+
+  /** Held shared while attaching, exclusively while reloading: no attach uses a stale policy. */
+  private final ReadWriteLock policyLock = new ReentrantReadWriteLock();
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private long lastStamp;
+  private volatile boolean started;
+
+  /** One container this instance launched, from {@code container run} until it is gone. */
+  private static final class Session {
+    final String id;
+    final String group;
+    volatile @Nullable Attachment attachment;
+    volatile @Nullable ManagedContainer handle;
+    volatile boolean launching = true;
+    boolean terminated; // guarded by this
+
+    Session(String id, String group) {
+      this.id = id;
+      this.group = group;
+    }
+  }
+
+  private Launcher(Builder builder, String image) {
+    this.cli = builder.cli;
+    this.enforcer = builder.enforcer;
+    this.policies = builder.policies;
+    this.prefix = builder.prefix;
+    this.image = image;
+    this.network = builder.network;
+    this.selfCheck = builder.selfCheck;
+    this.addressTimeout = builder.addressTimeout;
+    this.pollInterval = builder.pollInterval;
+    this.clock = builder.clock;
+    this.listener = builder.listener;
+  }
+
+  public static Builder builder(ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
+    return new Builder(cli, enforcer, policies);
+  }
+
+  /**
+   * What {@link #start()} cleaned up.
+   *
+   * @param orphansStopped containers of this launcher's label that were stopped
+   * @param enforcer what the enforcer removed and repaired
+   */
+  public record StartReport(List<String> orphansStopped, ReconcileResult enforcer) {
+    public StartReport {
+      orphansStopped = List.copyOf(orphansStopped);
+    }
+  }
+
+  /**
+   * Creates the managed network if configured and missing, stops orphans of a previous launcher
+   * and has the enforcer remove rules of containers that no longer run. Must be called once before
+   * {@link #launch}.
+   *
+   * @throws LaunchException if the network cannot be created, the containers cannot be listed, or
+   *     the enforcer cannot reconcile; nothing may be launched then
+   */
+  public StartReport start() throws LaunchException, InterruptedException {
+    policies.problems().forEach(
+        (group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
+    try {
+      if (network != null) {
+        cli.ensureNetwork(network.name(), network.subnet());
+      }
+      List<String> stopped = new ArrayList<>();
+      for (ContainerInfo container : cli.listRunning()) {
+        if (prefix.equals(container.labels().get(LAUNCHER_LABEL))
+            && !sessions.containsKey(container.id())) {
+          try {
+            cli.stop(container.id());
+            stopped.add(container.id());
+            emit(new LauncherEvent.OrphanStopped(container.id()));
+          } catch (ContainerCliException e) {
+            emit(new LauncherEvent.CleanupFailed(container.id(), "orphan could not be stopped; its"
+                + " rules stay in place: " + e.getMessage()));
+          }
+        }
+      }
+      // Listed again after the stops, so that rules of an orphan that would not stop stay.
+      Set<String> live =
+          cli.listRunning().stream().map(ContainerInfo::id).collect(Collectors.toSet());
+      ReconcileResult result = enforcer.reconcile(live);
+      started = true;
+      return new StartReport(stopped, result);
+    } catch (ContainerCliException | EgressException e) {
+      throw new LaunchException("launcher start-up failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Launches a container for {@code group}: see the class comment for the steps. {@code
+   * customise} adds mounts, environment and the command to the run spec; the launcher sets the
+   * name, image, labels and network itself.
+   *
+   * @return the container, running under the group's policy
+   * @throws IllegalArgumentException if the group name is invalid or the group has no policy file
+   *     (nothing was started)
+   * @throws IllegalStateException if {@link #start()} has not run
+   * @throws LaunchException if the container could not be started under its policy; it has been
+   *     stopped and its rules removed (or a {@link LauncherEvent.CleanupFailed} says what is left)
+   * @throws InterruptedException if interrupted; the container is stopped first
+   */
+  public ManagedContainer launch(String group, Consumer<ContainerRunSpec.Builder> customise)
+      throws LaunchException, InterruptedException {
+    if (!started) {
+      throw new IllegalStateException("call start() before launching containers");
+    }
+    Groups.check(group);
+    policies.policyFor(group);
+    String id = prefix + "-" + group + "-" + stamp();
+    ContainerRunSpec.Builder spec = ContainerRunSpec.builder(id, image);
+    customise.accept(spec);
+    spec.label(LAUNCHER_LABEL, prefix).label(GROUP_LABEL, group)
+        .network(network == null ? null : network.name());
+    ContainerRunSpec runSpec = spec.build();
+
+    Session session = new Session(id, group);
+    sessions.put(id, session);
+    try {
+      cli.runDetached(runSpec);
+      ContainerEndpoint endpoint = endpointOf(waitForAddress(id));
+      Attachment attachment = attach(session, endpoint);
+      checkEnforcement(session, attachment);
+      ManagedContainer handle = new ManagedContainer(this, group, attachment);
+      session.handle = handle;
+      session.launching = false;
+      emit(new LauncherEvent.Launched(id, group, endpoint));
+      return handle;
+    } catch (InterruptedException e) {
+      abort(session, "interrupted");
+      Thread.currentThread().interrupt();
+      throw e;
+    } catch (ContainerCliException | EgressException | LaunchStepFailed | RuntimeException e) {
+      String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+      if (e instanceof LaunchStepFailed failed && failed.leak) {
+        emit(new LauncherEvent.EnforcementFailure(id, group, reason));
+      }
+      abort(session, reason);
+      throw new LaunchException(
+          "container " + id + " of group " + group + " was stopped before it got work: " + reason,
+          e);
+    }
+  }
+
+  /**
+   * Rereads the policy files and updates the attachments of the changed groups' containers. A
+   * container whose update fails is stopped (its old policy would no longer be its group's).
+   *
+   * @return the changes applied
+   * @throws IOException if the policy directory cannot be read; nothing changes
+   */
+  public List<PolicyRegistry.Change> reloadPolicies() throws IOException, InterruptedException {
+    policyLock.writeLock().lock();
+    try {
+      List<PolicyRegistry.Change> changes = policies.reload();
+      for (PolicyRegistry.Change change : changes) {
+        String problem = change.problem();
+        if (problem != null) {
+          emit(new LauncherEvent.PolicyRejected(change.group(), problem));
+        }
+        int updated = 0;
+        for (Session session : sessions.values()) {
+          Attachment attachment = session.attachment;
+          if (!session.group.equals(change.group()) || attachment == null) {
+            continue;
+          }
+          try {
+            attachment.update(change.policy());
+            updated++;
+          } catch (IllegalStateException detachedMeanwhile) {
+            // The container stopped while we reloaded; nothing to update.
+          } catch (EgressException e) {
+            emit(new LauncherEvent.CleanupFailed(session.id,
+                "policy update failed, stopping the container: " + e.getMessage()));
+            terminate(session);
+          }
+        }
+        emit(new LauncherEvent.PolicyReloaded(change.group(), updated));
+      }
+      return changes;
+    } finally {
+      policyLock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Notices containers that exited by themselves and removes their rules, and retries stopping
+   * containers whose earlier stop failed. Run it periodically, together with {@link
+   * #reloadPolicies()} (see {@link #maintain()}).
+   *
+   * @throws LaunchException if the running containers cannot be listed
+   */
+  public void sweepExited() throws LaunchException, InterruptedException {
+    Set<String> running;
+    try {
+      running = cli.listRunning().stream().map(ContainerInfo::id).collect(Collectors.toSet());
+    } catch (ContainerCliException e) {
+      throw new LaunchException("cannot list containers: " + e.getMessage(), e);
+    }
+    for (Session session : sessions.values()) {
+      if (session.launching) {
+        continue;
+      }
+      boolean exited = !running.contains(session.id);
+      boolean abandoned = session.handle == null;
+      if ((exited || abandoned) && terminate(session) && exited) {
+        emit(new LauncherEvent.Exited(session.id, session.group));
+      }
+    }
+  }
+
+  /**
+   * {@link #reloadPolicies()} then {@link #sweepExited()}: the periodic task, for a scheduled
+   * executor. Failures are reported, as events, not thrown, so that the schedule keeps running.
+   */
+  public void maintain() {
+    try {
+      reloadPolicies();
+      sweepExited();
+    } catch (IOException | LaunchException e) {
+      emit(new LauncherEvent.CleanupFailed("", "maintenance failed: " + e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The containers this launcher runs under their policies now. */
+  public List<ManagedContainer> containers() {
+    List<ManagedContainer> result = new ArrayList<>();
+    for (Session session : sessions.values()) {
+      ManagedContainer handle = session.handle;
+      if (handle != null) {
+        result.add(handle);
+      }
+    }
+    return result;
+  }
+
+  /** Stops every container this launcher runs (and removes their rules). The enforcer stays open. */
+  @Override
+  public void close() throws InterruptedException {
+    for (Session session : sessions.values()) {
+      if (terminate(session)) {
+        emit(new LauncherEvent.Stopped(session.id, session.group));
+      }
+    }
+  }
+
+  void stop(ManagedContainer container) throws LaunchException, InterruptedException {
+    Session session = sessions.get(container.id());
+    if (session == null || session.handle != container) {
+      return;
+    }
+    if (!terminate(session)) {
+      throw new LaunchException("container " + container.id() + " could not be stopped; its"
+          + " rules stay in place. Try 'container stop " + container.id() + "'");
+    }
+    emit(new LauncherEvent.Stopped(session.id, session.group));
+  }
+
+  boolean isManaging(ManagedContainer container) {
+    Session session = sessions.get(container.id());
+    return session != null && session.handle == container;
+  }
+
+  ContainerCli cli() {
+    return cli;
+  }
+
+  private synchronized long stamp() {
+    lastStamp = Math.max(clock.millis(), lastStamp + 1);
+    return lastStamp;
+  }
+
+  private ContainerInfo waitForAddress(String id)
+      throws ContainerCliException, LaunchStepFailed, InterruptedException {
+    long deadline = System.nanoTime() + addressTimeout.toNanos();
+    while (true) {
+      Optional<ContainerInfo> found = cli.inspect(id);
+      if (found.isEmpty()) {
+        throw new LaunchStepFailed("it disappeared before it had an address (it exited at once;"
+            + " run it without --rm and see 'container logs " + id + "')", false);
+      }
+      ContainerInfo info = found.get();
+      if (info.isRunning() && !info.addresses().isEmpty()) {
+        return info;
+      }
+      if (info.state().equals("stopped")) {
+        throw new LaunchStepFailed("it stopped before it had an address", false);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw new LaunchStepFailed("it had no IP address after " + addressTimeout.toMillis()
+            + " ms (state '" + info.state() + "'; is the container system healthy? raise"
+            + " addressTimeout if the host is slow)", false);
+      }
+      Thread.sleep(pollInterval.toMillis());
+    }
+  }
+
+  private ContainerEndpoint endpointOf(ContainerInfo info) throws LaunchStepFailed {
+    if (network != null) {
+      for (InetAddress address : info.addresses()) {
+        if (!IpAddresses.isIpv6(address) && !network.covers(address)) {
+          throw new LaunchStepFailed("its address " + IpAddresses.format(address) + " lies outside"
+              + " the managed network " + network + ", where the enforcer's guard does not cover"
+              + " it", false);
+        }
+      }
+    }
+    return new ContainerEndpoint(info.id(), info.addresses(), info.gateway().orElse(null));
+  }
+
+  private Attachment attach(Session session, ContainerEndpoint endpoint) throws EgressException {
+    policyLock.readLock().lock();
+    try {
+      EgressPolicy policy = policies.policyFor(session.group);
+      Attachment attachment = enforcer.attach(endpoint, policy);
+      session.attachment = attachment;
+      return attachment;
+    } finally {
+      policyLock.readLock().unlock();
+    }
+  }
+
+  private void checkEnforcement(Session session, Attachment attachment)
+      throws ContainerCliException, LaunchStepFailed, InterruptedException {
+    SelfCheck check = selfCheck;
+    if (check == null) {
+      return;
+    }
+    String mismatch = check.mismatch(attachment.policy(), attachment.container().gateway());
+    if (mismatch != null) {
+      throw new LaunchStepFailed(mismatch, false);
+    }
+    SelfCheck.Probe denied = check.denied();
+    ProcessResult deniedResult =
+        cli.exec(session.id, check.command().connect(denied.address(), denied.port()));
+    if (deniedResult.succeeded()) {
+      throw new LaunchStepFailed("self-check connected to " + denied + ", which the policy denies:"
+          + " the enforcer does not block this container's traffic", true);
+    }
+    SelfCheck.Probe allowed = check.allowed();
+    ProcessResult allowedResult =
+        cli.exec(session.id, check.command().connect(allowed.address(), allowed.port()));
+    if (!allowedResult.succeeded()) {
+      throw new LaunchStepFailed("self-check could not connect to " + allowed + ", which the"
+          + " policy allows, so the check proves nothing (" + allowedResult.describe() + ")",
+          false);
+    }
+  }
+
+  /** Stops a container whose launch failed and removes its rules; reports what it could not do. */
+  private void abort(Session session, String reason) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      terminate(session);
+    } catch (InterruptedException e) {
+      interrupted = true;
+      emit(new LauncherEvent.CleanupFailed(session.id, "interrupted while stopping; it has no"
+          + " work, and start-up reconciliation will stop it"));
+    } finally {
+      session.launching = false;
+      emit(new LauncherEvent.LaunchFailed(session.id, session.group, reason));
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * Stops the container, then detaches. Returns false, leaving the rules and the session in place
+   * for {@link #sweepExited()} to retry, if the container could not be stopped.
+   */
+  private boolean terminate(Session session) throws InterruptedException {
+    synchronized (session) {
+      if (session.terminated) {
+        return true;
+      }
+      try {
+        cli.stop(session.id);
+      } catch (ContainerCliException e) {
+        session.handle = null;
+        emit(new LauncherEvent.CleanupFailed(session.id, "could not be stopped; it keeps its"
+            + " rules (or, never attached, only what the guard allows) and gets no work: "
+            + e.getMessage()));
+        return false;
+      }
+      session.terminated = true;
+      sessions.remove(session.id, session);
+      Attachment attachment = session.attachment;
+      if (attachment != null) {
+        try {
+          attachment.detach();
+        } catch (EgressException e) {
+          emit(new LauncherEvent.CleanupFailed(session.id, "rules could not be removed; the"
+              + " enforcer retries: " + e.getMessage()));
+        }
+      }
+      return true;
+    }
+  }
+
+  private void emit(LauncherEvent event) {
+    try {
+      listener.onEvent(event);
+    } catch (RuntimeException ignored) {
+      // A listener never changes what the launcher does.
+    }
+  }
+
+  /** A launch step found the container unfit; {@code leak} marks an enforcement failure. */
+  private static final class LaunchStepFailed extends Exception {
+    private static final long serialVersionUID = 1L;
+    final boolean leak;
+
+    LaunchStepFailed(String message, boolean leak) {
+      super(message);
+      this.leak = leak;
+    }
+  }
+
+  /** Configures a {@link Launcher}; each setter checks its argument at once. */
+  public static final class Builder {
+    private final ContainerCli cli;
+    private final EgressEnforcer enforcer;
+    private final PolicyRegistry policies;
+    private String prefix = "nanoclaw";
+    private @Nullable String image;
+    private @Nullable ManagedNetwork network;
+    private @Nullable SelfCheck selfCheck;
+    private Duration addressTimeout = Duration.ofSeconds(30);
+    private Duration pollInterval = Duration.ofMillis(250);
+    private Clock clock = Clock.systemUTC();
+    private LauncherListener listener = LauncherListener.NONE;
+
+    private Builder(ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
+      this.cli = Objects.requireNonNull(cli, "cli");
+      this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+      this.policies = Objects.requireNonNull(policies, "policies");
+    }
+
+    /** The image every container runs (required). */
+    public Builder image(String reference) {
+      this.image = Objects.requireNonNull(reference, "reference");
+      return this;
+    }
+
+    /** The first part of container names and the value of {@value #LAUNCHER_LABEL}. */
+    public Builder namePrefix(String namePrefix) {
+      Groups.check(namePrefix);
+      this.prefix = namePrefix;
+      return this;
+    }
+
+    /** Runs containers on their own network (macOS 26+); see {@link ManagedNetwork}. */
+    public Builder managedNetwork(ManagedNetwork managedNetwork) {
+      this.network = Objects.requireNonNull(managedNetwork, "managedNetwork");
+      return this;
+    }
+
+    /** Checks enforcement in each container before handing it out. */
+    public Builder selfCheck(SelfCheck check) {
+      this.selfCheck = Objects.requireNonNull(check, "check");
+      return this;
+    }
+
+    /** How long a container may take to get its address; the default is 30 s. */
+    public Builder addressTimeout(Duration timeout) {
+      this.addressTimeout = positive(timeout, "addressTimeout");
+      return this;
+    }
+
+    /** How often {@code container inspect} is polled for the address; the default is 250 ms. */
+    public Builder pollInterval(Duration interval) {
+      this.pollInterval = positive(interval, "pollInterval");
+      return this;
+    }
+
+    /** The clock whose milliseconds end container names. */
+    public Builder clock(Clock namingClock) {
+      this.clock = Objects.requireNonNull(namingClock, "namingClock");
+      return this;
+    }
+
+    public Builder listener(LauncherListener eventListener) {
+      this.listener = Objects.requireNonNull(eventListener, "eventListener");
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException if no image was set
+     */
+    public Launcher build() {
+      String reference = image;
+      if (reference == null) {
+        throw new IllegalStateException("set the image containers run: builder.image(\"...\")");
+      }
+      return new Launcher(this, reference);
+    }
+
+    private static Duration positive(Duration duration, String what) {
+      if (duration.isNegative() || duration.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, got " + duration);
+      }
+      return duration;
+    }
+  }
+}

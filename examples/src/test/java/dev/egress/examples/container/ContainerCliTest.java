@@ -1,0 +1,94 @@
+package dev.egress.examples.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link ContainerCli} against the fake {@code container} executable found on a search path. */
+class ContainerCliTest {
+  @TempDir Path root;
+  private Path state;
+  private ContainerCli cli;
+
+  @BeforeEach
+  void installFake() throws Exception {
+    state = Files.createDirectories(root.resolve("state"));
+    Path bin = FakeContainer.install(root, state);
+    cli = new ContainerCli(new SystemProcessRunner(List.of(bin, Path.of("/usr/bin"), Path.of("/bin"))),
+        "container", Duration.ofSeconds(60));
+  }
+
+  @Test
+  void runInspectExecStop_onThePathExecutable_roundTrip() throws Exception {
+    FakeContainer.change(state, s -> s.script.inspectsWithoutAddress = 1);
+    ContainerRunSpec spec = ContainerRunSpec.builder("nanoclaw-main-1", "nanoclaw-agent:latest")
+        .label("dev.egress.group", "main")
+        .mount(root, "/workspace/group", false)
+        .env("TZ", "UTC")
+        .command(List.of("sleep", "infinity"))
+        .build();
+
+    assertEquals("nanoclaw-main-1", cli.runDetached(spec));
+    assertEquals(List.of(), cli.inspect("nanoclaw-main-1").orElseThrow().addresses());
+    ContainerInfo info = cli.inspect("nanoclaw-main-1").orElseThrow();
+    assertEquals("192.168.64.2/24", String.valueOf(info.networks().get(0).ipv4()));
+    assertEquals("main", info.labels().get("dev.egress.group"));
+    assertEquals(List.of("nanoclaw-main-1"),
+        cli.listRunning().stream().map(ContainerInfo::id).toList());
+    assertTrue(cli.exec("nanoclaw-main-1", List.of("agent-runner", "--task", "1")).succeeded());
+
+    cli.stop("nanoclaw-main-1");
+
+    assertEquals(Optional.empty(), cli.inspect("nanoclaw-main-1"));
+    assertEquals(List.of(), cli.listRunning());
+    assertEquals(List.of("agent-runner --task 1"), List.of(
+        FakeContainer.read(state).calls.stream().filter(c -> c.startsWith("exec"))
+            .map(c -> c.substring("exec nanoclaw-main-1 ".length())).toArray()));
+  }
+
+  @Test
+  void runDetached_whenTheCliFails_reportsCommandAndStderr() {
+    FakeContainer.change(state, s -> s.script.runFails = true);
+
+    ContainerCliException e = assertThrows(ContainerCliException.class,
+        () -> cli.runDetached(ContainerRunSpec.builder("x", "img").build()));
+
+    assertTrue(e.getMessage().contains("container run --detach --rm --name x img"), e.getMessage());
+    assertTrue(e.getMessage().contains("failed to bootstrap container"), e.getMessage());
+  }
+
+  @Test
+  void ensureNetwork_createsItOnceWithItsSubnet() throws Exception {
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+
+    assertEquals(1, FakeContainer.read(state).calls.stream()
+        .filter(c -> c.equals("network create egress-managed --subnet 10.213.0.0/24")).count());
+    cli.runDetached(ContainerRunSpec.builder("n1", "img").network("egress-managed").build());
+    assertEquals(IpAddresses.parse("10.213.0.2"),
+        cli.inspect("n1").orElseThrow().addresses().get(0));
+  }
+
+  @Test
+  void missingExecutable_saysHowToFix() {
+    ContainerCli missing = new ContainerCli(new SystemProcessRunner(List.of(root)), "container",
+        Duration.ofSeconds(5));
+
+    ContainerCliException e = assertThrows(ContainerCliException.class, missing::listRunning);
+
+    assertTrue(e.getMessage().contains("container system start"), e.getMessage());
+    assertFalse(e.getMessage().isBlank());
+  }
+}
