@@ -4,6 +4,7 @@ module dev.egress.cli {
   requires dev.egress.pf;
   requires dev.egress.nftables;
   requires dev.egress.core;
+  requires dev.egress.dns;
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.

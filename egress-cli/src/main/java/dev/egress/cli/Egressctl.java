@@ -20,6 +20,10 @@ import picocli.CommandLine.Spec;
     description = "Egress control for agent containers: check policies, check the host, show and clean up rules.",
     subcommands = {
       CheckCommand.class,
+      RenderCommand.class,
+      DoctorCommand.class,
+      StatusCommand.class,
+      CleanupCommand.class,
       SudoersCommand.class,
       CommandLine.HelpCommand.class
     },
@@ -53,9 +57,17 @@ public final class Egressctl implements Runnable {
     commandLine.setOut(host.out());
     commandLine.setErr(host.err());
     commandLine.setColorScheme(Help.defaultColorScheme(host.colour() ? Help.Ansi.ON : Help.Ansi.OFF));
-    commandLine.registerConverter(InetAddress.class, IpAddresses::parse);
+    commandLine.registerConverter(InetAddress.class, Egressctl::address);
     commandLine.setExecutionExceptionHandler(Egressctl::handle);
     return commandLine;
+  }
+
+  private static InetAddress address(String text) {
+    try {
+      return IpAddresses.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.TypeConversionException(String.valueOf(e.getMessage()));
+    }
   }
 
   private static int handle(Exception e, CommandLine commandLine, ParseResult parseResult) {

@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.pf.render.ParentAnchor;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -46,7 +47,7 @@ final class SudoersCommand implements Callable<Integer> {
   private String pfctl = "/sbin/pfctl";
 
   @Option(names = "--anchor", paramLabel = "ANCHOR", description = "egress-pf's parent anchor (default: ${DEFAULT-VALUE}).")
-  private String parentAnchor = PfSettings.PARENT_ANCHOR;
+  private String parentAnchor = ParentAnchor.DEFAULT_PATH;
 
   @Option(names = "--token-file", paramLabel = "PATH", description = "Where the wrapper records the enable tokens it took (default: ${DEFAULT-VALUE}).")
   private String tokenFile = "/var/db/egressctl/pf-tokens";

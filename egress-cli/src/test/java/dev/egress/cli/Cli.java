@@ -1,5 +1,7 @@
 package dev.egress.cli;
 
+import dev.egress.pf.pfctl.ProcessRunner;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.HashMap;
@@ -11,6 +13,12 @@ final class Cli {
 
   private final Map<String, String> environment = new HashMap<>();
   private boolean terminal;
+  private String osName = "Mac OS X";
+  private ProcessRunner processes = (command, stdin, timeout) -> {
+    throw new IOException("this test runs no process, but egressctl ran " + command);
+  };
+  private StringWriter out = new StringWriter();
+  private StringWriter err = new StringWriter();
 
   Cli terminal(boolean isTerminal) {
     this.terminal = isTerminal;
@@ -22,12 +30,20 @@ final class Cli {
     return this;
   }
 
-  private StringWriter out = new StringWriter();
-  private StringWriter err = new StringWriter();
+  Cli os(String name) {
+    this.osName = name;
+    return this;
+  }
+
+  Cli processes(ProcessRunner runner) {
+    this.processes = runner;
+    return this;
+  }
 
   /** A host whose output this runner captures. */
   CliHost host() {
-    return new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal);
+    return new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal,
+        osName, processes);
   }
 
   Result run(String... args) {
