@@ -1,8 +1,11 @@
 package dev.egress.cli;
 
+import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.AnchorNames;
 import dev.egress.policy.HostName;
@@ -40,6 +43,7 @@ final class CleanupCommand implements Callable<Integer> {
   @Spec private CommandSpec spec = CommandSpec.create();
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private PfOptions pfOptions = new PfOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
 
   @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
@@ -68,12 +72,19 @@ final class CleanupCommand implements Callable<Integer> {
           : "--live and --none-live exclude each other");
     }
     Backend chosen = backend != null ? backend : host.defaultBackend();
-    if (chosen == Backend.NFT) {
-      throw new CommandFailure(ExitCodes.CANNOT_ENFORCE, "egressctl: cleanup --backend nft is not"
-          + " available in this build: the nftables backend is not part of it yet");
+    List<InstalledRuleSet> installed;
+    Set<String> keep;
+    if (chosen == Backend.PF) {
+      installed = PfReadBack.installed(pfOptions.pfctl(host), pfOptions.parent());
+      keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
+    } else {
+      NftBackend nft = nftOptions.backend();
+      installed = new ArrayList<>();
+      nft.installed().forEach((name, addresses) -> installed.add(new InstalledRuleSet(
+          name, "table inet " + nftOptions.table() + " chain " + name, addresses, 0, java.util.Map.of())));
+      keep = live.stream().map(nft::ruleSetName).collect(Collectors.toSet());
     }
-    Set<String> keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
-    List<InstalledRuleSet> stale = PfReadBack.installed(pfOptions.pfctl(host), pfOptions.parent()).stream()
+    List<InstalledRuleSet> stale = installed.stream()
         .filter(ruleSet -> !keep.contains(ruleSet.name()))
         .toList();
     if (stale.isEmpty()) {
@@ -88,12 +99,19 @@ final class CleanupCommand implements Callable<Integer> {
       return ExitCodes.FINDINGS;
     }
     Set<String> liveIds = new LinkedHashSet<>(live);
-    try (PfEgressEnforcer enforcer = PfEgressEnforcer.builder()
-        .resolver(NO_NAMES)
-        .processRunner(host.processes())
-        .pfctlCommand(pfOptions.command(host))
-        .parentAnchor(pfOptions.parent())
-        .build()) {
+    try (EgressEnforcer enforcer = chosen == Backend.PF
+        ? PfEgressEnforcer.builder()
+            .resolver(NO_NAMES)
+            .processRunner(host.processes())
+            .pfctlCommand(pfOptions.command(host))
+            .parentAnchor(pfOptions.parent())
+            .build()
+        : NftEgressEnforcer.builder()
+            .resolver(NO_NAMES)
+            .command(nftOptions.command())
+            .table(nftOptions.table())
+            .guard(nftOptions.guard())
+            .build()) {
       ReconcileResult result = enforcer.reconcile(liveIds);
       for (InstalledRuleSet ruleSet : stale) {
         if (result.removed().contains(ruleSet.name())) {

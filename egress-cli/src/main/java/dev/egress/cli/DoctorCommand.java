@@ -30,6 +30,7 @@ final class DoctorCommand implements Callable<Integer> {
 
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private PfOptions pfOptions = new PfOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
 
   @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
@@ -62,7 +63,7 @@ final class DoctorCommand implements Callable<Integer> {
     List<Finding> findings = switch (chosen) {
       case PF -> new PfDoctor(host.processes(), pfOptions.pfctl(host), pfOptions.command(host), pfOptions.parent())
           .check(network, loggingAsked);
-      case NFT -> new NftDoctor(host.processes()).check();
+      case NFT -> new NftDoctor(host.processes(), nftOptions).check();
     };
     boolean canEnforce = findings.stream().noneMatch(f -> f.severity() == Finding.Severity.FAIL);
     long warnings = findings.stream().filter(f -> f.severity() == Finding.Severity.WARN).count();

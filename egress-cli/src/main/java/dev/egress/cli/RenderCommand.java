@@ -101,7 +101,10 @@ final class RenderCommand implements Callable<Integer> {
     Output output = outputOptions.open(host);
     Backend chosen = backend != null ? backend : host.defaultBackend();
     if (chosen == Backend.NFT) {
-      return NftRender.render(this, output);
+      // The nftables renderer (dev.egress.nftables.NftRenderer) is package-private.
+      throw new CommandFailure(ExitCodes.CANNOT_ENFORCE, "egressctl: render --backend nft is not"
+          + " available yet: egress-nftables does not export its renderer; use --backend pf, or"
+          + " 'nft list table inet egress' on a host where the policy is attached");
     }
     ParentAnchor anchor = parentAnchor(chosen);
     if (parent) {
@@ -231,15 +234,4 @@ final class RenderCommand implements Callable<Integer> {
     }
   }
 
-  @Nullable Path policyFile() {
-    return policyFile;
-  }
-
-  boolean parentRequested() {
-    return parent;
-  }
-
-  CommandSpec spec() {
-    return spec;
-  }
 }

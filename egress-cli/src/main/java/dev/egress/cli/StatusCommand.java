@@ -1,6 +1,8 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
+import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftException;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
@@ -29,6 +31,7 @@ final class StatusCommand implements Callable<Integer> {
 
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private PfOptions pfOptions = new PfOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
 
   @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
@@ -50,7 +53,7 @@ final class StatusCommand implements Callable<Integer> {
     Backend chosen = backend != null ? backend : host.defaultBackend();
     Snapshot snapshot = switch (chosen) {
       case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
-      case NFT -> NftStatus.snapshot(host);
+      case NFT -> nftSnapshot(nftOptions);
     };
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
@@ -75,6 +78,35 @@ final class StatusCommand implements Callable<Integer> {
     output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());
     for (String problem : snapshot.drift()) {
       output.result(output.bad("drift") + ": " + problem);
+    }
+  }
+
+  static Snapshot nftSnapshot(NftOptions options) throws EgressException {
+    NftBackend backend = options.backend();
+    String listing = nftListing(options);
+    Map<String, List<String>> sets = NftSets.parse(listing);
+    List<InstalledRuleSet> ruleSets = new ArrayList<>();
+    backend.installed().forEach((name, addresses) -> {
+      Map<String, List<String>> own = new LinkedHashMap<>();
+      sets.forEach((set, elements) -> {
+        if (set.startsWith(name + "_h")) {
+          own.put(set, elements);
+        }
+      });
+      ruleSets.add(new InstalledRuleSet(name, "table inet " + options.table() + " chain " + name,
+          addresses, NftSets.ruleCount(listing, name), own));
+    });
+    return new Snapshot(ruleSets, backend.hostProblems());
+  }
+
+  private static String nftListing(NftOptions options) throws NftException {
+    try {
+      return options.command().list("table", "inet", options.table());
+    } catch (NftException e) {
+      if (e.kind() != NftException.Kind.MISSING_OBJECT) {
+        throw e;
+      }
+      return "";
     }
   }
 
