@@ -44,6 +44,10 @@ public final class Egressctl implements Runnable {
   }
 
   public static void main(String[] args) {
+    // Before any logger exists: -v shows the library's debug lines (such as pfctl's chatter).
+    if (java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose")) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+    }
     System.exit(run(CliHost.system(), args));
   }
 

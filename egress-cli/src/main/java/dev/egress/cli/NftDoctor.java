@@ -39,8 +39,8 @@ final class NftDoctor {
       if (problems.isEmpty()) {
         findings.add(Finding.ok("table", "table inet " + options.table() + " is loaded as the enforcer loads it"));
       } else if (problems.size() == 1 && problems.get(0).contains(" is missing: ")) {
-        findings.add(Finding.warn("table", "table inet " + options.table() + " is not loaded yet",
-            "nothing to do: the enforcer creates it before its first attach"));
+        findings.add(Finding.ok("table", "table inet " + options.table() + " is not loaded yet; the"
+            + " enforcer creates it before its first attach"));
       } else {
         for (String problem : problems) {
           findings.add(Finding.fail("table", problem,

@@ -50,14 +50,11 @@ final class PfDoctor {
           e.hint().isEmpty() ? "check --pfctl-command (now: " + String.join(" ", command) + ")" : e.hint()));
       return findings;
     }
-    findings.add(enabled
-        ? Finding.ok("pf enabled", "pfctl -s info says Status: Enabled")
-        : Finding.warn("pf enabled", "pf is disabled: no rule applies until it is enabled",
-            "the enforcer enables pf with a reference of its own on its first attach; to enable it"
-                + " now: sudo pfctl -E"));
     try {
+      int ruleSets = PfReadBack.installed(pfctl, parent).size();
+      findings.add(enabled(enabled, ruleSets));
       findings.add(hook());
-      findings.add(parentAnchor());
+      findings.add(parentAnchor(ruleSets));
     } catch (PfctlException e) {
       findings.add(Finding.fail("pf read-back", String.valueOf(e.getMessage()),
           e.hint().isEmpty() ? "run again with -v for details" : e.hint()));
@@ -88,15 +85,27 @@ final class PfDoctor {
                 + " that reload also drops vmnet's NAT");
   }
 
-  private Finding parentAnchor() throws PfctlException {
+  private static Finding enabled(boolean enabled, int ruleSets) {
+    if (enabled) {
+      return Finding.ok("pf enabled", "pfctl -s info says Status: Enabled");
+    }
+    if (ruleSets == 0) {
+      return Finding.ok("pf enabled", "pf is disabled; the enforcer enables it (with a reference of"
+          + " its own) before its first attach");
+    }
+    return Finding.fail("pf enabled", "pf is disabled while " + ruleSets + " container rule set(s)"
+            + " are loaded: no rule applies, those containers are unfiltered",
+        "sudo pfctl -E (the enforcer's health check also does it), then find what disables pf");
+  }
+
+  private Finding parentAnchor(int children) throws PfctlException {
     boolean loaded = pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith("anchor \"*\""));
     if (loaded) {
       return Finding.ok("parent anchor", parent.path() + " is loaded and evaluates its children");
     }
-    int children = PfReadBack.installed(pfctl, parent).size();
     if (children == 0) {
-      return Finding.warn("parent anchor", parent.path() + " is not loaded yet",
-          "nothing to do: the enforcer loads it before its first attach");
+      return Finding.ok("parent anchor", parent.path() + " is not loaded yet; the enforcer loads it"
+          + " before its first attach");
     }
     return Finding.fail("parent anchor",
         parent.path() + " is missing or altered while " + children + " container anchor(s) sit below"

@@ -96,7 +96,9 @@ final class StatusCommand implements Callable<Integer> {
       ruleSets.add(new InstalledRuleSet(name, "table inet " + options.table() + " chain " + name,
           addresses, NftSets.ruleCount(listing, name), own));
     });
-    return new Snapshot(ruleSets, backend.hostProblems());
+    // No table and no rule set is a host where nothing was attached yet, not drift.
+    List<String> drift = listing.isEmpty() && ruleSets.isEmpty() ? List.of() : backend.hostProblems();
+    return new Snapshot(ruleSets, drift);
   }
 
   private static String nftListing(NftOptions options) throws NftException {

@@ -140,13 +140,27 @@ class DoctorCommandTest {
   }
 
   @Test
-  void doctor_pfDisabledAndParentNotLoaded_warnsButCanEnforce() {
+  void doctor_stockMacNothingAttachedYet_canEnforce() {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
-    assertEquals(1, result.exit());
-    assertTrue(result.out().contains("WARN  pf enabled: pf is disabled"), result.out());
-    assertTrue(result.out().contains("WARN  parent anchor: com.apple/egress is not loaded yet"), result.out());
-    assertTrue(result.out().endsWith("this host can enforce egress policies with pf (2 warnings)\n"), result.out());
+    assertEquals(0, result.exit(), result.out());
+    assertTrue(result.out().contains("ok    pf enabled: pf is disabled; the enforcer enables it"), result.out());
+    assertTrue(result.out().contains("ok    parent anchor: com.apple/egress is not loaded yet;"), result.out());
+    assertOnlyReadCalls();
+  }
+
+  @Test
+  void doctor_pfDisabledWhileRuleSetsLoaded_failClosedExitsThree() {
+    host.pf.enableByOthers();
+    loadParent();
+    loadChild("agent-1");
+    host.pf.disableByOthers();
+
+    Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(3, result.exit(), result.out());
+    assertTrue(result.out().contains("FAIL  pf enabled: pf is disabled while 1 container rule set(s) are loaded:"
+        + " no rule applies, those containers are unfiltered\n      fix: sudo pfctl -E"), result.out());
   }
 
   @Test
