@@ -2,7 +2,7 @@
 module dev.egress.nftables {
   requires static org.jspecify;
   requires transitive dev.egress.api;
-  requires dev.egress.core;
+  requires transitive dev.egress.core;
   requires dev.egress.dns;
   requires org.slf4j;
 

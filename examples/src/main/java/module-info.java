@@ -4,6 +4,8 @@ module dev.egress.examples {
   requires transitive dev.egress.api;
   requires dev.egress.pf;
   requires dev.egress.nftables;
+  requires dev.egress.core;
+  requires dev.egress.testkit;
   requires com.fasterxml.jackson.databind;
 
   exports dev.egress.examples.container;

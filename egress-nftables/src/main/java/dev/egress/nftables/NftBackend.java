@@ -68,6 +68,16 @@ public final class NftBackend implements FirewallBackend {
     }
   }
 
+  /**
+   * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code
+   * nft -f -} script, without loading anything: for review, dry runs and machines without
+   * nftables. Pure.
+   */
+  public String preview(ContainerRules rules) {
+    requireOurs(rules.name());
+    return renderer.prepare(guard) + renderer.install(rules);
+  }
+
   /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
   @Override
   public void prepare() throws EgressException {

@@ -58,10 +58,18 @@ class NetnsLabTest {
   }
 
   @Test
-  void acceptedCount_growsWithEachConnection() throws IOException {
+  void acceptedCount_growsWithEachConnection() throws Exception {
     int before = lab.acceptedOnInternet(80);
-    lab.container(1).tcp(NetnsLab.web(0), 80);
-    assertTrue(lab.acceptedOnInternet(80) > before);
+    assertEquals(Outcome.REACHED, lab.container(1).tcp(NetnsLab.web(0), 80));
+    // The server's accept() runs after the handshake the probe saw: give it a moment.
+    boolean counted = false;
+    for (int attempt = 0; attempt < 50 && !counted; attempt++) {
+      counted = lab.acceptedOnInternet(80) > before;
+      if (!counted) {
+        Thread.sleep(20);
+      }
+    }
+    assertTrue(counted, "the echo server should have counted the connection");
   }
 
   @Test

@@ -1,0 +1,148 @@
+package dev.egress.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.policy.IpAddresses;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The nft driver against fake {@code nft} and {@code conntrack} executables (shell scripts). */
+@EnabledOnOs({OS.LINUX, OS.MAC})
+class NftCommandTest {
+  @TempDir Path dir;
+
+  private Path fake(String name, String body) throws IOException {
+    Path script = dir.resolve(name);
+    Files.writeString(script, "#!/bin/sh\n" + body + "\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+    return script;
+  }
+
+  private NftCommand command(Path nft, Duration timeout) throws IOException {
+    return new NftCommand(List.of(nft.toString()), List.of(nft.toString()), timeout);
+  }
+
+  private NftException failureOf(String stderr) throws IOException {
+    Path nft = fake("nft", "cat > /dev/null; echo '" + stderr + "' >&2; exit 1");
+    return assertThrows(NftException.class,
+        () -> command(nft, Duration.ofSeconds(5)).apply("add table inet egress\n"));
+  }
+
+  @Test
+  void apply_sendsTheScriptOnStdin_toNftDashFDash() throws Exception {
+    Path seen = dir.resolve("seen");
+    Path nft = fake("nft", "echo \"$@\" > " + seen + ".args; cat > " + seen);
+    command(nft, Duration.ofSeconds(5)).apply("add table inet egress\nadd chain inet egress c\n");
+    assertEquals("add table inet egress\nadd chain inet egress c\n", Files.readString(seen));
+    assertEquals("-f -\n", Files.readString(Path.of(seen + ".args")));
+  }
+
+  @Test
+  void apply_whenNotRoot_isClassifiedAsPermissionDenied_withAHint() throws Exception {
+    NftException e = failureOf("Error: Could not process rule: Operation not permitted");
+    assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
+    assertTrue(e.hint().contains("CAP_NET_ADMIN"), e.hint());
+  }
+
+  @Test
+  void apply_whenAnObjectIsMissing_isClassifiedAsMissingObject() throws Exception {
+    assertEquals(NftException.Kind.MISSING_OBJECT,
+        failureOf("Error: Could not process rule: No such file or directory").kind());
+  }
+
+  @Test
+  void apply_whenAnElementIsTaken_isClassifiedAsConflict() throws Exception {
+    assertEquals(NftException.Kind.CONFLICT,
+        failureOf("Error: Could not process rule: File exists").kind());
+  }
+
+  @Test
+  void apply_whenTheKernelLacksNfTables_isClassifiedAsKernelUnsupported() throws Exception {
+    assertEquals(NftException.Kind.KERNEL_UNSUPPORTED,
+        failureOf("Error: Could not process rule: Protocol not supported").kind());
+  }
+
+  @Test
+  void apply_withASyntaxError_isClassifiedAsSyntax_andQuotesTheScript() throws Exception {
+    NftException e = failureOf("/dev/stdin:1:16-16: Error: syntax error, unexpected newline");
+    assertEquals(NftException.Kind.SYNTAX, e.kind());
+    assertTrue(e.getMessage().contains("add table inet egress"), e.getMessage());
+  }
+
+  @Test
+  void apply_withAnUnknownError_isOther_andCarriesNftsMessage() throws Exception {
+    NftException e = failureOf("Error: something new");
+    assertEquals(NftException.Kind.OTHER, e.kind());
+    assertTrue(e.getMessage().contains("something new"), e.getMessage());
+  }
+
+  @Test
+  void apply_whenNftIsNotInstalled_isClassifiedAsNotInstalled() {
+    NftCommand missing = new NftCommand(List.of(dir.resolve("no-such-nft").toString()),
+        List.of("conntrack"), Duration.ofSeconds(5));
+    NftException e = assertThrows(NftException.class, () -> missing.apply("x\n"));
+    assertEquals(NftException.Kind.NOT_INSTALLED, e.kind());
+    assertTrue(e.hint().contains("apt-get install nftables"), e.hint());
+  }
+
+  @Test
+  void apply_thatHangs_isKilledAtTheTimeout() throws Exception {
+    Path pid = dir.resolve("pid");
+    Path nft = fake("nft", "echo $$ > " + pid + "; exec sleep 30");
+    long start = System.nanoTime();
+    NftException e = assertThrows(NftException.class,
+        () -> command(nft, Duration.ofMillis(500)).apply("add table inet egress\n"));
+    assertEquals(NftException.Kind.TIMEOUT, e.kind());
+    assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos());
+    long child = Long.parseLong(Files.readString(pid).strip());
+    assertFalse(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false),
+        "the hung nft must be killed");
+  }
+
+  @Test
+  void list_withMegabytesOnBothStreams_doesNotDeadlock() throws Exception {
+    Path nft = fake("nft", "head -c 2000000 /dev/zero | tr '\\0' a >&2; head -c 2000000 /dev/zero"
+        + " | tr '\\0' b; exit 0");
+    String out = command(nft, Duration.ofSeconds(20)).list("table", "inet", "egress");
+    assertEquals(2_000_000, out.length());
+  }
+
+  @Test
+  void deleteConnections_findingNone_isNoError() throws Exception {
+    Path conntrack = fake("conntrack",
+        "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
+    command(conntrack, Duration.ofSeconds(5))
+        .deleteConnections(IpAddresses.parse("10.0.0.2"), true);
+  }
+
+  @Test
+  void deleteConnections_passesFamilyAndDirection() throws Exception {
+    Path seen = dir.resolve("args");
+    Path conntrack = fake("conntrack", "echo \"$@\" >> " + seen);
+    NftCommand command = command(conntrack, Duration.ofSeconds(5));
+    command.deleteConnections(IpAddresses.parse("fd00::2"), true);
+    command.deleteConnections(IpAddresses.parse("10.0.0.2"), false);
+    assertEquals("-D -f ipv6 -s fd00::2\n-D -f ipv4 -d 10.0.0.2\n", Files.readString(seen));
+  }
+
+  @Test
+  void deleteConnections_thatReallyFails_throws() throws Exception {
+    Path conntrack = fake("conntrack",
+        "echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1");
+    NftException e = assertThrows(NftException.class,
+        () -> command(conntrack, Duration.ofSeconds(5))
+            .deleteConnections(IpAddresses.parse("10.0.0.2"), true));
+    assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
+  }
+}

@@ -1,0 +1,124 @@
+package dev.egress.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Resolutions;
+import dev.egress.testkit.EgressArbitraries;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+
+/** Invariants of the renderer over generated policies, resolutions and hostile container ids. */
+class NftRendererProperties {
+  private static final NftRenderer RENDERER = new NftRenderer("egress");
+  private static final Pattern LINE = Pattern.compile(
+      "(add|flush|delete) (chain|set|rule|element) inet egress [A-Za-z0-9_]+( .*)?");
+  private static final Pattern PORTS = Pattern.compile("(tcp|udp) dport (\\{ [^}]* \\}|\\S+)");
+
+  @Provide
+  Arbitrary<String> hostileIds() {
+    return Arbitraries.strings().withCharRange((char) 0x21, (char) 0x7e).ofMinLength(1).ofMaxLength(200);
+  }
+
+  private static ContainerRules rules(String id, ContainerEndpoint endpoint, EgressPolicy policy,
+      Resolutions resolutions) {
+    ContainerEndpoint withId = new ContainerEndpoint(id, endpoint.addresses(), endpoint.gateway());
+    return new ContainerRules(NftRenderer.ruleSetName(id), withId, policy, resolutions);
+  }
+
+  @Property(tries = 300)
+  void ruleSetName_isASafeIdentifier_forAnyId(@ForAll("hostileIds") String id) {
+    String name = NftRenderer.ruleSetName(id);
+    assertTrue(NftRenderer.isRuleSetName(name), name);
+    assertTrue(name.length() <= 35, name);
+    assertEquals(name, NftRenderer.ruleSetName(id));
+  }
+
+  @Property(tries = 200)
+  void hostileIds_cannotChangeTheScriptsStructure(
+      @ForAll("hostileIds") String id,
+      @ForAll("endpoints") ContainerEndpoint endpoint,
+      @ForAll("policies") EgressPolicy policy,
+      @ForAll("resolutions") Resolutions resolutions) {
+    ContainerRules hostile = rules(id, endpoint, policy, resolutions);
+    ContainerRules plain = rules("plain", endpoint, policy, resolutions);
+    String script = RENDERER.install(hostile);
+    // Same lines as for a harmless id once the generated name is swapped back.
+    assertEquals(RENDERER.install(plain).replace(plain.name(), "NAME"),
+        script.replace(hostile.name(), "NAME"));
+    for (String line : script.split("\n")) {
+      assertTrue(LINE.matcher(line).matches(), line);
+    }
+  }
+
+  @Property(tries = 200)
+  void rendering_isDeterministic_andIndependentOfTheOrderAllowancesWereGiven(
+      @ForAll("endpoints") ContainerEndpoint endpoint,
+      @ForAll("policies") EgressPolicy policy,
+      @ForAll("resolutions") Resolutions resolutions) {
+    List<dev.egress.policy.Allowance> shuffled = new ArrayList<>(policy.allowances());
+    Collections.reverse(shuffled);
+    EgressPolicy same = new EgressPolicy(shuffled, policy.dns(), policy.logDenied());
+    assertEquals(RENDERER.install(rules("c", endpoint, policy, resolutions)),
+        RENDERER.install(rules("c", endpoint, same, resolutions)));
+  }
+
+  @Property(tries = 300)
+  void onlyTheDnsRuleOpensPort53_andOnlyTowardsTheResolvers(
+      @ForAll("endpoints") ContainerEndpoint endpoint,
+      @ForAll("policies") EgressPolicy policy,
+      @ForAll("resolutions") Resolutions resolutions) {
+    for (String rule : NftRenderer.chainRules(rules("c", endpoint, policy, resolutions))) {
+      if (rule.contains("th dport 53 ")) {
+        assertTrue(rule.matches("ip6? daddr \\S.* meta l4proto \\{ tcp, udp \\} th dport 53 counter accept"), rule);
+        continue;
+      }
+      Matcher ports = PORTS.matcher(rule);
+      while (ports.find()) {
+        for (String piece : ports.group(2).replaceAll("[{}]", "").split(",")) {
+          String[] bounds = piece.strip().split("-");
+          int first = Integer.parseInt(bounds[0]);
+          int last = Integer.parseInt(bounds[bounds.length - 1]);
+          assertTrue(53 < first || last < 53, rule);
+        }
+      }
+    }
+  }
+
+  @Property(tries = 300)
+  void everyChainEndsInDeny_andStartsWithTheEstablishedRule(
+      @ForAll("endpoints") ContainerEndpoint endpoint,
+      @ForAll("policies") EgressPolicy policy,
+      @ForAll("resolutions") Resolutions resolutions) {
+    List<String> rules = NftRenderer.chainRules(rules("c", endpoint, policy, resolutions));
+    assertEquals(NftRenderer.ESTABLISHED_RULE, rules.get(0));
+    assertTrue(rules.get(rules.size() - 1).endsWith("counter goto deny"));
+    assertEquals(1, rules.stream().filter(r -> r.contains("goto deny")).count());
+  }
+
+  @Provide
+  Arbitrary<ContainerEndpoint> endpoints() {
+    return EgressArbitraries.containerEndpoints();
+  }
+
+  @Provide
+  Arbitrary<EgressPolicy> policies() {
+    return EgressArbitraries.policies().filter(p -> !p.requiresDnsFiltering());
+  }
+
+  @Provide
+  Arbitrary<Resolutions> resolutions() {
+    return EgressArbitraries.resolutions();
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The README's demo: the nftables enforcer attached to a NanoClaw-like policy in a network lab,
+ * with a table of real probes.
+ *
+ * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
+ */
+@NullMarked
+package dev.egress.examples.demo;
+
+import org.jspecify.annotations.NullMarked;
