@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
           + " Rule sets of the containers named with --live are kept. Without --yes, only shows"
           + " what would be removed. Name every container that runs: a rule set removed while its"
           + " container runs leaves that container unfiltered, unless the managed network's guard"
-          + " blocks it.",
+          + " blocks it. --yes first makes the host ready as an attach would (filter enabled, parent"
+          + " anchor or table loaded).",
       "Exit status: 0 nothing to remove (or all removed with --yes), 1 stale rule sets found"
           + " (dry run), 2 usage error, 3 a removal failed."
     })
