@@ -44,6 +44,16 @@ record Finding(String check, Severity severity, String message, String fix) {
     return new Finding(check, Severity.FAIL, message, fix);
   }
 
+  /** A failure from {@code e}: its message (without the hint it carries) and its hint as the fix. */
+  static Finding failure(String check, dev.egress.enforcer.EgressException e, String defaultFix) {
+    String message = String.valueOf(e.getMessage());
+    String hint = e.hint();
+    if (!hint.isEmpty() && message.endsWith(" (" + hint + ")")) {
+      message = message.substring(0, message.length() - hint.length() - 3);
+    }
+    return fail(check, message, hint.isEmpty() ? defaultFix : hint);
+  }
+
   Map<String, Object> toJson() {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("check", check);

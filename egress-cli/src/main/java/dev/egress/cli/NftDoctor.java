@@ -48,8 +48,7 @@ final class NftDoctor {
         }
       }
     } catch (EgressException e) {
-      findings.add(Finding.fail("table", String.valueOf(e.getMessage()),
-          e.hint().isEmpty() ? "run egressctl as root (nft needs CAP_NET_ADMIN)" : e.hint()));
+      findings.add(Finding.failure("table", e, "run egressctl as root (nft needs CAP_NET_ADMIN)"));
     }
     return findings;
   }

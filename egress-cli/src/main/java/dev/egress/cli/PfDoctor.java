@@ -46,8 +46,8 @@ final class PfDoctor {
           "install a sudoers entry for the library's calls: see 'egressctl sudoers --help'"));
       return findings;
     } catch (PfctlException e) {
-      findings.add(Finding.fail("pfctl runs", String.valueOf(e.getMessage()),
-          e.hint().isEmpty() ? "check --pfctl-command (now: " + String.join(" ", command) + ")" : e.hint()));
+      findings.add(Finding.failure("pfctl runs", e,
+          "check --pfctl-command (now: " + String.join(" ", command) + ")"));
       return findings;
     }
     try {
@@ -56,8 +56,7 @@ final class PfDoctor {
       findings.add(hook());
       findings.add(parentAnchor(ruleSets));
     } catch (PfctlException e) {
-      findings.add(Finding.fail("pf read-back", String.valueOf(e.getMessage()),
-          e.hint().isEmpty() ? "run again with -v for details" : e.hint()));
+      findings.add(Finding.failure("pf read-back", e, "run again with -v for details"));
     }
     findings.add(network(network));
     if (loggingAsked) {

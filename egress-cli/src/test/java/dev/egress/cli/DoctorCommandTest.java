@@ -225,6 +225,8 @@ class DoctorCommandTest {
 
     assertEquals(3, result.exit());
     assertTrue(result.out().contains("FAIL  pfctl runs: could not run pfctl"), result.out());
+    assertTrue(result.out().contains("\n      fix: check the configured pfctl command [/nonexistent/pfctl]\n"), result.out());
+    assertFalse(result.out().contains("(check the configured"), "the hint is the fix, not repeated in the message");
   }
 
   @Test
