@@ -1,0 +1,143 @@
+package dev.egress.cli;
+
+import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.NameResolver;
+import dev.egress.enforcer.ReconcileResult;
+import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.pf.PfEgressEnforcer;
+import dev.egress.pf.render.AnchorNames;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.Resolutions;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "cleanup",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Remove the rule sets of containers that no longer run, and kill their open connections."
+          + " Rule sets of the containers named with --live are kept. Without --yes, only shows"
+          + " what would be removed. Name every container that runs: a rule set removed while its"
+          + " container runs leaves that container unfiltered, unless the managed network's guard"
+          + " blocks it. --yes first makes the host ready as an attach would (filter enabled, parent"
+          + " anchor or table loaded).",
+      "Exit status: 0 nothing to remove (or all removed with --yes), 1 stale rule sets found"
+          + " (dry run), 2 usage error, 3 a removal failed."
+    })
+final class CleanupCommand implements Callable<Integer> {
+  private final CliHost host;
+
+  @Spec private CommandSpec spec = CommandSpec.create();
+  @Mixin private OutputOptions outputOptions = new OutputOptions();
+  @Mixin private PfOptions pfOptions = new PfOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
+
+  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+      description = "The packet filter (default: pf on macOS, nft elsewhere).")
+  private @Nullable Backend backend;
+
+  @Option(names = "--live", paramLabel = "ID", arity = "1..*",
+      description = "Ids of the containers that still run (repeatable); their rule sets stay.")
+  private List<String> live = new ArrayList<>();
+
+  @Option(names = "--none-live", description = "No managed container runs: every rule set is stale.")
+  private boolean noneLive;
+
+  @Option(names = "--yes", description = "Remove them (default: only show what would be removed).")
+  private boolean yes;
+
+  CleanupCommand(CliHost host) {
+    this.host = host;
+  }
+
+  @Override
+  public Integer call() throws EgressException {
+    Output output = outputOptions.open(host);
+    if (live.isEmpty() == !noneLive) {
+      throw new ParameterException(spec.commandLine(), live.isEmpty()
+          ? "say which containers still run: --live ID... (or --none-live when none does)"
+          : "--live and --none-live exclude each other");
+    }
+    Backend chosen = backend != null ? backend : host.defaultBackend();
+    List<InstalledRuleSet> installed;
+    Set<String> keep;
+    if (chosen == Backend.PF) {
+      installed = PfReadBack.installed(pfOptions.pfctl(host), pfOptions.parent());
+      keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
+    } else {
+      NftBackend nft = nftOptions.backend();
+      installed = new ArrayList<>();
+      nft.installed().forEach((name, addresses) -> installed.add(new InstalledRuleSet(
+          name, "table inet " + nftOptions.table() + " chain " + name, addresses, 0, java.util.Map.of())));
+      keep = live.stream().map(nft::ruleSetName).collect(Collectors.toSet());
+    }
+    List<InstalledRuleSet> stale = installed.stream()
+        .filter(ruleSet -> !keep.contains(ruleSet.name()))
+        .toList();
+    if (stale.isEmpty()) {
+      output.info("nothing to clean up: every rule set belongs to a live container");
+      return ExitCodes.OK;
+    }
+    if (!yes) {
+      for (InstalledRuleSet ruleSet : stale) {
+        output.result("would remove " + describe(ruleSet));
+      }
+      output.note("dry run: pass --yes to remove " + (stale.size() == 1 ? "it" : "them"));
+      return ExitCodes.FINDINGS;
+    }
+    Set<String> liveIds = new LinkedHashSet<>(live);
+    try (EgressEnforcer enforcer = chosen == Backend.PF
+        ? PfEgressEnforcer.builder()
+            .resolver(NO_NAMES)
+            .processRunner(host.processes())
+            .pfctlCommand(pfOptions.command(host))
+            .parentAnchor(pfOptions.parent())
+            .build()
+        : NftEgressEnforcer.builder()
+            .resolver(NO_NAMES)
+            .command(nftOptions.command())
+            .table(nftOptions.table())
+            .guard(nftOptions.guard())
+            .build()) {
+      ReconcileResult result = enforcer.reconcile(liveIds);
+      for (InstalledRuleSet ruleSet : stale) {
+        if (result.removed().contains(ruleSet.name())) {
+          output.result("removed " + describe(ruleSet));
+        }
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  private static String describe(InstalledRuleSet ruleSet) {
+    return ruleSet.name() + " (" + ruleSet.location() + ", "
+        + ruleSet.addresses().stream().map(IpAddresses::format).collect(Collectors.joining(" ")) + ")";
+  }
+
+  /** Cleanup attaches nothing, so the enforcer never resolves a name; asking would be a bug. */
+  private static final NameResolver NO_NAMES = new NameResolver() {
+    @Override
+    public Resolutions resolve(Set<HostName> names) {
+      throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
+    }
+
+    @Override
+    public Subscription subscribe(Set<HostName> names, Listener listener) {
+      throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
+    }
+  };
+}

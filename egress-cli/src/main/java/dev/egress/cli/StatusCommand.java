@@ -1,0 +1,134 @@
+package dev.egress.cli;
+
+import dev.egress.enforcer.EgressException;
+import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftException;
+import dev.egress.pf.pfctl.Pfctl;
+import dev.egress.pf.render.ParentAnchor;
+import dev.egress.policy.IpAddresses;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Show the containers' rule sets as the kernel holds them: each rule set with the source"
+          + " addresses it governs, its rule count and its address tables' contents, and host-wide"
+          + " drift (filter disabled, hook or parent anchor missing). Read-only.",
+      "Exit status: 0 no drift, 1 drift found, 2 usage error, 3 the kernel could not be read."
+    })
+final class StatusCommand implements Callable<Integer> {
+  private final CliHost host;
+
+  @Mixin private OutputOptions outputOptions = new OutputOptions();
+  @Mixin private PfOptions pfOptions = new PfOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
+
+  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+      description = "The packet filter (default: pf on macOS, nft elsewhere).")
+  private @Nullable Backend backend;
+
+  @Option(names = "--json", description = "Print the status as JSON.")
+  private boolean json;
+
+  StatusCommand(CliHost host) {
+    this.host = host;
+  }
+
+  /** What the kernel holds, and what is wrong host-wide. */
+  record Snapshot(List<InstalledRuleSet> ruleSets, List<String> drift) {}
+
+  @Override
+  public Integer call() throws EgressException, InterruptedException {
+    Output output = outputOptions.open(host);
+    Backend chosen = backend != null ? backend : host.defaultBackend();
+    Snapshot snapshot = switch (chosen) {
+      case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
+      case NFT -> nftSnapshot(nftOptions);
+    };
+    if (json) {
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("backend", chosen.optionName());
+      report.put("ruleSets", snapshot.ruleSets().stream().map(InstalledRuleSet::toJson).toList());
+      report.put("drift", snapshot.drift());
+      output.raw(Json.write(report));
+    } else {
+      print(output, chosen, snapshot);
+    }
+    return snapshot.drift().isEmpty() ? ExitCodes.OK : ExitCodes.FINDINGS;
+  }
+
+  private static void print(Output output, Backend backend, Snapshot snapshot) {
+    for (InstalledRuleSet ruleSet : snapshot.ruleSets()) {
+      output.result(ruleSet.name() + "  " + ruleSet.addresses().stream().map(IpAddresses::format)
+          .collect(Collectors.joining(" ")) + "  (" + ruleSet.rules() + " rules in " + ruleSet.location() + ")");
+      ruleSet.tables().forEach((table, entries) -> output.result("  <" + table + "> "
+          + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
+    }
+    int count = snapshot.ruleSets().size();
+    output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());
+    for (String problem : snapshot.drift()) {
+      output.result(output.bad("drift") + ": " + problem);
+    }
+  }
+
+  static Snapshot nftSnapshot(NftOptions options) throws EgressException {
+    NftBackend backend = options.backend();
+    String listing = nftListing(options);
+    Map<String, List<String>> sets = NftSets.parse(listing);
+    List<InstalledRuleSet> ruleSets = new ArrayList<>();
+    backend.installed().forEach((name, addresses) -> {
+      Map<String, List<String>> own = new LinkedHashMap<>();
+      sets.forEach((set, elements) -> {
+        if (set.startsWith(name + "_h")) {
+          own.put(set, elements);
+        }
+      });
+      ruleSets.add(new InstalledRuleSet(name, "table inet " + options.table() + " chain " + name,
+          addresses, NftSets.ruleCount(listing, name), own));
+    });
+    // No table and no rule set is a host where nothing was attached yet, not drift.
+    List<String> drift = listing.isEmpty() && ruleSets.isEmpty() ? List.of() : backend.hostProblems();
+    return new Snapshot(ruleSets, drift);
+  }
+
+  private static String nftListing(NftOptions options) throws NftException {
+    try {
+      return options.command().list("table", "inet", options.table());
+    } catch (NftException e) {
+      if (e.kind() != NftException.Kind.MISSING_OBJECT) {
+        throw e;
+      }
+      return "";
+    }
+  }
+
+  static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent) throws EgressException {
+    List<InstalledRuleSet> ruleSets = PfReadBack.installed(pfctl, parent);
+    List<String> drift = new ArrayList<>();
+    if (!pfctl.isEnabled()) {
+      drift.add("pf is disabled: no rule applies (the enforcer re-enables it on its next health"
+          + " check or attach; to enable it now: sudo pfctl -E)");
+    }
+    if (parent.reachedByStockMacosRuleset()
+        && pfctl.mainRules().stream().noneMatch(rule -> rule.startsWith("anchor \"com.apple/*\""))) {
+      drift.add("the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
+          + " (see 'egressctl doctor' for the fix)");
+    }
+    boolean parentLoaded = pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith("anchor \"*\""));
+    if (!parentLoaded && !ruleSets.isEmpty()) {
+      drift.add("the parent anchor " + parent.path() + " is missing or altered: the rule sets above"
+          + " are not evaluated (the enforcer reloads it on its next health check)");
+    }
+    return new Snapshot(ruleSets, drift);
+  }
+}

@@ -1,0 +1,12 @@
+/** egressctl, the operator's command line: check, render, doctor, status, cleanup, sudoers. */
+module dev.egress.cli {
+  requires static org.jspecify;
+  requires dev.egress.pf;
+  requires dev.egress.nftables;
+  requires dev.egress.core;
+  requires dev.egress.dns;
+  requires info.picocli;
+
+  // picocli fills the commands' annotated fields by reflection.
+  opens dev.egress.cli to info.picocli;
+}

@@ -1,0 +1,133 @@
+package dev.egress.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckCommandTest {
+  @TempDir Path dir;
+
+  private Path policy(String text) throws IOException {
+    return Files.writeString(dir.resolve("agent.policy"), text, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void check_validPolicy_exitsZeroAndSummarises() throws IOException {
+    Path file = policy("allow api.anthropic.com port 443\nallow gateway port 3001\ndns gateway\nlog denied\n");
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(0, result.exit());
+    assertEquals(file + ": ok (2 allow rules, dns gateway, denials logged)\n", result.out());
+    assertEquals("", result.err());
+  }
+
+  @Test
+  void check_quiet_printsNothingOnSuccess() throws IOException {
+    Path file = policy("allow 10.1.2.3 port 5432\ndns none\n");
+
+    Cli.Result result = new Cli().run("check", "-q", "--policy", file.toString());
+
+    assertEquals(0, result.exit());
+    assertEquals("", result.out());
+    assertEquals("", result.err());
+  }
+
+  @Test
+  void check_verbose_printsCanonicalPolicyOnStderr() throws IOException {
+    Path file = policy("dns none\nallow 10.1.2.3 port 5433\nallow 10.1.2.3 port 5432\n");
+
+    Cli.Result result = new Cli().run("check", "-v", "--policy", file.toString());
+
+    assertEquals(0, result.exit());
+    assertEquals("allow 10.1.2.3 port 5432-5433 proto tcp\ndns none\n", result.err());
+  }
+
+  @Test
+  void check_syntaxErrors_printsEachAsFileLineColumnAndExitsOne() throws IOException {
+    Path file = policy("allow api.anthropic.com prot 443\ndns gateway\nlog everything\n");
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals("", result.out());
+    assertEquals(
+        file + ":1:25: expected 'port' after the destination, found 'prot'\n"
+            + file + ":3:5: expected 'denied' after 'log', found 'everything'\n",
+        result.err());
+  }
+
+  @Test
+  void check_syntaxErrors_areReportedEvenWhenQuiet() throws IOException {
+    Path file = policy("allow nowhere\n");
+
+    Cli.Result result = new Cli().run("check", "-q", "--policy", file.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals(file + ":1:14: expected 'port' after the destination, found end of line\n", result.err());
+  }
+
+  @Test
+  void check_missingFile_saysSoAndExitsOne() {
+    Path file = dir.resolve("absent.policy");
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals("egressctl: cannot read policy file " + file + ": no such file\n", result.err());
+  }
+
+  @Test
+  void check_directoryInsteadOfFile_exitsOne() {
+    Cli.Result result = new Cli().run("check", "--policy", dir.toString());
+
+    assertEquals(1, result.exit());
+    assertTrue(result.err().startsWith("egressctl: cannot read policy file " + dir + ": "), result.err());
+  }
+
+  @Test
+  void check_notUtf8_saysSoAndExitsOne() throws IOException {
+    Path file = Files.write(dir.resolve("latin1.policy"), new byte[] {'a', 'l', 'l', 'o', 'w', ' ', (byte) 0xE9});
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals("egressctl: cannot read policy file " + file + ": not UTF-8 text\n", result.err());
+  }
+
+  @Test
+  void check_unsafeAnyAddress_warnsButExitsZero() throws IOException {
+    Path file = policy("allow unsafe-any-address port 443\n");
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(0, result.exit());
+    assertEquals(
+        file + ": warning: 'allow unsafe-any-address port 443 proto tcp' turns egress control off for those ports\n",
+        result.err());
+  }
+
+  @Test
+  void check_withoutPolicyOption_isUsageErrorTwo() {
+    Cli.Result result = new Cli().run("check");
+
+    assertEquals(2, result.exit());
+    assertTrue(result.err().startsWith("Missing required option: '--policy=FILE'\n"), result.err());
+    assertTrue(result.err().contains("Usage: egressctl check"), result.err());
+  }
+
+  @Test
+  void check_help_exitsZeroAndDescribesTheCommand() {
+    Cli.Result result = new Cli().run("check", "--help");
+
+    assertEquals(0, result.exit());
+    assertTrue(result.out().contains("Validate a policy file."), result.out());
+    assertTrue(result.out().contains("--policy=FILE"), result.out());
+  }
+}

@@ -1,0 +1,116 @@
+package dev.egress.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.nftables.NftCommand;
+import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.pf.pfctl.SystemProcessRunner;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicyText;
+import dev.egress.testkit.FakeNameResolver;
+import dev.egress.testkit.netns.LabRequirement;
+import dev.egress.testkit.netns.NetnsLab;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * doctor, status and cleanup with the real nft and conntrack, in the host namespace of a network
+ * namespace lab. Skipped with a reason where the lab cannot run, except under CI=true, where that
+ * fails.
+ */
+class NftLabTest {
+  private NetnsLab lab;
+  private ExecutorService pipes;
+  private String nft;
+  private String conntrack;
+
+  @BeforeEach
+  void startLab() throws Exception {
+    lab = LabRequirement.startLab(1, "nft", "conntrack");
+    pipes = Executors.newCachedThreadPool();
+    nft = String.join(" ", lab.inHost("nft"));
+    conntrack = String.join(" ", lab.inHost("conntrack"));
+  }
+
+  @AfterEach
+  void stopLab() {
+    if (pipes != null) {
+      pipes.shutdownNow();
+    }
+    if (lab != null) {
+      lab.close();
+    }
+  }
+
+  private Cli.Result run(String... args) {
+    String[] all = new String[args.length + 7];
+    System.arraycopy(args, 0, all, 0, args.length);
+    System.arraycopy(new String[] {"--backend", "nft", "--nft-command", nft, "--conntrack-command", conntrack, "-q"},
+        0, all, args.length, 7);
+    return new Cli().os("Linux").processes(new SystemProcessRunner(pipes)).run(all);
+  }
+
+  private void attachContainer() throws Exception {
+    FakeNameResolver resolver = new FakeNameResolver().set("api.example.com", NetnsLab.web(1), NetnsLab.webV6(1));
+    try (NftEgressEnforcer enforcer = NftEgressEnforcer.builder()
+        .resolver(resolver)
+        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+        .build()) {
+      enforcer.attach(lab.container(1).endpoint(),
+          PolicyText.parse("allow api.example.com port 443\nallow " + IpAddresses.format(NetnsLab.web(0))
+              + " port 80\ndns none\n", "lab"));
+    }
+  }
+
+  @Test
+  void doctorStatusCleanup_againstTheRealKernel() throws Exception {
+    Cli.Result before = run("doctor");
+    assertEquals(0, before.exit(), before.out() + before.err());
+    Cli.Result beforeStatus = run("status");
+    assertEquals(0, beforeStatus.exit(), beforeStatus.out() + beforeStatus.err());
+
+    attachContainer();
+
+    Cli.Result doctor = run("doctor");
+    assertEquals(0, doctor.exit(), doctor.out() + doctor.err());
+    assertEquals("this host can enforce egress policies with nft\n", doctor.out());
+
+    Cli.Result status = run("status");
+    assertEquals(0, status.exit(), status.out() + status.err());
+    String c1 = IpAddresses.format(lab.container(1).ipv4()) + " " + IpAddresses.format(lab.container(1).ipv6());
+    assertTrue(status.out().contains("  " + c1 + "  ("), status.out());
+    assertTrue(status.out().contains("_h0_4> " + IpAddresses.format(NetnsLab.web(1)) + "\n"), status.out());
+    assertTrue(status.out().contains("_h0_6> " + IpAddresses.format(NetnsLab.webV6(1)) + "\n"), status.out());
+
+    Cli.Result dryRun = run("cleanup", "--none-live");
+    assertEquals(1, dryRun.exit(), dryRun.out() + dryRun.err());
+    assertTrue(dryRun.out().startsWith("would remove c_"), dryRun.out());
+
+    Cli.Result cleanup = run("cleanup", "--none-live", "--yes");
+    assertEquals(0, cleanup.exit(), cleanup.out() + cleanup.err());
+    assertTrue(cleanup.out().startsWith("removed c_"), cleanup.out());
+
+    Cli.Result after = run("status", "--json");
+    assertEquals(0, after.exit(), after.out() + after.err());
+    assertEquals("{\"backend\":\"nft\",\"ruleSets\":[],\"drift\":[]}\n", after.out());
+  }
+
+  @Test
+  void status_tableAlteredBehindTheEnforcer_reportsDrift() throws Exception {
+    attachContainer();
+    lab.exec(lab.hostNamespace(), "nft", "flush", "chain", "inet", "egress", "forward");
+
+    Cli.Result status = run("status");
+    Cli.Result doctor = run("doctor");
+
+    assertEquals(1, status.exit(), status.out() + status.err());
+    assertTrue(status.out().contains("drift: base chain forward of table inet egress does not dispatch or guard"),
+        status.out());
+    assertEquals(3, doctor.exit(), doctor.out());
+  }
+}

@@ -1,0 +1,171 @@
+package dev.egress.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.testkit.dns.TestDnsServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RenderCommandTest {
+  @TempDir Path dir;
+  private Path policy;
+
+  @BeforeEach
+  void writePolicy() throws IOException {
+    policy = Files.writeString(dir.resolve("agent.policy"),
+        "allow api.anthropic.com port 443\nallow 160.79.104.0/23 port 443\nallow gateway port 3001\n"
+            + "dns gateway\nlog denied\n");
+  }
+
+  private Cli.Result render(String... args) {
+    String[] all = new String[args.length + 1];
+    all[0] = "render";
+    System.arraycopy(args, 0, all, 1, args.length);
+    return new Cli().run(all);
+  }
+
+  @Test
+  void render_pfChild_printsTheAnchorAndSaysWhereItWouldGo() {
+    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
+        "--gateway", "192.168.64.1", "--id", "agent-1");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("""
+        table <tcp_443> persist { 160.79.104.0/23 }
+        pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53
+        pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53
+        pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443
+        pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 3001
+        block return in log quick inet from 192.168.64.3 to any
+        """, result.out());
+    assertEquals("""
+        # host names not resolved (--no-resolve), so their tables are empty: api.anthropic.com; pass --resolve to fill them
+        # would be loaded with: pfctl -a com.apple/egress/agent-1 -f -
+        """, result.err());
+  }
+
+  @Test
+  void render_withIpv6_coversBothFamilies() {
+    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
+        "--ip6", "fd00:64::3", "--gateway", "192.168.64.1", "-q");
+
+    assertEquals(0, result.exit(), result.err());
+    assertTrue(result.out().endsWith("block return in log quick inet6 from fd00:64::3 to any\n"), result.out());
+    assertEquals("", result.err(), "-q silences the notes");
+  }
+
+  @Test
+  void render_resolve_fillsTablesFromDns() throws IOException {
+    try (TestDnsServer dns = TestDnsServer.start()) {
+      dns.setAddresses("api.anthropic.com", Duration.ofMinutes(5), "160.79.104.10", "2607:6bc0::10");
+
+      Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
+          "--gateway", "192.168.64.1", "--resolve", "--dns-server", "127.0.0.1:" + dns.address().getPort());
+
+      assertEquals(0, result.exit(), result.err());
+      assertTrue(result.out().startsWith(
+          "table <tcp_443> persist { 160.79.104.0/23, 160.79.104.10, 2607:6bc0::10 }\n"), result.out());
+      assertEquals("# would be loaded with: pfctl -a com.apple/egress/example -f -\n", result.err());
+    }
+  }
+
+  @Test
+  void render_resolve_nameWithoutAddresses_tableStaysEmptyAndSaysSo() throws IOException {
+    Path only = Files.writeString(dir.resolve("only.policy"), "allow gone.example port 443\ndns none\n");
+    try (TestDnsServer dns = TestDnsServer.start()) {
+      dns.setAddresses("gone.example", Duration.ofMinutes(5));
+
+      Cli.Result result = render("--backend", "pf", "--policy", only.toString(), "--ip", "192.168.64.3",
+          "--resolve", "--dns-server", "127.0.0.1:" + dns.address().getPort());
+
+      assertEquals(0, result.exit(), result.err());
+      assertTrue(result.err().startsWith(
+          "# gone.example resolved to nothing: its table is empty (nothing to it is allowed)\n"), result.err());
+    }
+  }
+
+  @Test
+  void render_parentWithGuard() {
+    Cli.Result result = render("--backend", "pf", "--parent", "--guard", "192.168.70.0/24", "--bridge", "bridge101");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("""
+        anchor "*"
+        block return in quick on ! lo0 inet from 192.168.70.0/24 to any
+        block return in quick on bridge101 all
+        """, result.out());
+    assertEquals("# would be loaded with: pfctl -a com.apple/egress -f -\n", result.err());
+  }
+
+  @Test
+  void render_policyUsesGatewayButNoneGiven_exitsOne() {
+    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3");
+
+    assertEquals(1, result.exit());
+    assertEquals("egressctl: " + policy + " uses the gateway (as a destination or as DNS resolver), so"
+        + " attach needs it: pass --gateway ADDR\n", result.err());
+    assertEquals("", result.out());
+  }
+
+  @Test
+  void render_wildcardHostOnPf_exitsOneWithTheRenderersReason() throws IOException {
+    Path wildcard = Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
+
+    Cli.Result result = render("--backend", "pf", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
+
+    assertEquals(1, result.exit());
+    assertTrue(result.err().startsWith("egressctl: pf cannot enforce " + wildcard
+        + ": the policy names a wildcard host, which pf cannot enforce"), result.err());
+  }
+
+  @Test
+  void render_invalidPolicy_exitsOneWithPositions() throws IOException {
+    Path bad = Files.writeString(dir.resolve("bad.policy"), "allow example.com port 99999\n");
+
+    Cli.Result result = render("--backend", "pf", "--policy", bad.toString(), "--ip", "192.168.64.3");
+
+    assertEquals(1, result.exit());
+    assertTrue(result.err().startsWith(bad + ":1:24: "), result.err());
+  }
+
+  @Test
+  void render_loopbackContainerAddress_exitsOne() {
+    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "127.0.0.1",
+        "--gateway", "192.168.64.1");
+
+    assertEquals(1, result.exit());
+    assertEquals("egressctl: container example cannot have the address 127.0.0.1 (unspecified, loopback or"
+        + " multicast)\n", result.err());
+  }
+
+  @Test
+  void render_usageErrors_exitTwo() {
+    assertUsage(render("--backend", "pf", "--policy", policy.toString()),
+        "--policy and --ip are required (unless --parent)");
+    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "fd00::3"),
+        "--ip takes the IPv4 address; give fd00::3 with --ip6");
+    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--ip6", "10.0.0.1"),
+        "--ip6 takes an IPv6 address, not 10.0.0.1");
+    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.300"),
+        "Invalid value for option '--ip': '192.168.64.300' is not an IPv4 address: part 4 ('300') must be a number 0-255");
+    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--guard", "10.0.0.0/8"),
+        "--guard, --bridge and --log-guard go with --parent");
+    assertUsage(render("--backend", "pf", "--parent", "--bridge", "bridge101"), "--bridge needs --guard SUBNET");
+    assertUsage(render("--backend", "pf", "--parent", "--guard", "0.0.0.0/0"),
+        "0.0.0.0/0 is every address of its family, not a container network");
+    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--gateway", "192.168.64.1",
+        "--resolve", "--dns-server", "dns.example"), "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not 'dns.example'");
+  }
+
+  private static void assertUsage(Cli.Result result, String start) {
+    assertEquals(2, result.exit(), result.err());
+    assertTrue(result.err().startsWith(start), result.err());
+    assertTrue(result.err().contains("Usage: egressctl render"), result.err());
+  }
+}

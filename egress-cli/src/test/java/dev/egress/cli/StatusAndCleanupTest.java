@@ -1,0 +1,155 @@
+package dev.egress.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.testkit.pf.FakePfctl;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** status and cleanup against rule sets the real pf enforcer loaded into the fake pfctl. */
+class StatusAndCleanupTest {
+  private final FakeHost host = new FakeHost();
+
+  private Cli.Result run(String... args) {
+    return new Cli().processes(host).run(args);
+  }
+
+  @Test
+  void status_listsRuleSetsAddressesAndTables() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", "fd00:64::3");
+    PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(0, result.exit(), result.out() + result.err());
+    assertEquals("""
+        agent-1  192.168.64.3 fd00:64::3  (7 rules in com.apple/egress/agent-1)
+          <tcp_443> 160.79.104.10
+        agent-2  192.168.64.4  (5 rules in com.apple/egress/agent-2)
+          <tcp_443> 160.79.104.10
+        2 rule sets in pf
+        """, result.out());
+  }
+
+  @Test
+  void status_json() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--json");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/egress/agent-1\","
+        + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]}}],"
+        + "\"drift\":[]}\n", result.out());
+  }
+
+  @Test
+  void status_nothingAttached_exitsZero() {
+    host.pf.enableByOthers();
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("0 rule sets in pf\n", result.out());
+  }
+
+  @Test
+  void status_parentWipedAndPfDisabled_reportsDriftExitsOne() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    host.pf.wipeAnchor("com.apple/egress").disableByOthers();
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(1, result.exit());
+    assertTrue(result.out().contains("drift: pf is disabled: no rule applies"), result.out());
+    assertTrue(result.out().contains("drift: the parent anchor com.apple/egress is missing or altered"), result.out());
+  }
+
+  @Test
+  void status_pfctlFails_exitsThreeWithPfctlsWords() {
+    host.pf.failOn("-s Anchors", 0, 1, "pfctl: DIOCGETRULESETS: Permission denied");
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(3, result.exit());
+    assertTrue(result.err().startsWith("egressctl: "), result.err());
+    assertTrue(result.err().contains("Permission denied"), result.err());
+  }
+
+  @Test
+  void cleanup_dryRun_listsStaleRuleSetsAndChangesNothing() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+    host.pf.clearCalls();
+
+    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
+
+    assertEquals(1, result.exit());
+    assertEquals("would remove agent-2 (com.apple/egress/agent-2, 192.168.64.4)\n", result.out());
+    assertEquals("dry run: pass --yes to remove it\n", result.err());
+    for (FakePfctl.Call call : host.pf.calls()) {
+      assertTrue(call.line().endsWith("-s Anchors") || call.line().endsWith("-s rules") || call.line().endsWith("-T show"),
+          "dry run changed pf: " + call.line());
+    }
+  }
+
+  @Test
+  void cleanup_yes_removesStaleRuleSetsAndKillsTheirConnections() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+    host.pf.openConnection(IpAddresses.parse("192.168.64.4"), IpAddresses.parse("160.79.104.10"));
+    host.pf.openConnection(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"));
+
+    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1", "--yes");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("removed agent-2 (com.apple/egress/agent-2, 192.168.64.4)\n", result.out());
+    assertTrue(host.pf.anchor("com.apple/egress/agent-2").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertFalse(host.pf.anchor("com.apple/egress/agent-1").orElseThrow().isEmpty(), "the live container keeps its rules");
+    assertEquals(List.of(new FakePfctl.Connection(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"))),
+        List.copyOf(host.pf.connections()));
+    assertEquals(List.of(), host.pf.refusedCalls());
+
+    Cli.Result again = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
+    assertEquals(0, again.exit());
+    assertEquals("nothing to clean up: every rule set belongs to a live container\n", again.out());
+  }
+
+  @Test
+  void cleanup_noneLive_removesEverything() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+
+    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals("removed agent-1 (com.apple/egress/agent-1, 192.168.64.3)\n", result.out());
+  }
+
+  @Test
+  void cleanup_removalFails_exitsThreeAndSaysWhat() throws Exception {
+    PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+    host.pf.failOn("-a com.apple/egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
+
+    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+
+    assertEquals(3, result.exit());
+    assertTrue(result.err().startsWith("egressctl: reconcile did not finish: "), result.err());
+    assertFalse(host.pf.anchor("com.apple/egress/agent-2").orElseThrow().isEmpty(), "the failed removal left the rules");
+  }
+
+  @Test
+  void cleanup_withoutSayingWhatRuns_isUsageErrorTwo() {
+    Cli.Result neither = run("cleanup", "--backend", "pf");
+    Cli.Result both = run("cleanup", "--backend", "pf", "--live", "a", "--none-live");
+
+    assertEquals(2, neither.exit());
+    assertTrue(neither.err().startsWith("say which containers still run: --live ID... (or --none-live when none does)"),
+        neither.err());
+    assertEquals(2, both.exit());
+    assertTrue(both.err().startsWith("--live and --none-live exclude each other"), both.err());
+    assertTrue(host.pf.calls().isEmpty());
+  }
+}
