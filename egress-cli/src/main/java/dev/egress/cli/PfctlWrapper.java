@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  * driver uses, for a sudoers entry that names the script instead of pfctl.
  *
  * <p>Why a script and not sudoers lines: in sudoers, {@code *} in arguments matches spaces too, so
- * {@code /sbin/pfctl -a com.apple/egress/*} would also permit {@code -a com.apple/egress/x -F all -d}.
+ * {@code /sbin/pfctl -a com.apple/000.egress/*} would also permit {@code -a com.apple/000.egress/x -F all -d}.
  * The script instead checks that no argument holds anything but a strict character set (so that
  * joining them with single spaces is unambiguous) and then matches the whole argument list against
  * one anchored regular expression per allowed call.
@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * only those.
  *
  * @param pfctl absolute path of the real pfctl
- * @param parentAnchor the anchor egress-pf loads its guard into, such as {@code com.apple/egress};
+ * @param parentAnchor the anchor egress-pf loads its guard into, such as {@code com.apple/000.egress};
  *     per-container anchors are its direct children
  * @param tokenFile absolute path of the file (in a root-only directory) that records tokens
  */
@@ -33,7 +33,7 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
     Objects.requireNonNull(parentAnchor, "parentAnchor");
     if (!ANCHOR_PATH.matcher(parentAnchor).matches() || parentAnchor.contains("..")) {
       throw new IllegalArgumentException(
-          "'" + parentAnchor + "' is not an anchor path below another (such as com.apple/egress):"
+          "'" + parentAnchor + "' is not an anchor path below another (such as com.apple/000.egress):"
               + " '/'-separated components of 1-63 letters, digits, '_', '.' or '-'");
     }
   }

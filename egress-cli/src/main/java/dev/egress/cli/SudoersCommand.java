@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
       "Print a least-privilege sudoers entry for the library's pfctl calls (or, with --wrapper,"
           + " the root-owned script that entry names).",
       "sudoers cannot express the calls exactly: a '*' in its arguments also matches spaces, so"
-          + " 'pfctl -a com.apple/egress/*' would permit '-a com.apple/egress/x -F all -d'. The"
+          + " 'pfctl -a com.apple/000.egress/*' would permit '-a com.apple/000.egress/x -F all -d'. The"
           + " entry therefore names a wrapper script, pinned by its SHA-256, that runs pfctl only"
           + " with the argument lists egress-pf uses, and releases only enable tokens it took.",
       "Exit status: 0 printed, 1 invalid user name or path, 2 usage error."

@@ -22,11 +22,11 @@ class DoctorCommandTest {
   private final FakeHost host = new FakeHost().network("egress");
 
   private void loadParent() {
-    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/egress", "-f", "-"), "anchor \"*\"\n").exitCode());
+    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/000.egress", "-f", "-"), "anchor \"*\"\n").exitCode());
   }
 
   private void loadChild(String name) {
-    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/egress/" + name, "-f", "-"),
+    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/000.egress/" + name, "-f", "-"),
         "pass in quick inet proto tcp from 192.168.64.3 to 160.79.104.10 port 443\n"
             + "block return in quick inet from 192.168.64.3 to any\n").exitCode());
   }
@@ -39,8 +39,8 @@ class DoctorCommandTest {
 
   /** The library's call forms as sudo -l is asked for them, through the wrapper. */
   private static Set<String> wrapperCalls() {
-    String child = "com.apple/egress/egressctl-doctor-probe";
-    return List.of("-s info", "-s rules", "-E", "-a com.apple/egress -s Anchors", "-a com.apple/egress -f -",
+    String child = "com.apple/000.egress/egressctl-doctor-probe";
+    return List.of("-s info", "-s rules", "-E", "-a com.apple/000.egress -s Anchors", "-a com.apple/000.egress -f -",
             "-a " + child + " -f -", "-a " + child + " -s rules", "-a " + child + " -F all",
             "-a " + child + " -t probe -T show", "-a " + child + " -t probe -T replace -f -",
             "-k 192.0.2.1", "-k 0.0.0.0/0 -k 192.0.2.1")
@@ -70,7 +70,7 @@ class DoctorCommandTest {
         "ok    pfctl runs: sudo -n " + WRAPPER + " -s info succeeded",
         "ok    pf enabled: pfctl -s info says Status: Enabled",
         "ok    main ruleset hook: the main ruleset holds anchor \"com.apple/*\"",
-        "ok    parent anchor: com.apple/egress is loaded and evaluates its children",
+        "ok    parent anchor: com.apple/000.egress is loaded and evaluates its children",
         "ok    managed network: container network egress exists",
         "this host can enforce egress policies with pf", ""), result.out());
     assertOnlyReadCalls();
@@ -145,7 +145,7 @@ class DoctorCommandTest {
 
     assertEquals(0, result.exit(), result.out());
     assertTrue(result.out().contains("ok    pf enabled: pf is disabled; the enforcer enables it"), result.out());
-    assertTrue(result.out().contains("ok    parent anchor: com.apple/egress is not loaded yet;"), result.out());
+    assertTrue(result.out().contains("ok    parent anchor: com.apple/000.egress is not loaded yet;"), result.out());
     assertOnlyReadCalls();
   }
 
@@ -171,7 +171,7 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().contains("FAIL  parent anchor: com.apple/egress is missing or altered while 1"
+    assertTrue(result.out().contains("FAIL  parent anchor: com.apple/000.egress is missing or altered while 1"
         + " container anchor(s) sit below it"), result.out());
   }
 

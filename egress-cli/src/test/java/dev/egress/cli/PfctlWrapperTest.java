@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Runs the generated wrapper with bash against a recording stand-in for pfctl. */
 class PfctlWrapperTest {
-  private static final String CHILD = "com.apple/egress/agent-1";
+  private static final String CHILD = "com.apple/000.egress/agent-1";
 
   @TempDir Path dir;
   private Path wrapper;
@@ -43,7 +43,7 @@ class PfctlWrapperTest {
     Files.setPosixFilePermissions(pfctl, PosixFilePermissions.fromString("rwx------"));
     wrapper = dir.resolve("egressctl-pfctl");
     Files.writeString(wrapper,
-        new PfctlWrapper(pfctl.toString(), "com.apple/egress", tokens.toString()).script());
+        new PfctlWrapper(pfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
   }
 
@@ -65,14 +65,14 @@ class PfctlWrapperTest {
   @ValueSource(strings = {
       "-s info",
       "-s rules",
-      "-a com.apple/egress -s rules",
-      "-a com.apple/egress/agent-1 -s rules",
-      "-a com.apple/egress -s Anchors",
-      "-a com.apple/egress -f -",
-      "-a com.apple/egress/agent-1 -f -",
-      "-a com.apple/egress/agent-1 -F all",
-      "-a com.apple/egress/agent-1 -t egress_api_anthropic -T show",
-      "-a com.apple/egress/agent-1 -t egress_api_anthropic -T replace -f -",
+      "-a com.apple/000.egress -s rules",
+      "-a com.apple/000.egress/agent-1 -s rules",
+      "-a com.apple/000.egress -s Anchors",
+      "-a com.apple/000.egress -f -",
+      "-a com.apple/000.egress/agent-1 -f -",
+      "-a com.apple/000.egress/agent-1 -F all",
+      "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T show",
+      "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T replace -f -",
       "-k 192.168.64.3",
       "-k 0.0.0.0/0 -k 192.168.64.3",
       "-k fd00:1:2::3",
@@ -92,15 +92,15 @@ class PfctlWrapperTest {
       "-F states",
       "-f /etc/pf.conf",
       "-f -",
-      "-a com.apple/egress/agent-1 -F all -d",
-      "-a com.apple/egress/agent-1 -f /etc/pf.conf",
-      "-a com.apple/egress -F all",
+      "-a com.apple/000.egress/agent-1 -F all -d",
+      "-a com.apple/000.egress/agent-1 -f /etc/pf.conf",
+      "-a com.apple/000.egress -F all",
       "-a com.apple -F all",
       "-a com.apple/* -F all",
-      "-a com.apple/egress/agent-1/deeper -F all",
+      "-a com.apple/000.egress/agent-1/deeper -F all",
       "-a com.apple/other/agent-1 -f -",
-      "-a com.apple/egress/.. -F all",
-      "-a com.apple/egress/agent-1 -s rules -d",
+      "-a com.apple/000.egress/.. -F all",
+      "-a com.apple/000.egress/agent-1 -s rules -d",
       "-s info -d",
       "-s info -F all",
       "-E -d",
@@ -115,8 +115,8 @@ class PfctlWrapperTest {
       "-X 12 -d",
       "-X -1",
       "-e",
-      "-a com.apple/egress/agent-1 -t x -T flush",
-      "-a com.apple/egress/agent-1 -t x -T replace -f /etc/passwd",
+      "-a com.apple/000.egress/agent-1 -t x -T flush",
+      "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
   })
   void wrapper_refusesEverythingElseWithoutRunningPfctl(String line) throws Exception {
     Run run = run(line.split(" "));
@@ -172,7 +172,7 @@ class PfctlWrapperTest {
   void wrapper_refusesPfctlPathWithShellCharacters() {
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class,
-        () -> new PfctlWrapper("/sbin/pfctl'; rm -rf /'", "com.apple/egress", "/var/db/t"));
+        () -> new PfctlWrapper("/sbin/pfctl'; rm -rf /'", "com.apple/000.egress", "/var/db/t"));
     assertTrue(e.getMessage().startsWith("the pfctl must be an absolute path"), e.getMessage());
   }
 }

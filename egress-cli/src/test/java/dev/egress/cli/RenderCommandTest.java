@@ -46,7 +46,7 @@ class RenderCommandTest {
         """, result.out());
     assertEquals("""
         # host names not resolved (--no-resolve), so their tables are empty: api.anthropic.com; pass --resolve to fill them
-        # would be loaded with: pfctl -a com.apple/egress/agent-1 -f -
+        # would be loaded with: pfctl -a com.apple/000.egress/agent-1 -f -
         """, result.err());
   }
 
@@ -71,7 +71,7 @@ class RenderCommandTest {
       assertEquals(0, result.exit(), result.err());
       assertTrue(result.out().startsWith(
           "table <tcp_443> persist { 160.79.104.0/23, 160.79.104.10, 2607:6bc0::10 }\n"), result.out());
-      assertEquals("# would be loaded with: pfctl -a com.apple/egress/example -f -\n", result.err());
+      assertEquals("# would be loaded with: pfctl -a com.apple/000.egress/example -f -\n", result.err());
     }
   }
 
@@ -100,7 +100,7 @@ class RenderCommandTest {
         block return in quick on ! lo0 inet from 192.168.70.0/24 to any
         block return in quick on bridge101 all
         """, result.out());
-    assertEquals("# would be loaded with: pfctl -a com.apple/egress -f -\n", result.err());
+    assertEquals("# would be loaded with: pfctl -a com.apple/000.egress -f -\n", result.err());
   }
 
   @Test

@@ -26,9 +26,9 @@ class StatusAndCleanupTest {
 
     assertEquals(0, result.exit(), result.out() + result.err());
     assertEquals("""
-        agent-1  192.168.64.3 fd00:64::3  (7 rules in com.apple/egress/agent-1)
+        agent-1  192.168.64.3 fd00:64::3  (7 rules in com.apple/000.egress/agent-1)
           <tcp_443> 160.79.104.10
-        agent-2  192.168.64.4  (5 rules in com.apple/egress/agent-2)
+        agent-2  192.168.64.4  (5 rules in com.apple/000.egress/agent-2)
           <tcp_443> 160.79.104.10
         2 rule sets in pf
         """, result.out());
@@ -41,7 +41,7 @@ class StatusAndCleanupTest {
     Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--json");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/egress/agent-1\","
+    assertEquals("{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/000.egress/agent-1\","
         + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]}}],"
         + "\"drift\":[]}\n", result.out());
   }
@@ -59,13 +59,13 @@ class StatusAndCleanupTest {
   @Test
   void status_parentWipedAndPfDisabled_reportsDriftExitsOne() throws Exception {
     PfAttached.attach(host, "agent-1", "192.168.64.3", null);
-    host.pf.wipeAnchor("com.apple/egress").disableByOthers();
+    host.pf.wipeAnchor("com.apple/000.egress").disableByOthers();
 
     Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
 
     assertEquals(1, result.exit());
     assertTrue(result.out().contains("drift: pf is disabled: no rule applies"), result.out());
-    assertTrue(result.out().contains("drift: the parent anchor com.apple/egress is missing or altered"), result.out());
+    assertTrue(result.out().contains("drift: the parent anchor com.apple/000.egress is missing or altered"), result.out());
   }
 
   @Test
@@ -88,7 +88,7 @@ class StatusAndCleanupTest {
     Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
 
     assertEquals(1, result.exit());
-    assertEquals("would remove agent-2 (com.apple/egress/agent-2, 192.168.64.4)\n", result.out());
+    assertEquals("would remove agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
     assertEquals("dry run: pass --yes to remove it\n", result.err());
     for (FakePfctl.Call call : host.pf.calls()) {
       assertTrue(call.line().endsWith("-s Anchors") || call.line().endsWith("-s rules") || call.line().endsWith("-T show"),
@@ -106,9 +106,9 @@ class StatusAndCleanupTest {
     Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1", "--yes");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("removed agent-2 (com.apple/egress/agent-2, 192.168.64.4)\n", result.out());
-    assertTrue(host.pf.anchor("com.apple/egress/agent-2").map(FakePfctl.Anchor::isEmpty).orElse(true));
-    assertFalse(host.pf.anchor("com.apple/egress/agent-1").orElseThrow().isEmpty(), "the live container keeps its rules");
+    assertEquals("removed agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
+    assertTrue(host.pf.anchor("com.apple/000.egress/agent-2").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertFalse(host.pf.anchor("com.apple/000.egress/agent-1").orElseThrow().isEmpty(), "the live container keeps its rules");
     assertEquals(List.of(new FakePfctl.Connection(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"))),
         List.copyOf(host.pf.connections()));
     assertEquals(List.of(), host.pf.refusedCalls());
@@ -125,19 +125,19 @@ class StatusAndCleanupTest {
     Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("removed agent-1 (com.apple/egress/agent-1, 192.168.64.3)\n", result.out());
+    assertEquals("removed agent-1 (com.apple/000.egress/agent-1, 192.168.64.3)\n", result.out());
   }
 
   @Test
   void cleanup_removalFails_exitsThreeAndSaysWhat() throws Exception {
     PfAttached.attach(host, "agent-2", "192.168.64.4", null);
-    host.pf.failOn("-a com.apple/egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
+    host.pf.failOn("-a com.apple/000.egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
 
     Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
 
     assertEquals(3, result.exit());
     assertTrue(result.err().startsWith("egressctl: reconcile did not finish: "), result.err());
-    assertFalse(host.pf.anchor("com.apple/egress/agent-2").orElseThrow().isEmpty(), "the failed removal left the rules");
+    assertFalse(host.pf.anchor("com.apple/000.egress/agent-2").orElseThrow().isEmpty(), "the failed removal left the rules");
   }
 
   @Test

@@ -31,7 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * pf as a {@link FirewallBackend}: a parent anchor (by default {@code com.apple/egress}, which the
+ * pf as a {@link FirewallBackend}: a parent anchor (by default {@code com.apple/000.egress}, which the
  * stock {@code anchor "com.apple/*"} evaluates) holding {@code anchor "*"} and the guard, and one
  * child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
  *

@@ -51,23 +51,23 @@ class PfEgressEnforcerProcessTest {
       PfEgressEnforcer enforcer = pf.enforcer(new SystemProcessRunner(executor), command);
 
       enforcer.reconcile(Set.of());
-      assertEquals(List.of("-s info", "-E", "-a com.apple/egress -f -", "-a com.apple/egress -s Anchors"),
+      assertEquals(List.of("-s info", "-E", "-a com.apple/000.egress -f -", "-a com.apple/000.egress -s Anchors"),
           callsSince(state, 0));
       enforcer.attach(container("c1", 10), policy); // the lifecycle's own first prepare, then the load
       int mark = calls(state);
       Attachment c2 = enforcer.attach(container("c2", 11), policy);
-      assertEquals(List.of("-a com.apple/egress/c2 -f -"), callsSince(state, mark));
+      assertEquals(List.of("-a com.apple/000.egress/c2 -f -"), callsSince(state, mark));
 
       mark = calls(state);
       pf.resolver.change("api.example.com", Set.of(ip("198.51.100.2")));
       List<String> refresh = callsSince(state, mark);
       assertEquals(2, refresh.size(), "one table replace per attached container: " + refresh);
-      assertTrue(refresh.stream().allMatch(l -> l.matches("-a com\\.apple/egress/c[12] -t \\w+ -T replace -f -")),
+      assertTrue(refresh.stream().allMatch(l -> l.matches("-a com\\.apple/000\\.egress/c[12] -t \\w+ -T replace -f -")),
           refresh.toString());
 
       mark = calls(state);
       c2.detach();
-      assertEquals(List.of("-a com.apple/egress/c2 -F all", "-k 192.168.70.11",
+      assertEquals(List.of("-a com.apple/000.egress/c2 -F all", "-k 192.168.70.11",
           "-k 0.0.0.0/0 -k 192.168.70.11"), callsSince(state, mark));
 
       // The launcher restarts; c1 still runs, c3 (attached by the old process) is gone.
@@ -76,10 +76,10 @@ class PfEgressEnforcerProcessTest {
       PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(executor), command);
       mark = calls(state);
       assertEquals(Set.of("c3"), restarted.reconcile(Set.of("c1")).removed());
-      assertEquals(List.of("-s info", "-a com.apple/egress -f -", "-a com.apple/egress -s Anchors",
-              "-a com.apple/egress/c1 -s rules", "-a com.apple/egress/c2 -s rules",
-              "-a com.apple/egress/c3 -s rules",
-              "-a com.apple/egress/c3 -F all", "-k 192.168.70.12", "-k 0.0.0.0/0 -k 192.168.70.12"),
+      assertEquals(List.of("-s info", "-a com.apple/000.egress -f -", "-a com.apple/000.egress -s Anchors",
+              "-a com.apple/000.egress/c1 -s rules", "-a com.apple/000.egress/c2 -s rules",
+              "-a com.apple/000.egress/c3 -s rules",
+              "-a com.apple/000.egress/c3 -F all", "-k 192.168.70.12", "-k 0.0.0.0/0 -k 192.168.70.12"),
           callsSince(state, mark));
 
       FakePfctl after = FakePfctl.readFrom(state);

@@ -60,8 +60,8 @@ class PfEgressEnforcerTest {
     enforcer.attach(container("c1", 10), apiPolicy());
     // Without a reconcile first, the anchors an earlier process left are listed once: one holding
     // a reused address would otherwise govern the new container.
-    assertEquals(List.of("-s info", "-E", "-a com.apple/egress -f -", "-a com.apple/egress -s Anchors",
-            "-a com.apple/egress/c1 -f -"),
+    assertEquals(List.of("-s info", "-E", "-a com.apple/000.egress -f -", "-a com.apple/000.egress -s Anchors",
+            "-a com.apple/000.egress/c1 -f -"),
         pf.callLines());
     assertEquals(1, pf.fake.tokens().size());
   }
@@ -72,7 +72,7 @@ class PfEgressEnforcerTest {
     enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.clearCalls();
     enforcer.attach(container("c2", 11), apiPolicy());
-    assertEquals(List.of("-a com.apple/egress/c2 -f -"), pf.callLines());
+    assertEquals(List.of("-a com.apple/000.egress/c2 -f -"), pf.callLines());
   }
 
   @Test
@@ -96,7 +96,7 @@ class PfEgressEnforcerTest {
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.clearCalls();
     attachment.update(EgressPolicy.builder().allowTcp(Destination.network("203.0.113.0/24"), 22).build());
-    assertEquals(List.of("-a com.apple/egress/c1 -f -"), pf.callLines());
+    assertEquals(List.of("-a com.apple/000.egress/c1 -f -"), pf.callLines());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
   }
@@ -111,7 +111,7 @@ class PfEgressEnforcerTest {
         .openConnection(ip("192.168.70.11"), API_1);
     pf.fake.clearCalls();
     attachment.detach();
-    assertEquals(List.of("-a com.apple/egress/c1 -F all",
+    assertEquals(List.of("-a com.apple/000.egress/c1 -F all",
         "-k 192.168.70.10", "-k 0.0.0.0/0 -k 192.168.70.10",
         "-k fd00:70::a", "-k ::/0 -k fd00:70::a"), pf.callLines());
     assertEquals(Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
@@ -130,7 +130,7 @@ class PfEgressEnforcerTest {
     pf.resolver.change("api.example.com", Set.of(API_2));
     List<String> calls = pf.callLines();
     assertEquals(1, calls.size(), calls.toString());
-    assertTrue(calls.get(0).matches("-a com\\.apple/egress/c1 -t \\w+ -T replace -f -"), calls.get(0));
+    assertTrue(calls.get(0).matches("-a com\\.apple/000\\.egress/c1 -t \\w+ -T replace -f -"), calls.get(0));
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_2, 443)));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 8443)));
@@ -139,11 +139,11 @@ class PfEgressEnforcerTest {
   @Test
   void attach_whenTheLoadFails_throwsWithHint_andLeavesTheContainerBlockedByTheGuard() throws Exception {
     enforcer.attach(container("c0", 9), apiPolicy()); // pf prepared
-    pf.fake.failOn("-a com.apple/egress/c1 -f -", 1, 1, "pfctl: /dev/pf: Permission denied");
+    pf.fake.failOn("-a com.apple/000.egress/c1 -f -", 1, 1, "pfctl: /dev/pf: Permission denied");
     PfctlException e = assertThrows(PfctlException.class,
         () -> enforcer.attach(container("c1", 10), apiPolicy()));
     assertFalse(e.hint().isEmpty());
-    assertTrue(pf.fake.anchor("com.apple/egress/c1").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertTrue(pf.fake.anchor("com.apple/000.egress/c1").map(FakePfctl.Anchor::isEmpty).orElse(true));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
     assertEquals(1, enforcer.attachments().size());
   }
@@ -177,13 +177,13 @@ class PfEgressEnforcerTest {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     enforcer.attach(container("c1", 10), apiPolicy());
     enforcer.attach(container("c2", 11), apiPolicy());
-    pf.fake.execute(List.of("pfctl", "-a", "com.apple/egress/c3", "-f", "-"), "block in quick all\n");
-    pf.fake.wipeAnchor("com.apple/egress/c3"); // emptied long ago: listed, but absent
+    pf.fake.execute(List.of("pfctl", "-a", "com.apple/000.egress/c3", "-f", "-"), "block in quick all\n");
+    pf.fake.wipeAnchor("com.apple/000.egress/c3"); // emptied long ago: listed, but absent
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
       ReconcileResult result = restarted.reconcile(Set.of("c1"));
       assertEquals(Set.of("c2"), result.removed());
-      assertTrue(pf.callLines().contains("-a com.apple/egress/c2 -F all"));
+      assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
       assertFalse(pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));
       assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
       assertFalse(pf.passes(ip("192.168.70.11"), Flow.tcp(API_1, 443)));
@@ -194,7 +194,7 @@ class PfEgressEnforcerTest {
   void health_reloadsAWipedChild_andReportsIt() throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     enforcer.attach(container("c1", 10), apiPolicy());
-    pf.fake.wipeAnchor("com.apple/egress/c1");
+    pf.fake.wipeAnchor("com.apple/000.egress/c1");
     List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
     assertEquals(1, findings.size(), findings.toString());
     assertTrue(findings.get(0).repaired());
@@ -233,7 +233,7 @@ class PfEgressEnforcerTest {
     assertEquals(Set.of(), pf.fake.tokens());
     assertTrue(pf.callLines().contains("-X " + pf.fake.calls().stream()
         .filter(c -> c.line().startsWith("-X")).findFirst().orElseThrow().args().get(1)));
-    assertTrue(pf.fake.anchor("com.apple/egress/c1").map(a -> !a.isEmpty()).orElse(false),
+    assertTrue(pf.fake.anchor("com.apple/000.egress/c1").map(a -> !a.isEmpty()).orElse(false),
         "rules stay after close");
   }
 

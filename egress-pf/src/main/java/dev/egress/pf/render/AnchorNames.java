@@ -81,7 +81,7 @@ public final class AnchorNames {
   }
 
   /**
-   * Checks an anchor path such as {@code com.apple/egress}: components separated by {@code /},
+   * Checks an anchor path such as {@code com.apple/000.egress}: components separated by {@code /},
    * each checked as by {@link #checkComponent}.
    *
    * @throws IllegalArgumentException naming the bad component
@@ -90,7 +90,7 @@ public final class AnchorNames {
     if (path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
       throw new IllegalArgumentException(
           "'" + printable(path) + "' is not an anchor path: write components separated by '/',"
-              + " such as com.apple/egress");
+              + " such as com.apple/000.egress");
     }
     for (String component : path.split("/", -1)) {
       checkComponent(component);

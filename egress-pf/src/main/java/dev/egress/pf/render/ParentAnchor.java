@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>macOS's stock {@code /etc/pf.conf} holds {@code anchor "com.apple/*"}, which evaluates the
  * rules of each direct child of {@code com.apple} (in the byte order of their names) and nothing
- * deeper. A parent at {@code com.apple/egress} is such a child; its ruleset {@code anchor "*"} in
- * turn evaluates each container's anchor {@code com.apple/egress/<name>}. No edit of pf.conf is
+ * deeper. A parent at {@code com.apple/000.egress} is such a child; its ruleset {@code anchor "*"} in
+ * turn evaluates each container's anchor {@code com.apple/000.egress/<name>}. No edit of pf.conf is
  * needed.
  *
  * @param path where the parent lives, such as {@link #DEFAULT_PATH}; checked by {@link
@@ -19,8 +19,12 @@ import org.jspecify.annotations.Nullable;
  * @param logGuarded whether the guard logs what it blocks (to pflog0)
  */
 public record ParentAnchor(String path, @Nullable ManagedNetwork guard, boolean logGuarded) {
-  /** The default parent anchor path. */
-  public static final String DEFAULT_PATH = "com.apple/egress";
+  /**
+   * The default parent anchor path. {@code com.apple/*} runs its children in byte order and a
+   * {@code quick} pass in an earlier one would be final, so the name sorts before Apple's own
+   * numbered anchors ({@code 200.AirDrop}, {@code 250.ApplicationFirewall}).
+   */
+  public static final String DEFAULT_PATH = "com.apple/000.egress";
 
   /**
    * @throws IllegalArgumentException if the path is not a valid anchor path

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The real ProcessBuilder path, end to end, against the fake pfctl as a program. */
 class PfctlProcessTest {
-  private static final String CHILD = "com.apple/egress/c1";
+  private static final String CHILD = "com.apple/000.egress/c1";
   private final ExecutorService executor = Executors.newCachedThreadPool();
   @TempDir Path dir;
   private Path state;

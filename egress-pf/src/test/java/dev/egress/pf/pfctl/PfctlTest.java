@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class PfctlTest {
-  private static final String CHILD = "com.apple/egress/c1";
+  private static final String CHILD = "com.apple/000.egress/c1";
   private final FakePfctl fake = new FakePfctl();
   private final Pfctl pfctl =
       new Pfctl(FakePfctlRunner.of(fake), Pfctl.DEFAULT_COMMAND, Duration.ofSeconds(5));
@@ -86,7 +86,7 @@ class PfctlTest {
     pfctl.flushAnchor(CHILD);
     assertEquals(List.of("-a", CHILD, "-F", "all"), fake.calls().get(1).args());
     assertEquals(List.of(), pfctl.rules(CHILD));
-    assertEquals(List.of(CHILD), pfctl.anchors("com.apple/egress"));
+    assertEquals(List.of(CHILD), pfctl.anchors("com.apple/000.egress"));
   }
 
   @Test
@@ -196,7 +196,7 @@ class PfctlTest {
     pfctl.mainRules();
     pfctl.loadAnchor(CHILD, "table <t> persist\nblock in quick from 192.168.64.3 to any\n");
     pfctl.rules(CHILD);
-    pfctl.anchors("com.apple/egress");
+    pfctl.anchors("com.apple/000.egress");
     pfctl.replaceTable(CHILD, "t", List.of());
     pfctl.table(CHILD, "t");
     pfctl.flushAnchor(CHILD);

@@ -43,7 +43,7 @@ class AnchorNamesTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AnchorNames.checkPath(bad), bad);
       assertFalse(e.getMessage().isEmpty());
     }
-    assertEquals("com.apple/egress", AnchorNames.checkPath("com.apple/egress"));
+    assertEquals("com.apple/000.egress", AnchorNames.checkPath("com.apple/000.egress"));
   }
 
   @Test
@@ -57,10 +57,10 @@ class AnchorNamesTest {
   @Test
   void parentAnchor_defaultIsADirectChildOfComApple() {
     ParentAnchor parent = ParentAnchor.defaults();
-    assertEquals("com.apple/egress", parent.path());
+    assertEquals("com.apple/000.egress", parent.path());
     assertTrue(parent.reachedByStockMacosRuleset());
-    assertEquals("com.apple/egress/c1", parent.childPath("c1"));
-    assertFalse(new ParentAnchor("com.apple/egress/deeper", null, false).reachedByStockMacosRuleset());
+    assertEquals("com.apple/000.egress/c1", parent.childPath("c1"));
+    assertFalse(new ParentAnchor("com.apple/000.egress/deeper", null, false).reachedByStockMacosRuleset());
     assertFalse(new ParentAnchor("egress", null, false).reachedByStockMacosRuleset());
     assertThrows(IllegalArgumentException.class, () -> parent.childPath("a/b"));
   }

@@ -240,7 +240,7 @@ public final class FakePfctl {
 
   /**
    * Makes the next {@code times} calls whose option line contains {@code match} (for example
-   * {@code "-f -"}, {@code "-k"}, {@code "-a com.apple/egress/c1 -F all"}) fail without effect,
+   * {@code "-f -"}, {@code "-k"}, {@code "-a com.apple/000.egress/c1 -F all"}) fail without effect,
    * with {@code exitCode} and {@code stderr}; {@code times} 0 means every such call from now on.
    */
   public synchronized FakePfctl failOn(String match, int times, int exitCode, String stderr) {

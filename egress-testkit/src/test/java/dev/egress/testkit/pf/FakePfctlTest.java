@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FakePfctlTest {
-  private static final String PARENT = "com.apple/egress";
+  private static final String PARENT = "com.apple/000.egress";
   private final FakePfctl fake = new FakePfctl();
 
   private FakePfctl.Result run(String stdin, String... args) {
