@@ -45,8 +45,8 @@ import org.jspecify.annotations.Nullable;
  * the command that failed, after removing what it had created.
  */
 public final class NetnsLab implements AutoCloseable {
-  /** Internet TCP echo ports, on every internet address (53 included, for DNS-over-TCP probes). */
-  public static final List<Integer> TCP_PORTS = List.of(53, 80, 443, 5432, 5433, 8443);
+  /** Internet TCP echo ports, on every internet address (port 53 is DNS over TCP). */
+  public static final List<Integer> TCP_PORTS = List.of(80, 443, 5432, 5433, 8443);
   /** The internet's main UDP echo port. */
   public static final int UDP_PORT = 7000;
   /** Internet UDP echo ports, on every internet address. */
