@@ -2,7 +2,7 @@
 module dev.egress.dns {
   requires static org.jspecify;
   requires transitive dev.egress.api;
-  requires org.dnsjava;
+  requires transitive org.dnsjava;
   requires org.slf4j;
 
   exports dev.egress.dns;

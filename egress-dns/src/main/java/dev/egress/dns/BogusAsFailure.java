@@ -44,8 +44,8 @@ final class BogusAsFailure implements Resolver {
               if (response.getRcode() == Rcode.SERVFAIL) {
                 for (Record record : response.getSection(Section.ADDITIONAL)) {
                   if (record.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS
-                      && record instanceof TXTRecord) {
-                    String reason = String.join(" ", ((TXTRecord) record).getStrings());
+                      && record instanceof TXTRecord txt) {
+                    String reason = String.join(" ", txt.getStrings());
                     return CompletableFuture.failedFuture(
                         new CompletionException(new DnssecBogusException(reason)));
                   }

@@ -71,7 +71,9 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * <p><b>TTL.</b> A name's addresses are valid for the smallest TTL of its answer, clamped to
  * [{@link Builder#ttlFloor floor}, {@link Builder#ttlCeiling ceiling}]. A name stays cached while
  * it is subscribed to or was asked for since its last query; it is refreshed when its TTL ends,
- * and evicted instead when nobody used it during that period.
+ * and evicted instead when nobody used it during that period. An enforcer should {@link
+ * #subscribe} to a policy's names when it {@link #resolve resolves} them (before or right after):
+ * changes that happen before a name is subscribed to are not reported to the new subscription.
  *
  * <p><b>Failures.</b> A timeout, SERVFAIL, NXDOMAIN, empty answer (neither A nor AAAA), network
  * error or bogus DNSSEC answer keeps the addresses the name last had until {@code expiry + grace}
@@ -206,7 +208,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         entry.watches.add(watch);
         if (entry.inFlight == null && entry.timer == null) {
           if (now >= entry.nextQueryAt) {
-            startQuery(entry, now);
+            var unused = startQuery(entry, now); // its answer reaches the watch as a change
           } else {
             scheduleNextEvent(entry, now);
           }
@@ -289,23 +291,24 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     for (int type : FAMILIES) {
       answers.add(query(entry.dnsName, type));
     }
-    CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
-        .whenComplete(
-            (ignored, error) -> {
-              try {
-                complete(entry, answers.get(0).join(), answers.get(1).join());
-              } catch (RuntimeException e) {
-                log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
-                synchronized (entry) {
-                  entry.inFlight = null;
-                  long failedAt = clock.millis();
-                  entry.nextQueryAt = failedAt + retryMillis;
-                  scheduleNextEvent(entry, failedAt);
-                }
-              } finally {
-                done.complete(null);
-              }
-            });
+    var unused =
+        CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+            .whenComplete(
+                (ignored, error) -> {
+                  try {
+                    complete(entry, answers.get(0).join(), answers.get(1).join());
+                  } catch (RuntimeException e) {
+                    log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
+                    synchronized (entry) {
+                      entry.inFlight = null;
+                      long failedAt = clock.millis();
+                      entry.nextQueryAt = failedAt + retryMillis;
+                      scheduleNextEvent(entry, failedAt);
+                    }
+                  } finally {
+                    done.complete(null);
+                  }
+                });
     return done;
   }
 
@@ -327,10 +330,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     long minTtl = Long.MAX_VALUE;
     for (Record record : result.getRecords()) {
       byte[] raw;
-      if (type == Type.A && record instanceof ARecord) {
-        raw = ((ARecord) record).getAddress().getAddress();
-      } else if (type == Type.AAAA && record instanceof AAAARecord) {
-        raw = ((AAAARecord) record).getAddress().getAddress();
+      if (type == Type.A && record instanceof ARecord a) {
+        raw = a.getAddress().getAddress();
+      } else if (type == Type.AAAA && record instanceof AAAARecord aaaa) {
+        raw = aaaa.getAddress().getAddress();
       } else {
         continue;
       }
@@ -517,7 +520,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
           cache.remove(entry.name, entry);
           log.debug("egress-dns: {} unused for a TTL period; forgotten", entry.name);
         } else {
-          startQuery(entry, now);
+          var unused = startQuery(entry, now); // completion re-arms the timer
         }
       } else {
         scheduleNextEvent(entry, now);
@@ -531,11 +534,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return;
     }
     for (Watch watch : notification.watches) {
-      try {
-        executor.execute(() -> watch.fire(notification.name));
-      } catch (RejectedExecutionException e) {
-        log.debug("egress-dns: executor stopped; change of {} not delivered", notification.name);
-      }
+      watch.changed(notification.name);
     }
   }
 
@@ -686,10 +685,15 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
   }
 
-  /** A subscription: its listener gets the names' current resolutions when one of them changes. */
+  /**
+   * A subscription: its listener gets the names' current resolutions when some of them change.
+   * Changes that arrive while a call is pending are merged into that call.
+   */
   private final class Watch implements Subscription {
     private final Set<HostName> names;
     private final Listener listener;
+    private final Set<HostName> pending = new HashSet<>(); // guarded by itself
+    private boolean drainScheduled; // guarded by pending
     private volatile boolean cancelled;
 
     Watch(Set<HostName> names, Listener listener) {
@@ -697,12 +701,36 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       this.listener = listener;
     }
 
-    synchronized void fire(HostName changed) {
-      if (cancelled || closed) {
+    void changed(HostName name) {
+      synchronized (pending) {
+        pending.add(name);
+        if (drainScheduled) {
+          return;
+        }
+        drainScheduled = true;
+      }
+      try {
+        executor.execute(this::drain);
+      } catch (RejectedExecutionException e) {
+        log.debug("egress-dns: executor stopped; change of {} not delivered", name);
+        synchronized (pending) {
+          drainScheduled = false;
+        }
+      }
+    }
+
+    private synchronized void drain() {
+      Set<HostName> changed;
+      synchronized (pending) {
+        changed = Set.copyOf(pending);
+        pending.clear();
+        drainScheduled = false;
+      }
+      if (changed.isEmpty() || cancelled || closed) {
         return;
       }
       try {
-        listener.onChange(currentOf(names), Set.of(changed));
+        listener.onChange(currentOf(names), changed);
       } catch (RuntimeException e) {
         log.error("egress-dns: a listener failed on the change of {}", changed, e);
       }
@@ -849,8 +877,13 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         throw new IllegalStateException(
             "TTL floor " + ttlFloor + " is above TTL ceiling " + ttlCeiling + "; lower the floor");
       }
-      Resolver chosen = upstream != null ? upstream : resolverFor(serversOrSystem());
-      chosen.setTimeout(queryTimeout);
+      Resolver chosen;
+      if (upstream != null) {
+        chosen = upstream;
+        chosen.setTimeout(queryTimeout);
+      } else {
+        chosen = resolverFor(serversOrSystem(), queryTimeout);
+      }
       if (trustAnchors != null) {
         ValidatingResolver validating = new ValidatingResolver(chosen, clock);
         try (InputStream anchors =
@@ -877,14 +910,28 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return List.copyOf(system);
     }
 
-    private static Resolver resolverFor(List<InetSocketAddress> servers) {
+    /**
+     * One server: a simple resolver with the whole timeout. Several: tried in turn, one attempt
+     * each, with an equal share of the timeout, so that all are tried within it.
+     */
+    private static Resolver resolverFor(List<InetSocketAddress> servers, Duration timeout) {
       if (servers.size() == 1) {
-        return new SimpleResolver(servers.get(0));
+        SimpleResolver single = new SimpleResolver(servers.get(0));
+        single.setTimeout(timeout);
+        return single;
       }
       List<Resolver> resolvers = new ArrayList<>();
       servers.forEach(server -> resolvers.add(new SimpleResolver(server)));
-      return new ExtendedResolver(resolvers);
+      ExtendedResolver extended = new ExtendedResolver(resolvers);
+      extended.setRetries(1);
+      extended.setTimeout(timeout); // the whole query; dnsjava 3.6 sets no server's timeout here
+      Duration share = timeout.dividedBy(servers.size());
+      for (Resolver server : extended.getResolvers()) {
+        server.setTimeout(share);
+      }
+      return extended;
     }
+
 
     private static Duration positive(Duration duration, String what) {
       if (duration.isNegative() || duration.isZero()) {

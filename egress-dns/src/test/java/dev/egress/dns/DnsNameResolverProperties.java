@@ -6,6 +6,8 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
+import dev.egress.testkit.dns.ScriptedResolver;
+import dev.egress.testkit.dns.ScriptedResolver.Reply;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,7 +37,7 @@ class DnsNameResolverProperties {
   private static final ExecutorService EXECUTOR = Executors.newCachedThreadPool();
 
   /** One step: the upstream's reply from now on, then how far the clock moves. */
-  record Step(ScriptedResolver.Reply reply, Duration advance) {}
+  record Step(Reply reply, Duration advance) {}
 
   /** An answer the upstream gave, when, and until when (clamped TTL plus grace) it may be used. */
   record Given(Set<InetAddress> addresses, Instant at, Instant usableUntil) {}
@@ -50,14 +52,14 @@ class DnsNameResolverProperties {
       @ForAll("steps") List<Step> steps) throws Exception {
     ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     ManualScheduler scheduler = new ManualScheduler(clock);
-    AtomicReference<ScriptedResolver.Reply> reply = new AtomicReference<>();
+    AtomicReference<Reply> reply = new AtomicReference<>();
     List<Given> given = new java.util.concurrent.CopyOnWriteArrayList<>();
     ScriptedResolver upstream =
         new ScriptedResolver(
             name -> {
-              ScriptedResolver.Reply current = reply.get();
+              Reply current = reply.get();
               if (current instanceof ScriptedResolver.Addresses addresses) {
-                Duration ttl = clamp(Duration.ofSeconds(addresses.ttlSeconds()));
+                Duration ttl = clamp(addresses.ttl());
                 given.add(
                     new Given(
                         Set.copyOf(addresses.addresses()),
@@ -111,19 +113,19 @@ class DnsNameResolverProperties {
 
   @Provide
   Arbitrary<List<Step>> steps() {
-    Arbitrary<ScriptedResolver.Reply> addresses =
+    Arbitrary<Reply> addresses =
         Combinators.combine(
                 Arbitraries.subsetOf(POOL).ofMinSize(0), Arbitraries.longs().between(0, 600))
-            .as((set, ttl) -> new ScriptedResolver.Addresses(new ArrayList<>(set), ttl));
-    Arbitrary<ScriptedResolver.Reply> failure =
+            .as((set, ttl) -> Reply.addresses(Duration.ofSeconds(ttl), new ArrayList<>(set)));
+    Arbitrary<Reply> failure =
         Arbitraries.of(
-                FailureKind.TIMEOUT,
-                FailureKind.SERVFAIL,
-                FailureKind.NXDOMAIN,
-                FailureKind.NETWORK_ERROR,
-                FailureKind.EMPTY_ANSWER)
-            .map(ScriptedResolver.Failure::new);
-    Arbitrary<ScriptedResolver.Reply> reply = Arbitraries.frequencyOf(
+            Reply.timeout(),
+            Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
+            Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
+            Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
+            Reply.networkError("scripted network error"),
+            Reply.addresses(Duration.ofSeconds(60), List.of()));
+    Arbitrary<Reply> reply = Arbitraries.frequencyOf(
         net.jqwik.api.Tuple.of(3, addresses), net.jqwik.api.Tuple.of(2, failure));
     Arbitrary<Duration> advance = Arbitraries.longs().between(0, 400).map(Duration::ofSeconds);
     return Combinators.combine(reply, advance).as(Step::new).list().ofMinSize(1).ofMaxSize(15);

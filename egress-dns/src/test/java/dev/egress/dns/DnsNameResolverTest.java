@@ -14,6 +14,7 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
+import dev.egress.testkit.dns.ScriptedResolver;
 import dev.egress.testkit.dns.TestDnsServer;
 import dev.egress.testkit.dns.TestDnsServer.Behaviour;
 import java.io.IOException;
@@ -142,7 +143,7 @@ class DnsNameResolverTest {
         List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
     resolver.close();
     resolver =
-        builder().upstream(new ScriptedResolver(name -> new ScriptedResolver.Addresses(answer, 60))).build();
+        builder().upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer))).build();
 
     Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
 
@@ -162,6 +163,27 @@ class DnsNameResolverTest {
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1").getAddress(), Type.AAAA));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+  }
+
+  @Test
+  void severalServers_whenOneNeverAnswers_theOtherAnswersWithinTheTimeout() throws Exception {
+    try (TestDnsServer silent = TestDnsServer.start()) {
+      silent.setBehaviour("api.example.com", Behaviour.DROP);
+      server.setAddresses("api.example.com", TTL, "192.0.2.1");
+      resolver.close();
+      resolver =
+          builder()
+              .servers(List.of(silent.address(), server.address()))
+              .queryTimeout(Duration.ofSeconds(4))
+              .build();
+
+      // dnsjava tries the servers in random order (fewest failures first), each for half the
+      // timeout; whichever comes first, the answer arrives within the timeout.
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.example.com")),
+          () -> statusOf("api.example.com").describe());
+    }
   }
 
   @Test
@@ -375,6 +397,41 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void changesOfSeveralNames_reachEachListenerWithTheChangedNames() throws Exception {
+    Set<HostName> names = new HashSet<>();
+    for (int i = 0; i < 10; i++) {
+      server.setAddresses("c" + i + ".example.com", TTL, "192.0.2." + (i + 1));
+      names.add(host("c" + i + ".example.com"));
+    }
+    resolver.resolve(names);
+    LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
+    List<Resolutions> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (NameResolver.Subscription ignored =
+        resolver.subscribe(names, (current, changed) -> {
+          seen.add(current);
+          changes.add(changed);
+        })) {
+      for (int i = 0; i < 10; i++) {
+        server.setAddresses("c" + i + ".example.com", TTL, "198.51.100." + (i + 1));
+      }
+      scheduler.advance(TTL);
+
+      Set<HostName> reported = new HashSet<>();
+      while (!reported.equals(names)) {
+        Set<HostName> changed = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(changed, "changes reported so far: " + reported);
+        assertTrue(names.containsAll(changed));
+        reported.addAll(changed);
+      }
+      awaitTrue(
+          () -> names.stream().allMatch(name ->
+              seen.get(seen.size() - 1).addressesOf(name).iterator().next().getHostAddress()
+                  .startsWith("198.51.100.")),
+          "the last call shows every new address");
+    }
+  }
+
+  @Test
   void closedSubscription_getsNoMoreCalls() throws Exception {
     server.setAddresses("api.example.com", TTL, "192.0.2.1");
     resolver.resolve(Set.of(host("api.example.com")));
@@ -450,6 +507,32 @@ class DnsNameResolverTest {
     upstream.failWith(new java.net.PortUnreachableException("ICMP port unreachable"));
 
     assertGraceThenRemoval("api.example.com", FailureKind.NETWORK_ERROR);
+  }
+
+  @Test
+  void failureClasses_areReportedByKind() throws Exception {
+    java.util.Map<String, ScriptedResolver.Reply> replies =
+        java.util.Map.of(
+            "refused.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
+            "servfail.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
+            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
+            "timeout.example.com.", ScriptedResolver.Reply.timeout(),
+            "unreachable.example.com.", ScriptedResolver.Reply.networkError("Network is unreachable"),
+            "empty.example.com.", ScriptedResolver.Reply.addresses(TTL, List.of()));
+    resolver.close();
+    resolver = builder().upstream(new ScriptedResolver(name -> replies.get(name.toString()))).build();
+
+    Set<HostName> names =
+        replies.keySet().stream().map(DnsNameResolverTest::host).collect(Collectors.toSet());
+    Resolutions resolutions = resolver.resolve(names);
+
+    names.forEach(name -> assertTrue(resolutions.addressesOf(name).isEmpty(), name.ascii()));
+    assertEquals(FailureKind.UNUSABLE_ANSWER, lastErrorKind("refused.example.com"));
+    assertEquals(FailureKind.SERVFAIL, lastErrorKind("servfail.example.com"));
+    assertEquals(FailureKind.NXDOMAIN, lastErrorKind("nxdomain.example.com"));
+    assertEquals(FailureKind.TIMEOUT, lastErrorKind("timeout.example.com"));
+    assertEquals(FailureKind.NETWORK_ERROR, lastErrorKind("unreachable.example.com"));
+    assertEquals(FailureKind.EMPTY_ANSWER, lastErrorKind("empty.example.com"));
   }
 
   /** Past expiry the lookup fails: the old addresses stay (in grace) until expiry + grace. */

@@ -37,12 +37,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
  * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state
- * is the enable token, guarded by this object's lock.
+ * is the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.
  */
 final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
   static final String APPLE_HOOK = "anchor \"com.apple/*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
+  private static final Pattern NUMBER = Pattern.compile("\\d{1,5}");
+  private static final Pattern SERVICE = Pattern.compile("[a-z][a-z0-9.+-]*");
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
@@ -70,16 +72,14 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * {@code -s info}; {@code -E} when disabled (the token is kept until {@link #close}); then the
-   * parent anchor. Two calls when pf is already enabled, three otherwise.
+   * parent anchor. Two calls when pf is already enabled, three otherwise. Serialised, so that
+   * concurrent callers never take two tokens.
    */
   @Override
-  public void prepare() throws EgressException {
+  public synchronized void prepare() throws EgressException {
     if (!pfctl.isEnabled()) {
-      long taken = pfctl.enable();
-      synchronized (this) {
-        // A token taken earlier is void when someone disabled pf since: pf forgot it.
-        token = taken;
-      }
+      // A token taken earlier is void when someone disabled pf since: pf forgot it.
+      token = pfctl.enable();
     }
     pfctl.loadAnchor(parent.path(), PfRenderer.renderParent(parent));
   }
@@ -190,9 +190,28 @@ final class PfBackend implements FirewallBackend {
       return false;
     }
     for (int i = 0; i < rendered.size(); i++) {
-      String expected = rendered.get(i);
-      String actual = loaded.get(i);
-      if (!(actual.equals(expected) || actual.startsWith(expected + " "))) {
+      if (!sameRule(rendered.get(i), loaded.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether {@code loaded} (as pfctl -s rules prints it) is the rule {@code rendered}: the same
+   * words, then possibly defaults pfctl appends ({@code flags S/SA keep state}). pfctl may print a
+   * port as its service name ({@code port = https}), which is accepted for a numeric port.
+   */
+  static boolean sameRule(String rendered, String loaded) {
+    String[] expected = rendered.split(" ");
+    String[] actual = loaded.split(" ");
+    if (actual.length < expected.length) {
+      return false;
+    }
+    for (int i = 0; i < expected.length; i++) {
+      boolean servicePort = i > 0 && expected[i - 1].equals("=")
+          && NUMBER.matcher(expected[i]).matches() && SERVICE.matcher(actual[i]).matches();
+      if (!expected[i].equals(actual[i]) && !servicePort) {
         return false;
       }
     }

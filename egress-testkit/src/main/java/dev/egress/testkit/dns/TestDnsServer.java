@@ -197,17 +197,19 @@ public final class TestDnsServer implements AutoCloseable {
   }
 
   /**
-   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}).
+   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}). A name
+   * in the old and the new zone is answered throughout, from one or the other.
    *
    * @throws IllegalArgumentException naming the line that is wrong; the server is then unchanged
    */
   public TestDnsServer loadZone(String zoneText) {
     ZoneText zone = ZoneText.parse(zoneText);
     synchronized (this) {
-      records.clear();
-      behaviours.clear();
+      // New answers first, then stale names out: a name in both zones is never missing.
       records.putAll(zone.records());
+      records.keySet().retainAll(zone.records().keySet());
       behaviours.putAll(zone.behaviours());
+      behaviours.keySet().retainAll(zone.behaviours().keySet());
     }
     return this;
   }
@@ -366,7 +368,7 @@ public final class TestDnsServer implements AutoCloseable {
       if (delay == 0) {
         responders.execute(() -> send.accept(response));
       } else {
-        responders.schedule(() -> send.accept(response), delay, TimeUnit.NANOSECONDS);
+        var unused = responders.schedule(() -> send.accept(response), delay, TimeUnit.NANOSECONDS);
       }
     } catch (java.util.concurrent.RejectedExecutionException e) {
       // closed while answering
@@ -382,14 +384,9 @@ public final class TestDnsServer implements AutoCloseable {
     }
     response.addRecord(question, Section.QUESTION);
     switch (behaviour) {
-      case SERVFAIL:
-        response.getHeader().setRcode(Rcode.SERVFAIL);
-        break;
-      case NXDOMAIN:
-        response.getHeader().setRcode(Rcode.NXDOMAIN);
-        break;
-      default:
-        fillAnswer(response, question);
+      case SERVFAIL -> response.getHeader().setRcode(Rcode.SERVFAIL);
+      case NXDOMAIN -> response.getHeader().setRcode(Rcode.NXDOMAIN);
+      default -> fillAnswer(response, question);
     }
     byte[] wire = response.toWire();
     if (udpTransport && wire.length > MAX_UDP_PAYLOAD) {
@@ -417,9 +414,9 @@ public final class TestDnsServer implements AutoCloseable {
       for (Record record : owned) {
         if (record.getType() == question.getType() || question.getType() == Type.ANY) {
           response.addRecord(record, Section.ANSWER);
-        } else if (record instanceof CNAMERecord && question.getType() != Type.CNAME) {
+        } else if (record instanceof CNAMERecord alias && question.getType() != Type.CNAME) {
           response.addRecord(record, Section.ANSWER);
-          next = ((CNAMERecord) record).getTarget();
+          next = alias.getTarget();
         }
       }
       if (next == null) {

@@ -45,20 +45,15 @@ public final class TestDnsServerMain {
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--listen":
-          listen = parseListen(valueOf(args, ++i, "--listen"));
-          break;
-        case "--zone":
-          zoneFile = Path.of(valueOf(args, ++i, "--zone"));
-          break;
-        case "--delay-ms":
-          delay = Duration.ofMillis(Long.parseLong(valueOf(args, ++i, "--delay-ms")));
-          break;
-        default:
+        case "--listen" -> listen = parseListen(valueOf(args, ++i, "--listen"));
+        case "--zone" -> zoneFile = Path.of(valueOf(args, ++i, "--zone"));
+        case "--delay-ms" -> delay = Duration.ofMillis(Long.parseLong(valueOf(args, ++i, "--delay-ms")));
+        default -> {
           if (args[i].startsWith("--")) {
             usage("unknown option " + args[i]);
           }
           lines.add(args[i]);
+        }
       }
     }
     String inline = String.join("\n", lines);

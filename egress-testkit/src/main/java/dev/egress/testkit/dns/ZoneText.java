@@ -76,19 +76,15 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
     Name name = TestDnsServer.absolute(fields[0]);
     if (fields.length == 2) {
       String keyword = fields[1].toUpperCase(Locale.ROOT);
-      switch (keyword) {
-        case "SERVFAIL":
-          behaviours.put(name, Behaviour.SERVFAIL);
-          return;
-        case "NXDOMAIN":
-          behaviours.put(name, Behaviour.NXDOMAIN);
-          return;
-        case "DROP":
-          behaviours.put(name, Behaviour.DROP);
-          return;
-        default:
-          throw new IllegalArgumentException("unknown behaviour '" + fields[1] + "'");
-      }
+      Behaviour behaviour =
+          switch (keyword) {
+            case "SERVFAIL" -> Behaviour.SERVFAIL;
+            case "NXDOMAIN" -> Behaviour.NXDOMAIN;
+            case "DROP" -> Behaviour.DROP;
+            default -> throw new IllegalArgumentException("unknown behaviour '" + fields[1] + "'");
+          };
+      behaviours.put(name, behaviour);
+      return;
     }
     if (fields.length < 3) {
       throw new IllegalArgumentException("too few fields");
@@ -106,20 +102,17 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
       throw new IllegalArgumentException("expected exactly one value after the type");
     }
     switch (type) {
-      case "A":
-      case "AAAA":
+      case "A", "AAAA" -> {
         Record record = TestDnsServer.addressRecord(name, ttl, fields[3]);
         if (!org.xbill.DNS.Type.string(record.getType()).equals(type)) {
           throw new IllegalArgumentException(
               "'" + fields[3] + "' is not an address of type " + type);
         }
         list.add(record);
-        return;
-      case "CNAME":
-        list.add(new CNAMERecord(name, DClass.IN, ttl.toSeconds(), TestDnsServer.absolute(fields[3])));
-        return;
-      default:
-        throw new IllegalArgumentException("unknown type '" + fields[2] + "'");
+      }
+      case "CNAME" ->
+          list.add(new CNAMERecord(name, DClass.IN, ttl.toSeconds(), TestDnsServer.absolute(fields[3])));
+      default -> throw new IllegalArgumentException("unknown type '" + fields[2] + "'");
     }
   }
 

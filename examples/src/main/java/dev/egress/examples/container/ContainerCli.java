@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Apple's {@code container} command line, driven through a {@link ProcessRunner}. Each method is
@@ -80,15 +81,18 @@ public final class ContainerCli {
 
   /**
    * {@code container stop ID}. Stopping a container that no longer exists succeeds: the goal, a
-   * container that does not run, is reached.
+   * container that does not run, is reached. A failure that merely mentions "not found" is
+   * believed only once {@code container inspect} confirms that the container does not run.
    *
    * @throws ContainerCliException if the CLI failed; the container may still be running
    */
   public void stop(String id) throws ContainerCliException, InterruptedException {
     ProcessResult result = exec(List.of("stop", id));
-    if (!result.succeeded() && !mentionsNotFound(result)) {
-      throw new ContainerCliException(result.describe());
+    if (result.succeeded()
+        || mentionsNotFound(result) && inspect(id).map(c -> !c.isRunning()).orElse(true)) {
+      return;
     }
+    throw new ContainerCliException(result.describe());
   }
 
   /**
@@ -109,18 +113,23 @@ public final class ContainerCli {
 
   /**
    * Makes sure the network {@code name} exists, creating it with {@code container network create
-   * NAME --subnet CIDR} (macOS 26 and later) when {@code container network inspect NAME} does not
-   * find it. An existing network is kept as it is, whatever its subnet.
+   * NAME --subnet CIDR [--subnet-v6 PREFIX]} (macOS 26 and later) when {@code container network
+   * inspect NAME} does not find it. An existing network is kept as it is, whatever its subnets
+   * (the launcher then refuses containers whose addresses fall outside the expected ones).
    *
    * @throws ContainerCliException if the network could not be created, for instance on macOS 15,
    *     whose CLI has no network commands
    */
-  public void ensureNetwork(String name, IpNetwork subnet)
+  public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
       throws ContainerCliException, InterruptedException {
     if (exec(List.of("network", "inspect", name)).succeeded()) {
       return;
     }
-    call(List.of("network", "create", name, "--subnet", subnet.toString()));
+    List<String> args = new ArrayList<>(List.of("network", "create", name, "--subnet", subnet.toString()));
+    if (ipv6Subnet != null) {
+      args.addAll(List.of("--subnet-v6", ipv6Subnet.toString()));
+    }
+    call(args);
   }
 
   private String call(List<String> args) throws ContainerCliException, InterruptedException {
@@ -139,7 +148,8 @@ public final class ContainerCli {
       return runner.run(command, timeout);
     } catch (IOException e) {
       throw new ContainerCliException(
-          "could not run '" + String.join(" ", command) + "': " + e.getMessage()
+          "could not run '" + String.join(" ", ProcessResult.redacted(command)) + "': "
+              + e.getMessage()
               + " (is Apple's container CLI installed and 'container system start' done?)", e);
     }
   }

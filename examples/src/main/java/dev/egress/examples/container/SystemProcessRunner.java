@@ -55,7 +55,7 @@ public final class SystemProcessRunner implements ProcessRunner {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
         throw new IOException(
-            "'" + String.join(" ", command) + "' did not finish within " + timeout.toMillis()
+            "'" + String.join(" ", ProcessResult.redacted(command)) + "' did not finish within " + timeout.toMillis()
                 + " ms and was killed");
       }
       return new ProcessResult(command, process.exitValue(), stdout.get(), stderr.get());
@@ -63,7 +63,8 @@ public final class SystemProcessRunner implements ProcessRunner {
       process.destroyForcibly();
       throw e;
     } catch (ExecutionException e) {
-      throw new IOException("could not read the output of '" + String.join(" ", command) + "'",
+      throw new IOException(
+          "could not read the output of '" + String.join(" ", ProcessResult.redacted(command)) + "'",
           e.getCause());
     }
   }

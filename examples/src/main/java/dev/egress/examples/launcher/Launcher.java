@@ -49,7 +49,7 @@ import org.jspecify.annotations.Nullable;
  * rules of containers that no longer run ({@link EgressEnforcer#reconcile}).
  *
  * <p><b>The start-up window.</b> Between {@code container run} and {@code attach} the container
- * runs without its policy. With a {@link ManagedNetwork} and the enforcer's guard set to its
+ * runs without its policy. With a {@link ContainerNetwork} and the enforcer's guard set to its
  * subnet, the guard blocks it during that window; on the default network nothing does, and
  * whatever the image's entrypoint does before its work arrives is unrestricted (keep it idle until
  * then).
@@ -70,7 +70,7 @@ public final class Launcher implements AutoCloseable {
   private final PolicyRegistry policies;
   private final String prefix;
   private final String image;
-  private final @Nullable ManagedNetwork network;
+  private final @Nullable ContainerNetwork network;
   private final @Nullable SelfCheck selfCheck;
   private final Duration addressTimeout;
   private final Duration pollInterval;
@@ -141,7 +141,7 @@ public final class Launcher implements AutoCloseable {
         (group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
     try {
       if (network != null) {
-        cli.ensureNetwork(network.name(), network.subnet());
+        cli.ensureNetwork(network.name(), network.subnet(), network.ipv6Subnet());
       }
       List<String> stopped = new ArrayList<>();
       for (ContainerInfo container : cli.listRunning()) {
@@ -329,7 +329,8 @@ public final class Launcher implements AutoCloseable {
 
   void stop(ManagedContainer container) throws LaunchException, InterruptedException {
     Session session = sessions.get(container.id());
-    if (session == null || session.handle != container) {
+    // A null handle marks this container after a failed stop: stopping again retries.
+    if (session == null || (session.handle != container && session.handle != null)) {
       return;
     }
     if (!terminate(session)) {
@@ -381,7 +382,7 @@ public final class Launcher implements AutoCloseable {
   private ContainerEndpoint endpointOf(ContainerInfo info) throws LaunchStepFailed {
     if (network != null) {
       for (InetAddress address : info.addresses()) {
-        if (!IpAddresses.isIpv6(address) && !network.covers(address)) {
+        if (!network.covers(address)) {
           throw new LaunchStepFailed("its address " + IpAddresses.format(address) + " lies outside"
               + " the managed network " + network + ", where the enforcer's guard does not cover"
               + " it", false);
@@ -507,7 +508,7 @@ public final class Launcher implements AutoCloseable {
     private final PolicyRegistry policies;
     private String prefix = "nanoclaw";
     private @Nullable String image;
-    private @Nullable ManagedNetwork network;
+    private @Nullable ContainerNetwork network;
     private @Nullable SelfCheck selfCheck;
     private Duration addressTimeout = Duration.ofSeconds(30);
     private Duration pollInterval = Duration.ofMillis(250);
@@ -533,8 +534,8 @@ public final class Launcher implements AutoCloseable {
       return this;
     }
 
-    /** Runs containers on their own network (macOS 26+); see {@link ManagedNetwork}. */
-    public Builder managedNetwork(ManagedNetwork managedNetwork) {
+    /** Runs containers on their own network (macOS 26+); see {@link ContainerNetwork}. */
+    public Builder managedNetwork(ContainerNetwork managedNetwork) {
       this.network = Objects.requireNonNull(managedNetwork, "managedNetwork");
       return this;
     }

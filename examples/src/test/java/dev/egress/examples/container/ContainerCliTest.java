@@ -70,15 +70,30 @@ class ContainerCliTest {
   }
 
   @Test
+  void runDetached_whenTheCliFails_doesNotPrintEnvironmentValues() {
+    FakeContainer.change(state, s -> s.script.runFails = true);
+
+    ContainerCliException e = assertThrows(ContainerCliException.class,
+        () -> cli.runDetached(ContainerRunSpec.builder("x", "img")
+            .env("ANTHROPIC_API_KEY", "sk-ant-secret").build()));
+
+    assertFalse(e.getMessage().contains("sk-ant-secret"), e.getMessage());
+    assertTrue(e.getMessage().contains("--env ANTHROPIC_API_KEY=…"), e.getMessage());
+  }
+
+  @Test
   void ensureNetwork_createsItOnceWithItsSubnet() throws Exception {
-    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
-    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+        IpNetwork.parse("fd00:10:213::/64"));
+    cli.ensureNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+        IpNetwork.parse("fd00:10:213::/64"));
 
     assertEquals(1, FakeContainer.read(state).calls.stream()
-        .filter(c -> c.equals("network create egress-managed --subnet 10.213.0.0/24")).count());
+        .filter(c -> c.equals("network create egress-managed --subnet 10.213.0.0/24"
+            + " --subnet-v6 fd00:10:213::/64")).count());
     cli.runDetached(ContainerRunSpec.builder("n1", "img").network("egress-managed").build());
-    assertEquals(IpAddresses.parse("10.213.0.2"),
-        cli.inspect("n1").orElseThrow().addresses().get(0));
+    assertEquals(List.of(IpAddresses.parse("10.213.0.2"), IpAddresses.parse("fd00:10:213::2")),
+        cli.inspect("n1").orElseThrow().addresses());
   }
 
   @Test

@@ -57,6 +57,8 @@ public final class FakeContainer {
     /** The container stops (and, with --rm, vanishes) right after run. */
     public boolean exitsAtOnce = false;
     public boolean stopFails = false;
+    /** stop fails with a "not found" message although the container keeps running. */
+    public boolean stopSaysNotFound = false;
     public boolean lsFails = false;
     /** Containers get this address instead of the next free one of their network. */
     public String forcedAddress = "";
@@ -84,6 +86,7 @@ public final class FakeContainer {
     public Script script = new Script();
     public Map<String, Box> containers = new LinkedHashMap<>();
     public Map<String, String> networks = new TreeMap<>();
+    public Map<String, String> networks6 = new TreeMap<>();
     public List<String> calls = new ArrayList<>();
   }
 
@@ -117,12 +120,27 @@ public final class FakeContainer {
     }, true);
   }
 
+  /**
+   * Decides whether a probe's TCP connect from a container gets through, for in-process runs that
+   * wire the fake to an enforcer's packet decision instead of {@link Script#reachable}.
+   */
+  @FunctionalInterface
+  public interface ProbeNetwork {
+    boolean connects(InetAddress source, InetAddress destination, int port);
+  }
+
   /** Runs one CLI invocation; returns the exit status. */
   public static int run(Path stateDir, List<String> args, StringBuilder out, StringBuilder err) {
+    return run(stateDir, args, out, err, null);
+  }
+
+  /** As {@link #run(Path, List, StringBuilder, StringBuilder)}, probes decided by {@code network}. */
+  public static int run(Path stateDir, List<String> args, StringBuilder out, StringBuilder err,
+      @org.jspecify.annotations.Nullable ProbeNetwork network) {
     return locked(stateDir, state -> {
       state.calls.add(String.join(" ", args));
       try {
-        return new Invocation(state, out, err).dispatch(args);
+        return new Invocation(state, out, err, network).dispatch(args);
       } catch (RuntimeException e) {
         StringWriter trace = new StringWriter();
         e.printStackTrace(new PrintWriter(trace));
@@ -159,11 +177,14 @@ public final class FakeContainer {
     private final State state;
     private final StringBuilder out;
     private final StringBuilder err;
+    private final @org.jspecify.annotations.Nullable ProbeNetwork network;
 
-    Invocation(State state, StringBuilder out, StringBuilder err) {
+    Invocation(State state, StringBuilder out, StringBuilder err,
+        @org.jspecify.annotations.Nullable ProbeNetwork network) {
       this.state = state;
       this.out = out;
       this.err = err;
+      this.network = network;
     }
 
     int dispatch(List<String> args) {
@@ -307,6 +328,9 @@ public final class FakeContainer {
         if (box == null) {
           return fail(1, "Error: notFound: \"container " + id + " not found\"");
         }
+        if (state.script.stopSaysNotFound) {
+          return fail(1, "Error: notFound: \"kernel image not found\"");
+        }
         if (state.script.stopFails) {
           return fail(1, "Error: internalError: \"failed to stop container " + id + "\"");
         }
@@ -326,8 +350,13 @@ public final class FakeContainer {
       }
       List<String> command = args.subList(1, args.size());
       if (command.get(0).equals("nc")) {
-        String destination = command.get(command.size() - 2) + ":" + command.get(command.size() - 1);
-        return state.script.reachable.contains(destination) ? 0 : 1;
+        String host = command.get(command.size() - 2);
+        String port = command.get(command.size() - 1);
+        boolean connects = network != null
+            ? network.connects(IpAddresses.parse(box.ipv4), IpAddresses.parse(host),
+                Integer.parseInt(port))
+            : state.script.reachable.contains(host + ":" + port);
+        return connects ? 0 : 1;
       }
       box.work.add(String.join(" ", command));
       return 0;
@@ -342,13 +371,18 @@ public final class FakeContainer {
         out.append("[{\"id\":\"").append(args.get(1)).append("\"}]");
         return 0;
       }
-      if (args.size() == 4 && args.get(0).equals("create") && args.get(2).equals("--subnet")) {
+      if ((args.size() == 4 || args.size() == 6 && args.get(4).equals("--subnet-v6"))
+          && args.get(0).equals("create") && args.get(2).equals("--subnet")) {
         IpNetwork.parse(args.get(3));
         state.networks.put(args.get(1), args.get(3));
+        if (args.size() == 6) {
+          state.networks6.put(args.get(1), IpNetwork.parse(args.get(5)).toString());
+        }
         out.append(args.get(1)).append('\n');
         return 0;
       }
-      return fail(64, "fake container network supports inspect NAME, create NAME --subnet CIDR");
+      return fail(64, "fake container network supports inspect NAME,"
+          + " create NAME --subnet CIDR [--subnet-v6 PREFIX]");
     }
 
     private ObjectNode snapshot(Box box, boolean hasAddress) {
@@ -362,7 +396,11 @@ public final class FakeContainer {
         ObjectNode network = networks.addObject();
         network.put("network", box.network);
         int host = Integer.parseInt(box.ipv4.substring(box.ipv4.lastIndexOf('.') + 1));
-        String ipv6 = "fd00:6e61:6e6f::" + Integer.toHexString(host) + "/64";
+        String prefix6 = state.networks6.getOrDefault(box.network, "fd00:6e61:6e6f::/64");
+        IpNetwork net6 = IpNetwork.parse(prefix6);
+        byte[] bytes = net6.address().getAddress();
+        bytes[15] = (byte) host;
+        String ipv6 = IpAddresses.format(IpAddresses.fromBytes(bytes)) + "/" + net6.prefixLength();
         switch (state.script.format) {
           case V1 -> {
             network.put("ipv4Address", box.ipv4 + "/" + box.prefix);

@@ -3,6 +3,7 @@ package dev.egress.examples.container;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs the fake {@code container} in this JVM: the same fake as the PATH executable, without a JVM
@@ -10,9 +11,17 @@ import java.util.List;
  */
 public final class FakeContainerRunner implements ProcessRunner {
   private final Path stateDir;
+  private final FakeContainer.@Nullable ProbeNetwork network;
 
+  /** Probes reach what the script's {@code reachable} lists. */
   public FakeContainerRunner(Path stateDir) {
+    this(stateDir, null);
+  }
+
+  /** Probes reach what {@code network} (an enforcer's packet decision) lets through. */
+  public FakeContainerRunner(Path stateDir, FakeContainer.@Nullable ProbeNetwork network) {
     this.stateDir = stateDir;
+    this.network = network;
   }
 
   @Override
@@ -22,7 +31,7 @@ public final class FakeContainerRunner implements ProcessRunner {
     }
     StringBuilder out = new StringBuilder();
     StringBuilder err = new StringBuilder();
-    int status = FakeContainer.run(stateDir, command.subList(1, command.size()), out, err);
+    int status = FakeContainer.run(stateDir, command.subList(1, command.size()), out, err, network);
     return new ProcessResult(command, status, out.toString(), err.toString());
   }
 }

@@ -6,6 +6,7 @@ import dev.egress.examples.container.FakeContainer;
 import dev.egress.examples.container.FakeContainerRunner;
 import dev.egress.examples.container.ProcessRunner;
 import dev.egress.policy.IpAddresses;
+import dev.egress.testkit.InMemoryEgressEnforcer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,6 +96,13 @@ final class LauncherFixture {
   /** Work handed to containers (exec calls other than probes). */
   List<String> work() {
     return fake().containers.values().stream().flatMap(b -> b.work.stream()).toList();
+  }
+
+  /** Ids that have rules in place: active attachments and removals that failed. */
+  static java.util.Set<String> ruleSets(InMemoryEgressEnforcer enforcer) {
+    java.util.Set<String> ids = new java.util.TreeSet<>(enforcer.pendingRemovals());
+    enforcer.attachments().forEach(a -> ids.add(a.container().id()));
+    return ids;
   }
 
   static Consumer<dev.egress.examples.container.ContainerRunSpec.Builder> agent() {

@@ -5,12 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
-import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.examples.container.ContainerRunSpec;
 import dev.egress.examples.container.FakeContainer;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
+import dev.egress.testkit.FakeNameResolver;
+import dev.egress.testkit.InMemoryEgressEnforcer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -21,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
@@ -51,7 +51,7 @@ class LauncherLifecycleProperties {
 
   private final List<Path> roots = new ArrayList<>();
 
-  @Property(tries = 60)
+  @Property(tries = 40)
   void everyRunningContainerWithWorkIsAttachedWithItsGroupsCurrentPolicy(
       @ForAll("lifecycles") ActionChain<World> chain) {
     chain.withInvariant("enforced", World::checkInvariants).run();
@@ -59,7 +59,7 @@ class LauncherLifecycleProperties {
 
   @Provide
   Arbitrary<ActionChain<World>> lifecycles() {
-    return ActionChain.startWith(() -> new World(StubEnforcer::new, newRoot()))
+    return ActionChain.startWith(() -> new World(newRoot()))
         .withAction(4, new Launch())
         .withAction(2, new Stop())
         .withAction(2, new ContainerCrash())
@@ -91,14 +91,14 @@ class LauncherLifecycleProperties {
 
   /** The system under test and what the test knows it should be. */
   static final class World {
-    final EgressEnforcer enforcer;
+    final InMemoryEgressEnforcer enforcer;
     final LauncherFixture fixture;
     final Map<String, String> policyTexts = new HashMap<>();
     Launcher launcher;
 
-    World(Supplier<EgressEnforcer> enforcers, Path root) {
+    World(Path root) {
       try {
-        enforcer = enforcers.get();
+        enforcer = InMemoryEgressEnforcer.builder().resolver(new FakeNameResolver()).build();
         fixture = new LauncherFixture(root);
         for (String group : GROUPS) {
           write(group, POLICIES.get(GROUPS.indexOf(group)));
@@ -111,7 +111,7 @@ class LauncherLifecycleProperties {
 
     /** An address that never comes is given up on quickly: the property runs many such launches. */
     static void quickTimeouts(Launcher.Builder builder) {
-      builder.addressTimeout(java.time.Duration.ofMillis(30));
+      builder.addressTimeout(java.time.Duration.ofMillis(150));
     }
 
     void write(String group, String text) throws IOException {
@@ -148,7 +148,7 @@ class LauncherLifecycleProperties {
           assertTrue(attachment != null, box.id + " has work but no policy");
         }
       }
-      for (String id : attached.keySet()) {
+      for (String id : LauncherFixture.ruleSets(enforcer)) {
         assertTrue(running.contains(id), "rule set left for " + id + ", which does not run");
       }
     }
@@ -165,12 +165,12 @@ class LauncherLifecycleProperties {
     }
 
     private static void launch(World world, String group, String outcome) {
-      StubEnforcer stub = (StubEnforcer) world.enforcer;
       world.fixture.script(s -> {
         s.neverGetsAddress = outcome.equals("no-address");
-        s.inspectsWithoutAddress = outcome.equals("slow-address") ? 3 : 0;
+        s.inspectsWithoutAddress = outcome.equals("slow-address") ? 2 : 0;
       });
-      stub.failAttach = outcome.equals("attach-fails");
+      // attach is the launch's first privileged enforcer operation
+      world.enforcer.failNextOperations(outcome.equals("attach-fails") ? 1 : 0);
       try {
         if (outcome.equals("attach-fails") || outcome.equals("no-address")) {
           Launcher fast = world.launcher;
@@ -182,7 +182,7 @@ class LauncherLifecycleProperties {
       } catch (Exception e) {
         throw new AssertionError(e);
       } finally {
-        stub.failAttach = false;
+        world.enforcer.failNextOperations(0);
         world.fixture.script(s -> {
           s.neverGetsAddress = false;
           s.inspectsWithoutAddress = 0;
@@ -236,15 +236,15 @@ class LauncherLifecycleProperties {
               "reload " + group + " with " + text.replace('\n', ';')
                   + (updateFails ? " (enforcer update fails)" : ""),
               world -> {
-                StubEnforcer stub = (StubEnforcer) world.enforcer;
-                stub.failUpdate = updateFails;
+                // the first update fails; that container is stopped and detached
+                world.enforcer.failNextOperations(updateFails ? 1 : 0);
                 try {
                   world.write(group, text);
                   world.launcher.reloadPolicies();
                 } catch (Exception e) {
                   throw new AssertionError(e);
                 } finally {
-                  stub.failUpdate = false;
+                  world.enforcer.failNextOperations(0);
                 }
               }));
     }

@@ -17,9 +17,12 @@ import dev.egress.examples.container.ProcessResult;
 import dev.egress.examples.container.ProcessRunner;
 import dev.egress.examples.container.SystemProcessRunner;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
+import dev.egress.testkit.FakeNameResolver;
+import dev.egress.testkit.InMemoryEgressEnforcer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +39,13 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
   @TempDir Path root;
   private LauncherFixture fixture;
-  private final StubEnforcer enforcer = new StubEnforcer();
+  private final InMemoryEgressEnforcer enforcer =
+      InMemoryEgressEnforcer.builder().resolver(new FakeNameResolver()).build();
+
+  /** Ids with rules in place: attached, or pending a failed removal. */
+  private Set<String> ruleSets() {
+    return LauncherFixture.ruleSets(enforcer);
+  }
 
   @BeforeEach
   void setUp() throws Exception {
@@ -59,7 +68,7 @@ class LauncherTest {
     assertEquals(List.of(IpAddresses.parse("192.168.64.2"), IpAddresses.parse("fd00:6e61:6e6f::2")),
         endpoint.addresses());
     assertEquals(IpAddresses.parse("192.168.64.1"), endpoint.gateway());
-    assertEquals(Set.of(container.id()), enforcer.ruleSets());
+    assertEquals(Set.of(container.id()), ruleSets());
     assertEquals(policy(LauncherFixture.MAIN_POLICY), enforcer.attachments().get(0).policy());
     assertEquals(List.of(), fixture.work());
 
@@ -73,16 +82,16 @@ class LauncherTest {
 
   @Test
   void launch_whenAttachThrows_stopsTheContainerAndHandsNothingOut() throws Exception {
-    enforcer.failAttach = true;
+    enforcer.failAllOperations(true);
     Launcher launcher = fixture.started(enforcer, b -> {});
 
     LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
 
-    assertTrue(e.getMessage().contains("scripted attach failure"), e.getMessage());
+    assertTrue(e.getMessage().contains("failed"), e.getMessage());
     assertEquals(List.of(), fixture.running());
     assertEquals(List.of("stop nanoclaw-main-1700000000000"), fixture.calls("stop"));
     assertEquals(List.of(), fixture.calls("exec"));
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
     assertEquals(List.of(), launcher.containers());
     assertEquals(1, fixture.events(LauncherEvent.LaunchFailed.class).size());
   }
@@ -96,7 +105,7 @@ class LauncherTest {
 
     assertTrue(e.getMessage().contains("no IP address after 200 ms"), e.getMessage());
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
     assertEquals(List.of(), fixture.calls("exec"));
   }
 
@@ -108,7 +117,7 @@ class LauncherTest {
     LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
 
     assertTrue(e.getMessage().contains("disappeared before it had an address"), e.getMessage());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
   }
 
   @Test
@@ -119,7 +128,7 @@ class LauncherTest {
     LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
 
     assertTrue(e.getMessage().contains("failed to bootstrap container"), e.getMessage());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
     assertEquals(List.of(), launcher.containers());
   }
 
@@ -137,7 +146,7 @@ class LauncherTest {
     assertEquals(1, alarms.size());
     assertTrue(alarms.get(0).description().contains("198.51.100.1:443"));
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
     assertEquals(List.of(), fixture.work());
   }
 
@@ -154,6 +163,20 @@ class LauncherTest {
         fixture.calls("exec"));
     assertTrue(container.isActive());
     assertEquals(List.of(), fixture.events(LauncherEvent.EnforcementFailure.class));
+  }
+
+  @Test
+  void launch_whenProbesGoThroughTheEnforcersOwnDecision_theSelfCheckPasses() throws Exception {
+    ContainerCli cli = LauncherFixture.cli(new FakeContainerRunner(fixture.state,
+        (source, destination, port) -> enforcer.wouldAllow(source, Flow.tcp(destination, port))));
+    Launcher launcher =
+        fixture.builder(enforcer, cli).selfCheck(SelfCheck.of(DENIED, ALLOWED)).build();
+    launcher.start();
+
+    ManagedContainer container = launcher.launch("main", agent());
+
+    assertTrue(container.isActive());
+    assertEquals(2, fixture.calls("exec " + container.id() + " nc").size());
   }
 
   @Test
@@ -178,7 +201,7 @@ class LauncherTest {
 
     assertTrue(e.getMessage().contains("is allowed by the policy"), e.getMessage());
     assertEquals(List.of(), fixture.calls("exec"));
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
   }
 
   @Test
@@ -209,7 +232,7 @@ class LauncherTest {
     container.stop();
 
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
     assertFalse(attachment.isActive());
     assertFalse(container.isActive());
     assertThrows(IllegalStateException.class, () -> container.exec(List.of("agent-runner")));
@@ -224,7 +247,7 @@ class LauncherTest {
 
     assertThrows(LaunchException.class, container::stop);
 
-    assertEquals(Set.of(container.id()), enforcer.ruleSets());
+    assertEquals(Set.of(container.id()), ruleSets());
     assertFalse(container.isActive());
     assertThrows(IllegalStateException.class, () -> container.exec(List.of("agent-runner")));
 
@@ -232,7 +255,33 @@ class LauncherTest {
     launcher.sweepExited();
 
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
+  }
+
+  @Test
+  void stop_whenTheCliSaysNotFoundButTheContainerRuns_keepsItsRules() throws Exception {
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    ManagedContainer container = launcher.launch("main", agent());
+    fixture.script(s -> s.stopSaysNotFound = true);
+
+    assertThrows(LaunchException.class, container::stop);
+
+    assertEquals(List.of(container.id()), fixture.running());
+    assertEquals(Set.of(container.id()), ruleSets());
+  }
+
+  @Test
+  void stop_afterAFailedStop_retries() throws Exception {
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    ManagedContainer container = launcher.launch("main", agent());
+    fixture.script(s -> s.stopFails = true);
+    assertThrows(LaunchException.class, container::stop);
+    fixture.script(s -> s.stopFails = false);
+
+    container.stop();
+
+    assertEquals(List.of(), fixture.running());
+    assertEquals(Set.of(), ruleSets());
   }
 
   @Test
@@ -244,7 +293,7 @@ class LauncherTest {
     FakeContainer.exit(fixture.state, exits.id());
     launcher.maintain();
 
-    assertEquals(Set.of(stays.id()), enforcer.ruleSets());
+    assertEquals(Set.of(stays.id()), ruleSets());
     assertEquals(List.of(stays), launcher.containers());
     assertEquals(List.of(exits.id()),
         fixture.events(LauncherEvent.Exited.class).stream().map(LauncherEvent::containerId).toList());
@@ -285,14 +334,14 @@ class LauncherTest {
   void reloadPolicies_whenTheEnforcerCannotUpdate_stopsTheContainer() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> {});
     ManagedContainer main = launcher.launch("main", agent());
-    enforcer.failUpdate = true;
+    enforcer.failNextOperations(1);
 
     fixture.writePolicy("main", "allow 192.0.2.11 port 443\n");
     launcher.reloadPolicies();
 
     assertFalse(main.isActive());
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
   }
 
   @Test
@@ -319,7 +368,7 @@ class LauncherTest {
     List<String> orphans = new ArrayList<>(fixture.running());
     orphans.remove("someone-else");
     assertEquals(2, orphans.size());
-    assertEquals(Set.of(attached.id(), "someone-else"), enforcer.ruleSets());
+    assertEquals(Set.of(attached.id(), "someone-else"), ruleSets());
 
     Launcher second = fixture.builder(enforcer).build();
     Launcher.StartReport report = second.start();
@@ -327,7 +376,7 @@ class LauncherTest {
     assertEquals(orphans, report.orphansStopped().stream().sorted().toList());
     assertEquals(Set.of(attached.id()), report.enforcer().removed());
     assertEquals(List.of("someone-else"), fixture.running());
-    assertEquals(Set.of("someone-else"), enforcer.ruleSets());
+    assertEquals(Set.of("someone-else"), ruleSets());
   }
 
   @Test
@@ -349,7 +398,7 @@ class LauncherTest {
     }
     pool.shutdown();
 
-    assertEquals(6, enforcer.ruleSets().size());
+    assertEquals(6, ruleSets().size());
     for (ManagedContainer container : containers) {
       assertEquals(policy("allow 203.0.113." + (groups.indexOf(container.group()) + 1)
           + " port 443\n"), container.policy());
@@ -359,7 +408,7 @@ class LauncherTest {
 
   @Test
   void managedNetwork_isCreatedAtStart_andAnAddressOutsideItIsRefused() throws Exception {
-    ManagedNetwork network = new ManagedNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    ContainerNetwork network = new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
     Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
 
     ManagedContainer inside = launcher.launch("main", agent());
@@ -373,7 +422,7 @@ class LauncherTest {
     LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
 
     assertTrue(e.getMessage().contains("outside the managed network"), e.getMessage());
-    assertEquals(Set.of(inside.id()), enforcer.ruleSets());
+    assertEquals(Set.of(inside.id()), ruleSets());
   }
 
   @Test
@@ -393,7 +442,7 @@ class LauncherTest {
     container.stop();
 
     assertEquals(List.of(), fixture.running());
-    assertEquals(Set.of(), enforcer.ruleSets());
+    assertEquals(Set.of(), ruleSets());
   }
 
   /** A runner that, once killed, fails every call: the launcher process is gone. */

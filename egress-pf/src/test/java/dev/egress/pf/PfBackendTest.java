@@ -1,0 +1,48 @@
+package dev.egress.pf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PfBackendTest {
+  private static final String RENDERED =
+      "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = 443";
+
+  @Test
+  void sameRule_acceptsWhatPfctlPrintsForTheRenderedRule() {
+    assertTrue(PfBackend.sameRule(RENDERED, RENDERED));
+    assertTrue(PfBackend.sameRule(RENDERED, RENDERED + " flags S/SA keep state"));
+    assertTrue(PfBackend.sameRule(RENDERED,
+        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = https flags S/SA keep state"));
+    assertTrue(PfBackend.sameRule("anchor \"*\"", "anchor \"*\" all"));
+  }
+
+  @Test
+  void sameRule_rejectsAnyOtherRule() {
+    assertFalse(PfBackend.sameRule(RENDERED,
+        "pass in quick inet proto tcp from 192.168.70.11 to <tcp_443> port = 443"));
+    assertFalse(PfBackend.sameRule(RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to any port = 443"));
+    assertFalse(PfBackend.sameRule(RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443>"));
+    assertFalse(PfBackend.sameRule(RENDERED, "pass in inet proto tcp from 192.168.70.10 to <tcp_443> port = 443"));
+    assertFalse(PfBackend.sameRule("block return in quick inet from 192.168.70.10 to any",
+        "pass in quick inet from 192.168.70.10 to any"));
+  }
+
+  @Test
+  void sameRules_needsTheSameCountInTheSameOrder() {
+    List<String> rendered = List.of(RENDERED, "block return in quick inet from 192.168.70.10 to any");
+    assertTrue(PfBackend.sameRules(rendered, rendered));
+    assertFalse(PfBackend.sameRules(rendered, rendered.subList(0, 1)));
+    assertFalse(PfBackend.sameRules(rendered, List.of(rendered.get(1), rendered.get(0))));
+    assertFalse(PfBackend.sameRules(rendered, List.of()));
+  }
+
+  @Test
+  void ruleLines_dropTableDefinitionsAndBlankLines() {
+    assertEquals(List.of("block in quick all"),
+        PfBackend.ruleLines("table <t> persist { 1.2.3.4 }\n\n  block  in quick all\n"));
+  }
+}
