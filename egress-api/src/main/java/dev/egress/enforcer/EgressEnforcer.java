@@ -67,7 +67,8 @@ public interface EgressEnforcer extends AutoCloseable {
 
   /**
    * Brings kernel state in line with the containers that really run — the step after a launcher
-   * or enforcer restart. Rules found for ids not in {@code liveContainerIds} are removed with
+   * or enforcer restart. It first makes the host ready (filter enabled, guard loaded), so a
+   * launcher that reconciles before starting containers closes the start-up window. Rules found for ids not in {@code liveContainerIds} are removed with
    * their tracked connections (as a detach would); live attachments whose rules are missing or
    * altered are reinstalled. Idempotent.
    *

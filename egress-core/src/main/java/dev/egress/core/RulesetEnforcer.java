@@ -145,6 +145,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
   @Override
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
     checkOpen();
+    ensurePrepared(); // a launcher reconciles at start: the guard must be up before containers run
     Set<String> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
     Set<String> removed = new LinkedHashSet<>();

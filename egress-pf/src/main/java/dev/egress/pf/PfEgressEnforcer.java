@@ -78,7 +78,6 @@ public final class PfEgressEnforcer implements EgressEnforcer {
    */
   @Override
   public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
-    backend.prepare();
     return lifecycle.reconcile(liveContainerIds);
   }
 

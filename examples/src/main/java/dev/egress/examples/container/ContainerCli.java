@@ -89,7 +89,7 @@ public final class ContainerCli {
   public void stop(String id) throws ContainerCliException, InterruptedException {
     ProcessResult result = exec(List.of("stop", id));
     if (result.succeeded()
-        || mentionsNotFound(result) && inspect(id).map(c -> !c.isRunning()).orElse(true)) {
+        || (mentionsNotFound(result) && inspect(id).map(c -> !c.isRunning()).orElse(true))) {
       return;
     }
     throw new ContainerCliException(result.describe());

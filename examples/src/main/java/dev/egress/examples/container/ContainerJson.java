@@ -71,8 +71,9 @@ final class ContainerJson {
       throw new ContainerCliException("a container in the CLI's JSON has no configuration.id");
     }
     Map<String, String> labels = new LinkedHashMap<>();
-    configuration.path("labels").fields()
-        .forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    for (Map.Entry<String, JsonNode> label : configuration.path("labels").properties()) {
+      labels.put(label.getKey(), label.getValue().asText());
+    }
 
     JsonNode status = snapshot.path("status");
     String state;

@@ -317,13 +317,25 @@ public final class Launcher implements AutoCloseable {
     return result;
   }
 
-  /** Stops every container this launcher runs (and removes their rules). The enforcer stays open. */
+  /**
+   * Stops every container this launcher runs and removes their rules; the enforcer stays open.
+   * Containers that would not stop are reported ({@link LauncherEvent.CleanupFailed}) and keep
+   * their rules. If interrupted, it still tries every container, then restores the interrupt.
+   */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
+    boolean interrupted = false;
     for (Session session : sessions.values()) {
-      if (terminate(session)) {
-        emit(new LauncherEvent.Stopped(session.id, session.group));
+      try {
+        if (terminate(session)) {
+          emit(new LauncherEvent.Stopped(session.id, session.group));
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -570,6 +582,8 @@ public final class Launcher implements AutoCloseable {
     }
 
     /**
+     * Builds the launcher; no CLI or enforcer call happens before {@link Launcher#start()}.
+     *
      * @throws IllegalStateException if no image was set
      */
     public Launcher build() {

@@ -74,10 +74,22 @@ public record SelfCheck(Probe denied, Probe allowed, ProbeCommand command) {
   public interface ProbeCommand {
     List<String> connect(InetAddress address, int port);
 
-    /** {@code nc -z -w 3 ADDRESS PORT}: busybox and most images have it. */
+    /** {@code nc -z -w 3 ADDRESS PORT}: busybox-based images have it. */
     static ProbeCommand netcat() {
       return (address, port) ->
           List.of("nc", "-z", "-w", "3", IpAddresses.format(address), Integer.toString(port));
+    }
+
+    /**
+     * A Node.js one-liner with a 3 s timeout, for images without {@code nc} such as NanoClaw's
+     * ({@code node:*-slim}).
+     */
+    static ProbeCommand node() {
+      return (address, port) -> List.of("node", "-e",
+          "const s=require('net').connect({host:process.argv[1],port:+process.argv[2],"
+              + "timeout:3000});s.on('connect',()=>process.exit(0));"
+              + "s.on('error',()=>process.exit(1));s.on('timeout',()=>process.exit(1))",
+          IpAddresses.format(address), Integer.toString(port));
     }
   }
 }

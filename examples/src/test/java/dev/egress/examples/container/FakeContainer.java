@@ -349,7 +349,8 @@ public final class FakeContainer {
         return fail(1, "Error: notFound: \"container " + args.get(0) + " not found\"");
       }
       List<String> command = args.subList(1, args.size());
-      if (command.get(0).equals("nc")) {
+      if (command.get(0).equals("nc") || command.get(0).equals("node") && command.size() == 5
+          && command.get(1).equals("-e") && command.get(2).contains("require('net').connect")) {
         String host = command.get(command.size() - 2);
         String port = command.get(command.size() - 1);
         boolean connects = network != null

@@ -180,6 +180,21 @@ class LauncherTest {
   }
 
   @Test
+  void launch_withTheNodeProbe_forImagesWithoutNetcat_probesTheSameDestinations()
+      throws Exception {
+    fixture.script(s -> s.reachable = Set.of(ALLOWED.toString()));
+    Launcher launcher = fixture.started(enforcer,
+        b -> b.selfCheck(new SelfCheck(DENIED, ALLOWED, SelfCheck.ProbeCommand.node())));
+
+    ManagedContainer container = launcher.launch("main", agent());
+
+    List<String> probes = fixture.calls("exec " + container.id() + " node -e");
+    assertEquals(2, probes.size());
+    assertTrue(probes.get(0).endsWith(" 198.51.100.1 443"), probes.get(0));
+    assertTrue(probes.get(1).endsWith(" 192.0.2.10 443"), probes.get(1));
+  }
+
+  @Test
   void launch_whenTheAllowedProbeFails_stopsWithoutRaisingAnAlarm() throws Exception {
     Launcher launcher = fixture.started(enforcer, b -> b.selfCheck(SelfCheck.of(DENIED, ALLOWED)));
 
@@ -282,6 +297,21 @@ class LauncherTest {
 
     assertEquals(List.of(), fixture.running());
     assertEquals(Set.of(), ruleSets());
+  }
+
+  @Test
+  void close_stopsEveryContainerAndRemovesTheirRules() throws Exception {
+    fixture.writePolicy("docs", "allow 203.0.113.0/24 port 443\n");
+    Launcher launcher = fixture.started(enforcer, b -> {});
+    launcher.launch("main", agent());
+    launcher.launch("docs", agent());
+
+    launcher.close();
+
+    assertEquals(List.of(), fixture.running());
+    assertEquals(Set.of(), ruleSets());
+    assertEquals(List.of(), launcher.containers());
+    assertEquals(2, fixture.events(LauncherEvent.Stopped.class).size());
   }
 
   @Test
