@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
@@ -19,7 +18,21 @@ import dev.egress.testkit.netns.LabContainer;
 import dev.egress.testkit.netns.LabRequirement;
 import dev.egress.testkit.netns.NetnsLab;
 import dev.egress.testkit.netns.Outcome;
+import dev.egress.policy.IpAddresses;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -128,22 +141,66 @@ class NftEgressEnforcerKernelTest {
     }
   }
 
+  private static final String HANG_GATE = ""
+      + "flags=$1; ns=$2; tool=$3; shift 3\n"
+      + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
+      + "  script=$(cat)\n"
+      + "  touch \"$flags/hanging\"\n"
+      + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+      + "  printf '%s\\n' \"$script\" | ip netns exec \"$ns\" nft -f -; rc=$?\n"
+      + "  touch \"$flags/committed\"; exit $rc\n"
+      + "fi\n"
+      + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
+
   @Test
-  void afterTheEnforcerDiesMidAttach_reconcileLeavesExactlyTheLiveAttachments() throws Exception {
+  void enforcerProcessKilledMidAttach_thenReconcile_leavesExactlyTheLiveAttachments(
+      @TempDir Path flags) throws Exception {
     LabContainer a = lab.container(1);
     LabContainer b = lab.container(2);
     LabContainer c = lab.container(3);
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    // The first enforcer attaches a and b; then it dies while attaching c, after nft committed
-    // c's transaction and before the enforcer recorded it. It is never closed: it is gone.
-    NftEgressEnforcer crashed = newEnforcer();
-    crashed.attach(a.endpoint(), httpsTo(NetnsLab.web(0)));
-    crashed.attach(b.endpoint(), httpsTo(NetnsLab.web(1)));
-    backend.install(new ContainerRules(backend.ruleSetName(c.id()), c.endpoint(),
-        httpsTo(NetnsLab.web(2)), dev.egress.policy.Resolutions.none()));
-    assertEquals(Outcome.REACHED, c.tcp(NetnsLab.web(2), 443));
+    List<String> child = new ArrayList<>(List.of(
+        ProcessHandle.current().info().command().orElse("java"), "-cp",
+        System.getProperty("java.class.path"), CrashingEnforcerMain.class.getName()));
+    for (String tool : List.of("nft", "conntrack")) {
+      child.addAll(List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
+      if (tool.equals("nft")) {
+        child.add("--");
+      }
+    }
+    Process enforcerProcess = new ProcessBuilder(child).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      BlockingQueue<String> answers = new LinkedBlockingQueue<>();
+      Thread reader = new Thread(() -> {
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(
+            enforcerProcess.getInputStream(), StandardCharsets.UTF_8))) {
+          out.lines().forEach(answers::add);
+        } catch (IOException e) {
+          // The process was killed: that is the point.
+        }
+      });
+      reader.setDaemon(true);
+      reader.start();
+      Writer commands = new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
+      assertEquals("attached " + a.id(), attachIn(commands, answers, a, NetnsLab.web(0)));
+      assertEquals("attached " + b.id(), attachIn(commands, answers, b, NetnsLab.web(1)));
 
-    // The launcher restarts: b has stopped meanwhile, c never started properly; only a runs.
+      // c's transaction reaches nft and hangs there; the enforcer process dies meanwhile.
+      Files.createFile(flags.resolve("hang"));
+      commands.write(attachLine(c, NetnsLab.web(2)));
+      commands.flush();
+      awaitFile(flags.resolve("hanging"));
+      enforcerProcess.destroyForcibly();
+      assertTrue(enforcerProcess.waitFor(10, TimeUnit.SECONDS));
+      // The orphaned nft commits after its enforcer is gone.
+      Files.delete(flags.resolve("hang"));
+      awaitFile(flags.resolve("committed"));
+      assertEquals(Outcome.REACHED, c.tcp(NetnsLab.web(2), 443), "c's late transaction applies");
+    } finally {
+      enforcerProcess.destroyForcibly();
+    }
+
+    // The launcher restarts; b stopped meanwhile and c never started properly: only a runs.
     try (NftEgressEnforcer restarted = newEnforcer()) {
       ReconcileResult result = restarted.reconcile(Set.of(a.id()));
 
@@ -154,12 +211,28 @@ class NftEgressEnforcerKernelTest {
       assertEquals(Outcome.REFUSED, a.tcp(NetnsLab.web(1), 443));
       assertEquals(Outcome.REFUSED, b.tcp(NetnsLab.web(1), 443), "b is back under the guard");
       assertEquals(Outcome.REFUSED, c.tcp(NetnsLab.web(2), 443), "c is back under the guard");
-
-      restarted.attach(a.endpoint(), httpsTo(NetnsLab.web(0)));
-      assertEquals(ReconcileResult.class, restarted.reconcile(Set.of(a.id())).getClass());
-      assertEquals(Set.of(backend.ruleSetName(a.id())), backend.installed().keySet());
-      assertEquals(Outcome.REACHED, a.tcp(NetnsLab.web(0), 443));
     }
+  }
+
+  private static String attachLine(LabContainer container, InetAddress allowed) {
+    return "attach " + container.id() + " " + IpAddresses.format(container.ipv4()) + " "
+        + IpAddresses.format(container.ipv6()) + " " + IpAddresses.format(lab.gateway()) + " "
+        + IpAddresses.format(allowed) + "\n";
+  }
+
+  private static String attachIn(Writer commands, BlockingQueue<String> answers,
+      LabContainer container, InetAddress allowed) throws Exception {
+    commands.write(attachLine(container, allowed));
+    commands.flush();
+    String answer = answers.poll(30, TimeUnit.SECONDS);
+    return answer == null ? "no answer within 30 s" : answer;
+  }
+
+  private static void awaitFile(Path file) throws InterruptedException {
+    for (int i = 0; i < 200 && !Files.exists(file); i++) {
+      Thread.sleep(50);
+    }
+    assertTrue(Files.exists(file), file + " did not appear within 10 s");
   }
 
   @Test

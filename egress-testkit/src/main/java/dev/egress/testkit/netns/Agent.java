@@ -40,7 +40,7 @@ final class Agent implements AutoCloseable {
     Process process =
         new ProcessBuilder(
                 List.of("ip", "netns", "exec", namespace, javaCommand, "-Xshare:auto",
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-cp", classPath,
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx32m", "-cp", classPath,
                     LabAgent.class.getName()))
             .start();
     Agent agent = new Agent(namespace, process);

@@ -24,14 +24,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import dev.egress.policy.IpAddresses;
+import dev.egress.testkit.dns.TestDnsServer;
+import java.time.Duration;
 import org.jspecify.annotations.Nullable;
-import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
-import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
-import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
@@ -52,10 +52,8 @@ public final class LabAgent {
   private final PrintStream out;
   private final Map<String, Socket> held = new ConcurrentHashMap<>();
   private final Map<Integer, AtomicInteger> accepted = new ConcurrentHashMap<>();
-  private final Map<String, DnsAnswer> records = new ConcurrentHashMap<>();
+  private final List<TestDnsServer> dnsServers = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<AutoCloseable> servers = new ArrayList<>();
-
-  private record DnsAnswer(long ttl, List<InetAddress> addresses) {}
 
   private LabAgent(PrintStream out) {
     this.out = out;
@@ -89,9 +87,10 @@ public final class LabAgent {
       case "tcp-echo":
         return tcpEcho(Integer.parseInt(args[0]), parseLiteral(args[1]));
       case "udp-echo":
-        return udpServer(new InetSocketAddress(parseLiteral(args[1]), Integer.parseInt(args[0])), false);
+        return udpEcho(new InetSocketAddress(parseLiteral(args[1]), Integer.parseInt(args[0])));
       case "dns":
-        return udpServer(new InetSocketAddress(parseLiteral(args[0]), 53), true);
+        dnsServers.add(TestDnsServer.start(new InetSocketAddress(parseLiteral(args[0]), 53)));
+        return "ok listening";
       case "record":
         return record(args);
       case "accepted":
@@ -153,7 +152,7 @@ public final class LabAgent {
     }
   }
 
-  private String udpServer(InetSocketAddress bind, boolean dns) throws IOException {
+  private String udpEcho(InetSocketAddress bind) throws IOException {
     DatagramSocket socket = new DatagramSocket(bind);
     servers.add(socket);
     daemon("udp-" + bind, () -> {
@@ -162,11 +161,8 @@ public final class LabAgent {
         try {
           DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
           socket.receive(packet);
-          byte[] request = Arrays.copyOf(packet.getData(), packet.getLength());
-          byte[] reply = dns ? answerDns(request) : request;
-          if (reply.length > 0) {
-            socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
-          }
+          byte[] reply = Arrays.copyOf(packet.getData(), packet.getLength());
+          socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
         } catch (IOException e) {
           if (socket.isClosed()) {
             return;
@@ -178,46 +174,20 @@ public final class LabAgent {
   }
 
   private String record(String[] args) {
-    String name = canonical(args[0]);
-    long ttl = Long.parseLong(args[1]);
-    List<InetAddress> addresses = new ArrayList<>();
+    String name = args[0];
+    Duration ttl = Duration.ofSeconds(Long.parseLong(args[1]));
+    List<String> addresses = new ArrayList<>();
     for (int i = 2; i < args.length; i++) {
-      addresses.add(parseLiteral(args[i]));
+      addresses.add(IpAddresses.format(parseLiteral(args[i])));
     }
-    records.put(name, new DnsAnswer(ttl, List.copyOf(addresses)));
-    return "ok";
-  }
-
-  private byte[] answerDns(byte[] request) {
-    Message query;
-    try {
-      query = new Message(request);
-    } catch (IOException e) {
-      return new byte[0];
-    }
-    Record question = query.getQuestion();
-    Message response = new Message(query.getHeader().getID());
-    response.getHeader().setFlag(Flags.QR);
-    response.getHeader().setFlag(Flags.AA);
-    if (question == null) {
-      response.getHeader().setRcode(Rcode.FORMERR);
-      return response.toWire();
-    }
-    response.addRecord(question, Section.QUESTION);
-    DnsAnswer answer = records.get(canonical(question.getName().toString()));
-    if (answer == null) {
-      response.getHeader().setRcode(Rcode.NXDOMAIN);
-      return response.toWire();
-    }
-    Name name = question.getName();
-    for (InetAddress address : answer.addresses()) {
-      if (question.getType() == Type.A && address.getAddress().length == 4) {
-        response.addRecord(new ARecord(name, DClass.IN, answer.ttl(), address), Section.ANSWER);
-      } else if (question.getType() == Type.AAAA && address.getAddress().length == 16) {
-        response.addRecord(new AAAARecord(name, DClass.IN, answer.ttl(), address), Section.ANSWER);
+    for (TestDnsServer server : dnsServers) {
+      if (addresses.isEmpty()) {
+        server.remove(name);
+      } else {
+        server.setAddresses(name, ttl, addresses);
       }
     }
-    return response.toWire();
+    return "ok";
   }
 
   private String connect(String id, InetAddress target, int port, int timeoutMillis, boolean hold)
@@ -331,6 +301,7 @@ public final class LabAgent {
   }
 
   private void closeAll() {
+    dnsServers.forEach(TestDnsServer::close);
     for (AutoCloseable server : servers) {
       close(server);
     }

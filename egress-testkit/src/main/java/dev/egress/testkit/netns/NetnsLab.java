@@ -45,8 +45,8 @@ import org.jspecify.annotations.Nullable;
  * the command that failed, after removing what it had created.
  */
 public final class NetnsLab implements AutoCloseable {
-  /** Internet TCP echo ports, on every internet address (53 included, for DNS-over-TCP probes). */
-  public static final List<Integer> TCP_PORTS = List.of(53, 80, 443, 5432, 5433, 8443);
+  /** Internet TCP echo ports, on every internet address (port 53 is DNS over TCP). */
+  public static final List<Integer> TCP_PORTS = List.of(80, 443, 5432, 5433, 8443);
   /** The internet's main UDP echo port. */
   public static final int UDP_PORT = 7000;
   /** Internet UDP echo ports, on every internet address. */
@@ -204,6 +204,41 @@ public final class NetnsLab implements AutoCloseable {
           + "route add ::/0 via fd00:77::1\n");
     }
     startAgents(hostNs, internetNs, containerCount);
+    awaitRoutes();
+  }
+
+  /**
+   * Waits until every container reaches the gateway and the internet over IPv4 and IPv6, with no
+   * filter loaded yet: IPv6 neighbour discovery and the bridge settle in the first moments, and a
+   * probe that runs before then fails for reasons that have nothing to do with a filter.
+   */
+  private void awaitRoutes() throws IOException {
+    for (LabContainer container : containers) {
+      for (InetAddress target : List.of(gateway(), gatewayV6(), web(0), webV6(0))) {
+        int port = target.equals(gateway()) || target.equals(gatewayV6())
+            ? HOST_SERVICE_PORTS.get(0) : TCP_PORTS.get(0);
+        Outcome outcome = Outcome.TIMEOUT;
+        for (int attempt = 0; attempt < 20 && !outcome.reached(); attempt++) {
+          outcome = container.tcp(target, port);
+          if (!outcome.reached()) {
+            sleep(Duration.ofMillis(100));
+          }
+        }
+        if (!outcome.reached()) {
+          throw new IOException(container + " cannot reach " + IpAddresses.format(target) + ":"
+              + port + " in the unfiltered lab (" + outcome + "): the lab's routing is broken");
+        }
+      }
+    }
+  }
+
+  private static void sleep(Duration duration) throws IOException {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for the lab's routes", e);
+    }
   }
 
   private List<String> allNamespaces(String hostNs, String internetNs, int containerCount) {

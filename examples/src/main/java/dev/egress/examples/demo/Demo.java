@@ -125,7 +125,7 @@ public final class Demo {
         .build()) {
       long start = System.nanoTime();
       Attachment attachment = enforcer.attach(agent.endpoint(), policy);
-      out.printf("Attached in %d ms (one nft transaction).%n",
+      out.printf("Attached in %d ms (the first attach also loads the table: two nft transactions).%n",
           (System.nanoTime() - start) / 1_000_000);
       Resolutions resolutions = lab.names().resolve(policy.hostNames());
       InetAddress gateway = lab.gateway();

@@ -1,0 +1,36 @@
+package dev.egress.examples.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.testkit.netns.NetnsLab;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
+
+/** The README's demo: real probes where the lab can run, the rules it would load elsewhere. */
+class DemoTest {
+  @Test
+  void demo_exitsZero_andEveryProbeMatches_orPrintsTheRulesWhereItCannotRun() throws Exception {
+    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    int status;
+    try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
+      status = Demo.run(out);
+    }
+    String output = buffer.toString(StandardCharsets.UTF_8);
+    assertEquals(0, status, output);
+    boolean canRun = NetnsLab.unavailableReason("nft", "conntrack").isEmpty();
+    if (canRun) {
+      assertTrue(output.contains("All probes matched the policy."), output);
+      assertTrue(output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
+          output);
+    } else if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+      Assertions.fail("CI=true and the demo cannot run here:\n" + output);
+    } else {
+      assertTrue(output.contains("Not enforcing here:"), output);
+      assertTrue(output.contains("table inet egress {"), output);
+    }
+  }
+}
