@@ -368,8 +368,10 @@ public final class Launcher implements AutoCloseable {
 
   private ContainerInfo waitForAddress(String id)
       throws ContainerCliException, LaunchStepFailed, InterruptedException {
-    long deadline = System.nanoTime() + addressTimeout.toNanos();
-    while (true) {
+    // Counted in polls, not wall time: a loaded host slows the polls down instead of cutting the
+    // wait short, so "no address" always means addressTimeout / pollInterval polls saw none.
+    long polls = addressTimeout.toMillis() / Math.max(1, pollInterval.toMillis()) + 1;
+    for (long poll = 1; ; poll++) {
       Optional<ContainerInfo> found = cli.inspect(id);
       if (found.isEmpty()) {
         throw new LaunchStepFailed("it disappeared before it had an address (it exited at once;"
@@ -382,10 +384,10 @@ public final class Launcher implements AutoCloseable {
       if (info.state().equals("stopped")) {
         throw new LaunchStepFailed("it stopped before it had an address", false);
       }
-      if (System.nanoTime() - deadline >= 0) {
+      if (poll >= polls) {
         throw new LaunchStepFailed("it had no IP address after " + addressTimeout.toMillis()
-            + " ms (state '" + info.state() + "'; is the container system healthy? raise"
-            + " addressTimeout if the host is slow)", false);
+            + " ms (" + polls + " polls; state '" + info.state() + "'; is the container system"
+            + " healthy? raise addressTimeout if the host is slow)", false);
       }
       Thread.sleep(pollInterval.toMillis());
     }
@@ -558,7 +560,10 @@ public final class Launcher implements AutoCloseable {
       return this;
     }
 
-    /** How long a container may take to get its address; the default is 30 s. */
+    /**
+     * How long a container may take to get its address; the default is 30 s. Counted as {@code
+     * timeout / pollInterval} polls, so on a slow host the wait takes longer, never shorter.
+     */
     public Builder addressTimeout(Duration timeout) {
       this.addressTimeout = positive(timeout, "addressTimeout");
       return this;

@@ -49,7 +49,7 @@ class LauncherLifecycleProperties {
       "allow 198.51.100.7 port 22\nlog denied\n",
       "allow nowhere.example port 44 3\n"); // invalid: the group then denies everything
 
-  private final List<Path> roots = new ArrayList<>();
+  private final List<Path> roots = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @Property(tries = 40)
   void everyRunningContainerWithWorkIsAttachedWithItsGroupsCurrentPolicy(
