@@ -397,7 +397,9 @@ public final class Launcher implements AutoCloseable {
         if (!network.covers(address)) {
           throw new LaunchStepFailed("its address " + IpAddresses.format(address) + " lies outside"
               + " the managed network " + network + ", where the enforcer's guard does not cover"
-              + " it", false);
+              + " it" + (IpAddresses.isIpv6(address) && network.ipv6Subnet() == null
+                  ? " (give the ContainerNetwork its IPv6 prefix, and the guard the same prefix)"
+                  : ""), false);
         }
       }
     }
