@@ -475,6 +475,37 @@ class LauncherTest {
   }
 
   @Test
+  void build_withoutAManagedNetwork_orTheUnguardedOptIn_isRefused_beforeAnyContainerRuns()
+      throws Exception {
+    Launcher.Builder builder = Launcher.builder(fixture.cli(), enforcer,
+        PolicyRegistry.load(fixture.policyDir)).image("nanoclaw-agent:latest");
+
+    IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+
+    assertTrue(e.getMessage().contains("acceptUnguardedStartupWindow"), e.getMessage());
+    assertTrue(e.getMessage().contains("managedNetwork"), e.getMessage());
+    assertEquals(List.of(), fixture.fake().calls);
+    assertEquals(Set.of(), ruleSets());
+  }
+
+  @Test
+  void build_withAManagedNetwork_needsNoOptIn() throws Exception {
+    Launcher launcher = Launcher.builder(fixture.cli(), enforcer,
+            PolicyRegistry.load(fixture.policyDir))
+        .image("nanoclaw-agent:latest")
+        .pollInterval(Duration.ofMillis(1))
+        .managedNetwork(new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+            IpNetwork.parse("fd00:10:213::/64")))
+        .build();
+    launcher.start();
+
+    ManagedContainer container = launcher.launch("main", agent());
+
+    assertEquals(IpAddresses.parse("10.213.0.2"), container.endpoint().addresses().get(0));
+    assertEquals(Set.of(container.id()), ruleSets());
+  }
+
+  @Test
   void launch_throughTheContainerExecutableOnThePath_inThe0_8Format() throws Exception {
     Path bin = FakeContainer.install(root, fixture.state);
     fixture.script(s -> {
