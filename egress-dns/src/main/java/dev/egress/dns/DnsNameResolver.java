@@ -82,6 +82,14 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * other has addresses is simply empty (a definitive answer narrows at once). Nothing ever maps to
  * "any": a name that never resolved contributes no address.
  *
+ * <p><b>Addresses never published.</b> An answer's unspecified (0.0.0.0, ::), IPv4-mapped
+ * (::ffff:0:0/96), loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, which holds the cloud
+ * metadata service; fe80::/10) and multicast (224.0.0.0/4, ff00::/8) addresses are dropped and
+ * logged at WARN: a name an attacker controls could otherwise point an allowed name at them (DNS
+ * rebinding). A name answered only with such addresses resolves to nothing. Private ranges
+ * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) stay allowed: internal services are
+ * legitimate destinations.
+ *
  * <p><b>Threads.</b> Thread-safe. {@link #resolve} blocks at most for the query timeout (it never
  * waits for a name that is already known and fresh). Lookups complete and listeners run on the
  * {@link Builder#executor executor}; refresh timers run on the {@link Builder#scheduler
@@ -350,29 +358,37 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
 
   /**
    * Whether an answered address may be allowed at all: not the unspecified address (0.0.0.0 or
-   * ::, which a connecting socket treats as "this host"), and no IPv4-mapped IPv6 address (which
-   * would turn an AAAA answer into IPv4 access).
+   * ::, which a connecting socket treats as "this host"), no IPv4-mapped IPv6 address (which
+   * would turn an AAAA answer into IPv4 access), and no loopback (127.0.0.0/8, ::1), link-local
+   * (169.254.0.0/16, the cloud metadata service's range; fe80::/10) or multicast (224.0.0.0/4,
+   * ff00::/8) address, which a rebinding answer for an allowed name would otherwise open.
    */
   static boolean usable(byte[] raw, int type) {
+    if (raw.length != (type == Type.AAAA ? 16 : 4)) {
+      return false;
+    }
     boolean allZero = true;
     for (byte b : raw) {
       allZero &= b == 0;
     }
-    if (allZero) {
+    if (allZero || ipv4Mapped(raw)) {
       return false;
     }
-    if (type == Type.AAAA) {
-      if (raw.length != 16) {
+    InetAddress address = IpAddresses.fromBytes(raw);
+    return !address.isLoopbackAddress() && !address.isLinkLocalAddress()
+        && !address.isMulticastAddress();
+  }
+
+  private static boolean ipv4Mapped(byte[] raw) {
+    if (raw.length != 16) {
+      return false;
+    }
+    for (int i = 0; i < 10; i++) {
+      if (raw[i] != 0) {
         return false;
       }
-      for (int i = 0; i < 10; i++) {
-        if (raw[i] != 0) {
-          return true;
-        }
-      }
-      return !(raw[10] == (byte) 0xff && raw[11] == (byte) 0xff);
     }
-    return raw.length == 4;
+    return raw[10] == (byte) 0xff && raw[11] == (byte) 0xff;
   }
 
 

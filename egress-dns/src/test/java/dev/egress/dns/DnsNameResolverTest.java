@@ -151,7 +151,42 @@ class DnsNameResolverTest {
   }
 
   @Test
-  void usable_rejectsUnspecifiedAndMappedAddressesOnly() {
+  void rebindingAnswers_toLoopbackLinkLocalOrMulticast_areNeverPublished() throws Exception {
+    List<InetAddress> answer = List.of(IpAddresses.parse("127.0.0.1"),
+        IpAddresses.parse("169.254.169.254"), IpAddresses.parse("224.0.0.251"),
+        IpAddresses.parse("::1"), IpAddresses.parse("fe80::1"), IpAddresses.parse("ff02::1"),
+        IpAddresses.parse("10.1.2.3"), IpAddresses.parse("fd00::5"));
+    resolver.close();
+    resolver =
+        builder().upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer))).build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
+
+    assertEquals(addresses("10.1.2.3", "fd00::5"), resolutions.addressesOf(host("rebind.example.com")));
+  }
+
+  @Test
+  void usable_rejectsLoopbackLinkLocalAndMulticastAddresses() {
+    for (String address : List.of("127.0.0.1", "127.255.255.254", "169.254.169.254",
+        "169.254.0.1", "224.0.0.251", "239.255.255.250", "::1", "fe80::1", "febf::ffff",
+        "ff02::1", "ff0e::1")) {
+      byte[] raw = IpAddresses.parse(address).getAddress();
+      assertFalse(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
+    }
+  }
+
+  @Test
+  void usable_keepsPrivateAndPublicAddresses() {
+    for (String address : List.of("10.0.0.1", "172.16.0.1", "192.168.64.1", "126.255.255.255",
+        "128.0.0.1", "169.253.255.255", "169.255.0.1", "223.255.255.255", "fd00::1", "fec0::1",
+        "2001:db8::1")) {
+      byte[] raw = IpAddresses.parse(address).getAddress();
+      assertTrue(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
+    }
+  }
+
+  @Test
+  void usable_rejectsUnspecifiedAndMappedAddresses() {
     assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
     assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
     byte[] mapped = new byte[16];
@@ -161,7 +196,6 @@ class DnsNameResolverTest {
     assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1").getAddress(), Type.AAAA));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
   }
 

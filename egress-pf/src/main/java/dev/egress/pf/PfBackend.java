@@ -43,8 +43,21 @@ final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
   static final String APPLE_HOOK = "anchor \"com.apple/*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
-  private static final Pattern NUMBER = Pattern.compile("\\d{1,5}");
-  private static final Pattern SERVICE = Pattern.compile("[a-z][a-z0-9.+-]*");
+  /**
+   * IANA service names pfctl may print for a port ({@code port = https}); a name not here counts
+   * as drift, which costs only a reinstall.
+   */
+  private static final Map<String, String> SERVICE_PORTS = Map.ofEntries(
+      Map.entry("ftp", "21"), Map.entry("ssh", "22"), Map.entry("telnet", "23"),
+      Map.entry("smtp", "25"), Map.entry("domain", "53"), Map.entry("http", "80"),
+      Map.entry("pop3", "110"), Map.entry("ntp", "123"), Map.entry("imap", "143"),
+      Map.entry("https", "443"), Map.entry("submission", "587"), Map.entry("imaps", "993"),
+      Map.entry("pop3s", "995"), Map.entry("mysql", "3306"), Map.entry("postgresql", "5432"),
+      Map.entry("http-alt", "8080"), Map.entry("pcsync-https", "8443"));
+
+  /** What pfctl appends to a rule it prints: state defaults, or {@code all} without addresses. */
+  private static final Set<String> STATE_DEFAULTS =
+      Set.of("", "flags S/SA keep state", "keep state", "flags S/SA");
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
@@ -161,7 +174,8 @@ final class PfBackend implements FirewallBackend {
   /**
    * Compares the child's loaded rules with what {@link #install} would load now, and each of its
    * tables with the rendered entries. pfctl prints rules normalised, with defaults such as {@code
-   * flags S/SA keep state} appended, so each loaded rule must start with its rendered text.
+   * flags S/SA keep state} appended, so each loaded rule must be its rendered text followed by
+   * nothing but such a default ({@link #sameRule}).
    */
   @Override
   public boolean isIntact(ContainerRules rules) throws EgressException {
@@ -199,8 +213,11 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * Whether {@code loaded} (as pfctl -s rules prints it) is the rule {@code rendered}: the same
-   * words, then possibly defaults pfctl appends ({@code flags S/SA keep state}). pfctl may print a
-   * port as its service name ({@code port = https}), which is accepted for a numeric port.
+   * words, then nothing or one of the defaults pfctl appends ({@code flags S/SA keep state},
+   * {@code keep state}, {@code flags S/SA}; {@code all} after a rule without addresses). Any other
+   * trailing word may narrow or change the rule, so it is drift. pfctl may print a port as its
+   * service name ({@code port = https}); a name counts only if {@link #SERVICE_PORTS} maps it to
+   * the rendered port.
    */
   static boolean sameRule(String rendered, String loaded) {
     String[] expected = rendered.split(" ");
@@ -210,12 +227,15 @@ final class PfBackend implements FirewallBackend {
     }
     for (int i = 0; i < expected.length; i++) {
       boolean servicePort = i > 0 && expected[i - 1].equals("=")
-          && NUMBER.matcher(expected[i]).matches() && SERVICE.matcher(actual[i]).matches();
+          && expected[i].equals(SERVICE_PORTS.get(actual[i]));
       if (!expected[i].equals(actual[i]) && !servicePort) {
         return false;
       }
     }
-    return true;
+    String appended = String.join(" ", List.of(actual).subList(expected.length, actual.length));
+    return STATE_DEFAULTS.contains(appended)
+        || appended.equals("all") && !List.of(expected).contains("from")
+            && !List.of(expected).contains("to") && !List.of(expected).contains("all");
   }
 
   /** The rule lines of a rendered ruleset: table definitions excluded, whitespace collapsed. */

@@ -32,6 +32,38 @@ class PfBackendTest {
   }
 
   @Test
+  void sameRule_acceptsAServiceName_onlyForItsOwnPort() {
+    assertTrue(PfBackend.sameRule("pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1"
+        + " port = 53", "pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1"
+        + " port = domain keep state"));
+    assertTrue(PfBackend.sameRule("pass in quick inet proto tcp from 192.168.70.10 to <t> port = 5432",
+        "pass in quick inet proto tcp from 192.168.70.10 to <t> port = postgresql flags S/SA keep state"));
+    assertFalse(PfBackend.sameRule(RENDERED,
+        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = ssh flags S/SA keep state"));
+    assertFalse(PfBackend.sameRule(RENDERED,
+        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = http"));
+  }
+
+  @Test
+  void sameRule_treatsAnUnknownServiceName_asDrift() {
+    assertFalse(PfBackend.sameRule(RENDERED,
+        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = no-such-service"));
+  }
+
+  @Test
+  void sameRule_acceptsOnlyPfctlsDefaults_afterTheRenderedWords() {
+    assertTrue(PfBackend.sameRule(RENDERED, RENDERED + " keep state"));
+    assertTrue(PfBackend.sameRule(RENDERED, RENDERED + " flags S/SA"));
+    assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " user = 0"));
+    assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " flags S/SA keep state tagged x"));
+    assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " keep state (max 1)"));
+    assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " all"));
+    assertFalse(PfBackend.sameRule("block return in quick inet from 192.168.70.10 to any",
+        "block return in quick inet from 192.168.70.10 to any os Windows"));
+    assertFalse(PfBackend.sameRule("anchor \"*\"", "anchor \"*\" all tagged x"));
+  }
+
+  @Test
   void sameRules_needsTheSameCountInTheSameOrder() {
     List<String> rendered = List.of(RENDERED, "block return in quick inet from 192.168.70.10 to any");
     assertTrue(PfBackend.sameRules(rendered, rendered));

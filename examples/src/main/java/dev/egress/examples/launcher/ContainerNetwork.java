@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
  * --subnet SUBNET [--subnet-v6 PREFIX]} (macOS 26 and later). Configure the enforcer's guard for
  * the same subnets: the guard blocks everything from them that no attachment allows, so a
  * container that has started but is not attached yet reaches nothing, and only managed containers
- * use the subnets. Without an IPv6 prefix the runtime picks one; the guard then cannot name it,
- * and a container's IPv6 traffic is unguarded until attach.
+ * use the subnets. Give the IPv6 prefix too: without it the runtime picks one that the guard cannot
+ * name, so a container's IPv6 address would be unguarded until attach, and the launcher refuses
+ * every container that reports an IPv6 address (it is stopped before it gets work).
  *
  * @param name the network's name
  * @param subnet its IPv4 subnet, say {@code 10.213.0.0/24}
@@ -43,13 +44,13 @@ public record ContainerNetwork(String name, IpNetwork subnet, @Nullable IpNetwor
 
   /**
    * Whether an address the runtime assigned lies in the managed subnets (and so under the guard).
-   * IPv6 addresses count as covered when no IPv6 prefix was configured: nothing to check against.
+   * Without an IPv6 prefix no IPv6 address is covered: the guard cannot name what it was not given.
    */
   boolean covers(InetAddress address) {
     if (!IpAddresses.isIpv6(address)) {
       return subnet.contains(address);
     }
-    return ipv6Subnet == null || ipv6Subnet.contains(address);
+    return ipv6Subnet != null && ipv6Subnet.contains(address);
   }
 
   @Override

@@ -50,9 +50,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>The start-up window.</b> Between {@code container run} and {@code attach} the container
  * runs without its policy. With a {@link ContainerNetwork} and the enforcer's guard set to its
- * subnet, the guard blocks it during that window; on the default network nothing does, and
- * whatever the image's entrypoint does before its work arrives is unrestricted (keep it idle until
- * then).
+ * subnets, the guard blocks it during that window; on the default network nothing does, and
+ * whatever the image's entrypoint does before its work arrives is unrestricted. So a launcher
+ * without a managed network is built only when asked for by name: {@link
+ * Builder#acceptUnguardedStartupWindow()}.
  *
  * <p>Thread-safe: several groups may launch and stop at once. Every method blocks on CLI and
  * enforcer calls. One launcher per {@code PREFIX} on a host: a second one would stop the first
@@ -399,7 +400,9 @@ public final class Launcher implements AutoCloseable {
         if (!network.covers(address)) {
           throw new LaunchStepFailed("its address " + IpAddresses.format(address) + " lies outside"
               + " the managed network " + network + ", where the enforcer's guard does not cover"
-              + " it", false);
+              + " it" + (IpAddresses.isIpv6(address) && network.ipv6Subnet() == null
+                  ? " (give the ContainerNetwork its IPv6 prefix, and the guard the same prefix)"
+                  : ""), false);
         }
       }
     }
@@ -523,6 +526,7 @@ public final class Launcher implements AutoCloseable {
     private String prefix = "nanoclaw";
     private @Nullable String image;
     private @Nullable ContainerNetwork network;
+    private boolean unguardedStartupWindowAccepted;
     private @Nullable SelfCheck selfCheck;
     private Duration addressTimeout = Duration.ofSeconds(30);
     private Duration pollInterval = Duration.ofMillis(250);
@@ -551,6 +555,20 @@ public final class Launcher implements AutoCloseable {
     /** Runs containers on their own network (macOS 26+); see {@link ContainerNetwork}. */
     public Builder managedNetwork(ContainerNetwork managedNetwork) {
       this.network = Objects.requireNonNull(managedNetwork, "managedNetwork");
+      return this;
+    }
+
+    /**
+     * Accepts running containers on the default network, where no guard covers them: between
+     * {@code container run} and the end of {@code attach} (the time the VM needs to report its
+     * address plus one enforcer call) a container has <b>unrestricted network access</b>, and
+     * whatever its image's entrypoint does in that time is neither blocked nor logged. Use it only
+     * where {@link #managedNetwork} is impossible (macOS 15), with an entrypoint that stays idle
+     * until its work arrives through {@link ManagedContainer}. Without this call, and without a
+     * managed network, {@link #build()} refuses. With a managed network it changes nothing.
+     */
+    public Builder acceptUnguardedStartupWindow() {
+      this.unguardedStartupWindowAccepted = true;
       return this;
     }
 
@@ -589,12 +607,19 @@ public final class Launcher implements AutoCloseable {
     /**
      * Builds the launcher; no CLI or enforcer call happens before {@link Launcher#start()}.
      *
-     * @throws IllegalStateException if no image was set
+     * @throws IllegalStateException if no image was set, or neither a managed network nor {@link
+     *     #acceptUnguardedStartupWindow()} was
      */
     public Launcher build() {
       String reference = image;
       if (reference == null) {
         throw new IllegalStateException("set the image containers run: builder.image(\"...\")");
+      }
+      if (network == null && !unguardedStartupWindowAccepted) {
+        throw new IllegalStateException("without a managed network, containers run unrestricted"
+            + " until they are attached: set builder.managedNetwork(...) and the enforcer's guard"
+            + " to its subnets (macOS 26+), or, where that is impossible, accept the risk with"
+            + " builder.acceptUnguardedStartupWindow()");
       }
       return new Launcher(this, reference);
     }

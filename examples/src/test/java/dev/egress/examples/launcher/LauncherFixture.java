@@ -57,6 +57,8 @@ final class LauncherFixture {
   Launcher.Builder builder(EgressEnforcer enforcer, ContainerCli cli) throws Exception {
     return Launcher.builder(cli, enforcer, PolicyRegistry.load(policyDir))
         .image("nanoclaw-agent:latest")
+        // The fake's default network has no guard; tests of the refusal build without this.
+        .acceptUnguardedStartupWindow()
         .pollInterval(Duration.ofMillis(1))
         .addressTimeout(Duration.ofSeconds(5))
         .clock(Clock.fixed(Instant.ofEpochMilli(1_700_000_000_000L), ZoneOffset.UTC))

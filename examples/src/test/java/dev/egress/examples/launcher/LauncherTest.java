@@ -438,14 +438,17 @@ class LauncherTest {
 
   @Test
   void managedNetwork_isCreatedAtStart_andAnAddressOutsideItIsRefused() throws Exception {
-    ContainerNetwork network = new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    ContainerNetwork network = new ContainerNetwork("egress-managed",
+        IpNetwork.parse("10.213.0.0/24"), IpNetwork.parse("fd00:10:213::/64"));
     Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
 
     ManagedContainer inside = launcher.launch("main", agent());
 
     assertEquals(IpAddresses.parse("10.213.0.2"), inside.endpoint().addresses().get(0));
+    assertTrue(network.covers(inside.endpoint().addresses().get(1)));
     assertEquals(IpAddresses.parse("10.213.0.1"), inside.endpoint().gateway());
-    assertEquals(List.of("network create egress-managed --subnet 10.213.0.0/24"),
+    assertEquals(List.of("network create egress-managed --subnet 10.213.0.0/24"
+            + " --subnet-v6 fd00:10:213::/64"),
         fixture.calls("network create"));
 
     fixture.script(s -> s.forcedAddress = "192.168.64.50");
@@ -453,6 +456,53 @@ class LauncherTest {
 
     assertTrue(e.getMessage().contains("outside the managed network"), e.getMessage());
     assertEquals(Set.of(inside.id()), ruleSets());
+  }
+
+  @Test
+  void launch_onAManagedNetworkWithoutIpv6Prefix_refusesAContainerWithAnUnguardedIpv6Address()
+      throws Exception {
+    ContainerNetwork network = new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
+
+    LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
+
+    assertTrue(e.getMessage().contains("fd00:6e61:6e6f::"), e.getMessage());
+    assertTrue(e.getMessage().contains("outside the managed network"), e.getMessage());
+    assertEquals(Set.of(), ruleSets());
+    assertEquals(List.of(), fixture.running());
+    assertEquals(List.of(), fixture.work());
+    assertEquals(1, fixture.events(LauncherEvent.LaunchFailed.class).size());
+  }
+
+  @Test
+  void build_withoutAManagedNetwork_orTheUnguardedOptIn_isRefused_beforeAnyContainerRuns()
+      throws Exception {
+    Launcher.Builder builder = Launcher.builder(fixture.cli(), enforcer,
+        PolicyRegistry.load(fixture.policyDir)).image("nanoclaw-agent:latest");
+
+    IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+
+    assertTrue(e.getMessage().contains("acceptUnguardedStartupWindow"), e.getMessage());
+    assertTrue(e.getMessage().contains("managedNetwork"), e.getMessage());
+    assertEquals(List.of(), fixture.fake().calls);
+    assertEquals(Set.of(), ruleSets());
+  }
+
+  @Test
+  void build_withAManagedNetwork_needsNoOptIn() throws Exception {
+    Launcher launcher = Launcher.builder(fixture.cli(), enforcer,
+            PolicyRegistry.load(fixture.policyDir))
+        .image("nanoclaw-agent:latest")
+        .pollInterval(Duration.ofMillis(1))
+        .managedNetwork(new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
+            IpNetwork.parse("fd00:10:213::/64")))
+        .build();
+    launcher.start();
+
+    ManagedContainer container = launcher.launch("main", agent());
+
+    assertEquals(IpAddresses.parse("10.213.0.2"), container.endpoint().addresses().get(0));
+    assertEquals(Set.of(container.id()), ruleSets());
   }
 
   @Test
