@@ -121,8 +121,7 @@ public final class NftBackend implements FirewallBackend {
     Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
     toCut.addAll(dispatched);
     for (InetAddress address : toCut) {
-      command.deleteConnections(address, true);
-      command.deleteConnections(address, false);
+      command.deleteConnectionsOf(address);
     }
   }
 

@@ -82,17 +82,21 @@ public final class NftCommand {
   }
 
   /**
-   * Deletes the tracked connections from ({@code source}) or to {@code address}. Finding none is
-   * success.
+   * Deletes every tracked connection of {@code address}: those it opened ({@code -s}), those
+   * opened to it ({@code -d}), and those whose replies come from it ({@code -r}) — connections that
+   * reached it through a published port, whose original destination is the host. Finding none is
+   * success. Stops at the first real failure.
    */
-  public void deleteConnections(InetAddress address, boolean source) throws NftException {
-    Result result =
-        run(withArgs(conntrack, "-D", "-f", IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
-            source ? "-s" : "-d", IpAddresses.format(address)), "");
-    // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
-    if (result.exitCode != 0 && !result.stderr.contains(" 0 flow entries")) {
-      throw classify("conntrack -D " + (source ? "-s " : "-d ") + IpAddresses.format(address)
-          + " failed", result.stderr, "");
+  public void deleteConnectionsOf(InetAddress address) throws NftException {
+    for (String match : List.of("-s", "-d", "-r")) {
+      Result result =
+          run(withArgs(conntrack, "-D", "-f", IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
+              match, IpAddresses.format(address)), "");
+      // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+      if (result.exitCode != 0 && !result.stderr.contains(" 0 flow entries")) {
+        throw classify("conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
+            result.stderr, "");
+      }
     }
   }
 

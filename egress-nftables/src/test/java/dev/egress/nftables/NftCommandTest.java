@@ -123,17 +123,19 @@ class NftCommandTest {
     Path conntrack = fake("conntrack",
         "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
     command(conntrack, Duration.ofSeconds(5))
-        .deleteConnections(IpAddresses.parse("10.0.0.2"), true);
+        .deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
   }
 
   @Test
-  void deleteConnections_passesFamilyAndDirection() throws Exception {
+  void deleteConnections_cutsBothDirectionsAndPublishedPortConnections_perFamily() throws Exception {
     Path seen = dir.resolve("args");
     Path conntrack = fake("conntrack", "echo \"$@\" >> " + seen);
     NftCommand command = command(conntrack, Duration.ofSeconds(5));
-    command.deleteConnections(IpAddresses.parse("fd00::2"), true);
-    command.deleteConnections(IpAddresses.parse("10.0.0.2"), false);
-    assertEquals("-D -f ipv6 -s fd00::2\n-D -f ipv4 -d 10.0.0.2\n", Files.readString(seen));
+    command.deleteConnectionsOf(IpAddresses.parse("fd00::2"));
+    command.deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+    assertEquals("-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n"
+        + "-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n",
+        Files.readString(seen));
   }
 
   @Test
@@ -142,7 +144,7 @@ class NftCommandTest {
         "echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1");
     NftException e = assertThrows(NftException.class,
         () -> command(conntrack, Duration.ofSeconds(5))
-            .deleteConnections(IpAddresses.parse("10.0.0.2"), true));
+            .deleteConnectionsOf(IpAddresses.parse("10.0.0.2")));
     assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
   }
 }
