@@ -3,8 +3,6 @@ module dev.egress.nftables {
   requires static org.jspecify;
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
-  requires dev.egress.dns;
-  requires org.slf4j;
 
   exports dev.egress.nftables;
 }
