@@ -160,8 +160,12 @@ public final class Pfctl {
     run(List.of("-k", any, "-k", IpAddresses.format(address)), "");
   }
 
-  /** The sudoers line that lets the current user run this pfctl without a password. */
-  public String sudoersLine() {
+  /**
+   * The simple but broad sudoers line: it lets the current user run this pfctl without a password
+   * with any arguments, {@code -d} and {@code -F all} included. The least-privilege alternative is
+   * the entry and wrapper script that {@code egressctl sudoers} prints.
+   */
+  public String broadSudoersLine() {
     return System.getProperty("user.name", "USER") + " ALL=(root) NOPASSWD: "
         + command.get(command.size() - 1);
   }
@@ -231,7 +235,7 @@ public final class Pfctl {
     for (String line : errors) {
       if (line.startsWith("sudo:")
           && (line.contains("password is required") || line.contains("terminal is required"))) {
-        return new SudoPasswordRequiredException(text, sudoersLine());
+        return new SudoPasswordRequiredException(text, broadSudoersLine());
       }
     }
     for (String line : errors) {

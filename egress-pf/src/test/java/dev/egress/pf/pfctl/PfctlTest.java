@@ -117,11 +117,17 @@ class PfctlTest {
   }
 
   @Test
-  void sudoWithoutPassword_becomesSudoPasswordRequired_withTheSudoersLine() {
+  void sudoWithoutPassword_becomesSudoPasswordRequired_pointingToEgressctlSudoersFirst() {
     fake.failOn("-s info", 1, 1, "sudo: a password is required");
     SudoPasswordRequiredException e = assertThrows(SudoPasswordRequiredException.class, pfctl::isEnabled);
-    assertTrue(e.sudoersLine().endsWith(" ALL=(root) NOPASSWD: /sbin/pfctl"), e.sudoersLine());
-    assertTrue(e.hint().contains(e.sudoersLine()), e.hint());
+    String hint = e.hint();
+    assertTrue(hint.startsWith("install the least-privilege sudoers entry 'egressctl sudoers' prints"), hint);
+    assertTrue(e.broadSudoersLine().endsWith(" ALL=(root) NOPASSWD: /sbin/pfctl"), e.broadSudoersLine());
+    int alternative = hint.indexOf("Simple alternative, which also lets this user disable pf ('pfctl -d')"
+        + " and flush every rule ('pfctl -F all')");
+    assertTrue(alternative > 0, hint);
+    assertTrue(hint.indexOf(e.broadSudoersLine()) > alternative, "the broad line only as the labelled alternative: " + hint);
+    assertEquals(e.broadSudoersLine(), pfctl.broadSudoersLine());
   }
 
   @Test
@@ -187,9 +193,9 @@ class PfctlTest {
         .filter(m -> Modifier.isPublic(m.getModifiers()))
         .map(Method::getName)
         .collect(Collectors.toCollection(TreeSet::new));
-    assertEquals(new TreeSet<>(List.of("anchors", "enable", "flushAnchor", "isEnabled",
+    assertEquals(new TreeSet<>(List.of("anchors", "broadSudoersLine", "enable", "flushAnchor", "isEnabled",
         "killStatesFrom", "killStatesTo", "loadAnchor", "mainRules", "release", "replaceTable",
-        "rules", "sudoersLine", "table")), methods);
+        "rules", "table")), methods);
 
     long token = pfctl.enable();
     pfctl.isEnabled();
