@@ -25,8 +25,11 @@ public final class AnchorNames {
 
   private static final int HASH_HEX_DIGITS = 12;
 
-  /** Characters a container id keeps unchanged in its anchor name. */
-  private static final Pattern KEPT = Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_-]{0,62}");
+  /**
+   * Ids kept unchanged as their anchor name. The first character is a letter or digit: the
+   * least-privilege pfctl wrapper ({@code egressctl sudoers}) accepts only such child names.
+   */
+  private static final Pattern KEPT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
 
   /** Any valid component: kept ids, and sanitised ones which carry exactly one '.'. */
   private static final Pattern COMPONENT = Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
@@ -37,10 +40,12 @@ public final class AnchorNames {
 
   /**
    * The child anchor name for a container: the id itself when it is 1-63 characters of {@code
-   * A-Z a-z 0-9 _ -} not starting with {@code _}; otherwise the id with every other character
-   * replaced by {@code -}, cut short, then {@code .} and 12 hex digits of its SHA-256. A kept name
-   * never holds a {@code .} and a sanitised one always does, so distinct ids give distinct names
-   * (up to a 48-bit hash collision between two sanitised ids).
+   * A-Z a-z 0-9 _ -} starting with a letter or digit; otherwise the id with every other character
+   * replaced by {@code -} (and a first character that is not a letter or digit by {@code x}), cut
+   * short, then {@code .} and 12 hex digits of its SHA-256. A kept name never holds a {@code .} and
+   * a sanitised one always does, so distinct ids give distinct names (up to a 48-bit hash collision
+   * between two sanitised ids). A name never starts with {@code -}, {@code _} or {@code .}, so
+   * {@link #checkComponent}, the pfctl driver and the pfctl wrapper all accept it.
    *
    * @throws IllegalArgumentException if {@code containerId} is empty
    */
@@ -57,10 +62,12 @@ public final class AnchorNames {
     int keep = MAX_COMPONENT_LENGTH - 1 - HASH_HEX_DIGITS;
     for (int i = 0; i < containerId.length() && safe.length() < keep; i++) {
       char c = containerId.charAt(i);
-      boolean allowed =
-          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-              || (c == '_' && i > 0);
-      safe.append(allowed ? c : '-');
+      boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (i == 0) {
+        safe.append(letterOrDigit ? c : 'x');
+      } else {
+        safe.append(letterOrDigit || c == '-' || c == '_' ? c : '-');
+      }
     }
     return safe + "." + hash;
   }

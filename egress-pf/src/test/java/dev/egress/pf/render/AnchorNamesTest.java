@@ -25,7 +25,10 @@ class AnchorNamesTest {
     String longName = AnchorNames.childName("a".repeat(64));
     assertEquals(63, longName.length());
     assertTrue(longName.startsWith("a".repeat(50) + "."), longName);
-    assertTrue(AnchorNames.childName("_hidden").startsWith("-hidden."));
+    assertTrue(AnchorNames.childName("_hidden").matches("xhidden\\.[0-9a-f]{12}"), AnchorNames.childName("_hidden"));
+    assertTrue(AnchorNames.childName("-rf").matches("xrf\\.[0-9a-f]{12}"), AnchorNames.childName("-rf"));
+    assertNotEquals(AnchorNames.childName("-rf"), AnchorNames.childName("_rf"));
+    assertNotEquals(AnchorNames.childName("-rf"), AnchorNames.childName("xrf"));
   }
 
   @Test
