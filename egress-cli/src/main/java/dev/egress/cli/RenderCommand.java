@@ -4,6 +4,7 @@ import dev.egress.core.ContainerRules;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.nftables.NftBackend;
 import dev.egress.pf.render.AnchorNames;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ManagedNetwork;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -36,8 +38,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Print exactly the ruleset that attaching POLICY to a container at ADDR would load, without"
-          + " privileges and without changing anything. With --parent, print the parent anchor"
-          + " instead, with the guard of the managed network.",
+          + " privileges and without changing anything. With --parent (pf), print the parent anchor"
+          + " instead, with the guard of the managed network. With --backend nft, print the nft"
+          + " script: the table, base chains and guard, then the container's rules.",
       "Host names are left unresolved (their tables empty, said on stderr) unless --resolve is"
           + " given, which asks DNS as the enforcer would.",
       "Exit status: 0 printed, 1 invalid policy or a policy the backend cannot enforce, 2 usage"
@@ -48,6 +51,7 @@ final class RenderCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec = CommandSpec.create();
   @Mixin private OutputOptions outputOptions = new OutputOptions();
+  @Mixin private NftOptions nftOptions = new NftOptions();
 
   @Option(names = "--policy", paramLabel = "FILE", description = "The policy file (required unless --parent).")
   private @Nullable Path policyFile;
@@ -101,18 +105,15 @@ final class RenderCommand implements Callable<Integer> {
     Output output = outputOptions.open(host);
     Backend chosen = backend != null ? backend : host.defaultBackend();
     if (chosen == Backend.NFT) {
-      // The nftables renderer (dev.egress.nftables.NftRenderer) is package-private.
-      throw new CommandFailure(ExitCodes.CANNOT_ENFORCE, "egressctl: render --backend nft is not"
-          + " available yet: egress-nftables does not export its renderer; use --backend pf, or"
-          + " 'nft list table inet egress' on a host where the policy is attached");
+      return renderNft(output);
     }
-    ParentAnchor anchor = parentAnchor(chosen);
+    ParentAnchor anchor = parentAnchor();
     if (parent) {
       output.raw(PfRenderer.renderParent(anchor));
       output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
       return ExitCodes.OK;
     }
-    ContainerRules rules = containerRules(output);
+    ContainerRules rules = containerRules(output, AnchorNames::childName);
     ChildRuleset child;
     try {
       child = PfRenderer.renderChild(rules);
@@ -125,7 +126,31 @@ final class RenderCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  private ParentAnchor parentAnchor(Backend chosen) {
+  /**
+   * The nftables backend's own preview: the table, its base chains and guard (which the first
+   * attach loads), then the container's chain, sets and dispatch elements.
+   */
+  private int renderNft(Output output) throws InterruptedException {
+    if (parent || !guardSubnets.isEmpty() || bridge != null || logGuard) {
+      throw new ParameterException(spec.commandLine(), "--parent, --guard, --bridge and --log-guard"
+          + " are pf's: with --backend nft the output already starts with the table and its base"
+          + " chains, and the guard is set with --guard-interface and --guard-network");
+    }
+    NftBackend nft = nftOptions.backend();
+    ContainerRules rules = containerRules(output, nft::ruleSetName);
+    try {
+      nft.checkSupported(rules.policy());
+    } catch (UnsupportedPolicyException e) {
+      throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: nftables cannot enforce "
+          + policyFile + ": " + e.getMessage());
+    }
+    output.raw(nft.preview(rules));
+    output.note("# would be loaded with: nft -f - (the table and base chains by the first attach,"
+        + " then the container's rules by its attach)");
+    return ExitCodes.OK;
+  }
+
+  private ParentAnchor parentAnchor() {
     if (!parent && (!guardSubnets.isEmpty() || bridge != null || logGuard)) {
       throw new ParameterException(spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
@@ -145,8 +170,11 @@ final class RenderCommand implements Callable<Integer> {
     }
   }
 
-  /** The policy, container and resolutions as the enforcer would hand them to the backend. */
-  ContainerRules containerRules(Output output) throws InterruptedException {
+  /**
+   * The policy, container and resolutions as the enforcer would hand them to the backend, under
+   * the backend's rule-set name for the container id.
+   */
+  ContainerRules containerRules(Output output, UnaryOperator<String> ruleSetName) throws InterruptedException {
     if (policyFile == null || ipv4 == null) {
       throw new ParameterException(spec.commandLine(), "--policy and --ip are required (unless --parent)");
     }
@@ -172,7 +200,7 @@ final class RenderCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + e.getMessage());
     }
-    return new ContainerRules(AnchorNames.childName(containerId), container, policy, resolutions(policy, output));
+    return new ContainerRules(ruleSetName.apply(containerId), container, policy, resolutions(policy, output));
   }
 
   private Resolutions resolutions(EgressPolicy policy, Output output) throws InterruptedException {

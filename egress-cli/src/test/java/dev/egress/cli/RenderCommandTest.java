@@ -3,11 +3,21 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftCommand;
+import dev.egress.nftables.NftGuard;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicyText;
+import dev.egress.policy.Resolutions;
 import dev.egress.testkit.dns.TestDnsServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -145,7 +155,50 @@ class RenderCommandTest {
   }
 
   @Test
+  void render_nft_printsExactlyWhatTheBackendsPrepareAndInstallLoad() throws Exception {
+    Cli.Result result = render("--backend", "nft", "--policy", policy.toString(), "--ip", "192.168.64.3",
+        "--ip6", "fd00:64::3", "--gateway", "192.168.64.1", "--id", "agent-1", "--table", "egress_test",
+        "--guard-network", "192.168.64.0/24");
+
+    assertEquals(0, result.exit(), result.err());
+    assertEquals(loadedByAttach("agent-1", "egress_test", new NftGuard(List.of(), List.of(IpNetwork.parse("192.168.64.0/24")), false)),
+        result.out());
+    assertTrue(result.out().contains("table inet egress_test"), result.out());
+    assertTrue(result.out().contains("192.168.64.3") && result.out().contains("fd00:64::3"), result.out());
+    assertTrue(result.err().endsWith("# would be loaded with: nft -f - (the table and base chains by the first"
+        + " attach, then the container's rules by its attach)\n"), result.err());
+  }
+
+  /** What an NftBackend sends to {@code nft -f -} for prepare and install, recorded by a stand-in nft. */
+  private String loadedByAttach(String id, String table, NftGuard guard) throws Exception {
+    Path recorded = dir.resolve("nft-input");
+    Path nft = Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat >> '" + recorded + "'\n");
+    NftBackend backend = new NftBackend(
+        new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)), table, guard);
+    ContainerEndpoint container = new ContainerEndpoint(id,
+        List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")), IpAddresses.parse("192.168.64.1"));
+    backend.prepare();
+    backend.install(new ContainerRules(backend.ruleSetName(id), container, PolicyText.read(policy), Resolutions.none()));
+    return Files.readString(recorded);
+  }
+
+  @Test
+  void render_wildcardHostOnNft_exitsOneWithTheBackendsReason() throws IOException {
+    Path wildcard = Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
+
+    Cli.Result result = render("--backend", "nft", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
+
+    assertEquals(1, result.exit());
+    assertEquals("", result.out());
+    assertTrue(result.err().startsWith("egressctl: nftables cannot enforce " + wildcard
+        + ": the nftables enforcer cannot honour wildcard host names (*.example.com)"), result.err());
+  }
+
+  @Test
   void render_usageErrors_exitTwo() {
+    assertUsage(render("--backend", "nft", "--parent"), "--parent, --guard, --bridge and --log-guard are pf's");
+    assertUsage(render("--backend", "nft", "--policy", policy.toString(), "--ip", "192.168.64.3", "--guard", "10.0.0.0/8"),
+        "--parent, --guard, --bridge and --log-guard are pf's");
     assertUsage(render("--backend", "pf", "--policy", policy.toString()),
         "--policy and --ip are required (unless --parent)");
     assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "fd00::3"),
