@@ -7,6 +7,7 @@ import dev.egress.enforcer.ReconcileResult;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.pf.PfEgressEnforcer;
+import dev.egress.pf.PfInspection;
 import dev.egress.pf.render.AnchorNames;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
@@ -14,6 +15,7 @@ import dev.egress.policy.Resolutions;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -76,13 +78,17 @@ final class CleanupCommand implements Callable<Integer> {
     List<InstalledRuleSet> installed;
     Set<String> keep;
     if (chosen == Backend.PF) {
-      installed = PfReadBack.installed(pfOptions.pfctl(host), pfOptions.parent());
+      installed = new ArrayList<>();
+      for (PfInspection.LoadedAnchor anchor
+          : new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
+        installed.add(InstalledRuleSet.of(anchor, Map.of()));
+      }
       keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
     } else {
       NftBackend nft = nftOptions.backend();
       installed = new ArrayList<>();
       nft.installed().forEach((name, addresses) -> installed.add(new InstalledRuleSet(
-          name, "table inet " + nftOptions.table() + " chain " + name, addresses, 0, java.util.Map.of())));
+          name, "table inet " + nftOptions.table() + " chain " + name, addresses, 0, Map.of())));
       keep = live.stream().map(nft::ruleSetName).collect(Collectors.toSet());
     }
     List<InstalledRuleSet> stale = installed.stream()

@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.pf.PfInspection;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
@@ -20,6 +21,11 @@ record InstalledRuleSet(
   InstalledRuleSet {
     addresses = List.copyOf(addresses);
     tables = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tables));
+  }
+
+  /** A pf container anchor as egress-pf reads it back, with the tables read for it (or none). */
+  static InstalledRuleSet of(PfInspection.LoadedAnchor anchor, Map<String, List<String>> tables) {
+    return new InstalledRuleSet(anchor.name(), anchor.path(), anchor.sources(), anchor.rules().size(), tables);
   }
 
   Map<String, Object> toJson() {

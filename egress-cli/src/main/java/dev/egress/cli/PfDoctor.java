@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.pfctl.ProcessResult;
@@ -26,12 +27,14 @@ final class PfDoctor {
   private final Pfctl pfctl;
   private final List<String> command;
   private final ParentAnchor parent;
+  private final PfInspection inspection;
 
   PfDoctor(ProcessRunner processes, Pfctl pfctl, List<String> command, ParentAnchor parent) {
     this.processes = processes;
     this.pfctl = pfctl;
     this.command = List.copyOf(command);
     this.parent = parent;
+    this.inspection = new PfInspection(pfctl, parent);
   }
 
   List<Finding> check(@Nullable String network, boolean loggingAsked) throws InterruptedException {
@@ -51,7 +54,7 @@ final class PfDoctor {
       return findings;
     }
     try {
-      int ruleSets = PfReadBack.installed(pfctl, parent).size();
+      int ruleSets = inspection.childAnchors().size();
       findings.add(enabled(enabled, ruleSets));
       findings.add(hook());
       findings.add(parentAnchor(ruleSets));
@@ -73,8 +76,7 @@ final class PfDoctor {
           "use the default anchor " + ParentAnchor.DEFAULT_PATH
               + ", or add an anchor rule for it to the main ruleset yourself");
     }
-    boolean hooked = pfctl.mainRules().stream().anyMatch(rule -> rule.startsWith("anchor \"com.apple/*\""));
-    return hooked
+    return inspection.mainRulesetHooked()
         ? Finding.ok("main ruleset hook", "the main ruleset holds anchor \"com.apple/*\"")
         : Finding.fail("main ruleset hook",
             "the main ruleset has no 'anchor \"com.apple/*\"' (it was reloaded without it): no"
@@ -98,8 +100,7 @@ final class PfDoctor {
   }
 
   private Finding parentAnchor(int children) throws PfctlException {
-    boolean loaded = pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith("anchor \"*\""));
-    if (loaded) {
+    if (inspection.parentEvaluatesChildren()) {
       return Finding.ok("parent anchor", parent.path() + " is loaded and evaluates its children");
     }
     if (children == 0) {

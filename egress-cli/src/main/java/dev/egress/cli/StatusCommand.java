@@ -3,6 +3,7 @@ package dev.egress.cli;
 import dev.egress.enforcer.EgressException;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftException;
+import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
@@ -113,19 +114,21 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent) throws EgressException {
-    List<InstalledRuleSet> ruleSets = PfReadBack.installed(pfctl, parent);
+    PfInspection inspection = new PfInspection(pfctl, parent);
+    List<InstalledRuleSet> ruleSets = new ArrayList<>();
+    for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
+      ruleSets.add(InstalledRuleSet.of(anchor, inspection.tables(anchor)));
+    }
     List<String> drift = new ArrayList<>();
     if (!pfctl.isEnabled()) {
       drift.add("pf is disabled: no rule applies (the enforcer re-enables it on its next health"
           + " check or attach; to enable it now: sudo pfctl -E)");
     }
-    if (parent.reachedByStockMacosRuleset()
-        && pfctl.mainRules().stream().noneMatch(rule -> rule.startsWith("anchor \"com.apple/*\""))) {
+    if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
       drift.add("the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
           + " (see 'egressctl doctor' for the fix)");
     }
-    boolean parentLoaded = pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith("anchor \"*\""));
-    if (!parentLoaded && !ruleSets.isEmpty()) {
+    if (!ruleSets.isEmpty() && !inspection.parentEvaluatesChildren()) {
       drift.add("the parent anchor " + parent.path() + " is missing or altered: the rule sets above"
           + " are not evaluated (the enforcer reloads it on its next health check)");
     }

@@ -13,19 +13,15 @@ import dev.egress.pf.render.PfRenderer;
 import dev.egress.pf.render.PfTable;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
-import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,8 +37,6 @@ import org.slf4j.LoggerFactory;
  */
 final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
-  static final String APPLE_HOOK = "anchor \"com.apple/*\"";
-  private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
   /**
    * IANA service names pfctl may print for a port ({@code port = https}); a name not here counts
    * as drift, which costs only a reinstall.
@@ -61,11 +55,13 @@ final class PfBackend implements FirewallBackend {
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
+  private final PfInspection inspection;
   private @Nullable Long token;
 
   PfBackend(Pfctl pfctl, ParentAnchor parent) {
     this.pfctl = Objects.requireNonNull(pfctl, "pfctl");
     this.parent = Objects.requireNonNull(parent, "parent");
+    this.inspection = new PfInspection(pfctl, parent);
   }
 
   @Override
@@ -143,32 +139,14 @@ final class PfBackend implements FirewallBackend {
     }
   }
 
-  /** {@code -a PARENT -s Anchors}, then {@code -a CHILD -s rules} for each child listed. */
+  /** {@link PfInspection#childAnchors}: {@code -a PARENT -s Anchors}, then each child's rules. */
   @Override
   public Map<String, List<InetAddress>> installed() throws EgressException {
     Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
-    String prefix = parent.path() + "/";
-    for (String path : pfctl.anchors(parent.path())) {
-      if (!path.startsWith(prefix) || path.indexOf('/', prefix.length()) >= 0) {
-        continue;
-      }
-      List<String> rules = pfctl.rules(path);
-      if (!rules.isEmpty()) { // a flushed anchor stays listed until reboot
-        installed.put(path.substring(prefix.length()), sources(rules));
-      }
+    for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
+      installed.put(anchor.name(), anchor.sources());
     }
     return installed;
-  }
-
-  private static List<InetAddress> sources(List<String> rules) {
-    Set<InetAddress> sources = new LinkedHashSet<>();
-    for (String rule : rules) {
-      Matcher matcher = SOURCE.matcher(rule);
-      if (matcher.find() && IpAddresses.looksLikeAddress(matcher.group(1))) {
-        sources.add(IpAddresses.parse(matcher.group(1)));
-      }
-    }
-    return List.copyOf(sources);
   }
 
   /**
@@ -259,8 +237,7 @@ final class PfBackend implements FirewallBackend {
           + " rule applies. The enforcer re-enables it with a reference of its own ('pfctl -E');"
           + " find and stop whatever disables pf");
     }
-    if (parent.reachedByStockMacosRuleset()
-        && pfctl.mainRules().stream().noneMatch(rule -> rule.startsWith(APPLE_HOOK))) {
+    if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
       problems.add("the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
           + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
           + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
