@@ -2,7 +2,6 @@ package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
 import dev.egress.nftables.NftBackend;
-import dev.egress.nftables.NftException;
 import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
@@ -84,33 +83,17 @@ final class StatusCommand implements Callable<Integer> {
 
   static Snapshot nftSnapshot(NftOptions options) throws EgressException {
     NftBackend backend = options.backend();
-    String listing = nftListing(options);
-    Map<String, List<String>> sets = NftSets.parse(listing);
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
-    backend.installed().forEach((name, addresses) -> {
-      Map<String, List<String>> own = new LinkedHashMap<>();
-      sets.forEach((set, elements) -> {
-        if (set.startsWith(name + "_h")) {
-          own.put(set, elements);
-        }
-      });
-      ruleSets.add(new InstalledRuleSet(name, "table inet " + options.table() + " chain " + name,
-          addresses, NftSets.ruleCount(listing, name), own));
-    });
-    // No table and no rule set is a host where nothing was attached yet, not drift.
-    List<String> drift = listing.isEmpty() && ruleSets.isEmpty() ? List.of() : backend.hostProblems();
-    return new Snapshot(ruleSets, drift);
-  }
-
-  private static String nftListing(NftOptions options) throws NftException {
-    try {
-      return options.command().list("table", "inet", options.table());
-    } catch (NftException e) {
-      if (e.kind() != NftException.Kind.MISSING_OBJECT) {
-        throw e;
-      }
-      return "";
+    for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
+      Map<String, List<String>> sets = new LinkedHashMap<>();
+      loaded.sets().forEach((set, elements) ->
+          sets.put(set, elements.stream().map(IpAddresses::format).sorted().toList()));
+      ruleSets.add(new InstalledRuleSet(loaded.name(), "table inet " + options.table() + " chain "
+          + loaded.name(), loaded.addresses(), loaded.rules().size(), sets));
     }
+    // No table and no rule set is a host where nothing was attached yet, not drift.
+    List<String> drift = ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
+    return new Snapshot(ruleSets, drift);
   }
 
   static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent) throws EgressException {

@@ -10,6 +10,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -125,21 +126,68 @@ public final class NftBackend implements FirewallBackend {
     }
   }
 
-  @Override
-  public Map<String, List<InetAddress>> installed() throws EgressException {
+  /**
+   * One container's rule set as the kernel holds it, read back by {@link #loaded}.
+   *
+   * @param name the chain name, which is the rule-set name
+   * @param addresses the source addresses the dispatch maps send to the chain
+   * @param rules the chain's rules as nft lists them, counter values removed; empty when only
+   *     dispatch elements are left of it
+   * @param sets the rule set's address sets with their elements
+   */
+  public record LoadedRuleSet(
+      String name, List<InetAddress> addresses, List<String> rules, Map<String, Set<InetAddress>> sets) {
+    public LoadedRuleSet {
+      Objects.requireNonNull(name, "name");
+      addresses = List.copyOf(addresses);
+      rules = List.copyOf(rules);
+      sets = Collections.unmodifiableMap(new LinkedHashMap<>(sets));
+    }
+  }
+
+  /**
+   * The rule sets now installed, with their rules and sets: a chain of this backend's naming that
+   * holds rules, or that a dispatch element still points to. One {@code nft list table}; changes
+   * nothing. {@link #installed} is this, reduced to names and addresses.
+   */
+  public List<LoadedRuleSet> loaded() throws EgressException {
     NftListing listing = listing();
-    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+    Set<String> names = new LinkedHashSet<>();
     listing.chains().forEach((chain, rules) -> {
       if (NftRenderer.isRuleSetName(chain) && !rules.isEmpty()) {
-        installed.put(chain, List.copyOf(listing.dispatchedTo(chain)));
+        names.add(chain);
       }
     });
-    listing.dispatch().forEach((address, chain) -> {
-      if (NftRenderer.isRuleSetName(chain) && !installed.containsKey(chain)) {
-        installed.put(chain, List.copyOf(listing.dispatchedTo(chain)));
-      }
-    });
+    listing.dispatch().values().stream().filter(NftRenderer::isRuleSetName).forEach(names::add);
+    List<LoadedRuleSet> loaded = new ArrayList<>();
+    for (String name : names) {
+      Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
+      listing.sets().forEach((set, elements) -> {
+        if (set.startsWith(name + "_h")) {
+          sets.put(set, elements);
+        }
+      });
+      loaded.add(new LoadedRuleSet(
+          name, listing.dispatchedTo(name), listing.chains().getOrDefault(name, List.of()), sets));
+    }
+    return loaded;
+  }
+
+  @Override
+  public Map<String, List<InetAddress>> installed() throws EgressException {
+    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+    for (LoadedRuleSet ruleSet : loaded()) {
+      installed.put(ruleSet.name(), ruleSet.addresses());
+    }
     return installed;
+  }
+
+  /**
+   * Whether the table exists with its chains: false on a host where nothing was prepared yet (or
+   * the table was deleted). One {@code nft list table}; changes nothing.
+   */
+  public boolean tableLoaded() throws EgressException {
+    return !listing().chains().isEmpty();
   }
 
   @Override

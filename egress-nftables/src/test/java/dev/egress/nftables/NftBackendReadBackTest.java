@@ -1,0 +1,106 @@
+package dev.egress.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.policy.IpAddresses;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link NftBackend#loaded} and {@link NftBackend#tableLoaded} over a stand-in nft that prints a listing. */
+class NftBackendReadBackTest {
+  /** As nft 1.0.6 prints a table (tabs), with a set's element list wrapped over lines. */
+  private static final String LISTING = """
+      table inet egress {
+      \tmap src4 {
+      \t\ttype ipv4_addr : verdict
+      \t\telements = { 10.77.0.2 : jump c_a_0123456789ab, 10.77.0.3 : jump c_b_0123456789ab }
+      \t}
+
+      \tset c_a_0123456789ab_h0_4 {
+      \t\ttype ipv4_addr
+      \t\telements = { 10.99.0.11, 10.99.0.12,
+      \t\t\t     10.99.0.13 }
+      \t}
+
+      \tset c_a_0123456789ab_h0_6 {
+      \t\ttype ipv6_addr
+      \t}
+
+      \tchain forward {
+      \t\ttype filter hook forward priority filter - 10; policy accept;
+      \t\tip saddr vmap @src4
+      \t}
+
+      \tchain c_a_0123456789ab {
+      \t\tct state established ct direction original accept
+      \t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 4 bytes 240 accept
+      \t\tcounter packets 1 bytes 60 goto deny
+      \t}
+      }
+      """;
+
+  @TempDir Path dir;
+
+  private NftBackend backendPrinting(String stdout, int exit, String stderr) throws IOException {
+    Path out = Files.writeString(dir.resolve("stdout"), stdout);
+    Path err = Files.writeString(dir.resolve("stderr"), stderr);
+    Path nft = Files.writeString(dir.resolve("nft"),
+        "#!/bin/bash\ncat '" + out + "'\ncat '" + err + "' >&2\nexit " + exit + "\n");
+    return new NftBackend(new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+        "egress", NftGuard.none());
+  }
+
+  private static InetAddress ip(String text) {
+    return IpAddresses.parse(text);
+  }
+
+  @Test
+  void loaded_readsEachRuleSetsAddressesRulesAndSets_andADispatchOnlyLeftover() throws Exception {
+    NftBackend backend = backendPrinting(LISTING, 0, "");
+
+    List<NftBackend.LoadedRuleSet> loaded = backend.loaded();
+
+    Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
+    sets.put("c_a_0123456789ab_h0_4", Set.of(ip("10.99.0.11"), ip("10.99.0.12"), ip("10.99.0.13")));
+    sets.put("c_a_0123456789ab_h0_6", Set.of());
+    assertEquals(List.of(
+            new NftBackend.LoadedRuleSet("c_a_0123456789ab", List.of(ip("10.77.0.2")), List.of(
+                "ct state established ct direction original accept",
+                "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
+                "counter goto deny"), sets),
+            new NftBackend.LoadedRuleSet("c_b_0123456789ab", List.of(ip("10.77.0.3")), List.of(), Map.of())),
+        loaded);
+    assertEquals(Map.of("c_a_0123456789ab", List.of(ip("10.77.0.2")), "c_b_0123456789ab", List.of(ip("10.77.0.3"))),
+        backend.installed());
+    assertTrue(backend.tableLoaded());
+  }
+
+  @Test
+  void loaded_whenTheTableIsMissing_isEmptyAndTheTableNotLoaded() throws Exception {
+    NftBackend backend = backendPrinting("", 1, "Error: No such file or directory\nlist table inet egress\n");
+
+    assertEquals(List.of(), backend.loaded());
+    assertFalse(backend.tableLoaded());
+  }
+
+  @Test
+  void loaded_whenNftFails_throws() throws Exception {
+    NftBackend backend = backendPrinting("", 1, "Error: Operation not permitted\n");
+
+    NftException e = assertThrows(NftException.class, backend::loaded);
+    assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
+    assertThrows(NftException.class, backend::tableLoaded);
+  }
+}
