@@ -85,15 +85,20 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private volatile boolean foreignChecked;
   private volatile boolean closed;
 
-  private RulesetEnforcer(Builder builder) {
-    this.backend = builder.backend;
-    this.resolver = Objects.requireNonNull(builder.resolver, "resolver is required");
+  RulesetEnforcer(FirewallBackend backend, LifecycleBuilder<?> builder) {
+    NameResolver given = builder.resolver;
+    if (given == null) {
+      throw new IllegalStateException(
+          "an enforcer needs a resolver to turn host names into addresses: call resolver(...)");
+    }
+    this.backend = backend;
+    this.resolver = given;
     this.listener = builder.listener;
     this.clock = builder.clock;
     this.retryDelay = builder.retryDelay;
-    ScheduledExecutorService given = builder.scheduler;
-    this.ownsScheduler = given == null;
-    this.scheduler = given != null ? given : newDaemonScheduler();
+    ScheduledExecutorService givenScheduler = builder.scheduler;
+    this.ownsScheduler = givenScheduler == null;
+    this.scheduler = givenScheduler != null ? givenScheduler : newDaemonScheduler();
     if (!builder.healthInterval.isZero()) {
       long millis = builder.healthInterval.toMillis();
       scheduler.scheduleWithFixedDelay(this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
@@ -881,65 +886,24 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  /** Collaborators of a {@link RulesetEnforcer}; only the resolver is required. */
-  public static final class Builder {
+  /** Collaborators of a {@link RulesetEnforcer} over a given backend; see {@link LifecycleBuilder}. */
+  public static final class Builder extends LifecycleBuilder<Builder> {
     private final FirewallBackend backend;
-    private @Nullable NameResolver resolver;
-    private EgressListener listener = EgressListener.NONE;
-    private Clock clock = Clock.systemUTC();
-    private @Nullable ScheduledExecutorService scheduler;
-    private Duration retryDelay = Duration.ofSeconds(5);
-    private Duration healthInterval = Duration.ZERO;
 
     private Builder(FirewallBackend backend) {
       this.backend = Objects.requireNonNull(backend, "backend");
     }
 
-    /** Resolves the policies' host names and reports their changes. Required. */
-    public Builder resolver(NameResolver resolver) {
-      this.resolver = Objects.requireNonNull(resolver, "resolver");
-      return this;
-    }
-
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return this;
-    }
-
-    public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
+    @Override
+    protected Builder self() {
       return this;
     }
 
     /**
-     * Runs retries and health checks. By default the enforcer starts one daemon thread of its
-     * own and stops it on close; a given scheduler is not shut down by the enforcer.
+     * @throws IllegalStateException if no resolver was given
      */
-    public Builder scheduler(ScheduledExecutorService scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-      return this;
-    }
-
-    /** How long to wait before retrying a failed removal or refresh; default 5 s. */
-    public Builder retryDelay(Duration delay) {
-      if (delay.isNegative() || delay.isZero()) {
-        throw new IllegalArgumentException("retry delay must be positive, got " + delay);
-      }
-      this.retryDelay = delay;
-      return this;
-    }
-
-    /** How often to run {@link RulesetEnforcer#checkHealth}; zero (the default) for never. */
-    public Builder healthInterval(Duration interval) {
-      if (interval.isNegative()) {
-        throw new IllegalArgumentException("health interval must not be negative, got " + interval);
-      }
-      this.healthInterval = interval;
-      return this;
-    }
-
     public RulesetEnforcer build() {
-      return new RulesetEnforcer(this);
+      return buildLifecycle(backend);
     }
   }
 }

@@ -1,21 +1,17 @@
 package dev.egress.nftables;
 
+import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.EgressListener;
-import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
@@ -71,22 +67,20 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     lifecycle.close();
   }
 
-  /** Collaborators; only the resolver is required. Each setter checks its argument at once. */
-  public static final class Builder {
-    private @Nullable NameResolver resolver;
+  /**
+   * Collaborators of an {@link NftEgressEnforcer}: those of every enforcer ({@link
+   * LifecycleBuilder}: resolver, listener, clock, scheduler, retry delay, health interval) and
+   * nftables' own. Only the resolver is required. Each setter checks its argument at once.
+   */
+  public static final class Builder extends LifecycleBuilder<Builder> {
     private NftCommand command = NftCommand.onPath();
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
-    private EgressListener listener = EgressListener.NONE;
-    private Clock clock = Clock.systemUTC();
-    private Duration retryDelay = Duration.ofSeconds(5);
-    private Duration healthInterval = Duration.ZERO;
 
     private Builder() {}
 
-    /** Resolves the policies' host names and reports their changes. Required. */
-    public Builder resolver(NameResolver resolver) {
-      this.resolver = Objects.requireNonNull(resolver, "resolver");
+    @Override
+    protected Builder self() {
       return this;
     }
 
@@ -109,42 +103,11 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return this;
-    }
-
-    public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
-      return this;
-    }
-
-    /** How long to wait before retrying a failed removal or refresh; default 5 s. */
-    public Builder retryDelay(Duration delay) {
-      this.retryDelay = Objects.requireNonNull(delay, "delay");
-      return this;
-    }
-
-    /** How often to check for drift and repair it; zero (the default) for never. */
-    public Builder healthInterval(Duration interval) {
-      this.healthInterval = Objects.requireNonNull(interval, "interval");
-      return this;
-    }
-
     /**
-     * @throws NullPointerException if no resolver was given
-     * @throws IllegalArgumentException if a duration is out of range
+     * @throws IllegalStateException if no resolver was given
      */
     public NftEgressEnforcer build() {
-      NameResolver names = Objects.requireNonNull(resolver, "resolver is required");
-      return new NftEgressEnforcer(
-          RulesetEnforcer.builder(new NftBackend(command, table, guard))
-              .resolver(names)
-              .listener(listener)
-              .clock(clock)
-              .retryDelay(retryDelay)
-              .healthInterval(healthInterval)
-              .build());
+      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard)));
     }
   }
 }

@@ -1,27 +1,24 @@
 package dev.egress.pf;
 
+import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.EgressListener;
-import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.ProcessRunner;
 import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -107,26 +104,20 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   }
 
   /**
-   * Collaborators of a {@link PfEgressEnforcer}; only the resolver is required. Each setter checks
-   * its argument at once.
+   * Collaborators of a {@link PfEgressEnforcer}: those of every enforcer ({@link
+   * LifecycleBuilder}: resolver, listener, clock, scheduler, retry delay, health interval) and
+   * pf's own. Only the resolver is required. Each setter checks its argument at once.
    */
-  public static final class Builder {
-    private @Nullable NameResolver resolver;
+  public static final class Builder extends LifecycleBuilder<Builder> {
     private @Nullable ProcessRunner runner;
     private List<String> pfctlCommand = Pfctl.DEFAULT_COMMAND;
     private Duration pfctlTimeout = Duration.ofSeconds(10);
     private ParentAnchor parentAnchor = ParentAnchor.defaults();
-    private EgressListener listener = EgressListener.NONE;
-    private Clock clock = Clock.systemUTC();
-    private @Nullable ScheduledExecutorService scheduler;
-    private Duration retryDelay = Duration.ofSeconds(5);
-    private Duration healthInterval = Duration.ZERO;
 
     private Builder() {}
 
-    /** Resolves the policies' host names and reports changes. Required. */
-    public Builder resolver(NameResolver resolver) {
-      this.resolver = Objects.requireNonNull(resolver, "resolver");
+    @Override
+    protected Builder self() {
       return this;
     }
 
@@ -163,47 +154,10 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return this;
-    }
-
-    public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
-      return this;
-    }
-
-    /** Runs retries, refreshes and health checks; by default a daemon thread of the enforcer. */
-    public Builder scheduler(ScheduledExecutorService scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-      return this;
-    }
-
-    /** Delay before retrying a failed removal or refresh; default 5 s. */
-    public Builder retryDelay(Duration delay) {
-      if (delay.isNegative() || delay.isZero()) {
-        throw new IllegalArgumentException("retry delay must be positive, got " + delay);
-      }
-      this.retryDelay = delay;
-      return this;
-    }
-
-    /** How often {@link PfEgressEnforcer#checkHealth} runs by itself; zero (default) for never. */
-    public Builder healthInterval(Duration interval) {
-      if (interval.isNegative()) {
-        throw new IllegalArgumentException("health interval must not be negative, got " + interval);
-      }
-      this.healthInterval = interval;
-      return this;
-    }
-
     /**
      * @throws IllegalStateException if no resolver was given
      */
     public PfEgressEnforcer build() {
-      if (resolver == null) {
-        throw new IllegalStateException("a PfEgressEnforcer needs a resolver: call resolver(...)");
-      }
       ExecutorService owned = null;
       ProcessRunner processRunner = runner;
       if (processRunner == null) {
@@ -216,16 +170,14 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       }
       PfBackend backend =
           new PfBackend(new Pfctl(processRunner, pfctlCommand, pfctlTimeout), parentAnchor);
-      RulesetEnforcer.Builder lifecycle = RulesetEnforcer.builder(backend)
-          .resolver(resolver)
-          .listener(listener)
-          .clock(clock)
-          .retryDelay(retryDelay)
-          .healthInterval(healthInterval);
-      if (scheduler != null) {
-        lifecycle.scheduler(scheduler);
+      try {
+        return new PfEgressEnforcer(buildLifecycle(backend), backend, owned);
+      } catch (RuntimeException e) {
+        if (owned != null) {
+          owned.shutdownNow();
+        }
+        throw e;
       }
-      return new PfEgressEnforcer(lifecycle.build(), backend, owned);
     }
   }
 }

@@ -1,0 +1,84 @@
+package dev.egress.core;
+
+import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.NameResolver;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The collaborators every {@link RulesetEnforcer} takes, whatever its backend; the pf and
+ * nftables enforcers' builders extend it and add their own. Only the resolver is required. Each
+ * setter checks its argument at once.
+ *
+ * @param <B> the concrete builder, returned by every setter
+ */
+public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
+  @Nullable NameResolver resolver;
+  EgressListener listener = EgressListener.NONE;
+  Clock clock = Clock.systemUTC();
+  @Nullable ScheduledExecutorService scheduler;
+  Duration retryDelay = Duration.ofSeconds(5);
+  Duration healthInterval = Duration.ZERO;
+
+  protected LifecycleBuilder() {}
+
+  /** This builder, typed as the concrete builder. */
+  protected abstract B self();
+
+  /** Resolves the policies' host names and reports their changes. Required. */
+  public B resolver(NameResolver resolver) {
+    this.resolver = Objects.requireNonNull(resolver, "resolver");
+    return self();
+  }
+
+  /** Receives the audit events; by default none. */
+  public B listener(EgressListener listener) {
+    this.listener = Objects.requireNonNull(listener, "listener");
+    return self();
+  }
+
+  /** Stamps the events; the system clock by default. */
+  public B clock(Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
+    return self();
+  }
+
+  /**
+   * Runs retries, refreshes and health checks. By default the enforcer starts one daemon thread
+   * of its own and stops it on close; a given scheduler is not shut down by the enforcer.
+   */
+  public B scheduler(ScheduledExecutorService scheduler) {
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    return self();
+  }
+
+  /** How long to wait before retrying a failed removal or refresh; default 5 s. */
+  public B retryDelay(Duration delay) {
+    if (delay.isNegative() || delay.isZero()) {
+      throw new IllegalArgumentException("retry delay must be positive, got " + delay);
+    }
+    this.retryDelay = delay;
+    return self();
+  }
+
+  /** How often to run {@link RulesetEnforcer#checkHealth}; zero (the default) for never. */
+  public B healthInterval(Duration interval) {
+    if (interval.isNegative()) {
+      throw new IllegalArgumentException("health interval must not be negative, got " + interval);
+    }
+    this.healthInterval = interval;
+    return self();
+  }
+
+  /**
+   * The lifecycle over {@code backend} with these collaborators.
+   *
+   * @throws IllegalStateException if no resolver was given
+   */
+  protected RulesetEnforcer buildLifecycle(FirewallBackend backend) {
+    return new RulesetEnforcer(backend, this);
+  }
+}
