@@ -2,8 +2,8 @@
  * The egress policy model and the enforcer SPI.
  *
  * <p>{@code dev.egress.policy} holds immutable policy values, the policy text format and the one
- * decision function every enforcer and test agrees with; {@code dev.egress.enforcer} holds the
- * SPI that container launchers call.
+ * decision function every enforcer and test agrees with; {@code dev.egress.enforcer} holds the SPI
+ * that container launchers call.
  */
 module dev.egress.api {
   requires static org.jspecify;

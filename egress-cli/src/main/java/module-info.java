@@ -8,5 +8,6 @@ module dev.egress.cli {
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.
-  opens dev.egress.cli to info.picocli;
+  opens dev.egress.cli to
+      info.picocli;
 }

@@ -2,9 +2,7 @@ package dev.egress.enforcer;
 
 import dev.egress.policy.EgressPolicy;
 
-/**
- * A policy attached to one container. Thread-safe; operations are ordered per container.
- */
+/** A policy attached to one container. Thread-safe; operations are ordered per container. */
 public interface Attachment {
 
   ContainerEndpoint container();
@@ -25,8 +23,7 @@ public interface Attachment {
    *
    * @throws UnsupportedPolicyException as for {@link EgressEnforcer#attach}; nothing changes
    * @throws IllegalStateException if the attachment is no longer active
-   * @throws EgressException if the new rules could not be installed; the old policy stays
-   *     enforced
+   * @throws EgressException if the new rules could not be installed; the old policy stays enforced
    */
   void update(EgressPolicy policy) throws EgressException;
 

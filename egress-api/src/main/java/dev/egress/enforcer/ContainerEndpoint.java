@@ -10,23 +10,27 @@ import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A container as the network sees it: an id, every source address it can send from (IPv4 and
- * IPv6 — an allowlist on one family leaks over the other), and its gateway when known.
+ * A container as the network sees it: an id, every source address it can send from (IPv4 and IPv6 —
+ * an allowlist on one family leaks over the other), and its gateway when known.
  *
- * @param id the launcher's container id or name; 1-200 printable ASCII characters. Enforcers
- *     derive rule names from it after sanitising, never from the raw text
+ * @param id the launcher's container id or name; 1-200 printable ASCII characters. Enforcers derive
+ *     rule names from it after sanitising, never from the raw text
  * @param addresses the container's addresses, at least one, unique, IPv4 first
  * @param gateway the container's gateway (the {@code gateway} destination and resolver), or null
  *     when unknown; a policy that uses the gateway cannot then be attached
  */
-public record ContainerEndpoint(String id, List<InetAddress> addresses, @Nullable InetAddress gateway) {
+public record ContainerEndpoint(
+    String id, List<InetAddress> addresses, @Nullable InetAddress gateway) {
   public ContainerEndpoint {
     Objects.requireNonNull(id, "id");
     if (id.isEmpty() || id.length() > 200 || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
       throw new IllegalArgumentException(
           "container id must be 1-200 printable ASCII characters without spaces, got '"
-              + id.chars().limit(60).mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
-                  .collect(Collectors.joining()) + "'");
+              + id.chars()
+                  .limit(60)
+                  .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
+                  .collect(Collectors.joining())
+              + "'");
     }
     if (addresses.isEmpty()) {
       throw new IllegalArgumentException("container " + id + " has no address");
@@ -34,9 +38,14 @@ public record ContainerEndpoint(String id, List<InetAddress> addresses, @Nullabl
     List<InetAddress> sorted = new ArrayList<>(addresses);
     sorted.sort(Comparator.comparing(IpAddresses::isIpv6));
     for (InetAddress address : sorted) {
-      if (address.isAnyLocalAddress() || address.isMulticastAddress() || address.isLoopbackAddress()) {
+      if (address.isAnyLocalAddress()
+          || address.isMulticastAddress()
+          || address.isLoopbackAddress()) {
         throw new IllegalArgumentException(
-            "container " + id + " cannot have the address " + IpAddresses.format(address)
+            "container "
+                + id
+                + " cannot have the address "
+                + IpAddresses.format(address)
                 + " (unspecified, loopback or multicast)");
       }
     }
@@ -53,7 +62,9 @@ public record ContainerEndpoint(String id, List<InetAddress> addresses, @Nullabl
 
   @Override
   public String toString() {
-    return id + " " + addresses.stream().map(IpAddresses::format).collect(Collectors.joining(","))
+    return id
+        + " "
+        + addresses.stream().map(IpAddresses::format).collect(Collectors.joining(","))
         + (gateway == null ? "" : " via " + IpAddresses.format(gateway));
   }
 }

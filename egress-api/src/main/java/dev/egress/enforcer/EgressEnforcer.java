@@ -11,11 +11,11 @@ import java.util.Set;
  *
  * <p><b>Guarantee.</b> No method of an enforcer, failing or not, leaves a container with more
  * network than the last policy that was successfully attached to it (a failed update leaves the
- * previous policy in force); a container that was never attached gets whatever the host's guard
- * (if any) gives unattached containers, which should be nothing.
+ * previous policy in force); a container that was never attached gets whatever the host's guard (if
+ * any) gives unattached containers, which should be nothing.
  *
- * <p><b>After {@link #close()}</b> {@code attach}, {@code reconcile}, {@link Attachment#update}
- * and {@link Attachment#detach} throw {@link IllegalStateException}.
+ * <p><b>After {@link #close()}</b> {@code attach}, {@code reconcile}, {@link Attachment#update} and
+ * {@link Attachment#detach} throw {@link IllegalStateException}.
  *
  * <p><b>Threads.</b> Implementations are thread-safe. Operations on one container are ordered;
  * operations on different containers may run concurrently.
@@ -66,11 +66,11 @@ public interface EgressEnforcer extends AutoCloseable {
   List<Attachment> attachments();
 
   /**
-   * Brings kernel state in line with the containers that really run — the step after a launcher
-   * or enforcer restart. It first makes the host ready (filter enabled, guard loaded), so a
-   * launcher that reconciles before starting containers closes the start-up window. Rules found for ids not in {@code liveContainerIds} are removed with
-   * their tracked connections (as a detach would); live attachments whose rules are missing or
-   * altered are reinstalled. Idempotent.
+   * Brings kernel state in line with the containers that really run — the step after a launcher or
+   * enforcer restart. It first makes the host ready (filter enabled, guard loaded), so a launcher
+   * that reconciles before starting containers closes the start-up window. Rules found for ids not
+   * in {@code liveContainerIds} are removed with their tracked connections (as a detach would);
+   * live attachments whose rules are missing or altered are reinstalled. Idempotent.
    *
    * @param liveContainerIds ids of containers that are running now
    * @return what was removed and what was repaired

@@ -23,7 +23,8 @@ public class EgressException extends Exception {
    * @param hint how to fix it, or empty
    * @param cause the underlying failure, or null
    */
-  public EgressException(String message, String hint, @org.jspecify.annotations.Nullable Throwable cause) {
+  public EgressException(
+      String message, String hint, @org.jspecify.annotations.Nullable Throwable cause) {
     super(hint.isEmpty() ? message : message + " (" + hint + ")", cause);
     this.hint = hint;
   }

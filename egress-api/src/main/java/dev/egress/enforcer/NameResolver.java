@@ -5,8 +5,8 @@ import dev.egress.policy.Resolutions;
 import java.util.Set;
 
 /**
- * Resolves the host names of policies to addresses and tells enforcers when those addresses
- * change. Enforcers take one as a collaborator; egress-dns has the dnsjava implementation and
+ * Resolves the host names of policies to addresses and tells enforcers when those addresses change.
+ * Enforcers take one as a collaborator; egress-dns has the dnsjava implementation and
  * egress-testkit a scriptable fake.
  *
  * <p>Thread-safe. A resolver never widens: a name whose lookup fails, times out or yields nothing
@@ -28,8 +28,8 @@ public interface NameResolver {
    * Calls {@code listener} whenever the address set of one of {@code names} changes, with the new
    * resolutions of all of {@code names} and the set of names that changed. Not called when an
    * answer repeats the known addresses. The listener may run on any thread, including inside a
-   * {@link #resolve} call, and must not block for long. Enforcers subscribe before they resolve,
-   * so that no change between the two is missed.
+   * {@link #resolve} call, and must not block for long. Enforcers subscribe before they resolve, so
+   * that no change between the two is missed.
    *
    * @return a handle whose {@link Subscription#close()} stops the calls (idempotent)
    */

@@ -1,8 +1,8 @@
 package dev.egress.enforcer;
 
 /**
- * The enforcer cannot honour this policy as written (for example a wildcard host name, which
- * needs DNS filtering), so it refuses it instead of enforcing something narrower or wider.
+ * The enforcer cannot honour this policy as written (for example a wildcard host name, which needs
+ * DNS filtering), so it refuses it instead of enforcing something narrower or wider.
  */
 public final class UnsupportedPolicyException extends EgressException {
   private static final long serialVersionUID = 1L;

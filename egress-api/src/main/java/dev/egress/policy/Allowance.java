@@ -3,8 +3,8 @@ package dev.egress.policy;
 import java.util.Comparator;
 
 /**
- * One thing a policy allows: connections to {@code destination} over {@code protocol} on
- * {@code ports}.
+ * One thing a policy allows: connections to {@code destination} over {@code protocol} on {@code
+ * ports}.
  */
 public record Allowance(Destination destination, Protocol protocol, PortRange ports)
     implements Comparable<Allowance> {

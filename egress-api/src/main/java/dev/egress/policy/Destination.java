@@ -1,11 +1,13 @@
 package dev.egress.policy;
 
 /**
- * Where a policy lets a container connect: a host name, an IP network, the container's gateway,
- * or — only when asked for by name — any address at all.
+ * Where a policy lets a container connect: a host name, an IP network, the container's gateway, or
+ * — only when asked for by name — any address at all.
  */
 public sealed interface Destination extends Comparable<Destination>
-    permits Destination.Host, Destination.Network, Destination.Gateway,
+    permits Destination.Host,
+        Destination.Network,
+        Destination.Gateway,
         Destination.UnsafeAnyAddress {
 
   /** The addresses {@code name} resolves to, as the enforcer's resolver currently sees them. */
@@ -30,8 +32,10 @@ public sealed interface Destination extends Comparable<Destination>
     public Network {
       if (network.prefixLength() == 0) {
         throw new IllegalArgumentException(
-            network + " allows every address: if that is really meant, write '"
-                + UnsafeAnyAddress.KEYWORD + "' as the destination");
+            network
+                + " allows every address: if that is really meant, write '"
+                + UnsafeAnyAddress.KEYWORD
+                + "' as the destination");
       }
     }
 
@@ -77,8 +81,8 @@ public sealed interface Destination extends Comparable<Destination>
   }
 
   /**
-   * Parses a destination as policy files write it: {@code gateway}, {@code unsafe-any-address},
-   * an address or CIDR network, or a host name.
+   * Parses a destination as policy files write it: {@code gateway}, {@code unsafe-any-address}, an
+   * address or CIDR network, or a host name.
    *
    * @throws IllegalArgumentException saying what is wrong
    */

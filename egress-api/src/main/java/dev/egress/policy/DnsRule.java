@@ -23,8 +23,8 @@ public sealed interface DnsRule permits DnsRule.ViaGateway, DnsRule.Servers, Dns
   record Servers(List<InetAddress> addresses) implements DnsRule {
     public Servers {
       if (addresses.isEmpty()) {
-        throw new IllegalArgumentException("a DNS server list needs at least one address; "
-            + "write 'dns none' to allow no DNS");
+        throw new IllegalArgumentException(
+            "a DNS server list needs at least one address; " + "write 'dns none' to allow no DNS");
       }
       addresses =
           addresses.stream()

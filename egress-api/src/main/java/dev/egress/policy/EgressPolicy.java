@@ -22,8 +22,8 @@ import org.jspecify.annotations.Nullable;
  *       DnsRule} names; allow rules never open port 53, even when their port range spans it.
  *   <li>Any other flow is allowed when some {@link Allowance} has its protocol, a port range
  *       holding its port, and a destination holding its address: a network containing it, a host
- *       name currently resolving to it, the container's gateway when that is the address, or
- *       {@link Destination.UnsafeAnyAddress}.
+ *       name currently resolving to it, the container's gateway when that is the address, or {@link
+ *       Destination.UnsafeAnyAddress}.
  *   <li>Everything else is denied: other protocols (ICMP included), other ports, other addresses,
  *       names that resolve to nothing, and the gateway when the container's gateway is unknown.
  * </ul>
@@ -110,7 +110,8 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
    */
   public boolean requiresDnsFiltering() {
     return allowances.stream()
-        .anyMatch(a -> a.destination() instanceof Destination.Host host && host.name().isWildcard());
+        .anyMatch(
+            a -> a.destination() instanceof Destination.Host host && host.name().isWildcard());
   }
 
   /** Whether the policy refers to the container's gateway (as a destination or as resolver). */
@@ -130,7 +131,9 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
     for (Allowance allowance : allowances) {
       if (allowance.ports().equals(PortRange.of(PortRange.DNS_PORT))) {
         throw new IllegalArgumentException(
-            "'" + allowance + "' names port 53, which is DNS: list resolvers with 'dns ADDRESS'"
+            "'"
+                + allowance
+                + "' names port 53, which is DNS: list resolvers with 'dns ADDRESS'"
                 + " (or 'dns gateway') instead");
       }
       grouped

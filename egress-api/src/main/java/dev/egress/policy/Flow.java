@@ -2,9 +2,7 @@ package dev.egress.policy;
 
 import java.net.InetAddress;
 
-/**
- * A connection a container tries to open: protocol, destination address and destination port.
- */
+/** A connection a container tries to open: protocol, destination address and destination port. */
 public record Flow(Protocol protocol, InetAddress destination, int port) {
   public Flow {
     java.util.Objects.requireNonNull(protocol, "protocol");
@@ -25,7 +23,10 @@ public record Flow(Protocol protocol, InetAddress destination, int port) {
   @Override
   public String toString() {
     String address = IpAddresses.format(destination);
-    return protocol.keyword() + " "
-        + (IpAddresses.isIpv6(destination) ? "[" + address + "]" : address) + ":" + port;
+    return protocol.keyword()
+        + " "
+        + (IpAddresses.isIpv6(destination) ? "[" + address + "]" : address)
+        + ":"
+        + port;
   }
 }

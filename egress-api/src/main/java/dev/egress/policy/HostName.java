@@ -27,7 +27,10 @@ public record HostName(String ascii) implements Comparable<HostName> {
     ascii = normalise(ascii);
   }
 
-  /** Same as the constructor: {@code HostName.of("Bücher.example.")} is {@code xn--bcher-kva.example}. */
+  /**
+   * Same as the constructor: {@code HostName.of("Bücher.example.")} is {@code
+   * xn--bcher-kva.example}.
+   */
   public static HostName of(String name) {
     return new HostName(name);
   }
@@ -58,21 +61,29 @@ public record HostName(String ascii) implements Comparable<HostName> {
       char c = rest.charAt(i);
       if (c < 0x80 && !(isLetterOrDigit(c) || c == '-' || c == '.')) {
         throw new IllegalArgumentException(
-            "host name '" + printable(name) + "' has the character " + describe(c)
-                + " at position " + (i + 1 + (wildcard ? 2 : 0))
+            "host name '"
+                + printable(name)
+                + "' has the character "
+                + describe(c)
+                + " at position "
+                + (i + 1 + (wildcard ? 2 : 0))
                 + ": only letters, digits, '-' and '.' (and a leading '*.') are allowed");
       }
     }
     String ascii;
     try {
       // ASCII names skip IDNA so that the checks below, not IDN's terse messages, explain errors.
-      ascii = rest.chars().allMatch(c -> c < 0x80)
-          ? rest.toLowerCase(Locale.ROOT)
-          : IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+      ascii =
+          rest.chars().allMatch(c -> c < 0x80)
+              ? rest.toLowerCase(Locale.ROOT)
+              : IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "host name '" + printable(name) + "' is not a valid internationalised name: "
-              + e.getMessage(), e);
+          "host name '"
+              + printable(name)
+              + "' is not a valid internationalised name: "
+              + e.getMessage(),
+          e);
     }
     String[] labels = ascii.split("\\.", -1);
     for (String label : labels) {
@@ -82,8 +93,12 @@ public record HostName(String ascii) implements Comparable<HostName> {
       }
       if (label.length() > MAX_LABEL_LENGTH) {
         throw new IllegalArgumentException(
-            "host name '" + printable(name) + "' has a label of " + label.length()
-                + " characters; DNS allows at most " + MAX_LABEL_LENGTH);
+            "host name '"
+                + printable(name)
+                + "' has a label of "
+                + label.length()
+                + " characters; DNS allows at most "
+                + MAX_LABEL_LENGTH);
       }
       if (label.startsWith("-") || label.endsWith("-")) {
         throw new IllegalArgumentException(
@@ -93,13 +108,17 @@ public record HostName(String ascii) implements Comparable<HostName> {
     String last = labels[labels.length - 1];
     if (last.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "'" + printable(name) + "' is not a host name (its last label is a number);"
+          "'"
+              + printable(name)
+              + "' is not a host name (its last label is a number);"
               + " write an IPv4 address as four numbers 0-255, such as 10.1.2.3");
     }
     String full = wildcard ? "*." + ascii : ascii;
     if (full.length() > MAX_NAME_LENGTH) {
       throw new IllegalArgumentException(
-          "host name is " + full.length() + " characters long; DNS allows at most "
+          "host name is "
+              + full.length()
+              + " characters long; DNS allows at most "
               + MAX_NAME_LENGTH);
     }
     return full;

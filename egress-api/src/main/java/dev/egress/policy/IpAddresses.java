@@ -14,8 +14,8 @@ public final class IpAddresses {
 
   /**
    * Parses a dotted-quad IPv4 or an IPv6 literal. Rejects shorthand IPv4 forms ({@code 10.1}),
-   * leading zeros (octal ambiguity), zone ids ({@code %en0}) and IPv4-mapped IPv6 addresses
-   * ({@code ::ffff:1.2.3.4}, which would silently change family).
+   * leading zeros (octal ambiguity), zone ids ({@code %en0}) and IPv4-mapped IPv6 addresses ({@code
+   * ::ffff:1.2.3.4}, which would silently change family).
    *
    * @throws IllegalArgumentException saying what is wrong
    */
@@ -29,14 +29,17 @@ public final class IpAddresses {
   /** Whether {@code text} looks like an address literal (digits and dots, or contains ':'). */
   public static boolean looksLikeAddress(String text) {
     return !text.isEmpty()
-        && (text.indexOf(':') >= 0 || text.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
+        && (text.indexOf(':') >= 0
+            || text.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
   }
 
   private static InetAddress parseIpv4(String text) {
     String[] parts = text.split("\\.", -1);
     if (parts.length != 4) {
       throw new IllegalArgumentException(
-          "'" + HostName.printable(text) + "' is not an IPv4 address: expected four numbers 0-255"
+          "'"
+              + HostName.printable(text)
+              + "' is not an IPv4 address: expected four numbers 0-255"
               + " separated by dots");
     }
     byte[] bytes = new byte[4];
@@ -48,8 +51,13 @@ public final class IpAddresses {
           || (part.length() > 1 && part.charAt(0) == '0')
           || Integer.parseInt(part) > 255) {
         throw new IllegalArgumentException(
-            "'" + HostName.printable(text) + "' is not an IPv4 address: part " + (i + 1) + " ('"
-                + HostName.printable(part) + "') must be a number 0-255 without leading zeros");
+            "'"
+                + HostName.printable(text)
+                + "' is not an IPv4 address: part "
+                + (i + 1)
+                + " ('"
+                + HostName.printable(part)
+                + "') must be a number 0-255 without leading zeros");
       }
       bytes[i] = (byte) Integer.parseInt(part);
     }
@@ -60,11 +68,17 @@ public final class IpAddresses {
     boolean literalChars =
         text.chars()
             .allMatch(
-                c -> c == ':' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-                    || (c >= 'A' && c <= 'F'));
+                c ->
+                    c == ':'
+                        || c == '.'
+                        || (c >= '0' && c <= '9')
+                        || (c >= 'a' && c <= 'f')
+                        || (c >= 'A' && c <= 'F'));
     if (!literalChars || text.length() > 45) {
       throw new IllegalArgumentException(
-          "'" + HostName.printable(text) + "' is not an IPv6 address: only hex digits, ':' and '.'"
+          "'"
+              + HostName.printable(text)
+              + "' is not an IPv6 address: only hex digits, ':' and '.'"
               + " may appear (no brackets, no zone id)");
     }
     // The JDK treats text as a literal only when it starts with a hex digit or ':'; it would look
@@ -84,8 +98,11 @@ public final class IpAddresses {
     }
     if (address instanceof Inet4Address) {
       throw new IllegalArgumentException(
-          "'" + text + "' is an IPv4-mapped IPv6 address: write the IPv4 address "
-              + address.getHostAddress() + " instead");
+          "'"
+              + text
+              + "' is an IPv4-mapped IPv6 address: write the IPv4 address "
+              + address.getHostAddress()
+              + " instead");
     }
     return address;
   }

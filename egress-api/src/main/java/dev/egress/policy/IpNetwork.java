@@ -3,8 +3,8 @@ package dev.egress.policy;
 import java.net.InetAddress;
 
 /**
- * An IPv4 or IPv6 network in CIDR form. The address has no host bits set beyond the prefix, so
- * two equal networks are equal values.
+ * An IPv4 or IPv6 network in CIDR form. The address has no host bits set beyond the prefix, so two
+ * equal networks are equal values.
  *
  * @param address the network address
  * @param prefixLength 0-32 for IPv4, 0-128 for IPv6
@@ -18,14 +18,24 @@ public record IpNetwork(InetAddress address, int prefixLength) implements Compar
     int bits = address.getAddress().length * 8;
     if (prefixLength < 0 || prefixLength > bits) {
       throw new IllegalArgumentException(
-          "prefix length /" + prefixLength + " is out of range 0-" + bits + " for "
+          "prefix length /"
+              + prefixLength
+              + " is out of range 0-"
+              + bits
+              + " for "
               + IpAddresses.format(address));
     }
     InetAddress masked = mask(address, prefixLength);
     if (!masked.equals(address)) {
       throw new IllegalArgumentException(
-          IpAddresses.format(address) + "/" + prefixLength + " has host bits set: did you mean "
-              + IpAddresses.format(masked) + "/" + prefixLength + "?");
+          IpAddresses.format(address)
+              + "/"
+              + prefixLength
+              + " has host bits set: did you mean "
+              + IpAddresses.format(masked)
+              + "/"
+              + prefixLength
+              + "?");
     }
   }
 
@@ -46,9 +56,13 @@ public record IpNetwork(InetAddress address, int prefixLength) implements Compar
     }
     InetAddress address = IpAddresses.parse(text.substring(0, slash));
     String prefix = text.substring(slash + 1);
-    if (prefix.isEmpty() || prefix.length() > 3 || !prefix.chars().allMatch(c -> c >= '0' && c <= '9')) {
+    if (prefix.isEmpty()
+        || prefix.length() > 3
+        || !prefix.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "'" + HostName.printable(prefix) + "' is not a prefix length: expected /0-"
+          "'"
+              + HostName.printable(prefix)
+              + "' is not a prefix length: expected /0-"
               + address.getAddress().length * 8);
     }
     return new IpNetwork(address, Integer.parseInt(prefix));

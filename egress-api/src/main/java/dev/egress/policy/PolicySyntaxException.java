@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * A policy text that does not parse. Holds every problem found, each with its position, and
- * prints as {@code SOURCE:LINE:COLUMN: message} lines, the form editors and compilers use.
+ * A policy text that does not parse. Holds every problem found, each with its position, and prints
+ * as {@code SOURCE:LINE:COLUMN: message} lines, the form editors and compilers use.
  */
 public final class PolicySyntaxException extends Exception {
   private static final long serialVersionUID = 1L;

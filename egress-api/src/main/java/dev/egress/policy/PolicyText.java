@@ -10,8 +10,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The policy file format. One directive a line; {@code #} starts a comment; tokens are separated
- * by spaces or tabs:
+ * The policy file format. One directive a line; {@code #} starts a comment; tokens are separated by
+ * spaces or tabs:
  *
  * <pre>
  * # NanoClaw agent container
@@ -96,7 +96,9 @@ public final class PolicyText {
         try {
           return builder.build();
         } catch (IllegalArgumentException e) {
-          problems.add(new PolicySyntaxException.Problem(source, lineNumber, 1, String.valueOf(e.getMessage())));
+          problems.add(
+              new PolicySyntaxException.Problem(
+                  source, lineNumber, 1, String.valueOf(e.getMessage())));
         }
       }
       throw new PolicySyntaxException(problems);
@@ -122,8 +124,11 @@ public final class PolicyText {
             break;
           }
           if (Character.isISOControl(cp) || Character.isWhitespace(cp) || cp == 0xFEFF) {
-            problem(i + 1, "unexpected character " + HostName.describe(cp)
-                + ": policy files hold printable text only");
+            problem(
+                i + 1,
+                "unexpected character "
+                    + HostName.describe(cp)
+                    + ": policy files hold printable text only");
             return null;
           }
           i += Character.charCount(cp);
@@ -139,16 +144,24 @@ public final class PolicyText {
         case "allow" -> allow(tokens, endColumn);
         case "dns" -> dns(tokens, endColumn);
         case "log" -> log(tokens, endColumn);
-        default -> problem(keyword.column(),
-            "expected 'allow', 'dns' or 'log', found '" + HostName.printable(keyword.text()) + "'");
+        default ->
+            problem(
+                keyword.column(),
+                "expected 'allow', 'dns' or 'log', found '"
+                    + HostName.printable(keyword.text())
+                    + "'");
       }
     }
 
     private void allow(List<Token> tokens, int endColumn) {
       // allow DESTINATION port PORTS [proto tcp|udp]
       if (tokens.size() < 2) {
-        problem(endColumn, "expected a destination after 'allow' (a host name, address, network,"
-            + " 'gateway' or '" + Destination.UnsafeAnyAddress.KEYWORD + "')");
+        problem(
+            endColumn,
+            "expected a destination after 'allow' (a host name, address, network,"
+                + " 'gateway' or '"
+                + Destination.UnsafeAnyAddress.KEYWORD
+                + "')");
         return;
       }
       Token destinationToken = tokens.get(1);
@@ -196,8 +209,12 @@ public final class PolicyText {
         }
       }
       if (ports.equals(PortRange.of(PortRange.DNS_PORT))) {
-        problem(portToken.column(), "port 53 is DNS, which the 'dns' line governs: write"
-            + " 'dns " + destination + "' to let the container query that resolver");
+        problem(
+            portToken.column(),
+            "port 53 is DNS, which the 'dns' line governs: write"
+                + " 'dns "
+                + destination
+                + "' to let the container query that resolver");
         return;
       }
       builder.allow(destination, protocol, ports);
@@ -205,8 +222,9 @@ public final class PolicyText {
 
     private void dns(List<Token> tokens, int endColumn) {
       if (dnsLine != 0) {
-        problem(tokens.get(0).column(), "'dns' is already set on line " + dnsLine
-            + "; list every resolver on one 'dns' line");
+        problem(
+            tokens.get(0).column(),
+            "'dns' is already set on line " + dnsLine + "; list every resolver on one 'dns' line");
         return;
       }
       dnsLine = lineNumber;
@@ -228,8 +246,10 @@ public final class PolicyText {
         try {
           servers.add(IpAddresses.parse(token.text()));
         } catch (IllegalArgumentException e) {
-          problem(token.column(), String.valueOf(e.getMessage())
-              + " (a resolver is an address; host names cannot be resolved before DNS is allowed)");
+          problem(
+              token.column(),
+              String.valueOf(e.getMessage())
+                  + " (a resolver is an address; host names cannot be resolved before DNS is allowed)");
           return;
         }
       }
@@ -266,7 +286,8 @@ public final class PolicyText {
     }
 
     private void unexpected(Token token, String expected) {
-      problem(token.column(),
+      problem(
+          token.column(),
           "expected " + expected + ", found '" + HostName.printable(token.text()) + "'");
     }
 

@@ -28,9 +28,11 @@ class ModuleTest {
   void module_exportsExactlyThePolicyAndEnforcerPackages_unqualified() throws Exception {
     Set<ModuleDescriptor.Exports> exports = descriptor().exports();
 
-    assertEquals(Set.of("dev.egress.policy", "dev.egress.enforcer"),
+    assertEquals(
+        Set.of("dev.egress.policy", "dev.egress.enforcer"),
         exports.stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
-    assertTrue(exports.stream().noneMatch(ModuleDescriptor.Exports::isQualified),
+    assertTrue(
+        exports.stream().noneMatch(ModuleDescriptor.Exports::isQualified),
         "qualified exports: " + exports);
     assertTrue(descriptor().opens().isEmpty(), "opens: " + descriptor().opens());
   }
@@ -38,14 +40,17 @@ class ModuleTest {
   @Test
   void module_requiresJspecifyStatically_andNothingElseButJavaBase() throws Exception {
     Set<ModuleDescriptor.Requires> requires = descriptor().requires();
-    ModuleDescriptor.Requires jspecify = requires.stream()
-        .filter(r -> r.name().equals("org.jspecify"))
-        .findFirst()
-        .orElseThrow(() -> new AssertionError("org.jspecify is not required: " + requires));
+    ModuleDescriptor.Requires jspecify =
+        requires.stream()
+            .filter(r -> r.name().equals("org.jspecify"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("org.jspecify is not required: " + requires));
 
-    assertTrue(jspecify.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC),
+    assertTrue(
+        jspecify.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC),
         "org.jspecify must be 'requires static': " + jspecify);
-    assertEquals(Set.of("java.base", "org.jspecify"),
+    assertEquals(
+        Set.of("java.base", "org.jspecify"),
         requires.stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()));
   }
 }

@@ -35,8 +35,10 @@ class ContainerEndpointTest {
   @ParameterizedTest
   @ValueSource(strings = {"", "has space", "tab\there", "ünïcode", "new\nline"})
   void ids_mustBePrintableAsciiWithoutSpaces(String id) {
-    String message = assertThrows(IllegalArgumentException.class,
-        () -> new ContainerEndpoint(id, List.of(V4), null)).getMessage();
+    String message =
+        assertThrows(
+                IllegalArgumentException.class, () -> new ContainerEndpoint(id, List.of(V4), null))
+            .getMessage();
     assertTrue(message.contains("printable ASCII"), message);
     assertTrue(message.lines().count() == 1, message);
   }
@@ -44,7 +46,8 @@ class ContainerEndpointTest {
   @Test
   void ids_ofUpTo200Characters_areAccepted() {
     assertEquals(200, new ContainerEndpoint("x".repeat(200), List.of(V4), null).id().length());
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new ContainerEndpoint("x".repeat(201), List.of(V4), null));
   }
 
@@ -56,14 +59,15 @@ class ContainerEndpointTest {
   @ParameterizedTest
   @ValueSource(strings = {"0.0.0.0", "127.0.0.1", "::1", "::", "224.0.0.1", "ff02::1"})
   void unspecifiedLoopbackAndMulticastAddresses_areRefused(String address) {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new ContainerEndpoint("a", List.of(IpAddresses.parse(address)), null));
   }
 
   @Test
   void anAddressListedTwice_isRefused() {
-    assertThrows(IllegalArgumentException.class,
-        () -> new ContainerEndpoint("a", List.of(V4, V4), null));
+    assertThrows(
+        IllegalArgumentException.class, () -> new ContainerEndpoint("a", List.of(V4, V4), null));
   }
 
   @Test

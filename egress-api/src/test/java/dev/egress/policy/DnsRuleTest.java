@@ -15,8 +15,9 @@ class DnsRuleTest {
 
   @Test
   void servers_areSortedNumerically_ipv4First_withoutDuplicates() {
-    DnsRule.Servers servers = new DnsRule.Servers(
-        List.of(ip("fd00::53"), ip("10.0.0.10"), ip("10.0.0.9"), ip("10.0.0.10")));
+    DnsRule.Servers servers =
+        new DnsRule.Servers(
+            List.of(ip("fd00::53"), ip("10.0.0.10"), ip("10.0.0.9"), ip("10.0.0.10")));
 
     assertEquals(List.of(ip("10.0.0.9"), ip("10.0.0.10"), ip("fd00::53")), servers.addresses());
     assertEquals("dns 10.0.0.9 10.0.0.10 fd00::53", servers.toString());
@@ -24,21 +25,24 @@ class DnsRuleTest {
 
   @Test
   void servers_inAnyOrder_areEqual() {
-    assertEquals(DnsRule.servers(ip("10.0.0.1"), ip("10.0.0.2")),
+    assertEquals(
+        DnsRule.servers(ip("10.0.0.1"), ip("10.0.0.2")),
         DnsRule.servers(ip("10.0.0.2"), ip("10.0.0.1"), ip("10.0.0.2")));
   }
 
   @Test
   void servers_needAtLeastOneAddress_andSayHowToAllowNone() {
-    String message = assertThrows(IllegalArgumentException.class,
-        () -> new DnsRule.Servers(List.of())).getMessage();
+    String message =
+        assertThrows(IllegalArgumentException.class, () -> new DnsRule.Servers(List.of()))
+            .getMessage();
     assertTrue(message.contains("dns none"), message);
   }
 
   @Test
   void servers_areImmutable() {
     DnsRule.Servers servers = new DnsRule.Servers(List.of(ip("10.0.0.1")));
-    assertThrows(UnsupportedOperationException.class, () -> servers.addresses().add(ip("10.0.0.2")));
+    assertThrows(
+        UnsupportedOperationException.class, () -> servers.addresses().add(ip("10.0.0.2")));
   }
 
   @Test

@@ -33,93 +33,112 @@ class EgressPolicyTest {
   class Normalisation {
     @Test
     void overlappingRanges_ofOneDestinationAndProtocol_merge() {
-      assertEquals(List.of(tcp("10.0.0.1", 1, 20)),
+      assertEquals(
+          List.of(tcp("10.0.0.1", 1, 20)),
           policyOf(tcp("10.0.0.1", 5, 20), tcp("10.0.0.1", 1, 10)).allowances());
     }
 
     @Test
     void adjacentRanges_merge() {
-      assertEquals(List.of(tcp("10.0.0.1", 1, 20)),
+      assertEquals(
+          List.of(tcp("10.0.0.1", 1, 20)),
           policyOf(tcp("10.0.0.1", 1, 10), tcp("10.0.0.1", 11, 20)).allowances());
     }
 
     @Test
     void rangesWithAGap_stayApart() {
-      assertEquals(List.of(tcp("10.0.0.1", 1, 10), tcp("10.0.0.1", 12, 20)),
+      assertEquals(
+          List.of(tcp("10.0.0.1", 1, 10), tcp("10.0.0.1", 12, 20)),
           policyOf(tcp("10.0.0.1", 12, 20), tcp("10.0.0.1", 1, 10)).allowances());
     }
 
     @Test
     void aRangeInsideAnother_disappearsIntoIt() {
-      assertEquals(List.of(tcp("10.0.0.1", 1, 100)),
+      assertEquals(
+          List.of(tcp("10.0.0.1", 1, 100)),
           policyOf(tcp("10.0.0.1", 1, 100), tcp("10.0.0.1", 40, 50)).allowances());
     }
 
     @Test
     void duplicates_collapse() {
-      assertEquals(List.of(tcp("example.com", 443, 443)),
+      assertEquals(
+          List.of(tcp("example.com", 443, 443)),
           policyOf(tcp("example.com", 443, 443), tcp("EXAMPLE.com.", 443, 443)).allowances());
     }
 
     @Test
     void differentProtocolsOrDestinations_neverMerge() {
       Allowance udp = new Allowance(Destination.parse("10.0.0.1"), Protocol.UDP, PortRange.of(11));
-      EgressPolicy policy =
-          policyOf(tcp("10.0.0.1", 1, 10), udp, tcp("10.0.0.2", 11, 20));
+      EgressPolicy policy = policyOf(tcp("10.0.0.1", 1, 10), udp, tcp("10.0.0.2", 11, 20));
 
       assertEquals(3, policy.allowances().size());
     }
 
     @Test
     void allowances_areOrderedGatewayNetworksHostsThenUnsafe() {
-      EgressPolicy policy = policyOf(
-          tcp("unsafe-any-address", 443, 443), tcp("b.example", 443, 443),
-          tcp("fd00::/8", 443, 443), tcp("a.example", 443, 443), tcp("10.0.0.0/8", 443, 443),
-          tcp("gateway", 3001, 3001));
+      EgressPolicy policy =
+          policyOf(
+              tcp("unsafe-any-address", 443, 443),
+              tcp("b.example", 443, 443),
+              tcp("fd00::/8", 443, 443),
+              tcp("a.example", 443, 443),
+              tcp("10.0.0.0/8", 443, 443),
+              tcp("gateway", 3001, 3001));
 
-      assertEquals(List.of("gateway", "10.0.0.0/8", "fd00::/8", "a.example", "b.example",
-              "unsafe-any-address"),
+      assertEquals(
+          List.of(
+              "gateway", "10.0.0.0/8", "fd00::/8", "a.example", "b.example", "unsafe-any-address"),
           policy.allowances().stream().map(a -> a.destination().toString()).toList());
     }
 
     @Test
     void policies_listingTheSameAllowancesInAnyOrder_areEqual() {
-      assertEquals(policyOf(tcp("a.example", 443, 443), tcp("10.0.0.1", 80, 80)),
+      assertEquals(
+          policyOf(tcp("a.example", 443, 443), tcp("10.0.0.1", 80, 80)),
           policyOf(tcp("10.0.0.1", 80, 80), tcp("a.example", 443, 443)));
     }
 
     @Test
     void anAllowanceOfPort53Alone_isRejected_pointingToTheDnsLine() {
-      String message = assertThrows(IllegalArgumentException.class,
-          () -> policyOf(tcp("10.0.0.1", 53, 53))).getMessage();
+      String message =
+          assertThrows(IllegalArgumentException.class, () -> policyOf(tcp("10.0.0.1", 53, 53)))
+              .getMessage();
       assertTrue(message.contains("dns"), message);
     }
 
     @Test
     void rangesSpanning53_areAccepted() {
-      assertEquals(List.of(tcp("10.0.0.1", 52, 54)), policyOf(tcp("10.0.0.1", 52, 54)).allowances());
+      assertEquals(
+          List.of(tcp("10.0.0.1", 52, 54)), policyOf(tcp("10.0.0.1", 52, 54)).allowances());
     }
 
     @Test
     void allowances_areImmutable() {
       EgressPolicy policy = policyOf(tcp("10.0.0.1", 80, 80));
-      assertThrows(UnsupportedOperationException.class,
+      assertThrows(
+          UnsupportedOperationException.class,
           () -> policy.allowances().add(tcp("10.0.0.2", 80, 80)));
     }
 
     @Test
     void builder_defaultsToDnsViaGatewayAndNoLogging() {
-      EgressPolicy policy = EgressPolicy.builder().allowTcp(Destination.host("a.example"), 443).build();
+      EgressPolicy policy =
+          EgressPolicy.builder().allowTcp(Destination.host("a.example"), 443).build();
       assertEquals(DnsRule.gateway(), policy.dns());
       assertFalse(policy.logDenied());
     }
 
     @Test
     void hostNames_excludeWildcards_andAreSorted() {
-      EgressPolicy policy = policyOf(tcp("b.example", 443, 443), tcp("*.c.example", 443, 443),
-          tcp("a.example", 443, 443), tcp("10.0.0.1", 443, 443));
+      EgressPolicy policy =
+          policyOf(
+              tcp("b.example", 443, 443),
+              tcp("*.c.example", 443, 443),
+              tcp("a.example", 443, 443),
+              tcp("10.0.0.1", 443, 443));
 
-      assertEquals(List.of(HostName.of("a.example"), HostName.of("b.example")),
+      assertEquals(
+          List.of(HostName.of("a.example"), HostName.of("b.example")),
           List.copyOf(policy.hostNames()));
       assertTrue(policy.requiresDnsFiltering());
       assertFalse(policyOf(tcp("a.example", 443, 443)).requiresDnsFiltering());
@@ -135,8 +154,9 @@ class EgressPolicyTest {
 
     @Test
     void aSlashZeroNetwork_isRefused_pointingToTheUnsafeKeyword() {
-      String message = assertThrows(IllegalArgumentException.class,
-          () -> Destination.network("0.0.0.0/0")).getMessage();
+      String message =
+          assertThrows(IllegalArgumentException.class, () -> Destination.network("0.0.0.0/0"))
+              .getMessage();
       assertTrue(message.contains("unsafe-any-address"), message);
       assertThrows(IllegalArgumentException.class, () -> Destination.network("::/0"));
     }
@@ -163,8 +183,9 @@ class EgressPolicyTest {
 
       assertTrue(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null, apiAt7));
       assertFalse(policy.permits(Flow.tcp(ip("192.0.2.8"), 443), null, apiAt7));
-      assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null,
-          apiAt7.with(API, Set.of(ip("192.0.2.8")))));
+      assertFalse(
+          policy.permits(
+              Flow.tcp(ip("192.0.2.7"), 443), null, apiAt7.with(API, Set.of(ip("192.0.2.8")))));
     }
 
     @Test
@@ -172,8 +193,9 @@ class EgressPolicyTest {
       EgressPolicy policy = policyOf(tcp("api.example.com", 443, 443));
 
       assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null, Resolutions.none()));
-      assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null,
-          new Resolutions(Map.of(API, Set.of()))));
+      assertFalse(
+          policy.permits(
+              Flow.tcp(ip("192.0.2.7"), 443), null, new Resolutions(Map.of(API, Set.of()))));
     }
 
     @Test
@@ -191,8 +213,11 @@ class EgressPolicyTest {
 
       assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null, matchingName));
       assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), null, Resolutions.none()));
-      assertTrue(policy.permits(Flow.tcp(ip("192.0.2.8"), 443), null,
-          matchingName.with(wildcard, Set.of(ip("192.0.2.8")))));
+      assertTrue(
+          policy.permits(
+              Flow.tcp(ip("192.0.2.8"), 443),
+              null,
+              matchingName.with(wildcard, Set.of(ip("192.0.2.8")))));
     }
 
     @Test
@@ -222,10 +247,13 @@ class EgressPolicyTest {
 
     @Test
     void port53_goesOnlyToTheNamedResolvers_overTcpAndUdp_whateverTheAllowRulesSay() {
-      EgressPolicy policy = new EgressPolicy(
-          List.of(tcp("unsafe-any-address", 1, 65535),
-              new Allowance(new Destination.UnsafeAnyAddress(), Protocol.UDP, PortRange.all())),
-          DnsRule.servers(ip("10.0.0.53")), false);
+      EgressPolicy policy =
+          new EgressPolicy(
+              List.of(
+                  tcp("unsafe-any-address", 1, 65535),
+                  new Allowance(new Destination.UnsafeAnyAddress(), Protocol.UDP, PortRange.all())),
+              DnsRule.servers(ip("10.0.0.53")),
+              false);
 
       assertTrue(policy.permits(Flow.udp(ip("10.0.0.53"), 53), GATEWAY, Resolutions.none()));
       assertTrue(policy.permits(Flow.tcp(ip("10.0.0.53"), 53), GATEWAY, Resolutions.none()));
@@ -245,8 +273,8 @@ class EgressPolicyTest {
 
     @Test
     void dnsNone_allowsNoPort53() {
-      EgressPolicy policy = new EgressPolicy(
-          List.of(tcp("10.0.0.53", 1, 100)), DnsRule.none(), false);
+      EgressPolicy policy =
+          new EgressPolicy(List.of(tcp("10.0.0.53", 1, 100)), DnsRule.none(), false);
 
       assertFalse(policy.permits(Flow.tcp(ip("10.0.0.53"), 53), GATEWAY, Resolutions.none()));
       assertTrue(policy.permits(Flow.tcp(ip("10.0.0.53"), 52), GATEWAY, Resolutions.none()));
@@ -264,8 +292,11 @@ class EgressPolicyTest {
       EgressPolicy v4 = policyOf(tcp("10.0.0.0/8", 443, 443));
       EgressPolicy v6 = policyOf(tcp("::/8", 443, 443));
       InetAddress compatible = ip("::10.0.0.1");
-      InetAddress mapped = Inet6Address.getByAddress(null,
-          new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1}, -1);
+      InetAddress mapped =
+          Inet6Address.getByAddress(
+              null,
+              new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1},
+              -1);
 
       assertFalse(v4.permits(Flow.tcp(compatible, 443), null, Resolutions.none()));
       assertFalse(v4.permits(Flow.tcp(mapped, 443), null, Resolutions.none()));

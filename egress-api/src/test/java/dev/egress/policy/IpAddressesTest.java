@@ -44,8 +44,17 @@ class IpAddressesTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"256.0.0.1", "1.2.3.1000", "1.2.3.-4", "1.2.3.x", "1.2.3.٤", "1.2.3.",
-      ".1.2.3", "1..2.3"})
+  @ValueSource(
+      strings = {
+        "256.0.0.1",
+        "1.2.3.1000",
+        "1.2.3.-4",
+        "1.2.3.x",
+        "1.2.3.٤",
+        "1.2.3.",
+        ".1.2.3",
+        "1..2.3"
+      })
   void parse_rejectsPartsThatAreNotNumbers0To255(String text) {
     assertTrue(rejected(text).contains("must be a number 0-255"), text);
   }
@@ -59,8 +68,8 @@ class IpAddressesTest {
   @ValueSource(strings = {"::ffff:1.2.3.4", "::FFFF:10.0.0.1", "0:0:0:0:0:ffff:a00:1"})
   void parse_rejectsIpv4MappedIpv6_andSaysWhichIpv4AddressToWrite(String text) {
     String message = rejected(text);
-    assertTrue(message.contains("IPv4-mapped") && message.contains("write the IPv4 address"),
-        message);
+    assertTrue(
+        message.contains("IPv4-mapped") && message.contains("write the IPv4 address"), message);
   }
 
   @Test
@@ -94,16 +103,17 @@ class IpAddressesTest {
 
   @ParameterizedTest
   @CsvSource({
-      "2001:DB8:0:0:0:0:0:1, 2001:db8::1",
-      "2001:0db8::0001, 2001:db8::1",
-      "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1",
-      "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1",
-      "2001:0:0:1:0:0:0:1, 2001:0:0:1::1",
-      "0:0:0:0:0:0:0:0, ::",
-      "0:0:0:0:0:0:0:1, ::1",
-      "1:0:0:0:0:0:0:0, 1::",
-      "fd00:0:0:0:0:0:0:53, fd00::53",
-      "1:0:1:0:1:0:1:0, 1:0:1:0:1:0:1:0"})
+    "2001:DB8:0:0:0:0:0:1, 2001:db8::1",
+    "2001:0db8::0001, 2001:db8::1",
+    "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1",
+    "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1",
+    "2001:0:0:1:0:0:0:1, 2001:0:0:1::1",
+    "0:0:0:0:0:0:0:0, ::",
+    "0:0:0:0:0:0:0:1, ::1",
+    "1:0:0:0:0:0:0:0, 1::",
+    "fd00:0:0:0:0:0:0:53, fd00::53",
+    "1:0:1:0:1:0:1:0, 1:0:1:0:1:0:1:0"
+  })
   void format_followsRfc5952(String text, String canonical) {
     assertEquals(canonical, IpAddresses.format(IpAddresses.parse(text)));
   }
@@ -124,10 +134,13 @@ class IpAddressesTest {
   @Provide
   Arbitrary<InetAddress> anyAddress() {
     Arbitrary<byte[]> v4 = Arbitraries.bytes().array(byte[].class).ofSize(4);
-    Arbitrary<byte[]> v6 = Arbitraries.bytes().array(byte[].class).ofSize(16)
-        .filter(b -> !isIpv4Mapped(b));
-    Arbitrary<byte[]> sparseV6 = Arbitraries.of((byte) 0, (byte) 0, (byte) 0, (byte) 1, (byte) 0xff)
-        .array(byte[].class).ofSize(16).filter(b -> !isIpv4Mapped(b));
+    Arbitrary<byte[]> v6 =
+        Arbitraries.bytes().array(byte[].class).ofSize(16).filter(b -> !isIpv4Mapped(b));
+    Arbitrary<byte[]> sparseV6 =
+        Arbitraries.of((byte) 0, (byte) 0, (byte) 0, (byte) 1, (byte) 0xff)
+            .array(byte[].class)
+            .ofSize(16)
+            .filter(b -> !isIpv4Mapped(b));
     return Arbitraries.oneOf(v4, v6, sparseV6).map(IpAddresses::fromBytes);
   }
 
@@ -158,7 +171,8 @@ class IpAddressesTest {
     }
     int compressedAt = text.indexOf("::");
     assertEquals(compressedAt, text.lastIndexOf("::"), text);
-    String[] before = compressedAt < 0 ? text.split(":") : text.substring(0, compressedAt).split(":");
+    String[] before =
+        compressedAt < 0 ? text.split(":") : text.substring(0, compressedAt).split(":");
     String[] after = compressedAt < 0 ? new String[0] : text.substring(compressedAt + 2).split(":");
     int explicitGroups = nonEmpty(before) + nonEmpty(after);
     int compressed = 8 - explicitGroups;

@@ -23,15 +23,17 @@ class IpNetworkTest {
 
   @ParameterizedTest
   @CsvSource({
-      "10.1.2.3/8, 10.0.0.0/8",
-      "192.168.64.7/24, 192.168.64.0/24",
-      "10.0.0.1/31, 10.0.0.0/31",
-      "fd00::1/8, fd00::/8",
-      "2001:db8::1:1/112, 2001:db8::1:0/112",
-      "2001:db8::1/127, 2001:db8::/127"})
+    "10.1.2.3/8, 10.0.0.0/8",
+    "192.168.64.7/24, 192.168.64.0/24",
+    "10.0.0.1/31, 10.0.0.0/31",
+    "fd00::1/8, fd00::/8",
+    "2001:db8::1:1/112, 2001:db8::1:0/112",
+    "2001:db8::1/127, 2001:db8::/127"
+  })
   void parse_withHostBitsSet_isRejected_withTheCorrectedForm(String text, String corrected) {
     String message = rejected(text);
-    assertTrue(message.contains("host bits set") && message.contains("did you mean " + corrected + "?"),
+    assertTrue(
+        message.contains("host bits set") && message.contains("did you mean " + corrected + "?"),
         message);
     assertEquals(corrected, IpNetwork.parse(corrected).toString());
   }
@@ -44,8 +46,17 @@ class IpNetworkTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8/8",
-      "10.0.0.0/1000", "10.0.0.0/ 8", "10.0.0.0/٨", "10.0.0.0/８"})
+  @ValueSource(
+      strings = {
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/+8",
+        "10.0.0.0/8/8",
+        "10.0.0.0/1000",
+        "10.0.0.0/ 8",
+        "10.0.0.0/٨",
+        "10.0.0.0/８"
+      })
   void parse_withAPrefixThatIsNotANumber_isRejected(String text) {
     String message = rejected(text);
     assertTrue(message.contains("not a prefix length"), message);
@@ -84,8 +95,11 @@ class IpNetworkTest {
     IpNetwork v4 = IpNetwork.parse("10.0.0.0/8");
     IpNetwork v6 = IpNetwork.parse("::/1");
     InetAddress compatible = ip("::10.0.0.1");
-    InetAddress mapped = Inet6Address.getByAddress(null,
-        new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1}, -1);
+    InetAddress mapped =
+        Inet6Address.getByAddress(
+            null,
+            new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 0, 0, 1},
+            -1);
 
     assertFalse(v4.contains(compatible));
     assertFalse(v4.contains(mapped));

@@ -18,34 +18,96 @@ import net.jqwik.api.Provide;
  * whose every problem points inside the text and says what is wrong on one line.
  */
 class PolicyTextHostileProperties {
-  private static final List<String> VALID_FILES = List.of(
-      "# NanoClaw agent container\n"
-          + "allow api.anthropic.com port 443\n"
-          + "allow 160.79.104.0/23 port 443\n"
-          + "allow gateway port 3001\n"
-          + "allow 10.1.2.3 port 5432-5433 proto tcp\n"
-          + "allow 192.0.2.7 port 3478 proto udp\n"
-          + "dns gateway\n"
-          + "log denied\n",
-      "allow fd00::/8 port 1-52 proto udp\r\nallow *.example.com port 443\r\ndns 10.0.0.53 fd00::53\r\n",
-      "allow unsafe-any-address port 80\n\tallow Bücher.example. port 8443 # books\ndns none\n");
+  private static final List<String> VALID_FILES =
+      List.of(
+          "# NanoClaw agent container\n"
+              + "allow api.anthropic.com port 443\n"
+              + "allow 160.79.104.0/23 port 443\n"
+              + "allow gateway port 3001\n"
+              + "allow 10.1.2.3 port 5432-5433 proto tcp\n"
+              + "allow 192.0.2.7 port 3478 proto udp\n"
+              + "dns gateway\n"
+              + "log denied\n",
+          "allow fd00::/8 port 1-52 proto udp\r\nallow *.example.com port 443\r\ndns 10.0.0.53 fd00::53\r\n",
+          "allow unsafe-any-address port 80\n\tallow Bücher.example. port 8443 # books\ndns none\n");
 
-  private static final List<String> TOKENS = List.of(
-      "allow", "dns", "log", "denied", "port", "proto", "tcp", "udp", "gateway", "none",
-      "unsafe-any-address", "443", "53", "0", "65535", "65536", "5432-5433", "443-80", "1-2-3",
-      "99999999999999999999999999", "-1", "10.0.0.1", "10.0.0.0/8", "10.1.2.3/8", "0.0.0.0/0",
-      "::1", "::ffff:1.2.3.4", "fd00::/8", "fd00::/999", "::/0", "[::1]", "fe80::1%en0",
-      "example.com", "*.example.com", "a.*.b", "Bücher.example", "xn--", "xn--zz.example",
-      "a".repeat(300) + ".com", "\"quoted\"", "'single'", "{", "}", "{ a, b }", "#", "# comment",
-      "\0", "\u0085", "\u2028", "\u00a0", "\ufeff", "\ud83d\ude00", "\ud800", "\t", "\r", "\n",
-      "é", "١٢٣", "10.0.0.0/٨", ".::1", "..", ".", "-", "*", "/", ":", "%");
+  private static final List<String> TOKENS =
+      List.of(
+          "allow",
+          "dns",
+          "log",
+          "denied",
+          "port",
+          "proto",
+          "tcp",
+          "udp",
+          "gateway",
+          "none",
+          "unsafe-any-address",
+          "443",
+          "53",
+          "0",
+          "65535",
+          "65536",
+          "5432-5433",
+          "443-80",
+          "1-2-3",
+          "99999999999999999999999999",
+          "-1",
+          "10.0.0.1",
+          "10.0.0.0/8",
+          "10.1.2.3/8",
+          "0.0.0.0/0",
+          "::1",
+          "::ffff:1.2.3.4",
+          "fd00::/8",
+          "fd00::/999",
+          "::/0",
+          "[::1]",
+          "fe80::1%en0",
+          "example.com",
+          "*.example.com",
+          "a.*.b",
+          "Bücher.example",
+          "xn--",
+          "xn--zz.example",
+          "a".repeat(300) + ".com",
+          "\"quoted\"",
+          "'single'",
+          "{",
+          "}",
+          "{ a, b }",
+          "#",
+          "# comment",
+          "\0",
+          "\u0085",
+          "\u2028",
+          "\u00a0",
+          "\ufeff",
+          "\ud83d\ude00",
+          "\ud800",
+          "\t",
+          "\r",
+          "\n",
+          "é",
+          "١٢٣",
+          "10.0.0.0/٨",
+          ".::1",
+          "..",
+          ".",
+          "-",
+          "*",
+          "/",
+          ":",
+          "%");
 
   @Provide
   Arbitrary<String> tokenSoup() {
     Arbitrary<String> separator = Arbitraries.of(" ", " ", " ", "\t", "\n", "\r\n", "", "#");
     return Combinators.combine(Arbitraries.of(TOKENS), separator)
         .as((token, sep) -> token + sep)
-        .list().ofMaxSize(20)
+        .list()
+        .ofMaxSize(20)
         .map(parts -> String.join("", parts));
   }
 
@@ -64,20 +126,23 @@ class PolicyTextHostileProperties {
   /** A valid file with a few random edits: insertions, deletions, replaced characters. */
   @Provide
   Arbitrary<String> mutatedFiles() {
-    Arbitrary<Mutation> mutation = Combinators.combine(
-            Arbitraries.integers().between(0, 2),
-            Arbitraries.doubles().between(0, 1),
-            Arbitraries.integers().between(0, 12),
-            Arbitraries.of(TOKENS))
-        .as(Mutation::new);
-    return Combinators.combine(Arbitraries.of(VALID_FILES), mutation.list().ofMinSize(1).ofMaxSize(4))
-        .as((file, mutations) -> {
-          String text = file;
-          for (Mutation m : mutations) {
-            text = m.apply(text);
-          }
-          return text;
-        });
+    Arbitrary<Mutation> mutation =
+        Combinators.combine(
+                Arbitraries.integers().between(0, 2),
+                Arbitraries.doubles().between(0, 1),
+                Arbitraries.integers().between(0, 12),
+                Arbitraries.of(TOKENS))
+            .as(Mutation::new);
+    return Combinators.combine(
+            Arbitraries.of(VALID_FILES), mutation.list().ofMinSize(1).ofMaxSize(4))
+        .as(
+            (file, mutations) -> {
+              String text = file;
+              for (Mutation m : mutations) {
+                text = m.apply(text);
+              }
+              return text;
+            });
   }
 
   private record Mutation(int kind, double where, int length, String token) {
@@ -141,12 +206,17 @@ class PolicyTextHostileProperties {
         assertTrue(problem.line() >= 1 && problem.line() <= lines.length, problem.toString());
         String line = lines[problem.line() - 1];
         int length = line.endsWith("\r") ? line.length() - 1 : line.length();
-        assertTrue(problem.column() >= 1 && problem.column() <= length + 1,
+        assertTrue(
+            problem.column() >= 1 && problem.column() <= length + 1,
             problem + " (line length " + length + ")");
         assertFalse(problem.message().isBlank(), problem.toString());
-        assertTrue(problem.message().lines().count() == 1
-                && problem.message().chars().noneMatch(c -> c == '\n' || c == '\r'
-                    || c == 0x85 || c == 0x2028 || c == 0x2029),
+        assertTrue(
+            problem.message().lines().count() == 1
+                && problem
+                    .message()
+                    .chars()
+                    .noneMatch(
+                        c -> c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029),
             "message spans lines: " + problem);
       }
       return;

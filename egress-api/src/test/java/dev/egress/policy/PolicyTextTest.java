@@ -38,41 +38,48 @@ class PolicyTextTest {
 
   @Test
   void parse_readsTheDocumentedExample() throws Exception {
-    EgressPolicy policy = parse(String.join("\n",
-        "# NanoClaw agent container",
-        "allow api.anthropic.com port 443",
-        "allow 160.79.104.0/23 port 443",
-        "allow gateway port 3001",
-        "allow 10.1.2.3 port 5432-5433 proto tcp",
-        "allow 192.0.2.7 port 3478 proto udp",
-        "dns gateway",
-        "log denied",
-        ""));
+    EgressPolicy policy =
+        parse(
+            String.join(
+                "\n",
+                "# NanoClaw agent container",
+                "allow api.anthropic.com port 443",
+                "allow 160.79.104.0/23 port 443",
+                "allow gateway port 3001",
+                "allow 10.1.2.3 port 5432-5433 proto tcp",
+                "allow 192.0.2.7 port 3478 proto udp",
+                "dns gateway",
+                "log denied",
+                ""));
 
-    EgressPolicy expected = EgressPolicy.builder()
-        .allowTcp(Destination.host("api.anthropic.com"), 443)
-        .allowTcp(Destination.network("160.79.104.0/23"), 443)
-        .allowTcp(Destination.gateway(), 3001)
-        .allow(Destination.network("10.1.2.3"), Protocol.TCP, new PortRange(5432, 5433))
-        .allow(Destination.network("192.0.2.7"), Protocol.UDP, PortRange.of(3478))
-        .dns(DnsRule.gateway())
-        .logDenied(true)
-        .build();
+    EgressPolicy expected =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host("api.anthropic.com"), 443)
+            .allowTcp(Destination.network("160.79.104.0/23"), 443)
+            .allowTcp(Destination.gateway(), 3001)
+            .allow(Destination.network("10.1.2.3"), Protocol.TCP, new PortRange(5432, 5433))
+            .allow(Destination.network("192.0.2.7"), Protocol.UDP, PortRange.of(3478))
+            .dns(DnsRule.gateway())
+            .logDenied(true)
+            .build();
     assertEquals(expected, policy);
   }
 
   @Test
   void format_writesTheCanonicalText() {
-    EgressPolicy policy = EgressPolicy.builder()
-        .allowTcp(Destination.host("B.example"), 443)
-        .allow(Destination.network("fd00::/8"), Protocol.UDP, new PortRange(3478, 3479))
-        .allowTcp(Destination.gateway(), 3001)
-        .allowTcp(Destination.host("a.example"), 443)
-        .dns(DnsRule.servers(ip("fd00::53"), ip("10.0.0.53")))
-        .logDenied(true)
-        .build();
+    EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host("B.example"), 443)
+            .allow(Destination.network("fd00::/8"), Protocol.UDP, new PortRange(3478, 3479))
+            .allowTcp(Destination.gateway(), 3001)
+            .allowTcp(Destination.host("a.example"), 443)
+            .dns(DnsRule.servers(ip("fd00::53"), ip("10.0.0.53")))
+            .logDenied(true)
+            .build();
 
-    assertEquals(String.join("\n",
+    assertEquals(
+        String.join(
+            "\n",
             "allow gateway port 3001 proto tcp",
             "allow fd00::/8 port 3478-3479 proto udp",
             "allow a.example port 443 proto tcp",
@@ -92,59 +99,67 @@ class PolicyTextTest {
   @Test
   void parse_acceptsTabsCommentsAfterTokensAndCrlf() throws Exception {
     EgressPolicy policy = parse("allow\texample.com  port 443# https\r\ndns none # no DNS\r\n");
-    assertEquals(EgressPolicy.builder().allowTcp(Destination.host("example.com"), 443)
-        .dns(DnsRule.none()).build(), policy);
+    assertEquals(
+        EgressPolicy.builder()
+            .allowTcp(Destination.host("example.com"), 443)
+            .dns(DnsRule.none())
+            .build(),
+        policy);
   }
 
   @Test
   void parse_acceptsUppercaseProtocols() throws Exception {
-    assertEquals(parse("allow 10.0.0.1 port 3478 proto udp"),
-        parse("allow 10.0.0.1 port 3478 proto UDP"));
+    assertEquals(
+        parse("allow 10.0.0.1 port 3478 proto udp"), parse("allow 10.0.0.1 port 3478 proto UDP"));
   }
 
   @Test
   void aHostNamedLikeAKeyword_roundTrips() throws Exception {
-    EgressPolicy policy = EgressPolicy.builder()
-        .allowTcp(new Destination.Host(HostName.of("gateway")), 443)
-        .allowTcp(new Destination.Host(HostName.of("unsafe-any-address")), 443)
-        .dns(DnsRule.none())
-        .build();
+    EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(new Destination.Host(HostName.of("gateway")), 443)
+            .allowTcp(new Destination.Host(HostName.of("unsafe-any-address")), 443)
+            .dns(DnsRule.none())
+            .build();
 
     assertEquals(policy, parse(PolicyText.format(policy)));
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', value = {
-      "permit example.com port 443 | 1 | expected 'allow', 'dns' or 'log', found 'permit'",
-      "allow | 6 | expected a destination after 'allow' (a host name, address, network, 'gateway'"
-          + " or 'unsafe-any-address')",
-      "allow example.com | 18 | expected 'port' after the destination, found end of line",
-      "allow example.com prot 443 | 19 | expected 'port' after the destination, found 'prot'",
-      "allow example.com port | 23 | expected a port or range (443, 8000-8080) after 'port'",
-      "allow example.com port 99999 | 24 | port 99999 is out of range 1-65535",
-      "allow example.com port https | 24 | 'https' is not a port: expected a number from 1 to 65535",
-      "allow example.com port 443-80 | 24 | port range 443-80 is reversed: write 80-443",
-      "allow example.com port 443 tcp | 28 | expected 'proto' after the port, found 'tcp'",
-      "allow example.com port 443 proto | 33 | expected 'tcp' or 'udp' after 'proto'",
-      "allow example.com port 443 proto icmp | 34 | unknown protocol 'icmp': expected tcp or udp",
-      "allow example.com port 443 proto tcp now | 38 | expected end of line, found 'now'",
-      "allow 10.0.0.1 port 53 | 21 | port 53 is DNS, which the 'dns' line governs: write"
-          + " 'dns 10.0.0.1' to let the container query that resolver",
-      "allow 10.1.2.3/8 port 443 | 7 | 10.1.2.3/8 has host bits set: did you mean 10.0.0.0/8?",
-      "allow 0.0.0.0/0 port 443 | 7 | 0.0.0.0/0 allows every address: if that is really meant,"
-          + " write 'unsafe-any-address' as the destination",
-      "allow 10.1 port 443 | 7 | '10.1' is not an IPv4 address: expected four numbers 0-255"
-          + " separated by dots",
-      "allow exa_mple.com port 443 | 7 | host name 'exa_mple.com' has the character '_' at"
-          + " position 4: only letters, digits, '-' and '.' (and a leading '*.') are allowed",
-      "dns | 4 | expected 'gateway', 'none' or resolver addresses after 'dns'",
-      "dns gateway 10.0.0.1 | 13 | expected end of line ('gateway' stands alone), found '10.0.0.1'",
-      "dns 10.0.0.1 resolver.example | 14 | 'resolver.example' is not an IPv4 address: expected"
-          + " four numbers 0-255 separated by dots (a resolver is an address; host names cannot"
-          + " be resolved before DNS is allowed)",
-      "log | 4 | expected 'denied' after 'log', found end of line",
-      "log all | 5 | expected 'denied' after 'log', found 'all'",
-      "log denied loudly | 12 | expected end of line, found 'loudly'"})
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "permit example.com port 443 | 1 | expected 'allow', 'dns' or 'log', found 'permit'",
+        "allow | 6 | expected a destination after 'allow' (a host name, address, network, 'gateway'"
+            + " or 'unsafe-any-address')",
+        "allow example.com | 18 | expected 'port' after the destination, found end of line",
+        "allow example.com prot 443 | 19 | expected 'port' after the destination, found 'prot'",
+        "allow example.com port | 23 | expected a port or range (443, 8000-8080) after 'port'",
+        "allow example.com port 99999 | 24 | port 99999 is out of range 1-65535",
+        "allow example.com port https | 24 | 'https' is not a port: expected a number from 1 to 65535",
+        "allow example.com port 443-80 | 24 | port range 443-80 is reversed: write 80-443",
+        "allow example.com port 443 tcp | 28 | expected 'proto' after the port, found 'tcp'",
+        "allow example.com port 443 proto | 33 | expected 'tcp' or 'udp' after 'proto'",
+        "allow example.com port 443 proto icmp | 34 | unknown protocol 'icmp': expected tcp or udp",
+        "allow example.com port 443 proto tcp now | 38 | expected end of line, found 'now'",
+        "allow 10.0.0.1 port 53 | 21 | port 53 is DNS, which the 'dns' line governs: write"
+            + " 'dns 10.0.0.1' to let the container query that resolver",
+        "allow 10.1.2.3/8 port 443 | 7 | 10.1.2.3/8 has host bits set: did you mean 10.0.0.0/8?",
+        "allow 0.0.0.0/0 port 443 | 7 | 0.0.0.0/0 allows every address: if that is really meant,"
+            + " write 'unsafe-any-address' as the destination",
+        "allow 10.1 port 443 | 7 | '10.1' is not an IPv4 address: expected four numbers 0-255"
+            + " separated by dots",
+        "allow exa_mple.com port 443 | 7 | host name 'exa_mple.com' has the character '_' at"
+            + " position 4: only letters, digits, '-' and '.' (and a leading '*.') are allowed",
+        "dns | 4 | expected 'gateway', 'none' or resolver addresses after 'dns'",
+        "dns gateway 10.0.0.1 | 13 | expected end of line ('gateway' stands alone), found '10.0.0.1'",
+        "dns 10.0.0.1 resolver.example | 14 | 'resolver.example' is not an IPv4 address: expected"
+            + " four numbers 0-255 separated by dots (a resolver is an address; host names cannot"
+            + " be resolved before DNS is allowed)",
+        "log | 4 | expected 'denied' after 'log', found end of line",
+        "log all | 5 | expected 'denied' after 'log', found 'all'",
+        "log denied loudly | 12 | expected end of line, found 'loudly'"
+      })
   void eachError_saysWhatWasFoundAndWhatWasExpected_andWhere(
       String line, int column, String message) {
     assertEquals(message, problemAt(line, 1, column));
@@ -152,7 +167,8 @@ class PolicyTextTest {
 
   @Test
   void aSecondDnsLine_pointsToTheFirst() {
-    assertEquals("'dns' is already set on line 2; list every resolver on one 'dns' line",
+    assertEquals(
+        "'dns' is already set on line 2; list every resolver on one 'dns' line",
         problemAt("# resolvers\ndns gateway\n  dns none", 3, 3));
   }
 
@@ -163,7 +179,8 @@ class PolicyTextTest {
 
   @Test
   void aControlCharacter_isReportedAsACodePoint_atItsColumn() {
-    assertEquals("unexpected character U+0000: policy files hold printable text only",
+    assertEquals(
+        "unexpected character U+0000: policy files hold printable text only",
         problemAt("allow a\0b port 443", 1, 8));
   }
 
@@ -175,25 +192,32 @@ class PolicyTextTest {
 
   @Test
   void aControlCharacterInAToken_isShownAsACodePointInTheMessage() {
-    assertEquals("expected 'allow', 'dns' or 'log', found 'allow,'",
+    assertEquals(
+        "expected 'allow', 'dns' or 'log', found 'allow,'",
         problemAt("allow, example.com port 443", 1, 1));
   }
 
   @Test
   void everyProblem_isReported_inTextOrder_withTheSourceLabel() {
-    PolicySyntaxException e = assertThrows(PolicySyntaxException.class, () -> PolicyText.parse(
-        "allow example.com port 0\nallow gateway\ndns bogus\n", "agent.policy"));
+    PolicySyntaxException e =
+        assertThrows(
+            PolicySyntaxException.class,
+            () ->
+                PolicyText.parse(
+                    "allow example.com port 0\nallow gateway\ndns bogus\n", "agent.policy"));
 
-    assertEquals(List.of("agent.policy:1:24", "agent.policy:2:14", "agent.policy:3:5"),
+    assertEquals(
+        List.of("agent.policy:1:24", "agent.policy:2:14", "agent.policy:3:5"),
         e.problems().stream().map(p -> p.source() + ":" + p.line() + ":" + p.column()).toList());
-    assertTrue(e.getMessage().startsWith("agent.policy:1:24: port 0 is out of range"),
-        e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("agent.policy:1:24: port 0 is out of range"), e.getMessage());
     assertEquals(3, e.getMessage().lines().count());
   }
 
   @Test
   void endOfLineColumns_ofCrlfLines_pointJustPastTheText() {
-    assertEquals("expected 'port' after the destination, found end of line",
+    assertEquals(
+        "expected 'port' after the destination, found end of line",
         problemAt("allow example.com\r\n", 1, 18));
   }
 
@@ -213,7 +237,8 @@ class PolicyTextTest {
 
   @Test
   void parse_ofUnicodeHostNames_storesPunycode() throws Exception {
-    assertEquals("allow xn--bcher-kva.example port 443 proto tcp\ndns gateway\n",
+    assertEquals(
+        "allow xn--bcher-kva.example port 443 proto tcp\ndns gateway\n",
         PolicyText.format(parse("allow Bücher.example. port 443")));
   }
 }

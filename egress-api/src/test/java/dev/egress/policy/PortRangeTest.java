@@ -28,8 +28,22 @@ class PortRangeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "-1", "1-", "-", "a", "1-2-3", " 443", "443 ", "+443", "123456",
-      "99999999999999999999", "٤٤٣", "0x1bb"})
+  @ValueSource(
+      strings = {
+        "",
+        "-1",
+        "1-",
+        "-",
+        "a",
+        "1-2-3",
+        " 443",
+        "443 ",
+        "+443",
+        "123456",
+        "99999999999999999999",
+        "٤٤٣",
+        "0x1bb"
+      })
   void parse_rejectsWhatIsNotAPort(String text) {
     assertTrue(rejected(text).contains("is not a port"), text);
   }

@@ -23,7 +23,11 @@ final class CheckCommand implements Callable<Integer> {
 
   @Mixin private OutputOptions outputOptions = new OutputOptions();
 
-  @Option(names = "--policy", required = true, paramLabel = "FILE", description = "The policy file.")
+  @Option(
+      names = "--policy",
+      required = true,
+      paramLabel = "FILE",
+      description = "The policy file.")
   private @Nullable Path policyFile;
 
   CheckCommand(CliHost host) {
@@ -37,7 +41,8 @@ final class CheckCommand implements Callable<Integer> {
     EgressPolicy policy = PolicyFiles.read(file);
     for (Allowance allowance : policy.allowances()) {
       if (allowance.destination() instanceof Destination.UnsafeAnyAddress) {
-        output.note(file + ": warning: '" + allowance + "' turns egress control off for those ports");
+        output.note(
+            file + ": warning: '" + allowance + "' turns egress control off for those ports");
       }
     }
     output.info(file + ": " + output.good("ok") + " (" + summary(policy) + ")");
@@ -47,7 +52,9 @@ final class CheckCommand implements Callable<Integer> {
 
   static String summary(EgressPolicy policy) {
     int rules = policy.allowances().size();
-    return rules + (rules == 1 ? " allow rule, " : " allow rules, ") + policy.dns()
+    return rules
+        + (rules == 1 ? " allow rule, " : " allow rules, ")
+        + policy.dns()
         + (policy.logDenied() ? ", denials logged" : ", denials not logged");
   }
 }

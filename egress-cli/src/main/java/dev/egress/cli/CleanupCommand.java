@@ -48,15 +48,23 @@ final class CleanupCommand implements Callable<Integer> {
   @Mixin private PfOptions pfOptions = new PfOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
 
-  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+  @Option(
+      names = "--backend",
+      paramLabel = "pf|nft",
+      converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
   private @Nullable Backend backend;
 
-  @Option(names = "--live", paramLabel = "ID", arity = "1..*",
+  @Option(
+      names = "--live",
+      paramLabel = "ID",
+      arity = "1..*",
       description = "Ids of the containers that still run (repeatable); their rule sets stay.")
   private List<String> live = new ArrayList<>();
 
-  @Option(names = "--none-live", description = "No managed container runs: every rule set is stale.")
+  @Option(
+      names = "--none-live",
+      description = "No managed container runs: every rule set is stale.")
   private boolean noneLive;
 
   @Option(names = "--yes", description = "Remove them (default: only show what would be removed).")
@@ -70,30 +78,39 @@ final class CleanupCommand implements Callable<Integer> {
   public Integer call() throws EgressException {
     Output output = outputOptions.open(host);
     if (live.isEmpty() == !noneLive) {
-      throw new ParameterException(spec.commandLine(), live.isEmpty()
-          ? "say which containers still run: --live ID... (or --none-live when none does)"
-          : "--live and --none-live exclude each other");
+      throw new ParameterException(
+          spec.commandLine(),
+          live.isEmpty()
+              ? "say which containers still run: --live ID... (or --none-live when none does)"
+              : "--live and --none-live exclude each other");
     }
     Backend chosen = backend != null ? backend : host.defaultBackend();
     List<InstalledRuleSet> installed;
     Set<String> keep;
     if (chosen == Backend.PF) {
       installed = new ArrayList<>();
-      for (PfInspection.LoadedAnchor anchor
-          : new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
+      for (PfInspection.LoadedAnchor anchor :
+          new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
         installed.add(InstalledRuleSet.of(anchor, Map.of()));
       }
       keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
     } else {
       NftBackend nft = nftOptions.backend();
       installed = new ArrayList<>();
-      nft.installed().forEach((name, addresses) -> installed.add(new InstalledRuleSet(
-          name, "table inet " + nftOptions.table() + " chain " + name, addresses, 0, Map.of())));
+      nft.installed()
+          .forEach(
+              (name, addresses) ->
+                  installed.add(
+                      new InstalledRuleSet(
+                          name,
+                          "table inet " + nftOptions.table() + " chain " + name,
+                          addresses,
+                          0,
+                          Map.of())));
       keep = live.stream().map(nft::ruleSetName).collect(Collectors.toSet());
     }
-    List<InstalledRuleSet> stale = installed.stream()
-        .filter(ruleSet -> !keep.contains(ruleSet.name()))
-        .toList();
+    List<InstalledRuleSet> stale =
+        installed.stream().filter(ruleSet -> !keep.contains(ruleSet.name())).toList();
     if (stale.isEmpty()) {
       output.info("nothing to clean up: every rule set belongs to a live container");
       return ExitCodes.OK;
@@ -106,19 +123,20 @@ final class CleanupCommand implements Callable<Integer> {
       return ExitCodes.FINDINGS;
     }
     Set<String> liveIds = new LinkedHashSet<>(live);
-    try (EgressEnforcer enforcer = chosen == Backend.PF
-        ? PfEgressEnforcer.builder()
-            .resolver(NO_NAMES)
-            .processRunner(host.processes())
-            .pfctlCommand(pfOptions.command(host))
-            .parentAnchor(pfOptions.parent())
-            .build()
-        : NftEgressEnforcer.builder()
-            .resolver(NO_NAMES)
-            .command(nftOptions.command())
-            .table(nftOptions.table())
-            .guard(nftOptions.guard())
-            .build()) {
+    try (EgressEnforcer enforcer =
+        chosen == Backend.PF
+            ? PfEgressEnforcer.builder()
+                .resolver(NO_NAMES)
+                .processRunner(host.processes())
+                .pfctlCommand(pfOptions.command(host))
+                .parentAnchor(pfOptions.parent())
+                .build()
+            : NftEgressEnforcer.builder()
+                .resolver(NO_NAMES)
+                .command(nftOptions.command())
+                .table(nftOptions.table())
+                .guard(nftOptions.guard())
+                .build()) {
       ReconcileResult result = enforcer.reconcile(liveIds);
       for (InstalledRuleSet ruleSet : stale) {
         if (result.removed().contains(ruleSet.name())) {
@@ -130,20 +148,25 @@ final class CleanupCommand implements Callable<Integer> {
   }
 
   private static String describe(InstalledRuleSet ruleSet) {
-    return ruleSet.name() + " (" + ruleSet.location() + ", "
-        + ruleSet.addresses().stream().map(IpAddresses::format).collect(Collectors.joining(" ")) + ")";
+    return ruleSet.name()
+        + " ("
+        + ruleSet.location()
+        + ", "
+        + ruleSet.addresses().stream().map(IpAddresses::format).collect(Collectors.joining(" "))
+        + ")";
   }
 
   /** Cleanup attaches nothing, so the enforcer never resolves a name; asking would be a bug. */
-  private static final NameResolver NO_NAMES = new NameResolver() {
-    @Override
-    public Resolutions resolve(Set<HostName> names) {
-      throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
-    }
+  private static final NameResolver NO_NAMES =
+      new NameResolver() {
+        @Override
+        public Resolutions resolve(Set<HostName> names) {
+          throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
+        }
 
-    @Override
-    public Subscription subscribe(Set<HostName> names, Listener listener) {
-      throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
-    }
-  };
+        @Override
+        public Subscription subscribe(Set<HostName> names, Listener listener) {
+          throw new IllegalStateException("cleanup resolves no names, but was asked for " + names);
+        }
+      };
 }

@@ -16,7 +16,8 @@ import java.util.concurrent.Executors;
  *
  * @param out standard output
  * @param err standard error
- * @param environment the process environment ({@code NO_COLOR}, {@code USER}, {@code EGRESSCTL_PFCTL})
+ * @param environment the process environment ({@code NO_COLOR}, {@code USER}, {@code
+ *     EGRESSCTL_PFCTL})
  * @param terminal whether standard output is an interactive terminal
  * @param osName the operating system's name ({@code os.name}), which picks the default backend
  * @param processes runs pfctl, nft, sudo, ifconfig and the container CLI
@@ -39,11 +40,13 @@ public record CliHost(
   /** This process's standard streams, environment and processes. */
   public static CliHost system() {
     Charset charset = Charset.defaultCharset();
-    ExecutorService pipeReaders = Executors.newCachedThreadPool(runnable -> {
-      Thread thread = new Thread(runnable, "egressctl-pipe");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService pipeReaders =
+        Executors.newCachedThreadPool(
+            runnable -> {
+              Thread thread = new Thread(runnable, "egressctl-pipe");
+              thread.setDaemon(true);
+              return thread;
+            });
     return new CliHost(
         new PrintWriter(System.out, true, charset),
         new PrintWriter(System.err, true, charset),

@@ -32,19 +32,27 @@ final class DoctorCommand implements Callable<Integer> {
   @Mixin private PfOptions pfOptions = new PfOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
 
-  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+  @Option(
+      names = "--backend",
+      paramLabel = "pf|nft",
+      converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
   private @Nullable Backend backend;
 
   @Option(names = "--json", description = "Print the findings as JSON.")
   private boolean json;
 
-  @Option(names = "--network", paramLabel = "NAME",
+  @Option(
+      names = "--network",
+      paramLabel = "NAME",
       description = "pf: the container network managed containers run on.")
   private @Nullable String network;
 
-  @Option(names = "--policy", paramLabel = "FILE",
-      description = "A policy the host will enforce (repeatable); one that logs denials adds the pflog0 check.")
+  @Option(
+      names = "--policy",
+      paramLabel = "FILE",
+      description =
+          "A policy the host will enforce (repeatable); one that logs denials adds the pflog0 check.")
   private List<Path> policies = new ArrayList<>();
 
   DoctorCommand(CliHost host) {
@@ -60,11 +68,17 @@ final class DoctorCommand implements Callable<Integer> {
       loggingAsked |= policy.logDenied();
     }
     Backend chosen = backend != null ? backend : host.defaultBackend();
-    List<Finding> findings = switch (chosen) {
-      case PF -> new PfDoctor(host.processes(), pfOptions.pfctl(host), pfOptions.command(host), pfOptions.parent())
-          .check(network, loggingAsked);
-      case NFT -> new NftDoctor(host.processes(), nftOptions).check();
-    };
+    List<Finding> findings =
+        switch (chosen) {
+          case PF ->
+              new PfDoctor(
+                      host.processes(),
+                      pfOptions.pfctl(host),
+                      pfOptions.command(host),
+                      pfOptions.parent())
+                  .check(network, loggingAsked);
+          case NFT -> new NftDoctor(host.processes(), nftOptions).check();
+        };
     boolean canEnforce = findings.stream().noneMatch(f -> f.severity() == Finding.Severity.FAIL);
     long warnings = findings.stream().filter(f -> f.severity() == Finding.Severity.WARN).count();
     if (json) {
@@ -77,21 +91,36 @@ final class DoctorCommand implements Callable<Integer> {
       for (Finding finding : findings) {
         print(output, finding);
       }
-      long failures = findings.size() - warnings - findings.stream().filter(f -> f.severity() == Finding.Severity.OK).count();
-      output.result(canEnforce
-          ? "this host can enforce egress policies with " + chosen.optionName()
-              + (warnings == 0 ? "" : " (" + warnings + (warnings == 1 ? " warning)" : " warnings)"))
-          : output.bad("this host cannot enforce egress policies with " + chosen.optionName())
-              + ": " + failures + (failures == 1 ? " problem" : " problems") + " to fix");
+      long failures =
+          findings.size()
+              - warnings
+              - findings.stream().filter(f -> f.severity() == Finding.Severity.OK).count();
+      output.result(
+          canEnforce
+              ? "this host can enforce egress policies with "
+                  + chosen.optionName()
+                  + (warnings == 0
+                      ? ""
+                      : " (" + warnings + (warnings == 1 ? " warning)" : " warnings)"))
+              : output.bad("this host cannot enforce egress policies with " + chosen.optionName())
+                  + ": "
+                  + failures
+                  + (failures == 1 ? " problem" : " problems")
+                  + " to fix");
     }
-    return !canEnforce ? ExitCodes.CANNOT_ENFORCE : warnings > 0 ? ExitCodes.FINDINGS : ExitCodes.OK;
+    return !canEnforce
+        ? ExitCodes.CANNOT_ENFORCE
+        : warnings > 0 ? ExitCodes.FINDINGS : ExitCodes.OK;
   }
 
   private static void print(Output output, Finding finding) {
     switch (finding.severity()) {
-      case OK -> output.info(output.good("ok  ") + "  " + finding.check() + ": " + finding.message());
-      case WARN -> output.result(output.warning("WARN") + "  " + finding.check() + ": " + finding.message());
-      case FAIL -> output.result(output.bad("FAIL") + "  " + finding.check() + ": " + finding.message());
+      case OK ->
+          output.info(output.good("ok  ") + "  " + finding.check() + ": " + finding.message());
+      case WARN ->
+          output.result(output.warning("WARN") + "  " + finding.check() + ": " + finding.message());
+      case FAIL ->
+          output.result(output.bad("FAIL") + "  " + finding.check() + ": " + finding.message());
     }
     if (!finding.fix().isEmpty()) {
       output.result("      fix: " + finding.fix());

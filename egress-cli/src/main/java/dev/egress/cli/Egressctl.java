@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
     name = "egressctl",
     mixinStandardHelpOptions = true,
     version = "egressctl 0.1.0",
-    description = "Egress control for agent containers: check policies, check the host, show and clean up rules.",
+    description =
+        "Egress control for agent containers: check policies, check the host, show and clean up rules.",
     subcommands = {
       CheckCommand.class,
       RenderCommand.class,
@@ -45,7 +46,8 @@ public final class Egressctl implements Runnable {
 
   public static void main(String[] args) {
     // Before any logger exists: -v shows the library's debug lines (such as pfctl's chatter).
-    if (java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose")) {
+    if (java.util.Arrays.asList(args).contains("-v")
+        || java.util.Arrays.asList(args).contains("--verbose")) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
     }
     System.exit(run(CliHost.system(), args));
@@ -60,7 +62,8 @@ public final class Egressctl implements Runnable {
     CommandLine commandLine = new CommandLine(new Egressctl(), new Factory(host));
     commandLine.setOut(host.out());
     commandLine.setErr(host.err());
-    commandLine.setColorScheme(Help.defaultColorScheme(host.colour() ? Help.Ansi.ON : Help.Ansi.OFF));
+    commandLine.setColorScheme(
+        Help.defaultColorScheme(host.colour() ? Help.Ansi.ON : Help.Ansi.OFF));
     commandLine.registerConverter(InetAddress.class, Egressctl::address);
     commandLine.setExecutionExceptionHandler(Egressctl::handle);
     return commandLine;

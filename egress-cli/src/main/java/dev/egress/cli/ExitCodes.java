@@ -1,8 +1,8 @@
 package dev.egress.cli;
 
 /**
- * What egressctl's exit status means. Scripts branch on it, so each value has one meaning on
- * every command.
+ * What egressctl's exit status means. Scripts branch on it, so each value has one meaning on every
+ * command.
  */
 public final class ExitCodes {
   private ExitCodes() {}
@@ -22,8 +22,7 @@ public final class ExitCodes {
 
   /**
    * The host cannot enforce egress policies (filter disabled, hook missing, tool absent) or a
-   * privileged call failed: nothing on the host was changed by this command beyond what it
-   * reports.
+   * privileged call failed: nothing on the host was changed by this command beyond what it reports.
    */
   public static final int CANNOT_ENFORCE = 3;
 

@@ -44,7 +44,9 @@ record Finding(String check, Severity severity, String message, String fix) {
     return new Finding(check, Severity.FAIL, message, fix);
   }
 
-  /** A failure from {@code e}: its message (without the hint it carries) and its hint as the fix. */
+  /**
+   * A failure from {@code e}: its message (without the hint it carries) and its hint as the fix.
+   */
   static Finding failure(String check, dev.egress.enforcer.EgressException e, String defaultFix) {
     String message = String.valueOf(e.getMessage());
     String hint = e.hint();

@@ -17,7 +17,11 @@ import java.util.Map;
  * @param tables each address table it uses, with its entries as the kernel lists them
  */
 record InstalledRuleSet(
-    String name, String location, List<InetAddress> addresses, int rules, Map<String, List<String>> tables) {
+    String name,
+    String location,
+    List<InetAddress> addresses,
+    int rules,
+    Map<String, List<String>> tables) {
   InstalledRuleSet {
     addresses = List.copyOf(addresses);
     tables = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tables));
@@ -25,7 +29,8 @@ record InstalledRuleSet(
 
   /** A pf container anchor as egress-pf reads it back, with the tables read for it (or none). */
   static InstalledRuleSet of(PfInspection.LoadedAnchor anchor, Map<String, List<String>> tables) {
-    return new InstalledRuleSet(anchor.name(), anchor.path(), anchor.sources(), anchor.rules().size(), tables);
+    return new InstalledRuleSet(
+        anchor.name(), anchor.path(), anchor.sources(), anchor.rules().size(), tables);
   }
 
   Map<String, Object> toJson() {

@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The nftables host checks: the tools run, and the enforcer's table is as it loads it. Read-only. */
+/**
+ * The nftables host checks: the tools run, and the enforcer's table is as it loads it. Read-only.
+ */
 final class NftDoctor {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
@@ -24,27 +26,43 @@ final class NftDoctor {
     List<Finding> findings = new ArrayList<>();
     ProcessResult nft = run(withArgs(options.nftWords(), "--version"));
     if (nft.exitCode() != 0) {
-      findings.add(Finding.fail("nft", "nft does not run: " + firstLine(nft.stderr()),
-          "install nftables (Debian/Ubuntu: apt-get install nftables)"));
+      findings.add(
+          Finding.fail(
+              "nft",
+              "nft does not run: " + firstLine(nft.stderr()),
+              "install nftables (Debian/Ubuntu: apt-get install nftables)"));
       return findings;
     }
     findings.add(Finding.ok("nft", firstLine(nft.stdout())));
     ProcessResult conntrack = run(withArgs(options.conntrackWords(), "--version"));
-    findings.add(conntrack.exitCode() == 0
-        ? Finding.ok("conntrack", firstLine(conntrack.stdout() + conntrack.stderr()))
-        : Finding.fail("conntrack", "conntrack does not run: detach could not cut open connections",
-            "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
+    findings.add(
+        conntrack.exitCode() == 0
+            ? Finding.ok("conntrack", firstLine(conntrack.stdout() + conntrack.stderr()))
+            : Finding.fail(
+                "conntrack",
+                "conntrack does not run: detach could not cut open connections",
+                "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
     try {
       List<String> problems = options.backend().hostProblems();
       if (problems.isEmpty()) {
-        findings.add(Finding.ok("table", "table inet " + options.table() + " is loaded as the enforcer loads it"));
+        findings.add(
+            Finding.ok(
+                "table", "table inet " + options.table() + " is loaded as the enforcer loads it"));
       } else if (problems.size() == 1 && problems.get(0).contains(" is missing: ")) {
-        findings.add(Finding.ok("table", "table inet " + options.table() + " is not loaded yet; the"
-            + " enforcer creates it before its first attach"));
+        findings.add(
+            Finding.ok(
+                "table",
+                "table inet "
+                    + options.table()
+                    + " is not loaded yet; the"
+                    + " enforcer creates it before its first attach"));
       } else {
         for (String problem : problems) {
-          findings.add(Finding.fail("table", problem,
-              "let the enforcer repair it (its health check re-runs prepare), or restart the launcher"));
+          findings.add(
+              Finding.fail(
+                  "table",
+                  problem,
+                  "let the enforcer repair it (its health check re-runs prepare), or restart the launcher"));
         }
       }
     } catch (EgressException e) {

@@ -12,27 +12,40 @@ import picocli.CommandLine.Option;
 
 /** How egressctl runs nft and conntrack, and the table and guard the nftables enforcer uses. */
 final class NftOptions {
-  @Option(names = "--nft-command", paramLabel = "COMMAND",
+  @Option(
+      names = "--nft-command",
+      paramLabel = "COMMAND",
       description = "nft: how to run nft, words separated by spaces (default: ${DEFAULT-VALUE}).")
   private String nft = "nft";
 
-  @Option(names = "--conntrack-command", paramLabel = "COMMAND",
+  @Option(
+      names = "--conntrack-command",
+      paramLabel = "COMMAND",
       description = "nft: how to run conntrack (default: ${DEFAULT-VALUE}).")
   private String conntrack = "conntrack";
 
-  @Option(names = "--table", paramLabel = "NAME",
+  @Option(
+      names = "--table",
+      paramLabel = "NAME",
       description = "nft: the enforcer's inet table (default: ${DEFAULT-VALUE}).")
   private String table = "egress";
 
-  @Option(names = "--guard-interface", paramLabel = "IF",
+  @Option(
+      names = "--guard-interface",
+      paramLabel = "IF",
       description = "nft: an interface the enforcer's guard closes (repeatable), as configured.")
   private List<String> guardInterfaces = new ArrayList<>();
 
-  @Option(names = "--guard-network", paramLabel = "CIDR",
-      description = "nft: a source network the enforcer's guard closes (repeatable), as configured.")
+  @Option(
+      names = "--guard-network",
+      paramLabel = "CIDR",
+      description =
+          "nft: a source network the enforcer's guard closes (repeatable), as configured.")
   private List<String> guardNetworks = new ArrayList<>();
 
-  @Option(names = "--guard-log", description = "nft: the guard logs what it rejects, as configured.")
+  @Option(
+      names = "--guard-log",
+      description = "nft: the guard logs what it rejects, as configured.")
   private boolean guardLog;
 
   List<String> nftWords() {
@@ -40,7 +53,8 @@ final class NftOptions {
   }
 
   NftCommand command() {
-    return new NftCommand(nftWords(), words(conntrack, "--conntrack-command"), Duration.ofSeconds(10));
+    return new NftCommand(
+        nftWords(), words(conntrack, "--conntrack-command"), Duration.ofSeconds(10));
   }
 
   List<String> conntrackWords() {
@@ -53,7 +67,8 @@ final class NftOptions {
 
   NftGuard guard() {
     try {
-      return new NftGuard(guardInterfaces, guardNetworks.stream().map(IpNetwork::parse).toList(), guardLog);
+      return new NftGuard(
+          guardInterfaces, guardNetworks.stream().map(IpNetwork::parse).toList(), guardLog);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: " + e.getMessage());
     }
@@ -68,7 +83,8 @@ final class NftOptions {
   }
 
   private static List<String> words(String text, String option) {
-    List<String> words = Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
+    List<String> words =
+        Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
     if (words.isEmpty()) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: " + option + " is empty");
     }

@@ -10,10 +10,14 @@ final class OutputOptions {
   @Spec(Spec.Target.MIXEE)
   private CommandSpec command = CommandSpec.create();
 
-  @Option(names = {"-q", "--quiet"}, description = "Print only results and errors.")
+  @Option(
+      names = {"-q", "--quiet"},
+      description = "Print only results and errors.")
   private boolean quiet;
 
-  @Option(names = {"-v", "--verbose"}, description = "Print details, and stack traces of internal errors.")
+  @Option(
+      names = {"-v", "--verbose"},
+      description = "Print details, and stack traces of internal errors.")
   private boolean verbose;
 
   /**
@@ -26,7 +30,9 @@ final class OutputOptions {
       throw new ParameterException(command.commandLine(), "-q and -v exclude each other: pick one");
     }
     Output.Verbosity verbosity =
-        verbose ? Output.Verbosity.VERBOSE : quiet ? Output.Verbosity.QUIET : Output.Verbosity.NORMAL;
+        verbose
+            ? Output.Verbosity.VERBOSE
+            : quiet ? Output.Verbosity.QUIET : Output.Verbosity.NORMAL;
     return new Output(host.out(), host.err(), verbosity, host.colour());
   }
 }

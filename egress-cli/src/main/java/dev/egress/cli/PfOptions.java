@@ -15,8 +15,11 @@ final class PfOptions {
   @Option(
       names = "--pfctl-command",
       paramLabel = "COMMAND",
-      description = "How to run pfctl as root, words separated by spaces"
-          + " (default: $" + PFCTL_ENVIRONMENT + ", else 'sudo -n /sbin/pfctl').")
+      description =
+          "How to run pfctl as root, words separated by spaces"
+              + " (default: $"
+              + PFCTL_ENVIRONMENT
+              + ", else 'sudo -n /sbin/pfctl').")
   private @Nullable String pfctlCommand;
 
   @Option(
@@ -26,9 +29,13 @@ final class PfOptions {
   private String parentAnchor = ParentAnchor.DEFAULT_PATH;
 
   List<String> command(CliHost host) {
-    String text = pfctlCommand != null ? pfctlCommand
-        : host.environment().getOrDefault(PFCTL_ENVIRONMENT, String.join(" ", Pfctl.DEFAULT_COMMAND));
-    List<String> words = Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
+    String text =
+        pfctlCommand != null
+            ? pfctlCommand
+            : host.environment()
+                .getOrDefault(PFCTL_ENVIRONMENT, String.join(" ", Pfctl.DEFAULT_COMMAND));
+    List<String> words =
+        Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
     if (words.isEmpty()) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: the pfctl command is empty");
     }

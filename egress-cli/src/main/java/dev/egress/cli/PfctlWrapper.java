@@ -8,18 +8,18 @@ import java.util.regex.Pattern;
  * driver uses, for a sudoers entry that names the script instead of pfctl.
  *
  * <p>Why a script and not sudoers lines: in sudoers, {@code *} in arguments matches spaces too, so
- * {@code /sbin/pfctl -a com.apple/000.egress/*} would also permit {@code -a com.apple/000.egress/x -F all -d}.
- * The script instead checks that no argument holds anything but a strict character set (so that
- * joining them with single spaces is unambiguous) and then matches the whole argument list against
- * one anchored regular expression per allowed call.
+ * {@code /sbin/pfctl -a com.apple/000.egress/*} would also permit {@code -a com.apple/000.egress/x
+ * -F all -d}. The script instead checks that no argument holds anything but a strict character set
+ * (so that joining them with single spaces is unambiguous) and then matches the whole argument list
+ * against one anchored regular expression per allowed call.
  *
  * <p>Enable tokens get special care: {@code pfctl -X N} would release anyone's reference on pf and
  * can disable it, so the script records the tokens that its own {@code -E} calls took and releases
  * only those.
  *
  * @param pfctl absolute path of the real pfctl
- * @param parentAnchor the anchor egress-pf loads its guard into, such as {@code com.apple/000.egress};
- *     per-container anchors are its direct children
+ * @param parentAnchor the anchor egress-pf loads its guard into, such as {@code
+ *     com.apple/000.egress}; per-container anchors are its direct children
  * @param tokenFile absolute path of the file (in a root-only directory) that records tokens
  */
 record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
@@ -33,7 +33,9 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
     Objects.requireNonNull(parentAnchor, "parentAnchor");
     if (!ANCHOR_PATH.matcher(parentAnchor).matches() || parentAnchor.contains("..")) {
       throw new IllegalArgumentException(
-          "'" + parentAnchor + "' is not an anchor path below another (such as com.apple/000.egress):"
+          "'"
+              + parentAnchor
+              + "' is not an anchor path below another (such as com.apple/000.egress):"
               + " '/'-separated components of 1-63 letters, digits, '_', '.' or '-'");
     }
   }
@@ -41,8 +43,11 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
   static void requireAbsolutePath(String path, String what) {
     if (!ABSOLUTE_PATH.matcher(path).matches() || path.contains("..")) {
       throw new IllegalArgumentException(
-          "the " + what + " must be an absolute path of letters, digits, '_', '.', '-' and '/', got '"
-              + path + "'");
+          "the "
+              + what
+              + " must be an absolute path of letters, digits, '_', '.', '-' and '/', got '"
+              + path
+              + "'");
     }
   }
 
@@ -133,6 +138,7 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
           fi
         done
         refuse "$args"
-        """.formatted(pfctl, tokenFile, parent);
+        """
+        .formatted(pfctl, tokenFile, parent);
   }
 }

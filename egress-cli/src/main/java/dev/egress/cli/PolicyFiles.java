@@ -38,6 +38,7 @@ final class PolicyFiles {
   }
 
   private static EgressPolicy failRead(Path file, String why) {
-    throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: cannot read policy file " + file + ": " + why);
+    throw new CommandFailure(
+        ExitCodes.FINDINGS, "egressctl: cannot read policy file " + file + ": " + why);
   }
 }

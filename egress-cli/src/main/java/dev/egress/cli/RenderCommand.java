@@ -53,44 +53,75 @@ final class RenderCommand implements Callable<Integer> {
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
 
-  @Option(names = "--policy", paramLabel = "FILE", description = "The policy file (required unless --parent).")
+  @Option(
+      names = "--policy",
+      paramLabel = "FILE",
+      description = "The policy file (required unless --parent).")
   private @Nullable Path policyFile;
 
-  @Option(names = "--ip", paramLabel = "ADDR", description = "The container's IPv4 address (required unless --parent).")
+  @Option(
+      names = "--ip",
+      paramLabel = "ADDR",
+      description = "The container's IPv4 address (required unless --parent).")
   private @Nullable InetAddress ipv4;
 
-  @Option(names = "--ip6", paramLabel = "ADDR", description = "The container's IPv6 address, if it has one.")
+  @Option(
+      names = "--ip6",
+      paramLabel = "ADDR",
+      description = "The container's IPv6 address, if it has one.")
   private @Nullable InetAddress ipv6;
 
-  @Option(names = "--gateway", paramLabel = "ADDR", description = "The container's gateway (needed when the policy uses it).")
+  @Option(
+      names = "--gateway",
+      paramLabel = "ADDR",
+      description = "The container's gateway (needed when the policy uses it).")
   private @Nullable InetAddress gateway;
 
-  @Option(names = "--id", paramLabel = "ID", description = "The container id, which names its rule set (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--id",
+      paramLabel = "ID",
+      description = "The container id, which names its rule set (default: ${DEFAULT-VALUE}).")
   private String containerId = "example";
 
-  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+  @Option(
+      names = "--backend",
+      paramLabel = "pf|nft",
+      converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
   private @Nullable Backend backend;
 
-  @Option(names = "--resolve", negatable = true,
+  @Option(
+      names = "--resolve",
+      negatable = true,
       description = "Resolve the policy's host names with DNS (default: --no-resolve).")
   private boolean resolve;
 
-  @Option(names = "--dns-server", paramLabel = "ADDR[:PORT]",
+  @Option(
+      names = "--dns-server",
+      paramLabel = "ADDR[:PORT]",
       description = "With --resolve: the DNS server to ask (repeatable; default: the system's).")
   private List<String> dnsServers = new ArrayList<>();
 
   @Option(names = "--parent", description = "Print the parent anchor and its guard instead.")
   private boolean parent;
 
-  @Option(names = "--anchor", paramLabel = "ANCHOR", description = "pf: the parent anchor (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--anchor",
+      paramLabel = "ANCHOR",
+      description = "pf: the parent anchor (default: ${DEFAULT-VALUE}).")
   private String parentAnchor = ParentAnchor.DEFAULT_PATH;
 
-  @Option(names = "--guard", paramLabel = "SUBNET",
-      description = "With --parent: a subnet of the managed network to close by default (repeatable).")
+  @Option(
+      names = "--guard",
+      paramLabel = "SUBNET",
+      description =
+          "With --parent: a subnet of the managed network to close by default (repeatable).")
   private List<String> guardSubnets = new ArrayList<>();
 
-  @Option(names = "--bridge", paramLabel = "IF", description = "With --parent: the managed network's bridge (bridge101).")
+  @Option(
+      names = "--bridge",
+      paramLabel = "IF",
+      description = "With --parent: the managed network's bridge (bridge101).")
   private @Nullable String bridge;
 
   @Option(names = "--log-guard", description = "With --parent: log what the guard blocks.")
@@ -118,11 +149,12 @@ final class RenderCommand implements Callable<Integer> {
     try {
       child = PfRenderer.renderChild(rules);
     } catch (UnsupportedPolicyException e) {
-      throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: pf cannot enforce "
-          + policyFile + ": " + e.getMessage());
+      throw new CommandFailure(
+          ExitCodes.FINDINGS, "egressctl: pf cannot enforce " + policyFile + ": " + e.getMessage());
     }
     output.raw(child.text());
-    output.note("# would be loaded with: pfctl -a " + anchor.childPath(child.anchorName()) + " -f -");
+    output.note(
+        "# would be loaded with: pfctl -a " + anchor.childPath(child.anchorName()) + " -f -");
     return ExitCodes.OK;
   }
 
@@ -132,27 +164,32 @@ final class RenderCommand implements Callable<Integer> {
    */
   private int renderNft(Output output) throws InterruptedException {
     if (parent || !guardSubnets.isEmpty() || bridge != null || logGuard) {
-      throw new ParameterException(spec.commandLine(), "--parent, --guard, --bridge and --log-guard"
-          + " are pf's: with --backend nft the output already starts with the table and its base"
-          + " chains, and the guard is set with --guard-interface and --guard-network");
+      throw new ParameterException(
+          spec.commandLine(),
+          "--parent, --guard, --bridge and --log-guard"
+              + " are pf's: with --backend nft the output already starts with the table and its base"
+              + " chains, and the guard is set with --guard-interface and --guard-network");
     }
     NftBackend nft = nftOptions.backend();
     ContainerRules rules = containerRules(output, nft::ruleSetName);
     try {
       nft.checkSupported(rules.policy());
     } catch (UnsupportedPolicyException e) {
-      throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: nftables cannot enforce "
-          + policyFile + ": " + e.getMessage());
+      throw new CommandFailure(
+          ExitCodes.FINDINGS,
+          "egressctl: nftables cannot enforce " + policyFile + ": " + e.getMessage());
     }
     output.raw(nft.preview(rules));
-    output.note("# would be loaded with: nft -f - (the table and base chains by the first attach,"
-        + " then the container's rules by its attach)");
+    output.note(
+        "# would be loaded with: nft -f - (the table and base chains by the first attach,"
+            + " then the container's rules by its attach)");
     return ExitCodes.OK;
   }
 
   private ParentAnchor parentAnchor() {
     if (!parent && (!guardSubnets.isEmpty() || bridge != null || logGuard)) {
-      throw new ParameterException(spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
+      throw new ParameterException(
+          spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
       ParentAnchor anchor = new ParentAnchor(parentAnchor, null, false);
@@ -171,24 +208,32 @@ final class RenderCommand implements Callable<Integer> {
   }
 
   /**
-   * The policy, container and resolutions as the enforcer would hand them to the backend, under
-   * the backend's rule-set name for the container id.
+   * The policy, container and resolutions as the enforcer would hand them to the backend, under the
+   * backend's rule-set name for the container id.
    */
-  ContainerRules containerRules(Output output, UnaryOperator<String> ruleSetName) throws InterruptedException {
+  ContainerRules containerRules(Output output, UnaryOperator<String> ruleSetName)
+      throws InterruptedException {
     if (policyFile == null || ipv4 == null) {
-      throw new ParameterException(spec.commandLine(), "--policy and --ip are required (unless --parent)");
+      throw new ParameterException(
+          spec.commandLine(), "--policy and --ip are required (unless --parent)");
     }
     if (IpAddresses.isIpv6(ipv4)) {
-      throw new ParameterException(spec.commandLine(), "--ip takes the IPv4 address; give "
-          + IpAddresses.format(ipv4) + " with --ip6");
+      throw new ParameterException(
+          spec.commandLine(),
+          "--ip takes the IPv4 address; give " + IpAddresses.format(ipv4) + " with --ip6");
     }
     if (ipv6 != null && !IpAddresses.isIpv6(ipv6)) {
-      throw new ParameterException(spec.commandLine(), "--ip6 takes an IPv6 address, not " + IpAddresses.format(ipv6));
+      throw new ParameterException(
+          spec.commandLine(), "--ip6 takes an IPv6 address, not " + IpAddresses.format(ipv6));
     }
     EgressPolicy policy = PolicyFiles.read(policyFile);
     if (policy.usesGateway() && gateway == null) {
-      throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + policyFile + " uses the gateway"
-          + " (as a destination or as DNS resolver), so attach needs it: pass --gateway ADDR");
+      throw new CommandFailure(
+          ExitCodes.FINDINGS,
+          "egressctl: "
+              + policyFile
+              + " uses the gateway"
+              + " (as a destination or as DNS resolver), so attach needs it: pass --gateway ADDR");
     }
     List<InetAddress> addresses = new ArrayList<>(List.of(ipv4));
     if (ipv6 != null) {
@@ -200,7 +245,8 @@ final class RenderCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + e.getMessage());
     }
-    return new ContainerRules(ruleSetName.apply(containerId), container, policy, resolutions(policy, output));
+    return new ContainerRules(
+        ruleSetName.apply(containerId), container, policy, resolutions(policy, output));
   }
 
   private Resolutions resolutions(EgressPolicy policy, Output output) throws InterruptedException {
@@ -210,8 +256,10 @@ final class RenderCommand implements Callable<Integer> {
     }
     String list = names.stream().map(HostName::toString).collect(Collectors.joining(", "));
     if (!resolve) {
-      output.note("# host names not resolved (--no-resolve), so their tables are empty: " + list
-          + "; pass --resolve to fill them");
+      output.note(
+          "# host names not resolved (--no-resolve), so their tables are empty: "
+              + list
+              + "; pass --resolve to fill them");
       return Resolutions.none();
     }
     List<InetSocketAddress> servers = dnsServers.stream().map(this::socketAddress).toList();
@@ -223,18 +271,26 @@ final class RenderCommand implements Callable<Integer> {
     try {
       resolver = builder.build();
     } catch (IllegalStateException e) {
-      throw new CommandFailure(ExitCodes.CANNOT_ENFORCE, "egressctl: cannot set up DNS: " + e.getMessage()
-          + "; pass --dns-server ADDR");
+      throw new CommandFailure(
+          ExitCodes.CANNOT_ENFORCE,
+          "egressctl: cannot set up DNS: " + e.getMessage() + "; pass --dns-server ADDR");
     }
     try (resolver) {
       Resolutions resolved = resolver.resolve(Set.copyOf(names));
       for (HostName name : names) {
         Set<InetAddress> found = resolved.addressesOf(name);
         if (found.isEmpty()) {
-          output.note("# " + name + " resolved to nothing: its table is empty (nothing to it is allowed)");
+          output.note(
+              "# " + name + " resolved to nothing: its table is empty (nothing to it is allowed)");
         } else {
-          output.detail("# " + name + " -> " + found.stream().map(IpAddresses::format).sorted()
-              .collect(Collectors.joining(" ")));
+          output.detail(
+              "# "
+                  + name
+                  + " -> "
+                  + found.stream()
+                      .map(IpAddresses::format)
+                      .sorted()
+                      .collect(Collectors.joining(" ")));
         }
       }
       return resolved;
@@ -252,14 +308,15 @@ final class RenderCommand implements Callable<Integer> {
         return new InetSocketAddress(address, port);
       }
       if (colon > 0 && text.indexOf(':') == colon) {
-        return new InetSocketAddress(IpAddresses.parse(text.substring(0, colon)),
+        return new InetSocketAddress(
+            IpAddresses.parse(text.substring(0, colon)),
             Integer.parseInt(text.substring(colon + 1)));
       }
       return new InetSocketAddress(IpAddresses.parse(text), 53);
     } catch (IllegalArgumentException | StringIndexOutOfBoundsException e) {
-      throw new ParameterException(spec.commandLine(), "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not '"
-          + text + "'");
+      throw new ParameterException(
+          spec.commandLine(),
+          "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not '" + text + "'");
     }
   }
-
 }

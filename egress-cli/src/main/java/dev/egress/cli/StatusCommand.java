@@ -33,7 +33,10 @@ final class StatusCommand implements Callable<Integer> {
   @Mixin private PfOptions pfOptions = new PfOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
 
-  @Option(names = "--backend", paramLabel = "pf|nft", converter = BackendConverter.class,
+  @Option(
+      names = "--backend",
+      paramLabel = "pf|nft",
+      converter = BackendConverter.class,
       description = "The packet filter (default: pf on macOS, nft elsewhere).")
   private @Nullable Backend backend;
 
@@ -51,10 +54,11 @@ final class StatusCommand implements Callable<Integer> {
   public Integer call() throws EgressException, InterruptedException {
     Output output = outputOptions.open(host);
     Backend chosen = backend != null ? backend : host.defaultBackend();
-    Snapshot snapshot = switch (chosen) {
-      case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
-      case NFT -> nftSnapshot(nftOptions);
-    };
+    Snapshot snapshot =
+        switch (chosen) {
+          case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
+          case NFT -> nftSnapshot(nftOptions);
+        };
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("backend", chosen.optionName());
@@ -69,10 +73,26 @@ final class StatusCommand implements Callable<Integer> {
 
   private static void print(Output output, Backend backend, Snapshot snapshot) {
     for (InstalledRuleSet ruleSet : snapshot.ruleSets()) {
-      output.result(ruleSet.name() + "  " + ruleSet.addresses().stream().map(IpAddresses::format)
-          .collect(Collectors.joining(" ")) + "  (" + ruleSet.rules() + " rules in " + ruleSet.location() + ")");
-      ruleSet.tables().forEach((table, entries) -> output.result("  <" + table + "> "
-          + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
+      output.result(
+          ruleSet.name()
+              + "  "
+              + ruleSet.addresses().stream()
+                  .map(IpAddresses::format)
+                  .collect(Collectors.joining(" "))
+              + "  ("
+              + ruleSet.rules()
+              + " rules in "
+              + ruleSet.location()
+              + ")");
+      ruleSet
+          .tables()
+          .forEach(
+              (table, entries) ->
+                  output.result(
+                      "  <"
+                          + table
+                          + "> "
+                          + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
     }
     int count = snapshot.ruleSets().size();
     output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());
@@ -86,13 +106,22 @@ final class StatusCommand implements Callable<Integer> {
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
     for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
       Map<String, List<String>> sets = new LinkedHashMap<>();
-      loaded.sets().forEach((set, elements) ->
-          sets.put(set, elements.stream().map(IpAddresses::format).sorted().toList()));
-      ruleSets.add(new InstalledRuleSet(loaded.name(), "table inet " + options.table() + " chain "
-          + loaded.name(), loaded.addresses(), loaded.rules().size(), sets));
+      loaded
+          .sets()
+          .forEach(
+              (set, elements) ->
+                  sets.put(set, elements.stream().map(IpAddresses::format).sorted().toList()));
+      ruleSets.add(
+          new InstalledRuleSet(
+              loaded.name(),
+              "table inet " + options.table() + " chain " + loaded.name(),
+              loaded.addresses(),
+              loaded.rules().size(),
+              sets));
     }
     // No table and no rule set is a host where nothing was attached yet, not drift.
-    List<String> drift = ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
+    List<String> drift =
+        ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
     return new Snapshot(ruleSets, drift);
   }
 
@@ -104,16 +133,21 @@ final class StatusCommand implements Callable<Integer> {
     }
     List<String> drift = new ArrayList<>();
     if (!pfctl.isEnabled()) {
-      drift.add("pf is disabled: no rule applies (the enforcer re-enables it on its next health"
-          + " check or attach; to enable it now: sudo pfctl -E)");
+      drift.add(
+          "pf is disabled: no rule applies (the enforcer re-enables it on its next health"
+              + " check or attach; to enable it now: sudo pfctl -E)");
     }
     if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
-      drift.add("the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
-          + " (see 'egressctl doctor' for the fix)");
+      drift.add(
+          "the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
+              + " (see 'egressctl doctor' for the fix)");
     }
     if (!ruleSets.isEmpty() && !inspection.parentEvaluatesChildren()) {
-      drift.add("the parent anchor " + parent.path() + " is missing or altered: the rule sets above"
-          + " are not evaluated (the enforcer reloads it on its next health check)");
+      drift.add(
+          "the parent anchor "
+              + parent.path()
+              + " is missing or altered: the rule sets above"
+              + " are not evaluated (the enforcer reloads it on its next health check)");
     }
     return new Snapshot(ruleSets, drift);
   }

@@ -37,19 +37,35 @@ final class SudoersCommand implements Callable<Integer> {
       description = "Print the wrapper script instead of the sudoers entry.")
   private boolean printWrapper;
 
-  @Option(names = "--user", paramLabel = "USER", description = "Who may run the calls (default: $SUDO_USER, else $USER).")
+  @Option(
+      names = "--user",
+      paramLabel = "USER",
+      description = "Who may run the calls (default: $SUDO_USER, else $USER).")
   private @Nullable String user;
 
-  @Option(names = "--wrapper-path", paramLabel = "PATH", description = "Where the wrapper is installed (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--wrapper-path",
+      paramLabel = "PATH",
+      description = "Where the wrapper is installed (default: ${DEFAULT-VALUE}).")
   private String wrapperPath = DEFAULT_WRAPPER;
 
-  @Option(names = "--pfctl", paramLabel = "PATH", description = "The real pfctl (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--pfctl",
+      paramLabel = "PATH",
+      description = "The real pfctl (default: ${DEFAULT-VALUE}).")
   private String pfctl = "/sbin/pfctl";
 
-  @Option(names = "--anchor", paramLabel = "ANCHOR", description = "egress-pf's parent anchor (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--anchor",
+      paramLabel = "ANCHOR",
+      description = "egress-pf's parent anchor (default: ${DEFAULT-VALUE}).")
   private String parentAnchor = ParentAnchor.DEFAULT_PATH;
 
-  @Option(names = "--token-file", paramLabel = "PATH", description = "Where the wrapper records the enable tokens it took (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--token-file",
+      paramLabel = "PATH",
+      description =
+          "Where the wrapper records the enable tokens it took (default: ${DEFAULT-VALUE}).")
   private String tokenFile = "/var/db/egressctl/pf-tokens";
 
   SudoersCommand(CliHost host) {
@@ -73,8 +89,11 @@ final class SudoersCommand implements Callable<Integer> {
     }
     String who = user != null ? user : defaultUser();
     if (!USER.matcher(who).matches()) {
-      throw new CommandFailure(ExitCodes.FINDINGS,
-          "egressctl: '" + who + "' is not a user name sudoers can take safely:"
+      throw new CommandFailure(
+          ExitCodes.FINDINGS,
+          "egressctl: '"
+              + who
+              + "' is not a user name sudoers can take safely:"
               + " 1-32 letters, digits, '_', '.' or '-'; pass --user NAME");
     }
     output.raw(sudoers(who, sha256(script)));
@@ -89,7 +108,8 @@ final class SudoersCommand implements Callable<Integer> {
     }
     String current = host.environment().get("USER");
     if (current == null || current.isEmpty()) {
-      throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: cannot tell the user name: pass --user NAME");
+      throw new CommandFailure(
+          ExitCodes.FINDINGS, "egressctl: cannot tell the user name: pass --user NAME");
     }
     return current;
   }
@@ -108,7 +128,8 @@ final class SudoersCommand implements Callable<Integer> {
         #   sudo install -o root -g wheel -m 440 egressctl.sudoers /etc/sudoers.d/egressctl
         # Then give the library the pfctl command: sudo -n %2$s
         %1$s ALL=(root) NOPASSWD: sha256:%4$s %2$s
-        """.formatted(who, wrapperPath, parentDirectory(wrapperPath), digest);
+        """
+        .formatted(who, wrapperPath, parentDirectory(wrapperPath), digest);
   }
 
   private static String parentDirectory(String path) {

@@ -19,7 +19,9 @@ class CheckCommandTest {
 
   @Test
   void check_validPolicy_exitsZeroAndSummarises() throws IOException {
-    Path file = policy("allow api.anthropic.com port 443\nallow gateway port 3001\ndns gateway\nlog denied\n");
+    Path file =
+        policy(
+            "allow api.anthropic.com port 443\nallow gateway port 3001\ndns gateway\nlog denied\n");
 
     Cli.Result result = new Cli().run("check", "--policy", file.toString());
 
@@ -58,8 +60,10 @@ class CheckCommandTest {
     assertEquals(1, result.exit());
     assertEquals("", result.out());
     assertEquals(
-        file + ":1:25: expected 'port' after the destination, found 'prot'\n"
-            + file + ":3:5: expected 'denied' after 'log', found 'everything'\n",
+        file
+            + ":1:25: expected 'port' after the destination, found 'prot'\n"
+            + file
+            + ":3:5: expected 'denied' after 'log', found 'everything'\n",
         result.err());
   }
 
@@ -70,7 +74,8 @@ class CheckCommandTest {
     Cli.Result result = new Cli().run("check", "-q", "--policy", file.toString());
 
     assertEquals(1, result.exit());
-    assertEquals(file + ":1:14: expected 'port' after the destination, found end of line\n", result.err());
+    assertEquals(
+        file + ":1:14: expected 'port' after the destination, found end of line\n", result.err());
   }
 
   @Test
@@ -88,12 +93,15 @@ class CheckCommandTest {
     Cli.Result result = new Cli().run("check", "--policy", dir.toString());
 
     assertEquals(1, result.exit());
-    assertTrue(result.err().startsWith("egressctl: cannot read policy file " + dir + ": "), result.err());
+    assertTrue(
+        result.err().startsWith("egressctl: cannot read policy file " + dir + ": "), result.err());
   }
 
   @Test
   void check_notUtf8_saysSoAndExitsOne() throws IOException {
-    Path file = Files.write(dir.resolve("latin1.policy"), new byte[] {'a', 'l', 'l', 'o', 'w', ' ', (byte) 0xE9});
+    Path file =
+        Files.write(
+            dir.resolve("latin1.policy"), new byte[] {'a', 'l', 'l', 'o', 'w', ' ', (byte) 0xE9});
 
     Cli.Result result = new Cli().run("check", "--policy", file.toString());
 
@@ -109,7 +117,8 @@ class CheckCommandTest {
 
     assertEquals(0, result.exit());
     assertEquals(
-        file + ": warning: 'allow unsafe-any-address port 443 proto tcp' turns egress control off for those ports\n",
+        file
+            + ": warning: 'allow unsafe-any-address port 443 proto tcp' turns egress control off for those ports\n",
         result.err());
   }
 

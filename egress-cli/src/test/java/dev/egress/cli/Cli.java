@@ -14,9 +14,10 @@ final class Cli {
   private final Map<String, String> environment = new HashMap<>();
   private boolean terminal;
   private String osName = "Mac OS X";
-  private ProcessRunner processes = (command, stdin, timeout) -> {
-    throw new IOException("this test runs no process, but egressctl ran " + command);
-  };
+  private ProcessRunner processes =
+      (command, stdin, timeout) -> {
+        throw new IOException("this test runs no process, but egressctl ran " + command);
+      };
   private StringWriter out = new StringWriter();
   private StringWriter err = new StringWriter();
 
@@ -42,8 +43,13 @@ final class Cli {
 
   /** A host whose output this runner captures. */
   CliHost host() {
-    return new CliHost(new PrintWriter(out, true), new PrintWriter(err, true), environment, terminal,
-        osName, processes);
+    return new CliHost(
+        new PrintWriter(out, true),
+        new PrintWriter(err, true),
+        environment,
+        terminal,
+        osName,
+        processes);
   }
 
   Result run(String... args) {

@@ -53,7 +53,9 @@ class ConventionsTest {
     Cli.Result result = new Cli().run("--help");
 
     assertEquals(0, result.exit());
-    assertTrue(result.out().contains("3   the host cannot enforce, or a privileged call failed"), result.out());
+    assertTrue(
+        result.out().contains("3   the host cannot enforce, or a privileged call failed"),
+        result.out());
   }
 
   @Test
@@ -88,7 +90,8 @@ class ConventionsTest {
   void colour_neverWithNoColorSet_evenOnTerminal() throws IOException {
     Path file = Files.writeString(dir.resolve("p.policy"), "dns none\n");
 
-    Cli.Result result = new Cli().terminal(true).env("NO_COLOR", "1").run("check", "--policy", file.toString());
+    Cli.Result result =
+        new Cli().terminal(true).env("NO_COLOR", "1").run("check", "--policy", file.toString());
     Cli.Result help = new Cli().terminal(true).env("NO_COLOR", "1").run("check", "--help");
 
     assertFalse(result.out().contains(ESC), result.out());

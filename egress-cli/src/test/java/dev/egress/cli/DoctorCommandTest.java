@@ -22,17 +22,27 @@ class DoctorCommandTest {
   private final FakeHost host = new FakeHost().network("egress");
 
   private void loadParent() {
-    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/000.egress", "-f", "-"), "anchor \"*\"\n").exitCode());
+    assertEquals(
+        0,
+        host.pf
+            .execute(List.of("pfctl", "-a", "com.apple/000.egress", "-f", "-"), "anchor \"*\"\n")
+            .exitCode());
   }
 
   private void loadChild(String name) {
-    assertEquals(0, host.pf.execute(List.of("pfctl", "-a", "com.apple/000.egress/" + name, "-f", "-"),
-        "pass in quick inet proto tcp from 192.168.64.3 to 160.79.104.10 port 443\n"
-            + "block return in quick inet from 192.168.64.3 to any\n").exitCode());
+    assertEquals(
+        0,
+        host.pf
+            .execute(
+                List.of("pfctl", "-a", "com.apple/000.egress/" + name, "-f", "-"),
+                "pass in quick inet proto tcp from 192.168.64.3 to 160.79.104.10 port 443\n"
+                    + "block return in quick inet from 192.168.64.3 to any\n")
+            .exitCode());
   }
 
   private Cli.Result doctor(String... extra) {
-    List<String> args = new java.util.ArrayList<>(List.of("doctor", "--backend", "pf", "--network", "egress"));
+    List<String> args =
+        new java.util.ArrayList<>(List.of("doctor", "--backend", "pf", "--network", "egress"));
     args.addAll(List.of(extra));
     return new Cli().processes(host).run(args.toArray(String[]::new));
   }
@@ -40,18 +50,33 @@ class DoctorCommandTest {
   /** The library's call forms as sudo -l is asked for them, through the wrapper. */
   private static Set<String> wrapperCalls() {
     String child = "com.apple/000.egress/egressctl-doctor-probe";
-    return List.of("-s info", "-s rules", "-E", "-a com.apple/000.egress -s Anchors", "-a com.apple/000.egress -f -",
-            "-a " + child + " -f -", "-a " + child + " -s rules", "-a " + child + " -F all",
-            "-a " + child + " -t probe -T show", "-a " + child + " -t probe -T replace -f -",
-            "-k 192.0.2.1", "-k 0.0.0.0/0 -k 192.0.2.1")
-        .stream().map(line -> WRAPPER + " " + line).collect(Collectors.toSet());
+    return List.of(
+            "-s info",
+            "-s rules",
+            "-E",
+            "-a com.apple/000.egress -s Anchors",
+            "-a com.apple/000.egress -f -",
+            "-a " + child + " -f -",
+            "-a " + child + " -s rules",
+            "-a " + child + " -F all",
+            "-a " + child + " -t probe -T show",
+            "-a " + child + " -t probe -T replace -f -",
+            "-k 192.0.2.1",
+            "-k 0.0.0.0/0 -k 192.0.2.1")
+        .stream()
+        .map(line -> WRAPPER + " " + line)
+        .collect(Collectors.toSet());
   }
 
   private void assertOnlyReadCalls() {
     for (FakePfctl.Call call : host.pf.calls()) {
       String line = call.line();
-      assertTrue(line.equals("-s info") || line.endsWith("-s rules") || line.endsWith("-s Anchors")
-          || line.endsWith("-T show"), "doctor changed pf: " + line);
+      assertTrue(
+          line.equals("-s info")
+              || line.endsWith("-s rules")
+              || line.endsWith("-s Anchors")
+              || line.endsWith("-T show"),
+          "doctor changed pf: " + line);
     }
   }
 
@@ -65,14 +90,18 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "sudo -n " + WRAPPER);
 
     assertEquals(0, result.exit(), result.out());
-    assertEquals(String.join("\n",
-        "ok    sudo: sudo -n allows each of the library's 12 pfctl call forms",
-        "ok    pfctl runs: sudo -n " + WRAPPER + " -s info succeeded",
-        "ok    pf enabled: pfctl -s info says Status: Enabled",
-        "ok    main ruleset hook: the main ruleset holds anchor \"com.apple/*\"",
-        "ok    parent anchor: com.apple/000.egress is loaded and evaluates its children",
-        "ok    managed network: container network egress exists",
-        "this host can enforce egress policies with pf", ""), result.out());
+    assertEquals(
+        String.join(
+            "\n",
+            "ok    sudo: sudo -n allows each of the library's 12 pfctl call forms",
+            "ok    pfctl runs: sudo -n " + WRAPPER + " -s info succeeded",
+            "ok    pf enabled: pfctl -s info says Status: Enabled",
+            "ok    main ruleset hook: the main ruleset holds anchor \"com.apple/*\"",
+            "ok    parent anchor: com.apple/000.egress is loaded and evaluates its children",
+            "ok    managed network: container network egress exists",
+            "this host can enforce egress policies with pf",
+            ""),
+        result.out());
     assertOnlyReadCalls();
   }
 
@@ -95,9 +124,17 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().contains("FAIL  main ruleset hook: the main ruleset has no 'anchor \"com.apple/*\"'"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains("FAIL  main ruleset hook: the main ruleset has no 'anchor \"com.apple/*\"'"),
+        result.out());
     assertTrue(result.out().contains("      fix: restore the stock /etc/pf.conf"), result.out());
-    assertTrue(result.out().endsWith("this host cannot enforce egress policies with pf: 1 problem to fix\n"), result.out());
+    assertTrue(
+        result
+            .out()
+            .endsWith("this host cannot enforce egress policies with pf: 1 problem to fix\n"),
+        result.out());
   }
 
   @Test
@@ -107,8 +144,13 @@ class DoctorCommandTest {
     Cli.Result result = doctor();
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().contains("FAIL  pfctl runs: sudo asks for a password to run pfctl\n"
-        + "      fix: install a sudoers entry for the library's calls: see 'egressctl sudoers --help'\n"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "FAIL  pfctl runs: sudo asks for a password to run pfctl\n"
+                    + "      fix: install a sudoers entry for the library's calls: see 'egressctl sudoers --help'\n"),
+        result.out());
     assertTrue(host.pf.calls().isEmpty(), "no pfctl ran");
   }
 
@@ -123,7 +165,11 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "sudo -n " + WRAPPER);
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().contains("FAIL  sudo: sudo -n refuses " + WRAPPER + " -k 0.0.0.0/0 -k 192.0.2.1\n"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains("FAIL  sudo: sudo -n refuses " + WRAPPER + " -k 0.0.0.0/0 -k 192.0.2.1\n"),
+        result.out());
   }
 
   @Test
@@ -135,8 +181,13 @@ class DoctorCommandTest {
     Cli.Result result = doctor();
 
     assertEquals(1, result.exit());
-    assertTrue(result.out().contains("WARN  sudo least privilege: sudo also lets this user run pfctl -d,"
-        + " pfctl -F all, pfctl -f /etc/pf.conf: more than the library needs\n"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "WARN  sudo least privilege: sudo also lets this user run pfctl -d,"
+                    + " pfctl -F all, pfctl -f /etc/pf.conf: more than the library needs\n"),
+        result.out());
   }
 
   @Test
@@ -144,8 +195,12 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
     assertEquals(0, result.exit(), result.out());
-    assertTrue(result.out().contains("ok    pf enabled: pf is disabled; the enforcer enables it"), result.out());
-    assertTrue(result.out().contains("ok    parent anchor: com.apple/000.egress is not loaded yet;"), result.out());
+    assertTrue(
+        result.out().contains("ok    pf enabled: pf is disabled; the enforcer enables it"),
+        result.out());
+    assertTrue(
+        result.out().contains("ok    parent anchor: com.apple/000.egress is not loaded yet;"),
+        result.out());
     assertOnlyReadCalls();
   }
 
@@ -159,8 +214,13 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
     assertEquals(3, result.exit(), result.out());
-    assertTrue(result.out().contains("FAIL  pf enabled: pf is disabled while 1 container rule set(s) are loaded:"
-        + " no rule applies, those containers are unfiltered\n      fix: sudo pfctl -E"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "FAIL  pf enabled: pf is disabled while 1 container rule set(s) are loaded:"
+                    + " no rule applies, those containers are unfiltered\n      fix: sudo pfctl -E"),
+        result.out());
   }
 
   @Test
@@ -171,8 +231,13 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--pfctl-command", "/sbin/pfctl");
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().contains("FAIL  parent anchor: com.apple/000.egress is missing or altered while 1"
-        + " container anchor(s) sit below it"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "FAIL  parent anchor: com.apple/000.egress is missing or altered while 1"
+                    + " container anchor(s) sit below it"),
+        result.out());
   }
 
   @Test
@@ -186,8 +251,13 @@ class DoctorCommandTest {
     Cli.Result with = doctor("--pfctl-command", "/sbin/pfctl", "--policy", policy.toString());
 
     assertEquals(1, without.exit());
-    assertTrue(without.out().contains("WARN  pflog0: a policy logs denials, but pflog0 does not exist"
-        + ": they go nowhere\n      fix: sudo ifconfig pflog0 create\n"), without.out());
+    assertTrue(
+        without
+            .out()
+            .contains(
+                "WARN  pflog0: a policy logs denials, but pflog0 does not exist"
+                    + ": they go nowhere\n      fix: sudo ifconfig pflog0 create\n"),
+        without.out());
     assertEquals(0, with.exit(), with.out());
   }
 
@@ -196,12 +266,26 @@ class DoctorCommandTest {
     host.pf.enableByOthers();
     loadParent();
 
-    Cli.Result result = new Cli().processes(host)
-        .run("doctor", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--network", "agents");
+    Cli.Result result =
+        new Cli()
+            .processes(host)
+            .run(
+                "doctor",
+                "--backend",
+                "pf",
+                "--pfctl-command",
+                "/sbin/pfctl",
+                "--network",
+                "agents");
 
     assertEquals(1, result.exit());
-    assertTrue(result.out().contains("WARN  managed network: container network agents was not found\n"
-        + "      fix: create it: container network create agents --subnet SUBNET (macOS 26+)\n"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "WARN  managed network: container network agents was not found\n"
+                    + "      fix: create it: container network create agents --subnet SUBNET (macOS 26+)\n"),
+        result.out());
   }
 
   @Test
@@ -212,21 +296,38 @@ class DoctorCommandTest {
     Cli.Result result = doctor("--json", "--pfctl-command", "/sbin/pfctl");
 
     assertEquals(3, result.exit());
-    assertTrue(result.out().startsWith("{\"backend\":\"pf\",\"canEnforce\":false,\"findings\":["
-        + "{\"check\":\"sudo\",\"severity\":\"ok\",\"message\":\"pfctl runs without sudo: /sbin/pfctl\"},"), result.out());
-    assertTrue(result.out().contains("{\"check\":\"main ruleset hook\",\"severity\":\"fail\",\"message\":"
-        + "\"the main ruleset has no 'anchor \\\"com.apple/*\\\"'"), result.out());
+    assertTrue(
+        result
+            .out()
+            .startsWith(
+                "{\"backend\":\"pf\",\"canEnforce\":false,\"findings\":["
+                    + "{\"check\":\"sudo\",\"severity\":\"ok\",\"message\":\"pfctl runs without sudo: /sbin/pfctl\"},"),
+        result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "{\"check\":\"main ruleset hook\",\"severity\":\"fail\",\"message\":"
+                    + "\"the main ruleset has no 'anchor \\\"com.apple/*\\\"'"),
+        result.out());
     assertEquals(1, result.out().lines().count(), "one JSON document, one line");
   }
 
   @Test
   void doctor_pfctlMissing_exitsThree() {
-    Cli.Result result = new Cli().run("doctor", "--backend", "pf", "--pfctl-command", "/nonexistent/pfctl");
+    Cli.Result result =
+        new Cli().run("doctor", "--backend", "pf", "--pfctl-command", "/nonexistent/pfctl");
 
     assertEquals(3, result.exit());
     assertTrue(result.out().contains("FAIL  pfctl runs: could not run pfctl"), result.out());
-    assertTrue(result.out().contains("\n      fix: check the configured pfctl command [/nonexistent/pfctl]\n"), result.out());
-    assertFalse(result.out().contains("(check the configured"), "the hint is the fix, not repeated in the message");
+    assertTrue(
+        result
+            .out()
+            .contains("\n      fix: check the configured pfctl command [/nonexistent/pfctl]\n"),
+        result.out());
+    assertFalse(
+        result.out().contains("(check the configured"),
+        "the hint is the fix, not repeated in the message");
   }
 
   @Test
@@ -234,7 +335,11 @@ class DoctorCommandTest {
     Cli.Result result = new Cli().run("doctor", "--backend", "iptables");
 
     assertEquals(2, result.exit());
-    assertTrue(result.err().startsWith("Invalid value for option '--backend': 'iptables' is not a backend: pick pf or nft"),
+    assertTrue(
+        result
+            .err()
+            .startsWith(
+                "Invalid value for option '--backend': 'iptables' is not a backend: pick pf or nft"),
         result.err());
   }
 

@@ -50,20 +50,33 @@ class NftLabTest {
   private Cli.Result run(String... args) {
     String[] all = new String[args.length + 7];
     System.arraycopy(args, 0, all, 0, args.length);
-    System.arraycopy(new String[] {"--backend", "nft", "--nft-command", nft, "--conntrack-command", conntrack, "-q"},
-        0, all, args.length, 7);
+    System.arraycopy(
+        new String[] {
+          "--backend", "nft", "--nft-command", nft, "--conntrack-command", conntrack, "-q"
+        },
+        0,
+        all,
+        args.length,
+        7);
     return new Cli().os("Linux").processes(new SystemProcessRunner(pipes)).run(all);
   }
 
   private void attachContainer() throws Exception {
-    FakeNameResolver resolver = new FakeNameResolver().set("api.example.com", NetnsLab.web(1), NetnsLab.webV6(1));
-    try (NftEgressEnforcer enforcer = NftEgressEnforcer.builder()
-        .resolver(resolver)
-        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
-        .build()) {
-      enforcer.attach(lab.container(1).endpoint(),
-          PolicyText.parse("allow api.example.com port 443\nallow " + IpAddresses.format(NetnsLab.web(0))
-              + " port 80\ndns none\n", "lab"));
+    FakeNameResolver resolver =
+        new FakeNameResolver().set("api.example.com", NetnsLab.web(1), NetnsLab.webV6(1));
+    try (NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(resolver)
+            .command(
+                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .build()) {
+      enforcer.attach(
+          lab.container(1).endpoint(),
+          PolicyText.parse(
+              "allow api.example.com port 443\nallow "
+                  + IpAddresses.format(NetnsLab.web(0))
+                  + " port 80\ndns none\n",
+              "lab"));
     }
   }
 
@@ -82,10 +95,17 @@ class NftLabTest {
 
     Cli.Result status = run("status");
     assertEquals(0, status.exit(), status.out() + status.err());
-    String c1 = IpAddresses.format(lab.container(1).ipv4()) + " " + IpAddresses.format(lab.container(1).ipv6());
+    String c1 =
+        IpAddresses.format(lab.container(1).ipv4())
+            + " "
+            + IpAddresses.format(lab.container(1).ipv6());
     assertTrue(status.out().contains("  " + c1 + "  ("), status.out());
-    assertTrue(status.out().contains("_h0_4> " + IpAddresses.format(NetnsLab.web(1)) + "\n"), status.out());
-    assertTrue(status.out().contains("_h0_6> " + IpAddresses.format(NetnsLab.webV6(1)) + "\n"), status.out());
+    assertTrue(
+        status.out().contains("_h0_4> " + IpAddresses.format(NetnsLab.web(1)) + "\n"),
+        status.out());
+    assertTrue(
+        status.out().contains("_h0_6> " + IpAddresses.format(NetnsLab.webV6(1)) + "\n"),
+        status.out());
 
     Cli.Result dryRun = run("cleanup", "--none-live");
     assertEquals(1, dryRun.exit(), dryRun.out() + dryRun.err());
@@ -109,7 +129,10 @@ class NftLabTest {
     Cli.Result doctor = run("doctor");
 
     assertEquals(1, status.exit(), status.out() + status.err());
-    assertTrue(status.out().contains("drift: base chain forward of table inet egress does not dispatch or guard"),
+    assertTrue(
+        status
+            .out()
+            .contains("drift: base chain forward of table inet egress does not dispatch or guard"),
         status.out());
     assertEquals(3, doctor.exit(), doctor.out());
   }

@@ -34,15 +34,19 @@ class PfctlWrapperTest {
     calls = dir.resolve("calls");
     tokens = dir.resolve("state/pf-tokens");
     Path pfctl = dir.resolve("pfctl");
-    Files.writeString(pfctl, """
+    Files.writeString(
+        pfctl,
+        """
         #!/bin/bash
         printf '%%s\n' "$*" >> '%s'
         if [ "$1" = -E ]; then echo 'No ALTQ support in kernel' >&2; echo 'Token : 4242' >&2; fi
         exit 0
-        """.formatted(calls));
+        """
+            .formatted(calls));
     Files.setPosixFilePermissions(pfctl, PosixFilePermissions.fromString("rwx------"));
     wrapper = dir.resolve("egressctl-pfctl");
-    Files.writeString(wrapper,
+    Files.writeString(
+        wrapper,
         new PfctlWrapper(pfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
   }
@@ -50,7 +54,8 @@ class PfctlWrapperTest {
   private Run run(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("bash", wrapper.toString()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process process =
+        new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     process.getOutputStream().close();
     String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(10, TimeUnit.SECONDS));
@@ -62,22 +67,23 @@ class PfctlWrapperTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "-s info",
-      "-s rules",
-      "-a com.apple/000.egress -s rules",
-      "-a com.apple/000.egress/agent-1 -s rules",
-      "-a com.apple/000.egress -s Anchors",
-      "-a com.apple/000.egress -f -",
-      "-a com.apple/000.egress/agent-1 -f -",
-      "-a com.apple/000.egress/agent-1 -F all",
-      "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T show",
-      "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T replace -f -",
-      "-k 192.168.64.3",
-      "-k 0.0.0.0/0 -k 192.168.64.3",
-      "-k fd00:1:2::3",
-      "-k ::/0 -k fd00:1:2::3"
-  })
+  @ValueSource(
+      strings = {
+        "-s info",
+        "-s rules",
+        "-a com.apple/000.egress -s rules",
+        "-a com.apple/000.egress/agent-1 -s rules",
+        "-a com.apple/000.egress -s Anchors",
+        "-a com.apple/000.egress -f -",
+        "-a com.apple/000.egress/agent-1 -f -",
+        "-a com.apple/000.egress/agent-1 -F all",
+        "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T show",
+        "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T replace -f -",
+        "-k 192.168.64.3",
+        "-k 0.0.0.0/0 -k 192.168.64.3",
+        "-k fd00:1:2::3",
+        "-k ::/0 -k fd00:1:2::3"
+      })
   void wrapper_passesTheDriversCallsThroughUnchanged(String line) throws Exception {
     Run run = run(line.split(" "));
 
@@ -86,38 +92,39 @@ class PfctlWrapperTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "-d",
-      "-F all",
-      "-F states",
-      "-f /etc/pf.conf",
-      "-f -",
-      "-a com.apple/000.egress/agent-1 -F all -d",
-      "-a com.apple/000.egress/agent-1 -f /etc/pf.conf",
-      "-a com.apple/000.egress -F all",
-      "-a com.apple -F all",
-      "-a com.apple/* -F all",
-      "-a com.apple/000.egress/agent-1/deeper -F all",
-      "-a com.apple/other/agent-1 -f -",
-      "-a com.apple/000.egress/.. -F all",
-      "-a com.apple/000.egress/agent-1 -s rules -d",
-      "-s info -d",
-      "-s info -F all",
-      "-E -d",
-      "-k 0.0.0.0/0",
-      "-k ::/0",
-      "-k 0.0.0.0",
-      "-k ::",
-      "-k 10.0.0.0/8",
-      "-k 0.0.0.0/0 -k 0.0.0.0/0",
-      "-k 192.168.64.3 -k 0.0.0.0/0",
-      "-k attacker.example",
-      "-X 12 -d",
-      "-X -1",
-      "-e",
-      "-a com.apple/000.egress/agent-1 -t x -T flush",
-      "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
-  })
+  @ValueSource(
+      strings = {
+        "-d",
+        "-F all",
+        "-F states",
+        "-f /etc/pf.conf",
+        "-f -",
+        "-a com.apple/000.egress/agent-1 -F all -d",
+        "-a com.apple/000.egress/agent-1 -f /etc/pf.conf",
+        "-a com.apple/000.egress -F all",
+        "-a com.apple -F all",
+        "-a com.apple/* -F all",
+        "-a com.apple/000.egress/agent-1/deeper -F all",
+        "-a com.apple/other/agent-1 -f -",
+        "-a com.apple/000.egress/.. -F all",
+        "-a com.apple/000.egress/agent-1 -s rules -d",
+        "-s info -d",
+        "-s info -F all",
+        "-E -d",
+        "-k 0.0.0.0/0",
+        "-k ::/0",
+        "-k 0.0.0.0",
+        "-k ::",
+        "-k 10.0.0.0/8",
+        "-k 0.0.0.0/0 -k 0.0.0.0/0",
+        "-k 192.168.64.3 -k 0.0.0.0/0",
+        "-k attacker.example",
+        "-X 12 -d",
+        "-X -1",
+        "-e",
+        "-a com.apple/000.egress/agent-1 -t x -T flush",
+        "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
+      })
   void wrapper_refusesEverythingElseWithoutRunningPfctl(String line) throws Exception {
     Run run = run(line.split(" "));
 
@@ -128,12 +135,13 @@ class PfctlWrapperTest {
 
   @Test
   void wrapper_refusesArgumentsThatHideSpacesOrNewlines() throws Exception {
-    for (String[] args : List.of(
-        new String[] {"-a", CHILD + " -F all", "-s", "rules"},
-        new String[] {"-a", CHILD, "-F", "all\n-d"},
-        new String[] {"-s", "info "},
-        new String[] {"-a", CHILD, "-t", "x", "-T", "show", ""},
-        new String[] {})) {
+    for (String[] args :
+        List.of(
+            new String[] {"-a", CHILD + " -F all", "-s", "rules"},
+            new String[] {"-a", CHILD, "-F", "all\n-d"},
+            new String[] {"-s", "info "},
+            new String[] {"-a", CHILD, "-t", "x", "-T", "show", ""},
+            new String[] {})) {
       Run run = run(args);
 
       assertEquals(64, run.exit(), String.join("|", args) + ": " + run.stderr());
@@ -145,11 +153,14 @@ class PfctlWrapperTest {
   void wrapper_releasesOnlyTokensItTook() throws Exception {
     Run foreign = run("-X", "1111");
     assertEquals(64, foreign.exit());
-    assertTrue(foreign.stderr().contains("token 1111 was not taken through this wrapper"), foreign.stderr());
+    assertTrue(
+        foreign.stderr().contains("token 1111 was not taken through this wrapper"),
+        foreign.stderr());
 
     Run enable = run("-E");
     assertEquals(0, enable.exit());
-    assertTrue(enable.stderr().contains("Token : 4242"), "the driver reads the token from the output");
+    assertTrue(
+        enable.stderr().contains("Token : 4242"), "the driver reads the token from the output");
     assertEquals(List.of("4242"), Files.readAllLines(tokens));
 
     Run release = run("-X", "4242");
@@ -163,16 +174,19 @@ class PfctlWrapperTest {
 
   @Test
   void wrapper_refusesParentAnchorThatIsNotBelowAnother() {
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> new PfctlWrapper("/sbin/pfctl", "egress", "/var/db/t"));
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> new PfctlWrapper("/sbin/pfctl", "egress", "/var/db/t"));
     assertTrue(e.getMessage().contains("is not an anchor path below another"), e.getMessage());
   }
 
   @Test
   void wrapper_refusesPfctlPathWithShellCharacters() {
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class,
-        () -> new PfctlWrapper("/sbin/pfctl'; rm -rf /'", "com.apple/000.egress", "/var/db/t"));
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> new PfctlWrapper("/sbin/pfctl'; rm -rf /'", "com.apple/000.egress", "/var/db/t"));
     assertTrue(e.getMessage().startsWith("the pfctl must be an absolute path"), e.getMessage());
   }
 }

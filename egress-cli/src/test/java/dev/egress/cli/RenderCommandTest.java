@@ -28,9 +28,11 @@ class RenderCommandTest {
 
   @BeforeEach
   void writePolicy() throws IOException {
-    policy = Files.writeString(dir.resolve("agent.policy"),
-        "allow api.anthropic.com port 443\nallow 160.79.104.0/23 port 443\nallow gateway port 3001\n"
-            + "dns gateway\nlog denied\n");
+    policy =
+        Files.writeString(
+            dir.resolve("agent.policy"),
+            "allow api.anthropic.com port 443\nallow 160.79.104.0/23 port 443\nallow gateway port 3001\n"
+                + "dns gateway\nlog denied\n");
   }
 
   private Cli.Result render(String... args) {
@@ -42,103 +44,179 @@ class RenderCommandTest {
 
   @Test
   void render_pfChild_printsTheAnchorAndSaysWhereItWouldGo() {
-    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
-        "--gateway", "192.168.64.1", "--id", "agent-1");
+    Cli.Result result =
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--gateway",
+            "192.168.64.1",
+            "--id",
+            "agent-1");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("""
+    assertEquals(
+        """
         table <tcp_443> persist { 160.79.104.0/23 }
         pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53
         pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53
         pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443
         pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 3001
         block return in log quick inet from 192.168.64.3 to any
-        """, result.out());
-    assertEquals("""
+        """,
+        result.out());
+    assertEquals(
+        """
         # host names not resolved (--no-resolve), so their tables are empty: api.anthropic.com; pass --resolve to fill them
         # would be loaded with: pfctl -a com.apple/000.egress/agent-1 -f -
-        """, result.err());
+        """,
+        result.err());
   }
 
   @Test
   void render_withIpv6_coversBothFamilies() {
-    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
-        "--ip6", "fd00:64::3", "--gateway", "192.168.64.1", "-q");
+    Cli.Result result =
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--ip6",
+            "fd00:64::3",
+            "--gateway",
+            "192.168.64.1",
+            "-q");
 
     assertEquals(0, result.exit(), result.err());
-    assertTrue(result.out().endsWith("block return in log quick inet6 from fd00:64::3 to any\n"), result.out());
+    assertTrue(
+        result.out().endsWith("block return in log quick inet6 from fd00:64::3 to any\n"),
+        result.out());
     assertEquals("", result.err(), "-q silences the notes");
   }
 
   @Test
   void render_resolve_fillsTablesFromDns() throws IOException {
     try (TestDnsServer dns = TestDnsServer.start()) {
-      dns.setAddresses("api.anthropic.com", Duration.ofMinutes(5), "160.79.104.10", "2607:6bc0::10");
+      dns.setAddresses(
+          "api.anthropic.com", Duration.ofMinutes(5), "160.79.104.10", "2607:6bc0::10");
 
-      Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3",
-          "--gateway", "192.168.64.1", "--resolve", "--dns-server", "127.0.0.1:" + dns.address().getPort());
+      Cli.Result result =
+          render(
+              "--backend",
+              "pf",
+              "--policy",
+              policy.toString(),
+              "--ip",
+              "192.168.64.3",
+              "--gateway",
+              "192.168.64.1",
+              "--resolve",
+              "--dns-server",
+              "127.0.0.1:" + dns.address().getPort());
 
       assertEquals(0, result.exit(), result.err());
-      assertTrue(result.out().startsWith(
-          "table <tcp_443> persist { 160.79.104.0/23, 160.79.104.10, 2607:6bc0::10 }\n"), result.out());
-      assertEquals("# would be loaded with: pfctl -a com.apple/000.egress/example -f -\n", result.err());
+      assertTrue(
+          result
+              .out()
+              .startsWith(
+                  "table <tcp_443> persist { 160.79.104.0/23, 160.79.104.10, 2607:6bc0::10 }\n"),
+          result.out());
+      assertEquals(
+          "# would be loaded with: pfctl -a com.apple/000.egress/example -f -\n", result.err());
     }
   }
 
   @Test
   void render_resolve_nameWithoutAddresses_tableStaysEmptyAndSaysSo() throws IOException {
-    Path only = Files.writeString(dir.resolve("only.policy"), "allow gone.example port 443\ndns none\n");
+    Path only =
+        Files.writeString(dir.resolve("only.policy"), "allow gone.example port 443\ndns none\n");
     try (TestDnsServer dns = TestDnsServer.start()) {
       dns.setAddresses("gone.example", Duration.ofMinutes(5));
 
-      Cli.Result result = render("--backend", "pf", "--policy", only.toString(), "--ip", "192.168.64.3",
-          "--resolve", "--dns-server", "127.0.0.1:" + dns.address().getPort());
+      Cli.Result result =
+          render(
+              "--backend",
+              "pf",
+              "--policy",
+              only.toString(),
+              "--ip",
+              "192.168.64.3",
+              "--resolve",
+              "--dns-server",
+              "127.0.0.1:" + dns.address().getPort());
 
       assertEquals(0, result.exit(), result.err());
-      assertTrue(result.err().startsWith(
-          "# gone.example resolved to nothing: its table is empty (nothing to it is allowed)\n"), result.err());
+      assertTrue(
+          result
+              .err()
+              .startsWith(
+                  "# gone.example resolved to nothing: its table is empty (nothing to it is allowed)\n"),
+          result.err());
     }
   }
 
   @Test
   void render_parentWithGuard() {
-    Cli.Result result = render("--backend", "pf", "--parent", "--guard", "192.168.70.0/24", "--bridge", "bridge101");
+    Cli.Result result =
+        render(
+            "--backend", "pf", "--parent", "--guard", "192.168.70.0/24", "--bridge", "bridge101");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("""
+    assertEquals(
+        """
         anchor "*"
         block return in quick on ! lo0 inet from 192.168.70.0/24 to any
         block return in quick on bridge101 all
-        """, result.out());
+        """,
+        result.out());
     assertEquals("# would be loaded with: pfctl -a com.apple/000.egress -f -\n", result.err());
   }
 
   @Test
   void render_policyUsesGatewayButNoneGiven_exitsOne() {
-    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3");
+    Cli.Result result =
+        render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3");
 
     assertEquals(1, result.exit());
-    assertEquals("egressctl: " + policy + " uses the gateway (as a destination or as DNS resolver), so"
-        + " attach needs it: pass --gateway ADDR\n", result.err());
+    assertEquals(
+        "egressctl: "
+            + policy
+            + " uses the gateway (as a destination or as DNS resolver), so"
+            + " attach needs it: pass --gateway ADDR\n",
+        result.err());
     assertEquals("", result.out());
   }
 
   @Test
   void render_wildcardHostOnPf_exitsOneWithTheRenderersReason() throws IOException {
-    Path wildcard = Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
+    Path wildcard =
+        Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
 
-    Cli.Result result = render("--backend", "pf", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
+    Cli.Result result =
+        render("--backend", "pf", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
 
     assertEquals(1, result.exit());
-    assertTrue(result.err().startsWith("egressctl: pf cannot enforce " + wildcard
-        + ": the policy names a wildcard host, which pf cannot enforce"), result.err());
+    assertTrue(
+        result
+            .err()
+            .startsWith(
+                "egressctl: pf cannot enforce "
+                    + wildcard
+                    + ": the policy names a wildcard host, which pf cannot enforce"),
+        result.err());
   }
 
   @Test
   void render_invalidPolicy_exitsOneWithPositions() throws IOException {
     Path bad = Files.writeString(dir.resolve("bad.policy"), "allow example.com port 99999\n");
 
-    Cli.Result result = render("--backend", "pf", "--policy", bad.toString(), "--ip", "192.168.64.3");
+    Cli.Result result =
+        render("--backend", "pf", "--policy", bad.toString(), "--ip", "192.168.64.3");
 
     assertEquals(1, result.exit());
     assertTrue(result.err().startsWith(bad + ":1:24: "), result.err());
@@ -146,74 +224,176 @@ class RenderCommandTest {
 
   @Test
   void render_loopbackContainerAddress_exitsOne() {
-    Cli.Result result = render("--backend", "pf", "--policy", policy.toString(), "--ip", "127.0.0.1",
-        "--gateway", "192.168.64.1");
+    Cli.Result result =
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "127.0.0.1",
+            "--gateway",
+            "192.168.64.1");
 
     assertEquals(1, result.exit());
-    assertEquals("egressctl: container example cannot have the address 127.0.0.1 (unspecified, loopback or"
-        + " multicast)\n", result.err());
+    assertEquals(
+        "egressctl: container example cannot have the address 127.0.0.1 (unspecified, loopback or"
+            + " multicast)\n",
+        result.err());
   }
 
   @Test
   void render_nft_printsExactlyWhatTheBackendsPrepareAndInstallLoad() throws Exception {
-    Cli.Result result = render("--backend", "nft", "--policy", policy.toString(), "--ip", "192.168.64.3",
-        "--ip6", "fd00:64::3", "--gateway", "192.168.64.1", "--id", "agent-1", "--table", "egress_test",
-        "--guard-network", "192.168.64.0/24");
+    Cli.Result result =
+        render(
+            "--backend",
+            "nft",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--ip6",
+            "fd00:64::3",
+            "--gateway",
+            "192.168.64.1",
+            "--id",
+            "agent-1",
+            "--table",
+            "egress_test",
+            "--guard-network",
+            "192.168.64.0/24");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals(loadedByAttach("agent-1", "egress_test", new NftGuard(List.of(), List.of(IpNetwork.parse("192.168.64.0/24")), false)),
+    assertEquals(
+        loadedByAttach(
+            "agent-1",
+            "egress_test",
+            new NftGuard(List.of(), List.of(IpNetwork.parse("192.168.64.0/24")), false)),
         result.out());
     assertTrue(result.out().contains("table inet egress_test"), result.out());
-    assertTrue(result.out().contains("192.168.64.3") && result.out().contains("fd00:64::3"), result.out());
-    assertTrue(result.err().endsWith("# would be loaded with: nft -f - (the table and base chains by the first"
-        + " attach, then the container's rules by its attach)\n"), result.err());
+    assertTrue(
+        result.out().contains("192.168.64.3") && result.out().contains("fd00:64::3"), result.out());
+    assertTrue(
+        result
+            .err()
+            .endsWith(
+                "# would be loaded with: nft -f - (the table and base chains by the first"
+                    + " attach, then the container's rules by its attach)\n"),
+        result.err());
   }
 
-  /** What an NftBackend sends to {@code nft -f -} for prepare and install, recorded by a stand-in nft. */
+  /**
+   * What an NftBackend sends to {@code nft -f -} for prepare and install, recorded by a stand-in
+   * nft.
+   */
   private String loadedByAttach(String id, String table, NftGuard guard) throws Exception {
     Path recorded = dir.resolve("nft-input");
     Path nft = Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat >> '" + recorded + "'\n");
-    NftBackend backend = new NftBackend(
-        new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)), table, guard);
-    ContainerEndpoint container = new ContainerEndpoint(id,
-        List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")), IpAddresses.parse("192.168.64.1"));
+    NftBackend backend =
+        new NftBackend(
+            new NftCommand(
+                List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+            table,
+            guard);
+    ContainerEndpoint container =
+        new ContainerEndpoint(
+            id,
+            List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
+            IpAddresses.parse("192.168.64.1"));
     backend.prepare();
-    backend.install(new ContainerRules(backend.ruleSetName(id), container, PolicyText.read(policy), Resolutions.none()));
+    backend.install(
+        new ContainerRules(
+            backend.ruleSetName(id), container, PolicyText.read(policy), Resolutions.none()));
     return Files.readString(recorded);
   }
 
   @Test
   void render_wildcardHostOnNft_exitsOneWithTheBackendsReason() throws IOException {
-    Path wildcard = Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
+    Path wildcard =
+        Files.writeString(dir.resolve("w.policy"), "allow *.example.com port 443\ndns none\n");
 
-    Cli.Result result = render("--backend", "nft", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
+    Cli.Result result =
+        render("--backend", "nft", "--policy", wildcard.toString(), "--ip", "192.168.64.3");
 
     assertEquals(1, result.exit());
     assertEquals("", result.out());
-    assertTrue(result.err().startsWith("egressctl: nftables cannot enforce " + wildcard
-        + ": the nftables enforcer cannot honour wildcard host names (*.example.com)"), result.err());
+    assertTrue(
+        result
+            .err()
+            .startsWith(
+                "egressctl: nftables cannot enforce "
+                    + wildcard
+                    + ": the nftables enforcer cannot honour wildcard host names (*.example.com)"),
+        result.err());
   }
 
   @Test
   void render_usageErrors_exitTwo() {
-    assertUsage(render("--backend", "nft", "--parent"), "--parent, --guard, --bridge and --log-guard are pf's");
-    assertUsage(render("--backend", "nft", "--policy", policy.toString(), "--ip", "192.168.64.3", "--guard", "10.0.0.0/8"),
+    assertUsage(
+        render("--backend", "nft", "--parent"),
         "--parent, --guard, --bridge and --log-guard are pf's");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString()),
+    assertUsage(
+        render(
+            "--backend",
+            "nft",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--guard",
+            "10.0.0.0/8"),
+        "--parent, --guard, --bridge and --log-guard are pf's");
+    assertUsage(
+        render("--backend", "pf", "--policy", policy.toString()),
         "--policy and --ip are required (unless --parent)");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "fd00::3"),
+    assertUsage(
+        render("--backend", "pf", "--policy", policy.toString(), "--ip", "fd00::3"),
         "--ip takes the IPv4 address; give fd00::3 with --ip6");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--ip6", "10.0.0.1"),
+    assertUsage(
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--ip6",
+            "10.0.0.1"),
         "--ip6 takes an IPv6 address, not 10.0.0.1");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.300"),
+    assertUsage(
+        render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.300"),
         "Invalid value for option '--ip': '192.168.64.300' is not an IPv4 address: part 4 ('300') must be a number 0-255");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--guard", "10.0.0.0/8"),
+    assertUsage(
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--guard",
+            "10.0.0.0/8"),
         "--guard, --bridge and --log-guard go with --parent");
-    assertUsage(render("--backend", "pf", "--parent", "--bridge", "bridge101"), "--bridge needs --guard SUBNET");
-    assertUsage(render("--backend", "pf", "--parent", "--guard", "0.0.0.0/0"),
+    assertUsage(
+        render("--backend", "pf", "--parent", "--bridge", "bridge101"),
+        "--bridge needs --guard SUBNET");
+    assertUsage(
+        render("--backend", "pf", "--parent", "--guard", "0.0.0.0/0"),
         "0.0.0.0/0 is every address of its family, not a container network");
-    assertUsage(render("--backend", "pf", "--policy", policy.toString(), "--ip", "192.168.64.3", "--gateway", "192.168.64.1",
-        "--resolve", "--dns-server", "dns.example"), "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not 'dns.example'");
+    assertUsage(
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--gateway",
+            "192.168.64.1",
+            "--resolve",
+            "--dns-server",
+            "dns.example"),
+        "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not 'dns.example'");
   }
 
   private static void assertUsage(Cli.Result result, String start) {

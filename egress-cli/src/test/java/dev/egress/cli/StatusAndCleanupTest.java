@@ -25,25 +25,30 @@ class StatusAndCleanupTest {
     Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
 
     assertEquals(0, result.exit(), result.out() + result.err());
-    assertEquals("""
+    assertEquals(
+        """
         agent-1  192.168.64.3 fd00:64::3  (7 rules in com.apple/000.egress/agent-1)
           <tcp_443> 160.79.104.10
         agent-2  192.168.64.4  (5 rules in com.apple/000.egress/agent-2)
           <tcp_443> 160.79.104.10
         2 rule sets in pf
-        """, result.out());
+        """,
+        result.out());
   }
 
   @Test
   void status_json() throws Exception {
     PfAttached.attach(host, "agent-1", "192.168.64.3", null);
 
-    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--json");
+    Cli.Result result =
+        run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--json");
 
     assertEquals(0, result.exit(), result.err());
-    assertEquals("{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/000.egress/agent-1\","
-        + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]}}],"
-        + "\"drift\":[]}\n", result.out());
+    assertEquals(
+        "{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/000.egress/agent-1\","
+            + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]}}],"
+            + "\"drift\":[]}\n",
+        result.out());
   }
 
   @Test
@@ -65,7 +70,11 @@ class StatusAndCleanupTest {
 
     assertEquals(1, result.exit());
     assertTrue(result.out().contains("drift: pf is disabled: no rule applies"), result.out());
-    assertTrue(result.out().contains("drift: the parent anchor com.apple/000.egress is missing or altered"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains("drift: the parent anchor com.apple/000.egress is missing or altered"),
+        result.out());
   }
 
   @Test
@@ -85,13 +94,18 @@ class StatusAndCleanupTest {
     PfAttached.attach(host, "agent-2", "192.168.64.4", null);
     host.pf.clearCalls();
 
-    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
+    Cli.Result result =
+        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
 
     assertEquals(1, result.exit());
-    assertEquals("would remove agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
+    assertEquals(
+        "would remove agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
     assertEquals("dry run: pass --yes to remove it\n", result.err());
     for (FakePfctl.Call call : host.pf.calls()) {
-      assertTrue(call.line().endsWith("-s Anchors") || call.line().endsWith("-s rules") || call.line().endsWith("-T show"),
+      assertTrue(
+          call.line().endsWith("-s Anchors")
+              || call.line().endsWith("-s rules")
+              || call.line().endsWith("-T show"),
           "dry run changed pf: " + call.line());
     }
   }
@@ -103,17 +117,33 @@ class StatusAndCleanupTest {
     host.pf.openConnection(IpAddresses.parse("192.168.64.4"), IpAddresses.parse("160.79.104.10"));
     host.pf.openConnection(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"));
 
-    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1", "--yes");
+    Cli.Result result =
+        run(
+            "cleanup",
+            "--backend",
+            "pf",
+            "--pfctl-command",
+            "/sbin/pfctl",
+            "--live",
+            "agent-1",
+            "--yes");
 
     assertEquals(0, result.exit(), result.err());
     assertEquals("removed agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
-    assertTrue(host.pf.anchor("com.apple/000.egress/agent-2").map(FakePfctl.Anchor::isEmpty).orElse(true));
-    assertFalse(host.pf.anchor("com.apple/000.egress/agent-1").orElseThrow().isEmpty(), "the live container keeps its rules");
-    assertEquals(List.of(new FakePfctl.Connection(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"))),
+    assertTrue(
+        host.pf.anchor("com.apple/000.egress/agent-2").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertFalse(
+        host.pf.anchor("com.apple/000.egress/agent-1").orElseThrow().isEmpty(),
+        "the live container keeps its rules");
+    assertEquals(
+        List.of(
+            new FakePfctl.Connection(
+                IpAddresses.parse("192.168.64.3"), IpAddresses.parse("160.79.104.10"))),
         List.copyOf(host.pf.connections()));
     assertEquals(List.of(), host.pf.refusedCalls());
 
-    Cli.Result again = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
+    Cli.Result again =
+        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--live", "agent-1");
     assertEquals(0, again.exit());
     assertEquals("nothing to clean up: every rule set belongs to a live container\n", again.out());
   }
@@ -122,7 +152,8 @@ class StatusAndCleanupTest {
   void cleanup_noneLive_removesEverything() throws Exception {
     PfAttached.attach(host, "agent-1", "192.168.64.3", null);
 
-    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+    Cli.Result result =
+        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
 
     assertEquals(0, result.exit(), result.err());
     assertEquals("removed agent-1 (com.apple/000.egress/agent-1, 192.168.64.3)\n", result.out());
@@ -131,13 +162,17 @@ class StatusAndCleanupTest {
   @Test
   void cleanup_removalFails_exitsThreeAndSaysWhat() throws Exception {
     PfAttached.attach(host, "agent-2", "192.168.64.4", null);
-    host.pf.failOn("-a com.apple/000.egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
+    host.pf.failOn(
+        "-a com.apple/000.egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
 
-    Cli.Result result = run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+    Cli.Result result =
+        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
 
     assertEquals(3, result.exit());
     assertTrue(result.err().startsWith("egressctl: reconcile did not finish: "), result.err());
-    assertFalse(host.pf.anchor("com.apple/000.egress/agent-2").orElseThrow().isEmpty(), "the failed removal left the rules");
+    assertFalse(
+        host.pf.anchor("com.apple/000.egress/agent-2").orElseThrow().isEmpty(),
+        "the failed removal left the rules");
   }
 
   @Test
@@ -146,7 +181,11 @@ class StatusAndCleanupTest {
     Cli.Result both = run("cleanup", "--backend", "pf", "--live", "a", "--none-live");
 
     assertEquals(2, neither.exit());
-    assertTrue(neither.err().startsWith("say which containers still run: --live ID... (or --none-live when none does)"),
+    assertTrue(
+        neither
+            .err()
+            .startsWith(
+                "say which containers still run: --live ID... (or --none-live when none does)"),
         neither.err());
     assertEquals(2, both.exit());
     assertTrue(both.err().startsWith("--live and --none-live exclude each other"), both.err());

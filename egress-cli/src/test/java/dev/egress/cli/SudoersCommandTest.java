@@ -14,8 +14,14 @@ class SudoersCommandTest {
 
     assertEquals(0, entry.exit(), entry.err());
     String digest = SudoersCommand.sha256(wrapper.out());
-    assertTrue(entry.out().endsWith(
-        "alice ALL=(root) NOPASSWD: sha256:" + digest + " /usr/local/libexec/egressctl-pfctl\n"), entry.out());
+    assertTrue(
+        entry
+            .out()
+            .endsWith(
+                "alice ALL=(root) NOPASSWD: sha256:"
+                    + digest
+                    + " /usr/local/libexec/egressctl-pfctl\n"),
+        entry.out());
     long grants = entry.out().lines().filter(line -> !line.startsWith("#")).count();
     assertEquals(1, grants, "one grant line and comments only");
   }
@@ -30,7 +36,14 @@ class SudoersCommandTest {
   @Test
   void sudoers_wrapper_runsTheGivenPfctlForTheGivenAnchor() {
     Cli.Result result =
-        new Cli().run("sudoers", "--wrapper", "--pfctl", "/usr/sbin/pfctl", "--anchor", "com.apple/nanoclaw");
+        new Cli()
+            .run(
+                "sudoers",
+                "--wrapper",
+                "--pfctl",
+                "/usr/sbin/pfctl",
+                "--anchor",
+                "com.apple/nanoclaw");
 
     assertEquals(0, result.exit());
     assertTrue(result.out().startsWith("#!/bin/bash\n"), result.out());
@@ -44,16 +57,22 @@ class SudoersCommandTest {
 
     assertEquals(1, result.exit());
     assertEquals("", result.out());
-    assertTrue(result.err().startsWith("egressctl: 'alice ALL=(ALL) ALL,' is not a user name sudoers can take safely"),
+    assertTrue(
+        result
+            .err()
+            .startsWith(
+                "egressctl: 'alice ALL=(ALL) ALL,' is not a user name sudoers can take safely"),
         result.err());
   }
 
   @Test
   void sudoers_relativeWrapperPath_isRefusedWithExitOne() {
-    Cli.Result result = new Cli().env("USER", "alice").run("sudoers", "--wrapper-path", "bin/pfctl-wrapper");
+    Cli.Result result =
+        new Cli().env("USER", "alice").run("sudoers", "--wrapper-path", "bin/pfctl-wrapper");
 
     assertEquals(1, result.exit());
-    assertTrue(result.err().startsWith("egressctl: the wrapper must be an absolute path"), result.err());
+    assertTrue(
+        result.err().startsWith("egressctl: the wrapper must be an absolute path"), result.err());
   }
 
   @Test

@@ -33,31 +33,41 @@ class WrapperWithEnforcerTest {
     Path fakePfctl = FakePfctl.installExecutable(dir);
     Path wrapper = dir.resolve("egressctl-pfctl");
     Path tokens = dir.resolve("state/pf-tokens");
-    Files.writeString(wrapper, new PfctlWrapper(fakePfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
+    Files.writeString(
+        wrapper,
+        new PfctlWrapper(fakePfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
-    FakeNameResolver resolver = new FakeNameResolver().set("api.anthropic.com", IpAddresses.parse("160.79.104.10"));
+    FakeNameResolver resolver =
+        new FakeNameResolver().set("api.anthropic.com", IpAddresses.parse("160.79.104.10"));
     ExecutorService pipes = Executors.newCachedThreadPool();
     try {
-      try (PfEgressEnforcer enforcer = PfEgressEnforcer.builder()
-          .resolver(resolver)
-          .processRunner(new SystemProcessRunner(pipes))
-          .pfctlCommand(List.of(wrapper.toString()))
-          .build()) {
-        Attachment attachment = enforcer.attach(
-            new ContainerEndpoint("agent-1", List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
-                IpAddresses.parse("192.168.64.1")),
-            PolicyText.parse(PfAttached.POLICY, "test"));
+      try (PfEgressEnforcer enforcer =
+          PfEgressEnforcer.builder()
+              .resolver(resolver)
+              .processRunner(new SystemProcessRunner(pipes))
+              .pfctlCommand(List.of(wrapper.toString()))
+              .build()) {
+        Attachment attachment =
+            enforcer.attach(
+                new ContainerEndpoint(
+                    "agent-1",
+                    List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
+                    IpAddresses.parse("192.168.64.1")),
+                PolicyText.parse(PfAttached.POLICY, "test"));
         FakePfctl during = FakePfctl.readFrom(dir.resolve("pfctl.state"));
         assertTrue(during.isEnabled());
         assertFalse(during.anchor("com.apple/000.egress/agent-1").orElseThrow().isEmpty());
-        assertEquals(1, Files.readAllLines(tokens).size(), "the wrapper recorded the token it took");
+        assertEquals(
+            1, Files.readAllLines(tokens).size(), "the wrapper recorded the token it took");
         attachment.detach();
       }
       FakePfctl after = FakePfctl.readFrom(dir.resolve("pfctl.state"));
       assertEquals(List.of(), after.refusedCalls());
       List<String> lines = after.calls().stream().map(FakePfctl.Call::line).toList();
       assertTrue(lines.contains("-E"), lines.toString());
-      assertTrue(lines.stream().anyMatch(line -> line.startsWith("-X ")), "close released the token: " + lines);
+      assertTrue(
+          lines.stream().anyMatch(line -> line.startsWith("-X ")),
+          "close released the token: " + lines);
       assertTrue(lines.contains("-a com.apple/000.egress/agent-1 -F all"), lines.toString());
       assertTrue(lines.contains("-k ::/0 -k fd00:64::3"), lines.toString());
       assertTrue(after.tokens().isEmpty(), "no reference left on pf");

@@ -14,15 +14,15 @@ import java.util.Set;
  * loads rules; it keeps no lifecycle state of its own: ordering, retries, refresh and events are
  * the enforcer's.
  *
- * <p>Implementations are thread-safe for calls on different rule sets; the enforcer never calls
- * two methods for the same rule set at once. Every method blocks until the kernel has answered.
+ * <p>Implementations are thread-safe for calls on different rule sets; the enforcer never calls two
+ * methods for the same rule set at once. Every method blocks until the kernel has answered.
  */
 public interface FirewallBackend extends AutoCloseable {
 
   /**
    * A deterministic rule-set name for a container id, safe for the filter (pf anchor, nftables
-   * chain): sanitised, length-limited, and distinct for distinct ids (a hash suffix when
-   * sanitising lost information).
+   * chain): sanitised, length-limited, and distinct for distinct ids (a hash suffix when sanitising
+   * lost information).
    */
   String ruleSetName(String containerId);
 
@@ -54,8 +54,8 @@ public interface FirewallBackend extends AutoCloseable {
 
   /**
    * Removes the rule set {@code name} and kills tracked connections from and to each of {@code
-   * addresses}, both directions. Removing an absent rule set still kills the connections and is
-   * not an error.
+   * addresses}, both directions. Removing an absent rule set still kills the connections and is not
+   * an error.
    */
   void remove(String name, List<InetAddress> addresses) throws EgressException;
 
@@ -66,8 +66,8 @@ public interface FirewallBackend extends AutoCloseable {
   Map<String, List<InetAddress>> installed() throws EgressException;
 
   /**
-   * Whether the installed rule set for {@code rules.name()} is exactly what {@link #install}
-   * would load for {@code rules} now; false when missing or altered.
+   * Whether the installed rule set for {@code rules.name()} is exactly what {@link #install} would
+   * load for {@code rules} now; false when missing or altered.
    */
   boolean isIntact(ContainerRules rules) throws EgressException;
 

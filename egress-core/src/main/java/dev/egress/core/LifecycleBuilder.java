@@ -9,9 +9,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The collaborators every {@link RulesetEnforcer} takes, whatever its backend; the pf and
- * nftables enforcers' builders extend it and add their own. Only the resolver is required. Each
- * setter checks its argument at once.
+ * The collaborators every {@link RulesetEnforcer} takes, whatever its backend; the pf and nftables
+ * enforcers' builders extend it and add their own. Only the resolver is required. Each setter
+ * checks its argument at once.
  *
  * @param <B> the concrete builder, returned by every setter
  */
@@ -47,8 +47,8 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
   }
 
   /**
-   * Runs retries, refreshes and health checks. By default the enforcer starts one daemon thread
-   * of its own and stops it on close; a given scheduler is not shut down by the enforcer.
+   * Runs retries, refreshes and health checks. By default the enforcer starts one daemon thread of
+   * its own and stops it on close; a given scheduler is not shut down by the enforcer.
    */
   public B scheduler(ScheduledExecutorService scheduler) {
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");

@@ -32,10 +32,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@link EgressEnforcer} lifecycle for any packet filter, written once: per-container
- * ordering, resolution and refresh of host names, fail-closed error handling, background retries
- * of failed removals, reconciliation after restarts, and drift checks. The packet filter itself is
- * a {@link FirewallBackend}.
+ * The {@link EgressEnforcer} lifecycle for any packet filter, written once: per-container ordering,
+ * resolution and refresh of host names, fail-closed error handling, background retries of failed
+ * removals, reconciliation after restarts, and drift checks. The packet filter itself is a {@link
+ * FirewallBackend}.
  *
  * <p>Fail-closed rules it keeps:
  *
@@ -66,20 +66,25 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private final Object registry = new Object();
 
   private final Map<String, LiveAttachment> live = new HashMap<>();
+
   /**
    * Rule sets being removed, by name: registered before the backend call starts and dropped when it
    * succeeds, so a failed one stays and is retried. While registered, nothing attaches under the
    * name; see {@link #removeRegistered}.
    */
   private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
+
   private final Map<InetAddress, String> owners = new HashMap<>();
+
   /**
-   * Rule sets found installed when this process first prepared the host, until reconcile takes
-   * them over: left by an earlier process, they may hold addresses that new containers reuse.
+   * Rule sets found installed when this process first prepared the host, until reconcile takes them
+   * over: left by an earlier process, they may hold addresses that new containers reuse.
    */
   private final Map<String, List<InetAddress>> foreign = new HashMap<>();
+
   /** Whether a background retry of {@link #pendingRemovals} is scheduled; guarded by registry. */
   private boolean retryScheduled;
+
   private final ReentrantLock prepareLock = new ReentrantLock();
   private volatile boolean prepared;
   private volatile boolean foreignChecked;
@@ -101,7 +106,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
     this.scheduler = givenScheduler != null ? givenScheduler : newDaemonScheduler();
     if (!builder.healthInterval.isZero()) {
       long millis = builder.healthInterval.toMillis();
-      scheduler.scheduleWithFixedDelay(this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
+      scheduler.scheduleWithFixedDelay(
+          this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -111,7 +117,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
     checkPolicy(container, policy);
     String name = backend.ruleSetName(container.id());
     ensurePrepared();
@@ -122,8 +129,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
       if (existing != null) {
         if (!existing.container().equals(container)) {
           throw new IllegalStateException(
-              "container " + container.id() + " is attached as " + existing.container()
-                  + ", not " + container + ": detach it first");
+              "container "
+                  + container.id()
+                  + " is attached as "
+                  + existing.container()
+                  + ", not "
+                  + container
+                  + ": detach it first");
         }
         attachment = existing;
       } else {
@@ -266,27 +278,41 @@ public final class RulesetEnforcer implements EgressEnforcer {
       } catch (EgressException again) {
         log.warn("cannot reload the parent hook: {}", describe(again));
       }
-      findings.add(new EgressEvent.DriftDetected(
-          clock.instant(), "", "host check failed: " + describe(e), false));
+      findings.add(
+          new EgressEvent.DriftDetected(
+              clock.instant(), "", "host check failed: " + describe(e), false));
     }
     for (Attachment attachment : attachments()) {
       LiveAttachment liveAttachment = (LiveAttachment) attachment;
       try {
         if (liveAttachment.repairIfDrifted(null)) {
-          findings.add(new EgressEvent.DriftDetected(clock.instant(), liveAttachment.container().id(),
-              "rule set " + liveAttachment.name + " was missing or altered; reinstalled", true));
+          findings.add(
+              new EgressEvent.DriftDetected(
+                  clock.instant(),
+                  liveAttachment.container().id(),
+                  "rule set " + liveAttachment.name + " was missing or altered; reinstalled",
+                  true));
         }
       } catch (EgressException e) {
-        findings.add(new EgressEvent.DriftDetected(clock.instant(), liveAttachment.container().id(),
-            "rule set " + liveAttachment.name + " is missing or altered and could not be"
-                + " reinstalled: " + describe(e), false));
+        findings.add(
+            new EgressEvent.DriftDetected(
+                clock.instant(),
+                liveAttachment.container().id(),
+                "rule set "
+                    + liveAttachment.name
+                    + " is missing or altered and could not be"
+                    + " reinstalled: "
+                    + describe(e),
+                false));
       }
     }
     findings.forEach(this::emit);
     return List.copyOf(findings);
   }
 
-  /** Ids whose removal is under way or failed and is being retried; their addresses stay reserved. */
+  /**
+   * Ids whose removal is under way or failed and is being retried; their addresses stay reserved.
+   */
   public Set<String> pendingRemovals() {
     synchronized (registry) {
       return pendingRemovals.values().stream()
@@ -331,11 +357,14 @@ public final class RulesetEnforcer implements EgressEnforcer {
     backend.close();
   }
 
-  private void checkPolicy(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+  private void checkPolicy(ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
     backend.checkSupported(policy);
     if (policy.usesGateway() && container.gateway() == null) {
       throw new IllegalArgumentException(
-          "the policy for " + container.id() + " uses the gateway, but its gateway is unknown:"
+          "the policy for "
+              + container.id()
+              + " uses the gateway, but its gateway is unknown:"
               + " attach with a ContainerEndpoint that names the gateway");
     }
   }
@@ -358,7 +387,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
         String owner = owners.get(address);
         if (owner != null) {
           throw new IllegalStateException(
-              "address " + IpAddresses.format(address) + " belongs to container " + owner
+              "address "
+                  + IpAddresses.format(address)
+                  + " belongs to container "
+                  + owner
                   + (pendingRemovals.containsKey(backend.ruleSetName(owner))
                       ? ", whose removal failed and is being retried"
                       : ": detach it first"));
@@ -369,8 +401,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
         for (InetAddress address : container.addresses()) {
           if (pending.getValue().addresses.contains(address)) {
             throw new IllegalStateException(
-                "address " + IpAddresses.format(address) + " is still governed by rule set "
-                    + pending.getKey() + ", whose removal is under way or failed and is being"
+                "address "
+                    + IpAddresses.format(address)
+                    + " is still governed by rule set "
+                    + pending.getKey()
+                    + ", whose removal is under way or failed and is being"
                     + " retried: attach again when it is removed");
           }
         }
@@ -390,7 +425,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
     try {
       removeRegistered(attachment.name, removal, "remove");
     } catch (EgressException e) {
-      log.warn("could not clean up after failed attach of {}: {}", attachment.container().id(),
+      log.warn(
+          "could not clean up after failed attach of {}: {}",
+          attachment.container().id(),
           describe(e));
       scheduleRetries();
     }
@@ -449,19 +486,20 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   /**
-   * Retries, before an attach, the removals that would collide with it: one under the same name
-   * (a failed detach, or an orphan reconcile is removing) or one that holds one of its addresses.
+   * Retries, before an attach, the removals that would collide with it: one under the same name (a
+   * failed detach, or an orphan reconcile is removing) or one that holds one of its addresses.
    */
   private void retryPendingRemovalsOf(ContainerEndpoint container, String name)
       throws EgressException {
     Map<String, PendingRemoval> blocking = new HashMap<>();
     synchronized (registry) {
-      pendingRemovals.forEach((pendingName, pending) -> {
-        if (pendingName.equals(name)
-            || container.addresses().stream().anyMatch(pending.addresses::contains)) {
-          blocking.put(pendingName, pending);
-        }
-      });
+      pendingRemovals.forEach(
+          (pendingName, pending) -> {
+            if (pendingName.equals(name)
+                || container.addresses().stream().anyMatch(pending.addresses::contains)) {
+              blocking.put(pendingName, pending);
+            }
+          });
     }
     for (Map.Entry<String, PendingRemoval> entry : blocking.entrySet()) {
       retryRemoval(entry.getKey(), entry.getValue());
@@ -475,14 +513,15 @@ public final class RulesetEnforcer implements EgressEnforcer {
       pending = Map.copyOf(pendingRemovals);
     }
     Set<String> removed = new LinkedHashSet<>();
-    pending.forEach((name, removal) -> {
-      try {
-        retryRemoval(name, removal);
-        removed.add(removal.id());
-      } catch (EgressException e) {
-        failures.add(describe(e));
-      }
-    });
+    pending.forEach(
+        (name, removal) -> {
+          try {
+            retryRemoval(name, removal);
+            removed.add(removal.id());
+          } catch (EgressException e) {
+            failures.add(describe(e));
+          }
+        });
     return removed;
   }
 
@@ -545,11 +584,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
       }
       Map<String, List<InetAddress>> found = backend.installed();
       synchronized (registry) {
-        found.forEach((name, addresses) -> {
-          if (!isLiveName(name) && !pendingRemovals.containsKey(name)) {
-            foreign.put(name, List.copyOf(addresses));
-          }
-        });
+        found.forEach(
+            (name, addresses) -> {
+              if (!isLiveName(name) && !pendingRemovals.containsKey(name)) {
+                foreign.put(name, List.copyOf(addresses));
+              }
+            });
         foreignChecked = true;
       }
     } finally {
@@ -566,13 +606,17 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private void claimForeignRuleSetsOf(ContainerEndpoint container, String name) {
     synchronized (registry) {
       foreign.remove(name);
-      foreign.entrySet().removeIf(entry -> {
-        if (entry.getValue().stream().noneMatch(container.addresses()::contains)) {
-          return false;
-        }
-        pendingRemovals.putIfAbsent(entry.getKey(), new PendingRemoval(entry.getKey(), entry.getValue()));
-        return true;
-      });
+      foreign
+          .entrySet()
+          .removeIf(
+              entry -> {
+                if (entry.getValue().stream().noneMatch(container.addresses()::contains)) {
+                  return false;
+                }
+                pendingRemovals.putIfAbsent(
+                    entry.getKey(), new PendingRemoval(entry.getKey(), entry.getValue()));
+                return true;
+              });
     }
   }
 
@@ -612,11 +656,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   private static ScheduledExecutorService newDaemonScheduler() {
-    return Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "egress-enforcer");
-      thread.setDaemon(true);
-      return thread;
-    });
+    return Executors.newSingleThreadScheduledExecutor(
+        runnable -> {
+          Thread thread = new Thread(runnable, "egress-enforcer");
+          thread.setDaemon(true);
+          return thread;
+        });
   }
 
   /** One container's attachment; {@link #lock} orders everything done to it. */
@@ -741,7 +786,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
         return resolver.resolve(names);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new EgressException("interrupted while resolving " + names + " for " + container.id(), e);
+        throw new EgressException(
+            "interrupted while resolving " + names + " for " + container.id(), e);
       }
     }
 
@@ -766,16 +812,18 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
       } else if (!closed) {
         try {
-          scheduler.execute(() -> {
-            lock.lock();
-            try {
-              applyPendingChange();
-            } finally {
-              lock.unlock();
-            }
-          });
+          scheduler.execute(
+              () -> {
+                lock.lock();
+                try {
+                  applyPendingChange();
+                } finally {
+                  lock.unlock();
+                }
+              });
         } catch (java.util.concurrent.RejectedExecutionException e) {
-          log.warn("cannot apply address changes of {}: the scheduler is shut down", container.id());
+          log.warn(
+              "cannot apply address changes of {}: the scheduler is shut down", container.id());
         }
       }
     }
@@ -818,14 +866,19 @@ public final class RulesetEnforcer implements EgressEnforcer {
         return;
       }
       try {
-        scheduler.schedule(() -> {
-          try {
-            repairIfDrifted(false);
-          } catch (EgressException e) {
-            emit(new EgressEvent.Failed(clock.instant(), container.id(), "refresh", describe(e)));
-            scheduleReinstall();
-          }
-        }, retryDelay.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.schedule(
+            () -> {
+              try {
+                repairIfDrifted(false);
+              } catch (EgressException e) {
+                emit(
+                    new EgressEvent.Failed(
+                        clock.instant(), container.id(), "refresh", describe(e)));
+                scheduleReinstall();
+              }
+            },
+            retryDelay.toMillis(),
+            TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.RejectedExecutionException e) {
         log.warn("cannot schedule a reinstall of {}: the scheduler is shut down", container.id());
       }
@@ -867,7 +920,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
       try {
         return backend.isIntact(rules);
       } catch (EgressException e) {
-        log.warn("cannot read back the rule set {} of {}, reinstalling it: {}", name, container.id(),
+        log.warn(
+            "cannot read back the rule set {} of {}, reinstalling it: {}",
+            name,
+            container.id(),
             describe(e));
         return false;
       }
@@ -886,7 +942,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  /** Collaborators of a {@link RulesetEnforcer} over a given backend; see {@link LifecycleBuilder}. */
+  /**
+   * Collaborators of a {@link RulesetEnforcer} over a given backend; see {@link LifecycleBuilder}.
+   */
   public static final class Builder extends LifecycleBuilder<Builder> {
     private final FirewallBackend backend;
 

@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A packet filter in memory: installed rule sets are {@link ContainerRules}, and a packet's fate is
- * {@link EgressPolicy#permits} of the rule set holding its source address (nothing without one:
- * the guard). Records every call; can be told to fail.
+ * {@link EgressPolicy#permits} of the rule set holding its source address (nothing without one: the
+ * guard). Records every call; can be told to fail.
  */
 final class FakeBackend implements FirewallBackend {
   final List<String> calls = new ArrayList<>();

@@ -17,7 +17,10 @@ class RulesetEnforcerConformanceTest extends EgressEnforcerContract {
     FakeBackend backend = new FakeBackend();
     FakeNameResolver resolver = new FakeNameResolver();
     RulesetEnforcer enforcer =
-        RulesetEnforcer.builder(backend).resolver(resolver).retryDelay(Duration.ofMillis(20)).build();
+        RulesetEnforcer.builder(backend)
+            .resolver(resolver)
+            .retryDelay(Duration.ofMillis(20))
+            .build();
     return new Harness() {
       private int containers;
 
@@ -34,7 +37,8 @@ class RulesetEnforcerConformanceTest extends EgressEnforcerContract {
       @Override
       public ContainerEndpoint newContainer() {
         containers++;
-        return new ContainerEndpoint("container-" + containers,
+        return new ContainerEndpoint(
+            "container-" + containers,
             List.of(IpAddresses.parse("10.200.0." + (containers + 1))),
             IpAddresses.parse("10.200.0.1"));
       }

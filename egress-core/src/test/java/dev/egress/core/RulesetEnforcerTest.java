@@ -100,7 +100,8 @@ class RulesetEnforcerTest {
     ContainerEndpoint agent = container("agent", "192.168.64.3");
     backend.failNext(1);
 
-    assertThrows(EgressException.class, () -> enforcer.attach(agent, policy("allow 192.0.2.10 port 443")));
+    assertThrows(
+        EgressException.class, () -> enforcer.attach(agent, policy("allow 192.0.2.10 port 443")));
 
     assertEquals(1, backend.count("remove c-agent"));
     assertFalse(backend.isInstalled("c-agent"));
@@ -114,7 +115,8 @@ class RulesetEnforcerTest {
     enforcer.reconcile(Set.of()); // the host is prepared; the install itself fails
     ContainerEndpoint first = container("first", "192.168.64.3");
     backend.failAlways(true);
-    assertThrows(EgressException.class, () -> enforcer.attach(first, policy("allow 192.0.2.10 port 443")));
+    assertThrows(
+        EgressException.class, () -> enforcer.attach(first, policy("allow 192.0.2.10 port 443")));
     assertEquals(Set.of("first"), enforcer.pendingRemovals());
 
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
@@ -131,8 +133,11 @@ class RulesetEnforcerTest {
   void attach_beforeReconcile_removesARuleSetLeftOnItsAddressByAnEarlierProcess() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
     ContainerEndpoint survivor = container("survivor", "192.168.64.4");
-    backend.plant(new ContainerRules("c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
-    backend.plant(new ContainerRules("c-survivor", survivor, EgressPolicy.denyAll(), Resolutions.none()));
+    backend.plant(
+        new ContainerRules(
+            "c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
+    backend.plant(
+        new ContainerRules("c-survivor", survivor, EgressPolicy.denyAll(), Resolutions.none()));
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
 
     enforcer.attach(reuser, policy("allow 198.51.100.7 port 443"));
@@ -146,11 +151,14 @@ class RulesetEnforcerTest {
   @Test
   void attach_whenALeftoverOnItsAddressCannotBeRemoved_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(new ContainerRules("c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
+    backend.plant(
+        new ContainerRules(
+            "c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
     enforcer.attach(container("other", "192.168.64.9"), EgressPolicy.denyAll()); // prepares
     backend.failNext(1);
 
-    assertThrows(EgressException.class,
+    assertThrows(
+        EgressException.class,
         () -> enforcer.attach(container("reuser", "192.168.64.3"), EgressPolicy.denyAll()));
     assertFalse(backend.isInstalled("c-reuser"));
   }
@@ -171,22 +179,27 @@ class RulesetEnforcerTest {
   @Test
   void attach_sameIdWithAnotherGateway_isRefused() throws Exception {
     enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
-    ContainerEndpoint moved = new ContainerEndpoint("agent",
-        List.of(IpAddresses.parse("192.168.64.3")), IpAddresses.parse("192.168.64.254"));
+    ContainerEndpoint moved =
+        new ContainerEndpoint(
+            "agent",
+            List.of(IpAddresses.parse("192.168.64.3")),
+            IpAddresses.parse("192.168.64.254"));
 
     assertThrows(IllegalStateException.class, () -> enforcer.attach(moved, EgressPolicy.denyAll()));
   }
 
   @Test
   void afterClose_operationsAreRefusedAndRulesStay() throws Exception {
-    Attachment attachment = enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    Attachment attachment =
+        enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
 
     enforcer.close();
 
     assertThrows(IllegalStateException.class, attachment::detach);
     assertThrows(IllegalStateException.class, () -> attachment.update(EgressPolicy.denyAll()));
     assertThrows(IllegalStateException.class, () -> enforcer.reconcile(Set.of()));
-    assertThrows(IllegalStateException.class,
+    assertThrows(
+        IllegalStateException.class,
         () -> enforcer.attach(container("other", "192.168.64.4"), EgressPolicy.denyAll()));
     assertTrue(backend.isInstalled("c-agent"));
   }
@@ -195,7 +208,8 @@ class RulesetEnforcerTest {
   void attach_addressOfAnotherLiveContainer_isRefused() throws Exception {
     enforcer.attach(container("first", "192.168.64.3"), EgressPolicy.denyAll());
 
-    assertThrows(IllegalStateException.class,
+    assertThrows(
+        IllegalStateException.class,
         () -> enforcer.attach(container("second", "192.168.64.3"), EgressPolicy.denyAll()));
     assertEquals(1, backend.count("install "));
   }
@@ -204,16 +218,19 @@ class RulesetEnforcerTest {
   void attach_gatewayPolicyWithoutGateway_isRefusedBeforeAnyCall() throws Exception {
     EgressPolicy usesGateway = policy("allow gateway port 3001");
 
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> enforcer.attach(IpAddresses.parse("192.168.64.3"), usesGateway));
     assertTrue(backend.calls.isEmpty());
   }
 
   @Test
   void attach_wildcardName_isRefusedBeforeAnyCall() {
-    EgressPolicy wildcard = EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
+    EgressPolicy wildcard =
+        EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
 
-    assertThrows(UnsupportedPolicyException.class,
+    assertThrows(
+        UnsupportedPolicyException.class,
         () -> enforcer.attach(container("agent", "192.168.64.3"), wildcard));
     assertTrue(backend.calls.isEmpty());
   }
@@ -224,7 +241,8 @@ class RulesetEnforcerTest {
     Attachment attachment = enforcer.attach(agent, policy("allow 192.0.2.10 port 443"));
     backend.failNext(1);
 
-    assertThrows(EgressException.class, () -> attachment.update(policy("allow 198.51.100.7 port 443")));
+    assertThrows(
+        EgressException.class, () -> attachment.update(policy("allow 198.51.100.7 port 443")));
 
     assertEquals(policy("allow 192.0.2.10 port 443"), attachment.policy());
     assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
@@ -249,7 +267,8 @@ class RulesetEnforcerTest {
 
   @Test
   void detach_isIdempotent() throws Exception {
-    Attachment attachment = enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
+    Attachment attachment =
+        enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
 
     attachment.detach();
     attachment.detach();
@@ -263,11 +282,13 @@ class RulesetEnforcerTest {
     resolver.set("api.example.com", API_V1);
     resolver.set("cdn.example.com", OTHER);
     ContainerEndpoint agent = container("agent", "192.168.64.3");
-    enforcer.attach(agent, policy("allow api.example.com port 443\nallow cdn.example.com port 443"));
+    enforcer.attach(
+        agent, policy("allow api.example.com port 443\nallow cdn.example.com port 443"));
 
     resolver.set("api.example.com", API_V2);
 
-    assertTrue(backend.calls.contains("refresh c-agent [api.example.com]"), backend.calls.toString());
+    assertTrue(
+        backend.calls.contains("refresh c-agent [api.example.com]"), backend.calls.toString());
     assertEquals(1, backend.count("install "));
     InetAddress source = agent.addresses().get(0);
     assertTrue(backend.allows(source, Flow.tcp(API_V2, 443)));
@@ -306,7 +327,8 @@ class RulesetEnforcerTest {
   @Test
   void reconcile_detachesAttachmentsOfDeadContainersAndReinstallsWipedOnes() throws Exception {
     Attachment dead = enforcer.attach(container("dead", "192.168.64.3"), EgressPolicy.denyAll());
-    Attachment wiped = enforcer.attach(container("wiped", "192.168.64.4"), policy("allow 192.0.2.10 port 443"));
+    Attachment wiped =
+        enforcer.attach(container("wiped", "192.168.64.4"), policy("allow 192.0.2.10 port 443"));
     backend.wipe("c-wiped");
 
     ReconcileResult result = enforcer.reconcile(Set.of("wiped"));
@@ -338,13 +360,16 @@ class RulesetEnforcerTest {
     assertThrows(EgressException.class, old::detach);
 
     FakeBackend.Gate slowRemoval = backend.holdNextRemove();
-    Future<?> retry = threads.submit(() -> {
-      old.detach();
-      return null;
-    });
+    Future<?> retry =
+        threads.submit(
+            () -> {
+              old.detach();
+              return null;
+            });
     slowRemoval.awaitEntered();
     Future<Attachment> reattach =
-        threads.submit(() -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
+        threads.submit(
+            () -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
     letRun(reattach);
     slowRemoval.open();
     retry.get(5, TimeUnit.SECONDS);
@@ -358,14 +383,17 @@ class RulesetEnforcerTest {
   @Test
   void reconcile_removingAnOrphanWhileThatContainerAttaches_keepsTheNewRules() throws Exception {
     ContainerEndpoint agent = container("agent", "192.168.64.3");
-    backend.plant(new ContainerRules("c-agent", agent, policy("allow 198.51.100.7 port 443"),
-        Resolutions.none()));
+    backend.plant(
+        new ContainerRules(
+            "c-agent", agent, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
 
     FakeBackend.Gate slowRemoval = backend.holdNextRemove();
-    Future<ReconcileResult> reconcile = threads.submit(() -> noBackgroundRetries.reconcile(Set.of()));
+    Future<ReconcileResult> reconcile =
+        threads.submit(() -> noBackgroundRetries.reconcile(Set.of()));
     slowRemoval.awaitEntered();
     Future<Attachment> attach =
-        threads.submit(() -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
+        threads.submit(
+            () -> noBackgroundRetries.attach(agent, policy("allow 192.0.2.10 port 443")));
     letRun(attach);
     slowRemoval.open();
     reconcile.get(5, TimeUnit.SECONDS);
@@ -374,7 +402,8 @@ class RulesetEnforcerTest {
     assertTrue(attached.isActive());
     List<String> sinceInstall =
         backend.calls.subList(backend.calls.indexOf("install c-agent"), backend.calls.size());
-    assertFalse(sinceInstall.contains("remove c-agent"),
+    assertFalse(
+        sinceInstall.contains("remove c-agent"),
         "the attached container was without rules for a while: " + backend.calls);
     assertTrue(backend.isInstalled("c-agent"));
     assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
@@ -385,8 +414,9 @@ class RulesetEnforcerTest {
   void reconcile_whenAnOrphanCannotBeRemoved_aContainerReusingItsAddressNeverGetsItsRules()
       throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
-        Resolutions.none()));
+    backend.plant(
+        new ContainerRules(
+            "c-gone", gone, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));
@@ -396,7 +426,8 @@ class RulesetEnforcerTest {
     noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443"));
 
     assertFalse(backend.isInstalled("c-gone"));
-    assertFalse(backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)),
+    assertFalse(
+        backend.allows(reuser.addresses().get(0), Flow.tcp(OTHER, 443)),
         "the orphan's rules still govern the reused address");
     assertTrue(backend.allows(reuser.addresses().get(0), Flow.tcp(API_V1, 443)));
   }
@@ -404,14 +435,16 @@ class RulesetEnforcerTest {
   @Test
   void attach_whileAnOrphanRemovalIsPendingAndStillFails_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(new ContainerRules("c-gone", gone, policy("allow 198.51.100.7 port 443"),
-        Resolutions.none()));
+    backend.plant(
+        new ContainerRules(
+            "c-gone", gone, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));
 
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
-    assertThrows(EgressException.class,
+    assertThrows(
+        EgressException.class,
         () -> noBackgroundRetries.attach(reuser, policy("allow 192.0.2.10 port 443")));
 
     assertFalse(backend.isInstalled("c-reuser"));
@@ -429,7 +462,8 @@ class RulesetEnforcerTest {
 
     assertTrue(backend.isInstalled("c-agent"), "a rule set that cannot be read back stays missing");
     assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
-    assertTrue(findings.stream().anyMatch(f -> f.containerId().equals("agent")), findings.toString());
+    assertTrue(
+        findings.stream().anyMatch(f -> f.containerId().equals("agent")), findings.toString());
   }
 
   @Test
@@ -441,11 +475,13 @@ class RulesetEnforcerTest {
     List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
 
     assertEquals(preparesBefore + 1, backend.count("prepare"), backend.calls.toString());
-    assertTrue(findings.stream().anyMatch(f -> f.containerId().isEmpty() && !f.repaired()),
+    assertTrue(
+        findings.stream().anyMatch(f -> f.containerId().isEmpty() && !f.repaired()),
         findings.toString());
   }
 
-  private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
+  private static void awaitTrue(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
     for (int i = 0; i < 200 && !condition.getAsBoolean(); i++) {
       Thread.sleep(10);
     }

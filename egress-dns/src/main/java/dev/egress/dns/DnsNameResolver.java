@@ -56,31 +56,30 @@ import org.xbill.DNS.lookup.NoSuchRRSetException;
 import org.xbill.DNS.lookup.ServerFailedException;
 
 /**
- * A {@link NameResolver} on dnsjava's {@link LookupSession}: one cache shared by every caller,
- * A and AAAA of all names queried concurrently, answers kept for their (clamped) TTL and
- * refreshed when it ends, subscribers told only about real changes, and failures that never
- * widen.
+ * A {@link NameResolver} on dnsjava's {@link LookupSession}: one cache shared by every caller, A
+ * and AAAA of all names queried concurrently, answers kept for their (clamped) TTL and refreshed
+ * when it ends, subscribers told only about real changes, and failures that never widen.
  *
  * <p><b>Queries.</b> Names are absolute ({@code api.example.com} is asked as {@code
- * api.example.com.}, never through a search path) and the hosts file is consulted only when
- * {@link Builder#hostsFile} says so. A and AAAA are asked together; CNAME chains are followed by
- * dnsjava. Callers that ask for a name whose answer is missing or expired share one in-flight
- * query per name, so many containers using one name cause one pair of upstream queries per TTL
- * period. Wildcard names ({@code *.example.com}) cannot be resolved and map to nothing.
+ * api.example.com.}, never through a search path) and the hosts file is consulted only when {@link
+ * Builder#hostsFile} says so. A and AAAA are asked together; CNAME chains are followed by dnsjava.
+ * Callers that ask for a name whose answer is missing or expired share one in-flight query per
+ * name, so many containers using one name cause one pair of upstream queries per TTL period.
+ * Wildcard names ({@code *.example.com}) cannot be resolved and map to nothing.
  *
  * <p><b>TTL.</b> A name's addresses are valid for the smallest TTL of its answer, clamped to
  * [{@link Builder#ttlFloor floor}, {@link Builder#ttlCeiling ceiling}]. A name stays cached while
- * it is subscribed to or was asked for since its last query; it is refreshed when its TTL ends,
- * and evicted instead when nobody used it during that period. An enforcer should {@link
- * #subscribe} to a policy's names when it {@link #resolve resolves} them (before or right after):
- * changes that happen before a name is subscribed to are not reported to the new subscription.
+ * it is subscribed to or was asked for since its last query; it is refreshed when its TTL ends, and
+ * evicted instead when nobody used it during that period. An enforcer should {@link #subscribe} to
+ * a policy's names when it {@link #resolve resolves} them (before or right after): changes that
+ * happen before a name is subscribed to are not reported to the new subscription.
  *
  * <p><b>Failures.</b> A timeout, SERVFAIL, NXDOMAIN, empty answer (neither A nor AAAA), network
  * error or bogus DNSSEC answer keeps the addresses the name last had until {@code expiry + grace}
  * (logged and shown in {@link #status()}), then drops them; the lookup is retried every {@link
- * Builder#retryInterval retry interval} meanwhile. An address family answered empty while the
- * other has addresses is simply empty (a definitive answer narrows at once). Nothing ever maps to
- * "any": a name that never resolved contributes no address.
+ * Builder#retryInterval retry interval} meanwhile. An address family answered empty while the other
+ * has addresses is simply empty (a definitive answer narrows at once). Nothing ever maps to "any":
+ * a name that never resolved contributes no address.
  *
  * <p><b>Addresses never published.</b> An answer's unspecified (0.0.0.0, ::), IPv4-mapped
  * (::ffff:0:0/96), loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, which holds the cloud
@@ -92,8 +91,8 @@ import org.xbill.DNS.lookup.ServerFailedException;
  *
  * <p><b>Threads.</b> Thread-safe. {@link #resolve} blocks at most for the query timeout (it never
  * waits for a name that is already known and fresh). Lookups complete and listeners run on the
- * {@link Builder#executor executor}; refresh timers run on the {@link Builder#scheduler
- * scheduler}. {@link #close()} stops refreshes and listeners and is idempotent.
+ * {@link Builder#executor executor}; refresh timers run on the {@link Builder#scheduler scheduler}.
+ * {@link #close()} stops refreshes and listeners and is idempotent.
  */
 public final class DnsNameResolver implements NameResolver, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DnsNameResolver.class);
@@ -189,7 +188,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
             .get(queryTimeoutMillis, TimeUnit.MILLISECONDS);
       } catch (TimeoutException e) {
-        log.debug("resolve: answers still missing after {} ms; using what is known", queryTimeoutMillis);
+        log.debug(
+            "resolve: answers still missing after {} ms; using what is known", queryTimeoutMillis);
       } catch (ExecutionException e) {
         throw new IllegalStateException("query completion failed unexpectedly", e.getCause());
       }
@@ -227,8 +227,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   }
 
   /**
-   * What the resolver knows about every cached name, sorted by name: addresses, expiry, last
-   * error and grace. Does not block on lookups; safe to call at any time.
+   * What the resolver knows about every cached name, sorted by name: addresses, expiry, last error
+   * and grace. Does not block on lookups; safe to call at any time.
    */
   public List<NameStatus> status() {
     long now = clock.millis();
@@ -242,7 +242,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     return List.copyOf(statuses);
   }
 
-  /** Stops refreshes and listener calls, forgets every name; idempotent. Lookups in flight are abandoned. */
+  /**
+   * Stops refreshes and listener calls, forgets every name; idempotent. Lookups in flight are
+   * abandoned.
+   */
   @Override
   public void close() {
     closed = true;
@@ -282,7 +285,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     try {
       return Name.fromString(name.ascii() + ".");
     } catch (TextParseException e) {
-      throw new IllegalArgumentException("'" + name + "' is not a valid DNS name: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "'" + name + "' is not a valid DNS name: " + e.getMessage(), e);
     }
   }
 
@@ -306,7 +310,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
                   try {
                     complete(entry, answers.get(0).join(), answers.get(1).join());
                   } catch (RuntimeException e) {
-                    log.error("egress-dns: internal error completing the lookup of {}", entry.name, e);
+                    log.error(
+                        "egress-dns: internal error completing the lookup of {}", entry.name, e);
                     synchronized (entry) {
                       entry.inFlight = null;
                       long failedAt = clock.millis();
@@ -346,8 +351,11 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
         continue;
       }
       if (!usable(raw, type)) {
-        log.warn("egress-dns: ignoring the unusable address {} in the {} answer for {}",
-            record.rdataToString(), Type.string(type), name);
+        log.warn(
+            "egress-dns: ignoring the unusable address {} in the {} answer for {}",
+            record.rdataToString(),
+            Type.string(type),
+            name);
         continue;
       }
       addresses.add(IpAddresses.fromBytes(raw)); // without the host name dnsjava attaches
@@ -357,9 +365,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   }
 
   /**
-   * Whether an answered address may be allowed at all: not the unspecified address (0.0.0.0 or
-   * ::, which a connecting socket treats as "this host"), no IPv4-mapped IPv6 address (which
-   * would turn an AAAA answer into IPv4 access), and no loopback (127.0.0.0/8, ::1), link-local
+   * Whether an answered address may be allowed at all: not the unspecified address (0.0.0.0 or ::,
+   * which a connecting socket treats as "this host"), no IPv4-mapped IPv6 address (which would turn
+   * an AAAA answer into IPv4 access), and no loopback (127.0.0.0/8, ::1), link-local
    * (169.254.0.0/16, the cloud metadata service's range; fe80::/10) or multicast (224.0.0.0/4,
    * ff00::/8) address, which a rebinding answer for an allowed name would otherwise open.
    */
@@ -375,7 +383,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return false;
     }
     InetAddress address = IpAddresses.fromBytes(raw);
-    return !address.isLoopbackAddress() && !address.isLinkLocalAddress()
+    return !address.isLoopbackAddress()
+        && !address.isLinkLocalAddress()
         && !address.isMulticastAddress();
   }
 
@@ -390,7 +399,6 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
     return raw[10] == (byte) 0xff && raw[11] == (byte) 0xff;
   }
-
 
   private Answer failed(Throwable error, int type) {
     Throwable cause = unwrap(error);
@@ -439,7 +447,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
 
   private static String describe(Throwable cause) {
     String message = cause.getMessage();
-    return message == null ? cause.getClass().getSimpleName() : cause.getClass().getSimpleName() + ": " + message;
+    return message == null
+        ? cause.getClass().getSimpleName()
+        : cause.getClass().getSimpleName() + ": " + message;
   }
 
   /** Applies the answers of one query to {@code entry}, tells subscribers about a change. */
@@ -451,10 +461,12 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       if (entry.evicted) {
         return;
       }
-      boolean allEmpty = v4.error == null && v6.error == null && v4.addresses.isEmpty() && v6.addresses.isEmpty();
+      boolean allEmpty =
+          v4.error == null && v6.error == null && v4.addresses.isEmpty() && v6.addresses.isEmpty();
       if (allEmpty) {
         LookupError empty =
-            new LookupError(FailureKind.EMPTY_ANSWER, "neither A nor AAAA records", clock.instant());
+            new LookupError(
+                FailureKind.EMPTY_ANSWER, "neither A nor AAAA records", clock.instant());
         v4 = new Answer(Set.of(), 0, empty);
         v6 = v4;
       }
@@ -471,7 +483,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
             entry.lastError,
             kept.isEmpty()
                 ? "it has no addresses"
-                : "keeping its last known addresses " + format(kept) + " until at most "
+                : "keeping its last known addresses "
+                    + format(kept)
+                    + " until at most "
                     + entry.graceEnds(graceMillis));
       } else {
         entry.nextQueryAt = entry.earliestExpiry();
@@ -490,7 +504,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   /** Recomputes the published view; the caller holds the lock. */
   private @Nullable Notification publish(CachedName entry, long now) {
     Set<InetAddress> current = entry.published(now, graceMillis);
-    entry.view = new View(current, Math.min(entry.nextQueryAt, entry.publishedChangesAt(now, graceMillis)));
+    entry.view =
+        new View(current, Math.min(entry.nextQueryAt, entry.publishedChangesAt(now, graceMillis)));
     if (current.equals(entry.notified)) {
       return null;
     }
@@ -500,7 +515,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       log.info("egress-dns: {} now resolves to {}", entry.name, format(current));
     }
     entry.notified = current;
-    return entry.watches.isEmpty() ? null : new Notification(entry.name, List.copyOf(entry.watches));
+    return entry.watches.isEmpty()
+        ? null
+        : new Notification(entry.name, List.copyOf(entry.watches));
   }
 
   /** Arms the entry's timer for its next query or grace end; the caller holds the lock. */
@@ -567,7 +584,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   }
 
   private static String format(Set<InetAddress> addresses) {
-    return addresses.stream().map(IpAddresses::format).sorted().collect(Collectors.joining(", ", "[", "]"));
+    return addresses.stream()
+        .map(IpAddresses::format)
+        .sorted()
+        .collect(Collectors.joining(", ", "[", "]"));
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String name) {
@@ -766,7 +786,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
   }
 
-  /** Builds a {@link DnsNameResolver}; every setter checks its argument at once. Not thread-safe. */
+  /**
+   * Builds a {@link DnsNameResolver}; every setter checks its argument at once. Not thread-safe.
+   */
   public static final class Builder {
     private @Nullable List<InetSocketAddress> servers;
     private @Nullable Resolver upstream;
@@ -784,8 +806,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     private Builder() {}
 
     /**
-     * The upstream DNS servers, tried in turn. Default: the system's servers (resolv.conf and
-     * the like), read once by {@link #build()}.
+     * The upstream DNS servers, tried in turn. Default: the system's servers (resolv.conf and the
+     * like), read once by {@link #build()}.
      */
     public Builder servers(List<InetSocketAddress> servers) {
       if (servers.isEmpty()) {
@@ -796,8 +818,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
 
     /**
-     * A dnsjava resolver to send the queries to instead of {@link #servers} (tests, DoH, TSIG).
-     * Its timeout is set to the query timeout.
+     * A dnsjava resolver to send the queries to instead of {@link #servers} (tests, DoH, TSIG). Its
+     * timeout is set to the query timeout.
      */
     public Builder upstream(Resolver upstream) {
       this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -822,7 +844,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       return this;
     }
 
-    /** How long after its expiry a name keeps its last good addresses while lookups fail. Default 5 min. */
+    /**
+     * How long after its expiry a name keeps its last good addresses while lookups fail. Default 5
+     * min.
+     */
     public Builder grace(Duration grace) {
       if (grace.isNegative()) {
         throw new IllegalArgumentException("grace must not be negative: " + grace);
@@ -844,8 +869,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
 
     /**
-     * Where refresh timers run; the caller keeps ownership (close does not shut it down).
-     * Default: a daemon thread owned by the resolver.
+     * Where refresh timers run; the caller keeps ownership (close does not shut it down). Default:
+     * a daemon thread owned by the resolver.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -853,8 +878,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
 
     /**
-     * Where lookups complete and listeners run; the caller keeps ownership. Must not run tasks
-     * on the submitting thread. Default: two daemon threads owned by the resolver.
+     * Where lookups complete and listeners run; the caller keeps ownership. Must not run tasks on
+     * the submitting thread. Default: two daemon threads owned by the resolver.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
@@ -869,9 +894,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
 
     /**
      * Turns on DNSSEC validation with these trust anchors (DS or DNSKEY records in master-file
-     * format, such as the root zone's KSK from https://data.iana.org/root-anchors/). A bogus
-     * answer then counts as a failure ({@link FailureKind#DNSSEC_BOGUS}); unsigned zones below
-     * no anchor still resolve. Default: off.
+     * format, such as the root zone's KSK from https://data.iana.org/root-anchors/). A bogus answer
+     * then counts as a failure ({@link FailureKind#DNSSEC_BOGUS}); unsigned zones below no anchor
+     * still resolve. Default: off.
      */
     public Builder dnssecTrustAnchors(String trustAnchors) {
       if (trustAnchors.isBlank()) {
@@ -903,10 +928,12 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       if (trustAnchors != null) {
         ValidatingResolver validating = new ValidatingResolver(chosen, clock);
         try (InputStream anchors =
-            new java.io.ByteArrayInputStream(trustAnchors.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            new java.io.ByteArrayInputStream(
+                trustAnchors.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
           validating.loadTrustAnchors(anchors);
         } catch (IOException e) {
-          throw new IllegalStateException("DNSSEC trust anchors do not parse: " + e.getMessage(), e);
+          throw new IllegalStateException(
+              "DNSSEC trust anchors do not parse: " + e.getMessage(), e);
         }
         validating.setTimeout(queryTimeout);
         chosen = new BogusAsFailure(validating);
@@ -947,7 +974,6 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       }
       return extended;
     }
-
 
     private static Duration positive(Duration duration, String what) {
       if (duration.isNegative() || duration.isZero()) {

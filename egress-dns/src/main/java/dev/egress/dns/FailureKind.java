@@ -1,6 +1,9 @@
 package dev.egress.dns;
 
-/** Why a lookup gave no usable addresses. Every kind keeps the last good addresses for the grace time. */
+/**
+ * Why a lookup gave no usable addresses. Every kind keeps the last good addresses for the grace
+ * time.
+ */
 public enum FailureKind {
   /** No answer within the query timeout. */
   TIMEOUT,

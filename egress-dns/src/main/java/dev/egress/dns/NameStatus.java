@@ -42,15 +42,18 @@ public record NameStatus(
 
   /**
    * One line for an operator, such as {@code api.example.com 192.0.2.1,2001:db8::1 expires
-   * 2026-01-01T00:01:00Z} or {@code cdn.example.com 192.0.2.7 expires ... IN GRACE until ...
-   * (last error TIMEOUT: ...)}.
+   * 2026-01-01T00:01:00Z} or {@code cdn.example.com 192.0.2.7 expires ... IN GRACE until ... (last
+   * error TIMEOUT: ...)}.
    */
   public String describe() {
     StringBuilder line = new StringBuilder(name.ascii()).append(' ');
     line.append(
         addresses.isEmpty()
             ? "(no addresses)"
-            : addresses.stream().map(IpAddresses::format).sorted().collect(Collectors.joining(",")));
+            : addresses.stream()
+                .map(IpAddresses::format)
+                .sorted()
+                .collect(Collectors.joining(",")));
     if (expires != null) {
       line.append(" expires ").append(expires);
     }

@@ -102,8 +102,14 @@ class DnsNameResolverProperties {
               .anyMatch(g -> g.addresses().contains(address) && now.isBefore(g.usableUntil()));
       assertTrue(
           backed,
-          where + " published " + address + " at " + now + " but no answer within the grace"
-              + " window contained it; answers: " + given);
+          where
+              + " published "
+              + address
+              + " at "
+              + now
+              + " but no answer within the grace"
+              + " window contained it; answers: "
+              + given);
     }
   }
 
@@ -125,8 +131,9 @@ class DnsNameResolverProperties {
             Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
             Reply.networkError("scripted network error"),
             Reply.addresses(Duration.ofSeconds(60), List.of()));
-    Arbitrary<Reply> reply = Arbitraries.frequencyOf(
-        net.jqwik.api.Tuple.of(3, addresses), net.jqwik.api.Tuple.of(2, failure));
+    Arbitrary<Reply> reply =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(3, addresses), net.jqwik.api.Tuple.of(2, failure));
     Arbitrary<Duration> advance = Arbitraries.longs().between(0, 400).map(Duration::ofSeconds);
     return Combinators.combine(reply, advance).as(Step::new).list().ofMinSize(1).ofMaxSize(15);
   }

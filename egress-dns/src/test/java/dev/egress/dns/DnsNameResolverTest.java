@@ -81,9 +81,11 @@ class DnsNameResolverTest {
     server.setAddresses("api.example.com", TTL, "192.0.2.1", "2001:db8::1");
     server.setAddresses("cdn.example.com", TTL, "192.0.2.7");
 
-    Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com"), host("cdn.example.com")));
+    Resolutions resolutions =
+        resolver.resolve(Set.of(host("api.example.com"), host("cdn.example.com")));
 
-    assertEquals(addresses("192.0.2.1", "2001:db8::1"), resolutions.addressesOf(host("api.example.com")));
+    assertEquals(
+        addresses("192.0.2.1", "2001:db8::1"), resolutions.addressesOf(host("api.example.com")));
     assertEquals(addresses("192.0.2.7"), resolutions.addressesOf(host("cdn.example.com")));
   }
 
@@ -110,8 +112,8 @@ class DnsNameResolverTest {
   }
 
   @Test
-  void hostsFile_whenConfigured_answersBeforeUpstream(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws Exception {
+  void hostsFile_whenConfigured_answersBeforeUpstream(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     java.nio.file.Path hosts = dir.resolve("hosts");
     java.nio.file.Files.writeString(hosts, "192.0.2.77 pinned.example.com\n");
     server.setAddresses("pinned.example.com", TTL, "192.0.2.1");
@@ -120,7 +122,10 @@ class DnsNameResolverTest {
 
     Resolutions resolutions = resolver.resolve(Set.of(host("pinned.example.com")));
 
-    assertTrue(resolutions.addressesOf(host("pinned.example.com")).contains(IpAddresses.parse("192.0.2.77")));
+    assertTrue(
+        resolutions
+            .addressesOf(host("pinned.example.com"))
+            .contains(IpAddresses.parse("192.0.2.77")));
     assertEquals(0, server.queries("pinned.example.com", Type.A));
   }
 
@@ -137,13 +142,22 @@ class DnsNameResolverTest {
   void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
     java.net.InetAddress mapped =
         java.net.Inet6Address.getByAddress(
-            null, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66},
+            null,
+            new byte[] {
+              0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66
+            },
             (java.net.NetworkInterface) null);
     List<InetAddress> answer =
-        List.of(IpAddresses.parse("0.0.0.0"), IpAddresses.parse("::"), mapped, IpAddresses.parse("192.0.2.8"));
+        List.of(
+            IpAddresses.parse("0.0.0.0"),
+            IpAddresses.parse("::"),
+            mapped,
+            IpAddresses.parse("192.0.2.8"));
     resolver.close();
     resolver =
-        builder().upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer))).build();
+        builder()
+            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
+            .build();
 
     Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
 
@@ -152,24 +166,43 @@ class DnsNameResolverTest {
 
   @Test
   void rebindingAnswers_toLoopbackLinkLocalOrMulticast_areNeverPublished() throws Exception {
-    List<InetAddress> answer = List.of(IpAddresses.parse("127.0.0.1"),
-        IpAddresses.parse("169.254.169.254"), IpAddresses.parse("224.0.0.251"),
-        IpAddresses.parse("::1"), IpAddresses.parse("fe80::1"), IpAddresses.parse("ff02::1"),
-        IpAddresses.parse("10.1.2.3"), IpAddresses.parse("fd00::5"));
+    List<InetAddress> answer =
+        List.of(
+            IpAddresses.parse("127.0.0.1"),
+            IpAddresses.parse("169.254.169.254"),
+            IpAddresses.parse("224.0.0.251"),
+            IpAddresses.parse("::1"),
+            IpAddresses.parse("fe80::1"),
+            IpAddresses.parse("ff02::1"),
+            IpAddresses.parse("10.1.2.3"),
+            IpAddresses.parse("fd00::5"));
     resolver.close();
     resolver =
-        builder().upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer))).build();
+        builder()
+            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
+            .build();
 
     Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
 
-    assertEquals(addresses("10.1.2.3", "fd00::5"), resolutions.addressesOf(host("rebind.example.com")));
+    assertEquals(
+        addresses("10.1.2.3", "fd00::5"), resolutions.addressesOf(host("rebind.example.com")));
   }
 
   @Test
   void usable_rejectsLoopbackLinkLocalAndMulticastAddresses() {
-    for (String address : List.of("127.0.0.1", "127.255.255.254", "169.254.169.254",
-        "169.254.0.1", "224.0.0.251", "239.255.255.250", "::1", "fe80::1", "febf::ffff",
-        "ff02::1", "ff0e::1")) {
+    for (String address :
+        List.of(
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
+            "169.254.0.1",
+            "224.0.0.251",
+            "239.255.255.250",
+            "::1",
+            "fe80::1",
+            "febf::ffff",
+            "ff02::1",
+            "ff0e::1")) {
       byte[] raw = IpAddresses.parse(address).getAddress();
       assertFalse(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
     }
@@ -177,9 +210,19 @@ class DnsNameResolverTest {
 
   @Test
   void usable_keepsPrivateAndPublicAddresses() {
-    for (String address : List.of("10.0.0.1", "172.16.0.1", "192.168.64.1", "126.255.255.255",
-        "128.0.0.1", "169.253.255.255", "169.255.0.1", "223.255.255.255", "fd00::1", "fec0::1",
-        "2001:db8::1")) {
+    for (String address :
+        List.of(
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.64.1",
+            "126.255.255.255",
+            "128.0.0.1",
+            "169.253.255.255",
+            "169.255.0.1",
+            "223.255.255.255",
+            "fd00::1",
+            "fec0::1",
+            "2001:db8::1")) {
       byte[] raw = IpAddresses.parse(address).getAddress();
       assertTrue(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
     }
@@ -196,7 +239,8 @@ class DnsNameResolverTest {
     assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
     assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+    assertTrue(
+        DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
   }
 
   @Test
@@ -215,7 +259,9 @@ class DnsNameResolverTest {
       // timeout; whichever comes first, the answer arrives within the timeout.
       Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
 
-      assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.example.com")),
+      assertEquals(
+          addresses("192.0.2.1"),
+          resolutions.addressesOf(host("api.example.com")),
           () -> statusOf("api.example.com").describe());
     }
   }
@@ -233,7 +279,8 @@ class DnsNameResolverTest {
       throws Exception {
     List<HostName> names = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      server.setAddresses("n" + i + ".example.com", TTL, "192.0.2." + (i + 1), "2001:db8::" + (i + 1));
+      server.setAddresses(
+          "n" + i + ".example.com", TTL, "192.0.2." + (i + 1), "2001:db8::" + (i + 1));
       names.add(host("n" + i + ".example.com"));
     }
     server.setDelay(Duration.ofMillis(20));
@@ -290,7 +337,9 @@ class DnsNameResolverTest {
       }
       go.countDown();
       for (Future<Resolutions> result : results) {
-        assertEquals(addresses("192.0.2.1"), result.get(5, TimeUnit.SECONDS).addressesOf(host("api.example.com")));
+        assertEquals(
+            addresses("192.0.2.1"),
+            result.get(5, TimeUnit.SECONDS).addressesOf(host("api.example.com")));
       }
     } finally {
       callers.shutdownNow();
@@ -307,7 +356,8 @@ class DnsNameResolverTest {
     assertEquals(clock.instant().plusSeconds(10), statusOf("short.example.com").expires());
     clock.advance(Duration.ofSeconds(9));
     resolver.resolve(Set.of(host("short.example.com")));
-    assertEquals(1, server.queries("short.example.com", Type.A), "not asked again before the floor");
+    assertEquals(
+        1, server.queries("short.example.com", Type.A), "not asked again before the floor");
     clock.advance(Duration.ofSeconds(1));
     resolver.resolve(Set.of(host("short.example.com")));
     assertEquals(2, server.queries("short.example.com", Type.A), "asked again at the floor");
@@ -321,7 +371,8 @@ class DnsNameResolverTest {
 
     resolver.resolve(Set.of(host("long.example.com")));
 
-    assertEquals(clock.instant().plus(Duration.ofMinutes(2)), statusOf("long.example.com").expires());
+    assertEquals(
+        clock.instant().plus(Duration.ofMinutes(2)), statusOf("long.example.com").expires());
   }
 
   @Test
@@ -341,7 +392,8 @@ class DnsNameResolverTest {
     resolver.resolve(Set.of(host("api.example.com")));
     LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
     try (NameResolver.Subscription ignored =
-        resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
+        resolver.subscribe(
+            Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
       server.setAddresses("api.example.com", TTL, "192.0.2.2");
 
       scheduler.advance(TTL.minusSeconds(1));
@@ -374,7 +426,8 @@ class DnsNameResolverTest {
       server.setAddresses("api.example.com", TTL, "192.0.2.2", "192.0.2.1");
       scheduler.advance(TTL);
       awaitTrue(() -> server.queries("api.example.com", Type.AAAA) == 2, "refreshed");
-      awaitTrue(() -> statusOf("api.example.com").expires().equals(clock.instant().plus(TTL)), "applied");
+      awaitTrue(
+          () -> statusOf("api.example.com").expires().equals(clock.instant().plus(TTL)), "applied");
       assertNull(changes.poll(200, TimeUnit.MILLISECONDS), "no call for a repeated answer");
 
       server.setAddresses("api.example.com", TTL, "192.0.2.3");
@@ -392,11 +445,14 @@ class DnsNameResolverTest {
     resolver.resolve(Set.of(host("api.example.com")));
     LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
     try (NameResolver.Subscription failing =
-            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {
-              throw new IllegalStateException("listener bug");
-            });
+            resolver.subscribe(
+                Set.of(host("api.example.com")),
+                (current, changed) -> {
+                  throw new IllegalStateException("listener bug");
+                });
         NameResolver.Subscription working =
-            resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
+            resolver.subscribe(
+                Set.of(host("api.example.com")), (current, changed) -> changes.add(current))) {
       for (String next : List.of("192.0.2.2", "192.0.2.3")) {
         server.setAddresses("api.example.com", TTL, next);
         scheduler.advance(TTL);
@@ -441,10 +497,12 @@ class DnsNameResolverTest {
     LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
     List<Resolutions> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (NameResolver.Subscription ignored =
-        resolver.subscribe(names, (current, changed) -> {
-          seen.add(current);
-          changes.add(changed);
-        })) {
+        resolver.subscribe(
+            names,
+            (current, changed) -> {
+              seen.add(current);
+              changes.add(changed);
+            })) {
       for (int i = 0; i < 10; i++) {
         server.setAddresses("c" + i + ".example.com", TTL, "198.51.100." + (i + 1));
       }
@@ -458,9 +516,16 @@ class DnsNameResolverTest {
         reported.addAll(changed);
       }
       awaitTrue(
-          () -> names.stream().allMatch(name ->
-              seen.get(seen.size() - 1).addressesOf(name).iterator().next().getHostAddress()
-                  .startsWith("198.51.100.")),
+          () ->
+              names.stream()
+                  .allMatch(
+                      name ->
+                          seen.get(seen.size() - 1)
+                              .addressesOf(name)
+                              .iterator()
+                              .next()
+                              .getHostAddress()
+                              .startsWith("198.51.100.")),
           "the last call shows every new address");
     }
   }
@@ -471,7 +536,8 @@ class DnsNameResolverTest {
     resolver.resolve(Set.of(host("api.example.com")));
     LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
     NameResolver.Subscription subscription =
-        resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> changes.add(current));
+        resolver.subscribe(
+            Set.of(host("api.example.com")), (current, changed) -> changes.add(current));
     NameResolver.Subscription other =
         resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {});
     subscription.close();
@@ -491,7 +557,8 @@ class DnsNameResolverTest {
     LinkedBlockingQueue<Set<HostName>> changes = new LinkedBlockingQueue<>();
 
     try (NameResolver.Subscription ignored =
-        resolver.subscribe(Set.of(host("late.example.com")), (current, changed) -> changes.add(changed))) {
+        resolver.subscribe(
+            Set.of(host("late.example.com")), (current, changed) -> changes.add(changed))) {
       assertEquals(Set.of(host("late.example.com")), changes.poll(5, TimeUnit.SECONDS));
     }
   }
@@ -512,10 +579,12 @@ class DnsNameResolverTest {
     for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.NXDOMAIN, Behaviour.DROP)) {
       String name = failure.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
       server.setAddresses(name, TTL, "192.0.2.1");
-      assertEquals(addresses("192.0.2.1"), resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
+      assertEquals(
+          addresses("192.0.2.1"), resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
       server.setBehaviour(name, failure);
       FailureKind expected =
-          failure == Behaviour.SERVFAIL ? FailureKind.SERVFAIL
+          failure == Behaviour.SERVFAIL
+              ? FailureKind.SERVFAIL
               : failure == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.TIMEOUT;
       assertGraceThenRemoval(name, expected);
       clock.advance(Duration.ofHours(1));
@@ -551,10 +620,12 @@ class DnsNameResolverTest {
             "servfail.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
             "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
             "timeout.example.com.", ScriptedResolver.Reply.timeout(),
-            "unreachable.example.com.", ScriptedResolver.Reply.networkError("Network is unreachable"),
+            "unreachable.example.com.",
+                ScriptedResolver.Reply.networkError("Network is unreachable"),
             "empty.example.com.", ScriptedResolver.Reply.addresses(TTL, List.of()));
     resolver.close();
-    resolver = builder().upstream(new ScriptedResolver(name -> replies.get(name.toString()))).build();
+    resolver =
+        builder().upstream(new ScriptedResolver(name -> replies.get(name.toString()))).build();
 
     Set<HostName> names =
         replies.keySet().stream().map(DnsNameResolverTest::host).collect(Collectors.toSet());
@@ -666,13 +737,17 @@ class DnsNameResolverTest {
     Resolutions resolutions = resolver.resolve(names);
 
     for (int i = 0; i < 5; i++) {
-      assertEquals(addresses("192.0.2." + (i + 1)), resolutions.addressesOf(host("ok" + i + ".example.com")));
+      assertEquals(
+          addresses("192.0.2." + (i + 1)),
+          resolutions.addressesOf(host("ok" + i + ".example.com")));
     }
     assertTrue(resolutions.addressesOf(host("black-hole.example.com")).isEmpty());
     // While the black hole is retried, the others are answered from the cache without waiting.
     clock.advance(RETRY);
-    Set<HostName> good = names.stream().filter(n -> n.ascii().startsWith("ok")).collect(Collectors.toSet());
-    assertEquals(5, resolver.resolve(good).addresses().values().stream().filter(s -> !s.isEmpty()).count());
+    Set<HostName> good =
+        names.stream().filter(n -> n.ascii().startsWith("ok")).collect(Collectors.toSet());
+    assertEquals(
+        5, resolver.resolve(good).addresses().values().stream().filter(s -> !s.isEmpty()).count());
     assertEquals(1, server.queries("ok0.example.com", Type.A));
   }
 
@@ -718,12 +793,17 @@ class DnsNameResolverTest {
 
     List<NameStatus> status = resolver.status();
 
-    assertEquals(List.of(host("api.example.com"), host("broken.example.com")),
+    assertEquals(
+        List.of(host("api.example.com"), host("broken.example.com")),
         status.stream().map(NameStatus::name).collect(Collectors.toList()));
     assertEquals(
         "api.example.com 192.0.2.1 expires 2026-01-01T00:01:00Z subscribers=0",
         status.get(0).describe());
-    assertTrue(status.get(1).describe().startsWith("broken.example.com (no addresses) (last error SERVFAIL"),
+    assertTrue(
+        status
+            .get(1)
+            .describe()
+            .startsWith("broken.example.com (no addresses) (last error SERVFAIL"),
         status.get(1).describe());
   }
 
@@ -743,7 +823,8 @@ class DnsNameResolverTest {
     resolver.close();
     resolver.close();
 
-    assertThrows(IllegalStateException.class, () -> resolver.resolve(Set.of(host("api.example.com"))));
+    assertThrows(
+        IllegalStateException.class, () -> resolver.resolve(Set.of(host("api.example.com"))));
     assertThrows(
         IllegalStateException.class,
         () -> resolver.subscribe(Set.of(host("api.example.com")), (current, changed) -> {}));
@@ -751,7 +832,8 @@ class DnsNameResolverTest {
 
   @Test
   void builder_rejectsInconsistentSettings() {
-    assertThrows(IllegalStateException.class,
+    assertThrows(
+        IllegalStateException.class,
         () -> builder().ttlFloor(Duration.ofMinutes(5)).ttlCeiling(Duration.ofMinutes(1)).build());
     assertThrows(IllegalArgumentException.class, () -> builder().queryTimeout(Duration.ZERO));
     assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofSeconds(-1)));

@@ -31,7 +31,9 @@ final class FlakyResolver implements Resolver {
   @Override
   public CompletionStage<Message> sendAsync(Message query, Executor executor) {
     Exception current = failure;
-    return current != null ? CompletableFuture.failedFuture(current) : delegate.sendAsync(query, executor);
+    return current != null
+        ? CompletableFuture.failedFuture(current)
+        : delegate.sendAsync(query, executor);
   }
 
   @Override

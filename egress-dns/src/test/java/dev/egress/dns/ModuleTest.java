@@ -15,13 +15,22 @@ class ModuleTest {
   @Test
   void module_exportsOnlyTheResolverPackage_andReadsDnsjavaAndSlf4j() {
     ModuleDescriptor descriptor =
-        ModuleFinder.of(Path.of("target/classes")).find("dev.egress.dns").orElseThrow().descriptor();
+        ModuleFinder.of(Path.of("target/classes"))
+            .find("dev.egress.dns")
+            .orElseThrow()
+            .descriptor();
 
     assertEquals(
         Set.of("dev.egress.dns"),
-        descriptor.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
+        descriptor.exports().stream()
+            .map(ModuleDescriptor.Exports::source)
+            .collect(Collectors.toSet()));
     Set<String> requires =
-        descriptor.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
-    assertTrue(requires.containsAll(Set.of("org.dnsjava", "org.slf4j", "dev.egress.api")), requires.toString());
+        descriptor.requires().stream()
+            .map(ModuleDescriptor.Requires::name)
+            .collect(Collectors.toSet());
+    assertTrue(
+        requires.containsAll(Set.of("org.dnsjava", "org.slf4j", "dev.egress.api")),
+        requires.toString());
   }
 }

@@ -20,14 +20,14 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link
- * NftRenderer} for its layout), every change one {@code nft -f -} transaction, connections cut
- * with {@code conntrack -D}. Stateless: what is installed is read back from the kernel.
+ * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
+ * for its layout), every change one {@code nft -f -} transaction, connections cut with {@code
+ * conntrack -D}. Stateless: what is installed is read back from the kernel.
  *
  * <p>Thread-safe for calls on different rule sets (each is one transaction on its own objects).
- * Every method blocks until {@code nft} (and {@code conntrack}) have exited, at most the
- * command's timeout per call. Failures throw {@link NftException} (an {@link EgressException})
- * with a hint; a failed transaction changes nothing.
+ * Every method blocks until {@code nft} (and {@code conntrack}) have exited, at most the command's
+ * timeout per call. Failures throw {@link NftException} (an {@link EgressException}) with a hint; a
+ * failed transaction changes nothing.
  */
 public final class NftBackend implements FirewallBackend {
   private final NftCommand command;
@@ -36,8 +36,8 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * @param command runs nft and conntrack
-   * @param table the table name (default {@code egress}); two enforcers with different tables
-   *     each restrict, and the stricter wins
+   * @param table the table name (default {@code egress}); two enforcers with different tables each
+   *     restrict, and the stricter wins
    * @param guard what unattached traffic to reject
    */
   public NftBackend(NftCommand command, String table, NftGuard guard) {
@@ -63,16 +63,18 @@ public final class NftBackend implements FirewallBackend {
               .distinct()
               .collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
-          "the nftables enforcer cannot honour wildcard host names (" + wildcards + "): it"
+          "the nftables enforcer cannot honour wildcard host names ("
+              + wildcards
+              + "): it"
               + " filters addresses and does not see which name a container looked up",
           "list each host name the container needs instead of a wildcard");
     }
   }
 
   /**
-   * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code
-   * nft -f -} script, without loading anything: for review, dry runs and machines without
-   * nftables. Pure.
+   * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code nft
+   * -f -} script, without loading anything: for review, dry runs and machines without nftables.
+   * Pure.
    */
   public String preview(ContainerRules rules) {
     requireOurs(rules.name());
@@ -103,9 +105,9 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * Removes chain {@code name}, its sets and every dispatch element pointing at it in one
-   * transaction, then deletes the tracked connections from and to each address (conntrack,
-   * both directions and families). If the transaction fails, nothing was removed and no
-   * connection was cut.
+   * transaction, then deletes the tracked connections from and to each address (conntrack, both
+   * directions and families). If the transaction fails, nothing was removed and no connection was
+   * cut.
    */
   @Override
   public void remove(String name, List<InetAddress> addresses) throws EgressException {
@@ -136,7 +138,10 @@ public final class NftBackend implements FirewallBackend {
    * @param sets the rule set's address sets with their elements
    */
   public record LoadedRuleSet(
-      String name, List<InetAddress> addresses, List<String> rules, Map<String, Set<InetAddress>> sets) {
+      String name,
+      List<InetAddress> addresses,
+      List<String> rules,
+      Map<String, Set<InetAddress>> sets) {
     public LoadedRuleSet {
       Objects.requireNonNull(name, "name");
       addresses = List.copyOf(addresses);
@@ -153,22 +158,32 @@ public final class NftBackend implements FirewallBackend {
   public List<LoadedRuleSet> loaded() throws EgressException {
     NftListing listing = listing();
     Set<String> names = new LinkedHashSet<>();
-    listing.chains().forEach((chain, rules) -> {
-      if (NftRenderer.isRuleSetName(chain) && !rules.isEmpty()) {
-        names.add(chain);
-      }
-    });
+    listing
+        .chains()
+        .forEach(
+            (chain, rules) -> {
+              if (NftRenderer.isRuleSetName(chain) && !rules.isEmpty()) {
+                names.add(chain);
+              }
+            });
     listing.dispatch().values().stream().filter(NftRenderer::isRuleSetName).forEach(names::add);
     List<LoadedRuleSet> loaded = new ArrayList<>();
     for (String name : names) {
       Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-      listing.sets().forEach((set, elements) -> {
-        if (set.startsWith(name + "_h")) {
-          sets.put(set, elements);
-        }
-      });
-      loaded.add(new LoadedRuleSet(
-          name, listing.dispatchedTo(name), listing.chains().getOrDefault(name, List.of()), sets));
+      listing
+          .sets()
+          .forEach(
+              (set, elements) -> {
+                if (set.startsWith(name + "_h")) {
+                  sets.put(set, elements);
+                }
+              });
+      loaded.add(
+          new LoadedRuleSet(
+              name,
+              listing.dispatchedTo(name),
+              listing.chains().getOrDefault(name, List.of()),
+              sets));
     }
     return loaded;
   }
@@ -212,19 +227,31 @@ public final class NftBackend implements FirewallBackend {
     List<String> problems = new ArrayList<>();
     String table = "table inet " + renderer.table();
     if (listing.chains().isEmpty()) {
-      problems.add(table + " is missing: nothing is enforced. Fix: prepare() (the enforcer's"
-          + " health repair does it) and reattach, or reconcile");
+      problems.add(
+          table
+              + " is missing: nothing is enforced. Fix: prepare() (the enforcer's"
+              + " health repair does it) and reattach, or reconcile");
       return problems;
     }
     for (String chain : List.of(NftRenderer.FORWARD, NftRenderer.INPUT)) {
       String header = "type filter hook " + chain + " priority filter - 10; policy accept;";
       if (!listing.chainHeader(chain).equals(header)) {
-        problems.add("base chain " + chain + " of " + table + " is missing or hooked wrongly ('"
-            + listing.chainHeader(chain) + "'). Fix: prepare()");
-      } else if (!NftRenderer.baseChainRules(chain, guard)
-          .equals(listing.chains().get(chain))) {
-        problems.add("base chain " + chain + " of " + table + " does not dispatch or guard as"
-            + " loaded (rules altered). Fix: prepare()");
+        problems.add(
+            "base chain "
+                + chain
+                + " of "
+                + table
+                + " is missing or hooked wrongly ('"
+                + listing.chainHeader(chain)
+                + "'). Fix: prepare()");
+      } else if (!NftRenderer.baseChainRules(chain, guard).equals(listing.chains().get(chain))) {
+        problems.add(
+            "base chain "
+                + chain
+                + " of "
+                + table
+                + " does not dispatch or guard as"
+                + " loaded (rules altered). Fix: prepare()");
       }
     }
     if (!NftRenderer.denyChainRules().equals(listing.chains().get(NftRenderer.DENY))) {

@@ -21,9 +21,9 @@ import java.util.concurrent.TimeoutException;
  * transaction per call), stdout and stderr are drained concurrently, a call that outlives the
  * timeout is killed, and failures are classified into {@link NftException.Kind}s with hints.
  *
- * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on
- * the host, {@code [ip, netns, exec, NS, nft]} in a namespace, a fake script in tests.
- * Thread-safe; every method blocks until the child exits or is killed.
+ * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
+ * host, {@code [ip, netns, exec, NS, nft]} in a namespace, a fake script in tests. Thread-safe;
+ * every method blocks until the child exits or is killed.
  */
 public final class NftCommand {
   private final List<String> nft;
@@ -68,8 +68,8 @@ public final class NftCommand {
    * {@code nft list <what...>}, for example {@code list("table", "inet", "egress")}.
    *
    * @return the listing
-   * @throws NftException of kind {@link NftException.Kind#MISSING_OBJECT} when the object does
-   *     not exist
+   * @throws NftException of kind {@link NftException.Kind#MISSING_OBJECT} when the object does not
+   *     exist
    */
   public String list(String... what) throws NftException {
     List<String> args = new ArrayList<>(List.of("list"));
@@ -82,20 +82,29 @@ public final class NftCommand {
   }
 
   /**
-   * Deletes every tracked connection of {@code address}: those it opened ({@code -s}), those
-   * opened to it ({@code -d}), and those whose replies come from it ({@code -r}) — connections that
+   * Deletes every tracked connection of {@code address}: those it opened ({@code -s}), those opened
+   * to it ({@code -d}), and those whose replies come from it ({@code -r}) — connections that
    * reached it through a published port, whose original destination is the host. Finding none is
    * success. Stops at the first real failure.
    */
   public void deleteConnectionsOf(InetAddress address) throws NftException {
     for (String match : List.of("-s", "-d", "-r")) {
       Result result =
-          run(withArgs(conntrack, "-D", "-f", IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
-              match, IpAddresses.format(address)), "");
+          run(
+              withArgs(
+                  conntrack,
+                  "-D",
+                  "-f",
+                  IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
+                  match,
+                  IpAddresses.format(address)),
+              "");
       // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
       if (result.exitCode != 0 && !result.stderr.contains(" 0 flow entries")) {
-        throw classify("conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
-            result.stderr, "");
+        throw classify(
+            "conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
+            result.stderr,
+            "");
       }
     }
   }
@@ -114,9 +123,11 @@ public final class NftCommand {
       process = new ProcessBuilder(command).start();
     } catch (IOException e) {
       String executable = command.get(0);
-      throw new NftException(NftException.Kind.NOT_INSTALLED,
+      throw new NftException(
+          NftException.Kind.NOT_INSTALLED,
           "cannot run " + executable + ": " + e.getMessage(),
-          "install nftables and conntrack (Debian: apt-get install nftables conntrack)", e);
+          "install nftables and conntrack (Debian: apt-get install nftables conntrack)",
+          e);
     }
     CompletableFuture<String> out = drain(process.getInputStream());
     CompletableFuture<String> err = drain(process.getErrorStream());
@@ -129,36 +140,43 @@ public final class NftCommand {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
         process.waitFor(5, TimeUnit.SECONDS);
-        throw new NftException(NftException.Kind.TIMEOUT,
+        throw new NftException(
+            NftException.Kind.TIMEOUT,
             String.join(" ", command) + " did not finish within " + timeout + " and was killed",
             "a transaction that did not commit changed nothing; check the host's load and"
                 + " whether another process holds the nftables lock",
             null);
       }
-      return new Result(process.exitValue(), out.get(5, TimeUnit.SECONDS),
-          err.get(5, TimeUnit.SECONDS));
+      return new Result(
+          process.exitValue(), out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS));
     } catch (InterruptedException e) {
       process.destroyForcibly();
       Thread.currentThread().interrupt();
-      throw new NftException(NftException.Kind.OTHER,
-          "interrupted while running " + String.join(" ", command), "", e);
+      throw new NftException(
+          NftException.Kind.OTHER, "interrupted while running " + String.join(" ", command), "", e);
     } catch (ExecutionException | TimeoutException e) {
-      throw new NftException(NftException.Kind.OTHER,
-          "could not read the output of " + String.join(" ", command), "", e);
+      throw new NftException(
+          NftException.Kind.OTHER,
+          "could not read the output of " + String.join(" ", command),
+          "",
+          e);
     }
   }
 
   private static CompletableFuture<String> drain(InputStream stream) {
     CompletableFuture<String> text = new CompletableFuture<>();
-    Thread reader = new Thread(() -> {
-      ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-      try (stream) {
-        stream.transferTo(buffer);
-      } catch (IOException e) {
-        // The child died mid-write: what was read is all there is.
-      }
-      text.complete(buffer.toString(StandardCharsets.UTF_8));
-    }, "nft-drain");
+    Thread reader =
+        new Thread(
+            () -> {
+              ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+              try (stream) {
+                stream.transferTo(buffer);
+              } catch (IOException e) {
+                // The child died mid-write: what was read is all there is.
+              }
+              text.complete(buffer.toString(StandardCharsets.UTF_8));
+            },
+            "nft-drain");
     reader.setDaemon(true);
     reader.start();
     return text;
@@ -174,30 +192,37 @@ public final class NftCommand {
       hint = "run as root or give the process CAP_NET_ADMIN";
     } else if (lower.contains("protocol not supported") || lower.contains("not supported")) {
       kind = NftException.Kind.KERNEL_UNSUPPORTED;
-      hint = "the kernel lacks nf_tables or conntrack support: load the modules (modprobe"
-          + " nf_tables nf_conntrack) or use a kernel that has them";
+      hint =
+          "the kernel lacks nf_tables or conntrack support: load the modules (modprobe"
+              + " nf_tables nf_conntrack) or use a kernel that has them";
     } else if (lower.contains("syntax error") || lower.contains("unexpected")) {
       kind = NftException.Kind.SYNTAX;
       hint = "nft rejected a generated script: this is a bug, please report it with the script";
     } else if (lower.contains("file exists")) {
       kind = NftException.Kind.CONFLICT;
-      hint = "a container address is still mapped to another rule set: detach that container"
-          + " (or reconcile) first";
+      hint =
+          "a container address is still mapped to another rule set: detach that container"
+              + " (or reconcile) first";
     } else if (lower.contains("no such file or directory")) {
       kind = NftException.Kind.MISSING_OBJECT;
-      hint = "the table or one of its objects was removed behind the enforcer's back; prepare()"
-          + " recreates the table, reconcile reinstalls attachments";
+      hint =
+          "the table or one of its objects was removed behind the enforcer's back; prepare()"
+              + " recreates the table, reconcile reinstalls attachments";
     } else {
       kind = NftException.Kind.OTHER;
       hint = "";
     }
-    String context = script.isEmpty() || kind != NftException.Kind.SYNTAX
-        ? "" : "\nscript:\n" + firstLines(script, 40);
+    String context =
+        script.isEmpty() || kind != NftException.Kind.SYNTAX
+            ? ""
+            : "\nscript:\n" + firstLines(script, 40);
     return new NftException(kind, what + detail + context, hint, null);
   }
 
   private static String firstLines(String text, int count) {
     String[] lines = text.split("\n", count + 1);
-    return lines.length <= count ? text : String.join("\n", List.of(lines).subList(0, count)) + "\n...";
+    return lines.length <= count
+        ? text
+        : String.join("\n", List.of(lines).subList(0, count)) + "\n...";
   }
 }

@@ -15,8 +15,8 @@ import java.util.Set;
 
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
- * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules
- * in one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
+ * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules in
+ * one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
  * connections.
  *
  * <pre>{@code
@@ -43,7 +43,8 @@ public final class NftEgressEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
     return lifecycle.attach(container, policy);
   }
 

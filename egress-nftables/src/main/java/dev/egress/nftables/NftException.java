@@ -3,7 +3,9 @@ package dev.egress.nftables;
 import dev.egress.enforcer.EgressException;
 import org.jspecify.annotations.Nullable;
 
-/** An {@code nft} or {@code conntrack} call failed; {@link #kind()} says how, the hint what to do. */
+/**
+ * An {@code nft} or {@code conntrack} call failed; {@link #kind()} says how, the hint what to do.
+ */
 public final class NftException extends EgressException {
   private static final long serialVersionUID = 1L;
 

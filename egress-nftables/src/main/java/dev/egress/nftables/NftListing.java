@@ -14,14 +14,15 @@ import java.util.regex.Pattern;
 /**
  * What {@code nft list table inet T} printed, parsed: chains with their rules (counter values
  * removed), sets with their elements, and the dispatch maps. Parsing is lenient about layout and
- * strict about content: an element that is not an address is kept out, so drift checks see it as
- * a difference.
+ * strict about content: an element that is not an address is kept out, so drift checks see it as a
+ * difference.
  */
 final class NftListing {
   private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
   private static final Pattern COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
   private static final Pattern HANDLE = Pattern.compile("\\s+# handle \\d+$");
-  private static final Pattern ELEMENTS = Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
+  private static final Pattern ELEMENTS =
+      Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
 
   private final Map<String, List<String>> chains = new LinkedHashMap<>();
   private final Map<String, String> chainHeaders = new LinkedHashMap<>();
@@ -127,11 +128,12 @@ final class NftListing {
   /** The addresses the dispatch maps send to {@code chain}. */
   List<InetAddress> dispatchedTo(String chain) {
     List<InetAddress> addresses = new ArrayList<>();
-    dispatch.forEach((address, target) -> {
-      if (target.equals(chain)) {
-        addresses.add(address);
-      }
-    });
+    dispatch.forEach(
+        (address, target) -> {
+          if (target.equals(chain)) {
+            addresses.add(address);
+          }
+        });
     return addresses;
   }
 }

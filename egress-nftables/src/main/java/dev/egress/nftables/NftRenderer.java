@@ -37,8 +37,8 @@ import org.jspecify.annotations.Nullable;
  *       Docker's filter chains at priority 0): neighbour discovery on input, dispatch by source
  *       address, then the guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
- *   <li>per container: chain {@code c_<id>_<hash>} and two address sets per host name of the
- *       policy ({@code <chain>_h<i>_4} and {@code _6}).
+ *   <li>per container: chain {@code c_<id>_<hash>} and two address sets per host name of the policy
+ *       ({@code <chain>_h<i>_4} and {@code _6}).
  * </ul>
  *
  * Thread-safe (immutable).
@@ -64,7 +64,9 @@ final class NftRenderer {
   NftRenderer(String table) {
     if (!TABLE.matcher(table).matches()) {
       throw new IllegalArgumentException(
-          "'" + table + "' is not a usable table name: a lower-case letter, then up to 30"
+          "'"
+              + table
+              + "' is not a usable table name: a lower-case letter, then up to 30"
               + " lower-case letters, digits or '_'");
     }
     this.table = table;
@@ -81,10 +83,7 @@ final class NftRenderer {
    */
   static String ruleSetName(String containerId) {
     StringBuilder safe = new StringBuilder("c_");
-    containerId
-        .chars()
-        .limit(ID_CHARS)
-        .forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
+    containerId.chars().limit(ID_CHARS).forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
     return safe.append('_').append(sha256Hex(containerId), 0, 12).toString();
   }
 
@@ -116,13 +115,23 @@ final class NftRenderer {
    */
   String prepare(NftGuard guard) {
     StringBuilder out = new StringBuilder();
-    out.append("table inet ").append(table).append(" {\n")
-        .append("  map ").append(MAP4).append(" { type ipv4_addr : verdict; }\n")
-        .append("  map ").append(MAP6).append(" { type ipv6_addr : verdict; }\n")
-        .append("  chain ").append(DENY).append(" { }\n")
-        .append("  chain ").append(FORWARD)
+    out.append("table inet ")
+        .append(table)
+        .append(" {\n")
+        .append("  map ")
+        .append(MAP4)
+        .append(" { type ipv4_addr : verdict; }\n")
+        .append("  map ")
+        .append(MAP6)
+        .append(" { type ipv6_addr : verdict; }\n")
+        .append("  chain ")
+        .append(DENY)
+        .append(" { }\n")
+        .append("  chain ")
+        .append(FORWARD)
         .append(" { type filter hook forward priority filter - 10; policy accept; }\n")
-        .append("  chain ").append(INPUT)
+        .append("  chain ")
+        .append(INPUT)
         .append(" { type filter hook input priority filter - 10; policy accept; }\n")
         .append("}\n");
     for (String chain : List.of(DENY, FORWARD, INPUT)) {
@@ -149,7 +158,8 @@ final class NftRenderer {
     }
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);
-    String deny = (guard.logDenied() ? "log prefix \"egress guard: \" " : "") + "counter goto " + DENY;
+    String deny =
+        (guard.logDenied() ? "log prefix \"egress guard: \" " : "") + "counter goto " + DENY;
     for (String name : guard.interfaces()) {
       rules.add("iifname \"" + name + "\" " + deny);
     }
@@ -197,8 +207,8 @@ final class NftRenderer {
   }
 
   /**
-   * One transaction that removes a container's rule set: its dispatch elements, chain and sets.
-   * The chain is deleted through add-flush-delete, so an absent chain is no error.
+   * One transaction that removes a container's rule set: its dispatch elements, chain and sets. The
+   * chain is deleted through add-flush-delete, so an absent chain is no error.
    *
    * @param dispatched the source addresses that the maps now send to {@code chain}
    * @param setNames the sets of {@code chain} that exist now
@@ -206,9 +216,13 @@ final class NftRenderer {
   String remove(String chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
     StringBuilder out = new StringBuilder();
     for (InetAddress source : dispatched) {
-      out.append("delete element inet ").append(table).append(' ')
-          .append(IpAddresses.isIpv6(source) ? MAP6 : MAP4).append(" { ")
-          .append(IpAddresses.format(source)).append(" }\n");
+      out.append("delete element inet ")
+          .append(table)
+          .append(' ')
+          .append(IpAddresses.isIpv6(source) ? MAP6 : MAP4)
+          .append(" { ")
+          .append(IpAddresses.format(source))
+          .append(" }\n");
     }
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
@@ -247,10 +261,14 @@ final class NftRenderer {
     List<InetAddress> resolvers = resolvers(policy.dns(), gateway);
     for (boolean ipv6 : new boolean[] {false, true}) {
       List<InetAddress> ofFamily =
-          resolvers.stream().filter(a -> IpAddresses.isIpv6(a) == ipv6).collect(Collectors.toList());
+          resolvers.stream()
+              .filter(a -> IpAddresses.isIpv6(a) == ipv6)
+              .collect(Collectors.toList());
       if (!ofFamily.isEmpty()) {
-        out.add(match(ipv6) + anonymousSet(ofFamily)
-            + " meta l4proto { tcp, udp } th dport 53 counter accept");
+        out.add(
+            match(ipv6)
+                + anonymousSet(ofFamily)
+                + " meta l4proto { tcp, udp } th dport 53 counter accept");
       }
     }
     List<HostName> names = List.copyOf(policy.hostNames());
@@ -273,9 +291,10 @@ final class NftRenderer {
         out.add(ports);
       }
     }
-    out.add((policy.logDenied()
-            ? "log prefix \"" + logPrefix(rules.name()) + "\" "
-            : "") + "counter goto " + DENY);
+    out.add(
+        (policy.logDenied() ? "log prefix \"" + logPrefix(rules.name()) + "\" " : "")
+            + "counter goto "
+            + DENY);
     return out;
   }
 
@@ -332,11 +351,14 @@ final class NftRenderer {
   private void appendSet(StringBuilder out, String set, Set<InetAddress> addresses) {
     boolean ipv6 = set.endsWith("_6");
     String qualified = "inet " + table + " " + set;
-    out.append("add set ").append(qualified)
+    out.append("add set ")
+        .append(qualified)
         .append(ipv6 ? " { type ipv6_addr; }\n" : " { type ipv4_addr; }\n");
     out.append("flush set ").append(qualified).append('\n');
     if (!addresses.isEmpty()) {
-      out.append("add element ").append(qualified).append(' ')
+      out.append("add element ")
+          .append(qualified)
+          .append(' ')
           .append(anonymousSet(List.copyOf(addresses)).replaceFirst("^([^{].*)$", "{ $1 }"))
           .append('\n');
     }
@@ -344,8 +366,13 @@ final class NftRenderer {
 
   private void appendRules(StringBuilder out, String chain, List<String> rules) {
     for (String rule : rules) {
-      out.append("add rule inet ").append(table).append(' ').append(chain).append(' ')
-          .append(rule).append('\n');
+      out.append("add rule inet ")
+          .append(table)
+          .append(' ')
+          .append(chain)
+          .append(' ')
+          .append(rule)
+          .append('\n');
     }
   }
 }

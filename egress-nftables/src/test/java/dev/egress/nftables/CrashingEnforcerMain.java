@@ -14,8 +14,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * An enforcer in a process of its own, for a test that kills it mid-attach. Reads {@code attach
- * ID IPV4 IPV6 GATEWAY ALLOWED} lines (TCP 443 to ALLOWED becomes the policy) and answers {@code
+ * An enforcer in a process of its own, for a test that kills it mid-attach. Reads {@code attach ID
+ * IPV4 IPV6 GATEWAY ALLOWED} lines (TCP 443 to ALLOWED becomes the policy) and answers {@code
  * attached ID} or {@code failed ...}.
  *
  * <p>Arguments: the nft command, then {@code --}, then the conntrack command.
@@ -26,26 +26,34 @@ public final class CrashingEnforcerMain {
   public static void main(String[] args) throws Exception {
     List<String> all = List.of(args);
     int split = all.indexOf("--");
-    NftCommand command = new NftCommand(all.subList(0, split), all.subList(split + 1, all.size()),
-        Duration.ofSeconds(30));
-    NftEgressEnforcer enforcer = NftEgressEnforcer.builder()
-        .resolver(new FakeNameResolver())
-        .command(command)
-        .guard(new NftGuard(List.of("eglbr0"),
-            List.of(IpNetwork.parse("10.77.0.0/24"), IpNetwork.parse("fd00:77::/64")), false))
-        .build();
+    NftCommand command =
+        new NftCommand(
+            all.subList(0, split), all.subList(split + 1, all.size()), Duration.ofSeconds(30));
+    NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(new FakeNameResolver())
+            .command(command)
+            .guard(
+                new NftGuard(
+                    List.of("eglbr0"),
+                    List.of(IpNetwork.parse("10.77.0.0/24"), IpNetwork.parse("fd00:77::/64")),
+                    false))
+            .build();
     BufferedReader in =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String line;
     while ((line = in.readLine()) != null) {
       String[] words = line.split(" ");
-      ContainerEndpoint endpoint = new ContainerEndpoint(words[1],
-          List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
-          IpAddresses.parse(words[4]));
-      EgressPolicy policy = EgressPolicy.builder()
-          .allowTcp(new Destination.Network(IpNetwork.parse(words[5])), 443)
-          .dns(DnsRule.none())
-          .build();
+      ContainerEndpoint endpoint =
+          new ContainerEndpoint(
+              words[1],
+              List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
+              IpAddresses.parse(words[4]));
+      EgressPolicy policy =
+          EgressPolicy.builder()
+              .allowTcp(new Destination.Network(IpNetwork.parse(words[5])), 443)
+              .dns(DnsRule.none())
+              .build();
       try {
         enforcer.attach(endpoint, policy);
         System.out.println("attached " + words[1]);

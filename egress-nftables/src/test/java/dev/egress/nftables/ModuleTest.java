@@ -23,16 +23,23 @@ class ModuleTest {
   void module_exportsExactlyTheNftablesPackage_andOpensNothing() throws Exception {
     ModuleDescriptor descriptor = descriptor();
     assertEquals("dev.egress.nftables", descriptor.name());
-    assertEquals(Set.of("dev.egress.nftables"), descriptor.exports().stream()
-        .map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
+    assertEquals(
+        Set.of("dev.egress.nftables"),
+        descriptor.exports().stream()
+            .map(ModuleDescriptor.Exports::source)
+            .collect(Collectors.toSet()));
     assertTrue(descriptor.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified));
     assertTrue(descriptor.opens().isEmpty());
   }
 
   @Test
   void module_passesTheCoreSeamOnToItsUsers() throws Exception {
-    assertTrue(descriptor().requires().stream().anyMatch(r -> r.name().equals("dev.egress.core")
-        && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE)),
+    assertTrue(
+        descriptor().requires().stream()
+            .anyMatch(
+                r ->
+                    r.name().equals("dev.egress.core")
+                        && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE)),
         "NftBackend's signatures use dev.egress.core types");
   }
 }

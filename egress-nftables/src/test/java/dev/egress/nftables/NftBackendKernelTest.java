@@ -32,8 +32,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The nftables backend against the real kernel, in a {@link NetnsLab}: real packets from container
  * namespaces through the host namespace's filter. Drives the backend directly (resolve, render,
- * install, refresh, remove); {@code NftEgressEnforcerKernelTest} covers the enforcer's lifecycle
- * on top.
+ * install, refresh, remove); {@code NftEgressEnforcerKernelTest} covers the enforcer's lifecycle on
+ * top.
  */
 class NftBackendKernelTest {
   private static final String API = "api.example.test";
@@ -50,8 +50,8 @@ class NftBackendKernelTest {
   static NftBackend backendFor(NetnsLab lab) {
     NftCommand command =
         new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10));
-    return new NftBackend(command, "egress",
-        new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
+    return new NftBackend(
+        command, "egress", new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
   }
 
   @AfterAll
@@ -118,8 +118,15 @@ class NftBackendKernelTest {
     assertFalse(c1.udp(NetnsLab.web(0), NetnsLab.UDP_PORT).reached());
     assertFalse(c1.ping(NetnsLab.web(0)).reached());
 
-    attach(c1.endpoint(), policy(apiPolicy() + "allow " + text(NetnsLab.web(0)) + " port "
-        + NetnsLab.UDP_PORT + " proto udp\n"));
+    attach(
+        c1.endpoint(),
+        policy(
+            apiPolicy()
+                + "allow "
+                + text(NetnsLab.web(0))
+                + " port "
+                + NetnsLab.UDP_PORT
+                + " proto udp\n"));
     assertEquals(Outcome.REACHED, c1.udp(NetnsLab.web(0), NetnsLab.UDP_PORT));
     assertFalse(c1.udp(NetnsLab.web(1), NetnsLab.UDP_PORT).reached());
     assertFalse(c1.ping(NetnsLab.web(0)).reached());
@@ -129,8 +136,11 @@ class NftBackendKernelTest {
   void dns_isAnsweredByTheNamedResolver_andRefusedByAnyOther_evenUnderAWideAllowLine()
       throws Exception {
     LabContainer c1 = lab.container(1);
-    attach(c1.endpoint(), policy(apiPolicy()
-        + "allow 10.99.0.0/24 port 1-65535 proto udp\nallow 10.99.0.0/24 port 1-65535 proto tcp\n"));
+    attach(
+        c1.endpoint(),
+        policy(
+            apiPolicy()
+                + "allow 10.99.0.0/24 port 1-65535 proto udp\nallow 10.99.0.0/24 port 1-65535 proto tcp\n"));
 
     assertEquals(Outcome.REACHED, c1.dnsQuery(NetnsLab.dnsServer(), API));
     assertFalse(c1.dnsQuery(NetnsLab.otherDnsServer(), API).reached());
@@ -173,16 +183,24 @@ class NftBackendKernelTest {
     Thread.sleep(200); // let the echo server count that connection before taking the baseline
     int acceptedBefore = lab.acceptedOnInternet(443);
     String ns = c1.namespace();
-    lab.exec(ns, "sh", "-c", "ip addr del 10.77.0.2/24 dev eth0 && ip addr add 10.77.0.99/24 dev eth0"
-        + " && ip route add default via 10.77.0.1");
+    lab.exec(
+        ns,
+        "sh",
+        "-c",
+        "ip addr del 10.77.0.2/24 dev eth0 && ip addr add 10.77.0.99/24 dev eth0"
+            + " && ip route add default via 10.77.0.1");
     try {
       assertNotEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
       assertNotEquals(Outcome.REACHED, c1.tcp(lab.gateway(), 3001));
       Thread.sleep(200);
       assertEquals(acceptedBefore, lab.acceptedOnInternet(443), "no SYN may reach the internet");
     } finally {
-      lab.exec(ns, "sh", "-c", "ip addr del 10.77.0.99/24 dev eth0 && ip addr add 10.77.0.2/24"
-          + " dev eth0 && ip route add default via 10.77.0.1");
+      lab.exec(
+          ns,
+          "sh",
+          "-c",
+          "ip addr del 10.77.0.99/24 dev eth0 && ip addr add 10.77.0.2/24"
+              + " dev eth0 && ip route add default via 10.77.0.1");
     }
   }
 
@@ -206,7 +224,9 @@ class NftBackendKernelTest {
     assertEquals(Outcome.REACHED, c2.open("old", NetnsLab.web(0), 443));
     detach(c2.endpoint());
 
-    attach(c2.endpointAs("successor"), policy("allow " + text(NetnsLab.web(1)) + " port 80 proto tcp\n"));
+    attach(
+        c2.endpointAs("successor"),
+        policy("allow " + text(NetnsLab.web(1)) + " port 80 proto tcp\n"));
 
     assertNotEquals(Outcome.REACHED, c2.exchange("old"));
     assertEquals(Outcome.REFUSED, c2.tcp(NetnsLab.web(0), 443));
@@ -233,8 +253,9 @@ class NftBackendKernelTest {
 
     lab.names().set(API, Duration.ofSeconds(2), NetnsLab.web(1));
     HostName api = HostName.of(API);
-    ContainerRules refreshed = new ContainerRules(rules.name(), rules.container(), rules.policy(),
-        lab.names().resolve(Set.of(api)));
+    ContainerRules refreshed =
+        new ContainerRules(
+            rules.name(), rules.container(), rules.policy(), lab.names().resolve(Set.of(api)));
     backend.refreshAddresses(refreshed, Set.of(api));
 
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
@@ -247,14 +268,18 @@ class NftBackendKernelTest {
   @Test
   void isIntact_afterInstall_andNotAfterSomeoneAddsARule() throws Exception {
     LabContainer c1 = lab.container(1);
-    EgressPolicy policy = policy(apiPolicy() + "allow gateway port 3001 proto tcp\n"
-        + "allow fd00:99::/64 port 8000-9000 proto tcp\nallow 10.99.0.12 port 1-65535 proto udp\n"
-        + "log denied\n");
+    EgressPolicy policy =
+        policy(
+            apiPolicy()
+                + "allow gateway port 3001 proto tcp\n"
+                + "allow fd00:99::/64 port 8000-9000 proto tcp\nallow 10.99.0.12 port 1-65535 proto udp\n"
+                + "log denied\n");
     ContainerRules rules = attach(c1.endpoint(), policy);
     assertTrue(backend.isIntact(rules));
     assertEquals(Map.of(rules.name(), c1.endpoint().addresses()), backend.installed());
 
-    lab.exec(lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", rules.name(), "accept");
+    lab.exec(
+        lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", rules.name(), "accept");
 
     assertFalse(backend.isIntact(rules));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 80), "the tampered rule lets it out");
@@ -289,7 +314,8 @@ class NftBackendKernelTest {
     LabContainer c1 = lab.container(1);
     ContainerRules rules = attach(c1.endpoint(), policy(apiPolicy()));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(2), 443));
-    String chain = lab.exec(lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", rules.name());
+    String chain =
+        lab.exec(lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", rules.name());
     String last = chain.lines().filter(l -> l.contains("goto deny")).findFirst().orElseThrow();
     assertFalse(last.contains("packets 0 "), last);
   }
@@ -306,8 +332,13 @@ class NftBackendKernelTest {
   void install_thatConflictsWithAnotherContainersAddress_failsAndChangesNothing() throws Exception {
     LabContainer c1 = lab.container(1);
     attach(c1.endpoint(), policy(apiPolicy()));
-    NftException failure = org.junit.jupiter.api.Assertions.assertThrows(NftException.class,
-        () -> attach(c1.endpointAs("impostor"), policy("allow 10.99.0.0/24 port 1-65535 proto tcp\n")));
+    NftException failure =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            NftException.class,
+            () ->
+                attach(
+                    c1.endpointAs("impostor"),
+                    policy("allow 10.99.0.0/24 port 1-65535 proto tcp\n")));
     assertEquals(NftException.Kind.CONFLICT, failure.kind());
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
     assertEquals(Set.of(backend.ruleSetName(c1.id())), backend.installed().keySet());

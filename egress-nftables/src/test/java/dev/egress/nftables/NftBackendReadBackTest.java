@@ -18,10 +18,14 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link NftBackend#loaded} and {@link NftBackend#tableLoaded} over a stand-in nft that prints a listing. */
+/**
+ * {@link NftBackend#loaded} and {@link NftBackend#tableLoaded} over a stand-in nft that prints a
+ * listing.
+ */
 class NftBackendReadBackTest {
   /** As nft 1.0.6 prints a table (tabs), with a set's element list wrapped over lines. */
-  private static final String LISTING = """
+  private static final String LISTING =
+      """
       table inet egress {
       \tmap src4 {
       \t\ttype ipv4_addr : verdict
@@ -56,10 +60,14 @@ class NftBackendReadBackTest {
   private NftBackend backendPrinting(String stdout, int exit, String stderr) throws IOException {
     Path out = Files.writeString(dir.resolve("stdout"), stdout);
     Path err = Files.writeString(dir.resolve("stderr"), stderr);
-    Path nft = Files.writeString(dir.resolve("nft"),
-        "#!/bin/bash\ncat '" + out + "'\ncat '" + err + "' >&2\nexit " + exit + "\n");
-    return new NftBackend(new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
-        "egress", NftGuard.none());
+    Path nft =
+        Files.writeString(
+            dir.resolve("nft"),
+            "#!/bin/bash\ncat '" + out + "'\ncat '" + err + "' >&2\nexit " + exit + "\n");
+    return new NftBackend(
+        new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+        "egress",
+        NftGuard.none());
   }
 
   private static InetAddress ip(String text) {
@@ -75,21 +83,33 @@ class NftBackendReadBackTest {
     Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
     sets.put("c_a_0123456789ab_h0_4", Set.of(ip("10.99.0.11"), ip("10.99.0.12"), ip("10.99.0.13")));
     sets.put("c_a_0123456789ab_h0_6", Set.of());
-    assertEquals(List.of(
-            new NftBackend.LoadedRuleSet("c_a_0123456789ab", List.of(ip("10.77.0.2")), List.of(
-                "ct state established ct direction original accept",
-                "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
-                "counter goto deny"), sets),
-            new NftBackend.LoadedRuleSet("c_b_0123456789ab", List.of(ip("10.77.0.3")), List.of(), Map.of())),
+    assertEquals(
+        List.of(
+            new NftBackend.LoadedRuleSet(
+                "c_a_0123456789ab",
+                List.of(ip("10.77.0.2")),
+                List.of(
+                    "ct state established ct direction original accept",
+                    "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
+                    "counter goto deny"),
+                sets),
+            new NftBackend.LoadedRuleSet(
+                "c_b_0123456789ab", List.of(ip("10.77.0.3")), List.of(), Map.of())),
         loaded);
-    assertEquals(Map.of("c_a_0123456789ab", List.of(ip("10.77.0.2")), "c_b_0123456789ab", List.of(ip("10.77.0.3"))),
+    assertEquals(
+        Map.of(
+            "c_a_0123456789ab",
+            List.of(ip("10.77.0.2")),
+            "c_b_0123456789ab",
+            List.of(ip("10.77.0.3"))),
         backend.installed());
     assertTrue(backend.tableLoaded());
   }
 
   @Test
   void loaded_whenTheTableIsMissing_isEmptyAndTheTableNotLoaded() throws Exception {
-    NftBackend backend = backendPrinting("", 1, "Error: No such file or directory\nlist table inet egress\n");
+    NftBackend backend =
+        backendPrinting("", 1, "Error: No such file or directory\nlist table inet egress\n");
 
     assertEquals(List.of(), backend.loaded());
     assertFalse(backend.tableLoaded());

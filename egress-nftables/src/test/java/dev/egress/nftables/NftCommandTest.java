@@ -35,7 +35,8 @@ class NftCommandTest {
 
   private NftException failureOf(String stderr) throws IOException {
     Path nft = fake("nft", "cat > /dev/null; echo '" + stderr + "' >&2; exit 1");
-    return assertThrows(NftException.class,
+    return assertThrows(
+        NftException.class,
         () -> command(nft, Duration.ofSeconds(5)).apply("add table inet egress\n"));
   }
 
@@ -57,19 +58,21 @@ class NftCommandTest {
 
   @Test
   void apply_whenAnObjectIsMissing_isClassifiedAsMissingObject() throws Exception {
-    assertEquals(NftException.Kind.MISSING_OBJECT,
+    assertEquals(
+        NftException.Kind.MISSING_OBJECT,
         failureOf("Error: Could not process rule: No such file or directory").kind());
   }
 
   @Test
   void apply_whenAnElementIsTaken_isClassifiedAsConflict() throws Exception {
-    assertEquals(NftException.Kind.CONFLICT,
-        failureOf("Error: Could not process rule: File exists").kind());
+    assertEquals(
+        NftException.Kind.CONFLICT, failureOf("Error: Could not process rule: File exists").kind());
   }
 
   @Test
   void apply_whenTheKernelLacksNfTables_isClassifiedAsKernelUnsupported() throws Exception {
-    assertEquals(NftException.Kind.KERNEL_UNSUPPORTED,
+    assertEquals(
+        NftException.Kind.KERNEL_UNSUPPORTED,
         failureOf("Error: Could not process rule: Protocol not supported").kind());
   }
 
@@ -89,8 +92,11 @@ class NftCommandTest {
 
   @Test
   void apply_whenNftIsNotInstalled_isClassifiedAsNotInstalled() {
-    NftCommand missing = new NftCommand(List.of(dir.resolve("no-such-nft").toString()),
-        List.of("conntrack"), Duration.ofSeconds(5));
+    NftCommand missing =
+        new NftCommand(
+            List.of(dir.resolve("no-such-nft").toString()),
+            List.of("conntrack"),
+            Duration.ofSeconds(5));
     NftException e = assertThrows(NftException.class, () -> missing.apply("x\n"));
     assertEquals(NftException.Kind.NOT_INSTALLED, e.kind());
     assertTrue(e.hint().contains("apt-get install nftables"), e.hint());
@@ -101,50 +107,64 @@ class NftCommandTest {
     Path pid = dir.resolve("pid");
     Path nft = fake("nft", "echo $$ > " + pid + "; exec sleep 30");
     long start = System.nanoTime();
-    NftException e = assertThrows(NftException.class,
-        () -> command(nft, Duration.ofMillis(500)).apply("add table inet egress\n"));
+    NftException e =
+        assertThrows(
+            NftException.class,
+            () -> command(nft, Duration.ofMillis(500)).apply("add table inet egress\n"));
     assertEquals(NftException.Kind.TIMEOUT, e.kind());
     assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos());
     long child = Long.parseLong(Files.readString(pid).strip());
-    assertFalse(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false),
+    assertFalse(
+        ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false),
         "the hung nft must be killed");
   }
 
   @Test
   void list_withMegabytesOnBothStreams_doesNotDeadlock() throws Exception {
-    Path nft = fake("nft", "head -c 2000000 /dev/zero | tr '\\0' a >&2; head -c 2000000 /dev/zero"
-        + " | tr '\\0' b; exit 0");
+    Path nft =
+        fake(
+            "nft",
+            "head -c 2000000 /dev/zero | tr '\\0' a >&2; head -c 2000000 /dev/zero"
+                + " | tr '\\0' b; exit 0");
     String out = command(nft, Duration.ofSeconds(20)).list("table", "inet", "egress");
     assertEquals(2_000_000, out.length());
   }
 
   @Test
   void deleteConnections_findingNone_isNoError() throws Exception {
-    Path conntrack = fake("conntrack",
-        "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
-    command(conntrack, Duration.ofSeconds(5))
-        .deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+    Path conntrack =
+        fake(
+            "conntrack",
+            "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
+    command(conntrack, Duration.ofSeconds(5)).deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
   }
 
   @Test
-  void deleteConnections_cutsBothDirectionsAndPublishedPortConnections_perFamily() throws Exception {
+  void deleteConnections_cutsBothDirectionsAndPublishedPortConnections_perFamily()
+      throws Exception {
     Path seen = dir.resolve("args");
     Path conntrack = fake("conntrack", "echo \"$@\" >> " + seen);
     NftCommand command = command(conntrack, Duration.ofSeconds(5));
     command.deleteConnectionsOf(IpAddresses.parse("fd00::2"));
     command.deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
-    assertEquals("-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n"
-        + "-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n",
+    assertEquals(
+        "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n"
+            + "-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n",
         Files.readString(seen));
   }
 
   @Test
   void deleteConnections_thatReallyFails_throws() throws Exception {
-    Path conntrack = fake("conntrack",
-        "echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1");
-    NftException e = assertThrows(NftException.class,
-        () -> command(conntrack, Duration.ofSeconds(5))
-            .deleteConnectionsOf(IpAddresses.parse("10.0.0.2")));
+    Path conntrack =
+        fake(
+            "conntrack",
+            "echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1");
+    NftException e =
+        assertThrows(
+            NftException.class,
+            () ->
+                command(conntrack, Duration.ofSeconds(5))
+                    .deleteConnectionsOf(IpAddresses.parse("10.0.0.2")));
     assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
   }
 }

@@ -24,15 +24,17 @@ import org.junit.jupiter.api.AfterAll;
 /**
  * The conformance kit against {@link NftEgressEnforcer} and the real kernel: every "allowed" and
  * "denied" of the kit is a packet sent from a container namespace of a {@link NetnsLab}. Privileged
- * failures are injected by a wrapper around {@code nft -f} and {@code conntrack} (reads still work).
+ * failures are injected by a wrapper around {@code nft -f} and {@code conntrack} (reads still
+ * work).
  */
 class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
-  private static final String GATE = ""
-      + "flag=$1; ns=$2; tool=$3; shift 3\n"
-      + "if [ -e \"$flag\" ]; then\n"
-      + "  case \"$tool:$1\" in nft:-f|conntrack:*) echo 'Error: injected failure' >&2; exit 1;; esac\n"
-      + "fi\n"
-      + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
+  private static final String GATE =
+      ""
+          + "flag=$1; ns=$2; tool=$3; shift 3\n"
+          + "if [ -e \"$flag\" ]; then\n"
+          + "  case \"$tool:$1\" in nft:-f|conntrack:*) echo 'Error: injected failure' >&2; exit 1;; esac\n"
+          + "fi\n"
+          + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
   private static final AtomicInteger HARNESSES = new AtomicInteger();
   private static NetnsLab lab;
 
@@ -58,7 +60,8 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
     private final FakeNameResolver resolver = new FakeNameResolver();
     private final NftBackend cleaner;
     private final NftEgressEnforcer enforcer;
-    private final Map<String, LabContainer> containers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, LabContainer> containers =
+        new java.util.concurrent.ConcurrentHashMap<>();
     private final List<LabContainer> free = new ArrayList<>();
 
     KernelHarness(NetnsLab lab, int number) throws Exception {
@@ -70,16 +73,19 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
         free.add(lab.container(i));
       }
       NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
-      cleaner = new NftBackend(
-          new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)),
-          "egress", guard);
+      cleaner =
+          new NftBackend(
+              new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)),
+              "egress",
+              guard);
       // The guard is in place before any test can make privileged operations fail.
       cleaner.prepare();
-      enforcer = NftEgressEnforcer.builder()
-          .resolver(resolver)
-          .command(new NftCommand(gated("nft"), gated("conntrack"), Duration.ofSeconds(10)))
-          .guard(guard)
-          .build();
+      enforcer =
+          NftEgressEnforcer.builder()
+              .resolver(resolver)
+              .command(new NftCommand(gated("nft"), gated("conntrack"), Duration.ofSeconds(10)))
+              .guard(guard)
+              .build();
     }
 
     private List<String> gated(String tool) {
@@ -115,11 +121,13 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
     @Override
     public boolean allows(ContainerEndpoint source, Flow flow) {
       // By address, not id: a successor container reuses its predecessor's addresses.
-      LabContainer container = containers.values().stream()
-          .filter(c -> source.addresses().contains(c.ipv4()))
-          .findFirst()
-          .orElseThrow(() -> new IllegalArgumentException(
-              source + " is not a container of this harness"));
+      LabContainer container =
+          containers.values().stream()
+              .filter(c -> source.addresses().contains(c.ipv4()))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(source + " is not a container of this harness"));
       Outcome outcome;
       if (flow.protocol() == Protocol.TCP) {
         outcome = container.tcp(flow.destination(), flow.port());

@@ -13,12 +13,12 @@ import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.testkit.netns.LabContainer;
 import dev.egress.testkit.netns.LabRequirement;
 import dev.egress.testkit.netns.NetnsLab;
 import dev.egress.testkit.netns.Outcome;
-import dev.egress.policy.IpAddresses;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,20 +28,20 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.io.TempDir;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@link NftEgressEnforcer} end to end: real packets, real DNS records, the whole lifecycle. */
 class NftEgressEnforcerKernelTest {
@@ -128,29 +128,31 @@ class NftEgressEnforcerKernelTest {
       long deadline = System.nanoTime() + TTL.toNanos();
       boolean followed = false;
       for (int attempt = 0; attempt < 40 && System.nanoTime() < deadline && !followed; attempt++) {
-        followed = c1.tcp(NetnsLab.web(1), 443) == Outcome.REACHED
-            && c1.tcp(NetnsLab.web(0), 443) == Outcome.REFUSED;
+        followed =
+            c1.tcp(NetnsLab.web(1), 443) == Outcome.REACHED
+                && c1.tcp(NetnsLab.web(0), 443) == Outcome.REFUSED;
         if (!followed) {
           Thread.sleep(50);
         }
       }
-      assertTrue(followed, "the new address should be reachable and the old one refused within "
-          + TTL);
+      assertTrue(
+          followed, "the new address should be reachable and the old one refused within " + TTL);
       assertEquals(Outcome.REACHED, c1.dnsQuery(NetnsLab.dnsServer(), API));
       assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.AddressesRefreshed));
     }
   }
 
-  private static final String HANG_GATE = ""
-      + "flags=$1; ns=$2; tool=$3; shift 3\n"
-      + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
-      + "  script=$(cat)\n"
-      + "  touch \"$flags/hanging\"\n"
-      + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
-      + "  printf '%s\\n' \"$script\" | ip netns exec \"$ns\" nft -f -; rc=$?\n"
-      + "  touch \"$flags/committed\"; exit $rc\n"
-      + "fi\n"
-      + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
+  private static final String HANG_GATE =
+      ""
+          + "flags=$1; ns=$2; tool=$3; shift 3\n"
+          + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
+          + "  script=$(cat)\n"
+          + "  touch \"$flags/hanging\"\n"
+          + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+          + "  printf '%s\\n' \"$script\" | ip netns exec \"$ns\" nft -f -; rc=$?\n"
+          + "  touch \"$flags/committed\"; exit $rc\n"
+          + "fi\n"
+          + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
 
   @Test
   void enforcerProcessKilledMidAttach_thenReconcile_leavesExactlyTheLiveAttachments(
@@ -159,29 +161,40 @@ class NftEgressEnforcerKernelTest {
     LabContainer b = lab.container(2);
     LabContainer c = lab.container(3);
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    List<String> child = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-cp",
-        System.getProperty("java.class.path"), CrashingEnforcerMain.class.getName()));
+    List<String> child =
+        new ArrayList<>(
+            List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-cp",
+                System.getProperty("java.class.path"),
+                CrashingEnforcerMain.class.getName()));
     for (String tool : List.of("nft", "conntrack")) {
-      child.addAll(List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
+      child.addAll(
+          List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
       if (tool.equals("nft")) {
         child.add("--");
       }
     }
-    Process enforcerProcess = new ProcessBuilder(child).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    Process enforcerProcess =
+        new ProcessBuilder(child).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     try {
       BlockingQueue<String> answers = new LinkedBlockingQueue<>();
-      Thread reader = new Thread(() -> {
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(
-            enforcerProcess.getInputStream(), StandardCharsets.UTF_8))) {
-          out.lines().forEach(answers::add);
-        } catch (IOException e) {
-          // The process was killed: that is the point.
-        }
-      });
+      Thread reader =
+          new Thread(
+              () -> {
+                try (BufferedReader out =
+                    new BufferedReader(
+                        new InputStreamReader(
+                            enforcerProcess.getInputStream(), StandardCharsets.UTF_8))) {
+                  out.lines().forEach(answers::add);
+                } catch (IOException e) {
+                  // The process was killed: that is the point.
+                }
+              });
       reader.setDaemon(true);
       reader.start();
-      Writer commands = new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
+      Writer commands =
+          new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
       assertEquals("attached " + a.id(), attachIn(commands, answers, a, NetnsLab.web(0)));
       assertEquals("attached " + b.id(), attachIn(commands, answers, b, NetnsLab.web(1)));
 
@@ -204,8 +217,8 @@ class NftEgressEnforcerKernelTest {
     try (NftEgressEnforcer restarted = newEnforcer()) {
       ReconcileResult result = restarted.reconcile(Set.of(a.id()));
 
-      assertEquals(Set.of(backend.ruleSetName(b.id()), backend.ruleSetName(c.id())),
-          result.removed());
+      assertEquals(
+          Set.of(backend.ruleSetName(b.id()), backend.ruleSetName(c.id())), result.removed());
       assertEquals(Set.of(backend.ruleSetName(a.id())), backend.installed().keySet());
       assertEquals(Outcome.REACHED, a.tcp(NetnsLab.web(0), 443), "a keeps its rules");
       assertEquals(Outcome.REFUSED, a.tcp(NetnsLab.web(1), 443));
@@ -215,13 +228,22 @@ class NftEgressEnforcerKernelTest {
   }
 
   private static String attachLine(LabContainer container, InetAddress allowed) {
-    return "attach " + container.id() + " " + IpAddresses.format(container.ipv4()) + " "
-        + IpAddresses.format(container.ipv6()) + " " + IpAddresses.format(lab.gateway()) + " "
-        + IpAddresses.format(allowed) + "\n";
+    return "attach "
+        + container.id()
+        + " "
+        + IpAddresses.format(container.ipv4())
+        + " "
+        + IpAddresses.format(container.ipv6())
+        + " "
+        + IpAddresses.format(lab.gateway())
+        + " "
+        + IpAddresses.format(allowed)
+        + "\n";
   }
 
-  private static String attachIn(Writer commands, BlockingQueue<String> answers,
-      LabContainer container, InetAddress allowed) throws Exception {
+  private static String attachIn(
+      Writer commands, BlockingQueue<String> answers, LabContainer container, InetAddress allowed)
+      throws Exception {
     commands.write(attachLine(container, allowed));
     commands.flush();
     String answer = answers.poll(30, TimeUnit.SECONDS);
@@ -257,10 +279,14 @@ class NftEgressEnforcerKernelTest {
   void wildcardNames_areRefused_andNothingIsAttached() throws Exception {
     LabContainer c1 = lab.container(1);
     try (NftEgressEnforcer enforcer = newEnforcer()) {
-      EgressPolicy wildcard = EgressPolicy.builder()
-          .allowTcp(Destination.host("*.example.test"), 443).dns(DnsRule.none()).build();
+      EgressPolicy wildcard =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("*.example.test"), 443)
+              .dns(DnsRule.none())
+              .build();
       UnsupportedPolicyException refused =
-          assertThrows(UnsupportedPolicyException.class, () -> enforcer.attach(c1.endpoint(), wildcard));
+          assertThrows(
+              UnsupportedPolicyException.class, () -> enforcer.attach(c1.endpoint(), wildcard));
       assertTrue(refused.getMessage().contains("*.example.test"), refused.getMessage());
       assertTrue(enforcer.attachments().isEmpty());
       assertFalse(c1.tcp(NetnsLab.web(0), 443).reached());

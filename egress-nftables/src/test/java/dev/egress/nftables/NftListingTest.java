@@ -11,58 +11,69 @@ import org.junit.jupiter.api.Test;
 
 /** Parsing what {@code nft list table} prints (text captured from nft 1.0.6). */
 class NftListingTest {
-  private static final String LISTING = ""
-      + "table inet egress {\n"
-      + "\tmap src4 {\n"
-      + "\t\ttype ipv4_addr : verdict\n"
-      + "\t\telements = { 10.77.0.2 : jump c_a_0123456789ab, 10.77.0.3 : jump c_b_0123456789ab,\n"
-      + "\t\t\t     10.77.0.4 : accept }\n"
-      + "\t}\n"
-      + "\n"
-      + "\tmap src6 {\n"
-      + "\t\ttype ipv6_addr : verdict\n"
-      + "\t\telements = { fd00:77::2 : jump c_a_0123456789ab }\n"
-      + "\t}\n"
-      + "\n"
-      + "\tset c_a_0123456789ab_h0_4 {\n"
-      + "\t\ttype ipv4_addr\n"
-      + "\t\telements = { 10.99.0.10, 10.99.0.11 }\n"
-      + "\t}\n"
-      + "\n"
-      + "\tset c_a_0123456789ab_h0_6 {\n"
-      + "\t\ttype ipv6_addr\n"
-      + "\t}\n"
-      + "\n"
-      + "\tchain forward {\n"
-      + "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
-      + "\t\tip saddr vmap @src4\n"
-      + "\t}\n"
-      + "\n"
-      + "\tchain c_a_0123456789ab {\n"
-      + "\t\tct state established ct direction original accept\n"
-      + "\t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 12 bytes 720 accept\n"
-      + "\t\tcounter packets 3 bytes 180 goto deny\n"
-      + "\t}\n"
-      + "}\n";
+  private static final String LISTING =
+      ""
+          + "table inet egress {\n"
+          + "\tmap src4 {\n"
+          + "\t\ttype ipv4_addr : verdict\n"
+          + "\t\telements = { 10.77.0.2 : jump c_a_0123456789ab, 10.77.0.3 : jump c_b_0123456789ab,\n"
+          + "\t\t\t     10.77.0.4 : accept }\n"
+          + "\t}\n"
+          + "\n"
+          + "\tmap src6 {\n"
+          + "\t\ttype ipv6_addr : verdict\n"
+          + "\t\telements = { fd00:77::2 : jump c_a_0123456789ab }\n"
+          + "\t}\n"
+          + "\n"
+          + "\tset c_a_0123456789ab_h0_4 {\n"
+          + "\t\ttype ipv4_addr\n"
+          + "\t\telements = { 10.99.0.10, 10.99.0.11 }\n"
+          + "\t}\n"
+          + "\n"
+          + "\tset c_a_0123456789ab_h0_6 {\n"
+          + "\t\ttype ipv6_addr\n"
+          + "\t}\n"
+          + "\n"
+          + "\tchain forward {\n"
+          + "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
+          + "\t\tip saddr vmap @src4\n"
+          + "\t}\n"
+          + "\n"
+          + "\tchain c_a_0123456789ab {\n"
+          + "\t\tct state established ct direction original accept\n"
+          + "\t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 12 bytes 720 accept\n"
+          + "\t\tcounter packets 3 bytes 180 goto deny\n"
+          + "\t}\n"
+          + "}\n";
 
   @Test
   void parse_readsChainsWithoutCounterValues_setsAndMultiLineMaps() {
     NftListing listing = NftListing.parse(LISTING);
 
-    assertEquals(List.of("ct state established ct direction original accept",
+    assertEquals(
+        List.of(
+            "ct state established ct direction original accept",
             "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
             "counter goto deny"),
         listing.chains().get("c_a_0123456789ab"));
-    assertEquals("type filter hook forward priority filter - 10; policy accept;",
+    assertEquals(
+        "type filter hook forward priority filter - 10; policy accept;",
         listing.chainHeader("forward"));
-    assertEquals(Set.of(IpAddresses.parse("10.99.0.10"), IpAddresses.parse("10.99.0.11")),
+    assertEquals(
+        Set.of(IpAddresses.parse("10.99.0.10"), IpAddresses.parse("10.99.0.11")),
         listing.sets().get("c_a_0123456789ab_h0_4"));
     assertEquals(Set.of(), listing.sets().get("c_a_0123456789ab_h0_6"));
-    assertEquals(List.of(IpAddresses.parse("10.77.0.2"), IpAddresses.parse("fd00:77::2")),
+    assertEquals(
+        List.of(IpAddresses.parse("10.77.0.2"), IpAddresses.parse("fd00:77::2")),
         listing.dispatchedTo("c_a_0123456789ab"));
-    assertEquals(Map.of(IpAddresses.parse("10.77.0.2"), "c_a_0123456789ab",
-            IpAddresses.parse("10.77.0.3"), "c_b_0123456789ab",
-            IpAddresses.parse("fd00:77::2"), "c_a_0123456789ab"),
+    assertEquals(
+        Map.of(
+            IpAddresses.parse("10.77.0.2"),
+            "c_a_0123456789ab",
+            IpAddresses.parse("10.77.0.3"),
+            "c_b_0123456789ab",
+            IpAddresses.parse("fd00:77::2"),
+            "c_a_0123456789ab"),
         listing.dispatch());
   }
 

@@ -22,17 +22,21 @@ import net.jqwik.api.Provide;
 /** Invariants of the renderer over generated policies, resolutions and hostile container ids. */
 class NftRendererProperties {
   private static final NftRenderer RENDERER = new NftRenderer("egress");
-  private static final Pattern LINE = Pattern.compile(
-      "(add|flush|delete) (chain|set|rule|element) inet egress [A-Za-z0-9_]+( .*)?");
+  private static final Pattern LINE =
+      Pattern.compile(
+          "(add|flush|delete) (chain|set|rule|element) inet egress [A-Za-z0-9_]+( .*)?");
   private static final Pattern PORTS = Pattern.compile("(tcp|udp) dport (\\{ [^}]* \\}|\\S+)");
 
   @Provide
   Arbitrary<String> hostileIds() {
-    return Arbitraries.strings().withCharRange((char) 0x21, (char) 0x7e).ofMinLength(1).ofMaxLength(200);
+    return Arbitraries.strings()
+        .withCharRange((char) 0x21, (char) 0x7e)
+        .ofMinLength(1)
+        .ofMaxLength(200);
   }
 
-  private static ContainerRules rules(String id, ContainerEndpoint endpoint, EgressPolicy policy,
-      Resolutions resolutions) {
+  private static ContainerRules rules(
+      String id, ContainerEndpoint endpoint, EgressPolicy policy, Resolutions resolutions) {
     ContainerEndpoint withId = new ContainerEndpoint(id, endpoint.addresses(), endpoint.gateway());
     return new ContainerRules(NftRenderer.ruleSetName(id), withId, policy, resolutions);
   }
@@ -55,7 +59,8 @@ class NftRendererProperties {
     ContainerRules plain = rules("plain", endpoint, policy, resolutions);
     String script = RENDERER.install(hostile);
     // Same lines as for a harmless id once the generated name is swapped back.
-    assertEquals(RENDERER.install(plain).replace(plain.name(), "NAME"),
+    assertEquals(
+        RENDERER.install(plain).replace(plain.name(), "NAME"),
         script.replace(hostile.name(), "NAME"));
     for (String line : script.split("\n")) {
       assertTrue(LINE.matcher(line).matches(), line);
@@ -70,7 +75,8 @@ class NftRendererProperties {
     List<dev.egress.policy.Allowance> shuffled = new ArrayList<>(policy.allowances());
     Collections.reverse(shuffled);
     EgressPolicy same = new EgressPolicy(shuffled, policy.dns(), policy.logDenied());
-    assertEquals(RENDERER.install(rules("c", endpoint, policy, resolutions)),
+    assertEquals(
+        RENDERER.install(rules("c", endpoint, policy, resolutions)),
         RENDERER.install(rules("c", endpoint, same, resolutions)));
   }
 
@@ -81,7 +87,10 @@ class NftRendererProperties {
       @ForAll("resolutions") Resolutions resolutions) {
     for (String rule : NftRenderer.chainRules(rules("c", endpoint, policy, resolutions))) {
       if (rule.contains("th dport 53 ")) {
-        assertTrue(rule.matches("ip6? daddr \\S.* meta l4proto \\{ tcp, udp \\} th dport 53 counter accept"), rule);
+        assertTrue(
+            rule.matches(
+                "ip6? daddr \\S.* meta l4proto \\{ tcp, udp \\} th dport 53 counter accept"),
+            rule);
         continue;
       }
       Matcher ports = PORTS.matcher(rule);

@@ -27,18 +27,24 @@ class NftRendererTest {
   private static final HostName API = HostName.of("api.anthropic.com");
 
   private static ContainerRules nanoclawLike(boolean log) {
-    ContainerEndpoint endpoint = new ContainerEndpoint("agent-1",
-        List.of(IpAddresses.parse("172.17.0.2"), IpAddresses.parse("fd00:17::2")),
-        IpAddresses.parse("172.17.0.1"));
-    EgressPolicy policy = EgressPolicy.builder()
-        .allowTcp(Destination.host(API.ascii()), 443)
-        .allowTcp(Destination.gateway(), 3001)
-        .allow(Destination.network("fd00:99::/64"), Protocol.UDP, new PortRange(1, 65535))
-        .dns(DnsRule.servers(IpAddresses.parse("10.0.0.53"), IpAddresses.parse("10.0.0.9")))
-        .logDenied(log)
-        .build();
-    Resolutions resolutions = new Resolutions(Map.of(API,
-        Set.of(IpAddresses.parse("160.79.104.10"), IpAddresses.parse("2607:6bc0::10"))));
+    ContainerEndpoint endpoint =
+        new ContainerEndpoint(
+            "agent-1",
+            List.of(IpAddresses.parse("172.17.0.2"), IpAddresses.parse("fd00:17::2")),
+            IpAddresses.parse("172.17.0.1"));
+    EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host(API.ascii()), 443)
+            .allowTcp(Destination.gateway(), 3001)
+            .allow(Destination.network("fd00:99::/64"), Protocol.UDP, new PortRange(1, 65535))
+            .dns(DnsRule.servers(IpAddresses.parse("10.0.0.53"), IpAddresses.parse("10.0.0.9")))
+            .logDenied(log)
+            .build();
+    Resolutions resolutions =
+        new Resolutions(
+            Map.of(
+                API,
+                Set.of(IpAddresses.parse("160.79.104.10"), IpAddresses.parse("2607:6bc0::10"))));
     return new ContainerRules(NftRenderer.ruleSetName("agent-1"), endpoint, policy, resolutions);
   }
 
@@ -54,30 +60,75 @@ class NftRendererTest {
   void install_goldenText() {
     ContainerRules rules = nanoclawLike(true);
     String n = rules.name();
-    String expected = ""
-        + "add chain inet egress " + n + "\n"
-        + "flush chain inet egress " + n + "\n"
-        + "add set inet egress " + n + "_h0_4 { type ipv4_addr; }\n"
-        + "flush set inet egress " + n + "_h0_4\n"
-        + "add element inet egress " + n + "_h0_4 { 160.79.104.10 }\n"
-        + "add set inet egress " + n + "_h0_6 { type ipv6_addr; }\n"
-        + "flush set inet egress " + n + "_h0_6\n"
-        + "add element inet egress " + n + "_h0_6 { 2607:6bc0::10 }\n"
-        + "add rule inet egress " + n + " ct state established ct direction original accept\n"
-        + "add rule inet egress " + n + " ip daddr { 10.0.0.9, 10.0.0.53 } meta l4proto { tcp, udp }"
-        + " th dport 53 counter accept\n"
-        + "add rule inet egress " + n + " ip daddr 172.17.0.1 tcp dport 3001 counter accept\n"
-        + "add rule inet egress " + n + " ip6 daddr fd00:99::/64 udp dport { 1-52, 54-65535 }"
-        + " counter accept\n"
-        + "add rule inet egress " + n + " ip daddr @" + n + "_h0_4 tcp dport 443 counter accept\n"
-        + "add rule inet egress " + n + " ip6 daddr @" + n + "_h0_6 tcp dport 443 counter accept\n"
-        + "add rule inet egress " + n + " log prefix \"egress deny " + n + ": \" counter goto deny\n"
-        + "add element inet egress src4 { 172.17.0.2 : jump " + n + " }\n"
-        + "delete element inet egress src4 { 172.17.0.2 }\n"
-        + "add element inet egress src4 { 172.17.0.2 : jump " + n + " }\n"
-        + "add element inet egress src6 { fd00:17::2 : jump " + n + " }\n"
-        + "delete element inet egress src6 { fd00:17::2 }\n"
-        + "add element inet egress src6 { fd00:17::2 : jump " + n + " }\n";
+    String expected =
+        ""
+            + "add chain inet egress "
+            + n
+            + "\n"
+            + "flush chain inet egress "
+            + n
+            + "\n"
+            + "add set inet egress "
+            + n
+            + "_h0_4 { type ipv4_addr; }\n"
+            + "flush set inet egress "
+            + n
+            + "_h0_4\n"
+            + "add element inet egress "
+            + n
+            + "_h0_4 { 160.79.104.10 }\n"
+            + "add set inet egress "
+            + n
+            + "_h0_6 { type ipv6_addr; }\n"
+            + "flush set inet egress "
+            + n
+            + "_h0_6\n"
+            + "add element inet egress "
+            + n
+            + "_h0_6 { 2607:6bc0::10 }\n"
+            + "add rule inet egress "
+            + n
+            + " ct state established ct direction original accept\n"
+            + "add rule inet egress "
+            + n
+            + " ip daddr { 10.0.0.9, 10.0.0.53 } meta l4proto { tcp, udp }"
+            + " th dport 53 counter accept\n"
+            + "add rule inet egress "
+            + n
+            + " ip daddr 172.17.0.1 tcp dport 3001 counter accept\n"
+            + "add rule inet egress "
+            + n
+            + " ip6 daddr fd00:99::/64 udp dport { 1-52, 54-65535 }"
+            + " counter accept\n"
+            + "add rule inet egress "
+            + n
+            + " ip daddr @"
+            + n
+            + "_h0_4 tcp dport 443 counter accept\n"
+            + "add rule inet egress "
+            + n
+            + " ip6 daddr @"
+            + n
+            + "_h0_6 tcp dport 443 counter accept\n"
+            + "add rule inet egress "
+            + n
+            + " log prefix \"egress deny "
+            + n
+            + ": \" counter goto deny\n"
+            + "add element inet egress src4 { 172.17.0.2 : jump "
+            + n
+            + " }\n"
+            + "delete element inet egress src4 { 172.17.0.2 }\n"
+            + "add element inet egress src4 { 172.17.0.2 : jump "
+            + n
+            + " }\n"
+            + "add element inet egress src6 { fd00:17::2 : jump "
+            + n
+            + " }\n"
+            + "delete element inet egress src6 { fd00:17::2 }\n"
+            + "add element inet egress src6 { fd00:17::2 : jump "
+            + n
+            + " }\n";
     assertEquals(expected, RENDERER.install(rules));
   }
 
@@ -100,8 +151,9 @@ class NftRendererTest {
   @Test
   void install_ofANameThatResolvesToNothing_loadsEmptySets() {
     ContainerRules resolved = nanoclawLike(false);
-    ContainerRules rules = new ContainerRules(resolved.name(), resolved.container(),
-        resolved.policy(), Resolutions.none());
+    ContainerRules rules =
+        new ContainerRules(
+            resolved.name(), resolved.container(), resolved.policy(), Resolutions.none());
     String script = RENDERER.install(rules);
     assertFalse(script.contains("add element inet egress " + rules.name() + "_h0"), script);
     assertTrue(script.contains("flush set inet egress " + rules.name() + "_h0_4"), script);
@@ -111,13 +163,26 @@ class NftRendererTest {
   void refresh_refillsOnlyTheChangedNamesSets() {
     ContainerRules rules = nanoclawLike(false);
     String n = rules.name();
-    assertEquals(""
-        + "add set inet egress " + n + "_h0_4 { type ipv4_addr; }\n"
-        + "flush set inet egress " + n + "_h0_4\n"
-        + "add element inet egress " + n + "_h0_4 { 160.79.104.10 }\n"
-        + "add set inet egress " + n + "_h0_6 { type ipv6_addr; }\n"
-        + "flush set inet egress " + n + "_h0_6\n"
-        + "add element inet egress " + n + "_h0_6 { 2607:6bc0::10 }\n",
+    assertEquals(
+        ""
+            + "add set inet egress "
+            + n
+            + "_h0_4 { type ipv4_addr; }\n"
+            + "flush set inet egress "
+            + n
+            + "_h0_4\n"
+            + "add element inet egress "
+            + n
+            + "_h0_4 { 160.79.104.10 }\n"
+            + "add set inet egress "
+            + n
+            + "_h0_6 { type ipv6_addr; }\n"
+            + "flush set inet egress "
+            + n
+            + "_h0_6\n"
+            + "add element inet egress "
+            + n
+            + "_h0_6 { 2607:6bc0::10 }\n",
         RENDERER.refresh(rules, Set.of(API)));
     assertEquals("", RENDERER.refresh(rules, Set.of(HostName.of("other.example"))));
   }
@@ -125,45 +190,70 @@ class NftRendererTest {
   @Test
   void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets() {
     String n = NftRenderer.ruleSetName("agent-1");
-    assertEquals(""
-        + "delete element inet egress src4 { 172.17.0.2 }\n"
-        + "add chain inet egress " + n + "\n"
-        + "flush chain inet egress " + n + "\n"
-        + "delete chain inet egress " + n + "\n"
-        + "delete set inet egress " + n + "_h0_4\n",
+    assertEquals(
+        ""
+            + "delete element inet egress src4 { 172.17.0.2 }\n"
+            + "add chain inet egress "
+            + n
+            + "\n"
+            + "flush chain inet egress "
+            + n
+            + "\n"
+            + "delete chain inet egress "
+            + n
+            + "\n"
+            + "delete set inet egress "
+            + n
+            + "_h0_4\n",
         RENDERER.remove(n, List.of(IpAddresses.parse("172.17.0.2")), List.of(n + "_h0_4")));
   }
 
   @Test
   void prepare_goldenText_withGuard() {
-    NftGuard guard = new NftGuard(List.of("docker0"),
-        List.of(IpNetwork.parse("172.17.0.0/16"), IpNetwork.parse("fd00:17::/64")), true);
+    NftGuard guard =
+        new NftGuard(
+            List.of("docker0"),
+            List.of(IpNetwork.parse("172.17.0.0/16"), IpNetwork.parse("fd00:17::/64")),
+            true);
     String deny = "log prefix \"egress guard: \" counter goto deny";
-    String expected = ""
-        + "table inet egress {\n"
-        + "  map src4 { type ipv4_addr : verdict; }\n"
-        + "  map src6 { type ipv6_addr : verdict; }\n"
-        + "  chain deny { }\n"
-        + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
-        + "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
-        + "}\n"
-        + "flush chain inet egress deny\n"
-        + "flush chain inet egress forward\n"
-        + "flush chain inet egress input\n"
-        + "add rule inet egress deny meta l4proto tcp counter reject with tcp reset\n"
-        + "add rule inet egress deny counter reject with icmpx admin-prohibited\n"
-        + "add rule inet egress forward ip saddr vmap @src4\n"
-        + "add rule inet egress forward ip6 saddr vmap @src6\n"
-        + "add rule inet egress forward iifname \"docker0\" " + deny + "\n"
-        + "add rule inet egress forward ip saddr 172.17.0.0/16 " + deny + "\n"
-        + "add rule inet egress forward ip6 saddr fd00:17::/64 " + deny + "\n"
-        + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
-        + " nd-neighbor-advert } accept\n"
-        + "add rule inet egress input ip saddr vmap @src4\n"
-        + "add rule inet egress input ip6 saddr vmap @src6\n"
-        + "add rule inet egress input iifname \"docker0\" " + deny + "\n"
-        + "add rule inet egress input ip saddr 172.17.0.0/16 " + deny + "\n"
-        + "add rule inet egress input ip6 saddr fd00:17::/64 " + deny + "\n";
+    String expected =
+        ""
+            + "table inet egress {\n"
+            + "  map src4 { type ipv4_addr : verdict; }\n"
+            + "  map src6 { type ipv6_addr : verdict; }\n"
+            + "  chain deny { }\n"
+            + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
+            + "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
+            + "}\n"
+            + "flush chain inet egress deny\n"
+            + "flush chain inet egress forward\n"
+            + "flush chain inet egress input\n"
+            + "add rule inet egress deny meta l4proto tcp counter reject with tcp reset\n"
+            + "add rule inet egress deny counter reject with icmpx admin-prohibited\n"
+            + "add rule inet egress forward ip saddr vmap @src4\n"
+            + "add rule inet egress forward ip6 saddr vmap @src6\n"
+            + "add rule inet egress forward iifname \"docker0\" "
+            + deny
+            + "\n"
+            + "add rule inet egress forward ip saddr 172.17.0.0/16 "
+            + deny
+            + "\n"
+            + "add rule inet egress forward ip6 saddr fd00:17::/64 "
+            + deny
+            + "\n"
+            + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
+            + " nd-neighbor-advert } accept\n"
+            + "add rule inet egress input ip saddr vmap @src4\n"
+            + "add rule inet egress input ip6 saddr vmap @src6\n"
+            + "add rule inet egress input iifname \"docker0\" "
+            + deny
+            + "\n"
+            + "add rule inet egress input ip saddr 172.17.0.0/16 "
+            + deny
+            + "\n"
+            + "add rule inet egress input ip6 saddr fd00:17::/64 "
+            + deny
+            + "\n";
     assertEquals(expected, RENDERER.prepare(guard));
   }
 
@@ -176,9 +266,11 @@ class NftRendererTest {
 
   @Test
   void guardInterfaceName_withQuotesOrSpaces_isRefused() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new NftGuard(List.of("br0\" accept"), List.of(), false));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new NftGuard(List.of("a-name-longer-than-15"), List.of(), false));
   }
 }

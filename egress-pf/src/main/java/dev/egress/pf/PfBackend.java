@@ -27,27 +27,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * pf as a {@link FirewallBackend}: a parent anchor (by default {@code com.apple/000.egress}, which the
- * stock {@code anchor "com.apple/*"} evaluates) holding {@code anchor "*"} and the guard, and one
- * child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
+ * pf as a {@link FirewallBackend}: a parent anchor (by default {@code com.apple/000.egress}, which
+ * the stock {@code anchor "com.apple/*"} evaluates) holding {@code anchor "*"} and the guard, and
+ * one child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
  *
  * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
- * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state
- * is the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.
+ * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state is
+ * the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.
  */
 final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
+
   /**
-   * IANA service names pfctl may print for a port ({@code port = https}); a name not here counts
-   * as drift, which costs only a reinstall.
+   * IANA service names pfctl may print for a port ({@code port = https}); a name not here counts as
+   * drift, which costs only a reinstall.
    */
-  private static final Map<String, String> SERVICE_PORTS = Map.ofEntries(
-      Map.entry("ftp", "21"), Map.entry("ssh", "22"), Map.entry("telnet", "23"),
-      Map.entry("smtp", "25"), Map.entry("domain", "53"), Map.entry("http", "80"),
-      Map.entry("pop3", "110"), Map.entry("ntp", "123"), Map.entry("imap", "143"),
-      Map.entry("https", "443"), Map.entry("submission", "587"), Map.entry("imaps", "993"),
-      Map.entry("pop3s", "995"), Map.entry("mysql", "3306"), Map.entry("postgresql", "5432"),
-      Map.entry("http-alt", "8080"), Map.entry("pcsync-https", "8443"));
+  private static final Map<String, String> SERVICE_PORTS =
+      Map.ofEntries(
+          Map.entry("ftp", "21"),
+          Map.entry("ssh", "22"),
+          Map.entry("telnet", "23"),
+          Map.entry("smtp", "25"),
+          Map.entry("domain", "53"),
+          Map.entry("http", "80"),
+          Map.entry("pop3", "110"),
+          Map.entry("ntp", "123"),
+          Map.entry("imap", "143"),
+          Map.entry("https", "443"),
+          Map.entry("submission", "587"),
+          Map.entry("imaps", "993"),
+          Map.entry("pop3s", "995"),
+          Map.entry("mysql", "3306"),
+          Map.entry("postgresql", "5432"),
+          Map.entry("http-alt", "8080"),
+          Map.entry("pcsync-https", "8443"));
 
   /** What pfctl appends to a rule it prints: state defaults, or {@code all} without addresses. */
   private static final Set<String> STATE_DEFAULTS =
@@ -191,8 +204,8 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * Whether {@code loaded} (as pfctl -s rules prints it) is the rule {@code rendered}: the same
-   * words, then nothing or one of the defaults pfctl appends ({@code flags S/SA keep state},
-   * {@code keep state}, {@code flags S/SA}; {@code all} after a rule without addresses). Any other
+   * words, then nothing or one of the defaults pfctl appends ({@code flags S/SA keep state}, {@code
+   * keep state}, {@code flags S/SA}; {@code all} after a rule without addresses). Any other
    * trailing word may narrow or change the rule, so it is drift. pfctl may print a port as its
    * service name ({@code port = https}); a name counts only if {@link #SERVICE_PORTS} maps it to
    * the rendered port.
@@ -204,16 +217,18 @@ final class PfBackend implements FirewallBackend {
       return false;
     }
     for (int i = 0; i < expected.length; i++) {
-      boolean servicePort = i > 0 && expected[i - 1].equals("=")
-          && expected[i].equals(SERVICE_PORTS.get(actual[i]));
+      boolean servicePort =
+          i > 0 && expected[i - 1].equals("=") && expected[i].equals(SERVICE_PORTS.get(actual[i]));
       if (!expected[i].equals(actual[i]) && !servicePort) {
         return false;
       }
     }
     String appended = String.join(" ", List.of(actual).subList(expected.length, actual.length));
     return STATE_DEFAULTS.contains(appended)
-        || appended.equals("all") && !List.of(expected).contains("from")
-            && !List.of(expected).contains("to") && !List.of(expected).contains("all");
+        || appended.equals("all")
+            && !List.of(expected).contains("from")
+            && !List.of(expected).contains("to")
+            && !List.of(expected).contains("all");
   }
 
   /** The rule lines of a rendered ruleset: table definitions excluded, whitespace collapsed. */
@@ -233,20 +248,25 @@ final class PfBackend implements FirewallBackend {
   public List<String> hostProblems() throws EgressException {
     List<String> problems = new ArrayList<>();
     if (!pfctl.isEnabled()) {
-      problems.add("pf is disabled (someone ran 'pfctl -d', or the Mac restarted): no container"
-          + " rule applies. The enforcer re-enables it with a reference of its own ('pfctl -E');"
-          + " find and stop whatever disables pf");
+      problems.add(
+          "pf is disabled (someone ran 'pfctl -d', or the Mac restarted): no container"
+              + " rule applies. The enforcer re-enables it with a reference of its own ('pfctl -E');"
+              + " find and stop whatever disables pf");
     }
     if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
-      problems.add("the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
-          + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
-          + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
-          + " yourself, then restart the container system ('container system stop; container"
-          + " system start'), because that reload also drops vmnet's NAT");
+      problems.add(
+          "the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
+              + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
+              + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
+              + " yourself, then restart the container system ('container system stop; container"
+              + " system start'), because that reload also drops vmnet's NAT");
     }
     if (!sameRules(ruleLines(PfRenderer.renderParent(parent)), pfctl.rules(parent.path()))) {
-      problems.add("the parent anchor " + parent.path() + " is missing or altered, so container"
-          + " anchors (and the guard) are not evaluated. The enforcer reloads it");
+      problems.add(
+          "the parent anchor "
+              + parent.path()
+              + " is missing or altered, so container"
+              + " anchors (and the guard) are not evaluated. The enforcer reloads it");
     }
     return problems;
   }

@@ -39,8 +39,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Thread-safe, blocking, with the guarantees of {@link EgressEnforcer}. Building runs no pfctl
  * call: {@link #reconcile} (which a launcher calls when it starts) and the first attach check that
- * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard. {@link #close} releases that reference and
- * leaves every rule in place.
+ * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard.
+ * {@link #close} releases that reference and leaves every rule in place.
  */
 public final class PfEgressEnforcer implements EgressEnforcer {
   private final RulesetEnforcer lifecycle;
@@ -59,7 +59,8 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public Attachment attach(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+  public Attachment attach(ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
     return lifecycle.attach(container, policy);
   }
 
@@ -104,9 +105,9 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   }
 
   /**
-   * Collaborators of a {@link PfEgressEnforcer}: those of every enforcer ({@link
-   * LifecycleBuilder}: resolver, listener, clock, scheduler, retry delay, health interval) and
-   * pf's own. Only the resolver is required. Each setter checks its argument at once.
+   * Collaborators of a {@link PfEgressEnforcer}: those of every enforcer ({@link LifecycleBuilder}:
+   * resolver, listener, clock, scheduler, retry delay, health interval) and pf's own. Only the
+   * resolver is required. Each setter checks its argument at once.
    */
   public static final class Builder extends LifecycleBuilder<Builder> {
     private @Nullable ProcessRunner runner;
@@ -130,7 +131,9 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    /** The command that runs pfctl as root without prompting; default {@code sudo -n /sbin/pfctl}. */
+    /**
+     * The command that runs pfctl as root without prompting; default {@code sudo -n /sbin/pfctl}.
+     */
     public Builder pfctlCommand(List<String> command) {
       if (command.isEmpty()) {
         throw new IllegalArgumentException("the pfctl command is empty");
@@ -161,11 +164,13 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       ExecutorService owned = null;
       ProcessRunner processRunner = runner;
       if (processRunner == null) {
-        owned = Executors.newCachedThreadPool(task -> {
-          Thread thread = new Thread(task, "egress-pfctl-io");
-          thread.setDaemon(true);
-          return thread;
-        });
+        owned =
+            Executors.newCachedThreadPool(
+                task -> {
+                  Thread thread = new Thread(task, "egress-pfctl-io");
+                  thread.setDaemon(true);
+                  return thread;
+                });
         processRunner = new SystemProcessRunner(owned);
       }
       PfBackend backend =

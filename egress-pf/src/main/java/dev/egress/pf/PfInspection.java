@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
 
 /**
  * Reads back what egress-pf has loaded below a parent anchor, with the driver's read-only calls
- * only ({@code -s rules}, {@code -s Anchors}, {@code -T show}): the container anchors, their
- * source addresses and tables, and whether the main ruleset and the parent anchor still lead to
- * them. {@link PfEgressEnforcer} reconciles with this same read-back; operators' tools (egressctl
- * status, cleanup, doctor) show it.
+ * only ({@code -s rules}, {@code -s Anchors}, {@code -T show}): the container anchors, their source
+ * addresses and tables, and whether the main ruleset and the parent anchor still lead to them.
+ * {@link PfEgressEnforcer} reconciles with this same read-back; operators' tools (egressctl status,
+ * cleanup, doctor) show it.
  *
  * <p>Thread-safe and stateless; every method blocks for its pfctl calls, changes nothing, and
  * throws {@link PfctlException} (with a hint) when pfctl fails.
@@ -31,7 +31,8 @@ public final class PfInspection {
 
   private static final String CHILDREN_HOOK = "anchor \"*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
-  private static final Pattern TABLE_REFERENCE = Pattern.compile("<([A-Za-z0-9][A-Za-z0-9_]{0,30})>");
+  private static final Pattern TABLE_REFERENCE =
+      Pattern.compile("<([A-Za-z0-9][A-Za-z0-9_]{0,30})>");
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
@@ -53,7 +54,8 @@ public final class PfInspection {
    * @param sources the source addresses its rules govern ({@code from ADDRESS to}), in rule order
    * @param rules its rules as {@code pfctl -s rules} prints them; never empty
    */
-  public record LoadedAnchor(String name, String path, List<InetAddress> sources, List<String> rules) {
+  public record LoadedAnchor(
+      String name, String path, List<InetAddress> sources, List<String> rules) {
     public LoadedAnchor {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(path, "path");
@@ -118,9 +120,9 @@ public final class PfInspection {
   }
 
   /**
-   * Whether the parent anchor holds {@code anchor "*"} ({@code -a PARENT -s rules}), which makes
-   * pf evaluate the container anchors below it. A parent loaded with a different guard still
-   * counts; {@link PfEgressEnforcer#checkHealth} compares it exactly.
+   * Whether the parent anchor holds {@code anchor "*"} ({@code -a PARENT -s rules}), which makes pf
+   * evaluate the container anchors below it. A parent loaded with a different guard still counts;
+   * {@link PfEgressEnforcer#checkHealth} compares it exactly.
    */
   public boolean parentEvaluatesChildren() throws PfctlException {
     return pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith(CHILDREN_HOOK));

@@ -15,39 +15,59 @@ class PfBackendTest {
   void sameRule_acceptsWhatPfctlPrintsForTheRenderedRule() {
     assertTrue(PfBackend.sameRule(RENDERED, RENDERED));
     assertTrue(PfBackend.sameRule(RENDERED, RENDERED + " flags S/SA keep state"));
-    assertTrue(PfBackend.sameRule(RENDERED,
-        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = https flags S/SA keep state"));
+    assertTrue(
+        PfBackend.sameRule(
+            RENDERED,
+            "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = https flags S/SA keep state"));
     assertTrue(PfBackend.sameRule("anchor \"*\"", "anchor \"*\" all"));
   }
 
   @Test
   void sameRule_rejectsAnyOtherRule() {
-    assertFalse(PfBackend.sameRule(RENDERED,
-        "pass in quick inet proto tcp from 192.168.70.11 to <tcp_443> port = 443"));
-    assertFalse(PfBackend.sameRule(RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to any port = 443"));
-    assertFalse(PfBackend.sameRule(RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443>"));
-    assertFalse(PfBackend.sameRule(RENDERED, "pass in inet proto tcp from 192.168.70.10 to <tcp_443> port = 443"));
-    assertFalse(PfBackend.sameRule("block return in quick inet from 192.168.70.10 to any",
-        "pass in quick inet from 192.168.70.10 to any"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED, "pass in quick inet proto tcp from 192.168.70.11 to <tcp_443> port = 443"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to any port = 443"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443>"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED, "pass in inet proto tcp from 192.168.70.10 to <tcp_443> port = 443"));
+    assertFalse(
+        PfBackend.sameRule(
+            "block return in quick inet from 192.168.70.10 to any",
+            "pass in quick inet from 192.168.70.10 to any"));
   }
 
   @Test
   void sameRule_acceptsAServiceName_onlyForItsOwnPort() {
-    assertTrue(PfBackend.sameRule("pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1"
-        + " port = 53", "pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1"
-        + " port = domain keep state"));
-    assertTrue(PfBackend.sameRule("pass in quick inet proto tcp from 192.168.70.10 to <t> port = 5432",
-        "pass in quick inet proto tcp from 192.168.70.10 to <t> port = postgresql flags S/SA keep state"));
-    assertFalse(PfBackend.sameRule(RENDERED,
-        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = ssh flags S/SA keep state"));
-    assertFalse(PfBackend.sameRule(RENDERED,
-        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = http"));
+    assertTrue(
+        PfBackend.sameRule(
+            "pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1" + " port = 53",
+            "pass in quick inet proto udp from 192.168.70.10 to 192.168.70.1"
+                + " port = domain keep state"));
+    assertTrue(
+        PfBackend.sameRule(
+            "pass in quick inet proto tcp from 192.168.70.10 to <t> port = 5432",
+            "pass in quick inet proto tcp from 192.168.70.10 to <t> port = postgresql flags S/SA keep state"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED,
+            "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = ssh flags S/SA keep state"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED, "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = http"));
   }
 
   @Test
   void sameRule_treatsAnUnknownServiceName_asDrift() {
-    assertFalse(PfBackend.sameRule(RENDERED,
-        "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = no-such-service"));
+    assertFalse(
+        PfBackend.sameRule(
+            RENDERED,
+            "pass in quick inet proto tcp from 192.168.70.10 to <tcp_443> port = no-such-service"));
   }
 
   @Test
@@ -58,14 +78,17 @@ class PfBackendTest {
     assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " flags S/SA keep state tagged x"));
     assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " keep state (max 1)"));
     assertFalse(PfBackend.sameRule(RENDERED, RENDERED + " all"));
-    assertFalse(PfBackend.sameRule("block return in quick inet from 192.168.70.10 to any",
-        "block return in quick inet from 192.168.70.10 to any os Windows"));
+    assertFalse(
+        PfBackend.sameRule(
+            "block return in quick inet from 192.168.70.10 to any",
+            "block return in quick inet from 192.168.70.10 to any os Windows"));
     assertFalse(PfBackend.sameRule("anchor \"*\"", "anchor \"*\" all tagged x"));
   }
 
   @Test
   void sameRules_needsTheSameCountInTheSameOrder() {
-    List<String> rendered = List.of(RENDERED, "block return in quick inet from 192.168.70.10 to any");
+    List<String> rendered =
+        List.of(RENDERED, "block return in quick inet from 192.168.70.10 to any");
     assertTrue(PfBackend.sameRules(rendered, rendered));
     assertFalse(PfBackend.sameRules(rendered, rendered.subList(0, 1)));
     assertFalse(PfBackend.sameRules(rendered, List.of(rendered.get(1), rendered.get(0))));
@@ -74,7 +97,8 @@ class PfBackendTest {
 
   @Test
   void ruleLines_dropTableDefinitionsAndBlankLines() {
-    assertEquals(List.of("block in quick all"),
+    assertEquals(
+        List.of("block in quick all"),
         PfBackend.ruleLines("table <t> persist { 1.2.3.4 }\n\n  block  in quick all\n"));
   }
 }

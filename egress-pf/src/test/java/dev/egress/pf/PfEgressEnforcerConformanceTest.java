@@ -19,18 +19,20 @@ import java.util.Set;
  * container anchors and their tables).
  */
 class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
-  private static final List<String> KERNEL_CHANGES = List.of("-f -", "-F all", "-T replace", "-k", "-E");
+  private static final List<String> KERNEL_CHANGES =
+      List.of("-f -", "-F all", "-T replace", "-k", "-E");
 
   @Override
   protected Harness newHarness() throws Exception {
     FakePfctl fake = new FakePfctl();
     FakeNameResolver resolver = new FakeNameResolver();
-    PfEgressEnforcer enforcer = PfEgressEnforcer.builder()
-        .resolver(resolver)
-        .processRunner(FakePfctlRunner.of(fake))
-        .parentAnchor(PfFixture.PARENT)
-        .retryDelay(Duration.ofMillis(20))
-        .build();
+    PfEgressEnforcer enforcer =
+        PfEgressEnforcer.builder()
+            .resolver(resolver)
+            .processRunner(FakePfctlRunner.of(fake))
+            .parentAnchor(PfFixture.PARENT)
+            .retryDelay(Duration.ofMillis(20))
+            .build();
     enforcer.reconcile(Set.of()); // as a launcher starts: guard up before any container
     return new Harness() {
       private int containers;
@@ -48,8 +50,10 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
       @Override
       public ContainerEndpoint newContainer() {
         containers++;
-        return new ContainerEndpoint("container-" + containers,
-            List.of(IpAddresses.parse("192.168.70." + (containers + 1)),
+        return new ContainerEndpoint(
+            "container-" + containers,
+            List.of(
+                IpAddresses.parse("192.168.70." + (containers + 1)),
                 IpAddresses.parse("fd00:70::" + Integer.toHexString(containers + 1))),
             IpAddresses.parse("192.168.70.1"));
       }
@@ -61,10 +65,13 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
 
       @Override
       public boolean allows(ContainerEndpoint source, Flow flow) {
-        InetAddress from = source.addresses().stream()
-            .filter(a -> IpAddresses.isIpv6(a) == IpAddresses.isIpv6(flow.destination()))
-            .findFirst().orElseThrow();
-        return fake.verdict(PfFixture.PARENT.path(), PfFixture.packet(from, flow)) == PfVerdict.PASS;
+        InetAddress from =
+            source.addresses().stream()
+                .filter(a -> IpAddresses.isIpv6(a) == IpAddresses.isIpv6(flow.destination()))
+                .findFirst()
+                .orElseThrow();
+        return fake.verdict(PfFixture.PARENT.path(), PfFixture.packet(from, flow))
+            == PfVerdict.PASS;
       }
 
       @Override

@@ -41,8 +41,10 @@ class PfEgressEnforcerTest {
   }
 
   private static ContainerEndpoint container(String id, int host) {
-    return new ContainerEndpoint(id,
-        List.of(ip("192.168.70." + host), ip("fd00:70::" + Integer.toHexString(host))), GATEWAY);
+    return new ContainerEndpoint(
+        id,
+        List.of(ip("192.168.70." + host), ip("fd00:70::" + Integer.toHexString(host))),
+        GATEWAY);
   }
 
   private static EgressPolicy apiPolicy() {
@@ -60,7 +62,12 @@ class PfEgressEnforcerTest {
     enforcer.attach(container("c1", 10), apiPolicy());
     // Without a reconcile first, the anchors an earlier process left are listed once: one holding
     // a reused address would otherwise govern the new container.
-    assertEquals(List.of("-s info", "-E", "-a com.apple/000.egress -f -", "-a com.apple/000.egress -s Anchors",
+    assertEquals(
+        List.of(
+            "-s info",
+            "-E",
+            "-a com.apple/000.egress -f -",
+            "-a com.apple/000.egress -s Anchors",
             "-a com.apple/000.egress/c1 -f -"),
         pf.callLines());
     assertEquals(1, pf.fake.tokens().size());
@@ -95,7 +102,8 @@ class PfEgressEnforcerTest {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.clearCalls();
-    attachment.update(EgressPolicy.builder().allowTcp(Destination.network("203.0.113.0/24"), 22).build());
+    attachment.update(
+        EgressPolicy.builder().allowTcp(Destination.network("203.0.113.0/24"), 22).build());
     assertEquals(List.of("-a com.apple/000.egress/c1 -f -"), pf.callLines());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
@@ -105,58 +113,73 @@ class PfEgressEnforcerTest {
   void detach_flushesTheChild_thenKillsStatesBothWaysPerAddress_andNothingElse() throws Exception {
     ContainerEndpoint c1 = container("c1", 10);
     Attachment attachment = enforcer.attach(c1, apiPolicy());
-    pf.fake.openConnection(ip("192.168.70.10"), API_1)
+    pf.fake
+        .openConnection(ip("192.168.70.10"), API_1)
         .openConnection(GATEWAY, ip("192.168.70.10"))
         .openConnection(ip("fd00:70::a"), ip("2001:db8::1"))
         .openConnection(ip("192.168.70.11"), API_1);
     pf.fake.clearCalls();
     attachment.detach();
-    assertEquals(List.of("-a com.apple/000.egress/c1 -F all",
-        "-k 192.168.70.10", "-k 0.0.0.0/0 -k 192.168.70.10",
-        "-k fd00:70::a", "-k ::/0 -k fd00:70::a"), pf.callLines());
-    assertEquals(Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
+    assertEquals(
+        List.of(
+            "-a com.apple/000.egress/c1 -F all",
+            "-k 192.168.70.10",
+            "-k 0.0.0.0/0 -k 192.168.70.10",
+            "-k fd00:70::a",
+            "-k ::/0 -k fd00:70::a"),
+        pf.callLines());
+    assertEquals(
+        Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
   }
 
   @Test
   void refresh_replacesOnlyTheTableOfTheChangedName() throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1)).answer("cdn.example.com", Set.of(OTHER));
-    EgressPolicy policy = EgressPolicy.builder()
-        .allowTcp(Destination.host("api.example.com"), 443)
-        .allowTcp(Destination.host("cdn.example.com"), 8443)
-        .build();
+    EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host("api.example.com"), 443)
+            .allowTcp(Destination.host("cdn.example.com"), 8443)
+            .build();
     enforcer.attach(container("c1", 10), policy);
     pf.fake.clearCalls();
     pf.resolver.change("api.example.com", Set.of(API_2));
     List<String> calls = pf.callLines();
     assertEquals(1, calls.size(), calls.toString());
-    assertTrue(calls.get(0).matches("-a com\\.apple/000\\.egress/c1 -t \\w+ -T replace -f -"), calls.get(0));
+    assertTrue(
+        calls.get(0).matches("-a com\\.apple/000\\.egress/c1 -t \\w+ -T replace -f -"),
+        calls.get(0));
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_2, 443)));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 8443)));
   }
 
   @Test
-  void attach_whenTheLoadFails_throwsWithHint_andLeavesTheContainerBlockedByTheGuard() throws Exception {
+  void attach_whenTheLoadFails_throwsWithHint_andLeavesTheContainerBlockedByTheGuard()
+      throws Exception {
     enforcer.attach(container("c0", 9), apiPolicy()); // pf prepared
     pf.fake.failOn("-a com.apple/000.egress/c1 -f -", 1, 1, "pfctl: /dev/pf: Permission denied");
-    PfctlException e = assertThrows(PfctlException.class,
-        () -> enforcer.attach(container("c1", 10), apiPolicy()));
+    PfctlException e =
+        assertThrows(PfctlException.class, () -> enforcer.attach(container("c1", 10), apiPolicy()));
     assertFalse(e.hint().isEmpty());
-    assertTrue(pf.fake.anchor("com.apple/000.egress/c1").map(FakePfctl.Anchor::isEmpty).orElse(true));
+    assertTrue(
+        pf.fake.anchor("com.apple/000.egress/c1").map(FakePfctl.Anchor::isEmpty).orElse(true));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
     assertEquals(1, enforcer.attachments().size());
   }
 
   @Test
   void attach_ofAWildcardPolicy_isRefusedBeforeAnyPfctlCall() {
-    EgressPolicy wildcard = EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
-    assertThrows(UnsupportedPolicyException.class, () -> enforcer.attach(container("c1", 10), wildcard));
+    EgressPolicy wildcard =
+        EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
+    assertThrows(
+        UnsupportedPolicyException.class, () -> enforcer.attach(container("c1", 10), wildcard));
     assertEquals(List.of(), pf.fake.calls());
   }
 
   @Test
-  void detach_whenTheFlushFails_keepsTheRules_killsStates_andRetriesOnTheNextDetach() throws Exception {
+  void detach_whenTheFlushFails_keepsTheRules_killsStates_andRetriesOnTheNextDetach()
+      throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.failOn("-F all", 2, 1, "pfctl: DIOCXCOMMIT: Device busy");
@@ -164,7 +187,9 @@ class PfEgressEnforcerTest {
     assertEquals(Set.of("c1"), enforcer.pendingRemovals());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)), "rules stay: only the policy");
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 443)));
-    assertThrows(EgressException.class, () -> enforcer.attach(container("c2", 10), apiPolicy()),
+    assertThrows(
+        EgressException.class,
+        () -> enforcer.attach(container("c2", 10), apiPolicy()),
         "the address stays reserved while its removal keeps failing");
     assertEquals(List.of(), enforcer.attachments());
     attachment.detach();
@@ -173,18 +198,21 @@ class PfEgressEnforcerTest {
   }
 
   @Test
-  void reconcile_afterARestart_removesDeadContainers_andLeavesLiveOnesRestricted() throws Exception {
+  void reconcile_afterARestart_removesDeadContainers_andLeavesLiveOnesRestricted()
+      throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     enforcer.attach(container("c1", 10), apiPolicy());
     enforcer.attach(container("c2", 11), apiPolicy());
-    pf.fake.execute(List.of("pfctl", "-a", "com.apple/000.egress/c3", "-f", "-"), "block in quick all\n");
+    pf.fake.execute(
+        List.of("pfctl", "-a", "com.apple/000.egress/c3", "-f", "-"), "block in quick all\n");
     pf.fake.wipeAnchor("com.apple/000.egress/c3"); // emptied long ago: listed, but absent
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
       ReconcileResult result = restarted.reconcile(Set.of("c1"));
       assertEquals(Set.of("c2"), result.removed());
       assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
-      assertFalse(pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));
+      assertFalse(
+          pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));
       assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
       assertFalse(pf.passes(ip("192.168.70.11"), Flow.tcp(API_1, 443)));
     }
@@ -203,13 +231,17 @@ class PfEgressEnforcerTest {
   }
 
   @Test
-  void health_whenTheMainRulesetLostTheAppleHook_reportsTheFix_andNeverTouchesIt() throws Exception {
+  void health_whenTheMainRulesetLostTheAppleHook_reportsTheFix_andNeverTouchesIt()
+      throws Exception {
     enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.unhookMainRuleset();
     pf.fake.clearCalls();
     List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
-    EgressEvent.DriftDetected finding = findings.stream()
-        .filter(f -> f.description().contains("com.apple/*")).findFirst().orElseThrow();
+    EgressEvent.DriftDetected finding =
+        findings.stream()
+            .filter(f -> f.description().contains("com.apple/*"))
+            .findFirst()
+            .orElseThrow();
     assertFalse(finding.repaired());
     assertTrue(finding.description().contains("pfctl -f /etc/pf.conf"), finding.description());
     assertTrue(pf.callLines().stream().allMatch(l -> !l.contains("-f") || l.startsWith("-a ")));
@@ -221,7 +253,8 @@ class PfEgressEnforcerTest {
     enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.disableByOthers();
     List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
-    assertTrue(findings.stream().anyMatch(f -> f.description().contains("disabled") && f.repaired()),
+    assertTrue(
+        findings.stream().anyMatch(f -> f.description().contains("disabled") && f.repaired()),
         findings.toString());
     assertTrue(pf.fake.isEnabled());
   }
@@ -231,9 +264,18 @@ class PfEgressEnforcerTest {
     enforcer.attach(container("c1", 10), apiPolicy());
     enforcer.close();
     assertEquals(Set.of(), pf.fake.tokens());
-    assertTrue(pf.callLines().contains("-X " + pf.fake.calls().stream()
-        .filter(c -> c.line().startsWith("-X")).findFirst().orElseThrow().args().get(1)));
-    assertTrue(pf.fake.anchor("com.apple/000.egress/c1").map(a -> !a.isEmpty()).orElse(false),
+    assertTrue(
+        pf.callLines()
+            .contains(
+                "-X "
+                    + pf.fake.calls().stream()
+                        .filter(c -> c.line().startsWith("-X"))
+                        .findFirst()
+                        .orElseThrow()
+                        .args()
+                        .get(1)));
+    assertTrue(
+        pf.fake.anchor("com.apple/000.egress/c1").map(a -> !a.isEmpty()).orElse(false),
         "rules stay after close");
   }
 

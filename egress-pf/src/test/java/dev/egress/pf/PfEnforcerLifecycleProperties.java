@@ -17,7 +17,6 @@ import dev.egress.policy.Resolutions;
 import dev.egress.testkit.pf.PfPacket;
 import dev.egress.testkit.pf.PfVerdict;
 import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,43 +30,56 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /**
- * Random lifecycles of a PfEgressEnforcer over FakePfctl: attach, update, detach, address reuse
- * by a new container, answers that change, failing pfctl calls, enforcer crash and restart with
+ * Random lifecycles of a PfEgressEnforcer over FakePfctl: attach, update, detach, address reuse by
+ * a new container, answers that change, failing pfctl calls, enforcer crash and restart with
  * reconcile, and drift. After every step pf (the fake's state, judged by the pf evaluator) must
- * give every live container exactly its policy, and the address of a container that is not
- * attached nothing at all; a container whose removal failed keeps at most its last policy.
+ * give every live container exactly its policy, and the address of a container that is not attached
+ * nothing at all; a container whose removal failed keeps at most its last policy.
  */
 class PfEnforcerLifecycleProperties {
   private static final int SLOTS = 3;
   private static final InetAddress GATEWAY = ip("192.168.70.1");
   private static final List<String> NAMES = List.of("a.example", "b.example");
-  private static final List<Set<InetAddress>> ANSWERS = List.of(
-      Set.of(),
-      Set.of(ip("198.51.100.1")),
-      Set.of(ip("198.51.100.2"), ip("2001:db8::2")),
-      Set.of(ip("198.51.100.1"), ip("198.51.100.3")));
-  private static final List<InetAddress> PROBE_DESTINATIONS = List.of(
-      ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"), ip("203.0.113.5"),
-      ip("203.0.113.99"), GATEWAY, ip("192.0.2.53"), ip("2001:db8::2"), ip("2001:db8::99"));
+  private static final List<Set<InetAddress>> ANSWERS =
+      List.of(
+          Set.of(),
+          Set.of(ip("198.51.100.1")),
+          Set.of(ip("198.51.100.2"), ip("2001:db8::2")),
+          Set.of(ip("198.51.100.1"), ip("198.51.100.3")));
+  private static final List<InetAddress> PROBE_DESTINATIONS =
+      List.of(
+          ip("198.51.100.1"),
+          ip("198.51.100.2"),
+          ip("198.51.100.3"),
+          ip("203.0.113.5"),
+          ip("203.0.113.99"),
+          GATEWAY,
+          ip("192.0.2.53"),
+          ip("2001:db8::2"),
+          ip("2001:db8::99"));
   private static final List<Integer> PROBE_PORTS = List.of(22, 53, 80, 443, 3001, 5050);
-  private static final List<EgressPolicy> POLICIES = List.of(
-      EgressPolicy.denyAll(),
-      EgressPolicy.builder().allowTcp(Destination.host("a.example"), 443).dns(DnsRule.gateway()).build(),
-      EgressPolicy.builder()
-          .allowTcp(Destination.host("b.example"), 443)
-          .allowTcp(Destination.network("203.0.113.0/28"), 22)
-          .allow(Destination.host("a.example"), Protocol.UDP, new PortRange(5000, 5100))
-          .dns(DnsRule.servers(ip("192.0.2.53")))
-          .build(),
-      EgressPolicy.builder()
-          .allowTcp(Destination.gateway(), 3001)
-          .allow(Destination.host("b.example"), Protocol.TCP, new PortRange(1, 1000))
-          .dns(DnsRule.none())
-          .build(),
-      EgressPolicy.builder()
-          .allowTcp(new Destination.UnsafeAnyAddress(), 443)
-          .dns(DnsRule.gateway())
-          .build());
+  private static final List<EgressPolicy> POLICIES =
+      List.of(
+          EgressPolicy.denyAll(),
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("a.example"), 443)
+              .dns(DnsRule.gateway())
+              .build(),
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("b.example"), 443)
+              .allowTcp(Destination.network("203.0.113.0/28"), 22)
+              .allow(Destination.host("a.example"), Protocol.UDP, new PortRange(5000, 5100))
+              .dns(DnsRule.servers(ip("192.0.2.53")))
+              .build(),
+          EgressPolicy.builder()
+              .allowTcp(Destination.gateway(), 3001)
+              .allow(Destination.host("b.example"), Protocol.TCP, new PortRange(1, 1000))
+              .dns(DnsRule.none())
+              .build(),
+          EgressPolicy.builder()
+              .allowTcp(new Destination.UnsafeAnyAddress(), 443)
+              .dns(DnsRule.gateway())
+              .build());
 
   sealed interface Action {}
 
@@ -93,17 +105,25 @@ class PfEnforcerLifecycleProperties {
   Arbitrary<List<Action>> lifecycles() {
     Arbitrary<Integer> slot = Arbitraries.integers().between(0, SLOTS - 1);
     Arbitrary<Integer> policy = Arbitraries.integers().between(0, POLICIES.size() - 1);
-    Arbitrary<Action> action = Arbitraries.frequencyOf(
-        net.jqwik.api.Tuple.of(5, net.jqwik.api.Combinators.combine(slot, policy).as(Attach::new)),
-        net.jqwik.api.Tuple.of(2, net.jqwik.api.Combinators.combine(slot, policy).as(Update::new)),
-        net.jqwik.api.Tuple.of(3, slot.map(Detach::new)),
-        net.jqwik.api.Tuple.of(3, net.jqwik.api.Combinators.combine(
-            Arbitraries.integers().between(0, NAMES.size() - 1),
-            Arbitraries.integers().between(0, ANSWERS.size() - 1)).as(ChangeAnswer::new)),
-        net.jqwik.api.Tuple.of(2, Arbitraries.of("-f -", "-F all", "-T replace", "-k").map(Fault::new)),
-        net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(0, (1 << SLOTS) - 1).map(CrashAndRestart::new)),
-        net.jqwik.api.Tuple.of(1, slot.map(WipeAnchor::new)),
-        net.jqwik.api.Tuple.of(1, Arbitraries.just(new DisabledByOthers())));
+    Arbitrary<Action> action =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(
+                5, net.jqwik.api.Combinators.combine(slot, policy).as(Attach::new)),
+            net.jqwik.api.Tuple.of(
+                2, net.jqwik.api.Combinators.combine(slot, policy).as(Update::new)),
+            net.jqwik.api.Tuple.of(3, slot.map(Detach::new)),
+            net.jqwik.api.Tuple.of(
+                3,
+                net.jqwik.api.Combinators.combine(
+                        Arbitraries.integers().between(0, NAMES.size() - 1),
+                        Arbitraries.integers().between(0, ANSWERS.size() - 1))
+                    .as(ChangeAnswer::new)),
+            net.jqwik.api.Tuple.of(
+                2, Arbitraries.of("-f -", "-F all", "-T replace", "-k").map(Fault::new)),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, (1 << SLOTS) - 1).map(CrashAndRestart::new)),
+            net.jqwik.api.Tuple.of(1, slot.map(WipeAnchor::new)),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new DisabledByOthers())));
     return action.list().ofMinSize(1).ofMaxSize(25);
   }
 
@@ -123,8 +143,10 @@ class PfEnforcerLifecycleProperties {
     final PfFixture pf = new PfFixture();
     PfEgressEnforcer enforcer;
     final Map<Integer, Attachment> live = new HashMap<>();
+
     /** Container ids whose removal failed, with the most their rules may allow. */
     final Map<String, EgressPolicy> mayStillHold = new HashMap<>();
+
     final Map<String, Integer> slotOf = new HashMap<>();
     final Map<HostName, Set<InetAddress>> everAnswered = new HashMap<>();
     int generation;
@@ -134,7 +156,8 @@ class PfEnforcerLifecycleProperties {
         answer(name, ANSWERS.get(1));
       }
       enforcer = pf.enforcer();
-      enforcer.reconcile(Set.of()); // what a launcher does first: the guard is up before any container
+      enforcer.reconcile(
+          Set.of()); // what a launcher does first: the guard is up before any container
     }
 
     private void answer(String name, Set<InetAddress> addresses) {
@@ -143,8 +166,10 @@ class PfEnforcerLifecycleProperties {
     }
 
     static ContainerEndpoint endpoint(String id, int slot) {
-      return new ContainerEndpoint(id,
-          List.of(ip("192.168.70." + (10 + slot)), ip("fd00:70::" + Integer.toHexString(10 + slot))),
+      return new ContainerEndpoint(
+          id,
+          List.of(
+              ip("192.168.70." + (10 + slot)), ip("fd00:70::" + Integer.toHexString(10 + slot))),
           GATEWAY);
     }
 
@@ -185,13 +210,14 @@ class PfEnforcerLifecycleProperties {
       } else if (action instanceof CrashAndRestart crash) {
         pf.resolver.forgetSubscribers();
         Map<Integer, Attachment> survivors = new HashMap<>();
-        live.forEach((slot, attachment) -> {
-          if ((crash.deadMask() & (1 << slot)) == 0) {
-            survivors.put(slot, attachment);
-          } else {
-            mayStillHold.put(attachment.container().id(), attachment.policy());
-          }
-        });
+        live.forEach(
+            (slot, attachment) -> {
+              if ((crash.deadMask() & (1 << slot)) == 0) {
+                survivors.put(slot, attachment);
+              } else {
+                mayStillHold.put(attachment.container().id(), attachment.policy());
+              }
+            });
         live.clear();
         enforcer = pf.enforcer();
         Set<String> running = new HashSet<>();
@@ -268,14 +294,26 @@ class PfEnforcerLifecycleProperties {
               for (Protocol protocol : Protocol.values()) {
                 Flow flow = new Flow(protocol, destination, port);
                 boolean passes = filter.apply(PfFixture.packet(source, flow)) == PfVerdict.PASS;
-                String where = "after " + after + ", slot " + slot + " from "
-                    + IpAddresses.format(source) + ": " + flow;
+                String where =
+                    "after "
+                        + after
+                        + ", slot "
+                        + slot
+                        + " from "
+                        + IpAddresses.format(source)
+                        + ": "
+                        + flow;
                 if (attachment != null) {
                   boolean allowed = attachment.policy().permits(flow, GATEWAY, now);
-                  check(passes == allowed, where + (allowed ? " is blocked but the policy allows it"
-                      : " passes but the policy " + attachment.policy() + " denies it"));
+                  check(
+                      passes == allowed,
+                      where
+                          + (allowed
+                              ? " is blocked but the policy allows it"
+                              : " passes but the policy " + attachment.policy() + " denies it"));
                 } else if (leftover != null) {
-                  check(!passes || leftover.permits(flow, GATEWAY, anyAnswer),
+                  check(
+                      !passes || leftover.permits(flow, GATEWAY, anyAnswer),
                       where + " passes beyond the last policy of a container being removed");
                 } else {
                   check(!passes, where + " passes, but no container is attached there");

@@ -21,16 +21,22 @@ import java.util.function.Function;
 /** A PfEgressEnforcer over an in-memory FakePfctl, with a guard on a managed network. */
 final class PfFixture implements AutoCloseable {
   static final String BRIDGE = "bridge101";
-  static final ParentAnchor PARENT = ParentAnchor.defaults().guarding(
-      ManagedNetwork.of(IpNetwork.parse("192.168.70.0/24"), IpNetwork.parse("fd00:70::/64")), false);
+  static final ParentAnchor PARENT =
+      ParentAnchor.defaults()
+          .guarding(
+              ManagedNetwork.of(
+                  IpNetwork.parse("192.168.70.0/24"), IpNetwork.parse("fd00:70::/64")),
+              false);
 
   final FakePfctl fake;
   final ScriptedResolver resolver = new ScriptedResolver();
-  final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread thread = new Thread(r, "pf-test-scheduler");
-    thread.setDaemon(true);
-    return thread;
-  });
+  final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread thread = new Thread(r, "pf-test-scheduler");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   PfFixture() {
     this(new FakePfctl());
@@ -70,9 +76,12 @@ final class PfFixture implements AutoCloseable {
   }
 
   static PfPacket packet(InetAddress source, Flow flow) {
-    return PfPacket.in(BRIDGE,
+    return PfPacket.in(
+        BRIDGE,
         flow.protocol() == Protocol.TCP ? PfPacket.IpProtocol.TCP : PfPacket.IpProtocol.UDP,
-        source, flow.destination(), flow.port());
+        source,
+        flow.destination(),
+        flow.port());
   }
 
   List<String> callLines() {

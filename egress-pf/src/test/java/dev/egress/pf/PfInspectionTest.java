@@ -20,19 +20,23 @@ import org.junit.jupiter.api.Test;
 class PfInspectionTest {
   private static final ParentAnchor PARENT = ParentAnchor.defaults();
   private final FakePfctl fake = new FakePfctl();
-  private final Pfctl pfctl = new Pfctl(FakePfctlRunner.of(fake), List.of("/sbin/pfctl"), Duration.ofSeconds(5));
+  private final Pfctl pfctl =
+      new Pfctl(FakePfctlRunner.of(fake), List.of("/sbin/pfctl"), Duration.ofSeconds(5));
   private final PfInspection inspection = new PfInspection(pfctl, PARENT);
 
   @Test
   void childAnchors_listTheLoadedChildrenWithSourcesAndRules_butNotFlushedOnes() throws Exception {
     pfctl.loadAnchor(PARENT.path(), PfRenderer.renderParent(PARENT));
-    pfctl.loadAnchor(PARENT.childPath("a1"), """
+    pfctl.loadAnchor(
+        PARENT.childPath("a1"),
+        """
         table <tcp_443> persist { 160.79.104.0/23 }
         pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443
         block return in quick inet from 192.168.64.3 to any
         block return in quick inet6 from fd00::3 to any
         """);
-    pfctl.loadAnchor(PARENT.childPath("gone"), "block return in quick inet from 192.168.64.4 to any\n");
+    pfctl.loadAnchor(
+        PARENT.childPath("gone"), "block return in quick inet from 192.168.64.4 to any\n");
     pfctl.flushAnchor(PARENT.childPath("gone"));
 
     List<PfInspection.LoadedAnchor> anchors = inspection.childAnchors();
@@ -41,7 +45,8 @@ class PfInspectionTest {
     PfInspection.LoadedAnchor a1 = anchors.get(0);
     assertEquals("a1", a1.name());
     assertEquals("com.apple/000.egress/a1", a1.path());
-    assertEquals(List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")), a1.sources());
+    assertEquals(
+        List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")), a1.sources());
     assertEquals(3, a1.rules().size(), a1.rules().toString());
     assertEquals(List.of("tcp_443"), a1.tableNames());
     assertEquals(Map.of("tcp_443", List.of("160.79.104.0/23")), inspection.tables(a1));
@@ -50,7 +55,9 @@ class PfInspectionTest {
   @Test
   void childAnchors_ignoreAnchorsOutsideOrBelowTheChildren() throws Exception {
     pfctl.loadAnchor("com.apple/other", "block return in quick inet from 192.168.64.5 to any\n");
-    pfctl.loadAnchor(PARENT.childPath("a1") + "/deeper", "block return in quick inet from 192.168.64.6 to any\n");
+    pfctl.loadAnchor(
+        PARENT.childPath("a1") + "/deeper",
+        "block return in quick inet from 192.168.64.6 to any\n");
 
     assertEquals(List.of(), inspection.childAnchors());
   }
@@ -72,12 +79,15 @@ class PfInspectionTest {
     fake.failOn("-s Anchors", 1, 1, "pfctl: DIOCGETRULESETS: Operation not permitted");
 
     assertThrows(PfctlException.class, inspection::childAnchors);
-    assertTrue(fake.calls().stream().allMatch(call -> call.args().contains("-s")), fake.calls().toString());
+    assertTrue(
+        fake.calls().stream().allMatch(call -> call.args().contains("-s")),
+        fake.calls().toString());
   }
 
   @Test
   void loadedAnchor_withoutRules_cannotExist() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new PfInspection.LoadedAnchor("a1", "com.apple/000.egress/a1", List.of(), List.of()));
   }
 }

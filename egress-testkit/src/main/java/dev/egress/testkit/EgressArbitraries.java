@@ -43,8 +43,8 @@ import net.jqwik.api.Tuple.Tuple2;
  * 10.0.0.0/22}, {@code 192.0.2.0/24}, {@code fd00::/16} and {@code 2001:db8::/32}, and ports around
  * 53, 443 and 5432 — so that generated flows, resolutions and policies actually meet, and edge
  * cases (port 53 inside a range, adjacent ranges, /31 and /127 networks, IPv4-compatible IPv6
- * addresses) come up often; now and then a value is drawn from the whole space instead. Every
- * value is valid: it is built through the model's own constructors.
+ * addresses) come up often; now and then a value is drawn from the whole space instead. Every value
+ * is valid: it is built through the model's own constructors.
  *
  * <p>Stateless; each method returns a new arbitrary.
  */
@@ -60,57 +60,74 @@ public final class EgressArbitraries {
 
   /** Host names from a small pool (some internationalised), now and then any valid name. */
   public static Arbitrary<HostName> hostNames() {
-    Arbitrary<HostName> pooled = Combinators.combine(
-            Arbitraries.of(LABELS).list().ofMaxSize(2), Arbitraries.of(DOMAINS))
-        .as((labels, domain) -> {
-          List<String> parts = new ArrayList<>(labels);
-          parts.add(domain);
-          return HostName.of(String.join(".", parts));
-        });
+    Arbitrary<HostName> pooled =
+        Combinators.combine(Arbitraries.of(LABELS).list().ofMaxSize(2), Arbitraries.of(DOMAINS))
+            .as(
+                (labels, domain) -> {
+                  List<String> parts = new ArrayList<>(labels);
+                  parts.add(domain);
+                  return HostName.of(String.join(".", parts));
+                });
     return Arbitraries.frequencyOf(weighted(8, pooled), weighted(2, anyHostNames()));
   }
 
   /**
-   * Any valid host name: 1-5 labels of letters, digits and inner hyphens (1-63 characters), a
-   * last label that is not a number, at most 253 characters.
+   * Any valid host name: 1-5 labels of letters, digits and inner hyphens (1-63 characters), a last
+   * label that is not a number, at most 253 characters.
    */
   public static Arbitrary<HostName> anyHostNames() {
-    Arbitrary<String> label = Combinators.combine(
-            Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                + "0123456789").ofMinLength(1).ofMaxLength(1),
-            Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyz0123456789-")
-                .ofMaxLength(61),
-            Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyz0123456789")
-                .ofMaxLength(1))
-        .as((first, middle, last) -> last.isEmpty() ? first : first + middle + last);
+    Arbitrary<String> label =
+        Combinators.combine(
+                Arbitraries.strings()
+                    .withChars(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + "0123456789")
+                    .ofMinLength(1)
+                    .ofMaxLength(1),
+                Arbitraries.strings()
+                    .withChars("abcdefghijklmnopqrstuvwxyz0123456789-")
+                    .ofMaxLength(61),
+                Arbitraries.strings()
+                    .withChars("abcdefghijklmnopqrstuvwxyz0123456789")
+                    .ofMaxLength(1))
+            .as((first, middle, last) -> last.isEmpty() ? first : first + middle + last);
     Arbitrary<String> topLabel =
-        Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyz").ofMinLength(2).ofMaxLength(12);
+        Arbitraries.strings()
+            .withChars("abcdefghijklmnopqrstuvwxyz")
+            .ofMinLength(2)
+            .ofMaxLength(12);
     return Combinators.combine(label.list().ofMaxSize(4), topLabel)
-        .as((labels, top) -> {
-          List<String> parts = new ArrayList<>(labels);
-          parts.add(top);
-          return String.join(".", parts);
-        })
+        .as(
+            (labels, top) -> {
+              List<String> parts = new ArrayList<>(labels);
+              parts.add(top);
+              return String.join(".", parts);
+            })
         .filter(name -> name.length() <= 253)
         .map(HostName::of);
   }
 
   /** Wildcard names such as {@code *.example.test}. */
   public static Arbitrary<HostName> wildcardHostNames() {
-    return hostNames().map(name -> HostName.of("*." + name.ascii()))
+    return hostNames()
+        .map(name -> HostName.of("*." + name.ascii()))
         .filter(name -> name.ascii().length() <= 253);
   }
 
   /** IPv4 addresses, mostly from {@code 10.0.0.0/22} and {@code 192.0.2.0/24}. */
   public static Arbitrary<InetAddress> ipv4Addresses() {
-    Arbitrary<InetAddress> pooled = Combinators.combine(
-            Arbitraries.of(10, 192), Arbitraries.integers().between(0, 3),
-            Arbitraries.of(0, 1, 2, 3, 254, 255))
-        .as((first, third, fourth) -> IpAddresses.fromBytes(first == 10
-            ? new byte[] {10, 0, (byte) (int) third, (byte) (int) fourth}
-            : new byte[] {(byte) 192, 0, 2, (byte) (int) fourth}));
-    Arbitrary<InetAddress> any = Arbitraries.bytes().array(byte[].class).ofSize(4)
-        .map(IpAddresses::fromBytes);
+    Arbitrary<InetAddress> pooled =
+        Combinators.combine(
+                Arbitraries.of(10, 192),
+                Arbitraries.integers().between(0, 3),
+                Arbitraries.of(0, 1, 2, 3, 254, 255))
+            .as(
+                (first, third, fourth) ->
+                    IpAddresses.fromBytes(
+                        first == 10
+                            ? new byte[] {10, 0, (byte) (int) third, (byte) (int) fourth}
+                            : new byte[] {(byte) 192, 0, 2, (byte) (int) fourth}));
+    Arbitrary<InetAddress> any =
+        Arbitraries.bytes().array(byte[].class).ofSize(4).map(IpAddresses::fromBytes);
     return Arbitraries.frequencyOf(weighted(8, pooled), weighted(2, any));
   }
 
@@ -120,29 +137,35 @@ public final class EgressArbitraries {
    * IPv4 addresses.
    */
   public static Arbitrary<InetAddress> ipv6Addresses() {
-    Arbitrary<InetAddress> pooled = Combinators.combine(
-            Arbitraries.of(0xfd00, 0x2001, 0), Arbitraries.integers().between(0, 3),
-            Arbitraries.of(0, 1, 2, 0xffff))
-        .as((prefix, group, last) -> {
-          byte[] bytes = new byte[16];
-          if (prefix == 0) {
-            bytes[12] = 10; // IPv4-compatible ::10.0.x.y
-            bytes[14] = (byte) (int) group;
-            bytes[15] = (byte) (int) last;
-          } else {
-            bytes[0] = (byte) (prefix >> 8);
-            bytes[1] = (byte) (int) prefix;
-            bytes[2] = prefix == 0x2001 ? (byte) 0x0d : 0;
-            bytes[3] = prefix == 0x2001 ? (byte) 0xb8 : 0;
-            bytes[13] = (byte) (int) group;
-            bytes[14] = (byte) (last >> 8);
-            bytes[15] = (byte) (int) last;
-          }
-          return IpAddresses.fromBytes(bytes);
-        });
-    Arbitrary<InetAddress> any = Arbitraries.bytes().array(byte[].class).ofSize(16)
-        .filter(bytes -> !isIpv4Mapped(bytes))
-        .map(IpAddresses::fromBytes);
+    Arbitrary<InetAddress> pooled =
+        Combinators.combine(
+                Arbitraries.of(0xfd00, 0x2001, 0),
+                Arbitraries.integers().between(0, 3),
+                Arbitraries.of(0, 1, 2, 0xffff))
+            .as(
+                (prefix, group, last) -> {
+                  byte[] bytes = new byte[16];
+                  if (prefix == 0) {
+                    bytes[12] = 10; // IPv4-compatible ::10.0.x.y
+                    bytes[14] = (byte) (int) group;
+                    bytes[15] = (byte) (int) last;
+                  } else {
+                    bytes[0] = (byte) (prefix >> 8);
+                    bytes[1] = (byte) (int) prefix;
+                    bytes[2] = prefix == 0x2001 ? (byte) 0x0d : 0;
+                    bytes[3] = prefix == 0x2001 ? (byte) 0xb8 : 0;
+                    bytes[13] = (byte) (int) group;
+                    bytes[14] = (byte) (last >> 8);
+                    bytes[15] = (byte) (int) last;
+                  }
+                  return IpAddresses.fromBytes(bytes);
+                });
+    Arbitrary<InetAddress> any =
+        Arbitraries.bytes()
+            .array(byte[].class)
+            .ofSize(16)
+            .filter(bytes -> !isIpv4Mapped(bytes))
+            .map(IpAddresses::fromBytes);
     return Arbitraries.frequencyOf(weighted(8, pooled), weighted(2, any));
   }
 
@@ -168,9 +191,10 @@ public final class EgressArbitraries {
 
   private static Arbitrary<IpNetwork> networksOf(
       Arbitrary<InetAddress> addresses, int bits, List<Integer> commonPrefixes) {
-    Arbitrary<Integer> prefix = Arbitraries.frequencyOf(
-        weighted(3, Arbitraries.of(commonPrefixes)),
-        weighted(1, Arbitraries.integers().between(1, bits)));
+    Arbitrary<Integer> prefix =
+        Arbitraries.frequencyOf(
+            weighted(3, Arbitraries.of(commonPrefixes)),
+            weighted(1, Arbitraries.integers().between(1, bits)));
     return Combinators.combine(addresses, prefix).as(EgressArbitraries::network);
   }
 
@@ -194,8 +218,9 @@ public final class EgressArbitraries {
   /** Port ranges, single ports about half the time. */
   public static Arbitrary<PortRange> portRanges() {
     Arbitrary<PortRange> single = ports().map(PortRange::of);
-    Arbitrary<PortRange> range = Combinators.combine(ports(), ports())
-        .as((a, b) -> new PortRange(Math.min(a, b), Math.max(a, b)));
+    Arbitrary<PortRange> range =
+        Combinators.combine(ports(), ports())
+            .as((a, b) -> new PortRange(Math.min(a, b), Math.max(a, b)));
     return Arbitraries.oneOf(single, range);
   }
 
@@ -232,43 +257,45 @@ public final class EgressArbitraries {
   }
 
   /**
-   * Containers: an id, an IPv4 address from {@code 10.0.0.0/22} and often an IPv6 one, and
-   * usually a gateway (sometimes unknown). Addresses are valid container addresses (not loopback,
-   * multicast or unspecified).
+   * Containers: an id, an IPv4 address from {@code 10.0.0.0/22} and often an IPv6 one, and usually
+   * a gateway (sometimes unknown). Addresses are valid container addresses (not loopback, multicast
+   * or unspecified).
    */
   public static Arbitrary<ContainerEndpoint> containerEndpoints() {
     Arbitrary<InetAddress> v4 = ipv4Addresses().filter(EgressArbitraries::usableByContainer);
     Arbitrary<InetAddress> v6 = ipv6Addresses().filter(EgressArbitraries::usableByContainer);
-    Arbitrary<String> ids = Arbitraries.strings().withCharRange('!', '~').ofMinLength(1)
-        .ofMaxLength(40);
+    Arbitrary<String> ids =
+        Arbitraries.strings().withCharRange('!', '~').ofMinLength(1).ofMaxLength(40);
     return Combinators.combine(ids, v4, v6.injectNull(0.4), ipv4Addresses().injectNull(0.2))
-        .as((id, ipv4, ipv6, gateway) -> {
-          List<InetAddress> addresses = new ArrayList<>();
-          addresses.add(ipv4);
-          if (ipv6 != null) {
-            addresses.add(ipv6);
-          }
-          return new ContainerEndpoint(id, addresses, gateway);
-        });
+        .as(
+            (id, ipv4, ipv6, gateway) -> {
+              List<InetAddress> addresses = new ArrayList<>();
+              addresses.add(ipv4);
+              if (ipv6 != null) {
+                addresses.add(ipv6);
+              }
+              return new ContainerEndpoint(id, addresses, gateway);
+            });
   }
 
   private static boolean usableByContainer(InetAddress address) {
-    return !address.isAnyLocalAddress() && !address.isLoopbackAddress()
+    return !address.isAnyLocalAddress()
+        && !address.isLoopbackAddress()
         && !address.isMulticastAddress();
   }
 
   /** Flows of TCP or UDP to the pooled addresses and ports. */
   public static Arbitrary<Flow> flows() {
-    return Combinators.combine(Arbitraries.of(Protocol.class), addresses(), ports())
-        .as(Flow::new);
+    return Combinators.combine(Arbitraries.of(Protocol.class), addresses(), ports()).as(Flow::new);
   }
 
   /**
-   * Resolutions of the pooled host names ({@link #hostNames()}) to zero to three pooled
-   * addresses each; some names are absent.
+   * Resolutions of the pooled host names ({@link #hostNames()}) to zero to three pooled addresses
+   * each; some names are absent.
    */
   public static Arbitrary<Resolutions> resolutions() {
-    return Arbitraries.maps(hostNames(), addresses().set().ofMaxSize(3)).ofMaxSize(6)
+    return Arbitraries.maps(hostNames(), addresses().set().ofMaxSize(3))
+        .ofMaxSize(6)
         .map(EgressArbitraries::resolutionsOf);
   }
 

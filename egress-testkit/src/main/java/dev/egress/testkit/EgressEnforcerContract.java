@@ -53,9 +53,9 @@ import org.junit.jupiter.api.Test;
  * }</pre>
  *
  * <p>The kit probes only TCP ports 443, 5432, 5433, 8443, 53 towards {@link
- * Harness#internetAddress} addresses, TCP 3001 towards the container's gateway, and UDP 3478 and
- * 53 towards internet addresses, so a real-kernel harness needs listeners on exactly those. Each
- * test makes a handful of probes; most are expected to be refused.
+ * Harness#internetAddress} addresses, TCP 3001 towards the container's gateway, and UDP 3478 and 53
+ * towards internet addresses, so a real-kernel harness needs listeners on exactly those. Each test
+ * makes a handful of probes; most are expected to be refused.
  *
  * <p>Host names used by the kit end in {@code .egress.test} and resolve only through the harness's
  * {@link FakeNameResolver}.
@@ -98,6 +98,7 @@ public abstract class EgressEnforcerContract {
   }
 
   private static final String SERVICE = "service.egress.test";
+
   /** Bounds the probes of the one test that probes while it changes rules. */
   private static final int MAX_CONCURRENT_PROBES = 200;
 
@@ -158,10 +159,7 @@ public abstract class EgressEnforcerContract {
 
   /** Allows TCP 443 to internet {@code index} and nothing else. */
   private EgressPolicy onlyHttpsTo(int index) {
-    return EgressPolicy.builder()
-        .allowTcp(network(net(index)), 443)
-        .dns(DnsRule.none())
-        .build();
+    return EgressPolicy.builder().allowTcp(network(net(index)), 443).dns(DnsRule.none()).build();
   }
 
   private static Destination network(InetAddress address) {
@@ -188,13 +186,17 @@ public abstract class EgressEnforcerContract {
     assertFalse(h().allows(source, flow), source.id() + " must not reach " + flow);
   }
 
-  private void eventually(ContainerEndpoint source, Flow flow, boolean expected)
-      throws Exception {
+  private void eventually(ContainerEndpoint source, Flow flow, boolean expected) throws Exception {
     long deadline = System.nanoTime() + refreshTimeout().toNanos();
     while (h().allows(source, flow) != expected) {
       if (System.nanoTime() > deadline) {
-        fail(source.id() + (expected ? " should reach " : " must not reach ") + flow
-            + " within " + refreshTimeout() + " after the resolver's answer changed");
+        fail(
+            source.id()
+                + (expected ? " should reach " : " must not reach ")
+                + flow
+                + " within "
+                + refreshTimeout()
+                + " after the resolver's answer changed");
       }
       Thread.sleep(10);
     }
@@ -276,8 +278,8 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint intruder =
           new ContainerEndpoint(owner.id() + "-other", owner.addresses(), owner.gateway());
 
-      assertThrows(IllegalStateException.class,
-          () -> h().enforcer().attach(intruder, onlyHttpsTo(1)));
+      assertThrows(
+          IllegalStateException.class, () -> h().enforcer().attach(intruder, onlyHttpsTo(1)));
       assertAllowed(owner, https(0));
       assertDenied(owner, https(1));
       assertEquals(Set.of(owner.id()), attachedIds());
@@ -291,7 +293,8 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint sameIdOtherAddresses =
           new ContainerEndpoint(first.id(), elsewhere.addresses(), elsewhere.gateway());
 
-      assertThrows(IllegalStateException.class,
+      assertThrows(
+          IllegalStateException.class,
           () -> h().enforcer().attach(sameIdOtherAddresses, onlyHttpsTo(0)));
       assertDenied(elsewhere, https(0));
       assertAllowed(first, https(0));
@@ -304,8 +307,8 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint noGateway =
           new ContainerEndpoint(withGateway.id(), withGateway.addresses(), null);
 
-      assertThrows(IllegalArgumentException.class,
-          () -> h().enforcer().attach(noGateway, standardPolicy()));
+      assertThrows(
+          IllegalArgumentException.class, () -> h().enforcer().attach(noGateway, standardPolicy()));
       assertTrue(attachedIds().isEmpty());
       assertDenied(withGateway, https(0));
     }
@@ -313,11 +316,12 @@ public abstract class EgressEnforcerContract {
     @Test
     void attach_ofAWildcardPolicy_isRefusedWhole_orEnforced() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      EgressPolicy wildcard = EgressPolicy.builder()
-          .allowTcp(Destination.host("*.wild.egress.test"), 443)
-          .allowTcp(network(net(1)), 5432)
-          .dns(DnsRule.none())
-          .build();
+      EgressPolicy wildcard =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("*.wild.egress.test"), 443)
+              .allowTcp(network(net(1)), 5432)
+              .dns(DnsRule.none())
+              .build();
 
       try {
         Attachment attachment = h().enforcer().attach(container, wildcard);
@@ -348,27 +352,35 @@ public abstract class EgressEnforcerContract {
     @Test
     void update_neverOpensAGapForFlowsBothPoliciesAllow() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      EgressPolicy first = EgressPolicy.builder()
-          .allowTcp(network(net(0)), 443).allowTcp(network(net(1)), 5432)
-          .dns(DnsRule.none()).build();
-      EgressPolicy second = EgressPolicy.builder()
-          .allowTcp(network(net(0)), 443).allow(network(net(2)), Protocol.UDP, PortRange.of(3478))
-          .dns(DnsRule.none()).build();
+      EgressPolicy first =
+          EgressPolicy.builder()
+              .allowTcp(network(net(0)), 443)
+              .allowTcp(network(net(1)), 5432)
+              .dns(DnsRule.none())
+              .build();
+      EgressPolicy second =
+          EgressPolicy.builder()
+              .allowTcp(network(net(0)), 443)
+              .allow(network(net(2)), Protocol.UDP, PortRange.of(3478))
+              .dns(DnsRule.none())
+              .build();
       Attachment attachment = h().enforcer().attach(container, first);
       AtomicBoolean updating = new AtomicBoolean(true);
       AtomicInteger refused = new AtomicInteger();
       AtomicInteger probes = new AtomicInteger();
       ExecutorService prober = Executors.newSingleThreadExecutor();
       try {
-        Future<?> probing = prober.submit(() -> {
-          while (updating.get() && probes.get() < MAX_CONCURRENT_PROBES) {
-            probes.incrementAndGet();
-            if (!h().allows(container, https(0))) {
-              refused.incrementAndGet();
-            }
-          }
-          return null;
-        });
+        Future<?> probing =
+            prober.submit(
+                () -> {
+                  while (updating.get() && probes.get() < MAX_CONCURRENT_PROBES) {
+                    probes.incrementAndGet();
+                    if (!h().allows(container, https(0))) {
+                      refused.incrementAndGet();
+                    }
+                  }
+                  return null;
+                });
         for (int i = 0; i < 10; i++) {
           attachment.update(i % 2 == 0 ? second : first);
         }
@@ -378,7 +390,9 @@ public abstract class EgressEnforcerContract {
         updating.set(false);
         prober.shutdownNow();
       }
-      assertEquals(0, refused.get(),
+      assertEquals(
+          0,
+          refused.get(),
           "a flow allowed by both policies was refused during update (" + probes + " probes)");
       assertAllowed(container, Flow.tcp(net(1), 5432));
       assertDenied(container, Flow.udp(net(2), 3478));
@@ -477,8 +491,7 @@ public abstract class EgressEnforcerContract {
   @Nested
   class Idempotence {
     @Test
-    void attach_ofTheSameIdAndAddresses_isAnUpdate_andReturnsTheSameAttachment()
-        throws Exception {
+    void attach_ofTheSameIdAndAddresses_isAnUpdate_andReturnsTheSameAttachment() throws Exception {
       ContainerEndpoint container = h().newContainer();
       Attachment first = h().enforcer().attach(container, onlyHttpsTo(0));
 
@@ -532,17 +545,19 @@ public abstract class EgressEnforcerContract {
         List<Future<?>> work = new ArrayList<>();
         for (int thread = 0; thread < 4; thread++) {
           List<ContainerEndpoint> mine = containers.subList(2 * thread, 2 * thread + 2);
-          work.add(pool.submit(() -> {
-            start.await();
-            for (ContainerEndpoint container : mine) {
-              Attachment attachment = h().enforcer().attach(container, policy);
-              h().enforcer().attach(container, policy);
-              if (containers.indexOf(container) % 2 == 1) {
-                attachment.detach();
-              }
-            }
-            return null;
-          }));
+          work.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    for (ContainerEndpoint container : mine) {
+                      Attachment attachment = h().enforcer().attach(container, policy);
+                      h().enforcer().attach(container, policy);
+                      if (containers.indexOf(container) % 2 == 1) {
+                        attachment.detach();
+                      }
+                    }
+                    return null;
+                  }));
         }
         start.countDown();
         for (Future<?> future : work) {
@@ -557,7 +572,9 @@ public abstract class EgressEnforcerContract {
       }
       assertEquals(expected, attachedIds());
       for (int i = 0; i < 8; i++) {
-        assertEquals(i % 2 == 0, h().allows(containers.get(i), https(0)),
+        assertEquals(
+            i % 2 == 0,
+            h().allows(containers.get(i), https(0)),
             containers.get(i).id() + " (attached: " + (i % 2 == 0) + ")");
       }
     }
@@ -571,8 +588,7 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint container = h().newContainer();
       h().failPrivilegedOperations(true);
 
-      assertThrows(EgressException.class,
-          () -> h().enforcer().attach(container, standardPolicy()));
+      assertThrows(EgressException.class, () -> h().enforcer().attach(container, standardPolicy()));
 
       assertTrue(attachedIds().isEmpty());
       assertDenied(container, https(0));
@@ -627,13 +643,14 @@ public abstract class EgressEnforcerContract {
       h().failPrivilegedOperations(true);
       assertThrows(EgressException.class, attachment::detach);
       ContainerEndpoint successor =
-          new ContainerEndpoint(container.id() + "-next", container.addresses(),
-              container.gateway());
+          new ContainerEndpoint(
+              container.id() + "-next", container.addresses(), container.gateway());
 
-      Exception refused = assertThrows(Exception.class,
-          () -> h().enforcer().attach(successor, onlyHttpsTo(1)));
+      Exception refused =
+          assertThrows(Exception.class, () -> h().enforcer().attach(successor, onlyHttpsTo(1)));
 
-      assertTrue(refused instanceof IllegalStateException || refused instanceof EgressException,
+      assertTrue(
+          refused instanceof IllegalStateException || refused instanceof EgressException,
           "expected IllegalStateException or EgressException, got " + refused);
       assertDenied(successor, https(1));
     }
@@ -701,11 +718,12 @@ public abstract class EgressEnforcerContract {
     @Test
     void dnsNone_deniesPort53_evenInsideAnAllowedRange() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      EgressPolicy policy = EgressPolicy.builder()
-          .allow(network(net(1)), Protocol.TCP, new PortRange(1, 1000))
-          .allow(network(net(3)), Protocol.UDP, new PortRange(1, 5000))
-          .dns(DnsRule.none())
-          .build();
+      EgressPolicy policy =
+          EgressPolicy.builder()
+              .allow(network(net(1)), Protocol.TCP, new PortRange(1, 1000))
+              .allow(network(net(3)), Protocol.UDP, new PortRange(1, 5000))
+              .dns(DnsRule.none())
+              .build();
       h().enforcer().attach(container, policy);
 
       assertAllowed(container, https(1));
@@ -717,8 +735,10 @@ public abstract class EgressEnforcerContract {
     @Test
     void dnsViaGateway_deniesOtherResolvers() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      h().enforcer().attach(container, EgressPolicy.builder()
-          .allowTcp(network(net(0)), 443).dns(DnsRule.gateway()).build());
+      h().enforcer()
+          .attach(
+              container,
+              EgressPolicy.builder().allowTcp(network(net(0)), 443).dns(DnsRule.gateway()).build());
 
       assertDenied(container, Flow.udp(net(3), 53));
       assertDenied(container, Flow.tcp(net(3), 53));
@@ -727,11 +747,12 @@ public abstract class EgressEnforcerContract {
     @Test
     void aNameThatResolvesToNothing_allowsNothing_andTheRestStillApplies() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      EgressPolicy policy = EgressPolicy.builder()
-          .allowTcp(Destination.host("nowhere.egress.test"), 443)
-          .allowTcp(network(net(1)), 5432)
-          .dns(DnsRule.none())
-          .build();
+      EgressPolicy policy =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("nowhere.egress.test"), 443)
+              .allowTcp(network(net(1)), 5432)
+              .dns(DnsRule.none())
+              .build();
       h().resolver().fail("nowhere.egress.test");
 
       h().enforcer().attach(container, policy);
@@ -744,10 +765,11 @@ public abstract class EgressEnforcerContract {
     @Test
     void aNetworkRule_allowsItsPortsOnly() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      EgressPolicy policy = EgressPolicy.builder()
-          .allowTcp(new Destination.Network(new IpNetwork(net(1), 32)), 8443)
-          .dns(DnsRule.none())
-          .build();
+      EgressPolicy policy =
+          EgressPolicy.builder()
+              .allowTcp(new Destination.Network(new IpNetwork(net(1), 32)), 8443)
+              .dns(DnsRule.none())
+              .build();
       h().enforcer().attach(container, policy);
 
       assertAllowed(container, Flow.tcp(net(1), 8443));
@@ -760,8 +782,13 @@ public abstract class EgressEnforcerContract {
     @Test
     void aNameThatResolvesAfterAttach_becomesReachable() throws Exception {
       ContainerEndpoint container = h().newContainer();
-      h().enforcer().attach(container, EgressPolicy.builder()
-          .allowTcp(Destination.host("late.egress.test"), 443).dns(DnsRule.none()).build());
+      h().enforcer()
+          .attach(
+              container,
+              EgressPolicy.builder()
+                  .allowTcp(Destination.host("late.egress.test"), 443)
+                  .dns(DnsRule.none())
+                  .build());
       assertDenied(container, https(1));
 
       h().resolver().set("late.egress.test", net(1));
@@ -774,8 +801,13 @@ public abstract class EgressEnforcerContract {
     void aNameThatMoves_isFollowed_andTheOldAddressStopsBeingReachable() throws Exception {
       ContainerEndpoint container = h().newContainer();
       h().resolver().set("moving.egress.test", net(0));
-      h().enforcer().attach(container, EgressPolicy.builder()
-          .allowTcp(Destination.host("moving.egress.test"), 443).dns(DnsRule.none()).build());
+      h().enforcer()
+          .attach(
+              container,
+              EgressPolicy.builder()
+                  .allowTcp(Destination.host("moving.egress.test"), 443)
+                  .dns(DnsRule.none())
+                  .build());
       assertAllowed(container, https(0));
 
       h().resolver().set("moving.egress.test", net(2));
@@ -788,8 +820,13 @@ public abstract class EgressEnforcerContract {
     void aNameThatStopsResolving_allowsNothingAnyMore() throws Exception {
       ContainerEndpoint container = h().newContainer();
       h().resolver().set("fading.egress.test", net(0));
-      h().enforcer().attach(container, EgressPolicy.builder()
-          .allowTcp(Destination.host("fading.egress.test"), 443).dns(DnsRule.none()).build());
+      h().enforcer()
+          .attach(
+              container,
+              EgressPolicy.builder()
+                  .allowTcp(Destination.host("fading.egress.test"), 443)
+                  .dns(DnsRule.none())
+                  .build());
       assertAllowed(container, https(0));
 
       h().resolver().fail("fading.egress.test");
@@ -801,8 +838,13 @@ public abstract class EgressEnforcerContract {
     void aNameOfAnotherContainersPolicy_doesNotWidenThisOne() throws Exception {
       ContainerEndpoint withName = h().newContainer();
       ContainerEndpoint without = h().newContainer();
-      h().enforcer().attach(withName, EgressPolicy.builder()
-          .allowTcp(Destination.host("shared.egress.test"), 443).dns(DnsRule.none()).build());
+      h().enforcer()
+          .attach(
+              withName,
+              EgressPolicy.builder()
+                  .allowTcp(Destination.host("shared.egress.test"), 443)
+                  .dns(DnsRule.none())
+                  .build());
       h().enforcer().attach(without, onlyHttpsTo(0));
 
       h().resolver().set("shared.egress.test", net(1));

@@ -27,8 +27,8 @@ import java.util.Set;
  * lock that guards its answers, so a subscriber may call back into the resolver.
  *
  * <p>The resolver counts how often each name was asked for ({@link #queries}) and how many times
- * {@link #resolve} was called ({@link #resolveCalls}), and it can wait a fixed {@link
- * #setLatency latency} in every {@link #resolve} call to model a slow upstream.
+ * {@link #resolve} was called ({@link #resolveCalls}), and it can wait a fixed {@link #setLatency
+ * latency} in every {@link #resolve} call to model a slow upstream.
  *
  * <p>Thread-safe.
  */

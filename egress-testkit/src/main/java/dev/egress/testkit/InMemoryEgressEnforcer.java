@@ -35,8 +35,8 @@ import org.jspecify.annotations.Nullable;
  * of the kernel, and answers {@link #wouldAllow} with {@link EgressPolicy#permits}, the same
  * decision every real enforcer implements. It passes {@link EgressEnforcerContract}.
  *
- * <p>It models a guarded network: an address that no attachment holds is allowed nothing, and so
- * is an attachment whose rules were {@linkplain #dropRules dropped}. Host names resolve through the
+ * <p>It models a guarded network: an address that no attachment holds is allowed nothing, and so is
+ * an attachment whose rules were {@linkplain #dropRules dropped}. Host names resolve through the
  * {@link NameResolver} it was built with; it subscribes to each policy's names and follows their
  * changes synchronously on the resolver's thread, as a real refresher would.
  *
@@ -59,9 +59,9 @@ import org.jspecify.annotations.Nullable;
  * wildcard allows nothing in {@link #wouldAllow} (fail closed). Without it, such policies are
  * refused with {@link UnsupportedPolicyException}.
  *
- * <p>Thread-safe: every operation runs under one lock (the configured delay is waited outside
- * it), so operations on one container are ordered. Listener events are delivered on the thread
- * doing the work, while that lock is held; a listener must not call back into the enforcer.
+ * <p>Thread-safe: every operation runs under one lock (the configured delay is waited outside it),
+ * so operations on one container are ordered. Listener events are delivered on the thread doing the
+ * work, while that lock is held; a listener must not call back into the enforcer.
  */
 public final class InMemoryEgressEnforcer implements EgressEnforcer {
   private static final System.Logger LOG = System.getLogger(InMemoryEgressEnforcer.class.getName());
@@ -74,6 +74,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   // Everything below is guarded by `this`.
   /** Active attachments and those whose removal failed, by container id. */
   private final Map<String, Entry> entries = new LinkedHashMap<>();
+
   private int failuresLeft;
   private boolean failingAll;
   private Duration operationDelay;
@@ -102,15 +103,20 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     pause("attach", container.id());
     synchronized (this) {
       if (closed) {
-        throw new IllegalStateException("the enforcer is closed; build a new one to attach "
-            + container.id());
+        throw new IllegalStateException(
+            "the enforcer is closed; build a new one to attach " + container.id());
       }
       Entry existing = entries.get(container.id());
       if (existing != null && existing.state == State.ACTIVE) {
         if (!existing.container.equals(container)) {
-          throw new IllegalStateException("container id " + container.id()
-              + " is attached as '" + existing.container + "', not '" + container
-              + "': detach it first");
+          throw new IllegalStateException(
+              "container id "
+                  + container.id()
+                  + " is attached as '"
+                  + existing.container
+                  + "', not '"
+                  + container
+                  + "': detach it first");
         }
         replace(existing, policy, "attach");
         emit(new EgressEvent.Updated(clock.instant(), container, policy));
@@ -119,12 +125,17 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       for (Entry other : List.copyOf(entries.values())) {
         InetAddress shared = sharedAddress(other.container, container);
         if (other.state == State.ACTIVE && shared != null) {
-          throw new IllegalStateException("address " + IpAddresses.format(shared)
-              + " of container " + container.id() + " belongs to attached container "
-              + other.container.id() + ": detach that one first");
+          throw new IllegalStateException(
+              "address "
+                  + IpAddresses.format(shared)
+                  + " of container "
+                  + container.id()
+                  + " belongs to attached container "
+                  + other.container.id()
+                  + ": detach that one first");
         }
-        if (other.state == State.PENDING_REMOVAL && (shared != null
-            || other.container.id().equals(container.id()))) {
+        if (other.state == State.PENDING_REMOVAL
+            && (shared != null || other.container.id().equals(container.id()))) {
           remove(other, "attach (removing the earlier rules of " + other.container.id() + ")");
         }
       }
@@ -163,16 +174,22 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
             privilegedStep(id, "reconcile");
             entry.rulesPresent = true;
             repaired.add(id);
-            emit(new EgressEvent.DriftDetected(
-                clock.instant(), id, "the rules of " + id + " were missing", true));
+            emit(
+                new EgressEvent.DriftDetected(
+                    clock.instant(), id, "the rules of " + id + " were missing", true));
           }
         } catch (EgressException e) {
           failures.add(e.getMessage());
         }
       }
       if (!failures.isEmpty()) {
-        throw new EgressException("reconcile failed for " + failures.size() + " container(s): "
-            + String.join("; ", failures), "call reconcile again once the cause is fixed", null);
+        throw new EgressException(
+            "reconcile failed for "
+                + failures.size()
+                + " container(s): "
+                + String.join("; ", failures),
+            "call reconcile again once the cause is fixed",
+            null);
       }
       return new ReconcileResult(removed, repaired);
     }
@@ -187,9 +204,8 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
 
   /**
    * Whether a packet from {@code source} opening {@code flow} would pass now: the policy of the
-   * attachment (or pending removal) holding {@code source}, decided by {@link
-   * EgressPolicy#permits} with the current resolutions of its names. An address no attachment
-   * holds is allowed nothing.
+   * attachment (or pending removal) holding {@code source}, decided by {@link EgressPolicy#permits}
+   * with the current resolutions of its names. An address no attachment holds is allowed nothing.
    */
   public synchronized boolean wouldAllow(InetAddress source, Flow flow) {
     Objects.requireNonNull(source, "source");
@@ -257,21 +273,27 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   private void checkEnforceable(ContainerEndpoint container, EgressPolicy policy)
       throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering() && !dnsFiltering) {
-      String wildcards = policy.allowances().stream()
-          .map(Allowance::destination)
-          .filter(d -> d instanceof Destination.Host h && h.name().isWildcard())
-          .map(Destination::toString)
-          .distinct()
-          .collect(Collectors.joining(", "));
+      String wildcards =
+          policy.allowances().stream()
+              .map(Allowance::destination)
+              .filter(d -> d instanceof Destination.Host h && h.name().isWildcard())
+              .map(Destination::toString)
+              .distinct()
+              .collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
-          "the policy for " + container.id() + " names " + wildcards
+          "the policy for "
+              + container.id()
+              + " names "
+              + wildcards
               + ", which needs DNS filtering this enforcer does not do",
           "list the exact host names instead, or build the enforcer with DNS filtering");
     }
     if (policy.usesGateway() && container.gateway() == null) {
-      throw new IllegalArgumentException("the policy for " + container.id()
-          + " uses the gateway, but the container's gateway is unknown: pass a ContainerEndpoint"
-          + " with its gateway");
+      throw new IllegalArgumentException(
+          "the policy for "
+              + container.id()
+              + " uses the gateway, but the container's gateway is unknown: pass a ContainerEndpoint"
+              + " with its gateway");
     }
   }
 
@@ -287,14 +309,13 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       Thread.sleep(delay.toMillis(), delay.toNanosPart() % 1_000_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new EgressException(operation + " " + id + " was interrupted before it started;"
-          + " nothing changed", e);
+      throw new EgressException(
+          operation + " " + id + " was interrupted before it started;" + " nothing changed", e);
     }
   }
 
   /** Replaces the policy of an active entry, or leaves it unchanged and throws. */
-  private void replace(Entry entry, EgressPolicy policy, String operation)
-      throws EgressException {
+  private void replace(Entry entry, EgressPolicy policy, String operation) throws EgressException {
     Binding binding = bind(entry, policy);
     Resolutions resolutions = resolveAndInstall(entry.container.id(), operation, binding);
     entry.binding.subscription.close();
@@ -323,8 +344,8 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     } catch (InterruptedException e) {
       binding.subscription.close();
       Thread.currentThread().interrupt();
-      throw new EgressException(operation + " " + id + " was interrupted while resolving names;"
-          + " nothing changed", e);
+      throw new EgressException(
+          operation + " " + id + " was interrupted while resolving names;" + " nothing changed", e);
     } catch (EgressException e) {
       binding.subscription.close();
       throw e;
@@ -366,11 +387,16 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       if (!failingAll) {
         failuresLeft--;
       }
-      String message = operation + " of " + (id.isEmpty() ? "the host" : "container " + id)
-          + " failed: injected fault";
+      String message =
+          operation
+              + " of "
+              + (id.isEmpty() ? "the host" : "container " + id)
+              + " failed: injected fault";
       emit(new EgressEvent.Failed(clock.instant(), id, operation, message));
-      throw new EgressException(message,
-          "InMemoryEgressEnforcer was told to fail (failNextOperations / failAllOperations)", null);
+      throw new EgressException(
+          message,
+          "InMemoryEgressEnforcer was told to fail (failNextOperations / failAllOperations)",
+          null);
     }
   }
 
@@ -448,12 +474,14 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       pause("update", container.id());
       synchronized (InMemoryEgressEnforcer.this) {
         if (state != State.ACTIVE) {
-          throw new IllegalStateException("container " + container.id()
-              + " is no longer attached: attach it again instead of updating");
+          throw new IllegalStateException(
+              "container "
+                  + container.id()
+                  + " is no longer attached: attach it again instead of updating");
         }
         if (closed) {
-          throw new IllegalStateException("the enforcer is closed; build a new one to update "
-              + container.id());
+          throw new IllegalStateException(
+              "the enforcer is closed; build a new one to update " + container.id());
         }
         replace(this, newPolicy, "update");
         emit(new EgressEvent.Updated(clock.instant(), container, newPolicy));
@@ -491,7 +519,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
 
     private Builder() {}
 
-    /** The resolver host names are resolved and followed with, usually a {@link FakeNameResolver}. */
+    /**
+     * The resolver host names are resolved and followed with, usually a {@link FakeNameResolver}.
+     */
     public Builder resolver(NameResolver resolver) {
       this.resolver = Objects.requireNonNull(resolver, "resolver");
       return this;
@@ -530,8 +560,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     public InMemoryEgressEnforcer build() {
       NameResolver chosen = resolver;
       if (chosen == null) {
-        throw new IllegalStateException("an InMemoryEgressEnforcer needs a resolver: call"
-            + " resolver(new FakeNameResolver()) before build()");
+        throw new IllegalStateException(
+            "an InMemoryEgressEnforcer needs a resolver: call"
+                + " resolver(new FakeNameResolver()) before build()");
       }
       return new InMemoryEgressEnforcer(this, chosen);
     }

@@ -1,5 +1,6 @@
 /**
- * What users' tests need: an in-memory fake enforcer, a scriptable name resolver, the conformance kit every enforcer passes, and jqwik arbitraries for policies.
+ * What users' tests need: an in-memory fake enforcer, a scriptable name resolver, the conformance
+ * kit every enforcer passes, and jqwik arbitraries for policies.
  *
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */

@@ -66,19 +66,22 @@ class FakeNameResolverTest {
   void subscribers_hearChangesToTheirNames_withAllTheirNamesCurrentAnswers() {
     resolver.set(CDN, B);
     List<Change> changes = new ArrayList<>();
-    resolver.subscribe(Set.of(API, CDN), (current, changed) -> changes.add(new Change(current, changed)));
+    resolver.subscribe(
+        Set.of(API, CDN), (current, changed) -> changes.add(new Change(current, changed)));
 
     resolver.set(API, A);
 
-    assertEquals(List.of(new Change(
-        new Resolutions(Map.of(API, Set.of(A), CDN, Set.of(B))), Set.of(API))), changes);
+    assertEquals(
+        List.of(new Change(new Resolutions(Map.of(API, Set.of(A), CDN, Set.of(B))), Set.of(API))),
+        changes);
   }
 
   @Test
   void subscribers_doNotHearRepeatedAnswers_orOtherNames() {
     resolver.set(API, A, B);
     List<Change> changes = new ArrayList<>();
-    resolver.subscribe(Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
+    resolver.subscribe(
+        Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
 
     resolver.set(API, B, A);
     resolver.set(CDN, A);
@@ -91,7 +94,8 @@ class FakeNameResolverTest {
   void fail_notifiesSubscribers_whenTheNameHadAddresses() {
     resolver.set(API, A);
     List<Change> changes = new ArrayList<>();
-    resolver.subscribe(Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
+    resolver.subscribe(
+        Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
 
     resolver.fail(API);
     resolver.fail(API);
@@ -103,7 +107,8 @@ class FakeNameResolverTest {
   void closedSubscriptions_hearNothing_andClosingTwiceIsHarmless() {
     List<Change> changes = new ArrayList<>();
     NameResolver.Subscription subscription =
-        resolver.subscribe(Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
+        resolver.subscribe(
+            Set.of(API), (current, changed) -> changes.add(new Change(current, changed)));
     assertEquals(1, resolver.subscriptionCount());
 
     subscription.close();
@@ -166,11 +171,13 @@ class FakeNameResolverTest {
       List<Future<?>> work = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
         int thread = t;
-        work.add(pool.submit(() -> {
-          for (int i = 0; i < 50; i++) {
-            resolver.set(API, IpAddresses.parse("192.0.2." + (thread * 50 + i)));
-          }
-        }));
+        work.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 50; i++) {
+                    resolver.set(API, IpAddresses.parse("192.0.2." + (thread * 50 + i)));
+                  }
+                }));
       }
       for (Future<?> future : work) {
         future.get();
@@ -178,7 +185,9 @@ class FakeNameResolverTest {
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(resolver.current(Set.of(API)).addressesOf(API), seen.get(seen.size() - 1),
+    assertEquals(
+        resolver.current(Set.of(API)).addressesOf(API),
+        seen.get(seen.size() - 1),
         "the last notification carries the final answer");
   }
 }

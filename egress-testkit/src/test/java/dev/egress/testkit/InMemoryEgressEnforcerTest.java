@@ -67,7 +67,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
     @Override
     public synchronized ContainerEndpoint newContainer() {
       int n = 2 + containers++;
-      return new ContainerEndpoint("box-" + n,
+      return new ContainerEndpoint(
+          "box-" + n,
           List.of(IpAddresses.parse("10.200.0." + n), IpAddresses.parse("fd00:200::" + n)),
           GATEWAY);
     }
@@ -101,9 +102,11 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
   private static final InetAddress DB = IpAddresses.parse("198.51.100.11");
 
   private final List<EgressEvent> events = new CopyOnWriteArrayList<>();
-  private final FakeHarness fake = new FakeHarness(InMemoryEgressEnforcer.builder()
-      .clock(Clock.fixed(NOW, ZoneOffset.UTC))
-      .listener(events::add));
+  private final FakeHarness fake =
+      new FakeHarness(
+          InMemoryEgressEnforcer.builder()
+              .clock(Clock.fixed(NOW, ZoneOffset.UTC))
+              .listener(events::add));
   private final ContainerEndpoint box = fake.newContainer();
 
   private static EgressPolicy only(InetAddress address, int port) {
@@ -157,8 +160,11 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
     @Test
     void attach_thatFails_closesItsResolverSubscription() throws Exception {
-      EgressPolicy byName = EgressPolicy.builder()
-          .allowTcp(Destination.host("api.egress.test"), 443).dns(DnsRule.none()).build();
+      EgressPolicy byName =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("api.egress.test"), 443)
+              .dns(DnsRule.none())
+              .build();
       fake.enforcer().failNextOperations(1);
 
       assertThrows(EgressException.class, () -> fake.enforcer().attach(box, byName));
@@ -169,12 +175,24 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
     @Test
     void update_thatFails_keepsTheOldPolicyAndItsSubscription() throws Exception {
       fake.resolver().set("old.egress.test", API);
-      Attachment attachment = fake.enforcer().attach(box, EgressPolicy.builder()
-          .allowTcp(Destination.host("old.egress.test"), 443).dns(DnsRule.none()).build());
+      Attachment attachment =
+          fake.enforcer()
+              .attach(
+                  box,
+                  EgressPolicy.builder()
+                      .allowTcp(Destination.host("old.egress.test"), 443)
+                      .dns(DnsRule.none())
+                      .build());
       fake.enforcer().failNextOperations(1);
 
-      assertThrows(EgressException.class, () -> attachment.update(EgressPolicy.builder()
-          .allowTcp(Destination.host("new.egress.test"), 443).dns(DnsRule.none()).build()));
+      assertThrows(
+          EgressException.class,
+          () ->
+              attachment.update(
+                  EgressPolicy.builder()
+                      .allowTcp(Destination.host("new.egress.test"), 443)
+                      .dns(DnsRule.none())
+                      .build()));
 
       assertEquals(Set.of(HostName.of("old.egress.test")), fake.resolver().subscribedNames());
       fake.resolver().set("old.egress.test", DB);
@@ -268,16 +286,24 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
       assertTrue(e.getMessage().contains("1 container"), e.getMessage());
       assertEquals(1, fake.enforcer().pendingRemovals().size());
-      assertEquals(Set.of(), fake.enforcer().attachments().stream()
-          .map(a -> a.container().id()).collect(Collectors.toSet()));
+      assertEquals(
+          Set.of(),
+          fake.enforcer().attachments().stream()
+              .map(a -> a.container().id())
+              .collect(Collectors.toSet()));
       assertEquals(1, fake.enforcer().reconcile(Set.of()).removed().size());
     }
 
     @Test
     void refresh_thatFails_keepsTheOldAddresses_andReportsIt() throws Exception {
       fake.resolver().set("api.egress.test", API);
-      fake.enforcer().attach(box, EgressPolicy.builder()
-          .allowTcp(Destination.host("api.egress.test"), 443).dns(DnsRule.none()).build());
+      fake.enforcer()
+          .attach(
+              box,
+              EgressPolicy.builder()
+                  .allowTcp(Destination.host("api.egress.test"), 443)
+                  .dns(DnsRule.none())
+                  .build());
       fake.enforcer().failNextOperations(1);
 
       fake.resolver().set("api.egress.test", DB);
@@ -293,7 +319,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       fake.enforcer().setOperationDelay(Duration.ofSeconds(30));
       ExecutorService pool = Executors.newSingleThreadExecutor();
       try {
-        Future<Attachment> attaching = pool.submit(() -> fake.enforcer().attach(box, only(API, 443)));
+        Future<Attachment> attaching =
+            pool.submit(() -> fake.enforcer().attach(box, only(API, 443)));
         Thread.sleep(50);
         assertFalse(attaching.isDone(), "attach returned before its delay");
         pool.shutdownNow();
@@ -312,8 +339,13 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
     void validationErrors_consumeNoInjectedFault() throws Exception {
       ContainerEndpoint noGateway = new ContainerEndpoint("bare", List.of(DB), null);
       fake.enforcer().failNextOperations(1);
-      assertThrows(IllegalArgumentException.class, () -> fake.enforcer().attach(noGateway,
-          EgressPolicy.builder().allowTcp(Destination.gateway(), 3001).build()));
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              fake.enforcer()
+                  .attach(
+                      noGateway,
+                      EgressPolicy.builder().allowTcp(Destination.gateway(), 3001).build()));
 
       assertThrows(EgressException.class, () -> fake.enforcer().attach(box, only(API, 443)));
       assertEquals(1, fake.enforcer().privilegedOperations());
@@ -324,28 +356,36 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
   class Events {
     @Test
     void lifecycle_reportsAttachedUpdatedRefreshedDetached_stampedByTheClock() throws Exception {
-      EgressPolicy byName = EgressPolicy.builder()
-          .allowTcp(Destination.host("api.egress.test"), 443).dns(DnsRule.none()).build();
+      EgressPolicy byName =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("api.egress.test"), 443)
+              .dns(DnsRule.none())
+              .build();
       Attachment attachment = fake.enforcer().attach(box, only(API, 443));
       attachment.update(byName);
       fake.resolver().set("api.egress.test", DB);
       attachment.detach();
 
-      assertEquals(List.of(
-          new EgressEvent.Attached(NOW, box, only(API, 443)),
-          new EgressEvent.Updated(NOW, box, byName),
-          new EgressEvent.AddressesRefreshed(NOW, box.id(), Set.of(HostName.of("api.egress.test"))),
-          new EgressEvent.Detached(NOW, box.id())), events);
+      assertEquals(
+          List.of(
+              new EgressEvent.Attached(NOW, box, only(API, 443)),
+              new EgressEvent.Updated(NOW, box, byName),
+              new EgressEvent.AddressesRefreshed(
+                  NOW, box.id(), Set.of(HostName.of("api.egress.test"))),
+              new EgressEvent.Detached(NOW, box.id())),
+          events);
     }
 
     @Test
     void aListenerThatThrows_changesNothing() throws Exception {
-      InMemoryEgressEnforcer enforcer = InMemoryEgressEnforcer.builder()
-          .resolver(new FakeNameResolver())
-          .listener(event -> {
-            throw new IllegalStateException("listener bug");
-          })
-          .build();
+      InMemoryEgressEnforcer enforcer =
+          InMemoryEgressEnforcer.builder()
+              .resolver(new FakeNameResolver())
+              .listener(
+                  event -> {
+                    throw new IllegalStateException("listener bug");
+                  })
+              .build();
 
       enforcer.attach(box, only(API, 443));
 
@@ -354,8 +394,14 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
     @Test
     void detach_closesTheResolverSubscription() throws Exception {
-      Attachment attachment = fake.enforcer().attach(box, EgressPolicy.builder()
-          .allowTcp(Destination.host("api.egress.test"), 443).dns(DnsRule.none()).build());
+      Attachment attachment =
+          fake.enforcer()
+              .attach(
+                  box,
+                  EgressPolicy.builder()
+                      .allowTcp(Destination.host("api.egress.test"), 443)
+                      .dns(DnsRule.none())
+                      .build());
       assertEquals(1, fake.resolver().subscriptionCount());
 
       attachment.detach();
@@ -368,11 +414,15 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
   class Extras {
     @Test
     void wildcards_areRefused_withoutDnsFiltering() {
-      EgressPolicy wildcard = EgressPolicy.builder()
-          .allowTcp(Destination.host("*.egress.test"), 443).dns(DnsRule.none()).build();
+      EgressPolicy wildcard =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("*.egress.test"), 443)
+              .dns(DnsRule.none())
+              .build();
 
-      UnsupportedPolicyException e = assertThrows(UnsupportedPolicyException.class,
-          () -> fake.enforcer().attach(box, wildcard));
+      UnsupportedPolicyException e =
+          assertThrows(
+              UnsupportedPolicyException.class, () -> fake.enforcer().attach(box, wildcard));
 
       assertTrue(e.getMessage().contains("*.egress.test"), e.getMessage());
       assertEquals(0, fake.enforcer().privilegedOperations());
@@ -383,8 +433,11 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       FakeHarness filtering =
           new FakeHarness(InMemoryEgressEnforcer.builder().supportsDnsFiltering(true));
       filtering.resolver().set("api.egress.test", API);
-      EgressPolicy wildcard = EgressPolicy.builder()
-          .allowTcp(Destination.host("*.egress.test"), 443).dns(DnsRule.none()).build();
+      EgressPolicy wildcard =
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("*.egress.test"), 443)
+              .dns(DnsRule.none())
+              .build();
 
       Attachment attachment = filtering.enforcer().attach(box, wildcard);
 
@@ -418,7 +471,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       fake.enforcer().attach(box, only(API, 443));
       fake.enforcer().close();
 
-      assertThrows(IllegalStateException.class,
+      assertThrows(
+          IllegalStateException.class,
           () -> fake.enforcer().attach(fake.newContainer(), only(API, 443)));
       assertTrue(reaches(API, 443));
     }
@@ -437,8 +491,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
     @Test
     void builder_withoutResolver_isRefused() {
-      IllegalStateException e = assertThrows(IllegalStateException.class,
-          () -> InMemoryEgressEnforcer.builder().build());
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> InMemoryEgressEnforcer.builder().build());
       assertTrue(e.getMessage().contains("resolver"), e.getMessage());
     }
   }

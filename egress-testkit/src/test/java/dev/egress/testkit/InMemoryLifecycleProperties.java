@@ -32,9 +32,9 @@ import net.jqwik.api.state.Transformer;
 
 /**
  * Random lifecycles of the in-memory enforcer — attach, update, detach, reconcile, failures and
- * name changes — checked after every step against a model kept only from what each call
- * returned or threw: which policy is in force for whom, which removals are pending, and that
- * {@code wouldAllow} decides exactly as that policy does.
+ * name changes — checked after every step against a model kept only from what each call returned or
+ * threw: which policy is in force for whom, which removals are pending, and that {@code wouldAllow}
+ * decides exactly as that policy does.
  */
 class InMemoryLifecycleProperties {
   private static final List<Flow> PROBES = probes();
@@ -55,14 +55,19 @@ class InMemoryLifecycleProperties {
     final FakeNameResolver resolver = new FakeNameResolver();
     final InMemoryEgressEnforcer enforcer =
         InMemoryEgressEnforcer.builder().resolver(resolver).build();
-    final List<ContainerEndpoint> containers = List.of(
-        new ContainerEndpoint("one", List.of(IpAddresses.parse("10.9.0.1")),
-            IpAddresses.parse("10.0.0.1")),
-        new ContainerEndpoint("two", List.of(IpAddresses.parse("10.9.0.2"),
-            IpAddresses.parse("fd09::2")), IpAddresses.parse("10.0.0.1")),
-        new ContainerEndpoint("three", List.of(IpAddresses.parse("10.9.0.3")), null));
+    final List<ContainerEndpoint> containers =
+        List.of(
+            new ContainerEndpoint(
+                "one", List.of(IpAddresses.parse("10.9.0.1")), IpAddresses.parse("10.0.0.1")),
+            new ContainerEndpoint(
+                "two",
+                List.of(IpAddresses.parse("10.9.0.2"), IpAddresses.parse("fd09::2")),
+                IpAddresses.parse("10.0.0.1")),
+            new ContainerEndpoint("three", List.of(IpAddresses.parse("10.9.0.3")), null));
+
     /** Model: the policy whose rules are in place, per id (attached or pending removal). */
     final Map<String, EgressPolicy> inForce = new HashMap<>();
+
     final Set<String> pending = new HashSet<>();
     final Map<String, Attachment> handles = new HashMap<>();
 
@@ -124,10 +129,13 @@ class InMemoryLifecycleProperties {
       enforcer.failNextOperations(failing ? 1 : 0);
       try {
         ReconcileResult result = enforcer.reconcile(live);
-        result.removed().forEach(id -> {
-          inForce.remove(id);
-          pending.remove(id);
-        });
+        result
+            .removed()
+            .forEach(
+                id -> {
+                  inForce.remove(id);
+                  pending.remove(id);
+                });
       } catch (EgressException failed) {
         // Some removals may have succeeded; the enforcer's lists say which ids are still there.
         Set<String> remaining = new HashSet<>(enforcer.pendingRemovals());
@@ -145,8 +153,8 @@ class InMemoryLifecycleProperties {
     }
 
     void check() {
-      Set<String> attached = enforcer.attachments().stream()
-          .map(a -> a.container().id()).collect(Collectors.toSet());
+      Set<String> attached =
+          enforcer.attachments().stream().map(a -> a.container().id()).collect(Collectors.toSet());
       Set<String> expectedAttached = new HashSet<>(inForce.keySet());
       expectedAttached.removeAll(pending);
       assertEquals(expectedAttached, attached, "attachments");
@@ -159,11 +167,20 @@ class InMemoryLifecycleProperties {
         }
         for (InetAddress source : container.addresses()) {
           for (Flow flow : PROBES) {
-            boolean expected = policy != null
-                && policy.permits(flow, container.gateway(), resolver.current(policy.hostNames()));
-            assertEquals(expected, enforcer.wouldAllow(source, flow),
-                container.id() + " from " + IpAddresses.format(source) + " " + flow
-                    + " under " + policy);
+            boolean expected =
+                policy != null
+                    && policy.permits(
+                        flow, container.gateway(), resolver.current(policy.hostNames()));
+            assertEquals(
+                expected,
+                enforcer.wouldAllow(source, flow),
+                container.id()
+                    + " from "
+                    + IpAddresses.format(source)
+                    + " "
+                    + flow
+                    + " under "
+                    + policy);
           }
         }
       }
@@ -183,34 +200,50 @@ class InMemoryLifecycleProperties {
     return Arbitraries.of(false, false, true);
   }
 
-  private static final Action.Independent<Lifecycle> ATTACH = () ->
-      Combinators.combine(index(), EgressArbitraries.policies(), failing())
-          .as((i, policy, fail) -> Transformer.<Lifecycle>mutate(
-              "attach " + i + (fail ? " (failing)" : "") + ":\n" + policy,
-              s -> s.attach(i, policy, fail)));
+  private static final Action.Independent<Lifecycle> ATTACH =
+      () ->
+          Combinators.combine(index(), EgressArbitraries.policies(), failing())
+              .as(
+                  (i, policy, fail) ->
+                      Transformer.<Lifecycle>mutate(
+                          "attach " + i + (fail ? " (failing)" : "") + ":\n" + policy,
+                          s -> s.attach(i, policy, fail)));
 
-  private static final Action.Independent<Lifecycle> UPDATE = () ->
-      Combinators.combine(index(), EgressArbitraries.policies(), failing())
-          .as((i, policy, fail) -> Transformer.<Lifecycle>mutate(
-              "update " + i + (fail ? " (failing)" : "") + ":\n" + policy,
-              s -> s.update(i, policy, fail)));
+  private static final Action.Independent<Lifecycle> UPDATE =
+      () ->
+          Combinators.combine(index(), EgressArbitraries.policies(), failing())
+              .as(
+                  (i, policy, fail) ->
+                      Transformer.<Lifecycle>mutate(
+                          "update " + i + (fail ? " (failing)" : "") + ":\n" + policy,
+                          s -> s.update(i, policy, fail)));
 
-  private static final Action.Independent<Lifecycle> DETACH = () ->
-      Combinators.combine(index(), failing())
-          .as((i, fail) -> Transformer.<Lifecycle>mutate(
-              "detach " + i + (fail ? " (failing)" : ""), s -> s.detach(i, fail)));
+  private static final Action.Independent<Lifecycle> DETACH =
+      () ->
+          Combinators.combine(index(), failing())
+              .as(
+                  (i, fail) ->
+                      Transformer.<Lifecycle>mutate(
+                          "detach " + i + (fail ? " (failing)" : ""), s -> s.detach(i, fail)));
 
-  private static final Action.Independent<Lifecycle> RECONCILE = () ->
-      Combinators.combine(Arbitraries.of("one", "two", "three").set(), failing())
-          .as((live, fail) -> Transformer.<Lifecycle>mutate(
-              "reconcile " + live + (fail ? " (failing)" : ""), s -> s.reconcile(live, fail)));
+  private static final Action.Independent<Lifecycle> RECONCILE =
+      () ->
+          Combinators.combine(Arbitraries.of("one", "two", "three").set(), failing())
+              .as(
+                  (live, fail) ->
+                      Transformer.<Lifecycle>mutate(
+                          "reconcile " + live + (fail ? " (failing)" : ""),
+                          s -> s.reconcile(live, fail)));
 
-  private static final Action.Independent<Lifecycle> RESOLVE = () ->
-      Combinators.combine(EgressArbitraries.hostNames(),
-              EgressArbitraries.addresses().set().ofMaxSize(2))
-          .as((HostName name, Set<InetAddress> addresses) -> Transformer.<Lifecycle>mutate(
-              name + " -> " + addresses,
-              s -> s.resolver.set(name, addresses.toArray(InetAddress[]::new))));
+  private static final Action.Independent<Lifecycle> RESOLVE =
+      () ->
+          Combinators.combine(
+                  EgressArbitraries.hostNames(), EgressArbitraries.addresses().set().ofMaxSize(2))
+              .as(
+                  (HostName name, Set<InetAddress> addresses) ->
+                      Transformer.<Lifecycle>mutate(
+                          name + " -> " + addresses,
+                          s -> s.resolver.set(name, addresses.toArray(InetAddress[]::new))));
 
   @Provide
   Arbitrary<ActionChain<Lifecycle>> lifecycles() {
@@ -224,7 +257,8 @@ class InMemoryLifecycleProperties {
   }
 
   @Property(tries = 50)
-  void everyStep_leavesTheEnforcerAsItsCallsSaid(@ForAll("lifecycles") ActionChain<Lifecycle> chain) {
+  void everyStep_leavesTheEnforcerAsItsCallsSaid(
+      @ForAll("lifecycles") ActionChain<Lifecycle> chain) {
     chain.withInvariant(Lifecycle::check).run();
   }
 }

@@ -40,7 +40,11 @@ import org.jspecify.annotations.Nullable;
 class PermitsProperties {
 
   /** A raw allowance list, a DNS rule, a flow, a gateway, and resolutions that often hit. */
-  record Case(List<Allowance> allowances, DnsRule dns, Flow flow, @Nullable InetAddress gateway,
+  record Case(
+      List<Allowance> allowances,
+      DnsRule dns,
+      Flow flow,
+      @Nullable InetAddress gateway,
       Resolutions resolutions) {
     EgressPolicy policy() {
       return new EgressPolicy(allowances, dns, false);
@@ -51,25 +55,31 @@ class PermitsProperties {
   Arbitrary<Case> cases() {
     Arbitrary<List<Allowance>> allowances = EgressArbitraries.allowances().list().ofMaxSize(8);
     Arbitrary<Flow> flows = EgressArbitraries.flows();
-    return Combinators.combine(allowances, EgressArbitraries.dnsRules(), flows,
-            EgressArbitraries.ipv4Addresses().injectNull(0.2), EgressArbitraries.resolutions(),
+    return Combinators.combine(
+            allowances,
+            EgressArbitraries.dnsRules(),
+            flows,
+            EgressArbitraries.ipv4Addresses().injectNull(0.2),
+            EgressArbitraries.resolutions(),
             Arbitraries.integers().between(0, 3))
-        .as((list, dns, flow, gateway, resolutions, aim) -> {
-          // Aim some cases at the flow: its destination becomes the gateway or a name's address.
-          InetAddress gw = aim == 1 ? flow.destination() : gateway;
-          Resolutions res = resolutions;
-          if (aim >= 2) {
-            for (Allowance allowance : list) {
-              if (allowance.destination() instanceof Destination.Host host) {
-                res = res.with(host.name(), Set.of(flow.destination()));
-                if (aim == 2) {
-                  break;
+        .as(
+            (list, dns, flow, gateway, resolutions, aim) -> {
+              // Aim some cases at the flow: its destination becomes the gateway or a name's
+              // address.
+              InetAddress gw = aim == 1 ? flow.destination() : gateway;
+              Resolutions res = resolutions;
+              if (aim >= 2) {
+                for (Allowance allowance : list) {
+                  if (allowance.destination() instanceof Destination.Host host) {
+                    res = res.with(host.name(), Set.of(flow.destination()));
+                    if (aim == 2) {
+                      break;
+                    }
+                  }
                 }
               }
-            }
-          }
-          return new Case(list, dns, flow, gw, res);
-        });
+              return new Case(list, dns, flow, gw, res);
+            });
   }
 
   // ---- the specification, written without EgressPolicy's code ----
@@ -85,7 +95,9 @@ class PermitsProperties {
       return false;
     }
     int shift = net.length * 8 - network.prefixLength();
-    return new BigInteger(1, net).shiftRight(shift).equals(new BigInteger(1, candidate).shiftRight(shift));
+    return new BigInteger(1, net)
+        .shiftRight(shift)
+        .equals(new BigInteger(1, candidate).shiftRight(shift));
   }
 
   private static boolean specified(Case c) {
@@ -94,12 +106,14 @@ class PermitsProperties {
       if (c.dns() instanceof DnsRule.Servers servers) {
         return servers.addresses().stream().anyMatch(s -> sameAddress(s, target));
       }
-      return c.dns() instanceof DnsRule.ViaGateway && c.gateway() != null
+      return c.dns() instanceof DnsRule.ViaGateway
+          && c.gateway() != null
           && sameAddress(c.gateway(), target);
     }
     for (Allowance a : c.allowances()) {
       if (a.protocol() != c.flow().protocol()
-          || c.flow().port() < a.ports().first() || c.flow().port() > a.ports().last()) {
+          || c.flow().port() < a.ports().first()
+          || c.flow().port() > a.ports().last()) {
         continue;
       }
       Destination d = a.destination();
@@ -107,8 +121,9 @@ class PermitsProperties {
       if (d instanceof Destination.Network n) {
         holds = inNetwork(n.network(), target);
       } else if (d instanceof Destination.Host h) {
-        holds = c.resolutions().addresses().getOrDefault(h.name(), Set.of()).stream()
-            .anyMatch(x -> sameAddress(x, target));
+        holds =
+            c.resolutions().addresses().getOrDefault(h.name(), Set.of()).stream()
+                .anyMatch(x -> sameAddress(x, target));
       } else if (d instanceof Destination.Gateway) {
         holds = c.gateway() != null && sameAddress(c.gateway(), target);
       } else {
@@ -125,28 +140,33 @@ class PermitsProperties {
 
   @Property(tries = 300)
   void permits_isExactlyWhatTheAllowancesName(@ForAll("cases") Case c) {
-    assertEquals(specified(c), c.policy().permits(c.flow(), c.gateway(), c.resolutions()),
+    assertEquals(
+        specified(c),
+        c.policy().permits(c.flow(), c.gateway(), c.resolutions()),
         () -> c.policy() + "flow " + c.flow() + " gateway " + c.gateway() + " " + c.resolutions());
   }
 
   @Property(tries = 300)
   void port53_isAllowedOnlyToTheDnsRulesResolvers(@ForAll("cases") Case c) {
     Flow dns = new Flow(c.flow().protocol(), c.flow().destination(), 53);
-    boolean resolver = c.dns() instanceof DnsRule.Servers servers
-        ? servers.addresses().contains(dns.destination())
-        : c.dns() instanceof DnsRule.ViaGateway && dns.destination().equals(c.gateway());
+    boolean resolver =
+        c.dns() instanceof DnsRule.Servers servers
+            ? servers.addresses().contains(dns.destination())
+            : c.dns() instanceof DnsRule.ViaGateway && dns.destination().equals(c.gateway());
 
     assertEquals(resolver, c.policy().permits(dns, c.gateway(), c.resolutions()));
   }
 
   @Property(tries = 300)
   void anUnknownGateway_allowsNothingThroughGatewayRules(@ForAll("cases") Case c) {
-    List<Allowance> withoutGateway = c.allowances().stream()
-        .filter(a -> !(a.destination() instanceof Destination.Gateway))
-        .collect(Collectors.toList());
+    List<Allowance> withoutGateway =
+        c.allowances().stream()
+            .filter(a -> !(a.destination() instanceof Destination.Gateway))
+            .collect(Collectors.toList());
     DnsRule dns = c.dns() instanceof DnsRule.ViaGateway ? DnsRule.none() : c.dns();
 
-    assertEquals(new EgressPolicy(withoutGateway, dns, false).permits(c.flow(), null, c.resolutions()),
+    assertEquals(
+        new EgressPolicy(withoutGateway, dns, false).permits(c.flow(), null, c.resolutions()),
         c.policy().permits(c.flow(), null, c.resolutions()));
   }
 
@@ -155,19 +175,20 @@ class PermitsProperties {
     // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d, as an Inet6Address the JDK
     // makes only when asked explicitly) forms of pooled IPv4 addresses.
     return Combinators.combine(EgressArbitraries.ipv4Addresses(), Arbitraries.of(true, false))
-        .as((v4, mapped) -> {
-          byte[] bytes = new byte[16];
-          System.arraycopy(v4.getAddress(), 0, bytes, 12, 4);
-          if (mapped) {
-            bytes[10] = (byte) 0xff;
-            bytes[11] = (byte) 0xff;
-          }
-          try {
-            return Inet6Address.getByAddress(null, bytes, -1);
-          } catch (java.net.UnknownHostException e) {
-            throw new AssertionError(e);
-          }
-        });
+        .as(
+            (v4, mapped) -> {
+              byte[] bytes = new byte[16];
+              System.arraycopy(v4.getAddress(), 0, bytes, 12, 4);
+              if (mapped) {
+                bytes[10] = (byte) 0xff;
+                bytes[11] = (byte) 0xff;
+              }
+              try {
+                return Inet6Address.getByAddress(null, bytes, -1);
+              } catch (java.net.UnknownHostException e) {
+                throw new AssertionError(e);
+              }
+            });
   }
 
   @Provide
@@ -181,9 +202,12 @@ class PermitsProperties {
   }
 
   private static EgressPolicy allowingNetworks(List<IpNetwork> networks) {
-    return new EgressPolicy(networks.stream()
-        .map(n -> new Allowance(new Destination.Network(n), Protocol.TCP, PortRange.all()))
-        .collect(Collectors.toList()), DnsRule.none(), false);
+    return new EgressPolicy(
+        networks.stream()
+            .map(n -> new Allowance(new Destination.Network(n), Protocol.TCP, PortRange.all()))
+            .collect(Collectors.toList()),
+        DnsRule.none(),
+        false);
   }
 
   @Property
@@ -193,19 +217,24 @@ class PermitsProperties {
     EgressPolicy policy = allowingNetworks(networks);
     InetAddress embedded = ipv4Of(lookalike);
 
-    assertFalse(policy.permits(Flow.tcp(lookalike, 443), null, Resolutions.none()),
+    assertFalse(
+        policy.permits(Flow.tcp(lookalike, 443), null, Resolutions.none()),
         policy + " allowed " + lookalike);
     // The lookalike is refused even where the IPv4 address it embeds would be allowed.
-    networks.stream().filter(n -> n.contains(embedded)).findAny().ifPresent(n ->
-        assertEquals(true, policy.permits(Flow.tcp(embedded, 443), null, Resolutions.none())));
+    networks.stream()
+        .filter(n -> n.contains(embedded))
+        .findAny()
+        .ifPresent(
+            n ->
+                assertEquals(
+                    true, policy.permits(Flow.tcp(embedded, 443), null, Resolutions.none())));
   }
 
   @Property
   void ipv6Networks_neverMatchIpv4Addresses(
-      @ForAll("ipv6Networks") List<IpNetwork> networks,
-      @ForAll("ipv4") InetAddress address) {
-    assertFalse(allowingNetworks(networks).permits(Flow.tcp(address, 443), null,
-        Resolutions.none()));
+      @ForAll("ipv6Networks") List<IpNetwork> networks, @ForAll("ipv4") InetAddress address) {
+    assertFalse(
+        allowingNetworks(networks).permits(Flow.tcp(address, 443), null, Resolutions.none()));
   }
 
   @Provide
@@ -220,9 +249,10 @@ class PermitsProperties {
 
   @Property(tries = 300)
   void namesThatResolveToNothing_allowNothing(@ForAll("cases") Case c) {
-    List<Allowance> hostsOnly = c.allowances().stream()
-        .filter(a -> a.destination() instanceof Destination.Host)
-        .collect(Collectors.toList());
+    List<Allowance> hostsOnly =
+        c.allowances().stream()
+            .filter(a -> a.destination() instanceof Destination.Host)
+            .collect(Collectors.toList());
     EgressPolicy policy = new EgressPolicy(hostsOnly, DnsRule.none(), false);
     Resolutions empty = Resolutions.none();
     for (HostName name : policy.hostNames()) {
@@ -256,8 +286,10 @@ class PermitsProperties {
   /** The fake decides as the policy does, from every address of the container, and no further. */
   @Property(tries = 300)
   void inMemoryEnforcer_decidesAsPermits(
-      @ForAll("containers") ContainerEndpoint container, @ForAll("policies") EgressPolicy policy,
-      @ForAll("flows") Flow flow, @ForAll("answers") Map<HostName, Set<InetAddress>> answers)
+      @ForAll("containers") ContainerEndpoint container,
+      @ForAll("policies") EgressPolicy policy,
+      @ForAll("flows") Flow flow,
+      @ForAll("answers") Map<HostName, Set<InetAddress>> answers)
       throws Exception {
     FakeNameResolver resolver = new FakeNameResolver();
     answers.forEach((name, addresses) -> resolver.set(name, addresses.toArray(InetAddress[]::new)));
@@ -269,13 +301,16 @@ class PermitsProperties {
     } catch (UnsupportedPolicyException | IllegalArgumentException refused) {
       attached = false;
     }
-    boolean expected = attached && policy.permits(flow, container.gateway(),
-        resolver.current(policy.hostNames()));
+    boolean expected =
+        attached && policy.permits(flow, container.gateway(), resolver.current(policy.hostNames()));
 
     for (InetAddress source : container.addresses()) {
       assertEquals(expected, enforcer.wouldAllow(source, flow), policy + " " + flow);
     }
-    assertFalse(enforcer.wouldAllow(dev.egress.policy.IpAddresses.parse("10.255.255.254"), flow)
-        && !container.addresses().contains(dev.egress.policy.IpAddresses.parse("10.255.255.254")));
+    assertFalse(
+        enforcer.wouldAllow(dev.egress.policy.IpAddresses.parse("10.255.255.254"), flow)
+            && !container
+                .addresses()
+                .contains(dev.egress.policy.IpAddresses.parse("10.255.255.254")));
   }
 }

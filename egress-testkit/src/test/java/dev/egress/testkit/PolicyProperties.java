@@ -40,8 +40,10 @@ class PolicyProperties {
 
   @Provide
   Arbitrary<HostName> hostNames() {
-    return net.jqwik.api.Arbitraries.oneOf(EgressArbitraries.anyHostNames(),
-        EgressArbitraries.hostNames(), EgressArbitraries.wildcardHostNames());
+    return net.jqwik.api.Arbitraries.oneOf(
+        EgressArbitraries.anyHostNames(),
+        EgressArbitraries.hostNames(),
+        EgressArbitraries.wildcardHostNames());
   }
 
   @Provide
@@ -82,7 +84,8 @@ class PolicyProperties {
     shuffled.addAll(allowances.subList(0, allowances.size() / 2));
     Collections.shuffle(shuffled, new Random(seed));
 
-    assertEquals(new EgressPolicy(allowances, DnsRule.none(), false),
+    assertEquals(
+        new EgressPolicy(allowances, DnsRule.none(), false),
         new EgressPolicy(shuffled, DnsRule.none(), false));
   }
 
@@ -97,7 +100,8 @@ class PolicyProperties {
       assertTrue(previous.compareTo(current) < 0, previous + " before " + current);
       if (previous.destination().equals(current.destination())
           && previous.protocol() == current.protocol()) {
-        assertTrue(previous.ports().last() + 1 < current.ports().first(),
+        assertTrue(
+            previous.ports().last() + 1 < current.ports().first(),
             previous + " and " + current + " should have been merged");
       }
     }
@@ -108,10 +112,20 @@ class PolicyProperties {
       @ForAll("allowanceLists") List<Allowance> allowances, @ForAll("ports") int port) {
     List<Allowance> normalised = new EgressPolicy(allowances, DnsRule.none(), false).allowances();
     for (Allowance allowance : allowances) {
-      boolean before = allowances.stream().anyMatch(a -> a.destination().equals(allowance.destination())
-          && a.protocol() == allowance.protocol() && a.ports().contains(port));
-      boolean after = normalised.stream().anyMatch(a -> a.destination().equals(allowance.destination())
-          && a.protocol() == allowance.protocol() && a.ports().contains(port));
+      boolean before =
+          allowances.stream()
+              .anyMatch(
+                  a ->
+                      a.destination().equals(allowance.destination())
+                          && a.protocol() == allowance.protocol()
+                          && a.ports().contains(port));
+      boolean after =
+          normalised.stream()
+              .anyMatch(
+                  a ->
+                      a.destination().equals(allowance.destination())
+                          && a.protocol() == allowance.protocol()
+                          && a.ports().contains(port));
       assertEquals(before, after, allowance + " port " + port);
     }
   }

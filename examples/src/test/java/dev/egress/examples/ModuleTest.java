@@ -24,8 +24,10 @@ class ModuleTest {
     ModuleDescriptor descriptor = descriptor();
 
     assertEquals("dev.egress.examples", descriptor.name());
-    assertEquals(Set.of("dev.egress.examples.container", "dev.egress.examples.launcher"),
-        descriptor.exports().stream().map(ModuleDescriptor.Exports::source)
+    assertEquals(
+        Set.of("dev.egress.examples.container", "dev.egress.examples.launcher"),
+        descriptor.exports().stream()
+            .map(ModuleDescriptor.Exports::source)
             .collect(Collectors.toSet()));
     assertTrue(descriptor.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified));
     assertTrue(descriptor.opens().isEmpty(), "opens: " + descriptor.opens());
@@ -34,8 +36,11 @@ class ModuleTest {
   @Test
   void module_requiresTheApiTransitively_becauseTheLauncherTakesAnEgressEnforcer()
       throws Exception {
-    ModuleDescriptor.Requires api = descriptor().requires().stream()
-        .filter(r -> r.name().equals("dev.egress.api")).findFirst().orElseThrow();
+    ModuleDescriptor.Requires api =
+        descriptor().requires().stream()
+            .filter(r -> r.name().equals("dev.egress.api"))
+            .findFirst()
+            .orElseThrow();
 
     assertTrue(api.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE));
   }

@@ -29,8 +29,8 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * Cold resolution of 20 names against a local test server that answers after 50 ms, warm
- * lookups from the cache, and (in {@link #main}) the heap taken per cached name.
+ * Cold resolution of 20 names against a local test server that answers after 50 ms, warm lookups
+ * from the cache, and (in {@link #main}) the heap taken per cached name.
  *
  * <p>Run: see the egress-dns section of the README. {@code main} runs the JMH benchmarks and then
  * the memory measurement; {@code main memory} runs only the latter.
@@ -172,10 +172,27 @@ public class DnsNameResolverBenchmark {
               return ScriptedResolver.Reply.addresses(
                   Duration.ofHours(1),
                   List.of(
-                      IpAddresses.fromBytes(new byte[] {10, (byte) (h >> 16), (byte) (h >> 8), (byte) h}),
                       IpAddresses.fromBytes(
-                          new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
-                              (byte) (h >> 24), (byte) (h >> 16), (byte) (h >> 8), (byte) h})));
+                          new byte[] {10, (byte) (h >> 16), (byte) (h >> 8), (byte) h}),
+                      IpAddresses.fromBytes(
+                          new byte[] {
+                            0x20,
+                            0x01,
+                            0x0d,
+                            (byte) 0xb8,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            (byte) (h >> 24),
+                            (byte) (h >> 16),
+                            (byte) (h >> 8),
+                            (byte) h
+                          })));
             });
     // A first resolver fills the upstream's per-name query counters, so that they are part of
     // the baseline and the delta holds only the second resolver's cache.

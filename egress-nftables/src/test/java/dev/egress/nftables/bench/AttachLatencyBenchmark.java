@@ -22,11 +22,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Benchmark command (not JMH: the subject is a real kernel in a {@link NetnsLab}): time from
- * {@code attach()} to enforced — an allowed probe connected and a denied one refused — for the
- * nftables enforcer with a warm and a cold resolver cache, and for the common script approach
- * (one {@code dig} per name, one {@code ipset add} process per address, iptables rules) on the
- * same allowlist, lab and DNS server. Prints medians of {@code runs} (default 10). Root only.
+ * Benchmark command (not JMH: the subject is a real kernel in a {@link NetnsLab}): time from {@code
+ * attach()} to enforced — an allowed probe connected and a denied one refused — for the nftables
+ * enforcer with a warm and a cold resolver cache, and for the common script approach (one {@code
+ * dig} per name, one {@code ipset add} process per address, iptables rules) on the same allowlist,
+ * lab and DNS server. Prints medians of {@code runs} (default 10). Root only.
  */
 public final class AttachLatencyBenchmark {
   private static final int NAMES = 20;
@@ -39,7 +39,9 @@ public final class AttachLatencyBenchmark {
         TestDnsServer dns = TestDnsServer.start()) {
       for (int i = 0; i < NAMES; i++) {
         // name0 is the allowed probe's target; the others resolve to addresses nothing uses.
-        dns.setAddresses(name(i), Duration.ofMinutes(10),
+        dns.setAddresses(
+            name(i),
+            Duration.ofMinutes(10),
             i == 0 ? IpAddresses.format(NetnsLab.web(0)) : "10.99.1." + (i + 1));
       }
       LabContainer container = lab.container(1);
@@ -86,7 +88,8 @@ public final class AttachLatencyBenchmark {
       System.out.printf("  nftables enforcer, warm resolver cache : %6.1f ms%n", median(warm));
       System.out.printf("  nftables enforcer, cold (new resolver) : %6.1f ms%n", median(cold));
       System.out.printf("  script (dig + ipset add + iptables)    : %6.1f ms%n", median(script));
-      System.out.printf("  script / enforcer cold = %.1fx, script / enforcer warm = %.1fx%n",
+      System.out.printf(
+          "  script / enforcer cold = %.1fx, script / enforcer warm = %.1fx%n",
           median(script) / median(cold), median(script) / median(warm));
     }
   }
@@ -96,7 +99,8 @@ public final class AttachLatencyBenchmark {
   }
 
   private static EgressPolicy policy() {
-    EgressPolicy.Builder builder = EgressPolicy.builder().dns(DnsRule.servers(NetnsLab.dnsServer()));
+    EgressPolicy.Builder builder =
+        EgressPolicy.builder().dns(DnsRule.servers(NetnsLab.dnsServer()));
     for (int i = 0; i < NAMES; i++) {
       builder.allowTcp(Destination.host(name(i)), 443);
     }
@@ -107,8 +111,8 @@ public final class AttachLatencyBenchmark {
     return DnsNameResolver.builder().servers(List.of(dns.address())).build();
   }
 
-  private static NftEgressEnforcer enforcer(DnsNameResolver resolver, NftCommand command,
-      NftGuard guard) {
+  private static NftEgressEnforcer enforcer(
+      DnsNameResolver resolver, NftCommand command, NftGuard guard) {
     return NftEgressEnforcer.builder().resolver(resolver).command(command).guard(guard).build();
   }
 
@@ -128,9 +132,18 @@ public final class AttachLatencyBenchmark {
     String resolver = IpAddresses.format(NetnsLab.dnsServer());
     run(lab.inHost("ipset", "create", "allowed", "hash:ip"));
     for (int i = 0; i < NAMES; i++) {
-      String answer = run(List.of("dig", "+short", "+time=2", "+tries=1",
-          "@" + dns.address().getAddress().getHostAddress(), "-p",
-          Integer.toString(dns.address().getPort()), name(i), "A"));
+      String answer =
+          run(
+              List.of(
+                  "dig",
+                  "+short",
+                  "+time=2",
+                  "+tries=1",
+                  "@" + dns.address().getAddress().getHostAddress(),
+                  "-p",
+                  Integer.toString(dns.address().getPort()),
+                  name(i),
+                  "A"));
       for (String address : answer.strip().split("\\s+")) {
         if (!address.isEmpty()) {
           run(lab.inHost("ipset", "add", "allowed", address));
@@ -138,13 +151,53 @@ public final class AttachLatencyBenchmark {
       }
     }
     for (String protocol : List.of("udp", "tcp")) {
-      run(lab.inHost("iptables", "-A", "FORWARD", "-s", source, "-d", resolver, "-p", protocol,
-          "--dport", "53", "-j", "ACCEPT"));
+      run(
+          lab.inHost(
+              "iptables",
+              "-A",
+              "FORWARD",
+              "-s",
+              source,
+              "-d",
+              resolver,
+              "-p",
+              protocol,
+              "--dport",
+              "53",
+              "-j",
+              "ACCEPT"));
     }
-    run(lab.inHost("iptables", "-A", "FORWARD", "-s", source, "-p", "tcp", "--dport", "443",
-        "-m", "set", "--match-set", "allowed", "dst", "-j", "ACCEPT"));
-    run(lab.inHost("iptables", "-A", "FORWARD", "-s", source, "-p", "tcp", "-j", "REJECT",
-        "--reject-with", "tcp-reset"));
+    run(
+        lab.inHost(
+            "iptables",
+            "-A",
+            "FORWARD",
+            "-s",
+            source,
+            "-p",
+            "tcp",
+            "--dport",
+            "443",
+            "-m",
+            "set",
+            "--match-set",
+            "allowed",
+            "dst",
+            "-j",
+            "ACCEPT"));
+    run(
+        lab.inHost(
+            "iptables",
+            "-A",
+            "FORWARD",
+            "-s",
+            source,
+            "-p",
+            "tcp",
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset"));
     run(lab.inHost("iptables", "-A", "FORWARD", "-s", source, "-j", "REJECT"));
   }
 

@@ -1,8 +1,8 @@
 package dev.egress.pf.pfctl;
 
 /**
- * pfctl refused the rules it was given. That is a bug in the rendering, never the user's input:
- * the message quotes the line pfctl named.
+ * pfctl refused the rules it was given. That is a bug in the rendering, never the user's input: the
+ * message quotes the line pfctl named.
  */
 public final class PfSyntaxException extends PfctlException {
   private static final long serialVersionUID = 1L;

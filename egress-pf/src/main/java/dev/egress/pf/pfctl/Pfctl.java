@@ -17,11 +17,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The pfctl operations the library runs, and no other. Each method is one pfctl process; rules
- * and table contents go through standard input.
+ * The pfctl operations the library runs, and no other. Each method is one pfctl process; rules and
+ * table contents go through standard input.
  *
- * <p>What this class cannot do, by construction: disable pf ({@code -d}), flush anything without
- * an anchor ({@code -F} always comes with {@code -a} naming a non-empty anchor path), flush states
+ * <p>What this class cannot do, by construction: disable pf ({@code -d}), flush anything without an
+ * anchor ({@code -F} always comes with {@code -a} naming a non-empty anchor path), flush states
  * host-wide ({@code -F states}), or load a file ({@code -f} only ever reads standard input, and
  * only together with {@code -a}). The main ruleset and /etc/pf.conf are read at most.
  *
@@ -36,7 +36,8 @@ public final class Pfctl {
   public static final List<String> DEFAULT_COMMAND = List.of("sudo", "-n", "/sbin/pfctl");
 
   private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
-  private static final Pattern ANCHOR_COMPONENT = Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
+  private static final Pattern ANCHOR_COMPONENT =
+      Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_]{0,30}");
   private static final Pattern SYNTAX_ERROR =
       Pattern.compile("^(?:pfctl: )?(?:stdin|-):(\\d+): (.+)$");
@@ -142,7 +143,9 @@ public final class Pfctl {
   public void replaceTable(String anchor, String table, Collection<IpNetwork> entries)
       throws PfctlException {
     String contents =
-        entries.stream().map(Pfctl::entry).collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
+        entries.stream()
+            .map(Pfctl::entry)
+            .collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
     run(List.of("-a", anchor(anchor), "-t", table(table), "-T", "replace", "-f", "-"), contents);
   }
 
@@ -152,8 +155,8 @@ public final class Pfctl {
   }
 
   /**
-   * {@code pfctl -k 0.0.0.0/0 -k ADDRESS} (or {@code ::/0}): kills the states of connections
-   * opened to {@code address}.
+   * {@code pfctl -k 0.0.0.0/0 -k ADDRESS} (or {@code ::/0}): kills the states of connections opened
+   * to {@code address}.
    */
   public void killStatesTo(InetAddress address) throws PfctlException {
     String any = IpAddresses.isIpv6(address) ? "::/0" : "0.0.0.0/0";
@@ -166,7 +169,8 @@ public final class Pfctl {
    * the entry and wrapper script that {@code egressctl sudoers} prints.
    */
   public String broadSudoersLine() {
-    return System.getProperty("user.name", "USER") + " ALL=(root) NOPASSWD: "
+    return System.getProperty("user.name", "USER")
+        + " ALL=(root) NOPASSWD: "
         + command.get(command.size() - 1);
   }
 
@@ -180,7 +184,9 @@ public final class Pfctl {
     for (String component : components) {
       if (!ANCHOR_COMPONENT.matcher(component).matches()) {
         throw new IllegalArgumentException(
-            "'" + path + "' is not an anchor path pfctl is run on: each '/'-separated component"
+            "'"
+                + path
+                + "' is not an anchor path pfctl is run on: each '/'-separated component"
                 + " must be 1-63 letters, digits, '_', '.' or '-', not starting with '_' or '.'");
       }
     }
@@ -260,7 +266,8 @@ public final class Pfctl {
     }
     return new PfctlException(
         text,
-        "pfctl failed with exit status " + exit
+        "pfctl failed with exit status "
+            + exit
             + (errors.isEmpty() ? " and no message" : ": " + joined),
         "",
         null);

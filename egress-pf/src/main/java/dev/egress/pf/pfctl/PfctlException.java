@@ -5,8 +5,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A pfctl call failed. Subclasses name the failures that have a known fix; this class itself is
- * an unclassified failure carrying pfctl's own words.
+ * A pfctl call failed. Subclasses name the failures that have a known fix; this class itself is an
+ * unclassified failure carrying pfctl's own words.
  */
 public class PfctlException extends EgressException {
   private static final long serialVersionUID = 1L;

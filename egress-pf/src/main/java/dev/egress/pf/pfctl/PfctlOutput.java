@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
 public final class PfctlOutput {
 
   /**
-   * Lines pfctl writes to standard error when all is well (pfctl(8), and macOS's build of it):
-   * the missing-ALTQ notice, the warning that {@code -f} may flush rules, enable tokens, table
-   * counts, flush and state-kill summaries.
+   * Lines pfctl writes to standard error when all is well (pfctl(8), and macOS's build of it): the
+   * missing-ALTQ notice, the warning that {@code -f} may flush rules, enable tokens, table counts,
+   * flush and state-kill summaries.
    */
   private static final List<Pattern> NOISE =
       List.of(
@@ -30,8 +30,9 @@ public final class PfctlOutput {
           Pattern.compile("\\d+(/\\d+)? addresses (added|deleted|changed|zeroed)\\."),
           Pattern.compile("\\d+ tables? (created|deleted)\\."),
           Pattern.compile("no changes\\."),
-          Pattern.compile("(rules|nat|altq|queue|states|Tables|source tracking entries|"
-              + "counters|interface flags|dummynet) cleared"),
+          Pattern.compile(
+              "(rules|nat|altq|queue|states|Tables|source tracking entries|"
+                  + "counters|interface flags|dummynet) cleared"),
           Pattern.compile("killed \\d+ states from \\d+ sources and \\d+ destinations"));
 
   private static final Pattern TOKEN = Pattern.compile("(?m)^Token : (\\d+)\\s*$");
@@ -54,7 +55,9 @@ public final class PfctlOutput {
   /** The token {@code pfctl -E} printed, if it printed one. */
   public static OptionalLong enableToken(String output) {
     Matcher matcher = TOKEN.matcher(output);
-    return matcher.find() ? OptionalLong.of(Long.parseLong(matcher.group(1))) : OptionalLong.empty();
+    return matcher.find()
+        ? OptionalLong.of(Long.parseLong(matcher.group(1)))
+        : OptionalLong.empty();
   }
 
   /**

@@ -5,9 +5,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Runs one external command to completion: the seam between {@link Pfctl} and the operating
- * system, so that tests can put a fake pfctl behind it. {@link SystemProcessRunner} is the real
- * one.
+ * Runs one external command to completion: the seam between {@link Pfctl} and the operating system,
+ * so that tests can put a fake pfctl behind it. {@link SystemProcessRunner} is the real one.
  *
  * <p>Implementations are thread-safe and block until the command has ended or been killed.
  */

@@ -15,9 +15,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs commands with {@link ProcessBuilder}. Standard output and error are drained on threads of
- * {@code executor} while standard input is written, so a command that fills one pipe before
- * reading its input or before exiting never deadlocks. At the timeout the command and every
- * descendant it started are killed forcibly.
+ * {@code executor} while standard input is written, so a command that fills one pipe before reading
+ * its input or before exiting never deadlocks. At the timeout the command and every descendant it
+ * started are killed forcibly.
  *
  * <p>Thread-safe. Each call uses two tasks of the executor for as long as the command runs.
  */
@@ -26,8 +26,8 @@ public final class SystemProcessRunner implements ProcessRunner {
   private final Executor executor;
 
   /**
-   * @param executor runs the two pipe readers of each command; it must not queue them behind
-   *     each other (a cached or virtual-thread pool suits)
+   * @param executor runs the two pipe readers of each command; it must not queue them behind each
+   *     other (a cached or virtual-thread pool suits)
    */
   public SystemProcessRunner(Executor executor) {
     this.executor = java.util.Objects.requireNonNull(executor, "executor");

@@ -39,8 +39,8 @@ public final class AnchorNames {
   private AnchorNames() {}
 
   /**
-   * The child anchor name for a container: the id itself when it is 1-63 characters of {@code
-   * A-Z a-z 0-9 _ -} starting with a letter or digit; otherwise the id with every other character
+   * The child anchor name for a container: the id itself when it is 1-63 characters of {@code A-Z
+   * a-z 0-9 _ -} starting with a letter or digit; otherwise the id with every other character
    * replaced by {@code -} (and a first character that is not a letter or digit by {@code x}), cut
    * short, then {@code .} and 12 hex digits of its SHA-256. A kept name never holds a {@code .} and
    * a sanitised one always does, so distinct ids give distinct names (up to a 48-bit hash collision
@@ -62,7 +62,8 @@ public final class AnchorNames {
     int keep = MAX_COMPONENT_LENGTH - 1 - HASH_HEX_DIGITS;
     for (int i = 0; i < containerId.length() && safe.length() < keep; i++) {
       char c = containerId.charAt(i);
-      boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      boolean letterOrDigit =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
       if (i == 0) {
         safe.append(letterOrDigit ? c : 'x');
       } else {
@@ -80,8 +81,11 @@ public final class AnchorNames {
   public static String checkComponent(String component) {
     if (!COMPONENT.matcher(component).matches()) {
       throw new IllegalArgumentException(
-          "'" + printable(component) + "' is not a safe pf anchor name: use 1-"
-              + MAX_COMPONENT_LENGTH + " characters of A-Z a-z 0-9 _ . - not starting with _ or ."
+          "'"
+              + printable(component)
+              + "' is not a safe pf anchor name: use 1-"
+              + MAX_COMPONENT_LENGTH
+              + " characters of A-Z a-z 0-9 _ . - not starting with _ or ."
               + " (AnchorNames.childName makes one from a container id)");
     }
     return component;
@@ -96,7 +100,9 @@ public final class AnchorNames {
   public static String checkPath(String path) {
     if (path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
       throw new IllegalArgumentException(
-          "'" + printable(path) + "' is not an anchor path: write components separated by '/',"
+          "'"
+              + printable(path)
+              + "' is not an anchor path: write components separated by '/',"
               + " such as com.apple/000.egress");
     }
     for (String component : path.split("/", -1)) {
@@ -113,8 +119,11 @@ public final class AnchorNames {
   public static String checkTableName(String name) {
     if (!TABLE.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "'" + printable(name) + "' is not a table name the renderer makes: 1-"
-              + MAX_TABLE_NAME_LENGTH + " characters of a-z 0-9 _, starting with a letter");
+          "'"
+              + printable(name)
+              + "' is not a table name the renderer makes: 1-"
+              + MAX_TABLE_NAME_LENGTH
+              + " characters of a-z 0-9 _, starting with a letter");
     }
     return name;
   }
@@ -133,7 +142,9 @@ public final class AnchorNames {
     text.codePoints()
         .limit(80)
         .forEach(
-            c -> out.append(c >= 0x20 && c < 0x7f ? Character.toString(c) : String.format("U+%04X", c)));
+            c ->
+                out.append(
+                    c >= 0x20 && c < 0x7f ? Character.toString(c) : String.format("U+%04X", c)));
     return out.toString();
   }
 }

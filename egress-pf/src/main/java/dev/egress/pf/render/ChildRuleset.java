@@ -11,9 +11,9 @@ import java.util.Set;
  * One container's rendered anchor: the complete ruleset text to load with {@code pfctl -a
  * PARENT/NAME -f -}, and its tables for later {@code -T replace} refreshes.
  *
- * <p>The rules (every line but the table definitions) depend on the policy and the container
- * alone, never on what names resolve to: a refresh that replaces tables leaves the loaded rules
- * exactly as {@link PfRenderer#renderChild} would render them now.
+ * <p>The rules (every line but the table definitions) depend on the policy and the container alone,
+ * never on what names resolve to: a refresh that replaces tables leaves the loaded rules exactly as
+ * {@link PfRenderer#renderChild} would render them now.
  *
  * @param anchorName the child anchor's name under the parent
  * @param text the ruleset: table definitions, then rules, one per line, newline-terminated

@@ -8,18 +8,18 @@ import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A container network that only managed containers use (for example one made with {@code
- * container network create egress --subnet 192.168.70.0/24}). The parent anchor's guard blocks
- * whatever arrives from it that no container's anchor passed: containers started but not yet
- * attached, containers whose rules are gone, and (when the bridge is named) guests that forged
- * their source address.
+ * A container network that only managed containers use (for example one made with {@code container
+ * network create egress --subnet 192.168.70.0/24}). The parent anchor's guard blocks whatever
+ * arrives from it that no container's anchor passed: containers started but not yet attached,
+ * containers whose rules are gone, and (when the bridge is named) guests that forged their source
+ * address.
  *
  * @param subnets the network's IPv4 and IPv6 subnets, at least one; sorted, without duplicates
  * @param bridgeInterface the host bridge the network uses ({@code bridge101}), or null when not
  *     known. Naming it blocks everything arriving on it that no container anchor passed, whatever
  *     its source address (DHCP from 0.0.0.0 included): name it only for networks whose guests do
- *     not need DHCP through pf. A bridge that does not exist yet is harmless: pf loads the rule
- *     and it matches once the bridge appears.
+ *     not need DHCP through pf. A bridge that does not exist yet is harmless: pf loads the rule and
+ *     it matches once the bridge appears.
  */
 public record ManagedNetwork(List<IpNetwork> subnets, @Nullable String bridgeInterface) {
   /** pf interface names: letters then a unit number, at most IFNAMSIZ - 1 = 15 characters. */
@@ -44,8 +44,12 @@ public record ManagedNetwork(List<IpNetwork> subnets, @Nullable String bridgeInt
     if (bridgeInterface != null
         && (bridgeInterface.length() > 15 || !INTERFACE.matcher(bridgeInterface).matches())) {
       throw new IllegalArgumentException(
-          "'" + bridgeInterface.chars().limit(40).mapToObj(c -> c > 0x20 && c < 0x7f
-                  ? Character.toString(c) : "?").reduce("", String::concat)
+          "'"
+              + bridgeInterface
+                  .chars()
+                  .limit(40)
+                  .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
+                  .reduce("", String::concat)
               + "' is not an interface name: expected letters then a unit number, such as"
               + " bridge100");
     }

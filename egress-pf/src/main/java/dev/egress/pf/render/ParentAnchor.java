@@ -8,9 +8,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>macOS's stock {@code /etc/pf.conf} holds {@code anchor "com.apple/*"}, which evaluates the
  * rules of each direct child of {@code com.apple} (in the byte order of their names) and nothing
- * deeper. A parent at {@code com.apple/000.egress} is such a child; its ruleset {@code anchor "*"} in
- * turn evaluates each container's anchor {@code com.apple/000.egress/<name>}. No edit of pf.conf is
- * needed.
+ * deeper. A parent at {@code com.apple/000.egress} is such a child; its ruleset {@code anchor "*"}
+ * in turn evaluates each container's anchor {@code com.apple/000.egress/<name>}. No edit of pf.conf
+ * is needed.
  *
  * @param path where the parent lives, such as {@link #DEFAULT_PATH}; checked by {@link
  *     AnchorNames#checkPath}. A path that no anchor rule reaches filters nothing: see {@link
@@ -49,8 +49,8 @@ public record ParentAnchor(String path, @Nullable ManagedNetwork guard, boolean 
   }
 
   /**
-   * Whether the stock macOS pf.conf evaluates this parent: a direct child of {@code com.apple}.
-   * Any other path needs an anchor rule of its own in the main ruleset.
+   * Whether the stock macOS pf.conf evaluates this parent: a direct child of {@code com.apple}. Any
+   * other path needs an anchor rule of its own in the main ruleset.
    */
   public boolean reachedByStockMacosRuleset() {
     return path.startsWith("com.apple/") && path.indexOf('/', "com.apple/".length()) < 0;

@@ -33,10 +33,10 @@ import org.jspecify.annotations.Nullable;
  * each of the container's source addresses (IPv4 first, then IPv6, each in address order):
  *
  * <ol>
- *   <li>DNS to the policy's resolvers: TCP and UDP port 53, to the one resolver of the family or
- *       to table {@code <dns>};
- *   <li>a block of port 53 to anything else, for each protocol where a pass rule's port range
- *       spans 53 (so that no allow rule opens DNS);
+ *   <li>DNS to the policy's resolvers: TCP and UDP port 53, to the one resolver of the family or to
+ *       table {@code <dns>};
+ *   <li>a block of port 53 to anything else, for each protocol where a pass rule's port range spans
+ *       53 (so that no allow rule opens DNS);
  *   <li>one pass rule per (protocol, port range) of the policy, to {@code any} (for {@code
  *       unsafe-any-address}), to table {@code <PROTO_PORTS>} (host names, which may resolve to
  *       either family, or several literal destinations), or inline to the one literal network or
@@ -90,16 +90,17 @@ public final class PfRenderer {
       tables.add(dns);
     }
     Map<PassKey, Target> passes = new TreeMap<>();
-    groupByPorts(policy, gateway).forEach(
-        (key, destinations) -> {
-          Target target = target(key, destinations, gateway, rules.resolutions());
-          if (target != null) {
-            passes.put(key, target);
-            if (target.table != null) {
-              tables.add(target);
-            }
-          }
-        });
+    groupByPorts(policy, gateway)
+        .forEach(
+            (key, destinations) -> {
+              Target target = target(key, destinations, gateway, rules.resolutions());
+              if (target != null) {
+                passes.put(key, target);
+                if (target.table != null) {
+                  tables.add(target);
+                }
+              }
+            });
 
     Set<Family> containerFamilies = EnumSet.noneOf(Family.class);
     container.addresses().forEach(a -> containerFamilies.add(Family.of(a)));
@@ -111,8 +112,11 @@ public final class PfRenderer {
     }
     if (usedTables.size() > MAX_TABLES_PER_CONTAINER) {
       throw new UnsupportedPolicyException(
-          "the policy needs " + usedTables.size() + " pf tables, more than the "
-              + MAX_TABLES_PER_CONTAINER + " one container may use",
+          "the policy needs "
+              + usedTables.size()
+              + " pf tables, more than the "
+              + MAX_TABLES_PER_CONTAINER
+              + " one container may use",
           "merge single ports into ranges, or give destinations that share ports the same ports");
     }
 
@@ -127,28 +131,48 @@ public final class PfRenderer {
       String src = " from " + IpAddresses.format(source) + " to ";
       if (dns != null && dns.families.contains(family)) {
         for (Protocol protocol : Protocol.values()) {
-          out.append("pass in quick ").append(af).append("proto ").append(protocol.keyword())
-              .append(src).append(dns.operand).append(" port = ").append(PortRange.DNS_PORT)
+          out.append("pass in quick ")
+              .append(af)
+              .append("proto ")
+              .append(protocol.keyword())
+              .append(src)
+              .append(dns.operand)
+              .append(" port = ")
+              .append(PortRange.DNS_PORT)
               .append('\n');
         }
       }
       for (Protocol protocol : Protocol.values()) {
         boolean spansDns =
             passes.entrySet().stream()
-                .anyMatch(e -> e.getKey().protocol == protocol
-                    && e.getKey().ports.contains(PortRange.DNS_PORT)
-                    && e.getValue().families.contains(family));
+                .anyMatch(
+                    e ->
+                        e.getKey().protocol == protocol
+                            && e.getKey().ports.contains(PortRange.DNS_PORT)
+                            && e.getValue().families.contains(family));
         if (spansDns) {
-          out.append(block).append(af).append("proto ").append(protocol.keyword()).append(src)
-              .append("any port = ").append(PortRange.DNS_PORT).append('\n');
+          out.append(block)
+              .append(af)
+              .append("proto ")
+              .append(protocol.keyword())
+              .append(src)
+              .append("any port = ")
+              .append(PortRange.DNS_PORT)
+              .append('\n');
         }
       }
       passes.forEach(
           (key, target) -> {
             if (target.families.contains(family)) {
-              out.append("pass in quick ").append(af).append("proto ")
-                  .append(key.protocol.keyword()).append(src).append(target.operand)
-                  .append(' ').append(portClause(key.ports)).append('\n');
+              out.append("pass in quick ")
+                  .append(af)
+                  .append("proto ")
+                  .append(key.protocol.keyword())
+                  .append(src)
+                  .append(target.operand)
+                  .append(' ')
+                  .append(portClause(key.ports))
+                  .append('\n');
             }
           });
       out.append(block).append(family.keyword).append(src).append("any\n");
@@ -171,23 +195,28 @@ public final class PfRenderer {
 
   /**
    * Renders the parent anchor: {@code anchor "*"}, which evaluates every container's anchor, then
-   * the guard when there is one. The guard comes last so that it sees only what no container
-   * anchor passed; its rules are {@code quick} too, so that rules evaluated after the parent (such
-   * as Apple's non-quick internet-sharing passes) cannot undo it.
+   * the guard when there is one. The guard comes last so that it sees only what no container anchor
+   * passed; its rules are {@code quick} too, so that rules evaluated after the parent (such as
+   * Apple's non-quick internet-sharing passes) cannot undo it.
    *
    * <p>Guard rules: {@code block return in quick on ! lo0 FAMILY from SUBNET to any} per subnet
    * (lo0 is exempt: the host's own traffic to its address on the network, such as a proxy on the
-   * gateway, loops back with that source address), and {@code block return in quick on BRIDGE
-   * all} when the bridge is known, which also catches forged source addresses.
+   * gateway, loops back with that source address), and {@code block return in quick on BRIDGE all}
+   * when the bridge is known, which also catches forged source addresses.
    */
   public static String renderParent(ParentAnchor parent) {
     StringBuilder out = new StringBuilder("anchor \"*\"\n");
     ManagedNetwork guard = parent.guard();
     if (guard != null) {
-      String block = parent.logGuarded() ? "block return in log quick on " : "block return in quick on ";
+      String block =
+          parent.logGuarded() ? "block return in log quick on " : "block return in quick on ";
       for (IpNetwork subnet : guard.subnets()) {
-        out.append(block).append("! lo0 ").append(subnet.isIpv6() ? "inet6" : "inet")
-            .append(" from ").append(subnet).append(" to any\n");
+        out.append(block)
+            .append("! lo0 ")
+            .append(subnet.isIpv6() ? "inet6" : "inet")
+            .append(" from ")
+            .append(subnet)
+            .append(" to any\n");
       }
       if (guard.bridgeInterface() != null) {
         out.append(block).append(guard.bridgeInterface()).append(" all\n");
@@ -209,16 +238,17 @@ public final class PfRenderer {
   /**
    * The policy's destinations by (protocol, port range), without those another group already
    * passes: a destination covered by a destination of a group with the same protocol and a wider
-   * port range would only give pf a redundant rule or table entry. Covering is strict (wider
-   * ranges only), so two groups never drop each other's destinations, and transitive, so dropping
-   * along a chain keeps the widest.
+   * port range would only give pf a redundant rule or table entry. Covering is strict (wider ranges
+   * only), so two groups never drop each other's destinations, and transitive, so dropping along a
+   * chain keeps the widest.
    */
   private static Map<PassKey, List<Destination>> groupByPorts(
       EgressPolicy policy, @Nullable InetAddress gateway) {
     Map<PassKey, List<Destination>> groups = new TreeMap<>();
     for (Allowance allowance : policy.allowances()) {
       groups
-          .computeIfAbsent(new PassKey(allowance.protocol(), allowance.ports()), k -> new ArrayList<>())
+          .computeIfAbsent(
+              new PassKey(allowance.protocol(), allowance.ports()), k -> new ArrayList<>())
           .add(allowance.destination());
     }
     Map<PassKey, List<Destination>> kept = new TreeMap<>();
@@ -228,8 +258,11 @@ public final class PfRenderer {
           for (Destination destination : destinations) {
             boolean covered =
                 groups.entrySet().stream()
-                    .anyMatch(wider -> key.isNarrowerThan(wider.getKey())
-                        && wider.getValue().stream().anyMatch(d -> covers(d, destination, gateway)));
+                    .anyMatch(
+                        wider ->
+                            key.isNarrowerThan(wider.getKey())
+                                && wider.getValue().stream()
+                                    .anyMatch(d -> covers(d, destination, gateway)));
             if (!covered) {
               remaining.add(destination);
             }
@@ -241,20 +274,26 @@ public final class PfRenderer {
     return kept;
   }
 
-  /** Whether {@code wide} holds every address {@code narrow} may ever hold, whatever names resolve to. */
-  private static boolean covers(Destination wide, Destination narrow, @Nullable InetAddress gateway) {
+  /**
+   * Whether {@code wide} holds every address {@code narrow} may ever hold, whatever names resolve
+   * to.
+   */
+  private static boolean covers(
+      Destination wide, Destination narrow, @Nullable InetAddress gateway) {
     if (wide instanceof Destination.UnsafeAnyAddress || wide.equals(narrow)) {
       return true;
     }
     @Nullable IpNetwork narrowNetwork = literal(narrow, gateway);
     @Nullable IpNetwork wideNetwork = literal(wide, gateway);
-    return narrowNetwork != null && wideNetwork != null
+    return narrowNetwork != null
+        && wideNetwork != null
         && narrowNetwork.isIpv6() == wideNetwork.isIpv6()
         && wideNetwork.prefixLength() <= narrowNetwork.prefixLength()
         && wideNetwork.contains(narrowNetwork.address());
   }
 
-  private static @Nullable IpNetwork literal(Destination destination, @Nullable InetAddress gateway) {
+  private static @Nullable IpNetwork literal(
+      Destination destination, @Nullable InetAddress gateway) {
     if (destination instanceof Destination.Network network) {
       return network.network();
     } else if (destination instanceof Destination.Gateway && gateway != null) {
@@ -264,7 +303,9 @@ public final class PfRenderer {
   }
 
   private static @Nullable Target target(
-      PassKey key, List<Destination> destinations, @Nullable InetAddress gateway,
+      PassKey key,
+      List<Destination> destinations,
+      @Nullable InetAddress gateway,
       Resolutions resolutions) {
     SortedSet<IpNetwork> entries = new TreeSet<>();
     SortedSet<HostName> names = new TreeSet<>();
@@ -280,8 +321,16 @@ public final class PfRenderer {
         names.add(host.name());
       }
     }
-    entries.removeIf(entry -> entries.stream().anyMatch(other -> !other.equals(entry)
-        && covers(new Destination.Network(other), new Destination.Network(entry), null)));
+    entries.removeIf(
+        entry ->
+            entries.stream()
+                .anyMatch(
+                    other ->
+                        !other.equals(entry)
+                            && covers(
+                                new Destination.Network(other),
+                                new Destination.Network(entry),
+                                null)));
     if (names.isEmpty()) {
       return literalTarget(key.tableName(), entries);
     }
@@ -308,7 +357,9 @@ public final class PfRenderer {
   }
 
   private static String portClause(PortRange ports) {
-    return ports.isSinglePort() ? "port = " + ports.first() : "port " + ports.first() + ":" + ports.last();
+    return ports.isSinglePort()
+        ? "port = " + ports.first()
+        : "port " + ports.first() + ":" + ports.last();
   }
 
   private static List<InetAddress> sortedAddresses(ContainerEndpoint container) {
@@ -364,7 +415,9 @@ public final class PfRenderer {
 
     /** {@code tcp_443} or {@code udp_5000_5100}: at most 15 characters. */
     String tableName() {
-      return protocol.keyword() + "_" + ports.first()
+      return protocol.keyword()
+          + "_"
+          + ports.first()
           + (ports.isSinglePort() ? "" : "_" + ports.last());
     }
   }

@@ -8,8 +8,8 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
- * One address table of a container's anchor: its name, the host names whose addresses it holds
- * (so that a refresh replaces only the tables whose names changed), and its current entries.
+ * One address table of a container's anchor: its name, the host names whose addresses it holds (so
+ * that a refresh replaces only the tables whose names changed), and its current entries.
  *
  * @param name the table name, within {@link AnchorNames#MAX_TABLE_NAME_LENGTH} characters
  * @param hostNames the policy's host names whose addresses the table holds; empty for a table of
@@ -24,8 +24,8 @@ public record PfTable(String name, SortedSet<HostName> hostNames, List<IpNetwork
   }
 
   /**
-   * The table's contents as {@code pfctl -a ANCHOR -t NAME -T replace -f -} reads them: one
-   * address or network per line; empty for an empty table (which {@code -T replace} empties).
+   * The table's contents as {@code pfctl -a ANCHOR -t NAME -T replace -f -} reads them: one address
+   * or network per line; empty for an empty table (which {@code -T replace} empties).
    */
   public String contents() {
     StringBuilder out = new StringBuilder();

@@ -41,18 +41,21 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * What the pf enforcer costs besides pfctl itself. {@link #main} first prints counted figures
  * (privileged calls per attach, detach and refresh; heap per attachment with 500 attached), then
- * runs the JMH benchmarks: attach latency for a 50-destination policy with a warm resolver, and
- * the time of a one-name refresh with 50 and with 500 containers attached.
+ * runs the JMH benchmarks: attach latency for a 50-destination policy with a warm resolver, and the
+ * time of a one-name refresh with 50 and with 500 containers attached.
  *
- * <p>"pfctl" is either the in-memory {@link FakePfctl} ({@code fake}: its parsing is included) or
- * a runner that answers at once ({@code instant}: the library alone).
+ * <p>"pfctl" is either the in-memory {@link FakePfctl} ({@code fake}: its parsing is included) or a
+ * runner that answers at once ({@code instant}: the library alone).
  */
 @Fork(1)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class PfEnforcerBenchmark {
-  static final ParentAnchor PARENT = ParentAnchor.defaults()
-      .guarding(ManagedNetwork.of(IpNetwork.parse("10.64.0.0/16"), IpNetwork.parse("fd00:64::/64")), false);
+  static final ParentAnchor PARENT =
+      ParentAnchor.defaults()
+          .guarding(
+              ManagedNetwork.of(IpNetwork.parse("10.64.0.0/16"), IpNetwork.parse("fd00:64::/64")),
+              false);
   static final int DESTINATIONS = 50;
 
   /** pfctl that succeeds at once, as an enabled pf would answer; counts its calls. */
@@ -63,7 +66,9 @@ public class PfEnforcerBenchmark {
     public ProcessResult run(List<String> command, String stdin, java.time.Duration timeout) {
       calls.incrementAndGet();
       boolean info = command.contains("info");
-      return new ProcessResult(0, info ? "Status: Enabled for 0 days 00:00:01  Debug: Urgent\n" : "",
+      return new ProcessResult(
+          0,
+          info ? "Status: Enabled for 0 days 00:00:01  Debug: Urgent\n" : "",
           "No ALTQ support in kernel\nALTQ related functions disabled\n");
     }
   }
@@ -91,8 +96,11 @@ public class PfEnforcerBenchmark {
 
   /** Container {@code n}: one IPv4 and one IPv6 address in the guarded network. */
   static ContainerEndpoint container(int n) {
-    return new ContainerEndpoint("bench-" + n,
-        List.of(ip("10.64." + (n / 250) + "." + (n % 250 + 2)), ip("fd00:64::" + Integer.toHexString(n + 2))),
+    return new ContainerEndpoint(
+        "bench-" + n,
+        List.of(
+            ip("10.64." + (n / 250) + "." + (n % 250 + 2)),
+            ip("fd00:64::" + Integer.toHexString(n + 2))),
         ip("10.64.0.1"));
   }
 
@@ -101,7 +109,10 @@ public class PfEnforcerBenchmark {
     EgressPolicy.Builder builder = EgressPolicy.builder().dns(DnsRule.gateway());
     for (int j = 0; j < DESTINATIONS; j++) {
       String name = prefix + "-" + j + ".bench.test";
-      resolver.set(name, ip("198.18." + (seed % 200) + "." + (j + 1)), ip("2001:db8::" + Integer.toHexString(j + 1)));
+      resolver.set(
+          name,
+          ip("198.18." + (seed % 200) + "." + (j + 1)),
+          ip("2001:db8::" + Integer.toHexString(j + 1)));
       builder.allowTcp(Destination.host(name), 443);
     }
     return builder.build();
@@ -129,7 +140,8 @@ public class PfEnforcerBenchmark {
     public void setUp() throws EgressException {
       FakeNameResolver resolver = new FakeNameResolver();
       policy = policy("api", resolver, 1);
-      ProcessRunner runner = pfctl.equals("fake") ? FakePfctlRunner.of(new FakePfctl()) : new InstantPfctl();
+      ProcessRunner runner =
+          pfctl.equals("fake") ? FakePfctlRunner.of(new FakePfctl()) : new InstantPfctl();
       enforcer = enforcer(resolver, runner);
       enforcer.reconcile(Set.of());
       enforcer.attach(container(0), policy).detach(); // the lifecycle's own first prepare
@@ -197,7 +209,8 @@ public class PfEnforcerBenchmark {
   public static void main(String[] args) throws Exception {
     countCalls();
     measureMemory(500);
-    new Runner(new OptionsBuilder().include(PfEnforcerBenchmark.class.getName() + ".*").build()).run();
+    new Runner(new OptionsBuilder().include(PfEnforcerBenchmark.class.getName() + ".*").build())
+        .run();
   }
 
   private static void countCalls() throws EgressException {
@@ -206,15 +219,18 @@ public class PfEnforcerBenchmark {
     Counting runner = new Counting(FakePfctlRunner.of(fake));
     try (PfEgressEnforcer enforcer = enforcer(resolver, runner)) {
       enforcer.reconcile(Set.of());
-      System.out.println("pfctl calls, startup reconcile (pf disabled): " + runner.calls.getAndSet(0));
+      System.out.println(
+          "pfctl calls, startup reconcile (pf disabled): " + runner.calls.getAndSet(0));
       enforcer.attach(container(0), policy("a", resolver, 0));
       System.out.println("pfctl calls, first attach: " + runner.calls.getAndSet(0));
       Attachment second = enforcer.attach(container(1), policy("b", resolver, 1));
-      System.out.println("pfctl calls, steady-state attach (50 destinations): " + runner.calls.getAndSet(0));
+      System.out.println(
+          "pfctl calls, steady-state attach (50 destinations): " + runner.calls.getAndSet(0));
       resolver.set("b-3.bench.test", ip("198.51.100.9"));
       System.out.println("pfctl calls, refresh of one changed name: " + runner.calls.getAndSet(0));
       second.detach();
-      System.out.println("pfctl calls, detach (1 IPv4 + 1 IPv6 address): " + runner.calls.getAndSet(0));
+      System.out.println(
+          "pfctl calls, detach (1 IPv4 + 1 IPv6 address): " + runner.calls.getAndSet(0));
       System.out.println("refused (forbidden) calls: " + fake.refusedCalls().size());
     }
   }
@@ -233,7 +249,8 @@ public class PfEnforcerBenchmark {
       attachments.add(enforcer.attach(container(n), policies.get(n)));
     }
     long after = usedHeapAfterGc();
-    System.out.printf("heap per attachment with %d attached (50 names each): %.1f KiB%n",
+    System.out.printf(
+        "heap per attachment with %d attached (50 names each): %.1f KiB%n",
         attachments.size(), (after - before) / 1024.0 / count);
     enforcer.close();
   }

@@ -61,7 +61,8 @@ public class RenderBenchmark {
     Map<HostName, Set<InetAddress>> resolutions = new HashMap<>();
     for (int i = 0; i < 35; i++) {
       HostName name = HostName.of("service-" + i + ".example.com");
-      policy.allow(new Destination.Host(name), Protocol.TCP, PortRange.of(namePorts[i % namePorts.length]));
+      policy.allow(
+          new Destination.Host(name), Protocol.TCP, PortRange.of(namePorts[i % namePorts.length]));
       Set<InetAddress> addresses = new LinkedHashSet<>();
       for (int a = 0; a < 2 + i % 3; a++) {
         addresses.add(IpAddresses.parse("203.0." + i + "." + (10 + a)));
@@ -71,16 +72,25 @@ public class RenderBenchmark {
     }
     int[] networkPorts = {443, 8080, 5000};
     for (int i = 0; i < 14; i++) {
-      String network = i % 2 == 0 ? "10." + i + ".0.0/16" : "2001:db8:ff" + Integer.toHexString(i) + "::/48";
-      policy.allow(Destination.network(network), Protocol.TCP, new PortRange(networkPorts[i % 3], networkPorts[i % 3] + i));
+      String network =
+          i % 2 == 0 ? "10." + i + ".0.0/16" : "2001:db8:ff" + Integer.toHexString(i) + "::/48";
+      policy.allow(
+          Destination.network(network),
+          Protocol.TCP,
+          new PortRange(networkPorts[i % 3], networkPorts[i % 3] + i));
     }
     policy.allowTcp(Destination.gateway(), 3001);
     ContainerEndpoint container =
-        new ContainerEndpoint("bench-container",
+        new ContainerEndpoint(
+            "bench-container",
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
             IpAddresses.parse("192.168.64.1"));
-    rules = new ContainerRules(AnchorNames.childName(container.id()), container, policy.build(),
-        new Resolutions(resolutions));
+    rules =
+        new ContainerRules(
+            AnchorNames.childName(container.id()),
+            container,
+            policy.build(),
+            new Resolutions(resolutions));
   }
 
   @Benchmark

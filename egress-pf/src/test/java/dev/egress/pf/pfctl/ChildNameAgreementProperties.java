@@ -25,10 +25,18 @@ class ChildNameAgreementProperties {
   @Provide
   Arbitrary<String> ids() {
     return Arbitraries.oneOf(
-        Arbitraries.strings().withChars("-_.!/ ").withCharRange('a', 'z').withCharRange('0', '9')
-            .ofMinLength(1).ofMaxLength(80),
+        Arbitraries.strings()
+            .withChars("-_.!/ ")
+            .withCharRange('a', 'z')
+            .withCharRange('0', '9')
+            .ofMinLength(1)
+            .ofMaxLength(80),
         Arbitraries.strings().all().ofMinLength(1).ofMaxLength(80),
-        Arbitraries.strings().withChars("-_").withCharRange('a', 'c').ofMinLength(1).ofMaxLength(5)
+        Arbitraries.strings()
+            .withChars("-_")
+            .withCharRange('a', 'c')
+            .ofMinLength(1)
+            .ofMaxLength(5)
             .map(tail -> "-" + tail));
   }
 

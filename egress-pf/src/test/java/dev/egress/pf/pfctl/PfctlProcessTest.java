@@ -29,8 +29,11 @@ class PfctlProcessTest {
   void install() throws Exception {
     Path executable = FakePfctl.installExecutable(dir);
     state = dir.resolve("pfctl.state");
-    pfctl = new Pfctl(new SystemProcessRunner(executor), List.of(executable.toString()),
-        Duration.ofSeconds(30));
+    pfctl =
+        new Pfctl(
+            new SystemProcessRunner(executor),
+            List.of(executable.toString()),
+            Duration.ofSeconds(30));
   }
 
   @AfterEach
@@ -44,9 +47,12 @@ class PfctlProcessTest {
 
   @Test
   void loadAnchor_withNoiseOnStderrAndExitZero_succeeds() throws Exception {
-    pfctl.loadAnchor(CHILD, "table <t> persist { 203.0.113.7 }\nblock in quick from 192.168.64.3 to any\n");
+    pfctl.loadAnchor(
+        CHILD, "table <t> persist { 203.0.113.7 }\nblock in quick from 192.168.64.3 to any\n");
     FakePfctl after = FakePfctl.readFrom(state);
-    assertEquals(List.of("block in quick from 192.168.64.3 to any"), after.anchor(CHILD).orElseThrow().rules());
+    assertEquals(
+        List.of("block in quick from 192.168.64.3 to any"),
+        after.anchor(CHILD).orElseThrow().rules());
     assertEquals(List.of("-a", CHILD, "-f", "-"), after.calls().get(0).args());
     assertEquals(List.of(), after.refusedCalls());
   }
@@ -61,10 +67,11 @@ class PfctlProcessTest {
 
   @Test
   void eachErrorClass_becomesItsExceptionWithItsHint() throws Exception {
-    given(new FakePfctl()
-        .failOn("-s info", 1, 1, "sudo: a password is required")
-        .failOn("-F all", 1, 1, "pfctl: /dev/pf: Permission denied")
-        .failOn("-T replace", 1, 1, "pfctl: DIOCXCOMMIT: Device busy"));
+    given(
+        new FakePfctl()
+            .failOn("-s info", 1, 1, "sudo: a password is required")
+            .failOn("-F all", 1, 1, "pfctl: /dev/pf: Permission denied")
+            .failOn("-T replace", 1, 1, "pfctl: DIOCXCOMMIT: Device busy"));
     SudoPasswordRequiredException sudo =
         assertThrows(SudoPasswordRequiredException.class, pfctl::isEnabled);
     assertTrue(sudo.hint().contains("NOPASSWD: " + dir.resolve("pfctl")), sudo.hint());
@@ -72,24 +79,34 @@ class PfctlProcessTest {
         assertThrows(PfPermissionDeniedException.class, () -> pfctl.flushAnchor(CHILD));
     assertTrue(denied.getMessage().contains("/dev/pf"), denied.getMessage());
     assertThrows(PfBusyException.class, () -> pfctl.replaceTable(CHILD, "t", List.of()));
-    PfSyntaxException syntax = assertThrows(PfSyntaxException.class,
-        () -> pfctl.loadAnchor(CHILD, "block in quick all\npass in quick to ! { 1.2.3.4, 5.6.7.8 \n"));
+    PfSyntaxException syntax =
+        assertThrows(
+            PfSyntaxException.class,
+            () ->
+                pfctl.loadAnchor(
+                    CHILD, "block in quick all\npass in quick to ! { 1.2.3.4, 5.6.7.8 \n"));
     assertEquals(2, syntax.line());
-    assertTrue(syntax.getMessage().contains("pass in quick to ! { 1.2.3.4, 5.6.7.8"), syntax.getMessage());
+    assertTrue(
+        syntax.getMessage().contains("pass in quick to ! { 1.2.3.4, 5.6.7.8"), syntax.getMessage());
     assertTrue(FakePfctl.readFrom(state).anchor(CHILD).isEmpty(), "nothing was loaded");
   }
 
   @Test
   void hang_isKilledAtTheTimeout_andLeavesNoProcessBehind() throws Exception {
     given(new FakePfctl().hangOn("-f -", 1, Duration.ofMinutes(5)));
-    Pfctl impatient = new Pfctl(new SystemProcessRunner(executor),
-        List.of(dir.resolve("pfctl").toString()), Duration.ofSeconds(6));
-    assertThrows(PfctlTimeoutException.class, () -> impatient.loadAnchor(CHILD, "block in quick all\n"));
+    Pfctl impatient =
+        new Pfctl(
+            new SystemProcessRunner(executor),
+            List.of(dir.resolve("pfctl").toString()),
+            Duration.ofSeconds(6));
+    assertThrows(
+        PfctlTimeoutException.class, () -> impatient.loadAnchor(CHILD, "block in quick all\n"));
 
     List<String> pids = Files.readAllLines(dir.resolve("pfctl.pids"));
     assertEquals(2, pids.size(), "the fake and the child it waited in: " + pids);
     for (String pid : pids) {
-      assertFalse(ProcessHandle.of(Long.parseLong(pid.strip())).map(ProcessHandle::isAlive).orElse(false),
+      assertFalse(
+          ProcessHandle.of(Long.parseLong(pid.strip())).map(ProcessHandle::isAlive).orElse(false),
           "process " + pid + " survived the timeout");
     }
     assertTrue(FakePfctl.readFrom(state).anchor(CHILD).isEmpty(), "the hung load took no effect");

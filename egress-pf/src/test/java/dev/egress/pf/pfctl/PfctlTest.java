@@ -32,15 +32,18 @@ class PfctlTest {
 
   @Test
   void loadAnchor_passesRulesOnStdinWithTheSudoPrefix_andSucceedsDespiteNoise() throws Exception {
-    String rules = "table <dst_tcp_443> persist { 203.0.113.7 }\n"
-        + "pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443\n";
+    String rules =
+        "table <dst_tcp_443> persist { 203.0.113.7 }\n"
+            + "pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443\n";
     pfctl.loadAnchor(CHILD, rules);
 
     FakePfctl.Call call = fake.calls().get(0);
     assertEquals(List.of("-a", CHILD, "-f", "-"), call.args());
     assertEquals(rules, call.stdin());
-    assertEquals(Set.of("203.0.113.7"), fake.anchor(CHILD).orElseThrow().tables().get("dst_tcp_443"));
-    assertEquals(List.of("pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443"),
+    assertEquals(
+        Set.of("203.0.113.7"), fake.anchor(CHILD).orElseThrow().tables().get("dst_tcp_443"));
+    assertEquals(
+        List.of("pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443"),
         pfctl.rules(CHILD));
   }
 
@@ -52,32 +55,42 @@ class PfctlTest {
     assertEquals(Set.of(token), fake.tokens());
     pfctl.release(token);
     assertFalse(pfctl.isEnabled());
-    assertEquals(List.of("-X", Long.toString(token)), fake.calls().get(fake.calls().size() - 2).args());
+    assertEquals(
+        List.of("-X", Long.toString(token)), fake.calls().get(fake.calls().size() - 2).args());
   }
 
   @Test
   void enable_whenNoTokenPrinted_fails() {
-    Pfctl silent = new Pfctl((c, s, t) -> new ProcessResult(0, "", "pf enabled\n"),
-        List.of("pfctl"), Duration.ofSeconds(1));
+    Pfctl silent =
+        new Pfctl(
+            (c, s, t) -> new ProcessResult(0, "", "pf enabled\n"),
+            List.of("pfctl"),
+            Duration.ofSeconds(1));
     PfctlException e = assertThrows(PfctlException.class, silent::enable);
     assertTrue(e.getMessage().contains("Token"), e.getMessage());
   }
 
   @Test
   void isEnabled_whenStatusLineMissing_failsInsteadOfGuessing() {
-    Pfctl odd = new Pfctl((c, s, t) -> new ProcessResult(0, "something else\n", ""),
-        List.of("pfctl"), Duration.ofSeconds(1));
+    Pfctl odd =
+        new Pfctl(
+            (c, s, t) -> new ProcessResult(0, "something else\n", ""),
+            List.of("pfctl"),
+            Duration.ofSeconds(1));
     assertThrows(PfctlException.class, odd::isEnabled);
   }
 
   @Test
   void replaceTable_writesOneEntryPerLine_andShowReadsThemBack() throws Exception {
     pfctl.loadAnchor(CHILD, "table <t1> persist\n");
-    pfctl.replaceTable(CHILD, "t1", List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
+    pfctl.replaceTable(
+        CHILD, "t1", List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
     FakePfctl.Call call = fake.calls().get(1);
     assertEquals(List.of("-a", CHILD, "-t", "t1", "-T", "replace", "-f", "-"), call.args());
     assertEquals("198.51.100.0/24\n2001:db8::1\n", call.stdin());
-    assertEquals(new TreeSet<>(List.of("198.51.100.0/24", "2001:db8::1")), new TreeSet<>(pfctl.table(CHILD, "t1")));
+    assertEquals(
+        new TreeSet<>(List.of("198.51.100.0/24", "2001:db8::1")),
+        new TreeSet<>(pfctl.table(CHILD, "t1")));
   }
 
   @Test
@@ -102,11 +115,14 @@ class PfctlTest {
     pfctl.killStatesTo(container);
     pfctl.killStatesFrom(container6);
     pfctl.killStatesTo(container6);
-    assertEquals(List.of(
-        List.of("-k", "192.168.64.3"), List.of("-k", "0.0.0.0/0", "-k", "192.168.64.3"),
-        List.of("-k", "fd00::3"), List.of("-k", "::/0", "-k", "fd00::3")),
+    assertEquals(
+        List.of(
+            List.of("-k", "192.168.64.3"), List.of("-k", "0.0.0.0/0", "-k", "192.168.64.3"),
+            List.of("-k", "fd00::3"), List.of("-k", "::/0", "-k", "fd00::3")),
         fake.calls().stream().map(FakePfctl.Call::args).toList());
-    assertEquals(Set.of(new FakePfctl.Connection(ip("192.168.64.9"), ip("203.0.113.7"))), fake.connections());
+    assertEquals(
+        Set.of(new FakePfctl.Connection(ip("192.168.64.9"), ip("203.0.113.7"))),
+        fake.connections());
   }
 
   @Test
@@ -119,30 +135,42 @@ class PfctlTest {
   @Test
   void sudoWithoutPassword_becomesSudoPasswordRequired_pointingToEgressctlSudoersFirst() {
     fake.failOn("-s info", 1, 1, "sudo: a password is required");
-    SudoPasswordRequiredException e = assertThrows(SudoPasswordRequiredException.class, pfctl::isEnabled);
+    SudoPasswordRequiredException e =
+        assertThrows(SudoPasswordRequiredException.class, pfctl::isEnabled);
     String hint = e.hint();
-    assertTrue(hint.startsWith("install the least-privilege sudoers entry 'egressctl sudoers' prints"), hint);
-    assertTrue(e.broadSudoersLine().endsWith(" ALL=(root) NOPASSWD: /sbin/pfctl"), e.broadSudoersLine());
-    int alternative = hint.indexOf("Simple alternative, which also lets this user disable pf ('pfctl -d')"
-        + " and flush every rule ('pfctl -F all')");
+    assertTrue(
+        hint.startsWith("install the least-privilege sudoers entry 'egressctl sudoers' prints"),
+        hint);
+    assertTrue(
+        e.broadSudoersLine().endsWith(" ALL=(root) NOPASSWD: /sbin/pfctl"), e.broadSudoersLine());
+    int alternative =
+        hint.indexOf(
+            "Simple alternative, which also lets this user disable pf ('pfctl -d')"
+                + " and flush every rule ('pfctl -F all')");
     assertTrue(alternative > 0, hint);
-    assertTrue(hint.indexOf(e.broadSudoersLine()) > alternative, "the broad line only as the labelled alternative: " + hint);
+    assertTrue(
+        hint.indexOf(e.broadSudoersLine()) > alternative,
+        "the broad line only as the labelled alternative: " + hint);
     assertEquals(e.broadSudoersLine(), pfctl.broadSudoersLine());
   }
 
   @Test
   void devPfPermissionDenied_becomesPermissionDenied_withHint() {
     fake.failOn("-f -", 1, 1, "pfctl: /dev/pf: Permission denied");
-    PfPermissionDeniedException e = assertThrows(PfPermissionDeniedException.class,
-        () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
+    PfPermissionDeniedException e =
+        assertThrows(
+            PfPermissionDeniedException.class,
+            () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
     assertTrue(e.hint().contains("root"), e.hint());
     assertTrue(fake.anchor(CHILD).isEmpty(), "a failed load changes nothing");
   }
 
   @Test
   void syntaxError_quotesTheOffendingRenderedLine() {
-    PfSyntaxException e = assertThrows(PfSyntaxException.class,
-        () -> pfctl.loadAnchor(CHILD, "block in quick all\nfrobnicate everything\n"));
+    PfSyntaxException e =
+        assertThrows(
+            PfSyntaxException.class,
+            () -> pfctl.loadAnchor(CHILD, "block in quick all\nfrobnicate everything\n"));
     assertEquals(2, e.line());
     assertEquals("frobnicate everything", e.offendingLine());
     assertTrue(e.getMessage().contains("'frobnicate everything'"), e.getMessage());
@@ -151,7 +179,8 @@ class PfctlTest {
   @Test
   void deviceBusy_becomesBusy_whichSaysRetry() {
     fake.failOn("-f -", 1, 1, "pfctl: DIOCXCOMMIT: Device busy");
-    PfBusyException e = assertThrows(PfBusyException.class, () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
+    PfBusyException e =
+        assertThrows(PfBusyException.class, () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
     assertTrue(e.hint().contains("retry"), e.hint());
   }
 
@@ -160,22 +189,28 @@ class PfctlTest {
     fake.failOn("-F all", 1, 2, "pfctl: something unheard of");
     PfctlException e = assertThrows(PfctlException.class, () -> pfctl.flushAnchor(CHILD));
     assertEquals(PfctlException.class, e.getClass());
-    assertTrue(e.getMessage().contains("exit status 2: pfctl: something unheard of"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("exit status 2: pfctl: something unheard of"), e.getMessage());
     assertFalse(e.getMessage().contains("ALTQ"), e.getMessage());
   }
 
   @Test
   void runnerTimeout_becomesPfctlTimeout() {
-    Pfctl slow = new Pfctl((c, s, t) -> {
-      throw new ProcessTimeoutException(String.join(" ", c), t);
-    }, List.of("pfctl"), Duration.ofMillis(50));
+    Pfctl slow =
+        new Pfctl(
+            (c, s, t) -> {
+              throw new ProcessTimeoutException(String.join(" ", c), t);
+            },
+            List.of("pfctl"),
+            Duration.ofMillis(50));
     PfctlTimeoutException e = assertThrows(PfctlTimeoutException.class, slow::isEnabled);
     assertInstanceOf(ProcessTimeoutException.class, e.getCause());
   }
 
   @Test
   void anchorPaths_thatWouldReachTheMainRulesetOrMany_areRejectedBeforeRunning() {
-    for (String bad : List.of("", "/", "com.apple/", "com.apple/*", "a b", "x".repeat(64), "../x")) {
+    for (String bad :
+        List.of("", "/", "com.apple/", "com.apple/*", "a b", "x".repeat(64), "../x")) {
       assertThrows(IllegalArgumentException.class, () -> pfctl.flushAnchor(bad), bad);
     }
     assertThrows(IllegalArgumentException.class, () -> pfctl.table(CHILD, "x".repeat(32)));
@@ -184,18 +219,33 @@ class PfctlTest {
 
   /**
    * The driver's whole public surface: adding a method needs this list changed, and every method
-   * run here must stay within what the fake accepts (it refuses -d, -F without -a, -F states,
-   * -f of a file or of the main ruleset).
+   * run here must stay within what the fake accepts (it refuses -d, -F without -a, -F states, -f of
+   * a file or of the main ruleset).
    */
   @Test
   void driver_hasNoMethodThatDisablesPfOrFlushesOrReloadsTheMainRuleset() throws Exception {
-    Set<String> methods = Arrays.stream(Pfctl.class.getDeclaredMethods())
-        .filter(m -> Modifier.isPublic(m.getModifiers()))
-        .map(Method::getName)
-        .collect(Collectors.toCollection(TreeSet::new));
-    assertEquals(new TreeSet<>(List.of("anchors", "broadSudoersLine", "enable", "flushAnchor", "isEnabled",
-        "killStatesFrom", "killStatesTo", "loadAnchor", "mainRules", "release", "replaceTable",
-        "rules", "table")), methods);
+    Set<String> methods =
+        Arrays.stream(Pfctl.class.getDeclaredMethods())
+            .filter(m -> Modifier.isPublic(m.getModifiers()))
+            .map(Method::getName)
+            .collect(Collectors.toCollection(TreeSet::new));
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                "anchors",
+                "broadSudoersLine",
+                "enable",
+                "flushAnchor",
+                "isEnabled",
+                "killStatesFrom",
+                "killStatesTo",
+                "loadAnchor",
+                "mainRules",
+                "release",
+                "replaceTable",
+                "rules",
+                "table")),
+        methods);
 
     long token = pfctl.enable();
     pfctl.isEnabled();
@@ -217,7 +267,8 @@ class PfctlTest {
       if (args.contains("-F") || args.contains("-f")) {
         assertTrue(args.contains("-a"), call.line());
       }
-      assertFalse(call.line().contains("-F states") || call.line().contains("/etc/pf.conf"), call.line());
+      assertFalse(
+          call.line().contains("-F states") || call.line().contains("/etc/pf.conf"), call.line());
     }
   }
 }

@@ -25,8 +25,11 @@ class AnchorNamesTest {
     String longName = AnchorNames.childName("a".repeat(64));
     assertEquals(63, longName.length());
     assertTrue(longName.startsWith("a".repeat(50) + "."), longName);
-    assertTrue(AnchorNames.childName("_hidden").matches("xhidden\\.[0-9a-f]{12}"), AnchorNames.childName("_hidden"));
-    assertTrue(AnchorNames.childName("-rf").matches("xrf\\.[0-9a-f]{12}"), AnchorNames.childName("-rf"));
+    assertTrue(
+        AnchorNames.childName("_hidden").matches("xhidden\\.[0-9a-f]{12}"),
+        AnchorNames.childName("_hidden"));
+    assertTrue(
+        AnchorNames.childName("-rf").matches("xrf\\.[0-9a-f]{12}"), AnchorNames.childName("-rf"));
     assertNotEquals(AnchorNames.childName("-rf"), AnchorNames.childName("_rf"));
     assertNotEquals(AnchorNames.childName("-rf"), AnchorNames.childName("xrf"));
   }
@@ -41,9 +44,20 @@ class AnchorNamesTest {
 
   @Test
   void checkPath_rejectsEmptyComponentsWildcardsAndReservedNames() {
-    for (String bad : List.of("", "/", "com.apple/", "/com.apple", "com.apple//x", "com.apple/*", "com.apple/_x",
-        "com.apple/.x", "com.apple/a b", "com.apple/" + "x".repeat(64))) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AnchorNames.checkPath(bad), bad);
+    for (String bad :
+        List.of(
+            "",
+            "/",
+            "com.apple/",
+            "/com.apple",
+            "com.apple//x",
+            "com.apple/*",
+            "com.apple/_x",
+            "com.apple/.x",
+            "com.apple/a b",
+            "com.apple/" + "x".repeat(64))) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> AnchorNames.checkPath(bad), bad);
       assertFalse(e.getMessage().isEmpty());
     }
     assertEquals("com.apple/000.egress", AnchorNames.checkPath("com.apple/000.egress"));
@@ -63,7 +77,8 @@ class AnchorNamesTest {
     assertEquals("com.apple/000.egress", parent.path());
     assertTrue(parent.reachedByStockMacosRuleset());
     assertEquals("com.apple/000.egress/c1", parent.childPath("c1"));
-    assertFalse(new ParentAnchor("com.apple/000.egress/deeper", null, false).reachedByStockMacosRuleset());
+    assertFalse(
+        new ParentAnchor("com.apple/000.egress/deeper", null, false).reachedByStockMacosRuleset());
     assertFalse(new ParentAnchor("egress", null, false).reachedByStockMacosRuleset());
     assertThrows(IllegalArgumentException.class, () -> parent.childPath("a/b"));
   }
@@ -72,9 +87,20 @@ class AnchorNamesTest {
   void managedNetwork_rejectsNoSubnetAnAllAddressesSubnetAndBadInterfaces() {
     IpNetwork subnet = IpNetwork.parse("192.168.70.0/24");
     assertThrows(IllegalArgumentException.class, () -> new ManagedNetwork(List.of(), null));
-    assertThrows(IllegalArgumentException.class, () -> ManagedNetwork.of(IpNetwork.parse("0.0.0.0/0")));
-    for (String bad : List.of("", "bridge", "all", "bridge100 all", "en0\n", "Bridge1", "averyveryverylongif1", "!lo0")) {
-      assertThrows(IllegalArgumentException.class, () -> ManagedNetwork.of(subnet).onBridge(bad), bad);
+    assertThrows(
+        IllegalArgumentException.class, () -> ManagedNetwork.of(IpNetwork.parse("0.0.0.0/0")));
+    for (String bad :
+        List.of(
+            "",
+            "bridge",
+            "all",
+            "bridge100 all",
+            "en0\n",
+            "Bridge1",
+            "averyveryverylongif1",
+            "!lo0")) {
+      assertThrows(
+          IllegalArgumentException.class, () -> ManagedNetwork.of(subnet).onBridge(bad), bad);
     }
     assertEquals("bridge101", ManagedNetwork.of(subnet).onBridge("bridge101").bridgeInterface());
   }

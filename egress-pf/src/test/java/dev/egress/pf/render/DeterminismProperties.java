@@ -41,18 +41,21 @@ class DeterminismProperties {
       assertEquals(expected.text(), actual.text());
       assertEquals(expected.tables(), actual.tables());
     }
-    assertEquals(PfRenderer.renderParent(scenario.parent()), PfRenderer.renderParent(scenario.parent()));
+    assertEquals(
+        PfRenderer.renderParent(scenario.parent()), PfRenderer.renderParent(scenario.parent()));
   }
 
   private static ContainerRules shuffled(ContainerRules rules, Random random) {
     List<Allowance> allowances = new ArrayList<>(rules.policy().allowances());
     Collections.shuffle(allowances, random);
-    EgressPolicy policy = new EgressPolicy(allowances, rules.policy().dns(), rules.policy().logDenied());
+    EgressPolicy policy =
+        new EgressPolicy(allowances, rules.policy().dns(), rules.policy().logDenied());
     List<InetAddress> addresses = new ArrayList<>(rules.container().addresses());
     Collections.shuffle(addresses, random);
     ContainerEndpoint container =
         new ContainerEndpoint(rules.container().id(), addresses, rules.container().gateway());
-    List<Map.Entry<HostName, Set<InetAddress>>> entries = new ArrayList<>(rules.resolutions().addresses().entrySet());
+    List<Map.Entry<HostName, Set<InetAddress>>> entries =
+        new ArrayList<>(rules.resolutions().addresses().entrySet());
     Collections.shuffle(entries, random);
     Map<HostName, Set<InetAddress>> map = new LinkedHashMap<>();
     for (Map.Entry<HostName, Set<InetAddress>> entry : entries) {

@@ -34,21 +34,28 @@ final class Fixtures {
   static Resolutions resolutions(Map<String, List<String>> names) {
     return new Resolutions(
         names.entrySet().stream()
-            .collect(Collectors.toMap(
-                e -> HostName.of(e.getKey()),
-                e -> e.getValue().stream().map(Fixtures::ip).collect(Collectors.toSet()))));
+            .collect(
+                Collectors.toMap(
+                    e -> HostName.of(e.getKey()),
+                    e -> e.getValue().stream().map(Fixtures::ip).collect(Collectors.toSet()))));
   }
 
   static ContainerEndpoint container(String id, String gateway, String... addresses) {
     return new ContainerEndpoint(
-        id, Arrays.stream(addresses).map(Fixtures::ip).toList(), gateway.isEmpty() ? null : ip(gateway));
+        id,
+        Arrays.stream(addresses).map(Fixtures::ip).toList(),
+        gateway.isEmpty() ? null : ip(gateway));
   }
 
-  static ContainerRules rules(ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
-    return new ContainerRules(AnchorNames.childName(container.id()), container, policy, resolutions);
+  static ContainerRules rules(
+      ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
+    return new ContainerRules(
+        AnchorNames.childName(container.id()), container, policy, resolutions);
   }
 
-  /** NanoClaw's default: Anthropic by name and by network, the credential proxy, DNS via gateway. */
+  /**
+   * NanoClaw's default: Anthropic by name and by network, the credential proxy, DNS via gateway.
+   */
   static ContainerRules nanoClaw() {
     return rules(
         container("nanoclaw-main", "192.168.64.1", "192.168.64.3", "fd00:64::3"),
@@ -78,13 +85,14 @@ final class Fixtures {
             "allow time.example.org port 123 proto udp",
             "allow gateway port 3001",
             "dns 192.168.64.1 9.9.9.9"),
-        resolutions(Map.of(
-            "api.anthropic.com", List.of("160.79.104.10"),
-            "github.com", List.of("140.82.112.3", "140.82.112.4"),
-            "registry.npmjs.org", List.of("104.16.0.34", "104.16.1.34"),
-            "pypi.org", List.of("151.101.0.223"),
-            "files.pythonhosted.org", List.of("151.101.64.223"),
-            "time.example.org", List.of())));
+        resolutions(
+            Map.of(
+                "api.anthropic.com", List.of("160.79.104.10"),
+                "github.com", List.of("140.82.112.3", "140.82.112.4"),
+                "registry.npmjs.org", List.of("104.16.0.34", "104.16.1.34"),
+                "pypi.org", List.of("151.101.0.223"),
+                "files.pythonhosted.org", List.of("151.101.64.223"),
+                "time.example.org", List.of())));
   }
 
   /** An IPv6-only container on a ULA network. */

@@ -29,8 +29,8 @@ import net.jqwik.api.Provide;
 /**
  * Text a user controls (container ids, host names, rule-set names, interface names, anchor paths)
  * either is rejected before rendering or cannot change the rendered ruleset's structure: one
- * statement per line, each of a shape the renderer makes, balanced braces, no quotes, comments
- * or continuations, names within pf's limits, and no rule beyond those the policy calls for.
+ * statement per line, each of a shape the renderer makes, balanced braces, no quotes, comments or
+ * continuations, names within pf's limits, and no rule beyond those the policy calls for.
  */
 class HostileTextProperties {
   private static final String ADDRESS = "[0-9a-f:.]+(/[0-9]{1,3})?";
@@ -38,11 +38,19 @@ class HostileTextProperties {
   private static final Pattern TABLE_LINE =
       Pattern.compile("table " + TABLE + " persist( \\{ " + ADDRESS + "(, " + ADDRESS + ")* \\})?");
   private static final Pattern RULE_LINE =
-      Pattern.compile("(pass|block return) in (log )?quick inet6? (proto (tcp|udp) )?from " + ADDRESS
-          + " to (any|" + ADDRESS + "|" + TABLE + ")( port (= [0-9]{1,5}|[0-9]{1,5}:[0-9]{1,5}))?");
+      Pattern.compile(
+          "(pass|block return) in (log )?quick inet6? (proto (tcp|udp) )?from "
+              + ADDRESS
+              + " to (any|"
+              + ADDRESS
+              + "|"
+              + TABLE
+              + ")( port (= [0-9]{1,5}|[0-9]{1,5}:[0-9]{1,5}))?");
   private static final Pattern PARENT_LINE =
-      Pattern.compile("anchor \"\\*\"|block return in (log )?quick on (! lo0 inet6? from " + ADDRESS
-          + " to any|[a-z]{1,14}[0-9]{1,5} all)");
+      Pattern.compile(
+          "anchor \"\\*\"|block return in (log )?quick on (! lo0 inet6? from "
+              + ADDRESS
+              + " to any|[a-z]{1,14}[0-9]{1,5} all)");
 
   /** Printable ASCII heavy on pf's and the shell's special characters. */
   @Provide
@@ -50,7 +58,8 @@ class HostileTextProperties {
     return Arbitraries.strings()
         .withChars("\"'{}<>!#\\/*;$`|&,=:-_.aZ09 \t")
         .withCharRange('!', '~')
-        .ofMinLength(1).ofMaxLength(200);
+        .ofMinLength(1)
+        .ofMaxLength(200);
   }
 
   @Provide
@@ -58,13 +67,23 @@ class HostileTextProperties {
     return Arbitraries.oneOf(
         hostileIds(),
         Arbitraries.strings().all().ofMaxLength(80),
-        Arbitraries.strings().withCharRange('a', 'z').withChars(".-*").ofMinLength(1).ofMaxLength(40),
-        Arbitraries.strings().withCharRange('\u00e0', '\u00ff').withChars(".").ofMinLength(1).ofMaxLength(20),
-        Arbitraries.of("_x", "a\nblock in all", "x\" }", "com.apple/*", "a/../b", "bridge100\n", "en0 all"));
+        Arbitraries.strings()
+            .withCharRange('a', 'z')
+            .withChars(".-*")
+            .ofMinLength(1)
+            .ofMaxLength(40),
+        Arbitraries.strings()
+            .withCharRange('\u00e0', '\u00ff')
+            .withChars(".")
+            .ofMinLength(1)
+            .ofMaxLength(20),
+        Arbitraries.of(
+            "_x", "a\nblock in all", "x\" }", "com.apple/*", "a/../b", "bridge100\n", "en0 all"));
   }
 
   @Property(tries = 500)
-  void childName_isAlwaysASafeDistinctComponent(@ForAll("hostileIds") String id, @ForAll("hostileIds") String other) {
+  void childName_isAlwaysASafeDistinctComponent(
+      @ForAll("hostileIds") String id, @ForAll("hostileIds") String other) {
     String name = AnchorNames.childName(id);
     assertEquals(name, AnchorNames.checkComponent(name));
     assertTrue(name.length() <= AnchorNames.MAX_COMPONENT_LENGTH, name);
@@ -79,18 +98,27 @@ class HostileTextProperties {
       @ForAll("hostileIds") String id, @ForAll("anyText") String nameText) throws Exception {
     String printableId = id.replaceAll("[^!-~]", "x");
     ContainerEndpoint container =
-        new ContainerEndpoint(printableId, List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")),
+        new ContainerEndpoint(
+            printableId,
+            List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")),
             IpAddresses.parse("192.168.64.1"));
     EgressPolicy.Builder builder = EgressPolicy.builder().logDenied(true);
     Optional<HostName> name = hostName(nameText);
-    name.ifPresent(n -> builder.allow(new Destination.Host(n), Protocol.TCP, new PortRange(440, 450)));
+    name.ifPresent(
+        n -> builder.allow(new Destination.Host(n), Protocol.TCP, new PortRange(440, 450)));
     builder.allowTcp(Destination.gateway(), 3001);
     builder.allow(Destination.network("10.0.0.0/8"), Protocol.UDP, PortRange.all());
     EgressPolicy policy = builder.build();
     Resolutions resolutions =
-        name.map(n -> new Resolutions(Map.of(n, Set.of(IpAddresses.parse("10.1.1.1"), IpAddresses.parse("fd00::9")))))
+        name.map(
+                n ->
+                    new Resolutions(
+                        Map.of(
+                            n,
+                            Set.of(IpAddresses.parse("10.1.1.1"), IpAddresses.parse("fd00::9")))))
             .orElse(Resolutions.none());
-    ContainerRules rules = new ContainerRules(AnchorNames.childName(printableId), container, policy, resolutions);
+    ContainerRules rules =
+        new ContainerRules(AnchorNames.childName(printableId), container, policy, resolutions);
     if (policy.requiresDnsFiltering()) {
       return; // refused before rendering; PfRendererTest covers the refusal
     }
@@ -100,12 +128,15 @@ class HostileTextProperties {
     int rulesPerAddress = 0;
     for (String line : text.substring(0, text.length() - 1).split("\n", -1)) {
       assertTrue(TABLE_LINE.matcher(line).matches() || RULE_LINE.matcher(line).matches(), line);
-      assertTrue(line.chars().filter(c -> c == '{').count() == line.chars().filter(c -> c == '}').count(), line);
+      assertTrue(
+          line.chars().filter(c -> c == '{').count() == line.chars().filter(c -> c == '}').count(),
+          line);
       if (line.contains(" from 192.168.64.3 ")) {
         rulesPerAddress++;
       }
     }
-    // DNS tcp+udp, the udp port-53 block, the range, the gateway, the name's table, the final block.
+    // DNS tcp+udp, the udp port-53 block, the range, the gateway, the name's table, the final
+    // block.
     assertEquals(name.isPresent() ? 7 : 6, rulesPerAddress, text);
     for (PfTable table : child.tables()) {
       assertTrue(table.name().length() <= AnchorNames.MAX_TABLE_NAME_LENGTH);
@@ -116,12 +147,14 @@ class HostileTextProperties {
   @Property(tries = 300)
   void unsafeRuleSetName_isRejectedBeforeRendering(@ForAll("anyText") String name) {
     ContainerRules base = Fixtures.denyAll();
-    ContainerRules rules = new ContainerRules(name, base.container(), base.policy(), base.resolutions());
+    ContainerRules rules =
+        new ContainerRules(name, base.container(), base.policy(), base.resolutions());
     try {
       ChildRuleset child = PfRenderer.renderChild(rules);
       assertEquals(name, AnchorNames.checkComponent(child.anchorName()));
     } catch (IllegalArgumentException expected) {
-      assertTrue(expected.getMessage().contains("not a safe pf anchor name"), expected.getMessage());
+      assertTrue(
+          expected.getMessage().contains("not a safe pf anchor name"), expected.getMessage());
     } catch (Exception e) {
       throw new AssertionError(e);
     }
@@ -133,7 +166,8 @@ class HostileTextProperties {
     ParentAnchor parent;
     try {
       ManagedNetwork network =
-          new ManagedNetwork(List.of(IpNetwork.parse("192.168.70.0/24"), IpNetwork.parse("fd00:70::/64")), bridge);
+          new ManagedNetwork(
+              List.of(IpNetwork.parse("192.168.70.0/24"), IpNetwork.parse("fd00:70::/64")), bridge);
       parent = new ParentAnchor(path, network, true);
     } catch (IllegalArgumentException rejected) {
       return;

@@ -23,10 +23,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.Arbitrary;
 
 /**
  * The rendered parent and children, evaluated as pf would, decide every packet exactly as {@link
@@ -35,7 +35,8 @@ import net.jqwik.api.Arbitrary;
  * default) otherwise.
  */
 class PfEquivalenceProperties {
-  private static final List<String> INTERFACES = List.of(Scenarios.BRIDGE, "bridge101", "lo0", "en0");
+  private static final List<String> INTERFACES =
+      List.of(Scenarios.BRIDGE, "bridge101", "lo0", "en0");
 
   @Provide
   Arbitrary<Scenarios.Scenario> scenarios() {
@@ -53,14 +54,26 @@ class PfEquivalenceProperties {
     for (PfPacket packet : packets(scenario)) {
       PfVerdict expected = expected(scenario, packet);
       PfDecision actual = pf.evaluate(packet);
-      assertEquals(expected, actual.verdict(), () -> packet + " was decided " + actual + "\n" + scenario
-          + "\nparent:\n" + PfRenderer.renderParent(scenario.parent()) + "children:\n" + children);
+      assertEquals(
+          expected,
+          actual.verdict(),
+          () ->
+              packet
+                  + " was decided "
+                  + actual
+                  + "\n"
+                  + scenario
+                  + "\nparent:\n"
+                  + PfRenderer.renderParent(scenario.parent())
+                  + "children:\n"
+                  + children);
     }
   }
 
   @Property(tries = 100)
   void afterATableRefresh_verdictsFollowTheNewResolutions(
-      @ForAll("scenarios") Scenarios.Scenario before, @ForAll("scenarios") Scenarios.Scenario answers)
+      @ForAll("scenarios") Scenarios.Scenario before,
+      @ForAll("scenarios") Scenarios.Scenario answers)
       throws Exception {
     // Same containers and policies; names now resolve as in another scenario. Only tables change.
     Map<String, String> children = new LinkedHashMap<>();
@@ -68,8 +81,12 @@ class PfEquivalenceProperties {
     for (int i = 0; i < before.containers().size(); i++) {
       ContainerRules old = before.containers().get(i);
       children.put(old.name(), PfRenderer.renderChild(old).text());
-      ContainerRules fresh = new ContainerRules(old.name(), old.container(), old.policy(),
-          answers.containers().get(i % answers.containers().size()).resolutions());
+      ContainerRules fresh =
+          new ContainerRules(
+              old.name(),
+              old.container(),
+              old.policy(),
+              answers.containers().get(i % answers.containers().size()).resolutions());
       refreshed.add(fresh);
     }
     PfEvaluator pf = PfEvaluator.of(PfRenderer.renderParent(before.parent()), children);
@@ -93,12 +110,16 @@ class PfEquivalenceProperties {
     for (int bit = 0; bit < hostBits; bit++) {
       last[last.length - 1 - bit / 8] |= (byte) (1 << (bit % 8));
     }
-    return List.of(IpAddresses.fromBytes(step(first, -1)), IpAddresses.fromBytes(first),
-        IpAddresses.fromBytes(last), IpAddresses.fromBytes(step(last, +1)));
+    return List.of(
+        IpAddresses.fromBytes(step(first, -1)),
+        IpAddresses.fromBytes(first),
+        IpAddresses.fromBytes(last),
+        IpAddresses.fromBytes(step(last, +1)));
   }
 
   private static byte[] step(byte[] address, int delta) {
-    java.math.BigInteger value = new java.math.BigInteger(1, address).add(java.math.BigInteger.valueOf(delta));
+    java.math.BigInteger value =
+        new java.math.BigInteger(1, address).add(java.math.BigInteger.valueOf(delta));
     byte[] raw = value.toByteArray();
     byte[] result = new byte[address.length];
     for (int i = 0; i < result.length && i < raw.length; i++) {
@@ -120,7 +141,8 @@ class PfEquivalenceProperties {
         Protocol protocol = packet.protocol() == IpProtocol.TCP ? Protocol.TCP : Protocol.UDP;
         Flow flow = new Flow(protocol, packet.destination(), packet.destinationPort());
         return rules.policy().permits(flow, rules.container().gateway(), rules.resolutions())
-            ? PfVerdict.PASS : PfVerdict.BLOCK;
+            ? PfVerdict.PASS
+            : PfVerdict.BLOCK;
       }
     }
     ManagedNetwork guard = scenario.guard();
@@ -138,9 +160,9 @@ class PfEquivalenceProperties {
 
   /**
    * Every combination of: each container address, an unattached address in the subnet and one
-   * outside it; every pool address, gateway and resolver; TCP, UDP and ICMP; every port at and
-   * next to the edges of the policies' ranges, and 53. Interfaces and directions rotate through
-   * the combinations.
+   * outside it; every pool address, gateway and resolver; TCP, UDP and ICMP; every port at and next
+   * to the edges of the policies' ranges, and 53. Interfaces and directions rotate through the
+   * combinations.
    */
   static List<PfPacket> packets(Scenarios.Scenario scenario) {
     Set<InetAddress> sources = new java.util.LinkedHashSet<>();
@@ -156,16 +178,18 @@ class PfEquivalenceProperties {
       }
       for (Allowance allowance : rules.policy().allowances()) {
         PortRange range = allowance.ports();
-        for (int port : new int[] {range.first() - 1, range.first(), range.last(), range.last() + 1}) {
+        for (int port :
+            new int[] {range.first() - 1, range.first(), range.last(), range.last() + 1}) {
           if (port >= 1 && port <= 65535) {
             ports.add(port);
           }
         }
       }
     }
-    sources.addAll(List.of(
-        IpAddresses.parse("192.168.64.99"), IpAddresses.parse("fd00:64::99"),
-        IpAddresses.parse("fe80::99"), IpAddresses.parse("172.16.0.9")));
+    sources.addAll(
+        List.of(
+            IpAddresses.parse("192.168.64.99"), IpAddresses.parse("fd00:64::99"),
+            IpAddresses.parse("fe80::99"), IpAddresses.parse("172.16.0.9")));
     for (IpNetwork network : Scenarios.NETWORKS) {
       destinations.addAll(edges(network));
     }
@@ -183,9 +207,11 @@ class PfEquivalenceProperties {
           }
           for (int port : protocol.hasPorts() ? ports : Set.of(0)) {
             turn++;
-            String interfaceName = turn % 7 == 0 ? INTERFACES.get((turn / 7) % INTERFACES.size()) : Scenarios.BRIDGE;
+            String interfaceName =
+                turn % 7 == 0 ? INTERFACES.get((turn / 7) % INTERFACES.size()) : Scenarios.BRIDGE;
             Direction direction = turn % 13 == 0 ? Direction.OUT : Direction.IN;
-            packets.add(new PfPacket(direction, interfaceName, protocol, source, destination, port));
+            packets.add(
+                new PfPacket(direction, interfaceName, protocol, source, destination, port));
           }
         }
       }

@@ -40,14 +40,17 @@ class PfGoldenTest {
 
   static ParentAnchor guardedParent() {
     return ParentAnchor.defaults()
-        .guarding(ManagedNetwork.of(IpNetwork.parse("192.168.64.0/24"), IpNetwork.parse("fd00:64::/64"))
-            .onBridge("bridge100"), true);
+        .guarding(
+            ManagedNetwork.of(IpNetwork.parse("192.168.64.0/24"), IpNetwork.parse("fd00:64::/64"))
+                .onBridge("bridge100"),
+            true);
   }
 
   private static Map<String, String> rendered() throws Exception {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("nanoclaw-default.pf", PfRenderer.renderChild(Fixtures.nanoClaw()).text());
-    files.put("many-names-and-ports.pf", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).text());
+    files.put(
+        "many-names-and-ports.pf", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).text());
     files.put("ipv6-only.pf", PfRenderer.renderChild(Fixtures.ipv6Only()).text());
     files.put("deny-all.pf", PfRenderer.renderChild(Fixtures.denyAll()).text());
     files.put("parent.pf", PfRenderer.renderParent(ParentAnchor.defaults()));
@@ -60,10 +63,14 @@ class PfGoldenTest {
     for (Map.Entry<String, String> file : rendered().entrySet()) {
       if (UPDATE) {
         Files.createDirectories(SOURCE_DIR);
-        Files.writeString(SOURCE_DIR.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+        Files.writeString(
+            SOURCE_DIR.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
       } else {
-        assertEquals(golden(file.getKey()), file.getValue(),
-            file.getKey() + " differs; if the change is intended, regenerate (see PfGoldenTest's javadoc)");
+        assertEquals(
+            golden(file.getKey()),
+            file.getValue(),
+            file.getKey()
+                + " differs; if the change is intended, regenerate (see PfGoldenTest's javadoc)");
       }
     }
   }
@@ -74,7 +81,9 @@ class PfGoldenTest {
     Map<String, String> second = rendered();
     assertEquals(first, second);
     for (ContainerRules rules :
-        new ContainerRules[] {Fixtures.nanoClaw(), Fixtures.manyNamesAndPorts(), Fixtures.ipv6Only()}) {
+        new ContainerRules[] {
+          Fixtures.nanoClaw(), Fixtures.manyNamesAndPorts(), Fixtures.ipv6Only()
+        }) {
       ChildRuleset a = PfRenderer.renderChild(rules);
       ChildRuleset b = PfRenderer.renderChild(rules);
       assertEquals(a, b);
@@ -83,16 +92,19 @@ class PfGoldenTest {
 
   /** Every golden child side by side under the guarded parent, all read from the files. */
   private static PfEvaluator goldenPf(String parentFile) throws IOException {
-    return PfEvaluator.of(golden(parentFile), Map.of(
-        Fixtures.nanoClaw().name(), golden("nanoclaw-default.pf"),
-        Fixtures.manyNamesAndPorts().name(), golden("many-names-and-ports.pf"),
-        Fixtures.ipv6Only().name(), golden("ipv6-only.pf"),
-        Fixtures.denyAll().name(), golden("deny-all.pf")));
+    return PfEvaluator.of(
+        golden(parentFile),
+        Map.of(
+            Fixtures.nanoClaw().name(), golden("nanoclaw-default.pf"),
+            Fixtures.manyNamesAndPorts().name(), golden("many-names-and-ports.pf"),
+            Fixtures.ipv6Only().name(), golden("ipv6-only.pf"),
+            Fixtures.denyAll().name(), golden("deny-all.pf")));
   }
 
   @ParameterizedTest(name = "{0} {1} {2} -> {3} port {4}: {5} ({6})")
   @CsvSource({
-    // NanoClaw default: Anthropic by name (160.79.104.10, 2607:6bc0::10) and by network, proxy, DNS via gateway
+    // NanoClaw default: Anthropic by name (160.79.104.10, 2607:6bc0::10) and by network, proxy, DNS
+    // via gateway
     "bridge100, tcp, 192.168.64.3, 160.79.104.10, 443, PASS, api.anthropic.com",
     "bridge100, tcp, 192.168.64.3, 160.79.105.255, 443, PASS, last address of 160.79.104.0/23",
     "bridge100, tcp, 192.168.64.3, 160.79.106.0, 443, BLOCK, just past the network",
@@ -141,33 +153,66 @@ class PfGoldenTest {
     "en0, tcp, 172.16.0.9, 1.1.1.1, 443, PASS, traffic that is not the containers'",
   })
   void goldenFilesUnderTheGuard_decideAsComputedByHand(
-      String interfaceName, String protocol, String source, String destination, int port,
-      PfVerdict expected, String why) throws IOException {
-    PfPacket packet = PfPacket.in(interfaceName, IpProtocol.valueOf(protocol.toUpperCase(java.util.Locale.ROOT)),
-        ip(source), ip(destination), port);
+      String interfaceName,
+      String protocol,
+      String source,
+      String destination,
+      int port,
+      PfVerdict expected,
+      String why)
+      throws IOException {
+    PfPacket packet =
+        PfPacket.in(
+            interfaceName,
+            IpProtocol.valueOf(protocol.toUpperCase(java.util.Locale.ROOT)),
+            ip(source),
+            ip(destination),
+            port);
     PfDecision decision = goldenPf("parent-guarded.pf").evaluate(packet);
     assertEquals(expected, decision.verdict(), why + ": " + decision);
   }
 
   @Test
-  void goldenParentWithoutGuard_passesUnattachedContainers_butStillFiltersAttachedOnes() throws IOException {
+  void goldenParentWithoutGuard_passesUnattachedContainers_butStillFiltersAttachedOnes()
+      throws IOException {
     PfEvaluator pf = goldenPf("parent.pf");
-    assertEquals(PfVerdict.PASS, pf.verdict(PfPacket.in("bridge100", IpProtocol.TCP, ip("192.168.64.99"), ip("1.1.1.1"), 443)));
-    assertEquals(PfVerdict.BLOCK, pf.verdict(PfPacket.in("bridge100", IpProtocol.TCP, ip("192.168.64.3"), ip("1.1.1.1"), 443)));
+    assertEquals(
+        PfVerdict.PASS,
+        pf.verdict(
+            PfPacket.in("bridge100", IpProtocol.TCP, ip("192.168.64.99"), ip("1.1.1.1"), 443)));
+    assertEquals(
+        PfVerdict.BLOCK,
+        pf.verdict(
+            PfPacket.in("bridge100", IpProtocol.TCP, ip("192.168.64.3"), ip("1.1.1.1"), 443)));
   }
 
   @Test
   void goldenFiles_outboundPacketsAreNotFiltered() throws IOException {
-    PfPacket reply = new PfPacket(Direction.OUT, "bridge100", IpProtocol.TCP, ip("192.168.64.1"), ip("192.168.64.3"), 50000);
+    PfPacket reply =
+        new PfPacket(
+            Direction.OUT,
+            "bridge100",
+            IpProtocol.TCP,
+            ip("192.168.64.1"),
+            ip("192.168.64.3"),
+            50000);
     assertEquals(PfVerdict.PASS, goldenPf("parent-guarded.pf").verdict(reply));
   }
 
   @Test
   void goldenNanoClaw_afterReplacingItsTable_followsTheNewAddresses() throws IOException {
-    PfEvaluator pf = goldenPf("parent-guarded.pf")
-        .withTableReplaced(Fixtures.nanoClaw().name(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
-    assertEquals(PfVerdict.BLOCK, pf.verdict(PfPacket.in("bridge100", IpProtocol.TCP, ip("fd00:64::3"), ip("2607:6bc0::10"), 443)));
-    assertEquals(PfVerdict.PASS, pf.verdict(PfPacket.in("bridge100", IpProtocol.TCP, ip("fd00:64::3"), ip("2607:6bc0::20"), 443)));
+    PfEvaluator pf =
+        goldenPf("parent-guarded.pf")
+            .withTableReplaced(
+                Fixtures.nanoClaw().name(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
+    assertEquals(
+        PfVerdict.BLOCK,
+        pf.verdict(
+            PfPacket.in("bridge100", IpProtocol.TCP, ip("fd00:64::3"), ip("2607:6bc0::10"), 443)));
+    assertEquals(
+        PfVerdict.PASS,
+        pf.verdict(
+            PfPacket.in("bridge100", IpProtocol.TCP, ip("fd00:64::3"), ip("2607:6bc0::20"), 443)));
   }
 
   private static String golden(String file) throws IOException {
@@ -175,7 +220,8 @@ class PfGoldenTest {
       return Files.readString(SOURCE_DIR.resolve(file), StandardCharsets.UTF_8);
     }
     try (InputStream in = PfGoldenTest.class.getResourceAsStream("/golden/" + file)) {
-      assertNotNull(in, "missing golden file " + file + "; generate it (see PfGoldenTest's javadoc)");
+      assertNotNull(
+          in, "missing golden file " + file + "; generate it (see PfGoldenTest's javadoc)");
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }

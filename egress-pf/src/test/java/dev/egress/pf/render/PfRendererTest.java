@@ -27,7 +27,9 @@ class PfRendererTest {
   @Test
   void renderChild_wildcardHost_isRefusedWithAHint() {
     ContainerRules rules =
-        rules(container("a", "192.168.64.1", "192.168.64.3"), policy("allow *.example.com port 443"),
+        rules(
+            container("a", "192.168.64.1", "192.168.64.3"),
+            policy("allow *.example.com port 443"),
             Resolutions.none());
     UnsupportedPolicyException e =
         assertThrows(UnsupportedPolicyException.class, () -> PfRenderer.renderChild(rules));
@@ -38,8 +40,10 @@ class PfRendererTest {
   @Test
   void renderChild_nameThatIsNotASafeAnchorComponent_isRefused() {
     ContainerRules base = Fixtures.denyAll();
-    for (String name : List.of("", "_reserved", "a/b", "a b", "x\n", "*", ".hidden", "a".repeat(64))) {
-      ContainerRules rules = new ContainerRules(name, base.container(), base.policy(), base.resolutions());
+    for (String name :
+        List.of("", "_reserved", "a/b", "a b", "x\n", "*", ".hidden", "a".repeat(64))) {
+      ContainerRules rules =
+          new ContainerRules(name, base.container(), base.policy(), base.resolutions());
       assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderChild(rules), name);
     }
   }
@@ -47,9 +51,12 @@ class PfRendererTest {
   @Test
   void renderChild_unknownGateway_rendersNoGatewayRuleAndNoDns() throws Exception {
     ContainerRules rules =
-        rules(container("a", "", "192.168.64.3"),
-            policy("allow gateway port 3001", "dns gateway"), Resolutions.none());
-    assertEquals("block return in quick inet from 192.168.64.3 to any\n",
+        rules(
+            container("a", "", "192.168.64.3"),
+            policy("allow gateway port 3001", "dns gateway"),
+            Resolutions.none());
+    assertEquals(
+        "block return in quick inet from 192.168.64.3 to any\n",
         PfRenderer.renderChild(rules).text());
   }
 
@@ -77,21 +84,27 @@ class PfRendererTest {
   @Test
   void renderChild_unsafeAnyAddress_rendersAnyAndNoTableForItsPorts() throws Exception {
     ContainerRules rules =
-        rules(container("a", "192.168.64.1", "192.168.64.3"),
+        rules(
+            container("a", "192.168.64.1", "192.168.64.3"),
             policy("allow unsafe-any-address port 443", "allow example.com port 443", "dns none"),
             resolutions(Map.of("example.com", List.of("93.184.216.34"))));
     ChildRuleset child = PfRenderer.renderChild(rules);
-    assertEquals("pass in quick inet proto tcp from 192.168.64.3 to any port = 443\n"
-        + "block return in quick inet from 192.168.64.3 to any\n", child.text());
+    assertEquals(
+        "pass in quick inet proto tcp from 192.168.64.3 to any port = 443\n"
+            + "block return in quick inet from 192.168.64.3 to any\n",
+        child.text());
     assertEquals(List.of(), child.tables());
   }
 
   @Test
   void renderChild_rangeSpanningDns_blocksPort53AfterTheResolverPass() throws Exception {
     ContainerRules rules =
-        rules(container("a", "192.168.64.1", "192.168.64.3"),
-            policy("allow 10.0.0.0/8 port 1-65535 proto udp", "dns gateway"), Resolutions.none());
-    assertEquals("pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53\n"
+        rules(
+            container("a", "192.168.64.1", "192.168.64.3"),
+            policy("allow 10.0.0.0/8 port 1-65535 proto udp", "dns gateway"),
+            Resolutions.none());
+    assertEquals(
+        "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53\n"
             + "pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53\n"
             + "block return in quick inet proto udp from 192.168.64.3 to any port = 53\n"
             + "pass in quick inet proto udp from 192.168.64.3 to 10.0.0.0/8 port 1:65535\n"
@@ -104,17 +117,22 @@ class PfRendererTest {
     ContainerRules before = Fixtures.nanoClaw();
     ContainerRules after =
         new ContainerRules(before.name(), before.container(), before.policy(), Resolutions.none());
-    assertEquals(rulesOnly(PfRenderer.renderChild(before).text()),
+    assertEquals(
+        rulesOnly(PfRenderer.renderChild(before).text()),
         rulesOnly(PfRenderer.renderChild(after).text()));
-    assertEquals(List.of(IpNetwork.parse("160.79.104.0/23")),
+    assertEquals(
+        List.of(IpNetwork.parse("160.79.104.0/23")),
         PfRenderer.renderChild(after).table("tcp_443").entries());
   }
 
   @Test
   void tablesHolding_returnsOnlyTheTablesOfChangedNames() throws Exception {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.manyNamesAndPorts());
-    assertEquals(List.of("tcp_22", "tcp_443"), names(child.tablesHolding(Set.of(HostName.of("github.com")))));
-    assertEquals(List.of("udp_123"), names(child.tablesHolding(Set.of(HostName.of("time.example.org")))));
+    assertEquals(
+        List.of("tcp_22", "tcp_443"),
+        names(child.tablesHolding(Set.of(HostName.of("github.com")))));
+    assertEquals(
+        List.of("udp_123"), names(child.tablesHolding(Set.of(HostName.of("time.example.org")))));
     assertEquals(List.of(), names(child.tablesHolding(Set.of(HostName.of("unrelated.example")))));
     assertTrue(child.table("dns").hostNames().isEmpty());
   }
@@ -122,16 +140,21 @@ class PfRendererTest {
   @Test
   void tableContents_isOneSortedEntryPerLine() throws Exception {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
-    assertEquals("160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n", child.table("tcp_443").contents());
-    assertEquals("", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).table("udp_123").contents());
-    assertEquals("9.9.9.9\n192.168.64.1\n", PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), "dns"));
-    assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderTable(Fixtures.nanoClaw(), "dns"));
+    assertEquals(
+        "160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n", child.table("tcp_443").contents());
+    assertEquals(
+        "", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).table("udp_123").contents());
+    assertEquals(
+        "9.9.9.9\n192.168.64.1\n", PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), "dns"));
+    assertThrows(
+        IllegalArgumentException.class, () -> PfRenderer.renderTable(Fixtures.nanoClaw(), "dns"));
   }
 
   @Test
   void table_unknownName_saysWhichTablesExist() throws Exception {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> child.table("tcp_80"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> child.table("tcp_80"));
     assertTrue(e.getMessage().contains("tcp_443"), e.getMessage());
   }
 
@@ -141,7 +164,8 @@ class PfRendererTest {
         IntStream.rangeClosed(1, PfRenderer.MAX_TABLES_PER_CONTAINER + 1)
             .mapToObj(i -> "allow h" + i + ".example.com port " + (1000 + 2 * i))
             .toArray(String[]::new);
-    ContainerRules rules = rules(container("a", "", "192.168.64.3"), policy(lines), Resolutions.none());
+    ContainerRules rules =
+        rules(container("a", "", "192.168.64.3"), policy(lines), Resolutions.none());
     UnsupportedPolicyException e =
         assertThrows(UnsupportedPolicyException.class, () -> PfRenderer.renderChild(rules));
     assertTrue(e.getMessage().contains("101 pf tables"), e.getMessage());
@@ -156,8 +180,10 @@ class PfRendererTest {
   void renderParent_withGuard_blocksSubnetsAndBridgeAfterTheChildren() {
     ParentAnchor parent =
         ParentAnchor.defaults()
-            .guarding(ManagedNetwork.of(IpNetwork.parse("192.168.70.0/24")).onBridge("bridge101"), false);
-    assertEquals("anchor \"*\"\n"
+            .guarding(
+                ManagedNetwork.of(IpNetwork.parse("192.168.70.0/24")).onBridge("bridge101"), false);
+    assertEquals(
+        "anchor \"*\"\n"
             + "block return in quick on ! lo0 inet from 192.168.70.0/24 to any\n"
             + "block return in quick on bridge101 all\n",
         PfRenderer.renderParent(parent));
@@ -166,26 +192,48 @@ class PfRendererTest {
   @Test
   void renderChild_sameInputsInAnotherOrder_rendersTheSameBytes() throws Exception {
     ContainerRules a =
-        rules(container("a", "192.168.64.1", "192.168.64.3", "fd00::3", "fd00::2"),
+        rules(
+            container("a", "192.168.64.1", "192.168.64.3", "fd00::3", "fd00::2"),
             policy("allow b.example port 443", "allow a.example port 443"),
-            resolutions(Map.of("a.example", List.of("10.0.0.1", "fd00::1"), "b.example", List.of("10.0.0.2"))));
+            resolutions(
+                Map.of(
+                    "a.example",
+                    List.of("10.0.0.1", "fd00::1"),
+                    "b.example",
+                    List.of("10.0.0.2"))));
     ContainerRules b =
-        rules(container("a", "192.168.64.1", "fd00::2", "192.168.64.3", "fd00::3"),
+        rules(
+            container("a", "192.168.64.1", "fd00::2", "192.168.64.3", "fd00::3"),
             policy("allow a.example port 443", "allow b.example port 443"),
-            resolutions(Map.of("b.example", List.of("10.0.0.2"), "a.example", List.of("fd00::1", "10.0.0.1"))));
+            resolutions(
+                Map.of(
+                    "b.example",
+                    List.of("10.0.0.2"),
+                    "a.example",
+                    List.of("fd00::1", "10.0.0.1"))));
     assertEquals(PfRenderer.renderChild(a).text(), PfRenderer.renderChild(b).text());
   }
 
   @Test
-  void renderChild_destinationsAWiderRuleAlreadyPasses_getNoRuleOrEntryOfTheirOwn() throws Exception {
+  void renderChild_destinationsAWiderRuleAlreadyPasses_getNoRuleOrEntryOfTheirOwn()
+      throws Exception {
     ContainerRules rules =
-        rules(container("a", "192.168.64.1", "192.168.64.3"),
-            policy("allow 10.0.0.0/8 port 1-65535", "allow 10.1.0.0/16 port 443",
-                "allow 172.17.0.0/16 port 8443", "allow 172.17.3.0/24 port 8443", "allow 172.16.0.1 port 8443",
-                "allow unsafe-any-address port 80-90 proto udp", "allow 10.0.0.1 port 85 proto udp",
-                "allow gateway port 3001", "allow 192.168.64.0/24 port 3000-3010", "dns none"),
+        rules(
+            container("a", "192.168.64.1", "192.168.64.3"),
+            policy(
+                "allow 10.0.0.0/8 port 1-65535",
+                "allow 10.1.0.0/16 port 443",
+                "allow 172.17.0.0/16 port 8443",
+                "allow 172.17.3.0/24 port 8443",
+                "allow 172.16.0.1 port 8443",
+                "allow unsafe-any-address port 80-90 proto udp",
+                "allow 10.0.0.1 port 85 proto udp",
+                "allow gateway port 3001",
+                "allow 192.168.64.0/24 port 3000-3010",
+                "dns none"),
             Resolutions.none());
-    assertEquals("table <tcp_8443> persist { 172.16.0.1, 172.17.0.0/16 }\n"
+    assertEquals(
+        "table <tcp_8443> persist { 172.16.0.1, 172.17.0.0/16 }\n"
             + "block return in quick inet proto tcp from 192.168.64.3 to any port = 53\n"
             + "pass in quick inet proto tcp from 192.168.64.3 to 10.0.0.0/8 port 1:65535\n"
             + "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.0/24 port 3000:3010\n"
@@ -193,7 +241,8 @@ class PfRendererTest {
             + "pass in quick inet proto udp from 192.168.64.3 to any port 80:90\n"
             + "block return in quick inet from 192.168.64.3 to any\n",
         PfRenderer.renderChild(rules).text());
-    assertEquals(List.of(IpNetwork.parse("172.16.0.1"), IpNetwork.parse("172.17.0.0/16")),
+    assertEquals(
+        List.of(IpNetwork.parse("172.16.0.1"), IpNetwork.parse("172.17.0.0/16")),
         PfRenderer.renderChild(rules).table("tcp_8443").entries());
   }
 
@@ -202,6 +251,8 @@ class PfRendererTest {
   }
 
   private static List<String> rulesOnly(String text) {
-    return Arrays.stream(text.split("\n")).filter(l -> !l.startsWith("table ")).collect(Collectors.toList());
+    return Arrays.stream(text.split("\n"))
+        .filter(l -> !l.startsWith("table "))
+        .collect(Collectors.toList());
   }
 }

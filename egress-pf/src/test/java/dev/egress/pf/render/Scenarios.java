@@ -38,40 +38,85 @@ final class Scenarios {
 
   /** Addresses names resolve to and packets go to: both families, inside and outside networks. */
   static final List<InetAddress> ADDRESSES =
-      parse("10.0.0.1", "10.0.0.2", "10.0.1.5", "10.1.0.1", "93.184.216.34", "160.79.104.10",
-          "160.79.105.255", "9.9.9.9", "8.8.8.8", "192.168.64.1", "192.168.64.2", "fd00:64::1",
-          "2607:6bc0::10", "2001:db8::1", "2001:db8:1::7", "2001:4860:4860::8888", "2001:db9::1");
+      parse(
+          "10.0.0.1",
+          "10.0.0.2",
+          "10.0.1.5",
+          "10.1.0.1",
+          "93.184.216.34",
+          "160.79.104.10",
+          "160.79.105.255",
+          "9.9.9.9",
+          "8.8.8.8",
+          "192.168.64.1",
+          "192.168.64.2",
+          "fd00:64::1",
+          "2607:6bc0::10",
+          "2001:db8::1",
+          "2001:db8:1::7",
+          "2001:4860:4860::8888",
+          "2001:db9::1");
 
   static final List<IpNetwork> NETWORKS =
-      List.of("10.0.0.0/24", "10.0.0.0/16", "10.0.0.0/8", "160.79.104.0/23", "93.184.216.34", "9.9.9.9",
-              "192.168.64.0/24", "192.168.64.1",
-              "2001:db8::/32", "2001:db8:1::/48", "2607:6bc0::10")
-          .stream().map(IpNetwork::parse).toList();
+      List.of(
+              "10.0.0.0/24",
+              "10.0.0.0/16",
+              "10.0.0.0/8",
+              "160.79.104.0/23",
+              "93.184.216.34",
+              "9.9.9.9",
+              "192.168.64.0/24",
+              "192.168.64.1",
+              "2001:db8::/32",
+              "2001:db8:1::/48",
+              "2607:6bc0::10")
+          .stream()
+          .map(IpNetwork::parse)
+          .toList();
 
   static final List<HostName> NAMES =
       List.of("a.example", "b.example", "c.example", "api.anthropic.com").stream()
-          .map(HostName::of).toList();
+          .map(HostName::of)
+          .toList();
 
   /** Port ranges whose edges sit next to each other and next to 53. */
   static final List<PortRange> RANGES =
-      List.of(PortRange.of(22), PortRange.of(80), PortRange.of(443), PortRange.of(3001),
-          PortRange.of(52), PortRange.of(54), PortRange.of(1), PortRange.of(65535),
-          new PortRange(50, 60), new PortRange(1, 65535), new PortRange(440, 450),
-          new PortRange(5432, 5433), new PortRange(1, 52), new PortRange(54, 100),
+      List.of(
+          PortRange.of(22),
+          PortRange.of(80),
+          PortRange.of(443),
+          PortRange.of(3001),
+          PortRange.of(52),
+          PortRange.of(54),
+          PortRange.of(1),
+          PortRange.of(65535),
+          new PortRange(50, 60),
+          new PortRange(1, 65535),
+          new PortRange(440, 450),
+          new PortRange(5432, 5433),
+          new PortRange(1, 52),
+          new PortRange(54, 100),
           new PortRange(443, 444));
 
   /** One container: its endpoint, policy and resolutions, and whether the guard exists. */
   record Scenario(List<ContainerRules> containers, @Nullable ManagedNetwork guard) {
     ParentAnchor parent() {
-      return guard == null ? ParentAnchor.defaults() : ParentAnchor.defaults().guarding(guard, true);
+      return guard == null
+          ? ParentAnchor.defaults()
+          : ParentAnchor.defaults().guarding(guard, true);
     }
 
     @Override
     public String toString() {
       StringBuilder out = new StringBuilder("guard " + guard + "\n");
       for (ContainerRules rules : containers) {
-        out.append(rules.container()).append(" -> ").append(rules.name()).append('\n')
-            .append(rules.policy()).append(rules.resolutions()).append('\n');
+        out.append(rules.container())
+            .append(" -> ")
+            .append(rules.name())
+            .append('\n')
+            .append(rules.policy())
+            .append(rules.resolutions())
+            .append('\n');
       }
       return out.toString();
     }
@@ -85,20 +130,28 @@ final class Scenarios {
                 ManagedNetwork.of(SUBNET_V4))
             .injectNull(0.3);
     Arbitrary<List<ContainerRules>> containers =
-        Arbitraries.integers().between(1, 3).flatMap(n ->
-            Combinators.combine(
-                    endpointShapes().list().ofSize(n),
-                    policies().list().ofSize(n),
-                    resolutions().list().ofSize(n))
-                .as((shapes, policies, resolutions) -> {
-                  List<ContainerRules> result = new ArrayList<>();
-                  for (int i = 0; i < n; i++) {
-                    ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
-                    result.add(new ContainerRules(AnchorNames.childName(endpoint.id()), endpoint,
-                        policies.get(i), resolutions.get(i)));
-                  }
-                  return result;
-                }));
+        Arbitraries.integers()
+            .between(1, 3)
+            .flatMap(
+                n ->
+                    Combinators.combine(
+                            endpointShapes().list().ofSize(n),
+                            policies().list().ofSize(n),
+                            resolutions().list().ofSize(n))
+                        .as(
+                            (shapes, policies, resolutions) -> {
+                              List<ContainerRules> result = new ArrayList<>();
+                              for (int i = 0; i < n; i++) {
+                                ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
+                                result.add(
+                                    new ContainerRules(
+                                        AnchorNames.childName(endpoint.id()),
+                                        endpoint,
+                                        policies.get(i),
+                                        resolutions.get(i)));
+                              }
+                              return result;
+                            }));
     return Combinators.combine(containers, guard).as(Scenario::new);
   }
 
@@ -115,18 +168,22 @@ final class Scenarios {
           addresses.add(IpAddresses.parse("fe80::" + (10 + index)));
         }
       }
-      InetAddress gw = switch (gateway) {
-        case 0 -> GATEWAY_V4;
-        case 1 -> GATEWAY_V6;
-        default -> null;
-      };
-      return new ContainerEndpoint("container-" + index + (index % 2 == 0 ? "" : "/odd:id"), addresses, gw);
+      InetAddress gw =
+          switch (gateway) {
+            case 0 -> GATEWAY_V4;
+            case 1 -> GATEWAY_V6;
+            default -> null;
+          };
+      return new ContainerEndpoint(
+          "container-" + index + (index % 2 == 0 ? "" : "/odd:id"), addresses, gw);
     }
   }
 
   static Arbitrary<EndpointShape> endpointShapes() {
     return Combinators.combine(
-            Arbitraries.of(true, false), Arbitraries.of(true, false), Arbitraries.of(true, false),
+            Arbitraries.of(true, false),
+            Arbitraries.of(true, false),
+            Arbitraries.of(true, false),
             Arbitraries.integers().between(0, 2))
         .as(EndpointShape::new);
   }
@@ -141,7 +198,11 @@ final class Scenarios {
 
   /** Nested ranges come up often, so that wider rules cover narrower ones. */
   static final List<PortRange> NESTED_RANGES =
-      List.of(PortRange.of(443), new PortRange(440, 450), new PortRange(1, 65535), new PortRange(443, 444));
+      List.of(
+          PortRange.of(443),
+          new PortRange(440, 450),
+          new PortRange(1, 65535),
+          new PortRange(443, 444));
 
   static Arbitrary<Allowance> allowances() {
     Arbitrary<PortRange> ranges =
@@ -156,26 +217,35 @@ final class Scenarios {
     return Arbitraries.oneOf(
         Arbitraries.just(DnsRule.gateway()),
         Arbitraries.just(DnsRule.none()),
-        Arbitraries.of(ADDRESSES).set().ofMinSize(1).ofMaxSize(3)
+        Arbitraries.of(ADDRESSES)
+            .set()
+            .ofMinSize(1)
+            .ofMaxSize(3)
             .map(set -> new DnsRule.Servers(new ArrayList<>(set))));
   }
 
   static Arbitrary<EgressPolicy> policies() {
-    return Combinators.combine(allowances().list().ofMaxSize(7), dnsRules(), Arbitraries.of(true, false))
+    return Combinators.combine(
+            allowances().list().ofMaxSize(7), dnsRules(), Arbitraries.of(true, false))
         .as(EgressPolicy::new);
   }
 
   static Arbitrary<Resolutions> resolutions() {
-    return Arbitraries.of(ADDRESSES).set().ofMaxSize(3).list().ofSize(NAMES.size())
-        .map(sets -> {
-          Map<HostName, Set<InetAddress>> map = new HashMap<>();
-          for (int i = 0; i < NAMES.size(); i++) {
-            if (i != 0 || !sets.get(i).isEmpty()) {
-              map.put(NAMES.get(i), sets.get(i));
-            }
-          }
-          return new Resolutions(map);
-        });
+    return Arbitraries.of(ADDRESSES)
+        .set()
+        .ofMaxSize(3)
+        .list()
+        .ofSize(NAMES.size())
+        .map(
+            sets -> {
+              Map<HostName, Set<InetAddress>> map = new HashMap<>();
+              for (int i = 0; i < NAMES.size(); i++) {
+                if (i != 0 || !sets.get(i).isEmpty()) {
+                  map.put(NAMES.get(i), sets.get(i));
+                }
+              }
+              return new Resolutions(map);
+            });
   }
 
   private static List<InetAddress> parse(String... addresses) {

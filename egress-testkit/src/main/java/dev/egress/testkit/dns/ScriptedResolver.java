@@ -28,13 +28,13 @@ import org.xbill.DNS.Type;
 
 /**
  * A dnsjava {@link Resolver} that answers in memory from a script, without sockets: for each
- * queried name, the script says what to answer now (addresses with a TTL, an error code, a
- * timeout or a network error). Pass it where a component takes an upstream resolver; change the
- * script's answers between steps of a test. Counts the queries it gets per name and type.
+ * queried name, the script says what to answer now (addresses with a TTL, an error code, a timeout
+ * or a network error). Pass it where a component takes an upstream resolver; change the script's
+ * answers between steps of a test. Counts the queries it gets per name and type.
  *
- * <p>Thread-safe if the script is. Answers complete at once, on the calling thread; a
- * {@link Reply#timeout()} fails at once with {@link TimeoutException}, as an expired query would,
- * so tests need not wait. Configuration setters (port, TCP, EDNS, TSIG, timeout) are ignored.
+ * <p>Thread-safe if the script is. Answers complete at once, on the calling thread; a {@link
+ * Reply#timeout()} fails at once with {@link TimeoutException}, as an expired query would, so tests
+ * need not wait. Configuration setters (port, TCP, EDNS, TSIG, timeout) are ignored.
  */
 public final class ScriptedResolver implements Resolver {
 
@@ -137,7 +137,9 @@ public final class ScriptedResolver implements Resolver {
     }
     Name name = question.getName().canonicalize();
     total.incrementAndGet();
-    counts.computeIfAbsent(key(name, question.getType()), k -> new AtomicInteger()).incrementAndGet();
+    counts
+        .computeIfAbsent(key(name, question.getType()), k -> new AtomicInteger())
+        .incrementAndGet();
     Reply reply = Objects.requireNonNull(script.apply(name), "the script answered null");
     if (reply instanceof Timeout) {
       return CompletableFuture.failedFuture(new TimeoutException("scripted timeout for " + name));
@@ -159,9 +161,11 @@ public final class ScriptedResolver implements Resolver {
     for (InetAddress address : addresses.addresses()) {
       boolean ipv4 = address.getAddress().length == 4;
       if (ipv4 && question.getType() == Type.A) {
-        response.addRecord(new ARecord(question.getName(), DClass.IN, ttl, address), Section.ANSWER);
+        response.addRecord(
+            new ARecord(question.getName(), DClass.IN, ttl, address), Section.ANSWER);
       } else if (!ipv4 && question.getType() == Type.AAAA) {
-        response.addRecord(new AAAARecord(question.getName(), DClass.IN, ttl, address), Section.ANSWER);
+        response.addRecord(
+            new AAAARecord(question.getName(), DClass.IN, ttl, address), Section.ANSWER);
       }
     }
     return CompletableFuture.completedFuture(response);

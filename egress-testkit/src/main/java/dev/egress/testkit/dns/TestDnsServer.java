@@ -39,8 +39,8 @@ import org.xbill.DNS.Type;
 
 /**
  * An authoritative DNS server for tests: UDP and TCP on one port of a local address (127.0.0.1 and
- * an ephemeral port by default), answering from records the test sets and changes at run time.
- * It can delay answers, answer SERVFAIL or NXDOMAIN, or drop queries, and it counts the queries it
+ * an ephemeral port by default), answering from records the test sets and changes at run time. It
+ * can delay answers, answer SERVFAIL or NXDOMAIN, or drop queries, and it counts the queries it
  * receives per name and type, so a test can prove how many upstream queries a resolver made.
  *
  * <p>Names are absolute and case-insensitive; {@code "api.example.com"} and {@code
@@ -49,10 +49,10 @@ import org.xbill.DNS.Type;
  * (NODATA). CNAME chains inside the server's records are followed in one answer.
  *
  * <p>Thread-safe: records, behaviours and delay may be changed from any thread while the server
- * answers; each query sees one consistent version of each name. Answers are sent from a small
- * pool, so a delayed answer does not hold up others. {@link #close()} stops the server and is
- * idempotent. See {@link ZoneText} for the text format that {@link #loadZone} and the command-line
- * {@link TestDnsServerMain} read.
+ * answers; each query sees one consistent version of each name. Answers are sent from a small pool,
+ * so a delayed answer does not hold up others. {@link #close()} stops the server and is idempotent.
+ * See {@link ZoneText} for the text format that {@link #loadZone} and the command-line {@link
+ * TestDnsServerMain} read.
  */
 public final class TestDnsServer implements AutoCloseable {
 
@@ -159,7 +159,8 @@ public final class TestDnsServer implements AutoCloseable {
   /** Makes {@code name} an alias of {@code target} (replacing its other records). */
   public TestDnsServer setCname(String name, String target, Duration ttl) {
     Name owner = absolute(name);
-    setRecords(owner, List.of(new CNAMERecord(owner, DClass.IN, ttl.toSeconds(), absolute(target))));
+    setRecords(
+        owner, List.of(new CNAMERecord(owner, DClass.IN, ttl.toSeconds(), absolute(target))));
     return this;
   }
 
@@ -197,8 +198,8 @@ public final class TestDnsServer implements AutoCloseable {
   }
 
   /**
-   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}). A name
-   * in the old and the new zone is answered throughout, from one or the other.
+   * Replaces all records and behaviours with those of a zone text (see {@link ZoneText}). A name in
+   * the old and the new zone is answered throughout, from one or the other.
    *
    * @throws IllegalArgumentException naming the line that is wrong; the server is then unchanged
    */
@@ -440,7 +441,8 @@ public final class TestDnsServer implements AutoCloseable {
     boolean literal =
         address.indexOf(':') >= 0
             ? address.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')
-            : !address.isEmpty() && address.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+            : !address.isEmpty()
+                && address.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
     if (!literal) {
       throw new IllegalArgumentException(
           "'" + address + "' is not an IPv4 or IPv6 address literal");

@@ -47,7 +47,8 @@ public final class TestDnsServerMain {
       switch (args[i]) {
         case "--listen" -> listen = parseListen(valueOf(args, ++i, "--listen"));
         case "--zone" -> zoneFile = Path.of(valueOf(args, ++i, "--zone"));
-        case "--delay-ms" -> delay = Duration.ofMillis(Long.parseLong(valueOf(args, ++i, "--delay-ms")));
+        case "--delay-ms" ->
+            delay = Duration.ofMillis(Long.parseLong(valueOf(args, ++i, "--delay-ms")));
         default -> {
           if (args[i].startsWith("--")) {
             usage("unknown option " + args[i]);
@@ -111,7 +112,8 @@ public final class TestDnsServerMain {
     if (!host.contains(":") && !host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'))) {
       usage("--listen takes an address literal, not a name: " + text);
     }
-    return new InetSocketAddress(InetAddress.getByName(host), Integer.parseInt(text.substring(colon + 1)));
+    return new InetSocketAddress(
+        InetAddress.getByName(host), Integer.parseInt(text.substring(colon + 1)));
   }
 
   private static String format(InetSocketAddress address) {

@@ -62,7 +62,12 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
         parseLine(content.split("\\s+"), records, behaviours);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
-            "zone line " + (i + 1) + " ('" + content + "'): " + e.getMessage()
+            "zone line "
+                + (i + 1)
+                + " ('"
+                + content
+                + "'): "
+                + e.getMessage()
                 + "; expected 'NAME TTL A|AAAA|CNAME VALUE', 'NAME TTL NODATA' or"
                 + " 'NAME SERVFAIL|NXDOMAIN|DROP'",
             e);
@@ -111,7 +116,8 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
         list.add(record);
       }
       case "CNAME" ->
-          list.add(new CNAMERecord(name, DClass.IN, ttl.toSeconds(), TestDnsServer.absolute(fields[3])));
+          list.add(
+              new CNAMERecord(name, DClass.IN, ttl.toSeconds(), TestDnsServer.absolute(fields[3])));
       default -> throw new IllegalArgumentException("unknown type '" + fields[2] + "'");
     }
   }

@@ -27,11 +27,13 @@ final class Agent implements AutoCloseable {
     Thread reader = new Thread(this::readReplies, "lab-agent-" + namespace);
     reader.setDaemon(true);
     reader.start();
-    Exec.drain(process.getErrorStream()).thenAccept(text -> {
-      synchronized (stderr) {
-        stderr.append(text);
-      }
-    });
+    Exec.drain(process.getErrorStream())
+        .thenAccept(
+            text -> {
+              synchronized (stderr) {
+                stderr.append(text);
+              }
+            });
   }
 
   /** Starts the agent in {@code namespace} and waits until it says it is ready. */
@@ -39,8 +41,18 @@ final class Agent implements AutoCloseable {
       throws IOException {
     Process process =
         new ProcessBuilder(
-                List.of("ip", "netns", "exec", namespace, javaCommand, "-Xshare:auto",
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx32m", "-cp", classPath,
+                List.of(
+                    "ip",
+                    "netns",
+                    "exec",
+                    namespace,
+                    javaCommand,
+                    "-Xshare:auto",
+                    "-XX:TieredStopAtLevel=1",
+                    "-XX:+UseSerialGC",
+                    "-Xmx32m",
+                    "-cp",
+                    classPath,
                     LabAgent.class.getName()))
             .start();
     Agent agent = new Agent(namespace, process);
@@ -54,7 +66,8 @@ final class Agent implements AutoCloseable {
 
   private void readReplies() {
     try (BufferedReader in =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         replies.add(line);
@@ -73,8 +86,8 @@ final class Agent implements AutoCloseable {
     in.flush();
     String reply = await(timeout);
     if (!reply.startsWith("ok")) {
-      throw new IOException("lab agent in " + namespace + " answered '" + reply + "' to '"
-          + command + "'");
+      throw new IOException(
+          "lab agent in " + namespace + " answered '" + reply + "' to '" + command + "'");
     }
     return reply.substring(2).strip();
   }

@@ -54,8 +54,12 @@ final class Exec {
     Result result = run(command, stdin, timeout);
     if (!result.ok()) {
       throw new IOException(
-          String.join(" ", command) + " exited " + result.exitCode() + ": "
-              + result.stderr().strip() + (stdin.isEmpty() ? "" : "\ninput was:\n" + stdin));
+          String.join(" ", command)
+              + " exited "
+              + result.exitCode()
+              + ": "
+              + result.stderr().strip()
+              + (stdin.isEmpty() ? "" : "\ninput was:\n" + stdin));
     }
     return result.stdout();
   }

@@ -1,5 +1,7 @@
 package dev.egress.testkit.netns;
 
+import dev.egress.policy.IpAddresses;
+import dev.egress.testkit.dns.TestDnsServer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,15 +20,13 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import dev.egress.policy.IpAddresses;
-import dev.egress.testkit.dns.TestDnsServer;
-import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
@@ -37,14 +37,14 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
 /**
- * The process {@link NetnsLab} starts inside each namespace ({@code ip netns exec NS java ...}):
- * it serves (TCP and UDP echo, DNS) and probes (connect, send a datagram, ping, query DNS) on
- * behalf of the test, one command per stdin line, one answer per stdout line. Internal to the lab;
- * public only so that {@code java} can start it.
+ * The process {@link NetnsLab} starts inside each namespace ({@code ip netns exec NS java ...}): it
+ * serves (TCP and UDP echo, DNS) and probes (connect, send a datagram, ping, query DNS) on behalf
+ * of the test, one command per stdin line, one answer per stdout line. Internal to the lab; public
+ * only so that {@code java} can start it.
  *
  * <p>Every probe is bounded by the timeout its command names. Answers start with {@code ok} or
- * {@code err}. Probe outcomes are {@code connected}/{@code answered}, {@code refused} (RST or
- * ICMP unreachable), {@code timeout}.
+ * {@code err}. Probe outcomes are {@code connected}/{@code answered}, {@code refused} (RST or ICMP
+ * unreachable), {@code timeout}.
  */
 public final class LabAgent {
   private static final int MAX_LINE = 512;
@@ -97,19 +97,28 @@ public final class LabAgent {
         AtomicInteger count = accepted.get(Integer.parseInt(args[0]));
         return "ok " + (count == null ? 0 : count.get());
       case "connect":
-        return connect(args[0], parseLiteral(args[1]), Integer.parseInt(args[2]),
-            Integer.parseInt(args[3]), false);
+        return connect(
+            args[0],
+            parseLiteral(args[1]),
+            Integer.parseInt(args[2]),
+            Integer.parseInt(args[3]),
+            false);
       case "open":
-        return connect(args[0], parseLiteral(args[1]), Integer.parseInt(args[2]),
-            Integer.parseInt(args[3]), true);
+        return connect(
+            args[0],
+            parseLiteral(args[1]),
+            Integer.parseInt(args[2]),
+            Integer.parseInt(args[3]),
+            true);
       case "send":
         return sendHeld(args[0], Integer.parseInt(args[1]));
       case "udp":
-        return udpProbe(parseLiteral(args[0]), Integer.parseInt(args[1]),
-            Integer.parseInt(args[2]));
+        return udpProbe(
+            parseLiteral(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]));
       case "ping":
         return parseLiteral(args[0]).isReachable(Integer.parseInt(args[1]))
-            ? "ok answered" : "ok timeout";
+            ? "ok answered"
+            : "ok timeout";
       case "dnsq":
         return dnsQuery(parseLiteral(args[0]), args[1], Integer.parseInt(args[2]));
       default:
@@ -123,17 +132,19 @@ public final class LabAgent {
     server.bind(new InetSocketAddress(bind, port), 50);
     servers.add(server);
     AtomicInteger count = accepted.computeIfAbsent(port, p -> new AtomicInteger());
-    daemon("tcp-echo-" + port, () -> {
-      while (!server.isClosed()) {
-        try {
-          Socket socket = server.accept();
-          count.incrementAndGet();
-          daemon("tcp-echo-conn", () -> echo(socket));
-        } catch (IOException e) {
-          return;
-        }
-      }
-    });
+    daemon(
+        "tcp-echo-" + port,
+        () -> {
+          while (!server.isClosed()) {
+            try {
+              Socket socket = server.accept();
+              count.incrementAndGet();
+              daemon("tcp-echo-conn", () -> echo(socket));
+            } catch (IOException e) {
+              return;
+            }
+          }
+        });
     return "ok listening";
   }
 
@@ -155,21 +166,23 @@ public final class LabAgent {
   private String udpEcho(InetSocketAddress bind) throws IOException {
     DatagramSocket socket = new DatagramSocket(bind);
     servers.add(socket);
-    daemon("udp-" + bind, () -> {
-      byte[] buffer = new byte[1500];
-      while (!socket.isClosed()) {
-        try {
-          DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-          socket.receive(packet);
-          byte[] reply = Arrays.copyOf(packet.getData(), packet.getLength());
-          socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
-        } catch (IOException e) {
-          if (socket.isClosed()) {
-            return;
+    daemon(
+        "udp-" + bind,
+        () -> {
+          byte[] buffer = new byte[1500];
+          while (!socket.isClosed()) {
+            try {
+              DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+              socket.receive(packet);
+              byte[] reply = Arrays.copyOf(packet.getData(), packet.getLength());
+              socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
+            } catch (IOException e) {
+              if (socket.isClosed()) {
+                return;
+              }
+            }
           }
-        }
-      }
-    });
+        });
     return "ok listening";
   }
 
@@ -264,7 +277,9 @@ public final class LabAgent {
       StringBuilder addresses = new StringBuilder();
       for (Record record : answer.getSection(Section.ANSWER)) {
         if (record instanceof ARecord a) {
-          addresses.append(addresses.length() == 0 ? "" : ",").append(a.getAddress().getHostAddress());
+          addresses
+              .append(addresses.length() == 0 ? "" : ",")
+              .append(a.getAddress().getHostAddress());
         }
       }
       return "ok answered " + addresses;

@@ -24,8 +24,13 @@ public final class LabContainer {
   private final Duration probeTimeout;
 
   LabContainer(
-      String id, String namespace, InetAddress ipv4, InetAddress ipv6, InetAddress gateway,
-      Agent agent, Duration probeTimeout) {
+      String id,
+      String namespace,
+      InetAddress ipv4,
+      InetAddress ipv6,
+      InetAddress gateway,
+      Agent agent,
+      Duration probeTimeout) {
     this.id = id;
     this.namespace = namespace;
     this.ipv4 = ipv4;
@@ -105,7 +110,13 @@ public final class LabContainer {
 
   @Override
   public String toString() {
-    return id + " (" + namespace + ", " + IpAddresses.format(ipv4) + ", "
-        + IpAddresses.format(ipv6) + ")";
+    return id
+        + " ("
+        + namespace
+        + ", "
+        + IpAddresses.format(ipv4)
+        + ", "
+        + IpAddresses.format(ipv6)
+        + ")";
   }
 }

@@ -19,9 +19,9 @@ import java.util.stream.Collectors;
 
 /**
  * The lab's zone: the records its DNS servers answer with inside the namespaces, and the same
- * records as a {@link NameResolver} for an enforcer running in the test's own process (which
- * cannot reach the lab's DNS servers). Changing a record updates the DNS servers first and then
- * tells subscribers, on a resolver thread, as a real resolver would once the old TTL ran out.
+ * records as a {@link NameResolver} for an enforcer running in the test's own process (which cannot
+ * reach the lab's DNS servers). Changing a record updates the DNS servers first and then tells
+ * subscribers, on a resolver thread, as a real resolver would once the old TTL ran out.
  *
  * <p>Thread-safe. {@link #set} blocks until the DNS servers have the new record.
  */
@@ -53,8 +53,13 @@ public final class LabNames implements NameResolver {
   public void set(String name, Duration ttl, InetAddress... addresses) throws IOException {
     HostName host = HostName.of(name);
     Set<InetAddress> next = Set.of(addresses);
-    String record = "record " + host.ascii() + " " + ttl.toSeconds() + " "
-        + next.stream().map(IpAddresses::format).collect(Collectors.joining(" "));
+    String record =
+        "record "
+            + host.ascii()
+            + " "
+            + ttl.toSeconds()
+            + " "
+            + next.stream().map(IpAddresses::format).collect(Collectors.joining(" "));
     for (Agent server : servers) {
       server.ask(record, Duration.ofSeconds(5));
     }

@@ -28,33 +28,38 @@ import org.jspecify.annotations.Nullable;
  * between "container" namespaces (each a veth on the host's bridge, like Docker's) and an
  * "internet" namespace that serves TCP echo ({@link #TCP_PORTS}), UDP echo ({@link #UDP_PORTS}) and
  * DNS on every one of its addresses ({@link #web}, {@link #webV6}, {@link #dnsServer()}, {@link
- * #otherDnsServer()}). The host itself serves TCP on {@link
- * #HOST_SERVICE_PORTS} on every address, the gateway included (the input path), and DNS on the
- * gateway; all DNS servers answer from {@link #names()}.
+ * #otherDnsServer()}). The host itself serves TCP on {@link #HOST_SERVICE_PORTS} on every address,
+ * the gateway included (the input path), and DNS on the gateway; all DNS servers answer from {@link
+ * #names()}.
  *
- * <p>Addresses: containers 10.77.0.2… and fd00:77::2… behind the gateway 10.77.0.1 / fd00:77::1
- * on bridge {@link #BRIDGE}; internet servers 10.99.0.10… and fd00:99::10…; nothing outside
- * private and ULA ranges, and nothing outside the lab's namespaces. Packet filters under test
- * run in {@link #hostNamespace()}: prefix their commands with {@link #inHost}.
+ * <p>Addresses: containers 10.77.0.2… and fd00:77::2… behind the gateway 10.77.0.1 / fd00:77::1 on
+ * bridge {@link #BRIDGE}; internet servers 10.99.0.10… and fd00:99::10…; nothing outside private
+ * and ULA ranges, and nothing outside the lab's namespaces. Packet filters under test run in {@link
+ * #hostNamespace()}: prefix their commands with {@link #inHost}.
  *
  * <p>Namespace names start with {@code egl<pid>-}; {@link #close} removes them, and every {@link
  * #start} first sweeps namespaces left by processes that are gone (a crashed test run). Requires
  * root, iproute2 and a JVM (the lab runs one small {@link LabAgent} per namespace).
  *
- * <p>Thread-safe. Setup and each probe are bounded in time; setup fails with IOException naming
- * the command that failed, after removing what it had created.
+ * <p>Thread-safe. Setup and each probe are bounded in time; setup fails with IOException naming the
+ * command that failed, after removing what it had created.
  */
 public final class NetnsLab implements AutoCloseable {
   /** Internet TCP echo ports, on every internet address (port 53 is DNS over TCP). */
   public static final List<Integer> TCP_PORTS = List.of(80, 443, 5432, 5433, 8443);
+
   /** The internet's main UDP echo port. */
   public static final int UDP_PORT = 7000;
+
   /** Internet UDP echo ports, on every internet address. */
   public static final List<Integer> UDP_PORTS = List.of(3478, UDP_PORT);
+
   /** TCP echo ports of the host namespace itself, on every host address. */
   public static final List<Integer> HOST_SERVICE_PORTS = List.of(2222, 3001);
+
   /** The bridge the container namespaces hang off, in the host namespace. */
   public static final String BRIDGE = "eglbr0";
+
   /** The number of internet web addresses, per family. */
   public static final int WEB_ADDRESSES = 3;
 
@@ -77,8 +82,8 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /**
-   * Why a lab cannot run here (not Linux, not root, a command missing from PATH), or empty when
-   * it can.
+   * Why a lab cannot run here (not Linux, not root, a command missing from PATH), or empty when it
+   * can.
    *
    * @param extraCommands commands the caller also needs, such as {@code nft} or {@code conntrack}
    */
@@ -99,8 +104,12 @@ public final class NetnsLab implements AutoCloseable {
     needed.addAll(List.of(extraCommands));
     for (String command : needed) {
       if (findOnPath(command).isEmpty()) {
-        return Optional.of("'" + command + "' is not on PATH; install it (Debian: "
-            + debianPackage(command) + ")");
+        return Optional.of(
+            "'"
+                + command
+                + "' is not on PATH; install it (Debian: "
+                + debianPackage(command)
+                + ")");
       }
     }
     return Optional.empty();
@@ -128,7 +137,10 @@ public final class NetnsLab implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** Starts a lab with {@code containerCount} (1-8) container namespaces, probes timing out at 1.5 s. */
+  /**
+   * Starts a lab with {@code containerCount} (1-8) container namespaces, probes timing out at 1.5
+   * s.
+   */
   public static NetnsLab start(int containerCount) throws IOException {
     return start(containerCount, Duration.ofMillis(1500));
   }
@@ -164,44 +176,74 @@ public final class NetnsLab implements AutoCloseable {
       namespaces.add(ns);
     }
     StringBuilder hostBatch = new StringBuilder();
-    hostBatch.append("link set lo up\n")
-        .append("link add up0 type veth peer name eth0 netns ").append(internetNs).append('\n')
+    hostBatch
+        .append("link set lo up\n")
+        .append("link add up0 type veth peer name eth0 netns ")
+        .append(internetNs)
+        .append('\n')
         .append("address add 10.98.0.1/24 dev up0\n")
         .append("address add fd00:98::1/64 dev up0 nodad\n")
         .append("link set up0 up\n")
-        .append("link add ").append(BRIDGE).append(" type bridge\n")
-        .append("address add 10.77.0.1/24 dev ").append(BRIDGE).append('\n')
-        .append("address add fd00:77::1/64 dev ").append(BRIDGE).append(" nodad\n")
-        .append("link set ").append(BRIDGE).append(" up\n");
+        .append("link add ")
+        .append(BRIDGE)
+        .append(" type bridge\n")
+        .append("address add 10.77.0.1/24 dev ")
+        .append(BRIDGE)
+        .append('\n')
+        .append("address add fd00:77::1/64 dev ")
+        .append(BRIDGE)
+        .append(" nodad\n")
+        .append("link set ")
+        .append(BRIDGE)
+        .append(" up\n");
     for (int i = 1; i <= containerCount; i++) {
-      hostBatch.append("link add vc").append(i).append(" type veth peer name eth0 netns ")
-          .append(containerNs(i)).append('\n')
-          .append("link set vc").append(i).append(" master ").append(BRIDGE).append(" up\n");
+      hostBatch
+          .append("link add vc")
+          .append(i)
+          .append(" type veth peer name eth0 netns ")
+          .append(containerNs(i))
+          .append('\n')
+          .append("link set vc")
+          .append(i)
+          .append(" master ")
+          .append(BRIDGE)
+          .append(" up\n");
     }
-    hostBatch.append("route add 10.99.0.0/24 via 10.98.0.2\n")
+    hostBatch
+        .append("route add 10.99.0.0/24 via 10.98.0.2\n")
         .append("route add fd00:99::/64 via fd00:98::2\n");
     batch(hostNs, hostBatch.toString());
     sysctl(hostNs, "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding");
 
-    StringBuilder internetBatch = new StringBuilder("link set lo up\n")
-        .append("address add 10.98.0.2/24 dev eth0\n")
-        .append("address add fd00:98::2/64 dev eth0 nodad\n");
+    StringBuilder internetBatch =
+        new StringBuilder("link set lo up\n")
+            .append("address add 10.98.0.2/24 dev eth0\n")
+            .append("address add fd00:98::2/64 dev eth0 nodad\n");
     for (InetAddress address : internetAddresses()) {
-      internetBatch.append("address add ").append(IpAddresses.format(address))
+      internetBatch
+          .append("address add ")
+          .append(IpAddresses.format(address))
           .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
     }
-    internetBatch.append("link set eth0 up\n")
+    internetBatch
+        .append("link set eth0 up\n")
         .append("route add default via 10.98.0.1\n")
         .append("route add ::/0 via fd00:98::1\n");
     batch(internetNs, internetBatch.toString());
 
     for (int i = 1; i <= containerCount; i++) {
-      batch(containerNs(i), "link set lo up\n"
-          + "address add 10.77.0." + (i + 1) + "/24 dev eth0\n"
-          + "address add fd00:77::" + (i + 1) + "/64 dev eth0 nodad\n"
-          + "link set eth0 up\n"
-          + "route add default via 10.77.0.1\n"
-          + "route add ::/0 via fd00:77::1\n");
+      batch(
+          containerNs(i),
+          "link set lo up\n"
+              + "address add 10.77.0."
+              + (i + 1)
+              + "/24 dev eth0\n"
+              + "address add fd00:77::"
+              + (i + 1)
+              + "/64 dev eth0 nodad\n"
+              + "link set eth0 up\n"
+              + "route add default via 10.77.0.1\n"
+              + "route add ::/0 via fd00:77::1\n");
     }
     startAgents(hostNs, internetNs, containerCount);
     awaitRoutes();
@@ -215,8 +257,10 @@ public final class NetnsLab implements AutoCloseable {
   private void awaitRoutes() throws IOException {
     for (LabContainer container : containers) {
       for (InetAddress target : List.of(gateway(), gatewayV6(), web(0), webV6(0))) {
-        int port = target.equals(gateway()) || target.equals(gatewayV6())
-            ? HOST_SERVICE_PORTS.get(0) : TCP_PORTS.get(0);
+        int port =
+            target.equals(gateway()) || target.equals(gatewayV6())
+                ? HOST_SERVICE_PORTS.get(0)
+                : TCP_PORTS.get(0);
         Outcome outcome = Outcome.TIMEOUT;
         for (int attempt = 0; attempt < 20 && !outcome.reached(); attempt++) {
           outcome = container.tcp(target, port);
@@ -225,8 +269,15 @@ public final class NetnsLab implements AutoCloseable {
           }
         }
         if (!outcome.reached()) {
-          throw new IOException(container + " cannot reach " + IpAddresses.format(target) + ":"
-              + port + " in the unfiltered lab (" + outcome + "): the lab's routing is broken");
+          throw new IOException(
+              container
+                  + " cannot reach "
+                  + IpAddresses.format(target)
+                  + ":"
+                  + port
+                  + " in the unfiltered lab ("
+                  + outcome
+                  + "): the lab's routing is broken");
         }
       }
     }
@@ -256,7 +307,9 @@ public final class NetnsLab implements AutoCloseable {
   private void startAgents(String hostNs, String internetNs, int containerCount)
       throws IOException {
     String java =
-        ProcessHandle.current().info().command()
+        ProcessHandle.current()
+            .info()
+            .command()
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     String classPath = System.getProperty("java.class.path");
     List<String> toStart = new ArrayList<>(List.of(hostNs, internetNs));
@@ -296,9 +349,15 @@ public final class NetnsLab implements AutoCloseable {
       this.internet = internet;
       this.names = new LabNames(List.of(internet, host));
       for (int i = 1; i <= containerCount; i++) {
-        containers.add(new LabContainer("c" + i, containerNs(i),
-            IpAddresses.parse("10.77.0." + (i + 1)), IpAddresses.parse("fd00:77::" + (i + 1)),
-            gateway(), ready.get(i + 1), probeTimeout));
+        containers.add(
+            new LabContainer(
+                "c" + i,
+                containerNs(i),
+                IpAddresses.parse("10.77.0." + (i + 1)),
+                IpAddresses.parse("fd00:77::" + (i + 1)),
+                gateway(),
+                ready.get(i + 1),
+                probeTimeout));
       }
     } finally {
       starter.shutdownNow();
@@ -331,8 +390,8 @@ public final class NetnsLab implements AutoCloseable {
       script.append("echo 1 > /proc/sys/").append(key).append(" && ");
     }
     script.append("true");
-    Exec.check(List.of("ip", "netns", "exec", namespace, "sh", "-c", script.toString()), "",
-        STEP_TIMEOUT);
+    Exec.check(
+        List.of("ip", "netns", "exec", namespace, "sh", "-c", script.toString()), "", STEP_TIMEOUT);
   }
 
   private static List<InetAddress> internetAddresses() {

@@ -37,9 +37,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An in-memory pf that answers exactly the pfctl command lines egress-pf issues, for tests on
- * machines without pf. It models the enabled flag and enable tokens, whether the main ruleset
- * still holds {@code anchor "com.apple/*"}, anchors with their rules and tables (a flushed anchor
- * stays listed, as in pf), and tracked connections (states) keyed by source and destination.
+ * machines without pf. It models the enabled flag and enable tokens, whether the main ruleset still
+ * holds {@code anchor "com.apple/*"}, anchors with their rules and tables (a flushed anchor stays
+ * listed, as in pf), and tracked connections (states) keyed by source and destination.
  *
  * <p>Two ways to drive it:
  *
@@ -56,8 +56,8 @@ import org.jspecify.annotations.Nullable;
  * states}, {@code -f} of a file or without {@code -a}, anything not understood) fail with exit
  * status 1 and are kept in {@link #refusedCalls()}, so a test can assert that there were none.
  *
- * <p>Faults: {@link #failOn} makes matching calls fail with a given exit status and standard
- * error (pfctl's own words), {@link #hangOn} makes them hang; {@link #wipeAnchor}, {@link
+ * <p>Faults: {@link #failOn} makes matching calls fail with a given exit status and standard error
+ * (pfctl's own words), {@link #hangOn} makes them hang; {@link #wipeAnchor}, {@link
  * #unhookMainRuleset} and {@link #disableByOthers} change pf behind the enforcer's back.
  *
  * <p>Thread-safe: every method holds the instance's lock. Every call is recorded ({@link
@@ -66,8 +66,10 @@ import org.jspecify.annotations.Nullable;
 public final class FakePfctl {
   /** The main ruleset of a stock macOS (the parts pfctl -s rules shows). */
   static final String APPLE_SCRUB = "scrub-anchor \"com.apple/*\" all fragment reassemble";
+
   static final String APPLE_ANCHOR = "anchor \"com.apple/*\" all";
-  private static final String ALTQ_NOISE = "No ALTQ support in kernel\nALTQ related functions disabled\n";
+  private static final String ALTQ_NOISE =
+      "No ALTQ support in kernel\nALTQ related functions disabled\n";
   private static final String LOAD_WARNING =
       "pfctl: Use of -f option, could result in flushing of rules\n"
           + "present in the main ruleset added by the system at startup.\n"
@@ -75,7 +77,8 @@ public final class FakePfctl {
   private static final Set<String> RULE_KEYWORDS =
       Set.of("pass", "block", "match", "anchor", "scrub", "antispoof", "set", "table");
   private static final Pattern TABLE_DEFINITION =
-      Pattern.compile("table\\s+<([A-Za-z0-9_]{1,31})>((?:\\s+(?:persist|const|counters))*)\\s*(?:\\{(.*)\\})?");
+      Pattern.compile(
+          "table\\s+<([A-Za-z0-9_]{1,31})>((?:\\s+(?:persist|const|counters))*)\\s*(?:\\{(.*)\\})?");
 
   /** What one pfctl invocation returned. */
   public record Result(int exitCode, String stdout, String stderr) {
@@ -121,7 +124,8 @@ public final class FakePfctl {
    * @param rules the filter rules, one per line, whitespace collapsed, as pfctl -s rules lists them
    * @param tables each table's entries as pfctl -T show prints them (an address, or a network)
    */
-  public record Anchor(List<String> rules, Map<String, Set<String>> tables) implements Serializable {
+  public record Anchor(List<String> rules, Map<String, Set<String>> tables)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public Anchor {
@@ -181,8 +185,8 @@ public final class FakePfctl {
   /**
    * Runs one pfctl invocation against the model.
    *
-   * @param argv the command line; everything up to and including the element naming pfctl (a
-   *     sudo prefix, the program path) is skipped, or just the first element when none does
+   * @param argv the command line; everything up to and including the element naming pfctl (a sudo
+   *     prefix, the program path) is skipped, or just the first element when none does
    * @param stdin standard input
    */
   public Result execute(List<String> argv, String stdin) {
@@ -223,8 +227,14 @@ public final class FakePfctl {
         if (fault.remaining() == 1) {
           model.faults.remove(i);
         } else if (fault.remaining() > 1) {
-          model.faults.set(i, new Fault(fault.match(), fault.exitCode(), fault.stderr(),
-              fault.hangMillis(), fault.remaining() - 1));
+          model.faults.set(
+              i,
+              new Fault(
+                  fault.match(),
+                  fault.exitCode(),
+                  fault.stderr(),
+                  fault.hangMillis(),
+                  fault.remaining() - 1));
         }
         return fault;
       }
@@ -239,26 +249,32 @@ public final class FakePfctl {
   // ---------------------------------------------------------------- fault injection
 
   /**
-   * Makes the next {@code times} calls whose option line contains {@code match} (for example
-   * {@code "-f -"}, {@code "-k"}, {@code "-a com.apple/000.egress/c1 -F all"}) fail without effect,
-   * with {@code exitCode} and {@code stderr}; {@code times} 0 means every such call from now on.
+   * Makes the next {@code times} calls whose option line contains {@code match} (for example {@code
+   * "-f -"}, {@code "-k"}, {@code "-a com.apple/000.egress/c1 -F all"}) fail without effect, with
+   * {@code exitCode} and {@code stderr}; {@code times} 0 means every such call from now on.
    */
   public synchronized FakePfctl failOn(String match, int times, int exitCode, String stderr) {
     if (exitCode == 0 || times < 0) {
       throw new IllegalArgumentException("a failure needs a non-zero exit code and times >= 0");
     }
-    model.faults.add(new Fault(match, exitCode, stderr.endsWith("\n") ? stderr : stderr + "\n",
-        0, times == 0 ? -1 : times));
+    model.faults.add(
+        new Fault(
+            match,
+            exitCode,
+            stderr.endsWith("\n") ? stderr : stderr + "\n",
+            0,
+            times == 0 ? -1 : times));
     return this;
   }
 
   /**
-   * Makes the next {@code times} matching calls (0: all) hang for {@code duration} before they
-   * take effect; in the executable the wait is a child process, so a runner must kill the whole
-   * process tree.
+   * Makes the next {@code times} matching calls (0: all) hang for {@code duration} before they take
+   * effect; in the executable the wait is a child process, so a runner must kill the whole process
+   * tree.
    */
   public synchronized FakePfctl hangOn(String match, int times, Duration duration) {
-    model.faults.add(new Fault(match, 0, "", Math.max(1, duration.toMillis()), times == 0 ? -1 : times));
+    model.faults.add(
+        new Fault(match, 0, "", Math.max(1, duration.toMillis()), times == 0 ? -1 : times));
     return this;
   }
 
@@ -372,24 +388,28 @@ public final class FakePfctl {
   }
 
   /**
-   * A snapshot of {@link #verdict} for many packets: the loaded rulesets are parsed once, and
-   * later changes to the fake do not affect it.
+   * A snapshot of {@link #verdict} for many packets: the loaded rulesets are parsed once, and later
+   * changes to the fake do not affect it.
    */
   public synchronized java.util.function.Function<PfPacket, PfVerdict> packetFilter(
       String parentAnchor) {
-    boolean reached = parentAnchor.startsWith("com.apple/")
-        && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
+    boolean reached =
+        parentAnchor.startsWith("com.apple/")
+            && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
     Anchor parent = model.anchors.get(parentAnchor);
     if (!isEnabled() || !model.mainRulesetHooked || !reached || parent == null) {
       return packet -> PfVerdict.PASS;
     }
     Map<String, String> children = new TreeMap<>();
     String prefix = parentAnchor + "/";
-    model.anchors.forEach((path, anchor) -> {
-      if (path.startsWith(prefix) && path.indexOf('/', prefix.length()) < 0 && !anchor.isEmpty()) {
-        children.put(path.substring(prefix.length()), text(anchor));
-      }
-    });
+    model.anchors.forEach(
+        (path, anchor) -> {
+          if (path.startsWith(prefix)
+              && path.indexOf('/', prefix.length()) < 0
+              && !anchor.isEmpty()) {
+            children.put(path.substring(prefix.length()), text(anchor));
+          }
+        });
     PfEvaluator evaluator = PfEvaluator.of(text(parent), children);
     return evaluator::verdict;
   }
@@ -397,13 +417,16 @@ public final class FakePfctl {
   /** An anchor as an anchor file: its tables, then its rules. */
   private static String text(Anchor anchor) {
     StringBuilder out = new StringBuilder();
-    anchor.tables().forEach((name, entries) -> {
-      out.append("table <").append(name).append("> persist");
-      if (!entries.isEmpty()) {
-        out.append(" { ").append(String.join(", ", entries)).append(" }");
-      }
-      out.append('\n');
-    });
+    anchor
+        .tables()
+        .forEach(
+            (name, entries) -> {
+              out.append("table <").append(name).append("> persist");
+              if (!entries.isEmpty()) {
+                out.append(" { ").append(String.join(", ", entries)).append(" }");
+              }
+              out.append('\n');
+            });
     anchor.rules().forEach(rule -> out.append(rule).append('\n'));
     return out.toString();
   }
@@ -478,8 +501,9 @@ public final class FakePfctl {
     }
     if (file != null) {
       if (anchor == null || !file.equals("-") || args.size() != 4) {
-        return refuse(call, "-f must be '-a ANCHOR -f -': loading the main ruleset or a file is"
-            + " forbidden");
+        return refuse(
+            call,
+            "-f must be '-a ANCHOR -f -': loading the main ruleset or a file is" + " forbidden");
       }
       return load(anchor, call.stdin());
     }
@@ -491,7 +515,8 @@ public final class FakePfctl {
 
   private Result refuse(Call call, String why) {
     model.refused.add(call);
-    return new Result(1, "", ALTQ_NOISE + "fake pfctl refuses '" + call.line() + "': " + why + "\n");
+    return new Result(
+        1, "", ALTQ_NOISE + "fake pfctl refuses '" + call.line() + "': " + why + "\n");
   }
 
   private static Result ok(String stdout, String stderr) {
@@ -516,9 +541,13 @@ public final class FakePfctl {
       case "info" -> {
         String status = isEnabled() ? "Enabled for 0 days 00:01:02" : "Disabled";
         return ok(
-            "Status: " + status + "              Debug: Urgent\n\n"
+            "Status: "
+                + status
+                + "              Debug: Urgent\n\n"
                 + "State Table                          Total             Rate\n"
-                + "  current entries                       " + model.connections.size() + "\n",
+                + "  current entries                       "
+                + model.connections.size()
+                + "\n",
             "");
       }
       case "rules" -> {
@@ -592,10 +621,12 @@ public final class FakePfctl {
         model.anchors.put(anchor, new Anchor(loaded.rules(), tables));
         long added = entries.stream().filter(e -> !before.contains(e)).count();
         long deleted = before.stream().filter(e -> !entries.contains(e)).count();
-        String report = (created ? "1 table created.\n" : "")
-            + (added == 0 && deleted == 0 ? "no changes.\n"
-                : (added > 0 ? added + " addresses added.\n" : "")
-                    + (deleted > 0 ? deleted + " addresses deleted.\n" : ""));
+        String report =
+            (created ? "1 table created.\n" : "")
+                + (added == 0 && deleted == 0
+                    ? "no changes.\n"
+                    : (added > 0 ? added + " addresses added.\n" : "")
+                        + (deleted > 0 ? deleted + " addresses deleted.\n" : ""));
         return ok("", report);
       }
       default -> {
@@ -618,8 +649,7 @@ public final class FakePfctl {
       int firstLine = i + 1;
       StringBuilder logical = new StringBuilder(stripComment(lines[i]));
       i++;
-      while (i < lines.length
-          && (logical.toString().endsWith("\\") || depth(logical) > 0)) {
+      while (i < lines.length && (logical.toString().endsWith("\\") || depth(logical) > 0)) {
         if (logical.toString().endsWith("\\")) {
           logical.setLength(logical.length() - 1);
         }
@@ -703,8 +733,14 @@ public final class FakePfctl {
         sources.add(connection.source());
       }
     }
-    return ok("", "killed " + killed + " states from " + sources.size() + " sources and 0"
-        + " destinations\n");
+    return ok(
+        "",
+        "killed "
+            + killed
+            + " states from "
+            + sources.size()
+            + " sources and 0"
+            + " destinations\n");
   }
 
   // ---------------------------------------------------------------- the executable
@@ -715,7 +751,10 @@ public final class FakePfctl {
     try (ObjectOutputStream out = new ObjectOutputStream(Files.newOutputStream(temporary))) {
       out.writeObject(model);
     }
-    Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        temporary,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
@@ -731,8 +770,8 @@ public final class FakePfctl {
   /**
    * Writes {@code dir/pfctl}, a shell script that runs this fake with its state in {@code
    * dir/pfctl.state} (created empty, as a freshly booted Mac, unless present), on this JVM and
-   * class path. Each invocation also appends its process id (and that of any child it waits for)
-   * to {@code dir/pfctl.pids}, so a test can check that none is left running.
+   * class path. Each invocation also appends its process id (and that of any child it waits for) to
+   * {@code dir/pfctl.pids}, so a test can check that none is left running.
    *
    * @return the script's path
    */
@@ -742,10 +781,16 @@ public final class FakePfctl {
       new FakePfctl().writeTo(state);
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String script = "#!/bin/sh\nexec " + quote(java)
-        + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "
-        + quote(System.getProperty("java.class.path")) + " " + FakePfctl.class.getName() + " "
-        + quote(state.toString()) + " \"$@\"\n";
+    String script =
+        "#!/bin/sh\nexec "
+            + quote(java)
+            + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "
+            + quote(System.getProperty("java.class.path"))
+            + " "
+            + FakePfctl.class.getName()
+            + " "
+            + quote(state.toString())
+            + " \"$@\"\n";
     Path executable = dir.resolve("pfctl");
     Files.writeString(executable, script);
     Files.setPosixFilePermissions(executable, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -757,21 +802,28 @@ public final class FakePfctl {
   }
 
   /**
-   * The executable's entry point: {@code FakePfctl STATE_FILE PFCTL_OPTIONS...}. Prints what
-   * pfctl would and exits with its status.
+   * The executable's entry point: {@code FakePfctl STATE_FILE PFCTL_OPTIONS...}. Prints what pfctl
+   * would and exits with its status.
    */
   public static void main(String[] args) throws IOException, InterruptedException {
     Path state = Path.of(args[0]);
     List<String> options = List.of(args).subList(1, args.length);
     String stdin = options.contains("-f") ? readAll(System.in) : "";
     Path pids = state.resolveSibling("pfctl.pids");
-    Files.writeString(pids, ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Files.writeString(
+        pids,
+        ProcessHandle.current().pid() + "\n",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
     Fault fault;
     Call call = new Call(options, stdin);
     Result result;
-    try (FileChannel channel = FileChannel.open(state.resolveSibling("pfctl.lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try (FileChannel channel =
+            FileChannel.open(
+                state.resolveSibling("pfctl.lock"),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
         FileLock lock = channel.lock()) {
       FakePfctl fake = readFrom(state);
       synchronized (fake) {
@@ -783,12 +835,18 @@ public final class FakePfctl {
     }
     if (fault != null && fault.hangMillis() > 0) {
       // Wait in a child so that only killing the whole process tree ends the hang cleanly.
-      Process sleeper = new ProcessBuilder("sleep", Long.toString((fault.hangMillis() + 999) / 1000))
-          .inheritIO().start();
-      Files.writeString(pids, sleeper.pid() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+      Process sleeper =
+          new ProcessBuilder("sleep", Long.toString((fault.hangMillis() + 999) / 1000))
+              .inheritIO()
+              .start();
+      Files.writeString(
+          pids, sleeper.pid() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
       sleeper.waitFor();
-      try (FileChannel channel = FileChannel.open(state.resolveSibling("pfctl.lock"),
-              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel channel =
+              FileChannel.open(
+                  state.resolveSibling("pfctl.lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
           FileLock lock = channel.lock()) {
         FakePfctl fake = readFrom(state);
         synchronized (fake) {

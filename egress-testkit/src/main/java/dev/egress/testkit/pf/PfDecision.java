@@ -19,7 +19,12 @@ public record PfDecision(PfVerdict verdict, String anchor, @Nullable String rule
 
   @Override
   public String toString() {
-    return verdict + (rule == null ? " (no rule matched)" : " by '" + rule + "'"
-        + (anchor.isEmpty() ? " in the parent" : " in anchor " + anchor));
+    return verdict
+        + (rule == null
+            ? " (no rule matched)"
+            : " by '"
+                + rule
+                + "'"
+                + (anchor.isEmpty() ? " in the parent" : " in anchor " + anchor));
   }
 }

@@ -13,16 +13,16 @@ import org.jspecify.annotations.Nullable;
  * Decides what pf does with a packet, given a parent anchor's ruleset and its child anchors, for
  * the subset of pf that egress-pf renders: {@code table <t> [persist] [const] [{ ... }]}, {@code
  * anchor "*"} (parent only), and rules {@code pass|block [return|drop] [in|out] [log] [quick] [on
- * [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP])} where HOST is {@code any},
- * an address, a network or a table, each optionally negated with {@code !}, and OP is {@code =
- * != < <= > >=} with a port, or {@code a:b}, {@code a><b}, {@code a<>b}.
+ * [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP])} where HOST is {@code any}, an
+ * address, a network or a table, each optionally negated with {@code !}, and OP is {@code = != < <=
+ * > >=} with a port, or {@code a:b}, {@code a><b}, {@code a<>b}.
  *
- * <p>pf's semantics, as pf.conf(5) states them: rules are evaluated in order and the last
- * matching rule decides, unless a matching rule is {@code quick}, which decides at once and ends
- * evaluation everywhere (anchors and the main ruleset). {@code anchor "*"} evaluates each child
- * anchor's rules in the byte order of the children's names (pf keeps anchors in a tree ordered by
- * {@code strcmp} of their paths). With no matching rule pf passes the packet. A rule naming an
- * address family (or an address, which implies one) never matches the other family.
+ * <p>pf's semantics, as pf.conf(5) states them: rules are evaluated in order and the last matching
+ * rule decides, unless a matching rule is {@code quick}, which decides at once and ends evaluation
+ * everywhere (anchors and the main ruleset). {@code anchor "*"} evaluates each child anchor's rules
+ * in the byte order of the children's names (pf keeps anchors in a tree ordered by {@code strcmp}
+ * of their paths). With no matching rule pf passes the packet. A rule naming an address family (or
+ * an address, which implies one) never matches the other family.
  *
  * <p>The evaluator models the parent as the only ruleset: whatever the main ruleset does around it
  * is out of scope. Instances are immutable and thread-safe; the {@code with...} methods return
@@ -39,8 +39,8 @@ public final class PfEvaluator {
   }
 
   /**
-   * An evaluator over {@code parentText} (the parent anchor's ruleset) and {@code children}
-   * (child anchor name to ruleset text, as loaded with {@code pfctl -a PARENT/NAME -f -}).
+   * An evaluator over {@code parentText} (the parent anchor's ruleset) and {@code children} (child
+   * anchor name to ruleset text, as loaded with {@code pfctl -a PARENT/NAME -f -}).
    *
    * @throws IllegalArgumentException if a text is outside the subset, or a child name is not a
    *     single printable-ASCII anchor component
@@ -67,9 +67,9 @@ public final class PfEvaluator {
   }
 
   /**
-   * A copy where table {@code table} of child {@code child} holds what {@code contents} lists,
-   * as after {@code pfctl -a PARENT/CHILD -t TABLE -T replace -f -} with {@code contents} on
-   * standard input (one address or network per line).
+   * A copy where table {@code table} of child {@code child} holds what {@code contents} lists, as
+   * after {@code pfctl -a PARENT/CHILD -t TABLE -T replace -f -} with {@code contents} on standard
+   * input (one address or network per line).
    *
    * @throws IllegalArgumentException if the child or the table does not exist, or an entry is not
    *     an address or network
@@ -77,15 +77,23 @@ public final class PfEvaluator {
   public PfEvaluator withTableReplaced(String child, String table, String contents) {
     PfRuleset ruleset = children.get(child);
     if (ruleset == null) {
-      throw new IllegalArgumentException("no child anchor " + child + "; there are " + children.keySet());
+      throw new IllegalArgumentException(
+          "no child anchor " + child + "; there are " + children.keySet());
     }
     if (!ruleset.tables.containsKey(table)) {
       throw new IllegalArgumentException(
-          "child anchor " + child + " has no table <" + table + ">; it has "
+          "child anchor "
+              + child
+              + " has no table <"
+              + table
+              + ">; it has "
               + ruleset.tables.keySet());
     }
     SortedMap<String, PfRuleset> copy = new TreeMap<>(children);
-    copy.put(child, ruleset.withTable(table, PfRuleset.parseTableContents(child + " <" + table + ">", contents)));
+    copy.put(
+        child,
+        ruleset.withTable(
+            table, PfRuleset.parseTableContents(child + " <" + table + ">", contents)));
     return new PfEvaluator(parent, copy);
   }
 
@@ -155,7 +163,8 @@ public final class PfEvaluator {
     return port == null || port.matches(packet.destinationPort());
   }
 
-  private static boolean hostMatches(PfRuleset.HostMatch host, PfRuleset ruleset, InetAddress address) {
+  private static boolean hostMatches(
+      PfRuleset.HostMatch host, PfRuleset ruleset, InetAddress address) {
     IpNetwork network = host.network();
     String table = host.table();
     if (network != null) {
@@ -187,7 +196,9 @@ public final class PfEvaluator {
   }
 
   private static String checkChildName(String name) {
-    if (name.isEmpty() || name.length() > 63 || !name.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '/')) {
+    if (name.isEmpty()
+        || name.length() > 63
+        || !name.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '/')) {
       throw new IllegalArgumentException(
           "'" + name + "' is not a child anchor name: 1-63 printable ASCII characters without '/'");
     }

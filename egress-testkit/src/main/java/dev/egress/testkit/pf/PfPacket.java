@@ -63,21 +63,33 @@ public record PfPacket(
     }
     if (IpAddresses.isIpv6(source) != IpAddresses.isIpv6(destination)) {
       throw new IllegalArgumentException(
-          "source " + IpAddresses.format(source) + " and destination "
-              + IpAddresses.format(destination) + " are of different address families");
+          "source "
+              + IpAddresses.format(source)
+              + " and destination "
+              + IpAddresses.format(destination)
+              + " are of different address families");
     }
-    if (protocol.hasPorts() ? destinationPort < 0 || destinationPort > 65535 : destinationPort != 0) {
+    if (protocol.hasPorts()
+        ? destinationPort < 0 || destinationPort > 65535
+        : destinationPort != 0) {
       throw new IllegalArgumentException(
-          "port " + destinationPort + " does not suit " + protocol.keyword()
+          "port "
+              + destinationPort
+              + " does not suit "
+              + protocol.keyword()
               + " (0-65535 for tcp and udp, 0 otherwise)");
     }
   }
 
   /** A packet arriving on {@code interfaceName}, as a container's traffic reaches the host. */
   public static PfPacket in(
-      String interfaceName, IpProtocol protocol, InetAddress source, InetAddress destination,
+      String interfaceName,
+      IpProtocol protocol,
+      InetAddress source,
+      InetAddress destination,
       int destinationPort) {
-    return new PfPacket(Direction.IN, interfaceName, protocol, source, destination, destinationPort);
+    return new PfPacket(
+        Direction.IN, interfaceName, protocol, source, destination, destinationPort);
   }
 
   /** Whether the packet is IPv6. */
@@ -87,8 +99,14 @@ public record PfPacket(
 
   @Override
   public String toString() {
-    return direction.name().toLowerCase(Locale.ROOT) + " on " + interfaceName + " "
-        + protocol.keyword() + " " + IpAddresses.format(source) + " -> "
+    return direction.name().toLowerCase(Locale.ROOT)
+        + " on "
+        + interfaceName
+        + " "
+        + protocol.keyword()
+        + " "
+        + IpAddresses.format(source)
+        + " -> "
         + IpAddresses.format(destination)
         + (protocol.hasPorts() ? " port " + destinationPort : "");
   }

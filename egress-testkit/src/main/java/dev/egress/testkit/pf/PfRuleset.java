@@ -35,7 +35,15 @@ final class PfRuleset {
   record AnchorAll() implements Statement {}
 
   enum PortOp {
-    EQ, NE, LT, LE, GT, GE, RANGE, INSIDE, OUTSIDE
+    EQ,
+    NE,
+    LT,
+    LE,
+    GT,
+    GE,
+    RANGE,
+    INSIDE,
+    OUTSIDE
   }
 
   record PortMatch(PortOp op, int low, int high) {
@@ -253,7 +261,8 @@ final class PfRuleset {
       if (cursor.peekIs("port")) {
         cursor.next();
         if (protocol == null || !protocol.hasPorts()) {
-          throw cursor.error("a port needs 'proto tcp' or 'proto udp' (pfctl refuses it otherwise)");
+          throw cursor.error(
+              "a port needs 'proto tcp' or 'proto udp' (pfctl refuses it otherwise)");
         }
         port = parsePort(cursor);
       }
@@ -270,8 +279,18 @@ final class PfRuleset {
       }
     }
     return new Rule(
-        cursor.line, cursor.text, pass, direction, quick, interfaceName, interfaceNegated, ipv6,
-        protocol, from, to, port);
+        cursor.line,
+        cursor.text,
+        pass,
+        direction,
+        quick,
+        interfaceName,
+        interfaceNegated,
+        ipv6,
+        protocol,
+        from,
+        to,
+        port);
   }
 
   private static HostMatch parseHost(Cursor cursor) {
@@ -395,7 +414,8 @@ final class PfRuleset {
     }
 
     IllegalArgumentException error(String message) {
-      return new IllegalArgumentException(where + ":" + line + ": " + message + " in '" + text + "'");
+      return new IllegalArgumentException(
+          where + ":" + line + ": " + message + " in '" + text + "'");
     }
   }
 }

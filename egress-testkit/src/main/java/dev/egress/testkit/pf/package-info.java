@@ -1,5 +1,6 @@
 /**
- * pf in a test: an evaluator for the rules egress-pf renders, and a fake pfctl with fault injection.
+ * pf in a test: an evaluator for the rules egress-pf renders, and a fake pfctl with fault
+ * injection.
  *
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */

@@ -47,16 +47,26 @@ class ScriptedResolverTest {
   void errorCodes_timeoutsAndNetworkErrors_areReproduced() throws Exception {
     assertEquals(
         Rcode.SERVFAIL,
-        new ScriptedResolver(name -> Reply.errorCode(Rcode.SERVFAIL)).send(query("x.example.", Type.A)).getRcode());
+        new ScriptedResolver(name -> Reply.errorCode(Rcode.SERVFAIL))
+            .send(query("x.example.", Type.A))
+            .getRcode());
     ExecutionException timeout =
-        assertThrows(ExecutionException.class,
-            () -> new ScriptedResolver(name -> Reply.timeout())
-                .sendAsync(query("x.example.", Type.A)).toCompletableFuture().get());
+        assertThrows(
+            ExecutionException.class,
+            () ->
+                new ScriptedResolver(name -> Reply.timeout())
+                    .sendAsync(query("x.example.", Type.A))
+                    .toCompletableFuture()
+                    .get());
     assertTrue(timeout.getCause() instanceof TimeoutException);
     ExecutionException network =
-        assertThrows(ExecutionException.class,
-            () -> new ScriptedResolver(name -> Reply.networkError("unreachable"))
-                .sendAsync(query("x.example.", Type.A)).toCompletableFuture().get());
+        assertThrows(
+            ExecutionException.class,
+            () ->
+                new ScriptedResolver(name -> Reply.networkError("unreachable"))
+                    .sendAsync(query("x.example.", Type.A))
+                    .toCompletableFuture()
+                    .get());
     assertTrue(network.getCause() instanceof IOException);
     assertThrows(IllegalArgumentException.class, () -> Reply.errorCode(Rcode.NOERROR));
   }

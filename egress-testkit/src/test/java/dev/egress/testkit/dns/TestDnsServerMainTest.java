@@ -37,15 +37,21 @@ class TestDnsServerMainTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process process =
         new ProcessBuilder(
-                java, "-cp", System.getProperty("java.class.path"),
-                TestDnsServerMain.class.getName(), "--zone", zone.toString(),
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                TestDnsServerMain.class.getName(),
+                "--zone",
+                zone.toString(),
                 "inline.example.com 30 A 192.0.2.50")
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start();
     try (BufferedReader out =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String first = out.readLine();
-      assertTrue(first != null && first.startsWith("listening on 127.0.0.1:"), String.valueOf(first));
+      assertTrue(
+          first != null && first.startsWith("listening on 127.0.0.1:"), String.valueOf(first));
       int port = Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
       SimpleResolver resolver =
           new SimpleResolver(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
@@ -70,7 +76,8 @@ class TestDnsServerMainTest {
 
   private static String addressOf(SimpleResolver resolver, String name) throws Exception {
     Message response =
-        resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name + "."), Type.A, DClass.IN)));
+        resolver.send(
+            Message.newQuery(Record.newRecord(Name.fromString(name + "."), Type.A, DClass.IN)));
     assertEquals(Rcode.NOERROR, response.getRcode());
     List<Record> answer = response.getSection(Section.ANSWER);
     return ((ARecord) answer.get(0)).getAddress().getHostAddress();

@@ -14,8 +14,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.xbill.DNS.ARecord;
 import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -118,7 +118,8 @@ class TestDnsServerTest {
             .map(record -> ((ARecord) record).getAddress())
             .collect(Collectors.toSet());
 
-    assertEquals(Set.of(InetAddress.getByName("192.0.2.2"), InetAddress.getByName("192.0.2.3")), now);
+    assertEquals(
+        Set.of(InetAddress.getByName("192.0.2.2"), InetAddress.getByName("192.0.2.3")), now);
   }
 
   @Test
@@ -140,7 +141,9 @@ class TestDnsServerTest {
   @Test
   void largeAnswer_isTruncatedOverUdpAndWholeOverTcp() throws IOException {
     List<String> many =
-        java.util.stream.IntStream.range(1, 60).mapToObj(i -> "192.0.2." + i).collect(Collectors.toList());
+        java.util.stream.IntStream.range(1, 60)
+            .mapToObj(i -> "192.0.2." + i)
+            .collect(Collectors.toList());
     server.setAddresses("big.example.com", Duration.ofSeconds(60), many);
     udp.setIgnoreTruncation(true);
 
@@ -170,6 +173,10 @@ class TestDnsServerTest {
   }
 
   private static Message query(String name, int type) throws IOException {
-    return Message.newQuery(Record.newRecord(Name.fromString(name.endsWith(".") ? name : name + "."), type, org.xbill.DNS.DClass.IN));
+    return Message.newQuery(
+        Record.newRecord(
+            Name.fromString(name.endsWith(".") ? name : name + "."),
+            type,
+            org.xbill.DNS.DClass.IN));
   }
 }

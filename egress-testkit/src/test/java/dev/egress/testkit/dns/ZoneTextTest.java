@@ -34,7 +34,8 @@ class ZoneTextTest {
     assertEquals(Type.A, api.get(0).getType());
     assertEquals(60, api.get(0).getTTL());
     assertEquals(Type.AAAA, api.get(1).getType());
-    assertEquals(Type.CNAME, zone.records().get(Name.fromString("www.example.com.")).get(0).getType());
+    assertEquals(
+        Type.CNAME, zone.records().get(Name.fromString("www.example.com.")).get(0).getType());
     assertTrue(zone.records().get(Name.fromString("empty.example.com.")).isEmpty());
     assertEquals(Behaviour.SERVFAIL, zone.behaviours().get(Name.fromString("broken.example.com.")));
     assertEquals(Behaviour.NXDOMAIN, zone.behaviours().get(Name.fromString("gone.example.com.")));
@@ -44,12 +45,16 @@ class ZoneTextTest {
   @Test
   void parse_namesTheBadLine() {
     IllegalArgumentException wrongFamily =
-        assertThrows(IllegalArgumentException.class,
-            () -> ZoneText.parse("ok.example.com 60 A 192.0.2.1\nbad.example.com 60 A 2001:db8::1\n"));
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                ZoneText.parse(
+                    "ok.example.com 60 A 192.0.2.1\nbad.example.com 60 A 2001:db8::1\n"));
     assertTrue(wrongFamily.getMessage().startsWith("zone line 2 "), wrongFamily.getMessage());
 
     IllegalArgumentException badTtl =
-        assertThrows(IllegalArgumentException.class, () -> ZoneText.parse("x.example.com soon A 192.0.2.1"));
+        assertThrows(
+            IllegalArgumentException.class, () -> ZoneText.parse("x.example.com soon A 192.0.2.1"));
     assertTrue(badTtl.getMessage().contains("TTL 'soon'"), badTtl.getMessage());
 
     assertThrows(IllegalArgumentException.class, () -> ZoneText.parse("x.example.com 60 MX mail"));
@@ -59,7 +64,8 @@ class ZoneTextTest {
 
   @Property(tries = 200)
   void parse_keepsEveryAddressLineWithItsTtl(
-      @ForAll @IntRange(min = 0, max = 255) int octet, @ForAll @IntRange(min = 0, max = 86400) int ttl)
+      @ForAll @IntRange(min = 0, max = 255) int octet,
+      @ForAll @IntRange(min = 0, max = 86400) int ttl)
       throws Exception {
     ZoneText zone = ZoneText.parse("h.example.com " + ttl + " A 198.51.100." + octet);
 

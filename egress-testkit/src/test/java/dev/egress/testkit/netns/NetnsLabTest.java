@@ -46,8 +46,10 @@ class NetnsLabTest {
   @Test
   void dnsServer_answersWithTheLabRecords_andFollowsChanges() throws IOException {
     lab.names().set("api.example.test", Duration.ofSeconds(5), NetnsLab.web(0));
-    assertEquals(Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.dnsServer(), "api.example.test"));
-    assertEquals(Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.otherDnsServer(), "nope.example.test"));
+    assertEquals(
+        Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.dnsServer(), "api.example.test"));
+    assertEquals(
+        Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.otherDnsServer(), "nope.example.test"));
   }
 
   @Test

@@ -34,9 +34,17 @@ class FakePfctlTest {
   void dangerousCommands_areRefused_recorded_andChangeNothing() {
     fake.execute(concat("-E"), "");
     run("anchor \"*\"\n", "-a", PARENT, "-f", "-");
-    for (List<String> args : List.of(List.of("-d"), List.of("-F", "all"), List.of("-F", "states"),
-        List.of("-a", PARENT, "-F", "states"), List.of("-f", "/etc/pf.conf"), List.of("-f", "-"),
-        List.of("-a", "com.apple/*", "-F", "all"), List.of("-e"), List.of("-t", "t", "-T", "flush"))) {
+    for (List<String> args :
+        List.of(
+            List.of("-d"),
+            List.of("-F", "all"),
+            List.of("-F", "states"),
+            List.of("-a", PARENT, "-F", "states"),
+            List.of("-f", "/etc/pf.conf"),
+            List.of("-f", "-"),
+            List.of("-a", "com.apple/*", "-F", "all"),
+            List.of("-e"),
+            List.of("-t", "t", "-T", "flush"))) {
       FakePfctl.Result result = fake.execute(concat(args.toArray(String[]::new)), "pass all\n");
       assertEquals(1, result.exitCode(), args.toString());
       assertTrue(result.stderr().contains("fake pfctl refuses"), result.stderr());
@@ -50,8 +58,13 @@ class FakePfctlTest {
   @Test
   void load_isAllOrNothing_andReportsTheLineOfASyntaxError() {
     run("block in quick all\n", "-a", PARENT + "/c1", "-f", "-");
-    FakePfctl.Result bad = run("table <t> persist { 1.2.3.4 }\nblock in quick all\nnonsense here\n",
-        "-a", PARENT + "/c1", "-f", "-");
+    FakePfctl.Result bad =
+        run(
+            "table <t> persist { 1.2.3.4 }\nblock in quick all\nnonsense here\n",
+            "-a",
+            PARENT + "/c1",
+            "-f",
+            "-");
     assertEquals(1, bad.exitCode());
     assertTrue(bad.stderr().contains("stdin:3: syntax error"), bad.stderr());
     assertEquals(List.of("block in quick all"), fake.anchor(PARENT + "/c1").orElseThrow().rules());
@@ -75,7 +88,8 @@ class FakePfctlTest {
     run("", "-k", "10.0.0.2");
     assertEquals(2, fake.connections().size());
     run("", "-k", "0.0.0.0/0", "-k", "10.0.0.2");
-    assertEquals(Set.of(new FakePfctl.Connection(ip("10.0.0.3"), ip("1.1.1.1"))), fake.connections());
+    assertEquals(
+        Set.of(new FakePfctl.Connection(ip("10.0.0.3"), ip("1.1.1.1"))), fake.connections());
   }
 
   @Test
@@ -93,7 +107,8 @@ class FakePfctlTest {
 
   @Test
   void verdict_passesEverything_whenPfIsOffOrUnhooked_andFollowsTheAnchorsOtherwise() {
-    PfPacket packet = PfPacket.in("bridge100", PfPacket.IpProtocol.TCP, ip("192.168.64.5"), ip("1.1.1.1"), 443);
+    PfPacket packet =
+        PfPacket.in("bridge100", PfPacket.IpProtocol.TCP, ip("192.168.64.5"), ip("1.1.1.1"), 443);
     run("anchor \"*\"\n", "-a", PARENT, "-f", "-");
     run("block return in quick inet from 192.168.64.5 to any\n", "-a", PARENT + "/c1", "-f", "-");
     assertEquals(PfVerdict.PASS, fake.verdict(PARENT, packet), "pf is disabled");
@@ -112,6 +127,7 @@ class FakePfctlTest {
     assertEquals(fake.anchors(), copy.anchors());
     assertEquals(fake.calls(), copy.calls());
     assertEquals(1, copy.execute(concat("-s", "info"), "").exitCode());
-    assertEquals(0, copy.execute(concat("-s", "info"), "").exitCode(), "the fault was for one call");
+    assertEquals(
+        0, copy.execute(concat("-s", "info"), "").exitCode(), "the fault was for one call");
   }
 }

@@ -16,7 +16,12 @@ class PfEvaluatorTest {
   private static final String WILDCARD = "anchor \"*\"\n";
 
   private static PfPacket tcp(String source, String destination, int port) {
-    return PfPacket.in("bridge100", IpProtocol.TCP, IpAddresses.parse(source), IpAddresses.parse(destination), port);
+    return PfPacket.in(
+        "bridge100",
+        IpProtocol.TCP,
+        IpAddresses.parse(source),
+        IpAddresses.parse(destination),
+        port);
   }
 
   private static PfVerdict parentOnly(String parent, PfPacket packet) {
@@ -25,7 +30,8 @@ class PfEvaluatorTest {
 
   @Test
   void noMatchingRule_passes() {
-    PfDecision decision = PfEvaluator.of(WILDCARD, Map.of()).evaluate(tcp("10.0.0.1", "10.0.0.2", 80));
+    PfDecision decision =
+        PfEvaluator.of(WILDCARD, Map.of()).evaluate(tcp("10.0.0.1", "10.0.0.2", 80));
     assertEquals(PfVerdict.PASS, decision.verdict());
     assertNull(decision.rule());
   }
@@ -35,7 +41,8 @@ class PfEvaluatorTest {
     String rules = "block in all\npass in inet proto tcp from any to any port = 80\n";
     assertEquals(PfVerdict.PASS, parentOnly(rules, tcp("10.0.0.1", "10.0.0.2", 80)));
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, tcp("10.0.0.1", "10.0.0.2", 81)));
-    assertEquals(PfVerdict.BLOCK, parentOnly(rules + "block in all\n", tcp("10.0.0.1", "10.0.0.2", 80)));
+    assertEquals(
+        PfVerdict.BLOCK, parentOnly(rules + "block in all\n", tcp("10.0.0.1", "10.0.0.2", 80)));
   }
 
   @Test
@@ -48,7 +55,8 @@ class PfEvaluatorTest {
   @Test
   void quickInAChild_endsEvaluationOfTheParentToo() {
     PfEvaluator pf =
-        PfEvaluator.of(WILDCARD + "block in quick all\n",
+        PfEvaluator.of(
+            WILDCARD + "block in quick all\n",
             Map.of("c", "pass in quick inet proto tcp from 10.0.0.1 to any port = 443\n"));
     PfDecision passed = pf.evaluate(tcp("10.0.0.1", "10.0.0.2", 443));
     assertEquals(PfVerdict.PASS, passed.verdict());
@@ -65,8 +73,10 @@ class PfEvaluatorTest {
   @Test
   void children_areEvaluatedInByteOrderOfTheirNames() {
     PfEvaluator pf =
-        PfEvaluator.of(WILDCARD,
-            Map.of("b", "pass in quick all\n", "B", "block in quick all\n", "a-1", "block in all\n"));
+        PfEvaluator.of(
+            WILDCARD,
+            Map.of(
+                "b", "pass in quick all\n", "B", "block in quick all\n", "a-1", "block in all\n"));
     assertEquals(List.of("B", "a-1", "b"), pf.childNames());
     PfDecision decision = pf.evaluate(tcp("10.0.0.1", "10.0.0.2", 1));
     assertEquals(PfVerdict.BLOCK, decision.verdict());
@@ -82,7 +92,9 @@ class PfEvaluatorTest {
     assertEquals(PfVerdict.PASS, parentOnly(rules, tcp("10.0.0.1", "10.1.200.3", 443)));
     assertEquals(PfVerdict.PASS, parentOnly(rules, tcp("10.0.0.1", "10.2.0.1", 443)));
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, tcp("10.0.0.1", "10.2.0.2", 443)));
-    assertEquals(PfVerdict.PASS, parentOnly(rules, tcp("10.0.0.1", "10.1.0.1", 80)),
+    assertEquals(
+        PfVerdict.PASS,
+        parentOnly(rules, tcp("10.0.0.1", "10.1.0.1", 80)),
         "in the table on another port: neither rule matches");
   }
 
@@ -96,16 +108,22 @@ class PfEvaluatorTest {
   @Test
   void replacingATable_changesVerdictsWithoutTouchingRules() {
     PfEvaluator pf =
-        PfEvaluator.of(WILDCARD,
-            Map.of("c", "table <t> persist { 10.1.0.1 }\npass in quick inet proto tcp from 10.0.0.1 to <t> port = 443\nblock in quick inet from 10.0.0.1 to any\n"));
+        PfEvaluator.of(
+            WILDCARD,
+            Map.of(
+                "c",
+                "table <t> persist { 10.1.0.1 }\npass in quick inet proto tcp from 10.0.0.1 to <t> port = 443\nblock in quick inet from 10.0.0.1 to any\n"));
     assertEquals(PfVerdict.PASS, pf.verdict(tcp("10.0.0.1", "10.1.0.1", 443)));
     PfEvaluator replaced = pf.withTableReplaced("c", "t", "10.1.0.2\n");
     assertEquals(PfVerdict.BLOCK, replaced.verdict(tcp("10.0.0.1", "10.1.0.1", 443)));
     assertEquals(PfVerdict.PASS, replaced.verdict(tcp("10.0.0.1", "10.1.0.2", 443)));
-    assertEquals(PfVerdict.BLOCK, pf.withTableReplaced("c", "t", "").verdict(tcp("10.0.0.1", "10.1.0.2", 443)));
+    assertEquals(
+        PfVerdict.BLOCK,
+        pf.withTableReplaced("c", "t", "").verdict(tcp("10.0.0.1", "10.1.0.2", 443)));
     assertThrows(IllegalArgumentException.class, () -> pf.withTableReplaced("c", "other", ""));
     assertThrows(IllegalArgumentException.class, () -> pf.withTableReplaced("d", "t", ""));
-    assertThrows(IllegalArgumentException.class, () -> pf.withTableReplaced("c", "t", "not-an-address\n"));
+    assertThrows(
+        IllegalArgumentException.class, () -> pf.withTableReplaced("c", "t", "not-an-address\n"));
   }
 
   @Test
@@ -113,29 +131,73 @@ class PfEvaluatorTest {
     String rules = "block in quick inet all\n";
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, tcp("10.0.0.1", "10.0.0.2", 80)));
     assertEquals(PfVerdict.PASS, parentOnly(rules, tcp("fd00::1", "fd00::2", 80)));
-    assertEquals(PfVerdict.PASS, parentOnly("block in quick from ! 10.0.0.0/8 to any\n", tcp("fd00::1", "fd00::2", 80)),
+    assertEquals(
+        PfVerdict.PASS,
+        parentOnly("block in quick from ! 10.0.0.0/8 to any\n", tcp("fd00::1", "fd00::2", 80)),
         "an IPv4 address pins the rule to inet, negated or not");
-    assertEquals(PfVerdict.BLOCK, parentOnly("block in quick inet6 from fd00::/64 to any\n", tcp("fd00::1", "fd00::2", 80)));
+    assertEquals(
+        PfVerdict.BLOCK,
+        parentOnly("block in quick inet6 from fd00::/64 to any\n", tcp("fd00::1", "fd00::2", 80)));
   }
 
   @Test
   void directionAndInterface_areMatched_includingNegation() {
-    String rules = "block in quick on ! lo0 inet from 192.168.70.0/24 to any\nblock out quick on bridge101 all\n";
+    String rules =
+        "block in quick on ! lo0 inet from 192.168.70.0/24 to any\nblock out quick on bridge101 all\n";
     PfPacket fromSubnet = tcp("192.168.70.5", "1.1.1.1", 443);
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, fromSubnet));
-    assertEquals(PfVerdict.PASS, parentOnly(rules,
-        new PfPacket(Direction.IN, "lo0", IpProtocol.TCP, fromSubnet.source(), fromSubnet.destination(), 443)));
-    assertEquals(PfVerdict.PASS, parentOnly(rules,
-        new PfPacket(Direction.OUT, "en0", IpProtocol.TCP, fromSubnet.source(), fromSubnet.destination(), 443)));
-    assertEquals(PfVerdict.BLOCK, parentOnly(rules,
-        new PfPacket(Direction.OUT, "bridge101", IpProtocol.TCP, fromSubnet.source(), fromSubnet.destination(), 443)));
+    assertEquals(
+        PfVerdict.PASS,
+        parentOnly(
+            rules,
+            new PfPacket(
+                Direction.IN,
+                "lo0",
+                IpProtocol.TCP,
+                fromSubnet.source(),
+                fromSubnet.destination(),
+                443)));
+    assertEquals(
+        PfVerdict.PASS,
+        parentOnly(
+            rules,
+            new PfPacket(
+                Direction.OUT,
+                "en0",
+                IpProtocol.TCP,
+                fromSubnet.source(),
+                fromSubnet.destination(),
+                443)));
+    assertEquals(
+        PfVerdict.BLOCK,
+        parentOnly(
+            rules,
+            new PfPacket(
+                Direction.OUT,
+                "bridge101",
+                IpProtocol.TCP,
+                fromSubnet.source(),
+                fromSubnet.destination(),
+                443)));
   }
 
   @Test
   void protocols_areMatched_andIcmpNeverMatchesAPortRule() {
     String rules = "pass in quick inet proto udp from any to any port = 53\nblock in quick all\n";
-    PfPacket udp = PfPacket.in("bridge100", IpProtocol.UDP, IpAddresses.parse("10.0.0.1"), IpAddresses.parse("10.0.0.2"), 53);
-    PfPacket icmp = PfPacket.in("bridge100", IpProtocol.ICMP, IpAddresses.parse("10.0.0.1"), IpAddresses.parse("10.0.0.2"), 0);
+    PfPacket udp =
+        PfPacket.in(
+            "bridge100",
+            IpProtocol.UDP,
+            IpAddresses.parse("10.0.0.1"),
+            IpAddresses.parse("10.0.0.2"),
+            53);
+    PfPacket icmp =
+        PfPacket.in(
+            "bridge100",
+            IpProtocol.ICMP,
+            IpAddresses.parse("10.0.0.1"),
+            IpAddresses.parse("10.0.0.2"),
+            0);
     assertEquals(PfVerdict.PASS, parentOnly(rules, udp));
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, tcp("10.0.0.1", "10.0.0.2", 53)));
     assertEquals(PfVerdict.BLOCK, parentOnly(rules, icmp));
@@ -144,8 +206,14 @@ class PfEvaluatorTest {
   @Test
   void portOperators_matchAsPfConfDefinesThem() {
     int[][] cases = {
-      // low edge, high edge, and one beyond each, for "a:b" (inclusive), "a><b" (exclusive), "a<>b" (outside)
-      {1999, 0, 0, 1}, {2000, 1, 0, 0}, {2004, 1, 0, 0}, {2005, 0, 0, 1}, {2001, 1, 1, 0}, {2003, 1, 1, 0},
+      // low edge, high edge, and one beyond each, for "a:b" (inclusive), "a><b" (exclusive), "a<>b"
+      // (outside)
+      {1999, 0, 0, 1},
+      {2000, 1, 0, 0},
+      {2004, 1, 0, 0},
+      {2005, 0, 0, 1},
+      {2001, 1, 1, 0},
+      {2003, 1, 1, 0},
     };
     for (int[] c : cases) {
       int port = c[0];
@@ -185,9 +253,13 @@ class PfEvaluatorTest {
     for (String text : bad) {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> PfEvaluator.of(text, Map.of()), text);
-      assertTrue(e.getMessage().startsWith("parent:1: ") || e.getMessage().startsWith("parent: "), e.getMessage());
+      assertTrue(
+          e.getMessage().startsWith("parent:1: ") || e.getMessage().startsWith("parent: "),
+          e.getMessage());
     }
-    assertThrows(IllegalArgumentException.class, () -> PfEvaluator.of(WILDCARD, Map.of("c", WILDCARD)),
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> PfEvaluator.of(WILDCARD, Map.of("c", WILDCARD)),
         "children cannot nest anchors");
     assertThrows(IllegalArgumentException.class, () -> PfEvaluator.of(WILDCARD, Map.of("a/b", "")));
   }
@@ -195,8 +267,15 @@ class PfEvaluatorTest {
   @Test
   void packet_mixingFamilies_isRejected() {
     assertThrows(IllegalArgumentException.class, () -> tcp("10.0.0.1", "fd00::1", 80));
-    assertThrows(IllegalArgumentException.class,
-        () -> PfPacket.in("bridge100", IpProtocol.ICMP, IpAddresses.parse("10.0.0.1"), IpAddresses.parse("10.0.0.2"), 7));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            PfPacket.in(
+                "bridge100",
+                IpProtocol.ICMP,
+                IpAddresses.parse("10.0.0.1"),
+                IpAddresses.parse("10.0.0.2"),
+                7));
   }
 
   @Test
@@ -205,6 +284,9 @@ class PfEvaluatorTest {
     PfEvaluator loaded = empty.withChild("c", "block in quick all\n");
     assertEquals(PfVerdict.BLOCK, loaded.verdict(tcp("10.0.0.1", "10.0.0.2", 80)));
     assertEquals(PfVerdict.PASS, loaded.withoutChild("c").verdict(tcp("10.0.0.1", "10.0.0.2", 80)));
-    assertEquals(PfVerdict.PASS, empty.verdict(tcp("10.0.0.1", "10.0.0.2", 80)), "copies leave the original alone");
+    assertEquals(
+        PfVerdict.PASS,
+        empty.verdict(tcp("10.0.0.1", "10.0.0.2", 80)),
+        "copies leave the original alone");
   }
 }

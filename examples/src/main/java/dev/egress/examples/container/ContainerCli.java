@@ -47,7 +47,8 @@ public final class ContainerCli {
    * @throws ContainerCliException if the CLI failed. A container may nevertheless exist (the CLI
    *     can fail after creating it): callers that must not leave it running stop it by name.
    */
-  public String runDetached(ContainerRunSpec spec) throws ContainerCliException, InterruptedException {
+  public String runDetached(ContainerRunSpec spec)
+      throws ContainerCliException, InterruptedException {
     call(spec.arguments());
     return spec.name();
   }
@@ -58,7 +59,8 @@ public final class ContainerCli {
    * @return the container, or empty if the CLI reports no such container
    * @throws ContainerCliException if the CLI failed otherwise or printed unreadable JSON
    */
-  public Optional<ContainerInfo> inspect(String id) throws ContainerCliException, InterruptedException {
+  public Optional<ContainerInfo> inspect(String id)
+      throws ContainerCliException, InterruptedException {
     ProcessResult result = exec(List.of("inspect", id));
     if (!result.succeeded()) {
       if (mentionsNotFound(result)) {
@@ -81,8 +83,8 @@ public final class ContainerCli {
 
   /**
    * {@code container stop ID}. Stopping a container that no longer exists succeeds: the goal, a
-   * container that does not run, is reached. A failure that merely mentions "not found" is
-   * believed only once {@code container inspect} confirms that the container does not run.
+   * container that does not run, is reached. A failure that merely mentions "not found" is believed
+   * only once {@code container inspect} confirms that the container does not run.
    *
    * @throws ContainerCliException if the CLI failed; the container may still be running
    */
@@ -96,8 +98,8 @@ public final class ContainerCli {
   }
 
   /**
-   * {@code container exec ID COMMAND...}: runs a command in the container and returns how it
-   * ended, whatever its exit status.
+   * {@code container exec ID COMMAND...}: runs a command in the container and returns how it ended,
+   * whatever its exit status.
    *
    * @throws ContainerCliException if the CLI could not be run at all
    */
@@ -114,8 +116,8 @@ public final class ContainerCli {
   /**
    * Makes sure the network {@code name} exists, creating it with {@code container network create
    * NAME --subnet CIDR [--subnet-v6 PREFIX]} (macOS 26 and later) when {@code container network
-   * inspect NAME} does not find it. An existing network is kept as it is, whatever its subnets
-   * (the launcher then refuses containers whose addresses fall outside the expected ones).
+   * inspect NAME} does not find it. An existing network is kept as it is, whatever its subnets (the
+   * launcher then refuses containers whose addresses fall outside the expected ones).
    *
    * @throws ContainerCliException if the network could not be created, for instance on macOS 15,
    *     whose CLI has no network commands
@@ -125,7 +127,8 @@ public final class ContainerCli {
     if (exec(List.of("network", "inspect", name)).succeeded()) {
       return;
     }
-    List<String> args = new ArrayList<>(List.of("network", "create", name, "--subnet", subnet.toString()));
+    List<String> args =
+        new ArrayList<>(List.of("network", "create", name, "--subnet", subnet.toString()));
     if (ipv6Subnet != null) {
       args.addAll(List.of("--subnet-v6", ipv6Subnet.toString()));
     }
@@ -148,9 +151,12 @@ public final class ContainerCli {
       return runner.run(command, timeout);
     } catch (IOException e) {
       throw new ContainerCliException(
-          "could not run '" + String.join(" ", ProcessResult.redacted(command)) + "': "
+          "could not run '"
+              + String.join(" ", ProcessResult.redacted(command))
+              + "': "
               + e.getMessage()
-              + " (is Apple's container CLI installed and 'container system start' done?)", e);
+              + " (is Apple's container CLI installed and 'container system start' done?)",
+          e);
     }
   }
 

@@ -20,8 +20,8 @@ import org.jspecify.annotations.Nullable;
  *       "ipv4Gateway", "ipv6Address"}]}}
  *   <li>0.8–0.12: {@code "status": "running"} and a top-level {@code "networks": [{"network",
  *       "ipv4Address", "ipv4Gateway"}]}
- *   <li>0.7 and earlier: {@code "status": "running"} and {@code "networks": [{"network",
- *       "address", "gateway"}]}
+ *   <li>0.7 and earlier: {@code "status": "running"} and {@code "networks": [{"network", "address",
+ *       "gateway"}]}
  * </ul>
  *
  * <p>In all of them the id and labels sit in {@code "configuration"}. An address that is present
@@ -51,8 +51,10 @@ final class ContainerJson {
     } else if (root.isObject()) {
       snapshots.add(root);
     } else {
-      throw new ContainerCliException("container CLI printed " + root.getNodeType()
-          + " where an array of containers was expected");
+      throw new ContainerCliException(
+          "container CLI printed "
+              + root.getNodeType()
+              + " where an array of containers was expected");
     }
     List<ContainerInfo> containers = new ArrayList<>();
     for (JsonNode snapshot : snapshots) {
@@ -119,8 +121,15 @@ final class ContainerJson {
       return PrefixedAddress.parse(text);
     } catch (IllegalArgumentException e) {
       throw new ContainerCliException(
-          "container " + id + " reports " + field + " '" + text + "', which is not an address: "
-              + e.getMessage(), e);
+          "container "
+              + id
+              + " reports "
+              + field
+              + " '"
+              + text
+              + "', which is not an address: "
+              + e.getMessage(),
+          e);
     }
   }
 

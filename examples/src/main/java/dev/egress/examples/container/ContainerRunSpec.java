@@ -42,10 +42,14 @@ public record ContainerRunSpec(
   public ContainerRunSpec {
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "container name '" + name + "' must be 1-128 letters, digits, '-', '_' or '.',"
+          "container name '"
+              + name
+              + "' must be 1-128 letters, digits, '-', '_' or '.',"
               + " starting with a letter or digit");
     }
-    if (image.isBlank() || image.startsWith("-") || image.chars().anyMatch(Character::isWhitespace)) {
+    if (image.isBlank()
+        || image.startsWith("-")
+        || image.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException("image reference '" + image + "' is not valid");
     }
     labels = Map.copyOf(checkPairs(labels, "label"));
@@ -69,12 +73,14 @@ public record ContainerRunSpec(
       args.add("--rm");
     }
     args.addAll(List.of("--name", name));
-    labels.entrySet().stream().sorted(Map.Entry.comparingByKey())
+    labels.entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
         .forEach(e -> args.addAll(List.of("--label", e.getKey() + "=" + e.getValue())));
     for (Mount mount : mounts) {
       args.addAll(List.of("--mount", mount.argument()));
     }
-    env.entrySet().stream().sorted(Map.Entry.comparingByKey())
+    env.entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
         .forEach(e -> args.addAll(List.of("--env", e.getKey() + "=" + e.getValue())));
     if (network != null) {
       args.addAll(List.of("--network", network));
@@ -90,8 +96,11 @@ public record ContainerRunSpec(
   private static Map<String, String> checkPairs(Map<String, String> pairs, String what) {
     pairs.forEach(
         (key, value) -> {
-          if (key.isEmpty() || key.contains("=") || key.contains(",")
-              || key.chars().anyMatch(Character::isWhitespace) || value.contains("\n")) {
+          if (key.isEmpty()
+              || key.contains("=")
+              || key.contains(",")
+              || key.chars().anyMatch(Character::isWhitespace)
+              || value.contains("\n")) {
             throw new IllegalArgumentException(
                 what + " '" + key + "' must be non-empty, without '=', ',', spaces or newlines");
           }

@@ -6,8 +6,8 @@ import java.net.InetAddress;
 import java.util.Objects;
 
 /**
- * An interface address as the container CLI prints it, {@code 192.168.64.3/24}: the address and
- * the prefix length of its network, both kept.
+ * An interface address as the container CLI prints it, {@code 192.168.64.3/24}: the address and the
+ * prefix length of its network, both kept.
  *
  * @param address the container's own address
  * @param prefixLength 0-32 for IPv4, 0-128 for IPv6
@@ -18,7 +18,11 @@ public record PrefixedAddress(InetAddress address, int prefixLength) {
     int bits = address.getAddress().length * 8;
     if (prefixLength < 0 || prefixLength > bits) {
       throw new IllegalArgumentException(
-          "prefix length /" + prefixLength + " is out of range 0-" + bits + " for "
+          "prefix length /"
+              + prefixLength
+              + " is out of range 0-"
+              + bits
+              + " for "
               + IpAddresses.format(address));
     }
   }

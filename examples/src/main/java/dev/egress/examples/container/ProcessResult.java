@@ -29,7 +29,10 @@ public record ProcessResult(List<String> command, int exitCode, String stdout, S
    */
   public String describe() {
     String firstLine = stderr.strip().lines().findFirst().orElse("");
-    return "'" + String.join(" ", redacted(command)) + "' exited with " + exitCode
+    return "'"
+        + String.join(" ", redacted(command))
+        + "' exited with "
+        + exitCode
         + (firstLine.isEmpty() ? "" : ": " + firstLine);
   }
 

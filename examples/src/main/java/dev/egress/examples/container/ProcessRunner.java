@@ -21,5 +21,6 @@ public interface ProcessRunner {
    *     (it is then killed)
    * @throws InterruptedException if interrupted while waiting; the process is killed
    */
-  ProcessResult run(List<String> command, Duration timeout) throws IOException, InterruptedException;
+  ProcessResult run(List<String> command, Duration timeout)
+      throws IOException, InterruptedException;
 }

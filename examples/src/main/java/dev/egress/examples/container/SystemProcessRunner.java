@@ -11,8 +11,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
@@ -45,8 +45,13 @@ public final class SystemProcessRunner implements ProcessRunner {
     List<String> resolved = new ArrayList<>(command);
     resolved.set(0, resolve(command.get(0)));
     ProcessBuilder builder = new ProcessBuilder(resolved);
-    builder.environment().put("PATH",
-        searchPath.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+    builder
+        .environment()
+        .put(
+            "PATH",
+            searchPath.stream()
+                .map(Path::toString)
+                .collect(Collectors.joining(File.pathSeparator)));
     Process process = builder.start();
     process.getOutputStream().close();
     FutureTask<String> stdout = drain(process.getInputStream());
@@ -55,7 +60,10 @@ public final class SystemProcessRunner implements ProcessRunner {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
         throw new IOException(
-            "'" + String.join(" ", ProcessResult.redacted(command)) + "' did not finish within " + timeout.toMillis()
+            "'"
+                + String.join(" ", ProcessResult.redacted(command))
+                + "' did not finish within "
+                + timeout.toMillis()
                 + " ms and was killed");
       }
       return new ProcessResult(command, process.exitValue(), stdout.get(), stderr.get());
@@ -64,7 +72,9 @@ public final class SystemProcessRunner implements ProcessRunner {
       throw e;
     } catch (ExecutionException e) {
       throw new IOException(
-          "could not read the output of '" + String.join(" ", ProcessResult.redacted(command)) + "'",
+          "could not read the output of '"
+              + String.join(" ", ProcessResult.redacted(command))
+              + "'",
           e.getCause());
     }
   }
@@ -86,8 +96,10 @@ public final class SystemProcessRunner implements ProcessRunner {
     if (path == null || path.isEmpty()) {
       return List.of();
     }
-    return Arrays.stream(path.split(File.pathSeparator)).filter(p -> !p.isEmpty())
-        .map(Path::of).toList();
+    return Arrays.stream(path.split(File.pathSeparator))
+        .filter(p -> !p.isEmpty())
+        .map(Path::of)
+        .toList();
   }
 
   /** Reads a stream to its end on a thread of its own (a shared pool could starve one stream). */

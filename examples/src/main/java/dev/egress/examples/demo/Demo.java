@@ -31,11 +31,11 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * The README's first command: on Linux as root, builds a network lab (a container namespace, a
- * host that routes and filters, a small "internet" with its own DNS), attaches a NanoClaw-like
- * policy with the nftables enforcer, prints a table of real probes (destination, expected by the
- * policy's own decision function, actual), detaches, cleans up, and exits 0 only if every probe
- * matched. Anywhere else it prints the nftables script it would load and says why it did not.
+ * The README's first command: on Linux as root, builds a network lab (a container namespace, a host
+ * that routes and filters, a small "internet" with its own DNS), attaches a NanoClaw-like policy
+ * with the nftables enforcer, prints a table of real probes (destination, expected by the policy's
+ * own decision function, actual), detaches, cleans up, and exits 0 only if every probe matched.
+ * Anywhere else it prints the nftables script it would load and says why it did not.
  *
  * <p>All names resolve only through the lab's DNS; no packet leaves the lab's namespaces.
  */
@@ -93,14 +93,20 @@ public final class Demo {
     out.println("The nftables script it would load for a container at 172.17.0.2 (Docker's");
     out.println("default bridge), with api.anthropic.com resolving to 192.0.2.10:");
     out.println();
-    ContainerEndpoint container = new ContainerEndpoint("agent-1",
-        List.of(IpAddresses.parse("172.17.0.2")), IpAddresses.parse("172.17.0.1"));
-    NftBackend backend = new NftBackend(NftCommand.onPath(), "egress",
-        new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true));
+    ContainerEndpoint container =
+        new ContainerEndpoint(
+            "agent-1", List.of(IpAddresses.parse("172.17.0.2")), IpAddresses.parse("172.17.0.1"));
+    NftBackend backend =
+        new NftBackend(
+            NftCommand.onPath(),
+            "egress",
+            new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true));
     Resolutions resolutions =
         new Resolutions(Map.of(HostName.of(API), Set.of(IpAddresses.parse("192.0.2.10"))));
-    out.print(backend.preview(new ContainerRules(backend.ruleSetName(container.id()), container,
-        policy, resolutions)));
+    out.print(
+        backend.preview(
+            new ContainerRules(
+                backend.ruleSetName(container.id()), container, policy, resolutions)));
   }
 
   private record Probe(String description, boolean expected, Supplier<Outcome> action) {}
@@ -112,61 +118,113 @@ public final class Demo {
     LabContainer agent = lab.container(1);
     LabContainer unattached = lab.container(2);
     out.println();
-    out.println("Lab: container " + agent + " behind gateway " + IpAddresses.format(lab.gateway())
-        + "; " + API + " -> " + IpAddresses.format(NetnsLab.web(0)) + ", "
-        + IpAddresses.format(NetnsLab.webV6(0)) + "; " + NPM + " -> "
-        + IpAddresses.format(NetnsLab.web(1)) + " (lab DNS only)");
+    out.println(
+        "Lab: container "
+            + agent
+            + " behind gateway "
+            + IpAddresses.format(lab.gateway())
+            + "; "
+            + API
+            + " -> "
+            + IpAddresses.format(NetnsLab.web(0))
+            + ", "
+            + IpAddresses.format(NetnsLab.webV6(0))
+            + "; "
+            + NPM
+            + " -> "
+            + IpAddresses.format(NetnsLab.web(1))
+            + " (lab DNS only)");
     NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true);
     int mismatches;
-    try (NftEgressEnforcer enforcer = NftEgressEnforcer.builder()
-        .resolver(lab.names())
-        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
-        .guard(guard)
-        .build()) {
+    try (NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(lab.names())
+            .command(
+                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .guard(guard)
+            .build()) {
       long start = System.nanoTime();
       Attachment attachment = enforcer.attach(agent.endpoint(), policy);
-      out.printf("Attached in %d ms (the first attach also loads the table: two nft transactions).%n",
+      out.printf(
+          "Attached in %d ms (the first attach also loads the table: two nft transactions).%n",
           (System.nanoTime() - start) / 1_000_000);
       Resolutions resolutions = lab.names().resolve(policy.hostNames());
       InetAddress gateway = lab.gateway();
       List<Probe> probes = new ArrayList<>();
       tcp(probes, policy, resolutions, agent, API + ":443", NetnsLab.web(0), 443);
-      tcp(probes, policy, resolutions, agent, "[" + API + "]:443 over IPv6", NetnsLab.webV6(0), 443);
+      tcp(
+          probes,
+          policy,
+          resolutions,
+          agent,
+          "[" + API + "]:443 over IPv6",
+          NetnsLab.webV6(0),
+          443);
       tcp(probes, policy, resolutions, agent, API + ":80", NetnsLab.web(0), 80);
       tcp(probes, policy, resolutions, agent, NPM + ":443", NetnsLab.web(1), 443);
       tcp(probes, policy, resolutions, agent, "other host :443", NetnsLab.web(2), 443);
-      tcp(probes, policy, resolutions, agent, "gateway credential proxy :" + PROXY_PORT, gateway,
+      tcp(
+          probes,
+          policy,
+          resolutions,
+          agent,
+          "gateway credential proxy :" + PROXY_PORT,
+          gateway,
           PROXY_PORT);
-      tcp(probes, policy, resolutions, agent, "gateway :" + SSH_LIKE_PORT + " (host service)",
-          gateway, SSH_LIKE_PORT);
-      probes.add(new Probe("udp " + API + ":7000", policy.permits(
-          Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, resolutions),
-          () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT)));
+      tcp(
+          probes,
+          policy,
+          resolutions,
+          agent,
+          "gateway :" + SSH_LIKE_PORT + " (host service)",
+          gateway,
+          SSH_LIKE_PORT);
+      probes.add(
+          new Probe(
+              "udp " + API + ":7000",
+              policy.permits(Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, resolutions),
+              () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT)));
       probes.add(new Probe("icmp echo " + API, false, () -> agent.ping(NetnsLab.web(0))));
-      probes.add(new Probe("dns query to the policy's resolver", policy.permits(
-          Flow.udp(NetnsLab.dnsServer(), 53), gateway, resolutions),
-          () -> agent.dnsQuery(NetnsLab.dnsServer(), API)));
-      probes.add(new Probe("dns query to another resolver", policy.permits(
-          Flow.udp(NetnsLab.otherDnsServer(), 53), gateway, resolutions),
-          () -> agent.dnsQuery(NetnsLab.otherDnsServer(), API)));
-      probes.add(new Probe("unattached container -> " + API + ":443", false,
-          () -> unattached.tcp(NetnsLab.web(0), 443)));
+      probes.add(
+          new Probe(
+              "dns query to the policy's resolver",
+              policy.permits(Flow.udp(NetnsLab.dnsServer(), 53), gateway, resolutions),
+              () -> agent.dnsQuery(NetnsLab.dnsServer(), API)));
+      probes.add(
+          new Probe(
+              "dns query to another resolver",
+              policy.permits(Flow.udp(NetnsLab.otherDnsServer(), 53), gateway, resolutions),
+              () -> agent.dnsQuery(NetnsLab.otherDnsServer(), API)));
+      probes.add(
+          new Probe(
+              "unattached container -> " + API + ":443",
+              false,
+              () -> unattached.tcp(NetnsLab.web(0), 443)));
       mismatches = printTable(out, "attached", probes);
 
       attachment.detach();
-      List<Probe> after = List.of(new Probe("after detach: " + API + ":443", false,
-          () -> agent.tcp(NetnsLab.web(0), 443)));
+      List<Probe> after =
+          List.of(
+              new Probe(
+                  "after detach: " + API + ":443", false, () -> agent.tcp(NetnsLab.web(0), 443)));
       mismatches += printTable(out, "detached", after);
     }
     out.println();
-    out.println(mismatches == 0
-        ? "All probes matched the policy. Lab removed."
-        : mismatches + " probe(s) did not match the policy. Lab removed.");
+    out.println(
+        mismatches == 0
+            ? "All probes matched the policy. Lab removed."
+            : mismatches + " probe(s) did not match the policy. Lab removed.");
     return mismatches == 0 ? 0 : 1;
   }
 
-  private static void tcp(List<Probe> probes, EgressPolicy policy, Resolutions resolutions,
-      LabContainer from, String description, InetAddress target, int port) {
+  private static void tcp(
+      List<Probe> probes,
+      EgressPolicy policy,
+      Resolutions resolutions,
+      LabContainer from,
+      String description,
+      InetAddress target,
+      int port) {
     boolean expected =
         policy.permits(Flow.tcp(target, port), from.endpoint().gateway(), resolutions);
     probes.add(new Probe("tcp " + description, expected, () -> from.tcp(target, port)));
@@ -180,8 +238,9 @@ public final class Demo {
       boolean reached = probe.action().get().reached();
       boolean match = reached == probe.expected();
       mismatches += match ? 0 : 1;
-      out.printf("%-46s %-9s %-9s%s%n", probe.description(), word(probe.expected()), word(reached),
-          match ? "" : "  MISMATCH");
+      out.printf(
+          "%-46s %-9s %-9s%s%n",
+          probe.description(), word(probe.expected()), word(reached), match ? "" : "  MISMATCH");
     }
     return mismatches;
   }

@@ -9,11 +9,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * A network of its own for managed containers, created with {@code container network create NAME
  * --subnet SUBNET [--subnet-v6 PREFIX]} (macOS 26 and later). Configure the enforcer's guard for
- * the same subnets: the guard blocks everything from them that no attachment allows, so a
- * container that has started but is not attached yet reaches nothing, and only managed containers
- * use the subnets. Give the IPv6 prefix too: without it the runtime picks one that the guard cannot
- * name, so a container's IPv6 address would be unguarded until attach, and the launcher refuses
- * every container that reports an IPv6 address (it is stopped before it gets work).
+ * the same subnets: the guard blocks everything from them that no attachment allows, so a container
+ * that has started but is not attached yet reaches nothing, and only managed containers use the
+ * subnets. Give the IPv6 prefix too: without it the runtime picks one that the guard cannot name,
+ * so a container's IPv6 address would be unguarded until attach, and the launcher refuses every
+ * container that reports an IPv6 address (it is stopped before it gets work).
  *
  * @param name the network's name
  * @param subnet its IPv4 subnet, say {@code 10.213.0.0/24}
@@ -24,8 +24,11 @@ public record ContainerNetwork(String name, IpNetwork subnet, @Nullable IpNetwor
 
   public ContainerNetwork {
     if (!NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("network name '" + name + "' must be 1-63 lower-case"
-          + " letters, digits, '-', '_' or '.', starting with a letter or digit");
+      throw new IllegalArgumentException(
+          "network name '"
+              + name
+              + "' must be 1-63 lower-case"
+              + " letters, digits, '-', '_' or '.', starting with a letter or digit");
     }
     if (subnet.isIpv6() || subnet.prefixLength() > 30 || subnet.prefixLength() < 8) {
       throw new IllegalArgumentException(

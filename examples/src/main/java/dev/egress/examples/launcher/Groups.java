@@ -15,7 +15,9 @@ final class Groups {
   static String check(String group) {
     if (!NAME.matcher(group).matches()) {
       throw new IllegalArgumentException(
-          "group '" + group + "' must be 1-40 lower-case letters, digits or '-', starting with a"
+          "group '"
+              + group
+              + "' must be 1-40 lower-case letters, digits or '-', starting with a"
               + " letter or digit");
     }
     return group;

@@ -80,6 +80,7 @@ public final class Launcher implements AutoCloseable {
 
   /** Held shared while attaching, exclusively while reloading: no attach uses a stale policy. */
   private final ReadWriteLock policyLock = new ReentrantReadWriteLock();
+
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private long lastStamp;
   private volatile boolean started;
@@ -113,7 +114,8 @@ public final class Launcher implements AutoCloseable {
     this.listener = builder.listener;
   }
 
-  public static Builder builder(ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
+  public static Builder builder(
+      ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
     return new Builder(cli, enforcer, policies);
   }
 
@@ -130,16 +132,17 @@ public final class Launcher implements AutoCloseable {
   }
 
   /**
-   * Creates the managed network if configured and missing, stops orphans of a previous launcher
-   * and has the enforcer remove rules of containers that no longer run. Must be called once before
+   * Creates the managed network if configured and missing, stops orphans of a previous launcher and
+   * has the enforcer remove rules of containers that no longer run. Must be called once before
    * {@link #launch}.
    *
    * @throws LaunchException if the network cannot be created, the containers cannot be listed, or
    *     the enforcer cannot reconcile; nothing may be launched then
    */
   public StartReport start() throws LaunchException, InterruptedException {
-    policies.problems().forEach(
-        (group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
+    policies
+        .problems()
+        .forEach((group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
     try {
       if (network != null) {
         cli.ensureNetwork(network.name(), network.subnet(), network.ipv6Subnet());
@@ -153,8 +156,12 @@ public final class Launcher implements AutoCloseable {
             stopped.add(container.id());
             emit(new LauncherEvent.OrphanStopped(container.id()));
           } catch (ContainerCliException e) {
-            emit(new LauncherEvent.CleanupFailed(container.id(), "orphan could not be stopped; its"
-                + " rules stay in place: " + e.getMessage()));
+            emit(
+                new LauncherEvent.CleanupFailed(
+                    container.id(),
+                    "orphan could not be stopped; its"
+                        + " rules stay in place: "
+                        + e.getMessage()));
           }
         }
       }
@@ -170,9 +177,9 @@ public final class Launcher implements AutoCloseable {
   }
 
   /**
-   * Launches a container for {@code group}: see the class comment for the steps. {@code
-   * customise} adds mounts, environment and the command to the run spec; the launcher sets the
-   * name, image, labels and network itself.
+   * Launches a container for {@code group}: see the class comment for the steps. {@code customise}
+   * adds mounts, environment and the command to the run spec; the launcher sets the name, image,
+   * labels and network itself.
    *
    * @return the container, running under the group's policy
    * @throws IllegalArgumentException if the group name is invalid or the group has no policy file
@@ -192,7 +199,8 @@ public final class Launcher implements AutoCloseable {
     String id = prefix + "-" + group + "-" + stamp();
     ContainerRunSpec.Builder spec = ContainerRunSpec.builder(id, image);
     customise.accept(spec);
-    spec.label(LAUNCHER_LABEL, prefix).label(GROUP_LABEL, group)
+    spec.label(LAUNCHER_LABEL, prefix)
+        .label(GROUP_LABEL, group)
         .network(network == null ? null : network.name());
     ContainerRunSpec runSpec = spec.build();
 
@@ -252,8 +260,9 @@ public final class Launcher implements AutoCloseable {
           } catch (IllegalStateException detachedMeanwhile) {
             // The container stopped while we reloaded; nothing to update.
           } catch (EgressException e) {
-            emit(new LauncherEvent.CleanupFailed(session.id,
-                "policy update failed, stopping the container: " + e.getMessage()));
+            emit(
+                new LauncherEvent.CleanupFailed(
+                    session.id, "policy update failed, stopping the container: " + e.getMessage()));
             terminate(session);
           }
         }
@@ -347,8 +356,13 @@ public final class Launcher implements AutoCloseable {
       return;
     }
     if (!terminate(session)) {
-      throw new LaunchException("container " + container.id() + " could not be stopped; its"
-          + " rules stay in place. Try 'container stop " + container.id() + "'");
+      throw new LaunchException(
+          "container "
+              + container.id()
+              + " could not be stopped; its"
+              + " rules stay in place. Try 'container stop "
+              + container.id()
+              + "'");
     }
     emit(new LauncherEvent.Stopped(session.id, session.group));
   }
@@ -375,8 +389,12 @@ public final class Launcher implements AutoCloseable {
     for (long poll = 1; ; poll++) {
       Optional<ContainerInfo> found = cli.inspect(id);
       if (found.isEmpty()) {
-        throw new LaunchStepFailed("it disappeared before it had an address (it exited at once;"
-            + " run it without --rm and see 'container logs " + id + "')", false);
+        throw new LaunchStepFailed(
+            "it disappeared before it had an address (it exited at once;"
+                + " run it without --rm and see 'container logs "
+                + id
+                + "')",
+            false);
       }
       ContainerInfo info = found.get();
       if (info.isRunning() && !info.addresses().isEmpty()) {
@@ -386,9 +404,16 @@ public final class Launcher implements AutoCloseable {
         throw new LaunchStepFailed("it stopped before it had an address", false);
       }
       if (poll >= polls) {
-        throw new LaunchStepFailed("it had no IP address after " + addressTimeout.toMillis()
-            + " ms (" + polls + " polls; state '" + info.state() + "'; is the container system"
-            + " healthy? raise addressTimeout if the host is slow)", false);
+        throw new LaunchStepFailed(
+            "it had no IP address after "
+                + addressTimeout.toMillis()
+                + " ms ("
+                + polls
+                + " polls; state '"
+                + info.state()
+                + "'; is the container system"
+                + " healthy? raise addressTimeout if the host is slow)",
+            false);
       }
       Thread.sleep(pollInterval.toMillis());
     }
@@ -398,11 +423,18 @@ public final class Launcher implements AutoCloseable {
     if (network != null) {
       for (InetAddress address : info.addresses()) {
         if (!network.covers(address)) {
-          throw new LaunchStepFailed("its address " + IpAddresses.format(address) + " lies outside"
-              + " the managed network " + network + ", where the enforcer's guard does not cover"
-              + " it" + (IpAddresses.isIpv6(address) && network.ipv6Subnet() == null
-                  ? " (give the ContainerNetwork its IPv6 prefix, and the guard the same prefix)"
-                  : ""), false);
+          throw new LaunchStepFailed(
+              "its address "
+                  + IpAddresses.format(address)
+                  + " lies outside"
+                  + " the managed network "
+                  + network
+                  + ", where the enforcer's guard does not cover"
+                  + " it"
+                  + (IpAddresses.isIpv6(address) && network.ipv6Subnet() == null
+                      ? " (give the ContainerNetwork its IPv6 prefix, and the guard the same prefix)"
+                      : ""),
+              false);
         }
       }
     }
@@ -435,15 +467,24 @@ public final class Launcher implements AutoCloseable {
     ProcessResult deniedResult =
         cli.exec(session.id, check.command().connect(denied.address(), denied.port()));
     if (deniedResult.succeeded()) {
-      throw new LaunchStepFailed("self-check connected to " + denied + ", which the policy denies:"
-          + " the enforcer does not block this container's traffic", true);
+      throw new LaunchStepFailed(
+          "self-check connected to "
+              + denied
+              + ", which the policy denies:"
+              + " the enforcer does not block this container's traffic",
+          true);
     }
     SelfCheck.Probe allowed = check.allowed();
     ProcessResult allowedResult =
         cli.exec(session.id, check.command().connect(allowed.address(), allowed.port()));
     if (!allowedResult.succeeded()) {
-      throw new LaunchStepFailed("self-check could not connect to " + allowed + ", which the"
-          + " policy allows, so the check proves nothing (" + allowedResult.describe() + ")",
+      throw new LaunchStepFailed(
+          "self-check could not connect to "
+              + allowed
+              + ", which the"
+              + " policy allows, so the check proves nothing ("
+              + allowedResult.describe()
+              + ")",
           false);
     }
   }
@@ -455,8 +496,11 @@ public final class Launcher implements AutoCloseable {
       terminate(session);
     } catch (InterruptedException e) {
       interrupted = true;
-      emit(new LauncherEvent.CleanupFailed(session.id, "interrupted while stopping; it has no"
-          + " work, and start-up reconciliation will stop it"));
+      emit(
+          new LauncherEvent.CleanupFailed(
+              session.id,
+              "interrupted while stopping; it has no"
+                  + " work, and start-up reconciliation will stop it"));
     } finally {
       session.launching = false;
       emit(new LauncherEvent.LaunchFailed(session.id, session.group, reason));
@@ -479,9 +523,12 @@ public final class Launcher implements AutoCloseable {
         cli.stop(session.id);
       } catch (ContainerCliException e) {
         session.handle = null;
-        emit(new LauncherEvent.CleanupFailed(session.id, "could not be stopped; it keeps its"
-            + " rules (or, never attached, only what the guard allows) and gets no work: "
-            + e.getMessage()));
+        emit(
+            new LauncherEvent.CleanupFailed(
+                session.id,
+                "could not be stopped; it keeps its"
+                    + " rules (or, never attached, only what the guard allows) and gets no work: "
+                    + e.getMessage()));
         return false;
       }
       session.terminated = true;
@@ -491,8 +538,10 @@ public final class Launcher implements AutoCloseable {
         try {
           attachment.detach();
         } catch (EgressException e) {
-          emit(new LauncherEvent.CleanupFailed(session.id, "rules could not be removed; the"
-              + " enforcer retries: " + e.getMessage()));
+          emit(
+              new LauncherEvent.CleanupFailed(
+                  session.id,
+                  "rules could not be removed; the" + " enforcer retries: " + e.getMessage()));
         }
       }
       return true;
@@ -559,13 +608,13 @@ public final class Launcher implements AutoCloseable {
     }
 
     /**
-     * Accepts running containers on the default network, where no guard covers them: between
-     * {@code container run} and the end of {@code attach} (the time the VM needs to report its
-     * address plus one enforcer call) a container has <b>unrestricted network access</b>, and
-     * whatever its image's entrypoint does in that time is neither blocked nor logged. Use it only
-     * where {@link #managedNetwork} is impossible (macOS 15), with an entrypoint that stays idle
-     * until its work arrives through {@link ManagedContainer}. Without this call, and without a
-     * managed network, {@link #build()} refuses. With a managed network it changes nothing.
+     * Accepts running containers on the default network, where no guard covers them: between {@code
+     * container run} and the end of {@code attach} (the time the VM needs to report its address
+     * plus one enforcer call) a container has <b>unrestricted network access</b>, and whatever its
+     * image's entrypoint does in that time is neither blocked nor logged. Use it only where {@link
+     * #managedNetwork} is impossible (macOS 15), with an entrypoint that stays idle until its work
+     * arrives through {@link ManagedContainer}. Without this call, and without a managed network,
+     * {@link #build()} refuses. With a managed network it changes nothing.
      */
     public Builder acceptUnguardedStartupWindow() {
       this.unguardedStartupWindowAccepted = true;
@@ -616,10 +665,11 @@ public final class Launcher implements AutoCloseable {
         throw new IllegalStateException("set the image containers run: builder.image(\"...\")");
       }
       if (network == null && !unguardedStartupWindowAccepted) {
-        throw new IllegalStateException("without a managed network, containers run unrestricted"
-            + " until they are attached: set builder.managedNetwork(...) and the enforcer's guard"
-            + " to its subnets (macOS 26+), or, where that is impossible, accept the risk with"
-            + " builder.acceptUnguardedStartupWindow()");
+        throw new IllegalStateException(
+            "without a managed network, containers run unrestricted"
+                + " until they are attached: set builder.managedNetwork(...) and the enforcer's guard"
+                + " to its subnets (macOS 26+), or, where that is impossible, accept the risk with"
+                + " builder.acceptUnguardedStartupWindow()");
       }
       return new Launcher(this, reference);
     }

@@ -8,8 +8,8 @@ import dev.egress.policy.EgressPolicy;
 import java.util.List;
 
 /**
- * A running container whose group policy is enforced. Only {@link Launcher#launch} creates one,
- * and only after the enforcer attached the policy (and the self-check, if any, passed): holding a
+ * A running container whose group policy is enforced. Only {@link Launcher#launch} creates one, and
+ * only after the enforcer attached the policy (and the self-check, if any, passed): holding a
  * {@code ManagedContainer} is the proof that work may be handed to it.
  *
  * <p>Thread-safe.
@@ -60,9 +60,11 @@ public final class ManagedContainer {
    * @throws IllegalStateException if the container was stopped or its policy detached
    * @throws ContainerCliException if the CLI could not be run
    */
-  public ProcessResult exec(List<String> command) throws ContainerCliException, InterruptedException {
+  public ProcessResult exec(List<String> command)
+      throws ContainerCliException, InterruptedException {
     if (!isActive()) {
-      throw new IllegalStateException("container " + id() + " is no longer managed; launch another");
+      throw new IllegalStateException(
+          "container " + id() + " is no longer managed; launch another");
     }
     return launcher.cli().exec(id(), command);
   }

@@ -128,14 +128,18 @@ public final class PolicyRegistry {
 
   private static Change parse(String group, @Nullable Path file, @Nullable String text) {
     if (file == null || text == null) {
-      return new Change(group, EgressPolicy.denyAll(), "policy file of group '" + group
-          + "' was removed; the group now denies everything");
+      return new Change(
+          group,
+          EgressPolicy.denyAll(),
+          "policy file of group '" + group + "' was removed; the group now denies everything");
     }
     try {
       return new Change(group, PolicyText.parse(text, file.toString()), null);
     } catch (PolicySyntaxException e) {
-      return new Change(group, EgressPolicy.denyAll(), e.getMessage()
-          + " (the group denies everything until the file is fixed)");
+      return new Change(
+          group,
+          EgressPolicy.denyAll(),
+          e.getMessage() + " (the group denies everything until the file is fixed)");
     }
   }
 

@@ -43,7 +43,9 @@ public record SelfCheck(Probe denied, Probe allowed, ProbeCommand command) {
       return "self-check destination " + denied + " is allowed by the policy; pick one it denies";
     }
     if (!policy.permits(allowed.flow(), gateway, Resolutions.none())) {
-      return "self-check destination " + allowed + " is not allowed by address in the policy;"
+      return "self-check destination "
+          + allowed
+          + " is not allowed by address in the policy;"
           + " pick one an 'allow ADDRESS' or 'allow gateway' line names";
     }
     return null;
@@ -85,11 +87,15 @@ public record SelfCheck(Probe denied, Probe allowed, ProbeCommand command) {
      * ({@code node:*-slim}).
      */
     static ProbeCommand node() {
-      return (address, port) -> List.of("node", "-e",
-          "const s=require('net').connect({host:process.argv[1],port:+process.argv[2],"
-              + "timeout:3000});s.on('connect',()=>process.exit(0));"
-              + "s.on('error',()=>process.exit(1));s.on('timeout',()=>process.exit(1))",
-          IpAddresses.format(address), Integer.toString(port));
+      return (address, port) ->
+          List.of(
+              "node",
+              "-e",
+              "const s=require('net').connect({host:process.argv[1],port:+process.argv[2],"
+                  + "timeout:3000});s.on('connect',()=>process.exit(0));"
+                  + "s.on('error',()=>process.exit(1));s.on('timeout',()=>process.exit(1))",
+              IpAddresses.format(address),
+              Integer.toString(port));
     }
   }
 }

@@ -22,7 +22,9 @@ class ContainerJsonTest {
 
   @Test
   void parse_version1_readsStateAddressesGatewayAndIpv6WithPrefixes() throws Exception {
-    List<ContainerInfo> containers = json.parse("""
+    List<ContainerInfo> containers =
+        json.parse(
+            """
         [{"configuration":{"id":"nanoclaw-main-1","labels":{"dev.egress.group":"main"}},
           "status":{"state":"running","networks":[{"network":"default",
             "ipv4Address":"192.168.64.3/24","ipv4Gateway":"192.168.64.1",
@@ -44,10 +46,13 @@ class ContainerJsonTest {
 
   @Test
   void parse_version0_8_readsTopLevelStatusAndNetworks() throws Exception {
-    ContainerInfo info = json.parse("""
+    ContainerInfo info =
+        json.parse(
+                """
         [{"configuration":{"id":"a"},"status":"running",
           "networks":[{"network":"default","ipv4Address":"192.168.64.7/24",
-                       "ipv4Gateway":"192.168.64.1"}]}]""").get(0);
+                       "ipv4Gateway":"192.168.64.1"}]}]""")
+            .get(0);
 
     assertEquals("running", info.state());
     assertEquals("192.168.64.7/24", String.valueOf(info.networks().get(0).ipv4()));
@@ -57,10 +62,13 @@ class ContainerJsonTest {
 
   @Test
   void parse_version0_7_readsAddressAndGatewayFields() throws Exception {
-    ContainerInfo info = json.parse("""
+    ContainerInfo info =
+        json.parse(
+                """
         [{"configuration":{"id":"a"},"status":"Running",
           "networks":[{"network":"default","address":"192.168.64.9/24","gateway":"192.168.64.1"}]}]
-        """).get(0);
+        """)
+            .get(0);
 
     assertTrue(info.isRunning());
     assertEquals("192.168.64.9/24", String.valueOf(info.networks().get(0).ipv4()));
@@ -69,7 +77,9 @@ class ContainerJsonTest {
 
   @Test
   void parse_beforeTheAddressIsAssigned_reportsNoAddress() throws Exception {
-    List<ContainerInfo> infos = json.parse("""
+    List<ContainerInfo> infos =
+        json.parse(
+            """
         [{"configuration":{"id":"a"},"status":{"state":"running","networks":[]}},
          {"configuration":{"id":"b"},"status":"running","networks":[{"network":"default","ipv4Address":""}]}]
         """);
@@ -80,11 +90,16 @@ class ContainerJsonTest {
 
   @Test
   void parse_unreadableAddress_failsNamingContainerAndField() {
-    ContainerCliException e = assertThrows(ContainerCliException.class, () -> json.parse("""
+    ContainerCliException e =
+        assertThrows(
+            ContainerCliException.class,
+            () ->
+                json.parse(
+                    """
         [{"configuration":{"id":"x1"},"status":"running",
           "networks":[{"ipv4Address":"192.168.64/24"}]}]"""));
-    assertTrue(e.getMessage().contains("x1") && e.getMessage().contains("ipv4Address"),
-        e.getMessage());
+    assertTrue(
+        e.getMessage().contains("x1") && e.getMessage().contains("ipv4Address"), e.getMessage());
   }
 
   @Test
@@ -96,25 +111,34 @@ class ContainerJsonTest {
 
   @Test
   void parse_notJson_fails() {
-    ContainerCliException e = assertThrows(ContainerCliException.class,
-        () -> json.parse("Error: XPC connection interrupted"));
+    ContainerCliException e =
+        assertThrows(
+            ContainerCliException.class, () -> json.parse("Error: XPC connection interrupted"));
     assertTrue(e.getMessage().contains("invalid JSON"), e.getMessage());
     assertThrows(ContainerCliException.class, () -> json.parse("42"));
   }
 
   @Property(tries = 300)
   void parse_everyFormat_keepsAddressAndPrefix(
-      @ForAll("ipv4") String address, @ForAll @IntRange(min = 8, max = 32) int prefix,
-      @ForAll FakeContainer.Format format) throws Exception {
-    String fields = switch (format) {
-      case V1, V0_8 -> "\"ipv4Address\":\"" + address + "/" + prefix + "\",\"ipv4Gateway\":\"10.0.0.1\"";
-      case V0_7 -> "\"address\":\"" + address + "/" + prefix + "\",\"gateway\":\"10.0.0.1\"";
-    };
+      @ForAll("ipv4") String address,
+      @ForAll @IntRange(min = 8, max = 32) int prefix,
+      @ForAll FakeContainer.Format format)
+      throws Exception {
+    String fields =
+        switch (format) {
+          case V1, V0_8 ->
+              "\"ipv4Address\":\"" + address + "/" + prefix + "\",\"ipv4Gateway\":\"10.0.0.1\"";
+          case V0_7 -> "\"address\":\"" + address + "/" + prefix + "\",\"gateway\":\"10.0.0.1\"";
+        };
     String networks = "[{\"network\":\"n\"," + fields + "}]";
-    String text = format == FakeContainer.Format.V1
-        ? "[{\"configuration\":{\"id\":\"c\"},\"status\":{\"state\":\"running\",\"networks\":"
-            + networks + "}}]"
-        : "[{\"configuration\":{\"id\":\"c\"},\"status\":\"running\",\"networks\":" + networks + "}]";
+    String text =
+        format == FakeContainer.Format.V1
+            ? "[{\"configuration\":{\"id\":\"c\"},\"status\":{\"state\":\"running\",\"networks\":"
+                + networks
+                + "}}]"
+            : "[{\"configuration\":{\"id\":\"c\"},\"status\":\"running\",\"networks\":"
+                + networks
+                + "}]";
 
     PrefixedAddress parsed = json.parse(text).get(0).networks().get(0).ipv4();
 
@@ -125,8 +149,12 @@ class ContainerJsonTest {
 
   @Provide
   Arbitrary<String> ipv4() {
-    return Arbitraries.integers().between(0, 255).list().ofSize(4)
-        .map(octets -> octets.get(0) + "." + octets.get(1) + "." + octets.get(2) + "."
-            + octets.get(3));
+    return Arbitraries.integers()
+        .between(0, 255)
+        .list()
+        .ofSize(4)
+        .map(
+            octets ->
+                octets.get(0) + "." + octets.get(1) + "." + octets.get(2) + "." + octets.get(3));
   }
 }

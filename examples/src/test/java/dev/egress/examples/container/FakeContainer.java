@@ -50,18 +50,26 @@ public final class FakeContainer {
   /** What the fake does; tests change it between calls with {@link #script}. */
   public static final class Script {
     public Format format = Format.V1;
+
     /** How many inspects of a new container show no address yet. */
     public int inspectsWithoutAddress = 0;
+
     public boolean neverGetsAddress = false;
     public boolean runFails = false;
+
     /** The container stops (and, with --rm, vanishes) right after run. */
     public boolean exitsAtOnce = false;
+
     public boolean stopFails = false;
+
     /** stop fails with a "not found" message although the container keeps running. */
     public boolean stopSaysNotFound = false;
+
     public boolean lsFails = false;
+
     /** Containers get this address instead of the next free one of their network. */
     public String forcedAddress = "";
+
     /** "ADDRESS:PORT" destinations a probe ({@code nc -z ...}) connects to. */
     public Set<String> reachable = new LinkedHashSet<>();
   }
@@ -100,9 +108,18 @@ public final class FakeContainer {
     Path bin = Files.createDirectories(root.resolve("bin"));
     Path script = bin.resolve("container");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Files.writeString(script, "#!/bin/sh\nexec '" + java + "' -Xshare:auto -XX:TieredStopAtLevel=1"
-        + " -cp '" + System.getProperty("java.class.path") + "' "
-        + FakeContainerMain.class.getName() + " '" + stateDir + "' \"$@\"\n");
+    Files.writeString(
+        script,
+        "#!/bin/sh\nexec '"
+            + java
+            + "' -Xshare:auto -XX:TieredStopAtLevel=1"
+            + " -cp '"
+            + System.getProperty("java.class.path")
+            + "' "
+            + FakeContainerMain.class.getName()
+            + " '"
+            + stateDir
+            + "' \"$@\"\n");
     script.toFile().setExecutable(true);
     return bin;
   }
@@ -114,10 +131,13 @@ public final class FakeContainer {
 
   /** Changes the script or state under the lock. */
   public static void change(Path stateDir, java.util.function.Consumer<State> change) {
-    locked(stateDir, state -> {
-      change.accept(state);
-      return state;
-    }, true);
+    locked(
+        stateDir,
+        state -> {
+          change.accept(state);
+          return state;
+        },
+        true);
   }
 
   /**
@@ -134,27 +154,37 @@ public final class FakeContainer {
     return run(stateDir, args, out, err, null);
   }
 
-  /** As {@link #run(Path, List, StringBuilder, StringBuilder)}, probes decided by {@code network}. */
-  public static int run(Path stateDir, List<String> args, StringBuilder out, StringBuilder err,
+  /**
+   * As {@link #run(Path, List, StringBuilder, StringBuilder)}, probes decided by {@code network}.
+   */
+  public static int run(
+      Path stateDir,
+      List<String> args,
+      StringBuilder out,
+      StringBuilder err,
       @org.jspecify.annotations.Nullable ProbeNetwork network) {
-    return locked(stateDir, state -> {
-      state.calls.add(String.join(" ", args));
-      try {
-        return new Invocation(state, out, err, network).dispatch(args);
-      } catch (RuntimeException e) {
-        StringWriter trace = new StringWriter();
-        e.printStackTrace(new PrintWriter(trace));
-        err.append("fake container crashed: ").append(trace);
-        return 99;
-      }
-    }, true);
+    return locked(
+        stateDir,
+        state -> {
+          state.calls.add(String.join(" ", args));
+          try {
+            return new Invocation(state, out, err, network).dispatch(args);
+          } catch (RuntimeException e) {
+            StringWriter trace = new StringWriter();
+            e.printStackTrace(new PrintWriter(trace));
+            err.append("fake container crashed: ").append(trace);
+            return 99;
+          }
+        },
+        true);
   }
 
-  private static <T> T locked(Path stateDir, java.util.function.Function<State, T> action,
-      boolean write) {
+  private static <T> T locked(
+      Path stateDir, java.util.function.Function<State, T> action, boolean write) {
     IN_PROCESS.lock();
-    try (FileChannel channel = FileChannel.open(stateDir.resolve("lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try (FileChannel channel =
+            FileChannel.open(
+                stateDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock ignored = channel.lock()) {
       Path file = stateDir.resolve("state.json");
       State state = Files.exists(file) ? MAPPER.readValue(file.toFile(), State.class) : new State();
@@ -162,7 +192,10 @@ public final class FakeContainer {
       if (write) {
         Path temp = stateDir.resolve("state.json.tmp");
         MAPPER.writeValue(temp.toFile(), state);
-        Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        Files.move(
+            temp,
+            file,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING,
             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       }
       return result;
@@ -179,7 +212,10 @@ public final class FakeContainer {
     private final StringBuilder err;
     private final @org.jspecify.annotations.Nullable ProbeNetwork network;
 
-    Invocation(State state, StringBuilder out, StringBuilder err,
+    Invocation(
+        State state,
+        StringBuilder out,
+        StringBuilder err,
         @org.jspecify.annotations.Nullable ProbeNetwork network) {
       this.state = state;
       this.out = out;
@@ -349,14 +385,18 @@ public final class FakeContainer {
         return fail(1, "Error: notFound: \"container " + args.get(0) + " not found\"");
       }
       List<String> command = args.subList(1, args.size());
-      if (command.get(0).equals("nc") || command.get(0).equals("node") && command.size() == 5
-          && command.get(1).equals("-e") && command.get(2).contains("require('net').connect")) {
+      if (command.get(0).equals("nc")
+          || command.get(0).equals("node")
+              && command.size() == 5
+              && command.get(1).equals("-e")
+              && command.get(2).contains("require('net').connect")) {
         String host = command.get(command.size() - 2);
         String port = command.get(command.size() - 1);
-        boolean connects = network != null
-            ? network.connects(IpAddresses.parse(box.ipv4), IpAddresses.parse(host),
-                Integer.parseInt(port))
-            : state.script.reachable.contains(host + ":" + port);
+        boolean connects =
+            network != null
+                ? network.connects(
+                    IpAddresses.parse(box.ipv4), IpAddresses.parse(host), Integer.parseInt(port))
+                : state.script.reachable.contains(host + ":" + port);
         return connects ? 0 : 1;
       }
       box.work.add(String.join(" ", command));
@@ -373,7 +413,8 @@ public final class FakeContainer {
         return 0;
       }
       if ((args.size() == 4 || args.size() == 6 && args.get(4).equals("--subnet-v6"))
-          && args.get(0).equals("create") && args.get(2).equals("--subnet")) {
+          && args.get(0).equals("create")
+          && args.get(2).equals("--subnet")) {
         IpNetwork.parse(args.get(3));
         state.networks.put(args.get(1), args.get(3));
         if (args.size() == 6) {
@@ -382,8 +423,10 @@ public final class FakeContainer {
         out.append(args.get(1)).append('\n');
         return 0;
       }
-      return fail(64, "fake container network supports inspect NAME,"
-          + " create NAME --subnet CIDR [--subnet-v6 PREFIX]");
+      return fail(
+          64,
+          "fake container network supports inspect NAME,"
+              + " create NAME --subnet CIDR [--subnet-v6 PREFIX]");
     }
 
     private ObjectNode snapshot(Box box, boolean hasAddress) {
@@ -446,20 +489,27 @@ public final class FakeContainer {
 
   /** Simulates the container's process exiting by itself. */
   public static void exit(Path stateDir, String id) {
-    change(stateDir, state -> {
-      Box box = state.containers.get(id);
-      if (box != null) {
-        stopBox(state, box);
-      }
-    });
+    change(
+        stateDir,
+        state -> {
+          Box box = state.containers.get(id);
+          if (box != null) {
+            stopBox(state, box);
+          }
+        });
   }
 
   private static InetAddress offset(InetAddress network, int host) {
     byte[] bytes = network.getAddress();
-    int value = ((bytes[0] & 0xff) << 24) | ((bytes[1] & 0xff) << 16) | ((bytes[2] & 0xff) << 8)
-        | (bytes[3] & 0xff);
+    int value =
+        ((bytes[0] & 0xff) << 24)
+            | ((bytes[1] & 0xff) << 16)
+            | ((bytes[2] & 0xff) << 8)
+            | (bytes[3] & 0xff);
     value += host;
-    return IpAddresses.fromBytes(new byte[] {
-        (byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value});
+    return IpAddresses.fromBytes(
+        new byte[] {
+          (byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value
+        });
   }
 }

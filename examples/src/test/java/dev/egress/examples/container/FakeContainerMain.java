@@ -10,8 +10,8 @@ public final class FakeContainerMain {
   public static void main(String[] args) {
     StringBuilder out = new StringBuilder();
     StringBuilder err = new StringBuilder();
-    int status = FakeContainer.run(
-        Path.of(args[0]), Arrays.asList(args).subList(1, args.length), out, err);
+    int status =
+        FakeContainer.run(Path.of(args[0]), Arrays.asList(args).subList(1, args.length), out, err);
     System.out.print(out);
     System.err.print(err);
     System.out.flush();

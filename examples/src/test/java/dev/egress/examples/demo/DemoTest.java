@@ -24,7 +24,8 @@ class DemoTest {
     boolean canRun = NetnsLab.unavailableReason("nft", "conntrack").isEmpty();
     if (canRun) {
       assertTrue(output.contains("All probes matched the policy."), output);
-      assertTrue(output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
+      assertTrue(
+          output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
           output);
     } else if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       Assertions.fail("CI=true and the demo cannot run here:\n" + output);

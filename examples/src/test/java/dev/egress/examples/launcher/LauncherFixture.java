@@ -21,7 +21,8 @@ import java.util.function.Consumer;
 
 /** A fake container CLI, a policy directory and an event log, shared by the launcher tests. */
 final class LauncherFixture {
-  static final String MAIN_POLICY = "allow 192.0.2.10 port 443\nallow gateway port 3001\ndns gateway\n";
+  static final String MAIN_POLICY =
+      "allow 192.0.2.10 port 443\nallow gateway port 3001\ndns gateway\n";
   static final SelfCheck.Probe DENIED = new SelfCheck.Probe(IpAddresses.parse("198.51.100.1"), 443);
   static final SelfCheck.Probe ALLOWED = new SelfCheck.Probe(IpAddresses.parse("192.0.2.10"), 443);
 
@@ -83,8 +84,11 @@ final class LauncherFixture {
 
   /** Ids of the containers the fake runs now. */
   List<String> running() {
-    return fake().containers.values().stream().filter(b -> b.state.equals("running"))
-        .map(b -> b.id).sorted().toList();
+    return fake().containers.values().stream()
+        .filter(b -> b.state.equals("running"))
+        .map(b -> b.id)
+        .sorted()
+        .toList();
   }
 
   List<String> calls(String prefix) {

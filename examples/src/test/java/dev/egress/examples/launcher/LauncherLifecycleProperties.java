@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -43,11 +42,12 @@ import net.jqwik.api.state.Transformer;
  */
 class LauncherLifecycleProperties {
   private static final List<String> GROUPS = List.of("main", "docs", "ops");
-  private static final List<String> POLICIES = List.of(
-      "allow 192.0.2.10 port 443\nallow gateway port 3001\ndns gateway\n",
-      "allow 203.0.113.0/24 port 443-444\ndns none\n",
-      "allow 198.51.100.7 port 22\nlog denied\n",
-      "allow nowhere.example port 44 3\n"); // invalid: the group then denies everything
+  private static final List<String> POLICIES =
+      List.of(
+          "allow 192.0.2.10 port 443\nallow gateway port 3001\ndns gateway\n",
+          "allow 203.0.113.0/24 port 443-444\ndns none\n",
+          "allow 198.51.100.7 port 22\nlog denied\n",
+          "allow nowhere.example port 44 3\n"); // invalid: the group then denies everything
 
   private final List<Path> roots = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -129,11 +129,15 @@ class LauncherLifecycleProperties {
 
     void checkInvariants() {
       FakeContainer.State state = fixture.fake();
-      Map<String, Attachment> attached = enforcer.attachments().stream()
-          .filter(Attachment::isActive)
-          .collect(Collectors.toMap(a -> a.container().id(), a -> a));
-      Set<String> running = state.containers.values().stream()
-          .filter(b -> b.state.equals("running")).map(b -> b.id).collect(Collectors.toSet());
+      Map<String, Attachment> attached =
+          enforcer.attachments().stream()
+              .filter(Attachment::isActive)
+              .collect(Collectors.toMap(a -> a.container().id(), a -> a));
+      Set<String> running =
+          state.containers.values().stream()
+              .filter(b -> b.state.equals("running"))
+              .map(b -> b.id)
+              .collect(Collectors.toSet());
       for (FakeContainer.Box box : state.containers.values()) {
         if (!box.state.equals("running")) {
           continue;
@@ -160,15 +164,19 @@ class LauncherLifecycleProperties {
       return Combinators.combine(
               Arbitraries.of(GROUPS),
               Arbitraries.of("ok", "ok", "ok", "attach-fails", "no-address", "slow-address"))
-          .as((group, outcome) -> Transformer.mutate(
-              "launch " + group + " (" + outcome + ")", world -> launch(world, group, outcome)));
+          .as(
+              (group, outcome) ->
+                  Transformer.mutate(
+                      "launch " + group + " (" + outcome + ")",
+                      world -> launch(world, group, outcome)));
     }
 
     private static void launch(World world, String group, String outcome) {
-      world.fixture.script(s -> {
-        s.neverGetsAddress = outcome.equals("no-address");
-        s.inspectsWithoutAddress = outcome.equals("slow-address") ? 2 : 0;
-      });
+      world.fixture.script(
+          s -> {
+            s.neverGetsAddress = outcome.equals("no-address");
+            s.inspectsWithoutAddress = outcome.equals("slow-address") ? 2 : 0;
+          });
       // attach is the launch's first privileged enforcer operation
       world.enforcer.failNextOperations(outcome.equals("attach-fails") ? 1 : 0);
       try {
@@ -183,10 +191,11 @@ class LauncherLifecycleProperties {
         throw new AssertionError(e);
       } finally {
         world.enforcer.failNextOperations(0);
-        world.fixture.script(s -> {
-          s.neverGetsAddress = false;
-          s.inspectsWithoutAddress = 0;
-        });
+        world.fixture.script(
+            s -> {
+              s.neverGetsAddress = false;
+              s.inspectsWithoutAddress = 0;
+            });
       }
     }
   }
@@ -199,14 +208,18 @@ class LauncherLifecycleProperties {
 
     @Override
     public Arbitrary<Transformer<World>> transformer(World world) {
-      return Arbitraries.of(world.launcher.containers()).map(container -> Transformer.mutate(
-          "stop " + container.id(), w -> {
-            try {
-              container.stop();
-            } catch (Exception e) {
-              throw new AssertionError(e);
-            }
-          }));
+      return Arbitraries.of(world.launcher.containers())
+          .map(
+              container ->
+                  Transformer.mutate(
+                      "stop " + container.id(),
+                      w -> {
+                        try {
+                          container.stop();
+                        } catch (Exception e) {
+                          throw new AssertionError(e);
+                        }
+                      }));
     }
   }
 
@@ -219,11 +232,15 @@ class LauncherLifecycleProperties {
 
     @Override
     public Arbitrary<Transformer<World>> transformer(World world) {
-      return Arbitraries.of(world.launcher.containers()).map(container -> Transformer.mutate(
-          "crash " + container.id(), w -> {
-            FakeContainer.exit(w.fixture.state, container.id());
-            w.launcher.maintain();
-          }));
+      return Arbitraries.of(world.launcher.containers())
+          .map(
+              container ->
+                  Transformer.mutate(
+                      "crash " + container.id(),
+                      w -> {
+                        FakeContainer.exit(w.fixture.state, container.id());
+                        w.launcher.maintain();
+                      }));
     }
   }
 
@@ -232,21 +249,26 @@ class LauncherLifecycleProperties {
     public Arbitrary<Transformer<World>> transformer() {
       return Combinators.combine(
               Arbitraries.of(GROUPS), Arbitraries.of(POLICIES), Arbitraries.of(false, false, true))
-          .as((group, text, updateFails) -> Transformer.mutate(
-              "reload " + group + " with " + text.replace('\n', ';')
-                  + (updateFails ? " (enforcer update fails)" : ""),
-              world -> {
-                // the first update fails; that container is stopped and detached
-                world.enforcer.failNextOperations(updateFails ? 1 : 0);
-                try {
-                  world.write(group, text);
-                  world.launcher.reloadPolicies();
-                } catch (Exception e) {
-                  throw new AssertionError(e);
-                } finally {
-                  world.enforcer.failNextOperations(0);
-                }
-              }));
+          .as(
+              (group, text, updateFails) ->
+                  Transformer.mutate(
+                      "reload "
+                          + group
+                          + " with "
+                          + text.replace('\n', ';')
+                          + (updateFails ? " (enforcer update fails)" : ""),
+                      world -> {
+                        // the first update fails; that container is stopped and detached
+                        world.enforcer.failNextOperations(updateFails ? 1 : 0);
+                        try {
+                          world.write(group, text);
+                          world.launcher.reloadPolicies();
+                        } catch (Exception e) {
+                          throw new AssertionError(e);
+                        } finally {
+                          world.enforcer.failNextOperations(0);
+                        }
+                      }));
     }
   }
 
@@ -257,20 +279,31 @@ class LauncherLifecycleProperties {
   static final class LauncherCrash implements Action.Independent<World> {
     @Override
     public Arbitrary<Transformer<World>> transformer() {
-      return Arbitraries.of(false, true).map(midLaunch -> Transformer.mutate(
-          "launcher crashes" + (midLaunch ? " mid-launch" : "") + " and restarts", world -> {
-            try {
-              if (midLaunch) {
-                world.fixture.cli().runDetached(ContainerRunSpec.builder(
-                        "nanoclaw-main-" + System.nanoTime(), "nanoclaw-agent:latest")
-                    .label(Launcher.LAUNCHER_LABEL, "nanoclaw").label(Launcher.GROUP_LABEL, "main")
-                    .build());
-              }
-              world.launcher = world.fixture.started(world.enforcer, World::quickTimeouts);
-            } catch (Exception e) {
-              throw new AssertionError(e);
-            }
-          }));
+      return Arbitraries.of(false, true)
+          .map(
+              midLaunch ->
+                  Transformer.mutate(
+                      "launcher crashes" + (midLaunch ? " mid-launch" : "") + " and restarts",
+                      world -> {
+                        try {
+                          if (midLaunch) {
+                            world
+                                .fixture
+                                .cli()
+                                .runDetached(
+                                    ContainerRunSpec.builder(
+                                            "nanoclaw-main-" + System.nanoTime(),
+                                            "nanoclaw-agent:latest")
+                                        .label(Launcher.LAUNCHER_LABEL, "nanoclaw")
+                                        .label(Launcher.GROUP_LABEL, "main")
+                                        .build());
+                          }
+                          world.launcher =
+                              world.fixture.started(world.enforcer, World::quickTimeouts);
+                        } catch (Exception e) {
+                          throw new AssertionError(e);
+                        }
+                      }));
     }
   }
 }

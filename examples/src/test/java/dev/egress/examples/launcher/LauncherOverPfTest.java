@@ -40,11 +40,15 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherOverPfTest {
   private static final String BRIDGE = "bridge101";
   private static final ContainerNetwork NETWORK =
-      new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
-          IpNetwork.parse("fd00:10:213::/64"));
+      new ContainerNetwork(
+          "egress-managed", IpNetwork.parse("10.213.0.0/24"), IpNetwork.parse("fd00:10:213::/64"));
+
   /** The guard covers both subnets of the managed network. */
-  private static final ParentAnchor GUARDED = ParentAnchor.defaults().guarding(
-      dev.egress.pf.render.ManagedNetwork.of(NETWORK.subnet(), NETWORK.ipv6Subnet()), false);
+  private static final ParentAnchor GUARDED =
+      ParentAnchor.defaults()
+          .guarding(
+              dev.egress.pf.render.ManagedNetwork.of(NETWORK.subnet(), NETWORK.ipv6Subnet()),
+              false);
 
   @TempDir Path root;
   private LauncherFixture fixture;
@@ -64,10 +68,11 @@ class LauncherOverPfTest {
   private PfEgressEnforcer enforcer(ParentAnchor parent) {
     return PfEgressEnforcer.builder()
         .resolver(new FakeNameResolver())
-        .processRunner((command, stdin, timeout) -> {
-          FakePfctl.Result result = pf.execute(command, stdin);
-          return new ProcessResult(result.exitCode(), result.stdout(), result.stderr());
-        })
+        .processRunner(
+            (command, stdin, timeout) -> {
+              FakePfctl.Result result = pf.execute(command, stdin);
+              return new ProcessResult(result.exitCode(), result.stdout(), result.stderr());
+            })
         .pfctlCommand(List.of("/sbin/pfctl"))
         .parentAnchor(parent)
         .scheduler(scheduler)
@@ -81,21 +86,26 @@ class LauncherOverPfTest {
   }
 
   private boolean pfPasses(InetAddress source, InetAddress destination, int port) {
-    return pf.verdict(ParentAnchor.DEFAULT_PATH,
-        PfPacket.in(BRIDGE, PfPacket.IpProtocol.TCP, source, destination, port)) == PfVerdict.PASS;
+    return pf.verdict(
+            ParentAnchor.DEFAULT_PATH,
+            PfPacket.in(BRIDGE, PfPacket.IpProtocol.TCP, source, destination, port))
+        == PfVerdict.PASS;
   }
 
   private Map<String, FakePfctl.Anchor> containerAnchors() {
     return pf.anchors().entrySet().stream()
-        .filter(e -> e.getKey().startsWith(ParentAnchor.DEFAULT_PATH + "/") && !e.getValue().isEmpty())
+        .filter(
+            e -> e.getKey().startsWith(ParentAnchor.DEFAULT_PATH + "/") && !e.getValue().isEmpty())
         .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
   }
 
   private Launcher launcher(PfEgressEnforcer enforcer) throws Exception {
-    Launcher launcher = fixture.builder(enforcer, cliThroughPf())
-        .managedNetwork(NETWORK)
-        .selfCheck(SelfCheck.of(DENIED, ALLOWED))
-        .build();
+    Launcher launcher =
+        fixture
+            .builder(enforcer, cliThroughPf())
+            .managedNetwork(NETWORK)
+            .selfCheck(SelfCheck.of(DENIED, ALLOWED))
+            .build();
     launcher.start();
     return launcher;
   }
@@ -117,7 +127,8 @@ class LauncherOverPfTest {
     container.stop();
 
     assertEquals(Map.of(), containerAnchors());
-    assertFalse(pfPasses(source, ALLOWED.address(), ALLOWED.port()),
+    assertFalse(
+        pfPasses(source, ALLOWED.address(), ALLOWED.port()),
         "the guard blocks the address once its anchor is gone");
     assertEquals(List.of(), pf.refusedCalls());
   }
@@ -126,14 +137,18 @@ class LauncherOverPfTest {
   void startUpWindow_onTheManagedNetwork_theGuardBlocksAStartedButUnattachedContainer()
       throws Exception {
     launcher(enforcer(GUARDED));
-    fixture.cli().runDetached(ContainerRunSpec.builder("nanoclaw-main-1", "img")
-        .network(NETWORK.name()).build());
-    InetAddress unattached = fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(0);
+    fixture
+        .cli()
+        .runDetached(
+            ContainerRunSpec.builder("nanoclaw-main-1", "img").network(NETWORK.name()).build());
+    InetAddress unattached =
+        fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(0);
 
     assertTrue(NETWORK.covers(unattached));
     assertFalse(pfPasses(unattached, ALLOWED.address(), ALLOWED.port()));
     assertFalse(pfPasses(unattached, DENIED.address(), DENIED.port()));
-    InetAddress unattached6 = fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(1);
+    InetAddress unattached6 =
+        fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(1);
     assertTrue(NETWORK.covers(unattached6));
     assertFalse(pfPasses(unattached6, IpAddresses.parse("2001:db8::1"), 443));
   }
@@ -144,7 +159,8 @@ class LauncherOverPfTest {
     Launcher launcher = fixture.builder(enforcer(ParentAnchor.defaults()), cliThroughPf()).build();
     launcher.start();
     fixture.cli().runDetached(ContainerRunSpec.builder("nanoclaw-main-1", "img").build());
-    InetAddress unattached = fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(0);
+    InetAddress unattached =
+        fixture.cli().inspect("nanoclaw-main-1").orElseThrow().addresses().get(0);
 
     // The honest limit of the default network: until attach, nothing restricts the container.
     assertTrue(pfPasses(unattached, DENIED.address(), DENIED.port()));
@@ -171,8 +187,8 @@ class LauncherOverPfTest {
     assertEquals(2, containerAnchors().size());
 
     // The launcher process died with its enforcer: pf keeps the anchors, the containers run on.
-    Launcher restarted = fixture.builder(enforcer(GUARDED), cliThroughPf())
-        .managedNetwork(NETWORK).build();
+    Launcher restarted =
+        fixture.builder(enforcer(GUARDED), cliThroughPf()).managedNetwork(NETWORK).build();
     Launcher.StartReport report = restarted.start();
 
     assertEquals(2, report.orphansStopped().size());

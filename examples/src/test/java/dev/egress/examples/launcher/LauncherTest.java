@@ -65,7 +65,8 @@ class LauncherTest {
 
     assertEquals("nanoclaw-main-1700000000000", container.id());
     ContainerEndpoint endpoint = container.endpoint();
-    assertEquals(List.of(IpAddresses.parse("192.168.64.2"), IpAddresses.parse("fd00:6e61:6e6f::2")),
+    assertEquals(
+        List.of(IpAddresses.parse("192.168.64.2"), IpAddresses.parse("fd00:6e61:6e6f::2")),
         endpoint.addresses());
     assertEquals(IpAddresses.parse("192.168.64.1"), endpoint.gateway());
     assertEquals(Set.of(container.id()), ruleSets());
@@ -76,7 +77,8 @@ class LauncherTest {
 
     assertTrue(result.succeeded());
     assertEquals(List.of("agent-runner --prompt hello"), fixture.work());
-    assertEquals("main", fixture.fake().containers.get(container.id()).labels.get(Launcher.GROUP_LABEL));
+    assertEquals(
+        "main", fixture.fake().containers.get(container.id()).labels.get(Launcher.GROUP_LABEL));
     assertEquals(1, fixture.events(LauncherEvent.Launched.class).size());
   }
 
@@ -157,7 +159,8 @@ class LauncherTest {
 
     ManagedContainer container = launcher.launch("main", agent());
 
-    assertEquals(List.of(
+    assertEquals(
+        List.of(
             "exec " + container.id() + " nc -z -w 3 198.51.100.1 443",
             "exec " + container.id() + " nc -z -w 3 192.0.2.10 443"),
         fixture.calls("exec"));
@@ -167,8 +170,12 @@ class LauncherTest {
 
   @Test
   void launch_whenProbesGoThroughTheEnforcersOwnDecision_theSelfCheckPasses() throws Exception {
-    ContainerCli cli = LauncherFixture.cli(new FakeContainerRunner(fixture.state,
-        (source, destination, port) -> enforcer.wouldAllow(source, Flow.tcp(destination, port))));
+    ContainerCli cli =
+        LauncherFixture.cli(
+            new FakeContainerRunner(
+                fixture.state,
+                (source, destination, port) ->
+                    enforcer.wouldAllow(source, Flow.tcp(destination, port))));
     Launcher launcher =
         fixture.builder(enforcer, cli).selfCheck(SelfCheck.of(DENIED, ALLOWED)).build();
     launcher.start();
@@ -180,11 +187,12 @@ class LauncherTest {
   }
 
   @Test
-  void launch_withTheNodeProbe_forImagesWithoutNetcat_probesTheSameDestinations()
-      throws Exception {
+  void launch_withTheNodeProbe_forImagesWithoutNetcat_probesTheSameDestinations() throws Exception {
     fixture.script(s -> s.reachable = Set.of(ALLOWED.toString()));
-    Launcher launcher = fixture.started(enforcer,
-        b -> b.selfCheck(new SelfCheck(DENIED, ALLOWED, SelfCheck.ProbeCommand.node())));
+    Launcher launcher =
+        fixture.started(
+            enforcer,
+            b -> b.selfCheck(new SelfCheck(DENIED, ALLOWED, SelfCheck.ProbeCommand.node())));
 
     ManagedContainer container = launcher.launch("main", agent());
 
@@ -325,8 +333,11 @@ class LauncherTest {
 
     assertEquals(Set.of(stays.id()), ruleSets());
     assertEquals(List.of(stays), launcher.containers());
-    assertEquals(List.of(exits.id()),
-        fixture.events(LauncherEvent.Exited.class).stream().map(LauncherEvent::containerId).toList());
+    assertEquals(
+        List.of(exits.id()),
+        fixture.events(LauncherEvent.Exited.class).stream()
+            .map(LauncherEvent::containerId)
+            .toList());
   }
 
   @Test
@@ -355,7 +366,8 @@ class LauncherTest {
     launcher.reloadPolicies();
 
     assertEquals(EgressPolicy.denyAll(), main.policy());
-    List<LauncherEvent.PolicyRejected> rejected = fixture.events(LauncherEvent.PolicyRejected.class);
+    List<LauncherEvent.PolicyRejected> rejected =
+        fixture.events(LauncherEvent.PolicyRejected.class);
     assertEquals(1, rejected.size());
     assertTrue(rejected.get(0).problem().contains("main.policy"), rejected.get(0).problem());
   }
@@ -391,10 +403,13 @@ class LauncherTest {
     thread.shutdown();
     fixture.script(s -> s.neverGetsAddress = false);
     // Not ours: started by hand, attached by someone else; it must survive the reconcile.
-    fixture.cli().runDetached(
-        dev.egress.examples.container.ContainerRunSpec.builder("someone-else", "img").build());
-    enforcer.attach(new ContainerEndpoint("someone-else",
-        List.of(IpAddresses.parse("192.168.64.9")), null), EgressPolicy.denyAll());
+    fixture
+        .cli()
+        .runDetached(
+            dev.egress.examples.container.ContainerRunSpec.builder("someone-else", "img").build());
+    enforcer.attach(
+        new ContainerEndpoint("someone-else", List.of(IpAddresses.parse("192.168.64.9")), null),
+        EgressPolicy.denyAll());
     List<String> orphans = new ArrayList<>(fixture.running());
     orphans.remove("someone-else");
     assertEquals(2, orphans.size());
@@ -430,16 +445,21 @@ class LauncherTest {
 
     assertEquals(6, ruleSets().size());
     for (ManagedContainer container : containers) {
-      assertEquals(policy("allow 203.0.113." + (groups.indexOf(container.group()) + 1)
-          + " port 443\n"), container.policy());
+      assertEquals(
+          policy("allow 203.0.113." + (groups.indexOf(container.group()) + 1) + " port 443\n"),
+          container.policy());
     }
-    assertEquals(6, containers.stream().map(c -> c.endpoint().addresses().get(0)).distinct().count());
+    assertEquals(
+        6, containers.stream().map(c -> c.endpoint().addresses().get(0)).distinct().count());
   }
 
   @Test
   void managedNetwork_isCreatedAtStart_andAnAddressOutsideItIsRefused() throws Exception {
-    ContainerNetwork network = new ContainerNetwork("egress-managed",
-        IpNetwork.parse("10.213.0.0/24"), IpNetwork.parse("fd00:10:213::/64"));
+    ContainerNetwork network =
+        new ContainerNetwork(
+            "egress-managed",
+            IpNetwork.parse("10.213.0.0/24"),
+            IpNetwork.parse("fd00:10:213::/64"));
     Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
 
     ManagedContainer inside = launcher.launch("main", agent());
@@ -447,8 +467,10 @@ class LauncherTest {
     assertEquals(IpAddresses.parse("10.213.0.2"), inside.endpoint().addresses().get(0));
     assertTrue(network.covers(inside.endpoint().addresses().get(1)));
     assertEquals(IpAddresses.parse("10.213.0.1"), inside.endpoint().gateway());
-    assertEquals(List.of("network create egress-managed --subnet 10.213.0.0/24"
-            + " --subnet-v6 fd00:10:213::/64"),
+    assertEquals(
+        List.of(
+            "network create egress-managed --subnet 10.213.0.0/24"
+                + " --subnet-v6 fd00:10:213::/64"),
         fixture.calls("network create"));
 
     fixture.script(s -> s.forcedAddress = "192.168.64.50");
@@ -461,7 +483,8 @@ class LauncherTest {
   @Test
   void launch_onAManagedNetworkWithoutIpv6Prefix_refusesAContainerWithAnUnguardedIpv6Address()
       throws Exception {
-    ContainerNetwork network = new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
+    ContainerNetwork network =
+        new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"));
     Launcher launcher = fixture.started(enforcer, b -> b.managedNetwork(network));
 
     LaunchException e = assertThrows(LaunchException.class, () -> launcher.launch("main", agent()));
@@ -477,8 +500,9 @@ class LauncherTest {
   @Test
   void build_withoutAManagedNetwork_orTheUnguardedOptIn_isRefused_beforeAnyContainerRuns()
       throws Exception {
-    Launcher.Builder builder = Launcher.builder(fixture.cli(), enforcer,
-        PolicyRegistry.load(fixture.policyDir)).image("nanoclaw-agent:latest");
+    Launcher.Builder builder =
+        Launcher.builder(fixture.cli(), enforcer, PolicyRegistry.load(fixture.policyDir))
+            .image("nanoclaw-agent:latest");
 
     IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
 
@@ -490,13 +514,16 @@ class LauncherTest {
 
   @Test
   void build_withAManagedNetwork_needsNoOptIn() throws Exception {
-    Launcher launcher = Launcher.builder(fixture.cli(), enforcer,
-            PolicyRegistry.load(fixture.policyDir))
-        .image("nanoclaw-agent:latest")
-        .pollInterval(Duration.ofMillis(1))
-        .managedNetwork(new ContainerNetwork("egress-managed", IpNetwork.parse("10.213.0.0/24"),
-            IpNetwork.parse("fd00:10:213::/64")))
-        .build();
+    Launcher launcher =
+        Launcher.builder(fixture.cli(), enforcer, PolicyRegistry.load(fixture.policyDir))
+            .image("nanoclaw-agent:latest")
+            .pollInterval(Duration.ofMillis(1))
+            .managedNetwork(
+                new ContainerNetwork(
+                    "egress-managed",
+                    IpNetwork.parse("10.213.0.0/24"),
+                    IpNetwork.parse("fd00:10:213::/64")))
+            .build();
     launcher.start();
 
     ManagedContainer container = launcher.launch("main", agent());
@@ -508,12 +535,14 @@ class LauncherTest {
   @Test
   void launch_throughTheContainerExecutableOnThePath_inThe0_8Format() throws Exception {
     Path bin = FakeContainer.install(root, fixture.state);
-    fixture.script(s -> {
-      s.format = FakeContainer.Format.V0_8;
-      s.inspectsWithoutAddress = 1;
-    });
-    ContainerCli cli = LauncherFixture.cli(
-        new SystemProcessRunner(List.of(bin, Path.of("/usr/bin"), Path.of("/bin"))));
+    fixture.script(
+        s -> {
+          s.format = FakeContainer.Format.V0_8;
+          s.inspectsWithoutAddress = 1;
+        });
+    ContainerCli cli =
+        LauncherFixture.cli(
+            new SystemProcessRunner(List.of(bin, Path.of("/usr/bin"), Path.of("/bin"))));
     Launcher launcher = fixture.builder(enforcer, cli).pollInterval(Duration.ofMillis(50)).build();
     launcher.start();
 

@@ -47,8 +47,8 @@ class PolicyRegistryTest {
     PolicyRegistry registry = PolicyRegistry.load(dir);
 
     assertEquals(EgressPolicy.denyAll(), registry.policyFor("ops"));
-    assertTrue(registry.problems().get("ops").contains("ops.policy:1:"),
-        registry.problems().get("ops"));
+    assertTrue(
+        registry.problems().get("ops").contains("ops.policy:1:"), registry.problems().get("ops"));
     assertEquals(PolicyText.parse("allow 192.0.2.1 port 443\n", "x"), registry.policyFor("main"));
   }
 
@@ -64,15 +64,16 @@ class PolicyRegistryTest {
     Files.writeString(dir.resolve("docs.policy"), "allow 192.0.2.3 port 443\n");
     List<PolicyRegistry.Change> changes = registry.reload();
 
-    assertEquals(List.of("docs", "ops"), changes.stream().map(PolicyRegistry.Change::group).toList());
+    assertEquals(
+        List.of("docs", "ops"), changes.stream().map(PolicyRegistry.Change::group).toList());
     assertNull(changes.get(0).problem());
     assertEquals(EgressPolicy.denyAll(), changes.get(1).policy());
     assertTrue(changes.get(1).problem().contains("removed"));
     assertEquals(EgressPolicy.denyAll(), registry.policyFor("ops"));
 
     Files.writeString(dir.resolve("ops.policy"), "allow 192.0.2.2 port 22\n");
-    assertEquals(List.of("ops"),
-        registry.reload().stream().map(PolicyRegistry.Change::group).toList());
+    assertEquals(
+        List.of("ops"), registry.reload().stream().map(PolicyRegistry.Change::group).toList());
     assertEquals(Set.of(), registry.problems().keySet());
   }
 }

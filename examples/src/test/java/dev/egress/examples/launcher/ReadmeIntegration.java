@@ -14,8 +14,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The integration the examples README shows, kept here so that it compiles with every change
- * (it needs a Mac with pf and the container CLI to run).
+ * The integration the examples README shows, kept here so that it compiles with every change (it
+ * needs a Mac with pf and the container CLI to run).
  */
 final class ReadmeIntegration {
   private ReadmeIntegration() {}
@@ -23,29 +23,38 @@ final class ReadmeIntegration {
   static void run(Path policies, Path groupDir, ScheduledExecutorService scheduler)
       throws Exception {
     // --- README: begin ---
-    IpNetwork v4 = IpNetwork.parse("10.213.0.0/24");      // used by managed containers only
+    IpNetwork v4 = IpNetwork.parse("10.213.0.0/24"); // used by managed containers only
     IpNetwork v6 = IpNetwork.parse("fd00:10:213::/64");
-    EgressEnforcer enforcer = PfEgressEnforcer.builder()    // or NftEgressEnforcer: same SPI
-        .resolver(DnsNameResolver.builder().build())
-        .parentAnchor(ParentAnchor.defaults().guarding(ManagedNetwork.of(v4, v6), true))
-        .build();
-    Launcher launcher = Launcher.builder(ContainerCli.onPath(), enforcer,
-            PolicyRegistry.load(policies))             // policies/<group>.policy
-        .image("nanoclaw-agent:latest")
-        .managedNetwork(new ContainerNetwork("nanoclaw", v4, v6))  // macOS 26+
-        .selfCheck(SelfCheck.of(
-            new SelfCheck.Probe(IpAddresses.parse("1.1.1.1"), 443),       // must be denied
-            new SelfCheck.Probe(IpAddresses.parse("10.213.0.1"), 3001)))  // gateway proxy
-        .listener(event -> System.err.println(event))
-        .build();
-    launcher.start();  // stops orphans of a crashed launcher, drops their rules
+    EgressEnforcer enforcer =
+        PfEgressEnforcer.builder() // or NftEgressEnforcer: same SPI
+            .resolver(DnsNameResolver.builder().build())
+            .parentAnchor(ParentAnchor.defaults().guarding(ManagedNetwork.of(v4, v6), true))
+            .build();
+    Launcher launcher =
+        Launcher.builder(
+                ContainerCli.onPath(),
+                enforcer,
+                PolicyRegistry.load(policies)) // policies/<group>.policy
+            .image("nanoclaw-agent:latest")
+            .managedNetwork(new ContainerNetwork("nanoclaw", v4, v6)) // macOS 26+
+            .selfCheck(
+                SelfCheck.of(
+                    new SelfCheck.Probe(IpAddresses.parse("1.1.1.1"), 443), // must be denied
+                    new SelfCheck.Probe(IpAddresses.parse("10.213.0.1"), 3001))) // gateway proxy
+            .listener(event -> System.err.println(event))
+            .build();
+    launcher.start(); // stops orphans of a crashed launcher, drops their rules
     scheduler.scheduleWithFixedDelay(launcher::maintain, 5, 5, TimeUnit.SECONDS);
 
-    ManagedContainer agent = launcher.launch("main", spec -> spec  // run → IP → attach → check
-        .mount(groupDir, "/workspace/group", false)
-        .command(List.of("sleep", "infinity")));  // idle until its work arrives
+    ManagedContainer agent =
+        launcher.launch(
+            "main",
+            spec ->
+                spec // run → IP → attach → check
+                    .mount(groupDir, "/workspace/group", false)
+                    .command(List.of("sleep", "infinity"))); // idle until its work arrives
     agent.exec(List.of("node", "/app/agent-runner.js", "/workspace/group/input.json"));
-    agent.stop();  // container stop, then detach
+    agent.stop(); // container stop, then detach
     // --- README: end ---
   }
 }
