@@ -1,6 +1,7 @@
 package dev.egress.enforcer;
 
 import dev.egress.policy.IpAddresses;
+import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,12 +26,8 @@ public record ContainerEndpoint(
     Objects.requireNonNull(id, "id");
     if (id.isEmpty() || id.length() > 200 || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
       throw new IllegalArgumentException(
-          "container id must be 1-200 printable ASCII characters without spaces, got '"
-              + id.chars()
-                  .limit(60)
-                  .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
-                  .collect(Collectors.joining())
-              + "'");
+          "container id must be 1-200 printable ASCII characters without spaces, got "
+              + UserText.quote(id));
     }
     if (addresses.isEmpty()) {
       throw new IllegalArgumentException("container " + id + " has no address");

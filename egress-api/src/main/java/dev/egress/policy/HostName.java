@@ -57,14 +57,16 @@ public record HostName(String ascii) implements Comparable<HostName> {
     }
     boolean wildcard = trimmed.startsWith("*.");
     String rest = wildcard ? trimmed.substring(2) : trimmed;
-    for (int i = 0; i < rest.length(); i++) {
-      char c = rest.charAt(i);
-      if (c < 0x80 && !(isLetterOrDigit(c) || c == '-' || c == '.')) {
+    for (int i = 0; i < rest.length(); i += Character.charCount(rest.codePointAt(i))) {
+      int c = rest.codePointAt(i);
+      // Invisible characters (a soft hyphen, a zero-width space) would vanish in IDNA and leave a
+      // name that differs from what the file seems to say; they are refused, not dropped.
+      if (c < 0x80 ? !(isLetterOrDigit(c) || c == '-' || c == '.') : !UserText.isVisible(c)) {
         throw new IllegalArgumentException(
-            "host name '"
-                + printable(name)
-                + "' has the character "
-                + describe(c)
+            "host name "
+                + UserText.quote(name)
+                + " has the character "
+                + UserText.character(c)
                 + " at position "
                 + (i + 1 + (wildcard ? 2 : 0))
                 + ": only letters, digits, '-' and '.' (and a leading '*.') are allowed");
@@ -79,38 +81,37 @@ public record HostName(String ascii) implements Comparable<HostName> {
               : IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "host name '"
-              + printable(name)
-              + "' is not a valid internationalised name: "
-              + e.getMessage(),
+          "host name "
+              + UserText.quote(name)
+              + " is not a valid internationalised name: "
+              + idnaProblem(e),
           e);
     }
     String[] labels = ascii.split("\\.", -1);
     for (String label : labels) {
       if (label.isEmpty()) {
         throw new IllegalArgumentException(
-            "host name '" + printable(name) + "' has an empty label (two dots in a row?)");
+            "host name " + UserText.quote(name) + " has an empty label (two dots in a row?)");
       }
       if (label.length() > MAX_LABEL_LENGTH) {
         throw new IllegalArgumentException(
-            "host name '"
-                + printable(name)
-                + "' has a label of "
+            "host name "
+                + UserText.quote(name)
+                + " has a label of "
                 + label.length()
                 + " characters; DNS allows at most "
                 + MAX_LABEL_LENGTH);
       }
       if (label.startsWith("-") || label.endsWith("-")) {
         throw new IllegalArgumentException(
-            "host name '" + printable(name) + "' has a label that starts or ends with '-'");
+            "host name " + UserText.quote(name) + " has a label that starts or ends with '-'");
       }
     }
     String last = labels[labels.length - 1];
     if (last.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "'"
-              + printable(name)
-              + "' is not a host name (its last label is a number);"
+          UserText.quote(name)
+              + " is not a host name (its last label is a number);"
               + " write an IPv4 address as four numbers 0-255, such as 10.1.2.3");
     }
     String full = wildcard ? "*." + ascii : ascii;
@@ -124,20 +125,19 @@ public record HostName(String ascii) implements Comparable<HostName> {
     return full;
   }
 
-  private static boolean isLetterOrDigit(char c) {
+  private static boolean isLetterOrDigit(int c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
 
-  static String describe(int c) {
-    return c >= 0x21 && c < 0x7f ? "'" + (char) c + "'" : String.format("U+%04X", c);
-  }
-
-  /** The text with control characters shown as U+XXXX, so error messages stay on one line. */
-  static String printable(String text) {
-    StringBuilder out = new StringBuilder();
-    text.codePoints()
-        .limit(80)
-        .forEach(c -> out.append(Character.isISOControl(c) ? describe(c) : Character.toString(c)));
-    return text.codePointCount(0, text.length()) > 80 ? out + "..." : out.toString();
+  /** IDNA's complaint, without the input that two of its messages append raw. */
+  private static String idnaProblem(IllegalArgumentException e) {
+    String message = String.valueOf(e.getMessage());
+    if (message.contains("prohibited code point")) {
+      return "it holds a code point that IDNA prohibits";
+    }
+    if (message.contains("BiDi")) {
+      return "a label mixes right-to-left and left-to-right letters";
+    }
+    return UserText.line(message);
   }
 }

@@ -37,9 +37,8 @@ public final class IpAddresses {
     String[] parts = text.split("\\.", -1);
     if (parts.length != 4) {
       throw new IllegalArgumentException(
-          "'"
-              + HostName.printable(text)
-              + "' is not an IPv4 address: expected four numbers 0-255"
+          UserText.quote(text)
+              + " is not an IPv4 address: expected four numbers 0-255"
               + " separated by dots");
     }
     byte[] bytes = new byte[4];
@@ -51,13 +50,12 @@ public final class IpAddresses {
           || (part.length() > 1 && part.charAt(0) == '0')
           || Integer.parseInt(part) > 255) {
         throw new IllegalArgumentException(
-            "'"
-                + HostName.printable(text)
-                + "' is not an IPv4 address: part "
+            UserText.quote(text)
+                + " is not an IPv4 address: part "
                 + (i + 1)
-                + " ('"
-                + HostName.printable(part)
-                + "') must be a number 0-255 without leading zeros");
+                + " ("
+                + UserText.quote(part)
+                + ") must be a number 0-255 without leading zeros");
       }
       bytes[i] = (byte) Integer.parseInt(part);
     }
@@ -76,16 +74,15 @@ public final class IpAddresses {
                         || (c >= 'A' && c <= 'F'));
     if (!literalChars || text.length() > 45) {
       throw new IllegalArgumentException(
-          "'"
-              + HostName.printable(text)
-              + "' is not an IPv6 address: only hex digits, ':' and '.'"
+          UserText.quote(text)
+              + " is not an IPv6 address: only hex digits, ':' and '.'"
               + " may appear (no brackets, no zone id)");
     }
     // The JDK treats text as a literal only when it starts with a hex digit or ':'; it would look
     // anything else (".::1") up in DNS.
     if (text.charAt(0) != ':' && Character.digit(text.charAt(0), 16) < 0) {
       throw new IllegalArgumentException(
-          "'" + text + "' is not an IPv6 address: it must start with a hex digit or ':'");
+          UserText.quote(text) + " is not an IPv6 address: it must start with a hex digit or ':'");
     }
     InetAddress address;
     try {
@@ -93,14 +90,12 @@ public final class IpAddresses {
       // by the JDK (or rejected), never looked up in DNS.
       address = InetAddress.getByName(text);
     } catch (UnknownHostException e) {
-      throw new IllegalArgumentException(
-          "'" + HostName.printable(text) + "' is not an IPv6 address", e);
+      throw new IllegalArgumentException(UserText.quote(text) + " is not an IPv6 address", e);
     }
     if (address instanceof Inet4Address) {
       throw new IllegalArgumentException(
-          "'"
-              + text
-              + "' is an IPv4-mapped IPv6 address: write the IPv4 address "
+          UserText.quote(text)
+              + " is an IPv4-mapped IPv6 address: write the IPv4 address "
               + address.getHostAddress()
               + " instead");
     }

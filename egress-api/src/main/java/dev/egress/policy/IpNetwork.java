@@ -60,9 +60,8 @@ public record IpNetwork(InetAddress address, int prefixLength) implements Compar
         || prefix.length() > 3
         || !prefix.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "'"
-              + HostName.printable(prefix)
-              + "' is not a prefix length: expected /0-"
+          UserText.quote(prefix)
+              + " is not a prefix length: expected /0-"
               + address.getAddress().length * 8);
     }
     return new IpNetwork(address, Integer.parseInt(prefix));

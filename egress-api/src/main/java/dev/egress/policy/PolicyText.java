@@ -127,7 +127,7 @@ public final class PolicyText {
             problem(
                 i + 1,
                 "unexpected character "
-                    + HostName.describe(cp)
+                    + UserText.character(cp)
                     + ": policy files hold printable text only");
             return null;
           }
@@ -147,9 +147,7 @@ public final class PolicyText {
         default ->
             problem(
                 keyword.column(),
-                "expected 'allow', 'dns' or 'log', found '"
-                    + HostName.printable(keyword.text())
-                    + "'");
+                "expected 'allow', 'dns' or 'log', found " + UserText.quote(keyword.text()));
       }
     }
 
@@ -286,9 +284,7 @@ public final class PolicyText {
     }
 
     private void unexpected(Token token, String expected) {
-      problem(
-          token.column(),
-          "expected " + expected + ", found '" + HostName.printable(token.text()) + "'");
+      problem(token.column(), "expected " + expected + ", found " + UserText.quote(token.text()));
     }
 
     private void problem(int column, String message) {

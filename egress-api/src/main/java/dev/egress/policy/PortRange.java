@@ -49,7 +49,7 @@ public record PortRange(int first, int last) implements Comparable<PortRange> {
   private static int parsePort(String text) {
     if (text.isEmpty() || text.length() > 5 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "'" + text + "' is not a port: expected a number from 1 to 65535");
+          UserText.quote(text) + " is not a port: expected a number from 1 to 65535");
     }
     return Integer.parseInt(text);
   }

@@ -23,6 +23,7 @@ public enum Protocol {
         return protocol;
       }
     }
-    throw new IllegalArgumentException("unknown protocol '" + keyword + "': expected tcp or udp");
+    throw new IllegalArgumentException(
+        "unknown protocol " + UserText.quote(keyword) + ": expected tcp or udp");
   }
 }

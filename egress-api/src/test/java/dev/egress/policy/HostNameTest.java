@@ -130,9 +130,30 @@ class HostNameTest {
     assertEquals(0, HostName.of("A.example").compareTo(HostName.of("a.example.")));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"ex\u00ADample.com", "ex\u200Bample.com", "a\u202Eb.com", "a\u00A0b.com"})
+  void invisibleCharacters_areRefused_notDroppedByIdna(String name) {
+    String message = rejected(name);
+    assertTrue(message.contains(" has the character U+"), message);
+    assertTrue(UserTextTest.isSafe(message), message);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a\u2FF0b.example", "a\u05D0.example"})
+  void idnaProblems_areReported_withoutTheInputIdnaAppends(String name) {
+    String message = rejected(name);
+    assertTrue(
+        message.endsWith(
+                "is not a valid internationalised name: it holds a code point that IDNA"
+                    + " prohibits")
+            || message.endsWith(": a label mixes right-to-left and left-to-right letters"),
+        message);
+  }
+
   @Test
-  void printable_showsControlCharactersAsCodePoints_andCutsLongText() {
-    assertEquals("aU+0000b", HostName.printable("a\0b"));
-    assertEquals("x".repeat(80) + "...", HostName.printable("x".repeat(300)));
+  void aLongName_isQuotedCut() {
+    String message = rejected("a".repeat(3000) + "_.com");
+    assertTrue(message.contains("...' (3005 characters)"), message);
+    assertTrue(message.length() < 300, message);
   }
 }

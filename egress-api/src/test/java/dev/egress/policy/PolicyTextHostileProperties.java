@@ -15,9 +15,13 @@ import net.jqwik.api.Provide;
 
 /**
  * Whatever the text, the parser either returns a policy or throws {@link PolicySyntaxException}
- * whose every problem points inside the text and says what is wrong on one line.
+ * whose every problem points inside the text and says what is wrong on one line, in a message that
+ * holds nothing a terminal would not show as itself (see {@link UserText}) and is at most {@value
+ * #MAX_MESSAGE} characters long.
  */
 class PolicyTextHostileProperties {
+  static final int MAX_MESSAGE = 500;
+
   private static final List<String> VALID_FILES =
       List.of(
           "# NanoClaw agent container\n"
@@ -99,7 +103,18 @@ class PolicyTextHostileProperties {
           "*",
           "/",
           ":",
-          "%");
+          "%",
+          "\u202E",
+          "a\u202Eb",
+          "\u200B",
+          "ex\u00ADample.com",
+          "\u0301",
+          "\u001B[2J",
+          "\uDB40\uDC01",
+          "x".repeat(3051),
+          "1".repeat(3051),
+          "10.0.0." + "9".repeat(3000),
+          "x".repeat(70) + "\u202E" + "y".repeat(70) + ".com");
 
   @Provide
   Arbitrary<String> tokenSoup() {
@@ -119,7 +134,8 @@ class PolicyTextHostileProperties {
   @Provide
   Arbitrary<String> hostileCharacters() {
     return Arbitraries.strings()
-        .withChars(" \t\n\r\"'{}#\0/.:-*0123456789abcdefxyzé€\u2028\u00a0\ufeff")
+        .withChars(
+            " \t\n\r\"'{}#\0/.:-*0123456789abcdefxyzé€\u2028\u00a0\ufeff\u202e\u200b\u00ad\u0301\ud800")
         .ofMaxLength(120);
   }
 
@@ -218,10 +234,14 @@ class PolicyTextHostileProperties {
                     .noneMatch(
                         c -> c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029),
             "message spans lines: " + problem);
+        assertTrue(UserTextTest.isSafe(problem.message()), "unsafe message: " + problem);
+        assertTrue(
+            problem.message().length() <= MAX_MESSAGE,
+            problem.message().length() + " characters: " + problem);
       }
       return;
     } catch (RuntimeException e) {
-      throw new AssertionError("parse threw " + e + " for " + HostName.printable(text), e);
+      throw new AssertionError("parse threw " + e + " for " + UserText.quote(text), e);
     }
     // What parses must be stable: its canonical text parses back to it.
     try {

@@ -180,7 +180,7 @@ class PolicyTextTest {
   @Test
   void aControlCharacter_isReportedAsACodePoint_atItsColumn() {
     assertEquals(
-        "unexpected character U+0000: policy files hold printable text only",
+        "unexpected character U+0000 (NULL): policy files hold printable text only",
         problemAt("allow a\0b port 443", 1, 8));
   }
 
@@ -188,6 +188,16 @@ class PolicyTextTest {
   void aByteOrderMarkOrNonBreakingSpace_isReported() {
     assertTrue(problemAt("\uFEFFallow a.example port 443", 1, 1).contains("U+FEFF"));
     assertTrue(problemAt("allow a.example\u2028port 443", 1, 16).contains("U+2028"));
+  }
+
+  @Test
+  void invisibleAndBidiCharactersInATokenAreEscaped_andLongTokensCut() {
+    assertEquals(
+        "expected 'allow', 'dns' or 'log', found 'al\\u202Elow\\u200B\\u00AD'",
+        problemAt("al\u202Elow\u200B\u00AD example.com port 443", 1, 1));
+    assertEquals(
+        "expected end of line, found '" + "x".repeat(80) + "...' (3051 characters)",
+        problemAt("log denied " + "x".repeat(3051), 1, 12));
   }
 
   @Test
