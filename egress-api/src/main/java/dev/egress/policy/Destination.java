@@ -26,7 +26,8 @@ public sealed interface Destination extends Comparable<Destination>
   }
 
   /**
-   * Every address in {@code network}. A /0 network is refused: that is {@link UnsafeAnyAddress}.
+   * Every address in {@code network}. A /0 network is refused: that is {@link UnsafeAnyAddress}
+   * (and so is a policy whose networks cover a family by parts; see {@link EgressPolicy}).
    */
   record Network(IpNetwork network) implements Destination {
     public Network {

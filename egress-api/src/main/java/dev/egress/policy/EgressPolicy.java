@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -40,11 +41,17 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
 
   /**
    * @throws IllegalArgumentException if an allowance names port 53 alone (DNS is the {@link
-   *     DnsRule}'s business)
+   *     DnsRule}'s business), or if networks together allow every IPv4 or every IPv6 address for
+   *     some protocol and port that no {@link Destination.UnsafeAnyAddress} allowance opens (that
+   *     is a /0 network by parts: any address is granted by name only)
    */
   public EgressPolicy {
     Objects.requireNonNull(dns, "dns");
     allowances = normalise(allowances);
+    Optional<FamilyCover> cover = FamilyCover.find(allowances);
+    if (cover.isPresent()) {
+      throw new IllegalArgumentException(cover.get().message(allowances, "the networks"));
+    }
   }
 
   /** A policy that allows nothing, DNS included. */
@@ -200,7 +207,7 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
     }
 
     /**
-     * @throws IllegalArgumentException if an allowance names port 53 alone
+     * @throws IllegalArgumentException as {@link EgressPolicy#EgressPolicy} does
      */
     public EgressPolicy build() {
       return new EgressPolicy(allowances, dns, logDenied);

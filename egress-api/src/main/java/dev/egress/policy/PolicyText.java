@@ -70,10 +70,14 @@ public final class PolicyText {
 
   private record Token(String text, int column) {}
 
+  /** An allowance and where its destination stands. */
+  private record Placed(Allowance allowance, int line, int column) {}
+
   private static final class Parser {
     private final String source;
     private final List<PolicySyntaxException.Problem> problems = new ArrayList<>();
     private final EgressPolicy.Builder builder = EgressPolicy.builder();
+    private final List<Placed> allowed = new ArrayList<>();
     private int dnsLine;
     private int logLine;
     private int lineNumber;
@@ -91,6 +95,9 @@ public final class PolicyText {
         if (tokens != null && !tokens.isEmpty()) {
           directive(tokens, content.length() + 1);
         }
+      }
+      if (problems.isEmpty()) {
+        refuseFamilyCover();
       }
       if (problems.isEmpty()) {
         try {
@@ -216,6 +223,27 @@ public final class PolicyText {
         return;
       }
       builder.allow(destination, protocol, ports);
+      allowed.add(
+          new Placed(
+              new Allowance(destination, protocol, ports), lineNumber, destinationToken.column()));
+    }
+
+    /** Networks that add up to a whole family, reported at the last of their lines. */
+    private void refuseFamilyCover() {
+      List<Allowance> allowances = allowed.stream().map(Placed::allowance).toList();
+      FamilyCover.find(allowances)
+          .ifPresent(
+              cover -> {
+                List<Placed> lines = cover.indices().stream().map(allowed::get).toList();
+                Placed last = lines.get(lines.size() - 1);
+                String where =
+                    "the networks on lines "
+                        + FamilyCover.shortList(
+                            lines.stream().map(p -> Integer.toString(p.line())).toList());
+                problems.add(
+                    new PolicySyntaxException.Problem(
+                        source, last.line(), last.column(), cover.message(allowances, where)));
+              });
     }
 
     private void dns(List<Token> tokens, int endColumn) {

@@ -160,6 +160,81 @@ class EgressPolicyTest {
       assertTrue(message.contains("unsafe-any-address"), message);
       assertThrows(IllegalArgumentException.class, () -> Destination.network("::/0"));
     }
+
+    @Test
+    void twoHalvesOfIpv4_areRefusedLikeASlashZero() {
+      String message =
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> policyOf(tcp("0.0.0.0/1", 443, 443), tcp("128.0.0.0/1", 443, 443)))
+              .getMessage();
+      assertEquals(
+          "the networks (0.0.0.0/1, 128.0.0.0/1) together allow every IPv4 address for tcp port"
+              + " 443, as a /0 network would: if that is really meant, write 'allow"
+              + " unsafe-any-address port 443'",
+          message);
+    }
+
+    @Test
+    void twoHalvesOfIpv6_overUdp_areRefused_withTheUdpSpelling() {
+      Allowance low = new Allowance(Destination.parse("::/1"), Protocol.UDP, PortRange.all());
+      Allowance high = new Allowance(Destination.parse("8000::/1"), Protocol.UDP, PortRange.all());
+      String message =
+          assertThrows(IllegalArgumentException.class, () -> policyOf(low, high)).getMessage();
+      assertTrue(
+          message.contains(
+              "every IPv6 address for udp ports 1-52, as a /0 network would: if that is really"
+                  + " meant, write 'allow unsafe-any-address port 1-52 proto udp'"),
+          message);
+    }
+
+    @Test
+    void manySmallNetworks_coveringAFamily_areRefused_andListedShort() {
+      List<Allowance> sixteenths = new java.util.ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        sixteenths.add(tcp((i * 16) + ".0.0.0/4", 443, 443));
+      }
+      String message =
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> new EgressPolicy(sixteenths, DnsRule.none(), false))
+              .getMessage();
+      assertTrue(
+          message.startsWith(
+              "the networks (0.0.0.0/4, 16.0.0.0/4, 32.0.0.0/4, 48.0.0.0/4 and 12 more)"),
+          message);
+    }
+
+    @Test
+    void halvesOnDifferentPorts_orProtocols_orFamilies_areFine() {
+      policyOf(tcp("0.0.0.0/1", 443, 443), tcp("128.0.0.0/1", 444, 444));
+      policyOf(
+          tcp("0.0.0.0/1", 443, 443),
+          new Allowance(Destination.parse("128.0.0.0/1"), Protocol.UDP, PortRange.of(443)));
+      policyOf(tcp("0.0.0.0/1", 443, 443), tcp("8000::/1", 443, 443));
+      policyOf(
+          tcp("0.0.0.0/1", 1, 65535), tcp("128.0.0.0/2", 1, 65535), tcp("192.0.0.0/3", 1, 65535));
+    }
+
+    @Test
+    void halvesMeetingOnPort53Only_areFine_sinceAllowRulesNeverOpenIt() {
+      policyOf(tcp("0.0.0.0/1", 50, 53), tcp("128.0.0.0/1", 53, 60));
+    }
+
+    @Test
+    void halvesOnPortsThatUnsafeAnyAddressOpensAnyway_areFine() {
+      policyOf(
+          tcp("0.0.0.0/1", 443, 443),
+          tcp("128.0.0.0/1", 443, 443),
+          tcp(Destination.UnsafeAnyAddress.KEYWORD, 400, 500));
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              policyOf(
+                  tcp("0.0.0.0/1", 443, 444),
+                  tcp("128.0.0.0/1", 443, 444),
+                  tcp(Destination.UnsafeAnyAddress.KEYWORD, 400, 443)));
+    }
   }
 
   @Nested

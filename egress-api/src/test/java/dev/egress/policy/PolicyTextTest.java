@@ -166,6 +166,19 @@ class PolicyTextTest {
   }
 
   @Test
+  void networksCoveringAFamily_areRefused_atTheLastOfTheirLines_namingThemAll() {
+    assertEquals(
+        "the networks on lines 2, 4 (0.0.0.0/1, 128.0.0.0/1) together allow every IPv4 address"
+            + " for tcp port 443, as a /0 network would: if that is really meant, write 'allow"
+            + " unsafe-any-address port 443'",
+        problemAt(
+            "# halves\nallow 0.0.0.0/1 port 443\nallow 10.0.0.0/8 port 443\n"
+                + "  allow 128.0.0.0/1 port 443\n",
+            4,
+            9));
+  }
+
+  @Test
   void aSecondDnsLine_pointsToTheFirst() {
     assertEquals(
         "'dns' is already set on line 2; list every resolver on one 'dns' line",

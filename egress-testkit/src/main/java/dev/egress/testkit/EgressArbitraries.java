@@ -249,10 +249,26 @@ public final class EgressArbitraries {
         addresses().list().ofMinSize(1).ofMaxSize(3).map(DnsRule.Servers::new));
   }
 
+  /**
+   * Lists of up to {@code maxSize} allowances that make a policy: never networks that add up to a
+   * whole address family, which policies refuse.
+   */
+  public static Arbitrary<List<Allowance>> allowanceLists(int maxSize) {
+    return allowances().list().ofMaxSize(maxSize).filter(EgressArbitraries::makeAPolicy);
+  }
+
+  private static boolean makeAPolicy(List<Allowance> allowances) {
+    try {
+      new EgressPolicy(allowances, DnsRule.none(), false);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   /** Policies of zero to eight allowances (before normalisation), any DNS rule and logging. */
   public static Arbitrary<EgressPolicy> policies() {
-    return Combinators.combine(
-            allowances().list().ofMaxSize(8), dnsRules(), Arbitraries.of(true, false))
+    return Combinators.combine(allowanceLists(8), dnsRules(), Arbitraries.of(true, false))
         .as(EgressPolicy::new);
   }
 

@@ -35,7 +35,7 @@ class PolicyProperties {
 
   @Provide
   Arbitrary<List<Allowance>> allowanceLists() {
-    return EgressArbitraries.allowances().list().ofMaxSize(10);
+    return EgressArbitraries.allowanceLists(10);
   }
 
   @Provide
