@@ -13,12 +13,18 @@ public final class PolicySyntaxException extends Exception {
   /**
    * One problem in a policy text.
    *
-   * @param source the file name or another label for the text
+   * @param source the file name or another label for the text, as {@link UserText#line} shows it
    * @param line 1-based line number
    * @param column 1-based column of the offending token
-   * @param message what was found and what was expected
+   * @param message what was found and what was expected, as {@link UserText#line} shows it
    */
   public record Problem(String source, int line, int column, String message) {
+    /** Whoever made it, a problem prints as one line that is safe to show. */
+    public Problem {
+      source = UserText.line(source);
+      message = UserText.line(message);
+    }
+
     @Override
     public String toString() {
       return source + ":" + line + ":" + column + ": " + message;

@@ -1,10 +1,18 @@
 package dev.egress.policy;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -29,20 +37,113 @@ import org.jspecify.annotations.Nullable;
  * gateway}; denials are not logged unless {@code log denied} is present. {@code dns} and {@code
  * log} may appear once each.
  *
- * <p>Parsing is strict and reports every problem with its line and column. {@link #format} writes
- * the canonical form, which parses back to an equal policy.
+ * <p>Parsing is strict and reports every problem with its line and column (up to {@link
+ * #MAX_PROBLEMS}); messages quote the text through {@link UserText}. Inputs are bounded: {@link
+ * #MAX_SIZE}, {@link #MAX_LINES}, {@link #MAX_ALLOWANCES} and {@link #MAX_DNS_SERVERS} are checked
+ * before the work they would make expensive. {@link #format} writes the canonical form, which
+ * parses back to an equal policy.
  */
 public final class PolicyText {
   private PolicyText() {}
 
   /**
-   * Reads and parses a policy file (UTF-8).
+   * The largest policy: {@value} bytes (1 MiB) in a file, as many characters in a text. Real
+   * policies are a few kilobytes; the limit keeps a mistaken or hostile file from costing memory.
+   */
+  public static final int MAX_SIZE = 1 << 20;
+
+  /** The most lines a policy may have. */
+  public static final int MAX_LINES = 20_000;
+
+  /** The most {@code allow} lines (so destinations) a policy may have. */
+  public static final int MAX_ALLOWANCES = 10_000;
+
+  /** The most resolvers a {@code dns} line may name. */
+  public static final int MAX_DNS_SERVERS = 16;
+
+  /** Parsing stops after this many problems, with one more saying so. */
+  public static final int MAX_PROBLEMS = 100;
+
+  /**
+   * Reads and parses a policy file, through {@link #readText}.
    *
    * @throws PolicySyntaxException naming the file, line and column of each problem
-   * @throws IOException if the file cannot be read
+   * @throws FileSystemException if the file cannot be read, as {@link #readText} says
    */
   public static EgressPolicy read(Path file) throws IOException, PolicySyntaxException {
-    return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    return parse(readText(file), file.toString());
+  }
+
+  /**
+   * The text of a policy file: UTF-8, at most {@link #MAX_SIZE} bytes, from a regular file
+   * (symbolic links are followed). The one way policy files are read: the type and size are checked
+   * before reading, and the size again while reading, so a FIFO, a device such as {@code
+   * /dev/zero}, a directory or a huge file is refused at once rather than hang or exhaust memory.
+   *
+   * <p>A file swapped for a FIFO between the check and the open still blocks the open (Java cannot
+   * open without blocking): keep policy directories writable by their operator only.
+   *
+   * @throws FileSystemException naming the file, with a reason fit for a message: {@link
+   *     NoSuchFileException} when there is no file, {@link AccessDeniedException} when it may not
+   *     be read; otherwise not a regular file, too large, not UTF-8 text, or the system's reason
+   */
+  public static String readText(Path file) throws FileSystemException {
+    String name = UserText.line(file.toString());
+    BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(file, BasicFileAttributes.class);
+    } catch (IOException e) {
+      throw failure(name, e);
+    }
+    if (!attributes.isRegularFile()) {
+      throw new FileSystemException(
+          name,
+          null,
+          attributes.isDirectory()
+              ? "a directory, not a policy file"
+              : "not a regular file (a FIFO, device or socket): policies are read from regular"
+                  + " files only");
+    }
+    if (attributes.size() > MAX_SIZE) {
+      throw new FileSystemException(name, null, tooLarge(attributes.size() + " bytes"));
+    }
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(file)) {
+      bytes = in.readNBytes(MAX_SIZE + 1);
+    } catch (IOException e) {
+      throw failure(name, e);
+    }
+    if (bytes.length > MAX_SIZE) {
+      throw new FileSystemException(name, null, tooLarge("more than " + MAX_SIZE + " bytes"));
+    }
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new FileSystemException(name, null, "not UTF-8 text");
+    }
+  }
+
+  private static FileSystemException failure(String name, IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return new NoSuchFileException(name, null, "no such file");
+    }
+    if (e instanceof AccessDeniedException) {
+      return new AccessDeniedException(name, null, "permission denied");
+    }
+    String reason =
+        e instanceof FileSystemException system && system.getReason() != null
+            ? system.getReason()
+            : e.getMessage();
+    return new FileSystemException(name, null, UserText.line(String.valueOf(reason)));
+  }
+
+  private static String tooLarge(String size) {
+    return size + ": a policy file may hold at most " + MAX_SIZE + " bytes (1 MiB)";
   }
 
   /**
@@ -81,19 +182,52 @@ public final class PolicyText {
     private int dnsLine;
     private int logLine;
     private int lineNumber;
+    private int allowLines;
+    private boolean stopped;
 
     Parser(String source) {
       this.source = source;
     }
 
     EgressPolicy parse(String text) throws PolicySyntaxException {
-      String[] lines = text.split("\n", -1);
-      for (String line : lines) {
+      // The limits come first, before any work that grows with the text.
+      if (text.length() > MAX_SIZE) {
+        lineNumber = 1;
+        problem(
+            1,
+            "the policy is "
+                + text.length()
+                + " characters long; a policy may hold at most "
+                + MAX_SIZE);
+        throw new PolicySyntaxException(problems);
+      }
+      long lineCount =
+          text.chars().filter(c -> c == '\n').count()
+              + (text.isEmpty() || text.endsWith("\n") ? 0 : 1);
+      if (lineCount > MAX_LINES) {
+        lineNumber = MAX_LINES + 1;
+        problem(
+            1,
+            "the policy has "
+                + lineCount
+                + " lines; a policy may have at most "
+                + MAX_LINES
+                + " (comments and blank lines count)");
+        throw new PolicySyntaxException(problems);
+      }
+      for (String line : text.split("\n", -1)) {
         lineNumber++;
         String content = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
         List<Token> tokens = tokenize(content);
         if (tokens != null && !tokens.isEmpty()) {
           directive(tokens, content.length() + 1);
+        }
+        if (stopped) {
+          break;
+        }
+        if (problems.size() >= MAX_PROBLEMS) {
+          problem(1, "stopped after " + MAX_PROBLEMS + " problems; fix those first");
+          break;
         }
       }
       if (problems.isEmpty()) {
@@ -160,6 +294,17 @@ public final class PolicyText {
 
     private void allow(List<Token> tokens, int endColumn) {
       // allow DESTINATION port PORTS [proto tcp|udp]
+      if (++allowLines > MAX_ALLOWANCES) {
+        problem(
+            tokens.get(0).column(),
+            "more than "
+                + MAX_ALLOWANCES
+                + " allow lines: a policy may have at most "
+                + MAX_ALLOWANCES
+                + " (name networks rather than many single addresses)");
+        stopped = true;
+        return;
+      }
       if (tokens.size() < 2) {
         problem(
             endColumn,
@@ -265,6 +410,12 @@ public final class PolicyText {
           return;
         }
         builder.dns(first.equals("gateway") ? DnsRule.gateway() : DnsRule.none());
+        return;
+      }
+      if (tokens.size() - 1 > MAX_DNS_SERVERS) {
+        problem(
+            tokens.get(MAX_DNS_SERVERS + 1).column(),
+            "a 'dns' line may name at most " + MAX_DNS_SERVERS + " resolvers");
         return;
       }
       List<InetAddress> servers = new ArrayList<>();
