@@ -4,9 +4,6 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
 import java.io.IOException;
-import java.nio.charset.MalformedInputException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** Reads policy files for the commands, turning every failure into a {@link CommandFailure}. */
@@ -14,7 +11,8 @@ final class PolicyFiles {
   private PolicyFiles() {}
 
   /**
-   * The policy in {@code file}.
+   * The policy in {@code file}, read by {@link PolicyText#read} (a regular file of at most {@link
+   * PolicyText#MAX_SIZE} bytes).
    *
    * @throws CommandFailure with {@link ExitCodes#FINDINGS} and one {@code FILE:LINE:COLUMN:
    *     message} line per problem, or one line saying why the file cannot be read
@@ -26,19 +24,10 @@ final class PolicyFiles {
       throw new CommandFailure(
           ExitCodes.FINDINGS,
           e.problems().stream().map(PolicySyntaxException.Problem::toString).toList());
-    } catch (NoSuchFileException e) {
-      return failRead(file, "no such file");
-    } catch (AccessDeniedException e) {
-      return failRead(file, "permission denied");
-    } catch (MalformedInputException e) {
-      return failRead(file, "not UTF-8 text");
     } catch (IOException e) {
-      return failRead(file, String.valueOf(e.getMessage()));
+      // PolicyText says which file and why: "FILE: not a regular file (...)".
+      throw new CommandFailure(
+          ExitCodes.FINDINGS, "egressctl: cannot read policy file " + e.getMessage());
     }
-  }
-
-  private static EgressPolicy failRead(Path file, String why) {
-    throw new CommandFailure(
-        ExitCodes.FINDINGS, "egressctl: cannot read policy file " + file + ": " + why);
   }
 }

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class CheckCommandTest {
@@ -93,8 +96,55 @@ class CheckCommandTest {
     Cli.Result result = new Cli().run("check", "--policy", dir.toString());
 
     assertEquals(1, result.exit());
+    assertEquals(
+        "egressctl: cannot read policy file " + dir + ": a directory, not a policy file\n",
+        result.err());
+  }
+
+  @Test
+  @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void check_fifo_isRefusedAtOnce_andExitsOne() throws Exception {
+    Path fifo = dir.resolve("agent.policy");
+    Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo");
+
+    Cli.Result result = new Cli().run("check", "--policy", fifo.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals(
+        "egressctl: cannot read policy file "
+            + fifo
+            + ": not a regular file (a FIFO, device or socket): policies are read from regular"
+            + " files only\n",
+        result.err());
+  }
+
+  @Test
+  @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void check_devZero_isRefusedAtOnce_andExitsOne() {
+    Cli.Result result = new Cli().run("check", "--policy", "/dev/zero");
+
+    assertEquals(1, result.exit());
     assertTrue(
-        result.err().startsWith("egressctl: cannot read policy file " + dir + ": "), result.err());
+        result.err().startsWith("egressctl: cannot read policy file /dev/zero: not a regular file"),
+        result.err());
+  }
+
+  @Test
+  void check_oversizedFile_isRefusedBeforeReading_andExitsOne() throws IOException {
+    Path big = dir.resolve("big.policy");
+    try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw")) {
+      file.setLength(25L << 20);
+    }
+
+    Cli.Result result = new Cli().run("check", "--policy", big.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals(
+        "egressctl: cannot read policy file "
+            + big
+            + ": 26214400 bytes: a policy file may hold at most 1048576 bytes (1 MiB)\n",
+        result.err());
   }
 
   @Test

@@ -4,7 +4,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,9 +23,10 @@ import org.jspecify.annotations.Nullable;
  * PolicyText} format. {@link #reload()} rereads the directory and says which groups changed.
  *
  * <p>Fails closed: a group with no file has no policy (its containers cannot be launched); a file
- * that is invalid, or is deleted after it was loaded, turns the group's policy into "deny
- * everything" — an operator's typo cuts the group's network rather than keep rules the operator
- * meant to replace — and {@link #problems()} says why. Other groups are not affected.
+ * that is invalid, cannot be read (not a regular file, larger than {@link PolicyText#MAX_SIZE}, not
+ * UTF-8), or is deleted after it was loaded, turns the group's policy into "deny everything" — an
+ * operator's typo cuts the group's network rather than keep rules the operator meant to replace —
+ * and {@link #problems()} says why. Other groups are not affected.
  *
  * <p>Thread-safe; {@link #reload()} blocks on file reads.
  */
@@ -37,7 +38,15 @@ public final class PolicyRegistry {
   private final Map<String, Entry> entries = new HashMap<>();
   private final Map<String, String> problems = new HashMap<>();
 
-  private record Entry(@Nullable String text, EgressPolicy policy) {}
+  private record Entry(Content content, EgressPolicy policy) {}
+
+  /**
+   * What reading a group's file gave: its text, why it could not be read, or neither when it is
+   * gone. Equal contents need no new parse.
+   */
+  private record Content(@Nullable String text, @Nullable String unreadable) {
+    static final Content MISSING = new Content(null, null);
+  }
 
   /**
    * A change {@link #reload()} found.
@@ -106,16 +115,16 @@ public final class PolicyRegistry {
     List<Change> changes = new ArrayList<>();
     for (String group : groups) {
       Path file = present.get(group);
-      String text = file == null ? null : readIfPresent(file);
+      Content content = file == null ? Content.MISSING : read(file);
       Entry old = entries.get(group);
-      if (old != null && Objects.equals(old.text(), text)) {
+      if (old != null && old.content().equals(content)) {
         continue;
       }
-      Change change = parse(group, file, text);
+      Change change = parse(group, file, content);
       if (old == null || !old.policy().equals(change.policy()) || change.problem() != null) {
         changes.add(change);
       }
-      entries.put(group, new Entry(text, change.policy()));
+      entries.put(group, new Entry(content, change.policy()));
       String problem = change.problem();
       if (problem == null) {
         problems.remove(group);
@@ -126,7 +135,15 @@ public final class PolicyRegistry {
     return changes;
   }
 
-  private static Change parse(String group, @Nullable Path file, @Nullable String text) {
+  private static Change parse(String group, @Nullable Path file, Content content) {
+    String text = content.text();
+    String unreadable = content.unreadable();
+    if (unreadable != null) {
+      return new Change(
+          group,
+          EgressPolicy.denyAll(),
+          unreadable + " (the group denies everything until the file is fixed)");
+    }
     if (file == null || text == null) {
       return new Change(
           group,
@@ -143,11 +160,14 @@ public final class PolicyRegistry {
     }
   }
 
-  private static @Nullable String readIfPresent(Path file) throws IOException {
+  /** The file through {@link PolicyText#readText}: regular files of bounded size only. */
+  private static Content read(Path file) {
     try {
-      return Files.readString(file, StandardCharsets.UTF_8);
+      return new Content(PolicyText.readText(file), null);
     } catch (NoSuchFileException e) {
-      return null;
+      return Content.MISSING;
+    } catch (FileSystemException e) {
+      return new Content(null, "cannot read policy file " + e.getMessage());
     }
   }
 
@@ -156,7 +176,6 @@ public final class PolicyRegistry {
       return files
           .filter(f -> f.getFileName().toString().endsWith(SUFFIX))
           .filter(f -> Groups.isValid(groupOf(f)))
-          .filter(Files::isRegularFile)
           .sorted()
           .toList();
     }

@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicyText;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class PolicyRegistryTest {
@@ -50,6 +53,33 @@ class PolicyRegistryTest {
     assertTrue(
         registry.problems().get("ops").contains("ops.policy:1:"), registry.problems().get("ops"));
     assertEquals(PolicyText.parse("allow 192.0.2.1 port 443\n", "x"), registry.policyFor("main"));
+  }
+
+  @Test
+  @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void load_aFifoOrOversizedFile_deniesEverythingForThatGroup_atOnce_andSaysWhy() throws Exception {
+    Files.writeString(dir.resolve("main.policy"), "allow 192.0.2.1 port 443\n");
+    Process mkfifo = new ProcessBuilder("mkfifo", dir.resolve("ops.policy").toString()).start();
+    assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo");
+    try (RandomAccessFile big = new RandomAccessFile(dir.resolve("big.policy").toFile(), "rw")) {
+      big.setLength(25L << 20);
+    }
+
+    PolicyRegistry registry = PolicyRegistry.load(dir);
+
+    assertEquals(EgressPolicy.denyAll(), registry.policyFor("ops"));
+    assertEquals(
+        "cannot read policy file "
+            + dir.resolve("ops.policy")
+            + ": not a regular file (a FIFO, device or socket): policies are read from regular"
+            + " files only (the group denies everything until the file is fixed)",
+        registry.problems().get("ops"));
+    assertEquals(EgressPolicy.denyAll(), registry.policyFor("big"));
+    assertTrue(
+        registry.problems().get("big").contains("26214400 bytes: a policy file may hold at most"),
+        registry.problems().get("big"));
+    assertEquals(PolicyText.parse("allow 192.0.2.1 port 443\n", "x"), registry.policyFor("main"));
+    assertEquals(List.of(), registry.reload());
   }
 
   @Test
