@@ -3,6 +3,7 @@ package dev.egress.cli;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.UserText;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -39,13 +40,14 @@ final class CheckCommand implements Callable<Integer> {
     Output output = outputOptions.open(host);
     Path file = Objects.requireNonNull(policyFile, "picocli sets the required --policy");
     EgressPolicy policy = PolicyFiles.read(file);
+    String name = UserText.line(file.toString());
     for (Allowance allowance : policy.allowances()) {
       if (allowance.destination() instanceof Destination.UnsafeAnyAddress) {
         output.note(
-            file + ": warning: '" + allowance + "' turns egress control off for those ports");
+            name + ": warning: '" + allowance + "' turns egress control off for those ports");
       }
     }
-    output.info(file + ": " + output.good("ok") + " (" + summary(policy) + ")");
+    output.info(name + ": " + output.good("ok") + " (" + summary(policy) + ")");
     output.detail(policy.toString().stripTrailing());
     return ExitCodes.OK;
   }

@@ -2,6 +2,7 @@ package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
 import dev.egress.policy.IpAddresses;
+import java.io.PrintWriter;
 import java.lang.reflect.Constructor;
 import java.net.InetAddress;
 import picocli.CommandLine;
@@ -11,6 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /** The {@code egressctl} command and its entry points. */
 @Command(
@@ -66,6 +68,7 @@ public final class Egressctl implements Runnable {
         Help.defaultColorScheme(host.colour() ? Help.Ansi.ON : Help.Ansi.OFF));
     commandLine.registerConverter(InetAddress.class, Egressctl::address);
     commandLine.setExecutionExceptionHandler(Egressctl::handle);
+    commandLine.setParameterExceptionHandler(Egressctl::invalidInput);
     return commandLine;
   }
 
@@ -80,16 +83,14 @@ public final class Egressctl implements Runnable {
   private static int handle(Exception e, CommandLine commandLine, ParseResult parseResult) {
     var err = commandLine.getErr();
     if (e instanceof CommandFailure failure) {
-      failure.lines().forEach(err::println);
-      err.flush();
+      failure.lines().forEach(line -> Output.diagnostic(err, line));
       return failure.exitCode();
     }
     if (e instanceof EgressException egress) {
-      err.println("egressctl: " + egress.getMessage());
-      err.flush();
+      Output.diagnostic(err, "egressctl: " + egress.getMessage());
       return ExitCodes.CANNOT_ENFORCE;
     }
-    err.println("egressctl: internal error: " + e);
+    Output.diagnostic(err, "egressctl: internal error: " + e);
     if (verbose(parseResult)) {
       e.printStackTrace(err);
     } else {
@@ -97,6 +98,18 @@ public final class Egressctl implements Runnable {
     }
     err.flush();
     return ExitCodes.INTERNAL_ERROR;
+  }
+
+  /** Picocli's handling of usage errors, with the message printed as every diagnostic is. */
+  private static int invalidInput(ParameterException e, String[] args) {
+    CommandLine commandLine = e.getCommandLine();
+    PrintWriter err = commandLine.getErr();
+    Output.diagnostic(err, String.valueOf(e.getMessage()));
+    if (!UnmatchedArgumentException.printSuggestions(e, err)) {
+      commandLine.usage(err, commandLine.getColorScheme());
+    }
+    err.flush();
+    return commandLine.getCommandSpec().exitCodeOnInvalidInput();
   }
 
   private static boolean verbose(ParseResult parseResult) {

@@ -1,6 +1,8 @@
 package dev.egress.cli;
 
+import dev.egress.policy.UserText;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -16,6 +18,8 @@ final class Output {
     NORMAL,
     VERBOSE
   }
+
+  static final int MAX_DIAGNOSTIC_LINES = 200;
 
   private static final String RESET = "\u001b[0m";
   private static final String RED = "\u001b[31m";
@@ -56,22 +60,34 @@ final class Output {
   /** A detail on standard error, shown only with {@code -v}. */
   void detail(String line) {
     if (verbosity == Verbosity.VERBOSE) {
-      err.println(line);
-      err.flush();
+      diagnostic(err, line);
     }
   }
 
   /** A note about the result (not an error) on standard error, silenced by {@code -q}. */
   void note(String line) {
     if (verbosity != Verbosity.QUIET) {
-      err.println(line);
-      err.flush();
+      diagnostic(err, line);
     }
   }
 
   /** An error on standard error, whatever the verbosity. */
   void error(String line) {
-    err.println(line);
+    diagnostic(err, line);
+  }
+
+  /**
+   * Prints {@code text} on standard error the one way every diagnostic is printed: each line
+   * through {@link UserText#line} (what a terminal would not show as itself escaped, long lines
+   * cut), at most {@value #MAX_DIAGNOSTIC_LINES} lines, since diagnostics relay text from files,
+   * arguments and other programs.
+   */
+  static void diagnostic(PrintWriter err, String text) {
+    List<String> lines = text.isEmpty() ? List.of("") : text.lines().toList();
+    lines.stream().limit(MAX_DIAGNOSTIC_LINES).map(UserText::line).forEach(err::println);
+    if (lines.size() > MAX_DIAGNOSTIC_LINES) {
+      err.println("... (" + (lines.size() - MAX_DIAGNOSTIC_LINES) + " more lines)");
+    }
     err.flush();
   }
 

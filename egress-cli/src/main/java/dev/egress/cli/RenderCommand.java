@@ -15,6 +15,7 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.Resolutions;
+import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -316,7 +317,7 @@ final class RenderCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | StringIndexOutOfBoundsException e) {
       throw new ParameterException(
           spec.commandLine(),
-          "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not '" + text + "'");
+          "--dns-server takes ADDR, ADDR:PORT or [IPV6]:PORT, not " + UserText.quote(text));
     }
   }
 }

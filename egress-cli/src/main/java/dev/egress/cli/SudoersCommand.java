@@ -1,6 +1,7 @@
 package dev.egress.cli;
 
 import dev.egress.pf.render.ParentAnchor;
+import dev.egress.policy.UserText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -91,9 +92,9 @@ final class SudoersCommand implements Callable<Integer> {
     if (!USER.matcher(who).matches()) {
       throw new CommandFailure(
           ExitCodes.FINDINGS,
-          "egressctl: '"
-              + who
-              + "' is not a user name sudoers can take safely:"
+          "egressctl: "
+              + UserText.quote(who)
+              + " is not a user name sudoers can take safely:"
               + " 1-32 letters, digits, '_', '.' or '-'; pass --user NAME");
     }
     output.raw(sudoers(who, sha256(script)));

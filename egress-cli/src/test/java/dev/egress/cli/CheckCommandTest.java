@@ -1,6 +1,7 @@
 package dev.egress.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -145,6 +146,31 @@ class CheckCommandTest {
             + big
             + ": 26214400 bytes: a policy file may hold at most 1048576 bytes (1 MiB)\n",
         result.err());
+  }
+
+  @Test
+  void check_hostileTextAndFileName_areEscapedOnTheTerminal() throws IOException {
+    Path file =
+        Files.writeString(dir.resolve("a\u001b[2Jb.policy"), "allow ex\u202Eample.com port 443\n");
+
+    Cli.Result result = new Cli().run("check", "--policy", file.toString());
+
+    assertEquals(1, result.exit());
+    assertEquals(
+        dir
+            + "/a\\u001B[2Jb.policy:1:7: host name 'ex\\u202Eample.com' has the character U+202E"
+            + " (RIGHT-TO-LEFT OVERRIDE) at position 3: only letters, digits, '-' and '.' (and a"
+            + " leading '*.') are allowed\n",
+        result.err());
+  }
+
+  @Test
+  void unknownOption_withControlCharacters_isEscapedOnTheTerminal() {
+    Cli.Result result = new Cli().run("check", "--policy", "p", "--\u202Ex\u001b[2J");
+
+    assertEquals(2, result.exit());
+    assertTrue(result.err().startsWith("Unknown option: '--\\u202Ex\\u001B[2J'"), result.err());
+    assertFalse(result.err().contains("\u202E") || result.err().contains("\u001b"), result.err());
   }
 
   @Test
