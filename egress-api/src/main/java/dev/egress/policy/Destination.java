@@ -83,7 +83,10 @@ public sealed interface Destination extends Comparable<Destination>
 
   /**
    * Parses a destination as policy files write it: {@code gateway}, {@code unsafe-any-address}, an
-   * address or CIDR network, or a host name.
+   * address or CIDR network, or a host name. Keywords are lower case, and a name that normalises to
+   * a keyword ({@code Gateway}, {@code UNSAFE-ANY-ADDRESS}, full-width letters) is refused rather
+   * than guessed at: it names a host only with a trailing dot ({@code gateway.}), which makes every
+   * name a host name.
    *
    * @throws IllegalArgumentException saying what is wrong
    */
@@ -97,7 +100,23 @@ public sealed interface Destination extends Comparable<Destination>
     if (text.indexOf('/') >= 0 || IpAddresses.looksLikeAddress(text)) {
       return new Network(IpNetwork.parse(text));
     }
-    return new Host(HostName.of(text));
+    HostName name = HostName.of(text);
+    String spelt = name.ascii();
+    if (!text.endsWith(".")
+        && (spelt.equals(Gateway.KEYWORD) || spelt.equals(UnsafeAnyAddress.KEYWORD))) {
+      throw new IllegalArgumentException(
+          UserText.quote(text)
+              + " is not the keyword '"
+              + spelt
+              + "' (keywords are lower case): write '"
+              + spelt
+              + "' for "
+              + (spelt.equals(Gateway.KEYWORD) ? "the container's gateway" : "any address")
+              + ", or '"
+              + spelt
+              + ".' for a host of that name");
+    }
+    return new Host(name);
   }
 
   /** Canonical order: gateway, networks, host names, then the unsafe catch-all. */

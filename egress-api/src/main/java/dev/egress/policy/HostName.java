@@ -129,15 +129,21 @@ public record HostName(String ascii) implements Comparable<HostName> {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
 
-  /** IDNA's complaint, without the input that two of its messages append raw. */
+  /**
+   * IDNA's complaint without the input that some of its messages append raw: the known ones in our
+   * words, any other quoted (so cut and escaped).
+   */
   private static String idnaProblem(IllegalArgumentException e) {
     String message = String.valueOf(e.getMessage());
+    if (message.contains("unassigned code point")) {
+      return "it holds a code point that IDNA does not know (unassigned in its Unicode version)";
+    }
     if (message.contains("prohibited code point")) {
       return "it holds a code point that IDNA prohibits";
     }
     if (message.contains("BiDi")) {
       return "a label mixes right-to-left and left-to-right letters";
     }
-    return UserText.line(message);
+    return UserText.quote(message);
   }
 }

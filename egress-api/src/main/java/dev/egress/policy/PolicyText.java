@@ -35,7 +35,8 @@ import org.jspecify.annotations.Nullable;
  * <p>A destination is a host name, an IPv4 or IPv6 address or CIDR network, {@code gateway}, or
  * {@code unsafe-any-address}. {@code proto} defaults to {@code tcp}; {@code dns} to {@code
  * gateway}; denials are not logged unless {@code log denied} is present. {@code dns} and {@code
- * log} may appear once each.
+ * log} may appear once each. Keywords are lower case: {@code Gateway} is refused with a hint, and
+ * {@code gateway.} (a trailing dot always makes a host name) names a host called gateway.
  *
  * <p>Parsing is strict and reports every problem with its line and column (up to {@link
  * #MAX_PROBLEMS}); messages quote the text through {@link UserText}. Inputs are bounded: {@link
@@ -361,10 +362,7 @@ public final class PolicyText {
       if (ports.equals(PortRange.of(PortRange.DNS_PORT))) {
         problem(
             portToken.column(),
-            "port 53 is DNS, which the 'dns' line governs: write"
-                + " 'dns "
-                + destination
-                + "' to let the container query that resolver");
+            "port 53 is DNS, which the 'dns' line governs: " + dnsHint(destination));
         return;
       }
       builder.allow(destination, protocol, ports);
@@ -391,6 +389,20 @@ public final class PolicyText {
               });
     }
 
+    /** What to write instead of allowing port 53: always a line that parses, or how to make one. */
+    private static String dnsHint(Destination destination) {
+      if (destination instanceof Destination.Gateway) {
+        return "write 'dns gateway' to let the container query its gateway";
+      }
+      if (destination instanceof Destination.Network network && network.network().isSingleHost()) {
+        return "write 'dns " + destination + "' to let the container query that resolver";
+      }
+      return "name the resolvers there by address ('dns 10.0.0.53') or write 'dns gateway'"
+          + (destination instanceof Destination.Host
+              ? "; a host name cannot be resolved before DNS is allowed"
+              : "");
+    }
+
     private void dns(List<Token> tokens, int endColumn) {
       if (dnsLine != 0) {
         problem(
@@ -404,6 +416,17 @@ public final class PolicyText {
         return;
       }
       String first = tokens.get(1).text();
+      for (String keyword : List.of("gateway", "none")) {
+        if (!first.equals(keyword) && first.equalsIgnoreCase(keyword)) {
+          problem(
+              tokens.get(1).column(),
+              "expected '"
+                  + keyword
+                  + "' (keywords are lower case), found "
+                  + UserText.quote(first));
+          return;
+        }
+      }
       if (first.equals("gateway") || first.equals("none")) {
         if (tokens.size() > 2) {
           unexpected(tokens.get(2), "end of line ('" + first + "' stands alone)");

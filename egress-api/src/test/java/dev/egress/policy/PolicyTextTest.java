@@ -142,8 +142,6 @@ class PolicyTextTest {
         "allow example.com port 443 proto | 33 | expected 'tcp' or 'udp' after 'proto'",
         "allow example.com port 443 proto icmp | 34 | unknown protocol 'icmp': expected tcp or udp",
         "allow example.com port 443 proto tcp now | 38 | expected end of line, found 'now'",
-        "allow 10.0.0.1 port 53 | 21 | port 53 is DNS, which the 'dns' line governs: write"
-            + " 'dns 10.0.0.1' to let the container query that resolver",
         "allow 10.1.2.3/8 port 443 | 7 | 10.1.2.3/8 has host bits set: did you mean 10.0.0.0/8?",
         "allow 0.0.0.0/0 port 443 | 7 | 0.0.0.0/0 allows every address: if that is really meant,"
             + " write 'unsafe-any-address' as the destination",
@@ -176,6 +174,77 @@ class PolicyTextTest {
                 + "  allow 128.0.0.0/1 port 443\n",
             4,
             9));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "allow 10.0.0.53 port 53 | write 'dns 10.0.0.53' to let the container query that resolver",
+        "allow fd00::53 port 53 proto udp | write 'dns fd00::53' to let the container query that"
+            + " resolver",
+        "allow gateway port 53 | write 'dns gateway' to let the container query its gateway",
+        "allow resolver.example port 53 | name the resolvers there by address ('dns 10.0.0.53') or"
+            + " write 'dns gateway'; a host name cannot be resolved before DNS is allowed",
+        "allow 10.0.0.0/24 port 53 | name the resolvers there by address ('dns 10.0.0.53') or write"
+            + " 'dns gateway'",
+        "allow unsafe-any-address port 53 | name the resolvers there by address ('dns 10.0.0.53')"
+            + " or write 'dns gateway'"
+      })
+  void allowingPort53_suggestsADnsLine_thatParses(String line, String hint) throws Exception {
+    String message = problemAt(line, 1, line.indexOf(" 53") + 2);
+    assertEquals("port 53 is DNS, which the 'dns' line governs: " + hint, message);
+    java.util.regex.Matcher suggested =
+        java.util.regex.Pattern.compile("'(dns [^']*)'").matcher(hint);
+    assertTrue(suggested.find(), hint);
+    do {
+      parse(suggested.group(1));
+    } while (suggested.find());
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "Gateway | gateway | the container's gateway",
+        "GATEWAY | gateway | the container's gateway",
+        "\uFF47ateway | gateway | the container's gateway",
+        "Unsafe-Any-Address | unsafe-any-address | any address"
+      })
+  void aKeywordInOtherCase_isRefused_sayingWhatToWriteForEachMeaning(
+      String written, String keyword, String meaning) {
+    String text = written.replace("\\uFF47", "\uFF47");
+    assertEquals(
+        UserText.quote(text)
+            + " is not the keyword '"
+            + keyword
+            + "' (keywords are lower case): write '"
+            + keyword
+            + "' for "
+            + meaning
+            + ", or '"
+            + keyword
+            + ".' for a host of that name",
+        problemAt("allow " + text + " port 443", 1, 7));
+  }
+
+  @Test
+  void aKeywordWithATrailingDot_isAHostOfThatName_inAnyCase() throws Exception {
+    EgressPolicy hosts =
+        EgressPolicy.builder()
+            .allowTcp(new Destination.Host(HostName.of("gateway")), 443)
+            .allowTcp(new Destination.Host(HostName.of("unsafe-any-address")), 443)
+            .build();
+    assertEquals(hosts, parse("allow gateway. port 443\nallow Unsafe-Any-Address. port 443\n"));
+    assertEquals(hosts, parse("allow GATEWAY. port 443\nallow unsafe-any-address. port 443\n"));
+  }
+
+  @ParameterizedTest
+  @CsvSource({"Gateway, gateway", "NONE, none"})
+  void aDnsKeywordInOtherCase_isRefused_namingTheKeyword(String written, String keyword) {
+    assertEquals(
+        "expected '" + keyword + "' (keywords are lower case), found '" + written + "'",
+        problemAt("dns " + written, 1, 5));
   }
 
   @Test
