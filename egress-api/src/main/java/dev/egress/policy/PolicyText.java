@@ -265,7 +265,9 @@ public final class PolicyText {
           if (cp == ' ' || cp == '\t' || cp == '#') {
             break;
           }
-          if (Character.isISOControl(cp) || Character.isWhitespace(cp) || cp == 0xFEFF) {
+          // What a terminal would not show as itself (controls, bidi overrides, zero-width and
+          // unusual spaces) is refused where it stands, so what a reviewer sees is what counts.
+          if (!UserText.isVisible(cp)) {
             problem(
                 i + 1,
                 "unexpected character "

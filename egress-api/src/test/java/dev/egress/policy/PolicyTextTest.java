@@ -273,10 +273,21 @@ class PolicyTextTest {
   }
 
   @Test
-  void invisibleAndBidiCharactersInATokenAreEscaped_andLongTokensCut() {
+  void invisibleAndBidiCharacters_areRefusedWhereTheyStand() {
     assertEquals(
-        "expected 'allow', 'dns' or 'log', found 'al\\u202Elow\\u200B\\u00AD'",
-        problemAt("al\u202Elow\u200B\u00AD example.com port 443", 1, 1));
+        "unexpected character U+202E (RIGHT-TO-LEFT OVERRIDE): policy files hold printable text"
+            + " only",
+        problemAt("al\u202Elow example.com port 443", 1, 3));
+    assertTrue(problemAt("allow a\u200Bb.example port 443", 1, 8).contains("U+200B"));
+    assertTrue(problemAt("allow ex\u00ADample.com port 443", 1, 9).contains("U+00AD"));
+    assertTrue(problemAt("allow a\u00A0b port 443", 1, 8).contains("U+00A0"));
+  }
+
+  @Test
+  void quotedTokens_areEscaped_andLongTokensCut() {
+    assertEquals(
+        "expected 'allow', 'dns' or 'log', found '\\u0301allow'",
+        problemAt("\u0301allow example.com port 443", 1, 1));
     assertEquals(
         "expected end of line, found '" + "x".repeat(80) + "...' (3051 characters)",
         problemAt("log denied " + "x".repeat(3051), 1, 12));

@@ -151,16 +151,20 @@ class CheckCommandTest {
   @Test
   void check_hostileTextAndFileName_areEscapedOnTheTerminal() throws IOException {
     Path file =
-        Files.writeString(dir.resolve("a\u001b[2Jb.policy"), "allow ex\u202Eample.com port 443\n");
+        Files.writeString(
+            dir.resolve("a\u001b[2Jb.policy"),
+            "\u0301allow example.com port 443\nallow ex\u202Eample.com port 443\n");
 
     Cli.Result result = new Cli().run("check", "--policy", file.toString());
 
     assertEquals(1, result.exit());
+    String name = dir + "/a\\u001B[2Jb.policy";
     assertEquals(
-        dir
-            + "/a\\u001B[2Jb.policy:1:7: host name 'ex\\u202Eample.com' has the character U+202E"
-            + " (RIGHT-TO-LEFT OVERRIDE) at position 3: only letters, digits, '-' and '.' (and a"
-            + " leading '*.') are allowed\n",
+        name
+            + ":1:1: expected 'allow', 'dns' or 'log', found '\\u0301allow'\n"
+            + name
+            + ":2:9: unexpected character U+202E (RIGHT-TO-LEFT OVERRIDE): policy files hold"
+            + " printable text only\n",
         result.err());
   }
 
