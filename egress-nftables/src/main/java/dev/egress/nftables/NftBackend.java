@@ -8,6 +8,7 @@ import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
+import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -274,7 +275,8 @@ public final class NftBackend implements FirewallBackend {
   private static void requireOurs(String name) {
     if (!NftRenderer.isRuleSetName(name)) {
       throw new IllegalArgumentException(
-          "'" + name + "' is not a rule-set name of this backend; use ruleSetName(containerId)");
+          UserText.quote(name)
+              + " is not a rule-set name of this backend; use ruleSetName(containerId)");
     }
   }
 

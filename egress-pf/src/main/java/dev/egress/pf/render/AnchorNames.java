@@ -1,5 +1,6 @@
 package dev.egress.pf.render;
 
+import dev.egress.policy.UserText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -81,9 +82,8 @@ public final class AnchorNames {
   public static String checkComponent(String component) {
     if (!COMPONENT.matcher(component).matches()) {
       throw new IllegalArgumentException(
-          "'"
-              + printable(component)
-              + "' is not a safe pf anchor name: use 1-"
+          UserText.quote(component)
+              + " is not a safe pf anchor name: use 1-"
               + MAX_COMPONENT_LENGTH
               + " characters of A-Z a-z 0-9 _ . - not starting with _ or ."
               + " (AnchorNames.childName makes one from a container id)");
@@ -100,9 +100,8 @@ public final class AnchorNames {
   public static String checkPath(String path) {
     if (path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
       throw new IllegalArgumentException(
-          "'"
-              + printable(path)
-              + "' is not an anchor path: write components separated by '/',"
+          UserText.quote(path)
+              + " is not an anchor path: write components separated by '/',"
               + " such as com.apple/000.egress");
     }
     for (String component : path.split("/", -1)) {
@@ -119,9 +118,8 @@ public final class AnchorNames {
   public static String checkTableName(String name) {
     if (!TABLE.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "'"
-              + printable(name)
-              + "' is not a table name the renderer makes: 1-"
+          UserText.quote(name)
+              + " is not a table name the renderer makes: 1-"
               + MAX_TABLE_NAME_LENGTH
               + " characters of a-z 0-9 _, starting with a letter");
     }
@@ -135,16 +133,5 @@ public final class AnchorNames {
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError("every JDK has SHA-256", e);
     }
-  }
-
-  private static String printable(String text) {
-    StringBuilder out = new StringBuilder();
-    text.codePoints()
-        .limit(80)
-        .forEach(
-            c ->
-                out.append(
-                    c >= 0x20 && c < 0x7f ? Character.toString(c) : String.format("U+%04X", c)));
-    return out.toString();
   }
 }

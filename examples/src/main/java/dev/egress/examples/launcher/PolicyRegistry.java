@@ -3,6 +3,7 @@ package dev.egress.examples.launcher;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
+import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -88,7 +89,10 @@ public final class PolicyRegistry {
     Entry entry = entries.get(group);
     if (entry == null) {
       throw new IllegalArgumentException(
-          "group '" + group + "' has no policy: create " + directory.resolve(group + SUFFIX));
+          "group "
+              + UserText.quote(group)
+              + " has no policy: create "
+              + UserText.line(directory.resolve(group + SUFFIX).toString()));
     }
     return entry.policy();
   }
