@@ -44,6 +44,17 @@ class ContainerEndpointTest {
   }
 
   @Test
+  void aRefusedId_isQuotedEscapedAndCut() {
+    String message =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new ContainerEndpoint("a\u202Eb" + "x".repeat(3000), List.of(V4), null))
+            .getMessage();
+    assertTrue(
+        message.endsWith(", got 'a\\u202Eb" + "x".repeat(72) + "...' (3003 characters)"), message);
+  }
+
+  @Test
   void ids_ofUpTo200Characters_areAccepted() {
     assertEquals(200, new ContainerEndpoint("x".repeat(200), List.of(V4), null).id().length());
     assertThrows(
