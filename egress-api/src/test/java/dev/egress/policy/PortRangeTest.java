@@ -49,6 +49,26 @@ class PortRangeTest {
   }
 
   @Test
+  void parse_quotesWhatIsNotAPort_escapedAndCut() {
+    assertEquals(
+        "'4\\u202E43' is not a port: expected a number from 1 to 65535",
+        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("4\u202E43"))
+            .getMessage());
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("9".repeat(3000)))
+            .getMessage()
+            .contains("...' (3000 characters) is not a port"));
+  }
+
+  @Test
+  void protocols_quoteWhatIsNotOne_escaped() {
+    assertEquals(
+        "unknown protocol 'tc\\u200Bp': expected tcp or udp",
+        assertThrows(IllegalArgumentException.class, () -> Protocol.fromKeyword("tc\u200Bp"))
+            .getMessage());
+  }
+
+  @Test
   void parse_ofAReversedRange_suggestsTheOrderedOne() {
     assertTrue(rejected("443-80").contains("write 80-443"));
   }
