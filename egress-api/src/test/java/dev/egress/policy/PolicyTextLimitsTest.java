@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PolicyTextLimitsTest {
 
   @Nested
-  class Files_ {
+  class PolicyFiles {
     @TempDir Path directory;
 
     private String refusal(Path file) {
@@ -119,7 +119,7 @@ class PolicyTextLimitsTest {
   }
 
   @Nested
-  class Texts {
+  class PolicyTexts {
     private List<PolicySyntaxException.Problem> problems(String text) {
       return assertThrows(PolicySyntaxException.class, () -> PolicyText.parse(text, "p"))
           .problems();
