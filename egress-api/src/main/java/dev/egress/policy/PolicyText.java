@@ -129,7 +129,8 @@ public final class PolicyText {
     }
   }
 
-  private static FileSystemException failure(String name, IOException e) {
+  /** The failure to report for {@code name}; package-private so that root can test the mapping. */
+  static FileSystemException failure(String name, IOException e) {
     if (e instanceof NoSuchFileException) {
       return new NoSuchFileException(name, null, "no such file");
     }
