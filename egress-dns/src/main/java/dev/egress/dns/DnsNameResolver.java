@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -81,13 +82,13 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * has addresses is simply empty (a definitive answer narrows at once). Nothing ever maps to "any":
  * a name that never resolved contributes no address.
  *
- * <p><b>Addresses never published.</b> An answer's unspecified (0.0.0.0, ::), IPv4-mapped
- * (::ffff:0:0/96), loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, which holds the cloud
- * metadata service; fe80::/10) and multicast (224.0.0.0/4, ff00::/8) addresses are dropped and
- * logged at WARN: a name an attacker controls could otherwise point an allowed name at them (DNS
- * rebinding). A name answered only with such addresses resolves to nothing. Private ranges
- * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) stay allowed: internal services are
- * legitimate destinations.
+ * <p><b>Addresses never published.</b> Answered addresses in a row of {@link UnusableAddress}
+ * (unspecified, this-network, loopback, link-local, cloud metadata, multicast, broadcast,
+ * site-local, IPv4-mapped, and the NAT64, 6to4 and IPv4-compatible forms of the IPv4 rows) are
+ * dropped and logged at WARN with the row's reason: a name an attacker controls could otherwise
+ * point an allowed name at them (DNS rebinding). A name answered only with such addresses resolves
+ * to nothing. Private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) stay allowed:
+ * internal services are legitimate destinations.
  *
  * <p><b>Threads.</b> Thread-safe. {@link #resolve} blocks at most for the query timeout (it never
  * waits for a name that is already known and fresh). Lookups complete and listeners run on the
@@ -342,62 +343,26 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     Set<InetAddress> addresses = new HashSet<>();
     long minTtl = Long.MAX_VALUE;
     for (Record record : result.getRecords()) {
-      byte[] raw;
-      if (type == Type.A && record instanceof ARecord a) {
-        raw = a.getAddress().getAddress();
-      } else if (type == Type.AAAA && record instanceof AAAARecord aaaa) {
-        raw = aaaa.getAddress().getAddress();
-      } else {
+      if (record.getType() != type
+          || !(record instanceof ARecord || record instanceof AAAARecord)) {
         continue;
       }
-      if (!usable(raw, type)) {
+      // The raw rdata: AAAARecord.getAddress() would turn an IPv4-mapped address into IPv4.
+      byte[] raw = record.rdataToWireCanonical();
+      Optional<UnusableAddress> unusable = UnusableAddress.classify(raw);
+      if (unusable.isPresent()) {
         log.warn(
-            "egress-dns: ignoring the unusable address {} in the {} answer for {}",
+            "egress-dns: ignoring the unusable address {} in the {} answer for {}: {}",
             record.rdataToString(),
             Type.string(type),
-            name);
+            name,
+            unusable.get().describe());
         continue;
       }
       addresses.add(IpAddresses.fromBytes(raw)); // without the host name dnsjava attaches
       minTtl = Math.min(minTtl, record.getTTL());
     }
     return new Answer(Set.copyOf(addresses), addresses.isEmpty() ? 0 : minTtl, null);
-  }
-
-  /**
-   * Whether an answered address may be allowed at all: not the unspecified address (0.0.0.0 or ::,
-   * which a connecting socket treats as "this host"), no IPv4-mapped IPv6 address (which would turn
-   * an AAAA answer into IPv4 access), and no loopback (127.0.0.0/8, ::1), link-local
-   * (169.254.0.0/16, the cloud metadata service's range; fe80::/10) or multicast (224.0.0.0/4,
-   * ff00::/8) address, which a rebinding answer for an allowed name would otherwise open.
-   */
-  static boolean usable(byte[] raw, int type) {
-    if (raw.length != (type == Type.AAAA ? 16 : 4)) {
-      return false;
-    }
-    boolean allZero = true;
-    for (byte b : raw) {
-      allZero &= b == 0;
-    }
-    if (allZero || ipv4Mapped(raw)) {
-      return false;
-    }
-    InetAddress address = IpAddresses.fromBytes(raw);
-    return !address.isLoopbackAddress()
-        && !address.isLinkLocalAddress()
-        && !address.isMulticastAddress();
-  }
-
-  private static boolean ipv4Mapped(byte[] raw) {
-    if (raw.length != 16) {
-      return false;
-    }
-    for (int i = 0; i < 10; i++) {
-      if (raw[i] != 0) {
-        return false;
-      }
-    }
-    return raw[10] == (byte) 0xff && raw[11] == (byte) 0xff;
   }
 
   private Answer failed(Throwable error, int type) {

@@ -189,58 +189,30 @@ class DnsNameResolverTest {
   }
 
   @Test
-  void usable_rejectsLoopbackLinkLocalAndMulticastAddresses() {
-    for (String address :
+  void answersInTheTableOfUnusableAddresses_areNeverPublished() throws Exception {
+    List<InetAddress> answer =
         List.of(
-            "127.0.0.1",
-            "127.255.255.254",
-            "169.254.169.254",
-            "169.254.0.1",
-            "224.0.0.251",
-            "239.255.255.250",
-            "::1",
-            "fe80::1",
-            "febf::ffff",
-            "ff02::1",
-            "ff0e::1")) {
-      byte[] raw = IpAddresses.parse(address).getAddress();
-      assertFalse(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
-    }
-  }
+            IpAddresses.parse("255.255.255.255"),
+            IpAddresses.parse("0.1.2.3"),
+            IpAddresses.parse("100.100.100.200"),
+            IpAddresses.parse("fd00:ec2::254"),
+            IpAddresses.parse("fec0::1"),
+            IpAddresses.parse("64:ff9b::a9fe:a9fe"),
+            IpAddresses.parse("2002:7f00:1::"),
+            IpAddresses.parse("::a9fe:a9fe"),
+            IpAddresses.parse("198.51.100.7"),
+            IpAddresses.parse("64:ff9b::c633:6407"));
+    resolver.close();
+    resolver =
+        builder()
+            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
+            .build();
 
-  @Test
-  void usable_keepsPrivateAndPublicAddresses() {
-    for (String address :
-        List.of(
-            "10.0.0.1",
-            "172.16.0.1",
-            "192.168.64.1",
-            "126.255.255.255",
-            "128.0.0.1",
-            "169.253.255.255",
-            "169.255.0.1",
-            "223.255.255.255",
-            "fd00::1",
-            "fec0::1",
-            "2001:db8::1")) {
-      byte[] raw = IpAddresses.parse(address).getAddress();
-      assertTrue(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
-    }
-  }
+    Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
 
-  @Test
-  void usable_rejectsUnspecifiedAndMappedAddresses() {
-    assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
-    assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
-    byte[] mapped = new byte[16];
-    mapped[10] = (byte) 0xff;
-    mapped[11] = (byte) 0xff;
-    mapped[15] = 1;
-    assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
-    assertTrue(
-        DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+    assertEquals(
+        addresses("198.51.100.7", "64:ff9b::c633:6407"),
+        resolutions.addressesOf(host("rebind.example.com")));
   }
 
   @Test
