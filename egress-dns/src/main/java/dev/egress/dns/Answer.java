@@ -64,7 +64,9 @@ sealed interface Answer permits Answer.Addresses, Answer.NoAddresses, Answer.Fai
   }
 
   /**
-   * No usable answer: the family keeps what it held, which then lasts until its expiry plus grace.
+   * No usable answer. After a failure to get an answer the family keeps what it held, which then
+   * lasts until its expiry plus grace; after an answer that the name changed (NXDOMAIN, REFUSED,
+   * neither A nor AAAA) it holds nothing from now on. See {@link FailureKind#graceApplies()}.
    */
   record Failed(LookupError failure) implements Answer {
     public Failed {
@@ -73,7 +75,7 @@ sealed interface Answer permits Answer.Addresses, Answer.NoAddresses, Answer.Fai
 
     @Override
     public FamilyState applyTo(FamilyState before, Instant now, Timings timings) {
-      return before;
+      return failure.kind().graceApplies() ? before : FamilyState.NOTHING;
     }
 
     @Override

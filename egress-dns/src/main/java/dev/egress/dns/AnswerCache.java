@@ -325,22 +325,34 @@ final class AnswerCache implements NameResolver, AutoCloseable {
             lookup.answer(AddressFamily.IPV4), lookup.answer(AddressFamily.IPV6), now, timings);
     entry.known = known;
     entry.phase = new CachedName.Waiting(known.nextQuery(now, timings));
-    if (known.lastError() != null) {
-      Set<InetAddress> kept = known.published(now, timings.grace());
-      log.warn(
-          "egress-dns: lookup of {} failed ({}); {}",
-          entry.name,
-          known.lastError(),
-          kept.isEmpty()
-              ? "it has no addresses"
-              : "keeping its last known addresses "
-                  + format(kept)
-                  + " until at most "
-                  + known.lastGraceEnd(timings.grace()).orElseThrow());
+    LookupError error = known.lastError();
+    if (error != null) {
+      logFailure(entry.name, error, known, now);
     }
     Subscribers.Change change = publish(entry, now);
     armTimer(entry, now);
     return change;
+  }
+
+  private void logFailure(HostName name, LookupError error, Knowledge known, Instant now) {
+    if (!error.kind().graceApplies()) {
+      log.warn(
+          "egress-dns: lookup of {} answered {}: the addresses it no longer vouches for go at once",
+          name,
+          error);
+      return;
+    }
+    Set<InetAddress> kept = known.published(now, timings.grace());
+    log.warn(
+        "egress-dns: lookup of {} failed ({}); {}",
+        name,
+        error,
+        kept.isEmpty()
+            ? "it has no addresses"
+            : "keeping its last known addresses "
+                + format(kept)
+                + " until at most "
+                + known.lastGraceEnd(timings.grace()).orElseThrow());
   }
 
   /**

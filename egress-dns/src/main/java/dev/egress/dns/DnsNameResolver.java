@@ -40,12 +40,25 @@ import org.xbill.DNS.lookup.LookupSession;
  * a policy's names when it {@link #resolve resolves} them (before or right after): changes that
  * happen before a name is subscribed to are not reported to the new subscription.
  *
- * <p><b>Failures.</b> A timeout, SERVFAIL, NXDOMAIN, empty answer (neither A nor AAAA), network
- * error or bogus DNSSEC answer keeps the addresses the name last had until {@code expiry + grace}
- * (logged and shown in {@link #status()}), then drops them; the lookup is retried every {@link
- * Builder#retryInterval retry interval} meanwhile. An address family answered empty while the other
- * has addresses is simply empty (a definitive answer narrows at once). Nothing ever maps to "any":
- * a name that never resolved contributes no address.
+ * <p><b>Answers and failures.</b> An answer replaces what a family held at once: other addresses,
+ * none of the family (NODATA, or only {@link UnusableAddress unusable} ones), NXDOMAIN, neither A
+ * nor AAAA, or REFUSED from every server; {@link FailureKind#graceApplies()} says which failure
+ * kinds count as answers. A failure to get an answer (a timeout, SERVFAIL, a network error, a bogus
+ * DNSSEC answer, another error code) keeps the addresses the family last had until {@code expiry +
+ * grace} (logged and shown in {@link #status()}), then drops them; the lookup is retried every
+ * {@link Builder#retryInterval retry interval} meanwhile. Nothing ever maps to "any": a name that
+ * never resolved contributes no address.
+ *
+ * <p><b>How long an address can outlive its record.</b> Let {@code t} be when the last answer that
+ * contained an address arrived and {@code T} that answer's smallest TTL of the family clamped to
+ * [floor, ceiling]. While the name is in use it is asked again by {@code t + T} (unused, it is
+ * forgotten then). The address is published until the first answer without it arrives, and never
+ * after {@code t + T + grace}, whatever the upstream does; subscribers are told when it goes. So
+ * when the upstream answers the refresh, it goes by {@code t + T + queryTimeout}. A recursive
+ * upstream may repeat a removed record from its own cache for up to the record's TTL: {@code t} is
+ * the last time the upstream answered with the address. With the defaults (floor 10 s, ceiling 1 h,
+ * query timeout 3 s, grace 5 min) and a TTL of 5 s: 13 s when the upstream answers, 5 min 10 s at
+ * most.
  *
  * <p><b>Addresses never published.</b> Answered addresses in a row of {@link UnusableAddress}
  * (unspecified, this-network, loopback, link-local, cloud metadata, multicast, broadcast,
@@ -259,15 +272,11 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
             "TTL floor " + ttlFloor + " is above TTL ceiling " + ttlCeiling + "; lower the floor");
       }
       Timings timings = new Timings(queryTimeout, ttlFloor, ttlCeiling, grace, retryInterval);
-      Resolver chosen;
-      if (upstream != null) {
-        chosen = upstream;
-        chosen.setTimeout(queryTimeout);
-      } else {
-        chosen =
-            DnsjavaUpstream.forServers(
-                servers != null ? servers : DnsjavaUpstream.systemServers(), queryTimeout);
-      }
+      Resolver chosen =
+          upstream != null
+              ? DnsjavaUpstream.forResolver(upstream, queryTimeout)
+              : DnsjavaUpstream.forServers(
+                  servers != null ? servers : DnsjavaUpstream.systemServers(), queryTimeout);
       if (trustAnchors != null) {
         chosen = DnsjavaUpstream.validating(chosen, trustAnchors, queryTimeout, clock);
       }

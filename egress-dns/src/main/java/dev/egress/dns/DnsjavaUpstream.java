@@ -149,6 +149,9 @@ final class DnsjavaUpstream implements Upstream {
     if (cause instanceof DnssecBogusException) {
       return FailureKind.DNSSEC_BOGUS;
     }
+    if (cause instanceof RefusedException) {
+      return FailureKind.REFUSED;
+    }
     if (cause instanceof NoSuchDomainException) {
       return FailureKind.NXDOMAIN;
     }
@@ -193,16 +196,17 @@ final class DnsjavaUpstream implements Upstream {
 
   /**
    * One server: a simple resolver with the whole timeout. Several: tried in turn, one attempt each,
-   * with an equal share of the timeout, so that all are tried within it.
+   * with an equal share of the timeout, so that all are tried within it. A server that answers
+   * REFUSED counts as failed, so the next one is asked; when all refuse, the lookup fails with
+   * {@link RefusedException}.
    */
   static Resolver forServers(List<InetSocketAddress> servers, Duration timeout) {
     if (servers.size() == 1) {
-      SimpleResolver single = new SimpleResolver(servers.get(0));
-      single.setTimeout(timeout);
-      return single;
+      return forResolver(new SimpleResolver(servers.get(0)), timeout);
     }
     List<Resolver> resolvers = new ArrayList<>();
-    servers.forEach(server -> resolvers.add(new SimpleResolver(server)));
+    servers.forEach(
+        server -> resolvers.add(CheckedResolver.refusalsFailing(new SimpleResolver(server))));
     ExtendedResolver extended = new ExtendedResolver(resolvers);
     extended.setRetries(1);
     extended.setTimeout(timeout); // the whole query; dnsjava 3.6 sets no server's timeout here
@@ -211,6 +215,14 @@ final class DnsjavaUpstream implements Upstream {
       server.setTimeout(share);
     }
     return extended;
+  }
+
+  /**
+   * {@code resolver} with {@code timeout}; a REFUSED answer fails with {@link RefusedException}.
+   */
+  static Resolver forResolver(Resolver resolver, Duration timeout) {
+    resolver.setTimeout(timeout);
+    return CheckedResolver.refusalsFailing(resolver);
   }
 
   /**
@@ -229,6 +241,6 @@ final class DnsjavaUpstream implements Upstream {
       throw new IllegalStateException("DNSSEC trust anchors do not parse: " + e.getMessage(), e);
     }
     validating.setTimeout(timeout);
-    return new BogusAsFailure(validating);
+    return CheckedResolver.bogusFailing(validating);
   }
 }

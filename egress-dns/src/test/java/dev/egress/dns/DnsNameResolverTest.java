@@ -22,9 +22,12 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,9 +37,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Type;
 
 class DnsNameResolverTest {
@@ -235,6 +244,42 @@ class DnsNameResolverTest {
           addresses("192.0.2.1"),
           resolutions.addressesOf(host("api.example.com")),
           () -> statusOf("api.example.com").describe());
+    }
+  }
+
+  @Test
+  void severalServers_whenOneRefuses_theNextIsAsked() throws Exception {
+    try (TestDnsServer refusing = TestDnsServer.start()) {
+      refusing.setBehaviour("api.example.com", Behaviour.REFUSED);
+      server.setAddresses("api.example.com", TTL, "192.0.2.1");
+      resolver.close();
+      resolver =
+          builder()
+              .servers(List.of(refusing.address(), server.address()))
+              .queryTimeout(Duration.ofSeconds(4))
+              .build();
+
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.example.com")));
+      assertEquals(1, refusing.queries("api.example.com", Type.A), "the first server refused");
+      assertNull(statusOf("api.example.com").lastError());
+    }
+  }
+
+  @Test
+  void everyServerRefusing_isRefused_andNarrowsAtOnce() throws Exception {
+    try (TestDnsServer refusing = TestDnsServer.start()) {
+      refusing.setBehaviour("api.example.com", Behaviour.REFUSED);
+      server.setBehaviour("api.example.com", Behaviour.REFUSED);
+      resolver.close();
+      resolver = builder().servers(List.of(refusing.address(), server.address())).build();
+
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertTrue(resolutions.addressesOf(host("api.example.com")).isEmpty());
+      assertEquals(FailureKind.REFUSED, lastErrorKind("api.example.com"));
+      assertFalse(FailureKind.REFUSED.graceApplies());
     }
   }
 
@@ -547,29 +592,163 @@ class DnsNameResolverTest {
   }
 
   @Test
-  void eachFailureClass_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
-    for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.NXDOMAIN, Behaviour.DROP)) {
+  void eachFailureToGetAnAnswer_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
+    for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.DROP)) {
       String name = failure.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
       server.setAddresses(name, TTL, "192.0.2.1");
       assertEquals(
           addresses("192.0.2.1"), resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
       server.setBehaviour(name, failure);
       FailureKind expected =
-          failure == Behaviour.SERVFAIL
-              ? FailureKind.SERVFAIL
-              : failure == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.TIMEOUT;
+          failure == Behaviour.SERVFAIL ? FailureKind.SERVFAIL : FailureKind.TIMEOUT;
       assertGraceThenRemoval(name, expected);
       clock.advance(Duration.ofHours(1));
     }
   }
 
   @Test
-  void emptyAnswer_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
-    server.setAddresses("emptied.example.com", TTL, "192.0.2.1");
-    resolver.resolve(Set.of(host("emptied.example.com")));
-    server.setAddresses("emptied.example.com", TTL);
+  void eachAnswerThatTheNameChanged_dropsItsAddressesAtTheRefresh() throws Exception {
+    for (Behaviour answer : List.of(Behaviour.NXDOMAIN, Behaviour.REFUSED, Behaviour.ANSWER)) {
+      String name = answer.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
+      server.setAddresses(name, TTL, "192.0.2.1", "2001:db8::1");
+      LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+      try (NameResolver.Subscription ignored =
+          resolver.subscribe(Set.of(host(name)), (current, changed) -> changes.add(current))) {
+        assertNotNull(changes.poll(5, TimeUnit.SECONDS), "the first answer is heard");
+        Instant expiry = statusOf(name).expires();
+        if (answer == Behaviour.ANSWER) {
+          server.setAddresses(name, TTL); // the name stays, without A or AAAA records
+        } else {
+          server.setBehaviour(name, answer);
+        }
 
-    assertGraceThenRemoval("emptied.example.com", FailureKind.EMPTY_ANSWER);
+        scheduler.advance(Duration.between(clock.instant(), expiry));
+
+        Resolutions dropped = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(dropped, name + ": the subscriber hears of the drop");
+        assertEquals(Set.of(), dropped.addressesOf(host(name)), name);
+        assertEquals(expiry, clock.instant(), "at the refresh, not after a grace time");
+        NameStatus status = statusOf(name);
+        assertFalse(status.inGrace(), status.describe());
+        FailureKind expected =
+            answer == Behaviour.ANSWER
+                ? FailureKind.EMPTY_ANSWER
+                : answer == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.REFUSED;
+        assertEquals(expected, status.lastError().kind(), status.describe());
+      }
+    }
+  }
+
+  /** How the upstream stops vouching for an address of one family. */
+  enum Change {
+    OTHER_ADDRESS,
+    NODATA,
+    NXDOMAIN,
+    REFUSED
+  }
+
+  static Stream<Arguments> familiesAndChanges() {
+    return Stream.of("A", "AAAA")
+        .flatMap(family -> Arrays.stream(Change.values()).map(c -> Arguments.of(family, c)));
+  }
+
+  /**
+   * Issue 17: a dropped A or AAAA address leaves when the refresh at {@code t + clamp(TTL)} gets an
+   * answer without it, while the other family's address stays. The TTL of 5 s is clamped to the
+   * floor of 10 s.
+   */
+  @ParameterizedTest(name = "{0} answered {1}")
+  @MethodSource("familiesAndChanges")
+  void droppedAddress_leavesAtTheRefreshThatGetsAnAnswer(String family, Change change)
+      throws Exception {
+    int type = Type.value(family);
+    ByType upstream = new ByType();
+    LinkedBlockingQueue<Set<InetAddress>> heard = subscribedThrough(upstream);
+    Instant t = clock.instant();
+    String replacement = type == Type.A ? "192.0.2.2" : "2001:db8::2";
+    ScriptedResolver.Reply reply =
+        switch (change) {
+          case OTHER_ADDRESS ->
+              ScriptedResolver.Reply.addresses(SHORT_TTL, List.of(IpAddresses.parse(replacement)));
+          case NODATA -> ScriptedResolver.Reply.addresses(SHORT_TTL, List.of());
+          case NXDOMAIN -> ScriptedResolver.Reply.errorCode(Rcode.NXDOMAIN);
+          case REFUSED -> ScriptedResolver.Reply.errorCode(Rcode.REFUSED);
+        };
+    upstream.replies.put(type, reply);
+
+    scheduler.advance(FLOOR.minusSeconds(1));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), current(), "still valid before t + T");
+    scheduler.advance(Duration.ofSeconds(1));
+
+    Set<String> expected = new HashSet<>(Set.of("192.0.2.1", "2001:db8::1"));
+    expected.remove(type == Type.A ? "192.0.2.1" : "2001:db8::1");
+    if (change == Change.OTHER_ADDRESS) {
+      expected.add(replacement);
+    }
+    Set<InetAddress> after = heard.poll(5, TimeUnit.SECONDS);
+    assertEquals(addresses(expected.toArray(String[]::new)), after);
+    assertEquals(t.plus(FLOOR), clock.instant(), "left at t + clamp(TTL): within t + T + Q");
+    assertEquals(after, current());
+  }
+
+  /**
+   * Issue 17: when every refresh fails to get an answer, a dropped address still leaves at {@code t
+   * + clamp(TTL) + grace}, never later.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"A", "AAAA"})
+  void droppedAddress_whoseRefreshesFail_leavesAtExpiryPlusGrace(String family) throws Exception {
+    int type = Type.value(family);
+    ByType upstream = new ByType();
+    LinkedBlockingQueue<Set<InetAddress>> heard = subscribedThrough(upstream);
+    Instant t = clock.instant();
+    upstream.replies.put(type, ScriptedResolver.Reply.timeout());
+
+    scheduler.advance(FLOOR);
+    scheduler.advance(GRACE.minusSeconds(1));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), current(), "kept in grace");
+    assertTrue(upstream.resolver.queries("api.example.com", type) > 1, "retried meanwhile");
+    scheduler.advance(Duration.ofSeconds(1));
+
+    Set<InetAddress> after = heard.poll(5, TimeUnit.SECONDS);
+    assertEquals(addresses(type == Type.A ? "2001:db8::1" : "192.0.2.1"), after);
+    assertEquals(t.plus(FLOOR).plus(GRACE), clock.instant(), "left at t + clamp(TTL) + grace");
+    assertEquals(after, current());
+  }
+
+  private static final Duration SHORT_TTL = Duration.ofSeconds(5);
+  private static final Duration FLOOR = Duration.ofSeconds(10);
+
+  /** A scripted upstream answering A and AAAA of api.example.com separately. */
+  private static final class ByType {
+    final Map<Integer, ScriptedResolver.Reply> replies =
+        new ConcurrentHashMap<>(
+            Map.of(
+                Type.A,
+                ScriptedResolver.Reply.addresses(
+                    SHORT_TTL, List.of(IpAddresses.parse("192.0.2.1"))),
+                Type.AAAA,
+                ScriptedResolver.Reply.addresses(
+                    SHORT_TTL, List.of(IpAddresses.parse("2001:db8::1")))));
+    final ScriptedResolver resolver = new ScriptedResolver((name, type) -> replies.get(type));
+  }
+
+  /** A resolver on {@code upstream}, subscribed to api.example.com; its first answer heard. */
+  private LinkedBlockingQueue<Set<InetAddress>> subscribedThrough(ByType upstream)
+      throws Exception {
+    resolver.close();
+    resolver = builder().upstream(upstream.resolver).ttlFloor(FLOOR).build();
+    LinkedBlockingQueue<Set<InetAddress>> heard = new LinkedBlockingQueue<>();
+    var unused =
+        resolver.subscribe(
+            Set.of(host("api.example.com")),
+            (current, changed) -> heard.add(current.addressesOf(host("api.example.com"))));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), heard.poll(5, TimeUnit.SECONDS));
+    return heard;
+  }
+
+  private Set<InetAddress> current() throws InterruptedException {
+    return resolver.resolve(Set.of(host("api.example.com"))).addressesOf(host("api.example.com"));
   }
 
   @Test
@@ -588,9 +767,9 @@ class DnsNameResolverTest {
   void failureClasses_areReportedByKind() throws Exception {
     java.util.Map<String, ScriptedResolver.Reply> replies =
         java.util.Map.of(
-            "refused.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
-            "servfail.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
-            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
+            "refused.example.com.", ScriptedResolver.Reply.errorCode(Rcode.REFUSED),
+            "servfail.example.com.", ScriptedResolver.Reply.errorCode(Rcode.SERVFAIL),
+            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(Rcode.NXDOMAIN),
             "timeout.example.com.", ScriptedResolver.Reply.timeout(),
             "unreachable.example.com.",
                 ScriptedResolver.Reply.networkError("Network is unreachable"),
@@ -604,7 +783,7 @@ class DnsNameResolverTest {
     Resolutions resolutions = resolver.resolve(names);
 
     names.forEach(name -> assertTrue(resolutions.addressesOf(name).isEmpty(), name.ascii()));
-    assertEquals(FailureKind.UNUSABLE_ANSWER, lastErrorKind("refused.example.com"));
+    assertEquals(FailureKind.REFUSED, lastErrorKind("refused.example.com"));
     assertEquals(FailureKind.SERVFAIL, lastErrorKind("servfail.example.com"));
     assertEquals(FailureKind.NXDOMAIN, lastErrorKind("nxdomain.example.com"));
     assertEquals(FailureKind.TIMEOUT, lastErrorKind("timeout.example.com"));
@@ -739,6 +918,23 @@ class DnsNameResolverTest {
 
     assertTrue(resolutions.addressesOf(host("api.signed.example")).isEmpty());
     assertEquals(FailureKind.DNSSEC_BOGUS, lastErrorKind("api.signed.example"));
+  }
+
+  @Test
+  void dnssecValidation_refusedAnswer_isStillRefused() throws Exception {
+    resolver.close();
+    resolver =
+        builder()
+            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.errorCode(Rcode.REFUSED)))
+            .dnssecTrustAnchors(
+                "signed.example. 3600 IN DS 12345 8 2"
+                    + " 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE7F2A4E9E0C5D2E4A3F1B2C3D\n")
+            .build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("api.unsigned.example")));
+
+    assertTrue(resolutions.addressesOf(host("api.unsigned.example")).isEmpty());
+    assertEquals(FailureKind.REFUSED, lastErrorKind("api.unsigned.example"));
   }
 
   @Test
