@@ -1,22 +1,17 @@
 package dev.egress.dns;
 
 import java.io.IOException;
-import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
-import org.xbill.DNS.EDNSOption;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.dnssec.ValidatingResolver;
 
@@ -25,14 +20,13 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
  * exception, so that a lookup sees a typed failure where dnsjava's {@link
  * org.xbill.DNS.lookup.LookupSession} would report only a response code in text. Inside an {@link
  * org.xbill.DNS.ExtendedResolver} the failure also makes it try the next server. Thread-safe as the
- * wrapped resolver is; configuration calls go to it.
+ * wrapped resolver is.
  */
-final class CheckedResolver implements Resolver {
-  private final Resolver wrapped;
+final class CheckedResolver extends ForwardingResolver {
   private final Function<Message, Optional<IOException>> check;
 
   private CheckedResolver(Resolver wrapped, Function<Message, Optional<IOException>> check) {
-    this.wrapped = wrapped;
+    super(wrapped);
     this.check = check;
   }
 
@@ -68,11 +62,6 @@ final class CheckedResolver implements Resolver {
   }
 
   @Override
-  public CompletionStage<Message> sendAsync(Message query) {
-    return sendAsync(query, ForkJoinPool.commonPool());
-  }
-
-  @Override
   public CompletionStage<Message> sendAsync(Message query, Executor executor) {
     return wrapped
         .sendAsync(query, executor)
@@ -83,40 +72,5 @@ final class CheckedResolver implements Resolver {
                     .<CompletionStage<Message>>map(
                         failure -> CompletableFuture.failedFuture(new CompletionException(failure)))
                     .orElseGet(() -> CompletableFuture.completedFuture(response)));
-  }
-
-  @Override
-  public void setPort(int port) {
-    wrapped.setPort(port);
-  }
-
-  @Override
-  public void setTCP(boolean flag) {
-    wrapped.setTCP(flag);
-  }
-
-  @Override
-  public void setIgnoreTruncation(boolean flag) {
-    wrapped.setIgnoreTruncation(flag);
-  }
-
-  @Override
-  public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
-    wrapped.setEDNS(version, payloadSize, flags, options);
-  }
-
-  @Override
-  public void setTSIGKey(TSIG key) {
-    wrapped.setTSIGKey(key);
-  }
-
-  @Override
-  public void setTimeout(Duration timeout) {
-    wrapped.setTimeout(timeout);
-  }
-
-  @Override
-  public Duration getTimeout() {
-    return wrapped.getTimeout();
   }
 }

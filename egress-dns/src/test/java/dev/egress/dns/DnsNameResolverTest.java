@@ -149,79 +149,72 @@ class DnsNameResolverTest {
 
   @Test
   void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
-    java.net.InetAddress mapped =
+    InetAddress mapped =
         java.net.Inet6Address.getByAddress(
             null,
             new byte[] {
               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66
             },
             (java.net.NetworkInterface) null);
-    List<InetAddress> answer =
-        List.of(
-            IpAddresses.parse("0.0.0.0"),
-            IpAddresses.parse("::"),
-            mapped,
-            IpAddresses.parse("192.0.2.8"));
-    resolver.close();
-    resolver =
-        builder()
-            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
-            .build();
 
-    Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
-
-    assertEquals(addresses("192.0.2.8"), resolutions.addressesOf(host("odd.example.com")));
+    assertEquals(
+        addresses("192.0.2.8"),
+        publishedFrom(
+            List.of(
+                IpAddresses.parse("0.0.0.0"),
+                IpAddresses.parse("::"),
+                mapped,
+                IpAddresses.parse("192.0.2.8"))));
   }
 
   @Test
   void rebindingAnswers_toLoopbackLinkLocalOrMulticast_areNeverPublished() throws Exception {
-    List<InetAddress> answer =
-        List.of(
-            IpAddresses.parse("127.0.0.1"),
-            IpAddresses.parse("169.254.169.254"),
-            IpAddresses.parse("224.0.0.251"),
-            IpAddresses.parse("::1"),
-            IpAddresses.parse("fe80::1"),
-            IpAddresses.parse("ff02::1"),
-            IpAddresses.parse("10.1.2.3"),
-            IpAddresses.parse("fd00::5"));
-    resolver.close();
-    resolver =
-        builder()
-            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
-            .build();
-
-    Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
-
     assertEquals(
-        addresses("10.1.2.3", "fd00::5"), resolutions.addressesOf(host("rebind.example.com")));
+        addresses("10.1.2.3", "fd00::5"),
+        publishedFrom(
+            parsed(
+                "127.0.0.1",
+                "169.254.169.254",
+                "224.0.0.251",
+                "::1",
+                "fe80::1",
+                "ff02::1",
+                "10.1.2.3",
+                "fd00::5")));
   }
 
   @Test
   void answersInTheTableOfUnusableAddresses_areNeverPublished() throws Exception {
-    List<InetAddress> answer =
-        List.of(
-            IpAddresses.parse("255.255.255.255"),
-            IpAddresses.parse("0.1.2.3"),
-            IpAddresses.parse("100.100.100.200"),
-            IpAddresses.parse("fd00:ec2::254"),
-            IpAddresses.parse("fec0::1"),
-            IpAddresses.parse("64:ff9b::a9fe:a9fe"),
-            IpAddresses.parse("2002:7f00:1::"),
-            IpAddresses.parse("::a9fe:a9fe"),
-            IpAddresses.parse("198.51.100.7"),
-            IpAddresses.parse("64:ff9b::c633:6407"));
+    assertEquals(
+        addresses("198.51.100.7", "64:ff9b::c633:6407"),
+        publishedFrom(
+            parsed(
+                "255.255.255.255",
+                "0.1.2.3",
+                "100.100.100.200",
+                "fd00:ec2::254",
+                "fec0::1",
+                "64:ff9b::a9fe:a9fe",
+                "2002:7f00:1::",
+                "::a9fe:a9fe",
+                "198.51.100.7",
+                "64:ff9b::c633:6407")));
+  }
+
+  /** What a name resolves to when the upstream answers {@code answer} (A and AAAA alike). */
+  private Set<InetAddress> publishedFrom(List<InetAddress> answer) throws Exception {
     resolver.close();
     resolver =
         builder()
             .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
             .build();
+    return resolver
+        .resolve(Set.of(host("answer.example.com")))
+        .addressesOf(host("answer.example.com"));
+  }
 
-    Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
-
-    assertEquals(
-        addresses("198.51.100.7", "64:ff9b::c633:6407"),
-        resolutions.addressesOf(host("rebind.example.com")));
+  private static List<InetAddress> parsed(String... literals) {
+    return java.util.Arrays.stream(literals).map(IpAddresses::parse).toList();
   }
 
   @Test
