@@ -143,7 +143,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   }
 
   /**
-   * Builds a {@link DnsNameResolver}; every setter checks its argument at once. Not thread-safe.
+   * Builds a {@link DnsNameResolver}; every setter checks its argument at once (durations are
+   * positive, grace may be zero, none is above 100 years). Not thread-safe.
    */
   public static final class Builder {
     private @Nullable List<InetSocketAddress> servers;
@@ -201,8 +202,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
 
     /**
-     * How long after its expiry a name keeps its last good addresses while lookups fail. Default 5
-     * min.
+     * How long after its expiry an address family keeps its last good addresses while lookups fail
+     * to get an answer ({@link FailureKind#graceApplies()}); an answer without them drops them at
+     * once. Default 5 min.
      */
     public Builder grace(Duration grace) {
       this.grace = Timings.notNegative(grace, "grace");

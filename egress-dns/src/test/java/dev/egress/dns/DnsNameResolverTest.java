@@ -1000,6 +1000,9 @@ class DnsNameResolverTest {
     assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofSeconds(-1)));
     assertThrows(IllegalArgumentException.class, () -> builder().servers(List.of()));
     assertThrows(IllegalArgumentException.class, () -> builder().dnssecTrustAnchors(" "));
+    assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofDays(40_000)));
+    assertThrows(
+        IllegalArgumentException.class, () -> builder().ttlCeiling(Duration.ofDays(40_000)));
   }
 
   private void assertQueriesPerName(List<HostName> names, int expected) {
