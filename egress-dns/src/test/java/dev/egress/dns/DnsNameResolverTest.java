@@ -22,9 +22,12 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,9 +37,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Type;
 
 class DnsNameResolverTest {
@@ -140,107 +149,72 @@ class DnsNameResolverTest {
 
   @Test
   void unspecifiedAndIpv4MappedAddresses_areNeverPublished() throws Exception {
-    java.net.InetAddress mapped =
+    InetAddress mapped =
         java.net.Inet6Address.getByAddress(
             null,
             new byte[] {
               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 66
             },
             (java.net.NetworkInterface) null);
-    List<InetAddress> answer =
-        List.of(
-            IpAddresses.parse("0.0.0.0"),
-            IpAddresses.parse("::"),
-            mapped,
-            IpAddresses.parse("192.0.2.8"));
-    resolver.close();
-    resolver =
-        builder()
-            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
-            .build();
 
-    Resolutions resolutions = resolver.resolve(Set.of(host("odd.example.com")));
-
-    assertEquals(addresses("192.0.2.8"), resolutions.addressesOf(host("odd.example.com")));
+    assertEquals(
+        addresses("192.0.2.8"),
+        publishedFrom(
+            List.of(
+                IpAddresses.parse("0.0.0.0"),
+                IpAddresses.parse("::"),
+                mapped,
+                IpAddresses.parse("192.0.2.8"))));
   }
 
   @Test
   void rebindingAnswers_toLoopbackLinkLocalOrMulticast_areNeverPublished() throws Exception {
-    List<InetAddress> answer =
-        List.of(
-            IpAddresses.parse("127.0.0.1"),
-            IpAddresses.parse("169.254.169.254"),
-            IpAddresses.parse("224.0.0.251"),
-            IpAddresses.parse("::1"),
-            IpAddresses.parse("fe80::1"),
-            IpAddresses.parse("ff02::1"),
-            IpAddresses.parse("10.1.2.3"),
-            IpAddresses.parse("fd00::5"));
+    assertEquals(
+        addresses("10.1.2.3", "fd00::5"),
+        publishedFrom(
+            parsed(
+                "127.0.0.1",
+                "169.254.169.254",
+                "224.0.0.251",
+                "::1",
+                "fe80::1",
+                "ff02::1",
+                "10.1.2.3",
+                "fd00::5")));
+  }
+
+  @Test
+  void answersInTheTableOfUnusableAddresses_areNeverPublished() throws Exception {
+    assertEquals(
+        addresses("198.51.100.7", "64:ff9b::c633:6407"),
+        publishedFrom(
+            parsed(
+                "255.255.255.255",
+                "0.1.2.3",
+                "100.100.100.200",
+                "fd00:ec2::254",
+                "fec0::1",
+                "64:ff9b::a9fe:a9fe",
+                "2002:7f00:1::",
+                "::a9fe:a9fe",
+                "198.51.100.7",
+                "64:ff9b::c633:6407")));
+  }
+
+  /** What a name resolves to when the upstream answers {@code answer} (A and AAAA alike). */
+  private Set<InetAddress> publishedFrom(List<InetAddress> answer) throws Exception {
     resolver.close();
     resolver =
         builder()
             .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.addresses(TTL, answer)))
             .build();
-
-    Resolutions resolutions = resolver.resolve(Set.of(host("rebind.example.com")));
-
-    assertEquals(
-        addresses("10.1.2.3", "fd00::5"), resolutions.addressesOf(host("rebind.example.com")));
+    return resolver
+        .resolve(Set.of(host("answer.example.com")))
+        .addressesOf(host("answer.example.com"));
   }
 
-  @Test
-  void usable_rejectsLoopbackLinkLocalAndMulticastAddresses() {
-    for (String address :
-        List.of(
-            "127.0.0.1",
-            "127.255.255.254",
-            "169.254.169.254",
-            "169.254.0.1",
-            "224.0.0.251",
-            "239.255.255.250",
-            "::1",
-            "fe80::1",
-            "febf::ffff",
-            "ff02::1",
-            "ff0e::1")) {
-      byte[] raw = IpAddresses.parse(address).getAddress();
-      assertFalse(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
-    }
-  }
-
-  @Test
-  void usable_keepsPrivateAndPublicAddresses() {
-    for (String address :
-        List.of(
-            "10.0.0.1",
-            "172.16.0.1",
-            "192.168.64.1",
-            "126.255.255.255",
-            "128.0.0.1",
-            "169.253.255.255",
-            "169.255.0.1",
-            "223.255.255.255",
-            "fd00::1",
-            "fec0::1",
-            "2001:db8::1")) {
-      byte[] raw = IpAddresses.parse(address).getAddress();
-      assertTrue(DnsNameResolver.usable(raw, raw.length == 4 ? Type.A : Type.AAAA), address);
-    }
-  }
-
-  @Test
-  void usable_rejectsUnspecifiedAndMappedAddresses() {
-    assertFalse(DnsNameResolver.usable(new byte[4], Type.A));
-    assertFalse(DnsNameResolver.usable(new byte[16], Type.AAAA));
-    byte[] mapped = new byte[16];
-    mapped[10] = (byte) 0xff;
-    mapped[11] = (byte) 0xff;
-    mapped[15] = 1;
-    assertFalse(DnsNameResolver.usable(mapped, Type.AAAA));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("192.0.2.1").getAddress(), Type.A));
-    assertTrue(DnsNameResolver.usable(IpAddresses.parse("2001:db8::1").getAddress(), Type.AAAA));
-    assertTrue(
-        DnsNameResolver.usable(IpAddresses.parse("::1:ffff:c000:201").getAddress(), Type.AAAA));
+  private static List<InetAddress> parsed(String... literals) {
+    return java.util.Arrays.stream(literals).map(IpAddresses::parse).toList();
   }
 
   @Test
@@ -263,6 +237,42 @@ class DnsNameResolverTest {
           addresses("192.0.2.1"),
           resolutions.addressesOf(host("api.example.com")),
           () -> statusOf("api.example.com").describe());
+    }
+  }
+
+  @Test
+  void severalServers_whenOneRefuses_theNextIsAsked() throws Exception {
+    try (TestDnsServer refusing = TestDnsServer.start()) {
+      refusing.setBehaviour("api.example.com", Behaviour.REFUSED);
+      server.setAddresses("api.example.com", TTL, "192.0.2.1");
+      resolver.close();
+      resolver =
+          builder()
+              .servers(List.of(refusing.address(), server.address()))
+              .queryTimeout(Duration.ofSeconds(4))
+              .build();
+
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertEquals(addresses("192.0.2.1"), resolutions.addressesOf(host("api.example.com")));
+      assertEquals(1, refusing.queries("api.example.com", Type.A), "the first server refused");
+      assertNull(statusOf("api.example.com").lastError());
+    }
+  }
+
+  @Test
+  void everyServerRefusing_isRefused_andNarrowsAtOnce() throws Exception {
+    try (TestDnsServer refusing = TestDnsServer.start()) {
+      refusing.setBehaviour("api.example.com", Behaviour.REFUSED);
+      server.setBehaviour("api.example.com", Behaviour.REFUSED);
+      resolver.close();
+      resolver = builder().servers(List.of(refusing.address(), server.address())).build();
+
+      Resolutions resolutions = resolver.resolve(Set.of(host("api.example.com")));
+
+      assertTrue(resolutions.addressesOf(host("api.example.com")).isEmpty());
+      assertEquals(FailureKind.REFUSED, lastErrorKind("api.example.com"));
+      assertFalse(FailureKind.REFUSED.graceApplies());
     }
   }
 
@@ -575,29 +585,163 @@ class DnsNameResolverTest {
   }
 
   @Test
-  void eachFailureClass_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
-    for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.NXDOMAIN, Behaviour.DROP)) {
+  void eachFailureToGetAnAnswer_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
+    for (Behaviour failure : List.of(Behaviour.SERVFAIL, Behaviour.DROP)) {
       String name = failure.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
       server.setAddresses(name, TTL, "192.0.2.1");
       assertEquals(
           addresses("192.0.2.1"), resolver.resolve(Set.of(host(name))).addressesOf(host(name)));
       server.setBehaviour(name, failure);
       FailureKind expected =
-          failure == Behaviour.SERVFAIL
-              ? FailureKind.SERVFAIL
-              : failure == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.TIMEOUT;
+          failure == Behaviour.SERVFAIL ? FailureKind.SERVFAIL : FailureKind.TIMEOUT;
       assertGraceThenRemoval(name, expected);
       clock.advance(Duration.ofHours(1));
     }
   }
 
   @Test
-  void emptyAnswer_keepsLastKnownGoodThenDropsAfterGrace() throws Exception {
-    server.setAddresses("emptied.example.com", TTL, "192.0.2.1");
-    resolver.resolve(Set.of(host("emptied.example.com")));
-    server.setAddresses("emptied.example.com", TTL);
+  void eachAnswerThatTheNameChanged_dropsItsAddressesAtTheRefresh() throws Exception {
+    for (Behaviour answer : List.of(Behaviour.NXDOMAIN, Behaviour.REFUSED, Behaviour.ANSWER)) {
+      String name = answer.name().toLowerCase(java.util.Locale.ROOT) + ".example.com";
+      server.setAddresses(name, TTL, "192.0.2.1", "2001:db8::1");
+      LinkedBlockingQueue<Resolutions> changes = new LinkedBlockingQueue<>();
+      try (NameResolver.Subscription ignored =
+          resolver.subscribe(Set.of(host(name)), (current, changed) -> changes.add(current))) {
+        assertNotNull(changes.poll(5, TimeUnit.SECONDS), "the first answer is heard");
+        Instant expiry = statusOf(name).expires();
+        if (answer == Behaviour.ANSWER) {
+          server.setAddresses(name, TTL); // the name stays, without A or AAAA records
+        } else {
+          server.setBehaviour(name, answer);
+        }
 
-    assertGraceThenRemoval("emptied.example.com", FailureKind.EMPTY_ANSWER);
+        scheduler.advance(Duration.between(clock.instant(), expiry));
+
+        Resolutions dropped = changes.poll(5, TimeUnit.SECONDS);
+        assertNotNull(dropped, name + ": the subscriber hears of the drop");
+        assertEquals(Set.of(), dropped.addressesOf(host(name)), name);
+        assertEquals(expiry, clock.instant(), "at the refresh, not after a grace time");
+        NameStatus status = statusOf(name);
+        assertFalse(status.inGrace(), status.describe());
+        FailureKind expected =
+            answer == Behaviour.ANSWER
+                ? FailureKind.EMPTY_ANSWER
+                : answer == Behaviour.NXDOMAIN ? FailureKind.NXDOMAIN : FailureKind.REFUSED;
+        assertEquals(expected, status.lastError().kind(), status.describe());
+      }
+    }
+  }
+
+  /** How the upstream stops vouching for an address of one family. */
+  enum Change {
+    OTHER_ADDRESS,
+    NODATA,
+    NXDOMAIN,
+    REFUSED
+  }
+
+  static Stream<Arguments> familiesAndChanges() {
+    return Stream.of("A", "AAAA")
+        .flatMap(family -> Arrays.stream(Change.values()).map(c -> Arguments.of(family, c)));
+  }
+
+  /**
+   * Issue 17: a dropped A or AAAA address leaves when the refresh at {@code t + clamp(TTL)} gets an
+   * answer without it, while the other family's address stays. The TTL of 5 s is clamped to the
+   * floor of 10 s.
+   */
+  @ParameterizedTest(name = "{0} answered {1}")
+  @MethodSource("familiesAndChanges")
+  void droppedAddress_leavesAtTheRefreshThatGetsAnAnswer(String family, Change change)
+      throws Exception {
+    int type = Type.value(family);
+    ByType upstream = new ByType();
+    LinkedBlockingQueue<Set<InetAddress>> heard = subscribedThrough(upstream);
+    Instant t = clock.instant();
+    String replacement = type == Type.A ? "192.0.2.2" : "2001:db8::2";
+    ScriptedResolver.Reply reply =
+        switch (change) {
+          case OTHER_ADDRESS ->
+              ScriptedResolver.Reply.addresses(SHORT_TTL, List.of(IpAddresses.parse(replacement)));
+          case NODATA -> ScriptedResolver.Reply.addresses(SHORT_TTL, List.of());
+          case NXDOMAIN -> ScriptedResolver.Reply.errorCode(Rcode.NXDOMAIN);
+          case REFUSED -> ScriptedResolver.Reply.errorCode(Rcode.REFUSED);
+        };
+    upstream.replies.put(type, reply);
+
+    scheduler.advance(FLOOR.minusSeconds(1));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), current(), "still valid before t + T");
+    scheduler.advance(Duration.ofSeconds(1));
+
+    Set<String> expected = new HashSet<>(Set.of("192.0.2.1", "2001:db8::1"));
+    expected.remove(type == Type.A ? "192.0.2.1" : "2001:db8::1");
+    if (change == Change.OTHER_ADDRESS) {
+      expected.add(replacement);
+    }
+    Set<InetAddress> after = heard.poll(5, TimeUnit.SECONDS);
+    assertEquals(addresses(expected.toArray(String[]::new)), after);
+    assertEquals(t.plus(FLOOR), clock.instant(), "left at t + clamp(TTL): within t + T + Q");
+    assertEquals(after, current());
+  }
+
+  /**
+   * Issue 17: when every refresh fails to get an answer, a dropped address still leaves at {@code t
+   * + clamp(TTL) + grace}, never later.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"A", "AAAA"})
+  void droppedAddress_whoseRefreshesFail_leavesAtExpiryPlusGrace(String family) throws Exception {
+    int type = Type.value(family);
+    ByType upstream = new ByType();
+    LinkedBlockingQueue<Set<InetAddress>> heard = subscribedThrough(upstream);
+    Instant t = clock.instant();
+    upstream.replies.put(type, ScriptedResolver.Reply.timeout());
+
+    scheduler.advance(FLOOR);
+    scheduler.advance(GRACE.minusSeconds(1));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), current(), "kept in grace");
+    assertTrue(upstream.resolver.queries("api.example.com", type) > 1, "retried meanwhile");
+    scheduler.advance(Duration.ofSeconds(1));
+
+    Set<InetAddress> after = heard.poll(5, TimeUnit.SECONDS);
+    assertEquals(addresses(type == Type.A ? "2001:db8::1" : "192.0.2.1"), after);
+    assertEquals(t.plus(FLOOR).plus(GRACE), clock.instant(), "left at t + clamp(TTL) + grace");
+    assertEquals(after, current());
+  }
+
+  private static final Duration SHORT_TTL = Duration.ofSeconds(5);
+  private static final Duration FLOOR = Duration.ofSeconds(10);
+
+  /** A scripted upstream answering A and AAAA of api.example.com separately. */
+  private static final class ByType {
+    final Map<Integer, ScriptedResolver.Reply> replies =
+        new ConcurrentHashMap<>(
+            Map.of(
+                Type.A,
+                ScriptedResolver.Reply.addresses(
+                    SHORT_TTL, List.of(IpAddresses.parse("192.0.2.1"))),
+                Type.AAAA,
+                ScriptedResolver.Reply.addresses(
+                    SHORT_TTL, List.of(IpAddresses.parse("2001:db8::1")))));
+    final ScriptedResolver resolver = new ScriptedResolver((name, type) -> replies.get(type));
+  }
+
+  /** A resolver on {@code upstream}, subscribed to api.example.com; its first answer heard. */
+  private LinkedBlockingQueue<Set<InetAddress>> subscribedThrough(ByType upstream)
+      throws Exception {
+    resolver.close();
+    resolver = builder().upstream(upstream.resolver).ttlFloor(FLOOR).build();
+    LinkedBlockingQueue<Set<InetAddress>> heard = new LinkedBlockingQueue<>();
+    var unused =
+        resolver.subscribe(
+            Set.of(host("api.example.com")),
+            (current, changed) -> heard.add(current.addressesOf(host("api.example.com"))));
+    assertEquals(addresses("192.0.2.1", "2001:db8::1"), heard.poll(5, TimeUnit.SECONDS));
+    return heard;
+  }
+
+  private Set<InetAddress> current() throws InterruptedException {
+    return resolver.resolve(Set.of(host("api.example.com"))).addressesOf(host("api.example.com"));
   }
 
   @Test
@@ -616,9 +760,9 @@ class DnsNameResolverTest {
   void failureClasses_areReportedByKind() throws Exception {
     java.util.Map<String, ScriptedResolver.Reply> replies =
         java.util.Map.of(
-            "refused.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.REFUSED),
-            "servfail.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.SERVFAIL),
-            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(org.xbill.DNS.Rcode.NXDOMAIN),
+            "refused.example.com.", ScriptedResolver.Reply.errorCode(Rcode.REFUSED),
+            "servfail.example.com.", ScriptedResolver.Reply.errorCode(Rcode.SERVFAIL),
+            "nxdomain.example.com.", ScriptedResolver.Reply.errorCode(Rcode.NXDOMAIN),
             "timeout.example.com.", ScriptedResolver.Reply.timeout(),
             "unreachable.example.com.",
                 ScriptedResolver.Reply.networkError("Network is unreachable"),
@@ -632,7 +776,7 @@ class DnsNameResolverTest {
     Resolutions resolutions = resolver.resolve(names);
 
     names.forEach(name -> assertTrue(resolutions.addressesOf(name).isEmpty(), name.ascii()));
-    assertEquals(FailureKind.UNUSABLE_ANSWER, lastErrorKind("refused.example.com"));
+    assertEquals(FailureKind.REFUSED, lastErrorKind("refused.example.com"));
     assertEquals(FailureKind.SERVFAIL, lastErrorKind("servfail.example.com"));
     assertEquals(FailureKind.NXDOMAIN, lastErrorKind("nxdomain.example.com"));
     assertEquals(FailureKind.TIMEOUT, lastErrorKind("timeout.example.com"));
@@ -770,6 +914,23 @@ class DnsNameResolverTest {
   }
 
   @Test
+  void dnssecValidation_refusedAnswer_isStillRefused() throws Exception {
+    resolver.close();
+    resolver =
+        builder()
+            .upstream(new ScriptedResolver(name -> ScriptedResolver.Reply.errorCode(Rcode.REFUSED)))
+            .dnssecTrustAnchors(
+                "signed.example. 3600 IN DS 12345 8 2"
+                    + " 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE7F2A4E9E0C5D2E4A3F1B2C3D\n")
+            .build();
+
+    Resolutions resolutions = resolver.resolve(Set.of(host("api.unsigned.example")));
+
+    assertTrue(resolutions.addressesOf(host("api.unsigned.example")).isEmpty());
+    assertEquals(FailureKind.REFUSED, lastErrorKind("api.unsigned.example"));
+  }
+
+  @Test
   void dnssecValidation_unsignedZoneOutsideTheAnchors_stillResolves() throws Exception {
     server.setAddresses("api.unsigned.example", TTL, "192.0.2.1");
     resolver.close();
@@ -839,6 +1000,9 @@ class DnsNameResolverTest {
     assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofSeconds(-1)));
     assertThrows(IllegalArgumentException.class, () -> builder().servers(List.of()));
     assertThrows(IllegalArgumentException.class, () -> builder().dnssecTrustAnchors(" "));
+    assertThrows(IllegalArgumentException.class, () -> builder().grace(Duration.ofDays(40_000)));
+    assertThrows(
+        IllegalArgumentException.class, () -> builder().ttlCeiling(Duration.ofDays(40_000)));
   }
 
   private void assertQueriesPerName(List<HostName> names, int expected) {

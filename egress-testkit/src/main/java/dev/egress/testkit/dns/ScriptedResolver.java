@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
@@ -104,12 +105,22 @@ public final class ScriptedResolver implements Resolver {
     }
   }
 
-  private final Function<Name, Reply> script;
+  private final BiFunction<Name, Integer, Reply> script;
   private final AtomicInteger total = new AtomicInteger();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
 
   /** Answers each query with what {@code script} returns for its (absolute, lower-case) name. */
   public ScriptedResolver(Function<Name, Reply> script) {
+    this((name, type) -> script.apply(name));
+    Objects.requireNonNull(script, "script");
+  }
+
+  /**
+   * Answers each query with what {@code script} returns for its (absolute, lower-case) name and its
+   * type (a {@link Type} constant): for a server that treats the families differently, such as one
+   * that answers A but refuses AAAA.
+   */
+  public ScriptedResolver(BiFunction<Name, Integer, Reply> script) {
     this.script = Objects.requireNonNull(script, "script");
   }
 
@@ -140,7 +151,8 @@ public final class ScriptedResolver implements Resolver {
     counts
         .computeIfAbsent(key(name, question.getType()), k -> new AtomicInteger())
         .incrementAndGet();
-    Reply reply = Objects.requireNonNull(script.apply(name), "the script answered null");
+    Reply reply =
+        Objects.requireNonNull(script.apply(name, question.getType()), "the script answered null");
     if (reply instanceof Timeout) {
       return CompletableFuture.failedFuture(new TimeoutException("scripted timeout for " + name));
     }

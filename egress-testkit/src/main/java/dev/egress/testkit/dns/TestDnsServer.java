@@ -40,8 +40,9 @@ import org.xbill.DNS.Type;
 /**
  * An authoritative DNS server for tests: UDP and TCP on one port of a local address (127.0.0.1 and
  * an ephemeral port by default), answering from records the test sets and changes at run time. It
- * can delay answers, answer SERVFAIL or NXDOMAIN, or drop queries, and it counts the queries it
- * receives per name and type, so a test can prove how many upstream queries a resolver made.
+ * can delay answers, answer SERVFAIL, NXDOMAIN or REFUSED, or drop queries, and it counts the
+ * queries it receives per name and type, so a test can prove how many upstream queries a resolver
+ * made.
  *
  * <p>Names are absolute and case-insensitive; {@code "api.example.com"} and {@code
  * "API.example.com."} are the same name. A name with no records and no {@link Behaviour} set is
@@ -64,6 +65,10 @@ public final class TestDnsServer implements AutoCloseable {
     SERVFAIL,
     /** Answer NXDOMAIN even if the name has records. */
     NXDOMAIN,
+    /**
+     * Answer REFUSED, as a server does that will not serve the query (dnsmasq without upstream).
+     */
+    REFUSED,
     /** Never answer: the client times out. */
     DROP
   }
@@ -387,6 +392,7 @@ public final class TestDnsServer implements AutoCloseable {
     switch (behaviour) {
       case SERVFAIL -> response.getHeader().setRcode(Rcode.SERVFAIL);
       case NXDOMAIN -> response.getHeader().setRcode(Rcode.NXDOMAIN);
+      case REFUSED -> response.getHeader().setRcode(Rcode.REFUSED);
       default -> fillAnswer(response, question);
     }
     byte[] wire = response.toWire();

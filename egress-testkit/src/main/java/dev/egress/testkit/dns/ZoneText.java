@@ -24,6 +24,7 @@ import org.xbill.DNS.Record;
  * empty.example.com     60     NODATA            # exists, but has no addresses
  * broken.example.com    SERVFAIL                 # always answered SERVFAIL
  * gone.example.com      NXDOMAIN                 # answered NXDOMAIN
+ * closed.example.com    REFUSED                  # answered REFUSED
  * silent.example.com    DROP                     # never answered
  * </pre>
  *
@@ -69,7 +70,7 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
                 + "'): "
                 + e.getMessage()
                 + "; expected 'NAME TTL A|AAAA|CNAME VALUE', 'NAME TTL NODATA' or"
-                + " 'NAME SERVFAIL|NXDOMAIN|DROP'",
+                + " 'NAME SERVFAIL|NXDOMAIN|REFUSED|DROP'",
             e);
       }
     }
@@ -85,6 +86,7 @@ public record ZoneText(Map<Name, List<Record>> records, Map<Name, Behaviour> beh
           switch (keyword) {
             case "SERVFAIL" -> Behaviour.SERVFAIL;
             case "NXDOMAIN" -> Behaviour.NXDOMAIN;
+            case "REFUSED" -> Behaviour.REFUSED;
             case "DROP" -> Behaviour.DROP;
             default -> throw new IllegalArgumentException("unknown behaviour '" + fields[1] + "'");
           };

@@ -71,6 +71,22 @@ class ScriptedResolverTest {
     assertThrows(IllegalArgumentException.class, () -> Reply.errorCode(Rcode.NOERROR));
   }
 
+  @Test
+  void scriptByType_answersEachFamilyAsToldAndCountsBoth() throws Exception {
+    InetAddress address = InetAddress.getByName("192.0.2.1");
+    ScriptedResolver resolver =
+        new ScriptedResolver(
+            (name, type) ->
+                type == Type.A
+                    ? Reply.addresses(Duration.ofSeconds(5), List.of(address))
+                    : Reply.errorCode(Rcode.REFUSED));
+
+    assertEquals(
+        1, resolver.send(query("dual.example.", Type.A)).getSection(Section.ANSWER).size());
+    assertEquals(Rcode.REFUSED, resolver.send(query("dual.example.", Type.AAAA)).getRcode());
+    assertEquals(1, resolver.queries("dual.example", Type.AAAA));
+  }
+
   private static Message query(String name, int type) throws IOException {
     return Message.newQuery(Record.newRecord(Name.fromString(name), type, DClass.IN));
   }

@@ -93,18 +93,20 @@ class TestDnsServerTest {
   }
 
   @Test
-  void behaviours_servfailNxdomainAndDrop() throws IOException {
+  void behaviours_servfailNxdomainRefusedAndDrop() throws IOException {
     server.setAddresses("api.example.com", Duration.ofSeconds(60), "192.0.2.1");
 
     server.setBehaviour("api.example.com", Behaviour.SERVFAIL);
     assertEquals(Rcode.SERVFAIL, udp.send(query("api.example.com", Type.A)).getRcode());
     server.setBehaviour("api.example.com", Behaviour.NXDOMAIN);
     assertEquals(Rcode.NXDOMAIN, udp.send(query("api.example.com", Type.A)).getRcode());
+    server.setBehaviour("api.example.com", Behaviour.REFUSED);
+    assertEquals(Rcode.REFUSED, udp.send(query("api.example.com", Type.A)).getRcode());
     server.setBehaviour("api.example.com", Behaviour.DROP);
     assertThrows(IOException.class, () -> udp.send(query("api.example.com", Type.A)));
     server.setBehaviour("api.example.com", Behaviour.ANSWER);
     assertEquals(Rcode.NOERROR, udp.send(query("api.example.com", Type.A)).getRcode());
-    assertEquals(4, server.queries("api.example.com", Type.A));
+    assertEquals(5, server.queries("api.example.com", Type.A), "the REFUSED query counts too");
   }
 
   @Test

@@ -27,7 +27,8 @@ class ZoneTextTest {
                 + "empty.example.com 60  NODATA\n"
                 + "broken.example.com SERVFAIL\n"
                 + "gone.example.com nxdomain\n"
-                + "silent.example.com DROP\n");
+                + "silent.example.com DROP\n"
+                + "closed.example.com REFUSED\n");
 
     List<Record> api = zone.records().get(Name.fromString("api.example.com."));
     assertEquals(2, api.size());
@@ -40,6 +41,7 @@ class ZoneTextTest {
     assertEquals(Behaviour.SERVFAIL, zone.behaviours().get(Name.fromString("broken.example.com.")));
     assertEquals(Behaviour.NXDOMAIN, zone.behaviours().get(Name.fromString("gone.example.com.")));
     assertEquals(Behaviour.DROP, zone.behaviours().get(Name.fromString("silent.example.com.")));
+    assertEquals(Behaviour.REFUSED, zone.behaviours().get(Name.fromString("closed.example.com.")));
   }
 
   @Test

@@ -1,0 +1,111 @@
+package dev.egress.dns;
+
+import dev.egress.policy.HostName;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What the answer cache knows about one name: the state of each address family and the failure of
+ * the latest lookup. Immutable; every method is a pure function of its arguments.
+ *
+ * @param v4 what is held for IPv4
+ * @param v6 what is held for IPv6
+ * @param lastError the failure of the latest lookup; null when it succeeded or none finished yet
+ */
+record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError) {
+
+  /** Nothing known yet. */
+  static final Knowledge NONE = new Knowledge(FamilyState.NOTHING, FamilyState.NOTHING, null);
+
+  Knowledge {
+    Objects.requireNonNull(v4, "v4");
+    Objects.requireNonNull(v6, "v6");
+  }
+
+  /**
+   * What is known once a lookup's answers arrive at {@code now}. Two answers without addresses
+   * count as one {@link FailureKind#EMPTY_ANSWER} failure of both families: the name exists but has
+   * neither A nor AAAA records.
+   */
+  Knowledge after(Answer ipv4, Answer ipv6, Instant now, Timings timings) {
+    if (ipv4 instanceof Answer.NoAddresses && ipv6 instanceof Answer.NoAddresses) {
+      Answer empty =
+          new Answer.Failed(
+              new LookupError(FailureKind.EMPTY_ANSWER, "neither A nor AAAA records", now));
+      ipv4 = empty;
+      ipv6 = empty;
+    }
+    LookupError error = ipv4.error().or(ipv6::error).orElse(null);
+    return new Knowledge(ipv4.applyTo(v4, now, timings), ipv6.applyTo(v6, now, timings), error);
+  }
+
+  /** When to ask again after the lookup that led here finished at {@code now}. */
+  Instant nextQuery(Instant now, Timings timings) {
+    Instant retry = now.plus(timings.retryInterval());
+    return lastError != null ? retry : earliestExpiry().orElse(retry);
+  }
+
+  /** The addresses published at {@code now}: each family's, while {@code now < expiry + grace}. */
+  Set<InetAddress> published(Instant now, Duration grace) {
+    Set<InetAddress> a = v4.publishedAt(now, grace);
+    Set<InetAddress> b = v6.publishedAt(now, grace);
+    if (a.isEmpty() || b.isEmpty()) {
+      return a.isEmpty() ? b : a;
+    }
+    Set<InetAddress> union = new HashSet<>(a);
+    union.addAll(b);
+    return Set.copyOf(union);
+  }
+
+  /** The earliest expiry of the held addresses. */
+  Optional<Instant> earliestExpiry() {
+    return held().map(FamilyState.Held::expires).min(Comparator.naturalOrder());
+  }
+
+  /** The first grace end after {@code now}: when {@link #published} next shrinks by time alone. */
+  Optional<Instant> nextGraceEnd(Instant now, Duration grace) {
+    return held()
+        .map(family -> family.graceEnds(grace))
+        .filter(end -> end.isAfter(now))
+        .min(Comparator.naturalOrder());
+  }
+
+  /** When the last held addresses go if every lookup fails from now on. */
+  Optional<Instant> lastGraceEnd(Duration grace) {
+    return held().map(family -> family.graceEnds(grace)).max(Comparator.naturalOrder());
+  }
+
+  /**
+   * The operator's view at {@code now}: addresses published, their earliest expiry, and — for
+   * families kept past their expiry — when their grace ends.
+   */
+  NameStatus status(HostName name, Instant now, Duration grace, int subscribers) {
+    Instant expires = null;
+    Instant graceEnds = null;
+    for (FamilyState.Held family : held().toList()) {
+      if (family.publishedAt(now, grace).isEmpty()) {
+        continue;
+      }
+      expires = expires == null || family.expires().isBefore(expires) ? family.expires() : expires;
+      Instant end = family.graceEnds(grace);
+      if (!now.isBefore(family.expires()) && (graceEnds == null || end.isAfter(graceEnds))) {
+        graceEnds = end;
+      }
+    }
+    return new NameStatus(name, published(now, grace), expires, lastError, graceEnds, subscribers);
+  }
+
+  private Stream<FamilyState.Held> held() {
+    return Stream.of(v4, v6)
+        .filter(FamilyState.Held.class::isInstance)
+        .map(FamilyState.Held.class::cast);
+  }
+}

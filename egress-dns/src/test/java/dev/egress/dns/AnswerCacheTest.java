@@ -1,0 +1,273 @@
+package dev.egress.dns;
+
+import static dev.egress.dns.FakeUpstream.addresses;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.enforcer.NameResolver;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The answer cache's state machine, driven by a manual clock and scheduler and a fake upstream: no
+ * dnsjava, no sockets, no waiting. Listener calls run on the calling thread unless a test says
+ * otherwise.
+ */
+class AnswerCacheTest {
+  private static final HostName NAME = HostName.of("api.example.com");
+  private static final Duration TTL = Duration.ofSeconds(60);
+  private static final Duration GRACE = Duration.ofSeconds(120);
+  private static final Duration RETRY = Duration.ofSeconds(5);
+  private static final Duration QUERY = Duration.ofSeconds(3);
+
+  private final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final ManualScheduler scheduler = new ManualScheduler(clock);
+  private final FakeUpstream upstream = new FakeUpstream();
+  private final List<Resolutions> heard = new CopyOnWriteArrayList<>();
+  private AnswerCache cache = cache(upstream, GRACE, QUERY);
+
+  @AfterEach
+  void close() {
+    cache.close();
+  }
+
+  private AnswerCache cache(Upstream source, Duration grace, Duration queryTimeout) {
+    Timings timings =
+        new Timings(queryTimeout, Duration.ofSeconds(10), Duration.ofHours(1), grace, RETRY);
+    return new AnswerCache(source, timings, clock, scheduler, Runnable::run);
+  }
+
+  private NameResolver.Subscription watch() {
+    return cache.subscribe(Set.of(NAME), (current, changed) -> heard.add(current));
+  }
+
+  @Test
+  void answer_isServedFromTheCacheUntilItsTtlEnds_thenRefreshedForASubscriber() throws Exception {
+    upstream.answer(TTL, "192.0.2.1", "2001:db8::1");
+
+    assertEquals(set("192.0.2.1", "2001:db8::1"), resolve());
+    clock.advance(TTL.minusSeconds(1));
+    assertEquals(set("192.0.2.1", "2001:db8::1"), resolve());
+    assertEquals(1, upstream.queries(AddressFamily.IPV4), "no query while fresh");
+
+    watch();
+    upstream.answer(TTL, "192.0.2.2");
+    scheduler.advance(Duration.ofSeconds(1));
+
+    assertEquals(2, upstream.queries(AddressFamily.IPV6));
+    assertEquals(set("192.0.2.2"), lastHeard(), "the AAAA answered NODATA goes at once");
+    assertEquals(clock.instant().plus(TTL), status().expires());
+  }
+
+  @Test
+  void nameNobodyUses_isForgottenAtItsExpiryInsteadOfRefreshed() throws Exception {
+    upstream.answer(TTL, "192.0.2.1");
+    resolve();
+
+    scheduler.advance(TTL);
+
+    assertTrue(cache.status().isEmpty());
+    assertEquals(1, upstream.queries(AddressFamily.IPV4));
+  }
+
+  @Test
+  void familyUnansweredAtTheQueryTimeout_isATimeout_andItsLateAnswerIsIgnored() {
+    upstream.hold();
+    watch();
+    List<FakeUpstream.Held> queries = upstream.held();
+    assertEquals(2, queries.size(), "one lookup: A and AAAA");
+
+    queries.get(0).answer(addresses(TTL, queries.get(0).family(), "192.0.2.1", "2001:db8::1"));
+    scheduler.advance(QUERY);
+
+    NameStatus timedOut = status();
+    assertEquals(FailureKind.TIMEOUT, timedOut.lastError().kind());
+    Set<InetAddress> answered = timedOut.addresses();
+    assertEquals(1, answered.size(), "the family that answered in time counts");
+    queries.get(1).answer(addresses(TTL, queries.get(1).family(), "192.0.2.9", "2001:db8::9"));
+    assertEquals(answered, status().addresses(), "an answer after the timeout is ignored");
+    assertEquals(List.of(Resolutions.none().with(NAME, answered)), heard);
+  }
+
+  @Test
+  void lateAnswerOfAnAbandonedLookup_neverReplacesANewerAnswer() throws Exception {
+    upstream.answer(TTL, "192.0.2.1");
+    watch();
+    upstream.hold();
+    scheduler.advance(TTL); // the refresh is sent and hangs
+    List<FakeUpstream.Held> abandoned = upstream.held();
+    assertEquals(2, abandoned.size());
+    scheduler.advance(QUERY); // it times out; the old address is kept in grace
+    assertEquals(set("192.0.2.1"), status().addresses());
+    assertTrue(status().inGrace());
+
+    upstream.answer(TTL, "192.0.2.2");
+    scheduler.advance(RETRY); // the retry gets the new address
+    assertEquals(set("192.0.2.2"), lastHeard());
+
+    // The abandoned refresh's answer, with the old address, arrives last.
+    abandoned.forEach(held -> held.answer(addresses(TTL, held.family(), "192.0.2.1")));
+
+    assertEquals(set("192.0.2.2"), status().addresses());
+    assertEquals(set("192.0.2.2"), resolve());
+    assertEquals(set("192.0.2.2"), lastHeard(), "no call re-publishes the old address");
+    assertEquals(2, heard.size());
+  }
+
+  @Test
+  void addressesKeptAfterFailures_goAtExpiryPlusGrace_evenWhileALookupRuns() {
+    cache.close();
+    cache = cache(upstream, GRACE.plusSeconds(1), QUERY);
+    upstream.answer(TTL, "192.0.2.1");
+    watch();
+    Instant graceEnds = clock.instant().plus(TTL).plus(GRACE).plusSeconds(1);
+    upstream.hold();
+
+    scheduler.advance(TTL.plus(GRACE)); // a lookup starts now and runs past the grace end
+    assertEquals(set("192.0.2.1"), status().addresses());
+    assertEquals(graceEnds, status().graceEnds());
+    assertEquals(2, upstream.held().size());
+
+    scheduler.advance(Duration.ofSeconds(1));
+
+    assertEquals(Set.of(), status().addresses());
+    assertEquals(Set.of(), lastHeard());
+    assertEquals(2, upstream.held().size(), "the lookup still runs");
+  }
+
+  @Test
+  void lookupShared_byEveryCallerWhileItRuns() {
+    upstream.hold();
+    watch();
+    cache.subscribe(Set.of(NAME), (current, changed) -> {});
+    cache.status();
+
+    assertEquals(1, upstream.queries(AddressFamily.IPV4));
+    upstream.held().forEach(held -> held.answer(addresses(TTL, held.family(), "192.0.2.1")));
+    assertEquals(set("192.0.2.1"), lastHeard());
+    assertEquals(2, status().subscribers());
+  }
+
+  @Test
+  void listener_neverSeesOlderAddressesAfterNewerOnes() throws Exception {
+    ExecutorService listeners = Executors.newFixedThreadPool(2);
+    cache.close();
+    Timings timings = new Timings(QUERY, Duration.ofSeconds(10), Duration.ofHours(1), GRACE, RETRY);
+    cache = new AnswerCache(upstream, timings, clock, scheduler, listeners);
+    CountDownLatch firstCallEntered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    List<Set<InetAddress>> seen = new CopyOnWriteArrayList<>();
+    try {
+      upstream.answer(TTL, "192.0.2.1");
+      resolve();
+      cache.subscribe(
+          Set.of(NAME),
+          (current, changed) -> {
+            seen.add(current.addressesOf(NAME));
+            firstCallEntered.countDown();
+            await(release);
+          });
+
+      upstream.answer(TTL, "192.0.2.2");
+      scheduler.advance(TTL);
+      assertTrue(firstCallEntered.await(5, TimeUnit.SECONDS));
+      upstream.answer(TTL, "192.0.2.3");
+      scheduler.advance(TTL); // a change while the listener is busy with the previous one
+      release.countDown();
+
+      DnsNameResolverTest.awaitTrue(() -> seen.size() == 2, "the second change is heard");
+      assertEquals(List.of(set("192.0.2.2"), set("192.0.2.3")), seen);
+    } finally {
+      listeners.shutdownNow();
+    }
+  }
+
+  @Test
+  void upstreamThatThrowsOrFails_givesAnUnusableAnswer_neverAnAddress() throws Exception {
+    cache.close();
+    cache =
+        cache(
+            (name, family) -> {
+              if (family == AddressFamily.IPV4) {
+                throw new IllegalStateException("upstream bug");
+              }
+              return CompletableFuture.failedFuture(new IllegalStateException("stage failed"));
+            },
+            GRACE,
+            QUERY);
+
+    assertEquals(Set.of(), resolve());
+    LookupError error = status().lastError();
+    assertEquals(FailureKind.UNUSABLE_ANSWER, error.kind());
+    assertTrue(error.detail().contains("upstream bug"), error.detail());
+  }
+
+  @Test
+  void close_endsRunningLookups_wakesTheirWaiters_andRefusesNewWork() throws Exception {
+    cache.close();
+    cache = cache(upstream, GRACE, Duration.ofMinutes(5));
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<Resolutions> waiting = caller.submit(() -> cache.resolve(Set.of(NAME)));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+
+      cache.close();
+
+      assertEquals(Set.of(), waiting.get(5, TimeUnit.SECONDS).addressesOf(NAME));
+      assertThrows(IllegalStateException.class, this::resolve);
+      assertThrows(IllegalStateException.class, this::watch);
+      assertEquals(0, scheduler.pending(), "no timer left behind");
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  private Set<InetAddress> resolve() throws InterruptedException {
+    return cache.resolve(Set.of(NAME)).addressesOf(NAME);
+  }
+
+  private NameStatus status() {
+    List<NameStatus> all = cache.status();
+    assertEquals(1, all.size(), all.toString());
+    return all.get(0);
+  }
+
+  private Set<InetAddress> lastHeard() {
+    assertTrue(!heard.isEmpty(), "no listener call");
+    Resolutions last = heard.get(heard.size() - 1);
+    assertNotNull(last);
+    return last.addressesOf(NAME);
+  }
+
+  private static Set<InetAddress> set(String... literals) {
+    return Arrays.stream(literals).map(IpAddresses::parse).collect(Collectors.toSet());
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
