@@ -2,6 +2,7 @@
 module dev.egress.testkit {
   requires static org.jspecify;
   requires transitive dev.egress.api;
+  requires transitive dev.egress.process;
   requires transitive org.dnsjava;
   requires transitive org.junit.jupiter.api;
   requires transitive net.jqwik.api;

@@ -1,8 +1,9 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
-import dev.egress.pf.pfctl.ProcessResult;
-import dev.egress.pf.pfctl.ProcessRunner;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,7 +86,7 @@ final class NftDoctor {
 
   private ProcessResult run(List<String> command) throws InterruptedException {
     try {
-      return processes.run(command, "", TIMEOUT);
+      return processes.run(new Command(command, TIMEOUT));
     } catch (IOException e) {
       return new ProcessResult(127, "", String.valueOf(e.getMessage()));
     }

@@ -5,15 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftEgressEnforcer;
-import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.netns.LabRequirement;
 import dev.egress.testkit.netns.NetnsLab;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,23 +23,18 @@ import org.junit.jupiter.api.Test;
  */
 class NftLabTest {
   private NetnsLab lab;
-  private ExecutorService pipes;
   private String nft;
   private String conntrack;
 
   @BeforeEach
   void startLab() throws Exception {
     lab = LabRequirement.startLab(1, "nft", "conntrack");
-    pipes = Executors.newCachedThreadPool();
     nft = String.join(" ", lab.inHost("nft"));
     conntrack = String.join(" ", lab.inHost("conntrack"));
   }
 
   @AfterEach
   void stopLab() {
-    if (pipes != null) {
-      pipes.shutdownNow();
-    }
     if (lab != null) {
       lab.close();
     }
@@ -58,7 +51,7 @@ class NftLabTest {
         all,
         args.length,
         7);
-    return new Cli().os("Linux").processes(new SystemProcessRunner(pipes)).run(all);
+    return new Cli().os("Linux").processes(new SystemProcessRunner()).run(all);
   }
 
   private void attachContainer() throws Exception {
