@@ -44,7 +44,7 @@ final class NftDoctor {
                 "conntrack does not run: detach could not cut open connections",
                 "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
     try {
-      List<String> problems = options.backend().hostProblems();
+      List<String> problems = options.backend(processes).hostProblems();
       if (problems.isEmpty()) {
         findings.add(
             Finding.ok(

@@ -3,7 +3,6 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
@@ -11,7 +10,6 @@ import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.netns.LabRequirement;
 import dev.egress.testkit.netns.NetnsLab;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,8 +58,8 @@ class NftLabTest {
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(resolver)
-            .command(
-                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
             .build()) {
       enforcer.attach(
           lab.container(1).endpoint(),

@@ -12,6 +12,7 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.dns.TestDnsServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -292,7 +293,10 @@ class RenderCommandTest {
     NftBackend backend =
         new NftBackend(
             new NftCommand(
-                List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+                new SystemProcessRunner(),
+                List.of("bash", nft.toString()),
+                List.of("false"),
+                Duration.ofSeconds(10)),
             table,
             guard);
     ContainerEndpoint container =

@@ -13,6 +13,7 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.netns.LabContainer;
 import dev.egress.testkit.netns.LabRequirement;
 import dev.egress.testkit.netns.NetnsLab;
@@ -49,7 +50,11 @@ class NftBackendKernelTest {
 
   static NftBackend backendFor(NetnsLab lab) {
     NftCommand command =
-        new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10));
+        new NftCommand(
+            new SystemProcessRunner(),
+            lab.inHost("nft"),
+            lab.inHost("conntrack"),
+            Duration.ofSeconds(10));
     return new NftBackend(
         command, "egress", new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
   }

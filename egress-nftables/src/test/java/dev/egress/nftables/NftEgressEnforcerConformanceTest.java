@@ -5,6 +5,7 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.policy.Flow;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.EgressEnforcerContract;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.netns.LabContainer;
@@ -75,7 +76,11 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
       NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
       cleaner =
           new NftBackend(
-              new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)),
+              new NftCommand(
+                  new SystemProcessRunner(),
+                  lab.inHost("nft"),
+                  lab.inHost("conntrack"),
+                  Duration.ofSeconds(10)),
               "egress",
               guard);
       // The guard is in place before any test can make privileged operations fail.
@@ -83,7 +88,8 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
       enforcer =
           NftEgressEnforcer.builder()
               .resolver(resolver)
-              .command(new NftCommand(gated("nft"), gated("conntrack"), Duration.ofSeconds(10)))
+              .nftCommand(gated("nft"))
+              .conntrackCommand(gated("conntrack"))
               .guard(guard)
               .build();
     }

@@ -74,7 +74,8 @@ class NftEgressEnforcerKernelTest {
   private NftEgressEnforcer newEnforcer() {
     return NftEgressEnforcer.builder()
         .resolver(lab.names())
-        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+        .nftCommand(lab.inHost("nft"))
+        .conntrackCommand(lab.inHost("conntrack"))
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
         .build();

@@ -139,8 +139,8 @@ public final class Demo {
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(lab.names())
-            .command(
-                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
             .guard(guard)
             .build()) {
       long start = System.nanoTime();
