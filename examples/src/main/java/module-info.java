@@ -2,6 +2,7 @@
 module dev.egress.examples {
   requires static org.jspecify;
   requires transitive dev.egress.api;
+  requires transitive dev.egress.process;
   requires dev.egress.pf;
   requires dev.egress.nftables;
   requires dev.egress.core;
