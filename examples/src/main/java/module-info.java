@@ -6,7 +6,7 @@ module dev.egress.examples {
   requires dev.egress.pf;
   requires dev.egress.nftables;
   requires dev.egress.core;
-  requires dev.egress.testkit;
+  requires dev.egress.lab;
   requires com.fasterxml.jackson.databind;
 
   exports dev.egress.examples.container;

@@ -3,13 +3,13 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
-import dev.egress.testkit.netns.LabRequirement;
-import dev.egress.testkit.netns.NetnsLab;
+import dev.egress.testkit.LabRequirement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
@@ -13,7 +14,6 @@ import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
 import dev.egress.process.SystemProcessRunner;
-import dev.egress.testkit.dns.TestDnsServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.egress.testkit.dns;
+package dev.egress.lab.dns;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

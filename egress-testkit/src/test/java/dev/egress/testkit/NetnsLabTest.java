@@ -1,9 +1,14 @@
-package dev.egress.testkit.netns;
+package dev.egress.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
+import dev.egress.process.Command;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -75,11 +80,14 @@ class NetnsLabTest {
   }
 
   @Test
-  void close_removesEveryNamespace() throws IOException {
+  void close_removesEveryNamespace() throws Exception {
     NetnsLab other = NetnsLab.start(1);
     String ns = other.hostNamespace();
     other.close();
-    String list = Exec.check(List.of("ip", "netns", "list"), "", Duration.ofSeconds(5));
+    String list =
+        new SystemProcessRunner()
+            .run(new Command(List.of("ip", "netns", "list"), Duration.ofSeconds(5)))
+            .stdout();
     assertFalse(list.contains(ns.replace("-h", "")), list);
   }
 }

@@ -1,4 +1,4 @@
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -12,9 +12,15 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
-/** A {@link LabAgent} process running in one namespace, asked one command at a time. */
+/**
+ * A {@link LabAgent} process running in one namespace, asked one command at a time. It talks over
+ * its pipes for as long as the lab lives, so it is started here rather than run to completion by
+ * the process runner; {@link #close} ends it (it is {@code java} itself: {@code ip netns exec}
+ * execs it).
+ */
 final class Agent implements AutoCloseable {
   private static final String EOF = "\u0000eof";
+  private static final int STDERR_KEPT = 64 * 1024;
 
   private final String namespace;
   private final Process process;
@@ -27,13 +33,27 @@ final class Agent implements AutoCloseable {
     Thread reader = new Thread(this::readReplies, "lab-agent-" + namespace);
     reader.setDaemon(true);
     reader.start();
-    Exec.drain(process.getErrorStream())
-        .thenAccept(
-            text -> {
-              synchronized (stderr) {
-                stderr.append(text);
-              }
-            });
+    Thread errors = new Thread(this::readErrors, "lab-agent-err-" + namespace);
+    errors.setDaemon(true);
+    errors.start();
+  }
+
+  /** Keeps the head of what the agent prints on stderr, for the message when it dies. */
+  private void readErrors() {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        synchronized (stderr) {
+          if (stderr.length() < STDERR_KEPT) {
+            stderr.append(line).append('\n');
+          }
+        }
+      }
+    } catch (IOException e) {
+      // The agent died; what was read is all there is.
+    }
   }
 
   /** Starts the agent in {@code namespace} and waits until it says it is ready. */

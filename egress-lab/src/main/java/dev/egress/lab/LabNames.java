@@ -1,4 +1,4 @@
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
 import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;

@@ -1,15 +1,17 @@
-package dev.egress.testkit.netns;
+package dev.egress.testkit;
 
+import dev.egress.lab.NetnsLab;
 import java.io.IOException;
 import java.util.Optional;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Starts a {@link NetnsLab} for a JUnit test. Where the lab cannot run (not Linux, not root, a
- * command missing) the test is skipped with the reason — unless the environment variable {@code CI}
- * is {@code true}: then it fails, so that a CI run never passes with the real-kernel suite silently
- * skipped. A lab that should run but does not start is always a failure.
+ * Starts a {@link NetnsLab} (egress-lab) for a JUnit test: the JUnit face of the lab, which itself
+ * needs no test framework. Where the lab cannot run (not Linux, not root, a command missing) the
+ * test is skipped with the reason — unless the environment variable {@code CI} is {@code true}:
+ * then it fails, so that a CI run never passes with the real-kernel suite silently skipped. A lab
+ * that should run but does not start is always a failure.
  */
 public final class LabRequirement {
   private LabRequirement() {}

@@ -7,6 +7,6 @@
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */
 @NullMarked
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
 import org.jspecify.annotations.NullMarked;

@@ -1,6 +1,6 @@
-package dev.egress.testkit.dns;
+package dev.egress.lab.dns;
 
-import dev.egress.testkit.dns.TestDnsServer.Behaviour;
+import dev.egress.lab.dns.TestDnsServer.Behaviour;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,10 +1,10 @@
-package dev.egress.testkit.dns;
+package dev.egress.lab.dns;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.testkit.dns.TestDnsServer.Behaviour;
+import dev.egress.lab.dns.TestDnsServer.Behaviour;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;

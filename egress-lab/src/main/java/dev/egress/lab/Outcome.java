@@ -1,4 +1,4 @@
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
 /** What a probe saw. */
 public enum Outcome {

@@ -1,7 +1,7 @@
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
+import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.policy.IpAddresses;
-import dev.egress.testkit.dns.TestDnsServer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

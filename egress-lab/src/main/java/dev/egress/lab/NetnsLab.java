@@ -1,7 +1,11 @@
-package dev.egress.testkit.netns;
+package dev.egress.lab;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -67,6 +71,7 @@ public final class NetnsLab implements AutoCloseable {
   private static final Pattern OURS = Pattern.compile("^" + PREFIX + "(\\d+)-\\S+");
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
   private static final Duration STEP_TIMEOUT = Duration.ofSeconds(20);
+  private static final ProcessRunner PROCESSES = new SystemProcessRunner();
 
   private final String name;
   private final List<String> namespaces = new ArrayList<>();
@@ -172,7 +177,7 @@ public final class NetnsLab implements AutoCloseable {
     String hostNs = name + "-h";
     String internetNs = name + "-i";
     for (String ns : allNamespaces(hostNs, internetNs, containerCount)) {
-      Exec.check(List.of("ip", "netns", "add", ns), "", STEP_TIMEOUT);
+      check(List.of("ip", "netns", "add", ns), "");
       namespaces.add(ns);
     }
     StringBuilder hostBatch = new StringBuilder();
@@ -381,7 +386,7 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   private static void batch(String namespace, String commands) throws IOException {
-    Exec.check(List.of("ip", "-n", namespace, "-batch", "-"), commands, STEP_TIMEOUT);
+    check(List.of("ip", "-n", namespace, "-batch", "-"), commands);
   }
 
   private static void sysctl(String namespace, String... keys) throws IOException {
@@ -390,8 +395,32 @@ public final class NetnsLab implements AutoCloseable {
       script.append("echo 1 > /proc/sys/").append(key).append(" && ");
     }
     script.append("true");
-    Exec.check(
-        List.of("ip", "netns", "exec", namespace, "sh", "-c", script.toString()), "", STEP_TIMEOUT);
+    check(List.of("ip", "netns", "exec", namespace, "sh", "-c", script.toString()), "");
+  }
+
+  /** Runs one setup step, bounded by {@link #STEP_TIMEOUT}. */
+  private static ProcessResult run(List<String> command, String stdin) throws IOException {
+    try {
+      return PROCESSES.run(new Command(command, stdin, STEP_TIMEOUT));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running " + String.join(" ", command), e);
+    }
+  }
+
+  /** Runs one setup step and fails with its stderr (and input) unless it exits 0. */
+  private static String check(List<String> command, String stdin) throws IOException {
+    ProcessResult result = run(command, stdin);
+    if (!result.succeeded()) {
+      throw new IOException(
+          String.join(" ", command)
+              + " exited "
+              + result.exitCode()
+              + ": "
+              + result.stderr().strip()
+              + (stdin.isEmpty() ? "" : "\ninput was:\n" + stdin));
+    }
+    return result.stdout();
   }
 
   private static List<InetAddress> internetAddresses() {
@@ -412,7 +441,7 @@ public final class NetnsLab implements AutoCloseable {
    */
   public static int sweepStale() throws IOException {
     int removed = 0;
-    for (String line : Exec.check(List.of("ip", "netns", "list"), "", STEP_TIMEOUT).split("\n")) {
+    for (String line : check(List.of("ip", "netns", "list"), "").split("\n")) {
       Matcher ours = OURS.matcher(line.strip());
       if (!ours.find()) {
         continue;
@@ -429,13 +458,13 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   private static void delete(String namespace) throws IOException {
-    Exec.Result pids = Exec.run(List.of("ip", "netns", "pids", namespace), "", STEP_TIMEOUT);
+    ProcessResult pids = run(List.of("ip", "netns", "pids", namespace), "");
     for (String pid : pids.stdout().split("\\s+")) {
       if (!pid.isBlank()) {
         ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
       }
     }
-    Exec.run(List.of("ip", "netns", "del", namespace), "", STEP_TIMEOUT);
+    run(List.of("ip", "netns", "del", namespace), "");
   }
 
   /** The name of the namespace that routes and filters, where packet filters are loaded. */
@@ -513,7 +542,7 @@ public final class NetnsLab implements AutoCloseable {
     }
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
     full.addAll(List.of(command));
-    return Exec.check(full, "", STEP_TIMEOUT);
+    return check(full, "");
   }
 
   /** Stops the agents and removes every namespace of the lab. Idempotent. */
