@@ -2,6 +2,7 @@ package dev.egress.lab;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,30 +32,46 @@ final class Agent implements AutoCloseable {
   private Agent(String namespace, Process process) {
     this.namespace = namespace;
     this.process = process;
-    Thread reader = new Thread(this::readReplies, "lab-agent-" + namespace);
-    reader.setDaemon(true);
-    reader.start();
-    Thread errors = new Thread(this::readErrors, "lab-agent-err-" + namespace);
-    errors.setDaemon(true);
-    errors.start();
+    readLines(process.getInputStream(), "lab-agent-" + namespace, replies::add, EOF);
+    // The head of what the agent prints on stderr, for the message when it dies.
+    readLines(
+        process.getErrorStream(),
+        "lab-agent-err-" + namespace,
+        line -> {
+          synchronized (stderr) {
+            if (stderr.length() < STDERR_KEPT) {
+              stderr.append(line).append('\n');
+            }
+          }
+        },
+        "");
   }
 
-  /** Keeps the head of what the agent prints on stderr, for the message when it dies. */
-  private void readErrors() {
-    try (BufferedReader in =
-        new BufferedReader(
-            new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = in.readLine()) != null) {
-        synchronized (stderr) {
-          if (stderr.length() < STDERR_KEPT) {
-            stderr.append(line).append('\n');
-          }
-        }
-      }
-    } catch (IOException e) {
-      // The agent died; what was read is all there is.
-    }
+  /**
+   * Hands each line of {@code stream} to {@code sink} on a daemon thread, then {@code last} (unless
+   * empty) when the stream ends: the agent exited or died.
+   */
+  private static void readLines(
+      InputStream stream, String threadName, Consumer<String> sink, String last) {
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                  sink.accept(line);
+                }
+              } catch (IOException e) {
+                // The agent died; what was read is all there is, and ask() reports it.
+              }
+              if (!last.isEmpty()) {
+                sink.accept(last);
+              }
+            },
+            threadName);
+    reader.setDaemon(true);
+    reader.start();
   }
 
   /** Starts the agent in {@code namespace} and waits until it says it is ready. */
@@ -82,20 +100,6 @@ final class Agent implements AutoCloseable {
       throw new IOException("lab agent in " + namespace + " did not start: " + ready);
     }
     return agent;
-  }
-
-  private void readReplies() {
-    try (BufferedReader in =
-        new BufferedReader(
-            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = in.readLine()) != null) {
-        replies.add(line);
-      }
-    } catch (IOException e) {
-      // The agent died; ask() reports it.
-    }
-    replies.add(EOF);
   }
 
   /** Sends one command and returns the text after {@code ok}; fails on {@code err} or silence. */

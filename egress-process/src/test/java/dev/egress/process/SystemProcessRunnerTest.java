@@ -172,20 +172,7 @@ class SystemProcessRunnerTest {
 
   @Test
   void run_whenAChildAndItsGrandchildIgnoreSigterm_killsBothBeforeThrowing() throws Exception {
-    Path tree =
-        script(
-            "tree",
-            "trap '' TERM\n"
-                + "sh -c 'echo $$ >> \"$1\"; exec sleep 300' grandchild "
-                + pids()
-                + " &\n"
-                + "until [ -s "
-                + pids()
-                + " ]; do sleep 0.01; done\n"
-                + "echo $$ >> "
-                + pids()
-                + "\n"
-                + "wait");
+    Path tree = termIgnoringTree(false);
 
     ProcessTimeoutException e =
         assertThrows(
@@ -200,25 +187,9 @@ class SystemProcessRunnerTest {
   void run_throughSudo_whenTheCommandAndItsChildIgnoreSigterm_leavesNoProcessBehind()
       throws Exception {
     requireSudo();
-    // The script runs as root under sudo and records sudo's pid too ($PPID; a sudo that uses a
-    // pty puts a monitor process in between, which is sudo's child and dies with it).
-    Path slow =
-        script(
-            "slow",
-            "trap '' TERM\n"
-                + "echo $PPID >> "
-                + pids()
-                + "\n"
-                + "sh -c 'echo $$ >> \"$1\"; exec sleep 300' grandchild "
-                + pids()
-                + " &\n"
-                + "until [ $(wc -l < "
-                + pids()
-                + ") -ge 2 ]; do sleep 0.01; done\n"
-                + "echo $$ >> "
-                + pids()
-                + "\n"
-                + "wait");
+    // The script runs as root under sudo and records sudo's pid too (a sudo that uses a pty puts
+    // a monitor process in between, which is sudo's child and dies with it).
+    Path slow = termIgnoringTree(true);
 
     ProcessTimeoutException e =
         assertThrows(
@@ -230,6 +201,32 @@ class SystemProcessRunnerTest {
 
     assertEquals(List.of(), e.survivors(), e.getMessage());
     assertAllGone(pidsWritten(3));
+  }
+
+  /**
+   * A script that ignores SIGTERM and starts a grandchild that ignores it too (the disposition is
+   * inherited), then records both pids, and first its parent's ({@code $PPID}) if asked, and waits.
+   */
+  private Path termIgnoringTree(boolean recordParent) throws IOException {
+    String pids = pids().toString();
+    return script(
+        "tree",
+        "trap '' TERM\n"
+            + (recordParent ? "echo $PPID >> " + pids + "\n" : "")
+            + "sh -c 'echo $$ >> \"$1\"; exec sleep 300' grandchild "
+            + pids
+            + " &\n"
+            + "until [ -s "
+            + pids
+            + " ] && [ $(wc -l < "
+            + pids
+            + ") -ge "
+            + (recordParent ? 2 : 1)
+            + " ]; do sleep 0.01; done\n"
+            + "echo $$ >> "
+            + pids
+            + "\n"
+            + "wait");
   }
 
   /** sudo must be there and let this user run commands without a password (root may). */
