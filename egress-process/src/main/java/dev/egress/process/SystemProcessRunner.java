@@ -118,7 +118,7 @@ public final class SystemProcessRunner implements ProcessRunner {
       }
     } catch (InterruptedException e) {
       List<ProcessHandle> survivors = ProcessTree.kill(process, TERM_GRACE, KILL_WAIT);
-      Thread.interrupted(); // kill() set the flag again; the exception carries the interrupt now
+      Thread.interrupted(); // set again if interrupted during the kill: the exception says it now
       InterruptedException interrupted =
           new InterruptedException(
               "interrupted while '"
