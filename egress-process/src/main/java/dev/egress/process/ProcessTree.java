@@ -5,8 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,33 +19,68 @@ import java.util.Set;
 final class ProcessTree {
   private static final long POLL_MILLIS = 10;
 
+  /** Whether this JVM runs as root, and so may signal every process. */
+  private static final boolean IS_ROOT =
+      ProcessHandle.current().info().user().map("root"::equals).orElse(false);
+
   private ProcessTree() {}
 
   /**
-   * SIGTERM to the process and every descendant, up to {@code termGrace} for them to exit, then
-   * SIGKILL to whatever lives (and whatever it started meanwhile), up to {@code killWait} more.
-   * Finishes even when the calling thread is interrupted, whose flag it then sets again.
+   * SIGKILL to the process and every descendant. As root, parents before children. Otherwise
+   * children before parents: a member that may not be signalled (a root process under sudo) makes
+   * its ancestors get SIGTERM instead, which sudo relays to the command it started; they get {@code
+   * relayGrace} to end, then SIGKILL. Then up to {@code killWait} for the tree to be gone, killing
+   * whatever it started meanwhile. Finishes even when the calling thread is interrupted, whose flag
+   * it then sets again.
    *
    * @return the members still alive when it gave up; empty when the whole tree is gone
    */
-  static List<ProcessHandle> kill(Process process, Duration termGrace, Duration killWait) {
+  static List<ProcessHandle> kill(Process process, Duration relayGrace, Duration killWait) {
     boolean interrupted = Thread.interrupted();
     try {
-      Set<ProcessHandle> tree = new LinkedHashSet<>();
-      tree.add(process.toHandle());
       // Listed before anything dies: an orphan is no longer anyone's descendant.
-      process.descendants().forEach(tree::add);
-      // SIGTERM first: sudo relays it to the command it runs as root, which a caller that is not
-      // root may not signal itself; a SIGKILL of sudo would relay nothing.
-      tree.forEach(ProcessHandle::destroy);
-      interrupted |= awaitGone(tree, termGrace, false);
+      List<ProcessHandle> childrenFirst = new ArrayList<>();
+      Map<ProcessHandle, ProcessHandle> parents = new HashMap<>();
+      listChildrenFirst(process.toHandle(), childrenFirst, parents);
+      // SIGKILL, not SIGTERM, wherever allowed: a program that handles SIGTERM could still finish
+      // what it was doing (commit a transaction) after the caller was told it was stopped.
+      Set<ProcessHandle> relays = new HashSet<>();
+      if (IS_ROOT) {
+        // Parents first: no parent sees a child die and acts on it before its own SIGKILL.
+        for (int i = childrenFirst.size() - 1; i >= 0; i--) {
+          childrenFirst.get(i).destroyForcibly();
+        }
+      } else {
+        // Children first, to learn which processes may not be signalled before their parents die.
+        for (ProcessHandle member : childrenFirst) {
+          boolean signalled = relays.contains(member) ? member.destroy() : member.destroyForcibly();
+          if (!signalled && !isGone(member)) {
+            for (ProcessHandle up = parents.get(member); up != null; up = parents.get(up)) {
+              relays.add(up);
+            }
+          }
+        }
+      }
+      Set<ProcessHandle> tree = new LinkedHashSet<>(childrenFirst);
+      if (!relays.isEmpty()) {
+        interrupted |= awaitGone(tree, relayGrace, false);
+      }
       interrupted |= awaitGone(tree, killWait, true);
-      return tree.stream().filter(member -> !isGone(member)).toList();
+      return living(tree);
     } finally {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  private static void listChildrenFirst(
+      ProcessHandle member, List<ProcessHandle> out, Map<ProcessHandle, ProcessHandle> parents) {
+    for (ProcessHandle child : member.children().toList()) {
+      parents.put(child, member);
+      listChildrenFirst(child, out, parents);
+    }
+    out.add(member);
   }
 
   /**

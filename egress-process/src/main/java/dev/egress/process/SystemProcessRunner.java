@@ -21,21 +21,28 @@ import java.util.concurrent.TimeUnit;
  *       #DEFAULT_STDERR_LIMIT} of standard error); the rest is counted in the {@link
  *       ProcessResult}, not kept.
  *   <li>At the timeout, or when the calling thread is interrupted, the runner lists the process and
- *       all its descendants, sends each SIGTERM, waits up to 1 s, then sends SIGKILL to every one
- *       still alive and to any descendant started meanwhile, and waits up to 5 s more. Only then
- *       does it throw ({@link ProcessTimeoutException}, or {@link InterruptedException}): a call
- *       returns at most about 6 s after its timeout. SIGTERM comes first because of sudo: a caller
- *       that is not root may not signal the command sudo runs as root, but sudo relays SIGTERM (and
- *       SIGINT, SIGHUP) to it; SIGKILL of sudo itself relays nothing.
+ *       all its descendants and sends each SIGKILL: a program that handled SIGTERM could still
+ *       finish what it was doing (commit a transaction) after the caller was told it was stopped. A
+ *       root JVM kills parents before children, so that no parent acts on a child's death; any
+ *       other goes children first, to learn what it may not kill. A process this JVM may not signal
+ *       (the command sudo runs as root, when this JVM is not root) cannot be killed that way; its
+ *       ancestors in the tree (sudo) get SIGTERM instead, which sudo relays to the command it
+ *       started (SIGKILL of sudo would relay nothing), and SIGKILL 1 s later if they are still
+ *       alive. The runner then waits up to 5 s for the tree to be gone, killing whatever it started
+ *       meanwhile, and only then throws ({@link ProcessTimeoutException}, or {@link
+ *       InterruptedException}): a call returns at most about 6 s after its timeout.
  * </ul>
  *
  * <p>What it cannot do, so run programs that neither daemonise nor ignore SIGTERM:
  *
  * <ul>
  *   <li>A caller that is not root cannot kill processes that run as root. Through sudo, only the
- *       command sudo started receives the relayed SIGTERM; if that command ignores it, or has
- *       children of its own, they survive. They are named in the exception and {@link
- *       ProcessTimeoutException#survivors()}; a root caller's SIGKILL reaches every process.
+ *       command sudo started receives the relayed SIGTERM; if that command handles or ignores it,
+ *       it may finish its work or survive, and its own children survive. Survivors are named in the
+ *       exception and {@link ProcessTimeoutException#survivors()}; a root caller's SIGKILL reaches
+ *       every process.
+ *   <li>Not root, the runner kills children before their parents, so a parent that acts on a
+ *       child's death in the moment before its own SIGKILL arrives gets to act.
  *   <li>A process that left the tree before the timeout (a daemon that forked twice, a background
  *       job whose parent already exited) is no longer a descendant and is not found. If it holds
  *       the output open, the call ends at the timeout with a {@link ProcessTimeoutException} that
@@ -55,7 +62,12 @@ public final class SystemProcessRunner implements ProcessRunner {
   /** Bytes of standard error kept per command unless told otherwise: 64 KiB. */
   public static final int DEFAULT_STDERR_LIMIT = 64 * 1024;
 
-  private static final Duration TERM_GRACE = Duration.ofSeconds(1);
+  /** How long sudo gets to pass SIGTERM on to a command this JVM may not kill itself. */
+  private static final Duration RELAY_GRACE = Duration.ofSeconds(1);
+
+  /** How long pipes may stay open after the process exited, when the timeout has passed. */
+  private static final Duration OUTPUT_GRACE = Duration.ofSeconds(1);
+
   private static final Duration KILL_WAIT = Duration.ofSeconds(5);
 
   private final int stdoutLimit;
@@ -97,11 +109,11 @@ public final class SystemProcessRunner implements ProcessRunner {
     feed(process, command.stdin(), name + "-in");
     try {
       if (!process.waitFor(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
-        throw timedOut(command, started, ProcessTree.kill(process, TERM_GRACE, KILL_WAIT));
+        throw timedOut(command, started, ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT));
       }
       // Pipes close when the last process holding them exits: moments after the process itself,
       // unless something it left running in the background holds them.
-      long outputDeadline = Math.max(deadline, System.nanoTime() + TERM_GRACE.toNanos());
+      long outputDeadline = Math.max(deadline, System.nanoTime() + OUTPUT_GRACE.toNanos());
       if (!stdout.await(outputDeadline - System.nanoTime())
           || !stderr.await(outputDeadline - System.nanoTime())) {
         throw new ProcessTimeoutException(
@@ -117,7 +129,7 @@ public final class SystemProcessRunner implements ProcessRunner {
             List.of());
       }
     } catch (InterruptedException e) {
-      List<ProcessHandle> survivors = ProcessTree.kill(process, TERM_GRACE, KILL_WAIT);
+      List<ProcessHandle> survivors = ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT);
       Thread.interrupted(); // set again if interrupted during the kill: the exception says it now
       InterruptedException interrupted =
           new InterruptedException(

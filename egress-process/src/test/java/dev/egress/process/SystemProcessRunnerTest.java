@@ -184,6 +184,30 @@ class SystemProcessRunnerTest {
   }
 
   @Test
+  void run_atTheTimeout_givesTheProgramNoChanceToFinishItsWork() throws Exception {
+    // Like a tool that commits what it has read when asked to stop: a SIGTERM handler that acts.
+    Path committed = dir.resolve("committed");
+    Path graceful =
+        script(
+            "graceful",
+            "trap 'echo late > "
+                + committed
+                + "; exit 0' TERM\n"
+                + "echo $$ > "
+                + pids()
+                + "\n"
+                + "sleep 300 &\n"
+                + "wait");
+
+    assertThrows(
+        ProcessTimeoutException.class,
+        () -> runner.run(new Command(List.of("sh", graceful.toString()), Duration.ofSeconds(1))));
+
+    assertAllGone(pidsWritten(1));
+    assertFalse(Files.exists(committed), "the program acted after it was reported stopped");
+  }
+
+  @Test
   void run_throughSudo_whenTheCommandAndItsChildIgnoreSigterm_leavesNoProcessBehind()
       throws Exception {
     requireSudo();
