@@ -5,6 +5,7 @@ module dev.egress.cli {
   requires dev.egress.nftables;
   requires dev.egress.core;
   requires dev.egress.dns;
+  requires dev.egress.process;
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.

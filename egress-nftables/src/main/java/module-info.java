@@ -3,6 +3,7 @@ module dev.egress.nftables {
   requires static org.jspecify;
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
+  requires transitive dev.egress.process;
 
   exports dev.egress.nftables;
 }

@@ -3,6 +3,7 @@ module dev.egress.pf {
   requires static org.jspecify;
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
+  requires transitive dev.egress.process;
   requires dev.egress.dns;
   requires org.slf4j;
 

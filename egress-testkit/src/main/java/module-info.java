@@ -2,6 +2,8 @@
 module dev.egress.testkit {
   requires static org.jspecify;
   requires transitive dev.egress.api;
+  requires transitive dev.egress.process;
+  requires transitive dev.egress.lab;
   requires transitive org.dnsjava;
   requires transitive org.junit.jupiter.api;
   requires transitive net.jqwik.api;
@@ -9,5 +11,4 @@ module dev.egress.testkit {
   exports dev.egress.testkit;
   exports dev.egress.testkit.pf;
   exports dev.egress.testkit.dns;
-  exports dev.egress.testkit.netns;
 }

@@ -95,7 +95,7 @@ final class CleanupCommand implements Callable<Integer> {
       }
       keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
     } else {
-      NftBackend nft = nftOptions.backend();
+      NftBackend nft = nftOptions.backend(host.processes());
       installed = new ArrayList<>();
       nft.installed()
           .forEach(
@@ -133,7 +133,9 @@ final class CleanupCommand implements Callable<Integer> {
                 .build()
             : NftEgressEnforcer.builder()
                 .resolver(NO_NAMES)
-                .command(nftOptions.command())
+                .processRunner(host.processes())
+                .nftCommand(nftOptions.nftWords())
+                .conntrackCommand(nftOptions.conntrackWords())
                 .table(nftOptions.table())
                 .guard(nftOptions.guard())
                 .build()) {

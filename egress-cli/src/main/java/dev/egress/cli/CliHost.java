@@ -1,14 +1,12 @@
 package dev.egress.cli;
 
-import dev.egress.pf.pfctl.ProcessRunner;
-import dev.egress.pf.pfctl.SystemProcessRunner;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Everything egressctl takes from the machine it runs on. {@link #system()} is the real one; tests
@@ -40,20 +38,13 @@ public record CliHost(
   /** This process's standard streams, environment and processes. */
   public static CliHost system() {
     Charset charset = Charset.defaultCharset();
-    ExecutorService pipeReaders =
-        Executors.newCachedThreadPool(
-            runnable -> {
-              Thread thread = new Thread(runnable, "egressctl-pipe");
-              thread.setDaemon(true);
-              return thread;
-            });
     return new CliHost(
         new PrintWriter(System.out, true, charset),
         new PrintWriter(System.err, true, charset),
         System.getenv(),
         System.console() != null,
         System.getProperty("os.name", ""),
-        new SystemProcessRunner(pipeReaders));
+        new SystemProcessRunner());
   }
 
   /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */

@@ -1,8 +1,9 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
-import dev.egress.pf.pfctl.ProcessResult;
-import dev.egress.pf.pfctl.ProcessRunner;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ final class NftDoctor {
                 "conntrack does not run: detach could not cut open connections",
                 "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
     try {
-      List<String> problems = options.backend().hostProblems();
+      List<String> problems = options.backend(processes).hostProblems();
       if (problems.isEmpty()) {
         findings.add(
             Finding.ok(
@@ -85,7 +86,7 @@ final class NftDoctor {
 
   private ProcessResult run(List<String> command) throws InterruptedException {
     try {
-      return processes.run(command, "", TIMEOUT);
+      return processes.run(new Command(command, TIMEOUT));
     } catch (IOException e) {
       return new ProcessResult(127, "", String.valueOf(e.getMessage()));
     }

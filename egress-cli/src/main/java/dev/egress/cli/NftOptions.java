@@ -4,6 +4,7 @@ import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.ProcessRunner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,9 +53,8 @@ final class NftOptions {
     return words(nft, "--nft-command");
   }
 
-  NftCommand command() {
-    return new NftCommand(
-        nftWords(), words(conntrack, "--conntrack-command"), Duration.ofSeconds(10));
+  NftCommand command(ProcessRunner processes) {
+    return new NftCommand(processes, nftWords(), conntrackWords(), Duration.ofSeconds(10));
   }
 
   List<String> conntrackWords() {
@@ -74,9 +74,9 @@ final class NftOptions {
     }
   }
 
-  NftBackend backend() {
+  NftBackend backend(ProcessRunner processes) {
     try {
-      return new NftBackend(command(), table, guard());
+      return new NftBackend(command(processes), table, guard());
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: --table: " + e.getMessage());
     }

@@ -3,10 +3,11 @@ package dev.egress.cli;
 import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
-import dev.egress.pf.pfctl.ProcessResult;
-import dev.egress.pf.pfctl.ProcessRunner;
 import dev.egress.pf.pfctl.SudoPasswordRequiredException;
 import dev.egress.pf.render.ParentAnchor;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -227,7 +228,7 @@ final class PfDoctor {
 
   private boolean succeeds(List<String> commandLine) throws InterruptedException {
     try {
-      ProcessResult result = processes.run(commandLine, "", TIMEOUT);
+      ProcessResult result = processes.run(new Command(commandLine, TIMEOUT));
       return result.exitCode() == 0;
     } catch (IOException e) {
       return false;

@@ -171,7 +171,7 @@ final class RenderCommand implements Callable<Integer> {
               + " are pf's: with --backend nft the output already starts with the table and its base"
               + " chains, and the guard is set with --guard-interface and --guard-network");
     }
-    NftBackend nft = nftOptions.backend();
+    NftBackend nft = nftOptions.backend(host.processes());
     ContainerRules rules = containerRules(output, nft::ruleSetName);
     try {
       nft.checkSupported(rules.policy());

@@ -6,6 +6,7 @@ import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
+import dev.egress.process.ProcessRunner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,7 +58,7 @@ final class StatusCommand implements Callable<Integer> {
     Snapshot snapshot =
         switch (chosen) {
           case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
-          case NFT -> nftSnapshot(nftOptions);
+          case NFT -> nftSnapshot(nftOptions, host.processes());
         };
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
@@ -101,8 +102,8 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  static Snapshot nftSnapshot(NftOptions options) throws EgressException {
-    NftBackend backend = options.backend();
+  static Snapshot nftSnapshot(NftOptions options, ProcessRunner processes) throws EgressException {
+    NftBackend backend = options.backend(processes);
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
     for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
       Map<String, List<String>> sets = new LinkedHashMap<>();

@@ -1,6 +1,6 @@
 package dev.egress.cli;
 
-import dev.egress.pf.pfctl.ProcessRunner;
+import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -15,7 +15,7 @@ final class Cli {
   private boolean terminal;
   private String osName = "Mac OS X";
   private ProcessRunner processes =
-      (command, stdin, timeout) -> {
+      command -> {
         throw new IOException("this test runs no process, but egressctl ran " + command);
       };
   private StringWriter out = new StringWriter();

@@ -1,10 +1,10 @@
 package dev.egress.cli;
 
-import dev.egress.pf.pfctl.ProcessResult;
-import dev.egress.pf.pfctl.ProcessRunner;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import dev.egress.testkit.pf.FakePfctl;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -52,8 +52,9 @@ final class FakeHost implements ProcessRunner {
   }
 
   @Override
-  public synchronized ProcessResult run(List<String> command, String stdin, Duration timeout)
-      throws IOException {
+  public synchronized ProcessResult run(Command run) throws IOException {
+    List<String> command = run.argv();
+    String stdin = run.stdin();
     commands.add(List.copyOf(command));
     String program = command.get(0);
     if (program.equals("sudo") && command.size() > 2 && command.get(2).equals("-l")) {

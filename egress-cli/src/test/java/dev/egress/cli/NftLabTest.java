@@ -3,17 +3,13 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.nftables.NftCommand;
+import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;
-import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
-import dev.egress.testkit.netns.LabRequirement;
-import dev.egress.testkit.netns.NetnsLab;
-import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import dev.egress.testkit.LabRequirement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,23 +21,18 @@ import org.junit.jupiter.api.Test;
  */
 class NftLabTest {
   private NetnsLab lab;
-  private ExecutorService pipes;
   private String nft;
   private String conntrack;
 
   @BeforeEach
   void startLab() throws Exception {
     lab = LabRequirement.startLab(1, "nft", "conntrack");
-    pipes = Executors.newCachedThreadPool();
     nft = String.join(" ", lab.inHost("nft"));
     conntrack = String.join(" ", lab.inHost("conntrack"));
   }
 
   @AfterEach
   void stopLab() {
-    if (pipes != null) {
-      pipes.shutdownNow();
-    }
     if (lab != null) {
       lab.close();
     }
@@ -58,7 +49,7 @@ class NftLabTest {
         all,
         args.length,
         7);
-    return new Cli().os("Linux").processes(new SystemProcessRunner(pipes)).run(all);
+    return new Cli().os("Linux").processes(new SystemProcessRunner()).run(all);
   }
 
   private void attachContainer() throws Exception {
@@ -67,8 +58,8 @@ class NftLabTest {
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(resolver)
-            .command(
-                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
             .build()) {
       enforcer.attach(
           lab.container(1).endpoint(),

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
@@ -12,7 +13,7 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
-import dev.egress.testkit.dns.TestDnsServer;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -292,7 +293,10 @@ class RenderCommandTest {
     NftBackend backend =
         new NftBackend(
             new NftCommand(
-                List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+                new SystemProcessRunner(),
+                List.of("bash", nft.toString()),
+                List.of("false"),
+                Duration.ofSeconds(10)),
             table,
             guard);
     ContainerEndpoint container =

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.NameResolver;
+import dev.egress.lab.dns.TestDnsServer;
+import dev.egress.lab.dns.TestDnsServer.Behaviour;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
@@ -15,8 +17,6 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
 import dev.egress.testkit.dns.ScriptedResolver;
-import dev.egress.testkit.dns.TestDnsServer;
-import dev.egress.testkit.dns.TestDnsServer.Behaviour;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;

@@ -1,41 +1,45 @@
 package dev.egress.nftables;
 
 import dev.egress.policy.IpAddresses;
-import java.io.ByteArrayOutputStream;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.ProcessStartException;
+import dev.egress.process.ProcessTimeoutException;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.Objects;
 
 /**
- * Runs {@code nft} and {@code conntrack}: scripts go to {@code nft -f -} on stdin (one atomic
- * transaction per call), stdout and stderr are drained concurrently, a call that outlives the
- * timeout is killed, and failures are classified into {@link NftException.Kind}s with hints.
+ * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}: scripts go to {@code nft
+ * -f -} on stdin (one atomic transaction per call), and failures are classified into {@link
+ * NftException.Kind}s with hints. A call that outlives the timeout is killed with every process it
+ * started ({@code sudo} and the {@code nft} it runs included) before it is reported.
  *
  * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
- * host, {@code [ip, netns, exec, NS, nft]} in a namespace, a fake script in tests. Thread-safe;
- * every method blocks until the child exits or is killed.
+ * host, {@code [ip, netns, exec, NS, nft]} in a namespace, {@code [sudo, -n, nft]}, a fake script
+ * in tests. Thread-safe; every method blocks until the child exits or is killed.
  */
 public final class NftCommand {
+  private final ProcessRunner runner;
   private final List<String> nft;
   private final List<String> conntrack;
   private final Duration timeout;
 
   /**
+   * @param runner runs the processes
    * @param nft the nft command, for example {@code List.of("nft")}
    * @param conntrack the conntrack command, for example {@code List.of("conntrack")}
    * @param timeout how long one call may take before it is killed
    */
-  public NftCommand(List<String> nft, List<String> conntrack, Duration timeout) {
+  public NftCommand(
+      ProcessRunner runner, List<String> nft, List<String> conntrack, Duration timeout) {
+    this.runner = Objects.requireNonNull(runner, "runner");
     if (nft.isEmpty() || conntrack.isEmpty()) {
       throw new IllegalArgumentException("the nft and conntrack commands must not be empty");
     }
@@ -47,9 +51,12 @@ public final class NftCommand {
     this.timeout = timeout;
   }
 
-  /** {@code nft} and {@code conntrack} from PATH, 10 seconds per call. */
+  /**
+   * {@code nft} and {@code conntrack} from PATH, run by a {@link SystemProcessRunner}, 10 s each.
+   */
   public static NftCommand onPath() {
-    return new NftCommand(List.of("nft"), List.of("conntrack"), Duration.ofSeconds(10));
+    return new NftCommand(
+        new SystemProcessRunner(), List.of("nft"), List.of("conntrack"), Duration.ofSeconds(10));
   }
 
   /**
@@ -58,9 +65,9 @@ public final class NftCommand {
    * @throws NftException classified, with the failing lines nft reported
    */
   public void apply(String script) throws NftException {
-    Result result = run(withArgs(nft, "-f", "-"), script);
-    if (result.exitCode != 0) {
-      throw classify("nft -f - failed", result.stderr, script);
+    ProcessResult result = run(withArgs(nft, "-f", "-"), script);
+    if (!result.succeeded()) {
+      throw classify("nft -f - failed", result.stderr(), script);
     }
   }
 
@@ -74,11 +81,11 @@ public final class NftCommand {
   public String list(String... what) throws NftException {
     List<String> args = new ArrayList<>(List.of("list"));
     args.addAll(List.of(what));
-    Result result = run(withArgs(nft, args.toArray(String[]::new)), "");
-    if (result.exitCode != 0) {
-      throw classify("nft " + String.join(" ", args) + " failed", result.stderr, "");
+    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), "");
+    if (!result.succeeded()) {
+      throw classify("nft " + String.join(" ", args) + " failed", result.stderr(), "");
     }
-    return result.stdout;
+    return result.stdout();
   }
 
   /**
@@ -89,7 +96,7 @@ public final class NftCommand {
    */
   public void deleteConnectionsOf(InetAddress address) throws NftException {
     for (String match : List.of("-s", "-d", "-r")) {
-      Result result =
+      ProcessResult result =
           run(
               withArgs(
                   conntrack,
@@ -100,10 +107,10 @@ public final class NftCommand {
                   IpAddresses.format(address)),
               "");
       // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
-      if (result.exitCode != 0 && !result.stderr.contains(" 0 flow entries")) {
+      if (!result.succeeded() && !result.stderr().contains(" 0 flow entries")) {
         throw classify(
             "conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
-            result.stderr,
+            result.stderr(),
             "");
       }
     }
@@ -115,71 +122,45 @@ public final class NftCommand {
     return full;
   }
 
-  private record Result(int exitCode, String stdout, String stderr) {}
-
-  private Result run(List<String> command, String stdin) throws NftException {
-    Process process;
+  private ProcessResult run(List<String> command, String stdin) throws NftException {
+    Command call = new Command(command, stdin, timeout);
+    ProcessResult result;
     try {
-      process = new ProcessBuilder(command).start();
-    } catch (IOException e) {
-      String executable = command.get(0);
+      result = runner.run(call);
+    } catch (ProcessStartException e) {
       throw new NftException(
           NftException.Kind.NOT_INSTALLED,
-          "cannot run " + executable + ": " + e.getMessage(),
-          "install nftables and conntrack (Debian: apt-get install nftables conntrack)",
+          String.valueOf(e.getMessage()),
+          "install nftables and conntrack (Debian: apt-get install nftables conntrack); a user"
+              + " other than root may need their full paths (/usr/sbin)",
           e);
-    }
-    CompletableFuture<String> out = drain(process.getInputStream());
-    CompletableFuture<String> err = drain(process.getErrorStream());
-    try (OutputStream in = process.getOutputStream()) {
-      in.write(stdin.getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      // The child exited before reading all input; its exit status and stderr tell why.
-    }
-    try {
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(5, TimeUnit.SECONDS);
-        throw new NftException(
-            NftException.Kind.TIMEOUT,
-            String.join(" ", command) + " did not finish within " + timeout + " and was killed",
-            "a transaction that did not commit changed nothing; check the host's load and"
-                + " whether another process holds the nftables lock",
-            null);
-      }
-      return new Result(
-          process.exitValue(), out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS));
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    } catch (ProcessTimeoutException e) {
       throw new NftException(
-          NftException.Kind.OTHER, "interrupted while running " + String.join(" ", command), "", e);
-    } catch (ExecutionException | TimeoutException e) {
+          NftException.Kind.TIMEOUT,
+          String.valueOf(e.getMessage()),
+          "nft was killed, with every process it started, before this was reported: it changes"
+              + " nothing more. Whether a transaction committed before that is unknown until the"
+              + " table is read back (reconcile and the health check do). Check the host's load"
+              + " and whether another process holds the nftables lock",
+          e);
+    } catch (IOException e) {
+      throw new NftException(
+          NftException.Kind.OTHER, "could not run " + call + ": " + e.getMessage(), "", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NftException(NftException.Kind.OTHER, "interrupted while running " + call, "", e);
+    }
+    if (!result.stdoutComplete()) {
       throw new NftException(
           NftException.Kind.OTHER,
-          "could not read the output of " + String.join(" ", command),
-          "",
-          e);
+          call
+              + " printed more than the process runner keeps ("
+              + result.droppedStdoutBytes()
+              + " bytes dropped), so its answer cannot be read",
+          "the table holds far more than the enforcer loads: look at it with nft list by hand",
+          null);
     }
-  }
-
-  private static CompletableFuture<String> drain(InputStream stream) {
-    CompletableFuture<String> text = new CompletableFuture<>();
-    Thread reader =
-        new Thread(
-            () -> {
-              ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-              try (stream) {
-                stream.transferTo(buffer);
-              } catch (IOException e) {
-                // The child died mid-write: what was read is all there is.
-              }
-              text.complete(buffer.toString(StandardCharsets.UTF_8));
-            },
-            "nft-drain");
-    reader.setDaemon(true);
-    reader.start();
-    return text;
+    return result;
   }
 
   static NftException classify(String what, String stderr, String script) {

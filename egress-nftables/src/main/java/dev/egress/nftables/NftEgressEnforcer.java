@@ -9,6 +9,9 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -74,7 +77,10 @@ public final class NftEgressEnforcer implements EgressEnforcer {
    * nftables' own. Only the resolver is required. Each setter checks its argument at once.
    */
   public static final class Builder extends LifecycleBuilder<Builder> {
-    private NftCommand command = NftCommand.onPath();
+    private ProcessRunner runner = new SystemProcessRunner();
+    private List<String> nftCommand = List.of("nft");
+    private List<String> conntrackCommand = List.of("conntrack");
+    private Duration timeout = Duration.ofSeconds(10);
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
 
@@ -85,10 +91,44 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    /** How nft and conntrack are run; default {@link NftCommand#onPath()}. */
-    public Builder command(NftCommand command) {
-      this.command = Objects.requireNonNull(command, "command");
+    /**
+     * Runs nft and conntrack; by default a {@link SystemProcessRunner}. Tests put fake programs
+     * here.
+     */
+    public Builder processRunner(ProcessRunner runner) {
+      this.runner = Objects.requireNonNull(runner, "runner");
       return this;
+    }
+
+    /**
+     * The command that runs nft, before its arguments; default {@code nft} from PATH. For example
+     * {@code [sudo, -n, /usr/sbin/nft]}, or {@code [ip, netns, exec, NS, nft]} for a namespace.
+     */
+    public Builder nftCommand(List<String> command) {
+      this.nftCommand = nonEmpty(command, "nft");
+      return this;
+    }
+
+    /** The command that runs conntrack, before its arguments; default {@code conntrack}. */
+    public Builder conntrackCommand(List<String> command) {
+      this.conntrackCommand = nonEmpty(command, "conntrack");
+      return this;
+    }
+
+    /** How long one nft or conntrack call may take before it is killed; default 10 s. */
+    public Builder commandTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("the command timeout must be positive, got " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    private static List<String> nonEmpty(List<String> command, String what) {
+      if (command.isEmpty()) {
+        throw new IllegalArgumentException("the " + what + " command is empty");
+      }
+      return List.copyOf(command);
     }
 
     /** The name of the enforcer's own {@code inet} table; default {@code egress}. */
@@ -108,6 +148,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
      * @throws IllegalStateException if no resolver was given
      */
     public NftEgressEnforcer build() {
+      NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
       return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard)));
     }
   }

@@ -26,13 +26,12 @@ public final class CrashingEnforcerMain {
   public static void main(String[] args) throws Exception {
     List<String> all = List.of(args);
     int split = all.indexOf("--");
-    NftCommand command =
-        new NftCommand(
-            all.subList(0, split), all.subList(split + 1, all.size()), Duration.ofSeconds(30));
     NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(new FakeNameResolver())
-            .command(command)
+            .nftCommand(all.subList(0, split))
+            .conntrackCommand(all.subList(split + 1, all.size()))
+            .commandTimeout(Duration.ofSeconds(30))
             .guard(
                 new NftGuard(
                     List.of("eglbr0"),

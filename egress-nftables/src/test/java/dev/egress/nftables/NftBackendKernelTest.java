@@ -7,16 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
-import dev.egress.testkit.netns.LabContainer;
-import dev.egress.testkit.netns.LabRequirement;
-import dev.egress.testkit.netns.NetnsLab;
-import dev.egress.testkit.netns.Outcome;
+import dev.egress.process.SystemProcessRunner;
+import dev.egress.testkit.LabRequirement;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -49,7 +50,11 @@ class NftBackendKernelTest {
 
   static NftBackend backendFor(NetnsLab lab) {
     NftCommand command =
-        new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10));
+        new NftCommand(
+            new SystemProcessRunner(),
+            lab.inHost("nft"),
+            lab.inHost("conntrack"),
+            Duration.ofSeconds(10));
     return new NftBackend(
         command, "egress", new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
   }

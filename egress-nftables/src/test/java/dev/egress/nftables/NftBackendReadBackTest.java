@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -65,7 +66,11 @@ class NftBackendReadBackTest {
             dir.resolve("nft"),
             "#!/bin/bash\ncat '" + out + "'\ncat '" + err + "' >&2\nexit " + exit + "\n");
     return new NftBackend(
-        new NftCommand(List.of("bash", nft.toString()), List.of("false"), Duration.ofSeconds(10)),
+        new NftCommand(
+            new SystemProcessRunner(),
+            List.of("bash", nft.toString()),
+            List.of("false"),
+            Duration.ofSeconds(10)),
         "egress",
         NftGuard.none());
   }

@@ -6,11 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -30,7 +34,8 @@ class NftCommandTest {
   }
 
   private NftCommand command(Path nft, Duration timeout) throws IOException {
-    return new NftCommand(List.of(nft.toString()), List.of(nft.toString()), timeout);
+    return new NftCommand(
+        new SystemProcessRunner(), List.of(nft.toString()), List.of(nft.toString()), timeout);
   }
 
   private NftException failureOf(String stderr) throws IOException {
@@ -94,6 +99,7 @@ class NftCommandTest {
   void apply_whenNftIsNotInstalled_isClassifiedAsNotInstalled() {
     NftCommand missing =
         new NftCommand(
+            new SystemProcessRunner(),
             List.of(dir.resolve("no-such-nft").toString()),
             List.of("conntrack"),
             Duration.ofSeconds(5));
@@ -117,6 +123,42 @@ class NftCommandTest {
     assertFalse(
         ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false),
         "the hung nft must be killed");
+  }
+
+  @Test
+  void apply_runsThroughTheInjectedRunner_withTheScriptOnStdinAndTheTimeout() throws Exception {
+    List<Command> seen = new ArrayList<>();
+    NftCommand command =
+        new NftCommand(
+            run -> {
+              seen.add(run);
+              return new ProcessResult(0, "", "");
+            },
+            List.of("sudo", "-n", "/usr/sbin/nft"),
+            List.of("conntrack"),
+            Duration.ofSeconds(3));
+
+    command.apply("add table inet egress\n");
+
+    assertEquals(List.of("sudo", "-n", "/usr/sbin/nft", "-f", "-"), seen.get(0).argv());
+    assertEquals("add table inet egress\n", seen.get(0).stdin());
+    assertEquals(Duration.ofSeconds(3), seen.get(0).timeout());
+  }
+
+  @Test
+  void list_whenTheRunnerDroppedPartOfTheListing_failsInsteadOfReturningAHead() {
+    NftCommand command =
+        new NftCommand(
+            run -> new ProcessResult(0, "table inet egress {\n", "", 70_000, 0),
+            List.of("nft"),
+            List.of("conntrack"),
+            Duration.ofSeconds(3));
+
+    NftException e =
+        assertThrows(NftException.class, () -> command.list("table", "inet", "egress"));
+
+    assertEquals(NftException.Kind.OTHER, e.kind());
+    assertTrue(e.getMessage().contains("70000 bytes dropped"), e.getMessage());
   }
 
   @Test

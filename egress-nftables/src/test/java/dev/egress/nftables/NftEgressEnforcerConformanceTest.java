@@ -2,15 +2,16 @@ package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
 import dev.egress.policy.Flow;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.EgressEnforcerContract;
 import dev.egress.testkit.FakeNameResolver;
-import dev.egress.testkit.netns.LabContainer;
-import dev.egress.testkit.netns.LabRequirement;
-import dev.egress.testkit.netns.NetnsLab;
-import dev.egress.testkit.netns.Outcome;
+import dev.egress.testkit.LabRequirement;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,7 +76,11 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
       NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
       cleaner =
           new NftBackend(
-              new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)),
+              new NftCommand(
+                  new SystemProcessRunner(),
+                  lab.inHost("nft"),
+                  lab.inHost("conntrack"),
+                  Duration.ofSeconds(10)),
               "egress",
               guard);
       // The guard is in place before any test can make privileged operations fail.
@@ -83,7 +88,8 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
       enforcer =
           NftEgressEnforcer.builder()
               .resolver(resolver)
-              .command(new NftCommand(gated("nft"), gated("conntrack"), Duration.ofSeconds(10)))
+              .nftCommand(gated("nft"))
+              .conntrackCommand(gated("conntrack"))
               .guard(guard)
               .build();
     }

@@ -10,15 +10,15 @@ import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
-import dev.egress.testkit.netns.LabContainer;
-import dev.egress.testkit.netns.LabRequirement;
-import dev.egress.testkit.netns.NetnsLab;
-import dev.egress.testkit.netns.Outcome;
+import dev.egress.testkit.LabRequirement;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -74,7 +74,8 @@ class NftEgressEnforcerKernelTest {
   private NftEgressEnforcer newEnforcer() {
     return NftEgressEnforcer.builder()
         .resolver(lab.names())
-        .command(new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+        .nftCommand(lab.inHost("nft"))
+        .conntrackCommand(lab.inHost("conntrack"))
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
         .build();

@@ -9,17 +9,14 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.pf.pfctl.Pfctl;
-import dev.egress.pf.pfctl.ProcessRunner;
-import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The macOS enforcer: each attached container gets a pf anchor {@code PARENT/NAME} holding its
@@ -45,13 +42,10 @@ import org.jspecify.annotations.Nullable;
 public final class PfEgressEnforcer implements EgressEnforcer {
   private final RulesetEnforcer lifecycle;
   private final PfBackend backend;
-  private final @Nullable ExecutorService ownedExecutor;
 
-  private PfEgressEnforcer(
-      RulesetEnforcer lifecycle, PfBackend backend, @Nullable ExecutorService ownedExecutor) {
+  private PfEgressEnforcer(RulesetEnforcer lifecycle, PfBackend backend) {
     this.lifecycle = lifecycle;
     this.backend = backend;
-    this.ownedExecutor = ownedExecutor;
   }
 
   public static Builder builder() {
@@ -99,9 +93,6 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   @Override
   public void close() {
     lifecycle.close();
-    if (ownedExecutor != null) {
-      ownedExecutor.shutdownNow();
-    }
   }
 
   /**
@@ -110,7 +101,7 @@ public final class PfEgressEnforcer implements EgressEnforcer {
    * resolver is required. Each setter checks its argument at once.
    */
   public static final class Builder extends LifecycleBuilder<Builder> {
-    private @Nullable ProcessRunner runner;
+    private ProcessRunner runner = new SystemProcessRunner();
     private List<String> pfctlCommand = Pfctl.DEFAULT_COMMAND;
     private Duration pfctlTimeout = Duration.ofSeconds(10);
     private ParentAnchor parentAnchor = ParentAnchor.defaults();
@@ -122,10 +113,7 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    /**
-     * Runs pfctl; by default a {@link SystemProcessRunner} on a thread pool the enforcer owns.
-     * Tests put a fake pfctl here.
-     */
+    /** Runs pfctl; by default a {@link SystemProcessRunner}. Tests put a fake pfctl here. */
     public Builder processRunner(ProcessRunner runner) {
       this.runner = Objects.requireNonNull(runner, "runner");
       return this;
@@ -161,28 +149,9 @@ public final class PfEgressEnforcer implements EgressEnforcer {
      * @throws IllegalStateException if no resolver was given
      */
     public PfEgressEnforcer build() {
-      ExecutorService owned = null;
-      ProcessRunner processRunner = runner;
-      if (processRunner == null) {
-        owned =
-            Executors.newCachedThreadPool(
-                task -> {
-                  Thread thread = new Thread(task, "egress-pfctl-io");
-                  thread.setDaemon(true);
-                  return thread;
-                });
-        processRunner = new SystemProcessRunner(owned);
-      }
       PfBackend backend =
-          new PfBackend(new Pfctl(processRunner, pfctlCommand, pfctlTimeout), parentAnchor);
-      try {
-        return new PfEgressEnforcer(buildLifecycle(backend), backend, owned);
-      } catch (RuntimeException e) {
-        if (owned != null) {
-          owned.shutdownNow();
-        }
-        throw e;
-      }
+          new PfBackend(new Pfctl(runner, pfctlCommand, pfctlTimeout), parentAnchor);
+      return new PfEgressEnforcer(buildLifecycle(backend), backend);
     }
   }
 }

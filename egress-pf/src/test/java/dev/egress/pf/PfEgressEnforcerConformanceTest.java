@@ -1,7 +1,6 @@
 package dev.egress.pf;
 
 import dev.egress.enforcer.ContainerEndpoint;
-import dev.egress.pf.pfctl.FakePfctlRunner;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.testkit.EgressEnforcerContract;
@@ -29,7 +28,7 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
     PfEgressEnforcer enforcer =
         PfEgressEnforcer.builder()
             .resolver(resolver)
-            .processRunner(FakePfctlRunner.of(fake))
+            .processRunner(fake)
             .parentAnchor(PfFixture.PARENT)
             .retryDelay(Duration.ofMillis(20))
             .build();

@@ -6,17 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
-import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.pf.FakePfctl;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,13 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * processes each lifecycle step starts.
  */
 class PfEgressEnforcerProcessTest {
-  private final ExecutorService executor = Executors.newCachedThreadPool();
   @TempDir Path dir;
-
-  @AfterEach
-  void stop() {
-    executor.shutdownNow();
-  }
 
   private static ContainerEndpoint container(String id, int host) {
     return new ContainerEndpoint(id, List.of(ip("192.168.70." + host)), ip("192.168.70.1"));
@@ -49,7 +40,7 @@ class PfEgressEnforcerProcessTest {
     try (PfFixture pf = new PfFixture()) {
       pf.resolver.answer("api.example.com", Set.of(ip("198.51.100.1")));
       List<String> command = List.of(program.toString());
-      PfEgressEnforcer enforcer = pf.enforcer(new SystemProcessRunner(executor), command);
+      PfEgressEnforcer enforcer = pf.enforcer(new SystemProcessRunner(), command);
 
       enforcer.reconcile(Set.of());
       assertEquals(
@@ -87,7 +78,7 @@ class PfEgressEnforcerProcessTest {
       // The launcher restarts; c1 still runs, c3 (attached by the old process) is gone.
       enforcer.attach(container("c3", 12), policy);
       pf.resolver.forgetSubscribers();
-      PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(executor), command);
+      PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(), command);
       mark = calls(state);
       assertEquals(Set.of("c3"), restarted.reconcile(Set.of("c1")).removed());
       assertEquals(

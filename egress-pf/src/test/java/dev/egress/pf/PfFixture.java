@@ -1,13 +1,12 @@
 package dev.egress.pf;
 
-import dev.egress.pf.pfctl.FakePfctlRunner;
-import dev.egress.pf.pfctl.ProcessRunner;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.Protocol;
+import dev.egress.process.ProcessRunner;
 import dev.egress.testkit.pf.FakePfctl;
 import dev.egress.testkit.pf.PfPacket;
 import dev.egress.testkit.pf.PfVerdict;
@@ -47,7 +46,7 @@ final class PfFixture implements AutoCloseable {
   }
 
   PfEgressEnforcer enforcer() {
-    return enforcer(FakePfctlRunner.of(fake), List.of("/sbin/pfctl"));
+    return enforcer(fake, List.of("/sbin/pfctl"));
   }
 
   /** Background retries are held back an hour: tests retry explicitly. */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.pf.pfctl.FakePfctlRunner;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.render.ParentAnchor;
@@ -20,8 +19,7 @@ import org.junit.jupiter.api.Test;
 class PfInspectionTest {
   private static final ParentAnchor PARENT = ParentAnchor.defaults();
   private final FakePfctl fake = new FakePfctl();
-  private final Pfctl pfctl =
-      new Pfctl(FakePfctlRunner.of(fake), List.of("/sbin/pfctl"), Duration.ofSeconds(5));
+  private final Pfctl pfctl = new Pfctl(fake, List.of("/sbin/pfctl"), Duration.ofSeconds(5));
   private final PfInspection inspection = new PfInspection(pfctl, PARENT);
 
   @Test

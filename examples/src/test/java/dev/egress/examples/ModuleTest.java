@@ -1,6 +1,7 @@
 package dev.egress.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -43,5 +44,18 @@ class ModuleTest {
             .orElseThrow();
 
     assertTrue(api.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE));
+  }
+
+  @Test
+  void module_requiresNoTestFramework_soTheDemoJarCarriesNone() throws Exception {
+    Set<String> requires =
+        descriptor().requires().stream()
+            .map(ModuleDescriptor.Requires::name)
+            .collect(Collectors.toSet());
+
+    assertTrue(requires.contains("dev.egress.lab"), "the demo runs on the lab: " + requires);
+    for (String testOnly : Set.of("dev.egress.testkit", "org.junit.jupiter.api", "net.jqwik.api")) {
+      assertFalse(requires.contains(testOnly), testOnly + " is required: " + requires);
+    }
   }
 }

@@ -1,11 +1,11 @@
 package dev.egress.dns.bench;
 
 import dev.egress.dns.DnsNameResolver;
+import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
 import dev.egress.testkit.dns.ScriptedResolver;
-import dev.egress.testkit.dns.TestDnsServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

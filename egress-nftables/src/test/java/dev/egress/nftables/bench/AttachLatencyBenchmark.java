@@ -2,17 +2,16 @@ package dev.egress.nftables.bench;
 
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.Attachment;
-import dev.egress.nftables.NftCommand;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
+import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
-import dev.egress.testkit.dns.TestDnsServer;
-import dev.egress.testkit.netns.LabContainer;
-import dev.egress.testkit.netns.NetnsLab;
-import dev.egress.testkit.netns.Outcome;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -46,13 +45,11 @@ public final class AttachLatencyBenchmark {
       }
       LabContainer container = lab.container(1);
       EgressPolicy policy = policy();
-      NftCommand command =
-          new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10));
       NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
 
       List<Long> warm = new ArrayList<>();
       try (DnsNameResolver resolver = resolver(dns);
-          NftEgressEnforcer enforcer = enforcer(resolver, command, guard)) {
+          NftEgressEnforcer enforcer = enforcer(resolver, lab, guard)) {
         enforcer.attach(container.endpoint(), policy).detach(); // warms cache, JIT, table
         for (int run = 0; run < runs; run++) {
           long start = System.nanoTime();
@@ -65,7 +62,7 @@ public final class AttachLatencyBenchmark {
       List<Long> cold = new ArrayList<>();
       for (int run = 0; run < runs; run++) {
         try (DnsNameResolver resolver = resolver(dns);
-            NftEgressEnforcer enforcer = enforcer(resolver, command, guard)) {
+            NftEgressEnforcer enforcer = enforcer(resolver, lab, guard)) {
           long start = System.nanoTime();
           Attachment attachment = enforcer.attach(container.endpoint(), policy);
           enforced(container);
@@ -112,8 +109,13 @@ public final class AttachLatencyBenchmark {
   }
 
   private static NftEgressEnforcer enforcer(
-      DnsNameResolver resolver, NftCommand command, NftGuard guard) {
-    return NftEgressEnforcer.builder().resolver(resolver).command(command).guard(guard).build();
+      DnsNameResolver resolver, NetnsLab lab, NftGuard guard) {
+    return NftEgressEnforcer.builder()
+        .resolver(resolver)
+        .nftCommand(lab.inHost("nft"))
+        .conntrackCommand(lab.inHost("conntrack"))
+        .guard(guard)
+        .build();
   }
 
   /** Enforced: the allowed destination connects and a denied one is refused. */

@@ -2,6 +2,10 @@ package dev.egress.pf.pfctl;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -213,7 +217,7 @@ public final class Pfctl {
     String text = PfctlException.describe(all);
     ProcessResult result;
     try {
-      result = runner.run(all, stdin, timeout);
+      result = runner.run(new Command(all, stdin, timeout));
     } catch (ProcessTimeoutException e) {
       throw new PfctlTimeoutException(text, e);
     } catch (IOException e) {
@@ -228,6 +232,15 @@ public final class Pfctl {
     }
     List<String> significant = PfctlOutput.significantStderr(result.stderr());
     if (result.exitCode() == 0) {
+      if (!result.stdoutComplete()) {
+        throw new PfctlException(
+            text,
+            "pfctl printed more than the process runner keeps ("
+                + result.droppedStdoutBytes()
+                + " bytes dropped), so its answer cannot be read",
+            "pf holds far more than this library loads: look at it with pfctl by hand",
+            null);
+      }
       if (!significant.isEmpty()) {
         LOG.debug("{} succeeded and said: {}", text, significant);
       }

@@ -4,9 +4,6 @@ import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.EgressException;
 import dev.egress.pf.PfEgressEnforcer;
-import dev.egress.pf.pfctl.FakePfctlRunner;
-import dev.egress.pf.pfctl.ProcessResult;
-import dev.egress.pf.pfctl.ProcessRunner;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.Destination;
@@ -14,6 +11,9 @@ import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.pf.FakePfctl;
 import java.net.InetAddress;
@@ -63,9 +63,9 @@ public class PfEnforcerBenchmark {
     final AtomicInteger calls = new AtomicInteger();
 
     @Override
-    public ProcessResult run(List<String> command, String stdin, java.time.Duration timeout) {
+    public ProcessResult run(Command command) {
       calls.incrementAndGet();
-      boolean info = command.contains("info");
+      boolean info = command.argv().contains("info");
       return new ProcessResult(
           0,
           info ? "Status: Enabled for 0 days 00:00:01  Debug: Urgent\n" : "",
@@ -83,10 +83,9 @@ public class PfEnforcerBenchmark {
     }
 
     @Override
-    public ProcessResult run(List<String> command, String stdin, java.time.Duration timeout)
-        throws java.io.IOException, InterruptedException {
+    public ProcessResult run(Command command) throws java.io.IOException, InterruptedException {
       calls.incrementAndGet();
-      return delegate.run(command, stdin, timeout);
+      return delegate.run(command);
     }
   }
 
@@ -140,8 +139,7 @@ public class PfEnforcerBenchmark {
     public void setUp() throws EgressException {
       FakeNameResolver resolver = new FakeNameResolver();
       policy = policy("api", resolver, 1);
-      ProcessRunner runner =
-          pfctl.equals("fake") ? FakePfctlRunner.of(new FakePfctl()) : new InstantPfctl();
+      ProcessRunner runner = pfctl.equals("fake") ? new FakePfctl() : new InstantPfctl();
       enforcer = enforcer(resolver, runner);
       enforcer.reconcile(Set.of());
       enforcer.attach(container(0), policy).detach(); // the lifecycle's own first prepare
@@ -216,7 +214,7 @@ public class PfEnforcerBenchmark {
   private static void countCalls() throws EgressException {
     FakeNameResolver resolver = new FakeNameResolver();
     FakePfctl fake = new FakePfctl();
-    Counting runner = new Counting(FakePfctlRunner.of(fake));
+    Counting runner = new Counting(fake);
     try (PfEgressEnforcer enforcer = enforcer(resolver, runner)) {
       enforcer.reconcile(Set.of());
       System.out.println(

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessTimeoutException;
 import dev.egress.testkit.pf.FakePfctl;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -23,8 +25,7 @@ import org.junit.jupiter.api.Test;
 class PfctlTest {
   private static final String CHILD = "com.apple/000.egress/c1";
   private final FakePfctl fake = new FakePfctl();
-  private final Pfctl pfctl =
-      new Pfctl(FakePfctlRunner.of(fake), Pfctl.DEFAULT_COMMAND, Duration.ofSeconds(5));
+  private final Pfctl pfctl = new Pfctl(fake, Pfctl.DEFAULT_COMMAND, Duration.ofSeconds(5));
 
   private static InetAddress ip(String text) {
     return IpAddresses.parse(text);
@@ -63,7 +64,7 @@ class PfctlTest {
   void enable_whenNoTokenPrinted_fails() {
     Pfctl silent =
         new Pfctl(
-            (c, s, t) -> new ProcessResult(0, "", "pf enabled\n"),
+            command -> new ProcessResult(0, "", "pf enabled\n"),
             List.of("pfctl"),
             Duration.ofSeconds(1));
     PfctlException e = assertThrows(PfctlException.class, silent::enable);
@@ -71,10 +72,21 @@ class PfctlTest {
   }
 
   @Test
+  void rules_whenTheRunnerDroppedPartOfTheListing_failsInsteadOfReadingAHead() {
+    Pfctl cut =
+        new Pfctl(
+            command -> new ProcessResult(0, "pass in quick all\n", "", 4096, 0),
+            List.of("pfctl"),
+            Duration.ofSeconds(1));
+    PfctlException e = assertThrows(PfctlException.class, () -> cut.rules(CHILD));
+    assertTrue(e.getMessage().contains("4096 bytes dropped"), e.getMessage());
+  }
+
+  @Test
   void isEnabled_whenStatusLineMissing_failsInsteadOfGuessing() {
     Pfctl odd =
         new Pfctl(
-            (c, s, t) -> new ProcessResult(0, "something else\n", ""),
+            command -> new ProcessResult(0, "something else\n", ""),
             List.of("pfctl"),
             Duration.ofSeconds(1));
     assertThrows(PfctlException.class, odd::isEnabled);
@@ -198,8 +210,8 @@ class PfctlTest {
   void runnerTimeout_becomesPfctlTimeout() {
     Pfctl slow =
         new Pfctl(
-            (c, s, t) -> {
-              throw new ProcessTimeoutException(String.join(" ", c), t);
+            command -> {
+              throw new ProcessTimeoutException(command, command.timeout());
             },
             List.of("pfctl"),
             Duration.ofMillis(50));

@@ -25,6 +25,7 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 /**
@@ -131,8 +132,16 @@ public final class ScriptedResolver implements Resolver {
 
   /** How many queries of {@code type} (a {@link Type} constant) arrived for {@code name}. */
   public int queries(String name, int type) {
-    AtomicInteger count = counts.get(key(TestDnsServer.absolute(name), type));
+    AtomicInteger count = counts.get(key(absolute(name), type));
     return count == null ? 0 : count.get();
+  }
+
+  private static Name absolute(String name) {
+    try {
+      return Name.fromString(name, Name.root).canonicalize();
+    } catch (TextParseException e) {
+      throw new IllegalArgumentException("'" + name + "' is not a DNS name: " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.egress.testkit.dns;
 
+import dev.egress.lab.dns.TestDnsServer;
+import dev.egress.lab.dns.ZoneText;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;

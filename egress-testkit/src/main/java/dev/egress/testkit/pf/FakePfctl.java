@@ -2,6 +2,9 @@ package dev.egress.testkit.pf;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.ObjectInputStream;
@@ -44,8 +47,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Two ways to drive it:
  *
  * <ul>
- *   <li>In process: {@link #execute(List, String)} is a function of (argv, stdin) to {@link
- *       Result}; a test adapts it to egress-pf's process runner in one line.
+ *   <li>In process: it is a {@link ProcessRunner}, so egress-pf's pfctl driver runs it where it
+ *       would run the real program; {@link #execute(List, String)} is the same as a function of
+ *       (argv, stdin) to {@link Result}.
  *   <li>As a program on PATH: {@link #installExecutable(Path)} writes a {@code pfctl} shell script
  *       that runs {@link #main} with the state kept in a file between invocations. A test sets the
  *       state up with {@link #writeTo}, runs the code under test, and reads it back with {@link
@@ -63,7 +67,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe: every method holds the instance's lock. Every call is recorded ({@link
  * #calls()}), failing or not, so a test can count privileged calls.
  */
-public final class FakePfctl {
+public final class FakePfctl implements ProcessRunner {
   /** The main ruleset of a stock macOS (the parts pfctl -s rules shows). */
   static final String APPLE_SCRUB = "scrub-anchor \"com.apple/*\" all fragment reassemble";
 
@@ -209,6 +213,13 @@ public final class FakePfctl {
     synchronized (this) {
       return fault.exitCode() != 0 ? failure(fault) : apply(call);
     }
+  }
+
+  /** {@link #execute} behind the process seam; the timeout is not enforced in process. */
+  @Override
+  public ProcessResult run(Command command) {
+    Result result = execute(command.argv(), command.stdin());
+    return new ProcessResult(result.exitCode(), result.stdout(), result.stderr());
   }
 
   private static List<String> options(List<String> argv) {

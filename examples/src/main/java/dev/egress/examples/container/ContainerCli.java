@@ -1,6 +1,10 @@
 package dev.egress.examples.container;
 
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -61,14 +65,14 @@ public final class ContainerCli {
    */
   public Optional<ContainerInfo> inspect(String id)
       throws ContainerCliException, InterruptedException {
-    ProcessResult result = exec(List.of("inspect", id));
-    if (!result.succeeded()) {
-      if (mentionsNotFound(result)) {
+    Call call = exec(List.of("inspect", id));
+    if (!call.result().succeeded()) {
+      if (mentionsNotFound(call.result())) {
         return Optional.empty();
       }
-      throw new ContainerCliException(result.describe());
+      throw new ContainerCliException(call.describe());
     }
-    return json.parse(result.stdout()).stream().filter(c -> c.id().equals(id)).findFirst();
+    return json.parse(call.result().stdout()).stream().filter(c -> c.id().equals(id)).findFirst();
   }
 
   /**
@@ -89,12 +93,12 @@ public final class ContainerCli {
    * @throws ContainerCliException if the CLI failed; the container may still be running
    */
   public void stop(String id) throws ContainerCliException, InterruptedException {
-    ProcessResult result = exec(List.of("stop", id));
-    if (result.succeeded()
-        || (mentionsNotFound(result) && inspect(id).map(c -> !c.isRunning()).orElse(true))) {
+    Call call = exec(List.of("stop", id));
+    if (call.result().succeeded()
+        || (mentionsNotFound(call.result()) && inspect(id).map(c -> !c.isRunning()).orElse(true))) {
       return;
     }
-    throw new ContainerCliException(result.describe());
+    throw new ContainerCliException(call.describe());
   }
 
   /**
@@ -110,7 +114,7 @@ public final class ContainerCli {
     }
     List<String> args = new ArrayList<>(List.of("exec", id));
     args.addAll(command);
-    return exec(args);
+    return exec(args).result();
   }
 
   /**
@@ -124,7 +128,7 @@ public final class ContainerCli {
    */
   public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
       throws ContainerCliException, InterruptedException {
-    if (exec(List.of("network", "inspect", name)).succeeded()) {
+    if (exec(List.of("network", "inspect", name)).result().succeeded()) {
       return;
     }
     List<String> args =
@@ -136,28 +140,52 @@ public final class ContainerCli {
   }
 
   private String call(List<String> args) throws ContainerCliException, InterruptedException {
-    ProcessResult result = exec(args);
-    if (!result.succeeded()) {
-      throw new ContainerCliException(result.describe());
+    Call call = exec(args);
+    if (!call.result().succeeded()) {
+      throw new ContainerCliException(call.describe());
     }
-    return result.stdout();
+    return call.result().stdout();
   }
 
-  private ProcessResult exec(List<String> args) throws ContainerCliException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(executable);
-    command.addAll(args);
+  /** One CLI call and how it ended. */
+  private record Call(Command command, ProcessResult result) {
+    /** For error messages: the command as shown (secrets redacted), its status and stderr. */
+    String describe() {
+      return "'" + command.shown() + "' " + result.summary();
+    }
+  }
+
+  private Call exec(List<String> args) throws ContainerCliException, InterruptedException {
+    List<String> argv = new ArrayList<>();
+    argv.add(executable);
+    argv.addAll(args);
+    Command command = new Command(argv, "", timeout, String.join(" ", redacted(argv)));
     try {
-      return runner.run(command, timeout);
+      return new Call(command, runner.run(command));
     } catch (IOException e) {
+      // The runner's message shows the command as Command.shown, with its secrets redacted.
       throw new ContainerCliException(
-          "could not run '"
-              + String.join(" ", ProcessResult.redacted(command))
-              + "': "
-              + e.getMessage()
+          e.getMessage()
               + " (is Apple's container CLI installed and 'container system start' done?)",
           e);
     }
+  }
+
+  /**
+   * {@code argv} with the values of {@code --env}/{@code -e} arguments replaced by "…", for
+   * messages and logs: they may hold secrets.
+   */
+  static List<String> redacted(List<String> argv) {
+    List<String> shown = new ArrayList<>(argv);
+    for (int i = 1; i < shown.size(); i++) {
+      String previous = shown.get(i - 1);
+      if (previous.equals("--env") || previous.equals("-e")) {
+        String pair = shown.get(i);
+        int equals = pair.indexOf('=');
+        shown.set(i, (equals < 0 ? pair : pair.substring(0, equals)) + "=…");
+      }
+    }
+    return shown;
   }
 
   private static boolean mentionsNotFound(ProcessResult result) {

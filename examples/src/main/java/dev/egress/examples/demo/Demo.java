@@ -4,6 +4,9 @@ import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.EgressException;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.Outcome;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftEgressEnforcer;
@@ -16,9 +19,6 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.Resolutions;
-import dev.egress.testkit.netns.LabContainer;
-import dev.egress.testkit.netns.NetnsLab;
-import dev.egress.testkit.netns.Outcome;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -139,8 +139,8 @@ public final class Demo {
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(lab.names())
-            .command(
-                new NftCommand(lab.inHost("nft"), lab.inHost("conntrack"), Duration.ofSeconds(10)))
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
             .guard(guard)
             .build()) {
       long start = System.nanoTime();

@@ -9,9 +9,9 @@ import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.ContainerCliException;
 import dev.egress.examples.container.ContainerInfo;
 import dev.egress.examples.container.ContainerRunSpec;
-import dev.egress.examples.container.ProcessResult;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
+import dev.egress.process.ProcessResult;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -483,7 +483,7 @@ public final class Launcher implements AutoCloseable {
               + allowed
               + ", which the"
               + " policy allows, so the check proves nothing ("
-              + allowedResult.describe()
+              + allowedResult.summary()
               + ")",
           false);
     }

@@ -3,8 +3,8 @@ package dev.egress.examples.launcher;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.examples.container.ContainerCliException;
-import dev.egress.examples.container.ProcessResult;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.process.ProcessResult;
 import java.util.List;
 
 /**

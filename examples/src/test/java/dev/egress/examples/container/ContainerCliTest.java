@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.SystemProcessRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link ContainerCli} against the fake {@code container} executable found on a search path. */
+/** {@link ContainerCli} against the fake {@code container} executable, run by the system runner. */
 class ContainerCliTest {
   @TempDir Path root;
   private Path state;
@@ -28,9 +29,7 @@ class ContainerCliTest {
     Path bin = FakeContainer.install(root, state);
     cli =
         new ContainerCli(
-            new SystemProcessRunner(List.of(bin, Path.of("/usr/bin"), Path.of("/bin"))),
-            "container",
-            Duration.ofSeconds(60));
+            new SystemProcessRunner(), bin.resolve("container").toString(), Duration.ofSeconds(60));
   }
 
   @Test
@@ -122,7 +121,7 @@ class ContainerCliTest {
   void missingExecutable_saysHowToFix() {
     ContainerCli missing =
         new ContainerCli(
-            new SystemProcessRunner(List.of(root)), "container", Duration.ofSeconds(5));
+            new SystemProcessRunner(), root.resolve("container").toString(), Duration.ofSeconds(5));
 
     ContainerCliException e = assertThrows(ContainerCliException.class, missing::listRunning);
 

@@ -1,7 +1,9 @@
 package dev.egress.examples.container;
 
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -25,13 +27,14 @@ public final class FakeContainerRunner implements ProcessRunner {
   }
 
   @Override
-  public ProcessResult run(List<String> command, Duration timeout) {
+  public ProcessResult run(Command run) {
+    List<String> command = run.argv();
     if (!command.get(0).equals("container")) {
       throw new IllegalArgumentException("the fake only runs 'container', got " + command);
     }
     StringBuilder out = new StringBuilder();
     StringBuilder err = new StringBuilder();
     int status = FakeContainer.run(stateDir, command.subList(1, command.size()), out, err, network);
-    return new ProcessResult(command, status, out.toString(), err.toString());
+    return new ProcessResult(status, out.toString(), err.toString());
   }
 }

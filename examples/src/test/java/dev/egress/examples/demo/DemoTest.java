@@ -3,7 +3,7 @@ package dev.egress.examples.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.testkit.netns.NetnsLab;
+import dev.egress.lab.NetnsLab;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

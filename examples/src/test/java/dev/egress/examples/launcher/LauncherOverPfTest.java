@@ -12,7 +12,6 @@ import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.ContainerRunSpec;
 import dev.egress.examples.container.FakeContainerRunner;
 import dev.egress.pf.PfEgressEnforcer;
-import dev.egress.pf.pfctl.ProcessResult;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
@@ -68,11 +67,7 @@ class LauncherOverPfTest {
   private PfEgressEnforcer enforcer(ParentAnchor parent) {
     return PfEgressEnforcer.builder()
         .resolver(new FakeNameResolver())
-        .processRunner(
-            (command, stdin, timeout) -> {
-              FakePfctl.Result result = pf.execute(command, stdin);
-              return new ProcessResult(result.exitCode(), result.stdout(), result.stderr());
-            })
+        .processRunner(pf)
         .pfctlCommand(List.of("/sbin/pfctl"))
         .parentAnchor(parent)
         .scheduler(scheduler)

@@ -13,14 +13,15 @@ import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.FakeContainer;
 import dev.egress.examples.container.FakeContainerRunner;
-import dev.egress.examples.container.ProcessResult;
-import dev.egress.examples.container.ProcessRunner;
-import dev.egress.examples.container.SystemProcessRunner;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.InMemoryEgressEnforcer;
 import java.io.IOException;
@@ -541,8 +542,8 @@ class LauncherTest {
           s.inspectsWithoutAddress = 1;
         });
     ContainerCli cli =
-        LauncherFixture.cli(
-            new SystemProcessRunner(List.of(bin, Path.of("/usr/bin"), Path.of("/bin"))));
+        new ContainerCli(
+            new SystemProcessRunner(), bin.resolve("container").toString(), Duration.ofSeconds(30));
     Launcher launcher = fixture.builder(enforcer, cli).pollInterval(Duration.ofMillis(50)).build();
     launcher.start();
 
@@ -568,12 +569,11 @@ class LauncherTest {
     }
 
     @Override
-    public ProcessResult run(List<String> command, Duration timeout)
-        throws IOException, InterruptedException {
+    public ProcessResult run(Command command) throws IOException, InterruptedException {
       if (killed) {
         throw new IOException("launcher process killed");
       }
-      return delegate.run(command, timeout);
+      return delegate.run(command);
     }
   }
 }

@@ -1,0 +1,122 @@
+package dev.egress.lab;
+
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.policy.IpAddresses;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One "container" namespace of a {@link NetnsLab}: its addresses and probes that run inside it.
+ * Thread-safe; probes of one container run one at a time. Each probe blocks at most for the lab's
+ * probe timeout (plus process overhead) and throws {@link UncheckedIOException} only when the lab
+ * itself is broken, never because a destination was refused.
+ */
+public final class LabContainer {
+  private final String id;
+  private final String namespace;
+  private final InetAddress ipv4;
+  private final InetAddress ipv6;
+  private final InetAddress gateway;
+  private final Agent agent;
+  private final Duration probeTimeout;
+
+  LabContainer(
+      String id,
+      String namespace,
+      InetAddress ipv4,
+      InetAddress ipv6,
+      InetAddress gateway,
+      Agent agent,
+      Duration probeTimeout) {
+    this.id = id;
+    this.namespace = namespace;
+    this.ipv4 = ipv4;
+    this.ipv6 = ipv6;
+    this.gateway = gateway;
+    this.agent = agent;
+    this.probeTimeout = probeTimeout;
+  }
+
+  /** The endpoint to attach: this container's id, both addresses and its IPv4 gateway. */
+  public ContainerEndpoint endpoint() {
+    return new ContainerEndpoint(id, List.of(ipv4, ipv6), gateway);
+  }
+
+  /** The same addresses under another id: a new container that reuses this one's addresses. */
+  public ContainerEndpoint endpointAs(String newId) {
+    return new ContainerEndpoint(newId, List.of(ipv4, ipv6), gateway);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String namespace() {
+    return namespace;
+  }
+
+  public InetAddress ipv4() {
+    return ipv4;
+  }
+
+  public InetAddress ipv6() {
+    return ipv6;
+  }
+
+  /** Opens and closes a TCP connection. */
+  public Outcome tcp(InetAddress target, int port) {
+    return probe("connect - " + IpAddresses.format(target) + " " + port + " " + millis());
+  }
+
+  /** Sends one UDP datagram to an echo server and waits for it to come back. */
+  public Outcome udp(InetAddress target, int port) {
+    return probe("udp " + IpAddresses.format(target) + " " + port + " " + millis());
+  }
+
+  /** One ICMP echo request. A refused ping is reported as {@link Outcome#TIMEOUT}. */
+  public Outcome ping(InetAddress target) {
+    return probe("ping " + IpAddresses.format(target) + " " + millis());
+  }
+
+  /** Asks {@code server} (UDP port 53) for the A records of {@code name}. */
+  public Outcome dnsQuery(InetAddress server, String name) {
+    return probe("dnsq " + IpAddresses.format(server) + " " + name + " " + millis());
+  }
+
+  /** Opens a TCP connection and keeps it under {@code handle} for {@link #exchange}. */
+  public Outcome open(String handle, InetAddress target, int port) {
+    return probe("open " + handle + " " + IpAddresses.format(target) + " " + port + " " + millis());
+  }
+
+  /** Sends a line over the held connection {@code handle} and waits for its echo. */
+  public Outcome exchange(String handle) {
+    return probe("send " + handle + " " + millis());
+  }
+
+  private String millis() {
+    return Long.toString(probeTimeout.toMillis());
+  }
+
+  private Outcome probe(String command) {
+    try {
+      return Outcome.parse(agent.ask(command, probeTimeout.plusSeconds(5)));
+    } catch (IOException e) {
+      throw new UncheckedIOException("probe '" + command + "' in " + namespace + " failed", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return id
+        + " ("
+        + namespace
+        + ", "
+        + IpAddresses.format(ipv4)
+        + ", "
+        + IpAddresses.format(ipv6)
+        + ")";
+  }
+}

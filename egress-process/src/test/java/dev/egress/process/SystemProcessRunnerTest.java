@@ -1,0 +1,359 @@
+package dev.egress.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The system runner against small shell scripts in the test's temporary directory. Each script
+ * records the pids it starts in a file, so that a test can check with {@link ProcessHandle} that
+ * nothing of it survived. Bounds on durations are generous: the failures they catch (a call that
+ * blocks until a 300 s sleep ends) are orders of magnitude apart from a slow machine.
+ */
+@EnabledOnOs({OS.LINUX, OS.MAC})
+class SystemProcessRunnerTest {
+  private static final Duration NEVER = Duration.ofSeconds(300);
+
+  private final SystemProcessRunner runner = new SystemProcessRunner();
+  private final List<Long> started = new ArrayList<>();
+  @TempDir Path dir;
+
+  /** Whatever a failing test left running does not outlive it. */
+  @AfterEach
+  void killLeftovers() {
+    started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+  }
+
+  private Path script(String name, String body) throws IOException {
+    Path script = dir.resolve(name);
+    Files.writeString(script, body + "\n");
+    return script;
+  }
+
+  private Path pids() {
+    return dir.resolve("pids");
+  }
+
+  /** The pids the script wrote, once there are {@code count}; waits for the processes to write. */
+  private List<Long> pidsWritten(int count) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      List<Long> pids = new ArrayList<>();
+      if (Files.exists(pids())) {
+        for (String line : Files.readAllLines(pids())) {
+          if (!line.isBlank()) {
+            pids.add(Long.parseLong(line.strip()));
+          }
+        }
+      }
+      if (pids.size() >= count || System.nanoTime() > deadline) {
+        started.addAll(pids);
+        assertEquals(count, pids.size(), "pids written: " + pids);
+        return pids;
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  /**
+   * Gone: no such process, or a zombie (dead, waiting for its new parent to reap it; this machine's
+   * init reaps orphans about once a second, and ProcessHandle reports zombies alive).
+   */
+  private static boolean gone(long pid) {
+    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+      try {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+      } catch (IOException e) {
+        return !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+      }
+    }
+    return true;
+  }
+
+  private static void assertAllGone(List<Long> pids) {
+    for (long pid : pids) {
+      assertTrue(gone(pid), "process " + pid + " survived");
+    }
+  }
+
+  private static Duration timed(Runnable call) {
+    long start = System.nanoTime();
+    call.run();
+    return Duration.ofNanos(System.nanoTime() - start);
+  }
+
+  @Test
+  void run_writesStdin_andReportsTheExitStatusAndBothStreams() throws Exception {
+    ProcessResult result =
+        runner.run(
+            new Command(
+                List.of("sh", "-c", "cat; echo oops >&2; exit 3"),
+                "rules\n",
+                Duration.ofSeconds(30)));
+
+    assertEquals(new ProcessResult(3, "rules\n", "oops\n", 0, 0), result);
+    assertFalse(result.succeeded());
+    assertEquals("exited with 3: oops", result.summary());
+  }
+
+  @Test
+  void run_whenTheCommandFillsBothPipesBeforeReadingStdin_doesNotDeadlock() throws Exception {
+    String body =
+        "head -c 300000 /dev/zero | tr '\\0' e >&2; head -c 300000 /dev/zero | tr '\\0' o; wc -c";
+    ProcessResult result =
+        new SystemProcessRunner(1 << 20, 1 << 20)
+            .run(
+                new Command(
+                    List.of("sh", script("chatty", body).toString()),
+                    "x".repeat(200_000),
+                    Duration.ofSeconds(60)));
+
+    assertEquals(300_000, result.stderr().length());
+    assertEquals("200000", result.stdout().substring(300_000).strip());
+  }
+
+  @Test
+  void run_keepsABoundedHeadOfEachStream_andCountsWhatItDropped() throws Exception {
+    SystemProcessRunner small = new SystemProcessRunner(1000, 100);
+    String body =
+        "head -c 1000000 /dev/zero | tr '\\0' o; head -c 2000000 /dev/zero | tr '\\0' e >&2;"
+            + " exit 4";
+    ProcessResult result =
+        small.run(
+            new Command(List.of("sh", script("loud", body).toString()), Duration.ofSeconds(60)));
+
+    assertEquals(4, result.exitCode());
+    assertEquals("o".repeat(1000), result.stdout());
+    assertEquals(999_000, result.droppedStdoutBytes());
+    assertFalse(result.stdoutComplete());
+    assertEquals("e".repeat(100), result.stderr());
+    assertEquals(1_999_900, result.droppedStderrBytes());
+  }
+
+  @Test
+  void run_whenTheProgramStallsBeforeReadingALargeInput_returnsAtTheTimeout() throws Exception {
+    // Like sudo waiting in PAM: the input (200 KiB) is larger than a pipe holds (64 KiB).
+    Path stalled = script("stalled", "echo $$ > " + pids() + "; exec sleep 300");
+    Command command =
+        new Command(
+            List.of("sh", stalled.toString()), "r".repeat(200 * 1024), Duration.ofSeconds(1));
+
+    AtomicReference<ProcessTimeoutException> thrown = new AtomicReference<>();
+    Duration took =
+        timed(
+            () ->
+                thrown.set(assertThrows(ProcessTimeoutException.class, () -> runner.run(command))));
+
+    assertTrue(took.compareTo(Duration.ofSeconds(10)) < 0, "returned after " + took);
+    assertEquals(List.of(), thrown.get().survivors());
+    assertEquals(Duration.ofSeconds(1), thrown.get().timeout());
+    assertTrue(
+        thrown.get().getMessage().contains("did not finish within 1000 ms"),
+        thrown.get().getMessage());
+    assertAllGone(pidsWritten(1));
+  }
+
+  @Test
+  void run_whenAChildAndItsGrandchildIgnoreSigterm_killsBothBeforeThrowing() throws Exception {
+    Path tree = termIgnoringTree(false);
+
+    ProcessTimeoutException e =
+        assertThrows(
+            ProcessTimeoutException.class,
+            () -> runner.run(new Command(List.of("sh", tree.toString()), Duration.ofMillis(1500))));
+
+    assertEquals(List.of(), e.survivors(), e.getMessage());
+    assertAllGone(pidsWritten(2));
+  }
+
+  @Test
+  void run_atTheTimeout_givesTheProgramNoChanceToFinishItsWork() throws Exception {
+    // Like a tool that commits what it has read when asked to stop: a SIGTERM handler that acts.
+    Path committed = dir.resolve("committed");
+    Path graceful =
+        script(
+            "graceful",
+            "trap 'echo late > "
+                + committed
+                + "; exit 0' TERM\n"
+                + "echo $$ > "
+                + pids()
+                + "\n"
+                + "sleep 300 &\n"
+                + "wait");
+
+    assertThrows(
+        ProcessTimeoutException.class,
+        () -> runner.run(new Command(List.of("sh", graceful.toString()), Duration.ofSeconds(1))));
+
+    assertAllGone(pidsWritten(1));
+    assertFalse(Files.exists(committed), "the program acted after it was reported stopped");
+  }
+
+  @Test
+  void run_throughSudo_whenTheCommandAndItsChildIgnoreSigterm_leavesNoProcessBehind()
+      throws Exception {
+    requireSudo();
+    // The script runs as root under sudo and records sudo's pid too (a sudo that uses a pty puts
+    // a monitor process in between, which is sudo's child and dies with it).
+    Path slow = termIgnoringTree(true);
+
+    ProcessTimeoutException e =
+        assertThrows(
+            ProcessTimeoutException.class,
+            () ->
+                runner.run(
+                    new Command(
+                        List.of("sudo", "-n", "sh", slow.toString()), Duration.ofMillis(1500))));
+
+    assertEquals(List.of(), e.survivors(), e.getMessage());
+    assertAllGone(pidsWritten(3));
+  }
+
+  /**
+   * A script that ignores SIGTERM and starts a grandchild that ignores it too (the disposition is
+   * inherited), then records both pids, and first its parent's ({@code $PPID}) if asked, and waits.
+   */
+  private Path termIgnoringTree(boolean recordParent) throws IOException {
+    String pids = pids().toString();
+    return script(
+        "tree",
+        "trap '' TERM\n"
+            + (recordParent ? "echo $PPID >> " + pids + "\n" : "")
+            + "sh -c 'echo $$ >> \"$1\"; exec sleep 300' grandchild "
+            + pids
+            + " &\n"
+            + "until [ -s "
+            + pids
+            + " ] && [ $(wc -l < "
+            + pids
+            + ") -ge "
+            + (recordParent ? 2 : 1)
+            + " ]; do sleep 0.01; done\n"
+            + "echo $$ >> "
+            + pids
+            + "\n"
+            + "wait");
+  }
+
+  /** sudo must be there and let this user run commands without a password (root may). */
+  private static void requireSudo() throws Exception {
+    String reason;
+    try {
+      ProcessResult check =
+          new SystemProcessRunner()
+              .run(new Command(List.of("sudo", "-n", "true"), Duration.ofSeconds(30)));
+      reason = check.succeeded() ? null : "sudo -n true " + check.summary();
+    } catch (ProcessStartException e) {
+      reason =
+          "sudo is not installed (Debian: apt-get install sudo; scripts/install-linux-packages)";
+    }
+    if (reason != null) {
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        Assertions.fail("CI=true and the sudo test cannot run here: " + reason);
+      }
+      Assumptions.abort(reason);
+    }
+  }
+
+  @Test
+  void run_whenTheCallerIsInterrupted_killsTheTree_thenThrowsInterruptedException()
+      throws Exception {
+    Path hang = script("hang", "echo $$ > " + pids() + "; exec sleep 300");
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try {
+                runner.run(new Command(List.of("sh", hang.toString()), NEVER));
+              } catch (Throwable t) {
+                thrown.set(t);
+              }
+            });
+    caller.start();
+    List<Long> pids = pidsWritten(1);
+
+    caller.interrupt();
+    caller.join(Duration.ofSeconds(30).toMillis());
+
+    assertFalse(caller.isAlive(), "the call did not end when interrupted");
+    assertTrue(thrown.get() instanceof InterruptedException, String.valueOf(thrown.get()));
+    assertAllGone(pids);
+  }
+
+  @Test
+  void run_whenABackgroundProcessHoldsTheOutputOpen_givesUpAtTheTimeout_andSaysWhy()
+      throws Exception {
+    Path leaky = script("leaky", "sleep 300 & echo $! > " + pids() + "; exit 0");
+
+    ProcessTimeoutException e =
+        assertThrows(
+            ProcessTimeoutException.class,
+            () -> runner.run(new Command(List.of("sh", leaky.toString()), Duration.ofSeconds(1))));
+
+    assertTrue(
+        e.getMessage().contains("exited with 0, but its output was still open"), e.getMessage());
+    assertTrue(e.getMessage().contains("was not killed"), e.getMessage());
+    pidsWritten(1); // killed by killLeftovers: the runner cannot find it
+  }
+
+  @Test
+  void run_whenTheProgramDoesNotExist_throwsAStartException_thatSaysWhatToDo() {
+    String missing = dir.resolve("no-such-program").toString();
+
+    ProcessStartException e =
+        assertThrows(
+            ProcessStartException.class,
+            () -> runner.run(new Command(List.of(missing, "-x"), Duration.ofSeconds(5))));
+
+    assertTrue(
+        e.getMessage().startsWith("'" + missing + " -x' could not be started"), e.getMessage());
+    assertTrue(e.getMessage().contains("is installed and executable"), e.getMessage());
+    assertEquals(missing + " -x", e.command());
+  }
+
+  @Test
+  void run_whenABareProgramIsNotOnThePath_namesThePath() {
+    ProcessStartException e =
+        assertThrows(
+            ProcessStartException.class,
+            () ->
+                runner.run(new Command(List.of("egress-no-such-program"), Duration.ofSeconds(5))));
+
+    assertTrue(e.getMessage().contains("on the PATH ("), e.getMessage());
+  }
+
+  @Test
+  void run_showsTheCommandAsTheCallerAsks_inItsExceptions() throws Exception {
+    Path hang = script("secret", "exec sleep 300");
+    Command command =
+        new Command(
+            List.of("sh", hang.toString(), "--env", "TOKEN=hunter2"),
+            "",
+            Duration.ofMillis(300),
+            "sh secret --env TOKEN=…");
+
+    ProcessTimeoutException e =
+        assertThrows(ProcessTimeoutException.class, () -> runner.run(command));
+
+    assertFalse(e.getMessage().contains("hunter2"), e.getMessage());
+    assertEquals("sh secret --env TOKEN=…", e.command());
+  }
+}
