@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.pf.PfInspection;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
@@ -17,7 +18,7 @@ import java.util.Map;
  * @param tables each address table it uses, with its entries as the kernel lists them
  */
 record InstalledRuleSet(
-    String name,
+    RuleSetName name,
     String location,
     List<InetAddress> addresses,
     int rules,
@@ -30,12 +31,16 @@ record InstalledRuleSet(
   /** A pf container anchor as egress-pf reads it back, with the tables read for it (or none). */
   static InstalledRuleSet of(PfInspection.LoadedAnchor anchor, Map<String, List<String>> tables) {
     return new InstalledRuleSet(
-        anchor.name(), anchor.path(), anchor.sources(), anchor.rules().size(), tables);
+        new RuleSetName(anchor.name()),
+        anchor.path(),
+        anchor.sources(),
+        anchor.rules().size(),
+        tables);
   }
 
   Map<String, Object> toJson() {
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("name", name);
+    json.put("name", name.value());
     json.put("location", location);
     json.put("addresses", addresses.stream().map(IpAddresses::format).toList());
     json.put("rules", rules);

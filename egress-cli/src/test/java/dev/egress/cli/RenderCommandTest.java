@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
@@ -297,13 +298,16 @@ class RenderCommandTest {
             guard);
     ContainerEndpoint container =
         new ContainerEndpoint(
-            id,
+            ContainerId.of(id),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
             IpAddresses.parse("192.168.64.1"));
     backend.prepare();
     backend.install(
         new ContainerRules(
-            backend.ruleSetName(id), container, PolicyText.read(policy), Resolutions.none()));
+            backend.ruleSetName(container.id()),
+            container,
+            PolicyText.read(policy),
+            Resolutions.none()));
     return Files.readString(recorded);
   }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.policy.IpAddresses;
@@ -50,7 +51,7 @@ class WrapperWithEnforcerTest {
         Attachment attachment =
             enforcer.attach(
                 new ContainerEndpoint(
-                    "agent-1",
+                    ContainerId.of("agent-1"),
                     List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
                     IpAddresses.parse("192.168.64.1")),
                 PolicyText.parse(PfAttached.POLICY, "test"));

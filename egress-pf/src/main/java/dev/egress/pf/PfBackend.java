@@ -2,7 +2,9 @@ package dev.egress.pf;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
@@ -78,8 +80,8 @@ final class PfBackend implements FirewallBackend {
   }
 
   @Override
-  public String ruleSetName(String containerId) {
-    return AnchorNames.childName(containerId);
+  public RuleSetName ruleSetName(ContainerId containerId) {
+    return new RuleSetName(AnchorNames.childName(containerId.value()));
   }
 
   @Override
@@ -130,10 +132,10 @@ final class PfBackend implements FirewallBackend {
    * place only restrict); the first failure is thrown after all were tried.
    */
   @Override
-  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+  public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
     EgressException first = null;
     try {
-      pfctl.flushAnchor(parent.childPath(name));
+      pfctl.flushAnchor(parent.childPath(name.value()));
     } catch (PfctlException e) {
       first = e;
     }
@@ -154,10 +156,10 @@ final class PfBackend implements FirewallBackend {
 
   /** {@link PfInspection#childAnchors}: {@code -a PARENT -s Anchors}, then each child's rules. */
   @Override
-  public Map<String, List<InetAddress>> installed() throws EgressException {
-    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+  public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
+    Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(anchor.name(), anchor.sources());
+      installed.put(new RuleSetName(anchor.name()), anchor.sources());
     }
     return installed;
   }

@@ -1,6 +1,7 @@
 package dev.egress.pf;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.pfctl.FakePfctlRunner;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
@@ -51,7 +52,7 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
       public ContainerEndpoint newContainer() {
         containers++;
         return new ContainerEndpoint(
-            "container-" + containers,
+            ContainerId.of("container-" + containers),
             List.of(
                 IpAddresses.parse("192.168.70." + (containers + 1)),
                 IpAddresses.parse("fd00:70::" + Integer.toHexString(containers + 1))),

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.pf.pfctl.SystemProcessRunner;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
@@ -34,7 +37,8 @@ class PfEgressEnforcerProcessTest {
   }
 
   private static ContainerEndpoint container(String id, int host) {
-    return new ContainerEndpoint(id, List.of(ip("192.168.70." + host)), ip("192.168.70.1"));
+    return new ContainerEndpoint(
+        ContainerId.of(id), List.of(ip("192.168.70." + host)), ip("192.168.70.1"));
   }
 
   @Test
@@ -89,7 +93,9 @@ class PfEgressEnforcerProcessTest {
       pf.resolver.forgetSubscribers();
       PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(executor), command);
       mark = calls(state);
-      assertEquals(Set.of("c3"), restarted.reconcile(Set.of("c1")).removed());
+      assertEquals(
+          Set.of(Subject.unowned(new RuleSetName("c3"))),
+          restarted.reconcile(Set.of(ContainerId.of("c1"))).removed());
       assertEquals(
           List.of(
               "-s info",

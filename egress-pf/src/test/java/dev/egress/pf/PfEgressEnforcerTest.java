@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.policy.Destination;
@@ -42,7 +45,7 @@ class PfEgressEnforcerTest {
 
   private static ContainerEndpoint container(String id, int host) {
     return new ContainerEndpoint(
-        id,
+        ContainerId.of(id),
         List.of(ip("192.168.70." + host), ip("fd00:70::" + Integer.toHexString(host))),
         GATEWAY);
   }
@@ -184,7 +187,7 @@ class PfEgressEnforcerTest {
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.failOn("-F all", 2, 1, "pfctl: DIOCXCOMMIT: Device busy");
     assertThrows(EgressException.class, attachment::detach);
-    assertEquals(Set.of("c1"), enforcer.pendingRemovals());
+    assertEquals(Set.of(Subject.container(ContainerId.of("c1"))), enforcer.pendingRemovals());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)), "rules stay: only the policy");
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 443)));
     assertThrows(
@@ -208,8 +211,8 @@ class PfEgressEnforcerTest {
     pf.fake.wipeAnchor("com.apple/000.egress/c3"); // emptied long ago: listed, but absent
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
-      ReconcileResult result = restarted.reconcile(Set.of("c1"));
-      assertEquals(Set.of("c2"), result.removed());
+      ReconcileResult result = restarted.reconcile(Set.of(ContainerId.of("c1")));
+      assertEquals(Set.of(Subject.unowned(new RuleSetName("c2"))), result.removed());
       assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
       assertFalse(
           pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));

@@ -73,7 +73,7 @@ public final class PfRenderer {
    * @throws IllegalArgumentException if {@code rules.name()} is not a safe anchor name
    */
   public static ChildRuleset renderChild(ContainerRules rules) throws UnsupportedPolicyException {
-    String anchorName = AnchorNames.checkComponent(rules.name());
+    String anchorName = AnchorNames.checkComponent(rules.name().value());
     EgressPolicy policy = rules.policy();
     if (policy.requiresDnsFiltering()) {
       throw new UnsupportedPolicyException(

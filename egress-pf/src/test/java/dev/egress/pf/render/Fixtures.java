@@ -2,6 +2,8 @@ package dev.egress.pf.render;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
@@ -42,7 +44,7 @@ final class Fixtures {
 
   static ContainerEndpoint container(String id, String gateway, String... addresses) {
     return new ContainerEndpoint(
-        id,
+        ContainerId.of(id),
         Arrays.stream(addresses).map(Fixtures::ip).toList(),
         gateway.isEmpty() ? null : ip(gateway));
   }
@@ -50,7 +52,10 @@ final class Fixtures {
   static ContainerRules rules(
       ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
     return new ContainerRules(
-        AnchorNames.childName(container.id()), container, policy, resolutions);
+        new RuleSetName(AnchorNames.childName(container.id().value())),
+        container,
+        policy,
+        resolutions);
   }
 
   /**

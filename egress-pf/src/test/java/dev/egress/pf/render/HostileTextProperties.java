@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
@@ -99,7 +101,7 @@ class HostileTextProperties {
     String printableId = id.replaceAll("[^!-~]", "x");
     ContainerEndpoint container =
         new ContainerEndpoint(
-            printableId,
+            ContainerId.of(printableId),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")),
             IpAddresses.parse("192.168.64.1"));
     EgressPolicy.Builder builder = EgressPolicy.builder().logDenied(true);
@@ -118,7 +120,8 @@ class HostileTextProperties {
                             Set.of(IpAddresses.parse("10.1.1.1"), IpAddresses.parse("fd00::9")))))
             .orElse(Resolutions.none());
     ContainerRules rules =
-        new ContainerRules(AnchorNames.childName(printableId), container, policy, resolutions);
+        new ContainerRules(
+            new RuleSetName(AnchorNames.childName(printableId)), container, policy, resolutions);
     if (policy.requiresDnsFiltering()) {
       return; // refused before rendering; PfRendererTest covers the refusal
     }
@@ -147,14 +150,17 @@ class HostileTextProperties {
   @Property(tries = 300)
   void unsafeRuleSetName_isRejectedBeforeRendering(@ForAll("anyText") String name) {
     ContainerRules base = Fixtures.denyAll();
-    ContainerRules rules =
-        new ContainerRules(name, base.container(), base.policy(), base.resolutions());
     try {
+      ContainerRules rules =
+          new ContainerRules(
+              new RuleSetName(name), base.container(), base.policy(), base.resolutions());
       ChildRuleset child = PfRenderer.renderChild(rules);
       assertEquals(name, AnchorNames.checkComponent(child.anchorName()));
     } catch (IllegalArgumentException expected) {
       assertTrue(
-          expected.getMessage().contains("not a safe pf anchor name"), expected.getMessage());
+          expected.getMessage().contains("not a safe pf anchor name")
+              || expected.getMessage().contains("is not a rule-set name"),
+          expected.getMessage());
     } catch (Exception e) {
       throw new AssertionError(e);
     }

@@ -95,10 +95,10 @@ class PfGoldenTest {
     return PfEvaluator.of(
         golden(parentFile),
         Map.of(
-            Fixtures.nanoClaw().name(), golden("nanoclaw-default.pf"),
-            Fixtures.manyNamesAndPorts().name(), golden("many-names-and-ports.pf"),
-            Fixtures.ipv6Only().name(), golden("ipv6-only.pf"),
-            Fixtures.denyAll().name(), golden("deny-all.pf")));
+            Fixtures.nanoClaw().name().value(), golden("nanoclaw-default.pf"),
+            Fixtures.manyNamesAndPorts().name().value(), golden("many-names-and-ports.pf"),
+            Fixtures.ipv6Only().name().value(), golden("ipv6-only.pf"),
+            Fixtures.denyAll().name().value(), golden("deny-all.pf")));
   }
 
   @ParameterizedTest(name = "{0} {1} {2} -> {3} port {4}: {5} ({6})")
@@ -204,7 +204,7 @@ class PfGoldenTest {
     PfEvaluator pf =
         goldenPf("parent-guarded.pf")
             .withTableReplaced(
-                Fixtures.nanoClaw().name(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
+                Fixtures.nanoClaw().name().value(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
     assertEquals(
         PfVerdict.BLOCK,
         pf.verdict(

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
@@ -42,9 +43,13 @@ class PfRendererTest {
     ContainerRules base = Fixtures.denyAll();
     for (String name :
         List.of("", "_reserved", "a/b", "a b", "x\n", "*", ".hidden", "a".repeat(64))) {
-      ContainerRules rules =
-          new ContainerRules(name, base.container(), base.policy(), base.resolutions());
-      assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderChild(rules), name);
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              PfRenderer.renderChild(
+                  new ContainerRules(
+                      new RuleSetName(name), base.container(), base.policy(), base.resolutions())),
+          name);
     }
   }
 
