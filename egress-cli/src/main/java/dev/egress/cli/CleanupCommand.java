@@ -11,7 +11,6 @@ import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.PfInspection;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
@@ -99,7 +98,7 @@ final class CleanupCommand implements Callable<Integer> {
       }
       keep =
           liveIds.stream()
-              .map(id -> new RuleSetName(AnchorNames.childName(id.value())))
+              .map(id -> pfOptions.parent().childName(id).ruleSetName())
               .collect(Collectors.toSet());
     } else {
       NftBackend nft = nftOptions.backend();

@@ -2,6 +2,7 @@ package dev.egress.cli;
 
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.pf.PfInspection;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
@@ -29,13 +30,16 @@ record InstalledRuleSet(
   }
 
   /** A pf container anchor as egress-pf reads it back, with the tables read for it (or none). */
-  static InstalledRuleSet of(PfInspection.LoadedAnchor anchor, Map<String, List<String>> tables) {
+  static InstalledRuleSet of(
+      PfInspection.LoadedAnchor anchor, Map<TableName, List<String>> tables) {
+    Map<String, List<String>> byName = new LinkedHashMap<>();
+    tables.forEach((table, entries) -> byName.put(table.value(), entries));
     return new InstalledRuleSet(
-        new RuleSetName(anchor.name()),
-        anchor.path(),
+        anchor.name().ruleSetName(),
+        anchor.path().value(),
         anchor.sources(),
         anchor.rules().size(),
-        tables);
+        byName);
   }
 
   Map<String, Object> toJson() {

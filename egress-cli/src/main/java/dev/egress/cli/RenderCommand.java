@@ -7,7 +7,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.nftables.NftBackend;
-import dev.egress.pf.render.AnchorNames;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
@@ -111,7 +111,7 @@ final class RenderCommand implements Callable<Integer> {
       names = "--anchor",
       paramLabel = "ANCHOR",
       description = "pf: the parent anchor (default: ${DEFAULT-VALUE}).")
-  private String parentAnchor = ParentAnchor.DEFAULT_PATH;
+  private String parentAnchor = ParentAnchor.DEFAULT_PATH.value();
 
   @Option(
       names = "--guard",
@@ -146,8 +146,7 @@ final class RenderCommand implements Callable<Integer> {
       output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
       return ExitCodes.OK;
     }
-    ContainerRules rules =
-        containerRules(output, id -> new RuleSetName(AnchorNames.childName(id.value())));
+    ContainerRules rules = containerRules(output, id -> anchor.childName(id).ruleSetName());
     ChildRuleset child;
     try {
       child = PfRenderer.renderChild(rules);
@@ -195,7 +194,7 @@ final class RenderCommand implements Callable<Integer> {
           spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
-      ParentAnchor anchor = new ParentAnchor(parentAnchor, null, false);
+      ParentAnchor anchor = new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
       if (guardSubnets.isEmpty()) {
         if (bridge != null) {
           throw new ParameterException(spec.commandLine(), "--bridge needs --guard SUBNET");

@@ -9,6 +9,7 @@ import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.pfctl.SystemProcessRunner;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.testkit.FakeNameResolver;
@@ -36,7 +37,8 @@ class WrapperWithEnforcerTest {
     Path tokens = dir.resolve("state/pf-tokens");
     Files.writeString(
         wrapper,
-        new PfctlWrapper(fakePfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
+        new PfctlWrapper(fakePfctl.toString(), ParentAnchor.defaults(), tokens.toString())
+            .script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
     FakeNameResolver resolver =
         new FakeNameResolver().set("api.anthropic.com", IpAddresses.parse("160.79.104.10"));

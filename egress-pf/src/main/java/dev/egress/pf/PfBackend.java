@@ -6,9 +6,10 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -81,7 +82,7 @@ final class PfBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return new RuleSetName(AnchorNames.childName(containerId.value()));
+    return parent.childName(containerId).ruleSetName();
   }
 
   @Override
@@ -120,7 +121,7 @@ final class PfBackend implements FirewallBackend {
   public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
       throws EgressException {
     ChildRuleset child = PfRenderer.renderChild(rules);
-    String anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(child.anchorName());
     for (PfTable table : child.tablesHolding(changedNames)) {
       pfctl.replaceTable(anchor, table.name(), table.entries());
     }
@@ -135,7 +136,7 @@ final class PfBackend implements FirewallBackend {
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
     EgressException first = null;
     try {
-      pfctl.flushAnchor(parent.childPath(name.value()));
+      pfctl.flushAnchor(parent.childPath(AnchorName.of(name)));
     } catch (PfctlException e) {
       first = e;
     }
@@ -159,7 +160,7 @@ final class PfBackend implements FirewallBackend {
   public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(new RuleSetName(anchor.name()), anchor.sources());
+      installed.put(anchor.name().ruleSetName(), anchor.sources());
     }
     return installed;
   }
@@ -173,7 +174,7 @@ final class PfBackend implements FirewallBackend {
   @Override
   public boolean isIntact(ContainerRules rules) throws EgressException {
     ChildRuleset child = PfRenderer.renderChild(rules);
-    String anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(child.anchorName());
     if (!sameRules(ruleLines(child.text()), pfctl.rules(anchor))) {
       return false;
     }

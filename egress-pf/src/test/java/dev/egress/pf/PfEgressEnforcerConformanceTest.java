@@ -71,7 +71,7 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
                 .filter(a -> IpAddresses.isIpv6(a) == IpAddresses.isIpv6(flow.destination()))
                 .findFirst()
                 .orElseThrow();
-        return fake.verdict(PfFixture.PARENT.path(), PfFixture.packet(from, flow))
+        return fake.verdict(PfFixture.PARENT.path().value(), PfFixture.packet(from, flow))
             == PfVerdict.PASS;
       }
 

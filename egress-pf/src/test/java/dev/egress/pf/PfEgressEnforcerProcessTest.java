@@ -111,7 +111,7 @@ class PfEgressEnforcerProcessTest {
 
       FakePfctl after = FakePfctl.readFrom(state);
       assertEquals(List.of(), after.refusedCalls());
-      var filter = after.packetFilter(PfFixture.PARENT.path());
+      var filter = after.packetFilter(PfFixture.PARENT.path().value());
       assertEquals(
           dev.egress.testkit.pf.PfVerdict.PASS,
           filter.apply(PfFixture.packet(ip("192.168.70.10"), Flow.tcp(ip("198.51.100.2"), 443))));

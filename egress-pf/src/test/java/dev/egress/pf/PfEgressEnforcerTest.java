@@ -101,6 +101,33 @@ class PfEgressEnforcerTest {
   }
 
   @Test
+  void attach_longIds_loadIntoPathsPfctlAccepts_andDetachRemovesThem() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    List<String> ids =
+        List.of(
+            "8f14e45fceea167a5a36dedd4bea2543aa1f3c3b1e5c1f0e3f2b9a1c4d5e6f70",
+            "nanoclaw-v2-family-group-chat-1764440000000",
+            "x".repeat(200));
+    List<Attachment> attached = new java.util.ArrayList<>();
+    for (int i = 0; i < ids.size(); i++) {
+      attached.add(enforcer.attach(container(ids.get(i), 20 + i), apiPolicy()));
+      InetAddress source = ip("192.168.70." + (20 + i));
+      assertTrue(pf.passes(source, Flow.tcp(API_1, 443)), ids.get(i));
+      assertFalse(pf.passes(source, Flow.tcp(API_2, 443)), ids.get(i));
+    }
+    assertTrue(
+        pf.callLines().stream()
+            .filter(line -> line.endsWith(" -f -"))
+            .allMatch(line -> line.split(" ")[1].length() <= 63),
+        pf.callLines().toString());
+
+    for (Attachment attachment : attached) {
+      attachment.detach();
+    }
+    assertFalse(pf.passes(ip("192.168.70.20"), Flow.tcp(API_1, 443)));
+  }
+
+  @Test
   void update_reloadsTheChildInOneCall_andTheNewPolicyApplies() throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());

@@ -6,9 +6,7 @@ import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -238,7 +236,10 @@ class PfEnforcerLifecycleProperties {
       } else if (action instanceof WipeAnchor wipe) {
         Attachment attachment = live.get(wipe.slot());
         if (attachment != null) {
-          pf.fake.wipeAnchor(PfFixture.PARENT.childPath(ruleSetName(attachment.container().id())));
+          pf.fake.wipeAnchor(
+              PfFixture.PARENT
+                  .childPath(PfFixture.PARENT.childName(attachment.container().id()))
+                  .value());
           repair();
         }
       } else if (action instanceof DisabledByOthers) {
@@ -273,11 +274,7 @@ class PfEnforcerLifecycleProperties {
     private boolean pendingRemoval(ContainerId id) {
       Set<Subject.Removable> pending = enforcer.pendingRemovals();
       return pending.contains(Subject.container(id))
-          || pending.contains(Subject.unowned(new RuleSetName(ruleSetName(id))));
-    }
-
-    private static String ruleSetName(ContainerId id) {
-      return AnchorNames.childName(id.value());
+          || pending.contains(Subject.unowned(PfFixture.PARENT.childName(id).ruleSetName()));
     }
 
     /** Health checks until pf is as installed (a fault may spoil one round). */

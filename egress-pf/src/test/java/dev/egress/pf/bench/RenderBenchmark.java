@@ -3,10 +3,9 @@ package dev.egress.pf.bench;
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.pf.render.ChildRuleset;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -89,7 +88,7 @@ public class RenderBenchmark {
             IpAddresses.parse("192.168.64.1"));
     rules =
         new ContainerRules(
-            new RuleSetName(AnchorNames.childName(container.id().value())),
+            ParentAnchor.defaults().childName(container.id()).ruleSetName(),
             container,
             policy.build(),
             new Resolutions(resolutions));

@@ -93,7 +93,7 @@ class PfEquivalenceProperties {
     for (ContainerRules fresh : refreshed) {
       ChildRuleset child = PfRenderer.renderChild(fresh);
       for (PfTable table : child.tablesHolding(fresh.policy().hostNames())) {
-        pf = pf.withTableReplaced(fresh.name().value(), table.name(), table.contents());
+        pf = pf.withTableReplaced(fresh.name().value(), table.name().value(), table.contents());
       }
     }
     Scenarios.Scenario after = new Scenarios.Scenario(refreshed, before.guard());

@@ -3,7 +3,6 @@ package dev.egress.pf.render;
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -147,8 +146,9 @@ final class Scenarios {
                                 ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
                                 result.add(
                                     new ContainerRules(
-                                        new RuleSetName(
-                                            AnchorNames.childName(endpoint.id().value())),
+                                        ParentAnchor.defaults()
+                                            .childName(endpoint.id())
+                                            .ruleSetName(),
                                         endpoint,
                                         policies.get(i),
                                         resolutions.get(i)));
