@@ -1,7 +1,6 @@
 package dev.egress.enforcer;
 
 import dev.egress.policy.IpAddresses;
-import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -14,21 +13,15 @@ import org.jspecify.annotations.Nullable;
  * A container as the network sees it: an id, every source address it can send from (IPv4 and IPv6 —
  * an allowlist on one family leaks over the other), and its gateway when known.
  *
- * @param id the launcher's container id or name; 1-200 printable ASCII characters. Enforcers derive
- *     rule names from it after sanitising, never from the raw text
+ * @param id the launcher's id for the container
  * @param addresses the container's addresses, at least one, unique, IPv4 first
  * @param gateway the container's gateway (the {@code gateway} destination and resolver), or null
  *     when unknown; a policy that uses the gateway cannot then be attached
  */
 public record ContainerEndpoint(
-    String id, List<InetAddress> addresses, @Nullable InetAddress gateway) {
+    ContainerId id, List<InetAddress> addresses, @Nullable InetAddress gateway) {
   public ContainerEndpoint {
     Objects.requireNonNull(id, "id");
-    if (id.isEmpty() || id.length() > 200 || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-      throw new IllegalArgumentException(
-          "container id must be 1-200 printable ASCII characters without spaces, got "
-              + UserText.quote(id));
-    }
     if (addresses.isEmpty()) {
       throw new IllegalArgumentException("container " + id + " has no address");
     }
@@ -52,9 +45,12 @@ public record ContainerEndpoint(
     addresses = List.copyOf(sorted);
   }
 
-  /** A container known only by its address; its id is the address text, its gateway unknown. */
+  /**
+   * A container known only by its address: its id is {@link ContainerId#forAddress}, its gateway
+   * unknown.
+   */
   public static ContainerEndpoint of(InetAddress address) {
-    return new ContainerEndpoint(IpAddresses.format(address), List.of(address), null);
+    return new ContainerEndpoint(ContainerId.forAddress(address), List.of(address), null);
   }
 
   @Override

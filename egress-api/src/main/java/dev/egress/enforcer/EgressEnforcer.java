@@ -27,9 +27,11 @@ import java.util.Set;
 public interface EgressEnforcer extends AutoCloseable {
 
   /**
-   * Attaches {@code policy} to the container at {@code containerIp}, whose id becomes the address
-   * text. This is the call a launcher that knows only the address makes; the policy must not use
-   * the gateway, since it is unknown here.
+   * Attaches {@code policy} to the container at {@code containerIp}, whose id is {@link
+   * ContainerId#forAddress}{@code (containerIp)}. This is the call a launcher that knows only the
+   * address makes; the policy must not use the gateway, since it is unknown here. Such a launcher
+   * passes {@code ContainerId.forAddress} of its running containers' addresses to {@link
+   * #reconcile}, so that their rules are kept.
    *
    * @see #attach(ContainerEndpoint, EgressPolicy)
    */
@@ -69,15 +71,16 @@ public interface EgressEnforcer extends AutoCloseable {
    * Brings kernel state in line with the containers that really run — the step after a launcher or
    * enforcer restart. It first makes the host ready (filter enabled, guard loaded), so a launcher
    * that reconciles before starting containers closes the start-up window. Rules found for ids not
-   * in {@code liveContainerIds} are removed with their tracked connections (as a detach would);
-   * live attachments whose rules are missing or altered are reinstalled. Idempotent.
+   * in {@code liveContainerIds} are removed with their tracked connections (as a detach would),
+   * whether this process attached them or found them installed; live attachments whose rules are
+   * missing or altered are reinstalled. Idempotent.
    *
    * @param liveContainerIds ids of containers that are running now
    * @return what was removed and what was repaired
    * @throws EgressException if some step failed; steps that succeeded stay done, and failed
    *     removals are retried in the background (rules left in place only ever restrict)
    */
-  ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException;
+  ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException;
 
   /**
    * Stops background work (refreshing, health checks) and releases what the enforcer holds for

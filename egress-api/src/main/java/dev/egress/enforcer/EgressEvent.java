@@ -3,22 +3,27 @@ package dev.egress.enforcer;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.time.Instant;
+import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 
-/** What an enforcer did or found, for audit logs and monitoring. */
+/**
+ * What an enforcer did or found, for audit logs and monitoring. Each event says what it concerns
+ * ({@link #subject()}): a container by its id, unowned rules by their rule-set name, or the host.
+ */
 public sealed interface EgressEvent {
   /** When it happened, by the enforcer's clock. */
   Instant time();
 
-  /** The container concerned, or empty for host-wide events. */
-  String containerId();
+  /** What the event concerns. */
+  Subject subject();
 
   /** A policy now applies to the container. */
   record Attached(Instant time, ContainerEndpoint container, EgressPolicy policy)
       implements EgressEvent {
     @Override
-    public String containerId() {
-      return container.id();
+    public Subject subject() {
+      return Subject.container(container.id());
     }
   }
 
@@ -26,32 +31,77 @@ public sealed interface EgressEvent {
   record Updated(Instant time, ContainerEndpoint container, EgressPolicy policy)
       implements EgressEvent {
     @Override
-    public String containerId() {
-      return container.id();
+    public Subject subject() {
+      return Subject.container(container.id());
     }
   }
 
   /** Names of the container's policy resolve to new addresses, and the rules now follow them. */
-  record AddressesRefreshed(Instant time, String containerId, Set<HostName> changed)
+  record AddressesRefreshed(Instant time, ContainerId containerId, Set<HostName> changed)
       implements EgressEvent {
     public AddressesRefreshed {
+      Objects.requireNonNull(containerId, "containerId");
       changed = Set.copyOf(changed);
+    }
+
+    @Override
+    public Subject subject() {
+      return Subject.container(containerId);
     }
   }
 
-  /** The container's rules and tracked connections are gone. */
-  record Detached(Instant time, String containerId) implements EgressEvent {}
+  /** The rules of a container, or unowned rules, and their tracked connections are gone. */
+  record Detached(Instant time, Subject.Removable subject) implements EgressEvent {
+    public Detached {
+      Objects.requireNonNull(subject, "subject");
+    }
+  }
 
   /**
    * Kernel state differs from what the enforcer installed.
    *
+   * @param subject the container whose rules differ, or the host
    * @param description what differs
    * @param repaired whether the enforcer put it right; if not, {@code description} says how to
    */
-  record DriftDetected(Instant time, String containerId, String description, boolean repaired)
-      implements EgressEvent {}
+  record DriftDetected(Instant time, Subject subject, String description, boolean repaired)
+      implements EgressEvent {
+    public DriftDetected {
+      Objects.requireNonNull(subject, "subject");
+    }
+  }
 
   /** An operation failed; what it leaves behind is as the failing method's contract says. */
-  record Failed(Instant time, String containerId, String operation, String message)
-      implements EgressEvent {}
+  record Failed(Instant time, Subject subject, Operation operation, String message)
+      implements EgressEvent {
+    public Failed {
+      Objects.requireNonNull(subject, "subject");
+      Objects.requireNonNull(operation, "operation");
+    }
+  }
+
+  /** The operations whose failures {@link Failed} reports. */
+  enum Operation {
+    /** Installing the rules of a new attachment. */
+    ATTACH,
+    /** Replacing the policy of an attachment. */
+    UPDATE,
+    /** Removing the rules of a detached container. */
+    DETACH,
+    /**
+     * Removing rules outside a detach: after a failed attach, a retried removal, or rules of a
+     * container that no longer runs.
+     */
+    REMOVE,
+    /** Following a change of addresses, or reinstalling after such a change failed. */
+    REFRESH,
+    /** Reinstalling rules found missing or altered. */
+    REPAIR;
+
+    /** The operation in lower case, as messages write it. */
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 }

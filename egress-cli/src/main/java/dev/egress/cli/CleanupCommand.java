@@ -1,14 +1,16 @@
 package dev.egress.cli;
 
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.PfInspection;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
@@ -85,15 +87,19 @@ final class CleanupCommand implements Callable<Integer> {
               : "--live and --none-live exclude each other");
     }
     Backend chosen = backend != null ? backend : host.defaultBackend();
+    Set<ContainerId> liveIds = liveIds();
     List<InstalledRuleSet> installed;
-    Set<String> keep;
+    Set<RuleSetName> keep;
     if (chosen == Backend.PF) {
       installed = new ArrayList<>();
       for (PfInspection.LoadedAnchor anchor :
           new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
         installed.add(InstalledRuleSet.of(anchor, Map.of()));
       }
-      keep = live.stream().map(AnchorNames::childName).collect(Collectors.toSet());
+      keep =
+          liveIds.stream()
+              .map(id -> pfOptions.parent().childName(id).ruleSetName())
+              .collect(Collectors.toSet());
     } else {
       NftBackend nft = nftOptions.backend(host.processes());
       installed = new ArrayList<>();
@@ -107,7 +113,7 @@ final class CleanupCommand implements Callable<Integer> {
                           addresses,
                           0,
                           Map.of())));
-      keep = live.stream().map(nft::ruleSetName).collect(Collectors.toSet());
+      keep = liveIds.stream().map(nft::ruleSetName).collect(Collectors.toSet());
     }
     List<InstalledRuleSet> stale =
         installed.stream().filter(ruleSet -> !keep.contains(ruleSet.name())).toList();
@@ -122,7 +128,6 @@ final class CleanupCommand implements Callable<Integer> {
       output.note("dry run: pass --yes to remove " + (stale.size() == 1 ? "it" : "them"));
       return ExitCodes.FINDINGS;
     }
-    Set<String> liveIds = new LinkedHashSet<>(live);
     try (EgressEnforcer enforcer =
         chosen == Backend.PF
             ? PfEgressEnforcer.builder()
@@ -141,12 +146,24 @@ final class CleanupCommand implements Callable<Integer> {
                 .build()) {
       ReconcileResult result = enforcer.reconcile(liveIds);
       for (InstalledRuleSet ruleSet : stale) {
-        if (result.removed().contains(ruleSet.name())) {
+        if (result.removed().contains(Subject.unowned(ruleSet.name()))) {
           output.result("removed " + describe(ruleSet));
         }
       }
       return ExitCodes.OK;
     }
+  }
+
+  private Set<ContainerId> liveIds() {
+    Set<ContainerId> ids = new LinkedHashSet<>();
+    for (String id : live) {
+      try {
+        ids.add(ContainerId.of(id));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--live: " + e.getMessage());
+      }
+    }
+    return ids;
   }
 
   private static String describe(InstalledRuleSet ruleSet) {

@@ -1,6 +1,8 @@
 package dev.egress.cli;
 
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.pf.PfInspection;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
@@ -17,7 +19,7 @@ import java.util.Map;
  * @param tables each address table it uses, with its entries as the kernel lists them
  */
 record InstalledRuleSet(
-    String name,
+    RuleSetName name,
     String location,
     List<InetAddress> addresses,
     int rules,
@@ -28,14 +30,21 @@ record InstalledRuleSet(
   }
 
   /** A pf container anchor as egress-pf reads it back, with the tables read for it (or none). */
-  static InstalledRuleSet of(PfInspection.LoadedAnchor anchor, Map<String, List<String>> tables) {
+  static InstalledRuleSet of(
+      PfInspection.LoadedAnchor anchor, Map<TableName, List<String>> tables) {
+    Map<String, List<String>> byName = new LinkedHashMap<>();
+    tables.forEach((table, entries) -> byName.put(table.value(), entries));
     return new InstalledRuleSet(
-        anchor.name(), anchor.path(), anchor.sources(), anchor.rules().size(), tables);
+        anchor.name().ruleSetName(),
+        anchor.path().value(),
+        anchor.sources(),
+        anchor.rules().size(),
+        byName);
   }
 
   Map<String, Object> toJson() {
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("name", name);
+    json.put("name", name.value());
     json.put("location", location);
     json.put("addresses", addresses.stream().map(IpAddresses::format).toList());
     json.put("rules", rules);

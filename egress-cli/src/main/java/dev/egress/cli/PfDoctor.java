@@ -1,6 +1,7 @@
 package dev.egress.cli;
 
 import dev.egress.pf.PfInspection;
+import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.pfctl.SudoPasswordRequiredException;
@@ -141,14 +142,14 @@ final class PfDoctor {
       return List.of(Finding.ok("sudo", "pfctl runs without sudo: " + String.join(" ", command)));
     }
     String program = command.get(command.size() - 1);
-    String child = parent.path() + "/" + PROBE_CHILD;
+    String child = parent.childPath(new AnchorName(PROBE_CHILD)).value();
     List<List<String>> calls =
         List.of(
             List.of("-s", "info"),
             List.of("-s", "rules"),
             List.of("-E"),
-            List.of("-a", parent.path(), "-s", "Anchors"),
-            List.of("-a", parent.path(), "-f", "-"),
+            List.of("-a", parent.path().value(), "-s", "Anchors"),
+            List.of("-a", parent.path().value(), "-f", "-"),
             List.of("-a", child, "-f", "-"),
             List.of("-a", child, "-s", "rules"),
             List.of("-a", child, "-F", "all"),

@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import java.time.Duration;
@@ -26,7 +27,7 @@ final class PfOptions {
       names = "--anchor",
       paramLabel = "ANCHOR",
       description = "egress-pf's parent anchor (default: ${DEFAULT-VALUE}).")
-  private String parentAnchor = ParentAnchor.DEFAULT_PATH;
+  private String parentAnchor = ParentAnchor.DEFAULT_PATH.value();
 
   List<String> command(CliHost host) {
     String text =
@@ -44,7 +45,7 @@ final class PfOptions {
 
   ParentAnchor parent() {
     try {
-      return new ParentAnchor(parentAnchor, null, false);
+      return new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: --anchor: " + e.getMessage());
     }

@@ -1,5 +1,7 @@
 package dev.egress.cli;
 
+import dev.egress.pf.pfctl.TableName;
+import dev.egress.pf.render.ParentAnchor;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -11,32 +13,34 @@ import java.util.regex.Pattern;
  * {@code /sbin/pfctl -a com.apple/000.egress/*} would also permit {@code -a com.apple/000.egress/x
  * -F all -d}. The script instead checks that no argument holds anything but a strict character set
  * (so that joining them with single spaces is unambiguous) and then matches the whole argument list
- * against one anchored regular expression per allowed call.
+ * against one anchored regular expression per allowed call. The anchor and table patterns come from
+ * egress-pf's own name types ({@link dev.egress.pf.pfctl.AnchorPath#childPattern}, {@link
+ * TableName#PATTERN}), so the script lets through exactly the names the driver can be given: a
+ * container whose anchor the library can load is never refused by the wrapper, and no longer path
+ * gets through.
  *
  * <p>Enable tokens get special care: {@code pfctl -X N} would release anyone's reference on pf and
  * can disable it, so the script records the tokens that its own {@code -E} calls took and releases
  * only those.
  *
  * @param pfctl absolute path of the real pfctl
- * @param parentAnchor the anchor egress-pf loads its guard into, such as {@code
- *     com.apple/000.egress}; per-container anchors are its direct children
+ * @param parent the anchor egress-pf loads its guard into, such as {@code com.apple/000.egress},
+ *     below another anchor; per-container anchors are its direct children
  * @param tokenFile absolute path of the file (in a root-only directory) that records tokens
  */
-record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
+record PfctlWrapper(String pfctl, ParentAnchor parent, String tokenFile) {
   private static final Pattern ABSOLUTE_PATH = Pattern.compile("/[A-Za-z0-9_./-]+");
-  private static final Pattern ANCHOR_PATH =
-      Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,62})+");
 
   PfctlWrapper {
     requireAbsolutePath(pfctl, "pfctl");
     requireAbsolutePath(tokenFile, "token file");
-    Objects.requireNonNull(parentAnchor, "parentAnchor");
-    if (!ANCHOR_PATH.matcher(parentAnchor).matches() || parentAnchor.contains("..")) {
+    Objects.requireNonNull(parent, "parent");
+    if (!parent.path().value().contains("/")) {
       throw new IllegalArgumentException(
           "'"
-              + parentAnchor
-              + "' is not an anchor path below another (such as com.apple/000.egress):"
-              + " '/'-separated components of 1-63 letters, digits, '_', '.' or '-'");
+              + parent.path()
+              + "' is not an anchor path below another (such as com.apple/000.egress): the"
+              + " wrapper never lets pfctl load a top-level anchor");
     }
   }
 
@@ -53,7 +57,6 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
 
   /** The script text. */
   String script() {
-    String parent = parentAnchor.replace(".", "\\.");
     return """
         #!/bin/bash
         # egressctl pfctl wrapper: runs %1$s only with the argument lists that egress-pf uses.
@@ -65,8 +68,8 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
         readonly PFCTL='%1$s'
         readonly TOKENS='%2$s'
         readonly PARENT='%3$s'
-        readonly CHILD='%3$s/[A-Za-z0-9][A-Za-z0-9_.-]{0,62}'
-        readonly TABLE='[A-Za-z0-9][A-Za-z0-9_]{0,30}'
+        readonly CHILD='%4$s'
+        readonly TABLE='%5$s'
         readonly V4='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}'
         readonly V6='[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}'
 
@@ -139,6 +142,11 @@ record PfctlWrapper(String pfctl, String parentAnchor, String tokenFile) {
         done
         refuse "$args"
         """
-        .formatted(pfctl, tokenFile, parent);
+        .formatted(
+            pfctl,
+            tokenFile,
+            parent.path().pattern(),
+            parent.path().childPattern(),
+            TableName.PATTERN);
   }
 }

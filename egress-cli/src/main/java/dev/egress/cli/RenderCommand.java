@@ -3,9 +3,11 @@ package dev.egress.cli;
 import dev.egress.core.ContainerRules;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.nftables.NftBackend;
-import dev.egress.pf.render.AnchorNames;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
@@ -24,7 +26,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.Callable;
-import java.util.function.UnaryOperator;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -110,7 +112,7 @@ final class RenderCommand implements Callable<Integer> {
       names = "--anchor",
       paramLabel = "ANCHOR",
       description = "pf: the parent anchor (default: ${DEFAULT-VALUE}).")
-  private String parentAnchor = ParentAnchor.DEFAULT_PATH;
+  private String parentAnchor = ParentAnchor.DEFAULT_PATH.value();
 
   @Option(
       names = "--guard",
@@ -145,7 +147,7 @@ final class RenderCommand implements Callable<Integer> {
       output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
       return ExitCodes.OK;
     }
-    ContainerRules rules = containerRules(output, AnchorNames::childName);
+    ContainerRules rules = containerRules(output, id -> anchor.childName(id).ruleSetName());
     ChildRuleset child;
     try {
       child = PfRenderer.renderChild(rules);
@@ -193,7 +195,7 @@ final class RenderCommand implements Callable<Integer> {
           spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
-      ParentAnchor anchor = new ParentAnchor(parentAnchor, null, false);
+      ParentAnchor anchor = new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
       if (guardSubnets.isEmpty()) {
         if (bridge != null) {
           throw new ParameterException(spec.commandLine(), "--bridge needs --guard SUBNET");
@@ -212,7 +214,7 @@ final class RenderCommand implements Callable<Integer> {
    * The policy, container and resolutions as the enforcer would hand them to the backend, under the
    * backend's rule-set name for the container id.
    */
-  ContainerRules containerRules(Output output, UnaryOperator<String> ruleSetName)
+  ContainerRules containerRules(Output output, Function<ContainerId, RuleSetName> ruleSetName)
       throws InterruptedException {
     if (policyFile == null || ipv4 == null) {
       throw new ParameterException(
@@ -242,12 +244,12 @@ final class RenderCommand implements Callable<Integer> {
     }
     ContainerEndpoint container;
     try {
-      container = new ContainerEndpoint(containerId, addresses, gateway);
+      container = new ContainerEndpoint(ContainerId.of(containerId), addresses, gateway);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + e.getMessage());
     }
     return new ContainerRules(
-        ruleSetName.apply(containerId), container, policy, resolutions(policy, output));
+        ruleSetName.apply(container.id()), container, policy, resolutions(policy, output));
   }
 
   private Resolutions resolutions(EgressPolicy policy, Output output) throws InterruptedException {

@@ -1,5 +1,6 @@
 package dev.egress.cli;
 
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.UserText;
 import java.nio.charset.StandardCharsets;
@@ -60,7 +61,7 @@ final class SudoersCommand implements Callable<Integer> {
       names = "--anchor",
       paramLabel = "ANCHOR",
       description = "egress-pf's parent anchor (default: ${DEFAULT-VALUE}).")
-  private String parentAnchor = ParentAnchor.DEFAULT_PATH;
+  private String parentAnchor = ParentAnchor.DEFAULT_PATH.value();
 
   @Option(
       names = "--token-file",
@@ -78,7 +79,9 @@ final class SudoersCommand implements Callable<Integer> {
     Output output = outputOptions.open(host);
     PfctlWrapper wrapper;
     try {
-      wrapper = new PfctlWrapper(pfctl, parentAnchor, tokenFile);
+      wrapper =
+          new PfctlWrapper(
+              pfctl, new ParentAnchor(AnchorPath.of(parentAnchor), null, false), tokenFile);
       PfctlWrapper.requireAbsolutePath(wrapperPath, "wrapper");
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + e.getMessage());

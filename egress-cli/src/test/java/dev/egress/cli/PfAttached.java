@@ -3,6 +3,7 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.policy.IpAddresses;
@@ -39,7 +40,7 @@ final class PfAttached {
             .pfctlCommand(List.of("/sbin/pfctl"))
             .build()) {
       enforcer.attach(
-          new ContainerEndpoint(id, addresses, IpAddresses.parse("192.168.64.1")),
+          new ContainerEndpoint(ContainerId.of(id), addresses, IpAddresses.parse("192.168.64.1")),
           PolicyText.parse(POLICY, "test"));
     }
     assertEquals(List.of(), host.pf.refusedCalls());

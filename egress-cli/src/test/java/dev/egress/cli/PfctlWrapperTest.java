@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.ContainerId;
+import dev.egress.pf.pfctl.AnchorPath;
+import dev.egress.pf.render.ParentAnchor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +50,7 @@ class PfctlWrapperTest {
     wrapper = dir.resolve("egressctl-pfctl");
     Files.writeString(
         wrapper,
-        new PfctlWrapper(pfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
+        new PfctlWrapper(pfctl.toString(), ParentAnchor.defaults(), tokens.toString()).script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
   }
 
@@ -134,6 +137,21 @@ class PfctlWrapperTest {
   }
 
   @Test
+  void wrapper_passesTheLongestChildPathsTheLibraryMakes_andRefusesLongerOnes() throws Exception {
+    ParentAnchor parent = ParentAnchor.defaults();
+    String dockerId = "8f14e45fceea167a5a36dedd4bea2543aa1f3c3b1e5c1f0e3f2b9a1c4d5e6f70";
+    String longest = parent.childPath(parent.childName(ContainerId.of(dockerId))).value();
+    assertEquals(63, longest.length());
+
+    Run load = run("-a", longest, "-f", "-");
+    Run tooLong = run("-a", longest + "0", "-f", "-");
+
+    assertEquals(0, load.exit(), load.stderr());
+    assertEquals(64, tooLong.exit(), "pfctl could not load it, so the wrapper never passes it");
+    assertEquals(List.of("-a " + longest + " -f -"), recordedCalls());
+  }
+
+  @Test
   void wrapper_refusesArgumentsThatHideSpacesOrNewlines() throws Exception {
     for (String[] args :
         List.of(
@@ -177,7 +195,11 @@ class PfctlWrapperTest {
     IllegalArgumentException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             IllegalArgumentException.class,
-            () -> new PfctlWrapper("/sbin/pfctl", "egress", "/var/db/t"));
+            () ->
+                new PfctlWrapper(
+                    "/sbin/pfctl",
+                    new ParentAnchor(AnchorPath.of("egress"), null, false),
+                    "/var/db/t"));
     assertTrue(e.getMessage().contains("is not an anchor path below another"), e.getMessage());
   }
 
@@ -186,7 +208,8 @@ class PfctlWrapperTest {
     IllegalArgumentException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             IllegalArgumentException.class,
-            () -> new PfctlWrapper("/sbin/pfctl'; rm -rf /'", "com.apple/000.egress", "/var/db/t"));
+            () ->
+                new PfctlWrapper("/sbin/pfctl'; rm -rf /'", ParentAnchor.defaults(), "/var/db/t"));
     assertTrue(e.getMessage().startsWith("the pfctl must be an absolute path"), e.getMessage());
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
@@ -75,6 +76,54 @@ class RenderCommandTest {
         # would be loaded with: pfctl -a com.apple/000.egress/agent-1 -f -
         """,
         result.err());
+  }
+
+  @Test
+  void render_pfChild_ofADockerStyleId_printsAnAnchorPathPfctlCanLoad() {
+    String id = "8f14e45fceea167a5a36dedd4bea2543aa1f3c3b1e5c1f0e3f2b9a1c4d5e6f70";
+    Cli.Result result =
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--gateway",
+            "192.168.64.1",
+            "--id",
+            id);
+
+    assertEquals(0, result.exit(), result.err());
+    String path =
+        result
+            .err()
+            .lines()
+            .filter(l -> l.startsWith("# would be loaded with: pfctl -a "))
+            .findFirst()
+            .orElseThrow()
+            .split(" ")[7];
+    assertTrue(path.startsWith("com.apple/000.egress/" + id.substring(0, 29) + "."), path);
+    assertEquals(63, path.length(), path + ": pfctl loads paths of at most 63 characters");
+  }
+
+  @Test
+  void render_pfWithAParentThatLeavesNoRoomForNames_isAUsageError() {
+    Cli.Result result =
+        render(
+            "--backend",
+            "pf",
+            "--policy",
+            policy.toString(),
+            "--ip",
+            "192.168.64.3",
+            "--gateway",
+            "192.168.64.1",
+            "--anchor",
+            "com.apple/" + "x".repeat(40));
+
+    assertEquals(2, result.exit(), result.err());
+    assertTrue(result.err().contains("leaves 12 for container anchor names"), result.err());
   }
 
   @Test
@@ -301,13 +350,16 @@ class RenderCommandTest {
             guard);
     ContainerEndpoint container =
         new ContainerEndpoint(
-            id,
+            ContainerId.of(id),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
             IpAddresses.parse("192.168.64.1"));
     backend.prepare();
     backend.install(
         new ContainerRules(
-            backend.ruleSetName(id), container, PolicyText.read(policy), Resolutions.none()));
+            backend.ruleSetName(container.id()),
+            container,
+            PolicyText.read(policy),
+            Resolutions.none()));
     return Files.readString(recorded);
   }
 

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.PfEgressEnforcer;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.process.SystemProcessRunner;
@@ -33,7 +35,8 @@ class WrapperWithEnforcerTest {
     Path tokens = dir.resolve("state/pf-tokens");
     Files.writeString(
         wrapper,
-        new PfctlWrapper(fakePfctl.toString(), "com.apple/000.egress", tokens.toString()).script());
+        new PfctlWrapper(fakePfctl.toString(), ParentAnchor.defaults(), tokens.toString())
+            .script());
     Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
     FakeNameResolver resolver =
         new FakeNameResolver().set("api.anthropic.com", IpAddresses.parse("160.79.104.10"));
@@ -46,7 +49,7 @@ class WrapperWithEnforcerTest {
       Attachment attachment =
           enforcer.attach(
               new ContainerEndpoint(
-                  "agent-1",
+                  ContainerId.of("agent-1"),
                   List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
                   IpAddresses.parse("192.168.64.1")),
               PolicyText.parse(PfAttached.POLICY, "test"));

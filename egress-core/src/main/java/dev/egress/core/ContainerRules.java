@@ -1,6 +1,7 @@
 package dev.egress.core;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Resolutions;
 
@@ -11,4 +12,4 @@ import dev.egress.policy.Resolutions;
  * @param name the backend rule-set name for the container ({@link FirewallBackend#ruleSetName})
  */
 public record ContainerRules(
-    String name, ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {}
+    RuleSetName name, ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {}

@@ -1,6 +1,8 @@
 package dev.egress.core;
 
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
@@ -22,9 +24,9 @@ public interface FirewallBackend extends AutoCloseable {
   /**
    * A deterministic rule-set name for a container id, safe for the filter (pf anchor, nftables
    * chain): sanitised, length-limited, and distinct for distinct ids (a hash suffix when sanitising
-   * lost information).
+   * lost information). The only way the lifecycle gets a name for a container.
    */
-  String ruleSetName(String containerId);
+  RuleSetName ruleSetName(ContainerId containerId);
 
   /**
    * Refuses policies this backend cannot honour, before anything is changed.
@@ -57,13 +59,13 @@ public interface FirewallBackend extends AutoCloseable {
    * addresses}, both directions. Removing an absent rule set still kills the connections and is not
    * an error.
    */
-  void remove(String name, List<InetAddress> addresses) throws EgressException;
+  void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException;
 
   /**
    * The rule sets now installed (empty ones count as absent), each with the source addresses it
    * governs, as read back from the kernel.
    */
-  Map<String, List<InetAddress>> installed() throws EgressException;
+  Map<RuleSetName, List<InetAddress>> installed() throws EgressException;
 
   /**
    * Whether the installed rule set for {@code rules.name()} is exactly what {@link #install} would

@@ -2,12 +2,16 @@ package dev.egress.core;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressEvent.Operation;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
@@ -65,22 +69,22 @@ public final class RulesetEnforcer implements EgressEnforcer {
   /** Guards {@link #live}, {@link #pendingRemovals} and {@link #owners}; never held across I/O. */
   private final Object registry = new Object();
 
-  private final Map<String, LiveAttachment> live = new HashMap<>();
+  private final Map<ContainerId, LiveAttachment> live = new HashMap<>();
 
   /**
    * Rule sets being removed, by name: registered before the backend call starts and dropped when it
    * succeeds, so a failed one stays and is retried. While registered, nothing attaches under the
    * name; see {@link #removeRegistered}.
    */
-  private final Map<String, PendingRemoval> pendingRemovals = new HashMap<>();
+  private final Map<RuleSetName, PendingRemoval> pendingRemovals = new HashMap<>();
 
-  private final Map<InetAddress, String> owners = new HashMap<>();
+  private final Map<InetAddress, ContainerId> owners = new HashMap<>();
 
   /**
    * Rule sets found installed when this process first prepared the host, until reconcile takes them
    * over: left by an earlier process, they may hold addresses that new containers reuse.
    */
-  private final Map<String, List<InetAddress>> foreign = new HashMap<>();
+  private final Map<RuleSetName, List<InetAddress>> foreign = new HashMap<>();
 
   /** Whether a background retry of {@link #pendingRemovals} is scheduled; guarded by registry. */
   private boolean retryScheduled;
@@ -120,7 +124,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
   public Attachment attach(ContainerEndpoint container, EgressPolicy policy)
       throws EgressException {
     checkPolicy(container, policy);
-    String name = backend.ruleSetName(container.id());
+    RuleSetName name = backend.ruleSetName(container.id());
     ensurePrepared();
     LiveAttachment attachment;
     synchronized (registry) {
@@ -157,7 +161,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         created.install(policy, true);
       } catch (EgressException | RuntimeException e) {
         abandon(created);
-        emit(new EgressEvent.Failed(clock.instant(), container.id(), "attach", describe(e)));
+        emit(failed(container.id(), Operation.ATTACH, e));
         throw e;
       }
       emit(new EgressEvent.Attached(clock.instant(), container, policy));
@@ -175,37 +179,37 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+  public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
     checkOpen();
     ensurePrepared(); // a launcher reconciles at start: the guard must be up before containers run
     synchronized (registry) {
       foreignChecked = true;
       foreign.clear(); // reconcile decides about every installed rule set from here on
     }
-    Set<String> liveIds = Set.copyOf(liveContainerIds);
+    Set<ContainerId> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
-    Set<String> removed = new LinkedHashSet<>();
-    Set<String> repaired = new LinkedHashSet<>();
+    Set<Subject.Removable> removed = new LinkedHashSet<>();
+    Set<ContainerId> repaired = new LinkedHashSet<>();
 
     removed.addAll(retryPendingRemovals(failures));
     for (Attachment attachment : attachments()) {
       if (!liveIds.contains(attachment.container().id())) {
         try {
           attachment.detach();
-          removed.add(attachment.container().id());
+          removed.add(Subject.container(attachment.container().id()));
         } catch (EgressException e) {
           failures.add(describe(e));
         }
       }
     }
 
-    Map<String, List<InetAddress>> installed = backend.installed();
-    Set<String> keep = new HashSet<>();
-    for (String id : liveIds) {
+    Map<RuleSetName, List<InetAddress>> installed = backend.installed();
+    Set<RuleSetName> keep = new HashSet<>();
+    for (ContainerId id : liveIds) {
       keep.add(backend.ruleSetName(id));
     }
-    for (Map.Entry<String, List<InetAddress>> entry : installed.entrySet()) {
-      String name = entry.getKey();
+    for (Map.Entry<RuleSetName, List<InetAddress>> entry : installed.entrySet()) {
+      RuleSetName name = entry.getKey();
       if (keep.contains(name)) {
         continue;
       }
@@ -215,12 +219,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
         if (isLiveName(name) || pendingRemovals.containsKey(name)) {
           continue;
         }
-        removal = new PendingRemoval(name, entry.getValue());
+        removal = new PendingRemoval(Subject.unowned(name), entry.getValue());
         pendingRemovals.put(name, removal);
       }
       try {
         retryRemoval(name, removal);
-        removed.add(name);
+        removed.add(removal.subject);
       } catch (EgressException e) {
         scheduleRetries();
         failures.add(describe(e));
@@ -267,7 +271,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
           repaired = false;
         }
         for (String problem : problems) {
-          findings.add(new EgressEvent.DriftDetected(clock.instant(), "", problem, repaired));
+          findings.add(
+              new EgressEvent.DriftDetected(clock.instant(), Subject.host(), problem, repaired));
         }
       }
     } catch (EgressException e) {
@@ -280,7 +285,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       }
       findings.add(
           new EgressEvent.DriftDetected(
-              clock.instant(), "", "host check failed: " + describe(e), false));
+              clock.instant(), Subject.host(), "host check failed: " + describe(e), false));
     }
     for (Attachment attachment : attachments()) {
       LiveAttachment liveAttachment = (LiveAttachment) attachment;
@@ -289,7 +294,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
           findings.add(
               new EgressEvent.DriftDetected(
                   clock.instant(),
-                  liveAttachment.container().id(),
+                  Subject.container(liveAttachment.container().id()),
                   "rule set " + liveAttachment.name + " was missing or altered; reinstalled",
                   true));
         }
@@ -297,7 +302,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         findings.add(
             new EgressEvent.DriftDetected(
                 clock.instant(),
-                liveAttachment.container().id(),
+                Subject.container(liveAttachment.container().id()),
                 "rule set "
                     + liveAttachment.name
                     + " is missing or altered and could not be"
@@ -311,32 +316,30 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   /**
-   * Ids whose removal is under way or failed and is being retried; their addresses stay reserved.
+   * Whose removal is under way or failed and is being retried: containers attached here, and rules
+   * found installed that no attachment owns. Their addresses stay reserved.
    */
-  public Set<String> pendingRemovals() {
+  public Set<Subject.Removable> pendingRemovals() {
     synchronized (registry) {
       return pendingRemovals.values().stream()
-          .map(PendingRemoval::id)
+          .map(removal -> removal.subject)
           .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
   }
 
   /**
-   * A rule set to remove: the container id (or the rule-set name of an orphan) and addresses. Its
-   * lock lets one backend call for it run at a time; identity, not value, tells removals apart.
+   * A rule set to remove: whose it is (a container attached here, or unowned rules) and the
+   * addresses it governs. Its lock lets one backend call for it run at a time; identity, not value,
+   * tells removals apart.
    */
   private static final class PendingRemoval {
-    final String id;
+    final Subject.Removable subject;
     final List<InetAddress> addresses;
     final ReentrantLock lock = new ReentrantLock();
 
-    PendingRemoval(String id, List<InetAddress> addresses) {
-      this.id = id;
+    PendingRemoval(Subject.Removable subject, List<InetAddress> addresses) {
+      this.subject = subject;
       this.addresses = List.copyOf(addresses);
-    }
-
-    String id() {
-      return id;
     }
   }
 
@@ -384,7 +387,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
             "container " + container.id() + " is being attached or removed concurrently");
       }
       for (InetAddress address : container.addresses()) {
-        String owner = owners.get(address);
+        ContainerId owner = owners.get(address);
         if (owner != null) {
           throw new IllegalStateException(
               "address "
@@ -397,7 +400,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
       }
       // An orphan whose removal failed owns no address here, yet its rules still match them.
-      for (Map.Entry<String, PendingRemoval> pending : pendingRemovals.entrySet()) {
+      for (Map.Entry<RuleSetName, PendingRemoval> pending : pendingRemovals.entrySet()) {
         for (InetAddress address : container.addresses()) {
           if (pending.getValue().addresses.contains(address)) {
             throw new IllegalStateException(
@@ -423,7 +426,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
     attachment.active = false;
     PendingRemoval removal = unregisterLive(attachment);
     try {
-      removeRegistered(attachment.name, removal, "remove");
+      removeRegistered(attachment.name, removal, Operation.REMOVE);
     } catch (EgressException e) {
       log.warn(
           "could not clean up after failed attach of {}: {}",
@@ -439,7 +442,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
    */
   private PendingRemoval unregisterLive(LiveAttachment attachment) {
     ContainerEndpoint container = attachment.container();
-    PendingRemoval removal = new PendingRemoval(container.id(), container.addresses());
+    PendingRemoval removal =
+        new PendingRemoval(Subject.container(container.id()), container.addresses());
     synchronized (registry) {
       live.remove(container.id(), attachment);
       pendingRemovals.put(attachment.name, removal);
@@ -448,7 +452,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   /** Caller holds registry. */
-  private boolean isLiveName(String name) {
+  private boolean isLiveName(RuleSetName name) {
     return live.values().stream().anyMatch(attachment -> attachment.name.equals(name));
   }
 
@@ -489,9 +493,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * Retries, before an attach, the removals that would collide with it: one under the same name (a
    * failed detach, or an orphan reconcile is removing) or one that holds one of its addresses.
    */
-  private void retryPendingRemovalsOf(ContainerEndpoint container, String name)
+  private void retryPendingRemovalsOf(ContainerEndpoint container, RuleSetName name)
       throws EgressException {
-    Map<String, PendingRemoval> blocking = new HashMap<>();
+    Map<RuleSetName, PendingRemoval> blocking = new HashMap<>();
     synchronized (registry) {
       pendingRemovals.forEach(
           (pendingName, pending) -> {
@@ -501,23 +505,23 @@ public final class RulesetEnforcer implements EgressEnforcer {
             }
           });
     }
-    for (Map.Entry<String, PendingRemoval> entry : blocking.entrySet()) {
+    for (Map.Entry<RuleSetName, PendingRemoval> entry : blocking.entrySet()) {
       retryRemoval(entry.getKey(), entry.getValue());
     }
   }
 
-  /** Retries every pending removal once; returns the ids removed, adds failures to the list. */
-  private Set<String> retryPendingRemovals(List<String> failures) {
-    Map<String, PendingRemoval> pending;
+  /** Retries every pending removal once; returns whose were removed, adds failures to the list. */
+  private Set<Subject.Removable> retryPendingRemovals(List<String> failures) {
+    Map<RuleSetName, PendingRemoval> pending;
     synchronized (registry) {
       pending = Map.copyOf(pendingRemovals);
     }
-    Set<String> removed = new LinkedHashSet<>();
+    Set<Subject.Removable> removed = new LinkedHashSet<>();
     pending.forEach(
         (name, removal) -> {
           try {
             retryRemoval(name, removal);
-            removed.add(removal.id());
+            removed.add(removal.subject);
           } catch (EgressException e) {
             failures.add(describe(e));
           }
@@ -525,9 +529,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
     return removed;
   }
 
-  private void retryRemoval(String name, PendingRemoval removal) throws EgressException {
-    if (removeRegistered(name, removal, "remove")) {
-      emit(new EgressEvent.Detached(clock.instant(), removal.id()));
+  private void retryRemoval(RuleSetName name, PendingRemoval removal) throws EgressException {
+    if (removeRegistered(name, removal, Operation.REMOVE)) {
+      emit(new EgressEvent.Detached(clock.instant(), removal.subject));
     }
   }
 
@@ -540,7 +544,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * @return whether this call removed it; false when another call already had
    * @throws EgressException if the backend failed; the removal stays registered
    */
-  private boolean removeRegistered(String name, PendingRemoval removal, String operation)
+  private boolean removeRegistered(RuleSetName name, PendingRemoval removal, Operation operation)
       throws EgressException {
     removal.lock.lock();
     try {
@@ -552,20 +556,30 @@ public final class RulesetEnforcer implements EgressEnforcer {
       try {
         backend.remove(name, removal.addresses);
       } catch (EgressException e) {
-        emit(new EgressEvent.Failed(clock.instant(), removal.id, operation, describe(e)));
+        emit(new EgressEvent.Failed(clock.instant(), removal.subject, operation, describe(e)));
         throw e;
       }
       synchronized (registry) {
         pendingRemovals.remove(name, removal);
-        for (InetAddress address : removal.addresses) {
-          if (removal.id.equals(owners.get(address)) && !live.containsKey(removal.id)) {
-            owners.remove(address);
-          }
+        if (removal.subject instanceof Subject.Container container) {
+          freeAddressesOf(container.id(), removal.addresses);
         }
       }
       return true;
     } finally {
       removal.lock.unlock();
+    }
+  }
+
+  /**
+   * Frees the addresses {@code id} owns among {@code addresses}, unless {@code id} is attached
+   * again. Unowned rules own no address. Caller holds registry.
+   */
+  private void freeAddressesOf(ContainerId id, List<InetAddress> addresses) {
+    for (InetAddress address : addresses) {
+      if (id.equals(owners.get(address)) && !live.containsKey(id)) {
+        owners.remove(address);
+      }
     }
   }
 
@@ -582,7 +596,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       if (foreignChecked) {
         return;
       }
-      Map<String, List<InetAddress>> found = backend.installed();
+      Map<RuleSetName, List<InetAddress>> found = backend.installed();
       synchronized (registry) {
         found.forEach(
             (name, addresses) -> {
@@ -603,7 +617,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * removal, which {@link #retryPendingRemovalsOf} then carries out before the new rules load. One
    * under the same name is simply replaced by the install.
    */
-  private void claimForeignRuleSetsOf(ContainerEndpoint container, String name) {
+  private void claimForeignRuleSetsOf(ContainerEndpoint container, RuleSetName name) {
     synchronized (registry) {
       foreign.remove(name);
       foreign
@@ -614,7 +628,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
                   return false;
                 }
                 pendingRemovals.putIfAbsent(
-                    entry.getKey(), new PendingRemoval(entry.getKey(), entry.getValue()));
+                    entry.getKey(),
+                    new PendingRemoval(Subject.unowned(entry.getKey()), entry.getValue()));
                 return true;
               });
     }
@@ -651,6 +666,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
+  private EgressEvent.Failed failed(ContainerId id, Operation operation, Exception e) {
+    return new EgressEvent.Failed(clock.instant(), Subject.container(id), operation, describe(e));
+  }
+
   private static String describe(Exception e) {
     return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
   }
@@ -666,7 +685,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
   /** One container's attachment; {@link #lock} orders everything done to it. */
   private final class LiveAttachment implements Attachment {
-    final String name;
+    final RuleSetName name;
     final ReentrantLock lock = new ReentrantLock();
     private final ContainerEndpoint container;
     private volatile EgressPolicy policy;
@@ -677,7 +696,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
     private @Nullable Resolutions pendingResolutions;
     private final Set<HostName> pendingChangedNames = new HashSet<>();
 
-    LiveAttachment(String name, ContainerEndpoint container, EgressPolicy policy) {
+    LiveAttachment(RuleSetName name, ContainerEndpoint container, EgressPolicy policy) {
       this.name = name;
       this.container = container;
       this.policy = policy;
@@ -710,7 +729,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         try {
           install(newPolicy, false);
         } catch (EgressException | RuntimeException e) {
-          emit(new EgressEvent.Failed(clock.instant(), container.id(), "update", describe(e)));
+          emit(failed(container.id(), Operation.UPDATE, e));
           throw e;
         }
         emit(new EgressEvent.Updated(clock.instant(), container, newPolicy));
@@ -738,12 +757,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
         stopRefreshing();
         PendingRemoval removal = unregisterLive(this);
         try {
-          removeRegistered(name, removal, "detach");
+          removeRegistered(name, removal, Operation.DETACH);
         } catch (EgressException e) {
           scheduleRetries();
           throw e;
         }
-        emit(new EgressEvent.Detached(clock.instant(), container.id()));
+        emit(new EgressEvent.Detached(clock.instant(), Subject.container(container.id())));
       } finally {
         lock.unlock();
       }
@@ -856,7 +875,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         resolutions = next;
         emit(new EgressEvent.AddressesRefreshed(clock.instant(), container.id(), relevant));
       } catch (EgressException e) {
-        emit(new EgressEvent.Failed(clock.instant(), container.id(), "refresh", describe(e)));
+        emit(failed(container.id(), Operation.REFRESH, e));
         scheduleReinstall();
       }
     }
@@ -871,9 +890,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
               try {
                 repairIfDrifted(false);
               } catch (EgressException e) {
-                emit(
-                    new EgressEvent.Failed(
-                        clock.instant(), container.id(), "refresh", describe(e)));
+                emit(failed(container.id(), Operation.REFRESH, e));
                 scheduleReinstall();
               }
             },

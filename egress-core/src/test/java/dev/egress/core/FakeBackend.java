@@ -1,6 +1,8 @@
 package dev.egress.core;
 
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -23,7 +25,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class FakeBackend implements FirewallBackend {
   final List<String> calls = new ArrayList<>();
-  private final Map<String, ContainerRules> installed = new LinkedHashMap<>();
+  private final Map<RuleSetName, ContainerRules> installed = new LinkedHashMap<>();
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
@@ -32,8 +34,8 @@ final class FakeBackend implements FirewallBackend {
   private final AtomicReference<Gate> removeGate = new AtomicReference<>();
 
   @Override
-  public String ruleSetName(String containerId) {
-    return "c-" + containerId;
+  public RuleSetName ruleSetName(ContainerId containerId) {
+    return new RuleSetName("c-" + containerId);
   }
 
   @Override
@@ -63,7 +65,7 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+  public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
     Gate gate = removeGate.getAndSet(null);
     if (gate != null) {
       gate.hold();
@@ -71,7 +73,7 @@ final class FakeBackend implements FirewallBackend {
     removeNow(name);
   }
 
-  private synchronized void removeNow(String name) throws EgressException {
+  private synchronized void removeNow(RuleSetName name) throws EgressException {
     call("remove " + name);
     if (failingRemovals) {
       throw new EgressException("injected removal failure: " + name);
@@ -117,9 +119,9 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public synchronized Map<String, List<InetAddress>> installed() throws EgressException {
+  public synchronized Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     call("installed");
-    Map<String, List<InetAddress>> result = new LinkedHashMap<>();
+    Map<RuleSetName, List<InetAddress>> result = new LinkedHashMap<>();
     installed.forEach((name, rules) -> result.put(name, rules.container().addresses()));
     return result;
   }
@@ -152,12 +154,12 @@ final class FakeBackend implements FirewallBackend {
   }
 
   synchronized boolean isInstalled(String name) {
-    return installed.containsKey(name);
+    return installed.containsKey(new RuleSetName(name));
   }
 
   /** Someone else changed the kernel: the rule set vanishes. */
   synchronized void wipe(String name) {
-    installed.remove(name);
+    installed.remove(new RuleSetName(name));
   }
 
   /** Leaves rules that the enforcer did not install, as a crashed process would. */

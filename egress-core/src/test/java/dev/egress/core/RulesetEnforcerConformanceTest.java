@@ -1,6 +1,7 @@
 package dev.egress.core;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.testkit.EgressEnforcerContract;
@@ -38,7 +39,7 @@ class RulesetEnforcerConformanceTest extends EgressEnforcerContract {
       public ContainerEndpoint newContainer() {
         containers++;
         return new ContainerEndpoint(
-            "container-" + containers,
+            ContainerId.of("container-" + containers),
             List.of(IpAddresses.parse("10.200.0." + (containers + 1))),
             IpAddresses.parse("10.200.0.1"));
       }

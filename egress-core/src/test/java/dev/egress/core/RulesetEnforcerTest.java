@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
@@ -71,7 +74,16 @@ class RulesetEnforcerTest {
 
   private static ContainerEndpoint container(String id, String address) {
     return new ContainerEndpoint(
-        id, List.of(IpAddresses.parse(address)), IpAddresses.parse("192.168.64.1"));
+        ContainerId.of(id), List.of(IpAddresses.parse(address)), IpAddresses.parse("192.168.64.1"));
+  }
+
+  private static ContainerRules planted(
+      String name, ContainerEndpoint container, EgressPolicy policy) {
+    return new ContainerRules(new RuleSetName(name), container, policy, Resolutions.none());
+  }
+
+  private static Subject.Container attached(String id) {
+    return Subject.container(ContainerId.of(id));
   }
 
   private static EgressPolicy policy(String text) throws Exception {
@@ -117,7 +129,7 @@ class RulesetEnforcerTest {
     backend.failAlways(true);
     assertThrows(
         EgressException.class, () -> enforcer.attach(first, policy("allow 192.0.2.10 port 443")));
-    assertEquals(Set.of("first"), enforcer.pendingRemovals());
+    assertEquals(Set.of(attached("first")), enforcer.pendingRemovals());
 
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
     assertThrows(EgressException.class, () -> enforcer.attach(reuser, EgressPolicy.denyAll()));
@@ -133,11 +145,8 @@ class RulesetEnforcerTest {
   void attach_beforeReconcile_removesARuleSetLeftOnItsAddressByAnEarlierProcess() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
     ContainerEndpoint survivor = container("survivor", "192.168.64.4");
-    backend.plant(
-        new ContainerRules(
-            "c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
-    backend.plant(
-        new ContainerRules("c-survivor", survivor, EgressPolicy.denyAll(), Resolutions.none()));
+    backend.plant(planted("c-gone", gone, policy("allow 192.0.2.10 port 443")));
+    backend.plant(planted("c-survivor", survivor, EgressPolicy.denyAll()));
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
 
     enforcer.attach(reuser, policy("allow 198.51.100.7 port 443"));
@@ -151,9 +160,7 @@ class RulesetEnforcerTest {
   @Test
   void attach_whenALeftoverOnItsAddressCannotBeRemoved_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(
-        new ContainerRules(
-            "c-gone", gone, policy("allow 192.0.2.10 port 443"), Resolutions.none()));
+    backend.plant(planted("c-gone", gone, policy("allow 192.0.2.10 port 443")));
     enforcer.attach(container("other", "192.168.64.9"), EgressPolicy.denyAll()); // prepares
     backend.failNext(1);
 
@@ -181,7 +188,7 @@ class RulesetEnforcerTest {
     enforcer.attach(container("agent", "192.168.64.3"), EgressPolicy.denyAll());
     ContainerEndpoint moved =
         new ContainerEndpoint(
-            "agent",
+            ContainerId.of("agent"),
             List.of(IpAddresses.parse("192.168.64.3")),
             IpAddresses.parse("192.168.64.254"));
 
@@ -314,12 +321,12 @@ class RulesetEnforcerTest {
     ContainerEndpoint orphan = container("orphan", "192.168.64.8");
     ContainerEndpoint survivor = container("survivor", "192.168.64.9");
     EgressPolicy policy = policy("allow 192.0.2.10 port 443");
-    backend.plant(new ContainerRules("c-orphan", orphan, policy, Resolutions.none()));
-    backend.plant(new ContainerRules("c-survivor", survivor, policy, Resolutions.none()));
+    backend.plant(planted("c-orphan", orphan, policy));
+    backend.plant(planted("c-survivor", survivor, policy));
 
-    ReconcileResult result = enforcer.reconcile(Set.of("survivor"));
+    ReconcileResult result = enforcer.reconcile(Set.of(ContainerId.of("survivor")));
 
-    assertEquals(Set.of("c-orphan"), result.removed());
+    assertEquals(Set.of(Subject.unowned(new RuleSetName("c-orphan"))), result.removed());
     assertFalse(backend.isInstalled("c-orphan"));
     assertTrue(backend.isInstalled("c-survivor"), "a running container keeps its restrictions");
   }
@@ -331,10 +338,10 @@ class RulesetEnforcerTest {
         enforcer.attach(container("wiped", "192.168.64.4"), policy("allow 192.0.2.10 port 443"));
     backend.wipe("c-wiped");
 
-    ReconcileResult result = enforcer.reconcile(Set.of("wiped"));
+    ReconcileResult result = enforcer.reconcile(Set.of(ContainerId.of("wiped")));
 
-    assertEquals(Set.of("dead"), result.removed());
-    assertEquals(Set.of("wiped"), result.repaired());
+    assertEquals(Set.of(attached("dead")), result.removed());
+    assertEquals(Set.of(ContainerId.of("wiped")), result.repaired());
     assertFalse(dead.isActive());
     assertTrue(backend.allows(wiped.container().addresses().get(0), Flow.tcp(API_V1, 443)));
   }
@@ -383,9 +390,7 @@ class RulesetEnforcerTest {
   @Test
   void reconcile_removingAnOrphanWhileThatContainerAttaches_keepsTheNewRules() throws Exception {
     ContainerEndpoint agent = container("agent", "192.168.64.3");
-    backend.plant(
-        new ContainerRules(
-            "c-agent", agent, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
+    backend.plant(planted("c-agent", agent, policy("allow 198.51.100.7 port 443")));
 
     FakeBackend.Gate slowRemoval = backend.holdNextRemove();
     Future<ReconcileResult> reconcile =
@@ -414,9 +419,7 @@ class RulesetEnforcerTest {
   void reconcile_whenAnOrphanCannotBeRemoved_aContainerReusingItsAddressNeverGetsItsRules()
       throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(
-        new ContainerRules(
-            "c-gone", gone, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
+    backend.plant(planted("c-gone", gone, policy("allow 198.51.100.7 port 443")));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));
@@ -435,9 +438,7 @@ class RulesetEnforcerTest {
   @Test
   void attach_whileAnOrphanRemovalIsPendingAndStillFails_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(
-        new ContainerRules(
-            "c-gone", gone, policy("allow 198.51.100.7 port 443"), Resolutions.none()));
+    backend.plant(planted("c-gone", gone, policy("allow 198.51.100.7 port 443")));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));
@@ -463,7 +464,8 @@ class RulesetEnforcerTest {
     assertTrue(backend.isInstalled("c-agent"), "a rule set that cannot be read back stays missing");
     assertTrue(backend.allows(agent.addresses().get(0), Flow.tcp(API_V1, 443)));
     assertTrue(
-        findings.stream().anyMatch(f -> f.containerId().equals("agent")), findings.toString());
+        findings.stream().anyMatch(f -> f.subject().equals(attached("agent"))),
+        findings.toString());
   }
 
   @Test
@@ -476,7 +478,7 @@ class RulesetEnforcerTest {
 
     assertEquals(preparesBefore + 1, backend.count("prepare"), backend.calls.toString());
     assertTrue(
-        findings.stream().anyMatch(f -> f.containerId().isEmpty() && !f.repaired()),
+        findings.stream().anyMatch(f -> f.subject().equals(Subject.host()) && !f.repaired()),
         findings.toString());
   }
 

@@ -1,6 +1,7 @@
 package dev.egress.lab;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.IpAddresses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +16,7 @@ import java.util.List;
  * itself is broken, never because a destination was refused.
  */
 public final class LabContainer {
-  private final String id;
+  private final ContainerId id;
   private final String namespace;
   private final InetAddress ipv4;
   private final InetAddress ipv6;
@@ -24,7 +25,7 @@ public final class LabContainer {
   private final Duration probeTimeout;
 
   LabContainer(
-      String id,
+      ContainerId id,
       String namespace,
       InetAddress ipv4,
       InetAddress ipv6,
@@ -46,11 +47,11 @@ public final class LabContainer {
   }
 
   /** The same addresses under another id: a new container that reuses this one's addresses. */
-  public ContainerEndpoint endpointAs(String newId) {
+  public ContainerEndpoint endpointAs(ContainerId newId) {
     return new ContainerEndpoint(newId, List.of(ipv4, ipv6), gateway);
   }
 
-  public String id() {
+  public ContainerId id() {
     return id;
   }
 

@@ -1,5 +1,6 @@
 package dev.egress.lab;
 
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.Command;
@@ -356,7 +357,7 @@ public final class NetnsLab implements AutoCloseable {
       for (int i = 1; i <= containerCount; i++) {
         containers.add(
             new LabContainer(
-                "c" + i,
+                ContainerId.of("c" + i),
                 containerNs(i),
                 IpAddresses.parse("10.77.0." + (i + 1)),
                 IpAddresses.parse("fd00:77::" + (i + 1)),

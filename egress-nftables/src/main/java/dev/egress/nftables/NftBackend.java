@@ -2,13 +2,14 @@ package dev.egress.nftables;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
-import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,8 +49,8 @@ public final class NftBackend implements FirewallBackend {
   }
 
   @Override
-  public String ruleSetName(String containerId) {
-    return NftRenderer.ruleSetName(containerId);
+  public RuleSetName ruleSetName(ContainerId containerId) {
+    return ChainName.forContainer(containerId).ruleSetName();
   }
 
   /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
@@ -78,7 +79,6 @@ public final class NftBackend implements FirewallBackend {
    * Pure.
    */
   public String preview(ContainerRules rules) {
-    requireOurs(rules.name());
     return renderer.prepare(guard) + renderer.install(rules);
   }
 
@@ -90,14 +90,12 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public void install(ContainerRules rules) throws EgressException {
-    requireOurs(rules.name());
     command.apply(renderer.install(rules));
   }
 
   @Override
   public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
       throws EgressException {
-    requireOurs(rules.name());
     String script = renderer.refresh(rules, changedNames);
     if (!script.isEmpty()) {
       command.apply(script);
@@ -111,16 +109,14 @@ public final class NftBackend implements FirewallBackend {
    * cut.
    */
   @Override
-  public void remove(String name, List<InetAddress> addresses) throws EgressException {
-    requireOurs(name);
+  public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
+    ChainName chain = ChainName.of(name);
     NftListing listing = listing();
-    List<InetAddress> dispatched = listing.dispatchedTo(name);
+    List<InetAddress> dispatched = listing.dispatchedTo(chain.value());
     List<String> sets =
-        listing.sets().keySet().stream()
-            .filter(set -> set.startsWith(name + "_h"))
-            .collect(Collectors.toList());
-    if (listing.chains().containsKey(name) || !dispatched.isEmpty() || !sets.isEmpty()) {
-      command.apply(renderer.remove(name, dispatched, sets));
+        listing.sets().keySet().stream().filter(chain::ownsSet).collect(Collectors.toList());
+    if (listing.chains().containsKey(chain.value()) || !dispatched.isEmpty() || !sets.isEmpty()) {
+      command.apply(renderer.remove(chain, dispatched, sets));
     }
     Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
     toCut.addAll(dispatched);
@@ -132,14 +128,14 @@ public final class NftBackend implements FirewallBackend {
   /**
    * One container's rule set as the kernel holds it, read back by {@link #loaded}.
    *
-   * @param name the chain name, which is the rule-set name
+   * @param name the rule-set name, which is the chain name
    * @param addresses the source addresses the dispatch maps send to the chain
    * @param rules the chain's rules as nft lists them, counter values removed; empty when only
    *     dispatch elements are left of it
    * @param sets the rule set's address sets with their elements
    */
   public record LoadedRuleSet(
-      String name,
+      RuleSetName name,
       List<InetAddress> addresses,
       List<String> rules,
       Map<String, Set<InetAddress>> sets) {
@@ -158,40 +154,40 @@ public final class NftBackend implements FirewallBackend {
    */
   public List<LoadedRuleSet> loaded() throws EgressException {
     NftListing listing = listing();
-    Set<String> names = new LinkedHashSet<>();
+    Set<ChainName> chains = new LinkedHashSet<>();
     listing
         .chains()
         .forEach(
             (chain, rules) -> {
-              if (NftRenderer.isRuleSetName(chain) && !rules.isEmpty()) {
-                names.add(chain);
+              if (!rules.isEmpty()) {
+                ChainName.parse(chain).ifPresent(chains::add);
               }
             });
-    listing.dispatch().values().stream().filter(NftRenderer::isRuleSetName).forEach(names::add);
+    listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(chains::add));
     List<LoadedRuleSet> loaded = new ArrayList<>();
-    for (String name : names) {
+    for (ChainName chain : chains) {
       Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
       listing
           .sets()
           .forEach(
               (set, elements) -> {
-                if (set.startsWith(name + "_h")) {
+                if (chain.ownsSet(set)) {
                   sets.put(set, elements);
                 }
               });
       loaded.add(
           new LoadedRuleSet(
-              name,
-              listing.dispatchedTo(name),
-              listing.chains().getOrDefault(name, List.of()),
+              chain.ruleSetName(),
+              listing.dispatchedTo(chain.value()),
+              listing.chains().getOrDefault(chain.value(), List.of()),
               sets));
     }
     return loaded;
   }
 
   @Override
-  public Map<String, List<InetAddress>> installed() throws EgressException {
-    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+  public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
+    Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (LoadedRuleSet ruleSet : loaded()) {
       installed.put(ruleSet.name(), ruleSet.addresses());
     }
@@ -209,7 +205,7 @@ public final class NftBackend implements FirewallBackend {
   @Override
   public boolean isIntact(ContainerRules rules) throws EgressException {
     NftListing listing = listing();
-    List<String> actualRules = listing.chains().get(rules.name());
+    List<String> actualRules = listing.chains().get(rules.name().value());
     if (actualRules == null || !actualRules.equals(NftRenderer.chainRules(rules))) {
       return false;
     }
@@ -218,7 +214,7 @@ public final class NftBackend implements FirewallBackend {
         return false;
       }
     }
-    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(rules.name()));
+    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(rules.name().value()));
     return dispatched.equals(new LinkedHashSet<>(rules.container().addresses()));
   }
 
@@ -269,14 +265,6 @@ public final class NftBackend implements FirewallBackend {
         return NftListing.absent();
       }
       throw e;
-    }
-  }
-
-  private static void requireOurs(String name) {
-    if (!NftRenderer.isRuleSetName(name)) {
-      throw new IllegalArgumentException(
-          UserText.quote(name)
-              + " is not a rule-set name of this backend; use ruleSetName(containerId)");
     }
   }
 

@@ -4,6 +4,7 @@ import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
@@ -57,7 +58,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+  public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
     return lifecycle.reconcile(liveContainerIds);
   }
 

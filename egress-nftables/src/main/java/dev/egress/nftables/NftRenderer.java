@@ -10,12 +10,8 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,8 +33,8 @@ import org.jspecify.annotations.Nullable;
  *       Docker's filter chains at priority 0): neighbour discovery on input, dispatch by source
  *       address, then the guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
- *   <li>per container: chain {@code c_<id>_<hash>} and two address sets per host name of the policy
- *       ({@code <chain>_h<i>_4} and {@code _6}).
+ *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
+ *       ChainName} says.
  * </ul>
  *
  * Thread-safe (immutable).
@@ -54,7 +50,6 @@ final class NftRenderer {
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
 
   private static final Pattern TABLE = Pattern.compile("[a-z][a-z0-9_]{0,30}");
-  private static final int ID_CHARS = 20;
 
   private final String table;
 
@@ -74,39 +69,6 @@ final class NftRenderer {
 
   String table() {
     return table;
-  }
-
-  /**
-   * {@code c_<sanitised id, at most 20 chars>_<12 hex digits of SHA-256(id)>}: only {@code
-   * [A-Za-z0-9_]}, at most 35 characters, and distinct ids get distinct names (up to a 48-bit hash
-   * collision).
-   */
-  static String ruleSetName(String containerId) {
-    StringBuilder safe = new StringBuilder("c_");
-    containerId.chars().limit(ID_CHARS).forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
-    return safe.append('_').append(sha256Hex(containerId), 0, 12).toString();
-  }
-
-  private static boolean isNameChar(int c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-
-  /** Whether {@code name} has the shape {@link #ruleSetName} gives: only these are ours. */
-  static boolean isRuleSetName(String name) {
-    return name.matches("c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{12}");
-  }
-
-  static String setName(String ruleSet, int hostIndex, boolean ipv6) {
-    return ruleSet + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has SHA-256", e);
-    }
   }
 
   /**
@@ -174,12 +136,12 @@ final class NftRenderer {
    * and refilled, its name sets refilled, its source addresses dispatched to it.
    */
   String install(ContainerRules rules) {
-    String chain = rules.name();
+    ChainName chain = ChainName.of(rules.name());
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
     sets(rules).forEach((set, addresses) -> appendSet(out, set, addresses));
-    appendRules(out, chain, chainRules(rules));
+    appendRules(out, chain.value(), chainRules(rules));
     for (InetAddress source : rules.container().addresses()) {
       String element = IpAddresses.format(source);
       String map = IpAddresses.isIpv6(source) ? MAP6 : MAP4;
@@ -194,13 +156,14 @@ final class NftRenderer {
 
   /** One transaction that refills the sets of {@code changed} names and touches nothing else. */
   String refresh(ContainerRules rules, Set<HostName> changed) {
+    ChainName chain = ChainName.of(rules.name());
     List<HostName> names = List.copyOf(rules.policy().hostNames());
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < names.size(); i++) {
       if (changed.contains(names.get(i))) {
         Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
-        appendSet(out, setName(rules.name(), i, false), family(addresses, false));
-        appendSet(out, setName(rules.name(), i, true), family(addresses, true));
+        appendSet(out, chain.setName(i, false), family(addresses, false));
+        appendSet(out, chain.setName(i, true), family(addresses, true));
       }
     }
     return out.toString();
@@ -213,7 +176,7 @@ final class NftRenderer {
    * @param dispatched the source addresses that the maps now send to {@code chain}
    * @param setNames the sets of {@code chain} that exist now
    */
-  String remove(String chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
+  String remove(ChainName chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
     StringBuilder out = new StringBuilder();
     for (InetAddress source : dispatched) {
       out.append("delete element inet ")
@@ -235,12 +198,13 @@ final class NftRenderer {
 
   /** The name sets of the container, each with its addresses, in rendering order. */
   static Map<String, Set<InetAddress>> sets(ContainerRules rules) {
+    ChainName chain = ChainName.of(rules.name());
     Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
     List<HostName> names = List.copyOf(rules.policy().hostNames());
     for (int i = 0; i < names.size(); i++) {
       Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
-      sets.put(setName(rules.name(), i, false), family(addresses, false));
-      sets.put(setName(rules.name(), i, true), family(addresses, true));
+      sets.put(chain.setName(i, false), family(addresses, false));
+      sets.put(chain.setName(i, true), family(addresses, true));
     }
     return sets;
   }
@@ -253,6 +217,7 @@ final class NftRenderer {
 
   /** The container chain's rules, in listing form. */
   static List<String> chainRules(ContainerRules rules) {
+    ChainName chain = ChainName.of(rules.name());
     EgressPolicy policy = rules.policy();
     @Nullable InetAddress gateway = rules.container().gateway();
     List<String> out = new ArrayList<>();
@@ -280,8 +245,8 @@ final class NftRenderer {
       } else if (destination instanceof Destination.Host host) {
         int index = names.indexOf(host.name());
         if (index >= 0) {
-          out.add("ip daddr @" + setName(rules.name(), index, false) + " " + ports);
-          out.add("ip6 daddr @" + setName(rules.name(), index, true) + " " + ports);
+          out.add("ip daddr @" + chain.setName(index, false) + " " + ports);
+          out.add("ip6 daddr @" + chain.setName(index, true) + " " + ports);
         }
       } else if (destination instanceof Destination.Gateway) {
         if (gateway != null) {
@@ -292,14 +257,14 @@ final class NftRenderer {
       }
     }
     out.add(
-        (policy.logDenied() ? "log prefix \"" + logPrefix(rules.name()) + "\" " : "")
+        (policy.logDenied() ? "log prefix \"" + logPrefix(chain) + "\" " : "")
             + "counter goto "
             + DENY);
     return out;
   }
 
   /** {@code egress deny <chain>: }, at most 127 characters as the kernel requires. */
-  static String logPrefix(String chain) {
+  static String logPrefix(ChainName chain) {
     return "egress deny " + chain + ": ";
   }
 

@@ -1,6 +1,7 @@
 package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -45,7 +46,7 @@ public final class CrashingEnforcerMain {
       String[] words = line.split(" ");
       ContainerEndpoint endpoint =
           new ContainerEndpoint(
-              words[1],
+              ContainerId.of(words[1]),
               List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
               IpAddresses.parse(words[4]));
       EgressPolicy policy =

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
@@ -73,7 +75,7 @@ class NftBackendKernelTest {
 
   @AfterEach
   void removeEverything() throws Exception {
-    for (Map.Entry<String, List<InetAddress>> installed : backend.installed().entrySet()) {
+    for (Map.Entry<RuleSetName, List<InetAddress>> installed : backend.installed().entrySet()) {
       backend.remove(installed.getKey(), installed.getValue());
     }
   }
@@ -230,7 +232,7 @@ class NftBackendKernelTest {
     detach(c2.endpoint());
 
     attach(
-        c2.endpointAs("successor"),
+        c2.endpointAs(ContainerId.of("successor")),
         policy("allow " + text(NetnsLab.web(1)) + " port 80 proto tcp\n"));
 
     assertNotEquals(Outcome.REACHED, c2.exchange("old"));
@@ -284,7 +286,14 @@ class NftBackendKernelTest {
     assertEquals(Map.of(rules.name(), c1.endpoint().addresses()), backend.installed());
 
     lab.exec(
-        lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", rules.name(), "accept");
+        lab.hostNamespace(),
+        "nft",
+        "insert",
+        "rule",
+        "inet",
+        "egress",
+        rules.name().value(),
+        "accept");
 
     assertFalse(backend.isIntact(rules));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 80), "the tampered rule lets it out");
@@ -320,7 +329,8 @@ class NftBackendKernelTest {
     ContainerRules rules = attach(c1.endpoint(), policy(apiPolicy()));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(2), 443));
     String chain =
-        lab.exec(lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", rules.name());
+        lab.exec(
+            lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", rules.name().value());
     String last = chain.lines().filter(l -> l.contains("goto deny")).findFirst().orElseThrow();
     assertFalse(last.contains("packets 0 "), last);
   }
@@ -329,7 +339,8 @@ class NftBackendKernelTest {
   void remove_ofAnAbsentRuleSet_isNoError_andLeavesOthersInPlace() throws Exception {
     LabContainer c1 = lab.container(1);
     attach(c1.endpoint(), policy(apiPolicy()));
-    backend.remove(backend.ruleSetName("never-attached"), List.of(lab.container(3).ipv4()));
+    backend.remove(
+        backend.ruleSetName(ContainerId.of("never-attached")), List.of(lab.container(3).ipv4()));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
   }
 
@@ -342,7 +353,7 @@ class NftBackendKernelTest {
             NftException.class,
             () ->
                 attach(
-                    c1.endpointAs("impostor"),
+                    c1.endpointAs(ContainerId.of("impostor")),
                     policy("allow 10.99.0.0/24 port 1-65535 proto tcp\n")));
     assertEquals(NftException.Kind.CONFLICT, failure.kind());
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));

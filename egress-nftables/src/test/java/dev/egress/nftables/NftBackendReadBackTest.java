@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
@@ -91,7 +92,7 @@ class NftBackendReadBackTest {
     assertEquals(
         List.of(
             new NftBackend.LoadedRuleSet(
-                "c_a_0123456789ab",
+                new RuleSetName("c_a_0123456789ab"),
                 List.of(ip("10.77.0.2")),
                 List.of(
                     "ct state established ct direction original accept",
@@ -99,13 +100,16 @@ class NftBackendReadBackTest {
                     "counter goto deny"),
                 sets),
             new NftBackend.LoadedRuleSet(
-                "c_b_0123456789ab", List.of(ip("10.77.0.3")), List.of(), Map.of())),
+                new RuleSetName("c_b_0123456789ab"),
+                List.of(ip("10.77.0.3")),
+                List.of(),
+                Map.of())),
         loaded);
     assertEquals(
         Map.of(
-            "c_a_0123456789ab",
+            new RuleSetName("c_a_0123456789ab"),
             List.of(ip("10.77.0.2")),
-            "c_b_0123456789ab",
+            new RuleSetName("c_b_0123456789ab"),
             List.of(ip("10.77.0.3"))),
         backend.installed());
     assertTrue(backend.tableLoaded());

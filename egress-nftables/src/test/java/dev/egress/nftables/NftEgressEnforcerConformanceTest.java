@@ -1,7 +1,9 @@
 package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
@@ -61,7 +63,7 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
     private final FakeNameResolver resolver = new FakeNameResolver();
     private final NftBackend cleaner;
     private final NftEgressEnforcer enforcer;
-    private final Map<String, LabContainer> containers =
+    private final Map<ContainerId, LabContainer> containers =
         new java.util.concurrent.ConcurrentHashMap<>();
     private final List<LabContainer> free = new ArrayList<>();
 
@@ -114,7 +116,7 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
         throw new IllegalStateException("the lab has only 8 containers");
       }
       LabContainer container = free.remove(0);
-      String id = "k" + number + "-" + container.id();
+      ContainerId id = ContainerId.of("k" + number + "-" + container.id());
       containers.put(id, container);
       return container.endpointAs(id);
     }
@@ -162,7 +164,7 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
     public void close() throws Exception {
       failPrivilegedOperations(false);
       enforcer.close();
-      for (Map.Entry<String, List<InetAddress>> installed : cleaner.installed().entrySet()) {
+      for (Map.Entry<RuleSetName, List<InetAddress>> installed : cleaner.installed().entrySet()) {
         cleaner.remove(installed.getKey(), installed.getValue());
       }
     }

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
@@ -66,7 +68,7 @@ class NftEgressEnforcerKernelTest {
   @AfterEach
   void clearTable() throws Exception {
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    for (Map.Entry<String, List<InetAddress>> installed : backend.installed().entrySet()) {
+    for (Map.Entry<RuleSetName, List<InetAddress>> installed : backend.installed().entrySet()) {
       backend.remove(installed.getKey(), installed.getValue());
     }
   }
@@ -219,7 +221,10 @@ class NftEgressEnforcerKernelTest {
       ReconcileResult result = restarted.reconcile(Set.of(a.id()));
 
       assertEquals(
-          Set.of(backend.ruleSetName(b.id()), backend.ruleSetName(c.id())), result.removed());
+          Set.of(
+              Subject.unowned(backend.ruleSetName(b.id())),
+              Subject.unowned(backend.ruleSetName(c.id()))),
+          result.removed());
       assertEquals(Set.of(backend.ruleSetName(a.id())), backend.installed().keySet());
       assertEquals(Outcome.REACHED, a.tcp(NetnsLab.web(0), 443), "a keeps its rules");
       assertEquals(Outcome.REFUSED, a.tcp(NetnsLab.web(1), 443));
@@ -263,7 +268,7 @@ class NftEgressEnforcerKernelTest {
     LabContainer c1 = lab.container(1);
     try (NftEgressEnforcer enforcer = newEnforcer()) {
       enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
-      String chain = NftRenderer.ruleSetName(c1.id());
+      String chain = ChainName.forContainer(c1.id()).value();
       lab.exec(lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", chain, "accept");
       assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
 

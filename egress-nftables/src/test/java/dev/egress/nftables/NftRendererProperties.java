@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Resolutions;
 import dev.egress.testkit.EgressArbitraries;
@@ -37,16 +38,18 @@ class NftRendererProperties {
 
   private static ContainerRules rules(
       String id, ContainerEndpoint endpoint, EgressPolicy policy, Resolutions resolutions) {
-    ContainerEndpoint withId = new ContainerEndpoint(id, endpoint.addresses(), endpoint.gateway());
-    return new ContainerRules(NftRenderer.ruleSetName(id), withId, policy, resolutions);
+    ContainerEndpoint withId =
+        new ContainerEndpoint(ContainerId.of(id), endpoint.addresses(), endpoint.gateway());
+    return new ContainerRules(
+        ChainName.forContainer(withId.id()).ruleSetName(), withId, policy, resolutions);
   }
 
   @Property(tries = 300)
   void ruleSetName_isASafeIdentifier_forAnyId(@ForAll("hostileIds") String id) {
-    String name = NftRenderer.ruleSetName(id);
-    assertTrue(NftRenderer.isRuleSetName(name), name);
-    assertTrue(name.length() <= 35, name);
-    assertEquals(name, NftRenderer.ruleSetName(id));
+    String name = ChainName.forContainer(ContainerId.of(id)).value();
+    assertTrue(ChainName.parse(name).isPresent(), name);
+    assertTrue(name.matches("[A-Za-z0-9_]{1,35}"), name);
+    assertEquals(name, ChainName.forContainer(ContainerId.of(id)).value());
   }
 
   @Property(tries = 200)
@@ -60,8 +63,8 @@ class NftRendererProperties {
     String script = RENDERER.install(hostile);
     // Same lines as for a harmless id once the generated name is swapped back.
     assertEquals(
-        RENDERER.install(plain).replace(plain.name(), "NAME"),
-        script.replace(hostile.name(), "NAME"));
+        RENDERER.install(plain).replace(plain.name().value(), "NAME"),
+        script.replace(hostile.name().value(), "NAME"));
     for (String line : script.split("\n")) {
       assertTrue(LINE.matcher(line).matches(), line);
     }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -29,7 +31,7 @@ class NftRendererTest {
   private static ContainerRules nanoclawLike(boolean log) {
     ContainerEndpoint endpoint =
         new ContainerEndpoint(
-            "agent-1",
+            ContainerId.of("agent-1"),
             List.of(IpAddresses.parse("172.17.0.2"), IpAddresses.parse("fd00:17::2")),
             IpAddresses.parse("172.17.0.1"));
     EgressPolicy policy =
@@ -45,21 +47,36 @@ class NftRendererTest {
             Map.of(
                 API,
                 Set.of(IpAddresses.parse("160.79.104.10"), IpAddresses.parse("2607:6bc0::10"))));
-    return new ContainerRules(NftRenderer.ruleSetName("agent-1"), endpoint, policy, resolutions);
+    return new ContainerRules(
+        ChainName.forContainer(endpoint.id()).ruleSetName(), endpoint, policy, resolutions);
   }
 
   @Test
   void ruleSetName_keepsSafeCharacters_andAddsAHashOfTheWholeId() {
-    String name = NftRenderer.ruleSetName("agent-1");
+    String name = ChainName.forContainer(ContainerId.of("agent-1")).value();
     assertTrue(name.startsWith("c_agent_1_"), name);
-    assertTrue(NftRenderer.isRuleSetName(name), name);
-    assertFalse(NftRenderer.ruleSetName("agent_1").equals(name), "'-' and '_' must not collide");
+    assertTrue(ChainName.parse(name).isPresent(), name);
+    assertFalse(
+        ChainName.forContainer(ContainerId.of("agent_1")).value().equals(name),
+        "'-' and '_' must not collide");
+  }
+
+  @Test
+  void aRuleSetNameThatIsNotOneOfThisBackendsChains_isRefused() {
+    ContainerRules ours = nanoclawLike(false);
+    for (String foreign : List.of("forward", "c_agent", "agent-1", "c_x_0123456789AB")) {
+      ContainerRules rules =
+          new ContainerRules(
+              new RuleSetName(foreign), ours.container(), ours.policy(), ours.resolutions());
+      assertThrows(IllegalArgumentException.class, () -> RENDERER.install(rules), foreign);
+      assertTrue(ChainName.parse(foreign).isEmpty(), foreign);
+    }
   }
 
   @Test
   void install_goldenText() {
     ContainerRules rules = nanoclawLike(true);
-    String n = rules.name();
+    String n = rules.name().value();
     String expected =
         ""
             + "add chain inet egress "
@@ -142,7 +159,7 @@ class NftRendererTest {
   void install_withUnknownGateway_allowsNothingTowardsTheGateway() {
     ContainerRules known = nanoclawLike(false);
     ContainerEndpoint noGateway =
-        new ContainerEndpoint("agent-1", known.container().addresses(), null);
+        new ContainerEndpoint(ContainerId.of("agent-1"), known.container().addresses(), null);
     ContainerRules rules =
         new ContainerRules(known.name(), noGateway, known.policy(), known.resolutions());
     assertFalse(RENDERER.install(rules).contains("172.17.0.1"), RENDERER.install(rules));
@@ -162,7 +179,7 @@ class NftRendererTest {
   @Test
   void refresh_refillsOnlyTheChangedNamesSets() {
     ContainerRules rules = nanoclawLike(false);
-    String n = rules.name();
+    String n = rules.name().value();
     assertEquals(
         ""
             + "add set inet egress "
@@ -189,7 +206,8 @@ class NftRendererTest {
 
   @Test
   void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets() {
-    String n = NftRenderer.ruleSetName("agent-1");
+    ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
+    String n = chain.value();
     assertEquals(
         ""
             + "delete element inet egress src4 { 172.17.0.2 }\n"
@@ -205,7 +223,7 @@ class NftRendererTest {
             + "delete set inet egress "
             + n
             + "_h0_4\n",
-        RENDERER.remove(n, List.of(IpAddresses.parse("172.17.0.2")), List.of(n + "_h0_4")));
+        RENDERER.remove(chain, List.of(IpAddresses.parse("172.17.0.2")), List.of(n + "_h0_4")));
   }
 
   @Test

@@ -2,11 +2,14 @@ package dev.egress.pf;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -78,8 +81,8 @@ final class PfBackend implements FirewallBackend {
   }
 
   @Override
-  public String ruleSetName(String containerId) {
-    return AnchorNames.childName(containerId);
+  public RuleSetName ruleSetName(ContainerId containerId) {
+    return parent.childName(containerId).ruleSetName();
   }
 
   @Override
@@ -118,7 +121,7 @@ final class PfBackend implements FirewallBackend {
   public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
       throws EgressException {
     ChildRuleset child = PfRenderer.renderChild(rules);
-    String anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(child.anchorName());
     for (PfTable table : child.tablesHolding(changedNames)) {
       pfctl.replaceTable(anchor, table.name(), table.entries());
     }
@@ -130,10 +133,10 @@ final class PfBackend implements FirewallBackend {
    * place only restrict); the first failure is thrown after all were tried.
    */
   @Override
-  public void remove(String name, List<InetAddress> addresses) throws EgressException {
+  public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
     EgressException first = null;
     try {
-      pfctl.flushAnchor(parent.childPath(name));
+      pfctl.flushAnchor(parent.childPath(AnchorName.of(name)));
     } catch (PfctlException e) {
       first = e;
     }
@@ -154,10 +157,10 @@ final class PfBackend implements FirewallBackend {
 
   /** {@link PfInspection#childAnchors}: {@code -a PARENT -s Anchors}, then each child's rules. */
   @Override
-  public Map<String, List<InetAddress>> installed() throws EgressException {
-    Map<String, List<InetAddress>> installed = new LinkedHashMap<>();
+  public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
+    Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(anchor.name(), anchor.sources());
+      installed.put(anchor.name().ruleSetName(), anchor.sources());
     }
     return installed;
   }
@@ -171,7 +174,7 @@ final class PfBackend implements FirewallBackend {
   @Override
   public boolean isIntact(ContainerRules rules) throws EgressException {
     ChildRuleset child = PfRenderer.renderChild(rules);
-    String anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(child.anchorName());
     if (!sameRules(ruleLines(child.text()), pfctl.rules(anchor))) {
       return false;
     }

@@ -4,10 +4,12 @@ import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.Subject;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
@@ -69,7 +71,7 @@ public final class PfEgressEnforcer implements EgressEnforcer {
    * network before any container runs.
    */
   @Override
-  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
+  public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
     return lifecycle.reconcile(liveContainerIds);
   }
 
@@ -85,8 +87,11 @@ public final class PfEgressEnforcer implements EgressEnforcer {
     return lifecycle.checkHealth();
   }
 
-  /** Ids whose removal failed and is retried in the background; their addresses stay reserved. */
-  public Set<String> pendingRemovals() {
+  /**
+   * Whose removal failed and is retried in the background (see {@link
+   * RulesetEnforcer#pendingRemovals}); their addresses stay reserved.
+   */
+  public Set<Subject.Removable> pendingRemovals() {
     return lifecycle.pendingRemovals();
   }
 

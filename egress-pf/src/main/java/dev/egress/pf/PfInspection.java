@@ -1,7 +1,10 @@
 package dev.egress.pf;
 
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
@@ -11,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,8 +35,7 @@ public final class PfInspection {
 
   private static final String CHILDREN_HOOK = "anchor \"*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
-  private static final Pattern TABLE_REFERENCE =
-      Pattern.compile("<([A-Za-z0-9][A-Za-z0-9_]{0,30})>");
+  private static final Pattern TABLE_REFERENCE = Pattern.compile("<(" + TableName.PATTERN + ")>");
 
   private final Pfctl pfctl;
   private final ParentAnchor parent;
@@ -55,7 +58,7 @@ public final class PfInspection {
    * @param rules its rules as {@code pfctl -s rules} prints them; never empty
    */
   public record LoadedAnchor(
-      String name, String path, List<InetAddress> sources, List<String> rules) {
+      AnchorName name, AnchorPath path, List<InetAddress> sources, List<String> rules) {
     public LoadedAnchor {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(path, "path");
@@ -66,13 +69,16 @@ public final class PfInspection {
       }
     }
 
-    /** The tables its rules refer to ({@code <name>}), in order of first reference. */
-    public List<String> tableNames() {
-      Set<String> names = new LinkedHashSet<>();
+    /**
+     * The tables its rules refer to ({@code <name>}), in order of first reference; references to
+     * names the renderer never makes are left out.
+     */
+    public List<TableName> tableNames() {
+      Set<TableName> names = new LinkedHashSet<>();
       for (String rule : rules) {
         Matcher table = TABLE_REFERENCE.matcher(rule);
         while (table.find()) {
-          names.add(table.group(1));
+          names.add(new TableName(table.group(1)));
         }
       }
       return List.copyOf(names);
@@ -81,19 +87,21 @@ public final class PfInspection {
 
   /**
    * The container anchors now loaded: {@code -a PARENT -s Anchors}, then {@code -a CHILD -s rules}
-   * for each direct child listed. An anchor without rules is left out: pf keeps listing a flushed
-   * anchor until reboot.
+   * for each direct child listed whose name is an {@link AnchorName} that fits below the parent (no
+   * other can have been loaded by egress-pf). An anchor without rules is left out: pf keeps listing
+   * a flushed anchor until reboot.
    */
   public List<LoadedAnchor> childAnchors() throws PfctlException {
     List<LoadedAnchor> loaded = new ArrayList<>();
-    String prefix = parent.path() + "/";
-    for (String path : pfctl.anchors(parent.path())) {
-      if (!path.startsWith(prefix) || path.indexOf('/', prefix.length()) >= 0) {
+    for (String listed : pfctl.anchors(parent.path())) {
+      Optional<AnchorName> name = parent.path().childName(listed);
+      if (name.isEmpty()) {
         continue;
       }
+      AnchorPath path = parent.childPath(name.get());
       List<String> rules = pfctl.rules(path);
       if (!rules.isEmpty()) {
-        loaded.add(new LoadedAnchor(path.substring(prefix.length()), path, sources(rules), rules));
+        loaded.add(new LoadedAnchor(name.get(), path, sources(rules), rules));
       }
     }
     return loaded;
@@ -103,9 +111,9 @@ public final class PfInspection {
    * Each table {@code anchor}'s rules refer to, with its entries as {@code -a CHILD -t T -T show}
    * prints them: one call per table.
    */
-  public Map<String, List<String>> tables(LoadedAnchor anchor) throws PfctlException {
-    Map<String, List<String>> tables = new LinkedHashMap<>();
-    for (String table : anchor.tableNames()) {
+  public Map<TableName, List<String>> tables(LoadedAnchor anchor) throws PfctlException {
+    Map<TableName, List<String>> tables = new LinkedHashMap<>();
+    for (TableName table : anchor.tableNames()) {
       tables.put(table, pfctl.table(anchor.path(), table));
     }
     return tables;

@@ -1,6 +1,7 @@
 package dev.egress.pf;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import dev.egress.testkit.EgressEnforcerContract;
@@ -50,7 +51,7 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
       public ContainerEndpoint newContainer() {
         containers++;
         return new ContainerEndpoint(
-            "container-" + containers,
+            ContainerId.of("container-" + containers),
             List.of(
                 IpAddresses.parse("192.168.70." + (containers + 1)),
                 IpAddresses.parse("fd00:70::" + Integer.toHexString(containers + 1))),
@@ -69,7 +70,7 @@ class PfEgressEnforcerConformanceTest extends EgressEnforcerContract {
                 .filter(a -> IpAddresses.isIpv6(a) == IpAddresses.isIpv6(flow.destination()))
                 .findFirst()
                 .orElseThrow();
-        return fake.verdict(PfFixture.PARENT.path(), PfFixture.packet(from, flow))
+        return fake.verdict(PfFixture.PARENT.path().value(), PfFixture.packet(from, flow))
             == PfVerdict.PASS;
       }
 

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -25,7 +28,8 @@ class PfEgressEnforcerProcessTest {
   @TempDir Path dir;
 
   private static ContainerEndpoint container(String id, int host) {
-    return new ContainerEndpoint(id, List.of(ip("192.168.70." + host)), ip("192.168.70.1"));
+    return new ContainerEndpoint(
+        ContainerId.of(id), List.of(ip("192.168.70." + host)), ip("192.168.70.1"));
   }
 
   @Test
@@ -80,7 +84,9 @@ class PfEgressEnforcerProcessTest {
       pf.resolver.forgetSubscribers();
       PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(), command);
       mark = calls(state);
-      assertEquals(Set.of("c3"), restarted.reconcile(Set.of("c1")).removed());
+      assertEquals(
+          Set.of(Subject.unowned(new RuleSetName("c3"))),
+          restarted.reconcile(Set.of(ContainerId.of("c1"))).removed());
       assertEquals(
           List.of(
               "-s info",
@@ -96,7 +102,7 @@ class PfEgressEnforcerProcessTest {
 
       FakePfctl after = FakePfctl.readFrom(state);
       assertEquals(List.of(), after.refusedCalls());
-      var filter = after.packetFilter(PfFixture.PARENT.path());
+      var filter = after.packetFilter(PfFixture.PARENT.path().value());
       assertEquals(
           dev.egress.testkit.pf.PfVerdict.PASS,
           filter.apply(PfFixture.packet(ip("192.168.70.10"), Flow.tcp(ip("198.51.100.2"), 443))));

@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.policy.Destination;
@@ -42,7 +45,7 @@ class PfEgressEnforcerTest {
 
   private static ContainerEndpoint container(String id, int host) {
     return new ContainerEndpoint(
-        id,
+        ContainerId.of(id),
         List.of(ip("192.168.70." + host), ip("fd00:70::" + Integer.toHexString(host))),
         GATEWAY);
   }
@@ -95,6 +98,33 @@ class PfEgressEnforcerTest {
     assertFalse(pf.passes(source, Flow.tcp(API_2, 443)));
     assertFalse(pf.passes(source, Flow.udp(OTHER, 53)));
     assertFalse(pf.passes(ip("192.168.70.50"), Flow.tcp(API_1, 443)), "unattached: the guard");
+  }
+
+  @Test
+  void attach_longIds_loadIntoPathsPfctlAccepts_andDetachRemovesThem() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    List<String> ids =
+        List.of(
+            "8f14e45fceea167a5a36dedd4bea2543aa1f3c3b1e5c1f0e3f2b9a1c4d5e6f70",
+            "nanoclaw-v2-family-group-chat-1764440000000",
+            "x".repeat(200));
+    List<Attachment> attached = new java.util.ArrayList<>();
+    for (int i = 0; i < ids.size(); i++) {
+      attached.add(enforcer.attach(container(ids.get(i), 20 + i), apiPolicy()));
+      InetAddress source = ip("192.168.70." + (20 + i));
+      assertTrue(pf.passes(source, Flow.tcp(API_1, 443)), ids.get(i));
+      assertFalse(pf.passes(source, Flow.tcp(API_2, 443)), ids.get(i));
+    }
+    assertTrue(
+        pf.callLines().stream()
+            .filter(line -> line.endsWith(" -f -"))
+            .allMatch(line -> line.split(" ")[1].length() <= 63),
+        pf.callLines().toString());
+
+    for (Attachment attachment : attached) {
+      attachment.detach();
+    }
+    assertFalse(pf.passes(ip("192.168.70.20"), Flow.tcp(API_1, 443)));
   }
 
   @Test
@@ -184,7 +214,7 @@ class PfEgressEnforcerTest {
     Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.failOn("-F all", 2, 1, "pfctl: DIOCXCOMMIT: Device busy");
     assertThrows(EgressException.class, attachment::detach);
-    assertEquals(Set.of("c1"), enforcer.pendingRemovals());
+    assertEquals(Set.of(Subject.container(ContainerId.of("c1"))), enforcer.pendingRemovals());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)), "rules stay: only the policy");
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 443)));
     assertThrows(
@@ -208,8 +238,8 @@ class PfEgressEnforcerTest {
     pf.fake.wipeAnchor("com.apple/000.egress/c3"); // emptied long ago: listed, but absent
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
-      ReconcileResult result = restarted.reconcile(Set.of("c1"));
-      assertEquals(Set.of("c2"), result.removed());
+      ReconcileResult result = restarted.reconcile(Set.of(ContainerId.of("c1")));
+      assertEquals(Set.of(Subject.unowned(new RuleSetName("c2"))), result.removed());
       assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
       assertFalse(
           pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));

@@ -4,7 +4,9 @@ import static dev.egress.pf.PfFixture.ip;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.Subject;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -145,9 +147,9 @@ class PfEnforcerLifecycleProperties {
     final Map<Integer, Attachment> live = new HashMap<>();
 
     /** Container ids whose removal failed, with the most their rules may allow. */
-    final Map<String, EgressPolicy> mayStillHold = new HashMap<>();
+    final Map<ContainerId, EgressPolicy> mayStillHold = new HashMap<>();
 
-    final Map<String, Integer> slotOf = new HashMap<>();
+    final Map<ContainerId, Integer> slotOf = new HashMap<>();
     final Map<HostName, Set<InetAddress>> everAnswered = new HashMap<>();
     int generation;
 
@@ -165,7 +167,7 @@ class PfEnforcerLifecycleProperties {
       everAnswered.computeIfAbsent(HostName.of(name), n -> new HashSet<>()).addAll(addresses);
     }
 
-    static ContainerEndpoint endpoint(String id, int slot) {
+    static ContainerEndpoint endpoint(ContainerId id, int slot) {
       return new ContainerEndpoint(
           id,
           List.of(
@@ -176,7 +178,7 @@ class PfEnforcerLifecycleProperties {
     void apply(Action action) throws Exception {
       if (action instanceof Attach attach) {
         if (!live.containsKey(attach.slot())) {
-          String id = "c" + attach.slot() + "-" + generation++;
+          ContainerId id = ContainerId.of("c" + attach.slot() + "-" + generation++);
           slotOf.put(id, attach.slot());
           EgressPolicy policy = POLICIES.get(attach.policy());
           try {
@@ -220,7 +222,7 @@ class PfEnforcerLifecycleProperties {
             });
         live.clear();
         enforcer = pf.enforcer();
-        Set<String> running = new HashSet<>();
+        Set<ContainerId> running = new HashSet<>();
         survivors.values().forEach(a -> running.add(a.container().id()));
         retried(() -> enforcer.reconcile(running));
         for (Map.Entry<Integer, Attachment> survivor : survivors.entrySet()) {
@@ -234,14 +236,17 @@ class PfEnforcerLifecycleProperties {
       } else if (action instanceof WipeAnchor wipe) {
         Attachment attachment = live.get(wipe.slot());
         if (attachment != null) {
-          pf.fake.wipeAnchor(PfFixture.PARENT.childPath(attachment.container().id()));
+          pf.fake.wipeAnchor(
+              PfFixture.PARENT
+                  .childPath(PfFixture.PARENT.childName(attachment.container().id()))
+                  .value());
           repair();
         }
       } else if (action instanceof DisabledByOthers) {
         pf.fake.disableByOthers();
         repair();
       }
-      mayStillHold.keySet().retainAll(pendingRemovals());
+      mayStillHold.keySet().removeIf(id -> !pendingRemoval(id));
     }
 
     interface Step {
@@ -262,8 +267,14 @@ class PfEnforcerLifecycleProperties {
       }
     }
 
-    private Set<String> pendingRemovals() {
-      return enforcer.pendingRemovals();
+    /**
+     * Whether the rules of {@code id} are still pending removal: as a container of this process,
+     * or, after a restart, as unowned rules under its rule-set name.
+     */
+    private boolean pendingRemoval(ContainerId id) {
+      Set<Subject.Removable> pending = enforcer.pendingRemovals();
+      return pending.contains(Subject.container(id))
+          || pending.contains(Subject.unowned(PfFixture.PARENT.childName(id).ruleSetName()));
     }
 
     /** Health checks until pf is as installed (a fault may spoil one round). */
@@ -280,12 +291,12 @@ class PfEnforcerLifecycleProperties {
       for (int slot = 0; slot < SLOTS; slot++) {
         Attachment attachment = live.get(slot);
         EgressPolicy leftover = null;
-        for (Map.Entry<String, EgressPolicy> entry : mayStillHold.entrySet()) {
+        for (Map.Entry<ContainerId, EgressPolicy> entry : mayStillHold.entrySet()) {
           if (slotOf.get(entry.getKey()) == slot) {
             leftover = entry.getValue();
           }
         }
-        for (InetAddress source : endpoint("probe", slot).addresses()) {
+        for (InetAddress source : endpoint(ContainerId.of("probe"), slot).addresses()) {
           for (InetAddress destination : PROBE_DESTINATIONS) {
             if (IpAddresses.isIpv6(destination) != IpAddresses.isIpv6(source)) {
               continue;

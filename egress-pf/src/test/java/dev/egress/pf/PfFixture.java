@@ -71,7 +71,7 @@ final class PfFixture implements AutoCloseable {
   }
 
   Function<PfPacket, PfVerdict> filter() {
-    return fake.packetFilter(PARENT.path());
+    return fake.packetFilter(PARENT.path().value());
   }
 
   static PfPacket packet(InetAddress source, Flow flow) {

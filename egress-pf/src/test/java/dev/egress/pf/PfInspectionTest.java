@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
 import dev.egress.policy.IpAddresses;
@@ -26,7 +29,7 @@ class PfInspectionTest {
   void childAnchors_listTheLoadedChildrenWithSourcesAndRules_butNotFlushedOnes() throws Exception {
     pfctl.loadAnchor(PARENT.path(), PfRenderer.renderParent(PARENT));
     pfctl.loadAnchor(
-        PARENT.childPath("a1"),
+        PARENT.childPath(new AnchorName("a1")),
         """
         table <tcp_443> persist { 160.79.104.0/23 }
         pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443
@@ -34,27 +37,30 @@ class PfInspectionTest {
         block return in quick inet6 from fd00::3 to any
         """);
     pfctl.loadAnchor(
-        PARENT.childPath("gone"), "block return in quick inet from 192.168.64.4 to any\n");
-    pfctl.flushAnchor(PARENT.childPath("gone"));
+        PARENT.childPath(new AnchorName("gone")),
+        "block return in quick inet from 192.168.64.4 to any\n");
+    pfctl.flushAnchor(PARENT.childPath(new AnchorName("gone")));
 
     List<PfInspection.LoadedAnchor> anchors = inspection.childAnchors();
 
     assertEquals(1, anchors.size(), anchors.toString());
     PfInspection.LoadedAnchor a1 = anchors.get(0);
-    assertEquals("a1", a1.name());
-    assertEquals("com.apple/000.egress/a1", a1.path());
+    assertEquals(new AnchorName("a1"), a1.name());
+    assertEquals(AnchorPath.of("com.apple/000.egress/a1"), a1.path());
     assertEquals(
         List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")), a1.sources());
     assertEquals(3, a1.rules().size(), a1.rules().toString());
-    assertEquals(List.of("tcp_443"), a1.tableNames());
-    assertEquals(Map.of("tcp_443", List.of("160.79.104.0/23")), inspection.tables(a1));
+    assertEquals(List.of(new TableName("tcp_443")), a1.tableNames());
+    assertEquals(
+        Map.of(new TableName("tcp_443"), List.of("160.79.104.0/23")), inspection.tables(a1));
   }
 
   @Test
   void childAnchors_ignoreAnchorsOutsideOrBelowTheChildren() throws Exception {
-    pfctl.loadAnchor("com.apple/other", "block return in quick inet from 192.168.64.5 to any\n");
     pfctl.loadAnchor(
-        PARENT.childPath("a1") + "/deeper",
+        AnchorPath.of("com.apple/other"), "block return in quick inet from 192.168.64.5 to any\n");
+    pfctl.loadAnchor(
+        AnchorPath.of(PARENT.childPath(new AnchorName("a1")) + "/deeper"),
         "block return in quick inet from 192.168.64.6 to any\n");
 
     assertEquals(List.of(), inspection.childAnchors());
@@ -86,6 +92,11 @@ class PfInspectionTest {
   void loadedAnchor_withoutRules_cannotExist() {
     assertThrows(
         IllegalArgumentException.class,
-        () -> new PfInspection.LoadedAnchor("a1", "com.apple/000.egress/a1", List.of(), List.of()));
+        () ->
+            new PfInspection.LoadedAnchor(
+                new AnchorName("a1"),
+                AnchorPath.of("com.apple/000.egress/a1"),
+                List.of(),
+                List.of()));
   }
 }

@@ -1,6 +1,7 @@
 package dev.egress.testkit;
 
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -290,7 +291,7 @@ public final class EgressArbitraries {
               if (ipv6 != null) {
                 addresses.add(ipv6);
               }
-              return new ContainerEndpoint(id, addresses, gateway);
+              return new ContainerEndpoint(ContainerId.of(id), addresses, gateway);
             });
   }
 

@@ -9,9 +9,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -202,7 +204,7 @@ public abstract class EgressEnforcerContract {
     }
   }
 
-  private Set<String> attachedIds() {
+  private Set<ContainerId> attachedIds() {
     return h().enforcer().attachments().stream()
         .map(a -> a.container().id())
         .collect(Collectors.toSet());
@@ -276,7 +278,8 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint owner = h().newContainer();
       h().enforcer().attach(owner, onlyHttpsTo(0));
       ContainerEndpoint intruder =
-          new ContainerEndpoint(owner.id() + "-other", owner.addresses(), owner.gateway());
+          new ContainerEndpoint(
+              ContainerId.of(owner.id() + "-other"), owner.addresses(), owner.gateway());
 
       assertThrows(
           IllegalStateException.class, () -> h().enforcer().attach(intruder, onlyHttpsTo(1)));
@@ -479,7 +482,8 @@ public abstract class EgressEnforcerContract {
       ContainerEndpoint first = h().newContainer();
       h().enforcer().attach(first, onlyHttpsTo(0)).detach();
       ContainerEndpoint reused =
-          new ContainerEndpoint(first.id() + "-next", first.addresses(), first.gateway());
+          new ContainerEndpoint(
+              ContainerId.of(first.id() + "-next"), first.addresses(), first.gateway());
 
       h().enforcer().attach(reused, onlyHttpsTo(1));
 
@@ -566,7 +570,7 @@ public abstract class EgressEnforcerContract {
       } finally {
         pool.shutdownNow();
       }
-      Set<String> expected = new java.util.HashSet<>();
+      Set<ContainerId> expected = new java.util.HashSet<>();
       for (int i = 0; i < 8; i += 2) {
         expected.add(containers.get(i).id());
       }
@@ -644,7 +648,7 @@ public abstract class EgressEnforcerContract {
       assertThrows(EgressException.class, attachment::detach);
       ContainerEndpoint successor =
           new ContainerEndpoint(
-              container.id() + "-next", container.addresses(), container.gateway());
+              ContainerId.of(container.id() + "-next"), container.addresses(), container.gateway());
 
       Exception refused =
           assertThrows(Exception.class, () -> h().enforcer().attach(successor, onlyHttpsTo(1)));
@@ -695,7 +699,8 @@ public abstract class EgressEnforcerContract {
 
       // An enforcer that retries failed removals in the background may have removed the dead
       // container's rules before reconcile ran; either way they must be gone now.
-      assertFalse(result.removed().contains(live.id()), "removed: " + result.removed());
+      assertFalse(
+          result.removed().contains(Subject.container(live.id())), "removed: " + result.removed());
       assertEquals(Set.of(live.id()), attachedIds());
       assertAllowed(live, https(0));
       assertDenied(dead, https(0));
@@ -865,7 +870,7 @@ public abstract class EgressEnforcerContract {
 
       ReconcileResult result = h().enforcer().reconcile(Set.of(live.id()));
 
-      assertEquals(Set.of(dead.id()), result.removed());
+      assertEquals(Set.of(Subject.container(dead.id())), result.removed());
       assertFalse(deadAttachment.isActive());
       assertEquals(Set.of(live.id()), attachedIds());
       assertAllowed(live, https(0));
@@ -880,7 +885,8 @@ public abstract class EgressEnforcerContract {
       h().enforcer().attach(second, onlyHttpsTo(1));
 
       ReconcileResult result =
-          h().enforcer().reconcile(Set.of(first.id(), second.id(), "not-attached-anywhere"));
+          h().enforcer()
+              .reconcile(Set.of(first.id(), second.id(), ContainerId.of("not-attached-anywhere")));
 
       assertEquals(Set.of(), result.removed());
       assertEquals(Set.of(first.id(), second.id()), attachedIds());
@@ -895,7 +901,7 @@ public abstract class EgressEnforcerContract {
 
       ReconcileResult result = h().enforcer().reconcile(Set.of());
 
-      assertEquals(Set.of(first.id()), result.removed());
+      assertEquals(Set.of(Subject.container(first.id())), result.removed());
       assertTrue(attachedIds().isEmpty());
       assertDenied(first, https(0));
       assertDenied(first, gatewayProxy(first));

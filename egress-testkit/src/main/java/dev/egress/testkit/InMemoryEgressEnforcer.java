@@ -2,12 +2,15 @@ package dev.egress.testkit;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressEvent.Operation;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
@@ -73,7 +76,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
 
   // Everything below is guarded by `this`.
   /** Active attachments and those whose removal failed, by container id. */
-  private final Map<String, Entry> entries = new LinkedHashMap<>();
+  private final Map<ContainerId, Entry> entries = new LinkedHashMap<>();
 
   private int failuresLeft;
   private boolean failingAll;
@@ -118,7 +121,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
                   + container
                   + "': detach it first");
         }
-        replace(existing, policy, "attach");
+        replace(existing, policy, Operation.ATTACH);
         emit(new EgressEvent.Updated(clock.instant(), container, policy));
         return existing;
       }
@@ -136,13 +139,14 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
         }
         if (other.state == State.PENDING_REMOVAL
             && (shared != null || other.container.id().equals(container.id()))) {
-          remove(other, "attach (removing the earlier rules of " + other.container.id() + ")");
+          remove(other, Operation.REMOVE);
         }
       }
       Entry entry = new Entry(container);
       Binding binding = bind(entry, policy);
       entry.policy = policy;
-      entry.binding = binding.installed(resolveAndInstall(container.id(), "attach", binding));
+      entry.binding =
+          binding.installed(resolveAndInstall(container.id(), Operation.ATTACH, binding));
       entries.put(container.id(), entry);
       emit(new EgressEvent.Attached(clock.instant(), container, policy));
       return entry;
@@ -157,26 +161,29 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   }
 
   @Override
-  public ReconcileResult reconcile(Set<String> liveContainerIds) throws EgressException {
-    Set<String> live = Set.copyOf(liveContainerIds);
+  public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
+    Set<ContainerId> live = Set.copyOf(liveContainerIds);
     pause("reconcile", "");
     synchronized (this) {
-      Set<String> removed = new HashSet<>();
-      Set<String> repaired = new HashSet<>();
+      Set<Subject.Removable> removed = new HashSet<>();
+      Set<ContainerId> repaired = new HashSet<>();
       List<String> failures = new ArrayList<>();
       for (Entry entry : List.copyOf(entries.values())) {
-        String id = entry.container.id();
+        ContainerId id = entry.container.id();
         try {
           if (entry.state == State.PENDING_REMOVAL || !live.contains(id)) {
-            remove(entry, "reconcile");
-            removed.add(id);
+            remove(entry, Operation.REMOVE);
+            removed.add(Subject.container(id));
           } else if (!entry.rulesPresent) {
-            privilegedStep(id, "reconcile");
+            privilegedStep(id, Operation.REPAIR);
             entry.rulesPresent = true;
             repaired.add(id);
             emit(
                 new EgressEvent.DriftDetected(
-                    clock.instant(), id, "the rules of " + id + " were missing", true));
+                    clock.instant(),
+                    Subject.container(id),
+                    "the rules of " + id + " were missing",
+                    true));
           }
         } catch (EgressException e) {
           failures.add(e.getMessage());
@@ -219,11 +226,11 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     return false;
   }
 
-  /** Ids of containers whose detach failed and whose rules are still in place. */
-  public synchronized Set<String> pendingRemovals() {
+  /** Containers whose detach failed and whose rules are still in place. */
+  public synchronized Set<Subject.Removable> pendingRemovals() {
     return entries.values().stream()
         .filter(e -> e.state == State.PENDING_REMOVAL)
-        .map(e -> e.container.id())
+        .map(e -> Subject.container(e.container.id()))
         .collect(Collectors.toUnmodifiableSet());
   }
 
@@ -262,7 +269,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
    *
    * @throws IllegalArgumentException if no container with that id is attached
    */
-  public synchronized void dropRules(String id) {
+  public synchronized void dropRules(ContainerId id) {
     Entry entry = entries.get(id);
     if (entry == null || entry.state != State.ACTIVE) {
       throw new IllegalArgumentException("no container " + id + " is attached");
@@ -297,7 +304,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     }
   }
 
-  private void pause(String operation, String id) throws EgressException {
+  private void pause(String operation, Object id) throws EgressException {
     Duration delay;
     synchronized (this) {
       delay = operationDelay;
@@ -315,7 +322,8 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   }
 
   /** Replaces the policy of an active entry, or leaves it unchanged and throws. */
-  private void replace(Entry entry, EgressPolicy policy, String operation) throws EgressException {
+  private void replace(Entry entry, EgressPolicy policy, Operation operation)
+      throws EgressException {
     Binding binding = bind(entry, policy);
     Resolutions resolutions = resolveAndInstall(entry.container.id(), operation, binding);
     entry.binding.subscription.close();
@@ -335,7 +343,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   }
 
   /** Resolves the binding's names and installs the rules, or closes the binding and throws. */
-  private Resolutions resolveAndInstall(String id, String operation, Binding binding)
+  private Resolutions resolveAndInstall(ContainerId id, Operation operation, Binding binding)
       throws EgressException {
     try {
       Resolutions resolutions = resolver.resolve(binding.names);
@@ -358,7 +366,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       return;
     }
     try {
-      privilegedStep(entry.container.id(), "refresh");
+      privilegedStep(entry.container.id(), Operation.REFRESH);
     } catch (EgressException e) {
       return; // the old addresses stay; privilegedStep reported the failure
     }
@@ -367,7 +375,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
   }
 
   /** Removes an entry's rules, or marks it pending removal and throws. */
-  private void remove(Entry entry, String operation) throws EgressException {
+  private void remove(Entry entry, Operation operation) throws EgressException {
     try {
       privilegedStep(entry.container.id(), operation);
     } catch (EgressException e) {
@@ -377,22 +385,18 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     entry.state = State.REMOVED;
     entry.binding.subscription.close();
     entries.remove(entry.container.id(), entry);
-    emit(new EgressEvent.Detached(clock.instant(), entry.container.id()));
+    emit(new EgressEvent.Detached(clock.instant(), Subject.container(entry.container.id())));
   }
 
   /** One kernel-changing step: fails when a fault is injected. */
-  private void privilegedStep(String id, String operation) throws EgressException {
+  private void privilegedStep(ContainerId id, Operation operation) throws EgressException {
     privilegedOperations++;
     if (failingAll || failuresLeft > 0) {
       if (!failingAll) {
         failuresLeft--;
       }
-      String message =
-          operation
-              + " of "
-              + (id.isEmpty() ? "the host" : "container " + id)
-              + " failed: injected fault";
-      emit(new EgressEvent.Failed(clock.instant(), id, operation, message));
+      String message = operation + " of container " + id + " failed: injected fault";
+      emit(new EgressEvent.Failed(clock.instant(), Subject.container(id), operation, message));
       throw new EgressException(
           message,
           "InMemoryEgressEnforcer was told to fail (failNextOperations / failAllOperations)",
@@ -483,7 +487,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
           throw new IllegalStateException(
               "the enforcer is closed; build a new one to update " + container.id());
         }
-        replace(this, newPolicy, "update");
+        replace(this, newPolicy, Operation.UPDATE);
         emit(new EgressEvent.Updated(clock.instant(), container, newPolicy));
       }
     }
@@ -493,7 +497,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       pause("detach", container.id());
       synchronized (InMemoryEgressEnforcer.this) {
         if (state != State.REMOVED) {
-          remove(this, "detach");
+          remove(this, Operation.DETACH);
         }
       }
     }

@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -68,7 +70,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
     public synchronized ContainerEndpoint newContainer() {
       int n = 2 + containers++;
       return new ContainerEndpoint(
-          "box-" + n,
+          ContainerId.of("box-" + n),
           List.of(IpAddresses.parse("10.200.0." + n), IpAddresses.parse("fd00:200::" + n)),
           GATEWAY);
     }
@@ -146,16 +148,16 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       EgressException e =
           assertThrows(EgressException.class, () -> fake.enforcer().attach(box, only(API, 443)));
 
-      assertTrue(e.getMessage().contains(box.id()), e.getMessage());
+      assertTrue(e.getMessage().contains(box.id().value()), e.getMessage());
       assertFalse(e.hint().isEmpty());
       assertTrue(fake.enforcer().attachments().isEmpty());
       assertFalse(reaches(API, 443));
       assertEquals(1, events.size(), events.toString());
       EgressEvent.Failed failed = (EgressEvent.Failed) events.get(0);
       assertEquals(NOW, failed.time());
-      assertEquals(box.id(), failed.containerId());
-      assertEquals("attach", failed.operation());
-      assertTrue(failed.message().contains(box.id()), failed.message());
+      assertEquals(Subject.container(box.id()), failed.subject());
+      assertEquals(EgressEvent.Operation.ATTACH, failed.operation());
+      assertTrue(failed.message().contains(box.id().value()), failed.message());
     }
 
     @Test
@@ -208,7 +210,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
       assertThrows(EgressException.class, attachment::detach);
 
-      assertEquals(Set.of(box.id()), fake.enforcer().pendingRemovals());
+      assertEquals(Set.of(Subject.container(box.id())), fake.enforcer().pendingRemovals());
       assertFalse(attachment.isActive());
       assertTrue(fake.enforcer().attachments().isEmpty());
       assertTrue(reaches(API, 443), "the rules stay in place: no more, no less than the policy");
@@ -237,7 +239,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       fake.enforcer().failNextOperations(1);
       assertThrows(EgressException.class, attachment::detach);
       ContainerEndpoint successor =
-          new ContainerEndpoint("successor", box.addresses(), box.gateway());
+          new ContainerEndpoint(ContainerId.of("successor"), box.addresses(), box.gateway());
 
       fake.enforcer().attach(successor, only(DB, 443));
 
@@ -253,11 +255,11 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
       fake.enforcer().failAllOperations(true);
       assertThrows(EgressException.class, attachment::detach);
       ContainerEndpoint successor =
-          new ContainerEndpoint("successor", box.addresses(), box.gateway());
+          new ContainerEndpoint(ContainerId.of("successor"), box.addresses(), box.gateway());
 
       assertThrows(EgressException.class, () -> fake.enforcer().attach(successor, only(DB, 443)));
 
-      assertEquals(Set.of(box.id()), fake.enforcer().pendingRemovals());
+      assertEquals(Set.of(Subject.container(box.id())), fake.enforcer().pendingRemovals());
       assertTrue(reaches(API, 443));
       assertFalse(reaches(DB, 443));
     }
@@ -270,7 +272,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
       ReconcileResult result = fake.enforcer().reconcile(Set.of(box.id()));
 
-      assertEquals(Set.of(box.id()), result.removed());
+      assertEquals(Set.of(Subject.container(box.id())), result.removed());
       assertFalse(reaches(API, 443));
     }
 
@@ -337,7 +339,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
     @Test
     void validationErrors_consumeNoInjectedFault() throws Exception {
-      ContainerEndpoint noGateway = new ContainerEndpoint("bare", List.of(DB), null);
+      ContainerEndpoint noGateway =
+          new ContainerEndpoint(ContainerId.of("bare"), List.of(DB), null);
       fake.enforcer().failNextOperations(1);
       assertThrows(
           IllegalArgumentException.class,
@@ -372,7 +375,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
               new EgressEvent.Updated(NOW, box, byName),
               new EgressEvent.AddressesRefreshed(
                   NOW, box.id(), Set.of(HostName.of("api.egress.test"))),
-              new EgressEvent.Detached(NOW, box.id())),
+              new EgressEvent.Detached(NOW, Subject.container(box.id()))),
           events);
     }
 
@@ -484,7 +487,7 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
 
       Attachment attachment = enforcer.attach(address, only(API, 443));
 
-      assertEquals(IpAddresses.format(address), attachment.container().id());
+      assertEquals(IpAddresses.format(address), attachment.container().id().value());
       assertSame(attachment, enforcer.attach(address, only(DB, 443)));
       assertTrue(fake.enforcer().wouldAllow(address, Flow.tcp(DB, 443)));
     }

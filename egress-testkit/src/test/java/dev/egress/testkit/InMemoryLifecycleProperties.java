@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -58,18 +60,21 @@ class InMemoryLifecycleProperties {
     final List<ContainerEndpoint> containers =
         List.of(
             new ContainerEndpoint(
-                "one", List.of(IpAddresses.parse("10.9.0.1")), IpAddresses.parse("10.0.0.1")),
+                ContainerId.of("one"),
+                List.of(IpAddresses.parse("10.9.0.1")),
+                IpAddresses.parse("10.0.0.1")),
             new ContainerEndpoint(
-                "two",
+                ContainerId.of("two"),
                 List.of(IpAddresses.parse("10.9.0.2"), IpAddresses.parse("fd09::2")),
                 IpAddresses.parse("10.0.0.1")),
-            new ContainerEndpoint("three", List.of(IpAddresses.parse("10.9.0.3")), null));
+            new ContainerEndpoint(
+                ContainerId.of("three"), List.of(IpAddresses.parse("10.9.0.3")), null));
 
     /** Model: the policy whose rules are in place, per id (attached or pending removal). */
-    final Map<String, EgressPolicy> inForce = new HashMap<>();
+    final Map<ContainerId, EgressPolicy> inForce = new HashMap<>();
 
-    final Set<String> pending = new HashSet<>();
-    final Map<String, Attachment> handles = new HashMap<>();
+    final Set<ContainerId> pending = new HashSet<>();
+    final Map<ContainerId, Attachment> handles = new HashMap<>();
 
     void attach(int index, EgressPolicy policy, boolean failing) {
       ContainerEndpoint container = containers.get(index);
@@ -110,7 +115,7 @@ class InMemoryLifecycleProperties {
       if (handle == null) {
         return;
       }
-      String id = handle.container().id();
+      ContainerId id = handle.container().id();
       enforcer.failNextOperations(failing ? 1 : 0);
       try {
         handle.detach();
@@ -125,23 +130,24 @@ class InMemoryLifecycleProperties {
       }
     }
 
-    void reconcile(Set<String> live, boolean failing) {
+    void reconcile(Set<ContainerId> live, boolean failing) {
       enforcer.failNextOperations(failing ? 1 : 0);
       try {
         ReconcileResult result = enforcer.reconcile(live);
         result
             .removed()
             .forEach(
-                id -> {
+                removed -> {
+                  ContainerId id = ((Subject.Container) removed).id();
                   inForce.remove(id);
                   pending.remove(id);
                 });
       } catch (EgressException failed) {
         // Some removals may have succeeded; the enforcer's lists say which ids are still there.
-        Set<String> remaining = new HashSet<>(enforcer.pendingRemovals());
+        Set<ContainerId> remaining = pendingIds();
         enforcer.attachments().forEach(a -> remaining.add(a.container().id()));
         inForce.keySet().retainAll(remaining);
-        for (String id : inForce.keySet()) {
+        for (ContainerId id : inForce.keySet()) {
           if (!live.contains(id) || pending.contains(id)) {
             pending.add(id);
           }
@@ -152,13 +158,20 @@ class InMemoryLifecycleProperties {
       }
     }
 
+    /** The fake removes only containers it attached: each pending removal is one of them. */
+    Set<ContainerId> pendingIds() {
+      return enforcer.pendingRemovals().stream()
+          .map(removal -> ((Subject.Container) removal).id())
+          .collect(Collectors.toCollection(HashSet::new));
+    }
+
     void check() {
-      Set<String> attached =
+      Set<ContainerId> attached =
           enforcer.attachments().stream().map(a -> a.container().id()).collect(Collectors.toSet());
-      Set<String> expectedAttached = new HashSet<>(inForce.keySet());
+      Set<ContainerId> expectedAttached = new HashSet<>(inForce.keySet());
       expectedAttached.removeAll(pending);
       assertEquals(expectedAttached, attached, "attachments");
-      assertEquals(pending, enforcer.pendingRemovals(), "pending removals");
+      assertEquals(pending, pendingIds(), "pending removals");
       for (ContainerEndpoint container : containers) {
         EgressPolicy policy = inForce.get(container.id());
         Attachment handle = handles.get(container.id());
@@ -228,7 +241,8 @@ class InMemoryLifecycleProperties {
 
   private static final Action.Independent<Lifecycle> RECONCILE =
       () ->
-          Combinators.combine(Arbitraries.of("one", "two", "three").set(), failing())
+          Combinators.combine(
+                  Arbitraries.of("one", "two", "three").map(ContainerId::of).set(), failing())
               .as(
                   (live, fail) ->
                       Transformer.<Lifecycle>mutate(

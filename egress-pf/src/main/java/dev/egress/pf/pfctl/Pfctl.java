@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * table contents go through standard input.
  *
  * <p>What this class cannot do, by construction: disable pf ({@code -d}), flush anything without an
- * anchor ({@code -F} always comes with {@code -a} naming a non-empty anchor path), flush states
- * host-wide ({@code -F states}), or load a file ({@code -f} only ever reads standard input, and
- * only together with {@code -a}). The main ruleset and /etc/pf.conf are read at most.
+ * anchor ({@code -F} always comes with {@code -a} naming a non-empty {@link AnchorPath}), flush
+ * states host-wide ({@code -F states}), or load a file ({@code -f} only ever reads standard input,
+ * and only together with {@code -a}). The main ruleset and /etc/pf.conf are read at most.
  *
  * <p>Thread-safe; every method blocks for one pfctl process, at most for the timeout. Exit status
  * decides success; pfctl's normal chatter on standard error is dropped, and real errors become
@@ -40,9 +40,6 @@ public final class Pfctl {
   public static final List<String> DEFAULT_COMMAND = List.of("sudo", "-n", "/sbin/pfctl");
 
   private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
-  private static final Pattern ANCHOR_COMPONENT =
-      Pattern.compile("[A-Za-z0-9-][A-Za-z0-9_.-]{0,62}");
-  private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_]{0,30}");
   private static final Pattern SYNTAX_ERROR =
       Pattern.compile("^(?:pfctl: )?(?:stdin|-):(\\d+): (.+)$");
 
@@ -110,19 +107,22 @@ public final class Pfctl {
   }
 
   /** {@code pfctl -a A -s rules}: the filter rules loaded in {@code anchor}. */
-  public List<String> rules(String anchor) throws PfctlException {
-    return PfctlOutput.rules(run(List.of("-a", anchor(anchor), "-s", "rules"), "").stdout());
+  public List<String> rules(AnchorPath anchor) throws PfctlException {
+    return PfctlOutput.rules(run(List.of("-a", anchor.value(), "-s", "rules"), "").stdout());
   }
 
-  /** {@code pfctl -a P -s Anchors}: the anchors under {@code parent}, as full paths. */
-  public List<String> anchors(String parent) throws PfctlException {
-    return PfctlOutput.anchors(run(List.of("-a", anchor(parent), "-s", "Anchors"), "").stdout());
+  /**
+   * {@code pfctl -a P -s Anchors}: the anchors under {@code parent}, as pfctl prints their full
+   * paths (see {@link AnchorPath#childName} for the ones that are container anchors).
+   */
+  public List<String> anchors(AnchorPath parent) throws PfctlException {
+    return PfctlOutput.anchors(run(List.of("-a", parent.value(), "-s", "Anchors"), "").stdout());
   }
 
   /** {@code pfctl -a A -t T -T show}: the entries of a table of {@code anchor}. */
-  public List<String> table(String anchor, String table) throws PfctlException {
+  public List<String> table(AnchorPath anchor, TableName table) throws PfctlException {
     return PfctlOutput.tableEntries(
-        run(List.of("-a", anchor(anchor), "-t", table(table), "-T", "show"), "").stdout());
+        run(List.of("-a", anchor.value(), "-t", table.value(), "-T", "show"), "").stdout());
   }
 
   /**
@@ -131,26 +131,26 @@ public final class Pfctl {
    *
    * @throws PfSyntaxException quoting the offending line of {@code rules}
    */
-  public void loadAnchor(String anchor, String rules) throws PfctlException {
-    run(List.of("-a", anchor(anchor), "-f", "-"), rules);
+  public void loadAnchor(AnchorPath anchor, String rules) throws PfctlException {
+    run(List.of("-a", anchor.value(), "-f", "-"), rules);
   }
 
   /** {@code pfctl -a A -F all}: empties {@code anchor} (rules and tables; it stays listed). */
-  public void flushAnchor(String anchor) throws PfctlException {
-    run(List.of("-a", anchor(anchor), "-F", "all"), "");
+  public void flushAnchor(AnchorPath anchor) throws PfctlException {
+    run(List.of("-a", anchor.value(), "-F", "all"), "");
   }
 
   /**
    * {@code pfctl -a A -t T -T replace -f -}: sets the table's entries to exactly {@code entries},
    * without touching rules or states.
    */
-  public void replaceTable(String anchor, String table, Collection<IpNetwork> entries)
+  public void replaceTable(AnchorPath anchor, TableName table, Collection<IpNetwork> entries)
       throws PfctlException {
     String contents =
         entries.stream()
             .map(Pfctl::entry)
             .collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
-    run(List.of("-a", anchor(anchor), "-t", table(table), "-T", "replace", "-f", "-"), contents);
+    run(List.of("-a", anchor.value(), "-t", table.value(), "-T", "replace", "-f", "-"), contents);
   }
 
   /** {@code pfctl -k ADDRESS}: kills the states of connections opened from {@code address}. */
@@ -180,29 +180,6 @@ public final class Pfctl {
 
   private static String entry(IpNetwork network) {
     return network.isSingleHost() ? IpAddresses.format(network.address()) : network.toString();
-  }
-
-  /** Checks an anchor path: never empty (that would be the main ruleset), pf's length limits. */
-  static String anchor(String path) {
-    String[] components = path.split("/", -1);
-    for (String component : components) {
-      if (!ANCHOR_COMPONENT.matcher(component).matches()) {
-        throw new IllegalArgumentException(
-            "'"
-                + path
-                + "' is not an anchor path pfctl is run on: each '/'-separated component"
-                + " must be 1-63 letters, digits, '_', '.' or '-', not starting with '_' or '.'");
-      }
-    }
-    return path;
-  }
-
-  static String table(String name) {
-    if (!TABLE.matcher(name).matches()) {
-      throw new IllegalArgumentException(
-          "'" + name + "' is not a table name pfctl is run on: 1-31 letters, digits or '_'");
-    }
-    return name;
   }
 
   private String describe(List<String> args) {

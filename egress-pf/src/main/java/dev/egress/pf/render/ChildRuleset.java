@@ -1,5 +1,7 @@
 package dev.egress.pf.render;
 
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.HostName;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,9 +21,9 @@ import java.util.Set;
  * @param text the ruleset: table definitions, then rules, one per line, newline-terminated
  * @param tables the tables the text defines, in the order it defines them
  */
-public record ChildRuleset(String anchorName, String text, List<PfTable> tables) {
+public record ChildRuleset(AnchorName anchorName, String text, List<PfTable> tables) {
   public ChildRuleset {
-    AnchorNames.checkComponent(Objects.requireNonNull(anchorName, "anchorName"));
+    Objects.requireNonNull(anchorName, "anchorName");
     Objects.requireNonNull(text, "text");
     tables = List.copyOf(tables);
   }
@@ -31,7 +33,7 @@ public record ChildRuleset(String anchorName, String text, List<PfTable> tables)
    *
    * @throws IllegalArgumentException if the ruleset has no such table
    */
-  public PfTable table(String name) {
+  public PfTable table(TableName name) {
     for (PfTable table : tables) {
       if (table.name().equals(name)) {
         return table;
@@ -53,7 +55,7 @@ public record ChildRuleset(String anchorName, String text, List<PfTable> tables)
   }
 
   /** The names of all tables, in definition order. */
-  public List<String> tableNames() {
+  public List<TableName> tableNames() {
     return tables.stream().map(PfTable::name).toList();
   }
 }

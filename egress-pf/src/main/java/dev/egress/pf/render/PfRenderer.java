@@ -3,6 +3,8 @@ package dev.egress.pf.render;
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -61,7 +63,7 @@ public final class PfRenderer {
    */
   public static final int MAX_TABLES_PER_CONTAINER = 100;
 
-  private static final String DNS_TABLE = "dns";
+  private static final TableName DNS_TABLE = new TableName("dns");
 
   private PfRenderer() {}
 
@@ -73,7 +75,7 @@ public final class PfRenderer {
    * @throws IllegalArgumentException if {@code rules.name()} is not a safe anchor name
    */
   public static ChildRuleset renderChild(ContainerRules rules) throws UnsupportedPolicyException {
-    String anchorName = AnchorNames.checkComponent(rules.name());
+    AnchorName anchorName = AnchorName.of(rules.name());
     EgressPolicy policy = rules.policy();
     if (policy.requiresDnsFiltering()) {
       throw new UnsupportedPolicyException(
@@ -188,7 +190,7 @@ public final class PfRenderer {
    * @throws UnsupportedPolicyException as {@link #renderChild} does
    * @throws IllegalArgumentException if the anchor has no such table
    */
-  public static String renderTable(ContainerRules rules, String tableName)
+  public static String renderTable(ContainerRules rules, TableName tableName)
       throws UnsupportedPolicyException {
     return renderChild(rules).table(tableName).contents();
   }
@@ -343,7 +345,7 @@ public final class PfRenderer {
   }
 
   /** One entry inline, several in a table (so pf's optimiser has no rules to fold), none: null. */
-  private static @Nullable Target literalTarget(String tableName, SortedSet<IpNetwork> entries) {
+  private static @Nullable Target literalTarget(TableName tableName, SortedSet<IpNetwork> entries) {
     if (entries.isEmpty()) {
       return null;
     }
@@ -414,11 +416,12 @@ public final class PfRenderer {
     }
 
     /** {@code tcp_443} or {@code udp_5000_5100}: at most 15 characters. */
-    String tableName() {
-      return protocol.keyword()
-          + "_"
-          + ports.first()
-          + (ports.isSinglePort() ? "" : "_" + ports.last());
+    TableName tableName() {
+      return new TableName(
+          protocol.keyword()
+              + "_"
+              + ports.first()
+              + (ports.isSinglePort() ? "" : "_" + ports.last()));
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.egress.pf.render;
 
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
 import java.util.List;
@@ -11,14 +12,14 @@ import java.util.TreeSet;
  * One address table of a container's anchor: its name, the host names whose addresses it holds (so
  * that a refresh replaces only the tables whose names changed), and its current entries.
  *
- * @param name the table name, within {@link AnchorNames#MAX_TABLE_NAME_LENGTH} characters
+ * @param name the table name
  * @param hostNames the policy's host names whose addresses the table holds; empty for a table of
  *     literal addresses and networks only, which never needs refreshing
  * @param entries every address and network in the table, sorted, without duplicates
  */
-public record PfTable(String name, SortedSet<HostName> hostNames, List<IpNetwork> entries) {
+public record PfTable(TableName name, SortedSet<HostName> hostNames, List<IpNetwork> entries) {
   public PfTable {
-    AnchorNames.checkTableName(Objects.requireNonNull(name, "name"));
+    Objects.requireNonNull(name, "name");
     hostNames = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(hostNames));
     entries = List.copyOf(new TreeSet<>(entries));
   }

@@ -2,6 +2,7 @@ package dev.egress.pf.bench;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ManagedNetwork;
@@ -96,7 +97,7 @@ public class PfEnforcerBenchmark {
   /** Container {@code n}: one IPv4 and one IPv6 address in the guarded network. */
   static ContainerEndpoint container(int n) {
     return new ContainerEndpoint(
-        "bench-" + n,
+        ContainerId.of("bench-" + n),
         List.of(
             ip("10.64." + (n / 250) + "." + (n % 250 + 2)),
             ip("fd00:64::" + Integer.toHexString(n + 2))),

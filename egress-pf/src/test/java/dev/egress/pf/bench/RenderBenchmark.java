@@ -2,9 +2,10 @@ package dev.egress.pf.bench;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.pf.render.AnchorNames;
 import dev.egress.pf.render.ChildRuleset;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -82,12 +83,12 @@ public class RenderBenchmark {
     policy.allowTcp(Destination.gateway(), 3001);
     ContainerEndpoint container =
         new ContainerEndpoint(
-            "bench-container",
+            ContainerId.of("bench-container"),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
             IpAddresses.parse("192.168.64.1"));
     rules =
         new ContainerRules(
-            AnchorNames.childName(container.id()),
+            ParentAnchor.defaults().childName(container.id()).ruleSetName(),
             container,
             policy.build(),
             new Resolutions(resolutions));

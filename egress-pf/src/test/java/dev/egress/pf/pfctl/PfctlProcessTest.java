@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The real ProcessBuilder path, end to end, against the fake pfctl as a program. */
 class PfctlProcessTest {
-  private static final String CHILD = "com.apple/000.egress/c1";
+  private static final String CHILD_PATH = "com.apple/000.egress/c1";
+  private static final AnchorPath CHILD = AnchorPath.of(CHILD_PATH);
   @TempDir Path dir;
   private Path state;
   private Pfctl pfctl;
@@ -61,8 +62,8 @@ class PfctlProcessTest {
     FakePfctl after = FakePfctl.readFrom(state);
     assertEquals(
         List.of("block in quick from 192.168.64.3 to any"),
-        after.anchor(CHILD).orElseThrow().rules());
-    assertEquals(List.of("-a", CHILD, "-f", "-"), after.calls().get(0).args());
+        after.anchor(CHILD_PATH).orElseThrow().rules());
+    assertEquals(List.of("-a", CHILD_PATH, "-f", "-"), after.calls().get(0).args());
     assertEquals(List.of(), after.refusedCalls());
   }
 
@@ -87,7 +88,8 @@ class PfctlProcessTest {
     PfPermissionDeniedException denied =
         assertThrows(PfPermissionDeniedException.class, () -> pfctl.flushAnchor(CHILD));
     assertTrue(denied.getMessage().contains("/dev/pf"), denied.getMessage());
-    assertThrows(PfBusyException.class, () -> pfctl.replaceTable(CHILD, "t", List.of()));
+    assertThrows(
+        PfBusyException.class, () -> pfctl.replaceTable(CHILD, new TableName("t"), List.of()));
     PfSyntaxException syntax =
         assertThrows(
             PfSyntaxException.class,
@@ -97,7 +99,7 @@ class PfctlProcessTest {
     assertEquals(2, syntax.line());
     assertTrue(
         syntax.getMessage().contains("pass in quick to ! { 1.2.3.4, 5.6.7.8"), syntax.getMessage());
-    assertTrue(FakePfctl.readFrom(state).anchor(CHILD).isEmpty(), "nothing was loaded");
+    assertTrue(FakePfctl.readFrom(state).anchor(CHILD_PATH).isEmpty(), "nothing was loaded");
   }
 
   @Test
@@ -116,6 +118,7 @@ class PfctlProcessTest {
     for (String pid : pids) {
       assertTrue(gone(Long.parseLong(pid.strip())), "process " + pid + " survived the timeout");
     }
-    assertTrue(FakePfctl.readFrom(state).anchor(CHILD).isEmpty(), "the hung load took no effect");
+    assertTrue(
+        FakePfctl.readFrom(state).anchor(CHILD_PATH).isEmpty(), "the hung load took no effect");
   }
 }

@@ -23,7 +23,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class PfctlTest {
-  private static final String CHILD = "com.apple/000.egress/c1";
+  private static final String CHILD_PATH = "com.apple/000.egress/c1";
+  private static final AnchorPath CHILD = AnchorPath.of(CHILD_PATH);
   private final FakePfctl fake = new FakePfctl();
   private final Pfctl pfctl = new Pfctl(fake, Pfctl.DEFAULT_COMMAND, Duration.ofSeconds(5));
 
@@ -39,10 +40,10 @@ class PfctlTest {
     pfctl.loadAnchor(CHILD, rules);
 
     FakePfctl.Call call = fake.calls().get(0);
-    assertEquals(List.of("-a", CHILD, "-f", "-"), call.args());
+    assertEquals(List.of("-a", CHILD_PATH, "-f", "-"), call.args());
     assertEquals(rules, call.stdin());
     assertEquals(
-        Set.of("203.0.113.7"), fake.anchor(CHILD).orElseThrow().tables().get("dst_tcp_443"));
+        Set.of("203.0.113.7"), fake.anchor(CHILD_PATH).orElseThrow().tables().get("dst_tcp_443"));
     assertEquals(
         List.of("pass in quick proto tcp from 192.168.64.3 to <dst_tcp_443> port 443"),
         pfctl.rules(CHILD));
@@ -96,22 +97,24 @@ class PfctlTest {
   void replaceTable_writesOneEntryPerLine_andShowReadsThemBack() throws Exception {
     pfctl.loadAnchor(CHILD, "table <t1> persist\n");
     pfctl.replaceTable(
-        CHILD, "t1", List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
+        CHILD,
+        new TableName("t1"),
+        List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
     FakePfctl.Call call = fake.calls().get(1);
-    assertEquals(List.of("-a", CHILD, "-t", "t1", "-T", "replace", "-f", "-"), call.args());
+    assertEquals(List.of("-a", CHILD_PATH, "-t", "t1", "-T", "replace", "-f", "-"), call.args());
     assertEquals("198.51.100.0/24\n2001:db8::1\n", call.stdin());
     assertEquals(
         new TreeSet<>(List.of("198.51.100.0/24", "2001:db8::1")),
-        new TreeSet<>(pfctl.table(CHILD, "t1")));
+        new TreeSet<>(pfctl.table(CHILD, new TableName("t1"))));
   }
 
   @Test
   void flushAnchor_emptiesItButItStaysListed() throws Exception {
     pfctl.loadAnchor(CHILD, "block in quick from 192.168.64.3 to any\n");
     pfctl.flushAnchor(CHILD);
-    assertEquals(List.of("-a", CHILD, "-F", "all"), fake.calls().get(1).args());
+    assertEquals(List.of("-a", CHILD_PATH, "-F", "all"), fake.calls().get(1).args());
     assertEquals(List.of(), pfctl.rules(CHILD));
-    assertEquals(List.of(CHILD), pfctl.anchors("com.apple/000.egress"));
+    assertEquals(List.of(CHILD_PATH), pfctl.anchors(AnchorPath.of("com.apple/000.egress")));
   }
 
   @Test
@@ -174,7 +177,7 @@ class PfctlTest {
             PfPermissionDeniedException.class,
             () -> pfctl.loadAnchor(CHILD, "block in quick all\n"));
     assertTrue(e.hint().contains("root"), e.hint());
-    assertTrue(fake.anchor(CHILD).isEmpty(), "a failed load changes nothing");
+    assertTrue(fake.anchor(CHILD_PATH).isEmpty(), "a failed load changes nothing");
   }
 
   @Test
@@ -223,9 +226,11 @@ class PfctlTest {
   void anchorPaths_thatWouldReachTheMainRulesetOrMany_areRejectedBeforeRunning() {
     for (String bad :
         List.of("", "/", "com.apple/", "com.apple/*", "a b", "x".repeat(64), "../x")) {
-      assertThrows(IllegalArgumentException.class, () -> pfctl.flushAnchor(bad), bad);
+      assertThrows(
+          IllegalArgumentException.class, () -> pfctl.flushAnchor(AnchorPath.of(bad)), bad);
     }
-    assertThrows(IllegalArgumentException.class, () -> pfctl.table(CHILD, "x".repeat(32)));
+    assertThrows(
+        IllegalArgumentException.class, () -> pfctl.table(CHILD, new TableName("x".repeat(32))));
     assertEquals(List.of(), fake.calls());
   }
 
@@ -264,9 +269,9 @@ class PfctlTest {
     pfctl.mainRules();
     pfctl.loadAnchor(CHILD, "table <t> persist\nblock in quick from 192.168.64.3 to any\n");
     pfctl.rules(CHILD);
-    pfctl.anchors("com.apple/000.egress");
-    pfctl.replaceTable(CHILD, "t", List.of());
-    pfctl.table(CHILD, "t");
+    pfctl.anchors(AnchorPath.of("com.apple/000.egress"));
+    pfctl.replaceTable(CHILD, new TableName("t"), List.of());
+    pfctl.table(CHILD, new TableName("t"));
     pfctl.flushAnchor(CHILD);
     pfctl.killStatesFrom(ip("192.168.64.3"));
     pfctl.killStatesTo(ip("192.168.64.3"));

@@ -2,6 +2,8 @@ package dev.egress.pf.render;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
@@ -42,7 +44,7 @@ final class Fixtures {
 
   static ContainerEndpoint container(String id, String gateway, String... addresses) {
     return new ContainerEndpoint(
-        id,
+        ContainerId.of(id),
         Arrays.stream(addresses).map(Fixtures::ip).toList(),
         gateway.isEmpty() ? null : ip(gateway));
   }
@@ -50,7 +52,10 @@ final class Fixtures {
   static ContainerRules rules(
       ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
     return new ContainerRules(
-        AnchorNames.childName(container.id()), container, policy, resolutions);
+        ParentAnchor.defaults().childName(container.id()).ruleSetName(),
+        container,
+        policy,
+        resolutions);
   }
 
   /**
@@ -112,6 +117,40 @@ final class Fixtures {
         container("locked-down", "192.168.64.1", "192.168.64.5", "fd00:64::5"),
         EgressPolicy.denyAll(),
         Resolutions.none());
+  }
+
+  /** Container ids whose anchor names the golden file {@code anchor-names.txt} pins. */
+  static final List<String> NAMED_IDS =
+      List.of(
+          "agent-1",
+          "nanoclaw-main_1",
+          "a".repeat(42),
+          "a".repeat(43),
+          "nanoclaw-v2-family-group-chat-1764440000000",
+          "8f14e45fceea167a5a36dedd4bea2543aa1f3c3b1e5c1f0e3f2b9a1c4d5e6f70",
+          "my.container/1",
+          "-rf",
+          "x".repeat(200));
+
+  /** The default parent and the longest one a parent may be (48 characters). */
+  static final List<ParentAnchor> NAMING_PARENTS =
+      List.of(
+          ParentAnchor.defaults(),
+          new ParentAnchor(
+              AnchorPath.of("com.apple/000.egress.parent-of-48-characters-xyz"), null, false));
+
+  /** For each parent and id: the child anchor's path and the id it was made from. */
+  static String anchorNames() {
+    StringBuilder out = new StringBuilder();
+    for (ParentAnchor parent : NAMING_PARENTS) {
+      for (String id : NAMED_IDS) {
+        out.append(parent.childPath(parent.childName(ContainerId.of(id))))
+            .append("  <- ")
+            .append(id)
+            .append('\n');
+      }
+    }
+    return out.toString();
   }
 
   static Set<String> lines(String text) {

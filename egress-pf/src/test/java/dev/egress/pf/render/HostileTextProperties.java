@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
@@ -83,13 +87,16 @@ class HostileTextProperties {
 
   @Property(tries = 500)
   void childName_isAlwaysASafeDistinctComponent(
-      @ForAll("hostileIds") String id, @ForAll("hostileIds") String other) {
-    String name = AnchorNames.childName(id);
-    assertEquals(name, AnchorNames.checkComponent(name));
-    assertTrue(name.length() <= AnchorNames.MAX_COMPONENT_LENGTH, name);
-    assertEquals(name, AnchorNames.childName(id), "deterministic");
+      @ForAll("hostileIds") String hostileId, @ForAll("hostileIds") String hostileOther) {
+    String id = hostileId.replaceAll("[^!-~]", "x");
+    String other = hostileOther.replaceAll("[^!-~]", "x");
+    ParentAnchor parent = ParentAnchor.defaults();
+    AnchorName name = parent.childName(ContainerId.of(id));
+    assertEquals(name, new AnchorName(name.value()));
+    assertTrue(parent.childPath(name).value().length() <= AnchorPath.MAX_LENGTH, name.value());
+    assertEquals(name, parent.childName(ContainerId.of(id)), "deterministic");
     if (!id.equals(other)) {
-      assertNotEquals(name, AnchorNames.childName(other), id + " vs " + other);
+      assertNotEquals(name, parent.childName(ContainerId.of(other)), id + " vs " + other);
     }
   }
 
@@ -99,7 +106,7 @@ class HostileTextProperties {
     String printableId = id.replaceAll("[^!-~]", "x");
     ContainerEndpoint container =
         new ContainerEndpoint(
-            printableId,
+            ContainerId.of(printableId),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00::3")),
             IpAddresses.parse("192.168.64.1"));
     EgressPolicy.Builder builder = EgressPolicy.builder().logDenied(true);
@@ -118,7 +125,11 @@ class HostileTextProperties {
                             Set.of(IpAddresses.parse("10.1.1.1"), IpAddresses.parse("fd00::9")))))
             .orElse(Resolutions.none());
     ContainerRules rules =
-        new ContainerRules(AnchorNames.childName(printableId), container, policy, resolutions);
+        new ContainerRules(
+            ParentAnchor.defaults().childName(container.id()).ruleSetName(),
+            container,
+            policy,
+            resolutions);
     if (policy.requiresDnsFiltering()) {
       return; // refused before rendering; PfRendererTest covers the refusal
     }
@@ -139,22 +150,25 @@ class HostileTextProperties {
     // block.
     assertEquals(name.isPresent() ? 7 : 6, rulesPerAddress, text);
     for (PfTable table : child.tables()) {
-      assertTrue(table.name().length() <= AnchorNames.MAX_TABLE_NAME_LENGTH);
+      assertTrue(table.name().value().length() <= 31);
     }
-    PfEvaluator.of("anchor \"*\"\n", Map.of(child.anchorName(), text)); // parses as pf text
+    PfEvaluator.of("anchor \"*\"\n", Map.of(child.anchorName().value(), text)); // parses as pf
   }
 
   @Property(tries = 300)
   void unsafeRuleSetName_isRejectedBeforeRendering(@ForAll("anyText") String name) {
     ContainerRules base = Fixtures.denyAll();
-    ContainerRules rules =
-        new ContainerRules(name, base.container(), base.policy(), base.resolutions());
     try {
+      ContainerRules rules =
+          new ContainerRules(
+              new RuleSetName(name), base.container(), base.policy(), base.resolutions());
       ChildRuleset child = PfRenderer.renderChild(rules);
-      assertEquals(name, AnchorNames.checkComponent(child.anchorName()));
+      assertEquals(name, child.anchorName().value());
     } catch (IllegalArgumentException expected) {
       assertTrue(
-          expected.getMessage().contains("not a safe pf anchor name"), expected.getMessage());
+          expected.getMessage().contains("not a safe pf anchor name")
+              || expected.getMessage().contains("is not a rule-set name"),
+          expected.getMessage());
     } catch (Exception e) {
       throw new AssertionError(e);
     }
@@ -168,7 +182,7 @@ class HostileTextProperties {
       ManagedNetwork network =
           new ManagedNetwork(
               List.of(IpNetwork.parse("192.168.70.0/24"), IpNetwork.parse("fd00:70::/64")), bridge);
-      parent = new ParentAnchor(path, network, true);
+      parent = new ParentAnchor(AnchorPath.of(path), network, true);
     } catch (IllegalArgumentException rejected) {
       return;
     }
@@ -177,9 +191,7 @@ class HostileTextProperties {
       assertTrue(PARENT_LINE.matcher(line).matches(), line);
     }
     assertEquals(4, text.split("\n").length, text);
-    for (String component : parent.path().split("/")) {
-      assertTrue(component.length() <= AnchorNames.MAX_COMPONENT_LENGTH);
-    }
+    assertTrue(parent.path().value().length() <= ParentAnchor.MAX_PATH_LENGTH);
     PfEvaluator.of(text, Map.of());
   }
 

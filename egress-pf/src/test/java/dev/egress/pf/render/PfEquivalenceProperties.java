@@ -48,7 +48,7 @@ class PfEquivalenceProperties {
       throws Exception {
     Map<String, String> children = new LinkedHashMap<>();
     for (ContainerRules rules : scenario.containers()) {
-      children.put(rules.name(), PfRenderer.renderChild(rules).text());
+      children.put(rules.name().value(), PfRenderer.renderChild(rules).text());
     }
     PfEvaluator pf = PfEvaluator.of(PfRenderer.renderParent(scenario.parent()), children);
     for (PfPacket packet : packets(scenario)) {
@@ -80,7 +80,7 @@ class PfEquivalenceProperties {
     List<ContainerRules> refreshed = new ArrayList<>();
     for (int i = 0; i < before.containers().size(); i++) {
       ContainerRules old = before.containers().get(i);
-      children.put(old.name(), PfRenderer.renderChild(old).text());
+      children.put(old.name().value(), PfRenderer.renderChild(old).text());
       ContainerRules fresh =
           new ContainerRules(
               old.name(),
@@ -93,7 +93,7 @@ class PfEquivalenceProperties {
     for (ContainerRules fresh : refreshed) {
       ChildRuleset child = PfRenderer.renderChild(fresh);
       for (PfTable table : child.tablesHolding(fresh.policy().hostNames())) {
-        pf = pf.withTableReplaced(fresh.name(), table.name(), table.contents());
+        pf = pf.withTableReplaced(fresh.name().value(), table.name().value(), table.contents());
       }
     }
     Scenarios.Scenario after = new Scenarios.Scenario(refreshed, before.guard());

@@ -3,9 +3,11 @@ package dev.egress.pf.render;
 import static dev.egress.pf.render.Fixtures.ip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.policy.IpNetwork;
+import dev.egress.testkit.pf.FakePfctl;
 import dev.egress.testkit.pf.PfDecision;
 import dev.egress.testkit.pf.PfEvaluator;
 import dev.egress.testkit.pf.PfPacket;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,6 +58,7 @@ class PfGoldenTest {
     files.put("deny-all.pf", PfRenderer.renderChild(Fixtures.denyAll()).text());
     files.put("parent.pf", PfRenderer.renderParent(ParentAnchor.defaults()));
     files.put("parent-guarded.pf", PfRenderer.renderParent(guardedParent()));
+    files.put("anchor-names.txt", Fixtures.anchorNames());
     return files;
   }
 
@@ -90,15 +94,30 @@ class PfGoldenTest {
     }
   }
 
+  @Test
+  void goldenAnchorNames_areAllPathsPfctlLoads() throws IOException {
+    FakePfctl pfctl = new FakePfctl();
+    List<String> lines = golden("anchor-names.txt").lines().toList();
+    assertEquals(Fixtures.NAMING_PARENTS.size() * Fixtures.NAMED_IDS.size(), lines.size());
+    for (String line : lines) {
+      String path = line.substring(0, line.indexOf("  <- "));
+      assertTrue(path.length() <= 63, line);
+      FakePfctl.Result load =
+          pfctl.execute(List.of("pfctl", "-a", path, "-f", "-"), "block in quick all\n");
+      assertEquals(0, load.exitCode(), line + ": " + load.stderr());
+    }
+    assertTrue(lines.stream().anyMatch(l -> l.indexOf("  <- ") == 63), "the longest paths fit");
+  }
+
   /** Every golden child side by side under the guarded parent, all read from the files. */
   private static PfEvaluator goldenPf(String parentFile) throws IOException {
     return PfEvaluator.of(
         golden(parentFile),
         Map.of(
-            Fixtures.nanoClaw().name(), golden("nanoclaw-default.pf"),
-            Fixtures.manyNamesAndPorts().name(), golden("many-names-and-ports.pf"),
-            Fixtures.ipv6Only().name(), golden("ipv6-only.pf"),
-            Fixtures.denyAll().name(), golden("deny-all.pf")));
+            Fixtures.nanoClaw().name().value(), golden("nanoclaw-default.pf"),
+            Fixtures.manyNamesAndPorts().name().value(), golden("many-names-and-ports.pf"),
+            Fixtures.ipv6Only().name().value(), golden("ipv6-only.pf"),
+            Fixtures.denyAll().name().value(), golden("deny-all.pf")));
   }
 
   @ParameterizedTest(name = "{0} {1} {2} -> {3} port {4}: {5} ({6})")
@@ -204,7 +223,7 @@ class PfGoldenTest {
     PfEvaluator pf =
         goldenPf("parent-guarded.pf")
             .withTableReplaced(
-                Fixtures.nanoClaw().name(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
+                Fixtures.nanoClaw().name().value(), "tcp_443", "160.79.104.0/23\n2607:6bc0::20\n");
     assertEquals(
         PfVerdict.BLOCK,
         pf.verdict(

@@ -10,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.Resolutions;
@@ -42,9 +44,13 @@ class PfRendererTest {
     ContainerRules base = Fixtures.denyAll();
     for (String name :
         List.of("", "_reserved", "a/b", "a b", "x\n", "*", ".hidden", "a".repeat(64))) {
-      ContainerRules rules =
-          new ContainerRules(name, base.container(), base.policy(), base.resolutions());
-      assertThrows(IllegalArgumentException.class, () -> PfRenderer.renderChild(rules), name);
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              PfRenderer.renderChild(
+                  new ContainerRules(
+                      new RuleSetName(name), base.container(), base.policy(), base.resolutions())),
+          name);
     }
   }
 
@@ -122,7 +128,7 @@ class PfRendererTest {
         rulesOnly(PfRenderer.renderChild(after).text()));
     assertEquals(
         List.of(IpNetwork.parse("160.79.104.0/23")),
-        PfRenderer.renderChild(after).table("tcp_443").entries());
+        PfRenderer.renderChild(after).table(new TableName("tcp_443")).entries());
   }
 
   @Test
@@ -134,27 +140,33 @@ class PfRendererTest {
     assertEquals(
         List.of("udp_123"), names(child.tablesHolding(Set.of(HostName.of("time.example.org")))));
     assertEquals(List.of(), names(child.tablesHolding(Set.of(HostName.of("unrelated.example")))));
-    assertTrue(child.table("dns").hostNames().isEmpty());
+    assertTrue(child.table(new TableName("dns")).hostNames().isEmpty());
   }
 
   @Test
   void tableContents_isOneSortedEntryPerLine() throws Exception {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
     assertEquals(
-        "160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n", child.table("tcp_443").contents());
+        "160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n",
+        child.table(new TableName("tcp_443")).contents());
     assertEquals(
-        "", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).table("udp_123").contents());
+        "",
+        PfRenderer.renderChild(Fixtures.manyNamesAndPorts())
+            .table(new TableName("udp_123"))
+            .contents());
     assertEquals(
-        "9.9.9.9\n192.168.64.1\n", PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), "dns"));
+        "9.9.9.9\n192.168.64.1\n",
+        PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), new TableName("dns")));
     assertThrows(
-        IllegalArgumentException.class, () -> PfRenderer.renderTable(Fixtures.nanoClaw(), "dns"));
+        IllegalArgumentException.class,
+        () -> PfRenderer.renderTable(Fixtures.nanoClaw(), new TableName("dns")));
   }
 
   @Test
   void table_unknownName_saysWhichTablesExist() throws Exception {
     ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> child.table("tcp_80"));
+        assertThrows(IllegalArgumentException.class, () -> child.table(new TableName("tcp_80")));
     assertTrue(e.getMessage().contains("tcp_443"), e.getMessage());
   }
 
@@ -243,11 +255,11 @@ class PfRendererTest {
         PfRenderer.renderChild(rules).text());
     assertEquals(
         List.of(IpNetwork.parse("172.16.0.1"), IpNetwork.parse("172.17.0.0/16")),
-        PfRenderer.renderChild(rules).table("tcp_8443").entries());
+        PfRenderer.renderChild(rules).table(new TableName("tcp_8443")).entries());
   }
 
   private static List<String> names(List<PfTable> tables) {
-    return tables.stream().map(PfTable::name).toList();
+    return tables.stream().map(table -> table.name().value()).toList();
   }
 
   private static List<String> rulesOnly(String text) {

@@ -2,6 +2,7 @@ package dev.egress.pf.render;
 
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -145,7 +146,9 @@ final class Scenarios {
                                 ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
                                 result.add(
                                     new ContainerRules(
-                                        AnchorNames.childName(endpoint.id()),
+                                        ParentAnchor.defaults()
+                                            .childName(endpoint.id())
+                                            .ruleSetName(),
                                         endpoint,
                                         policies.get(i),
                                         resolutions.get(i)));
@@ -175,7 +178,7 @@ final class Scenarios {
             default -> null;
           };
       return new ContainerEndpoint(
-          "container-" + index + (index % 2 == 0 ? "" : "/odd:id"), addresses, gw);
+          ContainerId.of("container-" + index + (index % 2 == 0 ? "" : "/odd:id")), addresses, gw);
     }
   }
 

@@ -60,6 +60,10 @@ import org.jspecify.annotations.Nullable;
  * states}, {@code -f} of a file or without {@code -a}, anything not understood) fail with exit
  * status 1 and are kept in {@link #refusedCalls()}, so a test can assert that there were none.
  *
+ * <p>Like pfctl, it cannot load a ruleset into an anchor whose path has 64 characters or more: the
+ * whole {@code -a} path is copied into a field of {@code PF_ANCHOR_NAME_SIZE} (64) bytes, and pfctl
+ * stops with {@code pfctl_add_rule: strlcpy}.
+ *
  * <p>Faults: {@link #failOn} makes matching calls fail with a given exit status and standard error
  * (pfctl's own words), {@link #hangOn} makes them hang; {@link #wipeAnchor}, {@link
  * #unhookMainRuleset} and {@link #disableByOthers} change pf behind the enforcer's back.
@@ -72,6 +76,10 @@ public final class FakePfctl implements ProcessRunner {
   static final String APPLE_SCRUB = "scrub-anchor \"com.apple/*\" all fragment reassemble";
 
   static final String APPLE_ANCHOR = "anchor \"com.apple/*\" all";
+
+  /** pf's {@code PF_ANCHOR_NAME_SIZE}: loads into longer anchor paths fail (with the NUL). */
+  private static final int PF_ANCHOR_NAME_SIZE = 64;
+
   private static final String ALTQ_NOISE =
       "No ALTQ support in kernel\nALTQ related functions disabled\n";
   private static final String LOAD_WARNING =
@@ -515,6 +523,9 @@ public final class FakePfctl implements ProcessRunner {
         return refuse(
             call,
             "-f must be '-a ANCHOR -f -': loading the main ruleset or a file is" + " forbidden");
+      }
+      if (anchor.length() >= PF_ANCHOR_NAME_SIZE) {
+        return new Result(1, "", ALTQ_NOISE + "pfctl: pfctl_add_rule: strlcpy\n");
       }
       return load(anchor, call.stdin());
     }

@@ -56,6 +56,21 @@ class FakePfctlTest {
   }
 
   @Test
+  void load_intoAnAnchorPathOf64CharactersOrMore_failsAsPfctlDoes() {
+    String fits = PARENT + "/" + "a".repeat(63 - PARENT.length() - 1);
+    String tooLong = fits + "b";
+
+    FakePfctl.Result failed = run("block in quick all\n", "-a", tooLong, "-f", "-");
+    FakePfctl.Result loaded = run("block in quick all\n", "-a", fits, "-f", "-");
+
+    assertEquals(1, failed.exitCode());
+    assertTrue(failed.stderr().contains("pfctl_add_rule: strlcpy"), failed.stderr());
+    assertTrue(fake.anchor(tooLong).isEmpty());
+    assertEquals(0, loaded.exitCode(), loaded.stderr());
+    assertEquals(List.of("block in quick all"), fake.anchor(fits).orElseThrow().rules());
+  }
+
+  @Test
   void load_isAllOrNothing_andReportsTheLineOfASyntaxError() {
     run("block in quick all\n", "-a", PARENT + "/c1", "-f", "-");
     FakePfctl.Result bad =

@@ -3,6 +3,7 @@ package dev.egress.examples.demo;
 import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
@@ -95,7 +96,9 @@ public final class Demo {
     out.println();
     ContainerEndpoint container =
         new ContainerEndpoint(
-            "agent-1", List.of(IpAddresses.parse("172.17.0.2")), IpAddresses.parse("172.17.0.1"));
+            ContainerId.of("agent-1"),
+            List.of(IpAddresses.parse("172.17.0.2")),
+            IpAddresses.parse("172.17.0.1"));
     NftBackend backend =
         new NftBackend(
             NftCommand.onPath(),

@@ -2,6 +2,7 @@ package dev.egress.examples.launcher;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
@@ -17,6 +18,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -166,8 +168,13 @@ public final class Launcher implements AutoCloseable {
         }
       }
       // Listed again after the stops, so that rules of an orphan that would not stop stay.
-      Set<String> live =
-          cli.listRunning().stream().map(ContainerInfo::id).collect(Collectors.toSet());
+      Set<ContainerId> live = new HashSet<>();
+      for (ContainerInfo container : cli.listRunning()) {
+        // An id that cannot be a ContainerId was never attached: it has no rules to keep.
+        if (isContainerId(container.id())) {
+          live.add(ContainerId.of(container.id()));
+        }
+      }
       ReconcileResult result = enforcer.reconcile(live);
       started = true;
       return new StartReport(stopped, result);
@@ -438,7 +445,17 @@ public final class Launcher implements AutoCloseable {
         }
       }
     }
-    return new ContainerEndpoint(info.id(), info.addresses(), info.gateway().orElse(null));
+    return new ContainerEndpoint(
+        ContainerId.of(info.id()), info.addresses(), info.gateway().orElse(null));
+  }
+
+  private static boolean isContainerId(String id) {
+    try {
+      ContainerId.of(id);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   private Attachment attach(Session session, ContainerEndpoint endpoint) throws EgressException {

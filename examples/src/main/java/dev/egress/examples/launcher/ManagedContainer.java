@@ -27,7 +27,7 @@ public final class ManagedContainer {
 
   /** The container's id, its name: {@code PREFIX-GROUP-TIMESTAMP}. */
   public String id() {
-    return attachment.container().id();
+    return attachment.container().id().value();
   }
 
   public String group() {

@@ -1,6 +1,7 @@
 package dev.egress.examples.launcher;
 
 import dev.egress.enforcer.EgressEnforcer;
+import dev.egress.enforcer.Subject;
 import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.FakeContainer;
 import dev.egress.examples.container.FakeContainerRunner;
@@ -106,8 +107,10 @@ final class LauncherFixture {
 
   /** Ids that have rules in place: active attachments and removals that failed. */
   static java.util.Set<String> ruleSets(InMemoryEgressEnforcer enforcer) {
-    java.util.Set<String> ids = new java.util.TreeSet<>(enforcer.pendingRemovals());
-    enforcer.attachments().forEach(a -> ids.add(a.container().id()));
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    // The in-memory enforcer removes only containers it attached.
+    enforcer.pendingRemovals().forEach(r -> ids.add(((Subject.Container) r).id().value()));
+    enforcer.attachments().forEach(a -> ids.add(a.container().id().value()));
     return ids;
   }
 

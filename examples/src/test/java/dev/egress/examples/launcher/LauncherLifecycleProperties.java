@@ -132,7 +132,7 @@ class LauncherLifecycleProperties {
       Map<String, Attachment> attached =
           enforcer.attachments().stream()
               .filter(Attachment::isActive)
-              .collect(Collectors.toMap(a -> a.container().id(), a -> a));
+              .collect(Collectors.toMap(a -> a.container().id().value(), a -> a));
       Set<String> running =
           state.containers.values().stream()
               .filter(b -> b.state.equals("running"))

@@ -82,7 +82,7 @@ class LauncherOverPfTest {
 
   private boolean pfPasses(InetAddress source, InetAddress destination, int port) {
     return pf.verdict(
-            ParentAnchor.DEFAULT_PATH,
+            ParentAnchor.DEFAULT_PATH.value(),
             PfPacket.in(BRIDGE, PfPacket.IpProtocol.TCP, source, destination, port))
         == PfVerdict.PASS;
   }

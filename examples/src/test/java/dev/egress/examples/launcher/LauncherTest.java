@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.Subject;
 import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.FakeContainer;
 import dev.egress.examples.container.FakeContainerRunner;
@@ -409,7 +411,8 @@ class LauncherTest {
         .runDetached(
             dev.egress.examples.container.ContainerRunSpec.builder("someone-else", "img").build());
     enforcer.attach(
-        new ContainerEndpoint("someone-else", List.of(IpAddresses.parse("192.168.64.9")), null),
+        new ContainerEndpoint(
+            ContainerId.of("someone-else"), List.of(IpAddresses.parse("192.168.64.9")), null),
         EgressPolicy.denyAll());
     List<String> orphans = new ArrayList<>(fixture.running());
     orphans.remove("someone-else");
@@ -420,7 +423,8 @@ class LauncherTest {
     Launcher.StartReport report = second.start();
 
     assertEquals(orphans, report.orphansStopped().stream().sorted().toList());
-    assertEquals(Set.of(attached.id()), report.enforcer().removed());
+    assertEquals(
+        Set.of(Subject.container(ContainerId.of(attached.id()))), report.enforcer().removed());
     assertEquals(List.of("someone-else"), fixture.running());
     assertEquals(Set.of("someone-else"), ruleSets());
   }
