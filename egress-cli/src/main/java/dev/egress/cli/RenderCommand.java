@@ -184,7 +184,7 @@ final class RenderCommand implements Callable<Integer> {
     }
     output.raw(nft.preview(rules));
     output.note(
-        "# would be loaded with: nft -f - (the table and base chains by the first attach,"
+        "# would be loaded with: nft -f FILE (the table and base chains by the first attach,"
             + " then the container's rules by its attach)");
     return ExitCodes.OK;
   }

@@ -327,18 +327,19 @@ class RenderCommandTest {
         result
             .err()
             .endsWith(
-                "# would be loaded with: nft -f - (the table and base chains by the first"
+                "# would be loaded with: nft -f FILE (the table and base chains by the first"
                     + " attach, then the container's rules by its attach)\n"),
         result.err());
   }
 
   /**
-   * What an NftBackend sends to {@code nft -f -} for prepare and install, recorded by a stand-in
+   * What an NftBackend has {@code nft -f FILE} load for prepare and install, recorded by a stand-in
    * nft.
    */
   private String loadedByAttach(String id, String table, NftGuard guard) throws Exception {
     Path recorded = dir.resolve("nft-input");
-    Path nft = Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat >> '" + recorded + "'\n");
+    Path nft =
+        Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat \"$2\" >> '" + recorded + "'\n");
     NftBackend backend =
         new NftBackend(
             new NftCommand(

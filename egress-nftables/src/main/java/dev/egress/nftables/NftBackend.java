@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
 
 /**
  * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
- * for its layout), every change one {@code nft -f -} transaction, connections cut with {@code
+ * for its layout), every change one {@code nft -f} transaction, connections cut with {@code
  * conntrack -D}. Stateless: what is installed is read back from the kernel.
  *
  * <p>Thread-safe for calls on different rule sets (each is one transaction on its own objects).
@@ -120,9 +120,7 @@ public final class NftBackend implements FirewallBackend {
     }
     Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
     toCut.addAll(dispatched);
-    for (InetAddress address : toCut) {
-      command.deleteConnectionsOf(address);
-    }
+    command.deleteConnectionsOf(toCut);
   }
 
   /**

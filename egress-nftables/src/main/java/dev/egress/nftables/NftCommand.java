@@ -9,37 +9,81 @@ import dev.egress.process.ProcessTimeoutException;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}: scripts go to {@code nft
- * -f -} on stdin (one atomic transaction per call), and failures are classified into {@link
- * NftException.Kind}s with hints. A call that outlives the timeout is killed with every process it
- * started ({@code sudo} and the {@code nft} it runs included) before it is reported.
+ * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}, and classifies failures
+ * into {@link NftException.Kind}s with hints. A call that outlives the timeout is killed with every
+ * process it started ({@code sudo} and the {@code nft} it runs included) before it is reported.
+ *
+ * <p>A script is one atomic transaction, and reaches {@code nft} whole before {@code nft} starts:
+ * it is written to a file in a directory of its own (mode 0700, in the scratch directory), the file
+ * (mode 0600) is closed, and only then does {@code nft -f FILE} run. Fed on stdin instead, a
+ * launcher killed while writing would leave {@code nft} to read end-of-file and commit the prefix
+ * it had got, a rule set without its final reject. Whatever happens to this process once {@code
+ * nft} runs, {@code nft} loads all of the script or none of it. The directory is removed after each
+ * call; one killed mid-call leaves it behind (its name starts with {@code egress-nft-}).
  *
  * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
  * host, {@code [ip, netns, exec, NS, nft]} in a namespace, {@code [sudo, -n, nft]}, a fake script
  * in tests. Thread-safe; every method blocks until the child exits or is killed.
  */
 public final class NftCommand {
+  private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_DIRECTORY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+  private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
   private final ProcessRunner runner;
   private final List<String> nft;
   private final List<String> conntrack;
   private final Duration timeout;
+  private final Path scratch;
+
+  /**
+   * Whether conntrack takes a file of commands ({@code -R}, conntrack-tools 1.4.6 and later);
+   * cleared the first time it refuses the option, and each deletion runs on its own from then on.
+   */
+  private volatile boolean conntrackBatches = true;
+
+  /** A command that writes its transactions under {@code java.io.tmpdir}. */
+  public NftCommand(
+      ProcessRunner runner, List<String> nft, List<String> conntrack, Duration timeout) {
+    this(runner, nft, conntrack, timeout, Path.of(System.getProperty("java.io.tmpdir")));
+  }
 
   /**
    * @param runner runs the processes
    * @param nft the nft command, for example {@code List.of("nft")}
    * @param conntrack the conntrack command, for example {@code List.of("conntrack")}
    * @param timeout how long one call may take before it is killed
+   * @param scratchDirectory where each call makes the private directory its input file lives in;
+   *     the nft and conntrack commands must be able to read there ({@code sudo} can)
    */
   public NftCommand(
-      ProcessRunner runner, List<String> nft, List<String> conntrack, Duration timeout) {
+      ProcessRunner runner,
+      List<String> nft,
+      List<String> conntrack,
+      Duration timeout,
+      Path scratchDirectory) {
     this.runner = Objects.requireNonNull(runner, "runner");
+    this.scratch = Objects.requireNonNull(scratchDirectory, "scratchDirectory");
     if (nft.isEmpty() || conntrack.isEmpty()) {
       throw new IllegalArgumentException("the nft and conntrack commands must not be empty");
     }
@@ -60,14 +104,16 @@ public final class NftCommand {
   }
 
   /**
-   * Loads {@code script} as one transaction: all of it applies, or none.
+   * Loads {@code script} as one transaction with {@code nft -f FILE}: all of it applies, or none.
    *
-   * @throws NftException classified, with the failing lines nft reported
+   * @throws NftException classified, with the failing lines nft reported; of kind {@link
+   *     NftException.Kind#TIMEOUT} when nft was killed, after which only a read-back tells whether
+   *     it had committed
    */
   public void apply(String script) throws NftException {
-    ProcessResult result = run(withArgs(nft, "-f", "-"), script);
+    ProcessResult result = runOnFile(nft, "-f", script, true);
     if (!result.succeeded()) {
-      throw classify("nft -f - failed", result.stderr(), script);
+      throw classify("nft -f failed", result.stderr(), script);
     }
   }
 
@@ -81,7 +127,7 @@ public final class NftCommand {
   public String list(String... what) throws NftException {
     List<String> args = new ArrayList<>(List.of("list"));
     args.addAll(List.of(what));
-    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), "");
+    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), true);
     if (!result.succeeded()) {
       throw classify("nft " + String.join(" ", args) + " failed", result.stderr(), "");
     }
@@ -89,30 +135,57 @@ public final class NftCommand {
   }
 
   /**
-   * Deletes every tracked connection of {@code address}: those it opened ({@code -s}), those opened
-   * to it ({@code -d}), and those whose replies come from it ({@code -r}) — connections that
-   * reached it through a published port, whose original destination is the host. Finding none is
-   * success. Stops at the first real failure.
+   * Deletes every tracked connection of each of {@code addresses}: those it opened ({@code -s}),
+   * those opened to it ({@code -d}), and those whose replies come from it ({@code -r}) —
+   * connections that reached it through a published port, whose original destination is the host.
+   * One {@code conntrack -R FILE} runs all of the deletions; a conntrack without {@code -R} (before
+   * 1.4.6) gets one call per deletion instead. Finding none is success.
+   *
+   * @throws NftException at the first real failure; deletions before it stay done
    */
-  public void deleteConnectionsOf(InetAddress address) throws NftException {
-    for (String match : List.of("-s", "-d", "-r")) {
-      ProcessResult result =
-          run(
-              withArgs(
-                  conntrack,
-                  "-D",
-                  "-f",
-                  IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
-                  match,
-                  IpAddresses.format(address)),
-              "");
-      // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
-      if (!result.succeeded() && !result.stderr().contains(" 0 flow entries")) {
-        throw classify(
-            "conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
-            result.stderr(),
-            "");
+  public void deleteConnectionsOf(Collection<InetAddress> addresses) throws NftException {
+    List<List<String>> deletions = new ArrayList<>();
+    for (InetAddress address : new LinkedHashSet<>(addresses)) {
+      for (String match : List.of("-s", "-d", "-r")) {
+        deletions.add(
+            List.of(
+                "-D",
+                "-f",
+                IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
+                match,
+                IpAddresses.format(address)));
       }
+    }
+    if (deletions.isEmpty()) {
+      return;
+    }
+    if (conntrackBatches) {
+      StringBuilder batch = new StringBuilder();
+      deletions.forEach(deletion -> batch.append(String.join(" ", deletion)).append('\n'));
+      ProcessResult result = runOnFile(conntrack, "-R", batch.toString(), false);
+      if (!refusesBatches(result)) {
+        checkDeleted(result, "conntrack -R (" + deletions.size() + " deletions)");
+        return;
+      }
+      conntrackBatches = false;
+    }
+    for (List<String> deletion : deletions) {
+      ProcessResult result = run(withArgs(conntrack, deletion.toArray(String[]::new)), false);
+      checkDeleted(result, "conntrack " + String.join(" ", deletion));
+    }
+  }
+
+  /** getopt's words for an option it does not know, as conntrack before 1.4.6 prints them. */
+  private static boolean refusesBatches(ProcessResult result) {
+    String stderr = result.stderr().toLowerCase(Locale.ROOT);
+    return !result.succeeded()
+        && (stderr.contains("invalid option") || stderr.contains("unrecognized option"));
+  }
+
+  private static void checkDeleted(ProcessResult result, String what) throws NftException {
+    // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+    if (!result.succeeded() && !result.stderr().contains(" 0 flow entries")) {
+      throw classify(what + " failed", result.stderr(), "");
     }
   }
 
@@ -122,8 +195,64 @@ public final class NftCommand {
     return full;
   }
 
-  private ProcessResult run(List<String> command, String stdin) throws NftException {
-    Command call = new Command(command, stdin, timeout);
+  /**
+   * Runs {@code tool option FILE} on a private file that holds {@code content}, complete and closed
+   * before the tool starts; removes the file and its directory afterwards.
+   */
+  private ProcessResult runOnFile(
+      List<String> tool, String option, String content, boolean parsesStdout) throws NftException {
+    Path directory;
+    try {
+      directory = Files.createTempDirectory(scratch, "egress-nft-", PRIVATE_DIRECTORY);
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new NftException(
+          NftException.Kind.OTHER,
+          "could not make a private directory in "
+              + scratch
+              + " for the input of "
+              + tool.get(tool.size() - 1)
+              + ": "
+              + e,
+          "the scratch directory must exist, be writable and support POSIX permissions; choose"
+              + " another one (scratchDirectory(...))",
+          e);
+    }
+    Path file = directory.resolve("input");
+    try {
+      // CREATE_NEW: the file is new and ours, never something that was waiting at that name.
+      try (SeekableByteChannel channel =
+          Files.newByteChannel(
+              file,
+              Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+              PRIVATE_FILE)) {
+        ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+          channel.write(bytes);
+        }
+      } catch (IOException e) {
+        throw new NftException(
+            NftException.Kind.OTHER,
+            "could not write the input of " + tool.get(tool.size() - 1) + " to " + file + ": " + e,
+            "the scratch directory must have room; choose another one (scratchDirectory(...))",
+            e);
+      }
+      return run(withArgs(tool, option, file.toString()), parsesStdout);
+    } finally {
+      deleteQuietly(file);
+      deleteQuietly(directory);
+    }
+  }
+
+  private static void deleteQuietly(Path path) {
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      // Private to this user and without secrets: a leftover costs a few bytes of disk, no more.
+    }
+  }
+
+  private ProcessResult run(List<String> command, boolean parsesStdout) throws NftException {
+    Command call = new Command(command, timeout);
     ProcessResult result;
     try {
       result = runner.run(call);
@@ -138,10 +267,9 @@ public final class NftCommand {
       throw new NftException(
           NftException.Kind.TIMEOUT,
           String.valueOf(e.getMessage()),
-          "nft was killed, with every process it started, before this was reported: it changes"
-              + " nothing more. Whether a transaction committed before that is unknown until the"
-              + " table is read back (reconcile and the health check do). Check the host's load"
-              + " and whether another process holds the nftables lock",
+          "the call was killed before this was reported (the message names any process that"
+              + " survived); what it did before that only a read-back shows. Check the host's"
+              + " load and whether another process holds the nftables lock",
           e);
     } catch (IOException e) {
       throw new NftException(
@@ -150,7 +278,7 @@ public final class NftCommand {
       Thread.currentThread().interrupt();
       throw new NftException(NftException.Kind.OTHER, "interrupted while running " + call, "", e);
     }
-    if (!result.stdoutComplete()) {
+    if (parsesStdout && !result.stdoutComplete()) {
       throw new NftException(
           NftException.Kind.OTHER,
           call

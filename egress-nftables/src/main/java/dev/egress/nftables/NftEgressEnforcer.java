@@ -12,6 +12,7 @@ import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -20,7 +21,7 @@ import java.util.Set;
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
  * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules in
- * one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
+ * one {@code nft -f} transaction; detach removes them and deletes the container's tracked
  * connections.
  *
  * <pre>{@code
@@ -82,6 +83,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     private List<String> nftCommand = List.of("nft");
     private List<String> conntrackCommand = List.of("conntrack");
     private Duration timeout = Duration.ofSeconds(10);
+    private Path scratchDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
 
@@ -125,6 +127,15 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
+    /**
+     * Where each nft and conntrack call gets a private directory (mode 0700) for the file it reads
+     * its input from; default {@code java.io.tmpdir}. nft must be able to read there.
+     */
+    public Builder scratchDirectory(Path directory) {
+      this.scratchDirectory = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
     private static List<String> nonEmpty(List<String> command, String what) {
       if (command.isEmpty()) {
         throw new IllegalArgumentException("the " + what + " command is empty");
@@ -149,7 +160,8 @@ public final class NftEgressEnforcer implements EgressEnforcer {
      * @throws IllegalStateException if no resolver was given
      */
     public NftEgressEnforcer build() {
-      NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
+      NftCommand command =
+          new NftCommand(runner, nftCommand, conntrackCommand, timeout, scratchDirectory);
       return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard)));
     }
   }

@@ -21,9 +21,9 @@ import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Renders nftables scripts for {@code nft -f -}: a pure function of its arguments. Every name in
- * the output is generated here (container ids only ever reach it sanitised), and rule lines are
- * written in the form {@code nft list} prints them back, so that drift checks compare text.
+ * Renders nftables scripts for {@code nft -f}: a pure function of its arguments. Every name in the
+ * output is generated here (container ids only ever reach it sanitised), and rule lines are written
+ * in the form {@code nft list} prints them back, so that drift checks compare text.
  *
  * <p>Layout of the table (family {@code inet}, one per enforcer):
  *

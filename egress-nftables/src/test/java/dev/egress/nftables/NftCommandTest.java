@@ -46,12 +46,53 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_sendsTheScriptOnStdin_toNftDashFDash() throws Exception {
+  void apply_hasNftReadTheWholeScriptFromAPrivateFile_thatIsGoneAfterwards() throws Exception {
     Path seen = dir.resolve("seen");
-    Path nft = fake("nft", "echo \"$@\" > " + seen + ".args; cat > " + seen);
-    command(nft, Duration.ofSeconds(5)).apply("add table inet egress\nadd chain inet egress c\n");
-    assertEquals("add table inet egress\nadd chain inet egress c\n", Files.readString(seen));
-    assertEquals("-f -\n", Files.readString(Path.of(seen + ".args")));
+    // What nft finds when it starts: its arguments, the file's and its directory's modes, and the
+    // file's content (the script, complete: it was closed before nft started).
+    Path nft =
+        fake(
+            "nft",
+            "echo \"$1\" > "
+                + seen
+                + ".option; echo \"$2\" > "
+                + seen
+                + ".file; stat -c %a \"$2\" \"$(dirname \"$2\")\" > "
+                + seen
+                + ".modes; cat \"$2\" > "
+                + seen
+                + "; cat > /dev/null");
+    String script = "add table inet egress\n" + "add chain inet egress c\n".repeat(20_000);
+
+    command(nft, Duration.ofSeconds(10)).apply(script);
+
+    assertEquals(script, Files.readString(seen));
+    assertEquals("-f\n", Files.readString(Path.of(seen + ".option")));
+    assertEquals("600\n700\n", Files.readString(Path.of(seen + ".modes")));
+    Path file = Path.of(Files.readString(Path.of(seen + ".file")).strip());
+    assertFalse(Files.exists(file), "the script's file is removed after the call");
+    assertFalse(Files.exists(file.getParent()), "and so is its private directory");
+  }
+
+  @Test
+  void apply_whenThePrivateFileCannotBeMade_failsWithoutRunningNft() throws Exception {
+    Path ran = dir.resolve("ran");
+    Path nft = fake("nft", "touch " + ran);
+    NftCommand command =
+        new NftCommand(
+            new SystemProcessRunner(),
+            List.of(nft.toString()),
+            List.of("conntrack"),
+            Duration.ofSeconds(5),
+            dir.resolve("no-such-directory"));
+
+    NftException e =
+        assertThrows(NftException.class, () -> command.apply("add table inet egress\n"));
+
+    assertEquals(NftException.Kind.OTHER, e.kind());
+    assertTrue(e.getMessage().contains("no-such-directory"), e.getMessage());
+    assertTrue(e.hint().contains("scratchDirectory"), e.hint());
+    assertFalse(Files.exists(ran), "nft must not run without its input");
   }
 
   @Test
@@ -126,22 +167,28 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_runsThroughTheInjectedRunner_withTheScriptOnStdinAndTheTimeout() throws Exception {
+  void apply_runsThroughTheInjectedRunner_withTheScriptInItsFileAndTheTimeout() throws Exception {
     List<Command> seen = new ArrayList<>();
+    List<String> contents = new ArrayList<>();
     NftCommand command =
         new NftCommand(
             run -> {
               seen.add(run);
+              contents.add(Files.readString(Path.of(run.argv().get(run.argv().size() - 1))));
               return new ProcessResult(0, "", "");
             },
             List.of("sudo", "-n", "/usr/sbin/nft"),
             List.of("conntrack"),
-            Duration.ofSeconds(3));
+            Duration.ofSeconds(3),
+            dir);
 
     command.apply("add table inet egress\n");
 
-    assertEquals(List.of("sudo", "-n", "/usr/sbin/nft", "-f", "-"), seen.get(0).argv());
-    assertEquals("add table inet egress\n", seen.get(0).stdin());
+    List<String> argv = seen.get(0).argv();
+    assertEquals(List.of("sudo", "-n", "/usr/sbin/nft", "-f"), argv.subList(0, 4));
+    assertEquals(dir, Path.of(argv.get(4)).getParent().getParent());
+    assertEquals(List.of("add table inet egress\n"), contents);
+    assertEquals("", seen.get(0).stdin());
     assertEquals(Duration.ofSeconds(3), seen.get(0).timeout());
   }
 
@@ -178,21 +225,62 @@ class NftCommandTest {
         fake(
             "conntrack",
             "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
-    command(conntrack, Duration.ofSeconds(5)).deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+    command(conntrack, Duration.ofSeconds(5))
+        .deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
   }
 
   @Test
-  void deleteConnections_cutsBothDirectionsAndPublishedPortConnections_perFamily()
+  void deleteConnections_isOneConntrackBatch_cuttingBothDirectionsAndPublishedPorts_perFamily()
       throws Exception {
     Path seen = dir.resolve("args");
-    Path conntrack = fake("conntrack", "echo \"$@\" >> " + seen);
+    Path conntrack = fake("conntrack", "echo \"$1\" >> " + seen + "; cat \"$2\" >> " + seen);
     NftCommand command = command(conntrack, Duration.ofSeconds(5));
-    command.deleteConnectionsOf(IpAddresses.parse("fd00::2"));
-    command.deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+
+    command.deleteConnectionsOf(
+        List.of(IpAddresses.parse("10.0.0.2"), IpAddresses.parse("fd00::2")));
+
     assertEquals(
-        "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n"
-            + "-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n",
+        "-R\n-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n"
+            + "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n",
         Files.readString(seen));
+  }
+
+  @Test
+  void deleteConnections_ofNoAddress_runsNothing() throws Exception {
+    Path ran = dir.resolve("ran");
+    command(fake("conntrack", "touch " + ran), Duration.ofSeconds(5))
+        .deleteConnectionsOf(List.of());
+    assertFalse(Files.exists(ran));
+  }
+
+  @Test
+  void deleteConnections_withAConntrackThatHasNoBatchMode_runsEachDeletion_andStopsTryingIt()
+      throws Exception {
+    Path seen = dir.resolve("args");
+    // conntrack 1.4.5: getopt refuses -R.
+    Path conntrack =
+        fake(
+            "conntrack",
+            "echo \"$@\" >> "
+                + seen
+                + "; if [ \"$1\" = -R ]; then echo \"conntrack: invalid option -- 'R'\" >&2;"
+                + " exit 2; fi");
+    NftCommand command = command(conntrack, Duration.ofSeconds(5));
+
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.3")));
+
+    List<String> calls = Files.readAllLines(seen);
+    assertTrue(calls.get(0).startsWith("-R "), calls.toString());
+    assertEquals(
+        List.of(
+            "-D -f ipv4 -s 10.0.0.2",
+            "-D -f ipv4 -d 10.0.0.2",
+            "-D -f ipv4 -r 10.0.0.2",
+            "-D -f ipv4 -s 10.0.0.3",
+            "-D -f ipv4 -d 10.0.0.3",
+            "-D -f ipv4 -r 10.0.0.3"),
+        calls.subList(1, calls.size()));
   }
 
   @Test
@@ -206,7 +294,20 @@ class NftCommandTest {
             NftException.class,
             () ->
                 command(conntrack, Duration.ofSeconds(5))
-                    .deleteConnectionsOf(IpAddresses.parse("10.0.0.2")));
+                    .deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2"))));
     assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
+  }
+
+  @Test
+  void deleteConnections_withMoreOutputThanTheRunnerKeeps_isStillSuccess() throws Exception {
+    // conntrack -R prints each entry it deletes; nothing reads that output.
+    NftCommand command =
+        new NftCommand(
+            run -> new ProcessResult(0, "tcp 6 ...\n", "", 70_000_000, 0),
+            List.of("nft"),
+            List.of("conntrack"),
+            Duration.ofSeconds(3),
+            dir);
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
   }
 }

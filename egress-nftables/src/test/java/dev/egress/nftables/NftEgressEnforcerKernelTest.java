@@ -149,10 +149,10 @@ class NftEgressEnforcerKernelTest {
       ""
           + "flags=$1; ns=$2; tool=$3; shift 3\n"
           + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
-          + "  script=$(cat)\n"
+          + "  cp \"$2\" \"$flags/script\"\n"
           + "  touch \"$flags/hanging\"\n"
           + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
-          + "  printf '%s\\n' \"$script\" | ip netns exec \"$ns\" nft -f -; rc=$?\n"
+          + "  ip netns exec \"$ns\" nft -f \"$flags/script\"; rc=$?\n"
           + "  touch \"$flags/committed\"; exit $rc\n"
           + "fi\n"
           + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
