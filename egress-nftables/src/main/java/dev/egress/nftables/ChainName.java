@@ -24,8 +24,10 @@ import java.util.regex.Pattern;
 record ChainName(String value) {
   private static final int ID_CHARS = 20;
   private static final int HASH_HEX_DIGITS = 12;
-  private static final Pattern SHAPE =
-      Pattern.compile("c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}");
+  private static final String CHAIN =
+      "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
+  private static final Pattern SHAPE = Pattern.compile(CHAIN);
+  private static final Pattern SET_SHAPE = Pattern.compile(CHAIN + "_h[0-9]+_[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -70,6 +72,11 @@ record ChainName(String value) {
   /** The address set of the policy's {@code hostIndex}-th host name, for one family. */
   String setName(int hostIndex, boolean ipv6) {
     return value + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
+  }
+
+  /** Whether {@code set} is a name {@link #setName} makes, of any chain. */
+  static boolean isSetName(String set) {
+    return SET_SHAPE.matcher(set).matches();
   }
 
   /** Whether {@code set} is one of this chain's address sets. */

@@ -120,6 +120,18 @@ final class NftListing {
     return sets;
   }
 
+  /** The sets of {@code chain}'s rule set, with their elements. */
+  Map<String, Set<InetAddress>> setsOf(ChainName chain) {
+    Map<String, Set<InetAddress>> owned = new LinkedHashMap<>();
+    sets.forEach(
+        (set, elements) -> {
+          if (chain.ownsSet(set)) {
+            owned.put(set, elements);
+          }
+        });
+    return owned;
+  }
+
   /** Source address → chain it jumps to, from both dispatch maps. */
   Map<InetAddress, String> dispatch() {
     return dispatch;

@@ -131,11 +131,22 @@ final class NftRenderer {
     return rules;
   }
 
+  /** {@link #install(ContainerRules, Collection, Collection)} with nothing known to be stale. */
+  String install(ContainerRules rules) {
+    return install(rules, List.of(), List.of());
+  }
+
   /**
    * One transaction that makes {@code rules} the container's complete rule set: its chain flushed
-   * and refilled, its name sets refilled, its source addresses dispatched to it.
+   * and refilled, its name sets refilled, its source addresses dispatched to it, and what earlier
+   * loads of the rule set left that {@code rules} no longer has dropped.
+   *
+   * @param staleAddresses addresses the maps may still send to this chain although {@code rules}
+   *     does not list them; an element that points to another chain fails the transaction
+   * @param staleSets sets of this chain that {@code rules} no longer uses
    */
-  String install(ContainerRules rules) {
+  String install(
+      ContainerRules rules, Collection<InetAddress> staleAddresses, Collection<String> staleSets) {
     ChainName chain = ChainName.of(rules.name());
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
@@ -151,6 +162,8 @@ final class NftRenderer {
       out.append("delete").append(prefix).append(" }\n");
       out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
     }
+    appendDiscardedElements(out, chain, staleAddresses);
+    appendDiscardedSets(out, staleSets);
     return out.toString();
   }
 
@@ -171,29 +184,54 @@ final class NftRenderer {
 
   /**
    * One transaction that removes a container's rule set: its dispatch elements, chain and sets. The
-   * chain is deleted through add-flush-delete, so an absent chain is no error.
+   * chain is deleted through add-flush-delete, so an absent chain is no error; so are absent
+   * elements and absent sets of the names {@link ChainName#setName} makes.
    *
-   * @param dispatched the source addresses that the maps now send to {@code chain}
-   * @param setNames the sets of {@code chain} that exist now
+   * @param dispatched the source addresses that the maps may send to {@code chain}
+   * @param setNames the sets of {@code chain}: names it makes, or others that exist now
    */
   String remove(ChainName chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
     StringBuilder out = new StringBuilder();
-    for (InetAddress source : dispatched) {
-      out.append("delete element inet ")
-          .append(table)
-          .append(' ')
-          .append(IpAddresses.isIpv6(source) ? MAP6 : MAP4)
-          .append(" { ")
-          .append(IpAddresses.format(source))
-          .append(" }\n");
-    }
+    appendDiscardedElements(out, chain, dispatched);
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("delete chain inet ").append(table).append(' ').append(chain).append('\n');
-    for (String set : setNames) {
-      out.append("delete set inet ").append(table).append(' ').append(set).append('\n');
-    }
+    appendDiscardedSets(out, setNames);
     return out.toString();
+  }
+
+  /**
+   * Deletes the dispatch elements of {@code addresses} that point to {@code chain} or are absent
+   * (add, then delete): one that points to another chain fails the transaction (File exists), so
+   * another container's element is never deleted.
+   */
+  private void appendDiscardedElements(
+      StringBuilder out, ChainName chain, Collection<InetAddress> addresses) {
+    for (InetAddress source : addresses) {
+      String prefix =
+          " element inet "
+              + table
+              + " "
+              + (IpAddresses.isIpv6(source) ? MAP6 : MAP4)
+              + " { "
+              + IpAddresses.format(source);
+      out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
+      out.append("delete").append(prefix).append(" }\n");
+    }
+  }
+
+  /**
+   * Deletes sets: those of the names {@link ChainName#setName} makes whether or not they exist
+   * (add, then delete), any other by name (it must exist).
+   */
+  private void appendDiscardedSets(StringBuilder out, Collection<String> sets) {
+    for (String set : sets) {
+      String qualified = "inet " + table + " " + set;
+      if (ChainName.isSetName(set)) {
+        out.append("add set ").append(qualified).append(setType(set)).append('\n');
+      }
+      out.append("delete set ").append(qualified).append('\n');
+    }
   }
 
   /** The name sets of the container, each with its addresses, in rendering order. */
@@ -313,12 +351,13 @@ final class NftRenderer {
     return sorted.stream().map(IpNetwork::toString).collect(Collectors.joining(", ", "{ ", " }"));
   }
 
+  private static String setType(String set) {
+    return set.endsWith("_6") ? " { type ipv6_addr; }" : " { type ipv4_addr; }";
+  }
+
   private void appendSet(StringBuilder out, String set, Set<InetAddress> addresses) {
-    boolean ipv6 = set.endsWith("_6");
     String qualified = "inet " + table + " " + set;
-    out.append("add set ")
-        .append(qualified)
-        .append(ipv6 ? " { type ipv6_addr; }\n" : " { type ipv4_addr; }\n");
+    out.append("add set ").append(qualified).append(setType(set)).append('\n');
     out.append("flush set ").append(qualified).append('\n');
     if (!addresses.isEmpty()) {
       out.append("add element ")

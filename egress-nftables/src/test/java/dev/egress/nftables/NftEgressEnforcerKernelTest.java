@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
@@ -39,11 +40,15 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@link NftEgressEnforcer} end to end: real packets, real DNS records, the whole lifecycle. */
 class NftEgressEnforcerKernelTest {
@@ -263,21 +268,258 @@ class NftEgressEnforcerKernelTest {
     assertTrue(Files.exists(file), file + " did not appear within 10 s");
   }
 
+  /** nft through a gate that can stall before nft runs, or after it has committed. */
+  private static final String STALL_GATE =
+      ""
+          + "flags=$1; ns=$2; tool=$3; shift 3\n"
+          + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ]; then\n"
+          + "  if [ -e \"$flags/stall-before\" ]; then sleep 30; fi\n"
+          + "  ip netns exec \"$ns\" nft -f \"$2\"; rc=$?\n"
+          + "  if [ -e \"$flags/stall-after\" ]; then sleep 30; fi\n"
+          + "  exit $rc\n"
+          + "fi\n"
+          + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
+
+  private NftEgressEnforcer stallingEnforcer(Path flags) {
+    return NftEgressEnforcer.builder()
+        .resolver(lab.names())
+        .nftCommand(
+            List.of("sh", "-c", STALL_GATE, "gate", flags.toString(), lab.hostNamespace(), "nft"))
+        .conntrackCommand(lab.inHost("conntrack"))
+        .commandTimeout(Duration.ofSeconds(3))
+        .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
+        .listener(events::add)
+        .build();
+  }
+
   @Test
-  void tamperedRules_areFoundAndReinstalledByTheHealthCheck() throws Exception {
+  void loadsKilledAtTheTimeoutAfterNftCommitted_areReadBack_andReportedAsDone(@TempDir Path flags)
+      throws Exception {
     LabContainer c1 = lab.container(1);
-    try (NftEgressEnforcer enforcer = newEnforcer()) {
-      enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
-      String chain = ChainName.forContainer(c1.id()).value();
-      lab.exec(lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", chain, "accept");
-      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+    try (NftEgressEnforcer enforcer = stallingEnforcer(flags)) {
+      enforcer.reconcile(Set.of()); // the table is prepared before the gate stalls
+      Files.createFile(flags.resolve("stall-after"));
 
-      List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
-
-      assertEquals(1, findings.size(), findings.toString());
-      assertTrue(findings.get(0).repaired());
-      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      Attachment attachment = enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
       assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      attachment.update(httpsTo(NetnsLab.web(1)));
+
+      assertEquals(httpsTo(NetnsLab.web(1)), attachment.policy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 443));
+    }
+  }
+
+  @Test
+  void loadsKilledAtTheTimeoutBeforeNftRan_sayTheNewRuleSetIsNotInPlace_andChangeNothing(
+      @TempDir Path flags) throws Exception {
+    LabContainer c1 = lab.container(1);
+    LabContainer c2 = lab.container(2);
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    try (NftEgressEnforcer enforcer = stallingEnforcer(flags)) {
+      Attachment attachment = enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
+      Files.createFile(flags.resolve("stall-before"));
+
+      NftException update =
+          assertThrows(NftException.class, () -> attachment.update(httpsTo(NetnsLab.web(1))));
+      NftException attach =
+          assertThrows(
+              NftException.class, () -> enforcer.attach(c2.endpoint(), httpsTo(NetnsLab.web(1))));
+
+      for (NftException e : List.of(update, attach)) {
+        assertEquals(NftException.Kind.TIMEOUT, e.kind());
+        assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+      }
+      assertEquals(httpsTo(NetnsLab.web(0)), attachment.policy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443), "the old policy holds");
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, c2.tcp(NetnsLab.web(1), 443), "c2 stays under the guard");
+      assertEquals(Set.of(backend.ruleSetName(c1.id())), backend.installed().keySet());
+    }
+  }
+
+  /** Hand edits of one container's rule set, as an attacker with root or a careless admin makes. */
+  enum Tampering {
+    DELETE_THE_FINAL_REJECT {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        String listed =
+            lab.exec(
+                lab.hostNamespace(), "nft", "-a", "list", "chain", "inet", "egress", chain.value());
+        String handle =
+            listed
+                .lines()
+                .filter(line -> line.contains("goto deny"))
+                .map(line -> line.substring(line.lastIndexOf(' ') + 1))
+                .findFirst()
+                .orElseThrow();
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "delete",
+            "rule",
+            "inet",
+            "egress",
+            chain.value(),
+            "handle",
+            handle);
+      }
+    },
+    ADD_A_PASS {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "insert",
+            "rule",
+            "inet",
+            "egress",
+            chain.value(),
+            "accept");
+      }
+    },
+    REMOVE_A_SET_ELEMENT {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "delete",
+            "element",
+            "inet",
+            "egress",
+            chain.setName(0, false),
+            "{",
+            IpAddresses.format(NetnsLab.web(0)),
+            "}");
+      }
+    },
+    ADD_A_SET_ELEMENT {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "add",
+            "element",
+            "inet",
+            "egress",
+            chain.setName(0, false),
+            "{",
+            IpAddresses.format(NetnsLab.web(1)),
+            "}");
+      }
+    },
+    DISPATCH_ANOTHER_ADDRESS_TO_IT {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "add",
+            "element",
+            "inet",
+            "egress",
+            "src4",
+            "{",
+            IpAddresses.format(lab.container(2).ipv4()),
+            ":",
+            "jump",
+            chain.value(),
+            "}");
+      }
+    },
+    ADD_A_SET_OF_ITS_NAMING {
+      @Override
+      void apply(NetnsLab lab, ChainName chain) throws IOException {
+        lab.exec(
+            lab.hostNamespace(),
+            "nft",
+            "add",
+            "set",
+            "inet",
+            "egress",
+            chain.setName(7, false),
+            "{",
+            "type",
+            "ipv4_addr;",
+            "}");
+      }
+    };
+
+    abstract void apply(NetnsLab lab, ChainName chain) throws IOException;
+  }
+
+  /** Where a drift is found: the launcher's reconcile, or the periodic health check. */
+  enum Check {
+    RECONCILE,
+    HEALTH_CHECK
+  }
+
+  static Stream<Arguments> tamperingsAndChecks() {
+    return Stream.of(Tampering.values())
+        .flatMap(t -> Stream.of(Check.values()).map(c -> Arguments.of(t, c)));
+  }
+
+  /** What c1 and c2 reach, probed the same way before the edit, after it and after the repair. */
+  private static List<Outcome> reach(LabContainer c1, LabContainer c2) {
+    return List.of(
+        c1.tcp(NetnsLab.web(0), 443), c1.tcp(NetnsLab.web(1), 443), c2.tcp(NetnsLab.web(1), 443));
+  }
+
+  @ParameterizedTest(name = "{0} is found by {1}")
+  @MethodSource("tamperingsAndChecks")
+  void aHandEditedRuleSet_isFound_reportedAsDrift_andReinstalledWhole(
+      Tampering tampering, Check check) throws Exception {
+    lab.names().set(API, Duration.ofMinutes(5), NetnsLab.web(0));
+    LabContainer c1 = lab.container(1);
+    LabContainer c2 = lab.container(2);
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    // No guard: every edit that lets more through shows in what c1 (or c2, unattached) reaches.
+    try (NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(lab.names())
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
+            .listener(events::add)
+            .build()) {
+      enforcer.attach(c1.endpoint(), apiPolicy());
+      ContainerRules rules =
+          new ContainerRules(
+              backend.ruleSetName(c1.id()),
+              c1.endpoint(),
+              apiPolicy(),
+              lab.names().resolve(apiPolicy().hostNames()));
+      List<Outcome> enforced = reach(c1, c2);
+      assertEquals(List.of(Outcome.REACHED, Outcome.REFUSED, Outcome.REACHED), enforced);
+
+      tampering.apply(lab, ChainName.forContainer(c1.id()));
+      assertFalse(backend.isIntact(rules), "the edit is a difference");
+      if (tampering != Tampering.ADD_A_SET_OF_ITS_NAMING) {
+        assertNotEquals(enforced, reach(c1, c2), "the edit changes what gets through");
+      }
+      events.clear();
+
+      if (check == Check.RECONCILE) {
+        ReconcileResult result = enforcer.reconcile(Set.of(c1.id()));
+        assertEquals(Set.of(c1.id()), result.repaired());
+      } else {
+        List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+        assertEquals(1, findings.size(), findings.toString());
+      }
+
+      List<EgressEvent.DriftDetected> reported =
+          events.stream()
+              .filter(e -> e instanceof EgressEvent.DriftDetected)
+              .map(e -> (EgressEvent.DriftDetected) e)
+              .toList();
+      assertEquals(1, reported.size(), reported.toString());
+      assertEquals(Subject.container(c1.id()), reported.get(0).subject());
+      assertTrue(reported.get(0).repaired());
+      assertTrue(backend.isIntact(rules), "reinstalled whole");
+      assertEquals(enforced, reach(c1, c2));
+      assertEquals(List.of(), enforcer.checkHealth(), "and it stays repaired");
     }
   }
 

@@ -205,11 +205,14 @@ class NftRendererTest {
   }
 
   @Test
-  void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets() {
+  void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets_noneOfThemNeedingToExist() {
     ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
     String n = chain.value();
     assertEquals(
         ""
+            + "add element inet egress src4 { 172.17.0.2 : jump "
+            + n
+            + " }\n"
             + "delete element inet egress src4 { 172.17.0.2 }\n"
             + "add chain inet egress "
             + n
@@ -220,10 +223,43 @@ class NftRendererTest {
             + "delete chain inet egress "
             + n
             + "\n"
+            + "add set inet egress "
+            + n
+            + "_h0_4 { type ipv4_addr; }\n"
             + "delete set inet egress "
             + n
-            + "_h0_4\n",
-        RENDERER.remove(chain, List.of(IpAddresses.parse("172.17.0.2")), List.of(n + "_h0_4")));
+            + "_h0_4\n"
+            + "delete set inet egress "
+            + n
+            + "_hand_made\n",
+        RENDERER.remove(
+            chain,
+            List.of(IpAddresses.parse("172.17.0.2")),
+            List.of(n + "_h0_4", n + "_hand_made")));
+  }
+
+  @Test
+  void install_dropsTheStaleElementsAndSetsItIsGiven_afterLoadingTheRuleSet() {
+    ContainerRules rules = nanoclawLike(false);
+    String n = rules.name().value();
+    String fresh = RENDERER.install(rules);
+
+    String withStale =
+        RENDERER.install(rules, List.of(IpAddresses.parse("fd00:17::9")), List.of(n + "_h1_6"));
+
+    assertEquals(
+        fresh
+            + "add element inet egress src6 { fd00:17::9 : jump "
+            + n
+            + " }\n"
+            + "delete element inet egress src6 { fd00:17::9 }\n"
+            + "add set inet egress "
+            + n
+            + "_h1_6 { type ipv6_addr; }\n"
+            + "delete set inet egress "
+            + n
+            + "_h1_6\n",
+        withStale);
   }
 
   @Test

@@ -1,0 +1,276 @@
+package dev.egress.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.core.ContainerRules;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.Resolutions;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessTimeoutException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What {@link NftBackend} runs to load and remove a rule set, and what it says when nft is killed
+ * at its timeout, over a scripted process runner (the kernel suites show the same on real nft).
+ */
+class NftBackendLoadTest {
+  private static final HostName API = HostName.of("api.example.test");
+  private static final ContainerEndpoint AGENT =
+      new ContainerEndpoint(
+          ContainerId.of("agent"),
+          List.of(IpAddresses.parse("10.77.0.2"), IpAddresses.parse("fd00:77::2")),
+          IpAddresses.parse("10.77.0.1"));
+  private static final ChainName CHAIN = ChainName.forContainer(AGENT.id());
+
+  @TempDir Path scratch;
+
+  /** Each call: the command line with the input file's content in place of its path. */
+  private final List<String> calls = new ArrayList<>();
+
+  /** What {@code nft list table} prints; empty means the table does not exist. */
+  private String listing = "";
+
+  /** Whether {@code nft -f} is killed at its timeout, and whether it fails. */
+  private boolean loadsTimeOut;
+
+  private String loadError = "";
+
+  private NftBackend backend;
+
+  @BeforeEach
+  void newBackend() {
+    backend =
+        new NftBackend(
+            new NftCommand(
+                this::run, List.of("nft"), List.of("conntrack"), Duration.ofSeconds(1), scratch),
+            "egress",
+            NftGuard.none());
+  }
+
+  private ProcessResult run(Command command) throws IOException {
+    List<String> argv = command.argv();
+    if (argv.size() == 3 && (argv.get(1).equals("-f") || argv.get(1).equals("-R"))) {
+      calls.add(argv.get(0) + " " + argv.get(1) + "\n" + Files.readString(Path.of(argv.get(2))));
+      if (argv.get(0).equals("nft") && loadsTimeOut) {
+        throw new ProcessTimeoutException(command, Duration.ofSeconds(1));
+      }
+      if (argv.get(0).equals("nft") && !loadError.isEmpty()) {
+        return new ProcessResult(1, "", loadError);
+      }
+      return new ProcessResult(0, "", "");
+    }
+    calls.add(String.join(" ", argv));
+    if (listing.isEmpty()) {
+      return new ProcessResult(1, "", "Error: No such file or directory\n");
+    }
+    return new ProcessResult(0, listing, "");
+  }
+
+  private static ContainerRules rules() {
+    EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host(API.ascii()), 443)
+            .dns(DnsRule.none())
+            .build();
+    return new ContainerRules(
+        CHAIN.ruleSetName(),
+        AGENT,
+        policy,
+        new Resolutions(Map.of(API, Set.of(IpAddresses.parse("10.99.0.10")))));
+  }
+
+  /** The table as nft lists it, holding the agent's rule set as {@link #rules} renders it. */
+  private static String listingOf(String extraElements, String extraSets) {
+    String chain = CHAIN.value();
+    StringBuilder rules = new StringBuilder();
+    for (String rule : NftRenderer.chainRules(rules())) {
+      rules.append("\t\t").append(rule).append('\n');
+    }
+    return "table inet egress {\n"
+        + "\tmap src4 {\n\t\ttype ipv4_addr : verdict\n"
+        + "\t\telements = { 10.77.0.2 : jump "
+        + chain
+        + extraElements
+        + " }\n\t}\n"
+        + "\tmap src6 {\n\t\ttype ipv6_addr : verdict\n"
+        + "\t\telements = { fd00:77::2 : jump "
+        + chain
+        + " }\n\t}\n"
+        + "\tset "
+        + chain
+        + "_h0_4 {\n\t\ttype ipv4_addr\n\t\telements = { 10.99.0.10 }\n\t}\n"
+        + "\tset "
+        + chain
+        + "_h0_6 {\n\t\ttype ipv6_addr\n\t}\n"
+        + extraSets
+        + "\tchain "
+        + chain
+        + " {\n"
+        + rules
+        + "\t}\n"
+        + "}\n";
+  }
+
+  @Test
+  void detach_afterItsOwnInstall_isOneNftTransactionAndOneConntrackBatch_withoutAListing()
+      throws Exception {
+    backend.install(rules());
+    calls.clear();
+
+    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+
+    assertEquals(2, calls.size(), calls.toString());
+    assertEquals(
+        "nft -f\n" + new NftRenderer("egress").remove(CHAIN, AGENT.addresses(), setsOf(rules())),
+        calls.get(0));
+    assertTrue(calls.get(1).startsWith("conntrack -R\n-D -f ipv4 -s 10.77.0.2\n"), calls.get(1));
+  }
+
+  private static Set<String> setsOf(ContainerRules rules) {
+    return NftRenderer.sets(rules).keySet();
+  }
+
+  @Test
+  void remove_whoseRememberedTransactionFails_listsTheTable_andRemovesWhatItHolds()
+      throws Exception {
+    backend.install(rules());
+    listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), "");
+    // Someone dispatched 10.77.0.9 to the chain too: deleting the chain fails while it is used.
+    loadError = "Error: Could not process rule: Device or resource busy\n";
+    calls.clear();
+
+    assertThrows(NftException.class, () -> backend.remove(CHAIN.ruleSetName(), AGENT.addresses()));
+    assertEquals(3, calls.size(), calls.toString());
+    assertTrue(calls.get(1).startsWith("nft list table inet egress"), calls.get(1));
+    assertTrue(
+        calls.get(2).contains("delete element inet egress src4 { 10.77.0.9 }"), calls.get(2));
+
+    loadError = "";
+    calls.clear();
+    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+    assertTrue(calls.get(0).startsWith("nft list"), "it failed, so it no longer trusts memory");
+    assertTrue(calls.get(1).contains("delete element inet egress src4 { 10.77.0.9 }"));
+    assertTrue(calls.get(2).contains("-D -f ipv4 -r 10.77.0.9"), "its connections are cut too");
+  }
+
+  @Test
+  void remove_ofARuleSetItHasNotSeen_listsTheTableFirst_andOfAnAbsentOne_onlyCutsConnections()
+      throws Exception {
+    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+
+    assertEquals(2, calls.size(), calls.toString());
+    assertTrue(calls.get(0).startsWith("nft list table inet egress"), calls.get(0));
+    assertTrue(calls.get(1).startsWith("conntrack -R"), calls.get(1));
+  }
+
+  @Test
+  void install_afterAReadBackFoundMoreThanThePolicyHas_dropsTheExtraElementAndSet()
+      throws Exception {
+    String extraSet = "\tset " + CHAIN.value() + "_h3_4 {\n\t\ttype ipv4_addr\n\t}\n";
+    listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), extraSet);
+    assertFalse(backend.isIntact(rules()));
+    calls.clear();
+
+    backend.install(rules());
+
+    String script = calls.get(0);
+    assertTrue(script.contains("delete element inet egress src4 { 10.77.0.9 }\n"), script);
+    assertTrue(script.contains("delete set inet egress " + CHAIN.value() + "_h3_4\n"), script);
+    assertFalse(script.contains("delete set inet egress " + CHAIN.value() + "_h0_4"), script);
+  }
+
+  @Test
+  void isIntact_isTrue_onlyForTheWholeRuleSet() throws Exception {
+    listing = listingOf("", "");
+    assertTrue(backend.isIntact(rules()));
+    listing = listingOf("", "\tset " + CHAIN.value() + "_h3_4 {\n\t\ttype ipv4_addr\n\t}\n");
+    assertFalse(backend.isIntact(rules()), "an extra set of its naming");
+    listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), "");
+    assertFalse(backend.isIntact(rules()), "an extra dispatch element");
+    listing = listingOf("", "").replace("elements = { 10.99.0.10 }", "elements = { 10.99.0.11 }");
+    assertFalse(backend.isIntact(rules()), "another element");
+    listing = listingOf("", "").replace("\t\tcounter goto deny\n", "");
+    assertFalse(backend.isIntact(rules()), "no final reject");
+  }
+
+  @Test
+  void install_killedAtItsTimeout_whenTheReadBackFindsItInPlace_succeeds() throws Exception {
+    loadsTimeOut = true;
+    listing = listingOf("", "");
+
+    backend.install(rules());
+
+    assertTrue(calls.get(1).startsWith("nft list table inet egress"), calls.toString());
+  }
+
+  @Test
+  void install_killedAtItsTimeout_whenTheReadBackFindsItMissing_saysSo() {
+    loadsTimeOut = true;
+    listing = listingOf("", "").replace("10.99.0.10", "10.99.0.11"); // the previous addresses
+
+    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+
+    assertEquals(NftException.Kind.TIMEOUT, e.kind());
+    assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+    assertTrue(e.getMessage().contains("as it was before this load"), e.getMessage());
+  }
+
+  @Test
+  void install_killedAtItsTimeout_whenTheReadBackFails_saysItMayOrMayNotBeInPlace() {
+    loadsTimeOut = true;
+    listing = "";
+    NftBackend unreadable =
+        new NftBackend(
+            new NftCommand(
+                command -> {
+                  if (command.argv().contains("-f")) {
+                    throw new ProcessTimeoutException(command, Duration.ofSeconds(1));
+                  }
+                  return new ProcessResult(1, "", "Error: Operation not permitted\n");
+                },
+                List.of("nft"),
+                List.of("conntrack"),
+                Duration.ofSeconds(1),
+                scratch),
+            "egress",
+            NftGuard.none());
+
+    NftException e = assertThrows(NftException.class, () -> unreadable.install(rules()));
+
+    assertEquals(NftException.Kind.TIMEOUT, e.kind());
+    assertTrue(e.getMessage().contains("may or may not be in place"), e.getMessage());
+  }
+
+  @Test
+  void prepareAndRefresh_killedAtTheirTimeout_withNothingInPlace_sayItIsNotInPlace() {
+    loadsTimeOut = true;
+
+    NftException prepare = assertThrows(NftException.class, backend::prepare);
+    NftException refresh =
+        assertThrows(NftException.class, () -> backend.refreshAddresses(rules(), Set.of(API)));
+
+    assertTrue(
+        prepare.getMessage().contains("the prepared table is not in place"), prepare.getMessage());
+    assertTrue(refresh.getMessage().contains("is not in place"), refresh.getMessage());
+  }
+}
