@@ -21,6 +21,7 @@ import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicyText;
 import dev.egress.testkit.LabRequirement;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -175,7 +176,8 @@ class NftEgressEnforcerKernelTest {
                 ProcessHandle.current().info().command().orElse("java"),
                 "-cp",
                 System.getProperty("java.class.path"),
-                CrashingEnforcerMain.class.getName()));
+                ChildLauncherMain.class.getName(),
+                "guard"));
     for (String tool : List.of("nft", "conntrack")) {
       child.addAll(
           List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
@@ -201,14 +203,15 @@ class NftEgressEnforcerKernelTest {
               });
       reader.setDaemon(true);
       reader.start();
+      assertEquals("ready", answers.poll(60, TimeUnit.SECONDS));
       Writer commands =
           new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
-      assertEquals("attached " + a.id(), attachIn(commands, answers, a, NetnsLab.web(0)));
-      assertEquals("attached " + b.id(), attachIn(commands, answers, b, NetnsLab.web(1)));
+      assertEquals("done", attachIn(commands, answers, a, httpsTo(NetnsLab.web(0)), flags));
+      assertEquals("done", attachIn(commands, answers, b, httpsTo(NetnsLab.web(1)), flags));
 
       // c's transaction reaches nft and hangs there; the enforcer process dies meanwhile.
       Files.createFile(flags.resolve("hang"));
-      commands.write(attachLine(c, NetnsLab.web(2)));
+      commands.write(attachLine(c, httpsTo(NetnsLab.web(2)), flags));
       commands.flush();
       awaitFile(flags.resolve("hanging"));
       enforcerProcess.destroyForcibly();
@@ -238,7 +241,11 @@ class NftEgressEnforcerKernelTest {
     }
   }
 
-  private static String attachLine(LabContainer container, InetAddress allowed) {
+  /** The {@link ChildLauncherMain} command that attaches {@code container} under {@code policy}. */
+  private static String attachLine(LabContainer container, EgressPolicy policy, Path directory)
+      throws IOException {
+    Path file = Files.createTempFile(directory, "attach", ".policy");
+    Files.writeString(file, PolicyText.format(policy));
     return "attach "
         + container.id()
         + " "
@@ -248,14 +255,18 @@ class NftEgressEnforcerKernelTest {
         + " "
         + IpAddresses.format(lab.gateway())
         + " "
-        + IpAddresses.format(allowed)
+        + file
         + "\n";
   }
 
   private static String attachIn(
-      Writer commands, BlockingQueue<String> answers, LabContainer container, InetAddress allowed)
+      Writer commands,
+      BlockingQueue<String> answers,
+      LabContainer container,
+      EgressPolicy policy,
+      Path directory)
       throws Exception {
-    commands.write(attachLine(container, allowed));
+    commands.write(attachLine(container, policy, directory));
     commands.flush();
     String answer = answers.poll(30, TimeUnit.SECONDS);
     return answer == null ? "no answer within 30 s" : answer;
