@@ -10,7 +10,10 @@ import dev.egress.policy.Allowance;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
+import dev.egress.policy.UserText;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -51,6 +54,7 @@ public final class NftBackend implements FirewallBackend {
   private final NftCommand command;
   private final NftRenderer renderer;
   private final NftGuard guard;
+  private final Path procNet;
 
   /** What each rule set held when this backend last loaded or read it; see the class comment. */
   private final Map<RuleSetName, Held> held = new ConcurrentHashMap<>();
@@ -58,8 +62,9 @@ public final class NftBackend implements FirewallBackend {
   /** The dispatched addresses and the sets of one rule set. */
   private record Held(Set<InetAddress> addresses, Set<String> sets) {
     Held {
-      addresses = Set.copyOf(addresses);
-      sets = Set.copyOf(sets);
+      // In their order: the transactions made from them read the same every time.
+      addresses = Collections.unmodifiableSet(new LinkedHashSet<>(addresses));
+      sets = Collections.unmodifiableSet(new LinkedHashSet<>(sets));
     }
 
     static Held in(NftListing listing, ChainName chain) {
@@ -74,16 +79,25 @@ public final class NftBackend implements FirewallBackend {
     boolean inPlace() throws EgressException;
   }
 
+  /** A backend that learns container links from {@code /proc/net}, this process's namespace. */
+  public NftBackend(NftCommand command, String table, NftGuard guard) {
+    this(command, table, guard, Path.of("/proc/net"));
+  }
+
   /**
    * @param command runs nft and conntrack
    * @param table the table name (default {@code egress}); two enforcers with different tables each
    *     restrict, and the stricter wins
    * @param guard what unattached traffic to reject
+   * @param procNet where the kernel's routes are read ({@code route}, {@code ipv6_route}) to learn
+   *     on which interface each attached container lives: {@code /proc/net}, or {@code
+   *     /proc/PID/net} of a process in the network namespace nft runs in
    */
-  public NftBackend(NftCommand command, String table, NftGuard guard) {
+  public NftBackend(NftCommand command, String table, NftGuard guard, Path procNet) {
     this.command = Objects.requireNonNull(command, "command");
     this.renderer = new NftRenderer(table);
     this.guard = Objects.requireNonNull(guard, "guard");
+    this.procNet = Objects.requireNonNull(procNet, "procNet");
   }
 
   @Override
@@ -142,9 +156,10 @@ public final class NftBackend implements FirewallBackend {
     staleAddresses.removeAll(expected.addresses());
     Set<String> staleSets = new LinkedHashSet<>(before.sets());
     staleSets.removeAll(expected.sets());
+    Set<String> links = linksOf(rules);
     try {
       load(
-          renderer.install(rules, staleAddresses, staleSets),
+          renderer.install(rules, staleAddresses, staleSets, links),
           () -> isIntact(rules),
           "the rule set " + name + " as installed now");
     } catch (NftException e) {
@@ -346,7 +361,47 @@ public final class NftBackend implements FirewallBackend {
     return NftRenderer.chainRules(rules).equals(listing.chains().get(chain.value()))
         && NftRenderer.sets(rules).equals(listing.setsOf(chain))
         && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
-            .equals(new LinkedHashSet<>(rules.container().addresses()));
+            .equals(new LinkedHashSet<>(rules.container().addresses()))
+        && listing.links().containsAll(linksOf(rules));
+  }
+
+  /**
+   * The interfaces where the container lives, from the kernel's routes to its addresses: its
+   * link-local traffic arrives there.
+   *
+   * @throws NftException if the routes cannot be read, or name an interface nft could not be given
+   *     safely; nothing was loaded
+   */
+  private Set<String> linksOf(ContainerRules rules) throws NftException {
+    Set<String> links;
+    try {
+      links = Routes.read(procNet).linksOf(rules.container().addresses());
+    } catch (IOException e) {
+      throw new NftException(
+          NftException.Kind.OTHER,
+          "cannot read the kernel's routes in "
+              + procNet
+              + " to learn where "
+              + rules.container().id()
+              + " lives, so its link-local traffic could not be governed: "
+              + e.getMessage(),
+          "when nft runs in another network namespace, give the enforcer /proc/PID/net of a"
+              + " process there (procNet(...))",
+          e);
+    }
+    for (String link : links) {
+      if (!NftGuard.isInterfaceName(link)) {
+        throw new NftException(
+            NftException.Kind.OTHER,
+            rules.container().id()
+                + " lives on an interface whose name cannot be written into an nft rule safely ("
+                + UserText.quote(link)
+                + "), so its link-local traffic could not be governed",
+            "rename the interface to letters, digits, '_', '.' and '-'",
+            null);
+      }
+    }
+    return links;
   }
 
   private static Held expected(ContainerRules rules) {

@@ -84,6 +84,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     private List<String> conntrackCommand = List.of("conntrack");
     private Duration timeout = Duration.ofSeconds(10);
     private Path scratchDirectory = Path.of(System.getProperty("java.io.tmpdir"));
+    private Path procNet = Path.of("/proc/net");
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
 
@@ -136,6 +137,17 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
+    /**
+     * Where the kernel's routes are read to learn on which interface each attached container lives
+     * (its link-local traffic is refused there); default {@code /proc/net}, this process's network
+     * namespace. When nft runs in another namespace ({@code ip netns exec}), {@code /proc/PID/net}
+     * of a process there.
+     */
+    public Builder procNet(Path directory) {
+      this.procNet = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
     private static List<String> nonEmpty(List<String> command, String what) {
       if (command.isEmpty()) {
         throw new IllegalArgumentException("the " + what + " command is empty");
@@ -162,7 +174,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     public NftEgressEnforcer build() {
       NftCommand command =
           new NftCommand(runner, nftCommand, conntrackCommand, timeout, scratchDirectory);
-      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard)));
+      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard, procNet)));
     }
   }
 }

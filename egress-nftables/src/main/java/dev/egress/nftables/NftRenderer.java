@@ -29,9 +29,14 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>maps {@code src4}/{@code src6}: container source address → {@code jump <container chain>};
+ *   <li>set {@code links}: the interfaces where attached containers live, learned from the kernel's
+ *       routes to their addresses; it only grows;
  *   <li>base chains {@code forward} and {@code input} at priority {@code filter - 10} (ahead of
- *       Docker's filter chains at priority 0): neighbour discovery on input, dispatch by source
- *       address, then the guard;
+ *       Docker's filter chains at priority 0). On input: whatever arrives on {@code lo} (the host
+ *       reaching its own addresses), then neighbour discovery, both accepted; then link-local
+ *       sources ({@code fe80::/10}, {@code 169.254.0.0/16}) arriving on {@code links} rejected,
+ *       since no container's policy governs them; then, on both, dispatch by source address and the
+ *       guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
  *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
  *       ChainName} says.
@@ -45,6 +50,8 @@ final class NftRenderer {
   static final String DENY = "deny";
   static final String MAP4 = "src4";
   static final String MAP6 = "src6";
+  static final String LINKS = "links";
+  static final String LOOPBACK_RULE = "iif \"lo\" accept";
   static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
@@ -86,6 +93,9 @@ final class NftRenderer {
         .append("  map ")
         .append(MAP6)
         .append(" { type ipv6_addr : verdict; }\n")
+        .append("  set ")
+        .append(LINKS)
+        .append(" { type ifname; }\n")
         .append("  chain ")
         .append(DENY)
         .append(" { }\n")
@@ -115,8 +125,17 @@ final class NftRenderer {
   static List<String> baseChainRules(String chain, NftGuard guard) {
     List<String> rules = new ArrayList<>();
     if (chain.equals(INPUT)) {
+      // Only the host's own traffic arrives on lo: the host reaching its own bridge address, whose
+      // source is that address (inside a guarded network), is no container's.
+      rules.add(LOOPBACK_RULE);
       // Neighbour discovery is link-local and never forwarded; without it no IPv6 works at all.
       rules.add(NEIGHBOUR_DISCOVERY_RULE);
+      // Every container has a link-local address; no policy names it, so on container links it
+      // reaches nothing. (The kernel never forwards link-local sources: input is the only path.)
+      String linkLocal =
+          (guard.logDenied() ? "log prefix \"egress link-local: \" " : "") + "counter goto " + DENY;
+      rules.add("ip6 saddr fe80::/10 iifname @" + LINKS + " " + linkLocal);
+      rules.add("ip saddr 169.254.0.0/16 iifname @" + LINKS + " " + linkLocal);
     }
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);
@@ -131,9 +150,12 @@ final class NftRenderer {
     return rules;
   }
 
-  /** {@link #install(ContainerRules, Collection, Collection)} with nothing known to be stale. */
+  /**
+   * {@link #install(ContainerRules, Collection, Collection, Collection)} with nothing known to be
+   * stale and no link learned.
+   */
   String install(ContainerRules rules) {
-    return install(rules, List.of(), List.of());
+    return install(rules, List.of(), List.of(), List.of());
   }
 
   /**
@@ -144,9 +166,13 @@ final class NftRenderer {
    * @param staleAddresses addresses the maps may still send to this chain although {@code rules}
    *     does not list them; an element that points to another chain fails the transaction
    * @param staleSets sets of this chain that {@code rules} no longer uses
+   * @param links the interfaces where the container lives, added to {@code links}
    */
   String install(
-      ContainerRules rules, Collection<InetAddress> staleAddresses, Collection<String> staleSets) {
+      ContainerRules rules,
+      Collection<InetAddress> staleAddresses,
+      Collection<String> staleSets,
+      Collection<String> links) {
     ChainName chain = ChainName.of(rules.name());
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
@@ -164,6 +190,16 @@ final class NftRenderer {
     }
     appendDiscardedElements(out, chain, staleAddresses);
     appendDiscardedSets(out, staleSets);
+    if (!links.isEmpty()) {
+      out.append("add element inet ")
+          .append(table)
+          .append(' ')
+          .append(LINKS)
+          .append(
+              links.stream()
+                  .map(link -> "\"" + link + "\"")
+                  .collect(Collectors.joining(", ", " { ", " }\n")));
+    }
     return out.toString();
   }
 

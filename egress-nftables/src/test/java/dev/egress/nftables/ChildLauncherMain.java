@@ -29,8 +29,9 @@ import java.util.Map;
  *   <li>{@code detach ID}.
  * </ul>
  *
- * <p>Arguments: {@code guard} (the lab's bridge and networks) or {@code none}, the nft command,
- * {@code --}, the conntrack command. Names resolve as {@link #names} says.
+ * <p>Arguments: {@code guard} (the lab's bridge and networks) or {@code none}, the lab host's
+ * {@code /proc/PID/net}, the nft command, {@code --}, the conntrack command. Names resolve as
+ * {@link #names} says.
  */
 public final class ChildLauncherMain {
   /** The one host name the tests' policies use. */
@@ -57,7 +58,8 @@ public final class ChildLauncherMain {
     NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(names())
-            .nftCommand(all.subList(1, split))
+            .procNet(Path.of(all.get(1)))
+            .nftCommand(all.subList(2, split))
             .conntrackCommand(all.subList(split + 1, all.size()))
             .commandTimeout(Duration.ofSeconds(30))
             .healthInterval(Duration.ZERO)

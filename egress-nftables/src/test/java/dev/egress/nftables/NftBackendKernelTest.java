@@ -58,7 +58,10 @@ class NftBackendKernelTest {
             lab.inHost("conntrack"),
             Duration.ofSeconds(10));
     return new NftBackend(
-        command, "egress", new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
+        command,
+        "egress",
+        new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false),
+        lab.hostProcNet());
   }
 
   @AfterAll

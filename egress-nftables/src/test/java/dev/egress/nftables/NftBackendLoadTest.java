@@ -57,14 +57,23 @@ class NftBackendLoadTest {
 
   private NftBackend backend;
 
+  @TempDir Path procNet;
+
   @BeforeEach
-  void newBackend() {
+  void newBackend() throws IOException {
+    // The agent lives on br0: both its networks are routed there directly.
+    RoutesTest.write(
+        procNet,
+        RoutesTest.route4("br0", "10.77.0.0", "0.0.0.0", "0001", 0, "255.255.255.0"),
+        "fd000077000000000000000000000000 40 00000000000000000000000000000000 00"
+            + " 00000000000000000000000000000000 00000100 00000001 00000000 00000001 br0\n");
     backend =
         new NftBackend(
             new NftCommand(
                 this::run, List.of("nft"), List.of("conntrack"), Duration.ofSeconds(1), scratch),
             "egress",
-            NftGuard.none());
+            NftGuard.none(),
+            procNet);
   }
 
   private ProcessResult run(Command command) throws IOException {
@@ -107,6 +116,7 @@ class NftBackendLoadTest {
       rules.append("\t\t").append(rule).append('\n');
     }
     return "table inet egress {\n"
+        + "\tset links {\n\t\ttype ifname\n\t\telements = { \"br0\" }\n\t}\n"
         + "\tmap src4 {\n\t\ttype ipv4_addr : verdict\n"
         + "\t\telements = { 10.77.0.2 : jump "
         + chain
@@ -200,6 +210,38 @@ class NftBackendLoadTest {
   }
 
   @Test
+  void install_addsTheInterfaceWhereTheContainerLivesToTheContainerLinks() throws Exception {
+    backend.install(rules());
+
+    assertTrue(calls.get(0).endsWith("add element inet egress links { \"br0\" }\n"), calls.get(0));
+  }
+
+  @Test
+  void install_whenTheRoutesCannotBeRead_failsBeforeLoadingAnything() throws Exception {
+    Files.delete(procNet.resolve("ipv6_route"));
+
+    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+
+    assertTrue(e.getMessage().contains("cannot read the kernel's routes"), e.getMessage());
+    assertTrue(e.hint().contains("procNet"), e.hint());
+    assertEquals(List.of(), calls);
+  }
+
+  @Test
+  void install_whenTheContainerLivesOnAnInterfaceWhoseNameNftCannotBeGiven_failsBeforeLoading()
+      throws Exception {
+    RoutesTest.write(
+        procNet,
+        RoutesTest.route4("br\"0", "10.77.0.0", "0.0.0.0", "0001", 0, "255.255.255.0"),
+        "");
+
+    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+
+    assertTrue(e.getMessage().contains("cannot be written into an nft rule"), e.getMessage());
+    assertEquals(List.of(), calls);
+  }
+
+  @Test
   void isIntact_isTrue_onlyForTheWholeRuleSet() throws Exception {
     listing = listingOf("", "");
     assertTrue(backend.isIntact(rules()));
@@ -211,6 +253,8 @@ class NftBackendLoadTest {
     assertFalse(backend.isIntact(rules()), "another element");
     listing = listingOf("", "").replace("\t\tcounter goto deny\n", "");
     assertFalse(backend.isIntact(rules()), "no final reject");
+    listing = listingOf("", "").replace("elements = { \"br0\" }", "elements = { \"br1\" }");
+    assertFalse(backend.isIntact(rules()), "its link missing from the container links");
   }
 
   @Test
@@ -253,7 +297,8 @@ class NftBackendLoadTest {
                 Duration.ofSeconds(1),
                 scratch),
             "egress",
-            NftGuard.none());
+            NftGuard.none(),
+            procNet);
 
     NftException e = assertThrows(NftException.class, () -> unreadable.install(rules()));
 

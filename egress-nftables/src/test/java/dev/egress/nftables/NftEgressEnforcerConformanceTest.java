@@ -84,7 +84,8 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
                   lab.inHost("conntrack"),
                   Duration.ofSeconds(10)),
               "egress",
-              guard);
+              guard,
+              lab.hostProcNet());
       // The guard is in place before any test can make privileged operations fail.
       cleaner.prepare();
       enforcer =
@@ -92,6 +93,7 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
               .resolver(resolver)
               .nftCommand(gated("nft"))
               .conntrackCommand(gated("conntrack"))
+              .procNet(lab.hostProcNet())
               .guard(guard)
               .build();
     }

@@ -84,6 +84,7 @@ class NftEgressEnforcerKernelTest {
         .resolver(lab.names())
         .nftCommand(lab.inHost("nft"))
         .conntrackCommand(lab.inHost("conntrack"))
+        .procNet(lab.hostProcNet())
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
         .build();
@@ -177,7 +178,8 @@ class NftEgressEnforcerKernelTest {
                 "-cp",
                 System.getProperty("java.class.path"),
                 ChildLauncherMain.class.getName(),
-                "guard"));
+                "guard",
+                lab.hostProcNet().toString()));
     for (String tool : List.of("nft", "conntrack")) {
       child.addAll(
           List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
@@ -297,6 +299,7 @@ class NftEgressEnforcerKernelTest {
         .nftCommand(
             List.of("sh", "-c", STALL_GATE, "gate", flags.toString(), lab.hostNamespace(), "nft"))
         .conntrackCommand(lab.inHost("conntrack"))
+        .procNet(lab.hostProcNet())
         .commandTimeout(Duration.ofSeconds(3))
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
@@ -493,6 +496,7 @@ class NftEgressEnforcerKernelTest {
             .resolver(lab.names())
             .nftCommand(lab.inHost("nft"))
             .conntrackCommand(lab.inHost("conntrack"))
+            .procNet(lab.hostProcNet())
             .listener(events::add)
             .build()) {
       enforcer.attach(c1.endpoint(), apiPolicy());

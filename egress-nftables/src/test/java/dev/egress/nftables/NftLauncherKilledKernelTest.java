@@ -168,7 +168,8 @@ class NftLauncherKilledKernelTest {
             lab.inHost("conntrack"),
             java.time.Duration.ofSeconds(30)),
         "egress",
-        guard(guarded));
+        guard(guarded),
+        lab.hostProcNet());
   }
 
   private static ContainerRules rules(NftBackend backend, State state) throws Exception {
@@ -219,7 +220,8 @@ class NftLauncherKilledKernelTest {
                   "-cp",
                   System.getProperty("java.class.path"),
                   ChildLauncherMain.class.getName(),
-                  guarded ? "guard" : "none"));
+                  guarded ? "guard" : "none",
+                  lab.hostProcNet().toString()));
       command.addAll(lab.inHost("nft"));
       command.add("--");
       command.addAll(lab.inHost("conntrack"));
@@ -361,6 +363,7 @@ class NftLauncherKilledKernelTest {
               .resolver(ChildLauncherMain.names())
               .nftCommand(lab.inHost("nft"))
               .conntrackCommand(lab.inHost("conntrack"))
+              .procNet(lab.hostProcNet())
               .guard(guard(guarded))
               .build()) {
         restarted.reconcile(intended == State.NONE ? Set.of() : Set.of(c.id()));

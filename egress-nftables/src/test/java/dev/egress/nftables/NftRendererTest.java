@@ -245,7 +245,8 @@ class NftRendererTest {
     String fresh = RENDERER.install(rules);
 
     String withStale =
-        RENDERER.install(rules, List.of(IpAddresses.parse("fd00:17::9")), List.of(n + "_h1_6"));
+        RENDERER.install(
+            rules, List.of(IpAddresses.parse("fd00:17::9")), List.of(n + "_h1_6"), List.of());
 
     assertEquals(
         fresh
@@ -275,6 +276,7 @@ class NftRendererTest {
             + "table inet egress {\n"
             + "  map src4 { type ipv4_addr : verdict; }\n"
             + "  map src6 { type ipv6_addr : verdict; }\n"
+            + "  set links { type ifname; }\n"
             + "  chain deny { }\n"
             + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
             + "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
@@ -295,8 +297,13 @@ class NftRendererTest {
             + "add rule inet egress forward ip6 saddr fd00:17::/64 "
             + deny
             + "\n"
+            + "add rule inet egress input iif \"lo\" accept\n"
             + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
             + " nd-neighbor-advert } accept\n"
+            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links log prefix"
+            + " \"egress link-local: \" counter goto deny\n"
+            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log prefix"
+            + " \"egress link-local: \" counter goto deny\n"
             + "add rule inet egress input ip saddr vmap @src4\n"
             + "add rule inet egress input ip6 saddr vmap @src6\n"
             + "add rule inet egress input iifname \"docker0\" "
@@ -316,6 +323,51 @@ class NftRendererTest {
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer("egress; flush ruleset"));
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer("Egress"));
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer(""));
+  }
+
+  @Test
+  void install_withLearnedLinks_addsThemToTheContainerLinks() {
+    ContainerRules rules = nanoclawLike(false);
+    assertEquals(
+        RENDERER.install(rules) + "add element inet egress links { \"docker0\", \"br-1\" }\n",
+        RENDERER.install(rules, List.of(), List.of(), List.of("docker0", "br-1")));
+  }
+
+  @Test
+  void guardOnLo_isRefused_withWhatToNameInstead() {
+    for (String lo : List.of("lo", "lo*", "l*")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class, () -> new NftGuard(List.of(lo), List.of(), false));
+      assertTrue(e.getMessage().contains("host's own traffic"), e.getMessage());
+      assertTrue(e.getMessage().contains("docker0"), e.getMessage());
+    }
+    new NftGuard(List.of("lxcbr0", "local0", "br-*"), List.of(), false);
+  }
+
+  @Test
+  void guardNetworks_thatCoverAWholeFamily_areRefused_aloneOrTogether() {
+    for (List<String> networks :
+        List.of(
+            List.of("0.0.0.0/0"),
+            List.of("::/0"),
+            List.of("0.0.0.0/1", "128.0.0.0/1"),
+            List.of("8000::/1", "fd00:17::/64", "::/1"))) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new NftGuard(List.of(), networks.stream().map(IpNetwork::parse).toList(), false));
+      assertTrue(e.getMessage().contains("cover every"), e.getMessage());
+      assertTrue(e.getMessage().contains("replies to the host's own connections"), e.getMessage());
+    }
+    new NftGuard(
+        List.of(),
+        List.of(
+            IpNetwork.parse("0.0.0.0/1"),
+            IpNetwork.parse("128.0.0.0/2"),
+            IpNetwork.parse("fd00::/8")),
+        false);
   }
 
   @Test

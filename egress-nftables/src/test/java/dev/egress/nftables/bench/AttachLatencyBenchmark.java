@@ -114,6 +114,7 @@ public final class AttachLatencyBenchmark {
         .resolver(resolver)
         .nftCommand(lab.inHost("nft"))
         .conntrackCommand(lab.inHost("conntrack"))
+        .procNet(lab.hostProcNet())
         .guard(guard)
         .build();
   }
