@@ -21,7 +21,10 @@ import java.util.Set;
  * /proc/net/ipv6_route} (IPv6) list them, read for one question: on which interface does an address
  * live, if the host reaches it directly? That is the interface a container's traffic, link-local
  * included, arrives on. An address whose best route goes through a gateway, or is a reject route,
- * lives on no link of this host. Reading costs a few file reads, no process.
+ * lives on no link of this host. Nor does one on an interface that carries a default route: that is
+ * the host's uplink, whose routers, DHCP servers and metadata service speak link-local to the host,
+ * and a container there (macvlan, ipvlan) cannot reach the host through it anyway. Reading costs a
+ * few file reads, no process.
  *
  * @param routes every usable route read, both families
  */
@@ -87,7 +90,10 @@ record Routes(List<Route> routes) {
             "cannot parse a route in " + procNet.resolve("route") + ": " + line, e);
       }
     }
-    for (String line : Files.readAllLines(procNet.resolve("ipv6_route"))) {
+    Path ipv6Routes = procNet.resolve("ipv6_route");
+    // A kernel booted with IPv6 disabled has no such file, and no IPv6 traffic at all.
+    List<String> ipv6 = Files.exists(ipv6Routes) ? Files.readAllLines(ipv6Routes) : List.of();
+    for (String line : ipv6) {
       String[] f = line.trim().split("\\s+");
       if (f.length < 10) {
         continue;
@@ -133,7 +139,13 @@ record Routes(List<Route> routes) {
         best = route;
       }
     }
-    return best != null && best.direct() ? Optional.of(best.device()) : Optional.empty();
+    if (best == null || !best.direct()) {
+      return Optional.empty();
+    }
+    String device = best.device();
+    boolean uplink =
+        routes.stream().anyMatch(r -> r.prefixLength() == 0 && r.device().equals(device));
+    return uplink ? Optional.empty() : Optional.of(device);
   }
 
   /**

@@ -218,7 +218,7 @@ class NftBackendLoadTest {
 
   @Test
   void install_whenTheRoutesCannotBeRead_failsBeforeLoadingAnything() throws Exception {
-    Files.delete(procNet.resolve("ipv6_route"));
+    Files.delete(procNet.resolve("route"));
 
     NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
 

@@ -96,7 +96,6 @@ class RoutesTest {
 
     assertEquals(Optional.of("br0"), routes.linkOf(IpAddresses.parse("172.17.0.2")));
     assertEquals(Optional.of("br0"), routes.linkOf(IpAddresses.parse("fd00:17::2")));
-    assertEquals(Optional.of("eth0"), routes.linkOf(IpAddresses.parse("192.168.1.20")));
     assertEquals(
         Set.of("br0"),
         routes.linksOf(List.of(IpAddresses.parse("172.17.0.2"), IpAddresses.parse("fd00:17::2"))));
@@ -114,6 +113,26 @@ class RoutesTest {
         routes.linkOf(IpAddresses.parse("172.17.5.3")),
         "the more specific route, through a gateway, wins over the bridge's");
     assertEquals(Optional.empty(), routes.linkOf(IpAddresses.parse("10.9.0.1")), "reject route");
+  }
+
+  @Test
+  void anAddressOnTheUplink_livesOnNoContainerLink_theHostsOwnLinkLocalTrafficIsThere()
+      throws Exception {
+    dockerLikeHost();
+    // A macvlan container in the LAN: its address is routed directly through eth0, which also
+    // carries the default route.
+    assertEquals(Optional.empty(), Routes.read(procNet).linkOf(IpAddresses.parse("192.168.1.20")));
+  }
+
+  @Test
+  void withoutIpv6Routes_aKernelWithIpv6Disabled_theIpv4RoutesAreStillRead() throws Exception {
+    write(procNet, route4("br0", "172.17.0.0", "0.0.0.0", "0001", 0, "255.255.0.0"), "");
+    Files.delete(procNet.resolve("ipv6_route"));
+
+    Routes routes = Routes.read(procNet);
+
+    assertEquals(Optional.of("br0"), routes.linkOf(IpAddresses.parse("172.17.0.2")));
+    assertEquals(Optional.empty(), routes.linkOf(IpAddresses.parse("fd00:17::2")));
   }
 
   @Test
