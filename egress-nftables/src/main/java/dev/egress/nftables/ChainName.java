@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -27,7 +28,7 @@ record ChainName(String value) {
   private static final String CHAIN =
       "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
   private static final Pattern SHAPE = Pattern.compile(CHAIN);
-  private static final Pattern SET_SHAPE = Pattern.compile(CHAIN + "_h[0-9]+_[46]");
+  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_h[0-9]+_[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -74,9 +75,10 @@ record ChainName(String value) {
     return value + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
   }
 
-  /** Whether {@code set} is a name {@link #setName} makes, of any chain. */
-  static boolean isSetName(String set) {
-    return SET_SHAPE.matcher(set).matches();
+  /** The chain whose address set {@code set} is, or empty when it is none of this backend's. */
+  static Optional<ChainName> ofSet(String set) {
+    Matcher matcher = SET_SHAPE.matcher(set);
+    return matcher.matches() ? Optional.of(new ChainName(matcher.group(1))) : Optional.empty();
   }
 
   /** Whether {@code set} is one of this chain's address sets. */

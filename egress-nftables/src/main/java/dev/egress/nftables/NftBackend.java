@@ -127,8 +127,7 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code nft
-   * -f -} script, without loading anything: for review, dry runs and machines without nftables.
-   * Pure.
+   * -f} script, without loading anything: for review, dry runs and machines without nftables. Pure.
    */
   public String preview(ContainerRules rules) {
     return renderer.prepare(guard) + renderer.install(rules);
@@ -318,9 +317,9 @@ public final class NftBackend implements FirewallBackend {
               }
             });
     listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(chains::add));
+    remember(listing);
     List<LoadedRuleSet> loaded = new ArrayList<>();
     for (ChainName chain : chains) {
-      held.put(chain.ruleSetName(), Held.in(listing, chain));
       loaded.add(
           new LoadedRuleSet(
               chain.ruleSetName(),
@@ -329,6 +328,21 @@ public final class NftBackend implements FirewallBackend {
               listing.setsOf(chain)));
     }
     return loaded;
+  }
+
+  /**
+   * Remembers what a whole listing shows of each rule set this backend knew nothing about (left by
+   * an earlier process), leftovers included: an empty chain, sets alone. What it knows already
+   * stays: a load of that rule set on another thread may have changed it since the listing.
+   */
+  private void remember(NftListing listing) {
+    Set<ChainName> present = new LinkedHashSet<>();
+    listing.chains().keySet().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
+    listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
+    listing.sets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
+    for (ChainName chain : present) {
+      held.putIfAbsent(chain.ruleSetName(), Held.in(listing, chain));
+    }
   }
 
   @Override

@@ -263,7 +263,7 @@ final class NftRenderer {
   private void appendDiscardedSets(StringBuilder out, Collection<String> sets) {
     for (String set : sets) {
       String qualified = "inet " + table + " " + set;
-      if (ChainName.isSetName(set)) {
+      if (ChainName.ofSet(set).isPresent()) {
         out.append("add set ").append(qualified).append(setType(set)).append('\n');
       }
       out.append("delete set ").append(qualified).append('\n');

@@ -242,6 +242,23 @@ class NftBackendLoadTest {
   }
 
   @Test
+  void install_afterAListingShowedLeftoverSetsOfItsName_dropsThem() throws Exception {
+    listing =
+        "table inet egress {\n\tset "
+            + CHAIN.value()
+            + "_h5_6 {\n\t\ttype ipv6_addr\n\t}\n\tchain "
+            + CHAIN.value()
+            + " {\n\t}\n}\n";
+    assertEquals(List.of(), backend.loaded(), "an empty chain and a set are no rule set");
+    calls.clear();
+
+    backend.install(rules());
+
+    assertTrue(
+        calls.get(0).contains("delete set inet egress " + CHAIN.value() + "_h5_6\n"), calls.get(0));
+  }
+
+  @Test
   void isIntact_isTrue_onlyForTheWholeRuleSet() throws Exception {
     listing = listingOf("", "");
     assertTrue(backend.isIntact(rules()));

@@ -62,6 +62,14 @@ class NftRendererTest {
   }
 
   @Test
+  void anAddressSet_isKnownAsItsChains_andOtherSetsAsNoChains() {
+    ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
+    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true)));
+    assertEquals(java.util.Optional.empty(), ChainName.ofSet("links"));
+    assertEquals(java.util.Optional.empty(), ChainName.ofSet(chain.value() + "_hand_made"));
+  }
+
+  @Test
   void aRuleSetNameThatIsNotOneOfThisBackendsChains_isRefused() {
     ContainerRules ours = nanoclawLike(false);
     for (String foreign : List.of("forward", "c_agent", "agent-1", "c_x_0123456789AB")) {
