@@ -23,13 +23,8 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.testkit.LabRequirement;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,10 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -80,11 +72,8 @@ class NftEgressEnforcerKernelTest {
   }
 
   private NftEgressEnforcer newEnforcer() {
-    return NftEgressEnforcer.builder()
+    return LabNft.enforcer(lab)
         .resolver(lab.names())
-        .nftCommand(lab.inHost("nft"))
-        .conntrackCommand(lab.inHost("conntrack"))
-        .procNet(lab.hostProcNet())
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
         .build();
@@ -171,59 +160,32 @@ class NftEgressEnforcerKernelTest {
     LabContainer b = lab.container(2);
     LabContainer c = lab.container(3);
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    List<String> child =
-        new ArrayList<>(
-            List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-cp",
-                System.getProperty("java.class.path"),
-                ChildLauncherMain.class.getName(),
-                "guard",
-                lab.hostProcNet().toString()));
+    List<List<String>> gated = new ArrayList<>();
     for (String tool : List.of("nft", "conntrack")) {
-      child.addAll(
+      gated.add(
           List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
-      if (tool.equals("nft")) {
-        child.add("--");
-      }
     }
-    Process enforcerProcess =
-        new ProcessBuilder(child).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    ChildLauncher launcher =
+        new ChildLauncher(
+            lab, List.of(), true, gated.get(0), gated.get(1), flags.resolve("stderr"));
     try {
-      BlockingQueue<String> answers = new LinkedBlockingQueue<>();
-      Thread reader =
-          new Thread(
-              () -> {
-                try (BufferedReader out =
-                    new BufferedReader(
-                        new InputStreamReader(
-                            enforcerProcess.getInputStream(), StandardCharsets.UTF_8))) {
-                  out.lines().forEach(answers::add);
-                } catch (IOException e) {
-                  // The process was killed: that is the point.
-                }
-              });
-      reader.setDaemon(true);
-      reader.start();
-      assertEquals("ready", answers.poll(60, TimeUnit.SECONDS));
-      Writer commands =
-          new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
-      assertEquals("done", attachIn(commands, answers, a, httpsTo(NetnsLab.web(0)), flags));
-      assertEquals("done", attachIn(commands, answers, b, httpsTo(NetnsLab.web(1)), flags));
+      assertEquals("ready", launcher.answer(60_000));
+      launcher.attach(a, policyFile(httpsTo(NetnsLab.web(0)), flags));
+      assertEquals("done", launcher.answer(30_000));
+      launcher.attach(b, policyFile(httpsTo(NetnsLab.web(1)), flags));
+      assertEquals("done", launcher.answer(30_000));
 
-      // c's transaction reaches nft and hangs there; the enforcer process dies meanwhile.
+      // c's transaction reaches nft and hangs there; the launcher dies meanwhile.
       Files.createFile(flags.resolve("hang"));
-      commands.write(attachLine(c, httpsTo(NetnsLab.web(2)), flags));
-      commands.flush();
+      launcher.attach(c, policyFile(httpsTo(NetnsLab.web(2)), flags));
       awaitFile(flags.resolve("hanging"));
-      enforcerProcess.destroyForcibly();
-      assertTrue(enforcerProcess.waitFor(10, TimeUnit.SECONDS));
+      launcher.kill();
       // The orphaned nft commits after its enforcer is gone.
       Files.delete(flags.resolve("hang"));
       awaitFile(flags.resolve("committed"));
       assertEquals(Outcome.REACHED, c.tcp(NetnsLab.web(2), 443), "c's late transaction applies");
     } finally {
-      enforcerProcess.destroyForcibly();
+      launcher.kill();
     }
 
     // The launcher restarts; b stopped meanwhile and c never started properly: only a runs.
@@ -243,35 +205,10 @@ class NftEgressEnforcerKernelTest {
     }
   }
 
-  /** The {@link ChildLauncherMain} command that attaches {@code container} under {@code policy}. */
-  private static String attachLine(LabContainer container, EgressPolicy policy, Path directory)
-      throws IOException {
+  private static Path policyFile(EgressPolicy policy, Path directory) throws IOException {
     Path file = Files.createTempFile(directory, "attach", ".policy");
     Files.writeString(file, PolicyText.format(policy));
-    return "attach "
-        + container.id()
-        + " "
-        + IpAddresses.format(container.ipv4())
-        + " "
-        + IpAddresses.format(container.ipv6())
-        + " "
-        + IpAddresses.format(lab.gateway())
-        + " "
-        + file
-        + "\n";
-  }
-
-  private static String attachIn(
-      Writer commands,
-      BlockingQueue<String> answers,
-      LabContainer container,
-      EgressPolicy policy,
-      Path directory)
-      throws Exception {
-    commands.write(attachLine(container, policy, directory));
-    commands.flush();
-    String answer = answers.poll(30, TimeUnit.SECONDS);
-    return answer == null ? "no answer within 30 s" : answer;
+    return file;
   }
 
   private static void awaitFile(Path file) throws InterruptedException {
@@ -354,115 +291,75 @@ class NftEgressEnforcerKernelTest {
 
   /** Hand edits of one container's rule set, as an attacker with root or a careless admin makes. */
   enum Tampering {
-    DELETE_THE_FINAL_REJECT {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        String listed =
-            lab.exec(
-                lab.hostNamespace(), "nft", "-a", "list", "chain", "inet", "egress", chain.value());
-        String handle =
-            listed
-                .lines()
-                .filter(line -> line.contains("goto deny"))
-                .map(line -> line.substring(line.lastIndexOf(' ') + 1))
-                .findFirst()
-                .orElseThrow();
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "delete",
-            "rule",
-            "inet",
-            "egress",
-            chain.value(),
-            "handle",
-            handle);
-      }
-    },
-    ADD_A_PASS {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "insert",
-            "rule",
-            "inet",
-            "egress",
-            chain.value(),
-            "accept");
-      }
-    },
-    REMOVE_A_SET_ELEMENT {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "delete",
-            "element",
-            "inet",
-            "egress",
-            chain.setName(0, false),
-            "{",
-            IpAddresses.format(NetnsLab.web(0)),
-            "}");
-      }
-    },
-    ADD_A_SET_ELEMENT {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "add",
-            "element",
-            "inet",
-            "egress",
-            chain.setName(0, false),
-            "{",
-            IpAddresses.format(NetnsLab.web(1)),
-            "}");
-      }
-    },
-    DISPATCH_ANOTHER_ADDRESS_TO_IT {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "add",
-            "element",
-            "inet",
-            "egress",
-            "src4",
-            "{",
-            IpAddresses.format(lab.container(2).ipv4()),
-            ":",
-            "jump",
-            chain.value(),
-            "}");
-      }
-    },
-    ADD_A_SET_OF_ITS_NAMING {
-      @Override
-      void apply(NetnsLab lab, ChainName chain) throws IOException {
-        lab.exec(
-            lab.hostNamespace(),
-            "nft",
-            "add",
-            "set",
-            "inet",
-            "egress",
-            chain.setName(7, false),
-            "{",
-            "type",
-            "ipv4_addr;",
-            "}");
-      }
-    };
+    DELETE_THE_FINAL_REJECT,
+    ADD_A_PASS,
+    REMOVE_A_SET_ELEMENT,
+    ADD_A_SET_ELEMENT,
+    DISPATCH_ANOTHER_ADDRESS_TO_IT,
+    ADD_A_SET_OF_ITS_NAMING;
 
-    abstract void apply(NetnsLab lab, ChainName chain) throws IOException;
+    void apply(NetnsLab lab, ChainName chain) throws IOException {
+      String table = "inet egress ";
+      String command;
+      switch (this) {
+        case DELETE_THE_FINAL_REJECT:
+          String listed =
+              lab.exec(
+                  lab.hostNamespace(),
+                  "nft",
+                  "-a",
+                  "list",
+                  "chain",
+                  "inet",
+                  "egress",
+                  chain.value());
+          String reject =
+              listed.lines().filter(line -> line.contains("goto deny")).findFirst().orElseThrow();
+          command =
+              "delete rule "
+                  + table
+                  + chain
+                  + " handle "
+                  + reject.substring(reject.lastIndexOf(' ') + 1);
+          break;
+        case ADD_A_PASS:
+          command = "insert rule " + table + chain + " accept";
+          break;
+        case REMOVE_A_SET_ELEMENT:
+          command =
+              "delete element "
+                  + table
+                  + chain.setName(0, false)
+                  + " { "
+                  + IpAddresses.format(NetnsLab.web(0))
+                  + " }";
+          break;
+        case ADD_A_SET_ELEMENT:
+          command =
+              "add element "
+                  + table
+                  + chain.setName(0, false)
+                  + " { "
+                  + IpAddresses.format(NetnsLab.web(1))
+                  + " }";
+          break;
+        case DISPATCH_ANOTHER_ADDRESS_TO_IT:
+          command =
+              "add element "
+                  + table
+                  + "src4 { "
+                  + IpAddresses.format(lab.container(2).ipv4())
+                  + " : jump "
+                  + chain
+                  + " }";
+          break;
+        default:
+          command = "add set " + table + chain.setName(7, false) + " { type ipv4_addr; }";
+      }
+      List<String> argv = new ArrayList<>(List.of("nft"));
+      argv.addAll(List.of(command.split(" ")));
+      lab.exec(lab.hostNamespace(), argv.toArray(String[]::new));
+    }
   }
 
   /** Where a drift is found: the launcher's reconcile, or the periodic health check. */
@@ -492,13 +389,7 @@ class NftEgressEnforcerKernelTest {
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
     // No guard: every edit that lets more through shows in what c1 (or c2, unattached) reaches.
     try (NftEgressEnforcer enforcer =
-        NftEgressEnforcer.builder()
-            .resolver(lab.names())
-            .nftCommand(lab.inHost("nft"))
-            .conntrackCommand(lab.inHost("conntrack"))
-            .procNet(lab.hostProcNet())
-            .listener(events::add)
-            .build()) {
+        LabNft.enforcer(lab).resolver(lab.names()).listener(events::add).build()) {
       enforcer.attach(c1.endpoint(), apiPolicy());
       ContainerRules rules =
           new ContainerRules(

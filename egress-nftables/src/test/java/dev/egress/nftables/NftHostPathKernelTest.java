@@ -15,12 +15,10 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
-import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.LabRequirement;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,7 +51,7 @@ class NftHostPathKernelTest {
         case NETWORKS_ONLY:
           return new NftGuard(List.of(), lab.containerNetworks(), false);
         default:
-          return new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
+          return LabNft.guard(lab);
       }
     }
   }
@@ -79,13 +77,7 @@ class NftHostPathKernelTest {
   }
 
   private static NftEgressEnforcer enforcer(Guard guard) {
-    return NftEgressEnforcer.builder()
-        .resolver(new FakeNameResolver())
-        .nftCommand(lab.inHost("nft"))
-        .conntrackCommand(lab.inHost("conntrack"))
-        .procNet(lab.hostProcNet())
-        .guard(guard.of(lab))
-        .build();
+    return LabNft.enforcer(lab).resolver(new FakeNameResolver()).guard(guard.of(lab)).build();
   }
 
   /** Web 0 on 443, the gateway on 3001 over IPv4 and IPv6. */
@@ -149,16 +141,7 @@ class NftHostPathKernelTest {
   void aContainerTakingOverACrashedLaunchersAddress_inheritsItsRulesOnlyUntilStartUpReconcile()
       throws Exception {
     LabContainer c2 = lab.container(2);
-    NftBackend backend =
-        new NftBackend(
-            new NftCommand(
-                new SystemProcessRunner(),
-                lab.inHost("nft"),
-                lab.inHost("conntrack"),
-                Duration.ofSeconds(10)),
-            "egress",
-            Guard.BRIDGE_AND_NETWORKS.of(lab),
-            lab.hostProcNet());
+    NftBackend backend = LabNft.backend(lab, Guard.BRIDGE_AND_NETWORKS.of(lab));
     EgressPolicy wide =
         EgressPolicy.builder()
             .allow(

@@ -12,17 +12,11 @@ import dev.egress.lab.NetnsLab;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
-import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.testkit.LabRequirement;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,9 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
@@ -161,15 +153,7 @@ class NftLauncherKilledKernelTest {
   }
 
   private static NftBackend backend(boolean guarded) {
-    return new NftBackend(
-        new NftCommand(
-            new dev.egress.process.SystemProcessRunner(),
-            lab.inHost("nft"),
-            lab.inHost("conntrack"),
-            java.time.Duration.ofSeconds(30)),
-        "egress",
-        guard(guarded),
-        lab.hostProcNet());
+    return LabNft.backend(lab, guard(guarded));
   }
 
   private static ContainerRules rules(NftBackend backend, State state) throws Exception {
@@ -200,70 +184,38 @@ class NftLauncherKilledKernelTest {
             + backend.loaded());
   }
 
-  /** A launcher process, its answers, and the scratch directory its nft input files live in. */
+  /** A launcher process, and the scratch directory where its nft and conntrack inputs live. */
   private static final class Child {
-    final Process process;
+    final ChildLauncher launcher;
     final Path scratch;
-    final BlockingQueue<String> answers = new LinkedBlockingQueue<>();
-    final Writer commands;
 
     Child(boolean guarded, int run) throws IOException {
       scratch = Files.createDirectories(directory.resolve((guarded ? "guarded-" : "open-") + run));
-      List<String> command =
-          new ArrayList<>(
+      launcher =
+          new ChildLauncher(
+              lab,
               List.of(
-                  ProcessHandle.current().info().command().orElse("java"),
                   "-Xshare:auto",
                   "-XX:TieredStopAtLevel=1",
                   "-XX:+UseSerialGC",
-                  "-Djava.io.tmpdir=" + scratch,
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  ChildLauncherMain.class.getName(),
-                  guarded ? "guard" : "none",
-                  lab.hostProcNet().toString()));
-      command.addAll(lab.inHost("nft"));
-      command.add("--");
-      command.addAll(lab.inHost("conntrack"));
-      process =
-          new ProcessBuilder(command).redirectError(scratch.resolve("stderr").toFile()).start();
-      commands = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-      Thread reader =
-          new Thread(
-              () -> {
-                try (BufferedReader out =
-                    new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                  out.lines().forEach(answers::add);
-                } catch (IOException | java.io.UncheckedIOException e) {
-                  // Killed: that is the point.
-                }
-              });
-      reader.setDaemon(true);
-      reader.start();
+                  "-Djava.io.tmpdir=" + scratch),
+              guarded,
+              lab.inHost("nft"),
+              lab.inHost("conntrack"),
+              scratch.resolve("stderr"));
     }
 
     void send(Step step) throws IOException {
-      LabContainer c = lab.container(1);
-      String line =
-          step.after() == State.NONE
-              ? "detach " + c.id()
-              : "attach "
-                  + c.id()
-                  + " "
-                  + IpAddresses.format(c.ipv4())
-                  + " "
-                  + IpAddresses.format(c.ipv6())
-                  + " "
-                  + IpAddresses.format(lab.gateway())
-                  + " "
-                  + directory.resolve(step.after() == State.A ? "a.policy" : "b.policy");
-      commands.write(line + "\n");
-      commands.flush();
+      if (step.after() == State.NONE) {
+        launcher.detach(lab.container(1));
+      } else {
+        launcher.attach(
+            lab.container(1), directory.resolve(step.after() == State.A ? "a.policy" : "b.policy"));
+      }
     }
 
     @Nullable String await(long millis) throws InterruptedException {
-      return answers.poll(millis, TimeUnit.MILLISECONDS);
+      return launcher.answer(millis);
     }
 
     String stderr() {
@@ -276,8 +228,7 @@ class NftLauncherKilledKernelTest {
 
     /** SIGKILL, then waits until every nft or conntrack the child left running has exited. */
     void kill() throws Exception {
-      process.destroyForcibly();
-      assertTrue(process.waitFor(10, TimeUnit.SECONDS), "the launcher did not die");
+      launcher.kill();
       String marker = scratch.toString();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (ProcessHandle.allProcesses()
@@ -331,12 +282,12 @@ class NftLauncherKilledKernelTest {
         state = step.after();
       }
       Step aimed = CYCLE.get(target);
-      long delay = (long) (random.nextDouble() * median(aimed.name()) * 1.1);
+      long delay = (long) (random.nextDouble() * median(aimed.name()));
       child.send(aimed);
       @Nullable String answer = child.await(delay);
       child.kill();
       if (answer == null) {
-        answer = child.answers.poll(); // printed before the kill, read after it
+        answer = child.await(0); // printed before the kill, read after it
       }
       @Nullable State inFlight = null;
       if (answer == null) {
@@ -359,13 +310,7 @@ class NftLauncherKilledKernelTest {
 
       State intended = inFlight != null ? inFlight : state;
       try (NftEgressEnforcer restarted =
-          NftEgressEnforcer.builder()
-              .resolver(ChildLauncherMain.names())
-              .nftCommand(lab.inHost("nft"))
-              .conntrackCommand(lab.inHost("conntrack"))
-              .procNet(lab.hostProcNet())
-              .guard(guard(guarded))
-              .build()) {
+          LabNft.enforcer(lab).resolver(ChildLauncherMain.names()).guard(guard(guarded)).build()) {
         restarted.reconcile(intended == State.NONE ? Set.of() : Set.of(c.id()));
         Attachment attachment =
             intended == State.NONE ? null : restarted.attach(c.endpoint(), policy(intended));

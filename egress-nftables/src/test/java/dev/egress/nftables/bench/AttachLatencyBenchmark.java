@@ -225,7 +225,8 @@ public final class AttachLatencyBenchmark {
     process.waitFor(20, TimeUnit.SECONDS);
   }
 
-  private static double median(List<Long> nanos) {
+  /** The median of {@code nanos}, in milliseconds. */
+  static double median(List<Long> nanos) {
     List<Long> sorted = new ArrayList<>(nanos);
     Collections.sort(sorted);
     int n = sorted.size();

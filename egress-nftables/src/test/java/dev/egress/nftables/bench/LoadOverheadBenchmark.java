@@ -123,11 +123,17 @@ public final class LoadOverheadBenchmark {
       System.out.printf(
           "  warm attach (public API) %6.1f ms   bare nft -f of the same transaction %6.1f ms"
               + "   ratio %.2f   (%d process per attach)%n",
-          median(attach), median(bareAttach), median(attach) / median(bareAttach), attachProcesses);
+          AttachLatencyBenchmark.median(attach),
+          AttachLatencyBenchmark.median(bareAttach),
+          AttachLatencyBenchmark.median(attach) / AttachLatencyBenchmark.median(bareAttach),
+          attachProcesses);
       System.out.printf(
           "  detach (public API)      %6.1f ms   bare nft -f + conntrack -R, the same   %6.1f ms"
               + "   ratio %.2f   (%d processes per detach)%n",
-          median(detach), median(bareDetach), median(detach) / median(bareDetach), detachProcesses);
+          AttachLatencyBenchmark.median(detach),
+          AttachLatencyBenchmark.median(bareDetach),
+          AttachLatencyBenchmark.median(detach) / AttachLatencyBenchmark.median(bareDetach),
+          detachProcesses);
     } finally {
       try (var files = Files.walk(scratch)) {
         files.sorted(Collections.reverseOrder()).forEach(path -> path.toFile().delete());
@@ -163,13 +169,5 @@ public final class LoadOverheadBenchmark {
       }
     }
     return total;
-  }
-
-  private static double median(List<Long> nanos) {
-    List<Long> sorted = new ArrayList<>(nanos);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    long middle = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-    return middle / 1e6;
   }
 }
