@@ -22,7 +22,8 @@ import java.util.Set;
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
  * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules in
  * one {@code nft -f} transaction; detach removes them and deletes the container's tracked
- * connections.
+ * connections. Link-local sources arriving on the interfaces where attached containers live are
+ * refused: no policy names them (see {@link Builder#procNet}).
  *
  * <pre>{@code
  * EgressEnforcer enforcer = NftEgressEnforcer.builder()
