@@ -40,7 +40,7 @@ final class CheckCommand implements Callable<Integer> {
     Path file = Objects.requireNonNull(policyFile, "picocli sets the required --policy");
     EgressPolicy policy = PolicyFiles.read(file);
     for (Allowance allowance : policy.allowances()) {
-      if (allowance.destination() instanceof Destination.UnsafeAnyAddress) {
+      if (allowance.destination().equals(Destination.unsafeAnyAddress())) {
         output.note(
             file + ": warning: '" + allowance + "' turns egress control off for those ports");
       }

@@ -6,8 +6,6 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
@@ -58,12 +56,7 @@ public final class NftBackend implements FirewallBackend {
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
       String wildcards =
-          policy.allowances().stream()
-              .map(Allowance::destination)
-              .filter(d -> d instanceof Destination.Host host && host.name().isWildcard())
-              .map(Destination::toString)
-              .distinct()
-              .collect(Collectors.joining(", "));
+          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
           "the nftables enforcer cannot honour wildcard host names ("
               + wildcards
