@@ -25,6 +25,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * one: the guard). Records every call; can be told to fail.
  */
 final class FakeBackend implements FirewallBackend {
+  /** This backend's rule-set names: {@code c-} and the container id. */
+  record Name(String value) implements RuleSetName {
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
   final List<String> calls = new ArrayList<>();
   private final Map<RuleSetName, EnforcementPlan> installed = new LinkedHashMap<>();
   private final List<String> hostProblems = new ArrayList<>();
@@ -36,7 +44,7 @@ final class FakeBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return new RuleSetName("c-" + containerId);
+    return new Name("c-" + containerId);
   }
 
   @Override
@@ -161,17 +169,17 @@ final class FakeBackend implements FirewallBackend {
   }
 
   synchronized boolean isInstalled(String name) {
-    return installed.containsKey(new RuleSetName(name));
+    return installed.containsKey(new Name(name));
   }
 
   /** Someone else changed the kernel: the rule set vanishes. */
   synchronized void wipe(String name) {
-    installed.remove(new RuleSetName(name));
+    installed.remove(new Name(name));
   }
 
   /** Leaves rules that the enforcer did not install, as a crashed process would. */
   synchronized void plant(String name, EnforcementPlan plan) {
-    installed.put(new RuleSetName(name), plan);
+    installed.put(new Name(name), plan);
   }
 
   synchronized void reportHostProblem(String problem) {

@@ -12,7 +12,6 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
@@ -114,7 +113,7 @@ class RulesetEnforcerTest {
 
     Preview preview = enforcer.preview(agent, policy("allow api.example.com port 443\n"));
 
-    assertEquals(new RuleSetName("c-agent"), preview.name());
+    assertEquals(new FakeBackend.Name("c-agent"), preview.name());
     assertTrue(preview.plan().permits(Flow.tcp(API_V1, 443)));
     assertFalse(preview.plan().permits(Flow.tcp(OTHER, 443)));
     assertTrue(backend.calls.isEmpty(), backend.calls.toString());
@@ -352,7 +351,7 @@ class RulesetEnforcerTest {
 
     ReconcileResult result = enforcer.reconcile(Set.of(ContainerId.of("survivor")));
 
-    assertEquals(Set.of(Subject.unowned(new RuleSetName("c-orphan"))), result.removed());
+    assertEquals(Set.of(Subject.unowned(new FakeBackend.Name("c-orphan"))), result.removed());
     assertFalse(backend.isInstalled("c-orphan"));
     assertTrue(backend.isInstalled("c-survivor"), "a running container keeps its restrictions");
   }

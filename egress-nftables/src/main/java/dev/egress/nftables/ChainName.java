@@ -11,8 +11,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The chain of one container in the enforcer's table, which is also its rule-set name, and the
- * names of its address sets: the only place that knows how they are made.
+ * The chain of one container in the enforcer's table, which is the nftables backend's {@link
+ * RuleSetName}, and the names of its address sets: the only place that knows how they are made.
  *
  * <p>{@code c_<id, sanitised to [A-Za-z0-9_], at most 20 characters>_<12 hex digits of
  * SHA-256(id)>}: at most 35 characters, and distinct ids give distinct names (up to a 48-bit hash
@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  *
  * @param value the chain name
  */
-record ChainName(String value) {
+record ChainName(String value) implements RuleSetName {
   private static final int ID_CHARS = 20;
   private static final int HASH_HEX_DIGITS = 12;
   private static final Pattern SHAPE =
@@ -53,18 +53,22 @@ record ChainName(String value) {
         safe.append('_').append(sha256Hex(id.value()), 0, HASH_HEX_DIGITS).toString());
   }
 
-  /** The chain a rule-set name of this backend names. */
+  /**
+   * {@code name}, which this backend made.
+   *
+   * @throws IllegalArgumentException if another backend made it
+   */
   static ChainName of(RuleSetName name) {
-    return new ChainName(name.value());
+    if (name instanceof ChainName chain) {
+      return chain;
+    }
+    throw new IllegalArgumentException(
+        "rule set " + name + " is not a chain of the nftables enforcer: another backend named it");
   }
 
   /** The chain {@code name} is, or empty when it is none of this backend's (another chain). */
   static Optional<ChainName> parse(String name) {
     return SHAPE.matcher(name).matches() ? Optional.of(new ChainName(name)) : Optional.empty();
-  }
-
-  RuleSetName ruleSetName() {
-    return new RuleSetName(value);
   }
 
   /** The address set of the policy's {@code hostIndex}-th host name, for one family. */

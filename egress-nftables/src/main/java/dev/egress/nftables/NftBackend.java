@@ -49,7 +49,7 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return ChainName.forContainer(containerId).ruleSetName();
+    return ChainName.forContainer(containerId);
   }
 
   /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
@@ -176,7 +176,7 @@ public final class NftBackend implements FirewallBackend {
               });
       loaded.add(
           new LoadedRuleSet(
-              chain.ruleSetName(),
+              chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
               sets));

@@ -39,8 +39,7 @@ class NftRendererProperties {
       String id, ContainerEndpoint endpoint, EgressPolicy policy, Resolutions resolutions) {
     ContainerEndpoint withId =
         new ContainerEndpoint(ContainerId.of(id), endpoint.addresses(), endpoint.gateway());
-    return new Rules(
-        ChainName.forContainer(withId.id()).ruleSetName(), withId, policy, resolutions);
+    return new Rules(ChainName.forContainer(withId.id()), withId, policy, resolutions);
   }
 
   @Property(tries = 300)

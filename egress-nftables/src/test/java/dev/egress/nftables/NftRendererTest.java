@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -46,8 +45,7 @@ class NftRendererTest {
             Map.of(
                 API,
                 Set.of(IpAddresses.parse("160.79.104.10"), IpAddresses.parse("2607:6bc0::10"))));
-    return new Rules(
-        ChainName.forContainer(endpoint.id()).ruleSetName(), endpoint, policy, resolutions);
+    return new Rules(ChainName.forContainer(endpoint.id()), endpoint, policy, resolutions);
   }
 
   @Test
@@ -64,8 +62,7 @@ class NftRendererTest {
   void aRuleSetNameThatIsNotOneOfThisBackendsChains_isRefused() {
     Rules ours = nanoclawLike(false);
     for (String foreign : List.of("forward", "c_agent", "agent-1", "c_x_0123456789AB")) {
-      Rules rules =
-          new Rules(new RuleSetName(foreign), ours.container(), ours.policy(), ours.resolutions());
+      Rules rules = new Rules(() -> foreign, ours.container(), ours.policy(), ours.resolutions());
       assertThrows(
           IllegalArgumentException.class,
           () -> RENDERER.install(rules.chain(), rules.plan()),

@@ -83,7 +83,7 @@ final class PfBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return parent.childName(containerId).ruleSetName();
+    return parent.childName(containerId);
   }
 
   @Override
@@ -172,7 +172,7 @@ final class PfBackend implements FirewallBackend {
   public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(anchor.name().ruleSetName(), anchor.sources());
+      installed.put(anchor.name(), anchor.sources());
     }
     return installed;
   }

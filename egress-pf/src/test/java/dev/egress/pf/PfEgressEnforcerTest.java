@@ -13,9 +13,9 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -263,7 +263,7 @@ class PfEgressEnforcerTest {
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
       ReconcileResult result = restarted.reconcile(Set.of(ContainerId.of("c1")));
-      assertEquals(Set.of(Subject.unowned(new RuleSetName("c2"))), result.removed());
+      assertEquals(Set.of(Subject.unowned(new AnchorName("c2"))), result.removed());
       assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
       assertFalse(
           pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));

@@ -10,15 +10,15 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * The name of one container's anchor below the parent anchor: one {@link AnchorPath} component,
- * which is also the container's rule-set name. The only copy of how such names are made from
- * container ids ({@link #forContainer}) and of what a valid one looks like.
+ * The name of one container's anchor below the parent anchor: one {@link AnchorPath} component, and
+ * the pf backend's {@link RuleSetName}. The only copy of how such names are made from container ids
+ * ({@link #forContainer}) and of what a valid one looks like.
  *
  * @param value the name: a letter or digit, then letters, digits, {@code _ . -}; at most {@link
  *     AnchorPath#MAX_LENGTH} characters (whether it fits below a given parent is {@link
  *     AnchorPath#child}'s business)
  */
-public record AnchorName(String value) {
+public record AnchorName(String value) implements RuleSetName {
   /**
    * The shortest room {@link #forContainer} needs: one readable character, {@code .} and 12 hex
    * digits of the id's hash.
@@ -87,17 +87,16 @@ public record AnchorName(String value) {
   }
 
   /**
-   * The anchor name a rule-set name of the pf backend stands for.
+   * {@code name}, which the pf backend made.
    *
-   * @throws IllegalArgumentException if it is not a valid anchor name
+   * @throws IllegalArgumentException if another backend made it
    */
   public static AnchorName of(RuleSetName name) {
-    return new AnchorName(name.value());
-  }
-
-  /** The rule-set name this anchor name is. */
-  public RuleSetName ruleSetName() {
-    return new RuleSetName(value);
+    if (name instanceof AnchorName anchor) {
+      return anchor;
+    }
+    throw new IllegalArgumentException(
+        "rule set " + name + " is not a pf anchor: another backend named it");
   }
 
   /**
