@@ -2,10 +2,6 @@ package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -36,10 +32,6 @@ record ChainName(String value) implements RuleSetName {
       throw new IllegalArgumentException(
           "'"
               + value
-                  .chars()
-                  .limit(80)
-                  .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
-                  .reduce("", String::concat)
               + "' is not a chain name of the nftables enforcer (c_<id>_<hash>); make one with"
               + " ruleSetName(containerId)");
     }
@@ -49,8 +41,7 @@ record ChainName(String value) implements RuleSetName {
   static ChainName forContainer(ContainerId id) {
     StringBuilder safe = new StringBuilder("c_");
     id.value().chars().limit(ID_CHARS).forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
-    return new ChainName(
-        safe.append('_').append(sha256Hex(id.value()), 0, HASH_HEX_DIGITS).toString());
+    return new ChainName(safe.append('_').append(id.sha256Hex(), 0, HASH_HEX_DIGITS).toString());
   }
 
   /**
@@ -88,14 +79,5 @@ record ChainName(String value) implements RuleSetName {
 
   private static boolean isNameChar(int c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has SHA-256", e);
-    }
   }
 }

@@ -2,10 +2,6 @@ package dev.egress.pf.pfctl;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -83,7 +79,7 @@ public record AnchorName(String value) implements RuleSetName {
         name.append(letterOrDigit || c == '-' || c == '_' ? c : '-');
       }
     }
-    return new AnchorName(name.append('.').append(sha256Hex(text), 0, HASH_HEX_DIGITS).toString());
+    return new AnchorName(name.append('.').append(id.sha256Hex(), 0, HASH_HEX_DIGITS).toString());
   }
 
   /**
@@ -114,14 +110,5 @@ public record AnchorName(String value) implements RuleSetName {
   @Override
   public String toString() {
     return value;
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has SHA-256", e);
-    }
   }
 }
