@@ -3,13 +3,13 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
@@ -355,11 +355,8 @@ class RenderCommandTest {
             IpAddresses.parse("192.168.64.1"));
     backend.prepare();
     backend.install(
-        new ContainerRules(
-            backend.ruleSetName(container.id()),
-            container,
-            PolicyText.read(policy),
-            Resolutions.none()));
+        backend.ruleSetName(container.id()),
+        EnforcementPlan.of(PolicyText.read(policy), container, Resolutions.none()));
     return Files.readString(recorded);
   }
 

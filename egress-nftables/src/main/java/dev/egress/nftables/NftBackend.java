@@ -1,13 +1,12 @@
 package dev.egress.nftables;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
@@ -50,7 +49,7 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return ChainName.forContainer(containerId).ruleSetName();
+    return ChainName.forContainer(containerId);
   }
 
   /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
@@ -58,12 +57,7 @@ public final class NftBackend implements FirewallBackend {
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
       String wildcards =
-          policy.allowances().stream()
-              .map(Allowance::destination)
-              .filter(d -> d instanceof Destination.Host host && host.name().isWildcard())
-              .map(Destination::toString)
-              .distinct()
-              .collect(Collectors.joining(", "));
+          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
           "the nftables enforcer cannot honour wildcard host names ("
               + wildcards
@@ -74,12 +68,17 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code nft
+   * What {@link #prepare} and then {@link #install} would load for {@code plan}, as one {@code nft
    * -f -} script, without loading anything: for review, dry runs and machines without nftables.
    * Pure.
    */
-  public String preview(ContainerRules rules) {
-    return renderer.prepare(guard) + renderer.install(rules);
+  @Override
+  public Preview preview(RuleSetName name, EnforcementPlan plan) {
+    return new Preview(
+        name,
+        plan,
+        renderer.prepare(guard) + renderer.install(ChainName.of(name), plan),
+        "nft -f -");
   }
 
   /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
@@ -89,14 +88,14 @@ public final class NftBackend implements FirewallBackend {
   }
 
   @Override
-  public void install(ContainerRules rules) throws EgressException {
-    command.apply(renderer.install(rules));
+  public void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    command.apply(renderer.install(ChainName.of(name), plan));
   }
 
   @Override
-  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+  public void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
       throws EgressException {
-    String script = renderer.refresh(rules, changedNames);
+    String script = renderer.refresh(ChainName.of(name), plan, changedNames);
     if (!script.isEmpty()) {
       command.apply(script);
     }
@@ -177,7 +176,7 @@ public final class NftBackend implements FirewallBackend {
               });
       loaded.add(
           new LoadedRuleSet(
-              chain.ruleSetName(),
+              chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
               sets));
@@ -203,19 +202,20 @@ public final class NftBackend implements FirewallBackend {
   }
 
   @Override
-  public boolean isIntact(ContainerRules rules) throws EgressException {
+  public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChainName chain = ChainName.of(name);
     NftListing listing = listing();
-    List<String> actualRules = listing.chains().get(rules.name().value());
-    if (actualRules == null || !actualRules.equals(NftRenderer.chainRules(rules))) {
+    List<String> actualRules = listing.chains().get(chain.value());
+    if (actualRules == null || !actualRules.equals(NftRenderer.chainRules(chain, plan))) {
       return false;
     }
-    for (Map.Entry<String, Set<InetAddress>> set : NftRenderer.sets(rules).entrySet()) {
+    for (Map.Entry<String, Set<InetAddress>> set : NftRenderer.sets(chain, plan).entrySet()) {
       if (!set.getValue().equals(listing.sets().get(set.getKey()))) {
         return false;
       }
     }
-    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(rules.name().value()));
-    return dispatched.equals(new LinkedHashSet<>(rules.container().addresses()));
+    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(chain.value()));
+    return dispatched.equals(new LinkedHashSet<>(plan.sources()));
   }
 
   @Override

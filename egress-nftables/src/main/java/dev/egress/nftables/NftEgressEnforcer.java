@@ -1,6 +1,7 @@
 package dev.egress.nftables;
 
 import dev.egress.core.LifecycleBuilder;
+import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
@@ -55,6 +56,16 @@ public final class NftEgressEnforcer implements EgressEnforcer {
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
+  }
+
+  /**
+   * What {@link #attach} would load for {@code container} under {@code policy} now, without running
+   * nft: the table, its base chains and guard (which the first attach loads), then the container's
+   * chain, sets and dispatch elements, as one {@code nft -f -} script. See {@link
+   * RulesetEnforcer#preview}.
+   */
+  public Preview preview(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    return lifecycle.preview(container, policy);
   }
 
   @Override

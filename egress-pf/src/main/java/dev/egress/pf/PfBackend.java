@@ -1,7 +1,7 @@
 package dev.egress.pf;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
@@ -14,6 +14,7 @@ import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
 import dev.egress.pf.render.PfTable;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
@@ -82,7 +83,7 @@ final class PfBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return parent.childName(containerId).ruleSetName();
+    return parent.childName(containerId);
   }
 
   @Override
@@ -109,18 +110,29 @@ final class PfBackend implements FirewallBackend {
     pfctl.loadAnchor(parent.path(), PfRenderer.renderParent(parent));
   }
 
+  /** The child anchor's rules and tables, and {@code pfctl -a PARENT/NAME -f -}. */
+  @Override
+  public Preview preview(RuleSetName name, EnforcementPlan plan) throws UnsupportedPolicyException {
+    AnchorName anchor = AnchorName.of(name);
+    return new Preview(
+        name,
+        plan,
+        PfRenderer.renderChild(anchor, plan).text(),
+        "pfctl -a " + parent.childPath(anchor) + " -f -");
+  }
+
   /** Exactly one privileged call: {@code pfctl -a PARENT/NAME -f -} with rules and tables. */
   @Override
-  public void install(ContainerRules rules) throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
+  public void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), plan);
     pfctl.loadAnchor(parent.childPath(child.anchorName()), child.text());
   }
 
   /** One {@code -T replace} per table that holds a changed name, and nothing else. */
   @Override
-  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+  public void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
       throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), plan);
     AnchorPath anchor = parent.childPath(child.anchorName());
     for (PfTable table : child.tablesHolding(changedNames)) {
       pfctl.replaceTable(anchor, table.name(), table.entries());
@@ -160,7 +172,7 @@ final class PfBackend implements FirewallBackend {
   public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(anchor.name().ruleSetName(), anchor.sources());
+      installed.put(anchor.name(), anchor.sources());
     }
     return installed;
   }
@@ -172,8 +184,8 @@ final class PfBackend implements FirewallBackend {
    * nothing but such a default ({@link #sameRule}).
    */
   @Override
-  public boolean isIntact(ContainerRules rules) throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
+  public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), plan);
     AnchorPath anchor = parent.childPath(child.anchorName());
     if (!sameRules(ruleLines(child.text()), pfctl.rules(anchor))) {
       return false;
