@@ -7,7 +7,6 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.nftables.NftBackend;
-import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
@@ -195,7 +194,7 @@ final class RenderCommand implements Callable<Integer> {
           spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
-      ParentAnchor anchor = new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
+      ParentAnchor anchor = PfOptions.parentAnchor(parentAnchor);
       if (guardSubnets.isEmpty()) {
         if (bridge != null) {
           throw new ParameterException(spec.commandLine(), "--bridge needs --guard SUBNET");
