@@ -292,6 +292,18 @@ public final class Pfctl {
       }
     }
     for (String line : errors) {
+      if (line.startsWith("egressctl-pfctl: refused:")) {
+        return new PfctlException(
+            text,
+            "the sudo wrapper refused the call: " + line,
+            "the wrapper lets through only egress-pf's calls, with sources inside the networks and"
+                + " bridges it was generated for: if those or the parent anchor changed, install a"
+                + " new wrapper and sudoers entry from 'egressctl sudoers' (the same options for"
+                + " both)",
+            null);
+      }
+    }
+    for (String line : errors) {
       String lower = line.toLowerCase(java.util.Locale.ROOT);
       if (lower.contains("device busy") || lower.contains("resource busy")) {
         return new PfBusyException(text, line);

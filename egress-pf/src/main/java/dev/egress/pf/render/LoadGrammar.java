@@ -49,8 +49,8 @@ public final class LoadGrammar {
   /** What a captured part of a line must be besides its shape. */
   public enum Role {
     /**
-     * Every address or network written in the part (separated by spaces, commas or braces) lies
-     * inside one of the scope's networks ({@link LoadScope#holds}).
+     * The part names at least one address or network (separated by spaces, commas or braces), and
+     * every one lies inside one of the scope's networks ({@link LoadScope#holds}).
      */
     MANAGED,
     /** The part is one of the scope's bridges ({@link LoadScope#isBridge}). */
@@ -90,7 +90,10 @@ public final class LoadGrammar {
   }
 
   private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-  private static final String IPV4 = OCTET + "(\\." + OCTET + "){3}";
+
+  /** A dotted-quad IPv4 address without leading zeros, in the shapes' kind of expression. */
+  public static final String IPV4 = OCTET + "(\\." + OCTET + "){3}";
+
   // Loose: a malformed literal fails pfctl's parser, and a role's check parses strictly.
   private static final String IPV6 = "[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}";
   private static final String HOST = "(" + IPV4 + "|" + IPV6 + ")";
@@ -207,10 +210,7 @@ public final class LoadGrammar {
         String part = Objects.requireNonNull(matcher.group(check.group()), "checked group");
         boolean ok =
             switch (check.role()) {
-              case MANAGED ->
-                  Arrays.stream(part.split("[{}, ]+"))
-                      .filter(token -> !token.isEmpty())
-                      .allMatch(scope::holds);
+              case MANAGED -> managed(part, scope);
               case BRIDGE -> scope.isBridge(part);
             };
         if (!ok) {
@@ -229,6 +229,13 @@ public final class LoadGrammar {
     }
     throw new IllegalArgumentException(
         "line " + number + " is not a line egress-pf writes: " + UserText.quote(line));
+  }
+
+  /** Whether {@code part} names at least one address or network, and only ones inside. */
+  private static boolean managed(String part, LoadScope scope) {
+    List<String> tokens =
+        Arrays.stream(part.split("[{}, ]+")).filter(token -> !token.isEmpty()).toList();
+    return !tokens.isEmpty() && tokens.stream().allMatch(scope::holds);
   }
 
   private static int lineOf(String text, int index) {

@@ -121,6 +121,27 @@ class PfctlTest {
   }
 
   @Test
+  void load_refusedByTheSudoWrapper_saysSoAndHowToFixIt() {
+    Pfctl wrapped =
+        new Pfctl(
+            command ->
+                new ProcessResult(
+                    64,
+                    "",
+                    "egressctl-pfctl: refused: line 2 names '10.0.0.5', outside the managed"
+                        + " networks\n"),
+            List.of("sudo", "-n", "/usr/local/libexec/egressctl-pfctl"),
+            Duration.ofSeconds(1));
+
+    PfctlException e =
+        assertThrows(PfctlException.class, () -> wrapped.loadAnchor(CHILD, "block in all\n"));
+    assertTrue(
+        e.getMessage().startsWith("the sudo wrapper refused the call: egressctl-pfctl: refused:"),
+        e.getMessage());
+    assertTrue(e.hint().contains("egressctl sudoers"), e.hint());
+  }
+
+  @Test
   void load_ofTextNotEndedByANewline_isRefused() {
     assertThrows(
         IllegalArgumentException.class,
