@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.core.ContainerRules;
-import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.LoadGrammar.Load;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpNetwork;
-import dev.egress.policy.Resolutions;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.testkit.EgressArbitraries;
@@ -57,7 +55,7 @@ class LoadGrammarProperties {
     Arbitrary<ContainerRules> rules =
         Combinators.combine(
                 EgressArbitraries.containerEndpoints(), policies, EgressArbitraries.resolutions())
-            .as(LoadGrammarProperties::rules);
+            .as(Fixtures::rules);
     Arbitrary<@Nullable ManagedNetwork> guards =
         Combinators.combine(
                 EgressArbitraries.networks().list().ofMinSize(1).ofMaxSize(2),
@@ -72,15 +70,6 @@ class LoadGrammarProperties {
                     guard == null
                         ? ParentAnchor.defaults()
                         : ParentAnchor.defaults().guarding(guard, log)));
-  }
-
-  private static ContainerRules rules(
-      ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
-    return new ContainerRules(
-        ParentAnchor.defaults().childName(container.id()).ruleSetName(),
-        container,
-        policy,
-        resolutions);
   }
 
   /**
