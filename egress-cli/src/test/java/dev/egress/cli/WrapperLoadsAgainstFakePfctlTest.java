@@ -27,12 +27,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 17, finding 1: a load cut short (its writer died mid-stream) must load nothing. Each load
- * egress-pf renders is fed to the generated wrapper in front of FakePfctl's executable, cut on both
- * sides of every newline and after every byte of its end line: only the whole text reaches pfctl.
- * (LoadGrammarProperties cuts after every byte of random loads, against the same grammar in Java.)
+ * The generated wrapper in front of FakePfctl's executable, which records every call it gets.
+ *
+ * <p>Issue 18, S1: the five lines that reached pfctl as root before are refused in every load, and
+ * FakePfctl never runs.
+ *
+ * <p>Issue 17, finding 1: a load cut short (its writer died mid-stream) must load nothing. Each
+ * load egress-pf renders is fed to the generated wrapper in front of FakePfctl's executable, cut on
+ * both sides of every newline and after every byte of its end line: only the whole text reaches
+ * pfctl. (LoadGrammarProperties cuts after every byte of random loads, against the same grammar in
+ * Java.)
  */
-class WrapperCutLoadTest {
+class WrapperLoadsAgainstFakePfctlTest {
   private static final String CHILD = "com.apple/000.egress/agent-1";
 
   @TempDir Path dir;
@@ -50,6 +56,33 @@ class WrapperCutLoadTest {
     cuts.add(0);
     cuts.remove(text.length());
     return cuts;
+  }
+
+  @Test
+  void theFiveLinesOfIssue18_areRefusedInEveryLoad_andNeverReachPfctl() throws Exception {
+    WrapperRig rig = new WrapperRig(dir, WrapperRig.SCOPE, FakePfctl.installExecutable(dir));
+    List<String> forwarded = new ArrayList<>();
+    for (String line :
+        List.of(
+            "rdr pass on en0 inet proto tcp from any to any port 443 -> 127.0.0.1 port 8443",
+            "pass out quick all",
+            "table <loot> persist file \"/etc/master.passwd\"",
+            "include \"/var/root/.ssh/id_rsa\"",
+            "load anchor \"x\" from \"/etc/sudoers\"")) {
+      for (String[] call :
+          List.of(
+              new String[] {"-a", "com.apple/000.egress", "-f", "-"},
+              new String[] {"-a", CHILD, "-f", "-"},
+              new String[] {"-a", CHILD, "-t", "tcp_443", "-T", "replace", "-f", "-"})) {
+        WrapperRig.Run run = rig.runWithInput(framed(line + "\n"), call);
+        if (run.exit() != 64 || !run.stderr().contains("is not a line egress-pf writes")) {
+          forwarded.add(line + " to " + String.join(" ", call) + ": " + run.stderr());
+        }
+      }
+    }
+
+    assertEquals(List.of(), forwarded);
+    assertEquals(List.of(), FakePfctl.readFrom(dir.resolve("pfctl.state")).calls());
   }
 
   @Test
