@@ -41,15 +41,6 @@ class PfctlWrapperTest {
               + "block return in quick on bridge100 all\n");
   private static final String TABLE_LOAD = framed("160.79.104.0/23\n2607:6bc0::10\n");
 
-  /** The five lines issue 18 got through to pfctl as root. */
-  private static final List<String> S1_LINES =
-      List.of(
-          "rdr pass on en0 inet proto tcp from any to any port 443 -> 127.0.0.1 port 8443",
-          "pass out quick all",
-          "table <loot> persist file \"/etc/master.passwd\"",
-          "include \"/var/root/.ssh/id_rsa\"",
-          "load anchor \"x\" from \"/etc/sudoers\"");
-
   @TempDir Path dir;
   private WrapperRig rig;
 
@@ -158,7 +149,7 @@ class PfctlWrapperTest {
 
   @Test
   void wrapper_refusesTheFiveLinesOfIssue18InEveryLoad_andNothingReachesPfctl() throws Exception {
-    for (String line : S1_LINES) {
+    for (String line : WrapperRig.S1_LINES) {
       for (String[] call :
           List.of(
               new String[] {"-a", PARENT, "-f", "-"},

@@ -62,13 +62,7 @@ class WrapperLoadsAgainstFakePfctlTest {
   void theFiveLinesOfIssue18_areRefusedInEveryLoad_andNeverReachPfctl() throws Exception {
     WrapperRig rig = new WrapperRig(dir, WrapperRig.SCOPE, FakePfctl.installExecutable(dir));
     List<String> forwarded = new ArrayList<>();
-    for (String line :
-        List.of(
-            "rdr pass on en0 inet proto tcp from any to any port 443 -> 127.0.0.1 port 8443",
-            "pass out quick all",
-            "table <loot> persist file \"/etc/master.passwd\"",
-            "include \"/var/root/.ssh/id_rsa\"",
-            "load anchor \"x\" from \"/etc/sudoers\"")) {
+    for (String line : WrapperRig.S1_LINES) {
       for (String[] call :
           List.of(
               new String[] {"-a", "com.apple/000.egress", "-f", "-"},

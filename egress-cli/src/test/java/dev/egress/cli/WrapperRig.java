@@ -28,6 +28,15 @@ final class WrapperRig {
           List.of(IpNetwork.parse("192.168.64.0/24"), IpNetwork.parse("fd00:64::/64")),
           List.of("bridge100"));
 
+  /** The five lines issue 18 got through to pfctl as root. */
+  static final List<String> S1_LINES =
+      List.of(
+          "rdr pass on en0 inet proto tcp from any to any port 443 -> 127.0.0.1 port 8443",
+          "pass out quick all",
+          "table <loot> persist file \"/etc/master.passwd\"",
+          "include \"/var/root/.ssh/id_rsa\"",
+          "load anchor \"x\" from \"/etc/sudoers\"");
+
   /** What a run of the wrapper returned. */
   record Run(int exit, String stderr) {}
 
