@@ -9,7 +9,6 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.pf.PfEgressEnforcer;
-import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -237,7 +236,7 @@ final class RenderCommand implements Callable<Integer> {
           spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
-      ParentAnchor anchor = new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
+      ParentAnchor anchor = PfOptions.parentAnchor(parentAnchor);
       if (guardSubnets.isEmpty()) {
         if (bridge != null) {
           throw new ParameterException(spec.commandLine(), "--bridge needs --guard SUBNET");

@@ -433,6 +433,11 @@ class RenderCommandTest {
     assertUsage(
         render("--backend", "pf", "--parent", "--guard", "0.0.0.0/0"),
         "0.0.0.0/0 is every address of its family, not a container network");
+    for (String notBelowComApple : List.of("com.apple", "egress", "com.applex/egress")) {
+      assertUsage(
+          render("--backend", "pf", "--parent", "--anchor", notBelowComApple),
+          "'" + notBelowComApple + "' is not below com.apple/");
+    }
     assertUsage(
         render(
             "--backend",

@@ -16,6 +16,7 @@ import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -227,7 +228,7 @@ class PfEgressEnforcerTest {
     enforcer.attach(c1, apiPolicy());
     FakePfctl.Call load = pf.fake.calls().get(pf.fake.calls().size() - 1);
     assertEquals(List.of("-a", "com.apple/000.egress/c1", "-f", "-"), load.args());
-    assertEquals(load.stdin(), preview.ruleset());
+    assertEquals(preview.ruleset() + Pfctl.END_OF_LOAD + "\n", load.stdin(), "the load is framed");
     assertTrue(preview.plan().permits(Flow.tcp(API_1, 443)));
   }
 
