@@ -3,6 +3,10 @@ package dev.egress.enforcer;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.UserText;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -50,6 +54,19 @@ public record ContainerId(String value) implements Comparable<ContainerId> {
    */
   public static ContainerId forAddress(InetAddress address) {
     return new ContainerId(IpAddresses.format(Objects.requireNonNull(address, "address")));
+  }
+
+  /**
+   * The SHA-256 of the id's UTF-8 bytes in lower-case hex: backends whose names cannot hold every
+   * id take a short suffix of it, so that distinct ids keep distinct names.
+   */
+  public String sha256Hex() {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(digest.digest(value.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("every JDK has SHA-256", e);
+    }
   }
 
   @Override

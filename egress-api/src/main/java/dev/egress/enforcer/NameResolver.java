@@ -2,6 +2,10 @@ package dev.egress.enforcer;
 
 import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -34,6 +38,27 @@ public interface NameResolver {
    * @return a handle whose {@link Subscription#close()} stops the calls (idempotent)
    */
   Subscription subscribe(Set<HostName> names, Listener listener);
+
+  /**
+   * A resolver that always answers {@code resolutions} (names it does not hold resolve to nothing)
+   * and never reports a change: for previews and dry runs, where nothing is looked up or followed.
+   */
+  static NameResolver fixed(Resolutions resolutions) {
+    Objects.requireNonNull(resolutions, "resolutions");
+    return new NameResolver() {
+      @Override
+      public Resolutions resolve(Set<HostName> names) {
+        Map<HostName, Set<InetAddress>> answers = new HashMap<>();
+        names.forEach(name -> answers.put(name, resolutions.addressesOf(name)));
+        return new Resolutions(answers);
+      }
+
+      @Override
+      public Subscription subscribe(Set<HostName> names, Listener listener) {
+        return () -> {};
+      }
+    };
+  }
 
   /** Receives address changes. */
   @FunctionalInterface

@@ -3,6 +3,10 @@ package dev.egress.policy;
 /**
  * Where a policy lets a container connect: a host name, an IP network, the container's gateway, or
  * — only when asked for by name — any address at all.
+ *
+ * <p>Code that acts on the kind of a destination calls {@link #match} with one method per kind, so
+ * that a new kind fails to compile wherever it is not handled (Java 17 has no exhaustive switch
+ * over sealed types).
  */
 public sealed interface Destination extends Comparable<Destination>
     permits Destination.Host,
@@ -10,8 +14,31 @@ public sealed interface Destination extends Comparable<Destination>
         Destination.Gateway,
         Destination.UnsafeAnyAddress {
 
+  /** The result of the method of {@code cases} for this destination's kind. */
+  <R> R match(Cases<R> cases);
+
+  /**
+   * One method per kind of destination, for {@link #match}.
+   *
+   * @param <R> what each method returns
+   */
+  interface Cases<R> {
+    R host(HostName name);
+
+    R network(IpNetwork network);
+
+    R gateway();
+
+    R unsafeAnyAddress();
+  }
+
   /** The addresses {@code name} resolves to, as the enforcer's resolver currently sees them. */
   record Host(HostName name) implements Destination {
+    @Override
+    public <R> R match(Cases<R> cases) {
+      return cases.host(name);
+    }
+
     /**
      * The name as policy files write it; a name spelt like a keyword ({@code gateway}) gets its
      * trailing dot, so that it parses back as a host name.
@@ -41,6 +68,11 @@ public sealed interface Destination extends Comparable<Destination>
     }
 
     @Override
+    public <R> R match(Cases<R> cases) {
+      return cases.network(network);
+    }
+
+    @Override
     public String toString() {
       return network.toString();
     }
@@ -49,6 +81,11 @@ public sealed interface Destination extends Comparable<Destination>
   /** The container's gateway address: host services such as a credential proxy. */
   record Gateway() implements Destination {
     public static final String KEYWORD = "gateway";
+
+    @Override
+    public <R> R match(Cases<R> cases) {
+      return cases.gateway();
+    }
 
     @Override
     public String toString() {
@@ -62,6 +99,11 @@ public sealed interface Destination extends Comparable<Destination>
    */
   record UnsafeAnyAddress() implements Destination {
     public static final String KEYWORD = "unsafe-any-address";
+
+    @Override
+    public <R> R match(Cases<R> cases) {
+      return cases.unsafeAnyAddress();
+    }
 
     @Override
     public String toString() {
@@ -79,6 +121,10 @@ public sealed interface Destination extends Comparable<Destination>
 
   static Destination gateway() {
     return new Gateway();
+  }
+
+  static Destination unsafeAnyAddress() {
+    return new UnsafeAnyAddress();
   }
 
   /**
@@ -126,23 +172,53 @@ public sealed interface Destination extends Comparable<Destination>
     if (byKind != 0) {
       return byKind;
     }
-    if (this instanceof Network a && other instanceof Network b) {
-      return a.network().compareTo(b.network());
-    }
-    if (this instanceof Host a && other instanceof Host b) {
-      return a.name().compareTo(b.name());
-    }
-    return 0;
+    // Same kind: the casts below cannot fail.
+    return match(
+        new Cases<Integer>() {
+          @Override
+          public Integer host(HostName name) {
+            return name.compareTo(((Host) other).name());
+          }
+
+          @Override
+          public Integer network(IpNetwork network) {
+            return network.compareTo(((Network) other).network());
+          }
+
+          @Override
+          public Integer gateway() {
+            return 0;
+          }
+
+          @Override
+          public Integer unsafeAnyAddress() {
+            return 0;
+          }
+        });
   }
 
   private static int kindOrder(Destination destination) {
-    if (destination instanceof Gateway) {
-      return 0;
-    } else if (destination instanceof Network) {
-      return 1;
-    } else if (destination instanceof Host) {
-      return 2;
-    }
-    return 3;
+    return destination.match(
+        new Cases<Integer>() {
+          @Override
+          public Integer gateway() {
+            return 0;
+          }
+
+          @Override
+          public Integer network(IpNetwork network) {
+            return 1;
+          }
+
+          @Override
+          public Integer host(HostName name) {
+            return 2;
+          }
+
+          @Override
+          public Integer unsafeAnyAddress() {
+            return 3;
+          }
+        });
   }
 }

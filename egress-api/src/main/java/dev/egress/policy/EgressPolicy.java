@@ -10,7 +10,6 @@ import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -38,6 +37,51 @@ import org.jspecify.annotations.Nullable;
  * @param logDenied whether enforcers log what they deny
  */
 public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logDenied) {
+  private static final Destination.Cases<Optional<HostName>> HOST_NAME =
+      new Destination.Cases<>() {
+        @Override
+        public Optional<HostName> host(HostName name) {
+          return Optional.of(name);
+        }
+
+        @Override
+        public Optional<HostName> network(IpNetwork network) {
+          return Optional.empty();
+        }
+
+        @Override
+        public Optional<HostName> gateway() {
+          return Optional.empty();
+        }
+
+        @Override
+        public Optional<HostName> unsafeAnyAddress() {
+          return Optional.empty();
+        }
+      };
+
+  private static final Destination.Cases<Boolean> IS_GATEWAY =
+      new Destination.Cases<>() {
+        @Override
+        public Boolean host(HostName name) {
+          return false;
+        }
+
+        @Override
+        public Boolean network(IpNetwork network) {
+          return false;
+        }
+
+        @Override
+        public Boolean gateway() {
+          return true;
+        }
+
+        @Override
+        public Boolean unsafeAnyAddress() {
+          return false;
+        }
+      };
 
   /**
    * @throws IllegalArgumentException if an allowance names port 53 alone (DNS is the {@link
@@ -70,12 +114,23 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
   public boolean permits(Flow flow, @Nullable InetAddress gateway, Resolutions resolutions) {
     InetAddress target = flow.destination();
     if (flow.port() == PortRange.DNS_PORT) {
-      if (dns instanceof DnsRule.ViaGateway) {
-        return target.equals(gateway);
-      } else if (dns instanceof DnsRule.Servers servers) {
-        return servers.addresses().contains(target);
-      }
-      return false;
+      return dns.match(
+          new DnsRule.Cases<Boolean>() {
+            @Override
+            public Boolean viaGateway() {
+              return target.equals(gateway);
+            }
+
+            @Override
+            public Boolean servers(List<InetAddress> addresses) {
+              return addresses.contains(target);
+            }
+
+            @Override
+            public Boolean none() {
+              return false;
+            }
+          });
     }
     for (Allowance allowance : allowances) {
       if (allowance.protocol() == flow.protocol()
@@ -92,39 +147,81 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
       InetAddress target,
       @Nullable InetAddress gateway,
       Resolutions resolutions) {
-    if (destination instanceof Destination.Network network) {
-      return network.network().contains(target);
-    } else if (destination instanceof Destination.Host host) {
-      return resolutions.addressesOf(host.name()).contains(target);
-    } else if (destination instanceof Destination.Gateway) {
-      return target.equals(gateway);
-    }
-    return destination instanceof Destination.UnsafeAnyAddress;
+    return destination.match(
+        new Destination.Cases<Boolean>() {
+          @Override
+          public Boolean host(HostName name) {
+            return resolutions.addressesOf(name).contains(target);
+          }
+
+          @Override
+          public Boolean network(IpNetwork network) {
+            return network.contains(target);
+          }
+
+          @Override
+          public Boolean gateway() {
+            return target.equals(gateway);
+          }
+
+          @Override
+          public Boolean unsafeAnyAddress() {
+            return true;
+          }
+        });
   }
 
   /** The host names to resolve, wildcards excluded, sorted. */
   public SortedSet<HostName> hostNames() {
-    return allowances.stream()
-        .map(Allowance::destination)
-        .filter(d -> d instanceof Destination.Host host && !host.name().isWildcard())
-        .map(d -> ((Destination.Host) d).name())
-        .collect(Collectors.toCollection(TreeSet::new));
+    return names(false);
   }
 
   /**
-   * Whether the policy names a wildcard host ({@code *.example.com}), which only an enforcer that
-   * filters DNS can honour. Others must refuse such a policy.
+   * The wildcard host names ({@code *.example.com}) the policy allows, sorted: only an enforcer
+   * that filters DNS can honour them. Others must refuse such a policy.
    */
+  public SortedSet<HostName> wildcardNames() {
+    return names(true);
+  }
+
+  /** Whether the policy names a wildcard host: {@link #wildcardNames} is not empty. */
   public boolean requiresDnsFiltering() {
-    return allowances.stream()
-        .anyMatch(
-            a -> a.destination() instanceof Destination.Host host && host.name().isWildcard());
+    return !wildcardNames().isEmpty();
   }
 
   /** Whether the policy refers to the container's gateway (as a destination or as resolver). */
   public boolean usesGateway() {
-    return dns instanceof DnsRule.ViaGateway
-        || allowances.stream().anyMatch(a -> a.destination() instanceof Destination.Gateway);
+    boolean resolver =
+        dns.match(
+            new DnsRule.Cases<Boolean>() {
+              @Override
+              public Boolean viaGateway() {
+                return true;
+              }
+
+              @Override
+              public Boolean servers(List<InetAddress> addresses) {
+                return false;
+              }
+
+              @Override
+              public Boolean none() {
+                return false;
+              }
+            });
+    return resolver || allowances.stream().anyMatch(a -> a.destination().match(IS_GATEWAY));
+  }
+
+  private TreeSet<HostName> names(boolean wildcards) {
+    TreeSet<HostName> names = new TreeSet<>();
+    for (Allowance allowance : allowances) {
+      allowance
+          .destination()
+          .match(HOST_NAME)
+          .filter(name -> name.isWildcard() == wildcards)
+          .ifPresent(names::add);
+    }
+    return names;
   }
 
   /** The canonical policy text; see {@link PolicyText#format}. */

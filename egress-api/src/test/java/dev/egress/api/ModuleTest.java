@@ -25,11 +25,11 @@ class ModuleTest {
   }
 
   @Test
-  void module_exportsExactlyThePolicyAndEnforcerPackages_unqualified() throws Exception {
+  void module_exportsExactlyThePolicyEnforcerAndPlanPackages_unqualified() throws Exception {
     Set<ModuleDescriptor.Exports> exports = descriptor().exports();
 
     assertEquals(
-        Set.of("dev.egress.policy", "dev.egress.enforcer"),
+        Set.of("dev.egress.policy", "dev.egress.enforcer", "dev.egress.plan"),
         exports.stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     assertTrue(
         exports.stream().noneMatch(ModuleDescriptor.Exports::isQualified),

@@ -65,7 +65,7 @@ class ContainerEndpointTest {
   void reconcileResult_copiesItsSets() {
     Set<Subject.Removable> removed = new java.util.HashSet<>(Set.of(Subject.container(A)));
     ReconcileResult result = new ReconcileResult(removed, Set.of());
-    removed.add(Subject.unowned(new RuleSetName("b")));
+    removed.add(Subject.unowned(new ContainerIdTest.Name("b")));
     assertEquals(Set.of(Subject.container(A)), result.removed());
   }
 }

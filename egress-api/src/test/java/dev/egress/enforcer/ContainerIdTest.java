@@ -11,6 +11,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ContainerIdTest {
+  /** A backend's rule-set name, as a backend would make one. */
+  record Name(String value) implements RuleSetName {
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
 
   @ParameterizedTest
   @ValueSource(strings = {"", "has space", "tab\there", "ünïcode", "new\nline"})
@@ -49,23 +56,10 @@ class ContainerIdTest {
   @Test
   void aContainerIdAndARuleSetNameOfTheSameText_areDifferentSubjects() {
     Subject container = Subject.container(ContainerId.of("agent-1"));
-    Subject unowned = Subject.unowned(new RuleSetName("agent-1"));
+    Subject unowned = Subject.unowned(new Name("agent-1"));
     assertNotEquals(container, unowned);
     assertEquals("container agent-1", container.toString());
     assertEquals("rule set agent-1", unowned.toString());
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"", "-rf", ".hidden", "_pf", "a/b", "a b", "é"})
-  void ruleSetNames_haveTheShapeEveryBackendsNamesFitIn(String name) {
-    assertThrows(IllegalArgumentException.class, () -> new RuleSetName(name));
-  }
-
-  @Test
-  void ruleSetNames_ofUpTo63Characters_areAccepted() {
-    assertEquals("a".repeat(63), new RuleSetName("a".repeat(63)).value());
-    assertEquals("c_agent_1_0123456789ab", new RuleSetName("c_agent_1_0123456789ab").value());
-    assertThrows(IllegalArgumentException.class, () -> new RuleSetName("a".repeat(64)));
   }
 
   @Test

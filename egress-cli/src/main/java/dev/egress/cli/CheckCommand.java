@@ -42,7 +42,7 @@ final class CheckCommand implements Callable<Integer> {
     EgressPolicy policy = PolicyFiles.read(file);
     String name = UserText.line(file.toString());
     for (Allowance allowance : policy.allowances()) {
-      if (allowance.destination() instanceof Destination.UnsafeAnyAddress) {
+      if (allowance.destination().equals(Destination.unsafeAnyAddress())) {
         output.note(
             name + ": warning: '" + allowance + "' turns egress control off for those ports");
       }

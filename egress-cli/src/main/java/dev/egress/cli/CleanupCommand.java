@@ -98,7 +98,7 @@ final class CleanupCommand implements Callable<Integer> {
       }
       keep =
           liveIds.stream()
-              .map(id -> pfOptions.parent().childName(id).ruleSetName())
+              .<RuleSetName>map(id -> pfOptions.parent().childName(id))
               .collect(Collectors.toSet());
     } else {
       NftBackend nft = nftOptions.backend(host.processes());

@@ -35,11 +35,7 @@ record InstalledRuleSet(
     Map<String, List<String>> byName = new LinkedHashMap<>();
     tables.forEach((table, entries) -> byName.put(table.value(), entries));
     return new InstalledRuleSet(
-        anchor.name().ruleSetName(),
-        anchor.path().value(),
-        anchor.sources(),
-        anchor.rules().size(),
-        byName);
+        anchor.name(), anchor.path().value(), anchor.sources(), anchor.rules().size(), byName);
   }
 
   Map<String, Object> toJson() {

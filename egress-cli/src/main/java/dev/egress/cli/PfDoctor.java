@@ -1,7 +1,7 @@
 package dev.egress.cli;
 
+import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.PfInspection;
-import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.pfctl.SudoPasswordRequiredException;
@@ -142,7 +142,8 @@ final class PfDoctor {
       return List.of(Finding.ok("sudo", "pfctl runs without sudo: " + String.join(" ", command)));
     }
     String program = command.get(command.size() - 1);
-    String child = parent.childPath(new AnchorName(PROBE_CHILD)).value();
+    // Named as a container's anchor would be, so that it fits below any parent the library takes.
+    String child = parent.childPath(parent.childName(ContainerId.of(PROBE_CHILD))).value();
     List<List<String>> calls =
         List.of(
             List.of("-s", "info"),

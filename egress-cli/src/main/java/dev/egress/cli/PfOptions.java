@@ -45,9 +45,38 @@ final class PfOptions {
 
   ParentAnchor parent() {
     try {
-      return new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
+      return parentAnchor(parentAnchor);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: --anchor: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The parent anchor at {@code path}, without a guard.
+   *
+   * @throws IllegalArgumentException if it is not an anchor path strictly below {@code com.apple/}
+   */
+  static ParentAnchor parentAnchor(String path) {
+    AnchorPath anchor = AnchorPath.of(path);
+    requireBelowComApple(anchor);
+    return new ParentAnchor(anchor, null, false);
+  }
+
+  /**
+   * egressctl works only with parents strictly below {@code com.apple/}: the stock pf.conf
+   * evaluates that tree, and a parent at {@code com.apple} itself would make Apple's own anchors
+   * ({@code com.apple/250.ApplicationFirewall}) its children, to be flushed as stale.
+   *
+   * @throws IllegalArgumentException otherwise
+   */
+  static void requireBelowComApple(AnchorPath path) {
+    if (!path.value().startsWith("com.apple/")) {
+      throw new IllegalArgumentException(
+          "'"
+              + path
+              + "' is not below com.apple/: egressctl keeps its anchors strictly below com.apple/,"
+              + " which the stock pf.conf evaluates, such as "
+              + ParentAnchor.DEFAULT_PATH);
     }
   }
 

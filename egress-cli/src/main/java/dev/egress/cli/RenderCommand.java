@@ -1,14 +1,14 @@
 package dev.egress.cli;
 
-import dev.egress.core.ContainerRules;
+import dev.egress.core.Preview;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.nftables.NftBackend;
-import dev.egress.pf.pfctl.AnchorPath;
-import dev.egress.pf.render.ChildRuleset;
+import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -23,10 +23,10 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -139,54 +139,95 @@ final class RenderCommand implements Callable<Integer> {
     Output output = outputOptions.open(host);
     Backend chosen = backend != null ? backend : host.defaultBackend();
     if (chosen == Backend.NFT) {
-      return renderNft(output);
+      if (parent || !guardSubnets.isEmpty() || bridge != null || logGuard) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--parent, --guard, --bridge and --log-guard"
+                + " are pf's: with --backend nft the output already starts with the table and its"
+                + " base chains, and the guard is set with --guard-interface and --guard-network");
+      }
+    } else {
+      ParentAnchor anchor = parentAnchor();
+      if (parent) {
+        output.raw(PfRenderer.renderParent(anchor));
+        output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
+        return ExitCodes.OK;
+      }
     }
-    ParentAnchor anchor = parentAnchor();
-    if (parent) {
-      output.raw(PfRenderer.renderParent(anchor));
-      output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
-      return ExitCodes.OK;
-    }
-    ContainerRules rules = containerRules(output, id -> anchor.childName(id).ruleSetName());
-    ChildRuleset child;
+    EgressPolicy policy = policy();
+    ContainerEndpoint container = container();
+    Preview preview;
     try {
-      child = PfRenderer.renderChild(rules);
+      preview = preview(chosen, container, policy);
     } catch (UnsupportedPolicyException e) {
       throw new CommandFailure(
-          ExitCodes.FINDINGS, "egressctl: pf cannot enforce " + policyFile + ": " + e.getMessage());
+          ExitCodes.FINDINGS,
+          "egressctl: "
+              + (chosen == Backend.NFT ? "nftables" : "pf")
+              + " cannot enforce "
+              + policyFile
+              + ": "
+              + e.getMessage());
+    } catch (EgressException e) {
+      throw new CommandFailure(
+          ExitCodes.CANNOT_ENFORCE,
+          "egressctl: cannot resolve the policy's names: " + e.getMessage());
     }
-    output.raw(child.text());
+    noteResolutions(output, policy, preview);
+    output.raw(preview.ruleset());
     output.note(
-        "# would be loaded with: pfctl -a " + anchor.childPath(child.anchorName()) + " -f -");
+        "# would be loaded with: "
+            + preview.loadCommand()
+            + (chosen == Backend.NFT
+                ? " (the table and base chains by the first attach, then the container's rules by"
+                    + " its attach)"
+                : ""));
     return ExitCodes.OK;
   }
 
   /**
-   * The nftables backend's own preview: the table, its base chains and guard (which the first
-   * attach loads), then the container's chain, sets and dispatch elements.
+   * What attaching would load, from the backend's own preview: an enforcer configured as the
+   * options say, whose building and preview run no pfctl or nft. Names resolve through DNS with
+   * {@code --resolve}, else not at all (their tables stay empty).
    */
-  private int renderNft(Output output) throws InterruptedException {
-    if (parent || !guardSubnets.isEmpty() || bridge != null || logGuard) {
-      throw new ParameterException(
-          spec.commandLine(),
-          "--parent, --guard, --bridge and --log-guard"
-              + " are pf's: with --backend nft the output already starts with the table and its base"
-              + " chains, and the guard is set with --guard-interface and --guard-network");
+  private Preview preview(Backend chosen, ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
+    if (!resolve || policy.hostNames().isEmpty()) {
+      return preview(chosen, UNRESOLVED, container, policy);
     }
-    NftBackend nft = nftOptions.backend(host.processes());
-    ContainerRules rules = containerRules(output, nft::ruleSetName);
-    try {
-      nft.checkSupported(rules.policy());
-    } catch (UnsupportedPolicyException e) {
-      throw new CommandFailure(
-          ExitCodes.FINDINGS,
-          "egressctl: nftables cannot enforce " + policyFile + ": " + e.getMessage());
+    try (DnsNameResolver dns = dnsResolver()) {
+      return preview(chosen, dns, container, policy);
     }
-    output.raw(nft.preview(rules));
-    output.note(
-        "# would be loaded with: nft -f FILE (the table and base chains by the first attach,"
-            + " then the container's rules by its attach)");
-    return ExitCodes.OK;
+  }
+
+  private Preview preview(
+      Backend chosen, NameResolver resolver, ContainerEndpoint container, EgressPolicy policy)
+      throws EgressException {
+    if (chosen == Backend.NFT) {
+      NftEgressEnforcer.Builder builder;
+      try {
+        builder =
+            NftEgressEnforcer.builder()
+                .processRunner(host.processes())
+                .nftCommand(nftOptions.nftWords())
+                .conntrackCommand(nftOptions.conntrackWords())
+                .table(nftOptions.table())
+                .guard(nftOptions.guard());
+      } catch (IllegalArgumentException e) {
+        throw new CommandFailure(ExitCodes.USAGE, "egressctl: --table: " + e.getMessage());
+      }
+      try (NftEgressEnforcer enforcer = builder.resolver(resolver).build()) {
+        return enforcer.preview(container, policy);
+      }
+    }
+    try (PfEgressEnforcer enforcer =
+        PfEgressEnforcer.builder()
+            .resolver(resolver)
+            .processRunner(host.processes())
+            .parentAnchor(parentAnchor())
+            .build()) {
+      return enforcer.preview(container, policy);
+    }
   }
 
   private ParentAnchor parentAnchor() {
@@ -195,7 +236,7 @@ final class RenderCommand implements Callable<Integer> {
           spec.commandLine(), "--guard, --bridge and --log-guard go with --parent");
     }
     try {
-      ParentAnchor anchor = new ParentAnchor(AnchorPath.of(parentAnchor), null, false);
+      ParentAnchor anchor = PfOptions.parentAnchor(parentAnchor);
       if (guardSubnets.isEmpty()) {
         if (bridge != null) {
           throw new ParameterException(spec.commandLine(), "--bridge needs --guard SUBNET");
@@ -210,12 +251,8 @@ final class RenderCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * The policy, container and resolutions as the enforcer would hand them to the backend, under the
-   * backend's rule-set name for the container id.
-   */
-  ContainerRules containerRules(Output output, Function<ContainerId, RuleSetName> ruleSetName)
-      throws InterruptedException {
+  /** The policy file, which attach needs with a gateway when the policy uses it. */
+  private EgressPolicy policy() {
     if (policyFile == null || ipv4 == null) {
       throw new ParameterException(
           spec.commandLine(), "--policy and --ip are required (unless --parent)");
@@ -238,67 +275,69 @@ final class RenderCommand implements Callable<Integer> {
               + " uses the gateway"
               + " (as a destination or as DNS resolver), so attach needs it: pass --gateway ADDR");
     }
-    List<InetAddress> addresses = new ArrayList<>(List.of(ipv4));
+    return policy;
+  }
+
+  private ContainerEndpoint container() {
+    List<InetAddress> addresses = new ArrayList<>(List.of(Objects.requireNonNull(ipv4)));
     if (ipv6 != null) {
       addresses.add(ipv6);
     }
-    ContainerEndpoint container;
     try {
-      container = new ContainerEndpoint(ContainerId.of(containerId), addresses, gateway);
+      return new ContainerEndpoint(ContainerId.of(containerId), addresses, gateway);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.FINDINGS, "egressctl: " + e.getMessage());
     }
-    return new ContainerRules(
-        ruleSetName.apply(container.id()), container, policy, resolutions(policy, output));
   }
 
-  private Resolutions resolutions(EgressPolicy policy, Output output) throws InterruptedException {
-    SortedSet<HostName> names = policy.hostNames();
-    if (names.isEmpty()) {
-      return Resolutions.none();
-    }
-    String list = names.stream().map(HostName::toString).collect(Collectors.joining(", "));
-    if (!resolve) {
-      output.note(
-          "# host names not resolved (--no-resolve), so their tables are empty: "
-              + list
-              + "; pass --resolve to fill them");
-      return Resolutions.none();
-    }
+  private DnsNameResolver dnsResolver() {
     List<InetSocketAddress> servers = dnsServers.stream().map(this::socketAddress).toList();
     DnsNameResolver.Builder builder = DnsNameResolver.builder();
     if (!servers.isEmpty()) {
       builder.servers(servers);
     }
-    DnsNameResolver resolver;
     try {
-      resolver = builder.build();
+      return builder.build();
     } catch (IllegalStateException e) {
       throw new CommandFailure(
           ExitCodes.CANNOT_ENFORCE,
           "egressctl: cannot set up DNS: " + e.getMessage() + "; pass --dns-server ADDR");
     }
-    try (resolver) {
-      Resolutions resolved = resolver.resolve(Set.copyOf(names));
-      for (HostName name : names) {
-        Set<InetAddress> found = resolved.addressesOf(name);
-        if (found.isEmpty()) {
-          output.note(
-              "# " + name + " resolved to nothing: its table is empty (nothing to it is allowed)");
-        } else {
-          output.detail(
-              "# "
-                  + name
-                  + " -> "
-                  + found.stream()
-                      .map(IpAddresses::format)
-                      .sorted()
-                      .collect(Collectors.joining(" ")));
-        }
+  }
+
+  /** Says which names were left unresolved, or what each resolved to (empty ones loudly). */
+  private void noteResolutions(Output output, EgressPolicy policy, Preview preview) {
+    SortedSet<HostName> names = policy.hostNames();
+    if (names.isEmpty()) {
+      return;
+    }
+    if (!resolve) {
+      output.note(
+          "# host names not resolved (--no-resolve), so their tables are empty: "
+              + names.stream().map(HostName::toString).collect(Collectors.joining(", "))
+              + "; pass --resolve to fill them");
+      return;
+    }
+    for (HostName name : names) {
+      Set<InetAddress> found = preview.plan().addresses().getOrDefault(name, Set.of());
+      if (found.isEmpty()) {
+        output.note(
+            "# " + name + " resolved to nothing: its table is empty (nothing to it is allowed)");
+      } else {
+        output.detail(
+            "# "
+                + name
+                + " -> "
+                + found.stream()
+                    .map(IpAddresses::format)
+                    .sorted()
+                    .collect(Collectors.joining(" ")));
       }
-      return resolved;
     }
   }
+
+  /** Knows no name: with {@code --no-resolve}, every name's table stays empty. */
+  private static final NameResolver UNRESOLVED = NameResolver.fixed(Resolutions.none());
 
   private InetSocketAddress socketAddress(String text) {
     try {

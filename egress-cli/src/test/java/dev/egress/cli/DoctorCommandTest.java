@@ -173,6 +173,21 @@ class DoctorCommandTest {
   }
 
   @Test
+  void doctor_withTheLongestParent_asksSudoAboutAProbeAnchorThatFits() {
+    String parent = "com.apple/" + "p".repeat(38); // 48 characters, the longest parent
+    host.sudoAllowsOnly(Set.of());
+
+    Cli.Result result = doctor("--pfctl-command", "sudo -n " + WRAPPER, "--anchor", parent);
+
+    assertEquals(3, result.exit(), result.out() + result.err());
+    String refused =
+        result.out().lines().filter(l -> l.startsWith("FAIL  sudo:")).findFirst().orElseThrow();
+    String probe = refused.substring(refused.indexOf(parent + "/")).split(" ")[0];
+    assertTrue(probe.length() <= 63, probe);
+    assertTrue(probe.matches(".*/e\\.[0-9a-f]{12}"), probe);
+  }
+
+  @Test
   void doctor_sudoAllowsPfctlDisable_warnsAboutLeastPrivilege() {
     host.pf.enableByOthers();
     loadParent();

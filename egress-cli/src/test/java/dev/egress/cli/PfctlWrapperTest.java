@@ -1,72 +1,52 @@
 package dev.egress.cli;
 
+import static dev.egress.cli.WrapperRig.framed;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.ParentAnchor;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Runs the generated wrapper with bash against a recording stand-in for pfctl. */
+/**
+ * Runs the generated wrapper with bash, as the test's user (root in CI, as under sudo), against a
+ * pfctl that records its arguments and standard input.
+ */
 class PfctlWrapperTest {
+  private static final String PARENT = "com.apple/000.egress";
   private static final String CHILD = "com.apple/000.egress/agent-1";
+  private static final String CHILD_LOAD =
+      framed(
+          "table <tcp_443> persist { 160.79.104.0/23, 2607:6bc0::10 }\n"
+              + "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53\n"
+              + "pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443\n"
+              + "block return in log quick inet from 192.168.64.3 to any\n"
+              + "pass in quick inet6 proto tcp from fd00:64::3 to <tcp_443> port = 443\n"
+              + "block return in log quick inet6 from fd00:64::3 to any\n");
+  private static final String PARENT_LOAD =
+      framed(
+          "anchor \"*\"\n"
+              + "block return in quick on ! lo0 inet from 192.168.64.0/24 to any\n"
+              + "block return in quick on bridge100 all\n");
+  private static final String TABLE_LOAD = framed("160.79.104.0/23\n2607:6bc0::10\n");
 
   @TempDir Path dir;
-  private Path wrapper;
-  private Path calls;
-  private Path tokens;
-
-  private record Run(int exit, String stderr) {}
+  private WrapperRig rig;
 
   @BeforeEach
-  void writeScripts() throws IOException {
-    calls = dir.resolve("calls");
-    tokens = dir.resolve("state/pf-tokens");
-    Path pfctl = dir.resolve("pfctl");
-    Files.writeString(
-        pfctl,
-        """
-        #!/bin/bash
-        printf '%%s\n' "$*" >> '%s'
-        if [ "$1" = -E ]; then echo 'No ALTQ support in kernel' >&2; echo 'Token : 4242' >&2; fi
-        exit 0
-        """
-            .formatted(calls));
-    Files.setPosixFilePermissions(pfctl, PosixFilePermissions.fromString("rwx------"));
-    wrapper = dir.resolve("egressctl-pfctl");
-    Files.writeString(
-        wrapper,
-        new PfctlWrapper(pfctl.toString(), ParentAnchor.defaults(), tokens.toString()).script());
-    Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
-  }
-
-  private Run run(String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of("bash", wrapper.toString()));
-    command.addAll(List.of(args));
-    Process process =
-        new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    process.getOutputStream().close();
-    String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(process.waitFor(10, TimeUnit.SECONDS));
-    return new Run(process.exitValue(), stderr);
-  }
-
-  private List<String> recordedCalls() throws IOException {
-    return Files.exists(calls) ? Files.readAllLines(calls) : List.of();
+  void writeScripts() throws Exception {
+    rig = new WrapperRig(dir, WrapperRig.SCOPE);
   }
 
   @ParameterizedTest
@@ -77,21 +57,40 @@ class PfctlWrapperTest {
         "-a com.apple/000.egress -s rules",
         "-a com.apple/000.egress/agent-1 -s rules",
         "-a com.apple/000.egress -s Anchors",
-        "-a com.apple/000.egress -f -",
-        "-a com.apple/000.egress/agent-1 -f -",
         "-a com.apple/000.egress/agent-1 -F all",
-        "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T show",
-        "-a com.apple/000.egress/agent-1 -t egress_api_anthropic -T replace -f -",
+        "-a com.apple/000.egress/agent-1 -t tcp_443 -T show",
         "-k 192.168.64.3",
         "-k 0.0.0.0/0 -k 192.168.64.3",
-        "-k fd00:1:2::3",
-        "-k ::/0 -k fd00:1:2::3"
+        "-k fd00:64::3",
+        "-k ::/0 -k fd00:64::3"
       })
   void wrapper_passesTheDriversCallsThroughUnchanged(String line) throws Exception {
-    Run run = run(line.split(" "));
+    WrapperRig.Run run = rig.run(line.split(" "));
 
     assertEquals(0, run.exit(), run.stderr());
-    assertEquals(List.of(line), recordedCalls());
+    assertEquals(List.of(line), rig.calls());
+  }
+
+  @Test
+  void wrapper_passesTheThreeLoadsWithTheirTextUnchanged() throws Exception {
+    WrapperRig.Run parent = rig.runWithInput(PARENT_LOAD, "-a", PARENT, "-f", "-");
+    WrapperRig.Run child = rig.runWithInput(CHILD_LOAD, "-a", CHILD, "-f", "-");
+    WrapperRig.Run table =
+        rig.runWithInput(TABLE_LOAD, "-a", CHILD, "-t", "tcp_443", "-T", "replace", "-f", "-");
+
+    for (WrapperRig.Run run : List.of(parent, child, table)) {
+      assertEquals(0, run.exit(), run.stderr());
+    }
+    assertEquals(
+        List.of(
+            "-a " + PARENT + " -f -",
+            "-a " + CHILD + " -f -",
+            "-a " + CHILD + " -t tcp_443 -T replace -f -"),
+        rig.calls());
+    assertEquals(PARENT_LOAD, rig.stdinOf(1));
+    assertEquals(CHILD_LOAD, rig.stdinOf(2));
+    assertEquals(TABLE_LOAD, rig.stdinOf(3));
+    assertEquals(List.of(), rig.stateFiles(""), "the checked copies are gone");
   }
 
   @ParameterizedTest
@@ -106,6 +105,8 @@ class PfctlWrapperTest {
         "-a com.apple/000.egress/agent-1 -f /etc/pf.conf",
         "-a com.apple/000.egress -F all",
         "-a com.apple -F all",
+        "-a com.apple -f -",
+        "-a com.apple/250.ApplicationFirewall -F all",
         "-a com.apple/* -F all",
         "-a com.apple/000.egress/agent-1/deeper -F all",
         "-a com.apple/other/agent-1 -f -",
@@ -119,7 +120,17 @@ class PfctlWrapperTest {
         "-k 0.0.0.0",
         "-k ::",
         "-k 10.0.0.0/8",
+        "-k 10.0.0.1",
+        "-k 192.168.65.3",
+        "-k 192.168.64.0/24",
+        "-k 192.168.64.3/32",
+        "-k fd00:65::3",
+        "-k fe80::1",
         "-k 0.0.0.0/0 -k 0.0.0.0/0",
+        "-k 0.0.0.0/0 -k 10.0.0.1",
+        "-k 0.0.0.0/0 -k fd00:64::3",
+        "-k ::/0 -k 192.168.64.3",
+        "-k 10.0.0.0/8 -k 192.168.64.3",
         "-k 192.168.64.3 -k 0.0.0.0/0",
         "-k attacker.example",
         "-X 12 -d",
@@ -129,11 +140,107 @@ class PfctlWrapperTest {
         "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
       })
   void wrapper_refusesEverythingElseWithoutRunningPfctl(String line) throws Exception {
-    Run run = run(line.split(" "));
+    WrapperRig.Run run = rig.run(line.split(" "));
 
     assertEquals(64, run.exit(), run.stderr());
     assertTrue(run.stderr().startsWith("egressctl-pfctl: refused: "), run.stderr());
-    assertEquals(List.of(), recordedCalls());
+    assertEquals(List.of(), rig.calls());
+  }
+
+  @Test
+  void wrapper_refusesTheFiveLinesOfIssue18InEveryLoad_andNothingReachesPfctl() throws Exception {
+    for (String line : WrapperRig.S1_LINES) {
+      for (String[] call :
+          List.of(
+              new String[] {"-a", PARENT, "-f", "-"},
+              new String[] {"-a", CHILD, "-f", "-"},
+              new String[] {"-a", CHILD, "-t", "tcp_443", "-T", "replace", "-f", "-"})) {
+        for (String text : List.of(framed(line + "\n"), framed("10.0.0.1\n" + line + "\n"))) {
+          WrapperRig.Run run = rig.runWithInput(text, call);
+
+          assertEquals(64, run.exit(), line + ": " + run.stderr());
+          assertTrue(run.stderr().contains("is not a line egress-pf writes"), run.stderr());
+        }
+      }
+    }
+    assertEquals(List.of(), rig.calls());
+    assertEquals(List.of(), rig.stateFiles("load."), "refused loads leave no file behind");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "pass in quick inet proto tcp from 10.0.0.5 to any port = 443",
+        "pass in quick inet proto tcp from 192.168.65.3 to any port = 443",
+        "pass in quick inet6 proto tcp from fd00:65::3 to any port = 443",
+        "pass in quick inet6 proto tcp from fd00:64::3:: to any port = 443",
+        "pass in quick inet6 proto tcp from fd00:64:0:0:0:0:0:3:1 to any port = 443",
+        "block return in quick inet from 10.0.0.5 to any",
+        "pass in quick inet proto tcp from 192.168.64.0/24 to any port = 443",
+        "pass in quick all",
+        "pass in quick on en0 inet proto tcp from 192.168.64.3 to any port = 443",
+        "pass in quick inet proto tcp from 192.168.64.3 to any port = 443 route-to (en0 1.2.3.4)",
+        "pass in quick inet proto tcp from 192.168.64.3 to evil.example port = 443",
+        "pass in quick inet proto tcp from 192.168.64.3 to any port = 443 # comment",
+        "pass in quick inet proto tcp from 192.168.64.3 \\",
+        "table <t> persist { 10.0.0.1 } file \"/etc/master.passwd\"",
+        "table <t> persist { !10.0.0.1 }",
+        "anchor \"*\"",
+        "",
+        "# egress-pf: end of load",
+      })
+  void wrapper_refusesChildLoadsWithAnyOtherLine(String line) throws Exception {
+    WrapperRig.Run run =
+        rig.runWithInput(
+            CHILD_LOAD.replace(
+                "block return in log quick inet from",
+                line + "\nblock return in log quick inet from"),
+            "-a",
+            CHILD,
+            "-f",
+            "-");
+
+    assertEquals(64, run.exit(), run.stderr());
+    assertTrue(run.stderr().contains("line 4 "), run.stderr());
+    assertEquals(List.of(), rig.calls());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "block return in quick on en0 all",
+        "block return in quick on bridge101 all",
+        "block return in quick on ! lo0 inet from 10.0.0.0/8 to any",
+        "block return in quick on ! lo0 inet from 192.168.0.0/16 to any",
+        "pass in quick on bridge100 all",
+        "anchor \"com.apple/*\"",
+      })
+  void wrapper_refusesParentLoadsWithAnyOtherLine(String line) throws Exception {
+    WrapperRig.Run run =
+        rig.runWithInput(framed("anchor \"*\"\n" + line + "\n"), "-a", PARENT, "-f", "-");
+
+    assertEquals(64, run.exit(), run.stderr());
+    assertTrue(run.stderr().contains("line 2 "), run.stderr());
+    assertEquals(List.of(), rig.calls());
+  }
+
+  @Test
+  void wrapper_refusesLoadsCutShortOrWithStrayBytes() throws Exception {
+    for (String text :
+        List.of(
+            "",
+            CHILD_LOAD.substring(0, CHILD_LOAD.length() - 1),
+            CHILD_LOAD.substring(0, CHILD_LOAD.indexOf("# egress-pf")),
+            CHILD_LOAD + "pass in quick all\n",
+            CHILD_LOAD.replace("port = 443", "port = 443\t"),
+            CHILD_LOAD.replace("port = 443", "port = 443\r"),
+            CHILD_LOAD.replace("port = 443", "port = 443\0"),
+            CHILD_LOAD.replace("port = 443", "port = 443\u202e"))) {
+      WrapperRig.Run run = rig.runWithInput(text, "-a", CHILD, "-f", "-");
+
+      assertEquals(64, run.exit(), text + ": " + run.stderr());
+    }
+    assertEquals(List.of(), rig.calls());
   }
 
   @Test
@@ -143,12 +250,12 @@ class PfctlWrapperTest {
     String longest = parent.childPath(parent.childName(ContainerId.of(dockerId))).value();
     assertEquals(63, longest.length());
 
-    Run load = run("-a", longest, "-f", "-");
-    Run tooLong = run("-a", longest + "0", "-f", "-");
+    WrapperRig.Run load = rig.runWithInput(CHILD_LOAD, "-a", longest, "-f", "-");
+    WrapperRig.Run tooLong = rig.runWithInput(CHILD_LOAD, "-a", longest + "0", "-f", "-");
 
     assertEquals(0, load.exit(), load.stderr());
     assertEquals(64, tooLong.exit(), "pfctl could not load it, so the wrapper never passes it");
-    assertEquals(List.of("-a " + longest + " -f -"), recordedCalls());
+    assertEquals(List.of("-a " + longest + " -f -"), rig.calls());
   }
 
   @Test
@@ -160,56 +267,141 @@ class PfctlWrapperTest {
             new String[] {"-s", "info "},
             new String[] {"-a", CHILD, "-t", "x", "-T", "show", ""},
             new String[] {})) {
-      Run run = run(args);
+      WrapperRig.Run run = rig.run(args);
 
       assertEquals(64, run.exit(), String.join("|", args) + ": " + run.stderr());
     }
-    assertEquals(List.of(), recordedCalls());
+    assertEquals(List.of(), rig.calls());
   }
 
   @Test
-  void wrapper_releasesOnlyTokensItTook() throws Exception {
-    Run foreign = run("-X", "1111");
+  void wrapper_releasesOnlyTokensItTook_andLeavesNoTemporaryFile() throws Exception {
+    Path tokens = rig.stateDirectory().resolve("pf-tokens");
+    WrapperRig.Run foreign = rig.run("-X", "1111");
     assertEquals(64, foreign.exit());
     assertTrue(
         foreign.stderr().contains("token 1111 was not taken through this wrapper"),
         foreign.stderr());
 
-    Run enable = run("-E");
+    WrapperRig.Run enable = rig.run("-E");
     assertEquals(0, enable.exit());
     assertTrue(
         enable.stderr().contains("Token : 4242"), "the driver reads the token from the output");
     assertEquals(List.of("4242"), Files.readAllLines(tokens));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokens)));
 
-    Run release = run("-X", "4242");
+    WrapperRig.Run release = rig.run("-X", "4242");
     assertEquals(0, release.exit(), release.stderr());
-    assertEquals(List.of("-E", "-X 4242"), recordedCalls());
+    assertEquals(List.of("-E", "-X 4242"), rig.calls());
     assertFalse(Files.readAllLines(tokens).contains("4242"));
 
-    Run again = run("-X", "4242");
+    WrapperRig.Run again = rig.run("-X", "4242");
     assertEquals(64, again.exit(), "a released token cannot be released twice");
+    assertEquals(List.of(tokens), rig.stateFiles(""), "no temporary file is left");
+  }
+
+  /** Issue 18, S2: a link planted where the old wrapper wrote 'pf-tokens.new'. */
+  @Test
+  void wrapper_withAStateDirectoryOthersCanWrite_refusesAndWritesNothing() throws Exception {
+    Path state = rig.stateDirectory();
+    Files.createDirectory(state);
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path victim = Files.writeString(dir.resolve("sudoers"), "root ALL=(ALL) ALL\n");
+    Files.createSymbolicLink(state.resolve("pf-tokens.new"), victim);
+    Files.writeString(state.resolve("pf-tokens"), "4242\n");
+
+    for (String[] call :
+        List.of(
+            new String[] {"-E"},
+            new String[] {"-X", "4242"},
+            new String[] {"-a", CHILD, "-f", "-"})) {
+      WrapperRig.Run run = rig.runWithInput(CHILD_LOAD, call);
+
+      assertEquals(64, run.exit(), run.stderr());
+      assertTrue(run.stderr().contains("can be changed by others than root"), run.stderr());
+    }
+    assertEquals("root ALL=(ALL) ALL\n", Files.readString(victim));
+    assertEquals("4242\n", Files.readString(state.resolve("pf-tokens")));
+    assertEquals(List.of(), rig.calls(), "pf was not touched: its token could not be kept safely");
   }
 
   @Test
-  void wrapper_refusesParentAnchorThatIsNotBelowAnother() {
-    IllegalArgumentException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                new PfctlWrapper(
-                    "/sbin/pfctl",
-                    new ParentAnchor(AnchorPath.of("egress"), null, false),
-                    "/var/db/t"));
-    assertTrue(e.getMessage().contains("is not an anchor path below another"), e.getMessage());
+  void wrapper_withATokenFileThatIsALink_refusesAndWritesNothing() throws Exception {
+    Path state = Files.createDirectory(rig.stateDirectory());
+    Path victim = Files.writeString(dir.resolve("victim"), "untouched\n");
+    Files.createSymbolicLink(state.resolve("pf-tokens"), victim);
+
+    WrapperRig.Run run = rig.run("-E");
+
+    assertEquals(64, run.exit(), run.stderr());
+    assertTrue(run.stderr().contains("pf-tokens is not a regular file"), run.stderr());
+    assertEquals("untouched\n", Files.readString(victim));
+    assertEquals(List.of(), rig.calls());
   }
 
   @Test
-  void wrapper_refusesPfctlPathWithShellCharacters() {
-    IllegalArgumentException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                new PfctlWrapper("/sbin/pfctl'; rm -rf /'", ParentAnchor.defaults(), "/var/db/t"));
-    assertTrue(e.getMessage().startsWith("the pfctl must be an absolute path"), e.getMessage());
+  void wrapper_belowADirectoryOthersCanWrite_refuses_butASymlinkToASafeOneIsFollowed()
+      throws Exception {
+    Path open = Files.createDirectory(dir.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path safe = Files.createDirectory(dir.resolve("safe"));
+    Files.createSymbolicLink(dir.resolve("link"), safe);
+    for (Path stateDirectory : List.of(open.resolve("state"), dir.resolve("link/state"))) {
+      Path wrapper = dir.resolve("w");
+      Files.writeString(
+          wrapper,
+          new PfctlWrapper(
+                  dir.resolve("pfctl").toString(),
+                  ParentAnchor.defaults(),
+                  stateDirectory.toString(),
+                  WrapperRig.SCOPE)
+              .script());
+      Process process = new ProcessBuilder("bash", wrapper.toString(), "-E").start();
+      String stderr = new String(process.getErrorStream().readAllBytes());
+      process.waitFor();
+
+      if (stateDirectory.startsWith(open)) {
+        assertEquals(64, process.exitValue(), stderr);
+        assertTrue(stderr.contains(open + " can be changed by others than root"), stderr);
+        assertFalse(Files.exists(open.resolve("state")), "nothing is created there");
+      } else {
+        assertEquals(0, process.exitValue(), stderr);
+        assertEquals(List.of("4242"), Files.readAllLines(safe.resolve("state/pf-tokens")));
+      }
+    }
+  }
+
+  @Test
+  void wrapper_refusesParentAnchorNotStrictlyBelowComApple() {
+    for (String path : List.of("egress", "com.apple", "com.applex/egress")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new PfctlWrapper(
+                      "/sbin/pfctl",
+                      new ParentAnchor(AnchorPath.of(path), null, false),
+                      "/var/db/egressctl",
+                      WrapperRig.SCOPE));
+      assertTrue(e.getMessage().contains("is not below com.apple/"), e.getMessage());
+    }
+  }
+
+  @Test
+  void wrapper_refusesPathsWithShellCharactersOrDotComponents() {
+    for (List<String> paths :
+        List.of(
+            List.of("/sbin/pfctl'; rm -rf /'", "/var/db/egressctl"),
+            List.of("/sbin/pfctl", "/var/db/../tmp"),
+            List.of("/sbin/pfctl", "var/db/egressctl"),
+            List.of("/sbin/pfctl", "/var/db/egressctl/"),
+            List.of("/sbin/pfctl", "/"))) {
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              new PfctlWrapper(
+                  paths.get(0), ParentAnchor.defaults(), paths.get(1), WrapperRig.SCOPE),
+          paths.toString());
+    }
   }
 }

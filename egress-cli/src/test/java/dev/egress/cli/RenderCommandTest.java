@@ -3,13 +3,13 @@ package dev.egress.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
@@ -327,19 +327,18 @@ class RenderCommandTest {
         result
             .err()
             .endsWith(
-                "# would be loaded with: nft -f FILE (the table and base chains by the first"
+                "# would be loaded with: nft -f - (the table and base chains by the first"
                     + " attach, then the container's rules by its attach)\n"),
         result.err());
   }
 
   /**
-   * What an NftBackend has {@code nft -f FILE} load for prepare and install, recorded by a stand-in
+   * What an NftBackend sends to {@code nft -f -} for prepare and install, recorded by a stand-in
    * nft.
    */
   private String loadedByAttach(String id, String table, NftGuard guard) throws Exception {
     Path recorded = dir.resolve("nft-input");
-    Path nft =
-        Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat \"$2\" >> '" + recorded + "'\n");
+    Path nft = Files.writeString(dir.resolve("nft"), "#!/bin/bash\ncat >> '" + recorded + "'\n");
     NftBackend backend =
         new NftBackend(
             new NftCommand(
@@ -356,11 +355,8 @@ class RenderCommandTest {
             IpAddresses.parse("192.168.64.1"));
     backend.prepare();
     backend.install(
-        new ContainerRules(
-            backend.ruleSetName(container.id()),
-            container,
-            PolicyText.read(policy),
-            Resolutions.none()));
+        backend.ruleSetName(container.id()),
+        EnforcementPlan.of(PolicyText.read(policy), container, Resolutions.none()));
     return Files.readString(recorded);
   }
 
@@ -437,6 +433,11 @@ class RenderCommandTest {
     assertUsage(
         render("--backend", "pf", "--parent", "--guard", "0.0.0.0/0"),
         "0.0.0.0/0 is every address of its family, not a container network");
+    for (String notBelowComApple : List.of("com.apple", "egress", "com.applex/egress")) {
+      assertUsage(
+          render("--backend", "pf", "--parent", "--anchor", notBelowComApple),
+          "'" + notBelowComApple + "' is not below com.apple/");
+    }
     assertUsage(
         render(
             "--backend",

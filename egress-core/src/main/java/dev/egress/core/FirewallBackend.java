@@ -4,6 +4,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
@@ -12,9 +13,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One packet filter (pf, nftables) as {@link RulesetEnforcer} drives it. A backend renders and
- * loads rules; it keeps no lifecycle state of its own: ordering, retries, refresh and events are
- * the enforcer's.
+ * One packet filter (pf, nftables) as {@link RulesetEnforcer} drives it. A backend prints a
+ * container's {@link EnforcementPlan} in its filter's language and loads it; it keeps no lifecycle
+ * state of its own: ordering, retries, refresh and events are the enforcer's, and what the rules
+ * mean is the plan's.
  *
  * <p>Implementations are thread-safe for calls on different rule sets; the enforcer never calls two
  * methods for the same rule set at once. Every method blocks until the kernel has answered.
@@ -42,17 +44,28 @@ public interface FirewallBackend extends AutoCloseable {
   void prepare() throws EgressException;
 
   /**
-   * Installs or replaces the container's complete rule set in one atomic, privileged call: after
-   * success exactly {@code rules} apply; after failure the previous rule set (or none) still
-   * applies, never a mix.
+   * What {@link #install} would load for {@code plan} under {@code name}, and the command that
+   * would load it. Pure: runs nothing, changes nothing.
+   *
+   * @throws UnsupportedPolicyException if the plan is more than the filter can hold, as {@link
+   *     #install} would refuse it
    */
-  void install(ContainerRules rules) throws EgressException;
+  Preview preview(RuleSetName name, EnforcementPlan plan) throws UnsupportedPolicyException;
 
   /**
-   * Replaces only the address sets of {@code changedNames} in an installed rule set, without
-   * touching its rules or open connections. {@code rules} holds the new resolutions.
+   * Installs or replaces the rule set {@code name} in one atomic, privileged call: after success
+   * exactly {@code plan} applies; after failure the previous rule set (or none) still applies,
+   * never a mix.
    */
-  void refreshAddresses(ContainerRules rules, Set<HostName> changedNames) throws EgressException;
+  void install(RuleSetName name, EnforcementPlan plan) throws EgressException;
+
+  /**
+   * Replaces only the address sets of {@code changedNames} in the installed rule set {@code name},
+   * without touching its rules or open connections. {@code plan} holds the new addresses; its rules
+   * are those installed (they never depend on addresses).
+   */
+  void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
+      throws EgressException;
 
   /**
    * Removes the rule set {@code name} and kills tracked connections from and to each of {@code
@@ -68,10 +81,10 @@ public interface FirewallBackend extends AutoCloseable {
   Map<RuleSetName, List<InetAddress>> installed() throws EgressException;
 
   /**
-   * Whether the installed rule set for {@code rules.name()} is exactly what {@link #install} would
-   * load for {@code rules} now; false when missing or altered.
+   * Whether the installed rule set {@code name} is exactly what {@link #install} would load for
+   * {@code plan} now; false when missing or altered.
    */
-  boolean isIntact(ContainerRules rules) throws EgressException;
+  boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
 
   /**
    * Host-wide problems that make enforcement unreliable (filter disabled, hook missing from the

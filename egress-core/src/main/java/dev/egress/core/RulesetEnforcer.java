@@ -12,6 +12,8 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
@@ -176,6 +178,23 @@ public final class RulesetEnforcer implements EgressEnforcer {
     synchronized (registry) {
       return List.copyOf(live.values());
     }
+  }
+
+  /**
+   * What {@link #attach} would load for {@code container} under {@code policy} now, and the command
+   * that would load it, without loading anything: the same checks, the same name resolution
+   * (through this enforcer's resolver, which it blocks for), the same plan. Runs no privileged call
+   * and changes nothing; thread-safe.
+   *
+   * @throws UnsupportedPolicyException as {@link #attach} does
+   * @throws IllegalArgumentException as {@link #attach} does
+   * @throws EgressException if interrupted while resolving
+   */
+  public Preview preview(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    checkPolicy(container, policy);
+    Resolutions resolutions = resolve(container.id(), policy.hostNames());
+    return backend.preview(
+        backend.ruleSetName(container.id()), EnforcementPlan.of(policy, container, resolutions));
   }
 
   @Override
@@ -365,6 +384,18 @@ public final class RulesetEnforcer implements EgressEnforcer {
               + container.id()
               + " uses the gateway, but its gateway is unknown:"
               + " attach with a ContainerEndpoint that names the gateway");
+    }
+  }
+
+  private Resolutions resolve(ContainerId id, Set<HostName> names) throws EgressException {
+    if (names.isEmpty()) {
+      return Resolutions.none();
+    }
+    try {
+      return resolver.resolve(names);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EgressException("interrupted while resolving " + names + " for " + id, e);
     }
   }
 
@@ -775,8 +806,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
       NameResolver.Subscription newSubscription =
           names.isEmpty() ? null : resolver.subscribe(names, this::onAddressesChanged);
       try {
-        Resolutions resolved = resolve(names);
-        backend.install(new ContainerRules(name, container, newPolicy, resolved));
+        Resolutions resolved = resolve(container.id(), names);
+        backend.install(name, EnforcementPlan.of(newPolicy, container, resolved));
         NameResolver.Subscription old = first ? null : subscription;
         subscription = newSubscription;
         policy = newPolicy;
@@ -790,19 +821,6 @@ public final class RulesetEnforcer implements EgressEnforcer {
           newSubscription.close();
         }
         throw e;
-      }
-    }
-
-    private Resolutions resolve(Set<HostName> names) throws EgressException {
-      if (names.isEmpty()) {
-        return Resolutions.none();
-      }
-      try {
-        return resolver.resolve(names);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new EgressException(
-            "interrupted while resolving " + names + " for " + container.id(), e);
       }
     }
 
@@ -867,7 +885,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         next = next.with(changedName, current.addressesOf(changedName));
       }
       try {
-        backend.refreshAddresses(new ContainerRules(name, container, policy, next), relevant);
+        backend.refreshAddresses(name, EnforcementPlan.of(policy, container, next), relevant);
         resolutions = next;
         emit(new EgressEvent.AddressesRefreshed(clock.instant(), container.id(), relevant));
       } catch (EgressException e) {
@@ -909,14 +927,14 @@ public final class RulesetEnforcer implements EgressEnforcer {
         if (!active) {
           return false;
         }
-        Resolutions current = resolve(policy.hostNames());
-        ContainerRules rules = new ContainerRules(name, container, policy, current);
-        boolean intact = !Boolean.FALSE.equals(present) && isIntact(rules);
+        Resolutions current = resolve(container.id(), policy.hostNames());
+        EnforcementPlan plan = EnforcementPlan.of(policy, container, current);
+        boolean intact = !Boolean.FALSE.equals(present) && isIntact(plan);
         if (intact) {
           resolutions = current;
           return false;
         }
-        backend.install(rules);
+        backend.install(name, plan);
         resolutions = current;
         return true;
       } finally {
@@ -938,9 +956,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
      * the caller reinstalls (atomic and idempotent) rather than leave a rule set it cannot see,
      * which may be missing: pfctl, for one, may fail to list an anchor that no longer exists.
      */
-    private boolean isIntact(ContainerRules rules) {
+    private boolean isIntact(EnforcementPlan plan) {
       try {
-        return backend.isIntact(rules);
+        return backend.isIntact(name, plan);
       } catch (EgressException e) {
         log.warn(
             "cannot read back the rule set {} of {}, reinstalling it: {}",

@@ -4,6 +4,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
@@ -19,13 +20,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A packet filter in memory: installed rule sets are {@link ContainerRules}, and a packet's fate is
- * {@link EgressPolicy#permits} of the rule set holding its source address (nothing without one: the
- * guard). Records every call; can be told to fail.
+ * A packet filter in memory: installed rule sets are {@link EnforcementPlan}s, and a packet's fate
+ * is {@link EnforcementPlan#permits} of the rule set holding its source address (nothing without
+ * one: the guard). Records every call; can be told to fail.
  */
 final class FakeBackend implements FirewallBackend {
+  /** This backend's rule-set names: {@code c-} and the container id. */
+  record Name(String value) implements RuleSetName {
+    @Override
+    public String toString() {
+      return value;
+    }
+  }
+
   final List<String> calls = new ArrayList<>();
-  private final Map<RuleSetName, ContainerRules> installed = new LinkedHashMap<>();
+  private final Map<RuleSetName, EnforcementPlan> installed = new LinkedHashMap<>();
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
@@ -35,7 +44,7 @@ final class FakeBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return new RuleSetName("c-" + containerId);
+    return new Name("c-" + containerId);
   }
 
   @Override
@@ -52,16 +61,21 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public synchronized void install(ContainerRules rules) throws EgressException {
-    call("install " + rules.name());
-    installed.put(rules.name(), rules);
+  public Preview preview(RuleSetName name, EnforcementPlan plan) {
+    return new Preview(name, plan, plan.toString(), "install " + name);
   }
 
   @Override
-  public synchronized void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
-      throws EgressException {
-    call("refresh " + rules.name() + " " + changedNames);
-    installed.put(rules.name(), rules);
+  public synchronized void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    call("install " + name);
+    installed.put(name, plan);
+  }
+
+  @Override
+  public synchronized void refreshAddresses(
+      RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames) throws EgressException {
+    call("refresh " + name + " " + changedNames);
+    installed.put(name, plan);
   }
 
   @Override
@@ -122,15 +136,16 @@ final class FakeBackend implements FirewallBackend {
   public synchronized Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     call("installed");
     Map<RuleSetName, List<InetAddress>> result = new LinkedHashMap<>();
-    installed.forEach((name, rules) -> result.put(name, rules.container().addresses()));
+    installed.forEach((name, plan) -> result.put(name, plan.sources()));
     return result;
   }
 
   @Override
-  public synchronized boolean isIntact(ContainerRules rules) throws EgressException {
-    call("isIntact " + rules.name());
+  public synchronized boolean isIntact(RuleSetName name, EnforcementPlan plan)
+      throws EgressException {
+    call("isIntact " + name);
     failIfReadsFail();
-    return rules.equals(installed.get(rules.name()));
+    return plan.equals(installed.get(name));
   }
 
   @Override
@@ -145,26 +160,26 @@ final class FakeBackend implements FirewallBackend {
 
   /** What the filter does to {@code flow} from {@code source} now. */
   synchronized boolean allows(InetAddress source, Flow flow) {
-    for (ContainerRules rules : installed.values()) {
-      if (rules.container().addresses().contains(source)) {
-        return rules.policy().permits(flow, rules.container().gateway(), rules.resolutions());
+    for (EnforcementPlan plan : installed.values()) {
+      if (plan.sources().contains(source)) {
+        return plan.permits(flow);
       }
     }
     return false;
   }
 
   synchronized boolean isInstalled(String name) {
-    return installed.containsKey(new RuleSetName(name));
+    return installed.containsKey(new Name(name));
   }
 
   /** Someone else changed the kernel: the rule set vanishes. */
   synchronized void wipe(String name) {
-    installed.remove(new RuleSetName(name));
+    installed.remove(new Name(name));
   }
 
   /** Leaves rules that the enforcer did not install, as a crashed process would. */
-  synchronized void plant(ContainerRules rules) {
-    installed.put(rules.name(), rules);
+  synchronized void plant(String name, EnforcementPlan plan) {
+    installed.put(new Name(name), plan);
   }
 
   synchronized void reportHostProblem(String problem) {

@@ -12,9 +12,9 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -77,9 +77,9 @@ class RulesetEnforcerTest {
         ContainerId.of(id), List.of(IpAddresses.parse(address)), IpAddresses.parse("192.168.64.1"));
   }
 
-  private static ContainerRules planted(
-      String name, ContainerEndpoint container, EgressPolicy policy) {
-    return new ContainerRules(new RuleSetName(name), container, policy, Resolutions.none());
+  /** Rules an earlier process left: the plan it installed for {@code container}. */
+  private void plant(String name, ContainerEndpoint container, EgressPolicy policy) {
+    backend.plant(name, EnforcementPlan.of(policy, container, Resolutions.none()));
   }
 
   private static Subject.Container attached(String id) {
@@ -104,6 +104,31 @@ class RulesetEnforcerTest {
     assertFalse(backend.allows(source, Flow.tcp(API_V1, 80)));
     assertFalse(backend.allows(source, Flow.tcp(OTHER, 443)));
     assertTrue(events.get(events.size() - 1) instanceof EgressEvent.Attached);
+  }
+
+  @Test
+  void preview_resolvesAndPlansAsAttachWould_butRunsNoBackendCall() throws Exception {
+    resolver.set("api.example.com", API_V1);
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+
+    Preview preview = enforcer.preview(agent, policy("allow api.example.com port 443\n"));
+
+    assertEquals(new FakeBackend.Name("c-agent"), preview.name());
+    assertTrue(preview.plan().permits(Flow.tcp(API_V1, 443)));
+    assertFalse(preview.plan().permits(Flow.tcp(OTHER, 443)));
+    assertTrue(backend.calls.isEmpty(), backend.calls.toString());
+    assertTrue(enforcer.attachments().isEmpty());
+    ContainerEndpoint noGateway =
+        new ContainerEndpoint(ContainerId.of("bare"), agent.addresses(), null);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> enforcer.preview(noGateway, policy("allow gateway port 3001\n")));
+    assertThrows(
+        UnsupportedPolicyException.class,
+        () ->
+            enforcer.preview(
+                agent,
+                EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build()));
   }
 
   @Test
@@ -145,8 +170,8 @@ class RulesetEnforcerTest {
   void attach_beforeReconcile_removesARuleSetLeftOnItsAddressByAnEarlierProcess() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
     ContainerEndpoint survivor = container("survivor", "192.168.64.4");
-    backend.plant(planted("c-gone", gone, policy("allow 192.0.2.10 port 443")));
-    backend.plant(planted("c-survivor", survivor, EgressPolicy.denyAll()));
+    plant("c-gone", gone, policy("allow 192.0.2.10 port 443"));
+    plant("c-survivor", survivor, EgressPolicy.denyAll());
     ContainerEndpoint reuser = container("reuser", "192.168.64.3");
 
     enforcer.attach(reuser, policy("allow 198.51.100.7 port 443"));
@@ -160,7 +185,7 @@ class RulesetEnforcerTest {
   @Test
   void attach_whenALeftoverOnItsAddressCannotBeRemoved_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(planted("c-gone", gone, policy("allow 192.0.2.10 port 443")));
+    plant("c-gone", gone, policy("allow 192.0.2.10 port 443"));
     enforcer.attach(container("other", "192.168.64.9"), EgressPolicy.denyAll()); // prepares
     backend.failNext(1);
 
@@ -321,12 +346,12 @@ class RulesetEnforcerTest {
     ContainerEndpoint orphan = container("orphan", "192.168.64.8");
     ContainerEndpoint survivor = container("survivor", "192.168.64.9");
     EgressPolicy policy = policy("allow 192.0.2.10 port 443");
-    backend.plant(planted("c-orphan", orphan, policy));
-    backend.plant(planted("c-survivor", survivor, policy));
+    plant("c-orphan", orphan, policy);
+    plant("c-survivor", survivor, policy);
 
     ReconcileResult result = enforcer.reconcile(Set.of(ContainerId.of("survivor")));
 
-    assertEquals(Set.of(Subject.unowned(new RuleSetName("c-orphan"))), result.removed());
+    assertEquals(Set.of(Subject.unowned(new FakeBackend.Name("c-orphan"))), result.removed());
     assertFalse(backend.isInstalled("c-orphan"));
     assertTrue(backend.isInstalled("c-survivor"), "a running container keeps its restrictions");
   }
@@ -397,7 +422,7 @@ class RulesetEnforcerTest {
   @Test
   void reconcile_removingAnOrphanWhileThatContainerAttaches_keepsTheNewRules() throws Exception {
     ContainerEndpoint agent = container("agent", "192.168.64.3");
-    backend.plant(planted("c-agent", agent, policy("allow 198.51.100.7 port 443")));
+    plant("c-agent", agent, policy("allow 198.51.100.7 port 443"));
 
     FakeBackend.Gate slowRemoval = backend.holdNextRemove();
     Future<ReconcileResult> reconcile =
@@ -426,7 +451,7 @@ class RulesetEnforcerTest {
   void reconcile_whenAnOrphanCannotBeRemoved_aContainerReusingItsAddressNeverGetsItsRules()
       throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(planted("c-gone", gone, policy("allow 198.51.100.7 port 443")));
+    plant("c-gone", gone, policy("allow 198.51.100.7 port 443"));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));
@@ -445,7 +470,7 @@ class RulesetEnforcerTest {
   @Test
   void attach_whileAnOrphanRemovalIsPendingAndStillFails_isRefused() throws Exception {
     ContainerEndpoint gone = container("gone", "192.168.64.3");
-    backend.plant(planted("c-gone", gone, policy("allow 198.51.100.7 port 443")));
+    plant("c-gone", gone, policy("allow 198.51.100.7 port 443"));
     backend.failRemovals(true);
     assertThrows(EgressException.class, () -> noBackgroundRetries.reconcile(Set.of()));
     assertTrue(backend.isInstalled("c-gone"));

@@ -2,18 +2,14 @@ package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The chain of one container in the enforcer's table, which is also its rule-set name, and the
- * names of its address sets: the only place that knows how they are made.
+ * The chain of one container in the enforcer's table, which is the nftables backend's {@link
+ * RuleSetName}, and the names of its address sets: the only place that knows how they are made.
  *
  * <p>{@code c_<id, sanitised to [A-Za-z0-9_], at most 20 characters>_<12 hex digits of
  * SHA-256(id)>}: at most 35 characters, and distinct ids give distinct names (up to a 48-bit hash
@@ -22,7 +18,7 @@ import java.util.regex.Pattern;
  *
  * @param value the chain name
  */
-record ChainName(String value) {
+record ChainName(String value) implements RuleSetName {
   private static final int ID_CHARS = 20;
   private static final int HASH_HEX_DIGITS = 12;
   private static final String CHAIN =
@@ -39,10 +35,6 @@ record ChainName(String value) {
       throw new IllegalArgumentException(
           "'"
               + value
-                  .chars()
-                  .limit(80)
-                  .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
-                  .reduce("", String::concat)
               + "' is not a chain name of the nftables enforcer (c_<id>_<hash>); make one with"
               + " ruleSetName(containerId)");
     }
@@ -52,22 +44,25 @@ record ChainName(String value) {
   static ChainName forContainer(ContainerId id) {
     StringBuilder safe = new StringBuilder("c_");
     id.value().chars().limit(ID_CHARS).forEach(c -> safe.append(isNameChar(c) ? (char) c : '_'));
-    return new ChainName(
-        safe.append('_').append(sha256Hex(id.value()), 0, HASH_HEX_DIGITS).toString());
+    return new ChainName(safe.append('_').append(id.sha256Hex(), 0, HASH_HEX_DIGITS).toString());
   }
 
-  /** The chain a rule-set name of this backend names. */
+  /**
+   * {@code name}, which this backend made.
+   *
+   * @throws IllegalArgumentException if another backend made it
+   */
   static ChainName of(RuleSetName name) {
-    return new ChainName(name.value());
+    if (name instanceof ChainName chain) {
+      return chain;
+    }
+    throw new IllegalArgumentException(
+        "rule set " + name + " is not a chain of the nftables enforcer: another backend named it");
   }
 
   /** The chain {@code name} is, or empty when it is none of this backend's (another chain). */
   static Optional<ChainName> parse(String name) {
     return SHAPE.matcher(name).matches() ? Optional.of(new ChainName(name)) : Optional.empty();
-  }
-
-  RuleSetName ruleSetName() {
-    return new RuleSetName(value);
   }
 
   /** The address set of the policy's {@code hostIndex}-th host name, for one family. */
@@ -93,14 +88,5 @@ record ChainName(String value) {
 
   private static boolean isNameChar(int c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has SHA-256", e);
-    }
   }
 }

@@ -1,13 +1,12 @@
 package dev.egress.nftables;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.UserText;
@@ -29,8 +28,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
- * for its layout), every change one {@code nft -f} transaction, connections cut with {@code
- * conntrack}.
+ * for its layout), every change one {@code nft -f -} transaction, connections cut with one {@code
+ * conntrack -R -} batch.
  *
  * <p>The kernel is the authority on what is installed. The backend remembers, per rule set, the
  * dispatched addresses and sets it last loaded or read back, so that a removal needs no listing and
@@ -102,7 +101,7 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return ChainName.forContainer(containerId).ruleSetName();
+    return ChainName.forContainer(containerId);
   }
 
   /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
@@ -110,12 +109,7 @@ public final class NftBackend implements FirewallBackend {
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
       String wildcards =
-          policy.allowances().stream()
-              .map(Allowance::destination)
-              .filter(d -> d instanceof Destination.Host host && host.name().isWildcard())
-              .map(Destination::toString)
-              .distinct()
-              .collect(Collectors.joining(", "));
+          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
           "the nftables enforcer cannot honour wildcard host names ("
               + wildcards
@@ -126,11 +120,17 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * What {@link #prepare} and then {@link #install} would load for {@code rules}, as one {@code nft
-   * -f} script, without loading anything: for review, dry runs and machines without nftables. Pure.
+   * What {@link #prepare} and then {@link #install} would load for {@code plan}, as one {@code nft
+   * -f -} script, without loading anything: for review, dry runs and machines without nftables.
+   * Pure.
    */
-  public String preview(ContainerRules rules) {
-    return renderer.prepare(guard) + renderer.install(rules);
+  @Override
+  public Preview preview(RuleSetName name, EnforcementPlan plan) {
+    return new Preview(
+        name,
+        plan,
+        renderer.prepare(guard) + renderer.install(ChainName.of(name), plan),
+        "nft -f -");
   }
 
   /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
@@ -141,25 +141,25 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * Loads the container's rule set whole: besides its chain, sets and dispatch elements, the
-   * transaction drops dispatch elements and sets of the rule set that {@code rules} no longer has,
+   * transaction drops dispatch elements and sets of the rule set that {@code plan} no longer has,
    * as far as this backend knows them (from its own loads and from every read-back, {@link
    * #isIntact} and {@link #installed} included). When the transaction fails, what the backend knew
    * about the rule set is dropped: a reinstall after the next read-back starts afresh.
    */
   @Override
-  public void install(ContainerRules rules) throws EgressException {
-    RuleSetName name = rules.name();
-    Held expected = expected(rules);
+  public void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChainName chain = ChainName.of(name);
+    Held expected = expected(chain, plan);
     Held before = held.getOrDefault(name, expected);
     Set<InetAddress> staleAddresses = new LinkedHashSet<>(before.addresses());
     staleAddresses.removeAll(expected.addresses());
     Set<String> staleSets = new LinkedHashSet<>(before.sets());
     staleSets.removeAll(expected.sets());
-    Set<String> links = linksOf(rules);
+    Set<String> links = linksOf(name, plan);
     try {
       load(
-          renderer.install(rules, staleAddresses, staleSets, links),
-          () -> isIntact(rules),
+          renderer.install(chain, plan, staleAddresses, staleSets, links),
+          () -> isIntact(name, plan),
           "the rule set " + name + " as installed now");
     } catch (NftException e) {
       held.remove(name);
@@ -169,11 +169,11 @@ public final class NftBackend implements FirewallBackend {
   }
 
   @Override
-  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+  public void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
       throws EgressException {
-    String script = renderer.refresh(rules, changedNames);
+    String script = renderer.refresh(ChainName.of(name), plan, changedNames);
     if (!script.isEmpty()) {
-      Map<String, Set<InetAddress>> expected = NftRenderer.sets(rules);
+      Map<String, Set<InetAddress>> expected = NftRenderer.sets(ChainName.of(name), plan);
       load(
           script,
           () -> {
@@ -181,7 +181,7 @@ public final class NftBackend implements FirewallBackend {
             return expected.entrySet().stream()
                 .allMatch(set -> set.getValue().equals(actual.get(set.getKey())));
           },
-          "the new addresses of " + changedNames + " in rule set " + rules.name());
+          "the new addresses of " + changedNames + " in rule set " + name);
     }
   }
 
@@ -322,7 +322,7 @@ public final class NftBackend implements FirewallBackend {
     for (ChainName chain : chains) {
       loaded.add(
           new LoadedRuleSet(
-              chain.ruleSetName(),
+              chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
               listing.setsOf(chain)));
@@ -341,7 +341,7 @@ public final class NftBackend implements FirewallBackend {
     listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
     listing.sets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
     for (ChainName chain : present) {
-      held.putIfAbsent(chain.ruleSetName(), Held.in(listing, chain));
+      held.putIfAbsent(chain, Held.in(listing, chain));
     }
   }
 
@@ -363,40 +363,40 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * Compares the whole rule set with what {@code rules} renders to: the chain's rules, every set of
+   * Compares the whole rule set with what {@code plan} renders to: the chain's rules, every set of
    * the rule set with its elements (none missing, none extra), and the dispatch elements that point
    * to the chain (exactly the container's addresses). One {@code nft list table}.
    */
   @Override
-  public boolean isIntact(ContainerRules rules) throws EgressException {
-    ChainName chain = ChainName.of(rules.name());
+  public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChainName chain = ChainName.of(name);
     NftListing listing = listing();
-    held.put(rules.name(), Held.in(listing, chain));
-    return NftRenderer.chainRules(rules).equals(listing.chains().get(chain.value()))
-        && NftRenderer.sets(rules).equals(listing.setsOf(chain))
+    held.put(name, Held.in(listing, chain));
+    return NftRenderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
+        && NftRenderer.sets(chain, plan).equals(listing.setsOf(chain))
         && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
-            .equals(new LinkedHashSet<>(rules.container().addresses()))
-        && listing.links().containsAll(linksOf(rules));
+            .equals(new LinkedHashSet<>(plan.sources()))
+        && listing.links().containsAll(linksOf(name, plan));
   }
 
   /**
-   * The interfaces where the container lives, from the kernel's routes to its addresses: its
-   * link-local traffic arrives there.
+   * The interfaces where the container of rule set {@code name} lives, from the kernel's routes to
+   * its addresses: its link-local traffic arrives there.
    *
    * @throws NftException if the routes cannot be read, or name an interface nft could not be given
    *     safely; nothing was loaded
    */
-  private Set<String> linksOf(ContainerRules rules) throws NftException {
+  private Set<String> linksOf(RuleSetName name, EnforcementPlan plan) throws NftException {
     Set<String> links;
     try {
-      links = Routes.read(procNet).linksOf(rules.container().addresses());
+      links = Routes.read(procNet).linksOf(plan.sources());
     } catch (IOException e) {
       throw new NftException(
           NftException.Kind.OTHER,
           "cannot read the kernel's routes in "
               + procNet
-              + " to learn where "
-              + rules.container().id()
+              + " to learn where the container of rule set "
+              + name
               + " lives, so its link-local traffic could not be governed: "
               + e.getMessage(),
           "when nft runs in another network namespace, give the enforcer /proc/PID/net of a"
@@ -407,7 +407,8 @@ public final class NftBackend implements FirewallBackend {
       if (!NftGuard.isInterfaceName(link)) {
         throw new NftException(
             NftException.Kind.OTHER,
-            rules.container().id()
+            "the container of rule set "
+                + name
                 + " lives on an interface whose name cannot be written into an nft rule safely ("
                 + UserText.quote(link)
                 + "), so its link-local traffic could not be governed",
@@ -418,9 +419,8 @@ public final class NftBackend implements FirewallBackend {
     return links;
   }
 
-  private static Held expected(ContainerRules rules) {
-    return new Held(
-        new LinkedHashSet<>(rules.container().addresses()), NftRenderer.sets(rules).keySet());
+  private static Held expected(ChainName chain, EnforcementPlan plan) {
+    return new Held(new LinkedHashSet<>(plan.sources()), NftRenderer.sets(chain, plan).keySet());
   }
 
   @Override

@@ -9,15 +9,6 @@ import dev.egress.process.ProcessTimeoutException;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SeekableByteChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -25,7 +16,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}, and classifies failures
@@ -33,28 +23,22 @@ import java.util.Set;
  * process it started ({@code sudo} and the {@code nft} it runs included) before it is reported.
  *
  * <p>A script is one atomic transaction, and reaches {@code nft} whole before {@code nft} starts:
- * it is written to a file in a directory of its own (mode 0700, in the scratch directory), the file
- * (mode 0600) is closed, and only then does {@code nft -f FILE} run. Fed on stdin instead, a
- * launcher killed while writing would leave {@code nft} to read end-of-file and commit the prefix
- * it had got, a rule set without its final reject. Whatever happens to this process once {@code
- * nft} runs, {@code nft} loads all of the script or none of it. The directory is removed after each
- * call; one killed mid-call leaves it behind (its name starts with {@code egress-nft-}).
+ * {@code nft -f -} reads it from the owner-only file that {@link SystemProcessRunner} writes whole
+ * before it starts a program (see its guarantees). Fed through a pipe instead, a launcher killed
+ * while writing would leave {@code nft} to read end-of-file and commit the prefix it had got, a
+ * rule set without its final reject. Whatever happens to this process once {@code nft} runs, {@code
+ * nft} loads all of the script or none of it. A {@link ProcessRunner} of the caller's own must feed
+ * standard input the same way for this to hold.
  *
  * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
  * host, {@code [ip, netns, exec, NS, nft]} in a namespace, {@code [sudo, -n, nft]}, a fake script
  * in tests. Thread-safe; every method blocks until the child exits or is killed.
  */
 public final class NftCommand {
-  private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_DIRECTORY =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
-  private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-
   private final ProcessRunner runner;
   private final List<String> nft;
   private final List<String> conntrack;
   private final Duration timeout;
-  private final Path scratch;
 
   /**
    * Whether conntrack takes a file of commands ({@code -R}, conntrack-tools 1.4.6 and later);
@@ -62,28 +46,15 @@ public final class NftCommand {
    */
   private volatile boolean conntrackBatches = true;
 
-  /** A command that writes its transactions under {@code java.io.tmpdir}. */
-  public NftCommand(
-      ProcessRunner runner, List<String> nft, List<String> conntrack, Duration timeout) {
-    this(runner, nft, conntrack, timeout, Path.of(System.getProperty("java.io.tmpdir")));
-  }
-
   /**
    * @param runner runs the processes
    * @param nft the nft command, for example {@code List.of("nft")}
    * @param conntrack the conntrack command, for example {@code List.of("conntrack")}
    * @param timeout how long one call may take before it is killed
-   * @param scratchDirectory where each call makes the private directory its input file lives in;
-   *     the nft and conntrack commands must be able to read there ({@code sudo} can)
    */
   public NftCommand(
-      ProcessRunner runner,
-      List<String> nft,
-      List<String> conntrack,
-      Duration timeout,
-      Path scratchDirectory) {
+      ProcessRunner runner, List<String> nft, List<String> conntrack, Duration timeout) {
     this.runner = Objects.requireNonNull(runner, "runner");
-    this.scratch = Objects.requireNonNull(scratchDirectory, "scratchDirectory");
     if (nft.isEmpty() || conntrack.isEmpty()) {
       throw new IllegalArgumentException("the nft and conntrack commands must not be empty");
     }
@@ -104,16 +75,16 @@ public final class NftCommand {
   }
 
   /**
-   * Loads {@code script} as one transaction with {@code nft -f FILE}: all of it applies, or none.
+   * Loads {@code script} as one transaction with {@code nft -f -}: all of it applies, or none.
    *
    * @throws NftException classified, with the failing lines nft reported; of kind {@link
    *     NftException.Kind#TIMEOUT} when nft was killed, after which only a read-back tells whether
    *     it had committed
    */
   public void apply(String script) throws NftException {
-    ProcessResult result = runOnFile(nft, "-f", script, true);
+    ProcessResult result = run(withArgs(nft, "-f", "-"), script, true);
     if (!result.succeeded()) {
-      throw classify("nft -f failed", result.stderr(), script);
+      throw classify("nft -f - failed", result.stderr(), script);
     }
   }
 
@@ -127,7 +98,7 @@ public final class NftCommand {
   public String list(String... what) throws NftException {
     List<String> args = new ArrayList<>(List.of("list"));
     args.addAll(List.of(what));
-    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), true);
+    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), "", true);
     if (!result.succeeded()) {
       throw classify("nft " + String.join(" ", args) + " failed", result.stderr(), "");
     }
@@ -138,8 +109,8 @@ public final class NftCommand {
    * Deletes every tracked connection of each of {@code addresses}: those it opened ({@code -s}),
    * those opened to it ({@code -d}), and those whose replies come from it ({@code -r}) —
    * connections that reached it through a published port, whose original destination is the host.
-   * One {@code conntrack -R FILE} runs all of the deletions; a conntrack without {@code -R} (before
-   * 1.4.6) gets one call per deletion instead. Finding none is success.
+   * One {@code conntrack -R -} runs all of the deletions, read from its standard input; a conntrack
+   * without {@code -R} (before 1.4.6) gets one call per deletion instead. Finding none is success.
    *
    * @throws NftException at the first real failure; deletions before it stay done
    */
@@ -162,7 +133,7 @@ public final class NftCommand {
     if (conntrackBatches) {
       StringBuilder batch = new StringBuilder();
       deletions.forEach(deletion -> batch.append(String.join(" ", deletion)).append('\n'));
-      ProcessResult result = runOnFile(conntrack, "-R", batch.toString(), false);
+      ProcessResult result = run(withArgs(conntrack, "-R", "-"), batch.toString(), false);
       if (!refusesBatches(result)) {
         checkDeleted(result, "conntrack -R (" + deletions.size() + " deletions)");
         return;
@@ -170,7 +141,7 @@ public final class NftCommand {
       conntrackBatches = false;
     }
     for (List<String> deletion : deletions) {
-      ProcessResult result = run(withArgs(conntrack, deletion.toArray(String[]::new)), false);
+      ProcessResult result = run(withArgs(conntrack, deletion.toArray(String[]::new)), "", false);
       checkDeleted(result, "conntrack " + String.join(" ", deletion));
     }
   }
@@ -195,64 +166,9 @@ public final class NftCommand {
     return full;
   }
 
-  /**
-   * Runs {@code tool option FILE} on a private file that holds {@code content}, complete and closed
-   * before the tool starts; removes the file and its directory afterwards.
-   */
-  private ProcessResult runOnFile(
-      List<String> tool, String option, String content, boolean parsesStdout) throws NftException {
-    Path directory;
-    try {
-      directory = Files.createTempDirectory(scratch, "egress-nft-", PRIVATE_DIRECTORY);
-    } catch (IOException | UnsupportedOperationException e) {
-      throw new NftException(
-          NftException.Kind.OTHER,
-          "could not make a private directory in "
-              + scratch
-              + " for the input of "
-              + tool.get(tool.size() - 1)
-              + ": "
-              + e,
-          "the scratch directory must exist, be writable and support POSIX permissions; choose"
-              + " another one (scratchDirectory(...))",
-          e);
-    }
-    Path file = directory.resolve("input");
-    try {
-      // CREATE_NEW: the file is new and ours, never something that was waiting at that name.
-      try (SeekableByteChannel channel =
-          Files.newByteChannel(
-              file,
-              Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-              PRIVATE_FILE)) {
-        ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
-        while (bytes.hasRemaining()) {
-          channel.write(bytes);
-        }
-      } catch (IOException e) {
-        throw new NftException(
-            NftException.Kind.OTHER,
-            "could not write the input of " + tool.get(tool.size() - 1) + " to " + file + ": " + e,
-            "the scratch directory must have room; choose another one (scratchDirectory(...))",
-            e);
-      }
-      return run(withArgs(tool, option, file.toString()), parsesStdout);
-    } finally {
-      deleteQuietly(file);
-      deleteQuietly(directory);
-    }
-  }
-
-  private static void deleteQuietly(Path path) {
-    try {
-      Files.deleteIfExists(path);
-    } catch (IOException e) {
-      // Private to this user and without secrets: a leftover costs a few bytes of disk, no more.
-    }
-  }
-
-  private ProcessResult run(List<String> command, boolean parsesStdout) throws NftException {
-    Command call = new Command(command, timeout);
+  private ProcessResult run(List<String> command, String stdin, boolean parsesStdout)
+      throws NftException {
+    Command call = new Command(command, stdin, timeout);
     ProcessResult result;
     try {
       result = runner.run(call);

@@ -1,6 +1,7 @@
 package dev.egress.nftables;
 
 import dev.egress.core.LifecycleBuilder;
+import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
@@ -21,7 +22,7 @@ import java.util.Set;
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
  * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules in
- * one {@code nft -f} transaction; detach removes them and deletes the container's tracked
+ * one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
  * connections. Link-local sources arriving on the interfaces where attached containers live are
  * refused: no policy names them (see {@link Builder#procNet}).
  *
@@ -59,6 +60,16 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     return lifecycle.attachments();
   }
 
+  /**
+   * What {@link #attach} would load for {@code container} under {@code policy} now, without running
+   * nft: the table, its base chains and guard (which the first attach loads), then the container's
+   * chain, sets and dispatch elements, as one {@code nft -f -} script. The container's links, which
+   * an attach learns from the kernel's routes, are left out. See {@link RulesetEnforcer#preview}.
+   */
+  public Preview preview(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    return lifecycle.preview(container, policy);
+  }
+
   @Override
   public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
     return lifecycle.reconcile(liveContainerIds);
@@ -84,7 +95,6 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     private List<String> nftCommand = List.of("nft");
     private List<String> conntrackCommand = List.of("conntrack");
     private Duration timeout = Duration.ofSeconds(10);
-    private Path scratchDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     private Path procNet = Path.of("/proc/net");
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
@@ -98,7 +108,8 @@ public final class NftEgressEnforcer implements EgressEnforcer {
 
     /**
      * Runs nft and conntrack; by default a {@link SystemProcessRunner}. Tests put fake programs
-     * here.
+     * here. Loads are all-or-nothing only if the runner writes a program's whole standard input
+     * before starting it, as {@link SystemProcessRunner} does.
      */
     public Builder processRunner(ProcessRunner runner) {
       this.runner = Objects.requireNonNull(runner, "runner");
@@ -126,15 +137,6 @@ public final class NftEgressEnforcer implements EgressEnforcer {
         throw new IllegalArgumentException("the command timeout must be positive, got " + timeout);
       }
       this.timeout = timeout;
-      return this;
-    }
-
-    /**
-     * Where each nft and conntrack call gets a private directory (mode 0700) for the file it reads
-     * its input from; default {@code java.io.tmpdir}. nft must be able to read there.
-     */
-    public Builder scratchDirectory(Path directory) {
-      this.scratchDirectory = Objects.requireNonNull(directory, "directory");
       return this;
     }
 
@@ -173,8 +175,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
      * @throws IllegalStateException if no resolver was given
      */
     public NftEgressEnforcer build() {
-      NftCommand command =
-          new NftCommand(runner, nftCommand, conntrackCommand, timeout, scratchDirectory);
+      NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
       return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard, procNet)));
     }
   }

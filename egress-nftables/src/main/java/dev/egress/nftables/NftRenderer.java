@@ -1,10 +1,9 @@
 package dev.egress.nftables;
 
-import dev.egress.core.ContainerRules;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
-import dev.egress.policy.DnsRule;
-import dev.egress.policy.EgressPolicy;
+import dev.egress.plan.Allow;
+import dev.egress.plan.EnforcementPlan;
+import dev.egress.plan.Family;
+import dev.egress.plan.Target;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
@@ -18,12 +17,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.jspecify.annotations.Nullable;
 
 /**
- * Renders nftables scripts for {@code nft -f}: a pure function of its arguments. Every name in the
- * output is generated here (container ids only ever reach it sanitised), and rule lines are written
- * in the form {@code nft list} prints them back, so that drift checks compare text.
+ * Prints nftables scripts for {@code nft -f -}: a pure function of its arguments, and of a
+ * container's {@link EnforcementPlan}, whose meaning it only writes down. Every name in the output
+ * is generated here or by {@link ChainName} (container ids only ever reach it sanitised), and rule
+ * lines are written in the form {@code nft list} prints them back, so that drift checks compare
+ * text.
  *
  * <p>Layout of the table (family {@code inet}, one per enforcer):
  *
@@ -151,35 +151,35 @@ final class NftRenderer {
   }
 
   /**
-   * {@link #install(ContainerRules, Collection, Collection, Collection)} with nothing known to be
-   * stale and no link learned.
+   * {@link #install(ChainName, EnforcementPlan, Collection, Collection, Collection)} with nothing
+   * known to be stale and no link learned.
    */
-  String install(ContainerRules rules) {
-    return install(rules, List.of(), List.of(), List.of());
+  String install(ChainName chain, EnforcementPlan plan) {
+    return install(chain, plan, List.of(), List.of(), List.of());
   }
 
   /**
-   * One transaction that makes {@code rules} the container's complete rule set: its chain flushed
-   * and refilled, its name sets refilled, its source addresses dispatched to it, and what earlier
-   * loads of the rule set left that {@code rules} no longer has dropped.
+   * One transaction that makes {@code plan} the complete rule set of {@code chain}: the chain
+   * flushed and refilled, its address sets refilled, its source addresses dispatched to it, and
+   * what earlier loads of the rule set left that {@code plan} no longer has dropped.
    *
-   * @param staleAddresses addresses the maps may still send to this chain although {@code rules}
+   * @param staleAddresses addresses the maps may still send to this chain although {@code plan}
    *     does not list them; an element that points to another chain fails the transaction
-   * @param staleSets sets of this chain that {@code rules} no longer uses
+   * @param staleSets sets of this chain that {@code plan} no longer uses
    * @param links the interfaces where the container lives, added to {@code links}
    */
   String install(
-      ContainerRules rules,
+      ChainName chain,
+      EnforcementPlan plan,
       Collection<InetAddress> staleAddresses,
       Collection<String> staleSets,
       Collection<String> links) {
-    ChainName chain = ChainName.of(rules.name());
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
-    sets(rules).forEach((set, addresses) -> appendSet(out, set, addresses));
-    appendRules(out, chain.value(), chainRules(rules));
-    for (InetAddress source : rules.container().addresses()) {
+    sets(chain, plan).forEach((set, addresses) -> appendSet(out, set, addresses));
+    appendRules(out, chain.value(), chainRules(chain, plan));
+    for (InetAddress source : plan.sources()) {
       String element = IpAddresses.format(source);
       String map = IpAddresses.isIpv6(source) ? MAP6 : MAP4;
       String prefix = " element inet " + table + " " + map + " { " + element;
@@ -204,15 +204,13 @@ final class NftRenderer {
   }
 
   /** One transaction that refills the sets of {@code changed} names and touches nothing else. */
-  String refresh(ContainerRules rules, Set<HostName> changed) {
-    ChainName chain = ChainName.of(rules.name());
-    List<HostName> names = List.copyOf(rules.policy().hostNames());
+  String refresh(ChainName chain, EnforcementPlan plan, Set<HostName> changed) {
+    List<HostName> names = plan.names();
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < names.size(); i++) {
       if (changed.contains(names.get(i))) {
-        Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
-        appendSet(out, chain.setName(i, false), family(addresses, false));
-        appendSet(out, chain.setName(i, true), family(addresses, true));
+        appendSet(out, chain.setName(i, false), plan.addresses(names.get(i), Family.IPV4));
+        appendSet(out, chain.setName(i, true), plan.addresses(names.get(i), Family.IPV6));
       }
     }
     return out.toString();
@@ -270,68 +268,60 @@ final class NftRenderer {
     }
   }
 
-  /** The name sets of the container, each with its addresses, in rendering order. */
-  static Map<String, Set<InetAddress>> sets(ContainerRules rules) {
-    ChainName chain = ChainName.of(rules.name());
+  /** The address sets of the container, each with its addresses, in rendering order. */
+  static Map<String, Set<InetAddress>> sets(ChainName chain, EnforcementPlan plan) {
     Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-    List<HostName> names = List.copyOf(rules.policy().hostNames());
+    List<HostName> names = plan.names();
     for (int i = 0; i < names.size(); i++) {
-      Set<InetAddress> addresses = rules.resolutions().addressesOf(names.get(i));
-      sets.put(chain.setName(i, false), family(addresses, false));
-      sets.put(chain.setName(i, true), family(addresses, true));
+      sets.put(chain.setName(i, false), plan.addresses(names.get(i), Family.IPV4));
+      sets.put(chain.setName(i, true), plan.addresses(names.get(i), Family.IPV6));
     }
     return sets;
   }
 
-  private static Set<InetAddress> family(Set<InetAddress> addresses, boolean ipv6) {
-    return addresses.stream()
-        .filter(a -> IpAddresses.isIpv6(a) == ipv6)
-        .collect(Collectors.toUnmodifiableSet());
-  }
-
   /** The container chain's rules, in listing form. */
-  static List<String> chainRules(ContainerRules rules) {
-    ChainName chain = ChainName.of(rules.name());
-    EgressPolicy policy = rules.policy();
-    @Nullable InetAddress gateway = rules.container().gateway();
+  static List<String> chainRules(ChainName chain, EnforcementPlan plan) {
     List<String> out = new ArrayList<>();
     // Connections the container opened while its policy allowed them; never inbound ones.
     out.add(ESTABLISHED_RULE);
-    List<InetAddress> resolvers = resolvers(policy.dns(), gateway);
-    for (boolean ipv6 : new boolean[] {false, true}) {
-      List<InetAddress> ofFamily =
-          resolvers.stream()
-              .filter(a -> IpAddresses.isIpv6(a) == ipv6)
-              .collect(Collectors.toList());
-      if (!ofFamily.isEmpty()) {
+    for (Family family : Family.values()) {
+      List<InetAddress> resolvers = plan.resolvers(family);
+      if (!resolvers.isEmpty()) {
         out.add(
-            match(ipv6)
-                + anonymousSet(ofFamily)
+            match(family)
+                + anonymousSet(resolvers)
                 + " meta l4proto { tcp, udp } th dport 53 counter accept");
       }
     }
-    List<HostName> names = List.copyOf(policy.hostNames());
-    for (Allowance allowance : policy.allowances()) {
-      String ports = ports(allowance);
-      Destination destination = allowance.destination();
-      if (destination instanceof Destination.Network network) {
-        out.add(match(network.network().isIpv6()) + network.network() + " " + ports);
-      } else if (destination instanceof Destination.Host host) {
-        int index = names.indexOf(host.name());
-        if (index >= 0) {
-          out.add("ip daddr @" + chain.setName(index, false) + " " + ports);
-          out.add("ip6 daddr @" + chain.setName(index, true) + " " + ports);
-        }
-      } else if (destination instanceof Destination.Gateway) {
-        if (gateway != null) {
-          out.add(match(IpAddresses.isIpv6(gateway)) + IpAddresses.format(gateway) + " " + ports);
-        }
-      } else if (destination instanceof Destination.UnsafeAnyAddress) {
-        out.add(ports);
-      }
+    List<HostName> names = plan.names();
+    for (Allow allow : plan.allows()) {
+      String ports = ports(allow);
+      out.addAll(
+          allow
+              .target()
+              .match(
+                  new Target.Cases<List<String>>() {
+                    @Override
+                    public List<String> network(IpNetwork network) {
+                      return List.of(match(Family.of(network)) + network + " " + ports);
+                    }
+
+                    @Override
+                    public List<String> addressSet(HostName name) {
+                      int index = names.indexOf(name);
+                      return List.of(
+                          match(Family.IPV4) + "@" + chain.setName(index, false) + " " + ports,
+                          match(Family.IPV6) + "@" + chain.setName(index, true) + " " + ports);
+                    }
+
+                    @Override
+                    public List<String> anyAddress() {
+                      return List.of(ports);
+                    }
+                  }));
     }
     out.add(
-        (policy.logDenied() ? "log prefix \"" + logPrefix(chain) + "\" " : "")
+        (plan.logDenied() ? "log prefix \"" + logPrefix(chain) + "\" " : "")
             + "counter goto "
             + DENY);
     return out;
@@ -342,35 +332,18 @@ final class NftRenderer {
     return "egress deny " + chain + ": ";
   }
 
-  private static List<InetAddress> resolvers(DnsRule dns, @Nullable InetAddress gateway) {
-    if (dns instanceof DnsRule.Servers servers) {
-      return servers.addresses();
-    } else if (dns instanceof DnsRule.ViaGateway && gateway != null) {
-      return List.of(gateway);
-    }
-    return List.of();
+  private static String match(Family family) {
+    return family == Family.IPV6 ? "ip6 daddr " : "ip daddr ";
   }
 
-  private static String match(boolean ipv6) {
-    return ipv6 ? "ip6 daddr " : "ip daddr ";
-  }
-
-  /** {@code tcp dport 443 counter accept}, port 53 cut out of the range: DNS is the DnsRule's. */
-  private static String ports(Allowance allowance) {
+  /** {@code tcp dport 443 counter accept}; ports around 53 as a set of the two ranges. */
+  private static String ports(Allow allow) {
     List<String> pieces = new ArrayList<>();
-    PortRange range = allowance.ports();
-    if (range.contains(PortRange.DNS_PORT)) {
-      if (range.first() < PortRange.DNS_PORT) {
-        pieces.add(span(range.first(), PortRange.DNS_PORT - 1));
-      }
-      if (range.last() > PortRange.DNS_PORT) {
-        pieces.add(span(PortRange.DNS_PORT + 1, range.last()));
-      }
-    } else {
+    for (PortRange range : allow.ports().ranges()) {
       pieces.add(span(range.first(), range.last()));
     }
     String set = pieces.size() == 1 ? pieces.get(0) : "{ " + String.join(", ", pieces) + " }";
-    return allowance.protocol().keyword() + " dport " + set + " counter accept";
+    return allow.protocol().keyword() + " dport " + set + " counter accept";
   }
 
   private static String span(int first, int last) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
@@ -76,13 +75,11 @@ class NftBackendKernelTest {
     return PolicyText.parse(text, "test.policy");
   }
 
-  private static ContainerRules attach(ContainerEndpoint endpoint, EgressPolicy policy)
-      throws Exception {
+  private static Rules attach(ContainerEndpoint endpoint, EgressPolicy policy) throws Exception {
     backend.checkSupported(policy);
     Resolutions resolutions = lab.names().resolve(policy.hostNames());
-    ContainerRules rules =
-        new ContainerRules(backend.ruleSetName(endpoint.id()), endpoint, policy, resolutions);
-    backend.install(rules);
+    Rules rules = new Rules(backend.ruleSetName(endpoint.id()), endpoint, policy, resolutions);
+    backend.install(rules.name(), rules.plan());
     return rules;
   }
 
@@ -247,21 +244,21 @@ class NftBackendKernelTest {
   @Test
   void nameWhoseAddressChanges_isReachedAtTheNewAddress_andNotAtTheOld() throws Exception {
     LabContainer c1 = lab.container(1);
-    ContainerRules rules = attach(c1.endpoint(), policy(apiPolicy()));
+    Rules rules = attach(c1.endpoint(), policy(apiPolicy()));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
 
     lab.names().set(API, Duration.ofSeconds(2), NetnsLab.web(1));
     HostName api = HostName.of(API);
-    ContainerRules refreshed =
-        new ContainerRules(
+    Rules refreshed =
+        new Rules(
             rules.name(), rules.container(), rules.policy(), lab.names().resolve(Set.of(api)));
-    backend.refreshAddresses(refreshed, Set.of(api));
+    backend.refreshAddresses(refreshed.name(), refreshed.plan(), Set.of(api));
 
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 443));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.webV6(0), 443));
-    assertTrue(backend.isIntact(refreshed));
-    assertFalse(backend.isIntact(rules));
+    assertTrue(backend.isIntact(refreshed.name(), refreshed.plan()));
+    assertFalse(backend.isIntact(rules.name(), rules.plan()));
   }
 
   @Test
@@ -273,8 +270,8 @@ class NftBackendKernelTest {
                 + "allow gateway port 3001 proto tcp\n"
                 + "allow fd00:99::/64 port 8000-9000 proto tcp\nallow 10.99.0.12 port 1-65535 proto udp\n"
                 + "log denied\n");
-    ContainerRules rules = attach(c1.endpoint(), policy);
-    assertTrue(backend.isIntact(rules));
+    Rules rules = attach(c1.endpoint(), policy);
+    assertTrue(backend.isIntact(rules.name(), rules.plan()));
     assertEquals(Map.of(rules.name(), c1.endpoint().addresses()), backend.installed());
 
     lab.exec(
@@ -287,7 +284,7 @@ class NftBackendKernelTest {
         rules.name().value(),
         "accept");
 
-    assertFalse(backend.isIntact(rules));
+    assertFalse(backend.isIntact(rules.name(), rules.plan()));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 80), "the tampered rule lets it out");
   }
 
@@ -308,9 +305,9 @@ class NftBackendKernelTest {
   @Test
   void prepare_again_keepsAttachedContainersEnforced() throws Exception {
     LabContainer c1 = lab.container(1);
-    ContainerRules rules = attach(c1.endpoint(), policy(apiPolicy()));
+    Rules rules = attach(c1.endpoint(), policy(apiPolicy()));
     backend.prepare();
-    assertTrue(backend.isIntact(rules));
+    assertTrue(backend.isIntact(rules.name(), rules.plan()));
     assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
   }
@@ -318,7 +315,7 @@ class NftBackendKernelTest {
   @Test
   void deniedPackets_areCounted() throws Exception {
     LabContainer c1 = lab.container(1);
-    ContainerRules rules = attach(c1.endpoint(), policy(apiPolicy()));
+    Rules rules = attach(c1.endpoint(), policy(apiPolicy()));
     assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(2), 443));
     String chain =
         lab.exec(

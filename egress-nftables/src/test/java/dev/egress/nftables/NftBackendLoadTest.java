@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Destination;
@@ -42,9 +41,7 @@ class NftBackendLoadTest {
           IpAddresses.parse("10.77.0.1"));
   private static final ChainName CHAIN = ChainName.forContainer(AGENT.id());
 
-  @TempDir Path scratch;
-
-  /** Each call: the command line with the input file's content in place of its path. */
+  /** Each call: the command line, then its standard input if it has one. */
   private final List<String> calls = new ArrayList<>();
 
   /** What {@code nft list table} prints; empty means the table does not exist. */
@@ -69,8 +66,7 @@ class NftBackendLoadTest {
             + " 00000000000000000000000000000000 00000100 00000001 00000000 00000001 br0\n");
     backend =
         new NftBackend(
-            new NftCommand(
-                this::run, List.of("nft"), List.of("conntrack"), Duration.ofSeconds(1), scratch),
+            new NftCommand(this::run, List.of("nft"), List.of("conntrack"), Duration.ofSeconds(1)),
             "egress",
             NftGuard.none(),
             procNet);
@@ -78,8 +74,8 @@ class NftBackendLoadTest {
 
   private ProcessResult run(Command command) throws IOException {
     List<String> argv = command.argv();
-    if (argv.size() == 3 && (argv.get(1).equals("-f") || argv.get(1).equals("-R"))) {
-      calls.add(argv.get(0) + " " + argv.get(1) + "\n" + Files.readString(Path.of(argv.get(2))));
+    if (!command.stdin().isEmpty()) {
+      calls.add(String.join(" ", argv) + "\n" + command.stdin());
       if (argv.get(0).equals("nft") && loadsTimeOut) {
         throw new ProcessTimeoutException(command, Duration.ofSeconds(1));
       }
@@ -95,14 +91,14 @@ class NftBackendLoadTest {
     return new ProcessResult(0, listing, "");
   }
 
-  private static ContainerRules rules() {
+  private static Rules rules() {
     EgressPolicy policy =
         EgressPolicy.builder()
             .allowTcp(Destination.host(API.ascii()), 443)
             .dns(DnsRule.none())
             .build();
-    return new ContainerRules(
-        CHAIN.ruleSetName(),
+    return new Rules(
+        CHAIN,
         AGENT,
         policy,
         new Resolutions(Map.of(API, Set.of(IpAddresses.parse("10.99.0.10")))));
@@ -112,7 +108,7 @@ class NftBackendLoadTest {
   private static String listingOf(String extraElements, String extraSets) {
     String chain = CHAIN.value();
     StringBuilder rules = new StringBuilder();
-    for (String rule : NftRenderer.chainRules(rules())) {
+    for (String rule : rules().chainRules()) {
       rules.append("\t\t").append(rule).append('\n');
     }
     return "table inet egress {\n"
@@ -144,32 +140,40 @@ class NftBackendLoadTest {
   @Test
   void detach_afterItsOwnInstall_isOneNftTransactionAndOneConntrackBatch_withoutAListing()
       throws Exception {
-    backend.install(rules());
+    install();
     calls.clear();
 
-    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+    backend.remove(CHAIN, AGENT.addresses());
 
     assertEquals(2, calls.size(), calls.toString());
     assertEquals(
-        "nft -f\n" + new NftRenderer("egress").remove(CHAIN, AGENT.addresses(), setsOf(rules())),
+        "nft -f -\n" + new NftRenderer("egress").remove(CHAIN, AGENT.addresses(), setsOf(rules())),
         calls.get(0));
-    assertTrue(calls.get(1).startsWith("conntrack -R\n-D -f ipv4 -s 10.77.0.2\n"), calls.get(1));
+    assertTrue(calls.get(1).startsWith("conntrack -R -\n-D -f ipv4 -s 10.77.0.2\n"), calls.get(1));
   }
 
-  private static Set<String> setsOf(ContainerRules rules) {
-    return NftRenderer.sets(rules).keySet();
+  private static Set<String> setsOf(Rules rules) {
+    return NftRenderer.sets(rules.chain(), rules.plan()).keySet();
+  }
+
+  private void install() throws Exception {
+    backend.install(CHAIN, rules().plan());
+  }
+
+  private boolean isIntact() throws Exception {
+    return backend.isIntact(CHAIN, rules().plan());
   }
 
   @Test
   void remove_whoseRememberedTransactionFails_listsTheTable_andRemovesWhatItHolds()
       throws Exception {
-    backend.install(rules());
+    install();
     listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), "");
     // Someone dispatched 10.77.0.9 to the chain too: deleting the chain fails while it is used.
     loadError = "Error: Could not process rule: Device or resource busy\n";
     calls.clear();
 
-    assertThrows(NftException.class, () -> backend.remove(CHAIN.ruleSetName(), AGENT.addresses()));
+    assertThrows(NftException.class, () -> backend.remove(CHAIN, AGENT.addresses()));
     assertEquals(3, calls.size(), calls.toString());
     assertTrue(calls.get(1).startsWith("nft list table inet egress"), calls.get(1));
     assertTrue(
@@ -177,7 +181,7 @@ class NftBackendLoadTest {
 
     loadError = "";
     calls.clear();
-    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+    backend.remove(CHAIN, AGENT.addresses());
     assertTrue(calls.get(0).startsWith("nft list"), "it failed, so it no longer trusts memory");
     assertTrue(calls.get(1).contains("delete element inet egress src4 { 10.77.0.9 }"));
     assertTrue(calls.get(2).contains("-D -f ipv4 -r 10.77.0.9"), "its connections are cut too");
@@ -186,7 +190,7 @@ class NftBackendLoadTest {
   @Test
   void remove_ofARuleSetItHasNotSeen_listsTheTableFirst_andOfAnAbsentOne_onlyCutsConnections()
       throws Exception {
-    backend.remove(CHAIN.ruleSetName(), AGENT.addresses());
+    backend.remove(CHAIN, AGENT.addresses());
 
     assertEquals(2, calls.size(), calls.toString());
     assertTrue(calls.get(0).startsWith("nft list table inet egress"), calls.get(0));
@@ -198,10 +202,10 @@ class NftBackendLoadTest {
       throws Exception {
     String extraSet = "\tset " + CHAIN.value() + "_h3_4 {\n\t\ttype ipv4_addr\n\t}\n";
     listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), extraSet);
-    assertFalse(backend.isIntact(rules()));
+    assertFalse(isIntact());
     calls.clear();
 
-    backend.install(rules());
+    install();
 
     String script = calls.get(0);
     assertTrue(script.contains("delete element inet egress src4 { 10.77.0.9 }\n"), script);
@@ -211,7 +215,7 @@ class NftBackendLoadTest {
 
   @Test
   void install_addsTheInterfaceWhereTheContainerLivesToTheContainerLinks() throws Exception {
-    backend.install(rules());
+    install();
 
     assertTrue(calls.get(0).endsWith("add element inet egress links { \"br0\" }\n"), calls.get(0));
   }
@@ -220,7 +224,7 @@ class NftBackendLoadTest {
   void install_whenTheRoutesCannotBeRead_failsBeforeLoadingAnything() throws Exception {
     Files.delete(procNet.resolve("route"));
 
-    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+    NftException e = assertThrows(NftException.class, this::install);
 
     assertTrue(e.getMessage().contains("cannot read the kernel's routes"), e.getMessage());
     assertTrue(e.hint().contains("procNet"), e.hint());
@@ -235,7 +239,7 @@ class NftBackendLoadTest {
         RoutesTest.route4("br\"0", "10.77.0.0", "0.0.0.0", "0001", 0, "255.255.255.0"),
         "");
 
-    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+    NftException e = assertThrows(NftException.class, this::install);
 
     assertTrue(e.getMessage().contains("cannot be written into an nft rule"), e.getMessage());
     assertEquals(List.of(), calls);
@@ -252,7 +256,7 @@ class NftBackendLoadTest {
     assertEquals(List.of(), backend.loaded(), "an empty chain and a set are no rule set");
     calls.clear();
 
-    backend.install(rules());
+    install();
 
     assertTrue(
         calls.get(0).contains("delete set inet egress " + CHAIN.value() + "_h5_6\n"), calls.get(0));
@@ -261,17 +265,17 @@ class NftBackendLoadTest {
   @Test
   void isIntact_isTrue_onlyForTheWholeRuleSet() throws Exception {
     listing = listingOf("", "");
-    assertTrue(backend.isIntact(rules()));
+    assertTrue(isIntact());
     listing = listingOf("", "\tset " + CHAIN.value() + "_h3_4 {\n\t\ttype ipv4_addr\n\t}\n");
-    assertFalse(backend.isIntact(rules()), "an extra set of its naming");
+    assertFalse(isIntact(), "an extra set of its naming");
     listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), "");
-    assertFalse(backend.isIntact(rules()), "an extra dispatch element");
+    assertFalse(isIntact(), "an extra dispatch element");
     listing = listingOf("", "").replace("elements = { 10.99.0.10 }", "elements = { 10.99.0.11 }");
-    assertFalse(backend.isIntact(rules()), "another element");
+    assertFalse(isIntact(), "another element");
     listing = listingOf("", "").replace("\t\tcounter goto deny\n", "");
-    assertFalse(backend.isIntact(rules()), "no final reject");
+    assertFalse(isIntact(), "no final reject");
     listing = listingOf("", "").replace("elements = { \"br0\" }", "elements = { \"br1\" }");
-    assertFalse(backend.isIntact(rules()), "its link missing from the container links");
+    assertFalse(isIntact(), "its link missing from the container links");
   }
 
   @Test
@@ -279,7 +283,7 @@ class NftBackendLoadTest {
     loadsTimeOut = true;
     listing = listingOf("", "");
 
-    backend.install(rules());
+    install();
 
     assertTrue(calls.get(1).startsWith("nft list table inet egress"), calls.toString());
   }
@@ -289,7 +293,7 @@ class NftBackendLoadTest {
     loadsTimeOut = true;
     listing = listingOf("", "").replace("10.99.0.10", "10.99.0.11"); // the previous addresses
 
-    NftException e = assertThrows(NftException.class, () -> backend.install(rules()));
+    NftException e = assertThrows(NftException.class, this::install);
 
     assertEquals(NftException.Kind.TIMEOUT, e.kind());
     assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
@@ -311,13 +315,13 @@ class NftBackendLoadTest {
                 },
                 List.of("nft"),
                 List.of("conntrack"),
-                Duration.ofSeconds(1),
-                scratch),
+                Duration.ofSeconds(1)),
             "egress",
             NftGuard.none(),
             procNet);
 
-    NftException e = assertThrows(NftException.class, () -> unreadable.install(rules()));
+    NftException e =
+        assertThrows(NftException.class, () -> unreadable.install(CHAIN, rules().plan()));
 
     assertEquals(NftException.Kind.TIMEOUT, e.kind());
     assertTrue(e.getMessage().contains("may or may not be in place"), e.getMessage());
@@ -329,7 +333,8 @@ class NftBackendLoadTest {
 
     NftException prepare = assertThrows(NftException.class, backend::prepare);
     NftException refresh =
-        assertThrows(NftException.class, () -> backend.refreshAddresses(rules(), Set.of(API)));
+        assertThrows(
+            NftException.class, () -> backend.refreshAddresses(CHAIN, rules().plan(), Set.of(API)));
 
     assertTrue(
         prepare.getMessage().contains("the prepared table is not in place"), prepare.getMessage());

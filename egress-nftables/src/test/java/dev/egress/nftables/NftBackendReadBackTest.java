@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
@@ -92,7 +91,7 @@ class NftBackendReadBackTest {
     assertEquals(
         List.of(
             new NftBackend.LoadedRuleSet(
-                new RuleSetName("c_a_0123456789ab"),
+                new ChainName("c_a_0123456789ab"),
                 List.of(ip("10.77.0.2")),
                 List.of(
                     "ct state established ct direction original accept",
@@ -100,16 +99,13 @@ class NftBackendReadBackTest {
                     "counter goto deny"),
                 sets),
             new NftBackend.LoadedRuleSet(
-                new RuleSetName("c_b_0123456789ab"),
-                List.of(ip("10.77.0.3")),
-                List.of(),
-                Map.of())),
+                new ChainName("c_b_0123456789ab"), List.of(ip("10.77.0.3")), List.of(), Map.of())),
         loaded);
     assertEquals(
         Map.of(
-            new RuleSetName("c_a_0123456789ab"),
+            new ChainName("c_a_0123456789ab"),
             List.of(ip("10.77.0.2")),
-            new RuleSetName("c_b_0123456789ab"),
+            new ChainName("c_b_0123456789ab"),
             List.of(ip("10.77.0.3"))),
         backend.installed());
     assertTrue(backend.tableLoaded());

@@ -46,53 +46,28 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_hasNftReadTheWholeScriptFromAPrivateFile_thatIsGoneAfterwards() throws Exception {
+  void apply_hasNftReadTheWholeScriptFromAPrivateFileOnItsStandardInput() throws Exception {
     Path seen = dir.resolve("seen");
-    // What nft finds when it starts: its arguments, the file's and its directory's modes, and the
-    // file's content (the script, complete: it was closed before nft started).
+    // What nft finds when it starts: its arguments, what its standard input is (a regular file of
+    // the script's length and mode 0600, written whole before nft started, not a pipe a dying
+    // launcher could cut short), and what it reads there.
     Path nft =
         fake(
             "nft",
-            "echo \"$1\" > "
+            "echo \"$*\" > "
                 + seen
-                + ".option; echo \"$2\" > "
+                + ".args; stat -L -c '%F %s %a' /dev/stdin > "
                 + seen
-                + ".file; stat -c %a \"$2\" \"$(dirname \"$2\")\" > "
-                + seen
-                + ".modes; cat \"$2\" > "
-                + seen
-                + "; cat > /dev/null");
+                + ".stdin; cat > "
+                + seen);
     String script = "add table inet egress\n" + "add chain inet egress c\n".repeat(20_000);
 
     command(nft, Duration.ofSeconds(10)).apply(script);
 
     assertEquals(script, Files.readString(seen));
-    assertEquals("-f\n", Files.readString(Path.of(seen + ".option")));
-    assertEquals("600\n700\n", Files.readString(Path.of(seen + ".modes")));
-    Path file = Path.of(Files.readString(Path.of(seen + ".file")).strip());
-    assertFalse(Files.exists(file), "the script's file is removed after the call");
-    assertFalse(Files.exists(file.getParent()), "and so is its private directory");
-  }
-
-  @Test
-  void apply_whenThePrivateFileCannotBeMade_failsWithoutRunningNft() throws Exception {
-    Path ran = dir.resolve("ran");
-    Path nft = fake("nft", "touch " + ran);
-    NftCommand command =
-        new NftCommand(
-            new SystemProcessRunner(),
-            List.of(nft.toString()),
-            List.of("conntrack"),
-            Duration.ofSeconds(5),
-            dir.resolve("no-such-directory"));
-
-    NftException e =
-        assertThrows(NftException.class, () -> command.apply("add table inet egress\n"));
-
-    assertEquals(NftException.Kind.OTHER, e.kind());
-    assertTrue(e.getMessage().contains("no-such-directory"), e.getMessage());
-    assertTrue(e.hint().contains("scratchDirectory"), e.hint());
-    assertFalse(Files.exists(ran), "nft must not run without its input");
+    assertEquals("-f -\n", Files.readString(Path.of(seen + ".args")));
+    assertEquals(
+        "regular file " + script.length() + " 600\n", Files.readString(Path.of(seen + ".stdin")));
   }
 
   @Test
@@ -167,28 +142,23 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_runsThroughTheInjectedRunner_withTheScriptInItsFileAndTheTimeout() throws Exception {
+  void apply_runsThroughTheInjectedRunner_withTheScriptAsStandardInputAndTheTimeout()
+      throws Exception {
     List<Command> seen = new ArrayList<>();
-    List<String> contents = new ArrayList<>();
     NftCommand command =
         new NftCommand(
             run -> {
               seen.add(run);
-              contents.add(Files.readString(Path.of(run.argv().get(run.argv().size() - 1))));
               return new ProcessResult(0, "", "");
             },
             List.of("sudo", "-n", "/usr/sbin/nft"),
             List.of("conntrack"),
-            Duration.ofSeconds(3),
-            dir);
+            Duration.ofSeconds(3));
 
     command.apply("add table inet egress\n");
 
-    List<String> argv = seen.get(0).argv();
-    assertEquals(List.of("sudo", "-n", "/usr/sbin/nft", "-f"), argv.subList(0, 4));
-    assertEquals(dir, Path.of(argv.get(4)).getParent().getParent());
-    assertEquals(List.of("add table inet egress\n"), contents);
-    assertEquals("", seen.get(0).stdin());
+    assertEquals(List.of("sudo", "-n", "/usr/sbin/nft", "-f", "-"), seen.get(0).argv());
+    assertEquals("add table inet egress\n", seen.get(0).stdin());
     assertEquals(Duration.ofSeconds(3), seen.get(0).timeout());
   }
 
@@ -233,14 +203,14 @@ class NftCommandTest {
   void deleteConnections_isOneConntrackBatch_cuttingBothDirectionsAndPublishedPorts_perFamily()
       throws Exception {
     Path seen = dir.resolve("args");
-    Path conntrack = fake("conntrack", "echo \"$1\" >> " + seen + "; cat \"$2\" >> " + seen);
+    Path conntrack = fake("conntrack", "echo \"$*\" >> " + seen + "; cat >> " + seen);
     NftCommand command = command(conntrack, Duration.ofSeconds(5));
 
     command.deleteConnectionsOf(
         List.of(IpAddresses.parse("10.0.0.2"), IpAddresses.parse("fd00::2")));
 
     assertEquals(
-        "-R\n-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n"
+        "-R -\n-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n"
             + "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n",
         Files.readString(seen));
   }
@@ -306,8 +276,7 @@ class NftCommandTest {
             run -> new ProcessResult(0, "tcp 6 ...\n", "", 70_000_000, 0),
             List.of("nft"),
             List.of("conntrack"),
-            Duration.ofSeconds(3),
-            dir);
+            Duration.ofSeconds(3));
     command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
   }
 }

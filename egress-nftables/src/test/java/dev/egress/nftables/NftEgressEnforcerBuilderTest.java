@@ -7,20 +7,16 @@ import dev.egress.enforcer.EgressException;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.testkit.FakeNameResolver;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** The builder hands its process runner, commands, timeout and scratch directory to every call. */
+/** The builder hands its process runner, commands and timeout to every nft call. */
 class NftEgressEnforcerBuilderTest {
-  @TempDir Path scratch;
-
   @Test
-  void build_runsNftThroughTheGivenRunner_withTheGivenCommandTimeoutAndScratchDirectory() {
+  void build_runsNftThroughTheGivenRunner_withTheGivenCommandAndTimeout() {
     List<Command> seen = new CopyOnWriteArrayList<>();
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
@@ -34,7 +30,6 @@ class NftEgressEnforcerBuilderTest {
             .nftCommand(List.of("sudo", "-n", "/usr/sbin/nft"))
             .conntrackCommand(List.of("sudo", "-n", "/usr/sbin/conntrack"))
             .commandTimeout(Duration.ofSeconds(3))
-            .scratchDirectory(scratch)
             .build()) {
 
       assertThrows(EgressException.class, () -> enforcer.reconcile(Set.of()));
@@ -43,7 +38,6 @@ class NftEgressEnforcerBuilderTest {
     Command first = seen.get(0);
     assertEquals(List.of("sudo", "-n", "/usr/sbin/nft"), first.argv().subList(0, 3));
     assertEquals(Duration.ofSeconds(3), first.timeout());
-    assertEquals(scratch, Path.of(first.argv().get(4)).getParent().getParent());
   }
 
   @Test

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
@@ -145,7 +144,7 @@ class NftEgressEnforcerKernelTest {
       ""
           + "flags=$1; ns=$2; tool=$3; shift 3\n"
           + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
-          + "  cp \"$2\" \"$flags/script\"\n"
+          + "  cat > \"$flags/script\"\n"
           + "  touch \"$flags/hanging\"\n"
           + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
           + "  ip netns exec \"$ns\" nft -f \"$flags/script\"; rc=$?\n"
@@ -224,7 +223,7 @@ class NftEgressEnforcerKernelTest {
           + "flags=$1; ns=$2; tool=$3; shift 3\n"
           + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ]; then\n"
           + "  if [ -e \"$flags/stall-before\" ]; then sleep 30; fi\n"
-          + "  ip netns exec \"$ns\" nft -f \"$2\"; rc=$?\n"
+          + "  ip netns exec \"$ns\" nft -f -; rc=$?\n"
           + "  if [ -e \"$flags/stall-after\" ]; then sleep 30; fi\n"
           + "  exit $rc\n"
           + "fi\n"
@@ -391,8 +390,8 @@ class NftEgressEnforcerKernelTest {
     try (NftEgressEnforcer enforcer =
         LabNft.enforcer(lab).resolver(lab.names()).listener(events::add).build()) {
       enforcer.attach(c1.endpoint(), apiPolicy());
-      ContainerRules rules =
-          new ContainerRules(
+      Rules rules =
+          new Rules(
               backend.ruleSetName(c1.id()),
               c1.endpoint(),
               apiPolicy(),
@@ -401,7 +400,7 @@ class NftEgressEnforcerKernelTest {
       assertEquals(List.of(Outcome.REACHED, Outcome.REFUSED, Outcome.REACHED), enforced);
 
       tampering.apply(lab, ChainName.forContainer(c1.id()));
-      assertFalse(backend.isIntact(rules), "the edit is a difference");
+      assertFalse(backend.isIntact(rules.name(), rules.plan()), "the edit is a difference");
       if (tampering != Tampering.ADD_A_SET_OF_ITS_NAMING) {
         assertNotEquals(enforced, reach(c1, c2), "the edit changes what gets through");
       }
@@ -423,7 +422,7 @@ class NftEgressEnforcerKernelTest {
       assertEquals(1, reported.size(), reported.toString());
       assertEquals(Subject.container(c1.id()), reported.get(0).subject());
       assertTrue(reported.get(0).repaired());
-      assertTrue(backend.isIntact(rules), "reinstalled whole");
+      assertTrue(backend.isIntact(rules.name(), rules.plan()), "reinstalled whole");
       assertEquals(enforced, reach(c1, c2));
       assertEquals(List.of(), enforcer.checkHealth(), "and it stays repaired");
     }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.lab.LabContainer;
@@ -156,10 +155,10 @@ class NftLauncherKilledKernelTest {
     return LabNft.backend(lab, guard(guarded));
   }
 
-  private static ContainerRules rules(NftBackend backend, State state) throws Exception {
+  private static Rules rules(NftBackend backend, State state) throws Exception {
     LabContainer c = lab.container(1);
     EgressPolicy policy = policy(state);
-    return new ContainerRules(
+    return new Rules(
         backend.ruleSetName(c.id()),
         c.endpoint(),
         policy,
@@ -174,7 +173,8 @@ class NftLauncherKilledKernelTest {
     }
     assertEquals(Set.of(backend.ruleSetName(lab.container(1).id())), installed.keySet(), context);
     for (State state : List.of(State.A, State.B)) {
-      if (backend.isIntact(rules(backend, state))) {
+      Rules rules = rules(backend, state);
+      if (backend.isIntact(rules.name(), rules.plan())) {
         return state;
       }
     }
@@ -184,7 +184,11 @@ class NftLauncherKilledKernelTest {
             + backend.loaded());
   }
 
-  /** A launcher process, and the scratch directory where its nft and conntrack inputs live. */
+  /**
+   * A launcher process, and its scratch directory: its {@code java.io.tmpdir} (where the process
+   * runner writes each input) and its stderr. Each nft and conntrack it runs is started by a shell
+   * whose {@code $0} is that directory, so that one left running after the kill can be found.
+   */
   private static final class Child {
     final ChildLauncher launcher;
     final Path scratch;
@@ -200,9 +204,16 @@ class NftLauncherKilledKernelTest {
                   "-XX:+UseSerialGC",
                   "-Djava.io.tmpdir=" + scratch),
               guarded,
-              lab.inHost("nft"),
-              lab.inHost("conntrack"),
+              marked("nft"),
+              marked("conntrack"),
               scratch.resolve("stderr"));
+    }
+
+    /**
+     * {@code tool} run by a shell that waits for it, its arguments naming the scratch directory.
+     */
+    private List<String> marked(String tool) {
+      return lab.inHost("sh", "-c", tool + " \"$@\"; exit $?", scratch.toString());
     }
 
     void send(Step step) throws IOException {

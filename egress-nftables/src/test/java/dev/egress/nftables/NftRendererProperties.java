@@ -3,7 +3,6 @@ package dev.egress.nftables;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.EgressPolicy;
@@ -36,12 +35,11 @@ class NftRendererProperties {
         .ofMaxLength(200);
   }
 
-  private static ContainerRules rules(
+  private static Rules rules(
       String id, ContainerEndpoint endpoint, EgressPolicy policy, Resolutions resolutions) {
     ContainerEndpoint withId =
         new ContainerEndpoint(ContainerId.of(id), endpoint.addresses(), endpoint.gateway());
-    return new ContainerRules(
-        ChainName.forContainer(withId.id()).ruleSetName(), withId, policy, resolutions);
+    return new Rules(ChainName.forContainer(withId.id()), withId, policy, resolutions);
   }
 
   @Property(tries = 300)
@@ -58,12 +56,12 @@ class NftRendererProperties {
       @ForAll("endpoints") ContainerEndpoint endpoint,
       @ForAll("policies") EgressPolicy policy,
       @ForAll("resolutions") Resolutions resolutions) {
-    ContainerRules hostile = rules(id, endpoint, policy, resolutions);
-    ContainerRules plain = rules("plain", endpoint, policy, resolutions);
-    String script = RENDERER.install(hostile);
+    Rules hostile = rules(id, endpoint, policy, resolutions);
+    Rules plain = rules("plain", endpoint, policy, resolutions);
+    String script = RENDERER.install(hostile.chain(), hostile.plan());
     // Same lines as for a harmless id once the generated name is swapped back.
     assertEquals(
-        RENDERER.install(plain).replace(plain.name().value(), "NAME"),
+        RENDERER.install(plain.chain(), plain.plan()).replace(plain.name().value(), "NAME"),
         script.replace(hostile.name().value(), "NAME"));
     for (String line : script.split("\n")) {
       assertTrue(LINE.matcher(line).matches(), line);
@@ -79,8 +77,8 @@ class NftRendererProperties {
     Collections.reverse(shuffled);
     EgressPolicy same = new EgressPolicy(shuffled, policy.dns(), policy.logDenied());
     assertEquals(
-        RENDERER.install(rules("c", endpoint, policy, resolutions)),
-        RENDERER.install(rules("c", endpoint, same, resolutions)));
+        rules("c", endpoint, policy, resolutions).install(RENDERER),
+        rules("c", endpoint, same, resolutions).install(RENDERER));
   }
 
   @Property(tries = 300)
@@ -88,7 +86,7 @@ class NftRendererProperties {
       @ForAll("endpoints") ContainerEndpoint endpoint,
       @ForAll("policies") EgressPolicy policy,
       @ForAll("resolutions") Resolutions resolutions) {
-    for (String rule : NftRenderer.chainRules(rules("c", endpoint, policy, resolutions))) {
+    for (String rule : rules("c", endpoint, policy, resolutions).chainRules()) {
       if (rule.contains("th dport 53 ")) {
         assertTrue(
             rule.matches(
@@ -113,7 +111,7 @@ class NftRendererProperties {
       @ForAll("endpoints") ContainerEndpoint endpoint,
       @ForAll("policies") EgressPolicy policy,
       @ForAll("resolutions") Resolutions resolutions) {
-    List<String> rules = NftRenderer.chainRules(rules("c", endpoint, policy, resolutions));
+    List<String> rules = rules("c", endpoint, policy, resolutions).chainRules();
     assertEquals(NftRenderer.ESTABLISHED_RULE, rules.get(0));
     assertTrue(rules.get(rules.size() - 1).endsWith("counter goto deny"));
     assertEquals(1, rules.stream().filter(r -> r.contains("goto deny")).count());

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -28,7 +26,7 @@ class NftRendererTest {
   private static final NftRenderer RENDERER = new NftRenderer("egress");
   private static final HostName API = HostName.of("api.anthropic.com");
 
-  private static ContainerRules nanoclawLike(boolean log) {
+  private static Rules nanoclawLike(boolean log) {
     ContainerEndpoint endpoint =
         new ContainerEndpoint(
             ContainerId.of("agent-1"),
@@ -47,8 +45,7 @@ class NftRendererTest {
             Map.of(
                 API,
                 Set.of(IpAddresses.parse("160.79.104.10"), IpAddresses.parse("2607:6bc0::10"))));
-    return new ContainerRules(
-        ChainName.forContainer(endpoint.id()).ruleSetName(), endpoint, policy, resolutions);
+    return new Rules(ChainName.forContainer(endpoint.id()), endpoint, policy, resolutions);
   }
 
   @Test
@@ -71,19 +68,20 @@ class NftRendererTest {
 
   @Test
   void aRuleSetNameThatIsNotOneOfThisBackendsChains_isRefused() {
-    ContainerRules ours = nanoclawLike(false);
+    Rules ours = nanoclawLike(false);
     for (String foreign : List.of("forward", "c_agent", "agent-1", "c_x_0123456789AB")) {
-      ContainerRules rules =
-          new ContainerRules(
-              new RuleSetName(foreign), ours.container(), ours.policy(), ours.resolutions());
-      assertThrows(IllegalArgumentException.class, () -> RENDERER.install(rules), foreign);
+      Rules rules = new Rules(() -> foreign, ours.container(), ours.policy(), ours.resolutions());
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> RENDERER.install(rules.chain(), rules.plan()),
+          foreign);
       assertTrue(ChainName.parse(foreign).isEmpty(), foreign);
     }
   }
 
   @Test
   void install_goldenText() {
-    ContainerRules rules = nanoclawLike(true);
+    Rules rules = nanoclawLike(true);
     String n = rules.name().value();
     String expected =
         ""
@@ -154,39 +152,39 @@ class NftRendererTest {
             + "add element inet egress src6 { fd00:17::2 : jump "
             + n
             + " }\n";
-    assertEquals(expected, RENDERER.install(rules));
+    assertEquals(expected, RENDERER.install(rules.chain(), rules.plan()));
   }
 
   @Test
   void install_withoutLogging_endsInAPlainGotoDeny() {
-    List<String> rules = NftRenderer.chainRules(nanoclawLike(false));
+    List<String> rules = nanoclawLike(false).chainRules();
     assertEquals("counter goto deny", rules.get(rules.size() - 1));
   }
 
   @Test
   void install_withUnknownGateway_allowsNothingTowardsTheGateway() {
-    ContainerRules known = nanoclawLike(false);
+    Rules known = nanoclawLike(false);
     ContainerEndpoint noGateway =
         new ContainerEndpoint(ContainerId.of("agent-1"), known.container().addresses(), null);
-    ContainerRules rules =
-        new ContainerRules(known.name(), noGateway, known.policy(), known.resolutions());
-    assertFalse(RENDERER.install(rules).contains("172.17.0.1"), RENDERER.install(rules));
+    Rules rules = new Rules(known.name(), noGateway, known.policy(), known.resolutions());
+    assertFalse(
+        RENDERER.install(rules.chain(), rules.plan()).contains("172.17.0.1"),
+        RENDERER.install(rules.chain(), rules.plan()));
   }
 
   @Test
   void install_ofANameThatResolvesToNothing_loadsEmptySets() {
-    ContainerRules resolved = nanoclawLike(false);
-    ContainerRules rules =
-        new ContainerRules(
-            resolved.name(), resolved.container(), resolved.policy(), Resolutions.none());
-    String script = RENDERER.install(rules);
+    Rules resolved = nanoclawLike(false);
+    Rules rules =
+        new Rules(resolved.name(), resolved.container(), resolved.policy(), Resolutions.none());
+    String script = RENDERER.install(rules.chain(), rules.plan());
     assertFalse(script.contains("add element inet egress " + rules.name() + "_h0"), script);
     assertTrue(script.contains("flush set inet egress " + rules.name() + "_h0_4"), script);
   }
 
   @Test
   void refresh_refillsOnlyTheChangedNamesSets() {
-    ContainerRules rules = nanoclawLike(false);
+    Rules rules = nanoclawLike(false);
     String n = rules.name().value();
     assertEquals(
         ""
@@ -208,8 +206,9 @@ class NftRendererTest {
             + "add element inet egress "
             + n
             + "_h0_6 { 2607:6bc0::10 }\n",
-        RENDERER.refresh(rules, Set.of(API)));
-    assertEquals("", RENDERER.refresh(rules, Set.of(HostName.of("other.example"))));
+        RENDERER.refresh(rules.chain(), rules.plan(), Set.of(API)));
+    assertEquals(
+        "", RENDERER.refresh(rules.chain(), rules.plan(), Set.of(HostName.of("other.example"))));
   }
 
   @Test
@@ -248,13 +247,17 @@ class NftRendererTest {
 
   @Test
   void install_dropsTheStaleElementsAndSetsItIsGiven_afterLoadingTheRuleSet() {
-    ContainerRules rules = nanoclawLike(false);
+    Rules rules = nanoclawLike(false);
     String n = rules.name().value();
-    String fresh = RENDERER.install(rules);
+    String fresh = rules.install(RENDERER);
 
     String withStale =
         RENDERER.install(
-            rules, List.of(IpAddresses.parse("fd00:17::9")), List.of(n + "_h1_6"), List.of());
+            rules.chain(),
+            rules.plan(),
+            List.of(IpAddresses.parse("fd00:17::9")),
+            List.of(n + "_h1_6"),
+            List.of());
 
     assertEquals(
         fresh
@@ -335,10 +338,11 @@ class NftRendererTest {
 
   @Test
   void install_withLearnedLinks_addsThemToTheContainerLinks() {
-    ContainerRules rules = nanoclawLike(false);
+    Rules rules = nanoclawLike(false);
     assertEquals(
-        RENDERER.install(rules) + "add element inet egress links { \"docker0\", \"br-1\" }\n",
-        RENDERER.install(rules, List.of(), List.of(), List.of("docker0", "br-1")));
+        rules.install(RENDERER) + "add element inet egress links { \"docker0\", \"br-1\" }\n",
+        RENDERER.install(
+            rules.chain(), rules.plan(), List.of(), List.of(), List.of("docker0", "br-1")));
   }
 
   @Test

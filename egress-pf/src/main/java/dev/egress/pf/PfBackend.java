@@ -1,7 +1,7 @@
 package dev.egress.pf;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.core.FirewallBackend;
+import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
@@ -10,10 +10,12 @@ import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.pfctl.PfctlTimeoutException;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
 import dev.egress.pf.render.PfTable;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
@@ -82,7 +84,7 @@ final class PfBackend implements FirewallBackend {
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
-    return parent.childName(containerId).ruleSetName();
+    return parent.childName(containerId);
   }
 
   @Override
@@ -106,25 +108,112 @@ final class PfBackend implements FirewallBackend {
       // A token taken earlier is void when someone disabled pf since: pf forgot it.
       token = pfctl.enable();
     }
-    pfctl.loadAnchor(parent.path(), PfRenderer.renderParent(parent));
+    String rendered = PfRenderer.renderParent(parent);
+    try {
+      pfctl.loadAnchor(parent.path(), rendered);
+    } catch (PfctlTimeoutException e) {
+      requireCommitted(e, () -> sameRules(ruleLines(rendered), pfctl.rules(parent.path())));
+    }
   }
 
-  /** Exactly one privileged call: {@code pfctl -a PARENT/NAME -f -} with rules and tables. */
+  /** The child anchor's rules and tables, and {@code pfctl -a PARENT/NAME -f -}. */
   @Override
-  public void install(ContainerRules rules) throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
-    pfctl.loadAnchor(parent.childPath(child.anchorName()), child.text());
+  public Preview preview(RuleSetName name, EnforcementPlan plan) throws UnsupportedPolicyException {
+    AnchorName anchor = AnchorName.of(name);
+    return new Preview(
+        name,
+        plan,
+        PfRenderer.renderChild(anchor, plan).text(),
+        "pfctl -a " + parent.childPath(anchor) + " -f -");
   }
 
-  /** One {@code -T replace} per table that holds a changed name, and nothing else. */
+  /**
+   * Exactly one privileged call: {@code pfctl -a PARENT/NAME -f -} with rules and tables. If it
+   * times out, what pf holds is read back first ({@link #requireCommitted}).
+   */
   @Override
-  public void refreshAddresses(ContainerRules rules, Set<HostName> changedNames)
+  public void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), plan);
+    try {
+      pfctl.loadAnchor(parent.childPath(child.anchorName()), child.text());
+    } catch (PfctlTimeoutException e) {
+      requireCommitted(e, () -> holdsRendered(child, false));
+    }
+  }
+
+  /**
+   * One {@code -T replace} per table that holds a changed name, and nothing else; a replace that
+   * times out is read back ({@link #requireCommitted}).
+   */
+  @Override
+  public void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
       throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), plan);
     AnchorPath anchor = parent.childPath(child.anchorName());
     for (PfTable table : child.tablesHolding(changedNames)) {
-      pfctl.replaceTable(anchor, table.name(), table.entries());
+      try {
+        pfctl.replaceTable(anchor, table.name(), table.entries());
+      } catch (PfctlTimeoutException e) {
+        requireCommitted(e, () -> tableAsRendered(anchor, table));
+      }
     }
+  }
+
+  /** What pf holds now, read with pfctl: whether a load took effect. */
+  @FunctionalInterface
+  private interface ReadBack {
+    boolean holdsTheLoad() throws EgressException;
+  }
+
+  /**
+   * After a load timed out, pfctl was killed, but it may have committed before it died (pf commits
+   * a load whole or not at all). Reads back what pf holds: returns when the load took effect, so
+   * that nobody is told it did not; otherwise throws, saying that it did not commit or that the
+   * read-back could not tell.
+   */
+  private static void requireCommitted(PfctlTimeoutException timeout, ReadBack readBack)
+      throws PfctlException {
+    boolean committed;
+    try {
+      committed = readBack.holdsTheLoad();
+    } catch (EgressException e) {
+      PfctlException unknown =
+          new PfctlException(
+              timeout.command(),
+              "pfctl did not finish in time and was killed, and reading back what pf holds failed"
+                  + " too ("
+                  + e.getMessage()
+                  + "): whether the load committed is unknown",
+              timeout.hint(),
+              timeout);
+      unknown.addSuppressed(e);
+      throw unknown;
+    }
+    if (committed) {
+      LOG.warn("{} timed out, but pf holds what it loaded: it committed", timeout.command());
+      return;
+    }
+    throw new PfctlException(
+        timeout.command(),
+        "pfctl did not finish in time and was killed; read back, pf does not hold what it was"
+            + " loading, so the load did not commit",
+        timeout.hint(),
+        timeout);
+  }
+
+  /**
+   * Whether {@code table} of {@code anchor} holds exactly the rendered entries.
+   *
+   * @throws PfctlException if pfctl could not show the table (it may not exist)
+   */
+  private boolean tableAsRendered(AnchorPath anchor, PfTable table) throws PfctlException {
+    Set<IpNetwork> loaded = new HashSet<>();
+    try {
+      pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    return loaded.equals(new HashSet<>(table.entries()));
   }
 
   /**
@@ -160,7 +249,7 @@ final class PfBackend implements FirewallBackend {
   public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
     Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      installed.put(anchor.name().ruleSetName(), anchor.sources());
+      installed.put(anchor.name(), anchor.sources());
     }
     return installed;
   }
@@ -172,21 +261,31 @@ final class PfBackend implements FirewallBackend {
    * nothing but such a default ({@link #sameRule}).
    */
   @Override
-  public boolean isIntact(ContainerRules rules) throws EgressException {
-    ChildRuleset child = PfRenderer.renderChild(rules);
+  public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
+    return holdsRendered(PfRenderer.renderChild(AnchorName.of(name), plan), true);
+  }
+
+  /**
+   * Whether the child's anchor holds {@code child}'s rules and tables. A table pfctl cannot show
+   * counts as not holding them when {@code unreadableTableDiffers}; otherwise its failure is
+   * thrown.
+   */
+  private boolean holdsRendered(ChildRuleset child, boolean unreadableTableDiffers)
+      throws PfctlException {
     AnchorPath anchor = parent.childPath(child.anchorName());
     if (!sameRules(ruleLines(child.text()), pfctl.rules(anchor))) {
       return false;
     }
     for (PfTable table : child.tables()) {
-      Set<IpNetwork> loaded = new HashSet<>();
       try {
-        pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
-      } catch (PfctlException | IllegalArgumentException e) {
+        if (!tableAsRendered(anchor, table)) {
+          return false;
+        }
+      } catch (PfctlException e) {
+        if (!unreadableTableDiffers) {
+          throw e;
+        }
         LOG.debug("table {} of {} unreadable: {}", table.name(), anchor, e.getMessage());
-        return false;
-      }
-      if (!loaded.equals(new HashSet<>(table.entries()))) {
         return false;
       }
     }

@@ -1,6 +1,7 @@
 package dev.egress.pf;
 
 import dev.egress.core.LifecycleBuilder;
+import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
@@ -63,6 +64,14 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
+  }
+
+  /**
+   * What {@link #attach} would load for {@code container} under {@code policy} now, and the pfctl
+   * command that would load it, without running pfctl: see {@link RulesetEnforcer#preview}.
+   */
+  public Preview preview(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    return lifecycle.preview(container, policy);
   }
 
   /**

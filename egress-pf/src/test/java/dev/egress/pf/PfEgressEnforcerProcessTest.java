@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
+import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -85,7 +85,7 @@ class PfEgressEnforcerProcessTest {
       PfEgressEnforcer restarted = pf.enforcer(new SystemProcessRunner(), command);
       mark = calls(state);
       assertEquals(
-          Set.of(Subject.unowned(new RuleSetName("c3"))),
+          Set.of(Subject.unowned(new AnchorName("c3"))),
           restarted.reconcile(Set.of(ContainerId.of("c1"))).removed());
       assertEquals(
           List.of(

@@ -6,15 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.core.Preview;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
@@ -204,7 +206,30 @@ class PfEgressEnforcerTest {
         EgressPolicy.builder().allowTcp(Destination.host("*.example.com"), 443).build();
     assertThrows(
         UnsupportedPolicyException.class, () -> enforcer.attach(container("c1", 10), wildcard));
+    UnsupportedPolicyException refused =
+        assertThrows(
+            UnsupportedPolicyException.class,
+            () -> enforcer.preview(container("c1", 10), wildcard));
+    assertTrue(refused.getMessage().contains("wildcard"), refused.getMessage());
+    assertFalse(refused.hint().isEmpty());
     assertEquals(List.of(), pf.fake.calls());
+  }
+
+  @Test
+  void preview_isExactlyWhatAttachLoads_andThePfctlCallThatLoadsIt_withoutRunningPfctl()
+      throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    ContainerEndpoint c1 = container("c1", 10);
+
+    Preview preview = enforcer.preview(c1, apiPolicy());
+
+    assertEquals(List.of(), pf.fake.calls(), "a preview runs no pfctl");
+    assertEquals("pfctl -a com.apple/000.egress/c1 -f -", preview.loadCommand());
+    enforcer.attach(c1, apiPolicy());
+    FakePfctl.Call load = pf.fake.calls().get(pf.fake.calls().size() - 1);
+    assertEquals(List.of("-a", "com.apple/000.egress/c1", "-f", "-"), load.args());
+    assertEquals(preview.ruleset() + Pfctl.END_OF_LOAD + "\n", load.stdin(), "the load is framed");
+    assertTrue(preview.plan().permits(Flow.tcp(API_1, 443)));
   }
 
   @Test
@@ -239,7 +264,7 @@ class PfEgressEnforcerTest {
     try (PfEgressEnforcer restarted = pf.enforcer()) {
       pf.fake.clearCalls();
       ReconcileResult result = restarted.reconcile(Set.of(ContainerId.of("c1")));
-      assertEquals(Set.of(Subject.unowned(new RuleSetName("c2"))), result.removed());
+      assertEquals(Set.of(Subject.unowned(new AnchorName("c2"))), result.removed());
       assertTrue(pf.callLines().contains("-a com.apple/000.egress/c2 -F all"));
       assertFalse(
           pf.callLines().stream().anyMatch(l -> l.contains("c1 -F") || l.contains("c3 -F")));

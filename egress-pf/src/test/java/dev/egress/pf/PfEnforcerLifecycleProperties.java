@@ -274,7 +274,7 @@ class PfEnforcerLifecycleProperties {
     private boolean pendingRemoval(ContainerId id) {
       Set<Subject.Removable> pending = enforcer.pendingRemovals();
       return pending.contains(Subject.container(id))
-          || pending.contains(Subject.unowned(PfFixture.PARENT.childName(id).ruleSetName()));
+          || pending.contains(Subject.unowned(PfFixture.PARENT.childName(id)));
     }
 
     /** Health checks until pf is as installed (a fault may spoil one round). */

@@ -3,18 +3,26 @@ package dev.egress.process;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs commands as child processes of this JVM, with these guarantees:
  *
  * <ul>
- *   <li>The timeout covers the whole run: starting, writing standard input, running, and reading
- *       the output to its end. Standard input is written on a thread of its own, so a program that
- *       stalls before reading (sudo waiting in PAM, a hung pfctl) cannot block the caller, whatever
- *       the size of the input.
+ *   <li>The program reads all of its standard input or nothing: the input is written whole to a new
+ *       private file (owner-only, in {@code java.io.tmpdir}) before the program starts, the program
+ *       reads it from that file, and the file is unlinked as soon as the program has started. A
+ *       caller that dies while the program runs (killed, out of memory) therefore cannot leave it
+ *       reading a prefix, which a program such as {@code pfctl -f -} or {@code nft -f -} would
+ *       commit at end of file; and a program that stalls before reading (sudo waiting in PAM, a
+ *       hung pfctl) cannot block the caller, whatever the size of the input.
+ *   <li>The timeout covers the whole run: writing the input file, starting, running, and reading
+ *       the output to its end.
  *   <li>Standard output and standard error are read concurrently, each on its own thread, so a
  *       program that fills one pipe never deadlocks. Each keeps a head of at most its limit (by
  *       default {@value #DEFAULT_STDOUT_LIMIT} bytes of standard output, {@value
@@ -51,9 +59,10 @@ import java.util.concurrent.TimeUnit;
  *       listing, escapes the same way.
  * </ul>
  *
- * <p>A dead process not yet reaped by its parent (a zombie) counts as gone. Thread-safe and
- * stateless: each call starts three daemon threads (input, output, error) that end with the
- * process's pipes.
+ * <p>A dead process not yet reaped by its parent (a zombie) counts as gone. A caller killed in the
+ * moment between starting a program and unlinking its input file leaves that file behind, readable
+ * by its owner only. Thread-safe and stateless: each call starts two daemon threads (output, error)
+ * that end with the process's pipes.
  */
 public final class SystemProcessRunner implements ProcessRunner {
   /** Bytes of standard output kept per command unless told otherwise: 16 MiB. */
@@ -95,18 +104,31 @@ public final class SystemProcessRunner implements ProcessRunner {
   public ProcessResult run(Command command) throws ProcessException, InterruptedException {
     long started = System.nanoTime();
     long deadline = started + command.timeout().toNanos();
+    ProcessBuilder builder = new ProcessBuilder(command.argv());
+    @Nullable Path input = null;
     Process process;
     try {
-      process = new ProcessBuilder(command.argv()).start();
+      if (!command.stdin().isEmpty()) {
+        input = Files.createTempFile("egress-stdin-", "");
+        Files.writeString(input, command.stdin(), StandardCharsets.UTF_8);
+        builder.redirectInput(input.toFile());
+      }
+      process = builder.start();
     } catch (IOException e) {
       throw new ProcessStartException(command, since(started), e);
+    } finally {
+      if (input != null) {
+        deleteInput(input);
+      }
+    }
+    if (input == null) {
+      closeQuietly(process.getOutputStream()); // no input: the program reads end of file at once
     }
     String name = "process-" + process.pid();
     CapturedOutput stdout =
         CapturedOutput.start(process.getInputStream(), stdoutLimit, name + "-out");
     CapturedOutput stderr =
         CapturedOutput.start(process.getErrorStream(), stderrLimit, name + "-err");
-    feed(process, command.stdin(), name + "-in");
     try {
       if (!process.waitFor(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
         throw timedOut(command, started, ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT));
@@ -159,28 +181,21 @@ public final class SystemProcessRunner implements ProcessRunner {
         process.exitValue(), stdout.text(), stderr.text(), stdout.dropped(), stderr.dropped());
   }
 
-  /**
-   * Writes {@code stdin} and closes the input, on a thread of its own: a program that does not read
-   * cannot block the caller. The thread ends when the input is written or the reader is gone.
-   */
-  private static void feed(Process process, String stdin, String threadName) {
-    byte[] bytes = stdin.getBytes(StandardCharsets.UTF_8);
-    Runnable write =
-        () -> {
-          try (OutputStream in = process.getOutputStream()) {
-            in.write(bytes);
-          } catch (IOException e) {
-            // The program closed its input before reading all of it (or died): its exit status,
-            // or the timeout, tells what that meant.
-          }
-        };
-    if (bytes.length == 0) {
-      write.run(); // closing an empty input never blocks
-      return;
+  /** Unlinks an input file; the program, if it started, keeps reading it through its descriptor. */
+  private static void deleteInput(Path input) {
+    try {
+      Files.deleteIfExists(input);
+    } catch (IOException e) {
+      // Left behind, owner-only: the program's run does not depend on it.
     }
-    Thread writer = new Thread(write, threadName);
-    writer.setDaemon(true);
-    writer.start();
+  }
+
+  private static void closeQuietly(OutputStream stream) {
+    try {
+      stream.close();
+    } catch (IOException e) {
+      // Closing the pipe of a program that already exited: its exit status tells the rest.
+    }
   }
 
   private static ProcessTimeoutException timedOut(

@@ -113,6 +113,55 @@ class SystemProcessRunnerTest {
     assertEquals("exited with 3: oops", result.summary());
   }
 
+  /**
+   * Issue 17, finding 1: a caller killed while its program runs must not leave the program reading
+   * a prefix of its input (pfctl and nft commit what they read at end of file). Through a pipe the
+   * program would get the 64 KiB the pipe held; from the runner's input file it gets all of it.
+   */
+  @Test
+  void run_whenTheCallerIsKilledWhileTheProgramRuns_theProgramStillReadsItsWholeInput()
+      throws Exception {
+    int bytes = 1 << 20;
+    Path started = dir.resolve("started");
+    Path counted = dir.resolve("counted");
+    Path load =
+        script(
+            "load",
+            "echo $$ > "
+                + pids()
+                + "; touch "
+                + started
+                + "; sleep 2; wc -c > "
+                + counted
+                + ".tmp; mv "
+                + counted
+                + ".tmp "
+                + counted);
+    Process caller =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                RunAndWait.class.getName(),
+                Integer.toString(bytes),
+                load.toString())
+            .inheritIO()
+            .start();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!Files.exists(started) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertTrue(Files.exists(started), "the program did not start");
+
+    caller.destroyForcibly().waitFor();
+    pidsWritten(1);
+    while (!Files.exists(counted) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+
+    assertEquals(Integer.toString(bytes), Files.readString(counted).strip());
+  }
+
   @Test
   void run_whenTheCommandFillsBothPipesBeforeReadingStdin_doesNotDeadlock() throws Exception {
     String body =

@@ -12,8 +12,6 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
@@ -281,12 +279,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering() && !dnsFiltering) {
       String wildcards =
-          policy.allowances().stream()
-              .map(Allowance::destination)
-              .filter(d -> d instanceof Destination.Host h && h.name().isWildcard())
-              .map(Destination::toString)
-              .distinct()
-              .collect(Collectors.joining(", "));
+          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
       throw new UnsupportedPolicyException(
           "the policy for "
               + container.id()

@@ -28,10 +28,10 @@ import java.util.List;
  * adds to the kernel calls it makes, side by side in one run and one lab namespace. A warm attach
  * of a 20-name policy through the public API is timed against a bare {@code nft -f} of the very
  * same transaction (captured from the attach), and a detach against its bare calls (the same
- * removal transaction and the same {@code conntrack -R} batch). The bare calls are what a script
- * would run: the same command lines through {@link ProcessBuilder}, output discarded. Prints
- * medians of {@code runs} (default 30), their ratios, and the processes each operation started.
- * Root only.
+ * removal transaction and the same {@code conntrack -R -} batch). The bare calls are what a script
+ * would run: the same command lines through {@link ProcessBuilder}, each reading its input from a
+ * file written beforehand (as the library's runner does), output discarded. Prints medians of
+ * {@code runs} (default 30), their ratios, and the processes each operation started. Root only.
  */
 public final class LoadOverheadBenchmark {
   private static final int NAMES = 20;
@@ -46,10 +46,8 @@ public final class LoadOverheadBenchmark {
 
     @Override
     public ProcessResult run(Command command) throws IOException, InterruptedException {
-      List<String> argv = command.argv();
-      int option = Math.max(argv.indexOf("-f"), argv.indexOf("-R"));
-      commands.add(argv);
-      inputs.add(option >= 0 ? Files.readString(Path.of(argv.get(option + 1))) : "");
+      commands.add(command.argv());
+      inputs.add(command.stdin());
       return system.run(command);
     }
 
@@ -131,7 +129,7 @@ public final class LoadOverheadBenchmark {
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
         report("warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
-        report("detach (public API)", detach, "bare nft -f + conntrack -R", bareDetach);
+        report("detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
             attachCommands.size(), detachCommands.size());
@@ -164,23 +162,19 @@ public final class LoadOverheadBenchmark {
   }
 
   /**
-   * Runs {@code commands} again, one after the other, each with its recorded input in a file of its
-   * own in place of the library's (already deleted) one; returns the total time.
+   * Runs {@code commands} again, one after the other, each with its recorded input on standard
+   * input from a file of its own written beforehand; returns the total time.
    */
   private static long bare(List<List<String>> commands, List<String> inputs, Path scratch)
       throws IOException, InterruptedException {
     long total = 0;
     for (int i = 0; i < commands.size(); i++) {
-      List<String> argv = new ArrayList<>(commands.get(i));
-      int option = Math.max(argv.indexOf("-f"), argv.indexOf("-R"));
-      if (option >= 0) {
-        Path file = scratch.resolve("input" + i);
-        Files.writeString(file, inputs.get(i));
-        argv.set(option + 1, file.toString());
-      }
+      List<String> argv = commands.get(i);
+      Path file = Files.writeString(scratch.resolve("input" + i), inputs.get(i));
       long start = System.nanoTime();
       Process process =
           new ProcessBuilder(argv)
+              .redirectInput(file.toFile())
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
               .redirectError(ProcessBuilder.Redirect.DISCARD)
               .start();

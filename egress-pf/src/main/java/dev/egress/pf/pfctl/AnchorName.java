@@ -3,23 +3,19 @@ package dev.egress.pf.pfctl;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.policy.UserText;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * The name of one container's anchor below the parent anchor: one {@link AnchorPath} component,
- * which is also the container's rule-set name. The only copy of how such names are made from
- * container ids ({@link #forContainer}) and of what a valid one looks like.
+ * The name of one container's anchor below the parent anchor: one {@link AnchorPath} component, and
+ * the pf backend's {@link RuleSetName}. The only copy of how such names are made from container ids
+ * ({@link #forContainer}) and of what a valid one looks like.
  *
  * @param value the name: a letter or digit, then letters, digits, {@code _ . -}; at most {@link
  *     AnchorPath#MAX_LENGTH} characters (whether it fits below a given parent is {@link
  *     AnchorPath#child}'s business)
  */
-public record AnchorName(String value) {
+public record AnchorName(String value) implements RuleSetName {
   /**
    * The shortest room {@link #forContainer} needs: one readable character, {@code .} and 12 hex
    * digits of the id's hash.
@@ -83,21 +79,20 @@ public record AnchorName(String value) {
         name.append(letterOrDigit || c == '-' || c == '_' ? c : '-');
       }
     }
-    return new AnchorName(name.append('.').append(sha256Hex(text), 0, HASH_HEX_DIGITS).toString());
+    return new AnchorName(name.append('.').append(id.sha256Hex(), 0, HASH_HEX_DIGITS).toString());
   }
 
   /**
-   * The anchor name a rule-set name of the pf backend stands for.
+   * {@code name}, which the pf backend made.
    *
-   * @throws IllegalArgumentException if it is not a valid anchor name
+   * @throws IllegalArgumentException if another backend made it
    */
   public static AnchorName of(RuleSetName name) {
-    return new AnchorName(name.value());
-  }
-
-  /** The rule-set name this anchor name is. */
-  public RuleSetName ruleSetName() {
-    return new RuleSetName(value);
+    if (name instanceof AnchorName anchor) {
+      return anchor;
+    }
+    throw new IllegalArgumentException(
+        "rule set " + name + " is not a pf anchor: another backend named it");
   }
 
   /**
@@ -115,14 +110,5 @@ public record AnchorName(String value) {
   @Override
   public String toString() {
     return value;
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has SHA-256", e);
-    }
   }
 }

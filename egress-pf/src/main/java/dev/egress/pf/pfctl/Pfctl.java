@@ -8,6 +8,7 @@ import dev.egress.process.ProcessRunner;
 import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -38,6 +39,21 @@ import org.slf4j.LoggerFactory;
 public final class Pfctl {
   /** How the library runs pfctl unless told otherwise: as root through sudo, never prompting. */
   public static final List<String> DEFAULT_COMMAND = List.of("sudo", "-n", "/sbin/pfctl");
+
+  /**
+   * The last line of every text this class loads ({@link #loadAnchor}, {@link #replaceTable}): a pf
+   * comment, so pfctl ignores it, that the sudo wrapper requires. A text cut short (its writer died
+   * mid-stream) lacks it, and the wrapper then loads nothing rather than the prefix that pfctl
+   * would commit.
+   */
+  public static final String END_OF_LOAD = "# egress-pf: end of load";
+
+  /**
+   * The largest text one load may carry, end line included: 16 MiB, more than pf's default limit of
+   * 200,000 table entries takes. Larger loads are refused here, and by the sudo wrapper, which
+   * stores a load in a root-owned file before checking it.
+   */
+  public static final int MAX_LOAD_BYTES = 16 * 1024 * 1024;
 
   private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
   private static final Pattern SYNTAX_ERROR =
@@ -127,12 +143,15 @@ public final class Pfctl {
 
   /**
    * {@code pfctl -a A -f -}: replaces the rules and tables of {@code anchor} with {@code rules},
-   * atomically: pfctl commits the whole text or nothing.
+   * atomically: pfctl commits the whole text it reads or nothing. The text goes out followed by
+   * {@link #END_OF_LOAD}.
    *
+   * @param rules whole lines, each ended by a newline
    * @throws PfSyntaxException quoting the offending line of {@code rules}
+   * @throws PfctlException without running pfctl if the text exceeds {@link #MAX_LOAD_BYTES}
    */
   public void loadAnchor(AnchorPath anchor, String rules) throws PfctlException {
-    run(List.of("-a", anchor.value(), "-f", "-"), rules);
+    load(List.of("-a", anchor.value(), "-f", "-"), rules);
   }
 
   /** {@code pfctl -a A -F all}: empties {@code anchor} (rules and tables; it stays listed). */
@@ -142,7 +161,10 @@ public final class Pfctl {
 
   /**
    * {@code pfctl -a A -t T -T replace -f -}: sets the table's entries to exactly {@code entries},
-   * without touching rules or states.
+   * without touching rules or states. The entries go out one per line, followed by {@link
+   * #END_OF_LOAD}.
+   *
+   * @throws PfctlException without running pfctl if the text exceeds {@link #MAX_LOAD_BYTES}
    */
   public void replaceTable(AnchorPath anchor, TableName table, Collection<IpNetwork> entries)
       throws PfctlException {
@@ -150,7 +172,7 @@ public final class Pfctl {
         entries.stream()
             .map(Pfctl::entry)
             .collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
-    run(List.of("-a", anchor.value(), "-t", table.value(), "-T", "replace", "-f", "-"), contents);
+    load(List.of("-a", anchor.value(), "-t", table.value(), "-T", "replace", "-f", "-"), contents);
   }
 
   /** {@code pfctl -k ADDRESS}: kills the states of connections opened from {@code address}. */
@@ -180,6 +202,27 @@ public final class Pfctl {
 
   private static String entry(IpNetwork network) {
     return network.isSingleHost() ? IpAddresses.format(network.address()) : network.toString();
+  }
+
+  /** Runs a call that reads {@code text} from standard input, followed by the end line. */
+  private void load(List<String> args, String text) throws PfctlException {
+    if (!text.isEmpty() && !text.endsWith("\n")) {
+      throw new IllegalArgumentException("a load is whole lines, each ended by a newline");
+    }
+    String framed = text + END_OF_LOAD + "\n";
+    int bytes = framed.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > MAX_LOAD_BYTES) {
+      throw new PfctlException(
+          describe(args),
+          "the text to load has "
+              + bytes
+              + " bytes, more than the "
+              + MAX_LOAD_BYTES
+              + " bytes one pfctl load may carry",
+          "give the container fewer destinations or host names that resolve to fewer addresses",
+          null);
+    }
+    run(args, framed);
   }
 
   private String describe(List<String> args) {
@@ -246,6 +289,18 @@ public final class Pfctl {
         String[] lines = stdin.split("\n", -1);
         String offending = number >= 1 && number <= lines.length ? lines[number - 1].strip() : "";
         return new PfSyntaxException(text, number, offending, matcher.group(2));
+      }
+    }
+    for (String line : errors) {
+      if (line.startsWith("egressctl-pfctl: refused:")) {
+        return new PfctlException(
+            text,
+            "the sudo wrapper refused the call: " + line,
+            "the wrapper lets through only egress-pf's calls, with sources inside the networks and"
+                + " bridges it was generated for: if those or the parent anchor changed, install a"
+                + " new wrapper and sudoers entry from 'egressctl sudoers' (the same options for"
+                + " both)",
+            null);
       }
     }
     for (String line : errors) {

@@ -22,8 +22,14 @@ import org.jspecify.annotations.Nullable;
  *     it matches once the bridge appears.
  */
 public record ManagedNetwork(List<IpNetwork> subnets, @Nullable String bridgeInterface) {
-  /** pf interface names: letters then a unit number, at most IFNAMSIZ - 1 = 15 characters. */
-  private static final Pattern INTERFACE = Pattern.compile("[a-z]{1,14}[0-9]{1,5}");
+  /**
+   * pf interface names: letters then a unit number (at most IFNAMSIZ - 1 = 15 characters, which
+   * {@link #requireInterfaceName} checks besides), in the common subset of Java and POSIX extended
+   * regular expressions.
+   */
+  static final String INTERFACE_PATTERN = "[a-z]{1,14}[0-9]{1,5}";
+
+  private static final Pattern INTERFACE = Pattern.compile(INTERFACE_PATTERN);
 
   /**
    * @throws IllegalArgumentException if there is no subnet, a subnet is a /0 (that is every
@@ -41,12 +47,19 @@ public record ManagedNetwork(List<IpNetwork> subnets, @Nullable String bridgeInt
       }
     }
     subnets = List.copyOf(new TreeSet<>(subnets));
-    if (bridgeInterface != null
-        && (bridgeInterface.length() > 15 || !INTERFACE.matcher(bridgeInterface).matches())) {
+    if (bridgeInterface != null) {
+      requireInterfaceName(bridgeInterface);
+    }
+  }
+
+  /**
+   * @throws IllegalArgumentException if {@code name} is not an interface name pf could have
+   */
+  static void requireInterfaceName(String name) {
+    if (name.length() > 15 || !INTERFACE.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "'"
-              + bridgeInterface
-                  .chars()
+              + name.chars()
                   .limit(40)
                   .mapToObj(c -> c > 0x20 && c < 0x7f ? Character.toString(c) : "?")
                   .reduce("", String::concat)

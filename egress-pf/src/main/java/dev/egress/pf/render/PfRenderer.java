@@ -1,20 +1,18 @@
 package dev.egress.pf.render;
 
-import dev.egress.core.ContainerRules;
-import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.TableName;
-import dev.egress.policy.Allowance;
-import dev.egress.policy.Destination;
-import dev.egress.policy.DnsRule;
-import dev.egress.policy.EgressPolicy;
+import dev.egress.plan.Allow;
+import dev.egress.plan.EnforcementPlan;
+import dev.egress.plan.Family;
+import dev.egress.plan.Ports;
+import dev.egress.plan.Target;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
-import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,30 +27,27 @@ import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Renders pf rulesets: the parent anchor, and one container's child anchor with its tables.
+ * Prints pf rulesets: the parent anchor, and a container's child anchor with its tables from its
+ * {@link EnforcementPlan}. What the rules mean is the plan's; this class only chooses pf's words.
  *
  * <p>A child ruleset defines its tables ({@code table <NAME> persist { ... }}), then holds, for
  * each of the container's source addresses (IPv4 first, then IPv6, each in address order):
  *
  * <ol>
- *   <li>DNS to the policy's resolvers: TCP and UDP port 53, to the one resolver of the family or to
+ *   <li>DNS to the plan's resolvers: TCP and UDP port 53, to the one resolver of the family or to
  *       table {@code <dns>};
- *   <li>a block of port 53 to anything else, for each protocol where a pass rule's port range spans
- *       53 (so that no allow rule opens DNS);
- *   <li>one pass rule per (protocol, port range) of the policy, to {@code any} (for {@code
- *       unsafe-any-address}), to table {@code <PROTO_PORTS>} (host names, which may resolve to
- *       either family, or several literal destinations), or inline to the one literal network or
- *       gateway address. Destinations that a rule with the same protocol and a wider range already
- *       passes get no rule or entry of their own;
- *   <li>{@code block return} of everything else from that address, with {@code log} when the policy
+ *   <li>one pass rule per (protocol, port range) of the plan's allow lines, to {@code any}, to
+ *       table {@code <PROTO_PORTS>} (address sets, which may hold either family, or several
+ *       networks), or inline to the one network. Port sets that go across 53 (which the plan never
+ *       opens) get a rule per range on either side. Targets that a line with the same protocol and
+ *       more ports already passes get no rule or entry of their own;
+ *   <li>{@code block return} of everything else from that address, with {@code log} when the plan
  *       logs denials.
  * </ol>
  *
  * <p>Every rule is {@code in} and {@code quick} and names its address family; a family the
- * container has no address of gets no rule. Rules depend on the policy and the container only,
- * never on what names resolve to: a refresh only replaces tables. What the rules let through is
- * exactly what {@link EgressPolicy#permits} allows; a gateway destination or resolver contributes
- * nothing when the container's gateway is unknown.
+ * container has no address of gets no rule. Rules depend on the plan's rules alone, never on its
+ * address sets: a refresh only replaces tables.
  *
  * <p>Pure: the same input gives byte-identical output. Stateless and thread-safe; never blocks.
  */
@@ -68,34 +63,23 @@ public final class PfRenderer {
   private PfRenderer() {}
 
   /**
-   * Renders the anchor of one container.
+   * Prints the anchor {@code name} of a container from its plan.
    *
-   * @throws UnsupportedPolicyException if the policy names a wildcard host (pf cannot filter DNS
-   *     answers) or needs more than {@link #MAX_TABLES_PER_CONTAINER} tables
-   * @throws IllegalArgumentException if {@code rules.name()} is not a safe anchor name
+   * @throws UnsupportedPolicyException if the plan needs more than {@link
+   *     #MAX_TABLES_PER_CONTAINER} tables
    */
-  public static ChildRuleset renderChild(ContainerRules rules) throws UnsupportedPolicyException {
-    AnchorName anchorName = AnchorName.of(rules.name());
-    EgressPolicy policy = rules.policy();
-    if (policy.requiresDnsFiltering()) {
-      throw new UnsupportedPolicyException(
-          "the policy names a wildcard host, which pf cannot enforce: it filters addresses, not"
-              + " DNS answers",
-          "list the host names themselves (api.example.com), or use an enforcer that filters DNS");
-    }
-    ContainerEndpoint container = rules.container();
-    @Nullable InetAddress gateway = container.gateway();
-
-    List<Target> tables = new ArrayList<>();
-    @Nullable Target dns = dnsTarget(policy.dns(), gateway);
+  public static ChildRuleset renderChild(AnchorName name, EnforcementPlan plan)
+      throws UnsupportedPolicyException {
+    List<PfTarget> tables = new ArrayList<>();
+    @Nullable PfTarget dns = literalTarget(DNS_TABLE, hosts(plan.resolvers()));
     if (dns != null && dns.table != null) {
       tables.add(dns);
     }
-    Map<PassKey, Target> passes = new TreeMap<>();
-    groupByPorts(policy, gateway)
+    Map<PassKey, PfTarget> passes = new TreeMap<>();
+    groupByPorts(plan)
         .forEach(
-            (key, destinations) -> {
-              Target target = target(key, destinations, gateway, rules.resolutions());
+            (key, targets) -> {
+              PfTarget target = target(key, targets, plan);
               if (target != null) {
                 passes.put(key, target);
                 if (target.table != null) {
@@ -105,9 +89,9 @@ public final class PfRenderer {
             });
 
     Set<Family> containerFamilies = EnumSet.noneOf(Family.class);
-    container.addresses().forEach(a -> containerFamilies.add(Family.of(a)));
+    plan.sources().forEach(a -> containerFamilies.add(Family.of(a)));
     List<PfTable> usedTables = new ArrayList<>();
-    for (Target target : tables) {
+    for (PfTarget target : tables) {
       if (target.table != null && !Collections.disjoint(target.families, containerFamilies)) {
         usedTables.add(target.table);
       }
@@ -126,10 +110,10 @@ public final class PfRenderer {
     for (PfTable table : usedTables) {
       out.append(table.definition()).append('\n');
     }
-    String block = policy.logDenied() ? "block return in log quick " : "block return in quick ";
-    for (InetAddress source : sortedAddresses(container)) {
+    String block = plan.logDenied() ? "block return in log quick " : "block return in quick ";
+    for (InetAddress source : sortedSources(plan)) {
       Family family = Family.of(source);
-      String af = family.keyword + " ";
+      String af = keyword(family) + " ";
       String src = " from " + IpAddresses.format(source) + " to ";
       if (dns != null && dns.families.contains(family)) {
         for (Protocol protocol : Protocol.values()) {
@@ -144,55 +128,38 @@ public final class PfRenderer {
               .append('\n');
         }
       }
-      for (Protocol protocol : Protocol.values()) {
-        boolean spansDns =
-            passes.entrySet().stream()
-                .anyMatch(
-                    e ->
-                        e.getKey().protocol == protocol
-                            && e.getKey().ports.contains(PortRange.DNS_PORT)
-                            && e.getValue().families.contains(family));
-        if (spansDns) {
-          out.append(block)
-              .append(af)
-              .append("proto ")
-              .append(protocol.keyword())
-              .append(src)
-              .append("any port = ")
-              .append(PortRange.DNS_PORT)
-              .append('\n');
-        }
-      }
       passes.forEach(
           (key, target) -> {
             if (target.families.contains(family)) {
-              out.append("pass in quick ")
-                  .append(af)
-                  .append("proto ")
-                  .append(key.protocol.keyword())
-                  .append(src)
-                  .append(target.operand)
-                  .append(' ')
-                  .append(portClause(key.ports))
-                  .append('\n');
+              for (PortRange range : key.ports.ranges()) {
+                out.append("pass in quick ")
+                    .append(af)
+                    .append("proto ")
+                    .append(key.protocol.keyword())
+                    .append(src)
+                    .append(target.operand)
+                    .append(' ')
+                    .append(portClause(range))
+                    .append('\n');
+              }
             }
           });
-      out.append(block).append(family.keyword).append(src).append("any\n");
+      out.append(block).append(keyword(family)).append(src).append("any\n");
     }
-    return new ChildRuleset(anchorName, out.toString(), usedTables);
+    return new ChildRuleset(name, out.toString(), usedTables);
   }
 
   /**
    * The contents of one table of the container's anchor, for {@code pfctl -a PARENT/NAME -t TABLE
    * -T replace -f -}: one address or network per line. Use {@link ChildRuleset#tablesHolding} to
-   * find the tables a change of resolutions touches.
+   * find the tables a change of addresses touches.
    *
    * @throws UnsupportedPolicyException as {@link #renderChild} does
    * @throws IllegalArgumentException if the anchor has no such table
    */
-  public static String renderTable(ContainerRules rules, TableName tableName)
+  public static String renderTable(AnchorName name, EnforcementPlan plan, TableName tableName)
       throws UnsupportedPolicyException {
-    return renderChild(rules).table(tableName).contents();
+    return renderChild(name, plan).table(tableName).contents();
   }
 
   /**
@@ -227,46 +194,33 @@ public final class PfRenderer {
     return out.toString();
   }
 
-  private static @Nullable Target dnsTarget(DnsRule rule, @Nullable InetAddress gateway) {
-    SortedSet<IpNetwork> resolvers = new TreeSet<>();
-    if (rule instanceof DnsRule.ViaGateway && gateway != null) {
-      resolvers.add(IpNetwork.host(gateway));
-    } else if (rule instanceof DnsRule.Servers servers) {
-      servers.addresses().forEach(a -> resolvers.add(IpNetwork.host(a)));
-    }
-    return literalTarget(DNS_TABLE, resolvers);
-  }
-
   /**
-   * The policy's destinations by (protocol, port range), without those another group already
-   * passes: a destination covered by a destination of a group with the same protocol and a wider
-   * port range would only give pf a redundant rule or table entry. Covering is strict (wider ranges
-   * only), so two groups never drop each other's destinations, and transitive, so dropping along a
-   * chain keeps the widest.
+   * The plan's allow lines by (protocol, ports), without the targets another group already passes:
+   * a target covered by a target of a group with the same protocol and strictly more ports would
+   * only give pf a redundant rule or table entry. Covering is strict (more ports only), so two
+   * groups never drop each other's targets, and transitive, so dropping along a chain keeps the
+   * widest.
    */
-  private static Map<PassKey, List<Destination>> groupByPorts(
-      EgressPolicy policy, @Nullable InetAddress gateway) {
-    Map<PassKey, List<Destination>> groups = new TreeMap<>();
-    for (Allowance allowance : policy.allowances()) {
+  private static Map<PassKey, List<Target>> groupByPorts(EnforcementPlan plan) {
+    Map<PassKey, List<Target>> groups = new TreeMap<>();
+    for (Allow allow : plan.allows()) {
       groups
-          .computeIfAbsent(
-              new PassKey(allowance.protocol(), allowance.ports()), k -> new ArrayList<>())
-          .add(allowance.destination());
+          .computeIfAbsent(new PassKey(allow.protocol(), allow.ports()), k -> new ArrayList<>())
+          .add(allow.target());
     }
-    Map<PassKey, List<Destination>> kept = new TreeMap<>();
+    Map<PassKey, List<Target>> kept = new TreeMap<>();
     groups.forEach(
-        (key, destinations) -> {
-          List<Destination> remaining = new ArrayList<>();
-          for (Destination destination : destinations) {
+        (key, targets) -> {
+          List<Target> remaining = new ArrayList<>();
+          for (Target target : targets) {
             boolean covered =
                 groups.entrySet().stream()
                     .anyMatch(
                         wider ->
                             key.isNarrowerThan(wider.getKey())
-                                && wider.getValue().stream()
-                                    .anyMatch(d -> covers(d, destination, gateway)));
+                                && wider.getValue().stream().anyMatch(t -> t.covers(target)));
             if (!covered) {
-              remaining.add(destination);
+              remaining.add(target);
             }
           }
           if (!remaining.isEmpty()) {
@@ -276,86 +230,78 @@ public final class PfRenderer {
     return kept;
   }
 
-  /**
-   * Whether {@code wide} holds every address {@code narrow} may ever hold, whatever names resolve
-   * to.
-   */
-  private static boolean covers(
-      Destination wide, Destination narrow, @Nullable InetAddress gateway) {
-    if (wide instanceof Destination.UnsafeAnyAddress || wide.equals(narrow)) {
-      return true;
-    }
-    @Nullable IpNetwork narrowNetwork = literal(narrow, gateway);
-    @Nullable IpNetwork wideNetwork = literal(wide, gateway);
-    return narrowNetwork != null
-        && wideNetwork != null
-        && narrowNetwork.isIpv6() == wideNetwork.isIpv6()
-        && wideNetwork.prefixLength() <= narrowNetwork.prefixLength()
-        && wideNetwork.contains(narrowNetwork.address());
-  }
-
-  private static @Nullable IpNetwork literal(
-      Destination destination, @Nullable InetAddress gateway) {
-    if (destination instanceof Destination.Network network) {
-      return network.network();
-    } else if (destination instanceof Destination.Gateway && gateway != null) {
-      return IpNetwork.host(gateway);
-    }
-    return null;
-  }
-
-  private static @Nullable Target target(
-      PassKey key,
-      List<Destination> destinations,
-      @Nullable InetAddress gateway,
-      Resolutions resolutions) {
-    SortedSet<IpNetwork> entries = new TreeSet<>();
+  /** What the pass rules of one group connect to: any, one network, or a table. */
+  private static @Nullable PfTarget target(
+      PassKey key, List<Target> targets, EnforcementPlan plan) {
+    SortedSet<IpNetwork> networks = new TreeSet<>();
     SortedSet<HostName> names = new TreeSet<>();
-    for (Destination destination : destinations) {
-      if (destination instanceof Destination.UnsafeAnyAddress) {
-        // 'any' holds every other destination of this group: one rule says it all.
-        return new Target("any", null, EnumSet.allOf(Family.class));
-      } else if (destination instanceof Destination.Network network) {
-        entries.add(network.network());
-      } else if (destination instanceof Destination.Gateway && gateway != null) {
-        entries.add(IpNetwork.host(gateway));
-      } else if (destination instanceof Destination.Host host) {
-        names.add(host.name());
-      }
+    boolean any = false;
+    for (Target target : targets) {
+      any |=
+          target.match(
+              new Target.Cases<Boolean>() {
+                @Override
+                public Boolean network(IpNetwork network) {
+                  networks.add(network);
+                  return false;
+                }
+
+                @Override
+                public Boolean addressSet(HostName name) {
+                  names.add(name);
+                  return false;
+                }
+
+                @Override
+                public Boolean anyAddress() {
+                  return true;
+                }
+              });
     }
-    entries.removeIf(
-        entry ->
-            entries.stream()
+    if (any) {
+      // 'any' holds every other target of this group: one rule says it all.
+      return new PfTarget("any", null, EnumSet.allOf(Family.class));
+    }
+    networks.removeIf(
+        network ->
+            networks.stream()
                 .anyMatch(
                     other ->
-                        !other.equals(entry)
-                            && covers(
-                                new Destination.Network(other),
-                                new Destination.Network(entry),
-                                null)));
+                        !other.equals(network)
+                            && new Target.Network(other).covers(new Target.Network(network))));
     if (names.isEmpty()) {
-      return literalTarget(key.tableName(), entries);
+      return literalTarget(key.tableName(), networks);
     }
+    SortedSet<IpNetwork> entries = new TreeSet<>(networks);
     for (HostName name : names) {
-      resolutions.addressesOf(name).forEach(a -> entries.add(IpNetwork.host(a)));
+      for (Family family : Family.values()) {
+        entries.addAll(hosts(List.copyOf(plan.addresses(name, family))));
+      }
     }
-    // Names may resolve to either family at any refresh: the rules must not depend on answers.
+    // Address sets may hold either family at any refresh: the rules must not depend on them.
     PfTable table = new PfTable(key.tableName(), names, new ArrayList<>(entries));
-    return new Target("<" + table.name() + ">", table, EnumSet.allOf(Family.class));
+    return new PfTarget("<" + table.name() + ">", table, EnumSet.allOf(Family.class));
   }
 
   /** One entry inline, several in a table (so pf's optimiser has no rules to fold), none: null. */
-  private static @Nullable Target literalTarget(TableName tableName, SortedSet<IpNetwork> entries) {
+  private static @Nullable PfTarget literalTarget(
+      TableName tableName, SortedSet<IpNetwork> entries) {
     if (entries.isEmpty()) {
       return null;
     }
     Set<Family> families = EnumSet.noneOf(Family.class);
-    entries.forEach(e -> families.add(e.isIpv6() ? Family.INET6 : Family.INET));
+    entries.forEach(e -> families.add(Family.of(e)));
     if (entries.size() == 1) {
-      return new Target(entries.first().toString(), null, families);
+      return new PfTarget(entries.first().toString(), null, families);
     }
     PfTable table = new PfTable(tableName, new TreeSet<>(), new ArrayList<>(entries));
-    return new Target("<" + tableName + ">", table, families);
+    return new PfTarget("<" + tableName + ">", table, families);
+  }
+
+  private static SortedSet<IpNetwork> hosts(List<InetAddress> addresses) {
+    SortedSet<IpNetwork> hosts = new TreeSet<>();
+    addresses.forEach(a -> hosts.add(IpNetwork.host(a)));
+    return hosts;
   }
 
   private static String portClause(PortRange ports) {
@@ -364,41 +310,30 @@ public final class PfRenderer {
         : "port " + ports.first() + ":" + ports.last();
   }
 
-  private static List<InetAddress> sortedAddresses(ContainerEndpoint container) {
-    List<InetAddress> sorted = new ArrayList<>(container.addresses());
+  private static String keyword(Family family) {
+    return family == Family.IPV6 ? "inet6" : "inet";
+  }
+
+  private static List<InetAddress> sortedSources(EnforcementPlan plan) {
+    List<InetAddress> sorted = new ArrayList<>(plan.sources());
     sorted.sort(Comparator.comparing(IpNetwork::host));
     return sorted;
   }
 
-  private enum Family {
-    INET("inet"),
-    INET6("inet6");
-
-    final String keyword;
-
-    Family(String keyword) {
-      this.keyword = keyword;
-    }
-
-    static Family of(InetAddress address) {
-      return IpAddresses.isIpv6(address) ? INET6 : INET;
-    }
-  }
-
   /** What one pass rule connects to: its text in the rule, its table if any, its families. */
-  private static final class Target {
+  private static final class PfTarget {
     final String operand;
     final @Nullable PfTable table;
     final Set<Family> families;
 
-    Target(String operand, @Nullable PfTable table, Set<Family> families) {
+    PfTarget(String operand, @Nullable PfTable table, Set<Family> families) {
       this.operand = operand;
       this.table = table;
       this.families = families;
     }
   }
 
-  private record PassKey(Protocol protocol, PortRange ports) implements Comparable<PassKey> {
+  private record PassKey(Protocol protocol, Ports ports) implements Comparable<PassKey> {
     private static final Comparator<PassKey> ORDER =
         Comparator.comparing(PassKey::protocol).thenComparing(PassKey::ports);
 
@@ -411,17 +346,17 @@ public final class PfRenderer {
     boolean isNarrowerThan(PassKey other) {
       return protocol == other.protocol
           && !ports.equals(other.ports)
-          && other.ports.first() <= ports.first()
-          && ports.last() <= other.ports.last();
+          && other.ports.includes(ports);
     }
 
-    /** {@code tcp_443} or {@code udp_5000_5100}: at most 15 characters. */
+    /**
+     * {@code tcp_443} or {@code udp_5000_5100}, from the span of the ports: at most 15 characters.
+     * Distinct port sets have distinct spans (see {@link Ports}).
+     */
     TableName tableName() {
+      PortRange span = ports.span();
       return new TableName(
-          protocol.keyword()
-              + "_"
-              + ports.first()
-              + (ports.isSinglePort() ? "" : "_" + ports.last()));
+          protocol.keyword() + "_" + span.first() + (span.isSinglePort() ? "" : "_" + span.last()));
     }
   }
 }

@@ -1,12 +1,13 @@
 package dev.egress.pf.bench;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -53,7 +54,10 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class RenderBenchmark {
-  private ContainerRules rules;
+  private AnchorName name;
+  private ContainerEndpoint container;
+  private EgressPolicy policy;
+  private Resolutions resolutions;
 
   @Setup
   public void setUp() {
@@ -86,17 +90,16 @@ public class RenderBenchmark {
             ContainerId.of("bench-container"),
             List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
             IpAddresses.parse("192.168.64.1"));
-    rules =
-        new ContainerRules(
-            ParentAnchor.defaults().childName(container.id()).ruleSetName(),
-            container,
-            policy.build(),
-            new Resolutions(resolutions));
+    this.name = ParentAnchor.defaults().childName(container.id());
+    this.container = container;
+    this.policy = policy.build();
+    this.resolutions = new Resolutions(resolutions);
   }
 
+  /** What an install renders: the plan, then its pf text. */
   @Benchmark
   public ChildRuleset renderFiftyDestinations() throws UnsupportedPolicyException {
-    return PfRenderer.renderChild(rules);
+    return PfRenderer.renderChild(name, EnforcementPlan.of(policy, container, resolutions));
   }
 
   public static void main(String[] args) throws RunnerException {

@@ -41,7 +41,7 @@ class PfctlTest {
 
     FakePfctl.Call call = fake.calls().get(0);
     assertEquals(List.of("-a", CHILD_PATH, "-f", "-"), call.args());
-    assertEquals(rules, call.stdin());
+    assertEquals(rules + Pfctl.END_OF_LOAD + "\n", call.stdin());
     assertEquals(
         Set.of("203.0.113.7"), fake.anchor(CHILD_PATH).orElseThrow().tables().get("dst_tcp_443"));
     assertEquals(
@@ -102,10 +102,51 @@ class PfctlTest {
         List.of(IpNetwork.parse("198.51.100.0/24"), IpNetwork.parse("2001:db8::1")));
     FakePfctl.Call call = fake.calls().get(1);
     assertEquals(List.of("-a", CHILD_PATH, "-t", "t1", "-T", "replace", "-f", "-"), call.args());
-    assertEquals("198.51.100.0/24\n2001:db8::1\n", call.stdin());
+    assertEquals("198.51.100.0/24\n2001:db8::1\n" + Pfctl.END_OF_LOAD + "\n", call.stdin());
     assertEquals(
         new TreeSet<>(List.of("198.51.100.0/24", "2001:db8::1")),
         new TreeSet<>(pfctl.table(CHILD, new TableName("t1"))));
+  }
+
+  @Test
+  void load_largerThanTheLimit_isRefusedWithoutRunningPfctl() {
+    String rule = "block return in quick inet from 192.168.64.3 to any\n";
+    String rules = rule.repeat(Pfctl.MAX_LOAD_BYTES / rule.length() + 1);
+
+    PfctlException e = assertThrows(PfctlException.class, () -> pfctl.loadAnchor(CHILD, rules));
+    assertTrue(
+        e.getMessage().contains("more than the 16777216 bytes one pfctl load may carry"),
+        e.getMessage());
+    assertEquals(List.of(), fake.calls());
+  }
+
+  @Test
+  void load_refusedByTheSudoWrapper_saysSoAndHowToFixIt() {
+    Pfctl wrapped =
+        new Pfctl(
+            command ->
+                new ProcessResult(
+                    64,
+                    "",
+                    "egressctl-pfctl: refused: line 2 names '10.0.0.5', outside the managed"
+                        + " networks\n"),
+            List.of("sudo", "-n", "/usr/local/libexec/egressctl-pfctl"),
+            Duration.ofSeconds(1));
+
+    PfctlException e =
+        assertThrows(PfctlException.class, () -> wrapped.loadAnchor(CHILD, "block in all\n"));
+    assertTrue(
+        e.getMessage().startsWith("the sudo wrapper refused the call: egressctl-pfctl: refused:"),
+        e.getMessage());
+    assertTrue(e.hint().contains("egressctl sudoers"), e.hint());
+  }
+
+  @Test
+  void load_ofTextNotEndedByANewline_isRefused() {
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> pfctl.loadAnchor(CHILD, "block in quick from 192.168.64.3 to any"));
+    assertEquals(List.of(), fake.calls());
   }
 
   @Test

@@ -2,7 +2,6 @@ package dev.egress.pf.render;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.EgressPolicy;
@@ -34,10 +33,10 @@ class DeterminismProperties {
   void rendering_doesNotDependOnTheOrderOfItsInputs(
       @ForAll("scenarios") Scenarios.Scenario scenario, @ForAll long seed) throws Exception {
     Random random = new Random(seed);
-    for (ContainerRules rules : scenario.containers()) {
-      ContainerRules shuffled = shuffled(rules, random);
-      ChildRuleset expected = PfRenderer.renderChild(rules);
-      ChildRuleset actual = PfRenderer.renderChild(shuffled);
+    for (Child rules : scenario.containers()) {
+      Child shuffled = shuffled(rules, random);
+      ChildRuleset expected = rules.render();
+      ChildRuleset actual = shuffled.render();
       assertEquals(expected.text(), actual.text());
       assertEquals(expected.tables(), actual.tables());
     }
@@ -45,7 +44,7 @@ class DeterminismProperties {
         PfRenderer.renderParent(scenario.parent()), PfRenderer.renderParent(scenario.parent()));
   }
 
-  private static ContainerRules shuffled(ContainerRules rules, Random random) {
+  private static Child shuffled(Child rules, Random random) {
     List<Allowance> allowances = new ArrayList<>(rules.policy().allowances());
     Collections.shuffle(allowances, random);
     EgressPolicy policy =
@@ -63,6 +62,6 @@ class DeterminismProperties {
       Collections.shuffle(set, random);
       map.put(entry.getKey(), new LinkedHashSet<>(set));
     }
-    return new ContainerRules(rules.name(), container, policy, new Resolutions(map));
+    return new Child(rules.name(), container, policy, new Resolutions(map));
   }
 }

@@ -1,6 +1,5 @@
 package dev.egress.pf.render;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.pfctl.AnchorPath;
@@ -49,19 +48,15 @@ final class Fixtures {
         gateway.isEmpty() ? null : ip(gateway));
   }
 
-  static ContainerRules rules(
-      ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
-    return new ContainerRules(
-        ParentAnchor.defaults().childName(container.id()).ruleSetName(),
-        container,
-        policy,
-        resolutions);
+  static Child rules(ContainerEndpoint container, EgressPolicy policy, Resolutions resolutions) {
+    return new Child(
+        ParentAnchor.defaults().childName(container.id()), container, policy, resolutions);
   }
 
   /**
    * NanoClaw's default: Anthropic by name and by network, the credential proxy, DNS via gateway.
    */
-  static ContainerRules nanoClaw() {
+  static Child nanoClaw() {
     return rules(
         container("nanoclaw-main", "192.168.64.1", "192.168.64.3", "fd00:64::3"),
         policy(
@@ -74,7 +69,7 @@ final class Fixtures {
   }
 
   /** Many names and ports, UDP included, a range spanning 53, and literal addresses. */
-  static ContainerRules manyNamesAndPorts() {
+  static Child manyNamesAndPorts() {
     return rules(
         container("worker-7", "192.168.64.1", "192.168.64.7"),
         policy(
@@ -101,7 +96,7 @@ final class Fixtures {
   }
 
   /** An IPv6-only container on a ULA network. */
-  static ContainerRules ipv6Only() {
+  static Child ipv6Only() {
     return rules(
         container("v6-agent", "fd00:64::1", "fd00:64::9", "fe80::9"),
         policy(
@@ -112,7 +107,7 @@ final class Fixtures {
         resolutions(Map.of("api.anthropic.com", List.of("2607:6bc0::10"))));
   }
 
-  static ContainerRules denyAll() {
+  static Child denyAll() {
     return rules(
         container("locked-down", "192.168.64.1", "192.168.64.5", "fd00:64::5"),
         EgressPolicy.denyAll(),

@@ -4,12 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.policy.Destination;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
@@ -23,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -33,28 +31,20 @@ import net.jqwik.api.Provide;
 /**
  * Text a user controls (container ids, host names, rule-set names, interface names, anchor paths)
  * either is rejected before rendering or cannot change the rendered ruleset's structure: one
- * statement per line, each of a shape the renderer makes, balanced braces, no quotes, comments or
- * continuations, names within pf's limits, and no rule beyond those the policy calls for.
+ * statement per line, each of a shape {@link LoadGrammar} allows (so no quotes, comments or
+ * continuations), balanced braces, names within pf's limits, and no rule beyond those the policy
+ * calls for.
  */
 class HostileTextProperties {
-  private static final String ADDRESS = "[0-9a-f:.]+(/[0-9]{1,3})?";
-  private static final String TABLE = "<[a-z][a-z0-9_]{0,30}>";
-  private static final Pattern TABLE_LINE =
-      Pattern.compile("table " + TABLE + " persist( \\{ " + ADDRESS + "(, " + ADDRESS + ")* \\})?");
-  private static final Pattern RULE_LINE =
-      Pattern.compile(
-          "(pass|block return) in (log )?quick inet6? (proto (tcp|udp) )?from "
-              + ADDRESS
-              + " to (any|"
-              + ADDRESS
-              + "|"
-              + TABLE
-              + ")( port (= [0-9]{1,5}|[0-9]{1,5}:[0-9]{1,5}))?");
-  private static final Pattern PARENT_LINE =
-      Pattern.compile(
-          "anchor \"\\*\"|block return in (log )?quick on (! lo0 inet6? from "
-              + ADDRESS
-              + " to any|[a-z]{1,14}[0-9]{1,5} all)");
+  /** The container's addresses and the parent's guarded network, as the sudo wrapper has them. */
+  private static final LoadScope SCOPE =
+      new LoadScope(
+          List.of(
+              IpNetwork.parse("192.168.64.3"),
+              IpNetwork.parse("fd00::3"),
+              IpNetwork.parse("192.168.70.0/24"),
+              IpNetwork.parse("fd00:70::/64")),
+          List.of());
 
   /** Printable ASCII heavy on pf's and the shell's special characters. */
   @Provide
@@ -124,21 +114,18 @@ class HostileTextProperties {
                             n,
                             Set.of(IpAddresses.parse("10.1.1.1"), IpAddresses.parse("fd00::9")))))
             .orElse(Resolutions.none());
-    ContainerRules rules =
-        new ContainerRules(
-            ParentAnchor.defaults().childName(container.id()).ruleSetName(),
-            container,
-            policy,
-            resolutions);
+    Child rules =
+        new Child(
+            ParentAnchor.defaults().childName(container.id()), container, policy, resolutions);
     if (policy.requiresDnsFiltering()) {
       return; // refused before rendering; PfRendererTest covers the refusal
     }
-    ChildRuleset child = PfRenderer.renderChild(rules);
+    ChildRuleset child = rules.render();
     String text = child.text();
     assertTrue(text.endsWith("\n"));
     int rulesPerAddress = 0;
+    LoadGrammar.check(LoadGrammar.Load.CHILD, text + Pfctl.END_OF_LOAD + "\n", SCOPE);
     for (String line : text.substring(0, text.length() - 1).split("\n", -1)) {
-      assertTrue(TABLE_LINE.matcher(line).matches() || RULE_LINE.matcher(line).matches(), line);
       assertTrue(
           line.chars().filter(c -> c == '{').count() == line.chars().filter(c -> c == '}').count(),
           line);
@@ -146,8 +133,8 @@ class HostileTextProperties {
         rulesPerAddress++;
       }
     }
-    // DNS tcp+udp, the udp port-53 block, the range, the gateway, the name's table, the final
-    // block.
+    // DNS tcp+udp, the udp range on either side of 53 (two rules), the gateway, the name's table,
+    // the final block.
     assertEquals(name.isPresent() ? 7 : 6, rulesPerAddress, text);
     for (PfTable table : child.tables()) {
       assertTrue(table.name().value().length() <= 31);
@@ -157,18 +144,15 @@ class HostileTextProperties {
 
   @Property(tries = 300)
   void unsafeRuleSetName_isRejectedBeforeRendering(@ForAll("anyText") String name) {
-    ContainerRules base = Fixtures.denyAll();
+    Child base = Fixtures.denyAll();
     try {
-      ContainerRules rules =
-          new ContainerRules(
-              new RuleSetName(name), base.container(), base.policy(), base.resolutions());
-      ChildRuleset child = PfRenderer.renderChild(rules);
+      Child rules =
+          new Child(new AnchorName(name), base.container(), base.policy(), base.resolutions());
+      ChildRuleset child = rules.render();
       assertEquals(name, child.anchorName().value());
     } catch (IllegalArgumentException expected) {
       assertTrue(
-          expected.getMessage().contains("not a safe pf anchor name")
-              || expected.getMessage().contains("is not a rule-set name"),
-          expected.getMessage());
+          expected.getMessage().contains("not a safe pf anchor name"), expected.getMessage());
     } catch (Exception e) {
       throw new AssertionError(e);
     }
@@ -187,9 +171,10 @@ class HostileTextProperties {
       return;
     }
     String text = PfRenderer.renderParent(parent);
-    for (String line : text.substring(0, text.length() - 1).split("\n", -1)) {
-      assertTrue(PARENT_LINE.matcher(line).matches(), line);
-    }
+    LoadGrammar.check(
+        LoadGrammar.Load.PARENT,
+        text + Pfctl.END_OF_LOAD + "\n",
+        new LoadScope(SCOPE.networks(), List.of(bridge)));
     assertEquals(4, text.split("\n").length, text);
     assertTrue(parent.path().value().length() <= ParentAnchor.MAX_PATH_LENGTH);
     PfEvaluator.of(text, Map.of());

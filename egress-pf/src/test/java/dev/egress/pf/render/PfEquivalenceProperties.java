@@ -2,7 +2,6 @@ package dev.egress.pf.render;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.policy.Allowance;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.Flow;
@@ -47,8 +46,8 @@ class PfEquivalenceProperties {
   void everyPacketsVerdict_equalsThePolicyDecision(@ForAll("scenarios") Scenarios.Scenario scenario)
       throws Exception {
     Map<String, String> children = new LinkedHashMap<>();
-    for (ContainerRules rules : scenario.containers()) {
-      children.put(rules.name().value(), PfRenderer.renderChild(rules).text());
+    for (Child rules : scenario.containers()) {
+      children.put(rules.name().value(), rules.render().text());
     }
     PfEvaluator pf = PfEvaluator.of(PfRenderer.renderParent(scenario.parent()), children);
     for (PfPacket packet : packets(scenario)) {
@@ -77,12 +76,12 @@ class PfEquivalenceProperties {
       throws Exception {
     // Same containers and policies; names now resolve as in another scenario. Only tables change.
     Map<String, String> children = new LinkedHashMap<>();
-    List<ContainerRules> refreshed = new ArrayList<>();
+    List<Child> refreshed = new ArrayList<>();
     for (int i = 0; i < before.containers().size(); i++) {
-      ContainerRules old = before.containers().get(i);
-      children.put(old.name().value(), PfRenderer.renderChild(old).text());
-      ContainerRules fresh =
-          new ContainerRules(
+      Child old = before.containers().get(i);
+      children.put(old.name().value(), old.render().text());
+      Child fresh =
+          new Child(
               old.name(),
               old.container(),
               old.policy(),
@@ -90,8 +89,8 @@ class PfEquivalenceProperties {
       refreshed.add(fresh);
     }
     PfEvaluator pf = PfEvaluator.of(PfRenderer.renderParent(before.parent()), children);
-    for (ContainerRules fresh : refreshed) {
-      ChildRuleset child = PfRenderer.renderChild(fresh);
+    for (Child fresh : refreshed) {
+      ChildRuleset child = fresh.render();
       for (PfTable table : child.tablesHolding(fresh.policy().hostNames())) {
         pf = pf.withTableReplaced(fresh.name().value(), table.name().value(), table.contents());
       }
@@ -133,7 +132,7 @@ class PfEquivalenceProperties {
     if (packet.direction() == Direction.OUT) {
       return PfVerdict.PASS;
     }
-    for (ContainerRules rules : scenario.containers()) {
+    for (Child rules : scenario.containers()) {
       if (rules.container().addresses().contains(packet.source())) {
         if (!packet.protocol().hasPorts()) {
           return PfVerdict.BLOCK;
@@ -168,7 +167,7 @@ class PfEquivalenceProperties {
     Set<InetAddress> sources = new java.util.LinkedHashSet<>();
     Set<InetAddress> destinations = new java.util.LinkedHashSet<>(Scenarios.ADDRESSES);
     Set<Integer> ports = new TreeSet<>(List.of(1, 52, 53, 54, 65535));
-    for (ContainerRules rules : scenario.containers()) {
+    for (Child rules : scenario.containers()) {
       sources.addAll(rules.container().addresses());
       if (rules.container().gateway() != null) {
         destinations.add(rules.container().gateway());

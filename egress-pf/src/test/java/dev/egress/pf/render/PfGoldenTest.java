@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.policy.IpNetwork;
 import dev.egress.testkit.pf.FakePfctl;
 import dev.egress.testkit.pf.PfDecision;
@@ -51,11 +50,10 @@ class PfGoldenTest {
 
   private static Map<String, String> rendered() throws Exception {
     Map<String, String> files = new LinkedHashMap<>();
-    files.put("nanoclaw-default.pf", PfRenderer.renderChild(Fixtures.nanoClaw()).text());
-    files.put(
-        "many-names-and-ports.pf", PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).text());
-    files.put("ipv6-only.pf", PfRenderer.renderChild(Fixtures.ipv6Only()).text());
-    files.put("deny-all.pf", PfRenderer.renderChild(Fixtures.denyAll()).text());
+    files.put("nanoclaw-default.pf", Fixtures.nanoClaw().render().text());
+    files.put("many-names-and-ports.pf", Fixtures.manyNamesAndPorts().render().text());
+    files.put("ipv6-only.pf", Fixtures.ipv6Only().render().text());
+    files.put("deny-all.pf", Fixtures.denyAll().render().text());
     files.put("parent.pf", PfRenderer.renderParent(ParentAnchor.defaults()));
     files.put("parent-guarded.pf", PfRenderer.renderParent(guardedParent()));
     files.put("anchor-names.txt", Fixtures.anchorNames());
@@ -84,12 +82,10 @@ class PfGoldenTest {
     Map<String, String> first = rendered();
     Map<String, String> second = rendered();
     assertEquals(first, second);
-    for (ContainerRules rules :
-        new ContainerRules[] {
-          Fixtures.nanoClaw(), Fixtures.manyNamesAndPorts(), Fixtures.ipv6Only()
-        }) {
-      ChildRuleset a = PfRenderer.renderChild(rules);
-      ChildRuleset b = PfRenderer.renderChild(rules);
+    for (Child rules :
+        new Child[] {Fixtures.nanoClaw(), Fixtures.manyNamesAndPorts(), Fixtures.ipv6Only()}) {
+      ChildRuleset a = rules.render();
+      ChildRuleset b = rules.render();
       assertEquals(a, b);
     }
   }

@@ -9,9 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.core.ContainerRules;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
@@ -27,53 +26,35 @@ import org.junit.jupiter.api.Test;
 class PfRendererTest {
 
   @Test
-  void renderChild_wildcardHost_isRefusedWithAHint() {
-    ContainerRules rules =
-        rules(
-            container("a", "192.168.64.1", "192.168.64.3"),
-            policy("allow *.example.com port 443"),
-            Resolutions.none());
-    UnsupportedPolicyException e =
-        assertThrows(UnsupportedPolicyException.class, () -> PfRenderer.renderChild(rules));
-    assertTrue(e.getMessage().contains("wildcard"), e.getMessage());
-    assertFalse(e.hint().isEmpty());
-  }
-
-  @Test
   void renderChild_nameThatIsNotASafeAnchorComponent_isRefused() {
-    ContainerRules base = Fixtures.denyAll();
+    Child base = Fixtures.denyAll();
     for (String name :
         List.of("", "_reserved", "a/b", "a b", "x\n", "*", ".hidden", "a".repeat(64))) {
       assertThrows(
           IllegalArgumentException.class,
-          () ->
-              PfRenderer.renderChild(
-                  new ContainerRules(
-                      new RuleSetName(name), base.container(), base.policy(), base.resolutions())),
+          () -> PfRenderer.renderChild(new AnchorName(name), base.plan()),
           name);
     }
   }
 
   @Test
   void renderChild_unknownGateway_rendersNoGatewayRuleAndNoDns() throws Exception {
-    ContainerRules rules =
+    Child rules =
         rules(
             container("a", "", "192.168.64.3"),
             policy("allow gateway port 3001", "dns gateway"),
             Resolutions.none());
-    assertEquals(
-        "block return in quick inet from 192.168.64.3 to any\n",
-        PfRenderer.renderChild(rules).text());
+    assertEquals("block return in quick inet from 192.168.64.3 to any\n", rules.render().text());
   }
 
   @Test
   void renderChild_containerWithoutIpv6_rendersNoInet6Rule() throws Exception {
-    assertFalse(PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).text().contains("inet6"));
+    assertFalse(Fixtures.manyNamesAndPorts().render().text().contains("inet6"));
   }
 
   @Test
   void renderChild_everyRuleIsInAndQuick_andEachAddressEndsWithABlock() throws Exception {
-    String text = PfRenderer.renderChild(Fixtures.nanoClaw()).text();
+    String text = Fixtures.nanoClaw().render().text();
     List<String> rules = rulesOnly(text);
     for (String rule : rules) {
       assertTrue(rule.matches("(pass|block return) in (log )?quick inet6? .*"), rule);
@@ -84,17 +65,17 @@ class PfRendererTest {
 
   @Test
   void renderChild_logDeniedOff_hasNoLog() throws Exception {
-    assertFalse(PfRenderer.renderChild(Fixtures.manyNamesAndPorts()).text().contains(" log "));
+    assertFalse(Fixtures.manyNamesAndPorts().render().text().contains(" log "));
   }
 
   @Test
   void renderChild_unsafeAnyAddress_rendersAnyAndNoTableForItsPorts() throws Exception {
-    ContainerRules rules =
+    Child rules =
         rules(
             container("a", "192.168.64.1", "192.168.64.3"),
             policy("allow unsafe-any-address port 443", "allow example.com port 443", "dns none"),
             resolutions(Map.of("example.com", List.of("93.184.216.34"))));
-    ChildRuleset child = PfRenderer.renderChild(rules);
+    ChildRuleset child = rules.render();
     assertEquals(
         "pass in quick inet proto tcp from 192.168.64.3 to any port = 443\n"
             + "block return in quick inet from 192.168.64.3 to any\n",
@@ -103,8 +84,8 @@ class PfRendererTest {
   }
 
   @Test
-  void renderChild_rangeSpanningDns_blocksPort53AfterTheResolverPass() throws Exception {
-    ContainerRules rules =
+  void renderChild_rangeSpanningDns_passesTheRangesOnEitherSideOf53() throws Exception {
+    Child rules =
         rules(
             container("a", "192.168.64.1", "192.168.64.3"),
             policy("allow 10.0.0.0/8 port 1-65535 proto udp", "dns gateway"),
@@ -112,28 +93,25 @@ class PfRendererTest {
     assertEquals(
         "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.1 port = 53\n"
             + "pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53\n"
-            + "block return in quick inet proto udp from 192.168.64.3 to any port = 53\n"
-            + "pass in quick inet proto udp from 192.168.64.3 to 10.0.0.0/8 port 1:65535\n"
+            + "pass in quick inet proto udp from 192.168.64.3 to 10.0.0.0/8 port 1:52\n"
+            + "pass in quick inet proto udp from 192.168.64.3 to 10.0.0.0/8 port 54:65535\n"
             + "block return in quick inet from 192.168.64.3 to any\n",
-        PfRenderer.renderChild(rules).text());
+        rules.render().text());
   }
 
   @Test
   void renderChild_rulesDoNotDependOnWhatNamesResolveTo() throws Exception {
-    ContainerRules before = Fixtures.nanoClaw();
-    ContainerRules after =
-        new ContainerRules(before.name(), before.container(), before.policy(), Resolutions.none());
-    assertEquals(
-        rulesOnly(PfRenderer.renderChild(before).text()),
-        rulesOnly(PfRenderer.renderChild(after).text()));
+    Child before = Fixtures.nanoClaw();
+    Child after = new Child(before.name(), before.container(), before.policy(), Resolutions.none());
+    assertEquals(rulesOnly(before.render().text()), rulesOnly(after.render().text()));
     assertEquals(
         List.of(IpNetwork.parse("160.79.104.0/23")),
-        PfRenderer.renderChild(after).table(new TableName("tcp_443")).entries());
+        after.render().table(new TableName("tcp_443")).entries());
   }
 
   @Test
   void tablesHolding_returnsOnlyTheTablesOfChangedNames() throws Exception {
-    ChildRuleset child = PfRenderer.renderChild(Fixtures.manyNamesAndPorts());
+    ChildRuleset child = Fixtures.manyNamesAndPorts().render();
     assertEquals(
         List.of("tcp_22", "tcp_443"),
         names(child.tablesHolding(Set.of(HostName.of("github.com")))));
@@ -145,26 +123,28 @@ class PfRendererTest {
 
   @Test
   void tableContents_isOneSortedEntryPerLine() throws Exception {
-    ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
+    ChildRuleset child = Fixtures.nanoClaw().render();
     assertEquals(
         "160.79.104.0/23\n160.79.104.10\n2607:6bc0::10\n",
         child.table(new TableName("tcp_443")).contents());
     assertEquals(
-        "",
-        PfRenderer.renderChild(Fixtures.manyNamesAndPorts())
-            .table(new TableName("udp_123"))
-            .contents());
+        "", Fixtures.manyNamesAndPorts().render().table(new TableName("udp_123")).contents());
     assertEquals(
         "9.9.9.9\n192.168.64.1\n",
-        PfRenderer.renderTable(Fixtures.manyNamesAndPorts(), new TableName("dns")));
+        PfRenderer.renderTable(
+            Fixtures.manyNamesAndPorts().name(),
+            Fixtures.manyNamesAndPorts().plan(),
+            new TableName("dns")));
     assertThrows(
         IllegalArgumentException.class,
-        () -> PfRenderer.renderTable(Fixtures.nanoClaw(), new TableName("dns")));
+        () ->
+            PfRenderer.renderTable(
+                Fixtures.nanoClaw().name(), Fixtures.nanoClaw().plan(), new TableName("dns")));
   }
 
   @Test
   void table_unknownName_saysWhichTablesExist() throws Exception {
-    ChildRuleset child = PfRenderer.renderChild(Fixtures.nanoClaw());
+    ChildRuleset child = Fixtures.nanoClaw().render();
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> child.table(new TableName("tcp_80")));
     assertTrue(e.getMessage().contains("tcp_443"), e.getMessage());
@@ -176,10 +156,9 @@ class PfRendererTest {
         IntStream.rangeClosed(1, PfRenderer.MAX_TABLES_PER_CONTAINER + 1)
             .mapToObj(i -> "allow h" + i + ".example.com port " + (1000 + 2 * i))
             .toArray(String[]::new);
-    ContainerRules rules =
-        rules(container("a", "", "192.168.64.3"), policy(lines), Resolutions.none());
+    Child rules = rules(container("a", "", "192.168.64.3"), policy(lines), Resolutions.none());
     UnsupportedPolicyException e =
-        assertThrows(UnsupportedPolicyException.class, () -> PfRenderer.renderChild(rules));
+        assertThrows(UnsupportedPolicyException.class, () -> rules.render());
     assertTrue(e.getMessage().contains("101 pf tables"), e.getMessage());
   }
 
@@ -203,7 +182,7 @@ class PfRendererTest {
 
   @Test
   void renderChild_sameInputsInAnotherOrder_rendersTheSameBytes() throws Exception {
-    ContainerRules a =
+    Child a =
         rules(
             container("a", "192.168.64.1", "192.168.64.3", "fd00::3", "fd00::2"),
             policy("allow b.example port 443", "allow a.example port 443"),
@@ -213,7 +192,7 @@ class PfRendererTest {
                     List.of("10.0.0.1", "fd00::1"),
                     "b.example",
                     List.of("10.0.0.2"))));
-    ContainerRules b =
+    Child b =
         rules(
             container("a", "192.168.64.1", "fd00::2", "192.168.64.3", "fd00::3"),
             policy("allow a.example port 443", "allow b.example port 443"),
@@ -223,13 +202,13 @@ class PfRendererTest {
                     List.of("10.0.0.2"),
                     "a.example",
                     List.of("fd00::1", "10.0.0.1"))));
-    assertEquals(PfRenderer.renderChild(a).text(), PfRenderer.renderChild(b).text());
+    assertEquals(a.render().text(), b.render().text());
   }
 
   @Test
   void renderChild_destinationsAWiderRuleAlreadyPasses_getNoRuleOrEntryOfTheirOwn()
       throws Exception {
-    ContainerRules rules =
+    Child rules =
         rules(
             container("a", "192.168.64.1", "192.168.64.3"),
             policy(
@@ -246,16 +225,16 @@ class PfRendererTest {
             Resolutions.none());
     assertEquals(
         "table <tcp_8443> persist { 172.16.0.1, 172.17.0.0/16 }\n"
-            + "block return in quick inet proto tcp from 192.168.64.3 to any port = 53\n"
-            + "pass in quick inet proto tcp from 192.168.64.3 to 10.0.0.0/8 port 1:65535\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to 10.0.0.0/8 port 1:52\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to 10.0.0.0/8 port 54:65535\n"
             + "pass in quick inet proto tcp from 192.168.64.3 to 192.168.64.0/24 port 3000:3010\n"
             + "pass in quick inet proto tcp from 192.168.64.3 to <tcp_8443> port = 8443\n"
             + "pass in quick inet proto udp from 192.168.64.3 to any port 80:90\n"
             + "block return in quick inet from 192.168.64.3 to any\n",
-        PfRenderer.renderChild(rules).text());
+        rules.render().text());
     assertEquals(
         List.of(IpNetwork.parse("172.16.0.1"), IpNetwork.parse("172.17.0.0/16")),
-        PfRenderer.renderChild(rules).table(new TableName("tcp_8443")).entries());
+        rules.render().table(new TableName("tcp_8443")).entries());
   }
 
   private static List<String> names(List<PfTable> tables) {

@@ -1,6 +1,5 @@
 package dev.egress.pf.render;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Allowance;
@@ -100,7 +99,7 @@ final class Scenarios {
           new PortRange(443, 444));
 
   /** One container: its endpoint, policy and resolutions, and whether the guard exists. */
-  record Scenario(List<ContainerRules> containers, @Nullable ManagedNetwork guard) {
+  record Scenario(List<Child> containers, @Nullable ManagedNetwork guard) {
     ParentAnchor parent() {
       return guard == null
           ? ParentAnchor.defaults()
@@ -110,7 +109,7 @@ final class Scenarios {
     @Override
     public String toString() {
       StringBuilder out = new StringBuilder("guard " + guard + "\n");
-      for (ContainerRules rules : containers) {
+      for (Child rules : containers) {
         out.append(rules.container())
             .append(" -> ")
             .append(rules.name())
@@ -130,7 +129,7 @@ final class Scenarios {
                 ManagedNetwork.of(SUBNET_V4, SUBNET_V6).onBridge(BRIDGE),
                 ManagedNetwork.of(SUBNET_V4))
             .injectNull(0.3);
-    Arbitrary<List<ContainerRules>> containers =
+    Arbitrary<List<Child>> containers =
         Arbitraries.integers()
             .between(1, 3)
             .flatMap(
@@ -141,14 +140,12 @@ final class Scenarios {
                             resolutions().list().ofSize(n))
                         .as(
                             (shapes, policies, resolutions) -> {
-                              List<ContainerRules> result = new ArrayList<>();
+                              List<Child> result = new ArrayList<>();
                               for (int i = 0; i < n; i++) {
                                 ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
                                 result.add(
-                                    new ContainerRules(
-                                        ParentAnchor.defaults()
-                                            .childName(endpoint.id())
-                                            .ruleSetName(),
+                                    new Child(
+                                        ParentAnchor.defaults().childName(endpoint.id()),
                                         endpoint,
                                         policies.get(i),
                                         resolutions.get(i)));

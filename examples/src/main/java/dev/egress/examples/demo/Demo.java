@@ -1,15 +1,13 @@
 package dev.egress.examples.demo;
 
-import dev.egress.core.ContainerRules;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.NameResolver;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
-import dev.egress.nftables.NftBackend;
-import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.policy.Destination;
@@ -87,7 +85,8 @@ public final class Demo {
     }
   }
 
-  private static void printDryRun(PrintStream out, EgressPolicy policy, String why) {
+  private static void printDryRun(PrintStream out, EgressPolicy policy, String why)
+      throws EgressException {
     out.println();
     out.println("Not enforcing here: " + why + ".");
     out.println("On Linux as root this demo builds a network-namespace lab and probes it.");
@@ -99,17 +98,16 @@ public final class Demo {
             ContainerId.of("agent-1"),
             List.of(IpAddresses.parse("172.17.0.2")),
             IpAddresses.parse("172.17.0.1"));
-    NftBackend backend =
-        new NftBackend(
-            NftCommand.onPath(),
-            "egress",
-            new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true));
     Resolutions resolutions =
         new Resolutions(Map.of(HostName.of(API), Set.of(IpAddresses.parse("192.0.2.10"))));
-    out.print(
-        backend.preview(
-            new ContainerRules(
-                backend.ruleSetName(container.id()), container, policy, resolutions)));
+    try (NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(NameResolver.fixed(resolutions))
+            .guard(
+                new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true))
+            .build()) {
+      out.print(enforcer.preview(container, policy).ruleset());
+    }
   }
 
   private record Probe(String description, boolean expected, Supplier<Outcome> action) {}

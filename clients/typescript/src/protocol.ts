@@ -1,0 +1,193 @@
+// The values of egressd protocol version 1, as the contract (egressd-protocol.md) gives them.
+
+/** The protocol version this client speaks; `version` and `status` report the daemon's. */
+export const PROTOCOL_VERSION = 1;
+
+/** ISO-8601 UTC with milliseconds, e.g. `2026-11-29T14:02:11.123Z`. */
+export type Timestamp = string;
+
+/** A container as the network sees it: every address it can send from, IPv4 and IPv6. */
+export interface Container {
+  /** 1-200 printable ASCII characters without spaces. */
+  readonly id: string;
+  readonly addresses: readonly string[];
+  /** Needed by policies that name `gateway`. */
+  readonly gateway?: string;
+}
+
+/** A policy file `NAME.policy` in the daemon's policy directory, or policy text. */
+export type PolicyRef = { readonly name: string } | { readonly text: string };
+
+export interface PolicyProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export type Backend = 'nftables' | 'pf';
+
+export interface VersionData {
+  readonly protocol: number;
+  readonly egressd: string;
+  readonly backend: Backend;
+}
+
+export interface AttachArgs {
+  readonly container: Container;
+  readonly policy: PolicyRef;
+}
+
+export interface UpdateArgs {
+  readonly containerId: string;
+  readonly policy: PolicyRef;
+}
+
+/** What `attach` and `update` answer: the policy in force, in canonical text. */
+export interface AttachData {
+  readonly containerId: string;
+  readonly ruleSet: string;
+  readonly policy: { readonly name?: string; readonly text: string };
+}
+
+export interface DetachArgs {
+  readonly containerId: string;
+}
+
+export interface DetachData {
+  readonly containerId: string;
+  readonly wasAttached: boolean;
+}
+
+export interface ReconcileArgs {
+  /** Every container that really runs; the rule sets of all others are removed. */
+  readonly liveContainerIds: readonly string[];
+}
+
+export interface ReconcileData {
+  readonly detached: readonly string[];
+  readonly orphanRuleSetsRemoved: readonly string[];
+  readonly repaired: readonly string[];
+}
+
+export interface CheckArgs {
+  readonly text: string;
+}
+
+/** Checking is not failing: an invalid policy is a successful answer. */
+export type CheckData =
+  | { readonly valid: true; readonly summary: string }
+  | { readonly valid: false; readonly problems: readonly PolicyProblem[] };
+
+export interface AttachmentStatus {
+  readonly container: Container;
+  readonly ruleSet: string;
+  readonly policy: { readonly name?: string; readonly text: string };
+  readonly attachedAt: Timestamp;
+}
+
+export interface ResolvedName {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly state: string;
+  readonly expiresAt: Timestamp;
+}
+
+export interface HealthProblem {
+  readonly what: string;
+  readonly fix: string;
+}
+
+export interface Counters {
+  readonly requests: number;
+  readonly attaches: number;
+  readonly detaches: number;
+  readonly failures: number;
+  readonly connections: number;
+  readonly subscribers: number;
+}
+
+export interface StatusData extends VersionData {
+  readonly attachments: readonly AttachmentStatus[];
+  readonly resolver: { readonly names: readonly ResolvedName[] };
+  readonly health: { readonly problems: readonly HealthProblem[] };
+  readonly counters: Counters;
+}
+
+/**
+ * Each request command's arguments and answer data; the client's methods are typed from this map.
+ * `subscribe` is not here: it turns its connection into an event stream (see subscription.ts).
+ */
+export interface Commands {
+  version: { args: undefined; data: VersionData };
+  attach: { args: AttachArgs; data: AttachData };
+  update: { args: UpdateArgs; data: AttachData };
+  detach: { args: DetachArgs; data: DetachData };
+  reconcile: { args: ReconcileArgs; data: ReconcileData };
+  status: { args: undefined; data: StatusData };
+  check: { args: CheckArgs; data: CheckData };
+}
+
+export type CommandName = keyof Commands;
+
+interface EventBase {
+  readonly time: Timestamp;
+  readonly ruleSet?: string;
+}
+
+/** A policy now applies to the container (`policy` is its canonical text). */
+export interface AttachedEvent extends EventBase {
+  readonly type: 'attached';
+  readonly containerId: string;
+  readonly policy: string;
+}
+
+export interface UpdatedEvent extends EventBase {
+  readonly type: 'updated';
+  readonly containerId: string;
+  readonly policy: string;
+}
+
+/** The container's rules and tracked connections are gone. */
+export interface DetachedEvent extends EventBase {
+  readonly type: 'detached';
+  readonly containerId: string;
+}
+
+/** Names of the container's policy resolve to new addresses, and the rules follow them. */
+export interface AddressesRefreshedEvent extends EventBase {
+  readonly type: 'addresses-refreshed';
+  readonly containerId: string;
+  readonly changed: readonly string[];
+}
+
+/** Kernel state differed from what the daemon installed; `description` says how to fix it if not repaired. */
+export interface DriftDetectedEvent extends EventBase {
+  readonly type: 'drift-detected';
+  readonly containerId?: string;
+  readonly description: string;
+  readonly repaired: boolean;
+}
+
+export interface FailedEvent extends EventBase {
+  readonly type: 'failed';
+  readonly containerId?: string;
+  readonly operation: string;
+  readonly message: string;
+}
+
+/** The subscriber read too slowly: `dropped` events were lost and the daemon closes the stream. */
+export interface OverflowEvent {
+  readonly type: 'overflow';
+  readonly dropped: number;
+}
+
+export type EgressEvent =
+  | AttachedEvent
+  | UpdatedEvent
+  | DetachedEvent
+  | AddressesRefreshedEvent
+  | DriftDetectedEvent
+  | FailedEvent
+  | OverflowEvent;
+
+export type EventType = EgressEvent['type'];

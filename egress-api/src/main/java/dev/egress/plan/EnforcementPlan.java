@@ -1,0 +1,245 @@
+package dev.egress.plan;
+
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.policy.Allowance;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PortRange;
+import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What one container's rules must say, whatever the packet filter: computed once per install by
+ * {@link #of} from the policy, the container's endpoint and the current resolutions, then printed
+ * by a backend's renderer. It lets through exactly what {@link EgressPolicy#permits} allows ({@link
+ * #permits} is that decision, read from the plan).
+ *
+ * <p>Everything but {@link #addresses} depends on the policy and the endpoint alone: a change of
+ * what names resolve to changes only the address sets, so a backend replaces its tables or sets and
+ * leaves its rules alone.
+ *
+ * @param sources the container's source addresses, IPv4 first, as the endpoint lists them; its
+ *     rules are keyed on these
+ * @param resolvers the resolvers it may query over TCP and UDP port 53, in the DNS rule's order;
+ *     the gateway stands for itself when known and for nothing otherwise
+ * @param allows the allow lines in the policy's order; none opens port 53, and a gateway line whose
+ *     gateway is unknown is left out
+ * @param addresses the names whose address sets the allow lines use, sorted, each with its current
+ *     addresses (none when it resolves to nothing: the set is empty, never "any")
+ * @param logDenied whether the final deny logs what it refuses
+ */
+public record EnforcementPlan(
+    List<InetAddress> sources,
+    List<InetAddress> resolvers,
+    List<Allow> allows,
+    SortedMap<HostName, Set<InetAddress>> addresses,
+    boolean logDenied) {
+
+  /** The name of an address-set target; empty for the others. */
+  private static final Target.Cases<Optional<HostName>> ADDRESS_SET_NAME =
+      new Target.Cases<>() {
+        @Override
+        public Optional<HostName> network(IpNetwork network) {
+          return Optional.empty();
+        }
+
+        @Override
+        public Optional<HostName> addressSet(HostName name) {
+          return Optional.of(name);
+        }
+
+        @Override
+        public Optional<HostName> anyAddress() {
+          return Optional.empty();
+        }
+      };
+
+  public EnforcementPlan {
+    sources = List.copyOf(sources);
+    if (sources.isEmpty()) {
+      throw new IllegalArgumentException("a plan needs at least one source address");
+    }
+    resolvers = List.copyOf(resolvers);
+    allows = List.copyOf(allows);
+    SortedMap<HostName, Set<InetAddress>> copy = new TreeMap<>();
+    addresses.forEach((name, set) -> copy.put(name, Set.copyOf(set)));
+    addresses = Collections.unmodifiableSortedMap(copy);
+    for (Allow allow : allows) {
+      allow
+          .target()
+          .match(ADDRESS_SET_NAME)
+          .filter(name -> !copy.containsKey(name))
+          .ifPresent(
+              name -> {
+                throw new IllegalArgumentException(
+                    "allow line "
+                        + allow
+                        + " uses the address set of "
+                        + name
+                        + ", which the plan does not hold");
+              });
+    }
+  }
+
+  /**
+   * The plan for {@code container} under {@code policy} while its names resolve as {@code
+   * resolutions} says.
+   */
+  public static EnforcementPlan of(
+      EgressPolicy policy, ContainerEndpoint container, Resolutions resolutions) {
+    @Nullable InetAddress gateway = container.gateway();
+    List<Allow> allows = new ArrayList<>();
+    SortedMap<HostName, Set<InetAddress>> addresses = new TreeMap<>();
+    for (Allowance allowance : policy.allowances()) {
+      Optional<Ports> ports = Ports.allowedBy(allowance.ports());
+      Optional<Target> target = allowance.destination().match(targetOf(gateway));
+      if (ports.isPresent() && target.isPresent()) {
+        allows.add(new Allow(allowance.protocol(), ports.get(), target.get()));
+        target
+            .get()
+            .match(ADDRESS_SET_NAME)
+            .ifPresent(name -> addresses.put(name, resolutions.addressesOf(name)));
+      }
+    }
+    return new EnforcementPlan(
+        container.addresses(),
+        policy.dns().match(resolversOf(gateway)),
+        allows,
+        addresses,
+        policy.logDenied());
+  }
+
+  /** The resolvers of {@code family}. */
+  public List<InetAddress> resolvers(Family family) {
+    return resolvers.stream()
+        .filter(resolver -> Family.of(resolver) == family)
+        .collect(Collectors.toUnmodifiableList());
+  }
+
+  /** The allow lines rules of {@code family} carry, in order: see {@link Target#appliesTo}. */
+  public List<Allow> allows(Family family) {
+    return allows.stream()
+        .filter(allow -> allow.appliesTo(family))
+        .collect(Collectors.toUnmodifiableList());
+  }
+
+  /** The names whose address sets the rules use, sorted: {@link #addresses}' keys. */
+  public List<HostName> names() {
+    return List.copyOf(addresses.keySet());
+  }
+
+  /** The current addresses of {@code name}'s set in {@code family}. */
+  public Set<InetAddress> addresses(HostName name, Family family) {
+    return addresses.getOrDefault(name, Set.of()).stream()
+        .filter(address -> Family.of(address) == family)
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /**
+   * Whether a connection the container opens as {@code flow} is let through: what {@link
+   * EgressPolicy#permits} decides for the policy, endpoint and resolutions the plan was made from.
+   */
+  public boolean permits(Flow flow) {
+    InetAddress destination = flow.destination();
+    if (flow.port() == PortRange.DNS_PORT) {
+      return resolvers.contains(destination);
+    }
+    for (Allow allow : allows) {
+      if (allow.protocol() == flow.protocol()
+          && allow.ports().contains(flow.port())
+          && allow.target().match(holding(destination))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private Target.Cases<Boolean> holding(InetAddress destination) {
+    return new Target.Cases<>() {
+      @Override
+      public Boolean network(IpNetwork network) {
+        return network.contains(destination);
+      }
+
+      @Override
+      public Boolean addressSet(HostName name) {
+        return addresses.getOrDefault(name, Set.of()).contains(destination);
+      }
+
+      @Override
+      public Boolean anyAddress() {
+        return true;
+      }
+    };
+  }
+
+  private static Destination.Cases<Optional<Target>> targetOf(@Nullable InetAddress gateway) {
+    return new Destination.Cases<>() {
+      @Override
+      public Optional<Target> host(HostName name) {
+        return Optional.of(new Target.AddressSet(name));
+      }
+
+      @Override
+      public Optional<Target> network(IpNetwork network) {
+        return Optional.of(new Target.Network(network));
+      }
+
+      @Override
+      public Optional<Target> gateway() {
+        return Optional.ofNullable(gateway).map(g -> new Target.Network(IpNetwork.host(g)));
+      }
+
+      @Override
+      public Optional<Target> unsafeAnyAddress() {
+        return Optional.of(new Target.AnyAddress());
+      }
+    };
+  }
+
+  private static DnsRule.Cases<List<InetAddress>> resolversOf(@Nullable InetAddress gateway) {
+    return new DnsRule.Cases<>() {
+      @Override
+      public List<InetAddress> viaGateway() {
+        return gateway == null ? List.of() : List.of(gateway);
+      }
+
+      @Override
+      public List<InetAddress> servers(List<InetAddress> addresses) {
+        return addresses;
+      }
+
+      @Override
+      public List<InetAddress> none() {
+        return List.of();
+      }
+    };
+  }
+
+  @Override
+  public String toString() {
+    return "plan for "
+        + sources.stream().map(IpAddresses::format).collect(Collectors.joining(","))
+        + ": dns "
+        + resolvers.stream().map(IpAddresses::format).collect(Collectors.joining(" "))
+        + ", allow "
+        + allows
+        + ", names "
+        + addresses
+        + (logDenied ? ", denials logged" : "");
+  }
+}

@@ -1,0 +1,87 @@
+package dev.egress.pf.render;
+
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * What privileged loads may name, fixed when the sudo wrapper is generated: the source address of
+ * every container rule and every subnet of the guard must lie inside one of {@link #networks}, and
+ * the guard may block only the interfaces in {@link #bridges}. So the user that sudoers names can
+ * write rules for managed containers' traffic and for nothing else the host sees.
+ *
+ * @param networks the networks managed containers' addresses come from, both families as needed; at
+ *     least one, none a /0; sorted, without duplicates
+ * @param bridges the interfaces a guard may block whole, such as {@code bridge100}; possibly empty;
+ *     sorted, without duplicates
+ */
+public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
+  private static final Pattern PREFIX = Pattern.compile("0|[1-9][0-9]{0,2}");
+
+  /**
+   * @throws IllegalArgumentException if there is no network, a network is a /0, or a bridge is not
+   *     an interface name pf could have
+   */
+  public LoadScope {
+    Objects.requireNonNull(networks, "networks");
+    if (networks.isEmpty()) {
+      throw new IllegalArgumentException(
+          "name at least one network that managed containers' addresses come from");
+    }
+    for (IpNetwork network : networks) {
+      if (network.prefixLength() == 0) {
+        throw new IllegalArgumentException(
+            network + " is every address of its family, not a network of containers");
+      }
+    }
+    networks = List.copyOf(new TreeSet<>(networks));
+    for (String bridge : bridges) {
+      ManagedNetwork.requireInterfaceName(bridge);
+    }
+    bridges = List.copyOf(new TreeSet<>(bridges));
+  }
+
+  /**
+   * Whether {@code token}, an address ({@code 192.168.64.3}) or a network ({@code fd00:64::/64}) as
+   * a load writes it, lies wholly inside one of {@link #networks}. Anything else (a name, a
+   * malformed literal, a prefix out of range) does not.
+   */
+  public boolean holds(String token) {
+    int slash = token.indexOf('/');
+    InetAddress address;
+    try {
+      address = IpAddresses.parse(slash < 0 ? token : token.substring(0, slash));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    int bits = address.getAddress().length * 8;
+    int prefix = bits;
+    if (slash >= 0) {
+      String text = token.substring(slash + 1);
+      if (!PREFIX.matcher(text).matches() || Integer.parseInt(text) > bits) {
+        return false;
+      }
+      prefix = Integer.parseInt(text);
+    }
+    for (IpNetwork network : networks) {
+      if (prefix >= network.prefixLength() && network.contains(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code name} is one of {@link #bridges}. */
+  public boolean isBridge(String name) {
+    return bridges.contains(name);
+  }
+
+  @Override
+  public String toString() {
+    return "networks " + networks + (bridges.isEmpty() ? ", no bridge" : ", bridges " + bridges);
+  }
+}
