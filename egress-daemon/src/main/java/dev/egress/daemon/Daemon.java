@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -93,9 +94,13 @@ final class Daemon implements AutoCloseable {
     }
   }
 
-  /** Re-reads the policy files now, on the maintenance thread (what SIGHUP does). */
-  void reloadPolicies() {
-    maintenance.execute(service::reloadPolicies);
+  /**
+   * Re-reads the policy files now, on the maintenance thread (what SIGHUP does).
+   *
+   * @return done when the re-read has run
+   */
+  Future<?> reloadPolicies() {
+    return maintenance.submit(service::reloadPolicies);
   }
 
   /** Blocks until {@link #close} has run. */

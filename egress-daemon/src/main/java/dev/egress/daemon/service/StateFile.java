@@ -87,16 +87,16 @@ public final class StateFile {
     try {
       JsonNode root = Json.parse(text);
       if (!root.isObject()) {
-        throw new IOException(where() + "does not hold a JSON object");
+        throw new IOException(where() + "not a JSON object");
       }
       Args.of((ObjectNode) root).only(Set.of(VERSION_FIELD, "attachments"));
       JsonNode version = root.get(VERSION_FIELD);
       if (version == null || !version.isInt() || version.intValue() != 1) {
-        throw new IOException(where() + "is not a version 1 state of egressd");
+        throw new IOException(where() + "not a version 1 state of egressd");
       }
       JsonNode attachments = root.get("attachments");
       if (attachments == null || !attachments.isArray()) {
-        throw new IOException(where() + "has no attachments list");
+        throw new IOException(where() + "no attachments list");
       }
       List<Saved> saved = new ArrayList<>();
       for (JsonNode attachment : attachments) {
@@ -104,7 +104,7 @@ public final class StateFile {
       }
       return saved;
     } catch (JsonProcessingException e) {
-      throw new IOException(where() + "is not JSON: " + UserText.line(e.getOriginalMessage()));
+      throw new IOException(where() + "not JSON: " + UserText.line(e.getOriginalMessage()));
     } catch (RequestException e) {
       throw new IOException(where() + e.getMessage());
     }
@@ -147,7 +147,7 @@ public final class StateFile {
 
   private Saved saved(JsonNode node) throws IOException, RequestException {
     if (!node.isObject()) {
-      throw new IOException(where() + "holds an attachment that is not an object");
+      throw new IOException(where() + "an attachment is not an object");
     }
     Args attachment = Args.of((ObjectNode) node).only(Set.of("container", "policy", "attachedAt"));
     ContainerEndpoint container = Values.container(attachment.object("container"));
@@ -165,6 +165,6 @@ public final class StateFile {
   }
 
   private String where() {
-    return "the state file " + UserText.line(file.toString()) + " ";
+    return "the state file " + UserText.line(file.toString()) + ": ";
   }
 }
