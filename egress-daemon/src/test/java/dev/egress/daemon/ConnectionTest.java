@@ -277,17 +277,23 @@ class ConnectionTest {
       second.request("{\"id\":1,\"command\":\"version\"}");
 
       try (LineClient third = daemon.connect()) {
-        third.send("{\"id\":1,\"command\":\"version\"}\n");
+        try {
+          third.send("{\"id\":1,\"command\":\"version\"}\n");
+        } catch (IOException closedAlready) {
+          // the daemon may close it before the request is written
+        }
         assertNull(third.nextLine(LineClient.TIMEOUT), "closed without an answer");
       }
       first.close();
-      waitUntilOpenConnections(1);
-      assertEquals(
-          1, data(daemon.request("{\"id\":2,\"command\":\"version\"}")).get("protocol").asInt());
+      awaitServedWith(1);
     }
   }
 
-  private void waitUntilOpenConnections(int count) throws Exception {
+  /**
+   * Waits until a new connection is served while {@code count} others are open: the one that closed
+   * freed its place.
+   */
+  private void awaitServedWith(int count) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
       // A probe connection counts itself; while the limit is still reached it is closed at once.
@@ -304,7 +310,7 @@ class ConnectionTest {
       }
       Thread.sleep(50);
     }
-    throw new AssertionError("connections did not drop to " + count);
+    throw new AssertionError("no connection was served beside " + count + " others");
   }
 
   @Test

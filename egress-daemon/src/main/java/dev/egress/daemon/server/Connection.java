@@ -15,6 +15,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 import org.jspecify.annotations.Nullable;
@@ -31,6 +33,12 @@ import org.slf4j.LoggerFactory;
  */
 final class Connection {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
+  /** How long a connection closed after an error waits for the client to close its side. */
+  static final long LINGER_MILLIS = 2000;
+
+  /** How much a connection closed after an error reads and drops meanwhile. */
+  static final long LINGER_BYTES = 4 << 20;
 
   private final SocketChannel channel;
   private final Peers peers;
@@ -73,9 +81,12 @@ final class Connection {
             channel,
             Json.error(
                 null, new RequestException(ErrorCode.PERMISSION_DENIED, peers.refusal(peer))));
+        lingerBeforeClose();
         return;
       }
-      serveRequests();
+      if (!serveRequests()) {
+        lingerBeforeClose();
+      }
     } catch (IOException e) {
       log.debug("connection ended: {}", e.toString());
     } catch (RuntimeException e) {
@@ -83,7 +94,11 @@ final class Connection {
     }
   }
 
-  private void serveRequests() throws IOException {
+  /**
+   * Answers requests until the client closes or subscribes (true), or until a line that cannot be
+   * matched to a request was answered (false): the caller then closes.
+   */
+  private boolean serveRequests() throws IOException {
     LineReader reader = new LineReader(channel, maxLineBytes);
     while (true) {
       LineReader.Result result = reader.next();
@@ -91,19 +106,19 @@ final class Connection {
         if (closed.inLine()) {
           log.debug("a client closed its connection in the middle of a request");
         }
-        return;
+        return true;
       }
       if (result instanceof LineReader.TooLong) {
         answerUnreadable(
             new RequestException(
                 ErrorCode.INVALID_REQUEST,
                 "the request line is longer than " + maxLineBytes + " bytes"));
-        return;
+        return false;
       }
       Request.Line line = Request.read(((LineReader.Line) result).bytes());
       if (line instanceof Request.Unreadable unreadable) {
         answerUnreadable(unreadable.reason());
-        return;
+        return false;
       }
       if (line instanceof Request.Refused refused) {
         answer(refused.id(), refused.reason());
@@ -136,9 +151,43 @@ final class Connection {
       }
       if (subscriber != null) {
         stream(subscriber, answer);
-        return;
+        return true;
       }
       write(channel, answer);
+    }
+  }
+
+  /**
+   * After a last answer, ends the connection so that the client reads that answer and then the end
+   * of the stream: closing with requests unread would make the kernel reset the connection, and a
+   * client may then never see the answer. So the sending side is shut, and what the client still
+   * sends is read and dropped until it closes, for at most {@value #LINGER_MILLIS} ms and {@value
+   * #LINGER_BYTES} bytes.
+   */
+  private void lingerBeforeClose() {
+    ScheduledFuture<?> deadline =
+        timer.schedule(this::closeQuietly, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    try {
+      channel.shutdownOutput();
+      ByteBuffer sink = ByteBuffer.allocate(8192);
+      long dropped = 0;
+      int read;
+      while (dropped < LINGER_BYTES && (read = channel.read(sink)) >= 0) {
+        dropped += read;
+        sink.clear();
+      }
+    } catch (IOException e) {
+      log.debug("closing after an error: {}", e.toString());
+    } finally {
+      deadline.cancel(false);
+    }
+  }
+
+  private void closeQuietly() {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      log.debug("closing a connection: {}", e.toString());
     }
   }
 
