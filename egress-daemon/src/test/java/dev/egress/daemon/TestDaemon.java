@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * file and policy directory in a test's directory. Everything but the packet filter is real: the
  * socket, the peer check, the protocol, the state file.
  */
-final class TestDaemon implements AutoCloseable {
+public final class TestDaemon implements AutoCloseable {
   final Path directory;
   final Path socket;
   final Path policies;
@@ -57,7 +57,7 @@ final class TestDaemon implements AutoCloseable {
         + extra;
   }
 
-  static TestDaemon start(Path directory) throws Exception {
+  public static TestDaemon start(Path directory) throws Exception {
     return start(directory, "", InMemoryEgressEnforcer.builder(), List::of);
   }
 
