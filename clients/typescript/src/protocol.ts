@@ -88,8 +88,15 @@ export interface AttachmentStatus {
 export interface ResolvedName {
   readonly name: string;
   readonly addresses: readonly string[];
-  readonly state: string;
-  readonly expiresAt: Timestamp;
+  /**
+   * `resolved` (the last lookup answered), `grace` (lookups fail; the last good addresses are kept
+   * until their grace time ends) or `unresolved` (no addresses: never answered, or answered with none).
+   */
+  readonly state: 'resolved' | 'grace' | 'unresolved';
+  /** When the earliest of the addresses' TTLs ends; absent when there are none. */
+  readonly expiresAt?: Timestamp;
+  /** The latest lookup's failure, when it failed. */
+  readonly lastError?: string;
 }
 
 export interface HealthProblem {
@@ -97,12 +104,19 @@ export interface HealthProblem {
   readonly fix: string;
 }
 
+/** Totals since the daemon started, and (`connections`, `subscribers`) what is open now. */
 export interface Counters {
+  /** Requests answered. */
   readonly requests: number;
+  /** Successful attach commands. */
   readonly attaches: number;
+  /** Containers detached, by detach or by reconcile. */
   readonly detaches: number;
+  /** Requests answered with an error. */
   readonly failures: number;
+  /** Connections open now, the one asking included. */
   readonly connections: number;
+  /** Subscriptions open now. */
   readonly subscribers: number;
 }
 
@@ -147,10 +161,13 @@ export interface UpdatedEvent extends EventBase {
   readonly policy: string;
 }
 
-/** The container's rules and tracked connections are gone. */
+/**
+ * The container's rules and tracked connections are gone. Without `containerId` for rules that no
+ * attachment of this daemon owned (found installed, removed by `reconcile`): `ruleSet` names them.
+ */
 export interface DetachedEvent extends EventBase {
   readonly type: 'detached';
-  readonly containerId: string;
+  readonly containerId?: string;
 }
 
 /** Names of the container's policy resolve to new addresses, and the rules follow them. */
@@ -168,6 +185,11 @@ export interface DriftDetectedEvent extends EventBase {
   readonly repaired: boolean;
 }
 
+/**
+ * An operation failed; what it leaves behind is as the operation's contract says. `operation` is
+ * the enforcer's (`attach`, `update`, `detach`, `remove`, `refresh`, `repair`) or `reload`: the
+ * policy file the container was attached with no longer reads, and it keeps its last good policy.
+ */
 export interface FailedEvent extends EventBase {
   readonly type: 'failed';
   readonly containerId?: string;
@@ -178,6 +200,7 @@ export interface FailedEvent extends EventBase {
 /** The subscriber read too slowly: `dropped` events were lost and the daemon closes the stream. */
 export interface OverflowEvent {
   readonly type: 'overflow';
+  readonly time: Timestamp;
   readonly dropped: number;
 }
 

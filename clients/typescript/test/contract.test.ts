@@ -122,6 +122,13 @@ describe(`egressd contract against ${daemon.description}`, () => {
       );
     });
 
+    it('by the name of a policy file that does not exist is an InvalidRequestError about policy.name', async () => {
+      await assert.rejects(
+        client.attach({ container: container('c1', 5), policy: { name: 'no-such-policy' } }),
+        (error) => error instanceof InvalidRequestError && error.field === 'policy.name',
+      );
+    });
+
     it('of a malformed address is an InvalidRequestError', async () => {
       await assert.rejects(
         client.attach({ container: { id: 'c1', addresses: ['10.0.0.300'] }, policy: { text: POLICY } }),
@@ -177,6 +184,7 @@ describe(`egressd contract against ${daemon.description}`, () => {
     assert.ok(Array.isArray(status.resolver.names));
     assert.ok(Array.isArray(status.health.problems));
     assert.ok(Number.isInteger(status.counters.requests));
+    assert.ok(status.counters.connections >= 1, 'the connections open now, this one included');
   });
 
   it('check answers a summary for a valid policy and positioned problems for an invalid one', async () => {

@@ -94,6 +94,7 @@ export class FakeEgressd {
       for (let end = buffered.indexOf(10); end !== -1; end = buffered.indexOf(10)) {
         const line = buffered.subarray(0, end);
         buffered = buffered.subarray(end + 1);
+        if (socket.writableEnded) return; // closed after an error: the rest is not read
         if (!this.subscribers.has(socket)) this.handleLine(line, socket); // subscribers' lines are ignored
       }
       if (buffered.length > MAX_LINE_BYTES) {
@@ -118,7 +119,9 @@ export class FakeEgressd {
       socket.write(JSON.stringify({ id, ok: true, data }) + '\n');
     } catch (error) {
       if (!(error instanceof RequestError)) throw error;
-      socket.write(errorLine(id as string | number | null, error));
+      // An error that cannot name its request ends the connection, as the protocol says.
+      if (id === null) socket.end(errorLine(null, error));
+      else socket.write(errorLine(id as string | number, error));
     }
   }
 
@@ -224,6 +227,11 @@ export class FakeEgressd {
     const name = isObject(ref) && Object.keys(ref).length === 1 ? ref['name'] : undefined;
     const text = isObject(ref) && Object.keys(ref).length === 1 ? ref['text'] : undefined;
     const source = typeof name === 'string' ? this.readPolicyFile(name) : text;
+    if (typeof name === 'string' && source === undefined) {
+      throw new RequestError('invalid-request', `no policy ${name}: there is no file ${name}.policy`, {
+        field: 'policy.name',
+      });
+    }
     if (typeof source !== 'string') {
       throw new RequestError('invalid-request', 'policy must be {"name": NAME} of a policy file or {"text": TEXT}', {
         field: 'policy',

@@ -250,9 +250,12 @@ describe('the event stream', () => {
     const stream = client.subscribe();
     await readUntil(stream, subscribed(false));
     fake.intercept = undefined;
-    fake.publish({ type: 'overflow', dropped: 1000 });
+    fake.publish({ type: 'overflow', time: '2026-11-29T14:02:11.123Z', dropped: 1000 });
     const overflow = await stream.next();
-    assert.deepEqual(overflow.value, { kind: 'event', event: { type: 'overflow', dropped: 1000 } });
+    assert.deepEqual(overflow.value, {
+      kind: 'event',
+      event: { type: 'overflow', time: '2026-11-29T14:02:11.123Z', dropped: 1000 },
+    });
     // The daemon closes a subscriber that overflowed.
     await fake.stop();
     await fake.listen();

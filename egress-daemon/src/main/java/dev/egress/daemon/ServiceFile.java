@@ -1,0 +1,108 @@
+package dev.egress.daemon;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The service definition that runs egressd at boot, from the templates in this package: a systemd
+ * unit on Linux, a launchd daemon on macOS, both running egressd as root with the given Java, jar
+ * and configuration.
+ *
+ * @param name the file name: {@code egressd.service} or {@code dev.egress.egressd.plist}
+ * @param installPath where it is installed
+ * @param text the file's content
+ * @param nextSteps the commands that enable and start it once installed
+ */
+record ServiceFile(String name, Path installPath, String text, List<String> nextSteps) {
+  /** Paths written into the files: no spaces, quotes, {@code $}, {@code %} or markup. */
+  private static final Pattern PLAIN_PATH = Pattern.compile("/[A-Za-z0-9_./+-]*");
+
+  ServiceFile {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(installPath, "installPath");
+    Objects.requireNonNull(text, "text");
+    nextSteps = List.copyOf(nextSteps);
+  }
+
+  /**
+   * The service file for {@code config}'s backend.
+   *
+   * @throws IllegalArgumentException if a path holds characters the file format would need escaped
+   */
+  static ServiceFile of(DaemonConfig config, Path java, Path jar, Path configFile) {
+    Set<String> writable = new LinkedHashSet<>();
+    for (Path file : List.of(config.socket(), config.stateFile())) {
+      writable.add(String.valueOf(file.getParent()));
+    }
+    Map<String, String> values =
+        Map.of(
+            "@JAVA@", plain(java),
+            "@JAR@", plain(jar),
+            "@CONFIG@", plain(configFile),
+            "@SOCKET@", plain(config.socket()),
+            "@WRITABLE@",
+                String.join(" ", writable.stream().map(Path::of).map(ServiceFile::plain).toList()));
+    if (config.backend() == DaemonConfig.Backend.PF) {
+      String name = "dev.egress.egressd.plist";
+      Path path = Path.of("/Library/LaunchDaemons").resolve(name);
+      return new ServiceFile(
+          name,
+          path,
+          fill(template(name), values),
+          List.of(
+              "sudo chown root:wheel " + path + " && sudo chmod 644 " + path,
+              "sudo launchctl bootstrap system " + path,
+              "sudo launchctl kill HUP system/dev.egress.egressd   # re-read policy files"));
+    }
+    String name = "egressd.service";
+    Path path = Path.of("/etc/systemd/system").resolve(name);
+    return new ServiceFile(
+        name,
+        path,
+        fill(template(name), values),
+        List.of(
+            "sudo systemctl daemon-reload",
+            "sudo systemctl enable --now egressd",
+            "sudo systemctl reload egressd   # re-read policy files"));
+  }
+
+  private static String plain(Path path) {
+    String text = path.toString();
+    if (!PLAIN_PATH.matcher(text).matches()) {
+      throw new IllegalArgumentException(
+          "the path "
+              + dev.egress.policy.UserText.quote(text)
+              + " is not absolute or has characters a service file would need escaped (spaces,"
+              + " quotes, '$', '%'): use another path, or write the file from the template by"
+              + " hand");
+    }
+    return text;
+  }
+
+  private static String fill(String template, Map<String, String> values) {
+    String text = template;
+    for (Map.Entry<String, String> value : values.entrySet()) {
+      text = text.replace(value.getKey(), value.getValue());
+    }
+    return text;
+  }
+
+  private static String template(String name) {
+    try (InputStream in = ServiceFile.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("the template " + name + " is missing from egressd's jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the template " + name, e);
+    }
+  }
+}
