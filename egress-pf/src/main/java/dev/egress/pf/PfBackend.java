@@ -67,6 +67,13 @@ final class PfBackend implements FirewallBackend {
           Map.entry("http-alt", "8080"),
           Map.entry("pcsync-https", "8443"));
 
+  /**
+   * The names pfctl prints for the ICMPv6 types egress-pf renders as numbers (its {@code
+   * icmp6_type} table, pfctl_parser.c, the same in every pfctl lineage).
+   */
+  private static final Map<String, String> ICMP6_TYPES =
+      Map.of("routersol", "133", "neighbrsol", "135", "neighbradv", "136");
+
   /** What pfctl appends to a rule it prints: state defaults, or {@code all} without addresses. */
   private static final Set<String> STATE_DEFAULTS =
       Set.of("", "flags S/SA keep state", "keep state", "flags S/SA");
@@ -310,7 +317,8 @@ final class PfBackend implements FirewallBackend {
    * keep state}, {@code flags S/SA}; {@code all} after a rule without addresses). Any other
    * trailing word may narrow or change the rule, so it is drift. pfctl may print a port as its
    * service name ({@code port = https}); a name counts only if {@link #SERVICE_PORTS} maps it to
-   * the rendered port.
+   * the rendered port. Likewise {@code proto ipv6-icmp} for {@code proto icmp6}, and an ICMPv6
+   * type's name ({@code icmp6-type neighbrsol}) for its number ({@link #ICMP6_TYPES}).
    */
   static boolean sameRule(String rendered, String loaded) {
     String[] expected = rendered.split(" ");
@@ -321,7 +329,13 @@ final class PfBackend implements FirewallBackend {
     for (int i = 0; i < expected.length; i++) {
       boolean servicePort =
           i > 0 && expected[i - 1].equals("=") && expected[i].equals(SERVICE_PORTS.get(actual[i]));
-      if (!expected[i].equals(actual[i]) && !servicePort) {
+      boolean icmp6Type =
+          i > 0
+              && expected[i - 1].equals("icmp6-type")
+              && expected[i].equals(ICMP6_TYPES.get(actual[i]));
+      // pfctl names protocols as /etc/protocols does: 58 is ipv6-icmp there.
+      boolean icmp6 = expected[i].equals("icmp6") && actual[i].equals("ipv6-icmp");
+      if (!expected[i].equals(actual[i]) && !servicePort && !icmp6Type && !icmp6) {
         return false;
       }
     }

@@ -75,6 +75,42 @@ public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
     return false;
   }
 
+  /**
+   * Whether {@code token} is an IPv6 /64 ({@code fd00:64::/64}) on the link of a managed network:
+   * it holds one of {@link #networks}, or lies inside one. The first 64 bits of its address agree
+   * with the network's first {@code min(64, prefix)}; the rest of its address is not looked at.
+   */
+  public boolean holdsOnLink(String token) {
+    if (!token.endsWith("/64")) {
+      return false;
+    }
+    InetAddress address;
+    try {
+      address = IpAddresses.parse(token.substring(0, token.length() - 3));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    if (address.getAddress().length != 16) {
+      return false;
+    }
+    for (IpNetwork network : networks) {
+      int bits = Math.min(64, network.prefixLength());
+      if (network.isIpv6() && masked(network.address(), bits).equals(masked(address, bits))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static IpNetwork masked(InetAddress address, int bits) {
+    byte[] bytes = address.getAddress();
+    for (int i = 0; i < bytes.length; i++) {
+      int keep = Math.max(0, Math.min(8, bits - 8 * i));
+      bytes[i] &= (byte) (0xff << (8 - keep));
+    }
+    return new IpNetwork(IpAddresses.fromBytes(bytes), bits);
+  }
+
   /** Whether {@code name} is one of {@link #bridges}. */
   public boolean isBridge(String name) {
     return bridges.contains(name);
