@@ -10,6 +10,7 @@ import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.pfctl.PfctlOutput;
 import dev.egress.pf.pfctl.PfctlTimeoutException;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
@@ -225,8 +226,18 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * {@code -a PARENT/NAME -F all}, then {@code -k A} and {@code -k 0.0.0.0/0 -k A} (or {@code
-   * ::/0}) for each address. The state kills run even when the flush failed (the rules left in
-   * place only restrict); the first failure is thrown after all were tried.
+   * ::/0}) for each address, then {@code -s state} to confirm that no state names any of them. A
+   * state the kills left (a kill that missed, or a state re-created by another rule meanwhile) gets
+   * one more round of kills and a second read; one still there is reported by an exception naming
+   * it. The state kills run even when the flush failed (the rules left in place only restrict); the
+   * first failure is thrown after all were tried.
+   *
+   * <p>Why these two kills (pfctl(8): "-k host: kill all of the state entries originating from the
+   * specified host"; a second {@code -k} restricts to states from the first to the second): pf
+   * matches a state's source as its {@code lan} side, the address before NAT, so {@code -k A} cuts
+   * both the state created inbound on the bridge and the NAT'd state on {@code en0} (whose printed
+   * middle address is the host's); {@code -k 0.0.0.0/0 -k A} cuts states opened towards the
+   * container (the host's connections). A family never matches the other, hence {@code ::/0}.
    */
   @Override
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
@@ -236,19 +247,66 @@ final class PfBackend implements FirewallBackend {
     } catch (PfctlException e) {
       first = e;
     }
-    for (InetAddress address : addresses) {
+    first = firstOf(first, killStates(addresses));
+    if (first == null) {
       try {
-        pfctl.killStatesFrom(address);
-        pfctl.killStatesTo(address);
-      } catch (PfctlException e) {
-        if (first == null) {
-          first = e;
+        Map<InetAddress, List<String>> left = statesNaming(addresses);
+        if (!left.isEmpty()) {
+          LOG.warn("states survived the kills, killing again: {}", left);
+          first = killStates(List.copyOf(left.keySet()));
+          left = statesNaming(List.copyOf(left.keySet()));
         }
+        if (first == null && !left.isEmpty()) {
+          first =
+              new PfctlException(
+                  "pfctl -s state",
+                  "connections of the detached container survived two rounds of state kills: "
+                      + left,
+                  "something re-creates their state (a rule with 'keep state' that matches the"
+                      + " container's packets, such as a guard without the bridge named); cut them"
+                      + " with 'sudo pfctl -k ADDRESS' and 'sudo pfctl -k 0.0.0.0/0 -k ADDRESS'",
+                  null);
+        }
+      } catch (PfctlException e) {
+        first = e;
       }
     }
     if (first != null) {
       throw first;
     }
+  }
+
+  /** Both kills for each address; the first failure, or null. */
+  private @Nullable EgressException killStates(List<InetAddress> addresses) {
+    EgressException first = null;
+    for (InetAddress address : addresses) {
+      try {
+        pfctl.killStatesFrom(address);
+        pfctl.killStatesTo(address);
+      } catch (PfctlException e) {
+        first = firstOf(first, e);
+      }
+    }
+    return first;
+  }
+
+  /** The state lines naming each of {@code addresses} that has any, from one read. */
+  private Map<InetAddress, List<String>> statesNaming(List<InetAddress> addresses)
+      throws PfctlException {
+    Map<InetAddress, List<String>> left = new LinkedHashMap<>();
+    String table = pfctl.states();
+    for (InetAddress address : addresses) {
+      List<String> lines = PfctlOutput.statesNaming(table, address);
+      if (!lines.isEmpty()) {
+        left.put(address, lines);
+      }
+    }
+    return left;
+  }
+
+  private static @Nullable EgressException firstOf(
+      @Nullable EgressException first, @Nullable EgressException next) {
+    return first != null ? first : next;
   }
 
   /** {@link PfInspection#childAnchors}: {@code -a PARENT -s Anchors}, then each child's rules. */

@@ -147,6 +147,7 @@ class PfEgressEnforcerTest {
     Attachment attachment = enforcer.attach(c1, apiPolicy());
     pf.fake
         .openConnection(ip("192.168.70.10"), API_1)
+        .openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), OTHER)
         .openConnection(GATEWAY, ip("192.168.70.10"))
         .openConnection(ip("fd00:70::a"), ip("2001:db8::1"))
         .openConnection(ip("192.168.70.11"), API_1);
@@ -158,11 +159,59 @@ class PfEgressEnforcerTest {
             "-k 192.168.70.10",
             "-k 0.0.0.0/0 -k 192.168.70.10",
             "-k fd00:70::a",
-            "-k ::/0 -k fd00:70::a"),
+            "-k ::/0 -k fd00:70::a",
+            "-s state"),
         pf.callLines());
     assertEquals(
         Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
+  }
+
+  @Test
+  void detach_whenAKillMisses_killsAgainWhatTheStateTableStillNames() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake
+        .openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), API_1)
+        .openConnection(ip("192.168.70.11"), API_1);
+    pf.fake.killsMiss(1).clearCalls();
+    attachment.detach();
+    assertEquals(
+        List.of(
+            "-a com.apple/000.egress/c1 -F all",
+            "-k 192.168.70.10",
+            "-k 0.0.0.0/0 -k 192.168.70.10",
+            "-k fd00:70::a",
+            "-k ::/0 -k fd00:70::a",
+            "-s state",
+            "-k 192.168.70.10",
+            "-k 0.0.0.0/0 -k 192.168.70.10",
+            "-s state"),
+        pf.callLines());
+    assertEquals(
+        Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
+  }
+
+  @Test
+  void detach_whenStatesSurviveTwoRounds_reportsThemByName() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake.openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), API_1);
+    pf.fake.killsMiss(100);
+    EgressException e = assertThrows(EgressException.class, attachment::detach);
+    assertTrue(e.getMessage().contains("survived two rounds of state kills"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("192.168.70.10:50000 -> 10.1.2.3:60000 -> "), e.getMessage());
+    assertEquals(List.of(), pf.fake.refusedCalls());
+  }
+
+  @Test
+  void detach_whenTheStateTableCannotBeRead_saysSo() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake.failOn("-s state", 0, 1, "pfctl: DIOCGETSTATES: Permission denied");
+    EgressException e = assertThrows(EgressException.class, attachment::detach);
+    assertTrue(e.getMessage().contains("-s state"), e.getMessage());
   }
 
   @Test
