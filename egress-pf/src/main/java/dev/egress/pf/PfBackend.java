@@ -429,8 +429,9 @@ final class PfBackend implements FirewallBackend {
     }
     if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
       problems.add(
-          "the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
-              + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
+          "the main pf ruleset no longer holds the line 'anchor \"com.apple/*\" all' (it was"
+              + " reloaded without it, or with a narrower one), so container rules are not"
+              + " evaluated. The enforcer never touches"
               + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
               + " yourself, then restart the container system ('container system stop; container"
               + " system start'), because that reload also drops vmnet's NAT");

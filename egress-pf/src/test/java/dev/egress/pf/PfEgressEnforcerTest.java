@@ -353,6 +353,30 @@ class PfEgressEnforcerTest {
   }
 
   @Test
+  void health_whenTheAppleHookWasNarrowed_reportsItAsUnhooked() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.narrowMainRulesetHook("anchor \"com.apple/*\" in on lo0 all");
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertTrue(
+        findings.stream().anyMatch(f -> f.description().contains("com.apple/*") && !f.repaired()),
+        findings.toString());
+  }
+
+  @Test
+  void health_reloadsAFlushedParent_andReportsIt() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.wipeAnchor("com.apple/000.egress");
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)), "flushed: fails open");
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertTrue(
+        findings.stream().anyMatch(f -> f.description().contains("parent anchor") && f.repaired()),
+        findings.toString());
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
+    assertEquals(List.of(), enforcer.checkHealth());
+  }
+
+  @Test
   void health_whenSomeoneDisabledPf_reEnablesItWithAToken() throws Exception {
     enforcer.attach(container("c1", 10), apiPolicy());
     pf.fake.disableByOthers();

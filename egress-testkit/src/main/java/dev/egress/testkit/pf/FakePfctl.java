@@ -216,6 +216,7 @@ public final class FakePfctl implements ProcessRunner {
     final Set<Long> tokens = new TreeSet<>();
     long nextToken = 5_000_000_000_000_000_000L;
     boolean mainRulesetHooked = true;
+    @Nullable String narrowedHook;
     final Map<String, Anchor> anchors = new TreeMap<>();
     final Set<Connection> connections = new LinkedHashSet<>();
     int killsThatMiss;
@@ -357,6 +358,17 @@ public final class FakePfctl implements ProcessRunner {
   /** Someone reloaded the main ruleset without {@code anchor "com.apple/*"}. */
   public synchronized FakePfctl unhookMainRuleset() {
     model.mainRulesetHooked = false;
+    return this;
+  }
+
+  /**
+   * Someone reloaded the main ruleset with {@code line} (such as {@code anchor "com.apple/*" in on
+   * lo0 all}) in place of {@code anchor "com.apple/*" all}: the anchors below {@code com.apple} are
+   * evaluated for some packets only, which the fake's verdicts treat as not at all.
+   */
+  public synchronized FakePfctl narrowMainRulesetHook(String line) {
+    model.mainRulesetHooked = false;
+    model.narrowedHook = Objects.requireNonNull(line, "line");
     return this;
   }
 
@@ -642,6 +654,8 @@ public final class FakePfctl implements ProcessRunner {
           out.append(APPLE_SCRUB).append('\n');
           if (model.mainRulesetHooked) {
             out.append(APPLE_ANCHOR).append('\n');
+          } else if (model.narrowedHook != null) {
+            out.append(model.narrowedHook).append('\n');
           }
         } else {
           Anchor loaded = model.anchors.get(anchor);
