@@ -45,6 +45,22 @@ class PfEgressEnforcerTest {
     pf.close();
   }
 
+  /** What detaching container c1 ({@link #container}(c1, 10)) runs: flush, kills, read-back. */
+  private static final List<String> DETACH_C1 =
+      List.of(
+          "-a com.apple/000.egress/c1 -F all",
+          "-k 192.168.70.10",
+          "-k 0.0.0.0/0 -k 192.168.70.10",
+          "-k fd00:70::a",
+          "-k ::/0 -k fd00:70::a",
+          "-s state");
+
+  private static List<String> concat(List<String> first, List<String> then) {
+    List<String> all = new java.util.ArrayList<>(first);
+    all.addAll(then);
+    return all;
+  }
+
   private static ContainerEndpoint container(String id, int host) {
     return new ContainerEndpoint(
         ContainerId.of(id),
@@ -153,15 +169,7 @@ class PfEgressEnforcerTest {
         .openConnection(ip("192.168.70.11"), API_1);
     pf.fake.clearCalls();
     attachment.detach();
-    assertEquals(
-        List.of(
-            "-a com.apple/000.egress/c1 -F all",
-            "-k 192.168.70.10",
-            "-k 0.0.0.0/0 -k 192.168.70.10",
-            "-k fd00:70::a",
-            "-k ::/0 -k fd00:70::a",
-            "-s state"),
-        pf.callLines());
+    assertEquals(DETACH_C1, pf.callLines());
     assertEquals(
         Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
@@ -177,16 +185,7 @@ class PfEgressEnforcerTest {
     pf.fake.killsMiss(1).clearCalls();
     attachment.detach();
     assertEquals(
-        List.of(
-            "-a com.apple/000.egress/c1 -F all",
-            "-k 192.168.70.10",
-            "-k 0.0.0.0/0 -k 192.168.70.10",
-            "-k fd00:70::a",
-            "-k ::/0 -k fd00:70::a",
-            "-s state",
-            "-k 192.168.70.10",
-            "-k 0.0.0.0/0 -k 192.168.70.10",
-            "-s state"),
+        concat(DETACH_C1, List.of("-k 192.168.70.10", "-k 0.0.0.0/0 -k 192.168.70.10", "-s state")),
         pf.callLines());
     assertEquals(
         Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());

@@ -95,20 +95,13 @@ public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
     }
     for (IpNetwork network : networks) {
       int bits = Math.min(64, network.prefixLength());
-      if (network.isIpv6() && masked(network.address(), bits).equals(masked(address, bits))) {
+      if (network.isIpv6()
+          && IpNetwork.containing(network.address(), bits)
+              .equals(IpNetwork.containing(address, bits))) {
         return true;
       }
     }
     return false;
-  }
-
-  private static IpNetwork masked(InetAddress address, int bits) {
-    byte[] bytes = address.getAddress();
-    for (int i = 0; i < bytes.length; i++) {
-      int keep = Math.max(0, Math.min(8, bits - 8 * i));
-      bytes[i] &= (byte) (0xff << (8 - keep));
-    }
-    return new IpNetwork(IpAddresses.fromBytes(bytes), bits);
   }
 
   /** Whether {@code name} is one of {@link #bridges}. */

@@ -175,7 +175,8 @@ public final class PfRenderer {
           });
       if (family == Family.IPV6) {
         List<IpNetwork> destinations = new ArrayList<>(LINK_DESTINATIONS);
-        IpNetwork onLink = onLinkPrefix(source);
+        // Apple derives a guest's IPv6 address by EUI-64 inside the network's prefix: a /64.
+        IpNetwork onLink = IpNetwork.containing(source, 64);
         if (!LINK_LOCAL.contains(source)) {
           destinations.add(onLink);
         }
@@ -279,16 +280,6 @@ public final class PfRenderer {
         + " icmp6-type "
         + type
         + " no state\n";
-  }
-
-  /**
-   * The /64 holding {@code address}: the on-link prefix of an Apple guest, whose IPv6 address is
-   * derived from its MAC by EUI-64 inside the network's prefix, which makes the prefix a /64.
-   */
-  private static IpNetwork onLinkPrefix(InetAddress address) {
-    byte[] bytes = address.getAddress();
-    java.util.Arrays.fill(bytes, 8, 16, (byte) 0);
-    return new IpNetwork(IpAddresses.fromBytes(bytes), 64);
   }
 
   /**

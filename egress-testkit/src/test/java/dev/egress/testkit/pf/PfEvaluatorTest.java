@@ -299,6 +299,17 @@ class PfEvaluatorTest {
         "copies leave the original alone");
   }
 
+  private static PfPacket outOnBridge(
+      IpProtocol protocol, String source, String destination, int port) {
+    return new PfPacket(
+        Direction.OUT,
+        "bridge100",
+        protocol,
+        IpAddresses.parse(source),
+        IpAddresses.parse(destination),
+        port);
+  }
+
   private static PfPacket icmp6(String source, String destination, int type) {
     return PfPacket.icmp6In(
         "bridge100", IpAddresses.parse(source), IpAddresses.parse(destination), type);
@@ -345,45 +356,17 @@ class PfEvaluatorTest {
     PfEvaluator pf =
         PfEvaluator.of(parent, Map.of())
             .withInterfaceAddresses("bridge100", List.of(IpAddresses.parse("192.168.64.1")));
-    PfPacket hostSyn =
-        new PfPacket(
-            Direction.OUT,
-            "bridge100",
-            IpProtocol.TCP,
-            IpAddresses.parse("192.168.64.1"),
-            IpAddresses.parse("192.168.64.3"),
-            8080);
+    PfPacket hostSyn = outOnBridge(IpProtocol.TCP, "192.168.64.1", "192.168.64.3", 8080);
     PfDecision reply = pf.evaluateReply(hostSyn, 50000);
     assertEquals(PfVerdict.PASS, reply.verdict());
     assertTrue(reply.rule().startsWith("state of: pass out quick on bridge100 inet proto tcp"));
-    PfPacket hostUdp =
-        new PfPacket(
-            Direction.OUT,
-            "bridge100",
-            IpProtocol.UDP,
-            IpAddresses.parse("192.168.64.1"),
-            IpAddresses.parse("192.168.64.3"),
-            5353);
+    PfPacket hostUdp = outOnBridge(IpProtocol.UDP, "192.168.64.1", "192.168.64.3", 5353);
     assertEquals(PfVerdict.PASS, pf.evaluateReply(hostUdp, 50000).verdict());
     // Not from the host's own address: no rule keeps state, the reply meets the block.
-    PfPacket forwarded =
-        new PfPacket(
-            Direction.OUT,
-            "bridge100",
-            IpProtocol.TCP,
-            IpAddresses.parse("203.0.113.9"),
-            IpAddresses.parse("192.168.64.3"),
-            8080);
+    PfPacket forwarded = outOnBridge(IpProtocol.TCP, "203.0.113.9", "192.168.64.3", 8080);
     assertEquals(PfVerdict.BLOCK, pf.evaluateReply(forwarded, 50000).verdict());
     // A pass with 'no state' leaves no state behind.
-    PfPacket stateless =
-        new PfPacket(
-            Direction.OUT,
-            "bridge100",
-            IpProtocol.TCP,
-            IpAddresses.parse("203.0.113.9"),
-            IpAddresses.parse("192.168.64.3"),
-            7);
+    PfPacket stateless = outOnBridge(IpProtocol.TCP, "203.0.113.9", "192.168.64.3", 7);
     assertEquals(PfVerdict.PASS, pf.verdict(stateless));
     assertEquals(PfVerdict.BLOCK, pf.evaluateReply(stateless, 50000).verdict());
     // pf's default pass keeps no state either.
