@@ -39,6 +39,20 @@ public record IpNetwork(InetAddress address, int prefixLength) implements Compar
     }
   }
 
+  /**
+   * The network of {@code prefixLength} bits that holds {@code address} (its host bits cleared).
+   *
+   * @throws IllegalArgumentException if the prefix is out of range for the address's family
+   */
+  public static IpNetwork containing(InetAddress address, int prefixLength) {
+    int bits = address.getAddress().length * 8;
+    if (prefixLength < 0 || prefixLength > bits) {
+      throw new IllegalArgumentException(
+          "prefix length /" + prefixLength + " is out of range 0-" + bits);
+    }
+    return new IpNetwork(mask(address, prefixLength), prefixLength);
+  }
+
   /** The network holding exactly {@code address} (/32 or /128). */
   public static IpNetwork host(InetAddress address) {
     return new IpNetwork(address, address.getAddress().length * 8);

@@ -122,4 +122,22 @@ class IpNetworkTest {
     assertTrue(IpNetwork.parse("fd00::/8").isIpv6());
     assertFalse(IpNetwork.parse("10.0.0.0/8").isIpv6());
   }
+
+  @Test
+  void containing_clearsTheHostBits_andRefusesAPrefixOutOfRange() {
+    assertEquals(
+        IpNetwork.parse("192.168.64.0/24"),
+        IpNetwork.containing(IpAddresses.parse("192.168.64.3"), 24));
+    assertEquals(
+        IpNetwork.parse("fd00:64::/64"),
+        IpNetwork.containing(IpAddresses.parse("fd00:64::fc07:c5ff:fe48:9c9"), 64));
+    assertEquals(
+        IpNetwork.parse("10.0.0.1"), IpNetwork.containing(IpAddresses.parse("10.0.0.1"), 32));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> IpNetwork.containing(IpAddresses.parse("10.0.0.1"), 33));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> IpNetwork.containing(IpAddresses.parse("fd00::1"), -1));
+  }
 }

@@ -201,6 +201,24 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
           [ -n "$found" ]
         }
 
+        # Whether $1 is an IPv6 /64 on a managed network's link: its first 64 bits agree with a
+        # managed IPv6 network's first min(64, prefix) bits.
+        check_on_link() {
+          local words network bits
+          [[ $1 == */64 ]] || return 1
+          address_words "${1%%%%/*}" || return 1
+          words=$WORDS
+          set -- $words
+          [ "$#" -eq 8 ] || return 1
+          for network in $MANAGED; do
+            address_words "${network%%%%/*}" || return 1
+            bits=${network#*/}
+            [ "$bits" -le 64 ] || bits=64
+            same_prefix "$words" "$WORDS" "$bits" && return 0
+          done
+          return 1
+        }
+
         check_bridge() {
           local bridge
           for bridge in $BRIDGES; do
@@ -379,7 +397,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             ;;
         esac
 
-        for pattern in "-s info" "-s rules" "-a ($PARENT|$CHILD) -s rules" "-a $PARENT -s Anchors" \\
+        for pattern in "-s info" "-s rules" "-s state" "-a ($PARENT|$CHILD) -s rules" "-a $PARENT -s Anchors" \\
             "-a $CHILD -F all" "-a $CHILD -t $TABLE -T show"; do
           if [[ $args =~ ^$pattern$ ]]; then
             exec "$PFCTL" "$@"

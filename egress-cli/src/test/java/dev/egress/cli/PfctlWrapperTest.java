@@ -54,6 +54,7 @@ class PfctlWrapperTest {
       strings = {
         "-s info",
         "-s rules",
+        "-s state",
         "-a com.apple/000.egress -s rules",
         "-a com.apple/000.egress/agent-1 -s rules",
         "-a com.apple/000.egress -s Anchors",
@@ -114,6 +115,9 @@ class PfctlWrapperTest {
         "-a com.apple/000.egress/agent-1 -s rules -d",
         "-s info -d",
         "-s info -F all",
+        "-s state -d",
+        "-a com.apple/000.egress -s state",
+        "-s states",
         "-E -d",
         "-k 0.0.0.0/0",
         "-k ::/0",

@@ -220,6 +220,16 @@ class RenderCommandTest {
     assertEquals(
         """
         anchor "*"
+        pass in quick on bridge101 inet6 proto icmp6 from :: to ff02::1:ff00:0/104 icmp6-type 135 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 136 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1 icmp6-type 135 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1 icmp6-type 136 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1:ff00:0/104 icmp6-type 135 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1:ff00:0/104 icmp6-type 136 no state
+        pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::2 icmp6-type 133 no state
+        pass out quick on bridge101 inet proto tcp from (bridge101) to 192.168.70.0/24 flags S/SA keep state
+        pass out quick on bridge101 inet proto udp from (bridge101) to 192.168.70.0/24 keep state
         block return in quick on ! lo0 inet from 192.168.70.0/24 to any
         block return in quick on bridge101 all
         """,

@@ -27,7 +27,7 @@ class StatusAndCleanupTest {
     assertEquals(0, result.exit(), result.out() + result.err());
     assertEquals(
         """
-        agent-1  192.168.64.3 fd00:64::3  (7 rules in com.apple/000.egress/agent-1)
+        agent-1  192.168.64.3 fd00:64::3  (15 rules in com.apple/000.egress/agent-1)
           <tcp_443> 160.79.104.10
         agent-2  192.168.64.4  (5 rules in com.apple/000.egress/agent-2)
           <tcp_443> 160.79.104.10

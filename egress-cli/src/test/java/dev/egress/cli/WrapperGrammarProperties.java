@@ -116,13 +116,17 @@ class WrapperGrammarProperties {
             "pass in quick inet6 proto udp from %s to 2001:db8::/32 port 1:52",
             "block return in log quick inet from %s to any",
             "block return in quick inet6 proto tcp from %s to any port = 53",
-            "block return in quick inet6 from { %s } to any");
+            "block return in quick inet6 from { %s } to any",
+            "pass in quick inet6 proto icmp6 from %s to ff02::1:ff00:0/104 icmp6-type 136 no state",
+            "pass in quick inet6 proto icmp6 from fd00:64::3 to %s/64 icmp6-type 135 no state");
     Arbitrary<String> changedCharacter =
         Combinators.combine(
                 Arbitraries.of(
                     "pass in quick inet proto tcp from 192.168.64.3 to <tcp_443> port = 443",
                     "table <tcp_443> persist { 160.79.104.0/23, 2607:6bc0::10 }",
-                    "block return in quick inet6 from fd00:64::3 to any"),
+                    "block return in quick inet6 from fd00:64::3 to any",
+                    "pass in quick inet6 proto icmp6 from fd00:64::3 to fd00:64::/64 icmp6-type 135"
+                        + " no state"),
                 Arbitraries.integers().between(0, 70),
                 Arbitraries.chars().with(" {}<>!#\\\"*:/.,0123456789abcdefxz-"))
             .as(

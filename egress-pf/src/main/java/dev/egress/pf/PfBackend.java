@@ -10,6 +10,7 @@ import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
+import dev.egress.pf.pfctl.PfctlOutput;
 import dev.egress.pf.pfctl.PfctlTimeoutException;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
@@ -66,6 +67,13 @@ final class PfBackend implements FirewallBackend {
           Map.entry("postgresql", "5432"),
           Map.entry("http-alt", "8080"),
           Map.entry("pcsync-https", "8443"));
+
+  /**
+   * The names pfctl prints for the ICMPv6 types egress-pf renders as numbers (its {@code
+   * icmp6_type} table, pfctl_parser.c, the same in every pfctl lineage).
+   */
+  private static final Map<String, String> ICMP6_TYPES =
+      Map.of("routersol", "133", "neighbrsol", "135", "neighbradv", "136");
 
   /** What pfctl appends to a rule it prints: state defaults, or {@code all} without addresses. */
   private static final Set<String> STATE_DEFAULTS =
@@ -218,8 +226,18 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * {@code -a PARENT/NAME -F all}, then {@code -k A} and {@code -k 0.0.0.0/0 -k A} (or {@code
-   * ::/0}) for each address. The state kills run even when the flush failed (the rules left in
-   * place only restrict); the first failure is thrown after all were tried.
+   * ::/0}) for each address, then {@code -s state} to confirm that no state names any of them. A
+   * state the kills left (a kill that missed, or a state re-created by another rule meanwhile) gets
+   * one more round of kills and a second read; one still there is reported by an exception naming
+   * it. The state kills run even when the flush failed (the rules left in place only restrict); the
+   * first failure is thrown after all were tried.
+   *
+   * <p>Why these two kills (pfctl(8): "-k host: kill all of the state entries originating from the
+   * specified host"; a second {@code -k} restricts to states from the first to the second): pf
+   * matches a state's source as its {@code lan} side, the address before NAT, so {@code -k A} cuts
+   * both the state created inbound on the bridge and the NAT'd state on {@code en0} (whose printed
+   * middle address is the host's); {@code -k 0.0.0.0/0 -k A} cuts states opened towards the
+   * container (the host's connections). A family never matches the other, hence {@code ::/0}.
    */
   @Override
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
@@ -229,19 +247,66 @@ final class PfBackend implements FirewallBackend {
     } catch (PfctlException e) {
       first = e;
     }
-    for (InetAddress address : addresses) {
+    first = firstOf(first, killStates(addresses));
+    if (first == null) {
       try {
-        pfctl.killStatesFrom(address);
-        pfctl.killStatesTo(address);
-      } catch (PfctlException e) {
-        if (first == null) {
-          first = e;
+        Map<InetAddress, List<String>> left = statesNaming(addresses);
+        if (!left.isEmpty()) {
+          LOG.warn("states survived the kills, killing again: {}", left);
+          first = killStates(List.copyOf(left.keySet()));
+          left = statesNaming(List.copyOf(left.keySet()));
         }
+        if (first == null && !left.isEmpty()) {
+          first =
+              new PfctlException(
+                  "pfctl -s state",
+                  "connections of the detached container survived two rounds of state kills: "
+                      + left,
+                  "something re-creates their state (a rule with 'keep state' that matches the"
+                      + " container's packets, such as a guard without the bridge named); cut them"
+                      + " with 'sudo pfctl -k ADDRESS' and 'sudo pfctl -k 0.0.0.0/0 -k ADDRESS'",
+                  null);
+        }
+      } catch (PfctlException e) {
+        first = e;
       }
     }
     if (first != null) {
       throw first;
     }
+  }
+
+  /** Both kills for each address; the first failure, or null. */
+  private @Nullable EgressException killStates(List<InetAddress> addresses) {
+    EgressException first = null;
+    for (InetAddress address : addresses) {
+      try {
+        pfctl.killStatesFrom(address);
+        pfctl.killStatesTo(address);
+      } catch (PfctlException e) {
+        first = firstOf(first, e);
+      }
+    }
+    return first;
+  }
+
+  /** The state lines naming each of {@code addresses} that has any, from one read. */
+  private Map<InetAddress, List<String>> statesNaming(List<InetAddress> addresses)
+      throws PfctlException {
+    Map<InetAddress, List<String>> left = new LinkedHashMap<>();
+    String table = pfctl.states();
+    for (InetAddress address : addresses) {
+      List<String> lines = PfctlOutput.statesNaming(table, address);
+      if (!lines.isEmpty()) {
+        left.put(address, lines);
+      }
+    }
+    return left;
+  }
+
+  private static @Nullable EgressException firstOf(
+      @Nullable EgressException first, @Nullable EgressException next) {
+    return first != null ? first : next;
   }
 
   /** {@link PfInspection#childAnchors}: {@code -a PARENT -s Anchors}, then each child's rules. */
@@ -310,7 +375,8 @@ final class PfBackend implements FirewallBackend {
    * keep state}, {@code flags S/SA}; {@code all} after a rule without addresses). Any other
    * trailing word may narrow or change the rule, so it is drift. pfctl may print a port as its
    * service name ({@code port = https}); a name counts only if {@link #SERVICE_PORTS} maps it to
-   * the rendered port.
+   * the rendered port. Likewise {@code proto ipv6-icmp} for {@code proto icmp6}, and an ICMPv6
+   * type's name ({@code icmp6-type neighbrsol}) for its number ({@link #ICMP6_TYPES}).
    */
   static boolean sameRule(String rendered, String loaded) {
     String[] expected = rendered.split(" ");
@@ -321,7 +387,13 @@ final class PfBackend implements FirewallBackend {
     for (int i = 0; i < expected.length; i++) {
       boolean servicePort =
           i > 0 && expected[i - 1].equals("=") && expected[i].equals(SERVICE_PORTS.get(actual[i]));
-      if (!expected[i].equals(actual[i]) && !servicePort) {
+      boolean icmp6Type =
+          i > 0
+              && expected[i - 1].equals("icmp6-type")
+              && expected[i].equals(ICMP6_TYPES.get(actual[i]));
+      // pfctl names protocols as /etc/protocols does: 58 is ipv6-icmp there.
+      boolean icmp6 = expected[i].equals("icmp6") && actual[i].equals("ipv6-icmp");
+      if (!expected[i].equals(actual[i]) && !servicePort && !icmp6Type && !icmp6) {
         return false;
       }
     }
@@ -357,8 +429,9 @@ final class PfBackend implements FirewallBackend {
     }
     if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
       problems.add(
-          "the main pf ruleset no longer holds 'anchor \"com.apple/*\"' (it was"
-              + " reloaded without it), so no container rule is evaluated. The enforcer never touches"
+          "the main pf ruleset no longer holds the line 'anchor \"com.apple/*\" all' (it was"
+              + " reloaded without it, or with a narrower one), so container rules are not"
+              + " evaluated. The enforcer never touches"
               + " the main ruleset: restore the stock /etc/pf.conf, run 'sudo pfctl -f /etc/pf.conf'"
               + " yourself, then restart the container system ('container system stop; container"
               + " system start'), because that reload also drops vmnet's NAT");

@@ -30,8 +30,12 @@ import java.util.regex.Pattern;
  * throws {@link PfctlException} (with a hint) when pfctl fails.
  */
 public final class PfInspection {
-  /** The stock macOS main-ruleset rule that evaluates {@code com.apple/*} anchors. */
-  static final String APPLE_HOOK = "anchor \"com.apple/*\"";
+  /**
+   * The stock macOS main-ruleset rule that evaluates {@code com.apple/*} anchors, as {@code pfctl
+   * -s rules} prints it. Only this whole line counts: {@code anchor "com.apple/*" in on lo0 all}
+   * would evaluate them for some packets only.
+   */
+  static final String APPLE_HOOK = "anchor \"com.apple/*\" all";
 
   private static final String CHILDREN_HOOK = "anchor \"*\"";
   private static final Pattern SOURCE = Pattern.compile(" from (\\S+) to ");
@@ -120,11 +124,12 @@ public final class PfInspection {
   }
 
   /**
-   * Whether the main ruleset still holds {@code anchor "com.apple/*"} ({@code -s rules}). Without
-   * it, no anchor below {@code com.apple} is evaluated.
+   * Whether the main ruleset still holds a line that is exactly {@code anchor "com.apple/*" all}
+   * ({@code -s rules}, whitespace collapsed). Without it, no anchor below {@code com.apple} is
+   * evaluated, or only for some packets.
    */
   public boolean mainRulesetHooked() throws PfctlException {
-    return pfctl.mainRules().stream().anyMatch(rule -> rule.startsWith(APPLE_HOOK));
+    return pfctl.mainRules().contains(APPLE_HOOK);
   }
 
   /**

@@ -43,6 +43,37 @@ class PfBackendTest {
   }
 
   @Test
+  void sameRule_acceptsIcmp6AsPfctlNamesItsProtocolAndTypes_onlyForTheRenderedType() {
+    String rendered =
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 icmp6-type 135 no state";
+    assertTrue(
+        PfBackend.sameRule(
+            rendered,
+            "pass in quick inet6 proto ipv6-icmp from fd00:64::3 to fe80::/10"
+                + " icmp6-type neighbrsol no state"));
+    assertTrue(PfBackend.sameRule(rendered, rendered));
+    assertFalse(
+        PfBackend.sameRule(
+            rendered,
+            "pass in quick inet6 proto ipv6-icmp from fd00:64::3 to fe80::/10"
+                + " icmp6-type neighbradv no state"));
+    assertFalse(
+        PfBackend.sameRule(
+            rendered,
+            "pass in quick inet6 proto ipv6-icmp from fd00:64::3 to fe80::/10"
+                + " icmp6-type echoreq no state"));
+    assertFalse(
+        PfBackend.sameRule(
+            rendered,
+            "pass in quick inet6 proto ipv6-icmp from fd00:64::3 to fe80::/10"
+                + " icmp6-type neighbrsol keep state"));
+    assertFalse(
+        PfBackend.sameRule(
+            "pass in quick inet6 proto tcp from fd00:64::3 to any port = 443",
+            "pass in quick inet6 proto ipv6-icmp from fd00:64::3 to any port = 443"));
+  }
+
+  @Test
   void sameRule_acceptsAServiceName_onlyForItsOwnPort() {
     assertTrue(
         PfBackend.sameRule(

@@ -76,7 +76,8 @@ class PfEgressEnforcerProcessTest {
           List.of(
               "-a com.apple/000.egress/c2 -F all",
               "-k 192.168.70.11",
-              "-k 0.0.0.0/0 -k 192.168.70.11"),
+              "-k 0.0.0.0/0 -k 192.168.70.11",
+              "-s state"),
           callsSince(state, mark));
 
       // The launcher restarts; c1 still runs, c3 (attached by the old process) is gone.
@@ -97,7 +98,8 @@ class PfEgressEnforcerProcessTest {
               "-a com.apple/000.egress/c3 -s rules",
               "-a com.apple/000.egress/c3 -F all",
               "-k 192.168.70.12",
-              "-k 0.0.0.0/0 -k 192.168.70.12"),
+              "-k 0.0.0.0/0 -k 192.168.70.12",
+              "-s state"),
           callsSince(state, mark));
 
       FakePfctl after = FakePfctl.readFrom(state);

@@ -45,6 +45,22 @@ class PfEgressEnforcerTest {
     pf.close();
   }
 
+  /** What detaching container c1 ({@link #container}(c1, 10)) runs: flush, kills, read-back. */
+  private static final List<String> DETACH_C1 =
+      List.of(
+          "-a com.apple/000.egress/c1 -F all",
+          "-k 192.168.70.10",
+          "-k 0.0.0.0/0 -k 192.168.70.10",
+          "-k fd00:70::a",
+          "-k ::/0 -k fd00:70::a",
+          "-s state");
+
+  private static List<String> concat(List<String> first, List<String> then) {
+    List<String> all = new java.util.ArrayList<>(first);
+    all.addAll(then);
+    return all;
+  }
+
   private static ContainerEndpoint container(String id, int host) {
     return new ContainerEndpoint(
         ContainerId.of(id),
@@ -147,22 +163,54 @@ class PfEgressEnforcerTest {
     Attachment attachment = enforcer.attach(c1, apiPolicy());
     pf.fake
         .openConnection(ip("192.168.70.10"), API_1)
+        .openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), OTHER)
         .openConnection(GATEWAY, ip("192.168.70.10"))
         .openConnection(ip("fd00:70::a"), ip("2001:db8::1"))
         .openConnection(ip("192.168.70.11"), API_1);
     pf.fake.clearCalls();
     attachment.detach();
-    assertEquals(
-        List.of(
-            "-a com.apple/000.egress/c1 -F all",
-            "-k 192.168.70.10",
-            "-k 0.0.0.0/0 -k 192.168.70.10",
-            "-k fd00:70::a",
-            "-k ::/0 -k fd00:70::a"),
-        pf.callLines());
+    assertEquals(DETACH_C1, pf.callLines());
     assertEquals(
         Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(GATEWAY, 3001)));
+  }
+
+  @Test
+  void detach_whenAKillMisses_killsAgainWhatTheStateTableStillNames() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake
+        .openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), API_1)
+        .openConnection(ip("192.168.70.11"), API_1);
+    pf.fake.killsMiss(1).clearCalls();
+    attachment.detach();
+    assertEquals(
+        concat(DETACH_C1, List.of("-k 192.168.70.10", "-k 0.0.0.0/0 -k 192.168.70.10", "-s state")),
+        pf.callLines());
+    assertEquals(
+        Set.of(new FakePfctl.Connection(ip("192.168.70.11"), API_1)), pf.fake.connections());
+  }
+
+  @Test
+  void detach_whenStatesSurviveTwoRounds_reportsThemByName() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake.openNatConnection(ip("192.168.70.10"), ip("10.1.2.3"), API_1);
+    pf.fake.killsMiss(100);
+    EgressException e = assertThrows(EgressException.class, attachment::detach);
+    assertTrue(e.getMessage().contains("survived two rounds of state kills"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("192.168.70.10:50000 -> 10.1.2.3:60000 -> "), e.getMessage());
+    assertEquals(List.of(), pf.fake.refusedCalls());
+  }
+
+  @Test
+  void detach_whenTheStateTableCannotBeRead_saysSo() throws Exception {
+    ContainerEndpoint c1 = container("c1", 10);
+    Attachment attachment = enforcer.attach(c1, apiPolicy());
+    pf.fake.failOn("-s state", 0, 1, "pfctl: DIOCGETSTATES: Permission denied");
+    EgressException e = assertThrows(EgressException.class, attachment::detach);
+    assertTrue(e.getMessage().contains("-s state"), e.getMessage());
   }
 
   @Test
@@ -301,6 +349,30 @@ class PfEgressEnforcerTest {
     assertTrue(finding.description().contains("pfctl -f /etc/pf.conf"), finding.description());
     assertTrue(pf.callLines().stream().allMatch(l -> !l.contains("-f") || l.startsWith("-a ")));
     assertFalse(pf.fake.isMainRulesetHooked());
+  }
+
+  @Test
+  void health_whenTheAppleHookWasNarrowed_reportsItAsUnhooked() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.narrowMainRulesetHook("anchor \"com.apple/*\" in on lo0 all");
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertTrue(
+        findings.stream().anyMatch(f -> f.description().contains("com.apple/*") && !f.repaired()),
+        findings.toString());
+  }
+
+  @Test
+  void health_reloadsAFlushedParent_andReportsIt() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.wipeAnchor("com.apple/000.egress");
+    assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)), "flushed: fails open");
+    List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+    assertTrue(
+        findings.stream().anyMatch(f -> f.description().contains("parent anchor") && f.repaired()),
+        findings.toString());
+    assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
+    assertEquals(List.of(), enforcer.checkHealth());
   }
 
   @Test

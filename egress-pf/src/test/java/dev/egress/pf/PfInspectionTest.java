@@ -76,6 +76,9 @@ class PfInspectionTest {
 
     assertFalse(inspection.mainRulesetHooked());
     assertTrue(inspection.parentEvaluatesChildren());
+
+    fake.narrowMainRulesetHook("anchor \"com.apple/*\" in all");
+    assertFalse(inspection.mainRulesetHooked(), "only the whole stock line counts");
   }
 
   @Test

@@ -196,17 +196,7 @@ public final class EgressArbitraries {
         Arbitraries.frequencyOf(
             weighted(3, Arbitraries.of(commonPrefixes)),
             weighted(1, Arbitraries.integers().between(1, bits)));
-    return Combinators.combine(addresses, prefix).as(EgressArbitraries::network);
-  }
-
-  /** The network of {@code prefixLength} bits holding {@code address}. */
-  private static IpNetwork network(InetAddress address, int prefixLength) {
-    byte[] bytes = address.getAddress();
-    for (int i = 0; i < bytes.length; i++) {
-      int keep = Math.max(0, Math.min(8, prefixLength - 8 * i));
-      bytes[i] &= (byte) (0xff << (8 - keep));
-    }
-    return new IpNetwork(IpAddresses.fromBytes(bytes), prefixLength);
+    return Combinators.combine(addresses, prefix).as(IpNetwork::containing);
   }
 
   /** Ports, mostly around 53, 443, 3001, 3478, 5432, 8443 and the ends of the range. */

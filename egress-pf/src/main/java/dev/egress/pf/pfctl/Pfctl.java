@@ -190,6 +190,14 @@ public final class Pfctl {
   }
 
   /**
+   * {@code pfctl -s state}: the whole state table as pfctl prints it, for {@link
+   * PfctlOutput#statesNaming}; read only.
+   */
+  public String states() throws PfctlException {
+    return run(List.of("-s", "state"), "").stdout();
+  }
+
+  /**
    * The simple but broad sudoers line: it lets the current user run this pfctl without a password
    * with any arguments, {@code -d} and {@code -F all} included. The least-privilege alternative is
    * the entry and wrapper script that {@code egressctl sudoers} prints.

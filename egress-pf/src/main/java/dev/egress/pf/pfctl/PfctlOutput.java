@@ -1,10 +1,13 @@
 package dev.egress.pf.pfctl;
 
+import dev.egress.policy.IpAddresses;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Parsers for what pfctl prints, and the filter that tells its normal chatter on standard error
@@ -87,6 +90,43 @@ public final class PfctlOutput {
       rules.add(line.replaceAll("\\s+", " "));
     }
     return rules;
+  }
+
+  /**
+   * The lines of {@code pfctl -s state} that name {@code address} as any of their endpoints: the
+   * container's own side, the remote side, or (for a NAT'd flow, printed {@code ALL tcp LAN -> GWY
+   * -> EXT}) the translation. An IPv4 endpoint prints as {@code a.b.c.d:port}, an IPv6 one as
+   * {@code addr[port]}; words that are neither are skipped.
+   */
+  public static List<String> statesNaming(String output, InetAddress address) {
+    List<String> naming = new ArrayList<>();
+    for (String line : lines(output)) {
+      for (String word : line.split("\\s+")) {
+        if (address.equals(endpointAddress(word))) {
+          naming.add(line.replaceAll("\\s+", " "));
+          break;
+        }
+      }
+    }
+    return naming;
+  }
+
+  private static @Nullable InetAddress endpointAddress(String word) {
+    int bracket = word.indexOf('[');
+    int colon = word.lastIndexOf(':');
+    String host;
+    if (bracket > 0 && word.endsWith("]")) {
+      host = word.substring(0, bracket);
+    } else if (colon > 0 && word.indexOf(':') == colon) {
+      host = word.substring(0, colon);
+    } else {
+      host = word;
+    }
+    try {
+      return IpAddresses.parse(host);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** The entries {@code pfctl -a A -t T -T show} prints: addresses or networks, as text. */

@@ -2,6 +2,7 @@ package dev.egress.pf.render;
 
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.TableName;
+import dev.egress.policy.IpNetwork;
 import dev.egress.policy.UserText;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,19 +22,21 @@ import java.util.regex.Pattern;
  *
  * <p>What the shapes exclude, so that the user sudoers names cannot reach beyond the managed
  * containers: {@code include}, {@code load anchor}, {@code file} tables, macros, options, {@code
- * rdr}, {@code nat}, {@code pass out}, {@code on} anything but a guarded bridge, any anchor but
- * {@code anchor "*"} in the parent, source addresses outside the scope, host names (pfctl would
- * resolve them as root), comments, line continuations, and every byte that is not printable ASCII
- * or a newline.
+ * rdr}, {@code nat}, {@code pass out} but the host's own connections from a guarded bridge's
+ * addresses into a managed network, {@code on} anything but a guarded bridge, ICMPv6 but neighbour
+ * discovery and router solicitation to link-scope destinations (and, from a container's address,
+ * its own /64) with {@code no state}, any anchor but {@code anchor "*"} in the parent, source
+ * addresses outside the scope, host names (pfctl would resolve them as root), comments, line
+ * continuations, and every byte that is not printable ASCII or a newline.
  *
- * <p>Adding a rule shape (say ICMPv6 neighbour discovery, or a stateful {@code pass out} to a
- * container) is one {@link #shape} call in the list of its load: its regular expression and the
- * {@link Role} of each part that names an address or interface.
+ * <p>Adding a rule shape is one {@link #shape} call in the list of its load: its regular expression
+ * and the {@link Role} of each part that names an address or interface.
  *
  * <p>Each regular expression is in the common subset of Java and POSIX extended regular expressions
  * (bash's {@code [[ =~ ]]} in the C locale), anchored at both ends, and every part a role checks is
- * a group bounded by literal text, so that Java's and POSIX's matchers capture the same text.
- * Stateless and thread-safe.
+ * a group bounded by literal text, so that Java's and POSIX's matchers capture the same text. A
+ * literal parenthesis is written {@code [(]} or {@code [)]}, never escaped. Stateless and
+ * thread-safe.
  */
 public final class LoadGrammar {
   /** The loads the wrapper lets through, by the pfctl call that carries them. */
@@ -54,9 +57,14 @@ public final class LoadGrammar {
      */
     MANAGED,
     /** The part is one of the scope's bridges ({@link LoadScope#isBridge}). */
-    BRIDGE;
+    BRIDGE,
+    /** The part is an IPv6 /64 on a managed network's link ({@link LoadScope#holdsOnLink}). */
+    ON_LINK;
 
-    /** The name the wrapper script calls this check by: {@code managed}, {@code bridge}. */
+    /**
+     * The name the wrapper script calls this check by: {@code managed}, {@code bridge}, {@code
+     * on_link}.
+     */
     public String scriptName() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
@@ -105,10 +113,55 @@ public final class LoadGrammar {
   private static final String FAMILY = "(inet|inet6)";
   private static final String PROTOCOL = "(tcp|udp)";
   private static final String BLOCK = "block return in( log)? quick ";
+  private static final String ICMP6 = " inet6 proto icmp6 from ";
+  private static final String ND_TYPES =
+      " icmp6-type ("
+          + String.join("|", PfRenderer.NEIGHBOUR_DISCOVERY.stream().map(String::valueOf).toList())
+          + ") no state";
+  private static final String LINK_DESTINATION =
+      "("
+          + String.join(
+              "|", PfRenderer.LINK_DESTINATIONS.stream().map(IpNetwork::toString).toList())
+          + ")";
 
   private static final List<LineShape> PARENT_LINES =
       List.of(
           shape("the anchor rule that evaluates container anchors", "anchor \"\\*\""),
+          shape(
+              "duplicate address detection on a guarded bridge",
+              "pass in quick on ",
+              bridge(ManagedNetwork.INTERFACE_PATTERN),
+              ICMP6
+                  + ":: to "
+                  + PfRenderer.SOLICITED_NODES
+                  + " icmp6-type "
+                  + PfRenderer.NEIGHBOUR_DISCOVERY.get(0)
+                  + " no state"),
+          shape(
+              "link-local neighbour discovery on a guarded bridge",
+              "pass in quick on ",
+              bridge(ManagedNetwork.INTERFACE_PATTERN),
+              ICMP6 + PfRenderer.LINK_LOCAL + " to " + LINK_DESTINATION + ND_TYPES),
+          shape(
+              "router solicitation on a guarded bridge",
+              "pass in quick on ",
+              bridge(ManagedNetwork.INTERFACE_PATTERN),
+              ICMP6
+                  + PfRenderer.LINK_LOCAL
+                  + " to "
+                  + PfRenderer.ALL_ROUTERS
+                  + " icmp6-type "
+                  + PfRenderer.ROUTER_SOLICITATION
+                  + " no state"),
+          shape(
+              "the host's own connections to a managed network",
+              "pass out quick on ",
+              bridge(ManagedNetwork.INTERFACE_PATTERN),
+              " " + FAMILY + " proto (tcp|udp) from [(]",
+              bridge(ManagedNetwork.INTERFACE_PATTERN),
+              "[)] to ",
+              managed(NETWORK),
+              " (flags S/SA )?keep state"),
           shape(
               "a guard of a subnet",
               BLOCK + "on ! lo0 " + FAMILY + " from ",
@@ -130,6 +183,18 @@ public final class LoadGrammar {
               "pass in quick " + FAMILY + " proto " + PROTOCOL + " from ",
               managed(HOST),
               " to (any|" + TABLE + "|" + NETWORK + ") " + PORTS),
+          shape(
+              "neighbour discovery of the container's IPv6 address on the link",
+              "pass in quick" + ICMP6,
+              managed(HOST),
+              " to " + LINK_DESTINATION + ND_TYPES),
+          shape(
+              "neighbour discovery of the container's IPv6 address in its own /64",
+              "pass in quick" + ICMP6,
+              managed(HOST),
+              " to ",
+              onLink(IPV6 + "/64"),
+              ND_TYPES),
           shape(
               "a block of DNS the policy does not allow",
               BLOCK + FAMILY + " proto " + PROTOCOL + " from ",
@@ -212,6 +277,7 @@ public final class LoadGrammar {
             switch (check.role()) {
               case MANAGED -> managed(part, scope);
               case BRIDGE -> scope.isBridge(part);
+              case ON_LINK -> scope.holdsOnLink(part);
             };
         if (!ok) {
           throw new IllegalArgumentException(
@@ -255,6 +321,10 @@ public final class LoadGrammar {
     return new Checked(Role.MANAGED, regex);
   }
 
+  private static Checked onLink(String regex) {
+    return new Checked(Role.ON_LINK, regex);
+  }
+
   private static Checked bridge(String regex) {
     return new Checked(Role.BRIDGE, regex);
   }
@@ -262,7 +332,7 @@ public final class LoadGrammar {
   /**
    * A line of {@code parts}, each a regular expression ({@link String}) or a checked group ({@link
    * Checked}), in order. Group numbers are counted from the parentheses before each checked part:
-   * the fragments hold no escaped or bracketed parenthesis, so every one opens a group.
+   * the fragments hold no escaped parenthesis, so every one but {@code [(]} opens a group.
    */
   private static LineShape shape(String description, Object... parts) {
     StringBuilder regex = new StringBuilder("^");
@@ -282,7 +352,14 @@ public final class LoadGrammar {
     return new LineShape(description, text, checks);
   }
 
+  /** The groups opened in {@code regex}: every {@code (} but a bracketed {@code [(]}. */
   private static int groupsIn(CharSequence regex) {
-    return (int) regex.chars().filter(c -> c == '(').count();
+    int groups = 0;
+    for (int i = 0; i < regex.length(); i++) {
+      if (regex.charAt(i) == '(' && (i == 0 || regex.charAt(i - 1) != '[')) {
+        groups++;
+      }
+    }
+    return groups;
   }
 }

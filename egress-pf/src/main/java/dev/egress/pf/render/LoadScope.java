@@ -75,6 +75,35 @@ public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
     return false;
   }
 
+  /**
+   * Whether {@code token} is an IPv6 /64 ({@code fd00:64::/64}) on the link of a managed network:
+   * it holds one of {@link #networks}, or lies inside one. The first 64 bits of its address agree
+   * with the network's first {@code min(64, prefix)}; the rest of its address is not looked at.
+   */
+  public boolean holdsOnLink(String token) {
+    if (!token.endsWith("/64")) {
+      return false;
+    }
+    InetAddress address;
+    try {
+      address = IpAddresses.parse(token.substring(0, token.length() - 3));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    if (address.getAddress().length != 16) {
+      return false;
+    }
+    for (IpNetwork network : networks) {
+      int bits = Math.min(64, network.prefixLength());
+      if (network.isIpv6()
+          && IpNetwork.containing(network.address(), bits)
+              .equals(IpNetwork.containing(address, bits))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether {@code name} is one of {@link #bridges}. */
   public boolean isBridge(String name) {
     return bridges.contains(name);

@@ -41,13 +41,18 @@ import org.jspecify.annotations.Nullable;
  *       networks), or inline to the one network. Port sets that go across 53 (which the plan never
  *       opens) get a rule per range on either side. Targets that a line with the same protocol and
  *       more ports already passes get no rule or entry of their own;
+ *   <li>for an IPv6 address, neighbour discovery (see {@link #NEIGHBOUR_DISCOVERY}): its neighbour
+ *       solicitations and advertisements (ICMPv6 types 135 and 136), {@code no state}, to the
+ *       link-local and link-scope multicast destinations ND uses and to the address's own on-link
+ *       /64 (where the gateway is), and nowhere else;
  *   <li>{@code block return} of everything else from that address, with {@code log} when the plan
  *       logs denials.
  * </ol>
  *
  * <p>Every rule is {@code in} and {@code quick} and names its address family; a family the
  * container has no address of gets no rule. Rules depend on the plan's rules alone, never on its
- * address sets: a refresh only replaces tables.
+ * address sets: a refresh only replaces tables. No rule holds a {@code { }} list of addresses or
+ * types: pfctl would expand it into one rule per element, and the read-back compares rule for rule.
  *
  * <p>Pure: the same input gives byte-identical output. Stateless and thread-safe; never blocks.
  */
@@ -59,6 +64,30 @@ public final class PfRenderer {
   public static final int MAX_TABLES_PER_CONTAINER = 100;
 
   private static final TableName DNS_TABLE = new TableName("dns");
+
+  /**
+   * ICMPv6 neighbour solicitation and advertisement (RFC 4861). pf filters ND like any packet, so
+   * without these a container's final block (and a bridge guard) would cut IPv6 off at the link.
+   * Written as numbers: pfctl versions differ in the names they know.
+   */
+  static final List<Integer> NEIGHBOUR_DISCOVERY = List.of(135, 136);
+
+  /** ICMPv6 router solicitation, which guests that still run SLAAC send to all routers. */
+  static final int ROUTER_SOLICITATION = 133;
+
+  /**
+   * Where ND goes on the link: link-local unicast, all nodes (unsolicited and DAD-defending
+   * advertisements) and the solicited-node groups. All link-scope: never forwarded by the host.
+   */
+  static final IpNetwork LINK_LOCAL = IpNetwork.parse("fe80::/10");
+
+  static final IpNetwork SOLICITED_NODES = IpNetwork.parse("ff02::1:ff00:0/104");
+
+  static final List<IpNetwork> LINK_DESTINATIONS =
+      List.of(LINK_LOCAL, IpNetwork.parse("ff02::1"), SOLICITED_NODES);
+
+  /** Where router solicitations go. */
+  static final IpNetwork ALL_ROUTERS = IpNetwork.parse("ff02::2");
 
   private PfRenderer() {}
 
@@ -144,6 +173,19 @@ public final class PfRenderer {
               }
             }
           });
+      if (family == Family.IPV6) {
+        List<IpNetwork> destinations = new ArrayList<>(LINK_DESTINATIONS);
+        // Apple derives a guest's IPv6 address by EUI-64 inside the network's prefix: a /64.
+        IpNetwork onLink = IpNetwork.containing(source, 64);
+        if (!LINK_LOCAL.contains(source)) {
+          destinations.add(onLink);
+        }
+        for (IpNetwork destination : destinations) {
+          for (int type : NEIGHBOUR_DISCOVERY) {
+            out.append(icmp6Pass("", IpAddresses.format(source), destination, type));
+          }
+        }
+      }
       out.append(block).append(keyword(family)).append(src).append("any\n");
     }
     return new ChildRuleset(name, out.toString(), usedTables);
@@ -172,26 +214,72 @@ public final class PfRenderer {
    * (lo0 is exempt: the host's own traffic to its address on the network, such as a proxy on the
    * gateway, loops back with that source address), and {@code block return in quick on BRIDGE all}
    * when the bridge is known, which also catches forged source addresses.
+   *
+   * <p>When the bridge is known, before the guard's blocks:
+   *
+   * <ul>
+   *   <li>link-local neighbour discovery, which belongs to no single container: duplicate address
+   *       detection (a solicitation from {@code ::} to a solicited-node group), solicitations and
+   *       advertisements from {@code fe80::/10} to the link destinations, router solicitations from
+   *       {@code fe80::/10} to all routers ({@code ff02::2}); {@code no state}, nothing else;
+   *   <li>per subnet, a stateful {@code pass out} of the host's own connections into it (TCP from
+   *       the SYN, {@code flags S/SA}, and UDP) from the bridge's own addresses ({@code (BRIDGE)}),
+   *       so that a container's answers to the host (published ports, the host connecting to it)
+   *       match that state. The container opens nothing new by it: a state starts only with the
+   *       host's packet.
+   * </ul>
    */
   public static String renderParent(ParentAnchor parent) {
     StringBuilder out = new StringBuilder("anchor \"*\"\n");
     ManagedNetwork guard = parent.guard();
-    if (guard != null) {
-      String block =
-          parent.logGuarded() ? "block return in log quick on " : "block return in quick on ";
-      for (IpNetwork subnet : guard.subnets()) {
-        out.append(block)
-            .append("! lo0 ")
-            .append(subnet.isIpv6() ? "inet6" : "inet")
-            .append(" from ")
-            .append(subnet)
-            .append(" to any\n");
+    if (guard == null) {
+      return out.toString();
+    }
+    String bridge = guard.bridgeInterface();
+    if (bridge != null) {
+      String on = "on " + bridge + " ";
+      // Duplicate address detection: a solicitation from the unspecified address.
+      out.append(icmp6Pass(on, "::", SOLICITED_NODES, NEIGHBOUR_DISCOVERY.get(0)));
+      for (IpNetwork destination : LINK_DESTINATIONS) {
+        for (int type : NEIGHBOUR_DISCOVERY) {
+          out.append(icmp6Pass(on, LINK_LOCAL.toString(), destination, type));
+        }
       }
-      if (guard.bridgeInterface() != null) {
-        out.append(block).append(guard.bridgeInterface()).append(" all\n");
+      out.append(icmp6Pass(on, LINK_LOCAL.toString(), ALL_ROUTERS, ROUTER_SOLICITATION));
+      for (IpNetwork subnet : guard.subnets()) {
+        String prefix = "pass out quick " + on + (subnet.isIpv6() ? "inet6" : "inet") + " proto ";
+        String hosts = " from (" + bridge + ") to " + subnet;
+        out.append(prefix).append("tcp").append(hosts).append(" flags S/SA keep state\n");
+        out.append(prefix).append("udp").append(hosts).append(" keep state\n");
       }
     }
+    String block =
+        parent.logGuarded() ? "block return in log quick on " : "block return in quick on ";
+    for (IpNetwork subnet : guard.subnets()) {
+      out.append(block)
+          .append("! lo0 ")
+          .append(subnet.isIpv6() ? "inet6" : "inet")
+          .append(" from ")
+          .append(subnet)
+          .append(" to any\n");
+    }
+    if (bridge != null) {
+      out.append(block).append(bridge).append(" all\n");
+    }
     return out.toString();
+  }
+
+  /** {@code pass in quick [on IF ]inet6 proto icmp6 from SOURCE to DEST icmp6-type T no state}. */
+  private static String icmp6Pass(String on, String source, IpNetwork destination, int type) {
+    return "pass in quick "
+        + on
+        + "inet6 proto icmp6 from "
+        + source
+        + " to "
+        + destination
+        + " icmp6-type "
+        + type
+        + " no state\n";
   }
 
   /**

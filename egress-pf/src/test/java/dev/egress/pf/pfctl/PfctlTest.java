@@ -302,6 +302,7 @@ class PfctlTest {
                 "release",
                 "replaceTable",
                 "rules",
+                "states",
                 "table")),
         methods);
 
@@ -316,6 +317,7 @@ class PfctlTest {
     pfctl.flushAnchor(CHILD);
     pfctl.killStatesFrom(ip("192.168.64.3"));
     pfctl.killStatesTo(ip("192.168.64.3"));
+    pfctl.states();
     pfctl.release(token);
 
     assertEquals(List.of(), fake.refusedCalls());
@@ -328,5 +330,25 @@ class PfctlTest {
       assertFalse(
           call.line().contains("-F states") || call.line().contains("/etc/pf.conf"), call.line());
     }
+  }
+
+  @Test
+  void statesNaming_findsAnAddressOnEitherSideAndInTheTranslation_andNoOther() {
+    String table =
+        "ALL tcp 80.249.99.148:80 <- 192.168.65.2:54204       ESTABLISHED:ESTABLISHED\n"
+            + "ALL tcp 192.168.65.2:54204 -> 192.168.0.157:43092 -> 80.249.99.148:80      "
+            + " ESTABLISHED:ESTABLISHED\n"
+            + "ALL tcp 192.168.64.1:18643 -> 192.168.64.11:43614       ESTABLISHED:ESTABLISHED\n"
+            + "ALL udp 2001:db8::9[53] <- fd00:64::3[5353]       MULTIPLE:SINGLE\n"
+            + "ALL tcp 192.168.65.20:1 <- 192.168.65.21:2       ESTABLISHED:ESTABLISHED\n";
+    assertEquals(2, PfctlOutput.statesNaming(table, ip("192.168.65.2")).size());
+    assertEquals(1, PfctlOutput.statesNaming(table, ip("192.168.0.157")).size());
+    assertEquals(1, PfctlOutput.statesNaming(table, ip("192.168.64.11")).size());
+    assertEquals(
+        List.of("ALL udp 2001:db8::9[53] <- fd00:64::3[5353] MULTIPLE:SINGLE"),
+        PfctlOutput.statesNaming(table, ip("fd00:64::3")));
+    assertEquals(List.of(), PfctlOutput.statesNaming(table, ip("192.168.65.200")));
+    assertEquals(List.of(), PfctlOutput.statesNaming(table, ip("fd00:64::")));
+    assertEquals(List.of(), PfctlOutput.statesNaming("", ip("192.168.65.2")));
   }
 }

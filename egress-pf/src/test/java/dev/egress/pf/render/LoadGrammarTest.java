@@ -57,6 +57,49 @@ class LoadGrammarTest {
     LoadGrammar.check(Load.TABLE, Pfctl.END_OF_LOAD + "\n", SCOPE);
   }
 
+  @Test
+  void neighbourDiscoveryInTheOwnPrefix_passesForAnyScopeOnThatLink_only() {
+    String line =
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fd00:64::/64 icmp6-type 136 no state\n";
+    LoadGrammar.check(Load.CHILD, childLoad(line), SCOPE);
+    LoadScope narrow =
+        new LoadScope(List.of(IpNetwork.parse("fd00:64::/80")), List.of("bridge100"));
+    LoadScope hostOnly =
+        new LoadScope(
+            List.of(IpNetwork.parse("192.168.64.3"), IpNetwork.parse("fd00:64::3")), List.of());
+    LoadScope otherLink = new LoadScope(List.of(IpNetwork.parse("fd00:65::/64")), List.of());
+    assertTrue(narrow.holdsOnLink("fd00:64::/64"));
+    assertTrue(hostOnly.holdsOnLink("fd00:64::/64"));
+    assertTrue(SCOPE.holdsOnLink("fd00:64::/64"));
+    assertFalse(otherLink.holdsOnLink("fd00:64::/64"));
+    assertFalse(SCOPE.holdsOnLink("fd00:64::/63"));
+    assertFalse(SCOPE.holdsOnLink("fd00:64::/48"));
+    assertFalse(SCOPE.holdsOnLink("fd00:64::"));
+    assertFalse(SCOPE.holdsOnLink("192.168.64.0/64"));
+    assertFalse(
+        new LoadScope(List.of(IpNetwork.parse("fd00::/16")), List.of()).holdsOnLink("fe80::/64"));
+  }
+
+  @Test
+  void theRenderersNewParentLines_pass() {
+    LoadGrammar.check(
+        Load.PARENT,
+        "anchor \"*\"\n"
+            + "pass in quick on bridge100 inet6 proto icmp6 from :: to ff02::1:ff00:0/104"
+            + " icmp6-type 135 no state\n"
+            + "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to ff02::1"
+            + " icmp6-type 136 no state\n"
+            + "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to ff02::2"
+            + " icmp6-type 133 no state\n"
+            + "pass out quick on bridge100 inet6 proto udp from (bridge100) to fd00:64::/64"
+            + " keep state\n"
+            + "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24"
+            + " flags S/SA keep state\n"
+            + Pfctl.END_OF_LOAD
+            + "\n",
+        SCOPE);
+  }
+
   /** The five lines issue 18 got through the wrapper to pfctl, and variations of them. */
   @ParameterizedTest
   @ValueSource(
@@ -105,6 +148,24 @@ class LoadGrammarTest {
         "",
         " ",
         Pfctl.END_OF_LOAD,
+        // Neighbour discovery, wider than the renderer writes it:
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to any icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to 2001:db8::/64 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fd00:65::/64 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fd00:64::/48 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to ff05::2 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 icmp6-type 128 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 icmp6-type 135",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 icmp6-type 135 keep state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 no state",
+        "pass in quick inet6 proto icmp6 from fd00:64::3 to fe80::/10 icmp6-type { 135, 128 }"
+            + " no state",
+        "pass in quick inet6 proto icmp6 from fd00:65::3 to fe80::/10 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from :: to ff02::1:ff00:0/104 icmp6-type 135 no state",
+        "pass in quick inet proto icmp from 192.168.64.3 to 192.168.64.0/24 no state",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24"
+            + " flags S/SA keep state",
       })
   void childLoad_withAnyOtherLine_isRefused(String line) {
     String message = refusal(Load.CHILD, childLoad(line + "\n"));
@@ -127,6 +188,42 @@ class LoadGrammarTest {
         "pass in quick on bridge100 all",
         "pass in quick inet proto tcp from 192.168.64.3 to any port = 443",
         "rdr-anchor \"*\"",
+        // Neighbour discovery and the host's connections, wider than the renderer writes them:
+        "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135"
+            + " no state",
+        "pass in quick on en0 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135 no state",
+        "pass in quick inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135 no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from any to fe80::/10 icmp6-type 135 no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to any icmp6-type 135 no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to 2001:db8::1 icmp6-type 135"
+            + " no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 128"
+            + " no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135",
+        "pass in quick on bridge100 inet6 proto icmp6 from :: to any icmp6-type 135 no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from :: to ff02::1:ff00:0/104 icmp6-type 136"
+            + " no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to ff02::2 icmp6-type 134"
+            + " no state",
+        "pass in quick on bridge100 inet6 proto icmp6 from fe80::/10 to ff02::1:2 icmp6-type 133"
+            + " no state",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to any flags S/SA keep state",
+        "pass out quick on bridge100 inet proto tcp from any to 192.168.64.0/24 flags S/SA keep"
+            + " state",
+        "pass out quick on bridge100 inet proto tcp from (en0) to 192.168.64.0/24 flags S/SA keep"
+            + " state",
+        "pass out quick on en0 inet proto tcp from (bridge100) to 192.168.64.0/24 flags S/SA keep"
+            + " state",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 10.0.0.0/8 flags S/SA keep"
+            + " state",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24 no state",
+        "pass out quick on bridge100 inet proto icmp from (bridge100) to 192.168.64.0/24 keep"
+            + " state",
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24 port = 22"
+            + " flags S/SA keep state",
+        "pass in quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24 flags S/SA"
+            + " keep state",
       })
   void parentLoad_withAnyOtherLine_isRefused(String line) {
     String message =

@@ -175,8 +175,37 @@ class PfRendererTest {
                 ManagedNetwork.of(IpNetwork.parse("192.168.70.0/24")).onBridge("bridge101"), false);
     assertEquals(
         "anchor \"*\"\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from :: to ff02::1:ff00:0/104"
+            + " icmp6-type 135 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10"
+            + " icmp6-type 135 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10"
+            + " icmp6-type 136 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1"
+            + " icmp6-type 135 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1"
+            + " icmp6-type 136 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1:ff00:0/104"
+            + " icmp6-type 135 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::1:ff00:0/104"
+            + " icmp6-type 136 no state\n"
+            + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to ff02::2"
+            + " icmp6-type 133 no state\n"
+            + "pass out quick on bridge101 inet proto tcp from (bridge101) to 192.168.70.0/24"
+            + " flags S/SA keep state\n"
+            + "pass out quick on bridge101 inet proto udp from (bridge101) to 192.168.70.0/24"
+            + " keep state\n"
             + "block return in quick on ! lo0 inet from 192.168.70.0/24 to any\n"
             + "block return in quick on bridge101 all\n",
+        PfRenderer.renderParent(parent));
+  }
+
+  @Test
+  void renderParent_withASubnetGuardOnly_hasNoPassesOfItsOwn() {
+    ParentAnchor parent =
+        ParentAnchor.defaults().guarding(ManagedNetwork.of(IpNetwork.parse("fd00:70::/64")), true);
+    assertEquals(
+        "anchor \"*\"\nblock return in log quick on ! lo0 inet6 from fd00:70::/64 to any\n",
         PfRenderer.renderParent(parent));
   }
 

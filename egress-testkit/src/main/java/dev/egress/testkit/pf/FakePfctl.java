@@ -42,7 +42,8 @@ import org.jspecify.annotations.Nullable;
  * An in-memory pf that answers exactly the pfctl command lines egress-pf issues, for tests on
  * machines without pf. It models the enabled flag and enable tokens, whether the main ruleset still
  * holds {@code anchor "com.apple/*"}, anchors with their rules and tables (a flushed anchor stays
- * listed, as in pf), and tracked connections (states) keyed by source and destination.
+ * listed, as in pf), and tracked connections (states) keyed by source (before NAT) and destination,
+ * which {@code -k} kills as pf does and {@code -s state} lists.
  *
  * <p>Two ways to drive it:
  *
@@ -65,8 +66,9 @@ import org.jspecify.annotations.Nullable;
  * stops with {@code pfctl_add_rule: strlcpy}.
  *
  * <p>Faults: {@link #failOn} makes matching calls fail with a given exit status and standard error
- * (pfctl's own words), {@link #hangOn} makes them hang; {@link #wipeAnchor}, {@link
- * #unhookMainRuleset} and {@link #disableByOthers} change pf behind the enforcer's back.
+ * (pfctl's own words), {@link #hangOn} makes them hang, {@link #killsMiss} makes kills kill
+ * nothing; {@link #wipeAnchor}, {@link #unhookMainRuleset} and {@link #disableByOthers} change pf
+ * behind the enforcer's back.
  *
  * <p>Thread-safe: every method holds the instance's lock. Every call is recorded ({@link
  * #calls()}), failing or not, so a test can count privileged calls.
@@ -120,13 +122,53 @@ public final class FakePfctl implements ProcessRunner {
     }
   }
 
-  /** A tracked connection, as pf keeps state for it. */
-  public record Connection(InetAddress source, InetAddress destination) implements Serializable {
+  /**
+   * A state pf keeps for a connection.
+   *
+   * @param source who opened it; for a NAT'd state, the address before translation (pf's {@code
+   *     lan}), which is what {@code pfctl -k} matches
+   * @param destination where it goes
+   * @param translated the address NAT put in place of {@code source} (the host's, on {@code en0}),
+   *     or null for a state without translation
+   */
+  public record Connection(
+      InetAddress source, InetAddress destination, @Nullable InetAddress translated)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public Connection {
       Objects.requireNonNull(source, "source");
       Objects.requireNonNull(destination, "destination");
+    }
+
+    /** A state without translation. */
+    public Connection(InetAddress source, InetAddress destination) {
+      this(source, destination, null);
+    }
+
+    /**
+     * The line {@code pfctl -s state} prints for it: {@code ALL tcp DEST:443 <- SOURCE:50000} (pf
+     * prints the external side first for a state created inbound) or, translated, {@code ALL tcp
+     * SOURCE:50000 -> TRANSLATED:60000 -> DEST:443}; IPv6 endpoints as {@code addr[port]}.
+     */
+    String stateLine() {
+      String state = "       ESTABLISHED:ESTABLISHED";
+      if (translated == null) {
+        return "ALL tcp " + endpoint(destination, 443) + " <- " + endpoint(source, 50000) + state;
+      }
+      return "ALL tcp "
+          + endpoint(source, 50000)
+          + " -> "
+          + endpoint(translated, 60000)
+          + " -> "
+          + endpoint(destination, 443)
+          + state;
+    }
+
+    private static String endpoint(InetAddress address, int port) {
+      return IpAddresses.isIpv6(address)
+          ? IpAddresses.format(address) + "[" + port + "]"
+          : IpAddresses.format(address) + ":" + port;
     }
   }
 
@@ -174,8 +216,10 @@ public final class FakePfctl implements ProcessRunner {
     final Set<Long> tokens = new TreeSet<>();
     long nextToken = 5_000_000_000_000_000_000L;
     boolean mainRulesetHooked = true;
+    @Nullable String narrowedHook;
     final Map<String, Anchor> anchors = new TreeMap<>();
     final Set<Connection> connections = new LinkedHashSet<>();
+    int killsThatMiss;
     final List<Call> calls = new ArrayList<>();
     final List<Call> refused = new ArrayList<>();
     final List<Fault> faults = new ArrayList<>();
@@ -317,6 +361,17 @@ public final class FakePfctl implements ProcessRunner {
     return this;
   }
 
+  /**
+   * Someone reloaded the main ruleset with {@code line} (such as {@code anchor "com.apple/*" in on
+   * lo0 all}) in place of {@code anchor "com.apple/*" all}: the anchors below {@code com.apple} are
+   * evaluated for some packets only, which the fake's verdicts treat as not at all.
+   */
+  public synchronized FakePfctl narrowMainRulesetHook(String line) {
+    model.mainRulesetHooked = false;
+    model.narrowedHook = Objects.requireNonNull(line, "line");
+    return this;
+  }
+
   /** Someone ran {@code pfctl -d}: pf is off and every enable reference is gone. */
   public synchronized FakePfctl disableByOthers() {
     model.enabledByOthers = false;
@@ -343,6 +398,27 @@ public final class FakePfctl implements ProcessRunner {
   /** A connection is open (pf tracks its state) from {@code source} to {@code destination}. */
   public synchronized FakePfctl openConnection(InetAddress source, InetAddress destination) {
     model.connections.add(new Connection(source, destination));
+    return this;
+  }
+
+  /**
+   * A container's connection through NAT is open: pf keeps two states, one created inbound on the
+   * bridge and one on {@code en0} whose source is translated to {@code translated} (the host's
+   * address); both carry the container's address as their source ({@code lan}).
+   */
+  public synchronized FakePfctl openNatConnection(
+      InetAddress source, InetAddress translated, InetAddress destination) {
+    model.connections.add(new Connection(source, destination));
+    model.connections.add(new Connection(source, destination, translated));
+    return this;
+  }
+
+  /**
+   * The next {@code times} state kills succeed but kill nothing, as a kill in the wrong direction
+   * does ({@code killed 0 states}), or as a state another rule re-created at once would look.
+   */
+  public synchronized FakePfctl killsMiss(int times) {
+    model.killsThatMiss = times;
     return this;
   }
 
@@ -578,6 +654,8 @@ public final class FakePfctl implements ProcessRunner {
           out.append(APPLE_SCRUB).append('\n');
           if (model.mainRulesetHooked) {
             out.append(APPLE_ANCHOR).append('\n');
+          } else if (model.narrowedHook != null) {
+            out.append(model.narrowedHook).append('\n');
           }
         } else {
           Anchor loaded = model.anchors.get(anchor);
@@ -585,6 +663,14 @@ public final class FakePfctl implements ProcessRunner {
             loaded.rules().forEach(rule -> out.append(rule).append('\n'));
           }
         }
+        return ok(out.toString(), "");
+      }
+      case "state" -> {
+        if (anchor != null) {
+          return refuse(call, "-s state is host-wide; egress-pf reads it without -a");
+        }
+        StringBuilder out = new StringBuilder();
+        model.connections.forEach(c -> out.append(c.stateLine()).append('\n'));
         return ok(out.toString(), "");
       }
       case "Anchors" -> {
@@ -746,6 +832,10 @@ public final class FakePfctl implements ProcessRunner {
     }
     int killed = 0;
     Set<InetAddress> sources = new HashSet<>();
+    if (model.killsThatMiss > 0) {
+      model.killsThatMiss--;
+      return ok("", "killed 0 states from 0 sources and 0 destinations\n");
+    }
     for (Iterator<Connection> it = model.connections.iterator(); it.hasNext(); ) {
       Connection connection = it.next();
       if (networks.get(0).contains(connection.source())

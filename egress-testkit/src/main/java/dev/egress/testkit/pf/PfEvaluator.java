@@ -13,9 +13,12 @@ import org.jspecify.annotations.Nullable;
  * Decides what pf does with a packet, given a parent anchor's ruleset and its child anchors, for
  * the subset of pf that egress-pf renders: {@code table <t> [persist] [const] [{ ... }]}, {@code
  * anchor "*"} (parent only), and rules {@code pass|block [return|drop] [in|out] [log] [quick] [on
- * [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP])} where HOST is {@code any}, an
- * address, a network or a table, each optionally negated with {@code !}, and OP is {@code = != < <=
- * > >=} with a port, or {@code a:b}, {@code a><b}, {@code a<>b}.
+ * [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP]) [icmp6-type T | icmp6-type { T,
+ * ... }] [flags S/SA] [keep state | no state]} where HOST is {@code any}, an address, a network, a
+ * table or an interface's addresses ({@code (bridge100)}, see {@link #withInterfaceAddresses}),
+ * each optionally negated with {@code !}, or a list of addresses and networks of one family in
+ * braces; OP is {@code = != < <= > >=} with a port, or {@code a:b}, {@code a><b}, {@code a<>b}; T
+ * is an ICMPv6 type number.
  *
  * <p>pf's semantics, as pf.conf(5) states them: rules are evaluated in order and the last matching
  * rule decides, unless a matching rule is {@code quick}, which decides at once and ends evaluation
@@ -23,6 +26,12 @@ import org.jspecify.annotations.Nullable;
  * in the byte order of the children's names (pf keeps anchors in a tree ordered by {@code strcmp}
  * of their paths). With no matching rule pf passes the packet. A rule naming an address family (or
  * an address, which implies one) never matches the other family.
+ *
+ * <p>State, as far as the rendered rules need it ({@link #evaluateReply}): a {@code pass} rule
+ * keeps state unless it says {@code no state} (pf's default since OpenBSD 4.1, which Apple's pf
+ * follows; {@code flags S/SA} only narrows which TCP packet may create it, and the first packet of
+ * a connection is the SYN); a packet that matches no rule passes without creating state. An answer
+ * matching a state passes without any rule being evaluated.
  *
  * <p>The evaluator models the parent as the only ruleset: whatever the main ruleset does around it
  * is out of scope. Instances are immutable and thread-safe; the {@code with...} methods return
@@ -32,10 +41,30 @@ import org.jspecify.annotations.Nullable;
 public final class PfEvaluator {
   private final PfRuleset parent;
   private final SortedMap<String, PfRuleset> children;
+  private final Map<String, List<InetAddress>> interfaceAddresses;
 
-  private PfEvaluator(PfRuleset parent, SortedMap<String, PfRuleset> children) {
+  private PfEvaluator(
+      PfRuleset parent,
+      SortedMap<String, PfRuleset> children,
+      Map<String, List<InetAddress>> interfaceAddresses) {
     this.parent = parent;
     this.children = children;
+    this.interfaceAddresses = interfaceAddresses;
+  }
+
+  private PfEvaluator(PfRuleset parent, SortedMap<String, PfRuleset> children) {
+    this(parent, children, Map.of());
+  }
+
+  /**
+   * A copy where interface {@code name} holds {@code addresses} (the host's own, as {@code
+   * ifconfig} lists them): what a rule's {@code (name)} matches. An interface without addresses
+   * given has none, so {@code (name)} matches nothing.
+   */
+  public PfEvaluator withInterfaceAddresses(String name, List<InetAddress> addresses) {
+    Map<String, List<InetAddress>> copy = new TreeMap<>(interfaceAddresses);
+    copy.put(Objects.requireNonNull(name, "name"), List.copyOf(addresses));
+    return new PfEvaluator(parent, children, copy);
   }
 
   /**
@@ -56,14 +85,14 @@ public final class PfEvaluator {
   public PfEvaluator withChild(String name, String text) {
     SortedMap<String, PfRuleset> copy = new TreeMap<>(children);
     copy.put(checkChildName(name), parseChild(name, text));
-    return new PfEvaluator(parent, copy);
+    return new PfEvaluator(parent, copy, interfaceAddresses);
   }
 
   /** A copy without child {@code name} (as after {@code pfctl -a PARENT/NAME -F all}). */
   public PfEvaluator withoutChild(String name) {
     SortedMap<String, PfRuleset> copy = new TreeMap<>(children);
     copy.remove(name);
-    return new PfEvaluator(parent, copy);
+    return new PfEvaluator(parent, copy, interfaceAddresses);
   }
 
   /**
@@ -94,7 +123,7 @@ public final class PfEvaluator {
         child,
         ruleset.withTable(
             table, PfRuleset.parseTableContents(child + " <" + table + ">", contents)));
-    return new PfEvaluator(parent, copy);
+    return new PfEvaluator(parent, copy, interfaceAddresses);
   }
 
   /** The child anchor names, in the order {@code anchor "*"} evaluates them. */
@@ -109,12 +138,38 @@ public final class PfEvaluator {
 
   /** What pf does with {@code packet}, and which rule decided it. */
   public PfDecision evaluate(PfPacket packet) {
+    return decide(packet).decision();
+  }
+
+  /**
+   * What pf does with the answer to {@code first}, the first packet of a connection, from {@code
+   * first}'s destination back to {@code initiatorPort}: when {@code first} passed by a rule that
+   * keeps state, the answer matches that state and passes (the decision names that rule, prefixed
+   * {@code "state of: "}); otherwise it is evaluated against the rules like any packet ({@link
+   * PfPacket#reply}).
+   *
+   * @throws IllegalArgumentException if {@code first} is neither tcp nor udp
+   */
+  public PfDecision evaluateReply(PfPacket first, int initiatorPort) {
+    PfPacket reply = first.reply(initiatorPort);
+    Decided opened = decide(first);
+    PfRuleset.Rule rule = opened.rule();
+    if (rule != null && rule.pass() && rule.keepState()) {
+      return new PfDecision(PfVerdict.PASS, opened.decision().anchor(), "state of: " + rule.text());
+    }
+    return decide(reply).decision();
+  }
+
+  /** A decision and the rule that made it (null: none matched). */
+  private record Decided(PfDecision decision, PfRuleset.@Nullable Rule rule) {}
+
+  private Decided decide(PfPacket packet) {
     Objects.requireNonNull(packet, "packet");
-    PfDecision last = new PfDecision(PfVerdict.PASS, "", null);
+    Decided last = new Decided(new PfDecision(PfVerdict.PASS, "", null), null);
     for (PfRuleset.Statement statement : parent.statements) {
       if (statement instanceof PfRuleset.Rule rule) {
         if (matches(rule, parent, packet)) {
-          last = decision(rule, "");
+          last = decided(rule, "");
           if (rule.quick()) {
             return last;
           }
@@ -124,7 +179,7 @@ public final class PfEvaluator {
           for (PfRuleset.Statement childStatement : child.getValue().statements) {
             PfRuleset.Rule rule = (PfRuleset.Rule) childStatement;
             if (matches(rule, child.getValue(), packet)) {
-              last = decision(rule, child.getKey());
+              last = decided(rule, child.getKey());
               if (rule.quick()) {
                 return last;
               }
@@ -136,11 +191,12 @@ public final class PfEvaluator {
     return last;
   }
 
-  private static PfDecision decision(PfRuleset.Rule rule, String anchor) {
-    return new PfDecision(rule.pass() ? PfVerdict.PASS : PfVerdict.BLOCK, anchor, rule.text());
+  private static Decided decided(PfRuleset.Rule rule, String anchor) {
+    return new Decided(
+        new PfDecision(rule.pass() ? PfVerdict.PASS : PfVerdict.BLOCK, anchor, rule.text()), rule);
   }
 
-  private static boolean matches(PfRuleset.Rule rule, PfRuleset ruleset, PfPacket packet) {
+  private boolean matches(PfRuleset.Rule rule, PfRuleset ruleset, PfPacket packet) {
     if (rule.direction() != null && rule.direction() != packet.direction()) {
       return false;
     }
@@ -159,19 +215,26 @@ public final class PfEvaluator {
         || !hostMatches(rule.to(), ruleset, packet.destination())) {
       return false;
     }
+    if (!rule.icmp6Types().isEmpty() && !rule.icmp6Types().contains(packet.icmp6Type())) {
+      return false;
+    }
     PfRuleset.PortMatch port = rule.port();
     return port == null || port.matches(packet.destinationPort());
   }
 
-  private static boolean hostMatches(
-      PfRuleset.HostMatch host, PfRuleset ruleset, InetAddress address) {
-    IpNetwork network = host.network();
+  private boolean hostMatches(PfRuleset.HostMatch host, PfRuleset ruleset, InetAddress address) {
     String table = host.table();
-    if (network != null) {
-      if (network.isIpv6() != (address.getAddress().length == 16)) {
+    String interfaceName = host.interfaceName();
+    if (!host.networks().isEmpty()) {
+      if (host.networks().get(0).isIpv6() != (address.getAddress().length == 16)) {
         return false; // the address pins the rule to its family, negated or not
       }
-      return network.contains(address) != host.negated();
+      boolean listed = host.networks().stream().anyMatch(network -> network.contains(address));
+      return listed != host.negated();
+    }
+    if (interfaceName != null) {
+      boolean own = interfaceAddresses.getOrDefault(interfaceName, List.of()).contains(address);
+      return own != host.negated();
     }
     if (table != null) {
       boolean inTable = false;

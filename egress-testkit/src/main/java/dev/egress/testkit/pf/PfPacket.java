@@ -14,7 +14,9 @@ import java.util.Objects;
  * @param protocol the IP protocol
  * @param source the source address
  * @param destination the destination address, of the same family as {@code source}
- * @param destinationPort 0-65535 for TCP and UDP; 0 for ICMP
+ * @param destinationPort 0-65535 for TCP and UDP; 0 for ICMP and ICMPv6
+ * @param icmp6Type the ICMPv6 type (0-255) for ICMPv6, such as 135 for a neighbour solicitation;
+ *     {@link #NO_TYPE} for the other protocols
  */
 public record PfPacket(
     Direction direction,
@@ -22,7 +24,14 @@ public record PfPacket(
     IpProtocol protocol,
     InetAddress source,
     InetAddress destination,
-    int destinationPort) {
+    int destinationPort,
+    int icmp6Type) {
+
+  /** The {@code icmp6Type} of packets that are not ICMPv6. */
+  public static final int NO_TYPE = -1;
+
+  /** ICMPv6 echo request, the type of ICMPv6 packets made without one. */
+  public static final int ECHO_REQUEST = 128;
 
   /** Which way the packet crosses the interface. */
   public enum Direction {
@@ -79,6 +88,54 @@ public record PfPacket(
               + protocol.keyword()
               + " (0-65535 for tcp and udp, 0 otherwise)");
     }
+    if (protocol == IpProtocol.ICMP6 ? icmp6Type < 0 || icmp6Type > 255 : icmp6Type != NO_TYPE) {
+      throw new IllegalArgumentException(
+          "ICMPv6 type " + icmp6Type + " does not suit " + protocol.keyword());
+    }
+  }
+
+  /** A packet of any protocol but ICMPv6 (which this makes an {@link #ECHO_REQUEST}). */
+  public PfPacket(
+      Direction direction,
+      String interfaceName,
+      IpProtocol protocol,
+      InetAddress source,
+      InetAddress destination,
+      int destinationPort) {
+    this(
+        direction,
+        interfaceName,
+        protocol,
+        source,
+        destination,
+        destinationPort,
+        protocol == IpProtocol.ICMP6 ? ECHO_REQUEST : NO_TYPE);
+  }
+
+  /** An ICMPv6 packet of {@code type} arriving on {@code interfaceName}. */
+  public static PfPacket icmp6In(
+      String interfaceName, InetAddress source, InetAddress destination, int type) {
+    return new PfPacket(
+        Direction.IN, interfaceName, IpProtocol.ICMP6, source, destination, 0, type);
+  }
+
+  /**
+   * The answer to this packet: the other direction on the same interface, source and destination
+   * swapped, to {@code initiatorPort} (the port the first packet came from).
+   *
+   * @throws IllegalArgumentException if the protocol carries no ports
+   */
+  public PfPacket reply(int initiatorPort) {
+    if (!protocol.hasPorts()) {
+      throw new IllegalArgumentException("only tcp and udp replies are modelled");
+    }
+    return new PfPacket(
+        direction == Direction.IN ? Direction.OUT : Direction.IN,
+        interfaceName,
+        protocol,
+        destination,
+        source,
+        initiatorPort);
   }
 
   /** A packet arriving on {@code interfaceName}, as a container's traffic reaches the host. */
@@ -108,6 +165,7 @@ public record PfPacket(
         + IpAddresses.format(source)
         + " -> "
         + IpAddresses.format(destination)
-        + (protocol.hasPorts() ? " port " + destinationPort : "");
+        + (protocol.hasPorts() ? " port " + destinationPort : "")
+        + (protocol == IpProtocol.ICMP6 ? " icmp6-type " + icmp6Type : "");
   }
 }

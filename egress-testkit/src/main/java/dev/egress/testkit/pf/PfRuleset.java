@@ -62,13 +62,24 @@ final class PfRuleset {
     }
   }
 
-  /** {@code any}, an address or network, or a table; possibly negated. */
-  record HostMatch(boolean negated, @Nullable IpNetwork network, @Nullable String table) {
-    static final HostMatch ANY = new HostMatch(false, null, null);
+  /**
+   * {@code any}, an address or network, a list of them in braces, a table, or an interface's
+   * addresses ({@code (bridge100)}); possibly negated (not a list).
+   */
+  record HostMatch(
+      boolean negated,
+      List<IpNetwork> networks,
+      @Nullable String table,
+      @Nullable String interfaceName) {
+    static final HostMatch ANY = new HostMatch(false, List.of(), null, null);
+
+    HostMatch {
+      networks = List.copyOf(networks);
+    }
 
     /** The family this host pins the rule to (pfctl infers a rule's af from its addresses). */
     @Nullable Boolean ipv6() {
-      return network == null ? null : network.isIpv6();
+      return networks.isEmpty() ? null : networks.get(0).isIpv6();
     }
   }
 
@@ -84,8 +95,14 @@ final class PfRuleset {
       PfPacket.@Nullable IpProtocol protocol,
       HostMatch from,
       HostMatch to,
-      @Nullable PortMatch port)
-      implements Statement {}
+      @Nullable PortMatch port,
+      Set<Integer> icmp6Types,
+      boolean keepState)
+      implements Statement {
+    Rule {
+      icmp6Types = Set.copyOf(icmp6Types);
+    }
+  }
 
   /**
    * Parses an anchor's text.
@@ -122,7 +139,7 @@ final class PfRuleset {
         statements.add(new AnchorAll());
       } else if (first.equals("pass") || first.equals("block")) {
         Rule rule = parseRule(cursor, first.equals("pass"));
-        if (rule.from.table() != null) {
+        if (rule.from().table() != null) {
           referenced.add(rule.from.table());
         }
         if (rule.to.table() != null) {
@@ -250,6 +267,7 @@ final class PfRuleset {
     HostMatch from = HostMatch.ANY;
     HostMatch to = HostMatch.ANY;
     PortMatch port = null;
+    Set<Integer> icmp6Types = Set.of();
     String hosts = cursor.next();
     if (hosts.equals("from")) {
       from = parseHost(cursor);
@@ -269,6 +287,29 @@ final class PfRuleset {
     } else if (!hosts.equals("all")) {
       throw cursor.error("expected 'from' or 'all', found '" + hosts + "'");
     }
+    if (cursor.peekIs("icmp6-type")) {
+      cursor.next();
+      if (protocol != PfPacket.IpProtocol.ICMP6) {
+        throw cursor.error("icmp6-type needs 'proto icmp6' (pfctl refuses it otherwise)");
+      }
+      icmp6Types = parseIcmp6Types(cursor);
+    }
+    boolean keepState = pass;
+    if (cursor.peekIs("flags")) {
+      cursor.next();
+      cursor.expect("S/SA");
+      if (!pass || protocol != PfPacket.IpProtocol.TCP) {
+        throw cursor.error("'flags S/SA' is evaluated only on tcp pass rules");
+      }
+    }
+    if (cursor.peekIs("keep") || cursor.peekIs("no")) {
+      String which = cursor.next();
+      cursor.expect("state");
+      if (!pass) {
+        throw cursor.error("state options are evaluated only on pass rules");
+      }
+      keepState = which.equals("keep");
+    }
     if (cursor.hasNext()) {
       throw cursor.error("unexpected '" + cursor.next() + "' after the rule");
     }
@@ -276,6 +317,9 @@ final class PfRuleset {
       Boolean hostFamily = host.ipv6();
       if (hostFamily != null && ipv6 != null && !hostFamily.equals(ipv6)) {
         throw cursor.error("an address of the other family than the rule's");
+      }
+      if (host.interfaceName() != null && ipv6 == null) {
+        throw cursor.error("an interface's addresses are evaluated only in rules naming a family");
       }
     }
     return new Rule(
@@ -290,7 +334,39 @@ final class PfRuleset {
         protocol,
         from,
         to,
-        port);
+        port,
+        icmp6Types,
+        keepState);
+  }
+
+  private static Set<Integer> parseIcmp6Types(Cursor cursor) {
+    Set<Integer> types = new java.util.TreeSet<>();
+    if (!cursor.peekIs("{")) {
+      types.add(icmp6Type(cursor, cursor.next()));
+      return types;
+    }
+    cursor.next();
+    while (true) {
+      String token = cursor.next();
+      if (token.equals("}")) {
+        break;
+      }
+      if (!token.equals(",")) {
+        types.add(icmp6Type(cursor, token));
+      }
+    }
+    if (types.isEmpty()) {
+      throw cursor.error("an empty icmp6-type list");
+    }
+    return types;
+  }
+
+  /** Types as numbers only: the names differ between pfctl versions (see pf.conf(5)). */
+  private static int icmp6Type(Cursor cursor, String token) {
+    if (!token.matches("[0-9]{1,3}") || Integer.parseInt(token) > 255) {
+      throw cursor.error("'" + token + "' is not an ICMPv6 type number (0-255)");
+    }
+    return Integer.parseInt(token);
   }
 
   private static HostMatch parseHost(Cursor cursor) {
@@ -304,9 +380,35 @@ final class PfRuleset {
       token = cursor.next();
     }
     if (token.startsWith("<")) {
-      return new HostMatch(negated, null, cursor.tableName(token));
+      return new HostMatch(negated, List.of(), cursor.tableName(token), null);
     }
-    return new HostMatch(negated, parseNetwork(cursor, token), null);
+    if (token.matches("\\([a-z]+[0-9]+\\)")) {
+      return new HostMatch(negated, List.of(), null, token.substring(1, token.length() - 1));
+    }
+    if (!token.equals("{")) {
+      return new HostMatch(negated, List.of(parseNetwork(cursor, token)), null, null);
+    }
+    if (negated) {
+      throw cursor.error("negated lists are outside the evaluated subset");
+    }
+    List<IpNetwork> networks = new ArrayList<>();
+    while (true) {
+      String entry = cursor.next();
+      if (entry.equals("}")) {
+        break;
+      }
+      if (!entry.equals(",")) {
+        IpNetwork network = parseNetwork(cursor, entry);
+        if (!networks.isEmpty() && networks.get(0).isIpv6() != network.isIpv6()) {
+          throw cursor.error("a list mixing address families is outside the evaluated subset");
+        }
+        networks.add(network);
+      }
+    }
+    if (networks.isEmpty()) {
+      throw cursor.error("an empty address list");
+    }
+    return new HostMatch(false, networks, null, null);
   }
 
   private static PortMatch parsePort(Cursor cursor) {

@@ -108,6 +108,37 @@ class FakePfctlTest {
   }
 
   @Test
+  void natStates_areListedWithTheHostsAddress_andKilledByTheContainersAddress() {
+    fake.openNatConnection(ip("192.168.64.3"), ip("10.1.2.3"), ip("1.1.1.1"))
+        .openConnection(ip("fd00:64::3"), ip("2001:db8::1"));
+    FakePfctl.Result listed = run("", "-s", "state");
+    assertEquals(
+        "ALL tcp 1.1.1.1:443 <- 192.168.64.3:50000       ESTABLISHED:ESTABLISHED\n"
+            + "ALL tcp 192.168.64.3:50000 -> 10.1.2.3:60000 -> 1.1.1.1:443      "
+            + " ESTABLISHED:ESTABLISHED\n"
+            + "ALL tcp 2001:db8::1[443] <- fd00:64::3[50000]       ESTABLISHED:ESTABLISHED\n",
+        listed.stdout());
+    run("", "-k", "10.1.2.3");
+    assertEquals(3, fake.connections().size(), "the translated address is not the source");
+    run("", "-k", "0.0.0.0/0", "-k", "fd00:64::3");
+    assertEquals(3, fake.connections().size(), "families never mix");
+    run("", "-k", "192.168.64.3");
+    assertEquals(1, fake.connections().size());
+    assertEquals(0, run("", "-a", PARENT, "-s", "state").exitCode() == 0 ? 1 : 0);
+  }
+
+  @Test
+  void killsMiss_reportsSuccessAndKillsNothing_thenKillsAgain() {
+    fake.openConnection(ip("10.0.0.2"), ip("1.1.1.1")).killsMiss(1);
+    FakePfctl.Result missed = run("", "-k", "10.0.0.2");
+    assertEquals(0, missed.exitCode());
+    assertTrue(missed.stderr().contains("killed 0 states"), missed.stderr());
+    assertEquals(1, fake.connections().size());
+    run("", "-k", "10.0.0.2");
+    assertEquals(0, fake.connections().size());
+  }
+
+  @Test
   void tokens_keepPfEnabled_untilTheLastIsReleased_orSomeoneDisablesIt() {
     String stderr = run("", "-E").stderr();
     long token = Long.parseLong(stderr.replaceAll("(?s).*Token : (\\d+).*", "$1"));

@@ -239,7 +239,16 @@ class PfEvaluatorTest {
   void textOutsideTheSubset_isRejectedWithItsLine() {
     List<String> bad =
         List.of(
-            "pass in proto tcp from any to any port 80 keep state\n",
+            "pass in inet proto tcp from any to any port 80 modulate state\n",
+            "pass in inet proto tcp from any to any port 80 flags S/SAFR keep state\n",
+            "block in inet proto tcp from any to any port 80 keep state\n",
+            "pass in inet proto udp from any to any flags S/SA\n",
+            "pass in inet6 proto icmp6 from any to any icmp6-type neighbrsol\n",
+            "pass in inet6 proto icmp6 from any to any icmp6-type 256\n",
+            "pass in inet proto tcp from any to any icmp6-type 135\n",
+            "pass in inet6 proto icmp6 from any to { fe80::/10, 10.0.0.0/8 }\n",
+            "pass in inet6 proto icmp6 from any to ! { fe80::/10 }\n",
+            "pass in proto tcp from (bridge100) to any\n",
             "pass in quick from any to any port = 80\n",
             "pass in inet from 10.0.0.1 port 80 to any\n",
             "pass in quick inet6 from 10.0.0.1 to any\n",
@@ -288,5 +297,85 @@ class PfEvaluatorTest {
         PfVerdict.PASS,
         empty.verdict(tcp("10.0.0.1", "10.0.0.2", 80)),
         "copies leave the original alone");
+  }
+
+  private static PfPacket outOnBridge(
+      IpProtocol protocol, String source, String destination, int port) {
+    return new PfPacket(
+        Direction.OUT,
+        "bridge100",
+        protocol,
+        IpAddresses.parse(source),
+        IpAddresses.parse(destination),
+        port);
+  }
+
+  private static PfPacket icmp6(String source, String destination, int type) {
+    return PfPacket.icmp6In(
+        "bridge100", IpAddresses.parse(source), IpAddresses.parse(destination), type);
+  }
+
+  @Test
+  void icmp6Types_matchByNumber_andOnlyIcmp6() {
+    String rules =
+        "pass in quick inet6 proto icmp6 from any to { fe80::/10, ff02::1:ff00:0/104 }"
+            + " icmp6-type { 135, 136 } no state\n"
+            + "pass in quick inet6 proto icmp6 from any to ff02::2 icmp6-type 133 no state\n"
+            + "block in quick all\n";
+    assertEquals(PfVerdict.PASS, parentOnly(rules, icmp6("fe80::3", "fe80::1", 135)));
+    assertEquals(PfVerdict.PASS, parentOnly(rules, icmp6("::", "ff02::1:ff00:3", 135)));
+    assertEquals(PfVerdict.PASS, parentOnly(rules, icmp6("fe80::3", "fe80::1", 136)));
+    assertEquals(PfVerdict.PASS, parentOnly(rules, icmp6("fe80::3", "ff02::2", 133)));
+    assertEquals(PfVerdict.BLOCK, parentOnly(rules, icmp6("fe80::3", "ff02::2", 135)));
+    assertEquals(PfVerdict.BLOCK, parentOnly(rules, icmp6("fe80::3", "fe80::1", 128)));
+    assertEquals(PfVerdict.BLOCK, parentOnly(rules, icmp6("fe80::3", "2001:db8::1", 135)));
+    assertEquals(PfVerdict.BLOCK, parentOnly(rules, tcp("fe80::3", "fe80::1", 135)));
+    assertEquals(
+        PfPacket.ECHO_REQUEST,
+        new PfPacket(
+                Direction.IN,
+                "bridge100",
+                IpProtocol.ICMP6,
+                IpAddresses.parse("fe80::3"),
+                IpAddresses.parse("fe80::1"),
+                0)
+            .icmp6Type());
+    assertThrows(IllegalArgumentException.class, () -> icmp6("fe80::3", "fe80::1", 256));
+  }
+
+  @Test
+  void replies_passByTheStateOfARuleThatKeepsIt_andOnlyThen() {
+    String parent =
+        "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24"
+            + " flags S/SA keep state\n"
+            + "pass out quick on bridge100 inet proto udp from (bridge100) to 192.168.64.0/24"
+            + " keep state\n"
+            + "pass out quick on bridge100 inet proto tcp from any to 192.168.64.0/24 port = 7"
+            + " no state\n"
+            + "block in quick inet from 192.168.64.3 to any\n";
+    PfEvaluator pf =
+        PfEvaluator.of(parent, Map.of())
+            .withInterfaceAddresses("bridge100", List.of(IpAddresses.parse("192.168.64.1")));
+    PfPacket hostSyn = outOnBridge(IpProtocol.TCP, "192.168.64.1", "192.168.64.3", 8080);
+    PfDecision reply = pf.evaluateReply(hostSyn, 50000);
+    assertEquals(PfVerdict.PASS, reply.verdict());
+    assertTrue(reply.rule().startsWith("state of: pass out quick on bridge100 inet proto tcp"));
+    PfPacket hostUdp = outOnBridge(IpProtocol.UDP, "192.168.64.1", "192.168.64.3", 5353);
+    assertEquals(PfVerdict.PASS, pf.evaluateReply(hostUdp, 50000).verdict());
+    // Not from the host's own address: no rule keeps state, the reply meets the block.
+    PfPacket forwarded = outOnBridge(IpProtocol.TCP, "203.0.113.9", "192.168.64.3", 8080);
+    assertEquals(PfVerdict.BLOCK, pf.evaluateReply(forwarded, 50000).verdict());
+    // A pass with 'no state' leaves no state behind.
+    PfPacket stateless = outOnBridge(IpProtocol.TCP, "203.0.113.9", "192.168.64.3", 7);
+    assertEquals(PfVerdict.PASS, pf.verdict(stateless));
+    assertEquals(PfVerdict.BLOCK, pf.evaluateReply(stateless, 50000).verdict());
+    // pf's default pass keeps no state either.
+    PfEvaluator empty = PfEvaluator.of("block in quick inet from 192.168.64.3 to any\n", Map.of());
+    assertEquals(PfVerdict.BLOCK, empty.evaluateReply(hostSyn, 50000).verdict());
+    // Without the interface's addresses, (bridge100) matches nothing.
+    assertEquals(
+        PfVerdict.BLOCK, PfEvaluator.of(parent, Map.of()).evaluateReply(hostSyn, 1).verdict());
+    // The container opening a connection itself is still blocked.
+    assertEquals(PfVerdict.BLOCK, pf.verdict(hostSyn.reply(50000)));
   }
 }
