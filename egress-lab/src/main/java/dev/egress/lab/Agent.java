@@ -86,6 +86,7 @@ final class Agent implements AutoCloseable {
                     namespace,
                     javaCommand,
                     "-Xshare:auto",
+                    "-XX:-UsePerfData",
                     "-XX:TieredStopAtLevel=1",
                     "-XX:+UseSerialGC",
                     "-Xmx32m",

@@ -200,6 +200,7 @@ class NftLauncherKilledKernelTest {
               lab,
               List.of(
                   "-Xshare:auto",
+                  "-XX:-UsePerfData",
                   "-XX:TieredStopAtLevel=1",
                   "-XX:+UseSerialGC",
                   "-Djava.io.tmpdir=" + scratch),

@@ -896,7 +896,7 @@ public final class FakePfctl implements ProcessRunner {
     String script =
         "#!/bin/sh\nexec "
             + quote(java)
-            + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "
+            + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -XX:-UsePerfData -cp "
             + quote(System.getProperty("java.class.path"))
             + " "
             + FakePfctl.class.getName()

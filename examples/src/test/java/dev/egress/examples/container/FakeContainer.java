@@ -112,7 +112,7 @@ public final class FakeContainer {
         script,
         "#!/bin/sh\nexec '"
             + java
-            + "' -Xshare:auto -XX:TieredStopAtLevel=1"
+            + "' -Xshare:auto -XX:-UsePerfData -XX:TieredStopAtLevel=1"
             + " -cp '"
             + System.getProperty("java.class.path")
             + "' "
