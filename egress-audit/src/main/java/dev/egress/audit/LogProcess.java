@@ -53,6 +53,32 @@ public final class LogProcess implements AutoCloseable {
     return new LogProcess(builder.start(), lines, "log reader " + argv.get(0));
   }
 
+  /**
+   * Waits until the program wrote a line containing {@code text} to standard error (tcpdump's
+   * {@code listening on}, once it receives packets), or exited, or {@code timeout} passed.
+   *
+   * @return whether such a line came
+   */
+  public boolean awaitDiagnostic(String text, java.time.Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      synchronized (errors) {
+        if (errors.stream().anyMatch(line -> line.contains(text))) {
+          return true;
+        }
+      }
+      if (!process.isAlive()) {
+        err.join(1000);
+        synchronized (errors) {
+          return errors.stream().anyMatch(line -> line.contains(text));
+        }
+      }
+      Thread.sleep(10);
+    }
+    return false;
+  }
+
   /** Whether the program still runs. */
   public boolean isAlive() {
     return process.isAlive();

@@ -30,7 +30,7 @@ public final class RefusalLog {
     this.listener = Objects.requireNonNull(listener, "listener");
   }
 
-  /** One line of {@link TcpdumpLine#NFLOG_COMMAND} for {@code group} of {@code groups}. */
+  /** One line of {@link TcpdumpLine#nflogArguments} for {@code group} of {@code groups}. */
   public void nflogLine(NflogGroups groups, int group, String line) {
     @Nullable Reason reason = groups.reasonOf(group);
     @Nullable RefusedPacket packet = TcpdumpLine.parseNflog(line);
@@ -41,7 +41,7 @@ public final class RefusalLog {
     record(packet, reason);
   }
 
-  /** One line of {@link TcpdumpLine#PFLOG_COMMAND}; {@code reasons} knows the parent anchor. */
+  /** One line of {@link TcpdumpLine#PFLOG_ARGUMENTS}; {@code reasons} knows the parent anchor. */
   public void pflogLine(PflogReasons reasons, String line) {
     TcpdumpLine.@Nullable PflogEntry entry = TcpdumpLine.parsePflog(line);
     @Nullable Reason reason = entry == null ? null : reasons.reasonOf(entry);

@@ -4,6 +4,7 @@ import dev.egress.policy.IpAddresses;
 import java.math.BigDecimal;
 import java.net.InetAddress;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -11,8 +12,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Parses the lines tcpdump prints for logged packets into {@link RefusedPacket}s: from an NFLOG
- * group ({@link #NFLOG_COMMAND}) and from {@code pflog0} ({@link #PFLOG_COMMAND}, which adds pf's
- * header). Both are run with {@code -q}, so that the protocol is named by tcpdump rather than
+ * group ({@link #nflogArguments}) and from {@code pflog0} ({@link #PFLOG_ARGUMENTS}, which adds
+ * pf's header). Both are run with {@code -q}, so that the protocol is named by tcpdump rather than
  * guessed from a decoder's output ({@code tcp 0}, {@code UDP, length 31}, {@code ICMP echo request,
  * ...}, {@code ICMP6, echo request, ...}); tcpdump's full TCP decode ({@code Flags [S], ...}) is
  * understood too. Anything else (a UDP packet that a protocol decoder printed, a line cut short,
@@ -22,13 +23,16 @@ import org.jspecify.annotations.Nullable;
  */
 public final class TcpdumpLine {
   /**
-   * How to read NFLOG group {@code N}: {@code tcpdump -q -n -l -tt -i nflog:N} (numbers only, line
-   * buffered, epoch time, short protocol names). The group is the last argument's suffix.
+   * tcpdump's arguments to read NFLOG group {@code group}: {@code -q -n -l -tt -i nflog:N} (short
+   * protocol names, numbers only, line buffered, epoch time).
    */
-  public static final String NFLOG_COMMAND = "tcpdump -q -n -l -tt -i nflog:";
+  public static List<String> nflogArguments(int group) {
+    return List.of("-q", "-n", "-l", "-tt", "-i", "nflog:" + group);
+  }
 
-  /** How to read pf's log: {@code tcpdump -q -n -e -l -tt -i pflog0} ({@code -e}: pf's header). */
-  public static final String PFLOG_COMMAND = "tcpdump -q -n -e -l -tt -i pflog0";
+  /** tcpdump's arguments to read pf's log: {@code -q -n -e -l -tt -i pflog0} (-e: pf's header). */
+  public static final List<String> PFLOG_ARGUMENTS =
+      List.of("-q", "-n", "-e", "-l", "-tt", "-i", "pflog0");
 
   private static final String TIME = "(\\d{1,12}\\.\\d{6})";
   private static final String ENDPOINTS = "(\\S+) > (\\S+): (.*)";
@@ -55,7 +59,7 @@ public final class TcpdumpLine {
   private TcpdumpLine() {}
 
   /**
-   * The packet of one line of {@link #NFLOG_COMMAND}'s output, or null when the line is not a
+   * The packet of one line of {@link #nflogArguments}' output, or null when the line is not a
    * packet this class can name.
    */
   public static @Nullable RefusedPacket parseNflog(String line) {
@@ -64,7 +68,7 @@ public final class TcpdumpLine {
   }
 
   /**
-   * One line of {@link #PFLOG_COMMAND}'s output: pf's header and the packet, or null when the line
+   * One line of {@link #PFLOG_ARGUMENTS}' output: pf's header and the packet, or null when the line
    * is not a packet this class can name.
    */
   public static @Nullable PflogEntry parsePflog(String line) {
