@@ -36,6 +36,22 @@ class LogProcessTest {
   }
 
   @Test
+  void awaitDiagnostic_isTrueOnceTheLineCame_falseAtTheTimeoutOrWhenTheProgramExitedWithoutIt()
+      throws Exception {
+    try (LogProcess ready =
+            LogProcess.start(
+                List.of("sh", "-c", "echo 'listening on nflog:7' >&2; sleep 300"), line -> {});
+        LogProcess silent = LogProcess.start(List.of("sleep", "300"), line -> {});
+        LogProcess exited =
+            LogProcess.start(List.of("sh", "-c", "echo 'permission denied' >&2"), line -> {})) {
+      assertTrue(ready.awaitDiagnostic("listening on", Duration.ofSeconds(10)));
+      assertFalse(silent.awaitDiagnostic("listening on", Duration.ofMillis(300)));
+      assertFalse(exited.awaitDiagnostic("listening on", Duration.ofSeconds(10)));
+      assertEquals("permission denied", exited.diagnostics());
+    }
+  }
+
+  @Test
   void start_ofAMissingProgram_throws() {
     assertThrows(
         IOException.class, () -> LogProcess.start(List.of("/nonexistent/tcpdump"), line -> {}));
