@@ -1,4 +1,6 @@
-/** egressctl, the operator's command line: check, render, doctor, status, cleanup, sudoers. */
+/**
+ * egressctl, the operator's command line: check, render, doctor, status, cleanup, logs, sudoers.
+ */
 module dev.egress.cli {
   requires static org.jspecify;
   requires dev.egress.pf;
@@ -6,6 +8,7 @@ module dev.egress.cli {
   requires dev.egress.core;
   requires dev.egress.dns;
   requires dev.egress.process;
+  requires dev.egress.audit;
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.

@@ -27,6 +27,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       DoctorCommand.class,
       StatusCommand.class,
       CleanupCommand.class,
+      LogsCommand.class,
       SudoersCommand.class,
       CommandLine.HelpCommand.class
     },

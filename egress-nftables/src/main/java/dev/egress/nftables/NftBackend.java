@@ -1,5 +1,6 @@
 package dev.egress.nftables;
 
+import dev.egress.audit.NflogGroups;
 import dev.egress.core.FirewallBackend;
 import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
@@ -93,8 +94,17 @@ public final class NftBackend implements FirewallBackend {
    *     /proc/PID/net} of a process in the network namespace nft runs in
    */
   public NftBackend(NftCommand command, String table, NftGuard guard, Path procNet) {
+    this(command, table, guard, procNet, NflogGroups.defaults());
+  }
+
+  /**
+   * As {@link #NftBackend(NftCommand, String, NftGuard, Path)}, with logged refusals going to
+   * {@code groups}.
+   */
+  public NftBackend(
+      NftCommand command, String table, NftGuard guard, Path procNet, NflogGroups groups) {
     this.command = Objects.requireNonNull(command, "command");
-    this.renderer = new NftRenderer(table);
+    this.renderer = new NftRenderer(table, groups);
     this.guard = Objects.requireNonNull(guard, "guard");
     this.procNet = Objects.requireNonNull(procNet, "procNet");
   }
@@ -372,7 +382,7 @@ public final class NftBackend implements FirewallBackend {
     ChainName chain = ChainName.of(name);
     NftListing listing = listing();
     held.put(name, Held.in(listing, chain));
-    return NftRenderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
+    return renderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
         && NftRenderer.sets(chain, plan).equals(listing.setsOf(chain))
         && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
             .equals(new LinkedHashSet<>(plan.sources()))
@@ -446,7 +456,7 @@ public final class NftBackend implements FirewallBackend {
                 + " is missing or hooked wrongly ('"
                 + listing.chainHeader(chain)
                 + "'). Fix: prepare()");
-      } else if (!NftRenderer.baseChainRules(chain, guard).equals(listing.chains().get(chain))) {
+      } else if (!renderer.baseChainRules(chain, guard).equals(listing.chains().get(chain))) {
         problems.add(
             "base chain "
                 + chain

@@ -1,5 +1,9 @@
 package dev.egress.nftables;
 
+import dev.egress.audit.AddressHistory;
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.AuditWriter;
+import dev.egress.audit.NflogGroups;
 import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
@@ -9,6 +13,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessRunner;
@@ -18,6 +23,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
@@ -40,9 +47,11 @@ import java.util.Set;
  */
 public final class NftEgressEnforcer implements EgressEnforcer {
   private final RulesetEnforcer lifecycle;
+  private final @Nullable NftAuditTrail auditTrail;
 
-  private NftEgressEnforcer(RulesetEnforcer lifecycle) {
+  private NftEgressEnforcer(RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail) {
     this.lifecycle = lifecycle;
+    this.auditTrail = auditTrail;
   }
 
   public static Builder builder() {
@@ -80,9 +89,16 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     return lifecycle.checkHealth();
   }
 
+  /** Stops the audit readers (if any) after the lifecycle's close. */
   @Override
   public void close() {
-    lifecycle.close();
+    try {
+      lifecycle.close();
+    } finally {
+      if (auditTrail != null) {
+        auditTrail.close();
+      }
+    }
   }
 
   /**
@@ -98,6 +114,11 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     private Path procNet = Path.of("/proc/net");
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
+    private NflogGroups nflogGroups = NflogGroups.defaults();
+    private List<String> tcpdumpCommand = List.of("tcpdump");
+    private @Nullable AuditWriter auditWriter;
+    private Consumer<AuditRecord.Refused> auditRecords = record -> {};
+    private EgressListener listener = EgressListener.NONE;
 
     private Builder() {}
 
@@ -172,11 +193,69 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     }
 
     /**
-     * @throws IllegalStateException if no resolver was given
+     * The NFLOG groups that refusals are logged to when the policy ({@code log denied}) or the
+     * guard asks for it, one per reason; default {@link NflogGroups#defaults()}.
+     */
+    public Builder nflogGroups(NflogGroups groups) {
+      this.nflogGroups = Objects.requireNonNull(groups, "groups");
+      return this;
+    }
+
+    /**
+     * Keeps an audit trail: the NFLOG groups are read by tcpdump (one process per group, run from
+     * {@link #build} to {@link NftEgressEnforcer#close}), each refused packet becomes a record
+     * attributed to the container that held its source address then, and goes to {@code writer}
+     * (which this enforcer does not close) and to {@code records} (quick, must not throw). Only
+     * what the rules log is recorded: policies with {@code log denied}, a guard with {@code
+     * logDenied}.
+     */
+    public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
+      this.auditWriter = Objects.requireNonNull(writer, "writer");
+      this.auditRecords = Objects.requireNonNull(records, "records");
+      return this;
+    }
+
+    /**
+     * The command that runs tcpdump for the audit trail, before its arguments; default {@code
+     * tcpdump}. In a namespace: {@code [ip, netns, exec, NS, tcpdump]}.
+     */
+    public Builder tcpdumpCommand(List<String> command) {
+      this.tcpdumpCommand = nonEmpty(command, "tcpdump");
+      return this;
+    }
+
+    @Override
+    public Builder listener(EgressListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return super.listener(listener);
+    }
+
+    /**
+     * @throws IllegalStateException if no resolver was given, or an audit trail was asked for and
+     *     its readers could not be started (tcpdump missing, no permission)
      */
     public NftEgressEnforcer build() {
       NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
-      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard, procNet)));
+      NftBackend backend = new NftBackend(command, table, guard, procNet, nflogGroups);
+      if (auditWriter == null) {
+        return new NftEgressEnforcer(buildLifecycle(backend), null);
+      }
+      AddressHistory history = AddressHistory.withDefaults();
+      EgressListener caller = listener;
+      EgressListener follower = history.listener();
+      super.listener(
+          event -> {
+            follower.onEvent(event);
+            caller.onEvent(event);
+          });
+      NftAuditTrail trail =
+          NftAuditTrail.start(tcpdumpCommand, nflogGroups, history, auditWriter, auditRecords);
+      try {
+        return new NftEgressEnforcer(buildLifecycle(backend), trail);
+      } catch (RuntimeException e) {
+        trail.close();
+        throw e;
+      }
     }
   }
 }

@@ -26,7 +26,8 @@ import java.util.stream.Collectors;
  * @param interfaces interface names (1-15 characters of letters, digits, {@code _ . -}, optionally
  *     ending in {@code *} as a wildcard)
  * @param networks source networks, IPv4 and IPv6
- * @param logDenied whether guard rejections are logged with the prefix {@code "egress guard: "}
+ * @param logDenied whether guard rejections are logged (to the NFLOG groups of {@code
+ *     guard-unattached} and {@code spoofed-source}: see {@link dev.egress.audit.NflogGroups})
  */
 public record NftGuard(List<String> interfaces, List<IpNetwork> networks, boolean logDenied) {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");

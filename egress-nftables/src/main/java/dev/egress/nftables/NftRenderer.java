@@ -1,5 +1,7 @@
 package dev.egress.nftables;
 
+import dev.egress.audit.NflogGroups;
+import dev.egress.audit.Reason;
 import dev.egress.plan.Allow;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.plan.Family;
@@ -42,7 +44,15 @@ import java.util.stream.Collectors;
  *       ChainName} says.
  * </ul>
  *
- * Thread-safe (immutable).
+ * <p>Refusals that a policy or the guard asks to log go to NFLOG, one group per {@link Reason}
+ * ({@link NflogGroups}), never to the kernel log: a container's DNS to a resolver its policy does
+ * not name ({@code dns-foreign-resolver}) and the rest of what its chain refuses ({@code
+ * not-in-policy}; so are link-local sources on container links, which no policy names); the guard's
+ * networks ({@code guard-unattached}), then its interfaces ({@code spoofed-source} when the guard
+ * also names networks, since whatever a managed network's address sent was refused before;
+ * otherwise {@code guard-unattached}).
+ *
+ * <p>Thread-safe (immutable).
  */
 final class NftRenderer {
   static final String FORWARD = "forward";
@@ -59,11 +69,18 @@ final class NftRenderer {
   private static final Pattern TABLE = Pattern.compile("[a-z][a-z0-9_]{0,30}");
 
   private final String table;
+  private final NflogGroups groups;
+
+  /** A renderer of {@code table} that logs to the default {@link NflogGroups}. */
+  NftRenderer(String table) {
+    this(table, NflogGroups.defaults());
+  }
 
   /**
    * @param table the table name: a lower-case letter, then up to 30 of {@code a-z 0-9 _}
+   * @param groups the NFLOG groups that logged refusals go to
    */
-  NftRenderer(String table) {
+  NftRenderer(String table, NflogGroups groups) {
     if (!TABLE.matcher(table).matches()) {
       throw new IllegalArgumentException(
           "'"
@@ -72,6 +89,7 @@ final class NftRenderer {
               + " lower-case letters, digits or '_'");
     }
     this.table = table;
+    this.groups = java.util.Objects.requireNonNull(groups, "groups");
   }
 
   String table() {
@@ -122,7 +140,7 @@ final class NftRenderer {
   }
 
   /** The rules of base chain {@code chain}, in listing form. */
-  static List<String> baseChainRules(String chain, NftGuard guard) {
+  List<String> baseChainRules(String chain, NftGuard guard) {
     List<String> rules = new ArrayList<>();
     if (chain.equals(INPUT)) {
       // Only the host's own traffic arrives on lo: the host reaching its own bridge address, whose
@@ -132,20 +150,24 @@ final class NftRenderer {
       rules.add(NEIGHBOUR_DISCOVERY_RULE);
       // Every container has a link-local address; no policy names it, so on container links it
       // reaches nothing. (The kernel never forwards link-local sources: input is the only path.)
-      String linkLocal =
-          (guard.logDenied() ? "log prefix \"egress link-local: \" " : "") + "counter goto " + DENY;
+      String linkLocal = deny(guard.logDenied(), Reason.NOT_IN_POLICY);
       rules.add("ip6 saddr fe80::/10 iifname @" + LINKS + " " + linkLocal);
       rules.add("ip saddr 169.254.0.0/16 iifname @" + LINKS + " " + linkLocal);
     }
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);
-    String deny =
-        (guard.logDenied() ? "log prefix \"egress guard: \" " : "") + "counter goto " + DENY;
-    for (String name : guard.interfaces()) {
-      rules.add("iifname \"" + name + "\" " + deny);
-    }
     for (IpNetwork network : guard.networks()) {
-      rules.add((network.isIpv6() ? "ip6" : "ip") + " saddr " + network + " " + deny);
+      rules.add(
+          (network.isIpv6() ? "ip6" : "ip")
+              + " saddr "
+              + network
+              + " "
+              + deny(guard.logDenied(), Reason.GUARD_UNATTACHED));
+    }
+    Reason onInterface =
+        guard.networks().isEmpty() ? Reason.GUARD_UNATTACHED : Reason.SPOOFED_SOURCE;
+    for (String name : guard.interfaces()) {
+      rules.add("iifname \"" + name + "\" " + deny(guard.logDenied(), onInterface));
     }
     return rules;
   }
@@ -280,7 +302,7 @@ final class NftRenderer {
   }
 
   /** The container chain's rules, in listing form. */
-  static List<String> chainRules(ChainName chain, EnforcementPlan plan) {
+  List<String> chainRules(ChainName chain, EnforcementPlan plan) {
     List<String> out = new ArrayList<>();
     // Connections the container opened while its policy allowed them; never inbound ones.
     out.add(ESTABLISHED_RULE);
@@ -320,16 +342,17 @@ final class NftRenderer {
                     }
                   }));
     }
-    out.add(
-        (plan.logDenied() ? "log prefix \"" + logPrefix(chain) + "\" " : "")
-            + "counter goto "
-            + DENY);
+    if (plan.logDenied()) {
+      // Port 53 is never opened by an allow line: what reaches here went to another resolver.
+      out.add("meta l4proto { tcp, udp } th dport 53 " + deny(true, Reason.DNS_FOREIGN_RESOLVER));
+    }
+    out.add(deny(plan.logDenied(), Reason.NOT_IN_POLICY));
     return out;
   }
 
-  /** {@code egress deny <chain>: }, at most 127 characters as the kernel requires. */
-  static String logPrefix(ChainName chain) {
-    return "egress deny " + chain + ": ";
+  /** {@code [log group N ]counter goto deny}: the group says why. */
+  private String deny(boolean log, Reason reason) {
+    return (log ? "log group " + groups.group(reason) + " " : "") + "counter goto " + DENY;
   }
 
   private static String match(Family family) {

@@ -312,8 +312,13 @@ class NftEgressEnforcerKernelTest {
                   "inet",
                   "egress",
                   chain.value());
+          // The last one: a policy that logs refuses DNS to other resolvers by a rule before it.
           String reject =
-              listed.lines().filter(line -> line.contains("goto deny")).findFirst().orElseThrow();
+              listed
+                  .lines()
+                  .filter(line -> line.contains("goto deny"))
+                  .reduce((a, b) -> b)
+                  .orElseThrow();
           command =
               "delete rule "
                   + table

@@ -135,9 +135,10 @@ class NftRendererTest {
             + "_h0_6 tcp dport 443 counter accept\n"
             + "add rule inet egress "
             + n
-            + " log prefix \"egress deny "
+            + " meta l4proto { tcp, udp } th dport 53 log group 2161 counter goto deny\n"
+            + "add rule inet egress "
             + n
-            + ": \" counter goto deny\n"
+            + " log group 2160 counter goto deny\n"
             + "add element inet egress src4 { 172.17.0.2 : jump "
             + n
             + " }\n"
@@ -281,7 +282,9 @@ class NftRendererTest {
             List.of("docker0"),
             List.of(IpNetwork.parse("172.17.0.0/16"), IpNetwork.parse("fd00:17::/64")),
             true);
-    String deny = "log prefix \"egress guard: \" counter goto deny";
+    // Networks first (unattached addresses), then the bridge: what else comes from it is forged.
+    String unattached = "log group 2162 counter goto deny";
+    String spoofed = "log group 2163 counter goto deny";
     String expected =
         ""
             + "table inet egress {\n"
@@ -299,32 +302,32 @@ class NftRendererTest {
             + "add rule inet egress deny counter reject with icmpx admin-prohibited\n"
             + "add rule inet egress forward ip saddr vmap @src4\n"
             + "add rule inet egress forward ip6 saddr vmap @src6\n"
-            + "add rule inet egress forward iifname \"docker0\" "
-            + deny
-            + "\n"
             + "add rule inet egress forward ip saddr 172.17.0.0/16 "
-            + deny
+            + unattached
             + "\n"
             + "add rule inet egress forward ip6 saddr fd00:17::/64 "
-            + deny
+            + unattached
+            + "\n"
+            + "add rule inet egress forward iifname \"docker0\" "
+            + spoofed
             + "\n"
             + "add rule inet egress input iif \"lo\" accept\n"
             + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
             + " nd-neighbor-advert } accept\n"
-            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links log prefix"
-            + " \"egress link-local: \" counter goto deny\n"
-            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log prefix"
-            + " \"egress link-local: \" counter goto deny\n"
+            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links log group 2160"
+            + " counter goto deny\n"
+            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log group 2160"
+            + " counter goto deny\n"
             + "add rule inet egress input ip saddr vmap @src4\n"
             + "add rule inet egress input ip6 saddr vmap @src6\n"
-            + "add rule inet egress input iifname \"docker0\" "
-            + deny
-            + "\n"
             + "add rule inet egress input ip saddr 172.17.0.0/16 "
-            + deny
+            + unattached
             + "\n"
             + "add rule inet egress input ip6 saddr fd00:17::/64 "
-            + deny
+            + unattached
+            + "\n"
+            + "add rule inet egress input iifname \"docker0\" "
+            + spoofed
             + "\n";
     assertEquals(expected, RENDERER.prepare(guard));
   }

@@ -27,6 +27,6 @@ record Rules(
   }
 
   List<String> chainRules() {
-    return NftRenderer.chainRules(chain(), plan());
+    return new NftRenderer("egress").chainRules(chain(), plan());
   }
 }

@@ -1,5 +1,8 @@
 package dev.egress.examples.demo;
 
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.AuditWriter;
+import dev.egress.audit.RefusedPacket;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
@@ -21,12 +24,15 @@ import dev.egress.policy.Resolutions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -75,7 +81,7 @@ public final class Demo {
     EgressPolicy policy = nanoClawLike();
     out.println("Policy (NanoClaw-like):");
     out.print(policy.toString().indent(2));
-    Optional<String> unavailable = NetnsLab.unavailableReason("nft", "conntrack");
+    Optional<String> unavailable = NetnsLab.unavailableReason("nft", "conntrack", "tcpdump");
     if (unavailable.isPresent()) {
       printDryRun(out, policy, unavailable.get());
       return 0;
@@ -137,14 +143,19 @@ public final class Demo {
             + " (lab DNS only)");
     NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true);
     int mismatches;
-    try (NftEgressEnforcer enforcer =
-        NftEgressEnforcer.builder()
-            .resolver(lab.names())
-            .nftCommand(lab.inHost("nft"))
-            .conntrackCommand(lab.inHost("conntrack"))
-            .procNet(lab.hostProcNet())
-            .guard(guard)
-            .build()) {
+    List<AuditRecord.Refused> refused = new CopyOnWriteArrayList<>();
+    Path auditFile = Files.createTempFile("egress-demo-audit", ".jsonl");
+    try (AuditWriter writer = AuditWriter.builder(auditFile).build();
+        NftEgressEnforcer enforcer =
+            NftEgressEnforcer.builder()
+                .resolver(lab.names())
+                .nftCommand(lab.inHost("nft"))
+                .conntrackCommand(lab.inHost("conntrack"))
+                .procNet(lab.hostProcNet())
+                .guard(guard)
+                .tcpdumpCommand(lab.inHost("tcpdump"))
+                .audit(writer, refused::add)
+                .build()) {
       long start = System.nanoTime();
       Attachment attachment = enforcer.attach(agent.endpoint(), policy);
       out.printf(
@@ -210,6 +221,11 @@ public final class Demo {
               new Probe(
                   "after detach: " + API + ":443", false, () -> agent.tcp(NetnsLab.web(0), 443)));
       mismatches += printTable(out, "detached", after);
+      // NFLOG hands packets over in batches, at the latest after a second: wait for the last.
+      Thread.sleep(2000);
+      printRecords(out, refused);
+    } finally {
+      Files.deleteIfExists(auditFile);
     }
     out.println();
     out.println(
@@ -230,6 +246,23 @@ public final class Demo {
     boolean expected =
         policy.permits(Flow.tcp(target, port), from.endpoint().gateway(), resolutions);
     probes.add(new Probe("tcp " + description, expected, () -> from.tcp(target, port)));
+  }
+
+  /** The audit trail of the refused probes, as {@code egressctl logs} would show the file. */
+  private static void printRecords(PrintStream out, List<AuditRecord.Refused> records) {
+    out.println();
+    out.println("The audit trail recorded " + records.size() + " refused packets:");
+    for (AuditRecord.Refused record : records) {
+      RefusedPacket packet = record.packet();
+      out.printf(
+          "  %-16s %s -> %s %s%s  %s%n",
+          record.container() == null ? "(none)" : record.container().value(),
+          IpAddresses.format(packet.source()),
+          IpAddresses.format(packet.destination()),
+          packet.protocol().wireName(),
+          packet.destinationPort() == null ? "" : "/" + packet.destinationPort(),
+          record.reason().wireName());
+    }
   }
 
   private static int printTable(PrintStream out, String phase, List<Probe> probes) {

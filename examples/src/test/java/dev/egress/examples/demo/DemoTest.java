@@ -21,12 +21,15 @@ class DemoTest {
     }
     String output = buffer.toString(StandardCharsets.UTF_8);
     assertEquals(0, status, output);
-    boolean canRun = NetnsLab.unavailableReason("nft", "conntrack").isEmpty();
+    boolean canRun = NetnsLab.unavailableReason("nft", "conntrack", "tcpdump").isEmpty();
     if (canRun) {
       assertTrue(output.contains("All probes matched the policy."), output);
       assertTrue(
           output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
           output);
+      assertTrue(output.contains("The audit trail recorded"), output);
+      assertTrue(output.contains("dns-foreign-resolver"), output);
+      assertTrue(output.contains("guard-unattached"), output);
     } else if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       Assertions.fail("CI=true and the demo cannot run here:\n" + output);
     } else {
