@@ -14,12 +14,13 @@ import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Apple's {@code container} command line, driven through a {@link ProcessRunner}. Each method is
- * one CLI call; none retries.
+ * Apple's {@code container} command line, driven through a {@link ProcessRunner}: a {@link
+ * ContainerRuntime} whose {@link #create} starts the container. Each method is one CLI call (a stop
+ * that reports "not found" adds an inspect); none retries.
  *
  * <p>Thread-safe; every method blocks for at most the command timeout.
  */
-public final class ContainerCli {
+public final class ContainerCli implements ContainerRuntime {
   private final ProcessRunner runner;
   private final String executable;
   private final Duration timeout;
@@ -44,6 +45,26 @@ public final class ContainerCli {
     return new ContainerCli(new SystemProcessRunner(), "container", Duration.ofSeconds(60));
   }
 
+  @Override
+  public String command() {
+    return executable;
+  }
+
+  /** {@link #runDetached}: Apple's CLI cannot create a container without starting it. */
+  @Override
+  public void create(ContainerRunSpec spec) throws ContainerCliException, InterruptedException {
+    runDetached(spec);
+  }
+
+  @Override
+  public boolean startsOnCreate() {
+    return true;
+  }
+
+  /** Does nothing: {@link #create} started the container. */
+  @Override
+  public void start(String id) {}
+
   /**
    * {@code container run --detach ...}: starts the container and returns its id (its name). The
    * container's address is usually not known yet; poll {@link #inspect}.
@@ -63,6 +84,7 @@ public final class ContainerCli {
    * @return the container, or empty if the CLI reports no such container
    * @throws ContainerCliException if the CLI failed otherwise or printed unreadable JSON
    */
+  @Override
   public Optional<ContainerInfo> inspect(String id)
       throws ContainerCliException, InterruptedException {
     Call call = exec(List.of("inspect", id));
@@ -80,6 +102,7 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI failed or printed unreadable JSON
    */
+  @Override
   public List<ContainerInfo> listRunning() throws ContainerCliException, InterruptedException {
     String out = call(List.of("ls", "--format", "json"));
     return out.isBlank() ? List.of() : json.parse(out);
@@ -92,6 +115,7 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI failed; the container may still be running
    */
+  @Override
   public void stop(String id) throws ContainerCliException, InterruptedException {
     Call call = exec(List.of("stop", id));
     if (call.result().succeeded()
@@ -107,6 +131,7 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI could not be run at all
    */
+  @Override
   public ProcessResult exec(String id, List<String> command)
       throws ContainerCliException, InterruptedException {
     if (command.isEmpty()) {
@@ -126,6 +151,7 @@ public final class ContainerCli {
    * @throws ContainerCliException if the network could not be created, for instance on macOS 15,
    *     whose CLI has no network commands
    */
+  @Override
   public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
       throws ContainerCliException, InterruptedException {
     if (exec(List.of("network", "inspect", name)).result().succeeded()) {
