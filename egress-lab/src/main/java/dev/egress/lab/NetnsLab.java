@@ -71,7 +71,7 @@ public final class NetnsLab implements AutoCloseable {
   private static final String PREFIX = "egl";
   private static final Pattern OURS = Pattern.compile("^" + PREFIX + "(\\d+)-\\S+");
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
-  private static final Duration STEP_TIMEOUT = Duration.ofSeconds(20);
+  static final Duration STEP_TIMEOUT = Duration.ofSeconds(20);
   private static final ProcessRunner PROCESSES = new SystemProcessRunner();
 
   private final String name;
@@ -386,7 +386,7 @@ public final class NetnsLab implements AutoCloseable {
     }
   }
 
-  private static void batch(String namespace, String commands) throws IOException {
+  static void batch(String namespace, String commands) throws IOException {
     check(List.of("ip", "-n", namespace, "-batch", "-"), commands);
   }
 
@@ -400,7 +400,7 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /** Runs one setup step, bounded by {@link #STEP_TIMEOUT}. */
-  private static ProcessResult run(List<String> command, String stdin) throws IOException {
+  static ProcessResult run(List<String> command, String stdin) throws IOException {
     try {
       return PROCESSES.run(new Command(command, stdin, STEP_TIMEOUT));
     } catch (InterruptedException e) {
@@ -410,7 +410,7 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /** Runs one setup step and fails with its stderr (and input) unless it exits 0. */
-  private static String check(List<String> command, String stdin) throws IOException {
+  static String check(List<String> command, String stdin) throws IOException {
     ProcessResult result = run(command, stdin);
     if (!result.succeeded()) {
       throw new IOException(
@@ -424,7 +424,7 @@ public final class NetnsLab implements AutoCloseable {
     return result.stdout();
   }
 
-  private static List<InetAddress> internetAddresses() {
+  static List<InetAddress> internetAddresses() {
     List<InetAddress> all = new ArrayList<>();
     for (int i = 0; i < WEB_ADDRESSES; i++) {
       all.add(web(i));
@@ -458,7 +458,7 @@ public final class NetnsLab implements AutoCloseable {
     return removed;
   }
 
-  private static void delete(String namespace) throws IOException {
+  static void delete(String namespace) throws IOException {
     ProcessResult pids = run(List.of("ip", "netns", "pids", namespace), "");
     for (String pid : pids.stdout().split("\\s+")) {
       if (!pid.isBlank()) {
