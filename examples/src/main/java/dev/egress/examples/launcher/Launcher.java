@@ -76,6 +76,7 @@ public final class Launcher implements AutoCloseable {
   private final String image;
   private final @Nullable ContainerNetwork network;
   private final @Nullable SelfCheck selfCheck;
+  private final List<InetAddress> containerDns;
   private final Duration addressTimeout;
   private final Duration pollInterval;
   private final Clock clock;
@@ -111,6 +112,7 @@ public final class Launcher implements AutoCloseable {
     this.image = image;
     this.network = builder.network;
     this.selfCheck = builder.selfCheck;
+    this.containerDns = List.copyOf(builder.containerDns);
     this.addressTimeout = builder.addressTimeout;
     this.pollInterval = builder.pollInterval;
     this.clock = builder.clock;
@@ -210,6 +212,7 @@ public final class Launcher implements AutoCloseable {
     spec.label(LAUNCHER_LABEL, prefix)
         .label(GROUP_LABEL, group)
         .network(network == null ? null : network.name());
+    containerDns.forEach(spec::dns);
     ContainerRunSpec runSpec = spec.build();
 
     Session session = new Session(id, group);
@@ -627,6 +630,7 @@ public final class Launcher implements AutoCloseable {
     private @Nullable ContainerNetwork network;
     private boolean unguardedStartupWindowAccepted;
     private @Nullable SelfCheck selfCheck;
+    private final List<InetAddress> containerDns = new ArrayList<>();
     private Duration addressTimeout = Duration.ofSeconds(30);
     private Duration pollInterval = Duration.ofMillis(250);
     private Clock clock = Clock.systemUTC();
@@ -674,6 +678,18 @@ public final class Launcher implements AutoCloseable {
     /** Checks enforcement in each container before handing it out. */
     public Builder selfCheck(SelfCheck check) {
       this.selfCheck = Objects.requireNonNull(check, "check");
+      return this;
+    }
+
+    /**
+     * The resolvers every container is told to use ({@code --dns}), in order: name those the
+     * policies' {@code dns} lines allow (the enforcer refuses port 53 to any other). Without it the
+     * runtime's default applies (Apple: the gateway; Docker: the host's resolvers, behind its
+     * embedded DNS).
+     */
+    public Builder containerDns(List<InetAddress> resolvers) {
+      containerDns.clear();
+      resolvers.forEach(r -> containerDns.add(Objects.requireNonNull(r, "resolvers")));
       return this;
     }
 
