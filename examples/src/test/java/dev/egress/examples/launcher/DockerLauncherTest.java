@@ -165,6 +165,26 @@ class DockerLauncherTest {
   }
 
   @Test
+  void interContainer_theSendersPolicyGoverns_andRepliesTheResponders() throws Exception {
+    // br_netfilter (loaded by Docker) hands bridged traffic to the forward hook.
+    lab.writePolicy("closed", "allow 10.99.0.10 port 443\ndns none\n");
+    lab.writePolicy("peer", "allow 10.213.0.0/24 port 8080\ndns none\n");
+    lab.writePolicy("server", "allow 10.213.0.0/24 port 1024-65535\ndns none\n");
+    startLauncher();
+    List<String> serve = List.of("sh", "-c", "trap 'exit 0' TERM; nc -ll -p 8080 -e cat & wait");
+    InetAddress server =
+        launcher.launch("server", spec -> spec.command(serve)).endpoint().addresses().get(0);
+    InetAddress mute =
+        launcher.launch("closed", spec -> spec.command(serve)).endpoint().addresses().get(0);
+    ManagedContainer closed = launcher.launch("closed", spec -> spec.command(idle()));
+    ManagedContainer peer = launcher.launch("peer", spec -> spec.command(idle()));
+
+    assertFalse(tcp(closed, server, 8080), "a policy without the peer refuses it");
+    assertTrue(tcp(peer, server, 8080), "a policy naming the peer reaches it");
+    assertFalse(tcp(peer, mute, 8080), "the server's replies need its own policy to allow them");
+  }
+
+  @Test
   void launcherKilled_containersStayEnforced_andTheNextLauncherReconciles() throws Exception {
     lab.writePolicy("crash", "allow 10.99.0.10 port 443\ndns none\n");
     Process child =
