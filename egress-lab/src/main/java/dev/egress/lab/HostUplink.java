@@ -1,8 +1,6 @@
 package dev.egress.lab;
 
-import dev.egress.policy.IpAddresses;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -77,21 +75,7 @@ public final class HostUplink implements AutoCloseable {
             + "route add 10.99.0.0/24 via 10.98.0.2\n"
             + "route add fd00:99::/64 via fd00:98::2\n");
     NetnsLab.check(List.of("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"), "");
-    StringBuilder batch =
-        new StringBuilder("link set lo up\n")
-            .append("address add 10.98.0.2/24 dev eth0\n")
-            .append("address add fd00:98::2/64 dev eth0 nodad\n");
-    for (InetAddress address : NetnsLab.internetAddresses()) {
-      batch
-          .append("address add ")
-          .append(IpAddresses.format(address))
-          .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
-    }
-    batch
-        .append("link set eth0 up\n")
-        .append("route add default via 10.98.0.1\n")
-        .append("route add ::/0 via fd00:98::1\n");
-    NetnsLab.batch(namespace, batch.toString());
+    NetnsLab.batch(namespace, NetnsLab.internetSetup());
 
     String java =
         ProcessHandle.current()
@@ -102,15 +86,7 @@ public final class HostUplink implements AutoCloseable {
         Agent.start(namespace, java, System.getProperty("java.class.path"), NetnsLab.STEP_TIMEOUT);
     internet = agent;
     names = new LabNames(List.of(agent));
-    for (int port : NetnsLab.TCP_PORTS) {
-      agent.ask("tcp-echo " + port + " ::", NetnsLab.STEP_TIMEOUT);
-    }
-    for (InetAddress address : NetnsLab.internetAddresses()) {
-      for (int port : NetnsLab.UDP_PORTS) {
-        agent.ask("udp-echo " + port + " " + IpAddresses.format(address), NetnsLab.STEP_TIMEOUT);
-      }
-      agent.ask("dns " + IpAddresses.format(address), NetnsLab.STEP_TIMEOUT);
-    }
+    NetnsLab.serveInternet(agent);
   }
 
   /** The uplink's DNS records, and a resolver that reads them. */

@@ -221,21 +221,7 @@ public final class NetnsLab implements AutoCloseable {
     batch(hostNs, hostBatch.toString());
     sysctl(hostNs, "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding");
 
-    StringBuilder internetBatch =
-        new StringBuilder("link set lo up\n")
-            .append("address add 10.98.0.2/24 dev eth0\n")
-            .append("address add fd00:98::2/64 dev eth0 nodad\n");
-    for (InetAddress address : internetAddresses()) {
-      internetBatch
-          .append("address add ")
-          .append(IpAddresses.format(address))
-          .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
-    }
-    internetBatch
-        .append("link set eth0 up\n")
-        .append("route add default via 10.98.0.1\n")
-        .append("route add ::/0 via fd00:98::1\n");
-    batch(internetNs, internetBatch.toString());
+    batch(internetNs, internetSetup());
 
     for (int i = 1; i <= containerCount; i++) {
       batch(
@@ -373,6 +359,33 @@ public final class NetnsLab implements AutoCloseable {
     }
     // Like Docker's embedded DNS and Apple's mDNSResponder proxy: a resolver on the gateway.
     host.ask("dns " + IpAddresses.format(gateway()), STEP_TIMEOUT);
+    serveInternet(internet);
+  }
+
+  /**
+   * The {@code ip -batch} of the internet namespace: its addresses on {@code eth0}, the link
+   * 10.98.0.2 / fd00:98::2 and its routes back through 10.98.0.1 / fd00:98::1.
+   */
+  static String internetSetup() {
+    StringBuilder batch =
+        new StringBuilder("link set lo up\n")
+            .append("address add 10.98.0.2/24 dev eth0\n")
+            .append("address add fd00:98::2/64 dev eth0 nodad\n");
+    for (InetAddress address : internetAddresses()) {
+      batch
+          .append("address add ")
+          .append(IpAddresses.format(address))
+          .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
+    }
+    return batch
+        .append("link set eth0 up\n")
+        .append("route add default via 10.98.0.1\n")
+        .append("route add ::/0 via fd00:98::1\n")
+        .toString();
+  }
+
+  /** Starts the internet's servers in the agent {@code internet}. */
+  static void serveInternet(Agent internet) throws IOException {
     for (int port : TCP_PORTS) {
       internet.ask("tcp-echo " + port + " ::", STEP_TIMEOUT);
     }

@@ -1,15 +1,12 @@
 package dev.egress.examples.container;
 
 import dev.egress.policy.IpNetwork;
-import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -21,9 +18,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe; every method blocks for at most the command timeout.
  */
 public final class ContainerCli implements ContainerRuntime {
-  private final ProcessRunner runner;
-  private final String executable;
-  private final Duration timeout;
+  private final CliCalls cli;
   private final ContainerJson json = new ContainerJson();
 
   /**
@@ -32,12 +27,12 @@ public final class ContainerCli implements ContainerRuntime {
    * @param timeout how long one call may take before it is killed and reported as failed
    */
   public ContainerCli(ProcessRunner runner, String executable, Duration timeout) {
-    this.runner = Objects.requireNonNull(runner, "runner");
-    this.executable = Objects.requireNonNull(executable, "executable");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
-    }
-    this.timeout = timeout;
+    this.cli =
+        new CliCalls(
+            runner,
+            executable,
+            timeout,
+            "(is Apple's container CLI installed and 'container system start' done?)");
   }
 
   /** The {@code container} on the {@code PATH}, with a 60 s timeout per call. */
@@ -47,7 +42,7 @@ public final class ContainerCli implements ContainerRuntime {
 
   @Override
   public String command() {
-    return executable;
+    return cli.executable();
   }
 
   /** {@link #runDetached}: Apple's CLI cannot create a container without starting it. */
@@ -74,7 +69,7 @@ public final class ContainerCli implements ContainerRuntime {
    */
   public String runDetached(ContainerRunSpec spec)
       throws ContainerCliException, InterruptedException {
-    call(spec.arguments());
+    cli.call(spec.arguments());
     return spec.name();
   }
 
@@ -87,7 +82,7 @@ public final class ContainerCli implements ContainerRuntime {
   @Override
   public Optional<ContainerInfo> inspect(String id)
       throws ContainerCliException, InterruptedException {
-    Call call = exec(List.of("inspect", id));
+    CliCalls.Call call = cli.exec(List.of("inspect", id));
     if (!call.result().succeeded()) {
       if (mentionsNotFound(call.result())) {
         return Optional.empty();
@@ -104,7 +99,7 @@ public final class ContainerCli implements ContainerRuntime {
    */
   @Override
   public List<ContainerInfo> listRunning() throws ContainerCliException, InterruptedException {
-    String out = call(List.of("ls", "--format", "json"));
+    String out = cli.call(List.of("ls", "--format", "json"));
     return out.isBlank() ? List.of() : json.parse(out);
   }
 
@@ -117,7 +112,7 @@ public final class ContainerCli implements ContainerRuntime {
    */
   @Override
   public void stop(String id) throws ContainerCliException, InterruptedException {
-    Call call = exec(List.of("stop", id));
+    CliCalls.Call call = cli.exec(List.of("stop", id));
     if (call.result().succeeded()
         || (mentionsNotFound(call.result()) && inspect(id).map(c -> !c.isRunning()).orElse(true))) {
       return;
@@ -134,12 +129,7 @@ public final class ContainerCli implements ContainerRuntime {
   @Override
   public ProcessResult exec(String id, List<String> command)
       throws ContainerCliException, InterruptedException {
-    if (command.isEmpty()) {
-      throw new IllegalArgumentException("exec needs a command");
-    }
-    List<String> args = new ArrayList<>(List.of("exec", id));
-    args.addAll(command);
-    return exec(args).result();
+    return cli.execIn(id, command);
   }
 
   /**
@@ -154,7 +144,7 @@ public final class ContainerCli implements ContainerRuntime {
   @Override
   public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
       throws ContainerCliException, InterruptedException {
-    if (exec(List.of("network", "inspect", name)).result().succeeded()) {
+    if (cli.exec(List.of("network", "inspect", name)).result().succeeded()) {
       return;
     }
     List<String> args =
@@ -162,39 +152,7 @@ public final class ContainerCli implements ContainerRuntime {
     if (ipv6Subnet != null) {
       args.addAll(List.of("--subnet-v6", ipv6Subnet.toString()));
     }
-    call(args);
-  }
-
-  private String call(List<String> args) throws ContainerCliException, InterruptedException {
-    Call call = exec(args);
-    if (!call.result().succeeded()) {
-      throw new ContainerCliException(call.describe());
-    }
-    return call.result().stdout();
-  }
-
-  /** One CLI call and how it ended. */
-  private record Call(Command command, ProcessResult result) {
-    /** For error messages: the command as shown (secrets redacted), its status and stderr. */
-    String describe() {
-      return "'" + command.shown() + "' " + result.summary();
-    }
-  }
-
-  private Call exec(List<String> args) throws ContainerCliException, InterruptedException {
-    List<String> argv = new ArrayList<>();
-    argv.add(executable);
-    argv.addAll(args);
-    Command command = new Command(argv, "", timeout, String.join(" ", redacted(argv)));
-    try {
-      return new Call(command, runner.run(command));
-    } catch (IOException e) {
-      // The runner's message shows the command as Command.shown, with its secrets redacted.
-      throw new ContainerCliException(
-          e.getMessage()
-              + " (is Apple's container CLI installed and 'container system start' done?)",
-          e);
-    }
+    cli.call(args);
   }
 
   /**

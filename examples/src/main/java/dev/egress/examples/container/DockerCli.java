@@ -2,11 +2,9 @@ package dev.egress.examples.container;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
-import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
-import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -50,9 +48,7 @@ public final class DockerCli implements ContainerRuntime {
   private static final String BRIDGE_OPTION = "com.docker.network.bridge.name";
   private static final Pattern BRIDGE = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
 
-  private final ProcessRunner runner;
-  private final String executable;
-  private final Duration timeout;
+  private final CliCalls cli;
   private final String bridge;
   private final DockerJson json = new DockerJson();
   private final Set<InetAddress> creating = new HashSet<>(); // guarded by this
@@ -69,12 +65,8 @@ public final class DockerCli implements ContainerRuntime {
    *     . -}): the name to give the enforcer's guard
    */
   public DockerCli(ProcessRunner runner, String executable, Duration timeout, String bridge) {
-    this.runner = Objects.requireNonNull(runner, "runner");
-    this.executable = Objects.requireNonNull(executable, "executable");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
-    }
-    this.timeout = timeout;
+    this.cli =
+        new CliCalls(runner, executable, timeout, "(is Docker installed and its daemon running?)");
     if (!BRIDGE.matcher(bridge).matches()) {
       throw new IllegalArgumentException(
           "'" + bridge + "' is not a bridge name: 1-15 letters, digits, '_', '.' or '-'");
@@ -89,7 +81,7 @@ public final class DockerCli implements ContainerRuntime {
 
   @Override
   public String command() {
-    return executable;
+    return cli.executable();
   }
 
   /** The Linux bridge of the managed network. */
@@ -113,7 +105,7 @@ public final class DockerCli implements ContainerRuntime {
     if (ipv6Subnet != null) {
       subnets.add(ipv6Subnet.toString());
     }
-    Call inspect = exec(List.of("network", "inspect", name));
+    CliCalls.Call inspect = cli.exec(List.of("network", "inspect", name));
     if (inspect.result().succeeded()) {
       Optional<DockerJson.Network> existing = json.network(inspect.result().stdout());
       if (existing.isEmpty()
@@ -147,7 +139,7 @@ public final class DockerCli implements ContainerRuntime {
                 format(host(ipv6Subnet, 1))));
       }
       args.addAll(List.of("-o", BRIDGE_OPTION + "=" + bridge, name));
-      call(args);
+      cli.call(args);
     } else {
       throw new ContainerCliException(inspect.describe());
     }
@@ -177,7 +169,7 @@ public final class DockerCli implements ContainerRuntime {
       if (ipv6Subnet != null) {
         ipv6 = host(ipv6Subnet, hostNumber(network.subnet(), address));
       }
-      call(createArguments(spec, address, ipv6));
+      cli.call(createArguments(spec, address, ipv6));
     } finally {
       synchronized (this) {
         creating.remove(address);
@@ -220,7 +212,7 @@ public final class DockerCli implements ContainerRuntime {
   private InetAddress reserve(Managed network) throws ContainerCliException, InterruptedException {
     Set<InetAddress> used = new HashSet<>();
     String out =
-        call(
+        cli.call(
             List.of(
                 "ps",
                 "--all",
@@ -262,7 +254,7 @@ public final class DockerCli implements ContainerRuntime {
   /** {@code docker start ID}. */
   @Override
   public void start(String id) throws ContainerCliException, InterruptedException {
-    call(List.of("start", id));
+    cli.call(List.of("start", id));
   }
 
   /**
@@ -272,7 +264,7 @@ public final class DockerCli implements ContainerRuntime {
   @Override
   public Optional<ContainerInfo> inspect(String id)
       throws ContainerCliException, InterruptedException {
-    Call call = exec(List.of("inspect", "--type", "container", id));
+    CliCalls.Call call = cli.exec(List.of("inspect", "--type", "container", id));
     if (!call.result().succeeded()) {
       if (mentionsGone(call.result())) {
         return Optional.empty();
@@ -308,7 +300,7 @@ public final class DockerCli implements ContainerRuntime {
   @Override
   public List<ContainerInfo> listRunning() throws ContainerCliException, InterruptedException {
     List<String> ids = new ArrayList<>();
-    for (String line : call(List.of("ps", "--quiet", "--no-trunc")).split("\n")) {
+    for (String line : cli.call(List.of("ps", "--quiet", "--no-trunc")).split("\n")) {
       if (!line.isBlank()) {
         ids.add(line.strip());
       }
@@ -318,7 +310,7 @@ public final class DockerCli implements ContainerRuntime {
     }
     List<String> args = new ArrayList<>(List.of("inspect", "--type", "container"));
     args.addAll(ids);
-    Call call = exec(args);
+    CliCalls.Call call = cli.exec(args);
     // A container removed between the two calls is reported as missing; the others are printed.
     if (!call.result().succeeded() && !mentionsGone(call.result())) {
       throw new ContainerCliException(call.describe());
@@ -335,11 +327,11 @@ public final class DockerCli implements ContainerRuntime {
    */
   @Override
   public void stop(String id) throws ContainerCliException, InterruptedException {
-    Call stop = exec(List.of("stop", "--time", "10", id));
+    CliCalls.Call stop = cli.exec(List.of("stop", "--time", "10", id));
     if (!stop.result().succeeded() && !mentionsGone(stop.result())) {
       throw new ContainerCliException(stop.describe());
     }
-    Call remove = exec(List.of("rm", "--force", id));
+    CliCalls.Call remove = cli.exec(List.of("rm", "--force", id));
     if (remove.result().succeeded() || mentionsGone(remove.result())) {
       return;
     }
@@ -353,40 +345,7 @@ public final class DockerCli implements ContainerRuntime {
   @Override
   public ProcessResult exec(String id, List<String> command)
       throws ContainerCliException, InterruptedException {
-    if (command.isEmpty()) {
-      throw new IllegalArgumentException("exec needs a command");
-    }
-    List<String> args = new ArrayList<>(List.of("exec", id));
-    args.addAll(command);
-    return exec(args).result();
-  }
-
-  private String call(List<String> args) throws ContainerCliException, InterruptedException {
-    Call call = exec(args);
-    if (!call.result().succeeded()) {
-      throw new ContainerCliException(call.describe());
-    }
-    return call.result().stdout();
-  }
-
-  /** One CLI call and how it ended. */
-  private record Call(Command command, ProcessResult result) {
-    String describe() {
-      return "'" + command.shown() + "' " + result.summary();
-    }
-  }
-
-  private Call exec(List<String> args) throws ContainerCliException, InterruptedException {
-    List<String> argv = new ArrayList<>();
-    argv.add(executable);
-    argv.addAll(args);
-    Command command = new Command(argv, "", timeout, String.join(" ", ContainerCli.redacted(argv)));
-    try {
-      return new Call(command, runner.run(command));
-    } catch (IOException e) {
-      throw new ContainerCliException(
-          e.getMessage() + " (is Docker installed and its daemon running?)", e);
-    }
+    return cli.execIn(id, command);
   }
 
   private static boolean mentionsGone(ProcessResult result) {

@@ -51,6 +51,21 @@ class DockerCliTest {
 
   private static final String NO_NETWORK = "Error: No such network: managed";
 
+  /**
+   * A docker with no network yet, that lists {@code addressesInUse} as the address labels of its
+   * containers and answers every other call with success and {@code otherwise}.
+   */
+  private static ScriptedDocker dockerWith(String addressesInUse, String otherwise) {
+    return new ScriptedDocker(
+        args ->
+            switch (args.get(0)) {
+              case "network" ->
+                  args.get(1).equals("inspect") ? new ProcessResult(1, "", NO_NETWORK) : ok("");
+              case "ps" -> ok(addressesInUse);
+              default -> ok(otherwise);
+            });
+  }
+
   @Test
   void ensureNetwork_createsAMissingOneWithItsSubnetsGatewaysAndBridgeName() throws Exception {
     ScriptedDocker runner =
@@ -101,15 +116,7 @@ class DockerCliTest {
 
   @Test
   void create_takesTheLowestAddressNoContainerUses_andPinsBothFamilies() throws Exception {
-    ScriptedDocker runner =
-        new ScriptedDocker(
-            args ->
-                switch (args.get(0)) {
-                  case "network" ->
-                      args.get(1).equals("inspect") ? new ProcessResult(1, "", NO_NETWORK) : ok("");
-                  case "ps" -> ok("10.213.0.2\n10.213.0.3\n10.213.0.5\n");
-                  default -> ok("");
-                });
+    ScriptedDocker runner = dockerWith("10.213.0.2\n10.213.0.3\n10.213.0.5\n", "");
     DockerCli docker = docker(runner);
     docker.ensureNetwork("managed", SUBNET, SUBNET6);
     docker.create(
@@ -147,15 +154,7 @@ class DockerCliTest {
     for (int i = 2; i < 7; i++) {
       all.append("10.213.0.").append(i).append('\n');
     }
-    ScriptedDocker runner =
-        new ScriptedDocker(
-            args ->
-                switch (args.get(0)) {
-                  case "network" ->
-                      args.get(1).equals("inspect") ? new ProcessResult(1, "", NO_NETWORK) : ok("");
-                  case "ps" -> ok(all.toString());
-                  default -> ok("");
-                });
+    ScriptedDocker runner = dockerWith(all.toString(), "");
     DockerCli docker = docker(runner);
     docker.ensureNetwork("managed", IpNetwork.parse("10.213.0.0/29"), null);
     ContainerRunSpec spec = ContainerRunSpec.builder("agent-1", "img:1").network("managed").build();
@@ -179,14 +178,7 @@ class DockerCliTest {
             + "\"NetworkSettings\":{\"Networks\":{\"managed\":{\"IPAMConfig\":"
             + "{\"IPv4Address\":\"10.213.0.4\",\"IPv6Address\":\"fd00:213::4\"},"
             + "\"IPAddress\":\"\",\"Gateway\":\"\",\"GlobalIPv6Address\":\"\"}}}}]";
-    ScriptedDocker runner =
-        new ScriptedDocker(
-            args ->
-                args.get(0).equals("network")
-                    ? (args.get(1).equals("inspect")
-                        ? new ProcessResult(1, "", NO_NETWORK)
-                        : ok(""))
-                    : ok(created));
+    ScriptedDocker runner = dockerWith("", created);
     DockerCli docker = docker(runner);
     docker.ensureNetwork("managed", SUBNET, SUBNET6);
     ContainerInfo info = docker.inspect("agent-1").orElseThrow();
