@@ -52,6 +52,7 @@ public final class LabAgent {
   private final PrintStream out;
   private final Map<String, Socket> held = new ConcurrentHashMap<>();
   private final Map<Integer, AtomicInteger> accepted = new ConcurrentHashMap<>();
+  private final Map<Integer, AtomicInteger> received = new ConcurrentHashMap<>();
   private final List<TestDnsServer> dnsServers = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<AutoCloseable> servers = new ArrayList<>();
 
@@ -96,6 +97,9 @@ public final class LabAgent {
       case "accepted":
         AtomicInteger count = accepted.get(Integer.parseInt(args[0]));
         return "ok " + (count == null ? 0 : count.get());
+      case "received":
+        AtomicInteger datagrams = received.get(Integer.parseInt(args[0]));
+        return "ok " + (datagrams == null ? 0 : datagrams.get());
       case "connect":
         return connect(
             args[0],
@@ -166,6 +170,7 @@ public final class LabAgent {
   private String udpEcho(InetSocketAddress bind) throws IOException {
     DatagramSocket socket = new DatagramSocket(bind);
     servers.add(socket);
+    AtomicInteger count = received.computeIfAbsent(bind.getPort(), p -> new AtomicInteger());
     daemon(
         "udp-" + bind,
         () -> {
@@ -174,6 +179,7 @@ public final class LabAgent {
             try {
               DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
               socket.receive(packet);
+              count.incrementAndGet();
               byte[] reply = Arrays.copyOf(packet.getData(), packet.getLength());
               socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
             } catch (IOException e) {

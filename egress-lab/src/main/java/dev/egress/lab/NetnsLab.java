@@ -72,7 +72,7 @@ public final class NetnsLab implements AutoCloseable {
   private static final String PREFIX = "egl";
   private static final Pattern OURS = Pattern.compile("^" + PREFIX + "(\\d+)-\\S+");
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
-  private static final Duration STEP_TIMEOUT = Duration.ofSeconds(20);
+  static final Duration STEP_TIMEOUT = Duration.ofSeconds(20);
   private static final ProcessRunner PROCESSES = new SystemProcessRunner();
 
   private final String name;
@@ -228,21 +228,7 @@ public final class NetnsLab implements AutoCloseable {
     batch(hostNs, hostBatch.toString());
     sysctl(hostNs, "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding");
 
-    StringBuilder internetBatch =
-        new StringBuilder("link set lo up\n")
-            .append("address add 10.98.0.2/24 dev eth0\n")
-            .append("address add fd00:98::2/64 dev eth0 nodad\n");
-    for (InetAddress address : internetAddresses()) {
-      internetBatch
-          .append("address add ")
-          .append(IpAddresses.format(address))
-          .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
-    }
-    internetBatch
-        .append("link set eth0 up\n")
-        .append("route add default via 10.98.0.1\n")
-        .append("route add ::/0 via fd00:98::1\n");
-    batch(internetNs, internetBatch.toString());
+    batch(internetNs, internetSetup());
 
     for (int i = 1; i <= containerCount; i++) {
       batch(
@@ -388,6 +374,33 @@ public final class NetnsLab implements AutoCloseable {
     }
     // Like Docker's embedded DNS and Apple's mDNSResponder proxy: a resolver on the gateway.
     host.ask("dns " + IpAddresses.format(gateway()), STEP_TIMEOUT);
+    serveInternet(internet);
+  }
+
+  /**
+   * The {@code ip -batch} of the internet namespace: its addresses on {@code eth0}, the link
+   * 10.98.0.2 / fd00:98::2 and its routes back through 10.98.0.1 / fd00:98::1.
+   */
+  static String internetSetup() {
+    StringBuilder batch =
+        new StringBuilder("link set lo up\n")
+            .append("address add 10.98.0.2/24 dev eth0\n")
+            .append("address add fd00:98::2/64 dev eth0 nodad\n");
+    for (InetAddress address : internetAddresses()) {
+      batch
+          .append("address add ")
+          .append(IpAddresses.format(address))
+          .append(IpAddresses.isIpv6(address) ? "/64 dev eth0 nodad\n" : "/24 dev eth0\n");
+    }
+    return batch
+        .append("link set eth0 up\n")
+        .append("route add default via 10.98.0.1\n")
+        .append("route add ::/0 via fd00:98::1\n")
+        .toString();
+  }
+
+  /** Starts the internet's servers in the agent {@code internet}. */
+  static void serveInternet(Agent internet) throws IOException {
     for (int port : TCP_PORTS) {
       internet.ask("tcp-echo " + port + " ::", STEP_TIMEOUT);
     }
@@ -401,7 +414,7 @@ public final class NetnsLab implements AutoCloseable {
     }
   }
 
-  private static void batch(String namespace, String commands) throws IOException {
+  static void batch(String namespace, String commands) throws IOException {
     check(List.of("ip", "-n", namespace, "-batch", "-"), commands);
   }
 
@@ -415,7 +428,7 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /** Runs one setup step, bounded by {@link #STEP_TIMEOUT}. */
-  private static ProcessResult run(List<String> command, String stdin) throws IOException {
+  static ProcessResult run(List<String> command, String stdin) throws IOException {
     try {
       return PROCESSES.run(new Command(command, stdin, STEP_TIMEOUT));
     } catch (InterruptedException e) {
@@ -425,7 +438,7 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /** Runs one setup step and fails with its stderr (and input) unless it exits 0. */
-  private static String check(List<String> command, String stdin) throws IOException {
+  static String check(List<String> command, String stdin) throws IOException {
     ProcessResult result = run(command, stdin);
     if (!result.succeeded()) {
       throw new IOException(
@@ -439,7 +452,7 @@ public final class NetnsLab implements AutoCloseable {
     return result.stdout();
   }
 
-  private static List<InetAddress> internetAddresses() {
+  static List<InetAddress> internetAddresses() {
     List<InetAddress> all = new ArrayList<>();
     for (int i = 0; i < WEB_ADDRESSES; i++) {
       all.add(web(i));
@@ -473,7 +486,7 @@ public final class NetnsLab implements AutoCloseable {
     return removed;
   }
 
-  private static void delete(String namespace) throws IOException {
+  static void delete(String namespace) throws IOException {
     ProcessResult pids = run(List.of("ip", "netns", "pids", namespace), "");
     for (String pid : pids.stdout().split("\\s+")) {
       if (!pid.isBlank()) {

@@ -1,28 +1,24 @@
 package dev.egress.examples.container;
 
 import dev.egress.policy.IpNetwork;
-import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Apple's {@code container} command line, driven through a {@link ProcessRunner}. Each method is
- * one CLI call; none retries.
+ * Apple's {@code container} command line, driven through a {@link ProcessRunner}: a {@link
+ * ContainerRuntime} whose {@link #create} starts the container. Each method is one CLI call (a stop
+ * that reports "not found" adds an inspect); none retries.
  *
  * <p>Thread-safe; every method blocks for at most the command timeout.
  */
-public final class ContainerCli {
-  private final ProcessRunner runner;
-  private final String executable;
-  private final Duration timeout;
+public final class ContainerCli implements ContainerRuntime {
+  private final CliCalls cli;
   private final ContainerJson json = new ContainerJson();
 
   /**
@@ -31,18 +27,38 @@ public final class ContainerCli {
    * @param timeout how long one call may take before it is killed and reported as failed
    */
   public ContainerCli(ProcessRunner runner, String executable, Duration timeout) {
-    this.runner = Objects.requireNonNull(runner, "runner");
-    this.executable = Objects.requireNonNull(executable, "executable");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
-    }
-    this.timeout = timeout;
+    this.cli =
+        new CliCalls(
+            runner,
+            executable,
+            timeout,
+            "(is Apple's container CLI installed and 'container system start' done?)");
   }
 
   /** The {@code container} on the {@code PATH}, with a 60 s timeout per call. */
   public static ContainerCli onPath() {
     return new ContainerCli(new SystemProcessRunner(), "container", Duration.ofSeconds(60));
   }
+
+  @Override
+  public String command() {
+    return cli.executable();
+  }
+
+  /** {@link #runDetached}: Apple's CLI cannot create a container without starting it. */
+  @Override
+  public void create(ContainerRunSpec spec) throws ContainerCliException, InterruptedException {
+    runDetached(spec);
+  }
+
+  @Override
+  public boolean startsOnCreate() {
+    return true;
+  }
+
+  /** Does nothing: {@link #create} started the container. */
+  @Override
+  public void start(String id) {}
 
   /**
    * {@code container run --detach ...}: starts the container and returns its id (its name). The
@@ -53,7 +69,7 @@ public final class ContainerCli {
    */
   public String runDetached(ContainerRunSpec spec)
       throws ContainerCliException, InterruptedException {
-    call(spec.arguments());
+    cli.call(spec.arguments());
     return spec.name();
   }
 
@@ -63,9 +79,10 @@ public final class ContainerCli {
    * @return the container, or empty if the CLI reports no such container
    * @throws ContainerCliException if the CLI failed otherwise or printed unreadable JSON
    */
+  @Override
   public Optional<ContainerInfo> inspect(String id)
       throws ContainerCliException, InterruptedException {
-    Call call = exec(List.of("inspect", id));
+    CliCalls.Call call = cli.exec(List.of("inspect", id));
     if (!call.result().succeeded()) {
       if (mentionsNotFound(call.result())) {
         return Optional.empty();
@@ -80,8 +97,9 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI failed or printed unreadable JSON
    */
+  @Override
   public List<ContainerInfo> listRunning() throws ContainerCliException, InterruptedException {
-    String out = call(List.of("ls", "--format", "json"));
+    String out = cli.call(List.of("ls", "--format", "json"));
     return out.isBlank() ? List.of() : json.parse(out);
   }
 
@@ -92,8 +110,9 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI failed; the container may still be running
    */
+  @Override
   public void stop(String id) throws ContainerCliException, InterruptedException {
-    Call call = exec(List.of("stop", id));
+    CliCalls.Call call = cli.exec(List.of("stop", id));
     if (call.result().succeeded()
         || (mentionsNotFound(call.result()) && inspect(id).map(c -> !c.isRunning()).orElse(true))) {
       return;
@@ -107,14 +126,10 @@ public final class ContainerCli {
    *
    * @throws ContainerCliException if the CLI could not be run at all
    */
+  @Override
   public ProcessResult exec(String id, List<String> command)
       throws ContainerCliException, InterruptedException {
-    if (command.isEmpty()) {
-      throw new IllegalArgumentException("exec needs a command");
-    }
-    List<String> args = new ArrayList<>(List.of("exec", id));
-    args.addAll(command);
-    return exec(args).result();
+    return cli.execIn(id, command);
   }
 
   /**
@@ -126,9 +141,10 @@ public final class ContainerCli {
    * @throws ContainerCliException if the network could not be created, for instance on macOS 15,
    *     whose CLI has no network commands
    */
+  @Override
   public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
       throws ContainerCliException, InterruptedException {
-    if (exec(List.of("network", "inspect", name)).result().succeeded()) {
+    if (cli.exec(List.of("network", "inspect", name)).result().succeeded()) {
       return;
     }
     List<String> args =
@@ -136,39 +152,7 @@ public final class ContainerCli {
     if (ipv6Subnet != null) {
       args.addAll(List.of("--subnet-v6", ipv6Subnet.toString()));
     }
-    call(args);
-  }
-
-  private String call(List<String> args) throws ContainerCliException, InterruptedException {
-    Call call = exec(args);
-    if (!call.result().succeeded()) {
-      throw new ContainerCliException(call.describe());
-    }
-    return call.result().stdout();
-  }
-
-  /** One CLI call and how it ended. */
-  private record Call(Command command, ProcessResult result) {
-    /** For error messages: the command as shown (secrets redacted), its status and stderr. */
-    String describe() {
-      return "'" + command.shown() + "' " + result.summary();
-    }
-  }
-
-  private Call exec(List<String> args) throws ContainerCliException, InterruptedException {
-    List<String> argv = new ArrayList<>();
-    argv.add(executable);
-    argv.addAll(args);
-    Command command = new Command(argv, "", timeout, String.join(" ", redacted(argv)));
-    try {
-      return new Call(command, runner.run(command));
-    } catch (IOException e) {
-      // The runner's message shows the command as Command.shown, with its secrets redacted.
-      throw new ContainerCliException(
-          e.getMessage()
-              + " (is Apple's container CLI installed and 'container system start' done?)",
-          e);
-    }
+    cli.call(args);
   }
 
   /**

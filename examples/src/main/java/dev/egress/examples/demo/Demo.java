@@ -9,8 +9,8 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.lab.LabContainer;
+import dev.egress.lab.LabNames;
 import dev.egress.lab.NetnsLab;
-import dev.egress.lab.Outcome;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.policy.Destination;
@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Supplier;
 
 /**
  * The README's first command: on Linux as root, builds a network lab (a container namespace, a host
@@ -45,10 +44,10 @@ import java.util.function.Supplier;
  * <p>All names resolve only through the lab's DNS; no packet leaves the lab's namespaces.
  */
 public final class Demo {
-  private static final String API = "api.anthropic.com";
-  private static final String NPM = "registry.npmjs.org";
-  private static final int PROXY_PORT = 3001;
-  private static final int SSH_LIKE_PORT = 2222;
+  static final String API = "api.anthropic.com";
+  static final String NPM = "registry.npmjs.org";
+  static final int PROXY_PORT = 3001;
+  static final int SSH_LIKE_PORT = 2222;
 
   private Demo() {}
 
@@ -78,6 +77,14 @@ public final class Demo {
   }
 
   static int run(PrintStream out) throws IOException, EgressException, InterruptedException {
+    return run(out, true);
+  }
+
+  /**
+   * @param docker whether to use real Docker containers where a Docker daemon answers
+   */
+  static int run(PrintStream out, boolean docker)
+      throws IOException, EgressException, InterruptedException {
     EgressPolicy policy = nanoClawLike();
     out.println("Policy (NanoClaw-like):");
     out.print(policy.toString().indent(2));
@@ -86,9 +93,43 @@ public final class Demo {
       printDryRun(out, policy, unavailable.get());
       return 0;
     }
+    if (docker) {
+      Optional<String> noDocker = DockerDemo.unavailableReason();
+      if (noDocker.isEmpty()) {
+        out.println();
+        out.println("Docker is available: probing a real Docker container.");
+        return DockerDemo.run(out, policy);
+      }
+      out.println();
+      out.println(
+          "Not using Docker ("
+              + noDocker.get()
+              + "): probing a container namespace in a network lab instead.");
+    }
     try (NetnsLab lab = NetnsLab.start(2)) {
       return runInLab(out, lab, policy);
     }
+  }
+
+  /** The lab's DNS records the demo's policy needs. */
+  static void setNames(LabNames names) throws IOException {
+    names.set(API, Duration.ofSeconds(30), NetnsLab.web(0), NetnsLab.webV6(0));
+    names.set(NPM, Duration.ofSeconds(30), NetnsLab.web(1));
+  }
+
+  /** A TCP destination of the probe table. */
+  record Target(String description, InetAddress address, int port) {}
+
+  /** The TCP destinations probed, the host services on {@code gateway} included. */
+  static List<Target> tcpTargets(InetAddress gateway) {
+    return List.of(
+        new Target(API + ":443", NetnsLab.web(0), 443),
+        new Target("[" + API + "]:443 over IPv6", NetnsLab.webV6(0), 443),
+        new Target(API + ":80", NetnsLab.web(0), 80),
+        new Target(NPM + ":443", NetnsLab.web(1), 443),
+        new Target("other host :443", NetnsLab.web(2), 443),
+        new Target("gateway credential proxy :" + PROXY_PORT, gateway, PROXY_PORT),
+        new Target("gateway :" + SSH_LIKE_PORT + " (host service)", gateway, SSH_LIKE_PORT));
   }
 
   private static void printDryRun(PrintStream out, EgressPolicy policy, String why)
@@ -116,12 +157,18 @@ public final class Demo {
     }
   }
 
-  private record Probe(String description, boolean expected, Supplier<Outcome> action) {}
+  /** One row of the table: what is probed, whether the policy allows it, and the probe. */
+  record Probe(String description, boolean expected, Reach action) {}
+
+  /** Sends the probe's packets; true if they got through. */
+  @FunctionalInterface
+  interface Reach {
+    boolean reached() throws Exception;
+  }
 
   private static int runInLab(PrintStream out, NetnsLab lab, EgressPolicy policy)
       throws IOException, EgressException, InterruptedException {
-    lab.names().set(API, Duration.ofSeconds(30), NetnsLab.web(0), NetnsLab.webV6(0));
-    lab.names().set(NPM, Duration.ofSeconds(30), NetnsLab.web(1));
+    setNames(lab.names());
     LabContainer agent = lab.container(1);
     LabContainer unattached = lab.container(2);
     out.println();
@@ -164,62 +211,43 @@ public final class Demo {
       Resolutions resolutions = lab.names().resolve(policy.hostNames());
       InetAddress gateway = lab.gateway();
       List<Probe> probes = new ArrayList<>();
-      tcp(probes, policy, resolutions, agent, API + ":443", NetnsLab.web(0), 443);
-      tcp(
-          probes,
-          policy,
-          resolutions,
-          agent,
-          "[" + API + "]:443 over IPv6",
-          NetnsLab.webV6(0),
-          443);
-      tcp(probes, policy, resolutions, agent, API + ":80", NetnsLab.web(0), 80);
-      tcp(probes, policy, resolutions, agent, NPM + ":443", NetnsLab.web(1), 443);
-      tcp(probes, policy, resolutions, agent, "other host :443", NetnsLab.web(2), 443);
-      tcp(
-          probes,
-          policy,
-          resolutions,
-          agent,
-          "gateway credential proxy :" + PROXY_PORT,
-          gateway,
-          PROXY_PORT);
-      tcp(
-          probes,
-          policy,
-          resolutions,
-          agent,
-          "gateway :" + SSH_LIKE_PORT + " (host service)",
-          gateway,
-          SSH_LIKE_PORT);
+      for (Target target : tcpTargets(gateway)) {
+        probes.add(
+            new Probe(
+                "tcp " + target.description(),
+                policy.permits(Flow.tcp(target.address(), target.port()), gateway, resolutions),
+                () -> agent.tcp(target.address(), target.port()).reached()));
+      }
       probes.add(
           new Probe(
               "udp " + API + ":7000",
               policy.permits(Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, resolutions),
-              () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT)));
-      probes.add(new Probe("icmp echo " + API, false, () -> agent.ping(NetnsLab.web(0))));
+              () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT).reached()));
+      probes.add(new Probe("icmp echo " + API, false, () -> agent.ping(NetnsLab.web(0)).reached()));
       probes.add(
           new Probe(
               "dns query to the policy's resolver",
               policy.permits(Flow.udp(NetnsLab.dnsServer(), 53), gateway, resolutions),
-              () -> agent.dnsQuery(NetnsLab.dnsServer(), API)));
+              () -> agent.dnsQuery(NetnsLab.dnsServer(), API).reached()));
       probes.add(
           new Probe(
               "dns query to another resolver",
               policy.permits(Flow.udp(NetnsLab.otherDnsServer(), 53), gateway, resolutions),
-              () -> agent.dnsQuery(NetnsLab.otherDnsServer(), API)));
+              () -> agent.dnsQuery(NetnsLab.otherDnsServer(), API).reached()));
       probes.add(
           new Probe(
               "unattached container -> " + API + ":443",
               false,
-              () -> unattached.tcp(NetnsLab.web(0), 443)));
+              () -> unattached.tcp(NetnsLab.web(0), 443).reached()));
       mismatches = printTable(out, "attached", probes);
 
       attachment.detach();
       List<Probe> after =
           List.of(
               new Probe(
-                  "after detach: " + API + ":443", false, () -> agent.tcp(NetnsLab.web(0), 443)));
+                  "after detach: " + API + ":443",
+                  false,
+                  () -> agent.tcp(NetnsLab.web(0), 443).reached()));
       mismatches += printTable(out, "detached", after);
       // NFLOG hands packets over in batches, at the latest after a second: wait for the last.
       Thread.sleep(2000);
@@ -233,19 +261,6 @@ public final class Demo {
             ? "All probes matched the policy. Lab removed."
             : mismatches + " probe(s) did not match the policy. Lab removed.");
     return mismatches == 0 ? 0 : 1;
-  }
-
-  private static void tcp(
-      List<Probe> probes,
-      EgressPolicy policy,
-      Resolutions resolutions,
-      LabContainer from,
-      String description,
-      InetAddress target,
-      int port) {
-    boolean expected =
-        policy.permits(Flow.tcp(target, port), from.endpoint().gateway(), resolutions);
-    probes.add(new Probe("tcp " + description, expected, () -> from.tcp(target, port)));
   }
 
   /** The audit trail of the refused probes, as {@code egressctl logs} would show the file. */
@@ -265,12 +280,23 @@ public final class Demo {
     }
   }
 
-  private static int printTable(PrintStream out, String phase, List<Probe> probes) {
+  static int printTable(PrintStream out, String phase, List<Probe> probes)
+      throws InterruptedException {
     out.println();
     out.printf("%-46s %-9s %-9s%n", "destination (" + phase + ")", "expected", "actual");
     int mismatches = 0;
     for (Probe probe : probes) {
-      boolean reached = probe.action().get().reached();
+      boolean reached;
+      try {
+        reached = probe.action().reached();
+      } catch (InterruptedException e) {
+        throw e;
+      } catch (Exception e) {
+        // A probe that could not run proves nothing: reported as a mismatch either way.
+        out.println("  probe failed: " + e.getMessage());
+        mismatches++;
+        continue;
+      }
       boolean match = reached == probe.expected();
       mismatches += match ? 0 : 1;
       out.printf(

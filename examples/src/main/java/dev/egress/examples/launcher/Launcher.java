@@ -6,10 +6,10 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.examples.container.ContainerCli;
 import dev.egress.examples.container.ContainerCliException;
 import dev.egress.examples.container.ContainerInfo;
 import dev.egress.examples.container.ContainerRunSpec;
+import dev.egress.examples.container.ContainerRuntime;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.ProcessResult;
@@ -32,16 +32,17 @@ import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Launches containers with Apple's {@code container} CLI, one per group session, each under its
- * group's egress policy. The enforcer is any {@link EgressEnforcer}; the launcher does not know
- * which.
+ * Launches containers, one per group session, each under its group's egress policy, with a {@link
+ * ContainerRuntime}: Apple's {@code container} CLI or Docker. The enforcer is any {@link
+ * EgressEnforcer}; the launcher does not know which.
  *
- * <p><b>Launch</b> ({@link #launch}): start the container detached (name {@code
- * PREFIX-GROUP-MILLIS}, labels {@value #LAUNCHER_LABEL} and {@value #GROUP_LABEL}) → poll {@code
- * container inspect} until it has an address (bounded) → {@link EgressEnforcer#attach} with the
- * group's current policy → optional {@link SelfCheck} → return a {@link ManagedContainer}, the only
- * way to hand the container work. If any step fails, the container is stopped, its rules removed,
- * and a {@link LaunchException} thrown: it never gets work.
+ * <p><b>Launch</b> ({@link #launch}): create the container (name {@code PREFIX-GROUP-MILLIS},
+ * labels {@value #LAUNCHER_LABEL} and {@value #GROUP_LABEL}) → poll the runtime's inspect until it
+ * reports the container's addresses (bounded) → {@link EgressEnforcer#attach} with the group's
+ * current policy → start it → optional {@link SelfCheck} → return a {@link ManagedContainer}, the
+ * only way to hand the container work. Docker creates a container stopped, with its address chosen,
+ * so it starts under its policy; Apple's CLI starts it on create. If any step fails, the container
+ * is stopped, its rules removed, and a {@link LaunchException} thrown: it never gets work.
  *
  * <p><b>Stop</b>: stop the container, then detach (rules outlive the container by a moment, never
  * the reverse). A container that exits by itself is noticed by {@link #maintain()}.
@@ -50,12 +51,12 @@ import org.jspecify.annotations.Nullable;
  * instance did not launch — left by a launcher that crashed — are stopped, and the enforcer drops
  * rules of containers that no longer run ({@link EgressEnforcer#reconcile}).
  *
- * <p><b>The start-up window.</b> Between {@code container run} and {@code attach} the container
- * runs without its policy. With a {@link ContainerNetwork} and the enforcer's guard set to its
- * subnets, the guard blocks it during that window; on the default network nothing does, and
- * whatever the image's entrypoint does before its work arrives is unrestricted. So a launcher
- * without a managed network is built only when asked for by name: {@link
- * Builder#acceptUnguardedStartupWindow()}.
+ * <p><b>The start-up window</b> (Apple's CLI only; Docker has none). Between {@code container run}
+ * and {@code attach} the container runs without its policy. With a {@link ContainerNetwork} and the
+ * enforcer's guard set to its subnets, the guard blocks it during that window; on the default
+ * network nothing does, and whatever the image's entrypoint does before its work arrives is
+ * unrestricted. So a launcher without a managed network is built only when asked for by name:
+ * {@link Builder#acceptUnguardedStartupWindow()}.
  *
  * <p>Thread-safe: several groups may launch and stop at once. Every method blocks on CLI and
  * enforcer calls. One launcher per {@code PREFIX} on a host: a second one would stop the first
@@ -68,13 +69,14 @@ public final class Launcher implements AutoCloseable {
   /** The label holding the container's group. */
   public static final String GROUP_LABEL = "dev.egress.group";
 
-  private final ContainerCli cli;
+  private final ContainerRuntime runtime;
   private final EgressEnforcer enforcer;
   private final PolicyRegistry policies;
   private final String prefix;
   private final String image;
   private final @Nullable ContainerNetwork network;
   private final @Nullable SelfCheck selfCheck;
+  private final List<InetAddress> containerDns;
   private final Duration addressTimeout;
   private final Duration pollInterval;
   private final Clock clock;
@@ -103,13 +105,14 @@ public final class Launcher implements AutoCloseable {
   }
 
   private Launcher(Builder builder, String image) {
-    this.cli = builder.cli;
+    this.runtime = builder.runtime;
     this.enforcer = builder.enforcer;
     this.policies = builder.policies;
     this.prefix = builder.prefix;
     this.image = image;
     this.network = builder.network;
     this.selfCheck = builder.selfCheck;
+    this.containerDns = List.copyOf(builder.containerDns);
     this.addressTimeout = builder.addressTimeout;
     this.pollInterval = builder.pollInterval;
     this.clock = builder.clock;
@@ -117,8 +120,8 @@ public final class Launcher implements AutoCloseable {
   }
 
   public static Builder builder(
-      ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
-    return new Builder(cli, enforcer, policies);
+      ContainerRuntime runtime, EgressEnforcer enforcer, PolicyRegistry policies) {
+    return new Builder(runtime, enforcer, policies);
   }
 
   /**
@@ -147,14 +150,14 @@ public final class Launcher implements AutoCloseable {
         .forEach((group, problem) -> emit(new LauncherEvent.PolicyRejected(group, problem)));
     try {
       if (network != null) {
-        cli.ensureNetwork(network.name(), network.subnet(), network.ipv6Subnet());
+        runtime.ensureNetwork(network.name(), network.subnet(), network.ipv6Subnet());
       }
       List<String> stopped = new ArrayList<>();
-      for (ContainerInfo container : cli.listRunning()) {
+      for (ContainerInfo container : runtime.listRunning()) {
         if (prefix.equals(container.labels().get(LAUNCHER_LABEL))
             && !sessions.containsKey(container.id())) {
           try {
-            cli.stop(container.id());
+            runtime.stop(container.id());
             stopped.add(container.id());
             emit(new LauncherEvent.OrphanStopped(container.id()));
           } catch (ContainerCliException e) {
@@ -169,7 +172,7 @@ public final class Launcher implements AutoCloseable {
       }
       // Listed again after the stops, so that rules of an orphan that would not stop stay.
       Set<ContainerId> live = new HashSet<>();
-      for (ContainerInfo container : cli.listRunning()) {
+      for (ContainerInfo container : runtime.listRunning()) {
         // An id that cannot be a ContainerId was never attached: it has no rules to keep.
         if (isContainerId(container.id())) {
           live.add(ContainerId.of(container.id()));
@@ -209,14 +212,17 @@ public final class Launcher implements AutoCloseable {
     spec.label(LAUNCHER_LABEL, prefix)
         .label(GROUP_LABEL, group)
         .network(network == null ? null : network.name());
+    containerDns.forEach(spec::dns);
     ContainerRunSpec runSpec = spec.build();
 
     Session session = new Session(id, group);
     sessions.put(id, session);
     try {
-      cli.runDetached(runSpec);
+      runtime.create(runSpec);
       ContainerEndpoint endpoint = endpointOf(waitForAddress(id));
       Attachment attachment = attach(session, endpoint);
+      runtime.start(id);
+      checkAddressesAfterStart(id, endpoint);
       checkEnforcement(session, attachment);
       ManagedContainer handle = new ManagedContainer(this, group, attachment);
       session.handle = handle;
@@ -291,7 +297,7 @@ public final class Launcher implements AutoCloseable {
   public void sweepExited() throws LaunchException, InterruptedException {
     Set<String> running;
     try {
-      running = cli.listRunning().stream().map(ContainerInfo::id).collect(Collectors.toSet());
+      running = runtime.listRunning().stream().map(ContainerInfo::id).collect(Collectors.toSet());
     } catch (ContainerCliException e) {
       throw new LaunchException("cannot list containers: " + e.getMessage(), e);
     }
@@ -367,7 +373,9 @@ public final class Launcher implements AutoCloseable {
           "container "
               + container.id()
               + " could not be stopped; its"
-              + " rules stay in place. Try 'container stop "
+              + " rules stay in place. Try '"
+              + runtime.command()
+              + " stop "
               + container.id()
               + "'");
     }
@@ -379,8 +387,8 @@ public final class Launcher implements AutoCloseable {
     return session != null && session.handle == container;
   }
 
-  ContainerCli cli() {
-    return cli;
+  ContainerRuntime runtime() {
+    return runtime;
   }
 
   private synchronized long stamp() {
@@ -394,17 +402,20 @@ public final class Launcher implements AutoCloseable {
     // wait short, so "no address" always means addressTimeout / pollInterval polls saw none.
     long polls = addressTimeout.toMillis() / Math.max(1, pollInterval.toMillis()) + 1;
     for (long poll = 1; ; poll++) {
-      Optional<ContainerInfo> found = cli.inspect(id);
+      Optional<ContainerInfo> found = runtime.inspect(id);
       if (found.isEmpty()) {
         throw new LaunchStepFailed(
             "it disappeared before it had an address (it exited at once;"
-                + " run it without --rm and see 'container logs "
+                + " run it without --rm and see '"
+                + runtime.command()
+                + " logs "
                 + id
                 + "')",
             false);
       }
       ContainerInfo info = found.get();
-      if (info.isRunning() && !info.addresses().isEmpty()) {
+      // A created container (Docker) reports the addresses it will have once started.
+      if ((info.isRunning() || info.state().equals("created")) && !info.addresses().isEmpty()) {
         return info;
       }
       if (info.state().equals("stopped")) {
@@ -423,6 +434,31 @@ public final class Launcher implements AutoCloseable {
             false);
       }
       Thread.sleep(pollInterval.toMillis());
+    }
+  }
+
+  /**
+   * A runtime that created the container stopped must start it with the addresses the policy was
+   * attached to: an address it added at start would have no rules.
+   */
+  private void checkAddressesAfterStart(String id, ContainerEndpoint endpoint)
+      throws ContainerCliException, LaunchStepFailed, InterruptedException {
+    if (runtime.startsOnCreate()) {
+      return;
+    }
+    Optional<ContainerInfo> started = runtime.inspect(id);
+    if (started.isEmpty() || !started.get().isRunning()) {
+      throw new LaunchStepFailed("it stopped as soon as it started", false);
+    }
+    Set<InetAddress> now = new HashSet<>(started.get().addresses());
+    if (!now.equals(new HashSet<>(endpoint.addresses()))) {
+      throw new LaunchStepFailed(
+          "it started with the addresses "
+              + now.stream().map(IpAddresses::format).sorted().toList()
+              + ", not the "
+              + endpoint.addresses().stream().map(IpAddresses::format).sorted().toList()
+              + " its policy was attached to",
+          false);
     }
   }
 
@@ -482,7 +518,7 @@ public final class Launcher implements AutoCloseable {
     }
     SelfCheck.Probe denied = check.denied();
     ProcessResult deniedResult =
-        cli.exec(session.id, check.command().connect(denied.address(), denied.port()));
+        runtime.exec(session.id, check.command().connect(denied.address(), denied.port()));
     if (deniedResult.succeeded()) {
       throw new LaunchStepFailed(
           "self-check connected to "
@@ -493,7 +529,7 @@ public final class Launcher implements AutoCloseable {
     }
     SelfCheck.Probe allowed = check.allowed();
     ProcessResult allowedResult =
-        cli.exec(session.id, check.command().connect(allowed.address(), allowed.port()));
+        runtime.exec(session.id, check.command().connect(allowed.address(), allowed.port()));
     if (!allowedResult.succeeded()) {
       throw new LaunchStepFailed(
           "self-check could not connect to "
@@ -537,7 +573,7 @@ public final class Launcher implements AutoCloseable {
         return true;
       }
       try {
-        cli.stop(session.id);
+        runtime.stop(session.id);
       } catch (ContainerCliException e) {
         session.handle = null;
         emit(
@@ -586,7 +622,7 @@ public final class Launcher implements AutoCloseable {
 
   /** Configures a {@link Launcher}; each setter checks its argument at once. */
   public static final class Builder {
-    private final ContainerCli cli;
+    private final ContainerRuntime runtime;
     private final EgressEnforcer enforcer;
     private final PolicyRegistry policies;
     private String prefix = "nanoclaw";
@@ -594,13 +630,14 @@ public final class Launcher implements AutoCloseable {
     private @Nullable ContainerNetwork network;
     private boolean unguardedStartupWindowAccepted;
     private @Nullable SelfCheck selfCheck;
+    private final List<InetAddress> containerDns = new ArrayList<>();
     private Duration addressTimeout = Duration.ofSeconds(30);
     private Duration pollInterval = Duration.ofMillis(250);
     private Clock clock = Clock.systemUTC();
     private LauncherListener listener = LauncherListener.NONE;
 
-    private Builder(ContainerCli cli, EgressEnforcer enforcer, PolicyRegistry policies) {
-      this.cli = Objects.requireNonNull(cli, "cli");
+    private Builder(ContainerRuntime runtime, EgressEnforcer enforcer, PolicyRegistry policies) {
+      this.runtime = Objects.requireNonNull(runtime, "runtime");
       this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
       this.policies = Objects.requireNonNull(policies, "policies");
     }
@@ -641,6 +678,18 @@ public final class Launcher implements AutoCloseable {
     /** Checks enforcement in each container before handing it out. */
     public Builder selfCheck(SelfCheck check) {
       this.selfCheck = Objects.requireNonNull(check, "check");
+      return this;
+    }
+
+    /**
+     * The resolvers every container is told to use ({@code --dns}), in order: name those the
+     * policies' {@code dns} lines allow (the enforcer refuses port 53 to any other). Without it the
+     * runtime's default applies (Apple: the gateway; Docker: the host's resolvers, behind its
+     * embedded DNS).
+     */
+    public Builder containerDns(List<InetAddress> resolvers) {
+      containerDns.clear();
+      resolvers.forEach(r -> containerDns.add(Objects.requireNonNull(r, "resolvers")));
       return this;
     }
 

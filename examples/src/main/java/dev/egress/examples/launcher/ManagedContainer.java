@@ -54,8 +54,8 @@ public final class ManagedContainer {
   }
 
   /**
-   * Hands the container work: runs {@code command} in it with {@code container exec}. Blocks until
-   * the command ends.
+   * Hands the container work: runs {@code command} in it with the runtime's {@code exec}. Blocks
+   * until the command ends.
    *
    * @throws IllegalStateException if the container was stopped or its policy detached
    * @throws ContainerCliException if the CLI could not be run
@@ -66,7 +66,7 @@ public final class ManagedContainer {
       throw new IllegalStateException(
           "container " + id() + " is no longer managed; launch another");
     }
-    return launcher.cli().exec(id(), command);
+    return launcher.runtime().exec(id(), command);
   }
 
   /**

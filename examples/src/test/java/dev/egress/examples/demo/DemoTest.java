@@ -7,7 +7,9 @@ import dev.egress.lab.NetnsLab;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The README's demo: real probes where the lab can run, the rules it would load elsewhere. */
@@ -17,7 +19,7 @@ class DemoTest {
     ByteArrayOutputStream buffer = new ByteArrayOutputStream();
     int status;
     try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-      status = Demo.run(out);
+      status = Demo.run(out, false);
     }
     String output = buffer.toString(StandardCharsets.UTF_8);
     assertEquals(0, status, output);
@@ -36,5 +38,31 @@ class DemoTest {
       assertTrue(output.contains("Not enforcing here:"), output);
       assertTrue(output.contains("table inet egress {"), output);
     }
+  }
+
+  @Test
+  void demoOnDocker_exitsZero_andEveryProbeMatches_whereDockerRuns() throws Exception {
+    Optional<String> noDocker = DockerDemo.unavailableReason();
+    if (noDocker.isPresent()) {
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        Assertions.fail("CI=true and the Docker demo cannot run here: " + noDocker.get());
+      }
+      Assumptions.abort("Docker demo skipped: " + noDocker.get());
+    }
+    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    int status;
+    try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
+      status = Demo.run(out, true);
+    }
+    String output = buffer.toString(StandardCharsets.UTF_8);
+    assertEquals(0, status, output);
+    assertTrue(output.contains("Docker is available: probing a real Docker container."), output);
+    assertTrue(output.contains("All probes matched the policy."), output);
+    assertTrue(
+        output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
+        output);
+    assertTrue(
+        output.contains("tcp api.anthropic.com:80                       refused   refused"),
+        output);
   }
 }

@@ -3,11 +3,15 @@ package dev.egress.examples.launcher;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.examples.container.ContainerCli;
+import dev.egress.examples.container.DockerCli;
+import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -56,5 +60,29 @@ final class ReadmeIntegration {
     agent.exec(List.of("node", "/app/agent-runner.js", "/workspace/group/input.json"));
     agent.stop(); // container stop, then detach
     // --- README: end ---
+  }
+
+  /** The README's Docker wiring (it needs Linux, root, nftables and a Docker daemon to run). */
+  static void runOnDocker(Path policies, InetAddress resolver) throws Exception {
+    // --- README (Docker): begin ---
+    IpNetwork v4 = IpNetwork.parse("10.213.0.0/24"); // used by managed containers only
+    IpNetwork v6 = IpNetwork.parse("fd00:213::/64");
+    DockerCli docker = DockerCli.onPath("egress0"); // the managed network's bridge name
+    EgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(DnsNameResolver.builder().build())
+            .guard(new NftGuard(List.of("egress0"), List.of(v4, v6), true))
+            .build();
+    Launcher launcher =
+        Launcher.builder(docker, enforcer, PolicyRegistry.load(policies))
+            .image("nanoclaw-agent:latest")
+            .managedNetwork(new ContainerNetwork("nanoclaw", v4, v6))
+            .containerDns(List.of(resolver)) // --dns: the resolver the policies' dns lines name
+            .build();
+    launcher.start(); // network created if missing; orphans (by label) stopped; reconcile
+    ManagedContainer agent =
+        launcher.launch("main", spec -> spec.command(List.of("sleep", "infinity")));
+    // --- README (Docker): end ---
+    agent.stop();
   }
 }
