@@ -4,6 +4,7 @@ module dev.egress.nftables {
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
   requires transitive dev.egress.process;
+  requires org.slf4j;
 
   exports dev.egress.nftables;
 }

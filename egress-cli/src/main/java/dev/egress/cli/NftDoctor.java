@@ -1,10 +1,14 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
+import dev.egress.policy.UserText;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessRunner;
+import dev.egress.process.ProcessStartException;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,17 +19,38 @@ import java.util.List;
 final class NftDoctor {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
+  /** Where distributions install nft and conntrack: on root's PATH, often not on a user's. */
+  static final List<Path> SYSTEM_DIRECTORIES =
+      List.of(Path.of("/usr/local/sbin"), Path.of("/usr/sbin"), Path.of("/sbin"));
+
   private final ProcessRunner processes;
   private final NftOptions options;
+  private final List<Path> systemDirectories;
 
   NftDoctor(ProcessRunner processes, NftOptions options) {
+    this(processes, options, SYSTEM_DIRECTORIES);
+  }
+
+  /**
+   * @param systemDirectories where to look for a tool that is not on the PATH, to tell "not
+   *     installed" from "not on this user's PATH"
+   */
+  NftDoctor(ProcessRunner processes, NftOptions options, List<Path> systemDirectories) {
     this.processes = processes;
     this.options = options;
+    this.systemDirectories = List.copyOf(systemDirectories);
   }
 
   List<Finding> check() throws InterruptedException {
     List<Finding> findings = new ArrayList<>();
-    ProcessResult nft = run(withArgs(options.nftWords(), "--version"));
+    List<String> nftWords = options.nftWords();
+    ProcessResult nft;
+    try {
+      nft = run(withArgs(nftWords, "--version"));
+    } catch (ProcessStartException e) {
+      findings.add(notStarted("nft", nftWords, "--nft-command", "nftables", e));
+      return findings;
+    }
     if (nft.exitCode() != 0) {
       findings.add(
           Finding.fail(
@@ -35,14 +60,19 @@ final class NftDoctor {
       return findings;
     }
     findings.add(Finding.ok("nft", firstLine(nft.stdout())));
-    ProcessResult conntrack = run(withArgs(options.conntrackWords(), "--version"));
-    findings.add(
-        conntrack.exitCode() == 0
-            ? Finding.ok("conntrack", firstLine(conntrack.stdout() + conntrack.stderr()))
-            : Finding.fail(
-                "conntrack",
-                "conntrack does not run: detach could not cut open connections",
-                "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
+    List<String> conntrackWords = options.conntrackWords();
+    try {
+      ProcessResult conntrack = run(withArgs(conntrackWords, "--version"));
+      findings.add(
+          conntrack.exitCode() == 0
+              ? Finding.ok("conntrack", firstLine(conntrack.stdout() + conntrack.stderr()))
+              : Finding.fail(
+                  "conntrack",
+                  "conntrack does not run: detach could not cut open connections",
+                  "install conntrack (Debian/Ubuntu: apt-get install conntrack)"));
+    } catch (ProcessStartException e) {
+      findings.add(notStarted("conntrack", conntrackWords, "--conntrack-command", "conntrack", e));
+    }
     try {
       List<String> problems = options.backend(processes).hostProblems();
       if (problems.isEmpty()) {
@@ -84,9 +114,58 @@ final class NftDoctor {
     return newline < 0 ? stripped : stripped.substring(0, newline);
   }
 
-  private ProcessResult run(List<String> command) throws InterruptedException {
+  /**
+   * What to say when the command of {@code tool} could not be started: a tool that is installed in
+   * a system directory off this user's PATH is not "missing".
+   */
+  private Finding notStarted(
+      String tool, List<String> words, String option, String debianPackage, Exception e) {
+    String program = words.get(0);
+    if (program.equals(tool)) {
+      for (Path directory : systemDirectories) {
+        Path installed = directory.resolve(tool);
+        if (Files.isExecutable(installed)) {
+          return Finding.fail(
+              tool,
+              tool
+                  + " is installed at "
+                  + installed
+                  + ", but "
+                  + directory
+                  + " is not on this user's PATH (many distributions put it on root's PATH"
+                  + " only)",
+              "run egressctl as root ("
+                  + tool
+                  + " needs root or CAP_NET_ADMIN anyway), or pass "
+                  + option
+                  + " "
+                  + installed
+                  + " (through sudo: "
+                  + option
+                  + " 'sudo -n "
+                  + installed
+                  + "')");
+        }
+      }
+    }
+    boolean ours = Path.of(program).getFileName().toString().equals(tool);
+    return Finding.fail(
+        tool,
+        UserText.quote(program) + " could not be started: " + e.getMessage(),
+        ours
+            ? "install " + debianPackage + " (Debian/Ubuntu: apt-get install " + debianPackage + ")"
+            : "check " + option + ": its first word must be a program that exists");
+  }
+
+  /**
+   * @throws ProcessStartException if the program could not be started
+   */
+  private ProcessResult run(List<String> command)
+      throws ProcessStartException, InterruptedException {
     try {
       return processes.run(new Command(command, TIMEOUT));
+    } catch (ProcessStartException e) {
+      throw e;
     } catch (IOException e) {
       return new ProcessResult(127, "", String.valueOf(e.getMessage()));
     }

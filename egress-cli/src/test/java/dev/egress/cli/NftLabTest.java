@@ -60,6 +60,7 @@ class NftLabTest {
             .resolver(resolver)
             .nftCommand(lab.inHost("nft"))
             .conntrackCommand(lab.inHost("conntrack"))
+            .procNet(lab.hostProcNet())
             .build()) {
       enforcer.attach(
           lab.container(1).endpoint(),

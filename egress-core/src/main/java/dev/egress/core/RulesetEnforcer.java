@@ -255,6 +255,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       try {
         if (liveAttachment.repairIfDrifted(installed.containsKey(liveAttachment.name))) {
           repaired.add(liveAttachment.container().id());
+          emit(liveAttachment.reinstalled());
         }
       } catch (EgressException e) {
         failures.add(describe(e));
@@ -310,12 +311,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       LiveAttachment liveAttachment = (LiveAttachment) attachment;
       try {
         if (liveAttachment.repairIfDrifted(null)) {
-          findings.add(
-              new EgressEvent.DriftDetected(
-                  clock.instant(),
-                  Subject.container(liveAttachment.container().id()),
-                  "rule set " + liveAttachment.name + " was missing or altered; reinstalled",
-                  true));
+          findings.add(liveAttachment.reinstalled());
         }
       } catch (EgressException e) {
         findings.add(
@@ -944,6 +940,15 @@ public final class RulesetEnforcer implements EgressEnforcer {
       } finally {
         lock.unlock();
       }
+    }
+
+    /** The finding that the rule set drifted and {@link #repairIfDrifted} reinstalled it. */
+    EgressEvent.DriftDetected reinstalled() {
+      return new EgressEvent.DriftDetected(
+          clock.instant(),
+          Subject.container(container.id()),
+          "rule set " + name + " was missing or altered; reinstalled",
+          true);
     }
 
     /**

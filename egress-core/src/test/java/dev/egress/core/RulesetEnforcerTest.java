@@ -369,6 +369,13 @@ class RulesetEnforcerTest {
     assertEquals(Set.of(ContainerId.of("wiped")), result.repaired());
     assertFalse(dead.isActive());
     assertTrue(backend.allows(wiped.container().addresses().get(0), Flow.tcp(API_V1, 443)));
+    assertEquals(
+        List.of(Subject.container(ContainerId.of("wiped"))),
+        events.stream()
+            .filter(e -> e instanceof EgressEvent.DriftDetected drift && drift.repaired())
+            .map(e -> ((EgressEvent.DriftDetected) e).subject())
+            .toList(),
+        "reconcile reports what it repaired as drift, as the health check does");
   }
 
   @Test

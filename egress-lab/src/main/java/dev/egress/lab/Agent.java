@@ -102,6 +102,11 @@ final class Agent implements AutoCloseable {
     return agent;
   }
 
+  /** The agent's process id: {@code /proc/PID/net} shows its namespace's network state. */
+  long pid() {
+    return process.pid();
+  }
+
   /** Sends one command and returns the text after {@code ok}; fails on {@code err} or silence. */
   synchronized String ask(String command, Duration timeout) throws IOException {
     replies.clear();

@@ -298,8 +298,12 @@ public final class LabAgent {
     return lower.endsWith(".") ? lower : lower + ".";
   }
 
+  /** An address literal, IPv6 optionally with a zone ({@code fe80::1%eth0}); never a name. */
   private static InetAddress parseLiteral(String text) {
-    if (!text.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
+    int zone = text.indexOf('%');
+    String address = zone < 0 ? text : text.substring(0, zone);
+    if (!address.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')
+        || (zone >= 0 && !text.substring(zone + 1).matches("[A-Za-z0-9_.-]{1,15}"))) {
       throw new IllegalArgumentException("not an address literal: " + text);
     }
     try {

@@ -21,6 +21,7 @@ public final class LabContainer {
   private final InetAddress ipv4;
   private final InetAddress ipv6;
   private final InetAddress gateway;
+  private final InetAddress linkLocal;
   private final Agent agent;
   private final Duration probeTimeout;
 
@@ -30,6 +31,7 @@ public final class LabContainer {
       InetAddress ipv4,
       InetAddress ipv6,
       InetAddress gateway,
+      InetAddress linkLocal,
       Agent agent,
       Duration probeTimeout) {
     this.id = id;
@@ -37,6 +39,7 @@ public final class LabContainer {
     this.ipv4 = ipv4;
     this.ipv6 = ipv6;
     this.gateway = gateway;
+    this.linkLocal = linkLocal;
     this.agent = agent;
     this.probeTimeout = probeTimeout;
   }
@@ -70,6 +73,22 @@ public final class LabContainer {
   /** Opens and closes a TCP connection. */
   public Outcome tcp(InetAddress target, int port) {
     return probe("connect - " + IpAddresses.format(target) + " " + port + " " + millis());
+  }
+
+  /**
+   * Opens and closes a TCP connection to a link-local address on the container's link ({@code
+   * eth0}), from the container's own link-local address.
+   */
+  public Outcome tcpOnLink(InetAddress linkLocal, int port) {
+    if (!linkLocal.isLinkLocalAddress()) {
+      throw new IllegalArgumentException(IpAddresses.format(linkLocal) + " is not link-local");
+    }
+    return probe("connect - " + IpAddresses.format(linkLocal) + "%eth0 " + port + " " + millis());
+  }
+
+  /** The link-local address the lab gave the container (besides the one the kernel makes). */
+  public InetAddress linkLocal() {
+    return linkLocal;
   }
 
   /** Sends one UDP datagram to an echo server and waits for it to come back. */

@@ -37,10 +37,11 @@ import org.jspecify.annotations.Nullable;
  * the gateway included (the input path), and DNS on the gateway; all DNS servers answer from {@link
  * #names()}.
  *
- * <p>Addresses: containers 10.77.0.2… and fd00:77::2… behind the gateway 10.77.0.1 / fd00:77::1 on
- * bridge {@link #BRIDGE}; internet servers 10.99.0.10… and fd00:99::10…; nothing outside private
- * and ULA ranges, and nothing outside the lab's namespaces. Packet filters under test run in {@link
- * #hostNamespace()}: prefix their commands with {@link #inHost}.
+ * <p>Addresses: containers 10.77.0.2… and fd00:77::2… (and link-local fe80::77:2…) behind the
+ * gateway 10.77.0.1 / fd00:77::1 (fe80::1 on the link) on bridge {@link #BRIDGE}; internet servers
+ * 10.99.0.10… and fd00:99::10…; nothing outside private and ULA ranges, and nothing outside the
+ * lab's namespaces. Packet filters under test run in {@link #hostNamespace()}: prefix their
+ * commands with {@link #inHost}.
  *
  * <p>Namespace names start with {@code egl<pid>-}; {@link #close} removes them, and every {@link
  * #start} first sweeps namespaces left by processes that are gone (a crashed test run). Requires
@@ -80,6 +81,7 @@ public final class NetnsLab implements AutoCloseable {
   private final List<LabContainer> containers = new ArrayList<>();
   private final Duration probeTimeout;
   private @Nullable Agent internet;
+  private @Nullable Agent host;
   private @Nullable LabNames names;
 
   private NetnsLab(String name, Duration probeTimeout) {
@@ -199,6 +201,11 @@ public final class NetnsLab implements AutoCloseable {
         .append("address add fd00:77::1/64 dev ")
         .append(BRIDGE)
         .append(" nodad\n")
+        .append("address add ")
+        .append(IpAddresses.format(gatewayLinkLocal()))
+        .append("/64 dev ")
+        .append(BRIDGE)
+        .append(" nodad\n")
         .append("link set ")
         .append(BRIDGE)
         .append(" up\n");
@@ -247,6 +254,9 @@ public final class NetnsLab implements AutoCloseable {
               + "address add fd00:77::"
               + (i + 1)
               + "/64 dev eth0 nodad\n"
+              + "address add "
+              + IpAddresses.format(containerLinkLocal(i))
+              + "/64 dev eth0 nodad\n"
               + "link set eth0 up\n"
               + "route add default via 10.77.0.1\n"
               + "route add ::/0 via fd00:77::1\n");
@@ -256,20 +266,23 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /**
-   * Waits until every container reaches the gateway and the internet over IPv4 and IPv6, with no
-   * filter loaded yet: IPv6 neighbour discovery and the bridge settle in the first moments, and a
-   * probe that runs before then fails for reasons that have nothing to do with a filter.
+   * Waits until every container reaches the gateway (over IPv4, IPv6 and the link) and the internet
+   * over IPv4 and IPv6, with no filter loaded yet: IPv6 neighbour discovery and the bridge settle
+   * in the first moments, and a probe that runs before then fails for reasons that have nothing to
+   * do with a filter.
    */
   private void awaitRoutes() throws IOException {
     for (LabContainer container : containers) {
-      for (InetAddress target : List.of(gateway(), gatewayV6(), web(0), webV6(0))) {
-        int port =
-            target.equals(gateway()) || target.equals(gatewayV6())
-                ? HOST_SERVICE_PORTS.get(0)
-                : TCP_PORTS.get(0);
+      List<InetAddress> hosts = List.of(gateway(), gatewayV6(), gatewayLinkLocal());
+      for (InetAddress target :
+          List.of(gateway(), gatewayV6(), gatewayLinkLocal(), web(0), webV6(0))) {
+        int port = hosts.contains(target) ? HOST_SERVICE_PORTS.get(0) : TCP_PORTS.get(0);
         Outcome outcome = Outcome.TIMEOUT;
         for (int attempt = 0; attempt < 20 && !outcome.reached(); attempt++) {
-          outcome = container.tcp(target, port);
+          outcome =
+              target.isLinkLocalAddress()
+                  ? container.tcpOnLink(target, port)
+                  : container.tcp(target, port);
           if (!outcome.reached()) {
             sleep(Duration.ofMillis(100));
           }
@@ -352,6 +365,7 @@ public final class NetnsLab implements AutoCloseable {
       }
       host = ready.get(0);
       internet = ready.get(1);
+      this.host = host;
       this.internet = internet;
       this.names = new LabNames(List.of(internet, host));
       for (int i = 1; i <= containerCount; i++) {
@@ -362,6 +376,7 @@ public final class NetnsLab implements AutoCloseable {
                 IpAddresses.parse("10.77.0." + (i + 1)),
                 IpAddresses.parse("fd00:77::" + (i + 1)),
                 gateway(),
+                containerLinkLocal(i),
                 ready.get(i + 1),
                 probeTimeout));
       }
@@ -495,6 +510,27 @@ public final class NetnsLab implements AutoCloseable {
     return IpAddresses.parse("fd00:77::1");
   }
 
+  /**
+   * The host's link-local address on the bridge (one the lab adds, usable at once; the kernel's own
+   * may still be in duplicate address detection).
+   */
+  public InetAddress gatewayLinkLocal() {
+    return IpAddresses.parse("fe80::1");
+  }
+
+  private static InetAddress containerLinkLocal(int index) {
+    return IpAddresses.parse("fe80::77:" + (index + 1));
+  }
+
+  /**
+   * Where the kernel shows the host namespace's network state, routes included: {@code
+   * /proc/PID/net} of a process running there.
+   */
+  public Path hostProcNet() {
+    Agent host = java.util.Objects.requireNonNull(this.host, "the lab is closed");
+    return Path.of("/proc", Long.toString(host.pid()), "net");
+  }
+
   /** The containers' networks, for a guard. */
   public List<IpNetwork> containerNetworks() {
     return List.of(IpNetwork.parse("10.77.0.0/24"), IpNetwork.parse("fd00:77::/64"));
@@ -528,6 +564,18 @@ public final class NetnsLab implements AutoCloseable {
   /** The lab's DNS records, and a resolver that reads them. */
   public LabNames names() {
     return java.util.Objects.requireNonNull(names, "the lab is closed");
+  }
+
+  /**
+   * Opens and closes a TCP connection from the host namespace itself, to one of its own addresses
+   * (the traffic loops back on {@code lo}) or anywhere else.
+   */
+  public Outcome hostTcp(InetAddress target, int port) throws IOException {
+    Agent host = java.util.Objects.requireNonNull(this.host, "the lab is closed");
+    return Outcome.parse(
+        host.ask(
+            "connect - " + IpAddresses.format(target) + " " + port + " " + probeTimeout.toMillis(),
+            probeTimeout.plusSeconds(5)));
   }
 
   /** How many TCP connections the internet's echo server on {@code port} has accepted so far. */

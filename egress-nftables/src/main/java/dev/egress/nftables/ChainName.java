@@ -4,6 +4,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -20,8 +21,10 @@ import java.util.regex.Pattern;
 record ChainName(String value) implements RuleSetName {
   private static final int ID_CHARS = 20;
   private static final int HASH_HEX_DIGITS = 12;
-  private static final Pattern SHAPE =
-      Pattern.compile("c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}");
+  private static final String CHAIN =
+      "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
+  private static final Pattern SHAPE = Pattern.compile(CHAIN);
+  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_h[0-9]+_[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -65,6 +68,12 @@ record ChainName(String value) implements RuleSetName {
   /** The address set of the policy's {@code hostIndex}-th host name, for one family. */
   String setName(int hostIndex, boolean ipv6) {
     return value + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
+  }
+
+  /** The chain whose address set {@code set} is, or empty when it is none of this backend's. */
+  static Optional<ChainName> ofSet(String set) {
+    Matcher matcher = SET_SHAPE.matcher(set);
+    return matcher.matches() ? Optional.of(new ChainName(matcher.group(1))) : Optional.empty();
   }
 
   /** Whether {@code set} is one of this chain's address sets. */

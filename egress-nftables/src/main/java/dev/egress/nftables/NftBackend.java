@@ -9,7 +9,10 @@ import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
+import dev.egress.policy.UserText;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,33 +21,82 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
- * for its layout), every change one {@code nft -f -} transaction, connections cut with {@code
- * conntrack -D}. Stateless: what is installed is read back from the kernel.
+ * for its layout), every change one {@code nft -f -} transaction, connections cut with one {@code
+ * conntrack -R -} batch.
+ *
+ * <p>The kernel is the authority on what is installed. The backend remembers, per rule set, the
+ * dispatched addresses and sets it last loaded or read back, so that a removal needs no listing and
+ * a reinstall drops what the rule set no longer has. What it remembers is only ever used in
+ * transactions that fail when it no longer holds (an element that now points to another chain); a
+ * failed transaction changes nothing, and the backend then reads the table instead.
+ *
+ * <p>A load that outlives the command timeout is killed and read back before it is reported: when
+ * what it was to load is in place, the call succeeds (nft commits all or nothing); otherwise the
+ * {@link NftException} of kind {@link NftException.Kind#TIMEOUT} says it is not in place, or that
+ * the read-back failed too.
  *
  * <p>Thread-safe for calls on different rule sets (each is one transaction on its own objects).
  * Every method blocks until {@code nft} (and {@code conntrack}) have exited, at most the command's
- * timeout per call. Failures throw {@link NftException} (an {@link EgressException}) with a hint; a
- * failed transaction changes nothing.
+ * timeout per call (twice that for a timed-out load and its read-back). Failures throw {@link
+ * NftException} (an {@link EgressException}) with a hint; a failed transaction changes nothing.
  */
 public final class NftBackend implements FirewallBackend {
+  private static final Logger log = LoggerFactory.getLogger(NftBackend.class);
+
   private final NftCommand command;
   private final NftRenderer renderer;
   private final NftGuard guard;
+  private final Path procNet;
+
+  /** What each rule set held when this backend last loaded or read it; see the class comment. */
+  private final Map<RuleSetName, Held> held = new ConcurrentHashMap<>();
+
+  /** The dispatched addresses and the sets of one rule set. */
+  private record Held(Set<InetAddress> addresses, Set<String> sets) {
+    Held {
+      // In their order: the transactions made from them read the same every time.
+      addresses = Collections.unmodifiableSet(new LinkedHashSet<>(addresses));
+      sets = Collections.unmodifiableSet(new LinkedHashSet<>(sets));
+    }
+
+    static Held in(NftListing listing, ChainName chain) {
+      return new Held(
+          new LinkedHashSet<>(listing.dispatchedTo(chain.value())), listing.setsOf(chain).keySet());
+    }
+  }
+
+  /** Reads back whether a load that was killed had committed. */
+  @FunctionalInterface
+  private interface ReadBack {
+    boolean inPlace() throws EgressException;
+  }
+
+  /** A backend that learns container links from {@code /proc/net}, this process's namespace. */
+  public NftBackend(NftCommand command, String table, NftGuard guard) {
+    this(command, table, guard, Path.of("/proc/net"));
+  }
 
   /**
    * @param command runs nft and conntrack
    * @param table the table name (default {@code egress}); two enforcers with different tables each
    *     restrict, and the stricter wins
    * @param guard what unattached traffic to reject
+   * @param procNet where the kernel's routes are read ({@code route}, {@code ipv6_route}) to learn
+   *     on which interface each attached container lives: {@code /proc/net}, or {@code
+   *     /proc/PID/net} of a process in the network namespace nft runs in
    */
-  public NftBackend(NftCommand command, String table, NftGuard guard) {
+  public NftBackend(NftCommand command, String table, NftGuard guard, Path procNet) {
     this.command = Objects.requireNonNull(command, "command");
     this.renderer = new NftRenderer(table);
     this.guard = Objects.requireNonNull(guard, "guard");
+    this.procNet = Objects.requireNonNull(procNet, "procNet");
   }
 
   @Override
@@ -80,12 +132,36 @@ public final class NftBackend implements FirewallBackend {
   /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
   @Override
   public void prepare() throws EgressException {
-    command.apply(renderer.prepare(guard));
+    load(renderer.prepare(guard), () -> hostProblems().isEmpty(), "the prepared table");
   }
 
+  /**
+   * Loads the container's rule set whole: besides its chain, sets and dispatch elements, the
+   * transaction drops dispatch elements and sets of the rule set that {@code plan} no longer has,
+   * as far as this backend knows them (from its own loads and from every read-back, {@link
+   * #isIntact} and {@link #installed} included). When the transaction fails, what the backend knew
+   * about the rule set is dropped: a reinstall after the next read-back starts afresh.
+   */
   @Override
   public void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
-    command.apply(renderer.install(ChainName.of(name), plan));
+    ChainName chain = ChainName.of(name);
+    Held expected = expected(chain, plan);
+    Held before = held.getOrDefault(name, expected);
+    Set<InetAddress> staleAddresses = new LinkedHashSet<>(before.addresses());
+    staleAddresses.removeAll(expected.addresses());
+    Set<String> staleSets = new LinkedHashSet<>(before.sets());
+    staleSets.removeAll(expected.sets());
+    Set<String> links = linksOf(name, plan);
+    try {
+      load(
+          renderer.install(chain, plan, staleAddresses, staleSets, links),
+          () -> isIntact(name, plan),
+          "the rule set " + name + " as installed now");
+    } catch (NftException e) {
+      held.remove(name);
+      throw e;
+    }
+    held.put(name, expected);
   }
 
   @Override
@@ -93,31 +169,109 @@ public final class NftBackend implements FirewallBackend {
       throws EgressException {
     String script = renderer.refresh(ChainName.of(name), plan, changedNames);
     if (!script.isEmpty()) {
+      Map<String, Set<InetAddress>> expected = NftRenderer.sets(ChainName.of(name), plan);
+      load(
+          script,
+          () -> {
+            Map<String, Set<InetAddress>> actual = listing().sets();
+            return expected.entrySet().stream()
+                .allMatch(set -> set.getValue().equals(actual.get(set.getKey())));
+          },
+          "the new addresses of " + changedNames + " in rule set " + name);
+    }
+  }
+
+  /**
+   * Applies {@code script}; when nft outlives its timeout (it is killed first), reads back whether
+   * {@code what} is in place before saying anything: in place is success, since nft commits all of
+   * a transaction or none of it.
+   */
+  private void load(String script, ReadBack readBack, String what) throws NftException {
+    try {
       command.apply(script);
+    } catch (NftException e) {
+      if (e.kind() != NftException.Kind.TIMEOUT) {
+        throw e;
+      }
+      boolean inPlace;
+      try {
+        inPlace = readBack.inPlace();
+      } catch (EgressException readFailure) {
+        throw new NftException(
+            NftException.Kind.TIMEOUT,
+            e.getMessage()
+                + ". Reading back whether it committed failed too ("
+                + readFailure.getMessage()
+                + "): "
+                + what
+                + " may or may not be in place",
+            e.hint(),
+            e);
+      }
+      if (!inPlace) {
+        throw new NftException(
+            NftException.Kind.TIMEOUT,
+            e.getMessage()
+                + ". Read back after the kill: "
+                + what
+                + " is not in place, and the table is as it was before this load (nft commits"
+                + " all of a transaction or none of it), unless a process of the load survived the"
+                + " kill (the message above names any)",
+            e.hint(),
+            e);
+      }
+      log.warn(
+          "nft outlived its timeout and was killed, but had committed: {} is in place ({})",
+          what,
+          e.getMessage());
     }
   }
 
   /**
    * Removes chain {@code name}, its sets and every dispatch element pointing at it in one
    * transaction, then deletes the tracked connections from and to each address (conntrack, both
-   * directions and families). If the transaction fails, nothing was removed and no connection was
-   * cut.
+   * directions and families). What this backend knows of the rule set (from its own load or a
+   * read-back) makes the transaction without a listing; when that transaction fails (the table
+   * changed behind the backend's back, or nft timed out), the table is listed and the removal made
+   * from what it holds. If the transaction fails, nothing was removed and no connection was cut.
    */
   @Override
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
     ChainName chain = ChainName.of(name);
-    NftListing listing = listing();
-    List<InetAddress> dispatched = listing.dispatchedTo(chain.value());
-    List<String> sets =
-        listing.sets().keySet().stream().filter(chain::ownsSet).collect(Collectors.toList());
-    if (listing.chains().containsKey(chain.value()) || !dispatched.isEmpty() || !sets.isEmpty()) {
-      command.apply(renderer.remove(chain, dispatched, sets));
-    }
     Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
-    toCut.addAll(dispatched);
-    for (InetAddress address : toCut) {
-      command.deleteConnectionsOf(address);
+    Held known = held.get(name);
+    boolean removed = false;
+    if (known != null) {
+      Set<InetAddress> dispatched = new LinkedHashSet<>(known.addresses());
+      dispatched.addAll(addresses);
+      try {
+        command.apply(renderer.remove(chain, dispatched, known.sets()));
+        toCut.addAll(known.addresses());
+        removed = true;
+      } catch (NftException e) {
+        held.remove(name);
+        log.debug("removing {} as remembered failed; listing the table: {}", name, e.getMessage());
+      }
     }
+    if (!removed) {
+      NftListing listing = listing();
+      Held found = Held.in(listing, chain);
+      if (listing.chains().containsKey(chain.value())
+          || !found.addresses().isEmpty()
+          || !found.sets().isEmpty()) {
+        load(
+            renderer.remove(chain, found.addresses(), found.sets()),
+            () -> {
+              NftListing after = listing();
+              return !after.chains().containsKey(chain.value())
+                  && Held.in(after, chain).equals(new Held(Set.of(), Set.of()));
+            },
+            "the removal of rule set " + name);
+      }
+      toCut.addAll(found.addresses());
+    }
+    held.remove(name);
+    command.deleteConnectionsOf(toCut);
   }
 
   /**
@@ -159,25 +313,32 @@ public final class NftBackend implements FirewallBackend {
               }
             });
     listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(chains::add));
+    remember(listing);
     List<LoadedRuleSet> loaded = new ArrayList<>();
     for (ChainName chain : chains) {
-      Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-      listing
-          .sets()
-          .forEach(
-              (set, elements) -> {
-                if (chain.ownsSet(set)) {
-                  sets.put(set, elements);
-                }
-              });
       loaded.add(
           new LoadedRuleSet(
               chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
-              sets));
+              listing.setsOf(chain)));
     }
     return loaded;
+  }
+
+  /**
+   * Remembers what a whole listing shows of each rule set this backend knew nothing about (left by
+   * an earlier process), leftovers included: an empty chain, sets alone. What it knows already
+   * stays: a load of that rule set on another thread may have changed it since the listing.
+   */
+  private void remember(NftListing listing) {
+    Set<ChainName> present = new LinkedHashSet<>();
+    listing.chains().keySet().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
+    listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
+    listing.sets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
+    for (ChainName chain : present) {
+      held.putIfAbsent(chain, Held.in(listing, chain));
+    }
   }
 
   @Override
@@ -197,21 +358,65 @@ public final class NftBackend implements FirewallBackend {
     return !listing().chains().isEmpty();
   }
 
+  /**
+   * Compares the whole rule set with what {@code plan} renders to: the chain's rules, every set of
+   * the rule set with its elements (none missing, none extra), and the dispatch elements that point
+   * to the chain (exactly the container's addresses). One {@code nft list table}.
+   */
   @Override
   public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
     ChainName chain = ChainName.of(name);
     NftListing listing = listing();
-    List<String> actualRules = listing.chains().get(chain.value());
-    if (actualRules == null || !actualRules.equals(NftRenderer.chainRules(chain, plan))) {
-      return false;
+    held.put(name, Held.in(listing, chain));
+    return NftRenderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
+        && NftRenderer.sets(chain, plan).equals(listing.setsOf(chain))
+        && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
+            .equals(new LinkedHashSet<>(plan.sources()))
+        && listing.links().containsAll(linksOf(name, plan));
+  }
+
+  /**
+   * The interfaces where the container of rule set {@code name} lives, from the kernel's routes to
+   * its addresses: its link-local traffic arrives there.
+   *
+   * @throws NftException if the routes cannot be read, or name an interface nft could not be given
+   *     safely; nothing was loaded
+   */
+  private Set<String> linksOf(RuleSetName name, EnforcementPlan plan) throws NftException {
+    Set<String> links;
+    try {
+      links = Routes.read(procNet).linksOf(plan.sources());
+    } catch (IOException e) {
+      throw new NftException(
+          NftException.Kind.OTHER,
+          "cannot read the kernel's routes in "
+              + procNet
+              + " to learn where the container of rule set "
+              + name
+              + " lives, so its link-local traffic could not be governed: "
+              + e.getMessage(),
+          "when nft runs in another network namespace, give the enforcer /proc/PID/net of a"
+              + " process there (procNet(...))",
+          e);
     }
-    for (Map.Entry<String, Set<InetAddress>> set : NftRenderer.sets(chain, plan).entrySet()) {
-      if (!set.getValue().equals(listing.sets().get(set.getKey()))) {
-        return false;
+    for (String link : links) {
+      if (!NftGuard.isInterfaceName(link)) {
+        throw new NftException(
+            NftException.Kind.OTHER,
+            "the container of rule set "
+                + name
+                + " lives on an interface whose name cannot be written into an nft rule safely ("
+                + UserText.quote(link)
+                + "), so its link-local traffic could not be governed",
+            "rename the interface to letters, digits, '_', '.' and '-'",
+            null);
       }
     }
-    Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(chain.value()));
-    return dispatched.equals(new LinkedHashSet<>(plan.sources()));
+    return links;
+  }
+
+  private static Held expected(ChainName chain, EnforcementPlan plan) {
+    return new Held(new LinkedHashSet<>(plan.sources()), NftRenderer.sets(chain, plan).keySet());
   }
 
   @Override
@@ -253,7 +458,7 @@ public final class NftBackend implements FirewallBackend {
     return problems;
   }
 
-  private NftListing listing() throws EgressException {
+  private NftListing listing() throws NftException {
     try {
       return NftListing.parse(command.list("table", "inet", renderer.table()));
     } catch (NftException e) {

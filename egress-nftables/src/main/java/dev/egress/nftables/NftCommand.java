@@ -11,15 +11,24 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}: scripts go to {@code nft
- * -f -} on stdin (one atomic transaction per call), and failures are classified into {@link
- * NftException.Kind}s with hints. A call that outlives the timeout is killed with every process it
- * started ({@code sudo} and the {@code nft} it runs included) before it is reported.
+ * Runs {@code nft} and {@code conntrack} through a {@link ProcessRunner}, and classifies failures
+ * into {@link NftException.Kind}s with hints. A call that outlives the timeout is killed with every
+ * process it started ({@code sudo} and the {@code nft} it runs included) before it is reported.
+ *
+ * <p>A script is one atomic transaction, and reaches {@code nft} whole before {@code nft} starts:
+ * {@code nft -f -} reads it from the owner-only file that {@link SystemProcessRunner} writes whole
+ * before it starts a program (see its guarantees). Fed through a pipe instead, a launcher killed
+ * while writing would leave {@code nft} to read end-of-file and commit the prefix it had got, a
+ * rule set without its final reject. Whatever happens to this process once {@code nft} runs, {@code
+ * nft} loads all of the script or none of it. A {@link ProcessRunner} of the caller's own must feed
+ * standard input the same way for this to hold.
  *
  * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
  * host, {@code [ip, netns, exec, NS, nft]} in a namespace, {@code [sudo, -n, nft]}, a fake script
@@ -30,6 +39,12 @@ public final class NftCommand {
   private final List<String> nft;
   private final List<String> conntrack;
   private final Duration timeout;
+
+  /**
+   * Whether conntrack takes a file of commands ({@code -R}, conntrack-tools 1.4.6 and later);
+   * cleared the first time it refuses the option, and each deletion runs on its own from then on.
+   */
+  private volatile boolean conntrackBatches = true;
 
   /**
    * @param runner runs the processes
@@ -60,12 +75,14 @@ public final class NftCommand {
   }
 
   /**
-   * Loads {@code script} as one transaction: all of it applies, or none.
+   * Loads {@code script} as one transaction with {@code nft -f -}: all of it applies, or none.
    *
-   * @throws NftException classified, with the failing lines nft reported
+   * @throws NftException classified, with the failing lines nft reported; of kind {@link
+   *     NftException.Kind#TIMEOUT} when nft was killed, after which only a read-back tells whether
+   *     it had committed
    */
   public void apply(String script) throws NftException {
-    ProcessResult result = run(withArgs(nft, "-f", "-"), script);
+    ProcessResult result = run(withArgs(nft, "-f", "-"), script, true);
     if (!result.succeeded()) {
       throw classify("nft -f - failed", result.stderr(), script);
     }
@@ -81,7 +98,7 @@ public final class NftCommand {
   public String list(String... what) throws NftException {
     List<String> args = new ArrayList<>(List.of("list"));
     args.addAll(List.of(what));
-    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), "");
+    ProcessResult result = run(withArgs(nft, args.toArray(String[]::new)), "", true);
     if (!result.succeeded()) {
       throw classify("nft " + String.join(" ", args) + " failed", result.stderr(), "");
     }
@@ -89,30 +106,57 @@ public final class NftCommand {
   }
 
   /**
-   * Deletes every tracked connection of {@code address}: those it opened ({@code -s}), those opened
-   * to it ({@code -d}), and those whose replies come from it ({@code -r}) — connections that
-   * reached it through a published port, whose original destination is the host. Finding none is
-   * success. Stops at the first real failure.
+   * Deletes every tracked connection of each of {@code addresses}: those it opened ({@code -s}),
+   * those opened to it ({@code -d}), and those whose replies come from it ({@code -r}) —
+   * connections that reached it through a published port, whose original destination is the host.
+   * One {@code conntrack -R -} runs all of the deletions, read from its standard input; a conntrack
+   * without {@code -R} (before 1.4.6) gets one call per deletion instead. Finding none is success.
+   *
+   * @throws NftException at the first real failure; deletions before it stay done
    */
-  public void deleteConnectionsOf(InetAddress address) throws NftException {
-    for (String match : List.of("-s", "-d", "-r")) {
-      ProcessResult result =
-          run(
-              withArgs(
-                  conntrack,
-                  "-D",
-                  "-f",
-                  IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
-                  match,
-                  IpAddresses.format(address)),
-              "");
-      // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
-      if (!result.succeeded() && !result.stderr().contains(" 0 flow entries")) {
-        throw classify(
-            "conntrack -D " + match + " " + IpAddresses.format(address) + " failed",
-            result.stderr(),
-            "");
+  public void deleteConnectionsOf(Collection<InetAddress> addresses) throws NftException {
+    List<List<String>> deletions = new ArrayList<>();
+    for (InetAddress address : new LinkedHashSet<>(addresses)) {
+      for (String match : List.of("-s", "-d", "-r")) {
+        deletions.add(
+            List.of(
+                "-D",
+                "-f",
+                IpAddresses.isIpv6(address) ? "ipv6" : "ipv4",
+                match,
+                IpAddresses.format(address)));
       }
+    }
+    if (deletions.isEmpty()) {
+      return;
+    }
+    if (conntrackBatches) {
+      StringBuilder batch = new StringBuilder();
+      deletions.forEach(deletion -> batch.append(String.join(" ", deletion)).append('\n'));
+      ProcessResult result = run(withArgs(conntrack, "-R", "-"), batch.toString(), false);
+      if (!refusesBatches(result)) {
+        checkDeleted(result, "conntrack -R (" + deletions.size() + " deletions)");
+        return;
+      }
+      conntrackBatches = false;
+    }
+    for (List<String> deletion : deletions) {
+      ProcessResult result = run(withArgs(conntrack, deletion.toArray(String[]::new)), "", false);
+      checkDeleted(result, "conntrack " + String.join(" ", deletion));
+    }
+  }
+
+  /** getopt's words for an option it does not know, as conntrack before 1.4.6 prints them. */
+  private static boolean refusesBatches(ProcessResult result) {
+    String stderr = result.stderr().toLowerCase(Locale.ROOT);
+    return !result.succeeded()
+        && (stderr.contains("invalid option") || stderr.contains("unrecognized option"));
+  }
+
+  private static void checkDeleted(ProcessResult result, String what) throws NftException {
+    // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+    if (!result.succeeded() && !result.stderr().contains(" 0 flow entries")) {
+      throw classify(what + " failed", result.stderr(), "");
     }
   }
 
@@ -122,7 +166,8 @@ public final class NftCommand {
     return full;
   }
 
-  private ProcessResult run(List<String> command, String stdin) throws NftException {
+  private ProcessResult run(List<String> command, String stdin, boolean parsesStdout)
+      throws NftException {
     Command call = new Command(command, stdin, timeout);
     ProcessResult result;
     try {
@@ -138,10 +183,9 @@ public final class NftCommand {
       throw new NftException(
           NftException.Kind.TIMEOUT,
           String.valueOf(e.getMessage()),
-          "nft was killed, with every process it started, before this was reported: it changes"
-              + " nothing more. Whether a transaction committed before that is unknown until the"
-              + " table is read back (reconcile and the health check do). Check the host's load"
-              + " and whether another process holds the nftables lock",
+          "the call was killed before this was reported (the message names any process that"
+              + " survived); what it did before that only a read-back shows. Check the host's"
+              + " load and whether another process holds the nftables lock",
           e);
     } catch (IOException e) {
       throw new NftException(
@@ -150,7 +194,7 @@ public final class NftCommand {
       Thread.currentThread().interrupt();
       throw new NftException(NftException.Kind.OTHER, "interrupted while running " + call, "", e);
     }
-    if (!result.stdoutComplete()) {
+    if (parsesStdout && !result.stdoutComplete()) {
       throw new NftException(
           NftException.Kind.OTHER,
           call

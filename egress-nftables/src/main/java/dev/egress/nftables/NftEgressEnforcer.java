@@ -13,6 +13,7 @@ import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -22,7 +23,8 @@ import java.util.Set;
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
  * an {@link NftBackend}. Each attach resolves the policy's names and loads the container's rules in
  * one {@code nft -f -} transaction; detach removes them and deletes the container's tracked
- * connections.
+ * connections. Link-local sources arriving on the interfaces where attached containers live are
+ * refused: no policy names them (see {@link Builder#procNet}).
  *
  * <pre>{@code
  * EgressEnforcer enforcer = NftEgressEnforcer.builder()
@@ -61,8 +63,8 @@ public final class NftEgressEnforcer implements EgressEnforcer {
   /**
    * What {@link #attach} would load for {@code container} under {@code policy} now, without running
    * nft: the table, its base chains and guard (which the first attach loads), then the container's
-   * chain, sets and dispatch elements, as one {@code nft -f -} script. See {@link
-   * RulesetEnforcer#preview}.
+   * chain, sets and dispatch elements, as one {@code nft -f -} script. The container's links, which
+   * an attach learns from the kernel's routes, are left out. See {@link RulesetEnforcer#preview}.
    */
   public Preview preview(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
     return lifecycle.preview(container, policy);
@@ -93,6 +95,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     private List<String> nftCommand = List.of("nft");
     private List<String> conntrackCommand = List.of("conntrack");
     private Duration timeout = Duration.ofSeconds(10);
+    private Path procNet = Path.of("/proc/net");
     private String table = "egress";
     private NftGuard guard = NftGuard.none();
 
@@ -105,7 +108,8 @@ public final class NftEgressEnforcer implements EgressEnforcer {
 
     /**
      * Runs nft and conntrack; by default a {@link SystemProcessRunner}. Tests put fake programs
-     * here.
+     * here. Loads are all-or-nothing only if the runner writes a program's whole standard input
+     * before starting it, as {@link SystemProcessRunner} does.
      */
     public Builder processRunner(ProcessRunner runner) {
       this.runner = Objects.requireNonNull(runner, "runner");
@@ -136,6 +140,17 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
+    /**
+     * Where the kernel's routes are read to learn on which interface each attached container lives
+     * (its link-local traffic is refused there); default {@code /proc/net}, this process's network
+     * namespace. When nft runs in another namespace ({@code ip netns exec}), {@code /proc/PID/net}
+     * of a process there.
+     */
+    public Builder procNet(Path directory) {
+      this.procNet = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
     private static List<String> nonEmpty(List<String> command, String what) {
       if (command.isEmpty()) {
         throw new IllegalArgumentException("the " + what + " command is empty");
@@ -161,7 +176,7 @@ public final class NftEgressEnforcer implements EgressEnforcer {
      */
     public NftEgressEnforcer build() {
       NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
-      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard)));
+      return new NftEgressEnforcer(buildLifecycle(new NftBackend(command, table, guard, procNet)));
     }
   }
 }

@@ -28,6 +28,7 @@ final class NftListing {
   private final Map<String, String> chainHeaders = new LinkedHashMap<>();
   private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
   private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
+  private final Set<String> links = new HashSet<>();
 
   private NftListing() {}
 
@@ -76,7 +77,14 @@ final class NftListing {
     }
     Matcher elements = ELEMENTS.matcher(body);
     String content = elements.find() ? elements.group(1) : "";
-    if (kind.equals("set")) {
+    if (kind.equals("set") && name.equals(NftRenderer.LINKS)) {
+      for (String element : content.split(",")) {
+        String text = element.strip();
+        if (text.length() >= 2 && text.startsWith("\"") && text.endsWith("\"")) {
+          links.add(text.substring(1, text.length() - 1));
+        }
+      }
+    } else if (kind.equals("set")) {
       Set<InetAddress> addresses = new HashSet<>();
       for (String element : content.split(",")) {
         String text = element.strip();
@@ -118,6 +126,23 @@ final class NftListing {
   /** Set name → elements. */
   Map<String, Set<InetAddress>> sets() {
     return sets;
+  }
+
+  /** The sets of {@code chain}'s rule set, with their elements. */
+  Map<String, Set<InetAddress>> setsOf(ChainName chain) {
+    Map<String, Set<InetAddress>> owned = new LinkedHashMap<>();
+    sets.forEach(
+        (set, elements) -> {
+          if (chain.ownsSet(set)) {
+            owned.put(set, elements);
+          }
+        });
+    return owned;
+  }
+
+  /** The interfaces in the set of container links. */
+  Set<String> links() {
+    return links;
   }
 
   /** Source address → chain it jumps to, from both dispatch maps. */

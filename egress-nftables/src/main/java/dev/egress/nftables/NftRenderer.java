@@ -29,9 +29,14 @@ import java.util.stream.Collectors;
  *
  * <ul>
  *   <li>maps {@code src4}/{@code src6}: container source address → {@code jump <container chain>};
+ *   <li>set {@code links}: the interfaces where attached containers live, learned from the kernel's
+ *       routes to their addresses; it only grows;
  *   <li>base chains {@code forward} and {@code input} at priority {@code filter - 10} (ahead of
- *       Docker's filter chains at priority 0): neighbour discovery on input, dispatch by source
- *       address, then the guard;
+ *       Docker's filter chains at priority 0). On input: whatever arrives on {@code lo} (the host
+ *       reaching its own addresses), then neighbour discovery, both accepted; then link-local
+ *       sources ({@code fe80::/10}, {@code 169.254.0.0/16}) arriving on {@code links} rejected,
+ *       since no container's policy governs them; then, on both, dispatch by source address and the
+ *       guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
  *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
  *       ChainName} says.
@@ -45,6 +50,8 @@ final class NftRenderer {
   static final String DENY = "deny";
   static final String MAP4 = "src4";
   static final String MAP6 = "src6";
+  static final String LINKS = "links";
+  static final String LOOPBACK_RULE = "iif \"lo\" accept";
   static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
@@ -86,6 +93,9 @@ final class NftRenderer {
         .append("  map ")
         .append(MAP6)
         .append(" { type ipv6_addr : verdict; }\n")
+        .append("  set ")
+        .append(LINKS)
+        .append(" { type ifname; }\n")
         .append("  chain ")
         .append(DENY)
         .append(" { }\n")
@@ -115,8 +125,17 @@ final class NftRenderer {
   static List<String> baseChainRules(String chain, NftGuard guard) {
     List<String> rules = new ArrayList<>();
     if (chain.equals(INPUT)) {
+      // Only the host's own traffic arrives on lo: the host reaching its own bridge address, whose
+      // source is that address (inside a guarded network), is no container's.
+      rules.add(LOOPBACK_RULE);
       // Neighbour discovery is link-local and never forwarded; without it no IPv6 works at all.
       rules.add(NEIGHBOUR_DISCOVERY_RULE);
+      // Every container has a link-local address; no policy names it, so on container links it
+      // reaches nothing. (The kernel never forwards link-local sources: input is the only path.)
+      String linkLocal =
+          (guard.logDenied() ? "log prefix \"egress link-local: \" " : "") + "counter goto " + DENY;
+      rules.add("ip6 saddr fe80::/10 iifname @" + LINKS + " " + linkLocal);
+      rules.add("ip saddr 169.254.0.0/16 iifname @" + LINKS + " " + linkLocal);
     }
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);
@@ -132,10 +151,29 @@ final class NftRenderer {
   }
 
   /**
-   * One transaction that makes {@code plan} the complete rule set of {@code chain}: the chain
-   * flushed and refilled, its address sets refilled, its source addresses dispatched to it.
+   * {@link #install(ChainName, EnforcementPlan, Collection, Collection, Collection)} with nothing
+   * known to be stale and no link learned.
    */
   String install(ChainName chain, EnforcementPlan plan) {
+    return install(chain, plan, List.of(), List.of(), List.of());
+  }
+
+  /**
+   * One transaction that makes {@code plan} the complete rule set of {@code chain}: the chain
+   * flushed and refilled, its address sets refilled, its source addresses dispatched to it, and
+   * what earlier loads of the rule set left that {@code plan} no longer has dropped.
+   *
+   * @param staleAddresses addresses the maps may still send to this chain although {@code plan}
+   *     does not list them; an element that points to another chain fails the transaction
+   * @param staleSets sets of this chain that {@code plan} no longer uses
+   * @param links the interfaces where the container lives, added to {@code links}
+   */
+  String install(
+      ChainName chain,
+      EnforcementPlan plan,
+      Collection<InetAddress> staleAddresses,
+      Collection<String> staleSets,
+      Collection<String> links) {
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
@@ -149,6 +187,18 @@ final class NftRenderer {
       out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
       out.append("delete").append(prefix).append(" }\n");
       out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
+    }
+    appendDiscardedElements(out, chain, staleAddresses);
+    appendDiscardedSets(out, staleSets);
+    if (!links.isEmpty()) {
+      out.append("add element inet ")
+          .append(table)
+          .append(' ')
+          .append(LINKS)
+          .append(
+              links.stream()
+                  .map(link -> "\"" + link + "\"")
+                  .collect(Collectors.joining(", ", " { ", " }\n")));
     }
     return out.toString();
   }
@@ -168,29 +218,54 @@ final class NftRenderer {
 
   /**
    * One transaction that removes a container's rule set: its dispatch elements, chain and sets. The
-   * chain is deleted through add-flush-delete, so an absent chain is no error.
+   * chain is deleted through add-flush-delete, so an absent chain is no error; so are absent
+   * elements and absent sets of the names {@link ChainName#setName} makes.
    *
-   * @param dispatched the source addresses that the maps now send to {@code chain}
-   * @param setNames the sets of {@code chain} that exist now
+   * @param dispatched the source addresses that the maps may send to {@code chain}
+   * @param setNames the sets of {@code chain}: names it makes, or others that exist now
    */
   String remove(ChainName chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
     StringBuilder out = new StringBuilder();
-    for (InetAddress source : dispatched) {
-      out.append("delete element inet ")
-          .append(table)
-          .append(' ')
-          .append(IpAddresses.isIpv6(source) ? MAP6 : MAP4)
-          .append(" { ")
-          .append(IpAddresses.format(source))
-          .append(" }\n");
-    }
+    appendDiscardedElements(out, chain, dispatched);
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("delete chain inet ").append(table).append(' ').append(chain).append('\n');
-    for (String set : setNames) {
-      out.append("delete set inet ").append(table).append(' ').append(set).append('\n');
-    }
+    appendDiscardedSets(out, setNames);
     return out.toString();
+  }
+
+  /**
+   * Deletes the dispatch elements of {@code addresses} that point to {@code chain} or are absent
+   * (add, then delete): one that points to another chain fails the transaction (File exists), so
+   * another container's element is never deleted.
+   */
+  private void appendDiscardedElements(
+      StringBuilder out, ChainName chain, Collection<InetAddress> addresses) {
+    for (InetAddress source : addresses) {
+      String prefix =
+          " element inet "
+              + table
+              + " "
+              + (IpAddresses.isIpv6(source) ? MAP6 : MAP4)
+              + " { "
+              + IpAddresses.format(source);
+      out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
+      out.append("delete").append(prefix).append(" }\n");
+    }
+  }
+
+  /**
+   * Deletes sets: those of the names {@link ChainName#setName} makes whether or not they exist
+   * (add, then delete), any other by name (it must exist).
+   */
+  private void appendDiscardedSets(StringBuilder out, Collection<String> sets) {
+    for (String set : sets) {
+      String qualified = "inet " + table + " " + set;
+      if (ChainName.ofSet(set).isPresent()) {
+        out.append("add set ").append(qualified).append(setType(set)).append('\n');
+      }
+      out.append("delete set ").append(qualified).append('\n');
+    }
   }
 
   /** The address sets of the container, each with its addresses, in rendering order. */
@@ -285,12 +360,13 @@ final class NftRenderer {
     return sorted.stream().map(IpNetwork::toString).collect(Collectors.joining(", ", "{ ", " }"));
   }
 
+  private static String setType(String set) {
+    return set.endsWith("_6") ? " { type ipv6_addr; }" : " { type ipv4_addr; }";
+  }
+
   private void appendSet(StringBuilder out, String set, Set<InetAddress> addresses) {
-    boolean ipv6 = set.endsWith("_6");
     String qualified = "inet " + table + " " + set;
-    out.append("add set ")
-        .append(qualified)
-        .append(ipv6 ? " { type ipv6_addr; }\n" : " { type ipv4_addr; }\n");
+    out.append("add set ").append(qualified).append(setType(set)).append('\n');
     out.append("flush set ").append(qualified).append('\n');
     if (!addresses.isEmpty()) {
       out.append("add element ")

@@ -17,7 +17,6 @@ import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
-import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.LabRequirement;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -50,14 +49,7 @@ class NftBackendKernelTest {
   }
 
   static NftBackend backendFor(NetnsLab lab) {
-    NftCommand command =
-        new NftCommand(
-            new SystemProcessRunner(),
-            lab.inHost("nft"),
-            lab.inHost("conntrack"),
-            Duration.ofSeconds(10));
-    return new NftBackend(
-        command, "egress", new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false));
+    return LabNft.backend(lab, LabNft.guard(lab));
   }
 
   @AfterAll

@@ -46,12 +46,28 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_sendsTheScriptOnStdin_toNftDashFDash() throws Exception {
+  void apply_hasNftReadTheWholeScriptFromAPrivateFileOnItsStandardInput() throws Exception {
     Path seen = dir.resolve("seen");
-    Path nft = fake("nft", "echo \"$@\" > " + seen + ".args; cat > " + seen);
-    command(nft, Duration.ofSeconds(5)).apply("add table inet egress\nadd chain inet egress c\n");
-    assertEquals("add table inet egress\nadd chain inet egress c\n", Files.readString(seen));
+    // What nft finds when it starts: its arguments, what its standard input is (a regular file of
+    // the script's length and mode 0600, written whole before nft started, not a pipe a dying
+    // launcher could cut short), and what it reads there.
+    Path nft =
+        fake(
+            "nft",
+            "echo \"$*\" > "
+                + seen
+                + ".args; stat -L -c '%F %s %a' /dev/stdin > "
+                + seen
+                + ".stdin; cat > "
+                + seen);
+    String script = "add table inet egress\n" + "add chain inet egress c\n".repeat(20_000);
+
+    command(nft, Duration.ofSeconds(10)).apply(script);
+
+    assertEquals(script, Files.readString(seen));
     assertEquals("-f -\n", Files.readString(Path.of(seen + ".args")));
+    assertEquals(
+        "regular file " + script.length() + " 600\n", Files.readString(Path.of(seen + ".stdin")));
   }
 
   @Test
@@ -126,7 +142,8 @@ class NftCommandTest {
   }
 
   @Test
-  void apply_runsThroughTheInjectedRunner_withTheScriptOnStdinAndTheTimeout() throws Exception {
+  void apply_runsThroughTheInjectedRunner_withTheScriptAsStandardInputAndTheTimeout()
+      throws Exception {
     List<Command> seen = new ArrayList<>();
     NftCommand command =
         new NftCommand(
@@ -178,21 +195,62 @@ class NftCommandTest {
         fake(
             "conntrack",
             "echo 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.' >&2; exit 1");
-    command(conntrack, Duration.ofSeconds(5)).deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+    command(conntrack, Duration.ofSeconds(5))
+        .deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
   }
 
   @Test
-  void deleteConnections_cutsBothDirectionsAndPublishedPortConnections_perFamily()
+  void deleteConnections_isOneConntrackBatch_cuttingBothDirectionsAndPublishedPorts_perFamily()
       throws Exception {
     Path seen = dir.resolve("args");
-    Path conntrack = fake("conntrack", "echo \"$@\" >> " + seen);
+    Path conntrack = fake("conntrack", "echo \"$*\" >> " + seen + "; cat >> " + seen);
     NftCommand command = command(conntrack, Duration.ofSeconds(5));
-    command.deleteConnectionsOf(IpAddresses.parse("fd00::2"));
-    command.deleteConnectionsOf(IpAddresses.parse("10.0.0.2"));
+
+    command.deleteConnectionsOf(
+        List.of(IpAddresses.parse("10.0.0.2"), IpAddresses.parse("fd00::2")));
+
     assertEquals(
-        "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n"
-            + "-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n",
+        "-R -\n-D -f ipv4 -s 10.0.0.2\n-D -f ipv4 -d 10.0.0.2\n-D -f ipv4 -r 10.0.0.2\n"
+            + "-D -f ipv6 -s fd00::2\n-D -f ipv6 -d fd00::2\n-D -f ipv6 -r fd00::2\n",
         Files.readString(seen));
+  }
+
+  @Test
+  void deleteConnections_ofNoAddress_runsNothing() throws Exception {
+    Path ran = dir.resolve("ran");
+    command(fake("conntrack", "touch " + ran), Duration.ofSeconds(5))
+        .deleteConnectionsOf(List.of());
+    assertFalse(Files.exists(ran));
+  }
+
+  @Test
+  void deleteConnections_withAConntrackThatHasNoBatchMode_runsEachDeletion_andStopsTryingIt()
+      throws Exception {
+    Path seen = dir.resolve("args");
+    // conntrack 1.4.5: getopt refuses -R.
+    Path conntrack =
+        fake(
+            "conntrack",
+            "echo \"$@\" >> "
+                + seen
+                + "; if [ \"$1\" = -R ]; then echo \"conntrack: invalid option -- 'R'\" >&2;"
+                + " exit 2; fi");
+    NftCommand command = command(conntrack, Duration.ofSeconds(5));
+
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.3")));
+
+    List<String> calls = Files.readAllLines(seen);
+    assertTrue(calls.get(0).startsWith("-R "), calls.toString());
+    assertEquals(
+        List.of(
+            "-D -f ipv4 -s 10.0.0.2",
+            "-D -f ipv4 -d 10.0.0.2",
+            "-D -f ipv4 -r 10.0.0.2",
+            "-D -f ipv4 -s 10.0.0.3",
+            "-D -f ipv4 -d 10.0.0.3",
+            "-D -f ipv4 -r 10.0.0.3"),
+        calls.subList(1, calls.size()));
   }
 
   @Test
@@ -206,7 +264,19 @@ class NftCommandTest {
             NftException.class,
             () ->
                 command(conntrack, Duration.ofSeconds(5))
-                    .deleteConnectionsOf(IpAddresses.parse("10.0.0.2")));
+                    .deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2"))));
     assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
+  }
+
+  @Test
+  void deleteConnections_withMoreOutputThanTheRunnerKeeps_isStillSuccess() throws Exception {
+    // conntrack -R prints each entry it deletes; nothing reads that output.
+    NftCommand command =
+        new NftCommand(
+            run -> new ProcessResult(0, "tcp 6 ...\n", "", 70_000_000, 0),
+            List.of("nft"),
+            List.of("conntrack"),
+            Duration.ofSeconds(3));
+    command.deleteConnectionsOf(List.of(IpAddresses.parse("10.0.0.2")));
   }
 }

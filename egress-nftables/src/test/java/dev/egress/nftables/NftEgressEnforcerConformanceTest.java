@@ -10,14 +10,12 @@ import dev.egress.lab.Outcome;
 import dev.egress.policy.Flow;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
-import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.EgressEnforcerContract;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.LabRequirement;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -75,16 +73,8 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
       for (int i = 1; i <= 8; i++) {
         free.add(lab.container(i));
       }
-      NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false);
-      cleaner =
-          new NftBackend(
-              new NftCommand(
-                  new SystemProcessRunner(),
-                  lab.inHost("nft"),
-                  lab.inHost("conntrack"),
-                  Duration.ofSeconds(10)),
-              "egress",
-              guard);
+      NftGuard guard = LabNft.guard(lab);
+      cleaner = LabNft.backend(lab, guard);
       // The guard is in place before any test can make privileged operations fail.
       cleaner.prepare();
       enforcer =
@@ -92,6 +82,7 @@ class NftEgressEnforcerConformanceTest extends EgressEnforcerContract {
               .resolver(resolver)
               .nftCommand(gated("nft"))
               .conntrackCommand(gated("conntrack"))
+              .procNet(lab.hostProcNet())
               .guard(guard)
               .build();
     }

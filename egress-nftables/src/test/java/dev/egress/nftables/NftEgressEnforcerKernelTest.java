@@ -20,14 +20,10 @@ import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicyText;
 import dev.egress.testkit.LabRequirement;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,15 +31,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@link NftEgressEnforcer} end to end: real packets, real DNS records, the whole lifecycle. */
 class NftEgressEnforcerKernelTest {
@@ -74,10 +71,8 @@ class NftEgressEnforcerKernelTest {
   }
 
   private NftEgressEnforcer newEnforcer() {
-    return NftEgressEnforcer.builder()
+    return LabNft.enforcer(lab)
         .resolver(lab.names())
-        .nftCommand(lab.inHost("nft"))
-        .conntrackCommand(lab.inHost("conntrack"))
         .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
         .listener(events::add)
         .build();
@@ -149,10 +144,10 @@ class NftEgressEnforcerKernelTest {
       ""
           + "flags=$1; ns=$2; tool=$3; shift 3\n"
           + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ] && [ -e \"$flags/hang\" ]; then\n"
-          + "  script=$(cat)\n"
+          + "  cat > \"$flags/script\"\n"
           + "  touch \"$flags/hanging\"\n"
           + "  i=0; while [ -e \"$flags/hang\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
-          + "  printf '%s\\n' \"$script\" | ip netns exec \"$ns\" nft -f -; rc=$?\n"
+          + "  ip netns exec \"$ns\" nft -f \"$flags/script\"; rc=$?\n"
           + "  touch \"$flags/committed\"; exit $rc\n"
           + "fi\n"
           + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
@@ -164,56 +159,32 @@ class NftEgressEnforcerKernelTest {
     LabContainer b = lab.container(2);
     LabContainer c = lab.container(3);
     NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    List<String> child =
-        new ArrayList<>(
-            List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-cp",
-                System.getProperty("java.class.path"),
-                CrashingEnforcerMain.class.getName()));
+    List<List<String>> gated = new ArrayList<>();
     for (String tool : List.of("nft", "conntrack")) {
-      child.addAll(
+      gated.add(
           List.of("sh", "-c", HANG_GATE, "gate", flags.toString(), lab.hostNamespace(), tool));
-      if (tool.equals("nft")) {
-        child.add("--");
-      }
     }
-    Process enforcerProcess =
-        new ProcessBuilder(child).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    ChildLauncher launcher =
+        new ChildLauncher(
+            lab, List.of(), true, gated.get(0), gated.get(1), flags.resolve("stderr"));
     try {
-      BlockingQueue<String> answers = new LinkedBlockingQueue<>();
-      Thread reader =
-          new Thread(
-              () -> {
-                try (BufferedReader out =
-                    new BufferedReader(
-                        new InputStreamReader(
-                            enforcerProcess.getInputStream(), StandardCharsets.UTF_8))) {
-                  out.lines().forEach(answers::add);
-                } catch (IOException e) {
-                  // The process was killed: that is the point.
-                }
-              });
-      reader.setDaemon(true);
-      reader.start();
-      Writer commands =
-          new OutputStreamWriter(enforcerProcess.getOutputStream(), StandardCharsets.UTF_8);
-      assertEquals("attached " + a.id(), attachIn(commands, answers, a, NetnsLab.web(0)));
-      assertEquals("attached " + b.id(), attachIn(commands, answers, b, NetnsLab.web(1)));
+      assertEquals("ready", launcher.answer(60_000));
+      launcher.attach(a, policyFile(httpsTo(NetnsLab.web(0)), flags));
+      assertEquals("done", launcher.answer(30_000));
+      launcher.attach(b, policyFile(httpsTo(NetnsLab.web(1)), flags));
+      assertEquals("done", launcher.answer(30_000));
 
-      // c's transaction reaches nft and hangs there; the enforcer process dies meanwhile.
+      // c's transaction reaches nft and hangs there; the launcher dies meanwhile.
       Files.createFile(flags.resolve("hang"));
-      commands.write(attachLine(c, NetnsLab.web(2)));
-      commands.flush();
+      launcher.attach(c, policyFile(httpsTo(NetnsLab.web(2)), flags));
       awaitFile(flags.resolve("hanging"));
-      enforcerProcess.destroyForcibly();
-      assertTrue(enforcerProcess.waitFor(10, TimeUnit.SECONDS));
+      launcher.kill();
       // The orphaned nft commits after its enforcer is gone.
       Files.delete(flags.resolve("hang"));
       awaitFile(flags.resolve("committed"));
       assertEquals(Outcome.REACHED, c.tcp(NetnsLab.web(2), 443), "c's late transaction applies");
     } finally {
-      enforcerProcess.destroyForcibly();
+      launcher.kill();
     }
 
     // The launcher restarts; b stopped meanwhile and c never started properly: only a runs.
@@ -233,27 +204,10 @@ class NftEgressEnforcerKernelTest {
     }
   }
 
-  private static String attachLine(LabContainer container, InetAddress allowed) {
-    return "attach "
-        + container.id()
-        + " "
-        + IpAddresses.format(container.ipv4())
-        + " "
-        + IpAddresses.format(container.ipv6())
-        + " "
-        + IpAddresses.format(lab.gateway())
-        + " "
-        + IpAddresses.format(allowed)
-        + "\n";
-  }
-
-  private static String attachIn(
-      Writer commands, BlockingQueue<String> answers, LabContainer container, InetAddress allowed)
-      throws Exception {
-    commands.write(attachLine(container, allowed));
-    commands.flush();
-    String answer = answers.poll(30, TimeUnit.SECONDS);
-    return answer == null ? "no answer within 30 s" : answer;
+  private static Path policyFile(EgressPolicy policy, Path directory) throws IOException {
+    Path file = Files.createTempFile(directory, "attach", ".policy");
+    Files.writeString(file, PolicyText.format(policy));
+    return file;
   }
 
   private static void awaitFile(Path file) throws InterruptedException {
@@ -263,21 +217,214 @@ class NftEgressEnforcerKernelTest {
     assertTrue(Files.exists(file), file + " did not appear within 10 s");
   }
 
+  /** nft through a gate that can stall before nft runs, or after it has committed. */
+  private static final String STALL_GATE =
+      ""
+          + "flags=$1; ns=$2; tool=$3; shift 3\n"
+          + "if [ \"$tool\" = nft ] && [ \"$1\" = -f ]; then\n"
+          + "  if [ -e \"$flags/stall-before\" ]; then sleep 30; fi\n"
+          + "  ip netns exec \"$ns\" nft -f -; rc=$?\n"
+          + "  if [ -e \"$flags/stall-after\" ]; then sleep 30; fi\n"
+          + "  exit $rc\n"
+          + "fi\n"
+          + "exec ip netns exec \"$ns\" \"$tool\" \"$@\"\n";
+
+  private NftEgressEnforcer stallingEnforcer(Path flags) {
+    return NftEgressEnforcer.builder()
+        .resolver(lab.names())
+        .nftCommand(
+            List.of("sh", "-c", STALL_GATE, "gate", flags.toString(), lab.hostNamespace(), "nft"))
+        .conntrackCommand(lab.inHost("conntrack"))
+        .procNet(lab.hostProcNet())
+        .commandTimeout(Duration.ofSeconds(3))
+        .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
+        .listener(events::add)
+        .build();
+  }
+
   @Test
-  void tamperedRules_areFoundAndReinstalledByTheHealthCheck() throws Exception {
+  void loadsKilledAtTheTimeoutAfterNftCommitted_areReadBack_andReportedAsDone(@TempDir Path flags)
+      throws Exception {
     LabContainer c1 = lab.container(1);
-    try (NftEgressEnforcer enforcer = newEnforcer()) {
-      enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
-      String chain = ChainName.forContainer(c1.id()).value();
-      lab.exec(lab.hostNamespace(), "nft", "insert", "rule", "inet", "egress", chain, "accept");
-      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+    try (NftEgressEnforcer enforcer = stallingEnforcer(flags)) {
+      enforcer.reconcile(Set.of()); // the table is prepared before the gate stalls
+      Files.createFile(flags.resolve("stall-after"));
 
-      List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
-
-      assertEquals(1, findings.size(), findings.toString());
-      assertTrue(findings.get(0).repaired());
-      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      Attachment attachment = enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
       assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      attachment.update(httpsTo(NetnsLab.web(1)));
+
+      assertEquals(httpsTo(NetnsLab.web(1)), attachment.policy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 443));
+    }
+  }
+
+  @Test
+  void loadsKilledAtTheTimeoutBeforeNftRan_sayTheNewRuleSetIsNotInPlace_andChangeNothing(
+      @TempDir Path flags) throws Exception {
+    LabContainer c1 = lab.container(1);
+    LabContainer c2 = lab.container(2);
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    try (NftEgressEnforcer enforcer = stallingEnforcer(flags)) {
+      Attachment attachment = enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
+      Files.createFile(flags.resolve("stall-before"));
+
+      NftException update =
+          assertThrows(NftException.class, () -> attachment.update(httpsTo(NetnsLab.web(1))));
+      NftException attach =
+          assertThrows(
+              NftException.class, () -> enforcer.attach(c2.endpoint(), httpsTo(NetnsLab.web(1))));
+
+      for (NftException e : List.of(update, attach)) {
+        assertEquals(NftException.Kind.TIMEOUT, e.kind());
+        assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+      }
+      assertEquals(httpsTo(NetnsLab.web(0)), attachment.policy());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443), "the old policy holds");
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, c2.tcp(NetnsLab.web(1), 443), "c2 stays under the guard");
+      assertEquals(Set.of(backend.ruleSetName(c1.id())), backend.installed().keySet());
+    }
+  }
+
+  /** Hand edits of one container's rule set, as an attacker with root or a careless admin makes. */
+  enum Tampering {
+    DELETE_THE_FINAL_REJECT,
+    ADD_A_PASS,
+    REMOVE_A_SET_ELEMENT,
+    ADD_A_SET_ELEMENT,
+    DISPATCH_ANOTHER_ADDRESS_TO_IT,
+    ADD_A_SET_OF_ITS_NAMING;
+
+    void apply(NetnsLab lab, ChainName chain) throws IOException {
+      String table = "inet egress ";
+      String command;
+      switch (this) {
+        case DELETE_THE_FINAL_REJECT:
+          String listed =
+              lab.exec(
+                  lab.hostNamespace(),
+                  "nft",
+                  "-a",
+                  "list",
+                  "chain",
+                  "inet",
+                  "egress",
+                  chain.value());
+          String reject =
+              listed.lines().filter(line -> line.contains("goto deny")).findFirst().orElseThrow();
+          command =
+              "delete rule "
+                  + table
+                  + chain
+                  + " handle "
+                  + reject.substring(reject.lastIndexOf(' ') + 1);
+          break;
+        case ADD_A_PASS:
+          command = "insert rule " + table + chain + " accept";
+          break;
+        case REMOVE_A_SET_ELEMENT:
+          command =
+              "delete element "
+                  + table
+                  + chain.setName(0, false)
+                  + " { "
+                  + IpAddresses.format(NetnsLab.web(0))
+                  + " }";
+          break;
+        case ADD_A_SET_ELEMENT:
+          command =
+              "add element "
+                  + table
+                  + chain.setName(0, false)
+                  + " { "
+                  + IpAddresses.format(NetnsLab.web(1))
+                  + " }";
+          break;
+        case DISPATCH_ANOTHER_ADDRESS_TO_IT:
+          command =
+              "add element "
+                  + table
+                  + "src4 { "
+                  + IpAddresses.format(lab.container(2).ipv4())
+                  + " : jump "
+                  + chain
+                  + " }";
+          break;
+        default:
+          command = "add set " + table + chain.setName(7, false) + " { type ipv4_addr; }";
+      }
+      List<String> argv = new ArrayList<>(List.of("nft"));
+      argv.addAll(List.of(command.split(" ")));
+      lab.exec(lab.hostNamespace(), argv.toArray(String[]::new));
+    }
+  }
+
+  /** Where a drift is found: the launcher's reconcile, or the periodic health check. */
+  enum Check {
+    RECONCILE,
+    HEALTH_CHECK
+  }
+
+  static Stream<Arguments> tamperingsAndChecks() {
+    return Stream.of(Tampering.values())
+        .flatMap(t -> Stream.of(Check.values()).map(c -> Arguments.of(t, c)));
+  }
+
+  /** What c1 and c2 reach, probed the same way before the edit, after it and after the repair. */
+  private static List<Outcome> reach(LabContainer c1, LabContainer c2) {
+    return List.of(
+        c1.tcp(NetnsLab.web(0), 443), c1.tcp(NetnsLab.web(1), 443), c2.tcp(NetnsLab.web(1), 443));
+  }
+
+  @ParameterizedTest(name = "{0} is found by {1}")
+  @MethodSource("tamperingsAndChecks")
+  void aHandEditedRuleSet_isFound_reportedAsDrift_andReinstalledWhole(
+      Tampering tampering, Check check) throws Exception {
+    lab.names().set(API, Duration.ofMinutes(5), NetnsLab.web(0));
+    LabContainer c1 = lab.container(1);
+    LabContainer c2 = lab.container(2);
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    // No guard: every edit that lets more through shows in what c1 (or c2, unattached) reaches.
+    try (NftEgressEnforcer enforcer =
+        LabNft.enforcer(lab).resolver(lab.names()).listener(events::add).build()) {
+      enforcer.attach(c1.endpoint(), apiPolicy());
+      Rules rules =
+          new Rules(
+              backend.ruleSetName(c1.id()),
+              c1.endpoint(),
+              apiPolicy(),
+              lab.names().resolve(apiPolicy().hostNames()));
+      List<Outcome> enforced = reach(c1, c2);
+      assertEquals(List.of(Outcome.REACHED, Outcome.REFUSED, Outcome.REACHED), enforced);
+
+      tampering.apply(lab, ChainName.forContainer(c1.id()));
+      assertFalse(backend.isIntact(rules.name(), rules.plan()), "the edit is a difference");
+      if (tampering != Tampering.ADD_A_SET_OF_ITS_NAMING) {
+        assertNotEquals(enforced, reach(c1, c2), "the edit changes what gets through");
+      }
+      events.clear();
+
+      if (check == Check.RECONCILE) {
+        ReconcileResult result = enforcer.reconcile(Set.of(c1.id()));
+        assertEquals(Set.of(c1.id()), result.repaired());
+      } else {
+        List<EgressEvent.DriftDetected> findings = enforcer.checkHealth();
+        assertEquals(1, findings.size(), findings.toString());
+      }
+
+      List<EgressEvent.DriftDetected> reported =
+          events.stream()
+              .filter(e -> e instanceof EgressEvent.DriftDetected)
+              .map(e -> (EgressEvent.DriftDetected) e)
+              .toList();
+      assertEquals(1, reported.size(), reported.toString());
+      assertEquals(Subject.container(c1.id()), reported.get(0).subject());
+      assertTrue(reported.get(0).repaired());
+      assertTrue(backend.isIntact(rules.name(), rules.plan()), "reinstalled whole");
+      assertEquals(enforced, reach(c1, c2));
+      assertEquals(List.of(), enforcer.checkHealth(), "and it stays repaired");
     }
   }
 

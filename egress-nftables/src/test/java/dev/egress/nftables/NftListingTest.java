@@ -34,6 +34,11 @@ class NftListingTest {
           + "\t\ttype ipv6_addr\n"
           + "\t}\n"
           + "\n"
+          + "\tset links {\n"
+          + "\t\ttype ifname\n"
+          + "\t\telements = { \"docker0\", \"br-0a1b2c3d4e5f\" }\n"
+          + "\t}\n"
+          + "\n"
           + "\tchain forward {\n"
           + "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
           + "\t\tip saddr vmap @src4\n"
@@ -75,6 +80,8 @@ class NftListingTest {
             IpAddresses.parse("fd00:77::2"),
             "c_a_0123456789ab"),
         listing.dispatch());
+    assertEquals(Set.of("docker0", "br-0a1b2c3d4e5f"), listing.links());
+    assertTrue(listing.sets().get("links") == null, "the links are names, not addresses");
   }
 
   @Test

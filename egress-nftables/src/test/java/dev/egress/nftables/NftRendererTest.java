@@ -59,6 +59,14 @@ class NftRendererTest {
   }
 
   @Test
+  void anAddressSet_isKnownAsItsChains_andOtherSetsAsNoChains() {
+    ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
+    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true)));
+    assertEquals(java.util.Optional.empty(), ChainName.ofSet("links"));
+    assertEquals(java.util.Optional.empty(), ChainName.ofSet(chain.value() + "_hand_made"));
+  }
+
+  @Test
   void aRuleSetNameThatIsNotOneOfThisBackendsChains_isRefused() {
     Rules ours = nanoclawLike(false);
     for (String foreign : List.of("forward", "c_agent", "agent-1", "c_x_0123456789AB")) {
@@ -204,11 +212,14 @@ class NftRendererTest {
   }
 
   @Test
-  void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets() {
+  void remove_deletesElementsBeforeTheChain_andTheChainBeforeItsSets_noneOfThemNeedingToExist() {
     ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
     String n = chain.value();
     assertEquals(
         ""
+            + "add element inet egress src4 { 172.17.0.2 : jump "
+            + n
+            + " }\n"
             + "delete element inet egress src4 { 172.17.0.2 }\n"
             + "add chain inet egress "
             + n
@@ -219,10 +230,48 @@ class NftRendererTest {
             + "delete chain inet egress "
             + n
             + "\n"
+            + "add set inet egress "
+            + n
+            + "_h0_4 { type ipv4_addr; }\n"
             + "delete set inet egress "
             + n
-            + "_h0_4\n",
-        RENDERER.remove(chain, List.of(IpAddresses.parse("172.17.0.2")), List.of(n + "_h0_4")));
+            + "_h0_4\n"
+            + "delete set inet egress "
+            + n
+            + "_hand_made\n",
+        RENDERER.remove(
+            chain,
+            List.of(IpAddresses.parse("172.17.0.2")),
+            List.of(n + "_h0_4", n + "_hand_made")));
+  }
+
+  @Test
+  void install_dropsTheStaleElementsAndSetsItIsGiven_afterLoadingTheRuleSet() {
+    Rules rules = nanoclawLike(false);
+    String n = rules.name().value();
+    String fresh = rules.install(RENDERER);
+
+    String withStale =
+        RENDERER.install(
+            rules.chain(),
+            rules.plan(),
+            List.of(IpAddresses.parse("fd00:17::9")),
+            List.of(n + "_h1_6"),
+            List.of());
+
+    assertEquals(
+        fresh
+            + "add element inet egress src6 { fd00:17::9 : jump "
+            + n
+            + " }\n"
+            + "delete element inet egress src6 { fd00:17::9 }\n"
+            + "add set inet egress "
+            + n
+            + "_h1_6 { type ipv6_addr; }\n"
+            + "delete set inet egress "
+            + n
+            + "_h1_6\n",
+        withStale);
   }
 
   @Test
@@ -238,6 +287,7 @@ class NftRendererTest {
             + "table inet egress {\n"
             + "  map src4 { type ipv4_addr : verdict; }\n"
             + "  map src6 { type ipv6_addr : verdict; }\n"
+            + "  set links { type ifname; }\n"
             + "  chain deny { }\n"
             + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
             + "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
@@ -258,8 +308,13 @@ class NftRendererTest {
             + "add rule inet egress forward ip6 saddr fd00:17::/64 "
             + deny
             + "\n"
+            + "add rule inet egress input iif \"lo\" accept\n"
             + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
             + " nd-neighbor-advert } accept\n"
+            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links log prefix"
+            + " \"egress link-local: \" counter goto deny\n"
+            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log prefix"
+            + " \"egress link-local: \" counter goto deny\n"
             + "add rule inet egress input ip saddr vmap @src4\n"
             + "add rule inet egress input ip6 saddr vmap @src6\n"
             + "add rule inet egress input iifname \"docker0\" "
@@ -279,6 +334,52 @@ class NftRendererTest {
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer("egress; flush ruleset"));
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer("Egress"));
     assertThrows(IllegalArgumentException.class, () -> new NftRenderer(""));
+  }
+
+  @Test
+  void install_withLearnedLinks_addsThemToTheContainerLinks() {
+    Rules rules = nanoclawLike(false);
+    assertEquals(
+        rules.install(RENDERER) + "add element inet egress links { \"docker0\", \"br-1\" }\n",
+        RENDERER.install(
+            rules.chain(), rules.plan(), List.of(), List.of(), List.of("docker0", "br-1")));
+  }
+
+  @Test
+  void guardOnLo_isRefused_withWhatToNameInstead() {
+    for (String lo : List.of("lo", "lo*", "l*")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class, () -> new NftGuard(List.of(lo), List.of(), false));
+      assertTrue(e.getMessage().contains("host's own traffic"), e.getMessage());
+      assertTrue(e.getMessage().contains("docker0"), e.getMessage());
+    }
+    new NftGuard(List.of("lxcbr0", "local0", "br-*"), List.of(), false);
+  }
+
+  @Test
+  void guardNetworks_thatCoverAWholeFamily_areRefused_aloneOrTogether() {
+    for (List<String> networks :
+        List.of(
+            List.of("0.0.0.0/0"),
+            List.of("::/0"),
+            List.of("0.0.0.0/1", "128.0.0.0/1"),
+            List.of("8000::/1", "fd00:17::/64", "::/1"))) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new NftGuard(List.of(), networks.stream().map(IpNetwork::parse).toList(), false));
+      assertTrue(e.getMessage().contains("cover every"), e.getMessage());
+      assertTrue(e.getMessage().contains("replies to the host's own connections"), e.getMessage());
+    }
+    new NftGuard(
+        List.of(),
+        List.of(
+            IpNetwork.parse("0.0.0.0/1"),
+            IpNetwork.parse("128.0.0.0/2"),
+            IpNetwork.parse("fd00::/8")),
+        false);
   }
 
   @Test

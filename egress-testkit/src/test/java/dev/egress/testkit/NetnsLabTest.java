@@ -10,6 +10,7 @@ import dev.egress.lab.Outcome;
 import dev.egress.process.Command;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -41,6 +42,16 @@ class NetnsLabTest {
     assertEquals(Outcome.REACHED, c1.udp(NetnsLab.webV6(0), NetnsLab.UDP_PORT));
     assertEquals(Outcome.REACHED, c1.ping(NetnsLab.web(1)));
     assertEquals(Outcome.REACHED, c1.tcp(lab.gateway(), 3001));
+  }
+
+  @Test
+  void container_reachesTheHostOverTheLink_andTheHostReachesItsOwnAddresses() throws Exception {
+    assertEquals(Outcome.REACHED, lab.container(1).tcpOnLink(lab.gatewayLinkLocal(), 2222));
+    assertEquals(Outcome.REACHED, lab.hostTcp(lab.gateway(), 3001));
+    assertEquals(Outcome.REACHED, lab.hostTcp(lab.gatewayV6(), 3001));
+    assertTrue(
+        Files.readString(lab.hostProcNet().resolve("route")).contains(NetnsLab.BRIDGE),
+        "the host namespace's routes, with the bridge's network");
   }
 
   @Test

@@ -114,6 +114,7 @@ public final class AttachLatencyBenchmark {
         .resolver(resolver)
         .nftCommand(lab.inHost("nft"))
         .conntrackCommand(lab.inHost("conntrack"))
+        .procNet(lab.hostProcNet())
         .guard(guard)
         .build();
   }
@@ -224,7 +225,8 @@ public final class AttachLatencyBenchmark {
     process.waitFor(20, TimeUnit.SECONDS);
   }
 
-  private static double median(List<Long> nanos) {
+  /** The median of {@code nanos}, in milliseconds. */
+  static double median(List<Long> nanos) {
     List<Long> sorted = new ArrayList<>(nanos);
     Collections.sort(sorted);
     int n = sorted.size();

@@ -142,6 +142,7 @@ public final class Demo {
             .resolver(lab.names())
             .nftCommand(lab.inHost("nft"))
             .conntrackCommand(lab.inHost("conntrack"))
+            .procNet(lab.hostProcNet())
             .guard(guard)
             .build()) {
       long start = System.nanoTime();

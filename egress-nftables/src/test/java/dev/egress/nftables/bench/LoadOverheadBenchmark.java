@@ -1,0 +1,189 @@
+package dev.egress.nftables.bench;
+
+import dev.egress.dns.DnsNameResolver;
+import dev.egress.enforcer.Attachment;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.dns.TestDnsServer;
+import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.nftables.NftGuard;
+import dev.egress.policy.Destination;
+import dev.egress.policy.DnsRule;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.IpAddresses;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Benchmark command (not JMH: the subject is a real kernel in a {@link NetnsLab}): what the library
+ * adds to the kernel calls it makes, side by side in one run and one lab namespace. A warm attach
+ * of a 20-name policy through the public API is timed against a bare {@code nft -f} of the very
+ * same transaction (captured from the attach), and a detach against its bare calls (the same
+ * removal transaction and the same {@code conntrack -R -} batch). The bare calls are what a script
+ * would run: the same command lines through {@link ProcessBuilder}, each reading its input from a
+ * file written beforehand (as the library's runner does), output discarded. Prints medians of
+ * {@code runs} (default 30), their ratios, and the processes each operation started. Root only.
+ */
+public final class LoadOverheadBenchmark {
+  private static final int NAMES = 20;
+
+  private LoadOverheadBenchmark() {}
+
+  /** Runs every command through the system runner and keeps each one's command line and input. */
+  private static final class Recorder implements ProcessRunner {
+    private final ProcessRunner system = new SystemProcessRunner();
+    final List<List<String>> commands = Collections.synchronizedList(new ArrayList<>());
+    final List<String> inputs = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public ProcessResult run(Command command) throws IOException, InterruptedException {
+      commands.add(command.argv());
+      inputs.add(command.stdin());
+      return system.run(command);
+    }
+
+    void clear() {
+      commands.clear();
+      inputs.clear();
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 30;
+    int warmUp = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+    Path scratch = Files.createTempDirectory("egress-bench");
+    try (NetnsLab lab = NetnsLab.start(1);
+        TestDnsServer dns = TestDnsServer.start();
+        DnsNameResolver resolver =
+            DnsNameResolver.builder().servers(List.of(dns.address())).build()) {
+      for (int i = 0; i < NAMES; i++) {
+        dns.setAddresses(
+            "name" + i + ".bench.test",
+            Duration.ofMinutes(10),
+            i == 0 ? IpAddresses.format(NetnsLab.web(0)) : "10.99.1." + (i + 1));
+      }
+      EgressPolicy.Builder builder =
+          EgressPolicy.builder().dns(DnsRule.servers(NetnsLab.dnsServer()));
+      for (int i = 0; i < NAMES; i++) {
+        builder.allowTcp(Destination.host("name" + i + ".bench.test"), 443);
+      }
+      EgressPolicy policy = builder.build();
+      LabContainer container = lab.container(1);
+      Recorder recorder = new Recorder();
+
+      List<Long> attach = new ArrayList<>();
+      List<Long> bareAttach = new ArrayList<>();
+      List<Long> detach = new ArrayList<>();
+      List<Long> bareDetach = new ArrayList<>();
+      try (NftEgressEnforcer enforcer =
+          NftEgressEnforcer.builder()
+              .resolver(resolver)
+              .processRunner(recorder)
+              .nftCommand(lab.inHost("nft"))
+              .conntrackCommand(lab.inHost("conntrack"))
+              .procNet(lab.hostProcNet())
+              .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), false))
+              .build()) {
+        // The table, the cache, the JIT; then the calls of a warm attach and detach.
+        for (int cycle = 0; cycle < warmUp; cycle++) {
+          enforcer.attach(container.endpoint(), policy).detach();
+        }
+        recorder.clear();
+        Attachment first = enforcer.attach(container.endpoint(), policy);
+        List<List<String>> attachCommands = List.copyOf(recorder.commands);
+        List<String> attachInputs = List.copyOf(recorder.inputs);
+        recorder.clear();
+        first.detach();
+        List<List<String>> detachCommands = List.copyOf(recorder.commands);
+        List<String> detachInputs = List.copyOf(recorder.inputs);
+        for (int run = 0; run < runs; run++) {
+          // Each side goes first in every other run, so that neither gets the quieter moments.
+          if (run % 2 == 1) {
+            bareAttach.add(bare(attachCommands, attachInputs, scratch));
+            bareDetach.add(bare(detachCommands, detachInputs, scratch));
+          }
+          recorder.clear();
+          long start = System.nanoTime();
+          Attachment attachment = enforcer.attach(container.endpoint(), policy);
+          attach.add(System.nanoTime() - start);
+          same(attachInputs, recorder.inputs, "attach");
+          recorder.clear();
+          start = System.nanoTime();
+          attachment.detach();
+          detach.add(System.nanoTime() - start);
+          same(detachInputs, recorder.inputs, "detach");
+          if (run % 2 == 0) {
+            bareAttach.add(bare(attachCommands, attachInputs, scratch));
+            bareDetach.add(bare(detachCommands, detachInputs, scratch));
+          }
+        }
+        System.out.printf(
+            "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
+        report("warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
+        report("detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
+        System.out.printf(
+            "  processes: %d per attach, %d per detach%n",
+            attachCommands.size(), detachCommands.size());
+      }
+    } finally {
+      try (var files = Files.walk(scratch)) {
+        files.sorted(Collections.reverseOrder()).forEach(path -> path.toFile().delete());
+      }
+    }
+  }
+
+  private static void same(List<String> captured, List<String> now, String operation) {
+    if (!captured.equals(now)) {
+      throw new IllegalStateException(operation + " loaded something else than at first");
+    }
+  }
+
+  /** Medians, the ratio of the medians, and the median of each run's ratio. */
+  private static void report(String what, List<Long> library, String bareWhat, List<Long> bare) {
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < library.size(); i++) {
+      ratios.add((double) library.get(i) / bare.get(i));
+    }
+    Collections.sort(ratios);
+    double libraryMs = AttachLatencyBenchmark.median(library);
+    double bareMs = AttachLatencyBenchmark.median(bare);
+    System.out.printf(
+        "  %-26s %6.1f ms   %-28s %6.1f ms   ratio of medians %.2f, median ratio %.2f%n",
+        what, libraryMs, bareWhat, bareMs, libraryMs / bareMs, ratios.get(ratios.size() / 2));
+  }
+
+  /**
+   * Runs {@code commands} again, one after the other, each with its recorded input on standard
+   * input from a file of its own written beforehand; returns the total time.
+   */
+  private static long bare(List<List<String>> commands, List<String> inputs, Path scratch)
+      throws IOException, InterruptedException {
+    long total = 0;
+    for (int i = 0; i < commands.size(); i++) {
+      List<String> argv = commands.get(i);
+      Path file = Files.writeString(scratch.resolve("input" + i), inputs.get(i));
+      long start = System.nanoTime();
+      Process process =
+          new ProcessBuilder(argv)
+              .redirectInput(file.toFile())
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      int exit = process.waitFor();
+      total += System.nanoTime() - start;
+      if (exit != 0 && !argv.contains("-R")) {
+        throw new IOException(String.join(" ", argv) + " exited " + exit);
+      }
+    }
+    return total;
+  }
+}
