@@ -310,6 +310,21 @@ class QueryHandlerTest {
   }
 
   @Test
+  void anAnswerTooLongForUdp_isCut_withTcSet() throws Exception {
+    String[] many = new String[60];
+    for (int i = 0; i < many.length; i++) {
+      many[i] = "192.0.2." + (i + 1);
+    }
+    upstream.setAddresses("api.example.com", TTL, many);
+
+    Message response = ask("api.example.com", Type.A);
+
+    assertTrue(response.getHeader().getFlag(Flags.TC));
+    assertTrue(response.getSection(Section.ANSWER).size() < many.length);
+    assertTrue(allows("192.0.2.60"));
+  }
+
+  @Test
   void malformedQueries_getFormerr_andResponsesGetNothing() throws Exception {
     Message query =
         Message.newQuery(Record.newRecord(Name.fromString("api.example.com."), Type.A, DClass.IN));
