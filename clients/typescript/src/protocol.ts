@@ -204,6 +204,38 @@ export interface OverflowEvent {
   readonly dropped: number;
 }
 
+/** What the DNS filter answered to one query of a container whose policy says `dns filter`. */
+export type DnsVerdict =
+  | 'answered'
+  | 'refused-name'
+  | 'refused-type'
+  | 'no-such-name'
+  | 'upstream-failed'
+  | 'grant-failed'
+  | 'malformed';
+
+/**
+ * The DNS filter answered a query: `name` as asked (bytes other than letters, digits and hyphens
+ * escaped as `\ddd`), `granted` the addresses put into the container's sets for this answer.
+ */
+export interface DnsQueryEvent extends EventBase {
+  readonly type: 'dns-query';
+  readonly containerId: string;
+  readonly name: string;
+  readonly queryType: string;
+  readonly verdict: DnsVerdict;
+  readonly granted: readonly string[];
+}
+
+/** The container asked for `uniqueNames` different names under `wildcard` within the window. */
+export interface WildcardBurstEvent extends EventBase {
+  readonly type: 'wildcard-burst';
+  readonly containerId: string;
+  readonly wildcard: string;
+  readonly uniqueNames: number;
+  readonly windowSeconds: number;
+}
+
 export type EgressEvent =
   | AttachedEvent
   | UpdatedEvent
@@ -211,6 +243,8 @@ export type EgressEvent =
   | AddressesRefreshedEvent
   | DriftDetectedEvent
   | FailedEvent
-  | OverflowEvent;
+  | OverflowEvent
+  | DnsQueryEvent
+  | WildcardBurstEvent;
 
 export type EventType = EgressEvent['type'];

@@ -36,6 +36,8 @@ const KNOWN_EVENT_TYPES: { readonly [T in EventType]: true } = {
   'drift-detected': true,
   failed: true,
   overflow: true,
+  'dns-query': true,
+  'wildcard-burst': true,
 };
 
 /**

@@ -1,4 +1,7 @@
-/** Name resolution on dnsjava: concurrent, shared, TTL-aware, never widening. */
+/**
+ * Name resolution on dnsjava: concurrent, shared, TTL-aware, never widening; and the filtering DNS
+ * resolver that containers with {@code dns filter} query.
+ */
 module dev.egress.dns {
   requires static org.jspecify;
   requires transitive dev.egress.api;
@@ -6,4 +9,5 @@ module dev.egress.dns {
   requires org.slf4j;
 
   exports dev.egress.dns;
+  exports dev.egress.dns.filter;
 }

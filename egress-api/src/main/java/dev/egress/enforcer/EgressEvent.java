@@ -2,6 +2,8 @@ package dev.egress.enforcer;
 
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
+import java.net.InetAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Objects;
@@ -80,6 +82,63 @@ public sealed interface EgressEvent {
     }
   }
 
+  /**
+   * A DNS filter answered a container's query.
+   *
+   * @param name the name as asked, in DNS presentation form (bytes other than letters, digits and
+   *     hyphens escaped, so it is ASCII); print it through {@code UserText}
+   * @param type the query type's mnemonic ({@code A}, {@code TXT}, {@code TYPE65534})
+   * @param verdict what the filter answered
+   * @param granted the addresses granted to the container for this answer (empty unless answered;
+   *     also empty when they were granted already)
+   */
+  record DnsQueried(
+      Instant time,
+      ContainerId containerId,
+      String name,
+      String type,
+      DnsVerdict verdict,
+      Set<InetAddress> granted)
+      implements EgressEvent {
+    public DnsQueried {
+      Objects.requireNonNull(containerId, "containerId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(type, "type");
+      Objects.requireNonNull(verdict, "verdict");
+      granted = Set.copyOf(granted);
+    }
+
+    @Override
+    public Subject subject() {
+      return Subject.container(containerId);
+    }
+  }
+
+  /**
+   * A container asked a DNS filter for many different names under one wildcard within a short time:
+   * each allowed name reaches that domain's own servers, so labels can carry data out.
+   *
+   * @param wildcard the policy's wildcard name
+   * @param uniqueNames how many different names it covered within {@code window}
+   * @param window the counting window
+   */
+  record WildcardBurst(
+      Instant time, ContainerId containerId, HostName wildcard, int uniqueNames, Duration window)
+      implements EgressEvent {
+    public WildcardBurst {
+      Objects.requireNonNull(containerId, "containerId");
+      Objects.requireNonNull(window, "window");
+      if (!wildcard.isWildcard()) {
+        throw new IllegalArgumentException(wildcard + " is not a wildcard name");
+      }
+    }
+
+    @Override
+    public Subject subject() {
+      return Subject.container(containerId);
+    }
+  }
+
   /** The operations whose failures {@link Failed} reports. */
   enum Operation {
     /** Installing the rules of a new attachment. */
@@ -96,7 +155,9 @@ public sealed interface EgressEvent {
     /** Following a change of addresses, or reinstalling after such a change failed. */
     REFRESH,
     /** Reinstalling rules found missing or altered. */
-    REPAIR;
+    REPAIR,
+    /** Putting a DNS filter's answer into a container's sets ({@link FilteredAttachments}). */
+    GRANT;
 
     /** The operation in lower case, as messages write it. */
     @Override

@@ -35,7 +35,12 @@ import org.jspecify.annotations.Nullable;
  * @param sources the container's source addresses, IPv4 first, as the endpoint lists them; its
  *     rules are keyed on these
  * @param resolvers the resolvers it may query over TCP and UDP port 53, in the DNS rule's order;
- *     the gateway stands for itself when known and for nothing otherwise
+ *     the gateway stands for itself when known and for nothing otherwise; under {@code dns filter}
+ *     the filter alone
+ * @param dnsFilter under {@code dns filter}, the enforcer's DNS filter: the container's port-53
+ *     traffic to any address is redirected there, and its name sets also hold what the filter
+ *     grants (elements that expire); null otherwise, or when the enforcer has no filter (then no
+ *     DNS is allowed at all)
  * @param allows the allow lines in the policy's order; none opens port 53, and a gateway line whose
  *     gateway is unknown is left out
  * @param addresses the names whose address sets the allow lines use, sorted, each with its current
@@ -45,6 +50,7 @@ import org.jspecify.annotations.Nullable;
 public record EnforcementPlan(
     List<InetAddress> sources,
     List<InetAddress> resolvers,
+    @Nullable InetAddress dnsFilter,
     List<Allow> allows,
     SortedMap<HostName, Set<InetAddress>> addresses,
     boolean logDenied) {
@@ -74,6 +80,10 @@ public record EnforcementPlan(
       throw new IllegalArgumentException("a plan needs at least one source address");
     }
     resolvers = List.copyOf(resolvers);
+    if (dnsFilter != null && !resolvers.equals(List.of(dnsFilter))) {
+      throw new IllegalArgumentException(
+          "a plan that redirects DNS to its filter has that filter as its only resolver");
+    }
     allows = List.copyOf(allows);
     SortedMap<HostName, Set<InetAddress>> copy = new TreeMap<>();
     addresses.forEach((name, set) -> copy.put(name, Set.copyOf(set)));
@@ -97,10 +107,23 @@ public record EnforcementPlan(
 
   /**
    * The plan for {@code container} under {@code policy} while its names resolve as {@code
-   * resolutions} says.
+   * resolutions} says, for an enforcer without a DNS filter.
    */
   public static EnforcementPlan of(
       EgressPolicy policy, ContainerEndpoint container, Resolutions resolutions) {
+    return of(policy, container, resolutions, null);
+  }
+
+  /**
+   * The plan for {@code container} under {@code policy} while its names' sets hold what {@code
+   * resolutions} says (for a wildcard, what the filter granted), for an enforcer whose DNS filter
+   * listens on {@code dnsFilter} (null: none).
+   */
+  public static EnforcementPlan of(
+      EgressPolicy policy,
+      ContainerEndpoint container,
+      Resolutions resolutions,
+      @Nullable InetAddress dnsFilter) {
     @Nullable InetAddress gateway = container.gateway();
     List<Allow> allows = new ArrayList<>();
     SortedMap<HostName, Set<InetAddress>> addresses = new TreeMap<>();
@@ -115,9 +138,11 @@ public record EnforcementPlan(
             .ifPresent(name -> addresses.put(name, resolutions.addressesOf(name)));
       }
     }
+    @Nullable InetAddress redirect = policy.filtersDns() ? dnsFilter : null;
     return new EnforcementPlan(
         container.addresses(),
-        policy.dns().match(resolversOf(gateway)),
+        policy.dns().match(resolversOf(gateway, redirect)),
+        redirect,
         allows,
         addresses,
         policy.logDenied());
@@ -211,7 +236,8 @@ public record EnforcementPlan(
     };
   }
 
-  private static DnsRule.Cases<List<InetAddress>> resolversOf(@Nullable InetAddress gateway) {
+  private static DnsRule.Cases<List<InetAddress>> resolversOf(
+      @Nullable InetAddress gateway, @Nullable InetAddress dnsFilter) {
     return new DnsRule.Cases<>() {
       @Override
       public List<InetAddress> viaGateway() {
@@ -227,6 +253,11 @@ public record EnforcementPlan(
       public List<InetAddress> none() {
         return List.of();
       }
+
+      @Override
+      public List<InetAddress> filter() {
+        return dnsFilter == null ? List.of() : List.of(dnsFilter);
+      }
     };
   }
 
@@ -236,6 +267,7 @@ public record EnforcementPlan(
         + sources.stream().map(IpAddresses::format).collect(Collectors.joining(","))
         + ": dns "
         + resolvers.stream().map(IpAddresses::format).collect(Collectors.joining(" "))
+        + (dnsFilter == null ? "" : " (filter, port 53 redirected)")
         + ", allow "
         + allows
         + ", names "

@@ -9,10 +9,16 @@ import java.util.stream.Collectors;
  * Which DNS resolvers a container may query (UDP and TCP port 53). DNS to any other address is
  * denied, whatever the policy's allow rules say: an open port 53 is a tunnel.
  *
+ * <p>{@code dns filter} ({@link Filter}) makes the host's filtering resolver the container's only
+ * resolver: it answers only names the policy's allow lines name, and puts the answer's addresses
+ * into the container's sets before the answer leaves. It is the one rule under which wildcard names
+ * ({@code *.example.com}) are honoured.
+ *
  * <p>Code that acts on the kind of rule calls {@link #match}, so that a new kind fails to compile
  * wherever it is not handled.
  */
-public sealed interface DnsRule permits DnsRule.ViaGateway, DnsRule.Servers, DnsRule.NoDns {
+public sealed interface DnsRule
+    permits DnsRule.ViaGateway, DnsRule.Servers, DnsRule.NoDns, DnsRule.Filter {
 
   /** The result of the method of {@code cases} for this rule's kind. */
   <R> R match(Cases<R> cases);
@@ -28,6 +34,8 @@ public sealed interface DnsRule permits DnsRule.ViaGateway, DnsRule.Servers, Dns
     R servers(List<InetAddress> addresses);
 
     R none();
+
+    R filter();
   }
 
   /** The container's gateway (Apple Container's default resolver). */
@@ -81,12 +89,35 @@ public sealed interface DnsRule permits DnsRule.ViaGateway, DnsRule.Servers, Dns
     }
   }
 
+  /**
+   * The enforcer's filtering resolver, and nothing else: names no allow line names get NXDOMAIN
+   * without an upstream query, and only an allowed name's answered addresses are reachable through
+   * it. An enforcer built without a filter refuses a policy with this rule.
+   */
+  record Filter() implements DnsRule {
+    public static final String KEYWORD = "filter";
+
+    @Override
+    public <R> R match(Cases<R> cases) {
+      return cases.filter();
+    }
+
+    @Override
+    public String toString() {
+      return "dns " + KEYWORD;
+    }
+  }
+
   static DnsRule gateway() {
     return new ViaGateway();
   }
 
   static DnsRule none() {
     return new NoDns();
+  }
+
+  static DnsRule filter() {
+    return new Filter();
   }
 
   static DnsRule servers(InetAddress... addresses) {

@@ -19,14 +19,20 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>A TCP or UDP flow to port 53 is DNS. It is allowed only to the resolvers the {@link
- *       DnsRule} names; allow rules never open port 53, even when their port range spans it.
+ *       DnsRule} names (under {@code dns filter}, the enforcer's filter alone); allow rules never
+ *       open port 53, even when their port range spans it.
  *   <li>Any other flow is allowed when some {@link Allowance} has its protocol, a port range
  *       holding its port, and a destination holding its address: a network containing it, a host
- *       name currently resolving to it, the container's gateway when that is the address, or {@link
- *       Destination.UnsafeAnyAddress}.
+ *       name whose set currently holds it (for an exact name what it resolves to; for a wildcard
+ *       the addresses a DNS filter granted for names it covers), the container's gateway when that
+ *       is the address, or {@link Destination.UnsafeAnyAddress}.
  *   <li>Everything else is denied: other protocols (ICMP included), other ports, other addresses,
  *       names that resolve to nothing, and the gateway when the container's gateway is unknown.
  * </ul>
+ *
+ * <p>For DNS filtering, {@link #namesCovering} decides which queries are answered: a name some
+ * allow line's host name {@link HostName#covers covers} (whatever that line's ports); any other
+ * name is refused.
  *
  * <p>Allowances are normalised: sorted, with overlapping or adjacent port ranges of the same
  * destination and protocol merged, so that equal policies are equal values and {@link
@@ -112,6 +118,20 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
    * while host names resolve as {@code resolutions} says.
    */
   public boolean permits(Flow flow, @Nullable InetAddress gateway, Resolutions resolutions) {
+    return permits(flow, gateway, null, resolutions);
+  }
+
+  /**
+   * Whether a container whose gateway is {@code gateway} and whose enforcer's DNS filter listens on
+   * {@code dnsFilter} (each null when unknown or absent) may open {@code flow} while host names'
+   * sets hold what {@code resolutions} says. Under {@code dns filter} without a filter no port-53
+   * flow is allowed.
+   */
+  public boolean permits(
+      Flow flow,
+      @Nullable InetAddress gateway,
+      @Nullable InetAddress dnsFilter,
+      Resolutions resolutions) {
     InetAddress target = flow.destination();
     if (flow.port() == PortRange.DNS_PORT) {
       return dns.match(
@@ -129,6 +149,11 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
             @Override
             public Boolean none() {
               return false;
+            }
+
+            @Override
+            public Boolean filter() {
+              return target.equals(dnsFilter);
             }
           });
     }
@@ -184,9 +209,55 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
     return names(true);
   }
 
-  /** Whether the policy names a wildcard host: {@link #wildcardNames} is not empty. */
+  /**
+   * The host names of allow lines (exact or wildcard, sorted) that cover a DNS query for {@code
+   * asked}: a filter answers the query only when this is not empty, and grants the answer's
+   * addresses to these names' sets. The ports of the lines play no part.
+   */
+  public SortedSet<HostName> namesCovering(HostName asked) {
+    TreeSet<HostName> covering = new TreeSet<>();
+    for (Allowance allowance : allowances) {
+      allowance
+          .destination()
+          .match(HOST_NAME)
+          .filter(name -> name.covers(asked))
+          .ifPresent(covering::add);
+    }
+    return covering;
+  }
+
+  /** Whether the policy's DNS rule is {@code dns filter}. */
+  public boolean filtersDns() {
+    return dns.match(
+        new DnsRule.Cases<Boolean>() {
+          @Override
+          public Boolean viaGateway() {
+            return false;
+          }
+
+          @Override
+          public Boolean servers(List<InetAddress> addresses) {
+            return false;
+          }
+
+          @Override
+          public Boolean none() {
+            return false;
+          }
+
+          @Override
+          public Boolean filter() {
+            return true;
+          }
+        });
+  }
+
+  /**
+   * Whether only an enforcer with a DNS filter can enforce the policy: its DNS rule is {@code dns
+   * filter}, or it names a wildcard host ({@link #wildcardNames} is not empty).
+   */
   public boolean requiresDnsFiltering() {
-    return !wildcardNames().isEmpty();
+    return filtersDns() || !wildcardNames().isEmpty();
   }
 
   /** Whether the policy refers to the container's gateway (as a destination or as resolver). */
@@ -206,6 +277,11 @@ public record EgressPolicy(List<Allowance> allowances, DnsRule dns, boolean logD
 
               @Override
               public Boolean none() {
+                return false;
+              }
+
+              @Override
+              public Boolean filter() {
                 return false;
               }
             });

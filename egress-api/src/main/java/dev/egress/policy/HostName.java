@@ -2,6 +2,7 @@ package dev.egress.policy;
 
 import java.net.IDN;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * A DNS host name as a policy names it, normalised to lower-case ASCII (internationalised names
@@ -10,7 +11,8 @@ import java.util.Locale;
  *
  * <p>A name may start with the wildcard label {@code *} ({@code *.example.com}). A wildcard cannot
  * be resolved to addresses; it needs DNS filtering, and an enforcer that cannot filter DNS refuses
- * a policy that holds one.
+ * a policy that holds one. {@code *.example.com} {@link #covers covers} every name with one or more
+ * labels below {@code example.com}, and not {@code example.com} itself.
  *
  * @param ascii the normalised name, for example {@code api.anthropic.com}
  */
@@ -33,6 +35,42 @@ public record HostName(String ascii) implements Comparable<HostName> {
    */
   public static HostName of(String name) {
     return new HostName(name);
+  }
+
+  /**
+   * The name a DNS query asks for, given in presentation form as a DNS library prints it (escapes
+   * such as {@code \000} or {@code \.} for bytes that are not letters, digits or hyphens); empty
+   * when it is not a host name a policy could name: anything but ASCII letters, digits, hyphens and
+   * dots (an underscore, an escape, a {@code *} label, a byte above 0x7f), an empty or over-long
+   * label, a label starting or ending with a hyphen, a numeric last label, or more than 253
+   * characters. Letters are lower-cased, one trailing dot is dropped. No allow line covers a name
+   * this refuses, so a filter answers it without asking anyone.
+   */
+  public static Optional<HostName> ofQuery(String presentation) {
+    for (int i = 0; i < presentation.length(); i++) {
+      char c = presentation.charAt(i);
+      if (!(isLetterOrDigit(c) || c == '-' || c == '.')) {
+        return Optional.empty();
+      }
+    }
+    try {
+      return Optional.of(new HostName(presentation));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Whether an allow line naming this name covers a query for {@code asked}: an exact name covers
+   * itself only; {@code *.example.com} covers names with one or more labels below {@code
+   * example.com}, not the apex. A wildcard {@code asked} is covered by nothing (a query never asks
+   * for a pattern). Both are normalised, so the match ignores case and a trailing dot.
+   */
+  public boolean covers(HostName asked) {
+    if (asked.isWildcard()) {
+      return false;
+    }
+    return isWildcard() ? asked.ascii.endsWith(ascii.substring(1)) : ascii.equals(asked.ascii);
   }
 
   /** Whether the first label is {@code *}. */

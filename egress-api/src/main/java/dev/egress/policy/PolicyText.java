@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * allow gateway port 3001
  * allow 10.1.2.3 port 5432-5433 proto tcp
  * allow 192.0.2.7 port 3478 proto udp
- * dns gateway                  (or: dns none, or: dns 10.0.0.53 fd00::53)
+ * dns gateway                  (or: dns filter, dns none, dns 10.0.0.53 fd00::53)
  * log denied
  * </pre>
  *
@@ -415,11 +415,12 @@ public final class PolicyText {
       }
       dnsLine = lineNumber;
       if (tokens.size() < 2) {
-        problem(endColumn, "expected 'gateway', 'none' or resolver addresses after 'dns'");
+        problem(
+            endColumn, "expected 'filter', 'gateway', 'none' or resolver addresses after 'dns'");
         return;
       }
       String first = tokens.get(1).text();
-      for (String keyword : List.of("gateway", "none")) {
+      for (String keyword : List.of("filter", "gateway", "none")) {
         if (!first.equals(keyword) && first.equalsIgnoreCase(keyword)) {
           problem(
               tokens.get(1).column(),
@@ -430,12 +431,15 @@ public final class PolicyText {
           return;
         }
       }
-      if (first.equals("gateway") || first.equals("none")) {
+      if (first.equals("filter") || first.equals("gateway") || first.equals("none")) {
         if (tokens.size() > 2) {
           unexpected(tokens.get(2), "end of line ('" + first + "' stands alone)");
           return;
         }
-        builder.dns(first.equals("gateway") ? DnsRule.gateway() : DnsRule.none());
+        builder.dns(
+            first.equals("filter")
+                ? DnsRule.filter()
+                : first.equals("gateway") ? DnsRule.gateway() : DnsRule.none());
         return;
       }
       if (tokens.size() - 1 > MAX_DNS_SERVERS) {

@@ -142,7 +142,9 @@ class EnforcementPlanTest {
             new Target.AddressSet(API_NAME));
     assertThrows(
         IllegalArgumentException.class,
-        () -> new EnforcementPlan(List.of(API), List.of(), List.of(allow), new TreeMap<>(), false));
+        () ->
+            new EnforcementPlan(
+                List.of(API), List.of(), null, List.of(allow), new TreeMap<>(), false));
   }
 
   @Test
@@ -158,5 +160,54 @@ class EnforcementPlanTest {
     assertTrue(name.covers(name));
     assertTrue(new Target.AnyAddress().covers(name));
     assertFalse(name.covers(new Target.AnyAddress()));
+  }
+
+  @Test
+  void of_withDnsFilter_redirectsToTheFilter_andHoldsWildcardSets() throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    EgressPolicy policy = policy("allow *.example.com port 443\ndns filter\n");
+    HostName wildcard = HostName.of("*.example.com");
+    Resolutions granted = Resolutions.none().with(wildcard, Set.of(API));
+
+    EnforcementPlan plan = EnforcementPlan.of(policy, container(GATEWAY), granted, filter);
+
+    assertEquals(filter, plan.dnsFilter());
+    assertEquals(List.of(filter), plan.resolvers());
+    assertEquals(List.of(wildcard), plan.names());
+    assertTrue(plan.permits(Flow.tcp(API, 443)));
+    assertTrue(plan.permits(Flow.udp(filter, 53)));
+    assertFalse(plan.permits(Flow.udp(GATEWAY, 53)));
+  }
+
+  @Test
+  void of_withDnsFilterButNoFilter_allowsNoDns_andRedirectsNothing() throws Exception {
+    EnforcementPlan plan =
+        EnforcementPlan.of(policy("dns filter\n"), container(GATEWAY), Resolutions.none());
+
+    assertEquals(null, plan.dnsFilter());
+    assertEquals(List.of(), plan.resolvers());
+  }
+
+  @Test
+  void of_withAFilterButAnotherDnsRule_redirectsNothing() throws Exception {
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+            policy("dns gateway\n"),
+            container(GATEWAY),
+            Resolutions.none(),
+            IpAddresses.parse("10.213.0.1"));
+
+    assertEquals(null, plan.dnsFilter());
+    assertEquals(List.of(GATEWAY), plan.resolvers());
+  }
+
+  @Test
+  void aPlanThatRedirects_hasTheFilterAsItsOnlyResolver() {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new EnforcementPlan(
+                List.of(API), List.of(GATEWAY), filter, List.of(), new TreeMap<>(), false));
   }
 }

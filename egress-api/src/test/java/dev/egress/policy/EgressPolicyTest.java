@@ -387,4 +387,75 @@ class EgressPolicyTest {
       assertFalse(policy.permits(Flow.tcp(ip("10.0.0.1"), 443), null, compatible));
     }
   }
+
+  @Nested
+  class DnsFiltering {
+    private final InetAddress filter = ip("10.213.0.1");
+    private final EgressPolicy policy =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host("*.example.com"), 443)
+            .allowTcp(Destination.host("api.example.com"), 8443)
+            .allowTcp(Destination.host("example.org"), 443)
+            .dns(DnsRule.filter())
+            .build();
+
+    @Test
+    void aWildcard_coversNamesBelowItsSuffix_notTheApex_norLookalikes() {
+      assertEquals(
+          Set.of(HostName.of("*.example.com")),
+          policy.namesCovering(HostName.of("a.b.example.com")));
+      assertEquals(
+          Set.of(HostName.of("*.example.com"), HostName.of("api.example.com")),
+          policy.namesCovering(HostName.of("API.Example.COM.")));
+      assertTrue(policy.namesCovering(HostName.of("example.com")).isEmpty());
+      assertTrue(policy.namesCovering(HostName.of("badexample.com")).isEmpty());
+      assertTrue(policy.namesCovering(HostName.of("example.com.evil.test")).isEmpty());
+      assertEquals(
+          Set.of(HostName.of("example.org")), policy.namesCovering(HostName.of("example.org")));
+      assertTrue(policy.namesCovering(HostName.of("www.example.org")).isEmpty());
+    }
+
+    @Test
+    void aWildcardAsked_isCoveredByNothing() {
+      assertTrue(policy.namesCovering(HostName.of("*.example.com")).isEmpty());
+      assertTrue(policy.namesCovering(HostName.of("*.a.example.com")).isEmpty());
+    }
+
+    @Test
+    void dnsFilter_allowsPort53ToTheFilterOnly_andToNothingWithoutOne() {
+      Resolutions none = Resolutions.none();
+      assertTrue(policy.permits(Flow.udp(filter, 53), GATEWAY, filter, none));
+      assertTrue(policy.permits(Flow.tcp(filter, 53), GATEWAY, filter, none));
+      assertFalse(policy.permits(Flow.udp(GATEWAY, 53), GATEWAY, filter, none));
+      assertFalse(policy.permits(Flow.udp(ip("8.8.8.8"), 53), GATEWAY, filter, none));
+      assertFalse(policy.permits(Flow.udp(filter, 53), GATEWAY, none));
+      assertFalse(policy.permits(Flow.udp(GATEWAY, 53), GATEWAY, none));
+    }
+
+    @Test
+    void aWildcardsSet_holdsWhatWasGranted_andNothingElse() {
+      Resolutions granted =
+          Resolutions.none().with(HostName.of("*.example.com"), Set.of(ip("192.0.2.7")));
+      assertTrue(policy.permits(Flow.tcp(ip("192.0.2.7"), 443), GATEWAY, filter, granted));
+      assertFalse(policy.permits(Flow.tcp(ip("192.0.2.7"), 8443), GATEWAY, filter, granted));
+      assertFalse(policy.permits(Flow.tcp(ip("192.0.2.8"), 443), GATEWAY, filter, granted));
+    }
+
+    @Test
+    void needsAFilter_withDnsFilterOrAWildcard() {
+      assertTrue(policy.requiresDnsFiltering());
+      assertTrue(EgressPolicy.builder().dns(DnsRule.filter()).build().requiresDnsFiltering());
+      assertTrue(
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("*.example.com"), 443)
+              .build()
+              .requiresDnsFiltering());
+      assertFalse(
+          EgressPolicy.builder()
+              .allowTcp(Destination.host("example.com"), 443)
+              .build()
+              .requiresDnsFiltering());
+      assertFalse(policy.usesGateway());
+    }
+  }
 }

@@ -108,6 +108,19 @@ class PolicyTextTest {
   }
 
   @Test
+  void dnsFilter_parsesWithWildcards_andFormatsBackToItself() throws Exception {
+    String text =
+        "allow *.githubusercontent.com port 443 proto tcp\n"
+            + "allow github.com port 443 proto tcp\n"
+            + "dns filter\n";
+    EgressPolicy policy = parse(text);
+
+    assertEquals(DnsRule.filter(), policy.dns());
+    assertEquals(text, PolicyText.format(policy));
+    assertEquals(policy, parse(PolicyText.format(policy)));
+  }
+
+  @Test
   void parse_acceptsUppercaseProtocols() throws Exception {
     assertEquals(
         parse("allow 10.0.0.1 port 3478 proto udp"), parse("allow 10.0.0.1 port 3478 proto UDP"));
@@ -153,7 +166,9 @@ class PolicyTextTest {
             + " separated by dots",
         "allow exa_mple.com port 443 | 7 | host name 'exa_mple.com' has the character '_' at"
             + " position 4: only letters, digits, '-' and '.' (and a leading '*.') are allowed",
-        "dns | 4 | expected 'gateway', 'none' or resolver addresses after 'dns'",
+        "dns | 4 | expected 'filter', 'gateway', 'none' or resolver addresses after 'dns'",
+        "dns filter 10.0.0.1 | 12 | expected end of line ('filter' stands alone), found '10.0.0.1'",
+        "dns Filter | 5 | expected 'filter' (keywords are lower case), found 'Filter'",
         "dns gateway 10.0.0.1 | 13 | expected end of line ('gateway' stands alone), found '10.0.0.1'",
         "dns 10.0.0.1 resolver.example | 14 | 'resolver.example' is not an IPv4 address: expected"
             + " four numbers 0-255 separated by dots (a resolver is an address; host names cannot"

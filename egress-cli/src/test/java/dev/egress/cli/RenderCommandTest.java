@@ -267,7 +267,8 @@ class RenderCommandTest {
             .startsWith(
                 "egressctl: pf cannot enforce "
                     + wildcard
-                    + ": the policy names a wildcard host, which pf cannot enforce"),
+                    + ": the policy needs a DNS filter for the wildcard host names *.example.com,"
+                    + " and the pf enforcer was built without one"),
         result.err());
   }
 
@@ -386,7 +387,8 @@ class RenderCommandTest {
             .startsWith(
                 "egressctl: nftables cannot enforce "
                     + wildcard
-                    + ": the nftables enforcer cannot honour wildcard host names (*.example.com)"),
+                    + ": the policy needs a DNS filter for the wildcard host names *.example.com,"
+                    + " and the nftables enforcer was built without one"),
         result.err());
   }
 

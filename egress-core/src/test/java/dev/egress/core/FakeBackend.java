@@ -50,7 +50,7 @@ final class FakeBackend implements FirewallBackend {
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
-      throw new UnsupportedPolicyException("wildcard names need DNS filtering", "name the hosts");
+      throw UnsupportedPolicyException.withoutDnsFilter("the fake backend", policy);
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.egress.dns;
 
-/** The two address families a name is asked for, each with its DNS record type. */
-enum AddressFamily {
+/** The two address families a name is asked for: {@code A} and {@code AAAA} records. */
+public enum AddressFamily {
   IPV4("A"),
   IPV6("AAAA");
 

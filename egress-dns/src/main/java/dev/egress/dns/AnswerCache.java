@@ -170,6 +170,33 @@ final class AnswerCache implements NameResolver, AutoCloseable {
     return subscription;
   }
 
+  /**
+   * What a DNS filter may answer for {@code family} of {@code name}: resolves it first as {@link
+   * #resolve} does (blocking at most for the query timeout when it is not fresh), then reads what
+   * the lookup left. A name still unanswered at the timeout is a failure.
+   */
+  NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
+    resolve(Set.of(name));
+    CachedName entry = names.get(name);
+    Instant now = clock.instant();
+    if (entry == null) {
+      return new NameAnswer.Failed(
+          new LookupError(FailureKind.TIMEOUT, "the name was evicted while asked", now));
+    }
+    boolean querying;
+    synchronized (entry) {
+      querying = entry.phase instanceof CachedName.Querying;
+    }
+    NameAnswer known = entry.known.answerFor(family, now);
+    // A lookup still running after resolve waited the query timeout: whatever is known from before
+    // is not an answer to this query unless it is fresh addresses.
+    boolean fresh = known instanceof NameAnswer.Addresses held && !held.addresses().isEmpty();
+    return querying && !fresh
+        ? new NameAnswer.Failed(
+            new LookupError(FailureKind.TIMEOUT, "no answer within the query timeout", now))
+        : known;
+  }
+
   /** What is known about every cached name, sorted by name; never blocks on lookups. */
   List<NameStatus> status() {
     Instant now = clock.instant();

@@ -116,6 +116,19 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   }
 
   /**
+   * For a DNS filter: the fresh addresses of {@code family} of {@code name} with their clamped
+   * expiry, or that it does not exist, or that the lookup failed. Shares the cache (and its
+   * in-flight queries) with {@link #resolve}; blocks at most for the query timeout. Unlike {@link
+   * #resolve}, it never offers addresses kept in grace after failed lookups.
+   */
+  public NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
+    if (name.isWildcard()) {
+      throw new IllegalArgumentException(name + " is a wildcard; a query names one host");
+    }
+    return cache.answer(name, family);
+  }
+
+  /**
    * What the resolver knows about every cached name, sorted by name: addresses, expiry, last error
    * and grace. Does not block on lookups; safe to call at any time.
    */

@@ -65,6 +65,31 @@ record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError
     return Set.copyOf(union);
   }
 
+  /**
+   * What a DNS filter may answer for {@code family} at {@code now}: its addresses while fresh, no
+   * such name after NXDOMAIN, none after an answer without them; a failure otherwise (a failed
+   * lookup, REFUSED, or addresses past their expiry).
+   */
+  NameAnswer answerFor(AddressFamily family, Instant now) {
+    FamilyState state = family == AddressFamily.IPV4 ? v4 : v6;
+    if (lastError != null) {
+      FailureKind kind = lastError.kind();
+      if (kind == FailureKind.NXDOMAIN) {
+        return new NameAnswer.NoSuchName();
+      }
+      return kind == FailureKind.EMPTY_ANSWER
+          ? new NameAnswer.Addresses(Set.of(), now)
+          : new NameAnswer.Failed(lastError);
+    }
+    if (state instanceof FamilyState.Held held) {
+      return now.isBefore(held.expires())
+          ? new NameAnswer.Addresses(held.addresses(), held.expires())
+          : new NameAnswer.Failed(
+              new LookupError(FailureKind.TIMEOUT, "no fresh answer since " + held.expires(), now));
+    }
+    return new NameAnswer.Addresses(Set.of(), now);
+  }
+
   /** The earliest expiry of the held addresses. */
   Optional<Instant> earliestExpiry() {
     return held().map(FamilyState.Held::expires).min(Comparator.naturalOrder());

@@ -324,8 +324,13 @@ class DnsNameResolverTest {
       }
       assertQueriesPerName(names, 2);
     } finally {
+      // Tasks may still be subscribing when an assertion fails: stop them before closing, so that
+      // the failure is reported rather than a ConcurrentModificationException from this block.
       attachments.shutdownNow();
-      subscriptions.forEach(NameResolver.Subscription::close);
+      attachments.awaitTermination(10, TimeUnit.SECONDS);
+      synchronized (subscriptions) {
+        subscriptions.forEach(NameResolver.Subscription::close);
+      }
     }
   }
 

@@ -8,14 +8,14 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A clock that moves only when the test says so. */
-final class ManualClock extends Clock {
+public final class ManualClock extends Clock {
   private final AtomicLong millis;
 
-  ManualClock(Instant start) {
+  public ManualClock(Instant start) {
     this.millis = new AtomicLong(start.toEpochMilli());
   }
 
-  void advance(Duration duration) {
+  public void advance(Duration duration) {
     millis.addAndGet(duration.toMillis());
   }
 

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class ModuleTest {
 
   @Test
-  void module_exportsOnlyTheResolverPackage_andReadsDnsjavaAndSlf4j() {
+  void module_exportsOnlyTheResolverAndFilterPackages_andReadsDnsjavaAndSlf4j() {
     ModuleDescriptor descriptor =
         ModuleFinder.of(Path.of("target/classes"))
             .find("dev.egress.dns")
@@ -25,7 +25,7 @@ class ModuleTest {
             .descriptor();
 
     assertEquals(
-        Set.of("dev.egress.dns"),
+        Set.of("dev.egress.dns", "dev.egress.dns.filter"),
         descriptor.exports().stream()
             .map(ModuleDescriptor.Exports::source)
             .collect(Collectors.toSet()));
@@ -58,7 +58,8 @@ class ModuleTest {
             "UnusableAddress",
             "LookupError",
             "FailureKind",
-            "NameStatus");
+            "NameStatus",
+            "NameAnswer");
     Path classes = Path.of("target/classes/dev/egress/dns");
     List<Path> files;
     try (var listing = Files.list(classes)) {

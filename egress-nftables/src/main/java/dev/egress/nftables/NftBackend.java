@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,18 +113,14 @@ public final class NftBackend implements FirewallBackend {
     return ChainName.forContainer(containerId);
   }
 
-  /** Refuses wildcard host names: nftables sees addresses, not the names a container looked up. */
+  /**
+   * Refuses policies that need a DNS filter: nftables sees addresses, not the names a container
+   * looked up.
+   */
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
-      String wildcards =
-          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
-      throw new UnsupportedPolicyException(
-          "the nftables enforcer cannot honour wildcard host names ("
-              + wildcards
-              + "): it"
-              + " filters addresses and does not see which name a container looked up",
-          "list each host name the container needs instead of a wildcard");
+      throw UnsupportedPolicyException.withoutDnsFilter("the nftables enforcer", policy);
     }
   }
 

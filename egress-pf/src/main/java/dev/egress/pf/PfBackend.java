@@ -98,10 +98,7 @@ final class PfBackend implements FirewallBackend {
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
-      throw new UnsupportedPolicyException(
-          "the policy names a wildcard host, which pf cannot enforce: it filters addresses, not"
-              + " DNS answers",
-          "list the host names themselves (api.example.com), or use an enforcer that filters DNS");
+      throw UnsupportedPolicyException.withoutDnsFilter("the pf enforcer", policy);
     }
   }
 

@@ -232,11 +232,12 @@ public final class EgressArbitraries {
         .filter(a -> !a.ports().equals(PortRange.of(PortRange.DNS_PORT)));
   }
 
-  /** DNS rules: via the gateway, none, or one to three resolver addresses. */
+  /** DNS rules: via the gateway, none, the DNS filter, or one to three resolver addresses. */
   public static Arbitrary<DnsRule> dnsRules() {
     return Arbitraries.oneOf(
         Arbitraries.just(DnsRule.gateway()),
         Arbitraries.just(DnsRule.none()),
+        Arbitraries.just(DnsRule.filter()),
         addresses().list().ofMinSize(1).ofMaxSize(3).map(DnsRule.Servers::new));
   }
 

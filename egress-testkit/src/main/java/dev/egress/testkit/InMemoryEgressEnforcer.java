@@ -8,6 +8,8 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressEvent.Operation;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.FilteredAttachment;
+import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
@@ -20,12 +22,15 @@ import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.stream.Collectors;
@@ -55,22 +60,25 @@ import org.jspecify.annotations.Nullable;
  * {@link #setOperationDelay} makes attach, update, detach and reconcile wait before they start, to
  * model a slow {@code pfctl} or {@code nft}.
  *
- * <p>Wildcard names: built with {@link Builder#supportsDnsFiltering(boolean) DNS filtering} the
- * fake accepts them, but having no DNS traffic to watch it never learns addresses for them, so a
- * wildcard allows nothing in {@link #wouldAllow} (fail closed). Without it, such policies are
- * refused with {@link UnsupportedPolicyException}.
+ * <p>DNS filtering: built with {@link Builder#dnsFilter the address of a DNS filter} it accepts
+ * policies that need one ({@code dns filter}, wildcard names) and is that filter's {@link
+ * FilteredAttachments}: a grant is a privileged operation (so injected faults fail it), and its
+ * addresses join the sets of the policy names covering the asked name until their expiry on the
+ * enforcer's clock. {@link #wouldAllow} decides with the policy, the resolutions and the unexpired
+ * grants, and lets port 53 reach the filter's address. Without a filter, such policies are refused
+ * with {@link UnsupportedPolicyException}.
  *
  * <p>Thread-safe: every operation runs under one lock (the configured delay is waited outside it),
  * so operations on one container are ordered. Listener events are delivered on the thread doing the
  * work, while that lock is held; a listener must not call back into the enforcer.
  */
-public final class InMemoryEgressEnforcer implements EgressEnforcer {
+public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private static final System.Logger LOG = System.getLogger(InMemoryEgressEnforcer.class.getName());
 
   private final NameResolver resolver;
   private final Clock clock;
   private final EgressListener listener;
-  private final boolean dnsFiltering;
+  private final @Nullable InetAddress dnsFilter;
 
   // Everything below is guarded by `this`.
   /** Active attachments and those whose removal failed, by container id. */
@@ -86,7 +94,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     this.resolver = resolver;
     this.clock = builder.clock;
     this.listener = builder.listener;
-    this.dnsFiltering = builder.dnsFiltering;
+    this.dnsFilter = builder.dnsFilter;
     this.operationDelay = builder.operationDelay;
   }
 
@@ -218,10 +226,88 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     for (Entry entry : entries.values()) {
       if (entry.container.addresses().contains(source)) {
         return entry.rulesPresent
-            && entry.policy.permits(flow, entry.container.gateway(), entry.binding.resolutions);
+            && entry.policy.permits(
+                flow, entry.container.gateway(), dnsFilter, withGrants(entry, clock.instant()));
       }
     }
     return false;
+  }
+
+  @Override
+  public synchronized Optional<FilteredAttachment> bySource(InetAddress source) {
+    Objects.requireNonNull(source, "source");
+    for (Entry entry : entries.values()) {
+      if (entry.container.addresses().contains(source)) {
+        return entry.state == State.ACTIVE && entry.policy.filtersDns()
+            ? Optional.of(new FilteredAttachment(entry.container.id(), entry.policy))
+            : Optional.empty();
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public synchronized Optional<Instant> grantedUntil(
+      ContainerId container, HostName asked, Set<InetAddress> addresses) {
+    Entry entry = entries.get(container);
+    if (entry == null || entry.state != State.ACTIVE || addresses.isEmpty()) {
+      return Optional.empty();
+    }
+    Set<HostName> names = entry.policy.namesCovering(asked);
+    Instant now = clock.instant();
+    Instant earliest = null;
+    for (HostName name : names) {
+      Map<InetAddress, Instant> granted = entry.grants.getOrDefault(name, Map.of());
+      for (InetAddress address : addresses) {
+        Instant until = granted.get(address);
+        if (until == null || !until.isAfter(now)) {
+          return Optional.empty();
+        }
+        earliest = earliest == null || until.isBefore(earliest) ? until : earliest;
+      }
+    }
+    return Optional.ofNullable(earliest);
+  }
+
+  @Override
+  public synchronized void grant(
+      ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
+      throws EgressException {
+    Objects.requireNonNull(expiry, "expiry");
+    Set<InetAddress> granted = Set.copyOf(addresses);
+    Entry entry = entries.get(container);
+    if (entry == null || entry.state != State.ACTIVE) {
+      throw new EgressException("container " + container + " is not attached; nothing granted");
+    }
+    Set<HostName> names = entry.policy.namesCovering(asked);
+    if (!entry.policy.filtersDns() || names.isEmpty()) {
+      throw new EgressException(
+          "the policy of " + container + " does not let its DNS filter answer " + asked);
+    }
+    privilegedStep(container, Operation.GRANT);
+    for (HostName name : names) {
+      Map<InetAddress, Instant> set = entry.grants.computeIfAbsent(name, n -> new HashMap<>());
+      for (InetAddress address : granted) {
+        set.merge(address, expiry, (old, added) -> added.isAfter(old) ? added : old);
+      }
+    }
+  }
+
+  /** The entry's resolutions with its unexpired grants added to their names' sets. */
+  private static Resolutions withGrants(Entry entry, Instant now) {
+    Resolutions result = entry.binding.resolutions;
+    for (Map.Entry<HostName, Map<InetAddress, Instant>> set : entry.grants.entrySet()) {
+      Set<InetAddress> addresses = new HashSet<>(result.addressesOf(set.getKey()));
+      set.getValue()
+          .forEach(
+              (address, until) -> {
+                if (until.isAfter(now)) {
+                  addresses.add(address);
+                }
+              });
+      result = result.with(set.getKey(), addresses);
+    }
+    return result;
   }
 
   /** Containers whose detach failed and whose rules are still in place. */
@@ -277,16 +363,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
 
   private void checkEnforceable(ContainerEndpoint container, EgressPolicy policy)
       throws UnsupportedPolicyException {
-    if (policy.requiresDnsFiltering() && !dnsFiltering) {
-      String wildcards =
-          policy.wildcardNames().stream().map(HostName::toString).collect(Collectors.joining(", "));
-      throw new UnsupportedPolicyException(
-          "the policy for "
-              + container.id()
-              + " names "
-              + wildcards
-              + ", which needs DNS filtering this enforcer does not do",
-          "list the exact host names instead, or build the enforcer with DNS filtering");
+    if (policy.requiresDnsFiltering() && dnsFilter == null) {
+      throw UnsupportedPolicyException.withoutDnsFilter(
+          "the in-memory enforcer for " + container.id(), policy);
     }
     if (policy.usesGateway() && container.gateway() == null) {
       throw new IllegalArgumentException(
@@ -323,6 +402,10 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     entry.policy = policy;
     entry.binding = binding.installed(resolutions);
     entry.rulesPresent = true;
+    // Grants stay only for names the new policy still fills through its filter.
+    Set<HostName> kept = new HashSet<>(policy.hostNames());
+    kept.addAll(policy.wildcardNames());
+    entry.grants.keySet().removeIf(name -> !policy.filtersDns() || !kept.contains(name));
   }
 
   /** Subscribes to the policy's names; the entry follows changes once this binding is its own. */
@@ -441,6 +524,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     State state = State.ACTIVE;
     boolean rulesPresent = true;
 
+    /** What the DNS filter granted: per policy name, each address until its expiry. */
+    final Map<HostName, Map<InetAddress, Instant>> grants = new HashMap<>();
+
     Entry(ContainerEndpoint container) {
       this.container = container;
     }
@@ -511,7 +597,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     private @Nullable NameResolver resolver;
     private Clock clock = Clock.systemUTC();
     private EgressListener listener = EgressListener.NONE;
-    private boolean dnsFiltering;
+    private @Nullable InetAddress dnsFilter;
     private Duration operationDelay = Duration.ZERO;
 
     private Builder() {}
@@ -536,9 +622,12 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
-    /** Whether to accept wildcard names, as an enforcer that filters DNS does (default false). */
-    public Builder supportsDnsFiltering(boolean supported) {
-      this.dnsFiltering = supported;
+    /**
+     * The address the DNS filter listens on: policies that need one are accepted, and port 53 to it
+     * is let through for {@code dns filter} policies. Default: none (such policies are refused).
+     */
+    public Builder dnsFilter(InetAddress filterAddress) {
+      this.dnsFilter = Objects.requireNonNull(filterAddress, "filterAddress");
       return this;
     }
 

@@ -434,7 +434,8 @@ class InMemoryEgressEnforcerTest extends EgressEnforcerContract {
     @Test
     void wildcards_areAccepted_withDnsFiltering_butAllowNothingByThemselves() throws Exception {
       FakeHarness filtering =
-          new FakeHarness(InMemoryEgressEnforcer.builder().supportsDnsFiltering(true));
+          new FakeHarness(
+              InMemoryEgressEnforcer.builder().dnsFilter(IpAddresses.parse("10.213.0.1")));
       filtering.resolver().set("api.egress.test", API);
       EgressPolicy wildcard =
           EgressPolicy.builder()

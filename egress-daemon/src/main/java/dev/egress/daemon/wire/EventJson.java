@@ -7,6 +7,7 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.UserText;
 import java.time.Instant;
@@ -54,6 +55,24 @@ public final class EventJson {
       subject(json, event.subject(), ruleSetNames);
       json.put("description", UserText.line(drift.description()));
       json.put("repaired", drift.repaired());
+      return json;
+    }
+    if (event instanceof EgressEvent.DnsQueried queried) {
+      ObjectNode json = base("dns-query", event.time());
+      subject(json, event.subject(), ruleSetNames);
+      json.put("name", UserText.line(queried.name()));
+      json.put("queryType", queried.type());
+      json.put("verdict", queried.verdict().toString());
+      ArrayNode granted = json.putArray("granted");
+      queried.granted().stream().map(IpAddresses::format).sorted().forEach(granted::add);
+      return json;
+    }
+    if (event instanceof EgressEvent.WildcardBurst burst) {
+      ObjectNode json = base("wildcard-burst", event.time());
+      subject(json, event.subject(), ruleSetNames);
+      json.put("wildcard", burst.wildcard().ascii());
+      json.put("uniqueNames", burst.uniqueNames());
+      json.put("windowSeconds", burst.window().toSeconds());
       return json;
     }
     EgressEvent.Failed failed = (EgressEvent.Failed) event;

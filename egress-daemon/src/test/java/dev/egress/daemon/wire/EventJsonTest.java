@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.egress.daemon.TestDaemon.TestRuleSet;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.DnsVerdict;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.PolicyText;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -63,6 +65,25 @@ class EventJsonTest {
         json(
             new EgressEvent.Failed(
                 TIME, Subject.container(C1), EgressEvent.Operation.DETACH, "nft failed")));
+    assertEquals(
+        "{\"type\":\"dns-query\",\"time\":\"2026-11-29T14:02:11.123Z\",\"containerId\":\"c1\","
+            + "\"ruleSet\":\"c_c1\",\"name\":\"a\\\\000.example\",\"queryType\":\"A\","
+            + "\"verdict\":\"answered\",\"granted\":[\"192.0.2.1\",\"192.0.2.2\"]}",
+        json(
+            new EgressEvent.DnsQueried(
+                TIME,
+                C1,
+                "a\\000.example",
+                "A",
+                DnsVerdict.ANSWERED,
+                Set.of(IpAddresses.parse("192.0.2.2"), IpAddresses.parse("192.0.2.1")))));
+    assertEquals(
+        "{\"type\":\"wildcard-burst\",\"time\":\"2026-11-29T14:02:11.123Z\",\"containerId\":\"c1\","
+            + "\"ruleSet\":\"c_c1\",\"wildcard\":\"*.example.com\",\"uniqueNames\":100,"
+            + "\"windowSeconds\":60}",
+        json(
+            new EgressEvent.WildcardBurst(
+                TIME, C1, HostName.of("*.example.com"), 100, Duration.ofMinutes(1))));
     assertEquals(
         "{\"type\":\"overflow\",\"time\":\"2026-11-29T14:02:11.123Z\",\"dropped\":7}",
         EventJson.overflow(TIME, 7).toString());
