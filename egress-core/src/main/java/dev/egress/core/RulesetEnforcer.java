@@ -1,5 +1,6 @@
 package dev.egress.core;
 
+import dev.egress.core.AttachmentRegistry.Removal;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
@@ -16,23 +17,24 @@ import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
-import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,36 +69,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
   private final ScheduledExecutorService scheduler;
   private final boolean ownsScheduler;
   private final Duration retryDelay;
-
-  /** Guards {@link #live}, {@link #pendingRemovals} and {@link #owners}; never held across I/O. */
-  private final Object registry = new Object();
-
-  private final Map<ContainerId, LiveAttachment> live = new HashMap<>();
-
-  /**
-   * Rule sets being removed, by name: registered before the backend call starts and dropped when it
-   * succeeds, so a failed one stays and is retried. While registered, nothing attaches under the
-   * name; see {@link #removeRegistered}.
-   */
-  private final Map<RuleSetName, PendingRemoval> pendingRemovals = new HashMap<>();
-
-  private final Map<InetAddress, ContainerId> owners = new HashMap<>();
-
-  /**
-   * Rule sets found installed when this process first prepared the host, until reconcile takes them
-   * over: left by an earlier process, they may hold addresses that new containers reuse.
-   */
-  private final Map<RuleSetName, List<InetAddress>> foreign = new HashMap<>();
-
-  /** Whether a background retry of {@link #pendingRemovals} is scheduled; guarded by registry. */
-  private boolean retryScheduled;
+  private final AttachmentRegistry<LiveAttachment> registry = new AttachmentRegistry<>();
 
   private final ReentrantLock prepareLock = new ReentrantLock();
   private volatile boolean prepared;
-  private volatile boolean foreignChecked;
-  private volatile boolean closed;
 
-  RulesetEnforcer(FirewallBackend backend, LifecycleBuilder<?> builder) {
+  private RulesetEnforcer(FirewallBackend backend, LifecycleBuilder<?> builder) {
     NameResolver given = builder.resolver;
     if (given == null) {
       throw new IllegalStateException(
@@ -110,11 +88,22 @@ public final class RulesetEnforcer implements EgressEnforcer {
     ScheduledExecutorService givenScheduler = builder.scheduler;
     this.ownsScheduler = givenScheduler == null;
     this.scheduler = givenScheduler != null ? givenScheduler : newDaemonScheduler();
-    if (!builder.healthInterval.isZero()) {
-      long millis = builder.healthInterval.toMillis();
-      scheduler.scheduleWithFixedDelay(
-          this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
-    }
+  }
+
+  /**
+   * A started enforcer: constructed first, then its periodic health check scheduled, so that the
+   * check never runs on a half-built object.
+   */
+  static RulesetEnforcer start(FirewallBackend backend, LifecycleBuilder<?> builder) {
+    RulesetEnforcer enforcer = new RulesetEnforcer(backend, builder);
+    builder.healthInterval.ifPresent(enforcer::scheduleHealthChecks);
+    return enforcer;
+  }
+
+  private void scheduleHealthChecks(Duration interval) {
+    long millis = interval.toMillis();
+    scheduler.scheduleWithFixedDelay(
+        this::healthCheckQuietly, millis, millis, TimeUnit.MILLISECONDS);
   }
 
   /** A builder for an enforcer over {@code backend}. */
@@ -128,39 +117,23 @@ public final class RulesetEnforcer implements EgressEnforcer {
     checkPolicy(container, policy);
     RuleSetName name = backend.ruleSetName(container.id());
     ensurePrepared();
-    LiveAttachment attachment;
-    synchronized (registry) {
-      checkOpen();
-      LiveAttachment existing = live.get(container.id());
-      if (existing != null) {
-        if (!existing.container().equals(container)) {
-          throw new IllegalStateException(
-              "container "
-                  + container.id()
-                  + " is attached as "
-                  + existing.container()
-                  + ", not "
-                  + container
-                  + ": detach it first");
-        }
-        attachment = existing;
-      } else {
-        attachment = null;
-      }
-    }
-    if (attachment != null) {
-      attachment.update(policy);
-      return attachment;
+    Optional<LiveAttachment> existing = registry.attachedAs(container);
+    if (existing.isPresent()) {
+      existing.get().update(policy);
+      return existing.get();
     }
     findForeignRuleSets();
-    claimForeignRuleSetsOf(container, name);
-    retryPendingRemovalsOf(container, name);
+    registry.claimForeignOf(container, name);
+    for (Map.Entry<RuleSetName, Removal> blocking :
+        registry.removalsBlocking(container, name).entrySet()) {
+      retryRemoval(blocking.getKey(), blocking.getValue());
+    }
     LiveAttachment created = new LiveAttachment(name, container, policy);
-    reserve(created);
+    registry.reserve(created);
     created.lock.lock();
     try {
       try {
-        created.install(policy, true);
+        created.install(policy);
       } catch (EgressException | RuntimeException e) {
         abandon(created);
         emit(failed(container.id(), Operation.ATTACH, e));
@@ -175,9 +148,13 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
   @Override
   public List<Attachment> attachments() {
-    synchronized (registry) {
-      return List.copyOf(live.values());
-    }
+    return List.copyOf(registry.attachments());
+  }
+
+  /** One map lookup: the registry keeps who holds each address. */
+  @Override
+  public Optional<Attachment> attachmentHolding(InetAddress source) {
+    return registry.holding(source).map(Attachment.class::cast);
   }
 
   /**
@@ -199,18 +176,15 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
   @Override
   public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
-    checkOpen();
+    registry.checkOpen();
     ensurePrepared(); // a launcher reconciles at start: the guard must be up before containers run
-    synchronized (registry) {
-      foreignChecked = true;
-      foreign.clear(); // reconcile decides about every installed rule set from here on
-    }
+    registry.forgetForeign();
     Set<ContainerId> liveIds = Set.copyOf(liveContainerIds);
     List<String> failures = new ArrayList<>();
     Set<Subject.Removable> removed = new LinkedHashSet<>();
     Set<ContainerId> repaired = new LinkedHashSet<>();
 
-    removed.addAll(retryPendingRemovals(failures));
+    removed.addAll(retryRemovals(failures));
     for (Attachment attachment : attachments()) {
       if (!liveIds.contains(attachment.container().id())) {
         try {
@@ -232,30 +206,29 @@ public final class RulesetEnforcer implements EgressEnforcer {
       if (keep.contains(name)) {
         continue;
       }
-      PendingRemoval removal;
-      synchronized (registry) {
-        // An attach since the snapshot owns the name now; a registered removal is under way.
-        if (isLiveName(name) || pendingRemovals.containsKey(name)) {
-          continue;
-        }
-        removal = new PendingRemoval(Subject.unowned(name), entry.getValue());
-        pendingRemovals.put(name, removal);
+      // Empty when an attach since the snapshot owns the name, or its removal is under way.
+      Optional<Removal> removal = registry.queueOrphan(name, entry.getValue());
+      if (removal.isEmpty()) {
+        continue;
       }
       try {
-        retryRemoval(name, removal);
-        removed.add(removal.subject);
+        retryRemoval(name, removal.get());
+        removed.add(removal.get().subject);
       } catch (EgressException e) {
         scheduleRetries();
         failures.add(describe(e));
       }
     }
 
-    for (Attachment attachment : attachments()) {
-      LiveAttachment liveAttachment = (LiveAttachment) attachment;
+    for (LiveAttachment attachment : registry.attachments()) {
       try {
-        if (liveAttachment.repairIfDrifted(installed.containsKey(liveAttachment.name))) {
-          repaired.add(liveAttachment.container().id());
-          emit(liveAttachment.reinstalled());
+        boolean reinstalled =
+            installed.containsKey(attachment.name)
+                ? attachment.repairIfDrifted()
+                : attachment.reinstall();
+        if (reinstalled) {
+          repaired.add(attachment.container().id());
+          emit(attachment.reinstalled());
         }
       } catch (EgressException e) {
         failures.add(describe(e));
@@ -307,10 +280,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
           new EgressEvent.DriftDetected(
               clock.instant(), Subject.host(), "host check failed: " + describe(e), false));
     }
-    for (Attachment attachment : attachments()) {
-      LiveAttachment liveAttachment = (LiveAttachment) attachment;
+    for (LiveAttachment liveAttachment : registry.attachments()) {
       try {
-        if (liveAttachment.repairIfDrifted(null)) {
+        if (liveAttachment.repairIfDrifted()) {
           findings.add(liveAttachment.reinstalled());
         }
       } catch (EgressException e) {
@@ -335,40 +307,15 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * found installed that no attachment owns. Their addresses stay reserved.
    */
   public Set<Subject.Removable> pendingRemovals() {
-    synchronized (registry) {
-      return pendingRemovals.values().stream()
-          .map(removal -> removal.subject)
-          .collect(java.util.stream.Collectors.toUnmodifiableSet());
-    }
-  }
-
-  /**
-   * A rule set to remove: whose it is (a container attached here, or unowned rules) and the
-   * addresses it governs. Its lock lets one backend call for it run at a time; identity, not value,
-   * tells removals apart.
-   */
-  private static final class PendingRemoval {
-    final Subject.Removable subject;
-    final List<InetAddress> addresses;
-    final ReentrantLock lock = new ReentrantLock();
-
-    PendingRemoval(Subject.Removable subject, List<InetAddress> addresses) {
-      this.subject = subject;
-      this.addresses = List.copyOf(addresses);
-    }
+    return registry.removalSubjects();
   }
 
   @Override
   public void close() {
-    List<LiveAttachment> attached;
-    synchronized (registry) {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      attached = List.copyOf(live.values());
+    if (!registry.close()) {
+      return;
     }
-    attached.forEach(LiveAttachment::stopRefreshing);
+    registry.attachments().forEach(LiveAttachment::stopRefreshing);
     if (ownsScheduler) {
       scheduler.shutdownNow();
     }
@@ -399,59 +346,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  private void checkOpen() {
-    if (closed) {
-      throw new IllegalStateException("the enforcer is closed");
-    }
-  }
-
-  private void reserve(LiveAttachment attachment) {
-    ContainerEndpoint container = attachment.container();
-    synchronized (registry) {
-      checkOpen();
-      if (live.containsKey(container.id()) || pendingRemovals.containsKey(attachment.name)) {
-        throw new IllegalStateException(
-            "container " + container.id() + " is being attached or removed concurrently");
-      }
-      for (InetAddress address : container.addresses()) {
-        ContainerId owner = owners.get(address);
-        if (owner != null) {
-          throw new IllegalStateException(
-              "address "
-                  + IpAddresses.format(address)
-                  + " belongs to container "
-                  + owner
-                  + (pendingRemovals.containsKey(backend.ruleSetName(owner))
-                      ? ", whose removal failed and is being retried"
-                      : ": detach it first"));
-        }
-      }
-      // An orphan whose removal failed owns no address here, yet its rules still match them.
-      for (Map.Entry<RuleSetName, PendingRemoval> pending : pendingRemovals.entrySet()) {
-        for (InetAddress address : container.addresses()) {
-          if (pending.getValue().addresses.contains(address)) {
-            throw new IllegalStateException(
-                "address "
-                    + IpAddresses.format(address)
-                    + " is still governed by rule set "
-                    + pending.getKey()
-                    + ", whose removal is under way or failed and is being"
-                    + " retried: attach again when it is removed");
-          }
-        }
-      }
-      for (InetAddress address : container.addresses()) {
-        owners.put(address, container.id());
-      }
-      live.put(container.id(), attachment);
-    }
-  }
-
   /** Undoes a failed first install: removes what may have been loaded, or queues that removal. */
   private void abandon(LiveAttachment attachment) {
     attachment.stopRefreshing();
     attachment.active = false;
-    PendingRemoval removal = unregisterLive(attachment);
+    Removal removal = registry.beginRemoval(attachment);
     try {
       removeRegistered(attachment.name, removal, Operation.REMOVE);
     } catch (EgressException e) {
@@ -463,100 +362,47 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
   }
 
-  /**
-   * Takes a live attachment out of {@link #live} and registers its removal in the same step, so
-   * that no attach of the same name can slip in between and have its rules removed.
-   */
-  private PendingRemoval unregisterLive(LiveAttachment attachment) {
-    ContainerEndpoint container = attachment.container();
-    PendingRemoval removal =
-        new PendingRemoval(Subject.container(container.id()), container.addresses());
-    synchronized (registry) {
-      live.remove(container.id(), attachment);
-      pendingRemovals.put(attachment.name, removal);
-    }
-    return removal;
-  }
-
-  /** Caller holds registry. */
-  private boolean isLiveName(RuleSetName name) {
-    return live.values().stream().anyMatch(attachment -> attachment.name.equals(name));
-  }
-
   private void scheduleRetries() {
-    synchronized (registry) {
-      if (retryScheduled || closed) {
-        return;
-      }
-      retryScheduled = true;
+    if (registry.startRetries()) {
+      scheduleRetry();
     }
-    scheduleRetry();
   }
 
   private void scheduleRetry() {
     try {
       scheduler.schedule(this::retryInBackground, retryDelay.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      synchronized (registry) {
-        retryScheduled = false;
-      }
+    } catch (RejectedExecutionException e) {
+      registry.retriesStopped();
       log.warn("cannot schedule removal retries: the scheduler is shut down");
     }
   }
 
   private void retryInBackground() {
     List<String> failures = new ArrayList<>();
-    retryPendingRemovals(failures);
-    synchronized (registry) {
-      if (pendingRemovals.isEmpty() || closed) {
-        retryScheduled = false;
-        return;
-      }
-    }
-    scheduleRetry();
-  }
-
-  /**
-   * Retries, before an attach, the removals that would collide with it: one under the same name (a
-   * failed detach, or an orphan reconcile is removing) or one that holds one of its addresses.
-   */
-  private void retryPendingRemovalsOf(ContainerEndpoint container, RuleSetName name)
-      throws EgressException {
-    Map<RuleSetName, PendingRemoval> blocking = new HashMap<>();
-    synchronized (registry) {
-      pendingRemovals.forEach(
-          (pendingName, pending) -> {
-            if (pendingName.equals(name)
-                || container.addresses().stream().anyMatch(pending.addresses::contains)) {
-              blocking.put(pendingName, pending);
-            }
-          });
-    }
-    for (Map.Entry<RuleSetName, PendingRemoval> entry : blocking.entrySet()) {
-      retryRemoval(entry.getKey(), entry.getValue());
+    retryRemovals(failures);
+    if (!registry.retriesOver()) {
+      scheduleRetry();
     }
   }
 
   /** Retries every pending removal once; returns whose were removed, adds failures to the list. */
-  private Set<Subject.Removable> retryPendingRemovals(List<String> failures) {
-    Map<RuleSetName, PendingRemoval> pending;
-    synchronized (registry) {
-      pending = Map.copyOf(pendingRemovals);
-    }
+  private Set<Subject.Removable> retryRemovals(List<String> failures) {
     Set<Subject.Removable> removed = new LinkedHashSet<>();
-    pending.forEach(
-        (name, removal) -> {
-          try {
-            retryRemoval(name, removal);
-            removed.add(removal.subject);
-          } catch (EgressException e) {
-            failures.add(describe(e));
-          }
-        });
+    registry
+        .removals()
+        .forEach(
+            (name, removal) -> {
+              try {
+                retryRemoval(name, removal);
+                removed.add(removal.subject);
+              } catch (EgressException e) {
+                failures.add(describe(e));
+              }
+            });
     return removed;
   }
 
-  private void retryRemoval(RuleSetName name, PendingRemoval removal) throws EgressException {
+  private void retryRemoval(RuleSetName name, Removal removal) throws EgressException {
     if (removeRegistered(name, removal, Operation.REMOVE)) {
       emit(new EgressEvent.Detached(clock.instant(), removal.subject));
     }
@@ -571,14 +417,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * @return whether this call removed it; false when another call already had
    * @throws EgressException if the backend failed; the removal stays registered
    */
-  private boolean removeRegistered(RuleSetName name, PendingRemoval removal, Operation operation)
+  private boolean removeRegistered(RuleSetName name, Removal removal, Operation operation)
       throws EgressException {
     removal.lock.lock();
     try {
-      synchronized (registry) {
-        if (pendingRemovals.get(name) != removal) {
-          return false;
-        }
+      if (!registry.isCurrent(name, removal)) {
+        return false;
       }
       try {
         backend.remove(name, removal.addresses);
@@ -586,27 +430,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
         emit(new EgressEvent.Failed(clock.instant(), removal.subject, operation, describe(e)));
         throw e;
       }
-      synchronized (registry) {
-        pendingRemovals.remove(name, removal);
-        if (removal.subject instanceof Subject.Container container) {
-          freeAddressesOf(container.id(), removal.addresses);
-        }
-      }
+      registry.removed(name, removal);
       return true;
     } finally {
       removal.lock.unlock();
-    }
-  }
-
-  /**
-   * Frees the addresses {@code id} owns among {@code addresses}, unless {@code id} is attached
-   * again. Unowned rules own no address. Caller holds registry.
-   */
-  private void freeAddressesOf(ContainerId id, List<InetAddress> addresses) {
-    for (InetAddress address : addresses) {
-      if (id.equals(owners.get(address)) && !live.containsKey(id)) {
-        owners.remove(address);
-      }
     }
   }
 
@@ -615,50 +442,16 @@ public final class RulesetEnforcer implements EgressEnforcer {
    * process left installed (one read-back call, once).
    */
   private void findForeignRuleSets() throws EgressException {
-    if (foreignChecked) {
+    if (registry.foreignChecked()) {
       return;
     }
     prepareLock.lock();
     try {
-      if (foreignChecked) {
-        return;
-      }
-      Map<RuleSetName, List<InetAddress>> found = backend.installed();
-      synchronized (registry) {
-        found.forEach(
-            (name, addresses) -> {
-              if (!isLiveName(name) && !pendingRemovals.containsKey(name)) {
-                foreign.put(name, List.copyOf(addresses));
-              }
-            });
-        foreignChecked = true;
+      if (!registry.foreignChecked()) {
+        registry.noteForeign(backend.installed());
       }
     } finally {
       prepareLock.unlock();
-    }
-  }
-
-  /**
-   * A rule set left by an earlier process under another name, holding one of the container's
-   * addresses, belongs to a container that is gone (the address is being reused): it is queued for
-   * removal, which {@link #retryPendingRemovalsOf} then carries out before the new rules load. One
-   * under the same name is simply replaced by the install.
-   */
-  private void claimForeignRuleSetsOf(ContainerEndpoint container, RuleSetName name) {
-    synchronized (registry) {
-      foreign.remove(name);
-      foreign
-          .entrySet()
-          .removeIf(
-              entry -> {
-                if (entry.getValue().stream().noneMatch(container.addresses()::contains)) {
-                  return false;
-                }
-                pendingRemovals.putIfAbsent(
-                    entry.getKey(),
-                    new PendingRemoval(Subject.unowned(entry.getKey()), entry.getValue()));
-                return true;
-              });
     }
   }
 
@@ -711,7 +504,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
   }
 
   /** One container's attachment; {@link #lock} orders everything done to it. */
-  private final class LiveAttachment implements Attachment {
+  private final class LiveAttachment implements Attachment, AttachmentRegistry.Registered {
     final RuleSetName name;
     final ReentrantLock lock = new ReentrantLock();
     private final ContainerEndpoint container;
@@ -735,6 +528,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
 
     @Override
+    public RuleSetName ruleSetName() {
+      return name;
+    }
+
+    @Override
     public EgressPolicy policy() {
       return policy;
     }
@@ -746,7 +544,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void update(EgressPolicy newPolicy) throws EgressException {
-      checkOpen();
+      registry.checkOpen();
       checkPolicy(container, newPolicy);
       lock.lock();
       try {
@@ -754,7 +552,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
           throw new IllegalStateException("container " + container.id() + " is detached");
         }
         try {
-          install(newPolicy, false);
+          install(newPolicy);
         } catch (EgressException | RuntimeException e) {
           emit(failed(container.id(), Operation.UPDATE, e));
           throw e;
@@ -767,14 +565,11 @@ public final class RulesetEnforcer implements EgressEnforcer {
 
     @Override
     public void detach() throws EgressException {
-      checkOpen();
+      registry.checkOpen();
       lock.lock();
       try {
         if (!active) {
-          PendingRemoval pending;
-          synchronized (registry) {
-            pending = pendingRemovals.get(name);
-          }
+          Removal pending = registry.removalOf(name);
           if (pending != null) {
             retryRemoval(name, pending); // a repeated detach retries a removal that failed
           }
@@ -782,7 +577,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
         active = false;
         stopRefreshing();
-        PendingRemoval removal = unregisterLive(this);
+        Removal removal = registry.beginRemoval(this);
         try {
           removeRegistered(name, removal, Operation.DETACH);
         } catch (EgressException e) {
@@ -798,9 +593,9 @@ public final class RulesetEnforcer implements EgressEnforcer {
     /**
      * Resolves, installs and, on success, makes {@code newPolicy} current. Subscribes before
      * resolving so that no change between the two is missed; on failure the new subscription is
-     * dropped and the old one (if any) kept. Caller holds {@link #lock}.
+     * dropped and the old one (none before the first install) kept. Caller holds {@link #lock}.
      */
-    void install(EgressPolicy newPolicy, boolean first) throws EgressException {
+    void install(EgressPolicy newPolicy) throws EgressException {
       ensurePrepared();
       Set<HostName> names = newPolicy.hostNames();
       NameResolver.Subscription newSubscription =
@@ -808,7 +603,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
       try {
         Resolutions resolved = resolve(container.id(), names);
         backend.install(name, EnforcementPlan.of(newPolicy, container, resolved));
-        NameResolver.Subscription old = first ? null : subscription;
+        NameResolver.Subscription old = subscription;
         subscription = newSubscription;
         policy = newPolicy;
         resolutions = resolved;
@@ -843,7 +638,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
         } finally {
           lock.unlock();
         }
-      } else if (!closed) {
+      } else if (!registry.isClosed()) {
         try {
           scheduler.execute(
               () -> {
@@ -854,7 +649,7 @@ public final class RulesetEnforcer implements EgressEnforcer {
                   lock.unlock();
                 }
               });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
           log.warn(
               "cannot apply address changes of {}: the scheduler is shut down", container.id());
         }
@@ -895,14 +690,14 @@ public final class RulesetEnforcer implements EgressEnforcer {
     }
 
     private void scheduleReinstall() {
-      if (closed) {
+      if (registry.isClosed()) {
         return;
       }
       try {
         scheduler.schedule(
             () -> {
               try {
-                repairIfDrifted(false);
+                reinstall();
               } catch (EgressException e) {
                 emit(failed(container.id(), Operation.REFRESH, e));
                 scheduleReinstall();
@@ -910,18 +705,31 @@ public final class RulesetEnforcer implements EgressEnforcer {
             },
             retryDelay.toMillis(),
             TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         log.warn("cannot schedule a reinstall of {}: the scheduler is shut down", container.id());
       }
     }
 
     /**
-     * Reinstalls the current policy when the rule set is missing or not intact.
+     * Reinstalls the current policy when the rule set reads back missing or not intact.
      *
-     * @param present whether the rule set is known to be present; null to ask the backend
      * @return whether a reinstall happened
      */
-    boolean repairIfDrifted(@Nullable Boolean present) throws EgressException {
+    boolean repairIfDrifted() throws EgressException {
+      return reinstallUnless(this::isIntact);
+    }
+
+    /**
+     * Reinstalls the current policy, known to be missing.
+     *
+     * @return whether a reinstall happened: false once detached
+     */
+    boolean reinstall() throws EgressException {
+      return reinstallUnless(plan -> false);
+    }
+
+    /** Re-resolves and reinstalls unless the rule set is {@code intact} for the fresh plan. */
+    private boolean reinstallUnless(Predicate<EnforcementPlan> intact) throws EgressException {
       lock.lock();
       try {
         if (!active) {
@@ -929,14 +737,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
         }
         Resolutions current = resolve(container.id(), policy.hostNames());
         EnforcementPlan plan = EnforcementPlan.of(policy, container, current);
-        boolean intact = !Boolean.FALSE.equals(present) && isIntact(plan);
-        if (intact) {
-          resolutions = current;
-          return false;
+        boolean drifted = !intact.test(plan);
+        if (drifted) {
+          backend.install(name, plan);
         }
-        backend.install(name, plan);
         resolutions = current;
-        return true;
+        return drifted;
       } finally {
         lock.unlock();
       }

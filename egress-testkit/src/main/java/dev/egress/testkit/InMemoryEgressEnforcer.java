@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.stream.Collectors;
@@ -156,6 +157,13 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer {
     return entries.values().stream()
         .filter(e -> e.state == State.ACTIVE)
         .collect(Collectors.toUnmodifiableList());
+  }
+
+  @Override
+  public Optional<Attachment> attachmentHolding(InetAddress source) {
+    return attachments().stream()
+        .filter(attachment -> attachment.container().addresses().contains(source))
+        .findFirst();
   }
 
   @Override

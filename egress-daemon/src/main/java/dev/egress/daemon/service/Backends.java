@@ -55,6 +55,7 @@ public final class Backends {
               .parentAnchor(anchors)
               .pfctlCommand(PFCTL)
               .listener(listener(names, events))
+              .noHealthChecks() // the daemon runs them at its configured period
               .build();
       return new HostedEnforcer(
           enforcer, "pf", names, enforcer::checkHealth, resolver::status, resolver::close);
@@ -71,6 +72,7 @@ public final class Backends {
             .resolver(resolver)
             .guard(guard)
             .listener(listener(names, events))
+            .noHealthChecks() // the daemon runs them at its configured period
             .build();
     return new HostedEnforcer(
         enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
