@@ -6,6 +6,8 @@ module dev.egress.cli {
   requires dev.egress.core;
   requires dev.egress.dns;
   requires dev.egress.process;
+  // egressd's configuration file: the guard cleanup keeps and status checks.
+  requires dev.egress.daemon;
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.
