@@ -9,6 +9,8 @@ module dev.egress.cli {
   requires dev.egress.dns;
   requires dev.egress.process;
   requires dev.egress.audit;
+  // egressd's configuration file: the guard cleanup keeps and status checks.
+  requires dev.egress.daemon;
   requires info.picocli;
 
   // picocli fills the commands' annotated fields by reflection.

@@ -7,8 +7,9 @@
 module dev.egress.daemon {
   requires static org.jspecify;
   requires dev.egress.api;
-  requires dev.egress.nftables;
-  requires dev.egress.pf;
+  // DaemonConfig names the guard in their types (egressctl --config reads it).
+  requires transitive dev.egress.nftables;
+  requires transitive dev.egress.pf;
   requires dev.egress.dns;
   requires com.fasterxml.jackson.databind;
   requires org.slf4j;

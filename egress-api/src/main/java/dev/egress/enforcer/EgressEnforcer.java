@@ -3,6 +3,7 @@ package dev.egress.enforcer;
 import dev.egress.policy.EgressPolicy;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -66,6 +67,13 @@ public interface EgressEnforcer extends AutoCloseable {
 
   /** The live attachments, in no particular order. Non-blocking snapshot. */
   List<Attachment> attachments();
+
+  /**
+   * The live attachment whose container holds {@code source} now, which tells whose packet one from
+   * {@code source} is (a filtering resolver and an audit trail ask this). Empty when no live
+   * attachment holds it, also while its container's detach is under way. Non-blocking; thread-safe.
+   */
+  Optional<Attachment> attachmentHolding(InetAddress source);
 
   /**
    * Brings kernel state in line with the containers that really run — the step after a launcher or

@@ -9,17 +9,22 @@ import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.PfInspection;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
+import dev.egress.policy.UserText;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -38,7 +43,10 @@ import picocli.CommandLine.Spec;
           + " what would be removed. Name every container that runs: a rule set removed while its"
           + " container runs leaves that container unfiltered, unless the managed network's guard"
           + " blocks it. --yes first makes the host ready as an attach would (filter enabled, parent"
-          + " anchor or table loaded).",
+          + " anchor or table loaded, with the guard the enforcer runs with): it needs --config FILE"
+          + " (egressd's configuration), the --guard-* options as configured, or --no-guard, and"
+          + " refuses without, since reloading without the guard would open the managed network."
+          + " --live takes container ids; a rule-set name as status prints it is refused.",
       "Exit status: 0 nothing to remove (or all removed with --yes), 1 stale rule sets found"
           + " (dry run), 2 usage error, 3 a removal failed."
     })
@@ -49,6 +57,7 @@ final class CleanupCommand implements Callable<Integer> {
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private PfOptions pfOptions = new PfOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
+  @Mixin private GuardOptions guardOptions = new GuardOptions();
 
   @Option(
       names = "--backend",
@@ -88,18 +97,20 @@ final class CleanupCommand implements Callable<Integer> {
     }
     Backend chosen = backend != null ? backend : host.defaultBackend();
     Set<ContainerId> liveIds = liveIds();
+    // Read first: contradicting options fail before anything is listed.
+    Optional<ParentAnchor> pfParent =
+        chosen == Backend.PF ? guardOptions.pfParent(pfOptions) : Optional.empty();
+    Optional<NftGuard> nftGuard =
+        chosen == Backend.NFT ? guardOptions.nftGuard(nftOptions) : Optional.empty();
     List<InstalledRuleSet> installed;
-    Set<RuleSetName> keep;
+    Function<ContainerId, RuleSetName> nameOf;
     if (chosen == Backend.PF) {
       installed = new ArrayList<>();
       for (PfInspection.LoadedAnchor anchor :
           new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
         installed.add(InstalledRuleSet.of(anchor, Map.of()));
       }
-      keep =
-          liveIds.stream()
-              .<RuleSetName>map(id -> pfOptions.parent().childName(id))
-              .collect(Collectors.toSet());
+      nameOf = id -> pfOptions.parent().childName(id);
     } else {
       NftBackend nft = nftOptions.backend(host.processes());
       installed = new ArrayList<>();
@@ -113,8 +124,10 @@ final class CleanupCommand implements Callable<Integer> {
                           addresses,
                           0,
                           Map.of())));
-      keep = liveIds.stream().map(nft::ruleSetName).collect(Collectors.toSet());
+      nameOf = nft::ruleSetName;
     }
+    refuseRuleSetNames(installed, nameOf);
+    Set<RuleSetName> keep = liveIds.stream().map(nameOf).collect(Collectors.toSet());
     List<InstalledRuleSet> stale =
         installed.stream().filter(ruleSet -> !keep.contains(ruleSet.name())).toList();
     if (stale.isEmpty()) {
@@ -128,13 +141,23 @@ final class CleanupCommand implements Callable<Integer> {
       output.note("dry run: pass --yes to remove " + (stale.size() == 1 ? "it" : "them"));
       return ExitCodes.FINDINGS;
     }
+    if (chosen == Backend.PF ? pfParent.isEmpty() : nftGuard.isEmpty()) {
+      throw new CommandFailure(
+          ExitCodes.USAGE,
+          GuardOptions.unknownGuard(
+              "cleanup --yes",
+              chosen == Backend.PF
+                  ? "the parent anchor " + pfOptions.parent().path()
+                  : "the base chains of table inet " + nftOptions.table()));
+    }
     try (EgressEnforcer enforcer =
         chosen == Backend.PF
             ? PfEgressEnforcer.builder()
                 .resolver(NO_NAMES)
                 .processRunner(host.processes())
                 .pfctlCommand(pfOptions.command(host))
-                .parentAnchor(pfOptions.parent())
+                .parentAnchor(pfParent.orElseThrow())
+                .noHealthChecks()
                 .build()
             : NftEgressEnforcer.builder()
                 .resolver(NO_NAMES)
@@ -142,7 +165,8 @@ final class CleanupCommand implements Callable<Integer> {
                 .nftCommand(nftOptions.nftWords())
                 .conntrackCommand(nftOptions.conntrackWords())
                 .table(nftOptions.table())
-                .guard(nftOptions.guard())
+                .guard(nftGuard.orElseThrow())
+                .noHealthChecks()
                 .build()) {
       ReconcileResult result = enforcer.reconcile(liveIds);
       for (InstalledRuleSet ruleSet : stale) {
@@ -164,6 +188,26 @@ final class CleanupCommand implements Callable<Integer> {
       }
     }
     return ids;
+  }
+
+  /**
+   * Refuses a {@code --live} value that names an installed rule set, as {@code status} prints them,
+   * but is not that rule set's container id: taking it for an id would remove the rules of the
+   * container it names. (A pf anchor is often named as its id; that one passes.)
+   */
+  private void refuseRuleSetNames(
+      List<InstalledRuleSet> installed, Function<ContainerId, RuleSetName> nameOf) {
+    for (InstalledRuleSet ruleSet : installed) {
+      String name = ruleSet.name().value();
+      if (live.contains(name) && !nameOf.apply(ContainerId.of(name)).equals(ruleSet.name())) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--live "
+                + UserText.quote(ruleSet.name().value())
+                + " is the name of an installed rule set (as status prints them), not a container"
+                + " id: pass the ids of the containers that run (e.g. from 'container ls')");
+      }
+    }
   }
 
   private static String describe(InstalledRuleSet ruleSet) {

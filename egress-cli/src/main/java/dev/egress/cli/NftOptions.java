@@ -74,9 +74,18 @@ final class NftOptions {
     }
   }
 
+  /** Whether any {@code --guard-*} option was given. */
+  boolean guardGiven() {
+    return !guardInterfaces.isEmpty() || !guardNetworks.isEmpty() || guardLog;
+  }
+
   NftBackend backend(ProcessRunner processes) {
+    return backend(processes, guard());
+  }
+
+  NftBackend backend(ProcessRunner processes, NftGuard guard) {
     try {
-      return new NftBackend(command(processes), table, guard());
+      return new NftBackend(command(processes), table, guard);
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCodes.USAGE, "egressctl: --table: " + e.getMessage());
     }

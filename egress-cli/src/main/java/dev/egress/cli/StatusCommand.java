@@ -2,15 +2,16 @@ package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
 import dev.egress.nftables.NftBackend;
+import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
-import dev.egress.process.ProcessRunner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
@@ -24,7 +25,10 @@ import picocli.CommandLine.Option;
     description = {
       "Show the containers' rule sets as the kernel holds them: each rule set with the source"
           + " addresses it governs, its rule count and its address tables' contents, and host-wide"
-          + " drift (filter disabled, hook or parent anchor missing). Read-only.",
+          + " drift (filter disabled, hook or parent anchor missing, guard missing or altered)."
+          + " The guard is checked against --config FILE (egressd's configuration), the --guard-*"
+          + " options, or --no-guard; without one of them, as if the enforcer ran without one."
+          + " Read-only.",
       "Exit status: 0 no drift, 1 drift found, 2 usage error, 3 the kernel could not be read."
     })
 final class StatusCommand implements Callable<Integer> {
@@ -33,6 +37,7 @@ final class StatusCommand implements Callable<Integer> {
   @Mixin private OutputOptions outputOptions = new OutputOptions();
   @Mixin private PfOptions pfOptions = new PfOptions();
   @Mixin private NftOptions nftOptions = new NftOptions();
+  @Mixin private GuardOptions guardOptions = new GuardOptions();
 
   @Option(
       names = "--backend",
@@ -57,9 +62,22 @@ final class StatusCommand implements Callable<Integer> {
     Backend chosen = backend != null ? backend : host.defaultBackend();
     Snapshot snapshot =
         switch (chosen) {
-          case PF -> pfSnapshot(pfOptions.pfctl(host), pfOptions.parent());
-          case NFT -> nftSnapshot(nftOptions, host.processes());
+          case PF -> {
+            Optional<ParentAnchor> parent = guardOptions.pfParent(pfOptions);
+            yield pfSnapshot(pfOptions.pfctl(host), parent.orElse(pfOptions.parent()), parent);
+          }
+          case NFT -> {
+            Optional<NftGuard> guard = guardOptions.nftGuard(nftOptions);
+            yield nftSnapshot(
+                nftOptions.backend(host.processes(), guard.orElse(NftGuard.none())),
+                nftOptions.table());
+          }
         };
+    if (!guardOptions.guardKnown(chosen, nftOptions)) {
+      output.note(
+          "the guard was checked as absent: pass --config FILE, the --guard-* options or"
+              + " --no-guard to say which guard the enforcer runs with");
+    }
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("backend", chosen.optionName());
@@ -102,8 +120,7 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  static Snapshot nftSnapshot(NftOptions options, ProcessRunner processes) throws EgressException {
-    NftBackend backend = options.backend(processes);
+  static Snapshot nftSnapshot(NftBackend backend, String table) throws EgressException {
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
     for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
       Map<String, List<String>> sets = new LinkedHashMap<>();
@@ -115,7 +132,7 @@ final class StatusCommand implements Callable<Integer> {
       ruleSets.add(
           new InstalledRuleSet(
               loaded.name(),
-              "table inet " + options.table() + " chain " + loaded.name(),
+              "table inet " + table + " chain " + loaded.name(),
               loaded.addresses(),
               loaded.rules().size(),
               sets));
@@ -126,7 +143,13 @@ final class StatusCommand implements Callable<Integer> {
     return new Snapshot(ruleSets, drift);
   }
 
-  static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent) throws EgressException {
+  /**
+   * @param parent the parent anchor to read
+   * @param known the parent as the enforcer runs it, guard included, when known: then it is
+   *     compared exactly, and a lost guard is drift
+   */
+  static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent, Optional<ParentAnchor> known)
+      throws EgressException {
     PfInspection inspection = new PfInspection(pfctl, parent);
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
     for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
@@ -143,7 +166,16 @@ final class StatusCommand implements Callable<Integer> {
           "the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
               + " (see 'egressctl doctor' for the fix)");
     }
-    if (!ruleSets.isEmpty() && !inspection.parentEvaluatesChildren()) {
+    if (known.isPresent()) {
+      if ((!ruleSets.isEmpty() || parent.guard() != null) && !inspection.parentIntact()) {
+        drift.add(
+            "the parent anchor "
+                + parent.path()
+                + " is missing or altered"
+                + (parent.guard() != null ? " (its guard included)" : "")
+                + ": the enforcer reloads it on its next health check");
+      }
+    } else if (!ruleSets.isEmpty() && !inspection.parentEvaluatesChildren()) {
       drift.add(
           "the parent anchor "
               + parent.path()

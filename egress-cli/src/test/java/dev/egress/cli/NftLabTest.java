@@ -5,11 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;
+import dev.egress.nftables.NftGuard;
 import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.LabRequirement;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,6 +56,10 @@ class NftLabTest {
   }
 
   private void attachContainer() throws Exception {
+    attachContainer(NftGuard.none());
+  }
+
+  private void attachContainer(NftGuard guard) throws Exception {
     FakeNameResolver resolver =
         new FakeNameResolver().set("api.example.com", NetnsLab.web(1), NetnsLab.webV6(1));
     try (NftEgressEnforcer enforcer =
@@ -61,6 +68,8 @@ class NftLabTest {
             .nftCommand(lab.inHost("nft"))
             .conntrackCommand(lab.inHost("conntrack"))
             .procNet(lab.hostProcNet())
+            .guard(guard)
+            .noHealthChecks()
             .build()) {
       enforcer.attach(
           lab.container(1).endpoint(),
@@ -103,7 +112,7 @@ class NftLabTest {
     assertEquals(1, dryRun.exit(), dryRun.out() + dryRun.err());
     assertTrue(dryRun.out().startsWith("would remove c_"), dryRun.out());
 
-    Cli.Result cleanup = run("cleanup", "--none-live", "--yes");
+    Cli.Result cleanup = run("cleanup", "--none-live", "--yes", "--no-guard");
     assertEquals(0, cleanup.exit(), cleanup.out() + cleanup.err());
     assertTrue(cleanup.out().startsWith("removed c_"), cleanup.out());
 
@@ -127,5 +136,55 @@ class NftLabTest {
             .contains("drift: base chain forward of table inet egress does not dispatch or guard"),
         status.out());
     assertEquals(3, doctor.exit(), doctor.out());
+  }
+
+  @Test
+  void cleanup_onAGuardedHost_keepsTheGuard_andStatusSeesItsLossByHand() throws Exception {
+    String[] guardOptions = {
+      "--guard-interface", NetnsLab.BRIDGE, "--guard-network", "10.77.0.0/24"
+    };
+    attachContainer(
+        new NftGuard(List.of(NetnsLab.BRIDGE), List.of(IpNetwork.parse("10.77.0.0/24")), false));
+
+    Cli.Result refused = run("cleanup", "--none-live", "--yes");
+    assertEquals(2, refused.exit(), refused.out() + refused.err());
+    assertTrue(
+        refused.err().contains("the guard the enforcer runs with is unknown"), refused.err());
+
+    Cli.Result cleanup = run(with(guardOptions, "cleanup", "--none-live", "--yes"));
+    assertEquals(0, cleanup.exit(), cleanup.out() + cleanup.err());
+    assertTrue(cleanup.out().startsWith("removed c_"), cleanup.out());
+    Cli.Result status = run(with(guardOptions, "status"));
+    assertEquals(0, status.exit(), status.out() + status.err());
+    assertTrue(
+        lab.exec(lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", "forward")
+            .contains(NetnsLab.BRIDGE),
+        "the guard is still in the forward chain");
+
+    lab.exec(lab.hostNamespace(), "nft", "flush", "chain", "inet", "egress", "forward");
+    Cli.Result drift = run(with(guardOptions, "status"));
+
+    assertEquals(1, drift.exit(), drift.out() + drift.err());
+    assertTrue(drift.out().contains("drift: base chain forward of table inet egress"), drift.out());
+  }
+
+  @Test
+  void cleanup_liveGivenARuleSetName_isRefused_andRemovesNothing() throws Exception {
+    attachContainer();
+    String name = run("status").out().split(" ")[0];
+    assertTrue(name.startsWith("c_"), name);
+
+    Cli.Result refused = run("cleanup", "--live", name, "--yes", "--no-guard");
+
+    assertEquals(2, refused.exit(), refused.out() + refused.err());
+    assertTrue(refused.err().contains("is the name of an installed rule set"), refused.err());
+    assertTrue(run("status").out().startsWith(name), "the rule set is still installed");
+  }
+
+  private static String[] with(String[] options, String... args) {
+    String[] all = new String[args.length + options.length];
+    System.arraycopy(args, 0, all, 0, args.length);
+    System.arraycopy(options, 0, all, args.length, options.length);
+    return all;
   }
 }

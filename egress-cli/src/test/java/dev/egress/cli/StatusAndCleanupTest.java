@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.testkit.pf.FakePfctl;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** status and cleanup against rule sets the real pf enforcer loaded into the fake pfctl. */
 class StatusAndCleanupTest {
@@ -126,7 +130,8 @@ class StatusAndCleanupTest {
             "/sbin/pfctl",
             "--live",
             "agent-1",
-            "--yes");
+            "--yes",
+            "--no-guard");
 
     assertEquals(0, result.exit(), result.err());
     assertEquals("removed agent-2 (com.apple/000.egress/agent-2, 192.168.64.4)\n", result.out());
@@ -153,7 +158,15 @@ class StatusAndCleanupTest {
     PfAttached.attach(host, "agent-1", "192.168.64.3", null);
 
     Cli.Result result =
-        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+        run(
+            "cleanup",
+            "--backend",
+            "pf",
+            "--pfctl-command",
+            "/sbin/pfctl",
+            "--none-live",
+            "--yes",
+            "--no-guard");
 
     assertEquals(0, result.exit(), result.err());
     assertEquals("removed agent-1 (com.apple/000.egress/agent-1, 192.168.64.3)\n", result.out());
@@ -166,7 +179,15 @@ class StatusAndCleanupTest {
         "-a com.apple/000.egress/agent-2 -F all", 0, 1, "pfctl: DIOCXBEGIN: Device busy");
 
     Cli.Result result =
-        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+        run(
+            "cleanup",
+            "--backend",
+            "pf",
+            "--pfctl-command",
+            "/sbin/pfctl",
+            "--none-live",
+            "--yes",
+            "--no-guard");
 
     assertEquals(3, result.exit());
     assertTrue(result.err().startsWith("egressctl: reconcile did not finish: "), result.err());
@@ -190,5 +211,79 @@ class StatusAndCleanupTest {
     assertEquals(2, both.exit());
     assertTrue(both.err().startsWith("--live and --none-live exclude each other"), both.err());
     assertTrue(host.pf.calls().isEmpty());
+  }
+
+  private static final String GUARDED_CONFIG =
+      "backend pf\nmanaged-network 192.168.64.0/24\nguard-interfaces bridge100\n"
+          + "allow-users root\n";
+
+  @Test
+  void cleanup_yes_withTheGuardUnknown_refusesAndLoadsNothing() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    List<String> parentBefore = host.pf.anchor("com.apple/000.egress").orElseThrow().rules();
+
+    Cli.Result result =
+        run("cleanup", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--none-live", "--yes");
+
+    assertEquals(2, result.exit(), result.out());
+    assertTrue(result.err().contains("the guard the enforcer runs with is unknown"), result.err());
+    assertTrue(result.err().contains("--config FILE"), result.err());
+    assertFalse(host.pf.anchor("com.apple/000.egress/agent-1").orElseThrow().isEmpty());
+    assertEquals(parentBefore, host.pf.anchor("com.apple/000.egress").orElseThrow().rules());
+  }
+
+  @Test
+  void cleanup_yes_withTheConfig_keepsTheGuard_andStatusSeesItsLoss(@TempDir Path dir)
+      throws Exception {
+    Path config = Files.writeString(dir.resolve("egressd.conf"), GUARDED_CONFIG);
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    String[] pf = {"--backend", "pf", "--pfctl-command", "/sbin/pfctl"};
+
+    Cli.Result cleanup = run(concat("cleanup", pf, "--none-live", "--yes", "--config", config));
+    Cli.Result status = run(concat("status", pf, "--config", config));
+
+    assertEquals(0, cleanup.exit(), cleanup.err());
+    assertTrue(
+        String.join("\n", host.pf.anchor("com.apple/000.egress").orElseThrow().rules())
+            .contains("192.168.64.0/24"),
+        "the guard is still in the parent anchor");
+    assertEquals(0, status.exit(), status.out() + status.err());
+
+    // The guard removed behind egressd's back: an unguarded enforcer reloads the parent.
+    PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+    Cli.Result drift = run(concat("status", pf, "--config", config));
+
+    assertEquals(1, drift.exit(), drift.out() + drift.err());
+    assertTrue(drift.out().contains("is missing or altered (its guard included)"), drift.out());
+  }
+
+  @Test
+  void cleanup_configAndNoGuard_together_isUsageErrorTwo(@TempDir Path dir) throws Exception {
+    Path config = Files.writeString(dir.resolve("egressd.conf"), GUARDED_CONFIG);
+
+    Cli.Result result =
+        run(
+            "cleanup",
+            "--backend",
+            "pf",
+            "--none-live",
+            "--yes",
+            "--no-guard",
+            "--config",
+            config.toString());
+
+    assertEquals(2, result.exit());
+    assertTrue(result.err().contains("--config and --no-guard"), result.err());
+    assertTrue(host.pf.calls().isEmpty());
+  }
+
+  private static String[] concat(String command, String[] options, Object... more) {
+    List<String> all = new ArrayList<>();
+    all.add(command);
+    all.addAll(List.of(options));
+    for (Object word : more) {
+      all.add(word.toString());
+    }
+    return all.toArray(String[]::new);
   }
 }

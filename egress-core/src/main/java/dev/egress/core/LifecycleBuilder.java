@@ -5,6 +5,7 @@ import dev.egress.enforcer.NameResolver;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
@@ -16,12 +17,15 @@ import org.jspecify.annotations.Nullable;
  * @param <B> the concrete builder, returned by every setter
  */
 public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
+  /** How often the health check runs unless told otherwise. */
+  public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(30);
+
   @Nullable NameResolver resolver;
   EgressListener listener = EgressListener.NONE;
   Clock clock = Clock.systemUTC();
   @Nullable ScheduledExecutorService scheduler;
   Duration retryDelay = Duration.ofSeconds(5);
-  Duration healthInterval = Duration.ZERO;
+  Optional<Duration> healthInterval = Optional.of(DEFAULT_HEALTH_INTERVAL);
 
   protected LifecycleBuilder() {}
 
@@ -64,12 +68,29 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
     return self();
   }
 
-  /** How often to run {@link RulesetEnforcer#checkHealth}; zero (the default) for never. */
+  /**
+   * How often to run {@link RulesetEnforcer#checkHealth}, which notices and repairs rule sets that
+   * were deleted or altered; every {@link #DEFAULT_HEALTH_INTERVAL} (30 s) by default. To switch it
+   * off, call {@link #noHealthChecks}.
+   */
   public B healthInterval(Duration interval) {
-    if (interval.isNegative()) {
-      throw new IllegalArgumentException("health interval must not be negative, got " + interval);
+    if (interval.isNegative() || interval.isZero()) {
+      throw new IllegalArgumentException(
+          "health interval must be positive, got "
+              + interval
+              + ": to switch the periodic health check off, call noHealthChecks()");
     }
-    this.healthInterval = interval;
+    this.healthInterval = Optional.of(interval);
+    return self();
+  }
+
+  /**
+   * Switches the periodic health check off: deleted or altered rule sets are then noticed only when
+   * someone calls {@link RulesetEnforcer#checkHealth} or {@code reconcile}. For callers that run
+   * the check on a schedule of their own (egressd does).
+   */
+  public B noHealthChecks() {
+    this.healthInterval = Optional.empty();
     return self();
   }
 
@@ -79,6 +100,6 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
    * @throws IllegalStateException if no resolver was given
    */
   protected RulesetEnforcer buildLifecycle(FirewallBackend backend) {
-    return new RulesetEnforcer(backend, this);
+    return RulesetEnforcer.start(backend, this);
   }
 }

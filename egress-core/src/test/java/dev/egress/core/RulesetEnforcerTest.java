@@ -25,11 +25,14 @@ import dev.egress.testkit.FakeNameResolver;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
@@ -61,6 +64,55 @@ class RulesetEnforcerTest {
     enforcer.close();
     noBackgroundRetries.close();
     threads.shutdownNow();
+  }
+
+  @Test
+  void build_withoutAHealthSetting_schedulesTheHealthCheckEvery30Seconds_afterConstruction() {
+    ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+    try (RulesetEnforcer defaults =
+        RulesetEnforcer.builder(backend).resolver(resolver).scheduler(scheduler).build()) {
+      assertEquals(1, scheduler.getQueue().size());
+      long delay = ((ScheduledFuture<?>) scheduler.getQueue().peek()).getDelay(TimeUnit.SECONDS);
+      assertTrue(delay > 25 && delay <= 30, "first check in " + delay + " s");
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  @Test
+  void noHealthChecks_schedulesNothing() {
+    ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+    try (RulesetEnforcer quiet =
+        RulesetEnforcer.builder(backend)
+            .resolver(resolver)
+            .scheduler(scheduler)
+            .noHealthChecks()
+            .build()) {
+      assertTrue(scheduler.getQueue().isEmpty());
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  @Test
+  void healthInterval_ofZero_isRefused_andNamesTheWayToSwitchItOff() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RulesetEnforcer.builder(backend).healthInterval(Duration.ZERO));
+    assertTrue(e.getMessage().contains("noHealthChecks()"), e.getMessage());
+  }
+
+  @Test
+  void attachmentHolding_isEmpty_whileTheDetachOfItsContainerFailsAndIsRetried() throws Exception {
+    ContainerEndpoint container = container("a", "10.0.0.2");
+    Attachment attachment = noBackgroundRetries.attach(container, EgressPolicy.denyAll());
+    backend.failRemovals(true);
+
+    assertThrows(EgressException.class, attachment::detach);
+
+    assertEquals(
+        Optional.empty(), noBackgroundRetries.attachmentHolding(container.addresses().get(0)));
   }
 
   /** Gives {@code call} a moment to finish; a correct engine may rightly still be waiting. */

@@ -1,5 +1,8 @@
 package dev.egress.daemon;
 
+import dev.egress.nftables.NftGuard;
+import dev.egress.pf.render.ManagedNetwork;
+import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpNetwork;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -93,6 +96,29 @@ public record DaemonConfig(
   /** Whether a guard closes the managed networks (the file did not say {@code unsafe-none}). */
   public boolean guarded() {
     return !managedNetworks.isEmpty();
+  }
+
+  /**
+   * The nftables guard this configuration asks for: the one egressd's enforcer runs with, and the
+   * one {@code egressctl --config} keeps.
+   */
+  public NftGuard nftGuard() {
+    return guarded() ? new NftGuard(guardInterfaces, managedNetworks, guardLog) : NftGuard.none();
+  }
+
+  /**
+   * The pf parent anchor this configuration asks for, its guard included: the one egressd's
+   * enforcer loads, and the one {@code egressctl --config} keeps.
+   */
+  public ParentAnchor pfParent() {
+    ParentAnchor parent = ParentAnchor.defaults();
+    if (!guarded()) {
+      return parent;
+    }
+    return parent.guarding(
+        new ManagedNetwork(
+            managedNetworks, guardInterfaces.isEmpty() ? null : guardInterfaces.get(0)),
+        guardLog);
   }
 
   /** The packet filters egressd can enforce with, as the configuration file names them. */

@@ -556,6 +556,12 @@ class ProtocolTest {
     }
 
     @Override
+    public java.util.Optional<dev.egress.enforcer.Attachment> attachmentHolding(
+        java.net.InetAddress source) {
+      return java.util.Optional.empty();
+    }
+
+    @Override
     public dev.egress.enforcer.ReconcileResult reconcile(java.util.Set<ContainerId> live) {
       return new dev.egress.enforcer.ReconcileResult(java.util.Set.of(), java.util.Set.of());
     }

@@ -18,10 +18,12 @@ import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -67,6 +69,11 @@ public final class NftEgressEnforcer implements EgressEnforcer {
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
+  }
+
+  @Override
+  public Optional<Attachment> attachmentHolding(InetAddress source) {
+    return lifecycle.attachmentHolding(source);
   }
 
   /**

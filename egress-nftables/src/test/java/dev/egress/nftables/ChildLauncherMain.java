@@ -62,7 +62,7 @@ public final class ChildLauncherMain {
             .nftCommand(all.subList(2, split))
             .conntrackCommand(all.subList(split + 1, all.size()))
             .commandTimeout(Duration.ofSeconds(30))
-            .healthInterval(Duration.ZERO)
+            .noHealthChecks()
             .guard(all.get(0).equals("guard") ? labGuard() : NftGuard.none())
             .build();
     Map<String, Attachment> attached = new HashMap<>();

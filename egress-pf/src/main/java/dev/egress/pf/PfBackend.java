@@ -433,7 +433,7 @@ final class PfBackend implements FirewallBackend {
               + " yourself, then restart the container system ('container system stop; container"
               + " system start'), because that reload also drops vmnet's NAT");
     }
-    if (!sameRules(ruleLines(PfRenderer.renderParent(parent)), pfctl.rules(parent.path()))) {
+    if (!inspection.parentIntact()) {
       problems.add(
           "the parent anchor "
               + parent.path()

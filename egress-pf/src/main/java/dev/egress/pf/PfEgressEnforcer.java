@@ -16,9 +16,11 @@ import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -64,6 +66,11 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
+  }
+
+  @Override
+  public Optional<Attachment> attachmentHolding(InetAddress source) {
+    return lifecycle.attachmentHolding(source);
   }
 
   /**

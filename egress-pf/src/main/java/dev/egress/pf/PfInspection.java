@@ -6,6 +6,7 @@ import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.pfctl.TableName;
 import dev.egress.pf.render.ParentAnchor;
+import dev.egress.pf.render.PfRenderer;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -133,9 +134,18 @@ public final class PfInspection {
   }
 
   /**
+   * Whether the parent anchor holds exactly what {@link PfRenderer#renderParent} prints for it, the
+   * guard included: false when it is missing, altered, or lost its guard.
+   */
+  public boolean parentIntact() throws PfctlException {
+    return PfBackend.sameRules(
+        PfBackend.ruleLines(PfRenderer.renderParent(parent)), pfctl.rules(parent.path()));
+  }
+
+  /**
    * Whether the parent anchor holds {@code anchor "*"} ({@code -a PARENT -s rules}), which makes pf
    * evaluate the container anchors below it. A parent loaded with a different guard still counts;
-   * {@link PfEgressEnforcer#checkHealth} compares it exactly.
+   * {@link #parentIntact} compares it exactly.
    */
   public boolean parentEvaluatesChildren() throws PfctlException {
     return pfctl.rules(parent.path()).stream().anyMatch(rule -> rule.startsWith(CHILDREN_HOOK));

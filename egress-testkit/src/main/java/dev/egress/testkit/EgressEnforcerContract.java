@@ -26,6 +26,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -250,6 +251,20 @@ public abstract class EgressEnforcerContract {
     }
 
     @Test
+    void attachmentHolding_anAttachedAddress_isThatAttachment_andNoneForOthers() throws Exception {
+      ContainerEndpoint container = h().newContainer();
+      ContainerEndpoint stranger = h().newContainer();
+      Attachment attachment = h().enforcer().attach(container, onlyHttpsTo(0));
+
+      for (InetAddress address : container.addresses()) {
+        assertEquals(Optional.of(attachment), h().enforcer().attachmentHolding(address));
+      }
+      for (InetAddress address : stranger.addresses()) {
+        assertEquals(Optional.empty(), h().enforcer().attachmentHolding(address));
+      }
+    }
+
+    @Test
     void neverAttachedContainer_reachesNothing() throws Exception {
       ContainerEndpoint attached = h().newContainer();
       ContainerEndpoint stranger = h().newContainer();
@@ -447,6 +462,9 @@ public abstract class EgressEnforcerContract {
 
       assertFalse(attachment.isActive());
       assertTrue(attachedIds().isEmpty());
+      for (InetAddress address : container.addresses()) {
+        assertEquals(Optional.empty(), h().enforcer().attachmentHolding(address));
+      }
       assertDenied(container, https(0));
       assertDenied(container, gatewayProxy(container));
       assertDenied(container, Flow.udp(net(3), 53));
@@ -485,7 +503,9 @@ public abstract class EgressEnforcerContract {
           new ContainerEndpoint(
               ContainerId.of(first.id() + "-next"), first.addresses(), first.gateway());
 
-      h().enforcer().attach(reused, onlyHttpsTo(1));
+      Attachment next = h().enforcer().attach(reused, onlyHttpsTo(1));
+
+      assertEquals(Optional.of(next), h().enforcer().attachmentHolding(reused.addresses().get(0)));
 
       assertDenied(reused, https(0));
       assertAllowed(reused, https(1));

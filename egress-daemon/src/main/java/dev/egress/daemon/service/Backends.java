@@ -12,7 +12,6 @@ import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;
-import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -38,16 +37,7 @@ public final class Backends {
   public static HostedEnforcer host(DaemonConfig config, Consumer<ObjectNode> events) {
     DnsNameResolver resolver = resolver(config.resolver());
     if (config.backend() == DaemonConfig.Backend.PF) {
-      ParentAnchor parent = ParentAnchor.defaults();
-      if (config.guarded()) {
-        List<String> bridge = config.guardInterfaces(); // at most one for pf
-        parent =
-            parent.guarding(
-                new ManagedNetwork(
-                    config.managedNetworks(), bridge.isEmpty() ? null : bridge.get(0)),
-                config.guardLog());
-      }
-      ParentAnchor anchors = parent;
+      ParentAnchor anchors = config.pfParent();
       Function<ContainerId, RuleSetName> names = anchors::childName;
       PfEgressEnforcer enforcer =
           PfEgressEnforcer.builder()
@@ -55,14 +45,12 @@ public final class Backends {
               .parentAnchor(anchors)
               .pfctlCommand(PFCTL)
               .listener(listener(names, events))
+              .noHealthChecks() // the daemon runs them at its configured period
               .build();
       return new HostedEnforcer(
           enforcer, "pf", names, enforcer::checkHealth, resolver::status, resolver::close);
     }
-    NftGuard guard =
-        config.guarded()
-            ? new NftGuard(config.guardInterfaces(), config.managedNetworks(), config.guardLog())
-            : NftGuard.none();
+    NftGuard guard = config.nftGuard();
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
     Function<ContainerId, RuleSetName> names =
         new NftBackend(NftCommand.onPath(), "egress", guard)::ruleSetName;
@@ -71,6 +59,7 @@ public final class Backends {
             .resolver(resolver)
             .guard(guard)
             .listener(listener(names, events))
+            .noHealthChecks() // the daemon runs them at its configured period
             .build();
     return new HostedEnforcer(
         enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
