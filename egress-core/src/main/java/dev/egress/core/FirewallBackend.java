@@ -87,6 +87,24 @@ public interface FirewallBackend extends AutoCloseable {
   boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
 
   /**
+   * The installed rule sets as read now, to check many of them against their plans with one read: a
+   * health check or reconcile reads the kernel once, not once per rule set. What it answers is what
+   * was installed when it was read; a check that finds a rule set altered reinstalls it, so a read
+   * taken just before an update costs a needless reinstall, never a missed one. The default reads
+   * each rule set when asked ({@link #isIntact}).
+   */
+  default Installed readInstalled() throws EgressException {
+    return this::isIntact;
+  }
+
+  /** Rule sets as read at one moment; see {@link #readInstalled}. */
+  @FunctionalInterface
+  interface Installed {
+    /** Whether {@code name} was exactly what {@link #install} would load for {@code plan}. */
+    boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
+  }
+
+  /**
    * Host-wide problems that make enforcement unreliable (filter disabled, hook missing from the
    * main ruleset), each with its fix. Empty when healthy. Repairs nothing.
    */

@@ -251,8 +251,8 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    *
    * @return whether a reinstall happened
    */
-  boolean repairIfDrifted() throws EgressException {
-    return reinstallUnless(this::isIntact);
+  boolean repairIfDrifted(FirewallBackend.Installed installed) throws EgressException {
+    return reinstallUnless(plan -> isIntact(installed, plan));
   }
 
   /**
@@ -298,9 +298,9 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    * the caller reinstalls (atomic and idempotent) rather than leave a rule set it cannot see, which
    * may be missing: pfctl, for one, may fail to list an anchor that no longer exists.
    */
-  private boolean isIntact(EnforcementPlan plan) {
+  private boolean isIntact(FirewallBackend.Installed installed, EnforcementPlan plan) {
     try {
-      return steps.backend.isIntact(name, plan);
+      return installed.isIntact(name, plan);
     } catch (EgressException e) {
       log.warn(
           "cannot read back the rule set {} of {}, reinstalling it: {}",

@@ -217,11 +217,12 @@ public final class RulesetEnforcer implements EgressEnforcer {
       }
     }
 
+    FirewallBackend.Installed rules = readInstalled();
     for (LiveAttachment attachment : registry.attachments()) {
       try {
         boolean reinstalled =
             installed.containsKey(attachment.name)
-                ? attachment.repairIfDrifted()
+                ? attachment.repairIfDrifted(rules)
                 : attachment.reinstall();
         if (reinstalled) {
           repaired.add(attachment.container().id());
@@ -238,6 +239,19 @@ public final class RulesetEnforcer implements EgressEnforcer {
           null);
     }
     return new ReconcileResult(removed, repaired);
+  }
+
+  /**
+   * What is installed, read once for a whole check; when that read fails, each rule set is read on
+   * its own, and one that cannot be read is reinstalled.
+   */
+  private FirewallBackend.Installed readInstalled() {
+    try {
+      return backend.readInstalled();
+    } catch (EgressException e) {
+      log.warn("cannot read the installed rule sets at once: {}", BackendSteps.describe(e));
+      return backend::isIntact;
+    }
   }
 
   /**
@@ -279,9 +293,10 @@ public final class RulesetEnforcer implements EgressEnforcer {
               "host check failed: " + BackendSteps.describe(e),
               false));
     }
+    FirewallBackend.Installed rules = readInstalled();
     for (LiveAttachment liveAttachment : registry.attachments()) {
       try {
-        if (liveAttachment.repairIfDrifted()) {
+        if (liveAttachment.repairIfDrifted(rules)) {
           findings.add(liveAttachment.reinstalled());
         }
       } catch (EgressException e) {

@@ -374,8 +374,19 @@ public final class NftBackend implements FirewallBackend {
    */
   @Override
   public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
-    ChainName chain = ChainName.of(name);
+    return isIntact(listing(), name, plan);
+  }
+
+  /** One {@code nft list table} for every rule set a check compares. */
+  @Override
+  public Installed readInstalled() throws NftException {
     NftListing listing = listing();
+    return (name, plan) -> isIntact(listing, name, plan);
+  }
+
+  private boolean isIntact(NftListing listing, RuleSetName name, EnforcementPlan plan)
+      throws NftException {
+    ChainName chain = ChainName.of(name);
     held.put(name, Held.in(listing, chain));
     return renderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
         && NftRenderer.sets(chain, plan).equals(listing.setsOf(chain))

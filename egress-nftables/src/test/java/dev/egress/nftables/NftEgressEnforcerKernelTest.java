@@ -21,6 +21,8 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.LabRequirement;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -449,5 +451,45 @@ class NftEgressEnforcerKernelTest {
       assertTrue(enforcer.attachments().isEmpty());
       assertFalse(c1.tcp(NetnsLab.web(0), 443).reached());
     }
+  }
+
+  @Test
+  void healthCheckAndReconcile_listTheTableTwice_howeverManyAreAttached() throws Exception {
+    List<List<String>> listings = new CopyOnWriteArrayList<>();
+    SystemProcessRunner system = new SystemProcessRunner();
+    ProcessRunner recording =
+        command -> {
+          if (command.argv().contains("list")) {
+            listings.add(command.argv());
+          }
+          return system.run(command);
+        };
+    List<LabContainer> containers = List.of(lab.container(1), lab.container(2), lab.container(3));
+    try (NftEgressEnforcer enforcer =
+        LabNft.enforcer(lab)
+            .processRunner(recording)
+            .resolver(lab.names())
+            .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
+            .noHealthChecks()
+            .build()) {
+      for (LabContainer container : containers) {
+        enforcer.attach(container.endpoint(), apiPolicy());
+      }
+
+      // One listing for the host's guard, one for every rule set: not one per container.
+      listings.clear();
+      assertEquals(List.of(), enforcer.checkHealth());
+      assertEquals(2, tableListings(listings), listings.toString());
+
+      listings.clear();
+      enforcer.reconcile(
+          Set.of(containers.get(0).id(), containers.get(1).id(), containers.get(2).id()));
+      // One to find the rule sets installed, one to compare every live one with its plan.
+      assertEquals(2, tableListings(listings), listings.toString());
+    }
+  }
+
+  private static long tableListings(List<List<String>> listings) {
+    return listings.stream().filter(argv -> argv.contains("table")).count();
   }
 }
