@@ -237,7 +237,7 @@ describe('the event stream', () => {
   it('skips event types it does not know and delivers the rest', async () => {
     const stream = client.subscribe();
     await readUntil(stream, subscribed(false));
-    fake.publish({ type: 'dns-query', time: '2026-11-29T14:02:11.123Z', name: 'example.com' });
+    fake.publish({ type: 'from-a-later-version', time: '2026-11-29T14:02:11.123Z', name: 'example.com' });
     fake.publish({ type: 'detached', time: '2026-11-29T14:02:11.124Z', containerId: 'c9' });
     const next = await stream.next();
     assert.deepEqual(next.value, {
