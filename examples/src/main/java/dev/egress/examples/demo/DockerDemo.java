@@ -119,6 +119,7 @@ final class DockerDemo {
           NETWORK,
           BRIDGE,
           (System.nanoTime() - start) / 1_000_000);
+      BusyboxProbes.awaitIpv6Settled(PROCESSES, BRIDGE);
       BusyboxProbes probes = new BusyboxProbes(docker, uplink);
       String id = agent.id();
       Resolutions resolutions = uplink.names().resolve(policy.hostNames());

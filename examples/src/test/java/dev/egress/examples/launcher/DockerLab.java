@@ -43,7 +43,7 @@ final class DockerLab implements AutoCloseable {
   static final IpNetwork SUBNET = IpNetwork.parse("10.213.0.0/24");
   static final IpNetwork SUBNET6 = IpNetwork.parse("fd00:213::/64");
 
-  private static final SystemProcessRunner PROCESSES = new SystemProcessRunner();
+  static final SystemProcessRunner PROCESSES = new SystemProcessRunner();
 
   final HostUplink uplink;
   final Path policies;

@@ -303,6 +303,9 @@ class DockerLauncherTest {
   }
 
   private boolean tcp(ManagedContainer container, InetAddress target, int port) throws Exception {
+    if (IpAddresses.isIpv6(target)) {
+      BusyboxProbes.awaitIpv6Settled(DockerLab.PROCESSES, DockerLab.BRIDGE);
+    }
     return probes().tcp(container.id(), target, port);
   }
 
