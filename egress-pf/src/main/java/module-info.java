@@ -4,7 +4,6 @@ module dev.egress.pf {
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
   requires transitive dev.egress.process;
-  requires dev.egress.dns;
   requires org.slf4j;
 
   exports dev.egress.pf;
