@@ -70,6 +70,16 @@ public final class LabContainer {
     return ipv6;
   }
 
+  /**
+   * Starts a TCP echo server in the container on {@code port}, on all its addresses, for the host
+   * or other containers to connect to; it runs until the lab closes.
+   *
+   * @throws IOException if the agent cannot listen there
+   */
+  public void listen(int port) throws IOException {
+    agent.ask("tcp-echo " + port + " ::", probeTimeout.plusSeconds(5));
+  }
+
   /** Opens and closes a TCP connection. */
   public Outcome tcp(InetAddress target, int port) {
     return probe("connect - " + IpAddresses.format(target) + " " + port + " " + millis());

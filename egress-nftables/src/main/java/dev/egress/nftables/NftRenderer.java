@@ -37,8 +37,8 @@ import java.util.stream.Collectors;
  *       Docker's filter chains at priority 0). On input: whatever arrives on {@code lo} (the host
  *       reaching its own addresses), then neighbour discovery, both accepted; then link-local
  *       sources ({@code fe80::/10}, {@code 169.254.0.0/16}) arriving on {@code links} rejected,
- *       since no container's policy governs them; then, on both, dispatch by source address and the
- *       guard;
+ *       since no container's policy governs them; then replies to connections the host opened,
+ *       accepted; then, on both, dispatch by source address and the guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
  *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
  *       ChainName} says.
@@ -63,6 +63,7 @@ final class NftRenderer {
   static final String LINKS = "links";
   static final String LOOPBACK_RULE = "iif \"lo\" accept";
   static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
+  static final String HOST_REPLIES_RULE = "ct state established ct direction reply accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
 
@@ -153,6 +154,10 @@ final class NftRenderer {
       String linkLocal = deny(guard.logDenied(), Reason.NOT_IN_POLICY);
       rules.add("ip6 saddr fe80::/10 iifname @" + LINKS + " " + linkLocal);
       rules.add("ip saddr 169.254.0.0/16 iifname @" + LINKS + " " + linkLocal);
+      // A container's replies to connections the host opened (a host process, or docker-proxy for
+      // a port published on the host) go only to the host socket that asked. What a container
+      // opens stays its policy's; what the host opens towards it is the host's choice.
+      rules.add(HOST_REPLIES_RULE);
     }
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);

@@ -138,6 +138,22 @@ class NftHostPathKernelTest {
   }
 
   @Test
+  void theHostReachesAContainersService_itsRepliesPass_yetTheContainerOpensNothingNew()
+      throws Exception {
+    LabContainer c1 = lab.container(1);
+    c1.listen(8080);
+    try (NftEgressEnforcer enforcer = enforcer(Guard.BRIDGE_AND_NETWORKS)) {
+      enforcer.attach(c1.endpoint(), policy());
+
+      assertEquals(Outcome.REACHED, lab.hostTcp(c1.ipv4(), 8080), "the host's connection");
+      assertEquals(Outcome.REACHED, lab.hostTcp(c1.ipv6(), 8080), "the host's connection, IPv6");
+      assertEquals(
+          Outcome.REFUSED, c1.tcp(lab.gateway(), 2222), "the container still opens only its own");
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 80));
+    }
+  }
+
+  @Test
   void aContainerTakingOverACrashedLaunchersAddress_inheritsItsRulesOnlyUntilStartUpReconcile()
       throws Exception {
     LabContainer c2 = lab.container(2);

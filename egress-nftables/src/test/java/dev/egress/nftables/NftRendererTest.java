@@ -318,6 +318,7 @@ class NftRendererTest {
             + " counter goto deny\n"
             + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log group 2160"
             + " counter goto deny\n"
+            + "add rule inet egress input ct state established ct direction reply accept\n"
             + "add rule inet egress input ip saddr vmap @src4\n"
             + "add rule inet egress input ip6 saddr vmap @src6\n"
             + "add rule inet egress input ip saddr 172.17.0.0/16 "

@@ -12,8 +12,11 @@ import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.ProcessResult;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -182,6 +185,40 @@ class DockerLauncherTest {
     assertFalse(tcp(closed, server, 8080), "a policy without the peer refuses it");
     assertTrue(tcp(peer, server, 8080), "a policy naming the peer reaches it");
     assertFalse(tcp(peer, mute, 8080), "the server's replies need its own policy to allow them");
+  }
+
+  @Test
+  void theHostReachesAContainersService_itsRepliesPass_thoughItsPolicyNamesNoPeer()
+      throws Exception {
+    lab.writePolicy("closed", "allow 10.99.0.10 port 443\ndns none\n");
+    startLauncher();
+    List<String> serve = List.of("sh", "-c", "trap 'exit 0' TERM; nc -ll -p 8080 -e cat & wait");
+    ManagedContainer server = launcher.launch("closed", spec -> spec.command(serve));
+
+    assertEquals("ping", hostEcho(server.endpoint().addresses().get(0), 8080));
+    assertFalse(tcp(server, NetnsLab.web(0), 80), "the container still opens only its own");
+  }
+
+  /**
+   * Sends {@code ping} from the host to an echo server at {@code address:port} and returns what
+   * came back, retrying for up to 10 s while the server starts.
+   */
+  private static String hostEcho(InetAddress address, int port) throws Exception {
+    Exception last = null;
+    for (int attempt = 0; attempt < 10; attempt++) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(address, port), 1000);
+        socket.setSoTimeout(2000);
+        socket.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
+        return new BufferedReader(
+                new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8))
+            .readLine();
+      } catch (IOException e) {
+        last = e;
+        Thread.sleep(1000);
+      }
+    }
+    throw new AssertionError("no echo from " + address + ":" + port, last);
   }
 
   @Test
