@@ -14,6 +14,7 @@ import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -171,6 +172,32 @@ public final class NftBackend implements FirewallBackend {
       throw e;
     }
     held.put(name, expected);
+  }
+
+  @Override
+  public void grant(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
+      throws EgressException {
+    throw grantsRefused();
+  }
+
+  /** Set elements with a timeout leave by themselves. */
+  @Override
+  public boolean expiresGrants() {
+    return true;
+  }
+
+  @Override
+  public void revoke(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals)
+      throws EgressException {
+    throw grantsRefused();
+  }
+
+  private static UnsupportedPolicyException grantsRefused() {
+    return new UnsupportedPolicyException(
+        "the nftables enforcer does not take DNS filter grants yet",
+        "list each host name the container needs and name its resolvers");
   }
 
   @Override

@@ -134,6 +134,11 @@ public final class NftEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
+    @Override
+    protected String enforcerName() {
+      return "the nftables enforcer";
+    }
+
     /**
      * Runs nft and conntrack; by default a {@link SystemProcessRunner}. Tests put fake programs
      * here. Loads are all-or-nothing only if the runner writes a program's whole standard input
