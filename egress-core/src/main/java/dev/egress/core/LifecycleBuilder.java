@@ -113,6 +113,16 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
     return self();
   }
 
+  /** The DNS filter's address given to {@link #dnsFilter}, or null: for a backend that needs it. */
+  protected @Nullable InetAddress configuredDnsFilter() {
+    return dnsFilter;
+  }
+
+  /** The clock given to {@link #clock} (the system's by default): for a backend that needs it. */
+  protected Clock configuredClock() {
+    return clock;
+  }
+
   /**
    * The lifecycle over {@code backend} with these collaborators.
    *
