@@ -56,6 +56,7 @@ import org.jspecify.annotations.Nullable;
  * resolver-ttl-floor 10s
  * resolver-ttl-ceiling 1h
  * resolver-grace 5m
+ * dns-filter 172.17.0.1                           # or off (the default): nftables only
  * health-check-period 30s                         # or off
  * policy-reload-period 10s                        # or off (SIGHUP still reloads)
  * max-line-bytes 1MiB
@@ -155,6 +156,9 @@ public final class ConfigText {
     line(out, "resolver-ttl-floor", duration(resolver.ttlFloor()));
     line(out, "resolver-ttl-ceiling", duration(resolver.ttlCeiling()));
     line(out, "resolver-grace", duration(resolver.grace()));
+    if (resolver.dnsFilter() != null) {
+      line(out, "dns-filter", IpAddresses.format(resolver.dnsFilter()));
+    }
     line(out, "health-check-period", duration(config.healthCheckPeriod()));
     line(out, "policy-reload-period", duration(config.policyReloadPeriod()));
     line(out, "max-line-bytes", Integer.toString(config.limits().maxLineBytes()));
@@ -221,6 +225,7 @@ public final class ConfigText {
             "resolver-ttl-floor",
             "resolver-ttl-ceiling",
             "resolver-grace",
+            "dns-filter",
             "health-check-period",
             "policy-reload-period",
             "max-line-bytes",
@@ -247,6 +252,7 @@ public final class ConfigText {
     private final Set<GroupPrincipal> allowGroups = new LinkedHashSet<>();
     private Path stateFile;
     private List<InetAddress> resolverServers = List.of();
+    private @Nullable InetAddress dnsFilter;
     private Duration queryTimeout = Duration.ofSeconds(3);
     private Duration ttlFloor = Duration.ofSeconds(10);
     private Duration ttlCeiling = Duration.ofHours(1);
@@ -294,7 +300,7 @@ public final class ConfigText {
           allowUsers,
           allowGroups,
           stateFile,
-          new Resolver(resolverServers, queryTimeout, ttlFloor, ttlCeiling, grace),
+          new Resolver(resolverServers, queryTimeout, ttlFloor, ttlCeiling, grace, dnsFilter),
           healthCheckPeriod,
           policyReloadPeriod,
           new Limits(maxLineBytes, maxConnections, subscriberQueue));
@@ -419,6 +425,17 @@ public final class ConfigText {
         case "resolver-grace":
           duration(values, true, Duration.ZERO, Duration.ofDays(1)).ifPresent(d -> grace = d);
           break;
+        case "dns-filter":
+          one(values)
+              .filter(value -> !value.text().equals("off"))
+              .ifPresent(
+                  value -> {
+                    List<InetAddress> parsed = addresses(List.of(value));
+                    if (!parsed.isEmpty()) {
+                      dnsFilter = parsed.get(0);
+                    }
+                  });
+          break;
         case "health-check-period":
           duration(values, true, Duration.ofSeconds(1), Duration.ofDays(1))
               .ifPresent(d -> healthCheckPeriod = d);
@@ -472,6 +489,12 @@ public final class ConfigText {
             seenOn.getOrDefault("resolver-ttl-ceiling", 1),
             1,
             "resolver-ttl-ceiling is below resolver-ttl-floor");
+      }
+      if (dnsFilter != null && backend == Backend.PF) {
+        problem(
+            seenOn.getOrDefault("dns-filter", 1),
+            1,
+            "dns-filter needs the nftables backend: pf does not take the filter's grants yet");
       }
     }
 

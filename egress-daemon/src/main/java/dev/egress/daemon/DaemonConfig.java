@@ -167,13 +167,16 @@ public record DaemonConfig(
    * The resolver's settings; see {@code DnsNameResolver.Builder} for what each means.
    *
    * @param servers the DNS servers to ask (port 53); empty for the system's
+   * @param dnsFilter where egressd's DNS filter listens (port 53, UDP and TCP) for containers whose
+   *     policy says {@code dns filter}; null for no filter (such policies are then refused)
    */
   public record Resolver(
       List<InetAddress> servers,
       Duration queryTimeout,
       Duration ttlFloor,
       Duration ttlCeiling,
-      Duration grace) {
+      Duration grace,
+      @Nullable InetAddress dnsFilter) {
     public Resolver {
       servers = List.copyOf(servers);
       Objects.requireNonNull(queryTimeout, "queryTimeout");

@@ -4,6 +4,7 @@ import dev.egress.daemon.service.Backends;
 import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
@@ -123,7 +124,7 @@ public final class Egressd {
       daemon =
           Daemon.start(
               config.get(), events -> Backends.host(config.get(), events), Clock.systemUTC());
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       log.error("egressd cannot start: {}", e.getMessage(), e);
       return CANNOT_RUN;
     }

@@ -91,6 +91,7 @@ class ConfigTextTest {
                 + "resolver-ttl-floor 5s\n"
                 + "resolver-ttl-ceiling 2h\n"
                 + "resolver-grace off\n"
+                + "dns-filter 10.213.0.1\n"
                 + "health-check-period 1m\n"
                 + "policy-reload-period off\n"
                 + "max-line-bytes 64KiB\n"
@@ -108,6 +109,7 @@ class ConfigTextTest {
         config.resolver().servers());
     assertEquals(Duration.ofMillis(500), config.resolver().queryTimeout());
     assertEquals(Duration.ZERO, config.resolver().grace());
+    assertEquals(IpAddresses.parse("10.213.0.1"), config.resolver().dnsFilter());
     assertEquals(Duration.ofMinutes(1), config.healthCheckPeriod());
     assertEquals(Duration.ZERO, config.policyReloadPeriod());
     assertEquals(new DaemonConfig.Limits(64 * 1024, 7, 5), config.limits());
@@ -119,13 +121,28 @@ class ConfigTextTest {
         parse(
             MINIMAL
                 + "guard-interfaces docker0\nsocket-group root\nresolver-servers 192.0.2.53\n"
-                + "health-check-period 90s\nresolver-query-timeout 1500ms\n");
+                + "health-check-period 90s\nresolver-query-timeout 1500ms\ndns-filter 10.213.0.1\n");
 
     assertEquals(config, parse(ConfigText.format(config)));
   }
 
+  @Test
+  void dnsFilter_isOffByDefault_andOffSaysSo() throws Exception {
+    assertEquals(null, parse(MINIMAL).resolver().dnsFilter());
+    assertEquals(null, parse(MINIMAL + "dns-filter off\n").resolver().dnsFilter());
+  }
+
   @Nested
   class Problems {
+    @Test
+    void dnsFilter_thatIsNotAnAddress_orOnPf_isRefused() {
+      assertEquals(1, problems(MINIMAL + "dns-filter resolver.local\n").size());
+      assertTrue(
+          problems("backend pf\n" + MINIMAL + "dns-filter 10.213.0.1\n").stream()
+              .anyMatch(problem -> problem.contains("dns-filter needs the nftables backend")),
+          problems("backend pf\n" + MINIMAL + "dns-filter 10.213.0.1\n").toString());
+    }
+
     @Test
     void unknownSetting_isPositioned_withASuggestion() {
       assertEquals(

@@ -7,19 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicyText;
 import dev.egress.policy.Resolutions;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -147,7 +151,9 @@ class NftBackendLoadTest {
 
     assertEquals(2, calls.size(), calls.toString());
     assertEquals(
-        "nft -f -\n" + new NftRenderer("egress").remove(CHAIN, AGENT.addresses(), setsOf(rules())),
+        "nft -f -\n"
+            + new NftRenderer("egress")
+                .remove(CHAIN, AGENT.addresses(), setsOf(rules()), List.of()),
         calls.get(0));
     assertTrue(calls.get(1).startsWith("conntrack -R -\n-D -f ipv4 -s 10.77.0.2\n"), calls.get(1));
   }
@@ -339,5 +345,39 @@ class NftBackendLoadTest {
     assertTrue(
         prepare.getMessage().contains("the prepared table is not in place"), prepare.getMessage());
     assertTrue(refresh.getMessage().contains("is not in place"), refresh.getMessage());
+  }
+
+  @Test
+  void aGrant_isOneNftCall_andAnAddressTheNameResolvesToNeedsNone() throws Exception {
+    InetAddress filter = IpAddresses.parse("10.77.0.1");
+    Instant now = Instant.now();
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+            PolicyText.parse("allow api.example.test port 443\ndns filter\n", "test"),
+            AGENT,
+            Resolutions.none().with(API, Set.of(IpAddresses.parse("192.0.2.10"))),
+            filter);
+
+    backend.grant(
+        CHAIN,
+        plan,
+        Map.of(
+            API,
+            Map.of(
+                IpAddresses.parse("192.0.2.11"),
+                now.plusSeconds(60),
+                IpAddresses.parse("2001:db8::11"),
+                now.plusSeconds(60))));
+    backend.grant(
+        CHAIN, plan, Map.of(API, Map.of(IpAddresses.parse("192.0.2.10"), now.plusSeconds(60))));
+
+    assertEquals(1, calls.size(), calls.toString());
+    assertTrue(
+        calls
+            .get(0)
+            .startsWith(
+                "nft -f -\nadd element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 timeout "),
+        calls.get(0));
+    assertTrue(calls.get(0).contains(CHAIN + "_t0_6 { 2001:db8::11 timeout "), calls.get(0));
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.egress.daemon.DaemonConfig;
 import dev.egress.daemon.wire.EventJson;
 import dev.egress.dns.DnsNameResolver;
+import dev.egress.dns.filter.DnsFilter;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.RuleSetName;
@@ -13,6 +14,10 @@ import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ParentAnchor;
+import dev.egress.policy.IpAddresses;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.function.Consumer;
@@ -22,7 +27,9 @@ import java.util.stream.Collectors;
 /**
  * The enforcer a configuration asks for, built through its public builder: nftables with the
  * configured guard, or pf with the guard in its parent anchor and pfctl run directly (egressd runs
- * as root). Each has the shared resolver.
+ * as root). Each has the shared resolver. With {@code dns-filter} set, nftables' enforcer is built
+ * with the filter's address and egressd hosts the {@link DnsFilter} there, over the same resolver,
+ * its query events sent with the enforcer's.
  */
 public final class Backends {
   /** pfctl as a root daemon runs it: no sudo. */
@@ -32,7 +39,9 @@ public final class Backends {
 
   /**
    * The hosted enforcer of {@code config}, its events sent to {@code events} in wire form. Builds
-   * only: no privileged call is made here.
+   * only: no privileged call is made here, except that a configured DNS filter starts listening.
+   *
+   * @throws UncheckedIOException if the DNS filter cannot listen on its address
    */
   public static HostedEnforcer host(DaemonConfig config, Consumer<ObjectNode> events) {
     DnsNameResolver resolver = resolver(config.resolver());
@@ -54,15 +63,49 @@ public final class Backends {
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
     Function<ContainerId, RuleSetName> names =
         new NftBackend(NftCommand.onPath(), "egress", guard)::ruleSetName;
-    NftEgressEnforcer enforcer =
+    NftEgressEnforcer.Builder builder =
         NftEgressEnforcer.builder()
             .resolver(resolver)
             .guard(guard)
             .listener(listener(names, events))
-            .noHealthChecks() // the daemon runs them at its configured period
-            .build();
+            .noHealthChecks(); // the daemon runs them at its configured period
+    InetAddress filterAddress = config.resolver().dnsFilter();
+    if (filterAddress == null) {
+      NftEgressEnforcer enforcer = builder.build();
+      return new HostedEnforcer(
+          enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
+    }
+    NftEgressEnforcer enforcer = builder.dnsFilter(filterAddress).build();
+    DnsFilter filter;
+    try {
+      filter =
+          DnsFilter.builder()
+              .attachments(enforcer)
+              .resolver(resolver)
+              .listen(new InetSocketAddress(filterAddress, 53))
+              .grace(config.resolver().grace())
+              .listener(listener(names, events))
+              .start();
+    } catch (IOException e) {
+      enforcer.close();
+      resolver.close();
+      throw new UncheckedIOException(
+          "cannot listen for the DNS filter on "
+              + IpAddresses.format(filterAddress)
+              + " port 53 (dns-filter): "
+              + e.getMessage(),
+          e);
+    }
     return new HostedEnforcer(
-        enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
+        enforcer,
+        "nftables",
+        names,
+        enforcer::checkHealth,
+        resolver::status,
+        () -> {
+          filter.close();
+          resolver.close();
+        });
   }
 
   private static EgressListener listener(

@@ -1,0 +1,114 @@
+package dev.egress.nftables;
+
+import dev.egress.dns.DnsNameResolver;
+import dev.egress.dns.filter.DnsFilter;
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.lab.NetnsLab;
+import dev.egress.lab.dns.TestDnsServer;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicyText;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The enforcer and its DNS filter as egressd would run them, in a process of its own inside a lab's
+ * host namespace (where the filter's sockets must be): an {@link NftEgressEnforcer} built with the
+ * filter's address, a {@link DnsFilter} on port 53 of that address, and the filter's upstream, a
+ * {@link TestDnsServer} on the host's loopback that counts what reaches it. Prints {@code ready},
+ * then answers each command line with one line:
+ *
+ * <ul>
+ *   <li>{@code set NAME TTL_SECONDS ADDRESS[,ADDRESS...]}: the upstream's records → {@code done};
+ *   <li>{@code attach ID IPV4 IPV6 POLICY} (the policy's lines joined by {@code |}) → {@code done}
+ *       or {@code failed MESSAGE};
+ *   <li>{@code health}: a health check, which repairs the table → {@code done};
+ *   <li>{@code queries NAME} / {@code total}: what reached the upstream → a number;
+ *   <li>{@code restart}: a new filter over the same enforcer (the old one closed) → {@code done}.
+ * </ul>
+ *
+ * <p>Arguments: the filter's address, the grace in milliseconds, the guarded networks
+ * (comma-separated).
+ */
+public final class FilterLabMain {
+  private FilterLabMain() {}
+
+  public static void main(String[] args) throws Exception {
+    InetAddress filterAddress = IpAddresses.parse(args[0]);
+    Duration grace = Duration.ofMillis(Long.parseLong(args[1]));
+    List<IpNetwork> networks = Arrays.stream(args[2].split(",")).map(IpNetwork::parse).toList();
+    try (TestDnsServer upstream =
+            TestDnsServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        DnsNameResolver resolver =
+            DnsNameResolver.builder()
+                .servers(List.of(upstream.address()))
+                .ttlFloor(Duration.ofSeconds(1))
+                .build();
+        NftEgressEnforcer enforcer =
+            NftEgressEnforcer.builder()
+                .resolver(resolver)
+                .guard(new NftGuard(List.of(NetnsLab.BRIDGE), networks, false))
+                .dnsFilter(filterAddress)
+                .noHealthChecks()
+                .build()) {
+      DnsFilter filter = start(enforcer, resolver, filterAddress, grace);
+      System.out.println("ready");
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        String[] words = line.split(" ", 5);
+        try {
+          switch (words[0]) {
+            case "set" -> {
+              upstream.setAddresses(
+                  words[1], Duration.ofSeconds(Long.parseLong(words[2])), words[3].split(","));
+              System.out.println("done");
+            }
+            case "attach" -> {
+              enforcer.attach(
+                  new ContainerEndpoint(
+                      ContainerId.of(words[1]),
+                      List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
+                      null),
+                  PolicyText.parse(words[4].replace('|', '\n'), "lab"));
+              System.out.println("done");
+            }
+            case "health" -> {
+              enforcer.checkHealth();
+              System.out.println("done");
+            }
+            case "queries" -> System.out.println(upstream.queries(words[1]));
+            case "total" -> System.out.println(upstream.totalQueries());
+            case "restart" -> {
+              filter.close();
+              filter = start(enforcer, resolver, filterAddress, grace);
+              System.out.println("done");
+            }
+            default -> System.out.println("failed unknown command " + words[0]);
+          }
+        } catch (Exception e) {
+          System.out.println("failed " + String.valueOf(e.getMessage()).replace('\n', ' '));
+        }
+      }
+      filter.close();
+    }
+  }
+
+  private static DnsFilter start(
+      NftEgressEnforcer enforcer, DnsNameResolver resolver, InetAddress address, Duration grace)
+      throws java.io.IOException {
+    return DnsFilter.builder()
+        .attachments(enforcer)
+        .resolver(resolver)
+        .listen(new InetSocketAddress(address, 53))
+        .grace(grace)
+        .start();
+  }
+}
