@@ -402,12 +402,21 @@ final class PfBackend implements FirewallBackend {
             && !List.of(expected).contains("all");
   }
 
-  /** The rule lines of a rendered ruleset: table definitions excluded, whitespace collapsed. */
+  /**
+   * The filter rule lines of a rendered ruleset, as {@code pfctl -s rules} shows them: table
+   * definitions and translation rules ({@code rdr}, {@code rdr-anchor}, which {@code -s nat} would
+   * show) excluded, whitespace collapsed. The redirect is not read back: without it a container's
+   * DNS to other resolvers is refused, never let through.
+   */
   static List<String> ruleLines(String text) {
     List<String> lines = new ArrayList<>();
     for (String line : text.split("\n")) {
       String rule = line.strip().replaceAll("\\s+", " ");
-      if (!rule.isEmpty() && !rule.startsWith("table ") && !rule.startsWith("#")) {
+      if (!rule.isEmpty()
+          && !rule.startsWith("table ")
+          && !rule.startsWith("#")
+          && !rule.startsWith("rdr ")
+          && !rule.startsWith("rdr-anchor ")) {
         lines.add(rule);
       }
     }
