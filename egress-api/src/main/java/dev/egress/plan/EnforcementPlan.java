@@ -12,9 +12,12 @@ import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
@@ -28,9 +31,9 @@ import org.jspecify.annotations.Nullable;
  * by a backend's renderer. It lets through exactly what {@link EgressPolicy#permits} allows ({@link
  * #permits} is that decision, read from the plan).
  *
- * <p>Everything but {@link #addresses} depends on the policy and the endpoint alone: a change of
- * what names resolve to changes only the address sets, so a backend replaces its tables or sets and
- * leaves its rules alone.
+ * <p>Everything but {@link #addresses} and {@link #grants} depends on the policy and the endpoint
+ * alone: a change of what names resolve to, or of what the DNS filter granted, changes only the
+ * address sets, so a backend replaces its tables or sets and leaves its rules alone.
  *
  * @param sources the container's source addresses, IPv4 first, as the endpoint lists them; its
  *     rules are keyed on these
@@ -45,6 +48,11 @@ import org.jspecify.annotations.Nullable;
  *     gateway is unknown is left out
  * @param addresses the names whose address sets the allow lines use, sorted, each with its current
  *     addresses (none when it resolves to nothing: the set is empty, never "any")
+ * @param grants what the DNS filter granted, by name (among those of {@code addresses}): each
+ *     address with the instant its grant ends. The name's set holds these too until then, kept
+ *     apart from {@code addresses} because they expire on their own (nftables element timeouts) or
+ *     are revoked by the enforcer (pf). Empty unless the plan has a {@code dnsFilter}; {@link
+ *     #withGrants} adds them
  * @param logDenied whether the final deny logs what it refuses
  */
 public record EnforcementPlan(
@@ -53,6 +61,7 @@ public record EnforcementPlan(
     @Nullable InetAddress dnsFilter,
     List<Allow> allows,
     SortedMap<HostName, Set<InetAddress>> addresses,
+    SortedMap<HostName, Map<InetAddress, Instant>> grants,
     boolean logDenied) {
 
   /** The name of an address-set target; empty for the others. */
@@ -88,6 +97,21 @@ public record EnforcementPlan(
     SortedMap<HostName, Set<InetAddress>> copy = new TreeMap<>();
     addresses.forEach((name, set) -> copy.put(name, Set.copyOf(set)));
     addresses = Collections.unmodifiableSortedMap(copy);
+    SortedMap<HostName, Map<InetAddress, Instant>> grantsCopy = new TreeMap<>();
+    grants.forEach(
+        (name, granted) -> {
+          if (!copy.containsKey(name)) {
+            throw new IllegalArgumentException(
+                "a grant to " + name + ", whose address set the plan does not hold");
+          }
+          if (!granted.isEmpty()) {
+            grantsCopy.put(name, Map.copyOf(granted));
+          }
+        });
+    if (dnsFilter == null && !grantsCopy.isEmpty()) {
+      throw new IllegalArgumentException("a plan without a DNS filter holds no grants");
+    }
+    grants = Collections.unmodifiableSortedMap(grantsCopy);
     for (Allow allow : allows) {
       allow
           .target()
@@ -145,7 +169,26 @@ public record EnforcementPlan(
         redirect,
         allows,
         addresses,
+        new TreeMap<>(),
         policy.logDenied());
+  }
+
+  /**
+   * This plan with {@code granted} as its {@link #grants}, as far as it applies: the grants of
+   * names whose sets the plan holds, none when the plan has no DNS filter. An update therefore
+   * keeps the grants of the names the new policy still has, and no others.
+   */
+  public EnforcementPlan withGrants(Map<HostName, Map<InetAddress, Instant>> granted) {
+    SortedMap<HostName, Map<InetAddress, Instant>> kept = new TreeMap<>();
+    if (dnsFilter != null) {
+      granted.forEach(
+          (name, until) -> {
+            if (addresses.containsKey(name)) {
+              kept.put(name, until);
+            }
+          });
+    }
+    return new EnforcementPlan(sources, resolvers, dnsFilter, allows, addresses, kept, logDenied);
   }
 
   /** The resolvers of {@code family}. */
@@ -174,9 +217,25 @@ public record EnforcementPlan(
         .collect(Collectors.toUnmodifiableSet());
   }
 
+  /** The addresses granted to {@code name}'s set in {@code family}, each with its grant's end. */
+  public Map<InetAddress, Instant> granted(HostName name, Family family) {
+    Map<InetAddress, Instant> result = new HashMap<>();
+    grants
+        .getOrDefault(name, Map.of())
+        .forEach(
+            (address, until) -> {
+              if (Family.of(address) == family) {
+                result.put(address, until);
+              }
+            });
+    return Collections.unmodifiableMap(result);
+  }
+
   /**
    * Whether a connection the container opens as {@code flow} is let through: what {@link
-   * EgressPolicy#permits} decides for the policy, endpoint and resolutions the plan was made from.
+   * EgressPolicy#permits} decides for the policy, endpoint and resolutions the plan was made from,
+   * with every grant the plan holds counted in its name's set (the plan is a snapshot: whoever
+   * makes it leaves out grants that ended).
    */
   public boolean permits(Flow flow) {
     InetAddress destination = flow.destination();
@@ -202,7 +261,8 @@ public record EnforcementPlan(
 
       @Override
       public Boolean addressSet(HostName name) {
-        return addresses.getOrDefault(name, Set.of()).contains(destination);
+        return addresses.getOrDefault(name, Set.of()).contains(destination)
+            || grants.getOrDefault(name, Map.of()).containsKey(destination);
       }
 
       @Override
@@ -272,6 +332,7 @@ public record EnforcementPlan(
         + allows
         + ", names "
         + addresses
+        + (grants.isEmpty() ? "" : ", granted " + grants)
         + (logDenied ? ", denials logged" : "");
   }
 }

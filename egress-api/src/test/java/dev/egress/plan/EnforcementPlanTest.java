@@ -18,6 +18,7 @@ import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
 import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -144,7 +145,13 @@ class EnforcementPlanTest {
         IllegalArgumentException.class,
         () ->
             new EnforcementPlan(
-                List.of(API), List.of(), null, List.of(allow), new TreeMap<>(), false));
+                List.of(API),
+                List.of(),
+                null,
+                List.of(allow),
+                new TreeMap<>(),
+                new TreeMap<>(),
+                false));
   }
 
   @Test
@@ -208,6 +215,63 @@ class EnforcementPlanTest {
         IllegalArgumentException.class,
         () ->
             new EnforcementPlan(
-                List.of(API), List.of(GATEWAY), filter, List.of(), new TreeMap<>(), false));
+                List.of(API),
+                List.of(GATEWAY),
+                filter,
+                List.of(),
+                new TreeMap<>(),
+                new TreeMap<>(),
+                false));
+  }
+
+  @Test
+  void withGrants_keepsThoseOfNamesThePlanHolds_andPermitsThem() throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    HostName wildcard = HostName.of("*.example.com");
+    Instant until = Instant.parse("2026-01-01T00:05:00Z");
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+                policy("allow *.example.com port 443\ndns filter\n"),
+                container(GATEWAY),
+                Resolutions.none(),
+                filter)
+            .withGrants(
+                Map.of(
+                    wildcard,
+                    Map.of(API, until, API_V6, until),
+                    HostName.of("gone.example"),
+                    Map.of(GATEWAY, until)));
+
+    assertEquals(Set.of(wildcard), plan.grants().keySet());
+    assertEquals(Map.of(API, until), plan.granted(wildcard, Family.IPV4));
+    assertEquals(Map.of(API_V6, until), plan.granted(wildcard, Family.IPV6));
+    assertEquals(Set.of(), plan.addresses(wildcard, Family.IPV4), "grants are kept apart");
+    assertTrue(plan.permits(Flow.tcp(API, 443)));
+    assertFalse(plan.permits(Flow.tcp(API, 8443)));
+    assertFalse(plan.permits(Flow.tcp(GATEWAY, 443)));
+  }
+
+  @Test
+  void withGrants_withoutAFilter_holdsNone() throws Exception {
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+                policy("allow api.anthropic.com port 443\ndns gateway\n"),
+                container(GATEWAY),
+                Resolutions.none())
+            .withGrants(Map.of(API_NAME, Map.of(API, Instant.EPOCH)));
+
+    assertEquals(Map.of(), plan.grants());
+    assertFalse(plan.permits(Flow.tcp(API, 443)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new EnforcementPlan(
+                plan.sources(),
+                plan.resolvers(),
+                null,
+                plan.allows(),
+                plan.addresses(),
+                new TreeMap<>(Map.of(API_NAME, Map.of(API, Instant.EPOCH))),
+                false));
   }
 }

@@ -277,6 +277,11 @@ final class AttachmentRegistry<A extends AttachmentRegistry.Registered> {
     return owner == null ? Optional.empty() : Optional.ofNullable(live.get(owner));
   }
 
+  /** The live attachment of container {@code id}, if any. */
+  synchronized Optional<A> live(ContainerId id) {
+    return Optional.ofNullable(live.get(id));
+  }
+
   /** The live attachments, as of now. */
   synchronized List<A> attachments() {
     return List.copyOf(live.values());

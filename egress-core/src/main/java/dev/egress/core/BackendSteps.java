@@ -10,9 +10,11 @@ import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +25,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +44,13 @@ final class BackendSteps {
   final Clock clock;
   final ScheduledExecutorService scheduler;
   final Duration retryDelay;
+
+  /** Where the DNS filter answers, or null when the enforcer has none. */
+  final @Nullable InetAddress dnsFilter;
+
+  /** How refusals name the enforcer. */
+  private final String enforcerName;
+
   private final EgressListener listener;
   private final AttachmentRegistry<LiveAttachment> registry;
 
@@ -56,6 +66,8 @@ final class BackendSteps {
       Clock clock,
       ScheduledExecutorService scheduler,
       Duration retryDelay,
+      @Nullable InetAddress dnsFilter,
+      String enforcerName,
       AttachmentRegistry<LiveAttachment> registry) {
     this.backend = backend;
     this.resolver = resolver;
@@ -63,10 +75,15 @@ final class BackendSteps {
     this.clock = clock;
     this.scheduler = scheduler;
     this.retryDelay = retryDelay;
+    this.dnsFilter = dnsFilter;
+    this.enforcerName = enforcerName;
     this.registry = registry;
   }
 
   void checkPolicy(ContainerEndpoint container, EgressPolicy policy) throws EgressException {
+    if (policy.requiresDnsFiltering() && dnsFilter == null) {
+      throw UnsupportedPolicyException.withoutDnsFilter(enforcerName, policy);
+    }
     backend.checkSupported(policy);
     if (policy.usesGateway() && container.gateway() == null) {
       throw new IllegalArgumentException(

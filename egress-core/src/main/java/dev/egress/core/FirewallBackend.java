@@ -8,6 +8,7 @@ import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,7 +32,8 @@ public interface FirewallBackend extends AutoCloseable {
   RuleSetName ruleSetName(ContainerId containerId);
 
   /**
-   * Refuses policies this backend cannot honour, before anything is changed.
+   * Refuses policies this backend cannot honour, before anything is changed. Policies that need a
+   * DNS filter reach it only when the enforcer has one (the lifecycle refuses them otherwise).
    *
    * @throws UnsupportedPolicyException saying what and what to do instead
    */
@@ -54,10 +56,43 @@ public interface FirewallBackend extends AutoCloseable {
 
   /**
    * Installs or replaces the rule set {@code name} in one atomic, privileged call: after success
-   * exactly {@code plan} applies; after failure the previous rule set (or none) still applies,
-   * never a mix.
+   * exactly {@code plan} applies, its {@link EnforcementPlan#grants grants} included (each until
+   * its end; grants the plan does not hold are gone); after failure the previous rule set (or none)
+   * still applies, never a mix.
    */
   void install(RuleSetName name, EnforcementPlan plan) throws EgressException;
+
+  /**
+   * Adds what the DNS filter granted to the address sets of the installed rule set {@code name}, in
+   * one privileged call, all or nothing: each address of {@code additions} joins its name's set
+   * until the instant it maps to (an address granted before takes the new end, which the lifecycle
+   * never makes earlier). Rules, resolved addresses and other grants stay as they are. {@code plan}
+   * is the rule set as installed, its grants not yet holding {@code additions}; every name of
+   * {@code additions} has a set in it. Not idempotent in effect on ends, harmless to repeat.
+   *
+   * @throws EgressException if the kernel update failed; the sets are then as before, never wider
+   */
+  void grant(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
+      throws EgressException;
+
+  /**
+   * Whether the kernel drops a granted address from its set at the grant's end by itself (nftables
+   * element timeouts). When false, the lifecycle calls {@link #revoke} once a grant has ended, and
+   * again after a failure, until it succeeds.
+   */
+  boolean expiresGrants();
+
+  /**
+   * Takes granted addresses whose grants ended out of their names' sets in the installed rule set
+   * {@code name}, in one privileged call; an address no longer there is no error. Called only when
+   * {@link #expiresGrants} is false. {@code plan} is the rule set as installed, its grants no
+   * longer holding {@code removals}.
+   *
+   * @throws EgressException if the kernel update failed; the addresses may still be in the sets
+   */
+  void revoke(RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals)
+      throws EgressException;
 
   /**
    * Replaces only the address sets of {@code changedNames} in the installed rule set {@code name},
@@ -82,7 +117,10 @@ public interface FirewallBackend extends AutoCloseable {
 
   /**
    * Whether the installed rule set {@code name} is exactly what {@link #install} would load for
-   * {@code plan} now; false when missing or altered.
+   * {@code plan} now; false when missing or altered. Granted addresses are no drift as long as the
+   * plan holds their grants (or the grants have just ended and the kernel has not dropped them
+   * yet); a granted address the plan does not hold is drift. A grant the kernel dropped early is
+   * not (the set is narrower, never wider).
    */
   boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
 

@@ -2,6 +2,7 @@ package dev.egress.core;
 
 import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.NameResolver;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -26,11 +27,17 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
   @Nullable ScheduledExecutorService scheduler;
   Duration retryDelay = Duration.ofSeconds(5);
   Optional<Duration> healthInterval = Optional.of(DEFAULT_HEALTH_INTERVAL);
+  @Nullable InetAddress dnsFilter;
 
   protected LifecycleBuilder() {}
 
   /** This builder, typed as the concrete builder. */
   protected abstract B self();
+
+  /** How refusals name the enforcer, such as "the nftables enforcer". */
+  protected String enforcerName() {
+    return "the enforcer";
+  }
 
   /** Resolves the policies' host names and reports their changes. Required. */
   public B resolver(NameResolver resolver) {
@@ -92,6 +99,28 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
   public B noHealthChecks() {
     this.healthInterval = Optional.empty();
     return self();
+  }
+
+  /**
+   * The address where the host's DNS filter ({@code dev.egress.dns.filter.DnsFilter}) answers on
+   * port 53. With it the enforcer accepts policies that need one ({@code dns filter}, wildcard host
+   * names): their containers' port-53 traffic goes to the filter alone, and the enforcer is the
+   * filter's {@link dev.egress.enforcer.FilteredAttachments}. Without it such policies are refused
+   * with {@link dev.egress.enforcer.UnsupportedPolicyException}.
+   */
+  public B dnsFilter(InetAddress address) {
+    this.dnsFilter = Objects.requireNonNull(address, "address");
+    return self();
+  }
+
+  /** The DNS filter's address given to {@link #dnsFilter}, or null: for a backend that needs it. */
+  protected @Nullable InetAddress configuredDnsFilter() {
+    return dnsFilter;
+  }
+
+  /** The clock given to {@link #clock} (the system's by default): for a backend that needs it. */
+  protected Clock configuredClock() {
+    return clock;
   }
 
   /**

@@ -13,8 +13,16 @@ import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -25,8 +33,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One container's attachment: its policy, its current answers, its subscription to their changes,
- * and the steps that change its rule set. {@link #lock} orders everything done to it; the registry
- * says whether it is live.
+ * what the DNS filter granted it, and the steps that change its rule set. {@link #lock} orders
+ * everything done to it; the registry says whether it is live.
+ *
+ * <p>Grants go with the rule set: every plan it installs holds the grants that have not ended (so a
+ * reinstall or repair keeps them, and an update keeps those of the names the new policy still has),
+ * and a detach removes them with the rules. A backend whose kernel does not expire them gets a
+ * {@link FirewallBackend#revoke revoke} once they end.
  */
 final class LiveAttachment implements Attachment, AttachmentRegistry.Registered {
   private static final Logger log = LoggerFactory.getLogger(LiveAttachment.class);
@@ -43,6 +56,13 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   private final Object pendingChange = new Object();
   private @Nullable Resolutions pendingResolutions;
   private final Set<HostName> pendingChangedNames = new HashSet<>();
+
+  /**
+   * What the DNS filter granted and the kernel holds, by name, each address with its grant's end;
+   * replaced whole under {@link #lock}, read without it ({@link #grantedUntil} never waits for the
+   * kernel). Ended grants stay until a plan without them is installed or they are revoked.
+   */
+  private volatile Map<HostName, Map<InetAddress, Instant>> grants = Map.of();
 
   LiveAttachment(
       BackendSteps steps,
@@ -138,11 +158,13 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         names.isEmpty() ? null : steps.resolver.subscribe(names, this::onAddressesChanged);
     try {
       Resolutions resolved = steps.resolve(container.id(), names);
-      steps.backend.install(name, EnforcementPlan.of(newPolicy, container, resolved));
+      EnforcementPlan plan = plan(newPolicy, resolved);
+      steps.backend.install(name, plan);
       NameResolver.Subscription old = subscription;
       subscription = newSubscription;
       policy = newPolicy;
       resolutions = resolved;
+      grants = plan.grants();
       if (old != null) {
         old.close();
       }
@@ -215,7 +237,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       next = next.with(changedName, current.addressesOf(changedName));
     }
     try {
-      steps.backend.refreshAddresses(name, EnforcementPlan.of(policy, container, next), relevant);
+      steps.backend.refreshAddresses(name, plan(policy, next), relevant);
       resolutions = next;
       steps.emit(
           new EgressEvent.AddressesRefreshed(steps.clock.instant(), container.id(), relevant));
@@ -272,13 +294,194 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         return false;
       }
       Resolutions current = steps.resolve(container.id(), policy.hostNames());
-      EnforcementPlan plan = EnforcementPlan.of(policy, container, current);
+      EnforcementPlan plan = plan(policy, current);
       boolean drifted = !intact.test(plan);
       if (drifted) {
         steps.backend.install(name, plan);
+        grants = plan.grants();
       }
       resolutions = current;
       return drifted;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The plan of {@code plannedPolicy} with {@code resolved} and the grants that have not ended.
+   * Caller holds {@link #lock}.
+   */
+  private EnforcementPlan plan(EgressPolicy plannedPolicy, Resolutions resolved) {
+    Instant now = steps.clock.instant();
+    Map<HostName, Map<InetAddress, Instant>> current = new HashMap<>();
+    grants.forEach(
+        (grantee, granted) -> {
+          Map<InetAddress, Instant> lasting = new HashMap<>();
+          granted.forEach(
+              (address, until) -> {
+                if (until.isAfter(now)) {
+                  lasting.put(address, until);
+                }
+              });
+          current.put(grantee, lasting);
+        });
+    return EnforcementPlan.of(plannedPolicy, container, resolved, steps.dnsFilter)
+        .withGrants(current);
+  }
+
+  /**
+   * Puts {@code addresses} into the sets of the policy's names that cover {@code asked} until
+   * {@code expiry}, in one backend call; addresses granted as long or longer already need none. See
+   * {@link dev.egress.enforcer.FilteredAttachments#grant}.
+   */
+  void grant(HostName asked, Set<InetAddress> addresses, Instant expiry) throws EgressException {
+    lock.lock();
+    try {
+      EgressPolicy current = policy;
+      if (!active) {
+        throw new EgressException(
+            "container " + container.id() + " is not attached any more; nothing granted");
+      }
+      SortedSet<HostName> covering = current.namesCovering(asked);
+      if (steps.dnsFilter == null || !current.filtersDns() || covering.isEmpty()) {
+        throw new EgressException(
+            "the policy of "
+                + container.id()
+                + " does not let its DNS filter answer "
+                + asked
+                + "; nothing granted");
+      }
+      if (!expiry.isAfter(steps.clock.instant())) {
+        return; // ended already: nothing to open
+      }
+      EnforcementPlan plan = plan(current, resolutions);
+      Map<HostName, Map<InetAddress, Instant>> additions = new TreeMap<>();
+      for (HostName grantee : covering) {
+        if (!plan.addresses().containsKey(grantee)) {
+          continue; // a line that opens no port but 53 has no set
+        }
+        Map<InetAddress, Instant> granted = plan.grants().getOrDefault(grantee, Map.of());
+        for (InetAddress address : addresses) {
+          Instant until = granted.get(address);
+          if (until == null || until.isBefore(expiry)) {
+            additions.computeIfAbsent(grantee, g -> new HashMap<>()).put(address, expiry);
+          }
+        }
+      }
+      if (additions.isEmpty()) {
+        return;
+      }
+      try {
+        steps.backend.grant(name, plan, additions);
+      } catch (EgressException | RuntimeException e) {
+        steps.emit(steps.failed(container.id(), Operation.GRANT, e));
+        throw e;
+      }
+      // A kernel that expires grants needs no record of ended ones; otherwise they wait for revoke.
+      Map<HostName, Map<InetAddress, Instant>> next =
+          new HashMap<>(steps.backend.expiresGrants() ? plan.grants() : grants);
+      additions.forEach(
+          (grantee, added) -> {
+            Map<InetAddress, Instant> merged = new HashMap<>(next.getOrDefault(grantee, Map.of()));
+            merged.putAll(added);
+            next.put(grantee, Map.copyOf(merged));
+          });
+      grants = Map.copyOf(next);
+      if (!steps.backend.expiresGrants()) {
+        scheduleRevoke(expiry, Duration.between(steps.clock.instant(), expiry));
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Until when every one of {@code addresses} is granted for {@code asked} in the sets of the names
+   * covering it: the earliest end; empty when one is not granted or has ended. Does not wait for
+   * {@link #lock}.
+   */
+  Optional<Instant> grantedUntil(HostName asked, Set<InetAddress> addresses) {
+    EgressPolicy current = policy;
+    Map<HostName, Map<InetAddress, Instant>> granted = grants;
+    SortedSet<HostName> covering = current.namesCovering(asked);
+    if (!active || addresses.isEmpty() || covering.isEmpty()) {
+      return Optional.empty();
+    }
+    Instant now = steps.clock.instant();
+    Instant earliest = null;
+    for (HostName grantee : covering) {
+      Map<InetAddress, Instant> set = granted.getOrDefault(grantee, Map.of());
+      for (InetAddress address : addresses) {
+        Instant until = set.get(address);
+        if (until == null || !until.isAfter(now)) {
+          return Optional.empty();
+        }
+        earliest = earliest == null || until.isBefore(earliest) ? until : earliest;
+      }
+    }
+    return Optional.ofNullable(earliest);
+  }
+
+  /**
+   * In {@code delay}, revokes the grants that have ended if {@code end} has come by then (and
+   * retries after a failure).
+   */
+  private void scheduleRevoke(Instant end, Duration delay) {
+    if (registry.isClosed()) {
+      return;
+    }
+    try {
+      steps.scheduler.schedule(
+          () -> revokeEnded(end), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      log.warn("cannot schedule revoking grants of {}: the scheduler is shut down", container.id());
+    }
+  }
+
+  /**
+   * Takes grants that have ended out of the kernel, once {@code end} has come on the enforcer's
+   * clock (which the scheduler's may run ahead of); on failure, tries again later.
+   */
+  private void revokeEnded(Instant end) {
+    lock.lock();
+    try {
+      if (!active) {
+        return; // the removal took them with the rules
+      }
+      Instant now = steps.clock.instant();
+      if (now.isBefore(end)) {
+        scheduleRevoke(end, Duration.between(now, end));
+        return;
+      }
+      Map<HostName, Set<InetAddress>> ended = new TreeMap<>();
+      grants.forEach(
+          (grantee, granted) ->
+              granted.forEach(
+                  (address, until) -> {
+                    if (!until.isAfter(now)) {
+                      ended.computeIfAbsent(grantee, g -> new HashSet<>()).add(address);
+                    }
+                  }));
+      if (ended.isEmpty()) {
+        return;
+      }
+      try {
+        steps.backend.revoke(name, plan(policy, resolutions), ended);
+      } catch (EgressException | RuntimeException e) {
+        steps.emit(steps.failed(container.id(), Operation.GRANT, e));
+        scheduleRevoke(end, steps.retryDelay);
+        return;
+      }
+      Map<HostName, Map<InetAddress, Instant>> next = new HashMap<>();
+      grants.forEach(
+          (grantee, granted) -> {
+            Map<InetAddress, Instant> lasting = new HashMap<>(granted);
+            lasting.keySet().removeAll(ended.getOrDefault(grantee, Set.of()));
+            if (!lasting.isEmpty()) {
+              next.put(grantee, Map.copyOf(lasting));
+            }
+          });
+      grants = Map.copyOf(next);
     } finally {
       lock.unlock();
     }

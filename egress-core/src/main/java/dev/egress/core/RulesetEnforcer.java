@@ -8,6 +8,8 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressEvent.Operation;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.FilteredAttachment;
+import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.RuleSetName;
@@ -15,9 +17,11 @@ import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -53,9 +57,16 @@ import org.slf4j.LoggerFactory;
  *   <li>A failed refresh keeps the previous addresses and schedules a full reinstall.
  *   <li>Reconcile never removes the rules of a container that is still running, even one this
  *       process has not attached (yet): those rules restrict it until the launcher re-attaches.
+ *   <li>A grant that fails leaves the sets as they were; a container without {@code dns filter}, or
+ *       a name its policy does not cover, is granted nothing.
  * </ul>
+ *
+ * <p>Built with a {@link LifecycleBuilder#dnsFilter DNS filter}, it accepts policies that need one
+ * and is that filter's {@link FilteredAttachments}: grants go into the sets of the attachment's
+ * rule set through {@link FirewallBackend#grant} and stay with it (see {@link LiveAttachment}).
+ * Without one, such policies are refused and {@link #bySource} finds nobody.
  */
-public final class RulesetEnforcer implements EgressEnforcer {
+public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachments {
   private static final Logger log = LoggerFactory.getLogger(RulesetEnforcer.class);
 
   private final FirewallBackend backend;
@@ -82,6 +93,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
             builder.clock,
             scheduler,
             builder.retryDelay,
+            builder.dnsFilter,
+            builder.enforcerName(),
             registry);
   }
 
@@ -152,6 +165,37 @@ public final class RulesetEnforcer implements EgressEnforcer {
     return registry.holding(source).map(Attachment.class::cast);
   }
 
+  @Override
+  public Optional<FilteredAttachment> bySource(InetAddress source) {
+    return registry
+        .holding(source)
+        .filter(attachment -> attachment.isActive() && attachment.policy().filtersDns())
+        .map(
+            attachment -> new FilteredAttachment(attachment.container().id(), attachment.policy()));
+  }
+
+  @Override
+  public Optional<Instant> grantedUntil(
+      ContainerId container, HostName asked, Set<InetAddress> addresses) {
+    return registry
+        .live(container)
+        .flatMap(attachment -> attachment.grantedUntil(asked, Set.copyOf(addresses)));
+  }
+
+  @Override
+  public void grant(
+      ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
+      throws EgressException {
+    Objects.requireNonNull(asked, "asked");
+    Objects.requireNonNull(expiry, "expiry");
+    Set<InetAddress> granted = Set.copyOf(addresses);
+    Optional<LiveAttachment> attachment = registry.live(container);
+    if (attachment.isEmpty()) {
+      throw new EgressException("container " + container + " is not attached; nothing granted");
+    }
+    attachment.get().grant(asked, granted, expiry);
+  }
+
   /**
    * What {@link #attach} would load for {@code container} under {@code policy} now, and the command
    * that would load it, without loading anything: the same checks, the same name resolution
@@ -166,7 +210,8 @@ public final class RulesetEnforcer implements EgressEnforcer {
     steps.checkPolicy(container, policy);
     Resolutions resolutions = steps.resolve(container.id(), policy.hostNames());
     return backend.preview(
-        backend.ruleSetName(container.id()), EnforcementPlan.of(policy, container, resolutions));
+        backend.ruleSetName(container.id()),
+        EnforcementPlan.of(policy, container, resolutions, steps.dnsFilter));
   }
 
   @Override

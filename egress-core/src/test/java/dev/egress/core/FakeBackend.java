@@ -9,7 +9,10 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
 import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +25,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A packet filter in memory: installed rule sets are {@link EnforcementPlan}s, and a packet's fate
  * is {@link EnforcementPlan#permits} of the rule set holding its source address (nothing without
- * one: the guard). Records every call; can be told to fail.
+ * one: the guard). Grants are kept in the installed plan; a kernel that {@link #expiresGrants
+ * expires grants} drops them at their end on {@link #clock}, the other kind holds them until
+ * revoked. Records every call; can be told to fail.
  */
 final class FakeBackend implements FirewallBackend {
   /** This backend's rule-set names: {@code c-} and the container id. */
@@ -41,6 +46,26 @@ final class FakeBackend implements FirewallBackend {
   private volatile boolean failingRemovals;
   private volatile boolean failingReads;
   private final AtomicReference<Gate> removeGate = new AtomicReference<>();
+  private final boolean expiresGrants;
+  private volatile Clock clock = Clock.systemUTC();
+
+  /** A kernel that expires grants itself, as nftables does. */
+  FakeBackend() {
+    this(true);
+  }
+
+  /**
+   * @param expiresGrants whether grants leave the sets at their end by themselves (nftables) or
+   *     stay until revoked (pf)
+   */
+  FakeBackend(boolean expiresGrants) {
+    this.expiresGrants = expiresGrants;
+  }
+
+  /** The kernel's clock, by which grants end. */
+  void clock(Clock kernelClock) {
+    this.clock = kernelClock;
+  }
 
   @Override
   public RuleSetName ruleSetName(ContainerId containerId) {
@@ -48,11 +73,7 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
-  public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
-    if (policy.requiresDnsFiltering()) {
-      throw UnsupportedPolicyException.withoutDnsFilter("the fake backend", policy);
-    }
-  }
+  public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {}
 
   @Override
   public synchronized void prepare() throws EgressException {
@@ -76,6 +97,73 @@ final class FakeBackend implements FirewallBackend {
       RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames) throws EgressException {
     call("refresh " + name + " " + changedNames);
     installed.put(name, plan);
+  }
+
+  @Override
+  public synchronized void grant(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
+      throws EgressException {
+    call("grant " + name + " " + additions.keySet());
+    EnforcementPlan current = installed.get(name);
+    if (current == null) {
+      throw new EgressException("no rule set " + name + " to grant to");
+    }
+    Map<HostName, Map<InetAddress, Instant>> merged = new HashMap<>();
+    current.grants().forEach((grantee, granted) -> merged.put(grantee, new HashMap<>(granted)));
+    additions.forEach(
+        (grantee, added) -> merged.computeIfAbsent(grantee, g -> new HashMap<>()).putAll(added));
+    installed.put(name, current.withGrants(merged));
+  }
+
+  @Override
+  public boolean expiresGrants() {
+    return expiresGrants;
+  }
+
+  @Override
+  public synchronized void revoke(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals)
+      throws EgressException {
+    call("revoke " + name + " " + removals);
+    EnforcementPlan current = installed.get(name);
+    if (current == null) {
+      return;
+    }
+    Map<HostName, Map<InetAddress, Instant>> kept = new HashMap<>();
+    current
+        .grants()
+        .forEach(
+            (grantee, granted) -> {
+              Map<InetAddress, Instant> left = new HashMap<>(granted);
+              left.keySet().removeAll(removals.getOrDefault(grantee, Set.of()));
+              kept.put(grantee, left);
+            });
+    installed.put(name, current.withGrants(kept));
+  }
+
+  /** The rule set as the kernel holds it now: grants that ended gone, if it expires them. */
+  private EnforcementPlan now(EnforcementPlan plan) {
+    return expiresGrants ? unended(plan) : plan;
+  }
+
+  /** {@code plan} without the grants that have ended. */
+  private EnforcementPlan unended(EnforcementPlan plan) {
+    Instant now = clock.instant();
+    Map<HostName, Map<InetAddress, Instant>> lasting = new HashMap<>();
+    plan.grants()
+        .forEach(
+            (grantee, granted) -> {
+              Map<InetAddress, Instant> left = new HashMap<>(granted);
+              left.values().removeIf(until -> !until.isAfter(now));
+              lasting.put(grantee, left);
+            });
+    return plan.withGrants(lasting);
+  }
+
+  /** The addresses granted to {@code grantee} in rule set {@code name}, ended ones included. */
+  synchronized Set<InetAddress> granted(String name, HostName grantee) {
+    EnforcementPlan plan = installed.get(new Name(name));
+    return plan == null ? Set.of() : plan.grants().getOrDefault(grantee, Map.of()).keySet();
   }
 
   @Override
@@ -145,7 +233,9 @@ final class FakeBackend implements FirewallBackend {
       throws EgressException {
     call("isIntact " + name);
     failIfReadsFail();
-    return plan.equals(installed.get(name));
+    EnforcementPlan current = installed.get(name);
+    // Grants that have ended are no drift, whether or not they are gone yet.
+    return current != null && unended(plan).equals(unended(current));
   }
 
   @Override
@@ -162,7 +252,7 @@ final class FakeBackend implements FirewallBackend {
   synchronized boolean allows(InetAddress source, Flow flow) {
     for (EnforcementPlan plan : installed.values()) {
       if (plan.sources().contains(source)) {
-        return plan.permits(flow);
+        return now(plan).permits(flow);
       }
     }
     return false;

@@ -14,7 +14,10 @@ import java.util.regex.Pattern;
  * <p>{@code c_<id, sanitised to [A-Za-z0-9_], at most 20 characters>_<12 hex digits of
  * SHA-256(id)>}: at most 35 characters, and distinct ids give distinct names (up to a 48-bit hash
  * collision). The address sets of the policy's i-th host name are {@code <chain>_h<i>_4} and {@code
- * _6}. Only names of this shape are the backend's: others in the table are left alone.
+ * _6}, or {@code <chain>_t<i>_4} and {@code _6} when they take a DNS filter's grants (declared with
+ * {@code flags timeout}): a set changes name when it changes kind, so a reinstall replaces it
+ * rather than redeclaring it. Only names of this shape are the backend's: others in the table are
+ * left alone.
  *
  * @param value the chain name
  */
@@ -24,7 +27,7 @@ record ChainName(String value) implements RuleSetName {
   private static final String CHAIN =
       "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
   private static final Pattern SHAPE = Pattern.compile(CHAIN);
-  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_h[0-9]+_[46]");
+  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_[ht][0-9]+_[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -65,9 +68,18 @@ record ChainName(String value) implements RuleSetName {
     return SHAPE.matcher(name).matches() ? Optional.of(new ChainName(name)) : Optional.empty();
   }
 
-  /** The address set of the policy's {@code hostIndex}-th host name, for one family. */
-  String setName(int hostIndex, boolean ipv6) {
-    return value + "_h" + hostIndex + (ipv6 ? "_6" : "_4");
+  /**
+   * The address set of the policy's {@code hostIndex}-th host name, for one family; {@code timed}
+   * for a set that takes grants with a timeout.
+   */
+  String setName(int hostIndex, boolean ipv6, boolean timed) {
+    return value + (timed ? "_t" : "_h") + hostIndex + (ipv6 ? "_6" : "_4");
+  }
+
+  /** Whether {@code set}, a name {@link #setName} made, is declared with {@code flags timeout}. */
+  static boolean isTimed(String set) {
+    Matcher matcher = SET_SHAPE.matcher(set);
+    return matcher.matches() && set.charAt(matcher.end(1) + 1) == 't';
   }
 
   /** The chain whose address set {@code set} is, or empty when it is none of this backend's. */
@@ -78,7 +90,7 @@ record ChainName(String value) implements RuleSetName {
 
   /** Whether {@code set} is one of this chain's address sets. */
   boolean ownsSet(String set) {
-    return set.startsWith(value + "_h");
+    return ofSet(set).map(this::equals).orElse(false);
   }
 
   @Override

@@ -14,6 +14,9 @@ import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -23,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,21 +58,32 @@ public final class NftBackend implements FirewallBackend {
   private final NftRenderer renderer;
   private final NftGuard guard;
   private final Path procNet;
+  private final @Nullable InetAddress dnsFilter;
+  private final Clock clock;
+
+  /**
+   * How long a granted element may outlive its grant in the kernel's set and still not count as
+   * drift: the kernel's timer and the enforcer's clock part by a little.
+   */
+  private static final Duration GRANT_SLACK = Duration.ofSeconds(2);
 
   /** What each rule set held when this backend last loaded or read it; see the class comment. */
   private final Map<RuleSetName, Held> held = new ConcurrentHashMap<>();
 
-  /** The dispatched addresses and the sets of one rule set. */
-  private record Held(Set<InetAddress> addresses, Set<String> sets) {
+  /** The dispatched addresses, the sets and the redirected addresses of one rule set. */
+  private record Held(Set<InetAddress> addresses, Set<String> sets, Set<InetAddress> redirected) {
     Held {
       // In their order: the transactions made from them read the same every time.
       addresses = Collections.unmodifiableSet(new LinkedHashSet<>(addresses));
       sets = Collections.unmodifiableSet(new LinkedHashSet<>(sets));
+      redirected = Collections.unmodifiableSet(new LinkedHashSet<>(redirected));
     }
 
     static Held in(NftListing listing, ChainName chain) {
-      return new Held(
-          new LinkedHashSet<>(listing.dispatchedTo(chain.value())), listing.setsOf(chain).keySet());
+      Set<InetAddress> dispatched = new LinkedHashSet<>(listing.dispatchedTo(chain.value()));
+      Set<InetAddress> redirected = new LinkedHashSet<>(dispatched);
+      redirected.retainAll(redirectedIn(listing));
+      return new Held(dispatched, listing.setsOf(chain).keySet(), redirected);
     }
   }
 
@@ -102,10 +117,29 @@ public final class NftBackend implements FirewallBackend {
    */
   public NftBackend(
       NftCommand command, String table, NftGuard guard, Path procNet, NflogGroups groups) {
+    this(command, table, guard, procNet, groups, null, Clock.systemUTC());
+  }
+
+  /**
+   * As {@link #NftBackend(NftCommand, String, NftGuard, Path, NflogGroups)}, for an enforcer whose
+   * DNS filter answers on {@code dnsFilter} (null: none): the port-53 traffic of containers under
+   * {@code dns filter} is redirected there, and their sets take grants whose time left is counted
+   * on {@code clock} (the enforcer's).
+   */
+  public NftBackend(
+      NftCommand command,
+      String table,
+      NftGuard guard,
+      Path procNet,
+      NflogGroups groups,
+      @Nullable InetAddress dnsFilter,
+      Clock clock) {
     this.command = Objects.requireNonNull(command, "command");
     this.renderer = new NftRenderer(table, groups);
     this.guard = Objects.requireNonNull(guard, "guard");
     this.procNet = Objects.requireNonNull(procNet, "procNet");
+    this.dnsFilter = dnsFilter;
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   @Override
@@ -114,13 +148,13 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * Refuses policies that need a DNS filter: nftables sees addresses, not the names a container
-   * looked up.
+   * Refuses policies that need a DNS filter when this backend was made without one: nftables sees
+   * addresses, not the names a container looked up.
    */
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
-    if (policy.requiresDnsFiltering()) {
-      throw UnsupportedPolicyException.withoutDnsFilter("the nftables enforcer", policy);
+    if (policy.requiresDnsFiltering() && dnsFilter == null) {
+      throw UnsupportedPolicyException.withoutDnsFilter("the nftables backend", policy);
     }
   }
 
@@ -134,14 +168,22 @@ public final class NftBackend implements FirewallBackend {
     return new Preview(
         name,
         plan,
-        renderer.prepare(guard) + renderer.install(ChainName.of(name), plan),
+        renderer.prepare(guard, dnsFilter)
+            + renderer.install(
+                ChainName.of(name),
+                plan,
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                clock.instant()),
         "nft -f -");
   }
 
   /** Creates the table if missing and reloads its base chains and guard; containers untouched. */
   @Override
   public void prepare() throws EgressException {
-    load(renderer.prepare(guard), () -> hostProblems().isEmpty(), "the prepared table");
+    load(renderer.prepare(guard, dnsFilter), () -> hostProblems().isEmpty(), "the prepared table");
   }
 
   /**
@@ -160,10 +202,13 @@ public final class NftBackend implements FirewallBackend {
     staleAddresses.removeAll(expected.addresses());
     Set<String> staleSets = new LinkedHashSet<>(before.sets());
     staleSets.removeAll(expected.sets());
+    Set<InetAddress> staleRedirects = new LinkedHashSet<>(before.redirected());
+    staleRedirects.removeAll(expected.redirected());
     Set<String> links = linksOf(name, plan);
     try {
       load(
-          renderer.install(chain, plan, staleAddresses, staleSets, links),
+          renderer.install(
+              chain, plan, staleAddresses, staleSets, staleRedirects, links, clock.instant()),
           () -> isIntact(name, plan),
           "the rule set " + name + " as installed now");
     } catch (NftException e) {
@@ -173,10 +218,70 @@ public final class NftBackend implements FirewallBackend {
     held.put(name, expected);
   }
 
+  /**
+   * One {@code nft -f -} transaction: each added address goes into its name's set with the time its
+   * grant has left, replacing the timeout of an earlier grant of it (add, delete, add). An address
+   * the name also resolves to stays in the set without a timeout.
+   */
+  @Override
+  public void grant(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
+      throws EgressException {
+    ChainName chain = ChainName.of(name);
+    String script = renderer.grant(chain, plan, additions, clock.instant());
+    if (script.isEmpty()) {
+      return;
+    }
+    EnforcementPlan granted = plan.withGrants(merged(plan.grants(), additions));
+    Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, granted);
+    load(
+        script,
+        () -> {
+          Map<String, Map<InetAddress, Duration>> actual = listing().timed();
+          return expected.entrySet().stream()
+              .allMatch(
+                  set ->
+                      actual
+                          .getOrDefault(set.getKey(), Map.of())
+                          .keySet()
+                          .containsAll(set.getValue().keySet()));
+        },
+        "the grants to " + additions.keySet() + " in rule set " + name);
+  }
+
+  private static Map<HostName, Map<InetAddress, Instant>> merged(
+      Map<HostName, Map<InetAddress, Instant>> granted,
+      Map<HostName, Map<InetAddress, Instant>> additions) {
+    Map<HostName, Map<InetAddress, Instant>> merged = new LinkedHashMap<>();
+    granted.forEach((grantee, until) -> merged.put(grantee, new LinkedHashMap<>(until)));
+    additions.forEach(
+        (grantee, until) ->
+            merged.computeIfAbsent(grantee, g -> new LinkedHashMap<>()).putAll(until));
+    return merged;
+  }
+
+  /** Set elements with a timeout leave by themselves. */
+  @Override
+  public boolean expiresGrants() {
+    return true;
+  }
+
+  /**
+   * Never called: the kernel drops granted elements itself ({@link #expiresGrants}).
+   *
+   * @throws UnsupportedOperationException always
+   */
+  @Override
+  public void revoke(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals) {
+    throw new UnsupportedOperationException(
+        "the nftables backend does not revoke grants: their elements time out in the kernel");
+  }
+
   @Override
   public void refreshAddresses(RuleSetName name, EnforcementPlan plan, Set<HostName> changedNames)
       throws EgressException {
-    String script = renderer.refresh(ChainName.of(name), plan, changedNames);
+    String script = renderer.refresh(ChainName.of(name), plan, changedNames, clock.instant());
     if (!script.isEmpty()) {
       Map<String, Set<InetAddress>> expected = NftRenderer.sets(ChainName.of(name), plan);
       load(
@@ -254,7 +359,7 @@ public final class NftBackend implements FirewallBackend {
       Set<InetAddress> dispatched = new LinkedHashSet<>(known.addresses());
       dispatched.addAll(addresses);
       try {
-        command.apply(renderer.remove(chain, dispatched, known.sets()));
+        command.apply(renderer.remove(chain, dispatched, known.sets(), known.redirected()));
         toCut.addAll(known.addresses());
         removed = true;
       } catch (NftException e) {
@@ -269,11 +374,11 @@ public final class NftBackend implements FirewallBackend {
           || !found.addresses().isEmpty()
           || !found.sets().isEmpty()) {
         load(
-            renderer.remove(chain, found.addresses(), found.sets()),
+            renderer.remove(chain, found.addresses(), found.sets(), found.redirected()),
             () -> {
               NftListing after = listing();
               return !after.chains().containsKey(chain.value())
-                  && Held.in(after, chain).equals(new Held(Set.of(), Set.of()));
+                  && Held.in(after, chain).equals(new Held(Set.of(), Set.of(), Set.of()));
             },
             "the removal of rule set " + name);
       }
@@ -390,9 +495,42 @@ public final class NftBackend implements FirewallBackend {
     held.put(name, Held.in(listing, chain));
     return renderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))
         && NftRenderer.sets(chain, plan).equals(listing.setsOf(chain))
+        && grantsIntact(listing, chain, plan)
         && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
             .equals(new LinkedHashSet<>(plan.sources()))
+        && redirectsAsPlanned(listing, plan)
         && listing.links().containsAll(linksOf(name, plan));
+  }
+
+  /**
+   * Whether every element with a timeout in the rule set's sets is a grant the plan holds, or one
+   * about to time out (its grant just ended). A grant the kernel no longer holds is no drift: the
+   * set is narrower, never wider.
+   */
+  private static boolean grantsIntact(NftListing listing, ChainName chain, EnforcementPlan plan) {
+    Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, plan);
+    return listing.timed().entrySet().stream()
+        .filter(set -> chain.ownsSet(set.getKey()))
+        .allMatch(
+            set ->
+                set.getValue().entrySet().stream()
+                    .allMatch(
+                        element ->
+                            element.getValue().compareTo(GRANT_SLACK) <= 0
+                                || expected
+                                    .getOrDefault(set.getKey(), Map.of())
+                                    .containsKey(element.getKey())));
+  }
+
+  /**
+   * Whether the plan's sources are in the redirect sets when it has a DNS filter, and none of them
+   * otherwise.
+   */
+  private static boolean redirectsAsPlanned(NftListing listing, EnforcementPlan plan) {
+    Set<InetAddress> redirected = redirectedIn(listing);
+    return plan.dnsFilter() != null
+        ? redirected.containsAll(plan.sources())
+        : plan.sources().stream().noneMatch(redirected::contains);
   }
 
   /**
@@ -436,7 +574,18 @@ public final class NftBackend implements FirewallBackend {
   }
 
   private static Held expected(ChainName chain, EnforcementPlan plan) {
-    return new Held(new LinkedHashSet<>(plan.sources()), NftRenderer.sets(chain, plan).keySet());
+    return new Held(
+        new LinkedHashSet<>(plan.sources()),
+        NftRenderer.sets(chain, plan).keySet(),
+        new LinkedHashSet<>(NftRenderer.redirects(plan)));
+  }
+
+  /** The addresses in the redirect sets. */
+  private static Set<InetAddress> redirectedIn(NftListing listing) {
+    Set<InetAddress> redirected = new LinkedHashSet<>();
+    redirected.addAll(listing.sets().getOrDefault(NftRenderer.REDIRECT4, Set.of()));
+    redirected.addAll(listing.sets().getOrDefault(NftRenderer.REDIRECT6, Set.of()));
+    return redirected;
   }
 
   @Override
@@ -474,6 +623,16 @@ public final class NftBackend implements FirewallBackend {
     }
     if (!NftRenderer.denyChainRules().equals(listing.chains().get(NftRenderer.DENY))) {
       problems.add("chain deny of " + table + " is altered. Fix: prepare()");
+    }
+    if (!listing.chainHeader(NftRenderer.DNS).equals(NftRenderer.DNS_HEADER)
+        || !NftRenderer.dnsChainRules(dnsFilter).equals(listing.chains().get(NftRenderer.DNS))) {
+      problems.add(
+          "base chain "
+              + NftRenderer.DNS
+              + " of "
+              + table
+              + " is missing, hooked wrongly or altered: port-53 traffic of containers under 'dns"
+              + " filter' may not reach the filter. Fix: prepare()");
     }
     return problems;
   }

@@ -14,13 +14,17 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.EgressListener;
+import dev.egress.enforcer.FilteredAttachment;
+import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,12 +46,19 @@ import org.jspecify.annotations.Nullable;
  *     .build();
  * }</pre>
  *
+ * <p>Built with a {@link Builder#dnsFilter DNS filter} it takes policies that say {@code dns
+ * filter} or name wildcard hosts, and is the filter's {@link FilteredAttachments}: such a
+ * container's TCP and UDP port-53 traffic, to whatever address, is redirected to the filter (DNAT
+ * in the table's {@code dns} chain at prerouting priority {@code dstnat - 10}, before Docker's DNAT
+ * at {@code dstnat}), and what the filter grants goes into the container's name sets as elements
+ * with a timeout (the answer's TTL plus grace), one {@code nft -f -} call per grant, which the
+ * kernel drops at their end. Without a filter such policies are refused with {@link
+ * dev.egress.enforcer.UnsupportedPolicyException}.
+ *
  * <p>Thread-safety, blocking and failure behaviour are those of {@link EgressEnforcer} and {@link
- * RulesetEnforcer}. Wildcard host names are refused with {@link
- * dev.egress.enforcer.UnsupportedPolicyException}. Needs root (or CAP_NET_ADMIN), {@code nft} and
- * {@code conntrack}.
+ * RulesetEnforcer}. Needs root (or CAP_NET_ADMIN), {@code nft} and {@code conntrack}.
  */
-public final class NftEgressEnforcer implements EgressEnforcer {
+public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final RulesetEnforcer lifecycle;
   private final @Nullable NftAuditTrail auditTrail;
 
@@ -91,6 +102,24 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     return lifecycle.reconcile(liveContainerIds);
   }
 
+  @Override
+  public Optional<FilteredAttachment> bySource(InetAddress source) {
+    return lifecycle.bySource(source);
+  }
+
+  @Override
+  public Optional<Instant> grantedUntil(
+      ContainerId container, HostName asked, Set<InetAddress> addresses) {
+    return lifecycle.grantedUntil(container, asked, addresses);
+  }
+
+  @Override
+  public void grant(
+      ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
+      throws EgressException {
+    lifecycle.grant(container, asked, addresses, expiry);
+  }
+
   /** See {@link RulesetEnforcer#checkHealth()}. */
   public List<EgressEvent.DriftDetected> checkHealth() {
     return lifecycle.checkHealth();
@@ -132,6 +161,11 @@ public final class NftEgressEnforcer implements EgressEnforcer {
     @Override
     protected Builder self() {
       return this;
+    }
+
+    @Override
+    protected String enforcerName() {
+      return "the nftables enforcer";
     }
 
     /**
@@ -243,7 +277,15 @@ public final class NftEgressEnforcer implements EgressEnforcer {
      */
     public NftEgressEnforcer build() {
       NftCommand command = new NftCommand(runner, nftCommand, conntrackCommand, timeout);
-      NftBackend backend = new NftBackend(command, table, guard, procNet, nflogGroups);
+      NftBackend backend =
+          new NftBackend(
+              command,
+              table,
+              guard,
+              procNet,
+              nflogGroups,
+              configuredDnsFilter(),
+              configuredClock());
       if (auditWriter == null) {
         return new NftEgressEnforcer(buildLifecycle(backend), null);
       }

@@ -2,7 +2,10 @@ package dev.egress.nftables;
 
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +18,8 @@ import java.util.regex.Pattern;
  * What {@code nft list table inet T} printed, parsed: chains with their rules (counter values
  * removed), sets with their elements, and the dispatch maps. Parsing is lenient about layout and
  * strict about content: an element that is not an address is kept out, so drift checks see it as a
- * difference.
+ * difference. Elements with a timeout (a DNS filter's grants) are kept apart from the others, each
+ * with the time it has left.
  */
 final class NftListing {
   private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
@@ -23,10 +27,14 @@ final class NftListing {
   private static final Pattern HANDLE = Pattern.compile("\\s+# handle \\d+$");
   private static final Pattern ELEMENTS =
       Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
+  private static final Pattern TIMED =
+      Pattern.compile("(\\S+)\\s+timeout\\s+\\S+(?:\\s+expires\\s+(\\S+))?");
+  private static final Pattern TIME_PART = Pattern.compile("(\\d+)(ms|d|h|m|s)");
 
   private final Map<String, List<String>> chains = new LinkedHashMap<>();
   private final Map<String, String> chainHeaders = new LinkedHashMap<>();
   private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
+  private final Map<String, Map<InetAddress, Duration>> timed = new LinkedHashMap<>();
   private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
   private final Set<String> links = new HashSet<>();
 
@@ -86,13 +94,20 @@ final class NftListing {
       }
     } else if (kind.equals("set")) {
       Set<InetAddress> addresses = new HashSet<>();
+      Map<InetAddress, Duration> expiring = new HashMap<>();
       for (String element : content.split(",")) {
         String text = element.strip();
-        if (!text.isEmpty()) {
+        Matcher withTimeout = TIMED.matcher(text);
+        if (withTimeout.matches()) {
+          String left = withTimeout.group(2);
+          expiring.put(
+              parseAddress(withTimeout.group(1)), left == null ? Duration.ZERO : parseTime(left));
+        } else if (!text.isEmpty()) {
           addresses.add(parseAddress(text));
         }
       }
       sets.put(name, Set.copyOf(addresses));
+      timed.put(name, Map.copyOf(expiring));
     } else if (name.equals(NftRenderer.MAP4) || name.equals(NftRenderer.MAP6)) {
       for (String element : content.split(",")) {
         String[] keyValue = element.strip().split("\\s*:\\s*jump\\s+");
@@ -113,6 +128,28 @@ final class NftListing {
     }
   }
 
+  /** {@code 1h2m3s4ms} as nft prints a time; what it cannot read counts as a long time. */
+  static Duration parseTime(String text) {
+    Matcher part = TIME_PART.matcher(text);
+    Duration total = Duration.ZERO;
+    int end = 0;
+    while (part.find() && part.start() == end) {
+      long amount = Long.parseLong(part.group(1));
+      total =
+          total.plus(
+              switch (part.group(2)) {
+                case "d" -> Duration.ofDays(amount);
+                case "h" -> Duration.ofHours(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                default -> Duration.ofMillis(amount);
+              });
+      end = part.end();
+    }
+    // An element whose time left is unreadable is never taken for one about to expire.
+    return end == text.length() && end > 0 ? total : ChronoUnit.FOREVER.getDuration();
+  }
+
   /** Chain name → rules as listed, counters without values. */
   Map<String, List<String>> chains() {
     return chains;
@@ -123,9 +160,14 @@ final class NftListing {
     return chainHeaders.getOrDefault(chain, "");
   }
 
-  /** Set name → elements. */
+  /** Set name → elements without a timeout. */
   Map<String, Set<InetAddress>> sets() {
     return sets;
+  }
+
+  /** Set name → elements with a timeout, each with the time it has left. */
+  Map<String, Map<InetAddress, Duration>> timed() {
+    return timed;
   }
 
   /** The sets of {@code chain}'s rule set, with their elements. */

@@ -11,14 +11,18 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Prints nftables scripts for {@code nft -f -}: a pure function of its arguments, and of a
@@ -40,8 +44,14 @@ import java.util.stream.Collectors;
  *       since no container's policy governs them; then, on both, dispatch by source address and the
  *       guard;
  *   <li>chain {@code deny}: TCP reset, ICMP administratively prohibited for the rest;
+ *   <li>sets {@code redirect4}/{@code redirect6}: the source addresses of containers whose policy
+ *       says {@code dns filter}; base chain {@code dns} (nat, hook prerouting, priority {@code
+ *       dstnat - 10}, ahead of Docker's DNAT at {@code dstnat}) sends their TCP and UDP port-53
+ *       traffic, to whatever address, to the DNS filter when the enforcer has one;
  *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
- *       ChainName} says.
+ *       ChainName} says. Under {@code dns filter} the sets are declared with {@code flags timeout}
+ *       and also hold the filter's grants, each element with the time its grant has left; resolved
+ *       addresses have no timeout.
  * </ul>
  *
  * <p>Refusals that a policy or the guard asks to log go to NFLOG, one group per {@link Reason}
@@ -61,6 +71,10 @@ final class NftRenderer {
   static final String MAP4 = "src4";
   static final String MAP6 = "src6";
   static final String LINKS = "links";
+  static final String DNS = "dns";
+  static final String REDIRECT4 = "redirect4";
+  static final String REDIRECT6 = "redirect6";
+  static final String DNS_HEADER = "type nat hook prerouting priority dstnat - 10; policy accept;";
   static final String LOOPBACK_RULE = "iif \"lo\" accept";
   static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
@@ -98,9 +112,10 @@ final class NftRenderer {
 
   /**
    * The table skeleton and the base chains: creates what is missing, replaces the base chains'
-   * rules (dispatch and guard), leaves containers' chains, sets and map elements alone.
+   * rules (dispatch, guard, and the redirect of DNS to {@code dnsFilter} when not null), leaves
+   * containers' chains, sets and map elements alone.
    */
-  String prepare(NftGuard guard) {
+  String prepare(NftGuard guard, @Nullable InetAddress dnsFilter) {
     StringBuilder out = new StringBuilder();
     out.append("table inet ")
         .append(table)
@@ -114,6 +129,17 @@ final class NftRenderer {
         .append("  set ")
         .append(LINKS)
         .append(" { type ifname; }\n")
+        .append("  set ")
+        .append(REDIRECT4)
+        .append(" { type ipv4_addr; }\n")
+        .append("  set ")
+        .append(REDIRECT6)
+        .append(" { type ipv6_addr; }\n")
+        .append("  chain ")
+        .append(DNS)
+        .append(" { ")
+        .append(DNS_HEADER)
+        .append(" }\n")
         .append("  chain ")
         .append(DENY)
         .append(" { }\n")
@@ -124,9 +150,10 @@ final class NftRenderer {
         .append(INPUT)
         .append(" { type filter hook input priority filter - 10; policy accept; }\n")
         .append("}\n");
-    for (String chain : List.of(DENY, FORWARD, INPUT)) {
+    for (String chain : List.of(DENY, FORWARD, INPUT, DNS)) {
       out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
     }
+    appendRules(out, DNS, dnsChainRules(dnsFilter));
     appendRules(out, DENY, denyChainRules());
     appendRules(out, FORWARD, baseChainRules(FORWARD, guard));
     appendRules(out, INPUT, baseChainRules(INPUT, guard));
@@ -137,6 +164,23 @@ final class NftRenderer {
     return List.of(
         "meta l4proto tcp counter reject with tcp reset",
         "counter reject with icmpx admin-prohibited");
+  }
+
+  /**
+   * The redirect of listed containers' DNS to {@code dnsFilter}, in listing form: none without a
+   * filter. Only the filter's family is redirected; the other family's port 53 reaches no resolver.
+   */
+  static List<String> dnsChainRules(@Nullable InetAddress dnsFilter) {
+    if (dnsFilter == null) {
+      return List.of();
+    }
+    boolean ipv6 = IpAddresses.isIpv6(dnsFilter);
+    return List.of(
+        (ipv6 ? "ip6 saddr @" + REDIRECT6 : "ip saddr @" + REDIRECT4)
+            + " meta l4proto { tcp, udp } th dport 53 dnat "
+            + (ipv6 ? "ip6" : "ip")
+            + " to "
+            + IpAddresses.format(dnsFilter));
   }
 
   /** The rules of base chain {@code chain}, in listing form. */
@@ -173,11 +217,15 @@ final class NftRenderer {
   }
 
   /**
-   * {@link #install(ChainName, EnforcementPlan, Collection, Collection, Collection)} with nothing
-   * known to be stale and no link learned.
+   * {@link #install(ChainName, EnforcementPlan, Collection, Collection, Collection, Instant)} with
+   * nothing known to be stale, no link learned, and no grant (a plan that holds grants needs the
+   * time).
    */
   String install(ChainName chain, EnforcementPlan plan) {
-    return install(chain, plan, List.of(), List.of(), List.of());
+    if (!plan.grants().isEmpty()) {
+      throw new IllegalArgumentException("a plan with grants renders at a given time");
+    }
+    return install(chain, plan, List.of(), List.of(), List.of(), List.of(), Instant.EPOCH);
   }
 
   /**
@@ -188,18 +236,28 @@ final class NftRenderer {
    * @param staleAddresses addresses the maps may still send to this chain although {@code plan}
    *     does not list them; an element that points to another chain fails the transaction
    * @param staleSets sets of this chain that {@code plan} no longer uses
+   * @param staleRedirects addresses the redirect sets may still hold for this rule set although
+   *     {@code plan} does not redirect them
    * @param links the interfaces where the container lives, added to {@code links}
+   * @param now when the load happens: a grant gets the time it has left from then (one that has
+   *     ended by then is left out)
    */
   String install(
       ChainName chain,
       EnforcementPlan plan,
       Collection<InetAddress> staleAddresses,
       Collection<String> staleSets,
-      Collection<String> links) {
+      Collection<InetAddress> staleRedirects,
+      Collection<String> links,
+      Instant now) {
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
-    sets(chain, plan).forEach((set, addresses) -> appendSet(out, set, addresses));
+    Map<String, Map<InetAddress, Instant>> grants = grants(chain, plan);
+    sets(chain, plan)
+        .forEach(
+            (set, addresses) ->
+                appendSet(out, set, addresses, grants.getOrDefault(set, Map.of()), now));
     appendRules(out, chain.value(), chainRules(chain, plan));
     for (InetAddress source : plan.sources()) {
       String element = IpAddresses.format(source);
@@ -211,6 +269,8 @@ final class NftRenderer {
       out.append("add").append(prefix).append(" : jump ").append(chain).append(" }\n");
     }
     appendDiscardedElements(out, chain, staleAddresses);
+    appendRedirects(out, redirects(plan), true);
+    appendRedirects(out, staleRedirects, false);
     appendDiscardedSets(out, staleSets);
     if (!links.isEmpty()) {
       out.append("add element inet ")
@@ -225,14 +285,67 @@ final class NftRenderer {
     return out.toString();
   }
 
-  /** One transaction that refills the sets of {@code changed} names and touches nothing else. */
-  String refresh(ChainName chain, EnforcementPlan plan, Set<HostName> changed) {
+  /**
+   * One transaction that refills the sets of {@code changed} names (their grants with the time they
+   * have left at {@code now}) and touches nothing else.
+   */
+  String refresh(ChainName chain, EnforcementPlan plan, Set<HostName> changed, Instant now) {
     List<HostName> names = plan.names();
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < names.size(); i++) {
-      if (changed.contains(names.get(i))) {
-        appendSet(out, chain.setName(i, false), plan.addresses(names.get(i), Family.IPV4));
-        appendSet(out, chain.setName(i, true), plan.addresses(names.get(i), Family.IPV6));
+      HostName name = names.get(i);
+      if (changed.contains(name)) {
+        for (Family family : Family.values()) {
+          appendSet(
+              out,
+              setName(chain, plan, i, family),
+              plan.addresses(name, family),
+              plan.granted(name, family),
+              now);
+        }
+      }
+    }
+    return out.toString();
+  }
+
+  /**
+   * One transaction that adds {@code additions} to their names' sets with the time each has left at
+   * {@code now}, replacing the timeout of an address granted before (add, delete, add: the same on
+   * every kernel). An address the plan resolved for that name stays in its set without a timeout
+   * and is not touched.
+   */
+  String grant(
+      ChainName chain,
+      EnforcementPlan plan,
+      Map<HostName, Map<InetAddress, Instant>> additions,
+      Instant now) {
+    List<HostName> names = plan.names();
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < names.size(); i++) {
+      HostName name = names.get(i);
+      Map<InetAddress, Instant> added = additions.getOrDefault(name, Map.of());
+      for (Family family : Family.values()) {
+        Set<InetAddress> resolved = plan.addresses(name, family);
+        Map<InetAddress, Instant> timed = new LinkedHashMap<>();
+        added.forEach(
+            (address, until) -> {
+              if (Family.of(address) == family && !resolved.contains(address)) {
+                timed.put(address, until);
+              }
+            });
+        List<Map.Entry<InetAddress, Instant>> lasting = lasting(timed, now);
+        if (lasting.isEmpty()) {
+          continue;
+        }
+        String qualified = "inet " + table + " " + setName(chain, plan, i, family);
+        String elements = timedElements(lasting, now);
+        String bare =
+            lasting.stream()
+                .map(grant -> IpAddresses.format(grant.getKey()))
+                .collect(Collectors.joining(", "));
+        out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
+        out.append("delete element ").append(qualified).append(" { ").append(bare).append(" }\n");
+        out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
       }
     }
     return out.toString();
@@ -245,10 +358,16 @@ final class NftRenderer {
    *
    * @param dispatched the source addresses that the maps may send to {@code chain}
    * @param setNames the sets of {@code chain}: names it makes, or others that exist now
+   * @param redirected the addresses of the rule set the redirect sets may hold
    */
-  String remove(ChainName chain, Collection<InetAddress> dispatched, Collection<String> setNames) {
+  String remove(
+      ChainName chain,
+      Collection<InetAddress> dispatched,
+      Collection<String> setNames,
+      Collection<InetAddress> redirected) {
     StringBuilder out = new StringBuilder();
     appendDiscardedElements(out, chain, dispatched);
+    appendRedirects(out, redirected, false);
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("delete chain inet ").append(table).append(' ').append(chain).append('\n');
@@ -277,6 +396,28 @@ final class NftRenderer {
   }
 
   /**
+   * Puts {@code sources} into the redirect sets ({@code redirect}) or makes sure they are not there
+   * (add, then delete: no error when absent).
+   */
+  private void appendRedirects(
+      StringBuilder out, Collection<InetAddress> sources, boolean redirect) {
+    for (InetAddress source : sources) {
+      String element =
+          " element inet "
+              + table
+              + " "
+              + (IpAddresses.isIpv6(source) ? REDIRECT6 : REDIRECT4)
+              + " { "
+              + IpAddresses.format(source)
+              + " }\n";
+      out.append("add").append(element);
+      if (!redirect) {
+        out.append("delete").append(element);
+      }
+    }
+  }
+
+  /**
    * Deletes sets: those of the names {@link ChainName#setName} makes whether or not they exist
    * (add, then delete), any other by name (it must exist).
    */
@@ -290,15 +431,46 @@ final class NftRenderer {
     }
   }
 
-  /** The address sets of the container, each with its addresses, in rendering order. */
+  /**
+   * The address sets of the container, each with its resolved addresses (those without a timeout),
+   * in rendering order.
+   */
   static Map<String, Set<InetAddress>> sets(ChainName chain, EnforcementPlan plan) {
     Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
     List<HostName> names = plan.names();
     for (int i = 0; i < names.size(); i++) {
-      sets.put(chain.setName(i, false), plan.addresses(names.get(i), Family.IPV4));
-      sets.put(chain.setName(i, true), plan.addresses(names.get(i), Family.IPV6));
+      for (Family family : Family.values()) {
+        sets.put(setName(chain, plan, i, family), plan.addresses(names.get(i), family));
+      }
     }
     return sets;
+  }
+
+  /**
+   * The grants of the container's address sets, by set: each granted address with its grant's end;
+   * an address its name also resolves to is left out (it is there without a timeout).
+   */
+  static Map<String, Map<InetAddress, Instant>> grants(ChainName chain, EnforcementPlan plan) {
+    Map<String, Map<InetAddress, Instant>> grants = new LinkedHashMap<>();
+    List<HostName> names = plan.names();
+    for (int i = 0; i < names.size(); i++) {
+      for (Family family : Family.values()) {
+        Map<InetAddress, Instant> granted = new LinkedHashMap<>(plan.granted(names.get(i), family));
+        granted.keySet().removeAll(plan.addresses(names.get(i), family));
+        grants.put(setName(chain, plan, i, family), granted);
+      }
+    }
+    return grants;
+  }
+
+  /** The sources whose port-53 traffic the plan redirects to its DNS filter: all or none. */
+  static List<InetAddress> redirects(EnforcementPlan plan) {
+    return plan.dnsFilter() == null ? List.of() : plan.sources();
+  }
+
+  /** The set of the {@code index}-th name in {@code family}: timed when the plan takes grants. */
+  private static String setName(ChainName chain, EnforcementPlan plan, int index, Family family) {
+    return chain.setName(index, family == Family.IPV6, plan.dnsFilter() != null);
   }
 
   /** The container chain's rules, in listing form. */
@@ -332,8 +504,16 @@ final class NftRenderer {
                     public List<String> addressSet(HostName name) {
                       int index = names.indexOf(name);
                       return List.of(
-                          match(Family.IPV4) + "@" + chain.setName(index, false) + " " + ports,
-                          match(Family.IPV6) + "@" + chain.setName(index, true) + " " + ports);
+                          match(Family.IPV4)
+                              + "@"
+                              + setName(chain, plan, index, Family.IPV4)
+                              + " "
+                              + ports,
+                          match(Family.IPV6)
+                              + "@"
+                              + setName(chain, plan, index, Family.IPV6)
+                              + " "
+                              + ports);
                     }
 
                     @Override
@@ -384,10 +564,23 @@ final class NftRenderer {
   }
 
   private static String setType(String set) {
-    return set.endsWith("_6") ? " { type ipv6_addr; }" : " { type ipv4_addr; }";
+    return " { type "
+        + (set.endsWith("_6") ? "ipv6_addr" : "ipv4_addr")
+        + ";"
+        + (ChainName.isTimed(set) ? " flags timeout;" : "")
+        + " }";
   }
 
-  private void appendSet(StringBuilder out, String set, Set<InetAddress> addresses) {
+  /**
+   * Declares {@code set} if missing and refills it: {@code addresses} without a timeout, and each
+   * of {@code granted} that {@code addresses} lacks with the time it has left at {@code now}.
+   */
+  private void appendSet(
+      StringBuilder out,
+      String set,
+      Set<InetAddress> addresses,
+      Map<InetAddress, Instant> granted,
+      Instant now) {
     String qualified = "inet " + table + " " + set;
     out.append("add set ").append(qualified).append(setType(set)).append('\n');
     out.append("flush set ").append(qualified).append('\n');
@@ -398,6 +591,40 @@ final class NftRenderer {
           .append(anonymousSet(List.copyOf(addresses)).replaceFirst("^([^{].*)$", "{ $1 }"))
           .append('\n');
     }
+    Map<InetAddress, Instant> timed = new LinkedHashMap<>(granted);
+    timed.keySet().removeAll(addresses);
+    List<Map.Entry<InetAddress, Instant>> lasting = lasting(timed, now);
+    if (!lasting.isEmpty()) {
+      out.append("add element ")
+          .append(qualified)
+          .append(" { ")
+          .append(timedElements(lasting, now))
+          .append(" }\n");
+    }
+  }
+
+  /** The grants that have not ended at {@code now}, sorted by address. */
+  private static List<Map.Entry<InetAddress, Instant>> lasting(
+      Map<InetAddress, Instant> granted, Instant now) {
+    return granted.entrySet().stream()
+        .filter(grant -> grant.getValue().isAfter(now))
+        .sorted(Map.Entry.comparingByKey(Comparator.comparing(IpNetwork::host)))
+        .collect(Collectors.toList());
+  }
+
+  /**
+   * {@code a timeout 1500ms, b timeout ...}: each of {@code lasting} with the time it has left at
+   * {@code now}, rounded up to a millisecond.
+   */
+  private static String timedElements(List<Map.Entry<InetAddress, Instant>> lasting, Instant now) {
+    return lasting.stream()
+        .map(
+            grant -> {
+              Duration left = Duration.between(now, grant.getValue());
+              long millis = left.toMillis() + (left.toNanosPart() % 1_000_000 == 0 ? 0 : 1);
+              return IpAddresses.format(grant.getKey()) + " timeout " + millis + "ms";
+            })
+        .collect(Collectors.joining(", "));
   }
 
   private void appendRules(StringBuilder out, String chain, List<String> rules) {

@@ -147,7 +147,9 @@ class NftBackendLoadTest {
 
     assertEquals(2, calls.size(), calls.toString());
     assertEquals(
-        "nft -f -\n" + new NftRenderer("egress").remove(CHAIN, AGENT.addresses(), setsOf(rules())),
+        "nft -f -\n"
+            + new NftRenderer("egress")
+                .remove(CHAIN, AGENT.addresses(), setsOf(rules()), List.of()),
         calls.get(0));
     assertTrue(calls.get(1).startsWith("conntrack -R -\n-D -f ipv4 -s 10.77.0.2\n"), calls.get(1));
   }

@@ -335,7 +335,7 @@ class NftEgressEnforcerKernelTest {
           command =
               "delete element "
                   + table
-                  + chain.setName(0, false)
+                  + chain.setName(0, false, false)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(0))
                   + " }";
@@ -344,7 +344,7 @@ class NftEgressEnforcerKernelTest {
           command =
               "add element "
                   + table
-                  + chain.setName(0, false)
+                  + chain.setName(0, false, false)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(1))
                   + " }";
@@ -360,7 +360,7 @@ class NftEgressEnforcerKernelTest {
                   + " }";
           break;
         default:
-          command = "add set " + table + chain.setName(7, false) + " { type ipv4_addr; }";
+          command = "add set " + table + chain.setName(7, false, false) + " { type ipv4_addr; }";
       }
       List<String> argv = new ArrayList<>(List.of("nft"));
       argv.addAll(List.of(command.split(" ")));

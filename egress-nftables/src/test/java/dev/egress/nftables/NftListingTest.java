@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -87,5 +88,37 @@ class NftListingTest {
   @Test
   void parse_ofAnEmptyText_findsNothing() {
     assertTrue(NftListing.parse("").chains().isEmpty());
+  }
+
+  @Test
+  void elementsWithATimeout_areKeptApart_withTheTimeTheyHaveLeft() {
+    NftListing listing =
+        NftListing.parse(
+            "table inet egress {\n"
+                + "\tset c_a_0123456789ab_t0_4 {\n"
+                + "\t\ttype ipv4_addr\n"
+                + "\t\tflags timeout\n"
+                + "\t\telements = { 192.0.2.10 timeout 59s500ms expires 59s360ms,"
+                + " 192.0.2.11 timeout 1h expires 59m59s860ms,\n"
+                + "\t\t\t     192.0.2.12 }\n"
+                + "\t}\n"
+                + "}\n");
+
+    assertEquals(
+        Set.of(IpAddresses.parse("192.0.2.12")), listing.sets().get("c_a_0123456789ab_t0_4"));
+    assertEquals(
+        Map.of(
+            IpAddresses.parse("192.0.2.10"),
+            Duration.ofMillis(59_360),
+            IpAddresses.parse("192.0.2.11"),
+            Duration.ofMinutes(59).plusMillis(59_860)),
+        listing.timed().get("c_a_0123456789ab_t0_4"));
+  }
+
+  @Test
+  void aTimeNftDidNotWrite_countsAsALongTime() {
+    assertEquals(Duration.ofDays(1).plusSeconds(2), NftListing.parseTime("1d2s"));
+    assertTrue(NftListing.parseTime("2x").compareTo(Duration.ofDays(365)) > 0);
+    assertTrue(NftListing.parseTime("").compareTo(Duration.ofDays(365)) > 0);
   }
 }

@@ -7,15 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicyText;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
 import dev.egress.policy.Resolutions;
+import java.net.InetAddress;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -61,7 +65,10 @@ class NftRendererTest {
   @Test
   void anAddressSet_isKnownAsItsChains_andOtherSetsAsNoChains() {
     ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
-    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true)));
+    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true, false)));
+    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true, true)));
+    assertTrue(ChainName.isTimed(chain.setName(3, true, true)));
+    assertFalse(ChainName.isTimed(chain.setName(3, true, false)));
     assertEquals(java.util.Optional.empty(), ChainName.ofSet("links"));
     assertEquals(java.util.Optional.empty(), ChainName.ofSet(chain.value() + "_hand_made"));
   }
@@ -207,9 +214,11 @@ class NftRendererTest {
             + "add element inet egress "
             + n
             + "_h0_6 { 2607:6bc0::10 }\n",
-        RENDERER.refresh(rules.chain(), rules.plan(), Set.of(API)));
+        RENDERER.refresh(rules.chain(), rules.plan(), Set.of(API), Instant.EPOCH));
     assertEquals(
-        "", RENDERER.refresh(rules.chain(), rules.plan(), Set.of(HostName.of("other.example"))));
+        "",
+        RENDERER.refresh(
+            rules.chain(), rules.plan(), Set.of(HostName.of("other.example")), Instant.EPOCH));
   }
 
   @Test
@@ -243,7 +252,8 @@ class NftRendererTest {
         RENDERER.remove(
             chain,
             List.of(IpAddresses.parse("172.17.0.2")),
-            List.of(n + "_h0_4", n + "_hand_made")));
+            List.of(n + "_h0_4", n + "_hand_made"),
+            List.of()));
   }
 
   @Test
@@ -258,7 +268,9 @@ class NftRendererTest {
             rules.plan(),
             List.of(IpAddresses.parse("fd00:17::9")),
             List.of(n + "_h1_6"),
-            List.of());
+            List.of(),
+            List.of(),
+            Instant.EPOCH);
 
     assertEquals(
         fresh
@@ -291,6 +303,9 @@ class NftRendererTest {
             + "  map src4 { type ipv4_addr : verdict; }\n"
             + "  map src6 { type ipv6_addr : verdict; }\n"
             + "  set links { type ifname; }\n"
+            + "  set redirect4 { type ipv4_addr; }\n"
+            + "  set redirect6 { type ipv6_addr; }\n"
+            + "  chain dns { type nat hook prerouting priority dstnat - 10; policy accept; }\n"
             + "  chain deny { }\n"
             + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
             + "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
@@ -298,6 +313,7 @@ class NftRendererTest {
             + "flush chain inet egress deny\n"
             + "flush chain inet egress forward\n"
             + "flush chain inet egress input\n"
+            + "flush chain inet egress dns\n"
             + "add rule inet egress deny meta l4proto tcp counter reject with tcp reset\n"
             + "add rule inet egress deny counter reject with icmpx admin-prohibited\n"
             + "add rule inet egress forward ip saddr vmap @src4\n"
@@ -329,7 +345,7 @@ class NftRendererTest {
             + "add rule inet egress input iifname \"docker0\" "
             + spoofed
             + "\n";
-    assertEquals(expected, RENDERER.prepare(guard));
+    assertEquals(expected, RENDERER.prepare(guard, null));
   }
 
   @Test
@@ -345,7 +361,13 @@ class NftRendererTest {
     assertEquals(
         rules.install(RENDERER) + "add element inet egress links { \"docker0\", \"br-1\" }\n",
         RENDERER.install(
-            rules.chain(), rules.plan(), List.of(), List.of(), List.of("docker0", "br-1")));
+            rules.chain(),
+            rules.plan(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of("docker0", "br-1"),
+            Instant.EPOCH));
   }
 
   @Test
@@ -393,5 +415,73 @@ class NftRendererTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> new NftGuard(List.of("a-name-longer-than-15"), List.of(), false));
+  }
+
+  @Test
+  void underDnsFilter_setsTakeGrantsWithATimeout_andResolvedAddressesKeepNone() throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    InetAddress resolved = IpAddresses.parse("192.0.2.10");
+    InetAddress granted = IpAddresses.parse("192.0.2.11");
+    HostName name = HostName.of("api.example.com");
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    ContainerEndpoint box =
+        new ContainerEndpoint(
+            ContainerId.of("box"), List.of(IpAddresses.parse("10.213.0.2")), filter);
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+                PolicyText.parse("allow api.example.com port 443\ndns filter\n", "test"),
+                box,
+                Resolutions.none().with(name, Set.of(resolved)),
+                filter)
+            .withGrants(
+                Map.of(
+                    name,
+                    Map.of(
+                        resolved,
+                        now.plusSeconds(60),
+                        granted,
+                        now.plusMillis(1500),
+                        IpAddresses.parse("192.0.2.12"),
+                        now)));
+    ChainName chain = ChainName.forContainer(box.id());
+    String set = chain.setName(0, false, true);
+
+    String install = RENDERER.install(chain, plan, List.of(), List.of(), List.of(), List.of(), now);
+
+    assertTrue(
+        install.contains(
+            "add set inet egress "
+                + set
+                + " { type ipv4_addr; flags timeout; }\n"
+                + "flush set inet egress "
+                + set
+                + "\n"
+                + "add element inet egress "
+                + set
+                + " { 192.0.2.10 }\n"
+                + "add element inet egress "
+                + set
+                + " { 192.0.2.11 timeout 1500ms }\n"),
+        install);
+    assertTrue(install.contains("add element inet egress redirect4 { 10.213.0.2 }\n"), install);
+    assertEquals(
+        "add element inet egress "
+            + set
+            + " { 192.0.2.11 timeout 30000ms }\n"
+            + "delete element inet egress "
+            + set
+            + " { 192.0.2.11 }\n"
+            + "add element inet egress "
+            + set
+            + " { 192.0.2.11 timeout 30000ms }\n",
+        RENDERER.grant(
+            chain,
+            plan,
+            Map.of(name, Map.of(granted, now.plusSeconds(30), resolved, now.plusSeconds(30))),
+            now));
+    assertEquals(
+        List.of("ip saddr @redirect4 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.213.0.1"),
+        NftRenderer.dnsChainRules(filter));
+    assertEquals(List.of(), NftRenderer.dnsChainRules(null));
   }
 }

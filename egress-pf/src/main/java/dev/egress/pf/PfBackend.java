@@ -21,6 +21,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpNetwork;
 import java.net.InetAddress;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -95,11 +96,41 @@ final class PfBackend implements FirewallBackend {
     return parent.childName(containerId);
   }
 
+  /**
+   * Refuses policies that need a DNS filter, even when the enforcer has one: pf does not take the
+   * filter's grants yet, so {@link #grant} and {@link #revoke} are never reached.
+   */
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
     if (policy.requiresDnsFiltering()) {
       throw UnsupportedPolicyException.withoutDnsFilter("the pf enforcer", policy);
     }
+  }
+
+  @Override
+  public void grant(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
+      throws EgressException {
+    throw grantsRefused();
+  }
+
+  /** Grants would be revoked by the enforcer: pf tables have no element expiry. */
+  @Override
+  public boolean expiresGrants() {
+    return false;
+  }
+
+  @Override
+  public void revoke(
+      RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals)
+      throws EgressException {
+    throw grantsRefused();
+  }
+
+  private static UnsupportedPolicyException grantsRefused() {
+    return new UnsupportedPolicyException(
+        "the pf enforcer does not take DNS filter grants yet",
+        "on macOS, list each host name the container needs and name its resolvers");
   }
 
   /**

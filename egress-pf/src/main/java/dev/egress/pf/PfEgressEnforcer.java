@@ -134,6 +134,11 @@ public final class PfEgressEnforcer implements EgressEnforcer {
       return this;
     }
 
+    @Override
+    protected String enforcerName() {
+      return "the pf enforcer";
+    }
+
     /** Runs pfctl; by default a {@link SystemProcessRunner}. Tests put a fake pfctl here. */
     public Builder processRunner(ProcessRunner runner) {
       this.runner = Objects.requireNonNull(runner, "runner");

@@ -5,11 +5,8 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 
 /** The in-memory enforcer passes the DNS filter's conformance kit. */
@@ -18,26 +15,6 @@ class InMemoryFilteredAttachmentsTest extends FilteredAttachmentsContract {
   @Override
   protected Harness newHarness() {
     return new FilterHarness();
-  }
-
-  /** A clock the test moves by hand. */
-  private static final class SteppedClock extends Clock {
-    private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException("the stepped clock is UTC only");
-    }
   }
 
   private static final class FilterHarness implements Harness {
@@ -80,7 +57,7 @@ class InMemoryFilteredAttachmentsTest extends FilteredAttachmentsContract {
 
     @Override
     public void advance(Duration duration) {
-      clock.now = clock.now.plus(duration);
+      clock.advance(duration);
     }
 
     @Override

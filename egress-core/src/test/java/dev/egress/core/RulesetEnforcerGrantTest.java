@@ -1,0 +1,174 @@
+package dev.egress.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.enforcer.ContainerId;
+import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.UnsupportedPolicyException;
+import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.Flow;
+import dev.egress.policy.HostName;
+import dev.egress.policy.IpAddresses;
+import dev.egress.policy.PolicyText;
+import dev.egress.testkit.FakeNameResolver;
+import dev.egress.testkit.SteppedClock;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** How the lifecycle keeps a DNS filter's grants: with the rule set, and apart from drift. */
+class RulesetEnforcerGrantTest {
+  private static final InetAddress FILTER = IpAddresses.parse("10.200.0.1");
+  private static final InetAddress ADDRESS = IpAddresses.parse("192.0.2.10");
+  private static final HostName WILDCARD = HostName.of("*.cdn.example");
+  private static final HostName ASKED = HostName.of("img.cdn.example");
+  private static final ContainerEndpoint BOX =
+      new ContainerEndpoint(
+          ContainerId.of("box"), List.of(IpAddresses.parse("10.200.0.2")), FILTER);
+  private static final String POLICY = "allow *.cdn.example port 443\ndns filter\n";
+
+  private final SteppedClock clock = new SteppedClock();
+  private final List<EgressEvent> events = new CopyOnWriteArrayList<>();
+
+  private RulesetEnforcer enforcer(FakeBackend backend) {
+    backend.clock(clock);
+    return RulesetEnforcer.builder(backend)
+        .resolver(new FakeNameResolver())
+        .clock(clock)
+        .listener(events::add)
+        .dnsFilter(FILTER)
+        .retryDelay(Duration.ofMillis(20))
+        .noHealthChecks()
+        .build();
+  }
+
+  private static EgressPolicy policy(String text) throws Exception {
+    return PolicyText.parse(text, "test");
+  }
+
+  private static boolean allows(FakeBackend backend) {
+    return backend.allows(BOX.addresses().get(0), Flow.tcp(ADDRESS, 443));
+  }
+
+  @Test
+  void withoutAFilter_dnsFilterAndWildcardsAreRefused_withAHint() throws Exception {
+    try (RulesetEnforcer plain =
+        RulesetEnforcer.builder(new FakeBackend())
+            .resolver(new FakeNameResolver())
+            .noHealthChecks()
+            .build()) {
+      for (String text : List.of("dns filter\n", "allow *.cdn.example port 443\ndns none\n")) {
+        UnsupportedPolicyException e =
+            assertThrows(UnsupportedPolicyException.class, () -> plain.attach(BOX, policy(text)));
+        assertTrue(e.hint().contains("DNS filter"), e.hint());
+      }
+      assertEquals(Optional.empty(), plain.bySource(BOX.addresses().get(0)));
+    }
+  }
+
+  @Test
+  void theHealthCheck_seesNoDriftInGrants_andKeepsThemWhenItReinstalls() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+
+      assertEquals(List.of(), enforcer.checkHealth(), "a grant is no drift");
+      clock.advance(Duration.ofSeconds(30));
+      assertEquals(List.of(), enforcer.checkHealth(), "nor half way through");
+
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertTrue(allows(backend), "the reinstall put the grant back");
+      clock.advance(Duration.ofSeconds(30));
+      assertFalse(allows(backend));
+      assertEquals(List.of(), enforcer.checkHealth(), "an ended grant is no drift either");
+    }
+  }
+
+  @Test
+  void aGrantAlreadyHeldAsLong_needsNoKernelCall() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      Instant until = clock.instant().plusSeconds(60);
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), until);
+      enforcer.grant(BOX.id(), HostName.of("other.cdn.example"), Set.of(ADDRESS), until);
+
+      assertEquals(1, backend.count("grant"));
+      assertEquals(
+          Optional.of(until),
+          enforcer.grantedUntil(BOX.id(), HostName.of("x.cdn.example"), Set.of(ADDRESS)));
+    }
+  }
+
+  @Test
+  void aKernelThatKeepsGrants_hasThemRevokedOnceTheyEnd() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(50));
+      assertTrue(allows(backend));
+
+      clock.advance(Duration.ofMillis(50));
+      awaitRevoked(backend);
+      assertFalse(allows(backend));
+      assertEquals(Set.of(), backend.granted("c-box", WILDCARD));
+    }
+  }
+
+  @Test
+  void aRevokeThatFails_isRetried_andReported() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(50));
+      backend.failNext(1);
+
+      clock.advance(Duration.ofMillis(50));
+      awaitRevoked(backend);
+      assertTrue(backend.count("revoke") >= 2, backend.calls.toString());
+      assertTrue(
+          events.stream()
+              .anyMatch(
+                  event ->
+                      event instanceof EgressEvent.Failed failed
+                          && failed.operation() == EgressEvent.Operation.GRANT),
+          events.toString());
+    }
+  }
+
+  @Test
+  void anUpdateAwayFromDnsFilter_dropsTheGrants() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      var attachment = enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+
+      attachment.update(policy("allow 192.0.2.99 port 443\ndns none\n"));
+
+      assertFalse(allows(backend));
+      assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+      assertEquals(Optional.empty(), enforcer.bySource(BOX.addresses().get(0)));
+    }
+  }
+
+  private static void awaitRevoked(FakeBackend backend) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (!backend.granted("c-box", WILDCARD).isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the ended grant was not revoked within 5 s: " + backend.calls);
+      }
+      Thread.sleep(10);
+    }
+  }
+}
