@@ -441,10 +441,15 @@ public final class PfRenderer {
     return target;
   }
 
+  /**
+   * What {@code name}'s set holds: its addresses and what the DNS filter granted it (pf tables keep
+   * no per-entry end: the enforcer revokes ended grants, and a plan holds only those still on).
+   */
   private static SortedSet<IpNetwork> addressesOf(HostName name, EnforcementPlan plan) {
     SortedSet<IpNetwork> entries = new TreeSet<>();
     for (Family family : Family.values()) {
       entries.addAll(hosts(List.copyOf(plan.addresses(name, family))));
+      entries.addAll(hosts(List.copyOf(plan.granted(name, family).keySet())));
     }
     return entries;
   }

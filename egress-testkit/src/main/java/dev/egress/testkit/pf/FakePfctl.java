@@ -511,12 +511,30 @@ public final class FakePfctl implements ProcessRunner {
    */
   public synchronized java.util.function.Function<PfPacket, PfVerdict> packetFilter(
       String parentAnchor) {
+    Optional<PfEvaluator> evaluator = evaluator(parentAnchor);
+    return evaluator.isEmpty() ? packet -> PfVerdict.PASS : evaluator.get()::verdict;
+  }
+
+  /**
+   * Whether {@code packet} reaches its destination: pf passes it ({@link #verdict}) and no {@code
+   * rdr} sends it elsewhere (a container's DNS redirected to a filter reaches the filter, not the
+   * resolver it was sent to).
+   */
+  public synchronized boolean delivers(String parentAnchor, PfPacket packet) {
+    Optional<PfEvaluator> evaluator = evaluator(parentAnchor);
+    return evaluator.isEmpty()
+        || evaluator.get().verdict(packet) == PfVerdict.PASS
+            && evaluator.get().translate(packet).equals(packet);
+  }
+
+  /** The evaluator of what is loaded now; empty when pf evaluates none of it (it passes all). */
+  private Optional<PfEvaluator> evaluator(String parentAnchor) {
     boolean reached =
         parentAnchor.startsWith("com.apple/")
             && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
     Anchor parent = model.anchors.get(parentAnchor);
     if (!isEnabled() || !model.mainRulesetHooked || !reached || parent == null) {
-      return packet -> PfVerdict.PASS;
+      return Optional.empty();
     }
     Map<String, String> children = new TreeMap<>();
     String prefix = parentAnchor + "/";
@@ -528,8 +546,7 @@ public final class FakePfctl implements ProcessRunner {
             children.put(path.substring(prefix.length()), text(anchor));
           }
         });
-    PfEvaluator evaluator = PfEvaluator.of(text(parent), children);
-    return evaluator::verdict;
+    return Optional.of(PfEvaluator.of(text(parent), children));
   }
 
   /** An anchor as an anchor file: its tables, then its rules. */
