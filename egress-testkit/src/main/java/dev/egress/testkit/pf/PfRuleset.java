@@ -211,15 +211,16 @@ final class PfRuleset {
     }
   }
 
-  private static Redirect parseRedirect(Cursor cursor) {
-    Boolean ipv6 = null;
-    if (cursor.peekIs("inet")) {
-      cursor.next();
-      ipv6 = false;
-    } else if (cursor.peekIs("inet6")) {
-      cursor.next();
-      ipv6 = true;
+  /** {@code inet}: false, {@code inet6}: true, neither: null (any family). */
+  private static @Nullable Boolean parseFamily(Cursor cursor) {
+    if (cursor.peekIs("inet") || cursor.peekIs("inet6")) {
+      return cursor.next().equals("inet6");
     }
+    return null;
+  }
+
+  private static Redirect parseRedirect(Cursor cursor) {
+    Boolean ipv6 = parseFamily(cursor);
     PfPacket.IpProtocol protocol = null;
     if (cursor.peekIs("proto")) {
       cursor.next();
@@ -358,14 +359,7 @@ final class PfRuleset {
       }
       interfaceName = name;
     }
-    Boolean ipv6 = null;
-    if (cursor.peekIs("inet")) {
-      cursor.next();
-      ipv6 = false;
-    } else if (cursor.peekIs("inet6")) {
-      cursor.next();
-      ipv6 = true;
-    }
+    Boolean ipv6 = parseFamily(cursor);
     PfPacket.IpProtocol protocol = null;
     if (cursor.peekIs("proto")) {
       cursor.next();
