@@ -22,7 +22,10 @@ import java.util.stream.Collectors;
  * strict character set (so that joining them with single spaces is unambiguous) and matches the
  * whole list against one anchored regular expression per call. Anchor and table patterns come from
  * egress-pf's name types ({@link dev.egress.pf.pfctl.AnchorPath#childPattern}, {@link
- * TableName#PATTERN}); {@code -k} takes only addresses inside the scope's networks.
+ * TableName#PATTERN}); {@code -k} takes only addresses inside the scope's networks; {@code -T add}
+ * and {@code -T delete} (a DNS filter's grants and their revocation) take 1 to {@link
+ * Pfctl#MAX_TABLE_ADDRESSES} address literals, each parsed strictly (no network, host name,
+ * negation or option).
  *
  * <p>Text: for the three loads ({@code -a PARENT -f -}, {@code -a CHILD -f -}, {@code -a CHILD -t T
  * -T replace -f -}) the script first copies standard input into a new private file in the state
@@ -104,6 +107,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
         readonly MAX_LOAD_BYTES=%8$d
         readonly END_OF_LOAD='%9$s'
         readonly V4='%10$s'
+        readonly MAX_TABLE_ADDRESSES=%12$d
         REASON=
         STATE_DIR=
         TOKENS=
@@ -354,6 +358,12 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
           [[ $1 != */* ]] && inside_managed "$1"
         }
 
+        # A table grant names address literals: no network, no host name (pfctl would resolve it
+        # as root), no negation, no option.
+        address_literal() {
+          [[ $1 != */* ]] && address_words "$1"
+        }
+
         [ "$#" -ge 1 ] || refuse "no arguments"
         for arg in "$@"; do
           [[ $arg =~ ^[A-Za-z0-9_./:-]+$ ]] || refuse "an argument holds a character outside [A-Za-z0-9_./:-]"
@@ -403,6 +413,16 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             exec "$PFCTL" "$@"
           fi
         done
+        # A DNS filter's grant and its revocation: 1 to MAX_TABLE_ADDRESSES address literals.
+        pattern="^-a $CHILD -t $TABLE -T (add|delete)$"
+        if [ "$#" -ge 7 ] && [[ "$1 $2 $3 $4 $5 $6" =~ $pattern ]]; then
+          [ "$#" -le $(( 6 + MAX_TABLE_ADDRESSES )) ] \\
+            || refuse "-T $6 takes at most $MAX_TABLE_ADDRESSES addresses"
+          for address in "${@:7}"; do
+            address_literal "$address" || refuse "-T $6 takes address literals only, not '$address'"
+          done
+          exec "$PFCTL" "$@"
+        fi
         pattern="^-a $PARENT -f -$"
         [[ $args =~ $pattern ]] && load parent "$@"
         pattern="^-a $CHILD -f -$"
@@ -424,7 +444,8 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             Pfctl.MAX_LOAD_BYTES,
             Pfctl.END_OF_LOAD,
             LoadGrammar.IPV4,
-            shapeCases());
+            shapeCases(),
+            Pfctl.MAX_TABLE_ADDRESSES);
   }
 
   /** The {@code case} arms of the script's {@code shapes} function, one per load. */

@@ -63,7 +63,11 @@ class PfctlWrapperTest {
         "-k 192.168.64.3",
         "-k 0.0.0.0/0 -k 192.168.64.3",
         "-k fd00:64::3",
-        "-k ::/0 -k fd00:64::3"
+        "-k ::/0 -k fd00:64::3",
+        "-a com.apple/000.egress/agent-1 -t n_api_example_0a1b2c3d -T add 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -t n_api_example_0a1b2c3d -T add 203.0.113.7"
+            + " 2001:db8::1 ::1",
+        "-a com.apple/000.egress/agent-1 -t n_api_example_0a1b2c3d -T delete 203.0.113.7 ::1",
       })
   void wrapper_passesTheDriversCallsThroughUnchanged(String line) throws Exception {
     WrapperRig.Run run = rig.run(line.split(" "));
@@ -142,6 +146,37 @@ class PfctlWrapperTest {
         "-e",
         "-a com.apple/000.egress/agent-1 -t x -T flush",
         "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
+        // Table grants wider than the DNS filter's:
+        "-a com.apple/000.egress/agent-1 -t n_a -T add",
+        "-a com.apple/000.egress/agent-1 -t n_a -T delete",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 10.0.0.0/8",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 0.0.0.0/0",
+        "-a com.apple/000.egress/agent-1 -t n_a -T delete ::/0",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add evil.example",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 203.0.113.7 evil.example",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add -f /etc/passwd",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 203.0.113.7 -f /etc/passwd",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 203.0.113.7 -d",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 203.0.113.256",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 01.2.3.4",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 1.2.3",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 2001:db8:::1",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 2001:db8::1::2",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 1:2:3:4:5:6:7:8:9",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add ::ffff:1.2.3.4",
+        "-a com.apple/000.egress/agent-1 -t N_A -T add 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -t n_a -T replace 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -t n_a -T test 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -t n_a -T expire 0",
+        "-a com.apple/000.egress/agent-1 -t n_a -T flush",
+        "-a com.apple/000.egress/agent-1 -t n_a -T kill",
+        "-a com.apple/000.egress -t n_a -T add 203.0.113.7",
+        "-a com.apple/250.ApplicationFirewall -t n_a -T add 203.0.113.7",
+        "-a com.apple/000.egress/agent-1/deeper -t n_a -T add 203.0.113.7",
+        "-t n_a -T add 203.0.113.7",
+        "-T add 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -T add 203.0.113.7",
+        "-a com.apple/000.egress/agent-1 -t n_a -T add 203.0.113.7 -t n_b",
       })
   void wrapper_refusesEverythingElseWithoutRunningPfctl(String line) throws Exception {
     WrapperRig.Run run = rig.run(line.split(" "));
@@ -149,6 +184,21 @@ class PfctlWrapperTest {
     assertEquals(64, run.exit(), run.stderr());
     assertTrue(run.stderr().startsWith("egressctl-pfctl: refused: "), run.stderr());
     assertEquals(List.of(), rig.calls());
+  }
+
+  @Test
+  void wrapper_passesATableGrantOfTheMostAddresses_andRefusesOneMore() throws Exception {
+    List<String> args = new java.util.ArrayList<>(List.of("-a", CHILD, "-t", "n_a", "-T", "add"));
+    for (int i = 0; i < dev.egress.pf.pfctl.Pfctl.MAX_TABLE_ADDRESSES; i++) {
+      args.add("10.0." + (i / 256) + "." + (i % 256));
+    }
+    WrapperRig.Run most = rig.run(args.toArray(String[]::new));
+    args.add("10.1.0.0");
+    WrapperRig.Run oneMore = rig.run(args.toArray(String[]::new));
+
+    assertEquals(0, most.exit(), most.stderr());
+    assertEquals(64, oneMore.exit(), oneMore.stderr());
+    assertEquals(1, rig.calls().size());
   }
 
   @Test

@@ -219,6 +219,7 @@ class RenderCommandTest {
     assertEquals(0, result.exit(), result.err());
     assertEquals(
         """
+        rdr-anchor "*"
         anchor "*"
         pass in quick on bridge101 inet6 proto icmp6 from :: to ff02::1:ff00:0/104 icmp6-type 135 no state
         pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135 no state

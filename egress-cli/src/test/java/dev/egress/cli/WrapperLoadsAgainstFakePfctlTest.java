@@ -141,4 +141,40 @@ class WrapperLoadsAgainstFakePfctlTest {
     assertEquals(loads.get(1).text(), pf.calls().get(1).stdin());
     assertTrue(pf.anchor(CHILD).orElseThrow().rules().size() > 4, "the whole ruleset loaded");
   }
+
+  @Test
+  void aDnsFilterAnchor_andItsGrantAndRevocation_passTheWrapper_andReachPf() throws Exception {
+    WrapperRig rig = new WrapperRig(dir, WrapperRig.SCOPE, FakePfctl.installExecutable(dir));
+    ParentAnchor parent = ParentAnchor.defaults();
+    ChildRuleset child =
+        PfRenderer.renderChild(
+            parent.childName(ContainerId.of("agent-1")),
+            EnforcementPlan.of(
+                PolicyText.parse("allow *.example.com port 443\ndns filter\n", "test"),
+                new ContainerEndpoint(
+                    ContainerId.of("agent-1"),
+                    List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
+                    IpAddresses.parse("192.168.64.1")),
+                Resolutions.none(),
+                IpAddresses.parse("192.168.64.1")));
+    String table = child.tables().get(0).name().value();
+
+    List<WrapperRig.Run> runs =
+        List.of(
+            rig.runWithInput(
+                framed(PfRenderer.renderParent(parent)), "-a", "com.apple/000.egress", "-f", "-"),
+            rig.runWithInput(framed(child.text()), "-a", CHILD, "-f", "-"),
+            rig.run("-a", CHILD, "-t", table, "-T", "add", "203.0.113.7", "2001:db8::7"),
+            rig.run("-a", CHILD, "-t", table, "-T", "delete", "2001:db8::7"));
+
+    for (WrapperRig.Run run : runs) {
+      assertEquals(0, run.exit(), run.stderr());
+    }
+    FakePfctl pf = FakePfctl.readFrom(dir.resolve("pfctl.state"));
+    assertEquals(List.of(), pf.refusedCalls());
+    assertEquals(Set.of("203.0.113.7"), pf.anchor(CHILD).orElseThrow().tables().get(table));
+    assertTrue(
+        pf.anchor(CHILD).orElseThrow().rules().stream().anyMatch(r -> r.startsWith("rdr ")),
+        "the redirect loaded");
+  }
 }

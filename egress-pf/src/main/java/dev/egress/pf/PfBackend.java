@@ -12,6 +12,7 @@ import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.PfctlException;
 import dev.egress.pf.pfctl.PfctlOutput;
 import dev.egress.pf.pfctl.PfctlTimeoutException;
+import dev.egress.pf.pfctl.TableName;
 import dev.egress.pf.render.ChildRuleset;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -23,12 +24,16 @@ import dev.egress.policy.IpNetwork;
 import java.net.InetAddress;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,12 +88,23 @@ final class PfBackend implements FirewallBackend {
   private final Pfctl pfctl;
   private final ParentAnchor parent;
   private final PfInspection inspection;
+  private final @Nullable InetAddress dnsFilter;
   private @Nullable Long token;
 
   PfBackend(Pfctl pfctl, ParentAnchor parent) {
+    this(pfctl, parent, null);
+  }
+
+  /**
+   * A backend for an enforcer whose DNS filter answers on {@code dnsFilter} (null: none): it takes
+   * policies that need the filter, their anchors redirect port 53 there, and their name tables take
+   * the filter's grants.
+   */
+  PfBackend(Pfctl pfctl, ParentAnchor parent, @Nullable InetAddress dnsFilter) {
     this.pfctl = Objects.requireNonNull(pfctl, "pfctl");
     this.parent = Objects.requireNonNull(parent, "parent");
     this.inspection = new PfInspection(pfctl, parent);
+    this.dnsFilter = dnsFilter;
   }
 
   @Override
@@ -97,40 +113,118 @@ final class PfBackend implements FirewallBackend {
   }
 
   /**
-   * Refuses policies that need a DNS filter, even when the enforcer has one: pf does not take the
-   * filter's grants yet, so {@link #grant} and {@link #revoke} are never reached.
+   * Refuses policies that need a DNS filter when this backend was made without one: pf sees
+   * addresses, not the names a container looked up.
    */
   @Override
   public void checkSupported(EgressPolicy policy) throws UnsupportedPolicyException {
-    if (policy.requiresDnsFiltering()) {
-      throw UnsupportedPolicyException.withoutDnsFilter("the pf enforcer", policy);
+    if (policy.requiresDnsFiltering() && dnsFilter == null) {
+      throw UnsupportedPolicyException.withoutDnsFilter("the pf backend", policy);
     }
   }
 
+  /**
+   * One privileged call, all or nothing. The usual grant changes one name's table: {@code pfctl -a
+   * PARENT/NAME -t TABLE -T add ADDRESS...} of the addresses the table does not hold yet (a grant
+   * of an address already there changes nothing in pf, whose tables keep no per-entry end: no
+   * call). A grant that changes several names' tables reloads the anchor with {@code -f -} instead
+   * (pf commits a load whole), so that no half of it stays behind. A call that times out is read
+   * back ({@link #requireCommitted}).
+   */
   @Override
   public void grant(
       RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
       throws EgressException {
-    throw grantsRefused();
+    Map<HostName, Set<InetAddress>> added = new TreeMap<>();
+    additions.forEach(
+        (host, granted) -> {
+          Set<InetAddress> fresh = new TreeSet<>(Comparator.comparing(IpNetwork::host));
+          fresh.addAll(granted.keySet());
+          fresh.removeAll(held(plan, host));
+          if (!fresh.isEmpty()) {
+            added.put(host, fresh);
+          }
+        });
+    EnforcementPlan after = plan.withGrants(merged(plan.grants(), additions));
+    changeTables(name, after, added, true);
   }
 
-  /** Grants would be revoked by the enforcer: pf tables have no element expiry. */
+  /** pf tables keep no per-entry end: the lifecycle revokes ended grants ({@link #revoke}). */
   @Override
   public boolean expiresGrants() {
     return false;
   }
 
+  /**
+   * As {@link #grant}, the other way: {@code -T delete} of the ended grants' addresses that the
+   * name's set no longer holds otherwise (resolved, or granted again), or a reload of the anchor
+   * when several tables change.
+   */
   @Override
   public void revoke(
       RuleSetName name, EnforcementPlan plan, Map<HostName, Set<InetAddress>> removals)
       throws EgressException {
-    throw grantsRefused();
+    Map<HostName, Set<InetAddress>> removed = new TreeMap<>();
+    removals.forEach(
+        (host, addresses) -> {
+          Set<InetAddress> gone = new TreeSet<>(Comparator.comparing(IpNetwork::host));
+          gone.addAll(addresses);
+          gone.removeAll(held(plan, host));
+          if (!gone.isEmpty()) {
+            removed.put(host, gone);
+          }
+        });
+    changeTables(name, plan, removed, false);
   }
 
-  private static UnsupportedPolicyException grantsRefused() {
-    return new UnsupportedPolicyException(
-        "the pf enforcer does not take DNS filter grants yet",
-        "on macOS, list each host name the container needs and name its resolvers");
+  /** What {@code host}'s table holds under {@code plan}: resolved and granted addresses. */
+  private static Set<InetAddress> held(EnforcementPlan plan, HostName host) {
+    Set<InetAddress> held = new HashSet<>(plan.addresses().getOrDefault(host, Set.of()));
+    held.addAll(plan.grants().getOrDefault(host, Map.of()).keySet());
+    return held;
+  }
+
+  private static Map<HostName, Map<InetAddress, Instant>> merged(
+      Map<HostName, Map<InetAddress, Instant>> grants,
+      Map<HostName, Map<InetAddress, Instant>> additions) {
+    Map<HostName, Map<InetAddress, Instant>> merged = new TreeMap<>();
+    grants.forEach((host, granted) -> merged.put(host, new HashMap<>(granted)));
+    additions.forEach(
+        (host, granted) -> merged.computeIfAbsent(host, h -> new HashMap<>()).putAll(granted));
+    return merged;
+  }
+
+  /**
+   * Adds ({@code add}) or deletes {@code changes} in their names' tables so that the anchor holds
+   * {@code after}: one {@code -T add|delete} for one table, one reload for several, none for none.
+   */
+  private void changeTables(
+      RuleSetName name, EnforcementPlan after, Map<HostName, Set<InetAddress>> changes, boolean add)
+      throws EgressException {
+    if (changes.isEmpty()) {
+      return;
+    }
+    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), after);
+    AnchorPath anchor = parent.childPath(child.anchorName());
+    if (changes.size() > 1) {
+      try {
+        pfctl.loadAnchor(anchor, child.text());
+      } catch (PfctlTimeoutException e) {
+        requireCommitted(e, () -> holdsRendered(child, false));
+      }
+      return;
+    }
+    Map.Entry<HostName, Set<InetAddress>> change = changes.entrySet().iterator().next();
+    PfTable table = child.table(TableName.forHostName(change.getKey()));
+    try {
+      if (add) {
+        pfctl.addToTable(anchor, table.name(), change.getValue());
+      } else {
+        pfctl.deleteFromTable(anchor, table.name(), change.getValue());
+      }
+    } catch (PfctlTimeoutException e) {
+      requireCommitted(e, () -> tableAsRendered(anchor, table));
+    }
   }
 
   /**
@@ -433,12 +527,21 @@ final class PfBackend implements FirewallBackend {
             && !List.of(expected).contains("all");
   }
 
-  /** The rule lines of a rendered ruleset: table definitions excluded, whitespace collapsed. */
+  /**
+   * The filter rule lines of a rendered ruleset, as {@code pfctl -s rules} shows them: table
+   * definitions and translation rules ({@code rdr}, {@code rdr-anchor}, which {@code -s nat} would
+   * show) excluded, whitespace collapsed. The redirect is not read back: without it a container's
+   * DNS to other resolvers is refused, never let through.
+   */
   static List<String> ruleLines(String text) {
     List<String> lines = new ArrayList<>();
     for (String line : text.split("\n")) {
       String rule = line.strip().replaceAll("\\s+", " ");
-      if (!rule.isEmpty() && !rule.startsWith("table ") && !rule.startsWith("#")) {
+      if (!rule.isEmpty()
+          && !rule.startsWith("table ")
+          && !rule.startsWith("#")
+          && !rule.startsWith("rdr ")
+          && !rule.startsWith("rdr-anchor ")) {
         lines.add(rule);
       }
     }

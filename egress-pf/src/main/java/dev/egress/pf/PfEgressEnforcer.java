@@ -9,15 +9,19 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.FilteredAttachment;
+import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -39,12 +43,20 @@ import java.util.Set;
  *     .build();
  * }</pre>
  *
+ * <p>Built with a {@link Builder#dnsFilter DNS filter} it takes policies that say {@code dns
+ * filter} or name wildcard hosts, and is the filter's {@link FilteredAttachments}: such a
+ * container's anchor redirects its TCP and UDP port 53, to whatever address, to the filter ({@code
+ * rdr}, evaluated through the parent's {@code rdr-anchor "*"}), and each of its host names has a
+ * table of its own that takes the filter's grants ({@code pfctl -T add}); the enforcer revokes a
+ * grant when it ends ({@code -T delete}). Without a filter such policies are refused with {@link
+ * dev.egress.enforcer.UnsupportedPolicyException}.
+ *
  * <p>Thread-safe, blocking, with the guarantees of {@link EgressEnforcer}. Building runs no pfctl
  * call: {@link #reconcile} (which a launcher calls when it starts) and the first attach check that
  * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard.
  * {@link #close} releases that reference and leaves every rule in place.
  */
-public final class PfEgressEnforcer implements EgressEnforcer {
+public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final RulesetEnforcer lifecycle;
   private final PfBackend backend;
 
@@ -71,6 +83,29 @@ public final class PfEgressEnforcer implements EgressEnforcer {
   @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {
     return lifecycle.attachmentHolding(source);
+  }
+
+  @Override
+  public Optional<FilteredAttachment> bySource(InetAddress source) {
+    return lifecycle.bySource(source);
+  }
+
+  @Override
+  public Optional<Instant> grantedUntil(
+      ContainerId container, HostName asked, Set<InetAddress> addresses) {
+    return lifecycle.grantedUntil(container, asked, addresses);
+  }
+
+  /**
+   * See {@link FilteredAttachments#grant}: usually one {@code pfctl -T add} into the table of the
+   * covering name; the enforcer revokes the grant ({@code -T delete}) once it ends, since pf tables
+   * keep no per-entry end.
+   */
+  @Override
+  public void grant(
+      ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
+      throws EgressException {
+    lifecycle.grant(container, asked, addresses, expiry);
   }
 
   /**
@@ -176,7 +211,8 @@ public final class PfEgressEnforcer implements EgressEnforcer {
      */
     public PfEgressEnforcer build() {
       PfBackend backend =
-          new PfBackend(new Pfctl(runner, pfctlCommand, pfctlTimeout), parentAnchor);
+          new PfBackend(
+              new Pfctl(runner, pfctlCommand, pfctlTimeout), parentAnchor, configuredDnsFilter());
       return new PfEgressEnforcer(buildLifecycle(backend), backend);
     }
   }

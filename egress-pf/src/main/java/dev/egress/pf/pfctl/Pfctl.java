@@ -55,6 +55,12 @@ public final class Pfctl {
    */
   public static final int MAX_LOAD_BYTES = 16 * 1024 * 1024;
 
+  /**
+   * The most addresses one {@link #addToTable} or {@link #deleteFromTable} call names on pfctl's
+   * command line; the sudo wrapper refuses more. Far more than one DNS answer holds.
+   */
+  public static final int MAX_TABLE_ADDRESSES = 256;
+
   private static final Logger LOG = LoggerFactory.getLogger(Pfctl.class);
   private static final Pattern SYNTAX_ERROR =
       Pattern.compile("^(?:pfctl: )?(?:stdin|-):(\\d+): (.+)$");
@@ -173,6 +179,50 @@ public final class Pfctl {
             .map(Pfctl::entry)
             .collect(Collectors.joining("\n", "", entries.isEmpty() ? "" : "\n"));
     load(List.of("-a", anchor.value(), "-t", table.value(), "-T", "replace", "-f", "-"), contents);
+  }
+
+  /**
+   * {@code pfctl -a A -t T -T add ADDRESS...}: adds {@code addresses} to the table (pfctl creates
+   * it if missing), without touching its other entries, rules or states. Adding an address already
+   * there changes nothing. pf tables have no per-entry expiry: whoever adds an entry for a while
+   * removes it with {@link #deleteFromTable}.
+   *
+   * @throws IllegalArgumentException if {@code addresses} is empty or holds more than {@link
+   *     #MAX_TABLE_ADDRESSES}
+   */
+  public void addToTable(AnchorPath anchor, TableName table, Collection<InetAddress> addresses)
+      throws PfctlException {
+    changeTable(anchor, table, "add", addresses);
+  }
+
+  /**
+   * {@code pfctl -a A -t T -T delete ADDRESS...}: removes {@code addresses} from the table, without
+   * touching its other entries, rules or states. Removing an address not there changes nothing.
+   *
+   * @throws IllegalArgumentException as {@link #addToTable} does
+   */
+  public void deleteFromTable(AnchorPath anchor, TableName table, Collection<InetAddress> addresses)
+      throws PfctlException {
+    changeTable(anchor, table, "delete", addresses);
+  }
+
+  private void changeTable(
+      AnchorPath anchor, TableName table, String command, Collection<InetAddress> addresses)
+      throws PfctlException {
+    if (addresses.isEmpty() || addresses.size() > MAX_TABLE_ADDRESSES) {
+      throw new IllegalArgumentException(
+          "-T "
+              + command
+              + " takes 1 to "
+              + MAX_TABLE_ADDRESSES
+              + " addresses, got "
+              + addresses.size());
+    }
+    List<String> args =
+        new ArrayList<>(List.of("-a", anchor.value(), "-t", table.value(), "-T", command));
+    // Sorted and without duplicates, so that the same change is always the same command.
+    addresses.stream().map(IpNetwork::host).distinct().sorted().forEach(a -> args.add(entry(a)));
+    run(args, "");
   }
 
   /** {@code pfctl -k ADDRESS}: kills the states of connections opened from {@code address}. */

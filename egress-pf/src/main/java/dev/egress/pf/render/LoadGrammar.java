@@ -22,12 +22,13 @@ import java.util.regex.Pattern;
  *
  * <p>What the shapes exclude, so that the user sudoers names cannot reach beyond the managed
  * containers: {@code include}, {@code load anchor}, {@code file} tables, macros, options, {@code
- * rdr}, {@code nat}, {@code pass out} but the host's own connections from a guarded bridge's
- * addresses into a managed network, {@code on} anything but a guarded bridge, ICMPv6 but neighbour
- * discovery and router solicitation to link-scope destinations (and, from a container's address,
- * its own /64) with {@code no state}, any anchor but {@code anchor "*"} in the parent, source
- * addresses outside the scope, host names (pfctl would resolve them as root), comments, line
- * continuations, and every byte that is not printable ASCII or a newline.
+ * rdr} but a managed source's port 53 to one address's port 53, {@code nat}, {@code pass out} but
+ * the host's own connections from a guarded bridge's addresses into a managed network, {@code on}
+ * anything but a guarded bridge, ICMPv6 but neighbour discovery and router solicitation to
+ * link-scope destinations (and, from a container's address, its own /64) with {@code no state}, any
+ * anchor but {@code anchor "*"} in the parent, source addresses outside the scope, host names
+ * (pfctl would resolve them as root), comments, line continuations, and every byte that is not
+ * printable ASCII or a newline.
  *
  * <p>Adding a rule shape is one {@link #shape} call in the list of its load: its regular expression
  * and the {@link Role} of each part that names an address or interface.
@@ -126,6 +127,9 @@ public final class LoadGrammar {
 
   private static final List<LineShape> PARENT_LINES =
       List.of(
+          shape(
+              "the anchor rule that evaluates container anchors' translation rules",
+              "rdr-anchor \"\\*\""),
           shape("the anchor rule that evaluates container anchors", "anchor \"\\*\""),
           shape(
               "duplicate address detection on a guarded bridge",
@@ -178,6 +182,11 @@ public final class LoadGrammar {
           shape(
               "a table of destinations",
               "table " + TABLE + " persist( \\{ " + NETWORK + "(, " + NETWORK + ")* \\})?"),
+          shape(
+              "the redirect of the container's DNS to the DNS filter",
+              "rdr " + FAMILY + " proto " + PROTOCOL + " from ",
+              managed(HOST),
+              " to any port = 53 -> " + HOST + " port 53"),
           shape(
               "a pass of the container's traffic",
               "pass in quick " + FAMILY + " proto " + PROTOCOL + " from ",

@@ -30,17 +30,23 @@ import org.jspecify.annotations.Nullable;
  * Prints pf rulesets: the parent anchor, and a container's child anchor with its tables from its
  * {@link EnforcementPlan}. What the rules mean is the plan's; this class only chooses pf's words.
  *
- * <p>A child ruleset defines its tables ({@code table <NAME> persist { ... }}), then holds, for
- * each of the container's source addresses (IPv4 first, then IPv6, each in address order):
+ * <p>A child ruleset defines its tables ({@code table <NAME> persist { ... }}); under {@code dns
+ * filter} ({@link EnforcementPlan#dnsFilter}) it then redirects, for each source address of the
+ * filter's family, TCP and UDP port 53 to any address to the filter ({@code rdr}, see {@link
+ * #redirect}); then it holds, for each of the container's source addresses (IPv4 first, then IPv6,
+ * each in address order):
  *
  * <ol>
  *   <li>DNS to the plan's resolvers: TCP and UDP port 53, to the one resolver of the family or to
- *       table {@code <dns>};
+ *       table {@code <dns>} (under {@code dns filter}, the filter alone);
  *   <li>one pass rule per (protocol, port range) of the plan's allow lines, to {@code any}, to
  *       table {@code <PROTO_PORTS>} (address sets, which may hold either family, or several
- *       networks), or inline to the one network. Port sets that go across 53 (which the plan never
- *       opens) get a rule per range on either side. Targets that a line with the same protocol and
- *       more ports already passes get no rule or entry of their own;
+ *       networks), or inline to the one network. Under {@code dns filter} each host name has a
+ *       table of its own instead ({@link TableName#forHostName}, a wildcard's empty until the
+ *       filter grants), and a group gets one rule per name table besides its networks' rule. Port
+ *       sets that go across 53 (which the plan never opens) get a rule per range on either side.
+ *       Targets that a line with the same protocol and more ports already passes get no rule or
+ *       entry of their own;
  *   <li>for an IPv6 address, neighbour discovery (see {@link #NEIGHBOUR_DISCOVERY}): its neighbour
  *       solicitations and advertisements (ICMPv6 types 135 and 136), {@code no state}, to the
  *       link-local and link-scope multicast destinations ND uses and to the address's own on-link
@@ -104,18 +110,17 @@ public final class PfRenderer {
     if (dns != null && dns.table != null) {
       tables.add(dns);
     }
-    Map<PassKey, PfTarget> passes = new TreeMap<>();
-    groupByPorts(plan)
-        .forEach(
-            (key, targets) -> {
-              PfTarget target = target(key, targets, plan);
-              if (target != null) {
-                passes.put(key, target);
-                if (target.table != null) {
-                  tables.add(target);
-                }
-              }
-            });
+    Map<PassKey, List<PfTarget>> passes = new TreeMap<>();
+    Map<HostName, PfTarget> nameTables = new TreeMap<>();
+    for (Map.Entry<PassKey, List<Target>> group : groupByPorts(plan).entrySet()) {
+      List<PfTarget> targets = targets(group.getKey(), group.getValue(), plan, nameTables);
+      passes.put(group.getKey(), targets);
+      for (PfTarget target : targets) {
+        if (target.table != null && !tables.contains(target)) {
+          tables.add(target);
+        }
+      }
+    }
 
     Set<Family> containerFamilies = EnumSet.noneOf(Family.class);
     plan.sources().forEach(a -> containerFamilies.add(Family.of(a)));
@@ -139,6 +144,17 @@ public final class PfRenderer {
     for (PfTable table : usedTables) {
       out.append(table.definition()).append('\n');
     }
+    @Nullable InetAddress filter = plan.dnsFilter();
+    if (filter != null) {
+      // Translation rules come before filter rules in an anchor file (pfctl's require-order).
+      for (InetAddress source : sortedSources(plan)) {
+        if (Family.of(source) == Family.of(filter)) {
+          for (Protocol protocol : Protocol.values()) {
+            out.append(redirect(source, protocol, filter));
+          }
+        }
+      }
+    }
     String block = plan.logDenied() ? "block return in log quick " : "block return in quick ";
     for (InetAddress source : sortedSources(plan)) {
       Family family = Family.of(source);
@@ -158,8 +174,11 @@ public final class PfRenderer {
         }
       }
       passes.forEach(
-          (key, target) -> {
-            if (target.families.contains(family)) {
+          (key, targets) -> {
+            for (PfTarget target : targets) {
+              if (!target.families.contains(family)) {
+                continue;
+              }
               for (PortRange range : key.ports.ranges()) {
                 out.append("pass in quick ")
                     .append(af)
@@ -205,10 +224,12 @@ public final class PfRenderer {
   }
 
   /**
-   * Renders the parent anchor: {@code anchor "*"}, which evaluates every container's anchor, then
-   * the guard when there is one. The guard comes last so that it sees only what no container anchor
-   * passed; its rules are {@code quick} too, so that rules evaluated after the parent (such as
-   * Apple's non-quick internet-sharing passes) cannot undo it.
+   * Renders the parent anchor: {@code rdr-anchor "*"}, which evaluates the translation rules of
+   * every container's anchor (a {@code dns filter} container's {@code rdr}; pfctl wants translation
+   * before filtering), {@code anchor "*"}, which evaluates their filter rules, then the guard when
+   * there is one. The guard comes last so that it sees only what no container anchor passed; its
+   * rules are {@code quick} too, so that rules evaluated after the parent (such as Apple's
+   * non-quick internet-sharing passes) cannot undo it.
    *
    * <p>Guard rules: {@code block return in quick on ! lo0 FAMILY from SUBNET to any} per subnet
    * (lo0 is exempt: the host's own traffic to its address on the network, such as a proxy on the
@@ -230,7 +251,7 @@ public final class PfRenderer {
    * </ul>
    */
   public static String renderParent(ParentAnchor parent) {
-    StringBuilder out = new StringBuilder("anchor \"*\"\n");
+    StringBuilder out = new StringBuilder("rdr-anchor \"*\"\nanchor \"*\"\n");
     ManagedNetwork guard = parent.guard();
     if (guard == null) {
       return out.toString();
@@ -318,9 +339,15 @@ public final class PfRenderer {
     return kept;
   }
 
-  /** What the pass rules of one group connect to: any, one network, or a table. */
-  private static @Nullable PfTarget target(
-      PassKey key, List<Target> targets, EnforcementPlan plan) {
+  /**
+   * What the pass rules of one group connect to: any; or its networks (inline, or a table of the
+   * group) and its names' addresses, in the group's table, or, under {@code dns filter}, each name
+   * in a table of its own ({@code nameTables}, shared by the groups), since a grant adds to one
+   * name's set.
+   */
+  private static List<PfTarget> targets(
+      PassKey key, List<Target> targets, EnforcementPlan plan, Map<HostName, PfTarget> nameTables)
+      throws UnsupportedPolicyException {
     SortedSet<IpNetwork> networks = new TreeSet<>();
     SortedSet<HostName> names = new TreeSet<>();
     boolean any = false;
@@ -348,7 +375,7 @@ public final class PfRenderer {
     }
     if (any) {
       // 'any' holds every other target of this group: one rule says it all.
-      return new PfTarget("any", null, EnumSet.allOf(Family.class));
+      return List.of(new PfTarget("any", null, EnumSet.allOf(Family.class)));
     }
     networks.removeIf(
         network ->
@@ -357,18 +384,96 @@ public final class PfRenderer {
                     other ->
                         !other.equals(network)
                             && new Target.Network(other).covers(new Target.Network(network))));
+    List<PfTarget> result = new ArrayList<>();
+    if (plan.dnsFilter() != null) {
+      @Nullable PfTarget literal = literalTarget(key.tableName(), networks);
+      if (literal != null) {
+        result.add(literal);
+      }
+      for (HostName name : names) {
+        result.add(nameTable(name, plan, nameTables));
+      }
+      return result;
+    }
     if (names.isEmpty()) {
-      return literalTarget(key.tableName(), networks);
+      @Nullable PfTarget literal = literalTarget(key.tableName(), networks);
+      return literal == null ? List.of() : List.of(literal);
     }
     SortedSet<IpNetwork> entries = new TreeSet<>(networks);
     for (HostName name : names) {
-      for (Family family : Family.values()) {
-        entries.addAll(hosts(List.copyOf(plan.addresses(name, family))));
-      }
+      entries.addAll(addressesOf(name, plan));
     }
     // Address sets may hold either family at any refresh: the rules must not depend on them.
     PfTable table = new PfTable(key.tableName(), names, new ArrayList<>(entries));
-    return new PfTarget("<" + table.name() + ">", table, EnumSet.allOf(Family.class));
+    return List.of(new PfTarget("<" + table.name() + ">", table, EnumSet.allOf(Family.class)));
+  }
+
+  /**
+   * The table of {@code name} alone ({@link TableName#forHostName}), made once per anchor: a
+   * wildcard's starts empty and holds what the filter grants.
+   */
+  private static PfTarget nameTable(
+      HostName name, EnforcementPlan plan, Map<HostName, PfTarget> nameTables)
+      throws UnsupportedPolicyException {
+    PfTarget made = nameTables.get(name);
+    if (made != null) {
+      return made;
+    }
+    TableName tableName = TableName.forHostName(name);
+    for (PfTarget other : nameTables.values()) {
+      if (other.table != null && other.table.name().equals(tableName)) {
+        throw new UnsupportedPolicyException(
+            "host names "
+                + other.table.hostNames().first()
+                + " and "
+                + name
+                + " would share pf table <"
+                + tableName
+                + "> (a hash collision)",
+            "spell one of them differently (a trailing dot, or a name one label up)");
+      }
+    }
+    PfTable table =
+        new PfTable(
+            tableName, new TreeSet<>(Set.of(name)), new ArrayList<>(addressesOf(name, plan)));
+    PfTarget target = new PfTarget("<" + tableName + ">", table, EnumSet.allOf(Family.class));
+    nameTables.put(name, target);
+    return target;
+  }
+
+  /**
+   * What {@code name}'s set holds: its addresses and what the DNS filter granted it (pf tables keep
+   * no per-entry end: the enforcer revokes ended grants, and a plan holds only those still on).
+   */
+  private static SortedSet<IpNetwork> addressesOf(HostName name, EnforcementPlan plan) {
+    SortedSet<IpNetwork> entries = new TreeSet<>();
+    for (Family family : Family.values()) {
+      entries.addAll(hosts(List.copyOf(plan.addresses(name, family))));
+      entries.addAll(hosts(List.copyOf(plan.granted(name, family).keySet())));
+    }
+    return entries;
+  }
+
+  /**
+   * {@code rdr FAMILY proto P from SOURCE to any port = 53 -> FILTER port 53}: the source's DNS, to
+   * whatever address, goes to the filter. pf translates before it filters, and the filter rules see
+   * the translated destination (pf.conf(5)); without {@code pass} the packet still meets them, so
+   * the redirected query passes by the rule to the filter and nothing else.
+   */
+  private static String redirect(InetAddress source, Protocol protocol, InetAddress filter) {
+    return "rdr "
+        + keyword(Family.of(source))
+        + " proto "
+        + protocol.keyword()
+        + " from "
+        + IpAddresses.format(source)
+        + " to any port = "
+        + PortRange.DNS_PORT
+        + " -> "
+        + IpAddresses.format(filter)
+        + " port "
+        + PortRange.DNS_PORT
+        + "\n";
   }
 
   /** One entry inline, several in a table (so pf's optimiser has no rules to fold), none: null. */

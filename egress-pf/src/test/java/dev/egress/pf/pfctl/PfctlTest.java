@@ -50,6 +50,57 @@ class PfctlTest {
   }
 
   @Test
+  void addToTable_andDeleteFromTable_nameEachAddressOnce_andTouchNoOtherEntryOrRule()
+      throws Exception {
+    pfctl.loadAnchor(
+        CHILD,
+        "table <n_a> persist { 203.0.113.7 }\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to <n_a> port = 443\n");
+    TableName table = new TableName("n_a");
+
+    pfctl.addToTable(
+        CHILD, table, List.of(ip("2001:db8::1"), ip("198.51.100.2"), ip("198.51.100.2")));
+    assertEquals(
+        List.of("-a", CHILD_PATH, "-t", "n_a", "-T", "add", "198.51.100.2", "2001:db8::1"),
+        fake.calls().get(1).args());
+    assertEquals(
+        Set.of("203.0.113.7", "198.51.100.2", "2001:db8::1"),
+        fake.anchor(CHILD_PATH).orElseThrow().tables().get("n_a"));
+
+    pfctl.deleteFromTable(CHILD, table, List.of(ip("198.51.100.2"), ip("192.0.2.99")));
+    assertEquals(
+        Set.of("203.0.113.7", "2001:db8::1"),
+        fake.anchor(CHILD_PATH).orElseThrow().tables().get("n_a"));
+    assertEquals(
+        List.of("pass in quick inet proto tcp from 192.168.64.3 to <n_a> port = 443"),
+        pfctl.rules(CHILD));
+  }
+
+  @Test
+  void tableChanges_ofNoAddressOrTooMany_areRefusedBeforePfctlRuns() {
+    TableName table = new TableName("n_a");
+    List<InetAddress> tooMany = new java.util.ArrayList<>();
+    for (int i = 0; i <= Pfctl.MAX_TABLE_ADDRESSES; i++) {
+      tooMany.add(ip("10.0." + (i / 256) + "." + (i % 256)));
+    }
+
+    assertThrows(IllegalArgumentException.class, () -> pfctl.addToTable(CHILD, table, List.of()));
+    assertThrows(IllegalArgumentException.class, () -> pfctl.addToTable(CHILD, table, tooMany));
+    assertThrows(
+        IllegalArgumentException.class, () -> pfctl.deleteFromTable(CHILD, table, List.of()));
+    assertEquals(List.of(), fake.calls());
+  }
+
+  @Test
+  void deleteFromTable_ofATableThatDoesNotExist_fails() {
+    PfctlException e =
+        assertThrows(
+            PfctlException.class,
+            () -> pfctl.deleteFromTable(CHILD, new TableName("n_a"), List.of(ip("192.0.2.1"))));
+    assertTrue(e.getMessage().contains("Table does not exist"), e.getMessage());
+  }
+
+  @Test
   void enable_returnsTheTokenFromStderr_andReleaseGivesItBack() throws Exception {
     assertFalse(pfctl.isEnabled());
     long token = pfctl.enable();
@@ -290,8 +341,10 @@ class PfctlTest {
     assertEquals(
         new TreeSet<>(
             List.of(
+                "addToTable",
                 "anchors",
                 "broadSudoersLine",
+                "deleteFromTable",
                 "enable",
                 "flushAnchor",
                 "isEnabled",
@@ -314,6 +367,8 @@ class PfctlTest {
     pfctl.anchors(AnchorPath.of("com.apple/000.egress"));
     pfctl.replaceTable(CHILD, new TableName("t"), List.of());
     pfctl.table(CHILD, new TableName("t"));
+    pfctl.addToTable(CHILD, new TableName("t"), List.of(ip("203.0.113.7")));
+    pfctl.deleteFromTable(CHILD, new TableName("t"), List.of(ip("203.0.113.7")));
     pfctl.flushAnchor(CHILD);
     pfctl.killStatesFrom(ip("192.168.64.3"));
     pfctl.killStatesTo(ip("192.168.64.3"));

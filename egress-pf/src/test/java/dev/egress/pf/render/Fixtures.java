@@ -107,6 +107,30 @@ final class Fixtures {
         resolutions(Map.of("api.anthropic.com", List.of("2607:6bc0::10"))));
   }
 
+  /**
+   * {@code dns filter} with a wildcard, on an enforcer whose filter listens on the gateway: the
+   * wildcard's table holds what the filter granted.
+   */
+  static Child filtered() {
+    ContainerEndpoint container =
+        container("filtered-agent", "192.168.64.1", "192.168.64.4", "fd00:64::4");
+    return new Child(
+        ParentAnchor.defaults().childName(container.id()),
+        container,
+        policy(
+            "allow api.anthropic.com port 443",
+            "allow *.githubusercontent.com port 443",
+            "allow 160.79.104.0/23 port 443",
+            "allow gateway port 3001",
+            "dns filter",
+            "log denied"),
+        resolutions(
+            Map.of(
+                "api.anthropic.com", List.of("160.79.104.10", "2607:6bc0::10"),
+                "*.githubusercontent.com", List.of("185.199.108.133"))),
+        ip("192.168.64.1"));
+  }
+
   static Child denyAll() {
     return rules(
         container("locked-down", "192.168.64.1", "192.168.64.5", "fd00:64::5"),

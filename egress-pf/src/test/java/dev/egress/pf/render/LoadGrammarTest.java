@@ -45,8 +45,20 @@ class LoadGrammarTest {
                 + "table <udp_123> persist\n"),
         SCOPE);
     LoadGrammar.check(
+        Load.CHILD,
+        "table <n_any_example_com_0a1b2c3d> persist\n"
+            + "rdr inet proto tcp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53\n"
+            + "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53\n"
+            + "rdr inet6 proto udp from fd00:64::3 to any port = 53 -> fd00:64::1 port 53\n"
+            + "pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53\n"
+            + "pass in quick inet proto tcp from 192.168.64.3 to <n_any_example_com_0a1b2c3d>"
+            + " port = 443\n"
+            + Pfctl.END_OF_LOAD
+            + "\n",
+        SCOPE);
+    LoadGrammar.check(
         Load.PARENT,
-        "anchor \"*\"\n"
+        "rdr-anchor \"*\"\nanchor \"*\"\n"
             + "block return in log quick on ! lo0 inet from 192.168.64.0/24 to any\n"
             + "block return in quick on ! lo0 inet6 from fd00:64::/80 to any\n"
             + "block return in quick on bridge100 all\n"
@@ -166,6 +178,33 @@ class LoadGrammarTest {
         "pass in quick inet proto icmp from 192.168.64.3 to 192.168.64.0/24 no state",
         "pass out quick on bridge100 inet proto tcp from (bridge100) to 192.168.64.0/24"
             + " flags S/SA keep state",
+        // The DNS redirect, wider than the renderer writes it:
+        "rdr pass inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53",
+        "rdr on en0 inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from any to any port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 10.0.0.5 to any port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.0/24 to any port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from ! 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.3 to 8.8.8.8 port = 53 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 443 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port 1:65535 -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.3 to any -> 192.168.64.1 port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 5353",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 10.0.0.0/8 port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> <dns> port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> (en0) port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> evil.example port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> { 10.0.0.1, 10.0.0.2 } port 53",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53"
+            + " round-robin",
+        "rdr inet proto icmp from 192.168.64.3 to any -> 192.168.64.1",
+        "rdr inet from 192.168.64.3 to any -> 192.168.64.1",
+        "no rdr inet proto udp from 192.168.64.3 to any port = 53",
+        "nat inet from 192.168.64.3 to any -> 192.168.64.1",
+        "binat inet from 192.168.64.3 to any -> 192.168.64.1",
+        "rdr-anchor \"*\"",
+        "nat-anchor \"*\"",
       })
   void childLoad_withAnyOtherLine_isRefused(String line) {
     String message = refusal(Load.CHILD, childLoad(line + "\n"));
@@ -187,7 +226,14 @@ class LoadGrammarTest {
         "block return in quick on lo0 inet from 192.168.64.0/24 to any",
         "pass in quick on bridge100 all",
         "pass in quick inet proto tcp from 192.168.64.3 to any port = 443",
-        "rdr-anchor \"*\"",
+        "rdr-anchor \"com.apple/*\"",
+        "rdr-anchor \"../*\"",
+        "rdr-anchor \"x\"",
+        "rdr-anchor \"*\" on en0",
+        "rdr-anchor \"*\" from any to any",
+        "nat-anchor \"*\"",
+        "binat-anchor \"*\"",
+        "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53",
         // Neighbour discovery and the host's connections, wider than the renderer writes them:
         "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10 icmp6-type 135"
             + " no state",

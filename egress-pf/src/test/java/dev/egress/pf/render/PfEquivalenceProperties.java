@@ -1,6 +1,7 @@
 package dev.egress.pf.render;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.Allowance;
 import dev.egress.policy.DnsRule;
@@ -26,6 +27,7 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The rendered parent and children, evaluated as pf would, decide every packet exactly as {@link
@@ -53,6 +55,15 @@ class PfEquivalenceProperties {
     for (PfPacket packet : packets(scenario)) {
       PfVerdict expected = expected(scenario, packet);
       PfDecision actual = pf.evaluate(packet);
+      PfPacket seen = pf.translate(packet);
+      if (!seen.equals(packet)) {
+        // rdr never sends a packet anywhere but to its own container's filter, port 53.
+        Child owner = ownerOf(scenario, packet.source());
+        assertTrue(owner != null && owner.plan().dnsFilter() != null, packet::toString);
+        assertEquals(53, packet.destinationPort(), packet::toString);
+        assertEquals(owner.plan().dnsFilter(), seen.destination(), packet::toString);
+        assertEquals(53, seen.destinationPort(), packet::toString);
+      }
       assertEquals(
           expected,
           actual.verdict(),
@@ -85,13 +96,15 @@ class PfEquivalenceProperties {
               old.name(),
               old.container(),
               old.policy(),
-              answers.containers().get(i % answers.containers().size()).resolutions());
+              answers.containers().get(i % answers.containers().size()).resolutions(),
+              old.dnsFilter());
       refreshed.add(fresh);
     }
     PfEvaluator pf = PfEvaluator.of(PfRenderer.renderParent(before.parent()), children);
     for (Child fresh : refreshed) {
       ChildRuleset child = fresh.render();
-      for (PfTable table : child.tablesHolding(fresh.policy().hostNames())) {
+      // Every name whose set the rules use, wildcards (whose sets hold grants) included.
+      for (PfTable table : child.tablesHolding(new TreeSet<>(fresh.plan().names()))) {
         pf = pf.withTableReplaced(fresh.name().value(), table.name().value(), table.contents());
       }
     }
@@ -127,22 +140,43 @@ class PfEquivalenceProperties {
     return result;
   }
 
-  /** The decision the policies and the guard call for. */
+  private static @Nullable Child ownerOf(Scenarios.Scenario scenario, InetAddress source) {
+    for (Child rules : scenario.containers()) {
+      if (rules.container().addresses().contains(source)) {
+        return rules;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The decision the policies and the guard call for. Under {@code dns filter}, port 53 to any
+   * address of the filter's family is redirected to the filter: the policy decides the flow to the
+   * filter.
+   */
   static PfVerdict expected(Scenarios.Scenario scenario, PfPacket packet) {
     if (packet.direction() == Direction.OUT) {
       return PfVerdict.PASS;
     }
-    for (Child rules : scenario.containers()) {
-      if (rules.container().addresses().contains(packet.source())) {
-        if (!packet.protocol().hasPorts()) {
-          return PfVerdict.BLOCK;
-        }
-        Protocol protocol = packet.protocol() == IpProtocol.TCP ? Protocol.TCP : Protocol.UDP;
-        Flow flow = new Flow(protocol, packet.destination(), packet.destinationPort());
-        return rules.policy().permits(flow, rules.container().gateway(), rules.resolutions())
-            ? PfVerdict.PASS
-            : PfVerdict.BLOCK;
+    Child rules = ownerOf(scenario, packet.source());
+    if (rules != null) {
+      if (!packet.protocol().hasPorts()) {
+        return PfVerdict.BLOCK;
       }
+      Protocol protocol = packet.protocol() == IpProtocol.TCP ? Protocol.TCP : Protocol.UDP;
+      InetAddress filter = rules.plan().dnsFilter();
+      InetAddress destination = packet.destination();
+      if (filter != null
+          && packet.destinationPort() == PortRange.DNS_PORT
+          && IpAddresses.isIpv6(filter) == packet.isIpv6()) {
+        destination = filter;
+      }
+      Flow flow = new Flow(protocol, destination, packet.destinationPort());
+      return rules
+              .policy()
+              .permits(flow, rules.container().gateway(), rules.dnsFilter(), rules.resolutions())
+          ? PfVerdict.PASS
+          : PfVerdict.BLOCK;
     }
     ManagedNetwork guard = scenario.guard();
     if (guard != null) {
@@ -174,6 +208,9 @@ class PfEquivalenceProperties {
       }
       if (rules.policy().dns() instanceof DnsRule.Servers servers) {
         destinations.addAll(servers.addresses());
+      }
+      if (rules.dnsFilter() != null) {
+        destinations.add(rules.dnsFilter());
       }
       for (Allowance allowance : rules.policy().allowances()) {
         PortRange range = allowance.ports();

@@ -54,6 +54,7 @@ class PfGoldenTest {
     files.put("many-names-and-ports.pf", Fixtures.manyNamesAndPorts().render().text());
     files.put("ipv6-only.pf", Fixtures.ipv6Only().render().text());
     files.put("deny-all.pf", Fixtures.denyAll().render().text());
+    files.put("dns-filter.pf", Fixtures.filtered().render().text());
     files.put("parent.pf", PfRenderer.renderParent(ParentAnchor.defaults()));
     files.put("parent-guarded.pf", PfRenderer.renderParent(guardedParent()));
     files.put("anchor-names.txt", Fixtures.anchorNames());
@@ -113,7 +114,8 @@ class PfGoldenTest {
             Fixtures.nanoClaw().name().value(), golden("nanoclaw-default.pf"),
             Fixtures.manyNamesAndPorts().name().value(), golden("many-names-and-ports.pf"),
             Fixtures.ipv6Only().name().value(), golden("ipv6-only.pf"),
-            Fixtures.denyAll().name().value(), golden("deny-all.pf")));
+            Fixtures.denyAll().name().value(), golden("deny-all.pf"),
+            Fixtures.filtered().name().value(), golden("dns-filter.pf")));
   }
 
   @ParameterizedTest(name = "{0} {1} {2} -> {3} port {4}: {5} ({6})")
@@ -159,6 +161,18 @@ class PfGoldenTest {
     "bridge100, tcp, 192.168.64.5, 160.79.104.10, 443, BLOCK, deny-all",
     "bridge100, udp, 192.168.64.5, 192.168.64.1, 53, BLOCK, deny-all has no DNS",
     "bridge100, tcp, fd00:64::5, 2607:6bc0::10, 443, BLOCK, deny-all over IPv6",
+    // dns filter: DNS anywhere is redirected to the filter; the wildcard's table holds its grant
+    "bridge100, udp, 192.168.64.4, 8.8.8.8, 53, PASS, DNS elsewhere lands on the filter",
+    "bridge100, tcp, 192.168.64.4, 1.1.1.1, 53, PASS, DNS over tcp elsewhere lands on the filter",
+    "bridge100, udp, 192.168.64.4, 192.168.64.1, 53, PASS, DNS to the filter itself",
+    "bridge100, udp, 192.168.64.4, 8.8.8.8, 5353, BLOCK, not port 53: not redirected",
+    "bridge100, udp, fd00:64::4, 2001:4860:4860::8888, 53, BLOCK, no IPv6 filter: IPv6 DNS refused",
+    "bridge100, tcp, 192.168.64.4, 185.199.108.133, 443, PASS, granted under the wildcard",
+    "bridge100, tcp, 192.168.64.4, 185.199.108.134, 443, BLOCK, not granted",
+    "bridge100, tcp, 192.168.64.4, 185.199.108.133, 80, BLOCK, granted address on another port",
+    "bridge100, tcp, fd00:64::4, 2607:6bc0::10, 443, PASS, exact name over IPv6",
+    "bridge100, tcp, 192.168.64.4, 160.79.105.1, 443, PASS, the network",
+    "bridge100, tcp, 192.168.64.4, 192.168.64.1, 3001, PASS, the gateway's proxy",
     // the guard
     "bridge100, tcp, 192.168.64.99, 1.1.1.1, 443, BLOCK, unattached container",
     "bridge100, udp, fd00:64::99, fd00:64::1, 53, BLOCK, unattached container over IPv6",
@@ -228,6 +242,53 @@ class PfGoldenTest {
         PfVerdict.PASS,
         pf.verdict(
             PfPacket.in("bridge100", IpProtocol.TCP, ip("fd00:64::3"), ip("2607:6bc0::20"), 443)));
+  }
+
+  @ParameterizedTest(name = "{0} {1} -> {2}")
+  @CsvSource({
+    "udp, 8.8.8.8, 53",
+    "tcp, 1.1.1.1, 53",
+    "udp, 192.168.64.1, 53",
+    "tcp, 10.0.0.53, 53",
+  })
+  void goldenDnsFilter_redirectsPort53ToTheFilter_andThatPasses(
+      String protocol, String destination, int port) throws IOException {
+    PfEvaluator pf = goldenPf("parent-guarded.pf");
+    PfPacket packet =
+        PfPacket.in(
+            "bridge100",
+            IpProtocol.valueOf(protocol.toUpperCase(java.util.Locale.ROOT)),
+            ip("192.168.64.4"),
+            ip(destination),
+            port);
+
+    PfPacket seen = pf.translate(packet);
+
+    assertEquals(ip("192.168.64.1"), seen.destination());
+    assertEquals(53, seen.destinationPort());
+    PfDecision decision = pf.evaluate(packet);
+    assertEquals(PfVerdict.PASS, decision.verdict());
+    assertTrue(decision.rule().contains("to 192.168.64.1 port = 53"), decision.toString());
+  }
+
+  @Test
+  void goldenParentWithoutRdrAnchor_redirectsNothing_andDnsElsewhereIsRefused() throws IOException {
+    String parent = golden("parent-guarded.pf").replace("rdr-anchor \"*\"\n", "");
+    PfEvaluator pf =
+        PfEvaluator.of(parent, Map.of(Fixtures.filtered().name().value(), golden("dns-filter.pf")));
+    PfPacket packet =
+        PfPacket.in("bridge100", IpProtocol.UDP, ip("192.168.64.4"), ip("8.8.8.8"), 53);
+
+    assertEquals(packet, pf.translate(packet));
+    assertEquals(PfVerdict.BLOCK, pf.verdict(packet));
+  }
+
+  @Test
+  void goldenDnsFilter_otherContainersAreNotRedirected() throws IOException {
+    PfPacket packet =
+        PfPacket.in("bridge100", IpProtocol.UDP, ip("192.168.64.3"), ip("8.8.8.8"), 53);
+
+    assertEquals(packet, goldenPf("parent-guarded.pf").translate(packet));
   }
 
   private static String golden(String file) throws IOException {

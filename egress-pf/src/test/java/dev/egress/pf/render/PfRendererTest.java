@@ -163,8 +163,9 @@ class PfRendererTest {
   }
 
   @Test
-  void renderParent_withoutGuard_isTheWildcardAnchorAlone() {
-    assertEquals("anchor \"*\"\n", PfRenderer.renderParent(ParentAnchor.defaults()));
+  void renderParent_withoutGuard_isTheWildcardAnchorsAlone() {
+    assertEquals(
+        "rdr-anchor \"*\"\nanchor \"*\"\n", PfRenderer.renderParent(ParentAnchor.defaults()));
   }
 
   @Test
@@ -174,7 +175,8 @@ class PfRendererTest {
             .guarding(
                 ManagedNetwork.of(IpNetwork.parse("192.168.70.0/24")).onBridge("bridge101"), false);
     assertEquals(
-        "anchor \"*\"\n"
+        "rdr-anchor \"*\"\n"
+            + "anchor \"*\"\n"
             + "pass in quick on bridge101 inet6 proto icmp6 from :: to ff02::1:ff00:0/104"
             + " icmp6-type 135 no state\n"
             + "pass in quick on bridge101 inet6 proto icmp6 from fe80::/10 to fe80::/10"
@@ -205,7 +207,7 @@ class PfRendererTest {
     ParentAnchor parent =
         ParentAnchor.defaults().guarding(ManagedNetwork.of(IpNetwork.parse("fd00:70::/64")), true);
     assertEquals(
-        "anchor \"*\"\nblock return in log quick on ! lo0 inet6 from fd00:70::/64 to any\n",
+        "rdr-anchor \"*\"\nanchor \"*\"\nblock return in log quick on ! lo0 inet6 from fd00:70::/64 to any\n",
         PfRenderer.renderParent(parent));
   }
 

@@ -75,7 +75,7 @@ final class Scenarios {
           .toList();
 
   static final List<HostName> NAMES =
-      List.of("a.example", "b.example", "c.example", "api.anthropic.com").stream()
+      List.of("a.example", "b.example", "c.example", "api.anthropic.com", "*.example").stream()
           .map(HostName::of)
           .toList();
 
@@ -129,6 +129,9 @@ final class Scenarios {
                 ManagedNetwork.of(SUBNET_V4, SUBNET_V6).onBridge(BRIDGE),
                 ManagedNetwork.of(SUBNET_V4))
             .injectNull(0.3);
+    // The enforcer's DNS filter, shared by its containers: none, or one of either family.
+    Arbitrary<@Nullable InetAddress> filter =
+        Arbitraries.of(GATEWAY_V4, GATEWAY_V6, IpAddresses.parse("9.9.9.9")).injectNull(0.25);
     Arbitrary<List<Child>> containers =
         Arbitraries.integers()
             .between(1, 3)
@@ -137,9 +140,10 @@ final class Scenarios {
                     Combinators.combine(
                             endpointShapes().list().ofSize(n),
                             policies().list().ofSize(n),
-                            resolutions().list().ofSize(n))
+                            resolutions().list().ofSize(n),
+                            filter)
                         .as(
-                            (shapes, policies, resolutions) -> {
+                            (shapes, policies, resolutions, dnsFilter) -> {
                               List<Child> result = new ArrayList<>();
                               for (int i = 0; i < n; i++) {
                                 ContainerEndpoint endpoint = shapes.get(i).endpoint(i);
@@ -148,7 +152,8 @@ final class Scenarios {
                                         ParentAnchor.defaults().childName(endpoint.id()),
                                         endpoint,
                                         policies.get(i),
-                                        resolutions.get(i)));
+                                        resolutions.get(i),
+                                        dnsFilter));
                               }
                               return result;
                             }));
@@ -217,6 +222,7 @@ final class Scenarios {
     return Arbitraries.oneOf(
         Arbitraries.just(DnsRule.gateway()),
         Arbitraries.just(DnsRule.none()),
+        Arbitraries.just(DnsRule.filter()),
         Arbitraries.of(ADDRESSES)
             .set()
             .ofMinSize(1)

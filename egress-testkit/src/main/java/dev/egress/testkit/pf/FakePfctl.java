@@ -43,7 +43,14 @@ import org.jspecify.annotations.Nullable;
  * machines without pf. It models the enabled flag and enable tokens, whether the main ruleset still
  * holds {@code anchor "com.apple/*"}, anchors with their rules and tables (a flushed anchor stays
  * listed, as in pf), and tracked connections (states) keyed by source (before NAT) and destination,
- * which {@code -k} kills as pf does and {@code -s state} lists.
+ * which {@code -k} kills as pf does and {@code -s state} lists. An anchor's translation rules
+ * ({@code rdr}, {@code rdr-anchor}) are kept with its rules but, as in pf, {@code -s rules} does
+ * not list them; the packet verdicts apply them.
+ *
+ * <p>Tables: {@code -T show}, {@code -T replace -f -}, and {@code -T add ADDRESS...} and {@code -T
+ * delete ADDRESS...} of address literals (add creates a missing table, delete of a missing table
+ * fails with "Table does not exist", as pfctl does). Entries never expire: pf tables have no
+ * per-entry lifetime, so whoever grants an address for a while deletes it when the while is over.
  *
  * <p>Two ways to drive it:
  *
@@ -89,7 +96,21 @@ public final class FakePfctl implements ProcessRunner {
           + "present in the main ruleset added by the system at startup.\n"
           + "See /etc/pf.conf for further details.\n";
   private static final Set<String> RULE_KEYWORDS =
-      Set.of("pass", "block", "match", "anchor", "scrub", "antispoof", "set", "table");
+      Set.of(
+          "pass",
+          "block",
+          "match",
+          "anchor",
+          "rdr",
+          "rdr-anchor",
+          "scrub",
+          "antispoof",
+          "set",
+          "table");
+
+  /** Translation statements: {@code -s nat} shows them, {@code -s rules} does not. */
+  private static final Set<String> TRANSLATION_KEYWORDS = Set.of("rdr", "rdr-anchor");
+
   private static final Pattern TABLE_DEFINITION =
       Pattern.compile(
           "table\\s+<([A-Za-z0-9_]{1,31})>((?:\\s+(?:persist|const|counters))*)\\s*(?:\\{(.*)\\})?");
@@ -175,7 +196,9 @@ public final class FakePfctl implements ProcessRunner {
   /**
    * The rules and tables loaded in one anchor; an emptied anchor has neither.
    *
-   * @param rules the filter rules, one per line, whitespace collapsed, as pfctl -s rules lists them
+   * @param rules the rules in load order, one per line, whitespace collapsed: translation rules
+   *     ({@code rdr}, {@code rdr-anchor}), which pfctl -s rules leaves out, and filter rules, as
+   *     pfctl -s rules lists them
    * @param tables each table's entries as pfctl -T show prints them (an address, or a network)
    */
   public record Anchor(List<String> rules, Map<String, Set<String>> tables)
@@ -488,12 +511,30 @@ public final class FakePfctl implements ProcessRunner {
    */
   public synchronized java.util.function.Function<PfPacket, PfVerdict> packetFilter(
       String parentAnchor) {
+    Optional<PfEvaluator> evaluator = evaluator(parentAnchor);
+    return evaluator.isEmpty() ? packet -> PfVerdict.PASS : evaluator.get()::verdict;
+  }
+
+  /**
+   * Whether {@code packet} reaches its destination: pf passes it ({@link #verdict}) and no {@code
+   * rdr} sends it elsewhere (a container's DNS redirected to a filter reaches the filter, not the
+   * resolver it was sent to).
+   */
+  public synchronized boolean delivers(String parentAnchor, PfPacket packet) {
+    Optional<PfEvaluator> evaluator = evaluator(parentAnchor);
+    return evaluator.isEmpty()
+        || evaluator.get().verdict(packet) == PfVerdict.PASS
+            && evaluator.get().translate(packet).equals(packet);
+  }
+
+  /** The evaluator of what is loaded now; empty when pf evaluates none of it (it passes all). */
+  private Optional<PfEvaluator> evaluator(String parentAnchor) {
     boolean reached =
         parentAnchor.startsWith("com.apple/")
             && parentAnchor.indexOf('/', "com.apple/".length()) < 0;
     Anchor parent = model.anchors.get(parentAnchor);
     if (!isEnabled() || !model.mainRulesetHooked || !reached || parent == null) {
-      return packet -> PfVerdict.PASS;
+      return Optional.empty();
     }
     Map<String, String> children = new TreeMap<>();
     String prefix = parentAnchor + "/";
@@ -505,8 +546,7 @@ public final class FakePfctl implements ProcessRunner {
             children.put(path.substring(prefix.length()), text(anchor));
           }
         });
-    PfEvaluator evaluator = PfEvaluator.of(text(parent), children);
-    return evaluator::verdict;
+    return Optional.of(PfEvaluator.of(text(parent), children));
   }
 
   /** An anchor as an anchor file: its tables, then its rules. */
@@ -539,8 +579,15 @@ public final class FakePfctl implements ProcessRunner {
     String release = null;
     boolean enable = false;
     List<String> kills = new ArrayList<>();
+    List<String> tableAddresses = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String option = args.get(i);
+      if (("add".equals(tableCommand) || "delete".equals(tableCommand))
+          && !option.startsWith("-")) {
+        // pfctl -T add|delete takes the addresses that follow as operands.
+        tableAddresses.add(option);
+        continue;
+      }
       boolean hasValue = i + 1 < args.size();
       switch (option) {
         case "-E" -> enable = true;
@@ -583,7 +630,7 @@ public final class FakePfctl implements ProcessRunner {
       if (anchor == null || table == null) {
         return refuse(call, "-T without -a and -t would touch the main ruleset's tables");
       }
-      return tableCommand(call, anchor, table, tableCommand, file);
+      return tableCommand(call, anchor, table, tableCommand, file, tableAddresses);
     }
     if (flush != null) {
       if (anchor == null || !flush.equals("all") || args.size() != 4) {
@@ -660,7 +707,9 @@ public final class FakePfctl implements ProcessRunner {
         } else {
           Anchor loaded = model.anchors.get(anchor);
           if (loaded != null) {
-            loaded.rules().forEach(rule -> out.append(rule).append('\n'));
+            loaded.rules().stream()
+                .filter(rule -> !TRANSLATION_KEYWORDS.contains(rule.split(" ", 2)[0]))
+                .forEach(rule -> out.append(rule).append('\n'));
           }
         }
         return ok(out.toString(), "");
@@ -693,9 +742,56 @@ public final class FakePfctl implements ProcessRunner {
   }
 
   private Result tableCommand(
-      Call call, String anchor, String table, String command, @Nullable String file) {
+      Call call,
+      String anchor,
+      String table,
+      String command,
+      @Nullable String file,
+      List<String> addresses) {
     Anchor loaded = model.anchors.getOrDefault(anchor, Anchor.EMPTY);
+    if (!addresses.isEmpty() && !command.equals("add") && !command.equals("delete")) {
+      return refuse(call, "-T " + command + " takes no addresses");
+    }
     switch (command) {
+      case "add", "delete" -> {
+        if (file != null || addresses.isEmpty()) {
+          return refuse(call, "-T " + command + " takes its addresses as operands, one or more");
+        }
+        Set<String> change = new LinkedHashSet<>();
+        for (String address : addresses) {
+          try {
+            IpNetwork parsed = IpNetwork.parse(address);
+            if (!parsed.isSingleHost()) {
+              return refuse(call, "-T " + command + " of a network: egress-pf grants addresses");
+            }
+            change.add(entryText(parsed));
+          } catch (IllegalArgumentException e) {
+            // pfctl would resolve a host name, as root: egress-pf never names one.
+            return refuse(call, "'" + address + "' is not an address literal");
+          }
+        }
+        Set<String> before = loaded.tables().get(table);
+        if (before == null && command.equals("delete")) {
+          return new Result(1, "", ALTQ_NOISE + "pfctl: Table does not exist.\n");
+        }
+        Set<String> entries = new LinkedHashSet<>(before == null ? Set.of() : before);
+        long changed =
+            change.stream()
+                .filter(e -> command.equals("add") ? entries.add(e) : entries.remove(e))
+                .count();
+        Map<String, Set<String>> tables = new TreeMap<>(loaded.tables());
+        tables.put(table, entries);
+        model.anchors.put(anchor, new Anchor(loaded.rules(), tables));
+        return ok(
+            "",
+            (before == null ? "1 table created.\n" : "")
+                + changed
+                + "/"
+                + change.size()
+                + " addresses "
+                + (command.equals("add") ? "added" : "deleted")
+                + ".\n");
+      }
       case "show" -> {
         Set<String> entries = loaded.tables().get(table);
         if (entries == null || file != null) {

@@ -12,13 +12,15 @@ import org.jspecify.annotations.Nullable;
 /**
  * Decides what pf does with a packet, given a parent anchor's ruleset and its child anchors, for
  * the subset of pf that egress-pf renders: {@code table <t> [persist] [const] [{ ... }]}, {@code
- * anchor "*"} (parent only), and rules {@code pass|block [return|drop] [in|out] [log] [quick] [on
- * [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP]) [icmp6-type T | icmp6-type { T,
- * ... }] [flags S/SA] [keep state | no state]} where HOST is {@code any}, an address, a network, a
- * table or an interface's addresses ({@code (bridge100)}, see {@link #withInterfaceAddresses}),
- * each optionally negated with {@code !}, or a list of addresses and networks of one family in
- * braces; OP is {@code = != < <= > >=} with a port, or {@code a:b}, {@code a><b}, {@code a<>b}; T
- * is an ICMPv6 type number.
+ * rdr-anchor "*"} and {@code anchor "*"} (parent only), translation rules {@code rdr [inet|inet6]
+ * [proto tcp|udp] from HOST to HOST [port OP] -> ADDRESS [port N]} (children only, before their
+ * filter rules, see {@link #translate}), and rules {@code pass|block [return|drop] [in|out] [log]
+ * [quick] [on [!]IF] [inet|inet6] [proto P] (all | from HOST to HOST [port OP]) [icmp6-type T |
+ * icmp6-type { T, ... }] [flags S/SA] [keep state | no state]} where HOST is {@code any}, an
+ * address, a network, a table or an interface's addresses ({@code (bridge100)}, see {@link
+ * #withInterfaceAddresses}), each optionally negated with {@code !}, or a list of addresses and
+ * networks of one family in braces; OP is {@code = != < <= > >=} with a port, or {@code a:b},
+ * {@code a><b}, {@code a<>b}; T is an ICMPv6 type number.
  *
  * <p>pf's semantics, as pf.conf(5) states them: rules are evaluated in order and the last matching
  * rule decides, unless a matching rule is {@code quick}, which decides at once and ends evaluation
@@ -138,7 +140,60 @@ public final class PfEvaluator {
 
   /** What pf does with {@code packet}, and which rule decided it. */
   public PfDecision evaluate(PfPacket packet) {
-    return decide(packet).decision();
+    return decide(translate(packet)).decision();
+  }
+
+  /**
+   * {@code packet} as the filter rules see it: translation comes first (pf.conf(5): "Since
+   * translation occurs before filtering the filter engine will see packets as they look after any
+   * addresses and ports have been translated"). An incoming packet meets the parent's {@code
+   * rdr-anchor "*"}, which evaluates each child anchor's {@code rdr} rules in the byte order of the
+   * children's names; the first that matches gives the packet its new destination (translation
+   * rules are first-match). A parent without {@code rdr-anchor "*"} redirects nothing, whatever its
+   * children hold. Outgoing packets are never redirected.
+   */
+  public PfPacket translate(PfPacket packet) {
+    Objects.requireNonNull(packet, "packet");
+    if (packet.direction() != PfPacket.Direction.IN) {
+      return packet;
+    }
+    for (PfRuleset.Statement statement : parent.statements) {
+      if (statement instanceof PfRuleset.RdrAnchorAll) {
+        for (PfRuleset child : children.values()) {
+          for (PfRuleset.Statement childStatement : child.statements) {
+            if (childStatement instanceof PfRuleset.Redirect redirect
+                && matches(redirect, child, packet)) {
+              return new PfPacket(
+                  packet.direction(),
+                  packet.interfaceName(),
+                  packet.protocol(),
+                  packet.source(),
+                  redirect.redirectTo(),
+                  redirect.redirectPort() == null
+                      ? packet.destinationPort()
+                      : redirect.redirectPort(),
+                  packet.icmp6Type());
+            }
+          }
+        }
+      }
+    }
+    return packet;
+  }
+
+  private boolean matches(PfRuleset.Redirect redirect, PfRuleset ruleset, PfPacket packet) {
+    if (redirect.ipv6() != null && redirect.ipv6() != packet.isIpv6()) {
+      return false;
+    }
+    if (redirect.protocol() != null && redirect.protocol() != packet.protocol()) {
+      return false;
+    }
+    if (!hostMatches(redirect.from(), ruleset, packet.source())
+        || !hostMatches(redirect.to(), ruleset, packet.destination())) {
+      return false;
+    }
+    PfRuleset.PortMatch port = redirect.port();
+    return port == null || port.matches(packet.destinationPort());
   }
 
   /**
@@ -151,8 +206,9 @@ public final class PfEvaluator {
    * @throws IllegalArgumentException if {@code first} is neither tcp nor udp
    */
   public PfDecision evaluateReply(PfPacket first, int initiatorPort) {
-    PfPacket reply = first.reply(initiatorPort);
-    Decided opened = decide(first);
+    PfPacket seen = translate(first);
+    PfPacket reply = seen.reply(initiatorPort);
+    Decided opened = decide(seen);
     PfRuleset.Rule rule = opened.rule();
     if (rule != null && rule.pass() && rule.keepState()) {
       return new PfDecision(PfVerdict.PASS, opened.decision().anchor(), "state of: " + rule.text());
@@ -174,11 +230,11 @@ public final class PfEvaluator {
             return last;
           }
         }
-      } else {
+      } else if (statement instanceof PfRuleset.AnchorAll) {
         for (Map.Entry<String, PfRuleset> child : children.entrySet()) {
           for (PfRuleset.Statement childStatement : child.getValue().statements) {
-            PfRuleset.Rule rule = (PfRuleset.Rule) childStatement;
-            if (matches(rule, child.getValue(), packet)) {
+            if (childStatement instanceof PfRuleset.Rule rule
+                && matches(rule, child.getValue(), packet)) {
               last = decided(rule, child.getKey());
               if (rule.quick()) {
                 return last;

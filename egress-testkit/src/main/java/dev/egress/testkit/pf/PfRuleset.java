@@ -1,6 +1,7 @@
 package dev.egress.testkit.pf;
 
 import dev.egress.policy.IpNetwork;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,10 +30,33 @@ final class PfRuleset {
     return new PfRuleset(statements, copy);
   }
 
-  sealed interface Statement permits Rule, AnchorAll {}
+  sealed interface Statement permits Rule, AnchorAll, RdrAnchorAll, Redirect {}
 
   /** {@code anchor "*"}: the rules of every child anchor, in the byte order of their names. */
   record AnchorAll() implements Statement {}
+
+  /**
+   * {@code rdr-anchor "*"}: the translation rules of every child anchor, in the byte order of their
+   * names.
+   */
+  record RdrAnchorAll() implements Statement {}
+
+  /**
+   * {@code rdr [inet|inet6] [proto P] from HOST to HOST [port OP] -> ADDRESS [port N]}: an incoming
+   * packet that matches gets {@code to} as its destination (and {@code toPort}, when given, as its
+   * destination port) before the filter rules see it.
+   */
+  record Redirect(
+      int line,
+      String text,
+      @Nullable Boolean ipv6,
+      PfPacket.@Nullable IpProtocol protocol,
+      HostMatch from,
+      HostMatch to,
+      @Nullable PortMatch port,
+      InetAddress redirectTo,
+      @Nullable Integer redirectPort)
+      implements Statement {}
 
   enum PortOp {
     EQ,
@@ -130,13 +154,29 @@ final class PfRuleset {
           throw cursor.error("table <" + name + "> is defined twice");
         }
         tables.put(name, parseTableDefinition(cursor));
-      } else if (first.equals("anchor")) {
+      } else if (first.equals("anchor") || first.equals("rdr-anchor")) {
         String name = cursor.next();
         if (!allowAnchorAll || !name.equals("\"*\"") || cursor.hasNext()) {
           throw cursor.error(
-              "only the parent may hold anchors, and only as 'anchor \"*\"' on a line of its own");
+              "only the parent may hold anchors, and only as 'anchor \"*\"' or 'rdr-anchor \"*\"'"
+                  + " on a line of its own");
         }
-        statements.add(new AnchorAll());
+        if (first.equals("rdr-anchor")) {
+          requireTranslationOrder(cursor, statements);
+          statements.add(new RdrAnchorAll());
+        } else {
+          statements.add(new AnchorAll());
+        }
+      } else if (first.equals("rdr")) {
+        if (allowAnchorAll) {
+          throw cursor.error("rdr rules are evaluated in child anchors only");
+        }
+        requireTranslationOrder(cursor, statements);
+        Redirect redirect = parseRedirect(cursor);
+        if (redirect.to().table() != null) {
+          referenced.add(redirect.to().table());
+        }
+        statements.add(redirect);
       } else if (first.equals("pass") || first.equals("block")) {
         Rule rule = parseRule(cursor, first.equals("pass"));
         if (rule.from().table() != null) {
@@ -157,6 +197,82 @@ final class PfRuleset {
       }
     }
     return new PfRuleset(statements, tables);
+  }
+
+  /**
+   * pfctl refuses a translation rule after a filter rule or an {@code anchor} ("Rules must be in
+   * order: options, normalization, queueing, translation, filtering", its {@code require-order}).
+   */
+  private static void requireTranslationOrder(Cursor cursor, List<Statement> before) {
+    for (Statement statement : before) {
+      if (statement instanceof Rule || statement instanceof AnchorAll) {
+        throw cursor.error("a translation rule after filter rules (pfctl requires this order)");
+      }
+    }
+  }
+
+  /** {@code inet}: false, {@code inet6}: true, neither: null (any family). */
+  private static @Nullable Boolean parseFamily(Cursor cursor) {
+    if (cursor.peekIs("inet") || cursor.peekIs("inet6")) {
+      return cursor.next().equals("inet6");
+    }
+    return null;
+  }
+
+  private static Redirect parseRedirect(Cursor cursor) {
+    Boolean ipv6 = parseFamily(cursor);
+    PfPacket.IpProtocol protocol = null;
+    if (cursor.peekIs("proto")) {
+      cursor.next();
+      String name = cursor.next();
+      if (name.equals("tcp")) {
+        protocol = PfPacket.IpProtocol.TCP;
+      } else if (name.equals("udp")) {
+        protocol = PfPacket.IpProtocol.UDP;
+      } else {
+        throw cursor.error("rdr rules of protocol '" + name + "' are outside the evaluated subset");
+      }
+    }
+    cursor.expect("from");
+    HostMatch from = parseHost(cursor);
+    cursor.expect("to");
+    HostMatch to = parseHost(cursor);
+    PortMatch port = null;
+    if (cursor.peekIs("port")) {
+      cursor.next();
+      if (protocol == null) {
+        throw cursor.error("a port needs 'proto tcp' or 'proto udp' (pfctl refuses it otherwise)");
+      }
+      port = parsePort(cursor);
+    }
+    cursor.expect("->");
+    String target = cursor.next();
+    IpNetwork address = parseNetwork(cursor, target);
+    if (!address.isSingleHost()) {
+      throw cursor.error("an rdr to a network (a pool) is outside the evaluated subset");
+    }
+    Integer redirectPort = null;
+    if (cursor.peekIs("port")) {
+      cursor.next();
+      if (protocol == null) {
+        throw cursor.error("a port needs 'proto tcp' or 'proto udp' (pfctl refuses it otherwise)");
+      }
+      redirectPort = portNumber(cursor, cursor.next());
+    }
+    if (cursor.hasNext()) {
+      throw cursor.error("unexpected '" + cursor.next() + "' after the rule");
+    }
+    for (HostMatch host : List.of(from, to)) {
+      Boolean hostFamily = host.ipv6();
+      if (hostFamily != null && ipv6 != null && !hostFamily.equals(ipv6)) {
+        throw cursor.error("an address of the other family than the rule's");
+      }
+    }
+    if (ipv6 != null && ipv6 != address.isIpv6()) {
+      throw cursor.error("an rdr to the other family than the rule's (pf cannot translate it)");
+    }
+    return new Redirect(
+        cursor.line, cursor.text, ipv6, protocol, from, to, port, address.address(), redirectPort);
   }
 
   /**
@@ -243,14 +359,7 @@ final class PfRuleset {
       }
       interfaceName = name;
     }
-    Boolean ipv6 = null;
-    if (cursor.peekIs("inet")) {
-      cursor.next();
-      ipv6 = false;
-    } else if (cursor.peekIs("inet6")) {
-      cursor.next();
-      ipv6 = true;
-    }
+    Boolean ipv6 = parseFamily(cursor);
     PfPacket.IpProtocol protocol = null;
     if (cursor.peekIs("proto")) {
       cursor.next();
