@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.testkit.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
