@@ -1,5 +1,6 @@
 /**
- * egressctl, the operator's command line: check, render, doctor, status, cleanup, logs, sudoers.
+ * egressctl, the operator's command line: check, render, doctor, verify, status, cleanup, logs,
+ * sudoers.
  */
 module dev.egress.cli {
   requires static org.jspecify;
@@ -9,6 +10,8 @@ module dev.egress.cli {
   requires dev.egress.dns;
   requires dev.egress.process;
   requires dev.egress.audit;
+  // verify starts a throwaway container.
+  requires dev.egress.container;
   // egressd's configuration file: the guard cleanup keeps and status checks.
   requires dev.egress.daemon;
   requires info.picocli;

@@ -1,4 +1,7 @@
-/** Test support for users of the library: fakes, a conformance kit, evaluators, generators. */
+/**
+ * Test support for users of the library: fakes (pfctl, the container CLI, DNS), a conformance kit,
+ * evaluators, generators.
+ */
 module dev.egress.testkit {
   requires static org.jspecify;
   requires transitive dev.egress.api;
@@ -7,8 +10,10 @@ module dev.egress.testkit {
   requires transitive org.dnsjava;
   requires transitive org.junit.jupiter.api;
   requires transitive net.jqwik.api;
+  requires com.fasterxml.jackson.databind;
 
   exports dev.egress.testkit;
   exports dev.egress.testkit.pf;
   exports dev.egress.testkit.dns;
+  exports dev.egress.testkit.container;
 }

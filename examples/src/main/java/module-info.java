@@ -3,12 +3,12 @@ module dev.egress.examples {
   requires static org.jspecify;
   requires transitive dev.egress.api;
   requires transitive dev.egress.process;
+  // The launcher takes a ContainerRuntime.
+  requires transitive dev.egress.container;
   requires dev.egress.pf;
   requires dev.egress.nftables;
   requires dev.egress.core;
   requires dev.egress.lab;
-  requires com.fasterxml.jackson.databind;
 
-  exports dev.egress.examples.container;
   exports dev.egress.examples.launcher;
 }

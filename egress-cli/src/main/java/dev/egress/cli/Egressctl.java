@@ -25,6 +25,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       CheckCommand.class,
       RenderCommand.class,
       DoctorCommand.class,
+      VerifyCommand.class,
       StatusCommand.class,
       CleanupCommand.class,
       LogsCommand.class,

@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The compiled module descriptor exports the container CLI and launcher packages, nothing else. */
+/** The compiled module descriptor exports the launcher package, nothing else. */
 class ModuleTest {
   private static ModuleDescriptor descriptor() throws Exception {
     try (InputStream in = Files.newInputStream(Path.of("target/classes/module-info.class"))) {
@@ -21,12 +21,12 @@ class ModuleTest {
   }
 
   @Test
-  void module_exportsExactlyTheContainerAndLauncherPackages_unqualified() throws Exception {
+  void module_exportsExactlyTheLauncherPackage_unqualified() throws Exception {
     ModuleDescriptor descriptor = descriptor();
 
     assertEquals("dev.egress.examples", descriptor.name());
     assertEquals(
-        Set.of("dev.egress.examples.container", "dev.egress.examples.launcher"),
+        Set.of("dev.egress.examples.launcher"),
         descriptor.exports().stream()
             .map(ModuleDescriptor.Exports::source)
             .collect(Collectors.toSet()));

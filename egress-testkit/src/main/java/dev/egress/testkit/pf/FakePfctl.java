@@ -1010,6 +1010,32 @@ public final class FakePfctl implements ProcessRunner {
   }
 
   /**
+   * Runs {@code action} on the fake whose state the executable keeps in {@code stateFile}, under
+   * the lock its invocations take, and saves what the action changed: for other fakes (such as the
+   * container CLI's) whose packets this pf decides, and whose connections it tracks.
+   */
+  public static <T> T withStateFile(
+      Path stateFile, java.util.function.Function<FakePfctl, T> action) throws IOException {
+    try (FileChannel channel =
+            FileChannel.open(
+                stateFile.resolveSibling("pfctl.lock"),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        FileLock lock = channel.lock()) {
+      FakePfctl fake = readFrom(stateFile);
+      T result;
+      synchronized (fake) {
+        result = action.apply(fake);
+      }
+      fake.writeTo(stateFile);
+      return result;
+    }
+  }
+
+  /** One invocation's first step: a fault that makes it hang first, or its result. */
+  private record Step(@Nullable Fault hang, @Nullable Result result) {}
+
+  /**
    * The executable's entry point: {@code FakePfctl STATE_FILE PFCTL_OPTIONS...}. Prints what pfctl
    * would and exits with its status.
    */
@@ -1024,44 +1050,31 @@ public final class FakePfctl implements ProcessRunner {
         StandardCharsets.UTF_8,
         StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
-    Fault fault;
     Call call = new Call(options, stdin);
-    Result result;
-    try (FileChannel channel =
-            FileChannel.open(
-                state.resolveSibling("pfctl.lock"),
-                StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-        FileLock lock = channel.lock()) {
-      FakePfctl fake = readFrom(state);
-      synchronized (fake) {
-        fake.model.calls.add(call);
-        fault = fake.takeFault(call);
-        result = fault == null ? fake.apply(call) : fault.hangMillis() == 0 ? failure(fault) : null;
-      }
-      fake.writeTo(state);
-    }
-    if (fault != null && fault.hangMillis() > 0) {
+    Step step =
+        withStateFile(
+            state,
+            fake -> {
+              fake.model.calls.add(call);
+              Fault fault = fake.takeFault(call);
+              if (fault != null && fault.hangMillis() > 0) {
+                return new Step(fault, null);
+              }
+              return new Step(null, fault == null ? fake.apply(call) : failure(fault));
+            });
+    Result result = step.result();
+    Fault hang = step.hang();
+    if (hang != null) {
       // Wait in a child so that only killing the whole process tree ends the hang cleanly.
       Process sleeper =
-          new ProcessBuilder("sleep", Long.toString((fault.hangMillis() + 999) / 1000))
+          new ProcessBuilder("sleep", Long.toString((hang.hangMillis() + 999) / 1000))
               .inheritIO()
               .start();
       Files.writeString(
           pids, sleeper.pid() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
       sleeper.waitFor();
-      try (FileChannel channel =
-              FileChannel.open(
-                  state.resolveSibling("pfctl.lock"),
-                  StandardOpenOption.CREATE,
-                  StandardOpenOption.WRITE);
-          FileLock lock = channel.lock()) {
-        FakePfctl fake = readFrom(state);
-        synchronized (fake) {
-          result = fault.exitCode() != 0 ? failure(fault) : fake.apply(call);
-        }
-        fake.writeTo(state);
-      }
+      result =
+          hang.exitCode() != 0 ? failure(hang) : withStateFile(state, fake -> fake.apply(call));
     }
     Objects.requireNonNull(result, "result");
     print(System.out, result.stdout());

@@ -1,7 +1,7 @@
 package dev.egress.examples.demo;
 
-import dev.egress.examples.container.ContainerCliException;
-import dev.egress.examples.container.ContainerRuntime;
+import dev.egress.container.ContainerCliException;
+import dev.egress.container.ContainerRuntime;
 import dev.egress.lab.HostUplink;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.Command;

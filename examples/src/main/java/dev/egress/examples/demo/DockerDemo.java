@@ -1,7 +1,7 @@
 package dev.egress.examples.demo;
 
+import dev.egress.container.DockerCli;
 import dev.egress.enforcer.EgressException;
-import dev.egress.examples.container.DockerCli;
 import dev.egress.examples.launcher.ContainerNetwork;
 import dev.egress.examples.launcher.LaunchException;
 import dev.egress.examples.launcher.Launcher;

@@ -1,15 +1,15 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.ContainerCliException;
+import dev.egress.container.ContainerInfo;
+import dev.egress.container.ContainerRunSpec;
+import dev.egress.container.ContainerRuntime;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.examples.container.ContainerCliException;
-import dev.egress.examples.container.ContainerInfo;
-import dev.egress.examples.container.ContainerRunSpec;
-import dev.egress.examples.container.ContainerRuntime;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.ProcessResult;

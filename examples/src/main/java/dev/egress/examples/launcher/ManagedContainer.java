@@ -1,8 +1,8 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.ContainerCliException;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
-import dev.egress.examples.container.ContainerCliException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.process.ProcessResult;
 import java.util.List;

@@ -1,12 +1,12 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.ContainerCliException;
+import dev.egress.container.ContainerInfo;
+import dev.egress.container.ContainerRunSpec;
+import dev.egress.container.ContainerRuntime;
+import dev.egress.container.NetworkAttachment;
+import dev.egress.container.PrefixedAddress;
 import dev.egress.enforcer.EgressEnforcer;
-import dev.egress.examples.container.ContainerCliException;
-import dev.egress.examples.container.ContainerInfo;
-import dev.egress.examples.container.ContainerRunSpec;
-import dev.egress.examples.container.ContainerRuntime;
-import dev.egress.examples.container.NetworkAttachment;
-import dev.egress.examples.container.PrefixedAddress;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.ProcessResult;

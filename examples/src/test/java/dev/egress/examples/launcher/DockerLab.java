@@ -1,8 +1,8 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.DockerCli;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
-import dev.egress.examples.container.DockerCli;
 import dev.egress.lab.HostUplink;
 import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;

@@ -1,13 +1,13 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.ContainerCli;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.Subject;
-import dev.egress.examples.container.ContainerCli;
-import dev.egress.examples.container.FakeContainer;
-import dev.egress.examples.container.FakeContainerRunner;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.ProcessRunner;
 import dev.egress.testkit.InMemoryEgressEnforcer;
+import dev.egress.testkit.container.FakeContainer;
+import dev.egress.testkit.container.FakeContainerRunner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -114,7 +114,7 @@ final class LauncherFixture {
     return ids;
   }
 
-  static Consumer<dev.egress.examples.container.ContainerRunSpec.Builder> agent() {
+  static Consumer<dev.egress.container.ContainerRunSpec.Builder> agent() {
     return spec -> spec.env("TZ", "UTC").command(List.of("sleep", "infinity"));
   }
 }

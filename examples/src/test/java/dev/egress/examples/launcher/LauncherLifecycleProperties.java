@@ -4,14 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.container.ContainerRunSpec;
 import dev.egress.enforcer.Attachment;
-import dev.egress.examples.container.ContainerRunSpec;
-import dev.egress.examples.container.FakeContainer;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.InMemoryEgressEnforcer;
+import dev.egress.testkit.container.FakeContainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -8,14 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.egress.examples.container.ContainerCli;
-import dev.egress.examples.container.ContainerRunSpec;
-import dev.egress.examples.container.FakeContainerRunner;
+import dev.egress.container.ContainerCli;
+import dev.egress.container.ContainerRunSpec;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.testkit.FakeNameResolver;
+import dev.egress.testkit.container.FakeContainerRunner;
 import dev.egress.testkit.pf.FakePfctl;
 import dev.egress.testkit.pf.PfPacket;
 import dev.egress.testkit.pf.PfVerdict;

@@ -8,13 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.container.ContainerCli;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.Subject;
-import dev.egress.examples.container.ContainerCli;
-import dev.egress.examples.container.FakeContainer;
-import dev.egress.examples.container.FakeContainerRunner;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.IpAddresses;
@@ -26,6 +24,8 @@ import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.InMemoryEgressEnforcer;
+import dev.egress.testkit.container.FakeContainer;
+import dev.egress.testkit.container.FakeContainerRunner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -408,8 +408,7 @@ class LauncherTest {
     // Not ours: started by hand, attached by someone else; it must survive the reconcile.
     fixture
         .cli()
-        .runDetached(
-            dev.egress.examples.container.ContainerRunSpec.builder("someone-else", "img").build());
+        .runDetached(dev.egress.container.ContainerRunSpec.builder("someone-else", "img").build());
     enforcer.attach(
         new ContainerEndpoint(
             ContainerId.of("someone-else"), List.of(IpAddresses.parse("192.168.64.9")), null),

@@ -1,9 +1,9 @@
 package dev.egress.examples.launcher;
 
+import dev.egress.container.ContainerCli;
+import dev.egress.container.DockerCli;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.EgressEnforcer;
-import dev.egress.examples.container.ContainerCli;
-import dev.egress.examples.container.DockerCli;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;

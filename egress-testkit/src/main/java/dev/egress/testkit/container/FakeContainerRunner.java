@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.testkit.container;
 
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;

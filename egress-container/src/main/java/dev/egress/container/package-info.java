@@ -6,6 +6,6 @@
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */
 @NullMarked
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import org.jspecify.annotations.NullMarked;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.policy.IpAddresses;
+import dev.egress.testkit.container.FakeContainer;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.testkit.container;
 
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.SystemProcessRunner;
+import dev.egress.testkit.container.FakeContainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

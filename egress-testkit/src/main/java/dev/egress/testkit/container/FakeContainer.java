@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.testkit.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.testkit.pf.FakePfctl;
+import dev.egress.testkit.pf.PfPacket;
+import dev.egress.testkit.pf.PfPacket.IpProtocol;
+import dev.egress.testkit.pf.PfVerdict;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,6 +28,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A fake of Apple's {@code container} CLI for tests: run/inspect/ls/stop/exec/network with state in
@@ -72,6 +78,33 @@ public final class FakeContainer {
 
     /** "ADDRESS:PORT" destinations a probe ({@code nc -z ...}) connects to. */
     public Set<String> reachable = new LinkedHashSet<>();
+
+    /**
+     * The state file of {@link FakePfctl}'s executable. When set, what a probe reaches is what that
+     * pf decides for its first packet arriving on {@link #bridge} ({@link FakePfctl#verdict} over
+     * {@link #pfParent}), and a held connection is one of its tracked states, cut when a kill
+     * removes it and the rules no longer pass it; {@link #reachable} is then ignored.
+     */
+    public String pfState = "";
+
+    public String pfParent = "com.apple/000.egress";
+    public String bridge = "bridge100";
+
+    /**
+     * "ADDRESS:PORT" destinations whose far end does not answer (down, or filtered elsewhere): a
+     * probe there fails whatever pf decides.
+     */
+    public Set<String> unreachable = new LinkedHashSet<>();
+
+    /** Programs the image lacks: running one fails with status 127, as a shell reports it. */
+    public Set<String> missingTools = new LinkedHashSet<>();
+
+    /**
+     * An exec whose command line contains this text hangs for {@link #hangSeconds}; empty: none.
+     */
+    public String execHangsOn = "";
+
+    public int hangSeconds = 30;
   }
 
   /** One container of the fake. */
@@ -87,7 +120,23 @@ public final class FakeContainer {
     public boolean neverGetsAddress;
     public boolean remove;
     public List<String> work = new ArrayList<>();
+
+    /**
+     * The connection {@link #HELD_FILE}'s script holds: empty before one was opened, {@code "open
+     * ADDRESS PORT"} while it may be alive, {@code "closed"} once it ended.
+     */
+    public String held = "";
   }
+
+  /**
+   * Where the held-connection script (a {@code sh -c} command line naming this file and running
+   * {@code nc ADDRESS PORT}) writes what the connection received, then {@code closed} when it ends;
+   * {@code cat} of it reads that back.
+   */
+  public static final String HELD_FILE = "/tmp/egress-verify-held";
+
+  /** What the listener at the far end of a held connection sends first; the fake echoes it. */
+  public static final String HELD_GREETING = "egress-verify";
 
   /** The whole state file. */
   public static final class State {
@@ -163,24 +212,44 @@ public final class FakeContainer {
       StringBuilder out,
       StringBuilder err,
       @org.jspecify.annotations.Nullable ProbeNetwork network) {
-    return locked(
-        stateDir,
-        state -> {
-          state.calls.add(String.join(" ", args));
-          try {
-            return new Invocation(state, out, err, network).dispatch(args);
-          } catch (RuntimeException e) {
-            StringWriter trace = new StringWriter();
-            e.printStackTrace(new PrintWriter(trace));
-            err.append("fake container crashed: ").append(trace);
-            return 99;
-          }
-        },
-        true);
+    int[] hangSeconds = {0};
+    int status =
+        locked(
+            stateDir,
+            state -> {
+              state.calls.add(String.join(" ", args));
+              try {
+                Invocation invocation = new Invocation(stateDir, state, out, err, network);
+                int exit = invocation.dispatch(args);
+                hangSeconds[0] = invocation.hangSeconds;
+                return exit;
+              } catch (RuntimeException | IOException e) {
+                StringWriter trace = new StringWriter();
+                e.printStackTrace(new PrintWriter(trace));
+                err.append("fake container crashed: ").append(trace);
+                return 99;
+              }
+            },
+            true);
+    if (hangSeconds[0] > 0) {
+      try {
+        // Outside the lock, so that other calls (a stop) go on while this one hangs.
+        Thread.sleep(hangSeconds[0] * 1000L);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 130;
+      }
+    }
+    return status;
   }
 
-  private static <T> T locked(
-      Path stateDir, java.util.function.Function<State, T> action, boolean write) {
+  /** A function of the state that may fail with an I/O error. */
+  @FunctionalInterface
+  private interface StateAction<T> {
+    T apply(State state) throws IOException;
+  }
+
+  private static <T> T locked(Path stateDir, StateAction<T> action, boolean write) {
     IN_PROCESS.lock();
     try (FileChannel channel =
             FileChannel.open(
@@ -207,23 +276,34 @@ public final class FakeContainer {
   }
 
   private static final class Invocation {
+    /** An {@code nc} call in a script, up to where its arguments end. */
+    private static final Pattern NC_CALL = Pattern.compile("\\bnc ([^;|>)]*)");
+
+    private static final Pattern FORGED = Pattern.compile("ip addr add ([0-9a-fA-F.:]+)/");
+
+    private final Path stateDir;
     private final State state;
     private final StringBuilder out;
     private final StringBuilder err;
     private final @org.jspecify.annotations.Nullable ProbeNetwork network;
 
+    /** How long the call hangs once the state is saved; 0: not at all. */
+    int hangSeconds;
+
     Invocation(
+        Path stateDir,
         State state,
         StringBuilder out,
         StringBuilder err,
         @org.jspecify.annotations.Nullable ProbeNetwork network) {
+      this.stateDir = stateDir;
       this.state = state;
       this.out = out;
       this.err = err;
       this.network = network;
     }
 
-    int dispatch(List<String> args) {
+    int dispatch(List<String> args) throws IOException {
       if (args.isEmpty()) {
         return fail(64, "Usage: container <subcommand>");
       }
@@ -376,7 +456,7 @@ public final class FakeContainer {
       return 0;
     }
 
-    private int exec(List<String> args) {
+    private int exec(List<String> args) throws IOException {
       if (args.size() < 2) {
         return fail(64, "Usage: container exec <id> <command>");
       }
@@ -385,22 +465,139 @@ public final class FakeContainer {
         return fail(1, "Error: notFound: \"container " + args.get(0) + " not found\"");
       }
       List<String> command = args.subList(1, args.size());
+      String line = String.join(" ", command);
+      for (String tool : state.script.missingTools) {
+        if (command.get(0).equals(tool) || line.matches("sh -c .*\\b" + tool + " .*")) {
+          return fail(127, "sh: " + tool + ": not found");
+        }
+      }
+      if (!state.script.execHangsOn.isEmpty() && line.contains(state.script.execHangsOn)) {
+        hangSeconds = state.script.hangSeconds;
+        return 0;
+      }
       if (command.get(0).equals("nc")
           || command.get(0).equals("node")
               && command.size() == 5
               && command.get(1).equals("-e")
               && command.get(2).contains("require('net').connect")) {
-        String host = command.get(command.size() - 2);
-        String port = command.get(command.size() - 1);
-        boolean connects =
-            network != null
-                ? network.connects(
-                    IpAddresses.parse(box.ipv4), IpAddresses.parse(host), Integer.parseInt(port))
-                : state.script.reachable.contains(host + ":" + port);
-        return connects ? 0 : 1;
+        InetAddress target = IpAddresses.parse(command.get(command.size() - 2));
+        int port = Integer.parseInt(command.get(command.size() - 1));
+        return reaches(IpProtocol.TCP, source(box, target), target, port) ? 0 : 1;
       }
-      box.work.add(String.join(" ", command));
+      if (command.size() == 3 && command.get(0).equals("nslookup")) {
+        InetAddress server = IpAddresses.parse(command.get(2));
+        if (!reaches(IpProtocol.UDP, source(box, server), server, 53)) {
+          return fail(1, ";; connection timed out; no servers could be reached");
+        }
+        out.append("Server:\t\t")
+            .append(command.get(2))
+            .append("\n\nName:\t")
+            .append(command.get(1))
+            .append("\nAddress: 192.0.2.53\n");
+        return 0;
+      }
+      if (command.size() == 3 && command.get(0).equals("sh") && command.get(1).equals("-c")) {
+        return script(box, command.get(2));
+      }
+      if (command.equals(List.of("cat", HELD_FILE))) {
+        return readHeld(box);
+      }
+      box.work.add(line);
       return 0;
+    }
+
+    /** The scripts of a forged-source probe and of a held connection. */
+    private int script(Box box, String script) throws IOException {
+      Matcher call = NC_CALL.matcher(script);
+      if (!call.find()) {
+        box.work.add("sh -c " + script);
+        return 0;
+      }
+      // nc's last two arguments are the destination and the port.
+      String[] words = call.group(1).trim().split("\\s+");
+      String host = words[words.length - 2];
+      InetAddress destination = IpAddresses.parse(host);
+      int port = Integer.parseInt(words[words.length - 1]);
+      Matcher forged = FORGED.matcher(script);
+      if (forged.find()) {
+        return reaches(IpProtocol.TCP, IpAddresses.parse(forged.group(1)), destination, port)
+            ? 0
+            : 1;
+      }
+      if (!script.contains(HELD_FILE)) {
+        box.work.add("sh -c " + script);
+        return 0;
+      }
+      InetAddress source = source(box, destination);
+      if (reaches(IpProtocol.TCP, source, destination, port)) {
+        box.held = "open " + host + " " + port;
+        if (!state.script.pfState.isEmpty()) {
+          FakePfctl.withStateFile(pfState(), pf -> pf.openConnection(source, destination));
+        }
+      } else {
+        box.held = "closed";
+      }
+      return 0;
+    }
+
+    /**
+     * The held connection lives while pf still tracks its state, or while its rules would pass it
+     * anew (pf without rules for it passes a packet without state); once cut it stays cut.
+     */
+    private int readHeld(Box box) throws IOException {
+      if (box.held.isEmpty()) {
+        return fail(1, "cat: can't open '" + HELD_FILE + "': No such file or directory");
+      }
+      if (box.held.startsWith("open ")) {
+        String[] parts = box.held.split(" ");
+        InetAddress destination = IpAddresses.parse(parts[1]);
+        InetAddress source = source(box, destination);
+        boolean tracked =
+            state.script.pfState.isEmpty()
+                || FakePfctl.withStateFile(
+                    pfState(),
+                    pf ->
+                        pf.connections().stream()
+                            .anyMatch(
+                                c ->
+                                    c.source().equals(source)
+                                        && c.destination().equals(destination)));
+        if (!tracked && !reaches(IpProtocol.TCP, source, destination, Integer.parseInt(parts[2]))) {
+          box.held = "closed";
+        }
+      }
+      out.append(HELD_GREETING).append('\n');
+      if (box.held.equals("closed")) {
+        out.append("closed\n");
+      }
+      return 0;
+    }
+
+    /** Whether the first packet of a flow gets through. */
+    private boolean reaches(
+        IpProtocol protocol, InetAddress source, InetAddress destination, int port)
+        throws IOException {
+      if (state.script.unreachable.contains(IpAddresses.format(destination) + ":" + port)) {
+        return false;
+      }
+      if (!state.script.pfState.isEmpty()) {
+        PfPacket packet = PfPacket.in(state.script.bridge, protocol, source, destination, port);
+        return FakePfctl.withStateFile(
+            pfState(), pf -> pf.verdict(state.script.pfParent, packet) == PfVerdict.PASS);
+      }
+      if (network != null && protocol == IpProtocol.TCP) {
+        return network.connects(source, destination, port);
+      }
+      return state.script.reachable.contains(IpAddresses.format(destination) + ":" + port);
+    }
+
+    private Path pfState() {
+      return stateDir.resolve(state.script.pfState);
+    }
+
+    /** The container's address of {@code destination}'s family. */
+    private InetAddress source(Box box, InetAddress destination) {
+      return IpAddresses.isIpv6(destination) ? ipv6(box).address() : IpAddresses.parse(box.ipv4);
     }
 
     private int network(List<String> args) {
@@ -439,12 +636,7 @@ public final class FakeContainer {
       if (hasAddress) {
         ObjectNode network = networks.addObject();
         network.put("network", box.network);
-        int host = Integer.parseInt(box.ipv4.substring(box.ipv4.lastIndexOf('.') + 1));
-        String prefix6 = state.networks6.getOrDefault(box.network, "fd00:6e61:6e6f::/64");
-        IpNetwork net6 = IpNetwork.parse(prefix6);
-        byte[] bytes = net6.address().getAddress();
-        bytes[15] = (byte) host;
-        String ipv6 = IpAddresses.format(IpAddresses.fromBytes(bytes)) + "/" + net6.prefixLength();
+        String ipv6 = ipv6(box).toString();
         switch (state.script.format) {
           case V1 -> {
             network.put("ipv4Address", box.ipv4 + "/" + box.prefix);
@@ -472,9 +664,26 @@ public final class FakeContainer {
       return node;
     }
 
+    /** The container's IPv6 address: its IPv4 host number in the network's IPv6 prefix. */
+    private PrefixedIpv6 ipv6(Box box) {
+      int host = Integer.parseInt(box.ipv4.substring(box.ipv4.lastIndexOf('.') + 1));
+      IpNetwork net6 =
+          IpNetwork.parse(state.networks6.getOrDefault(box.network, "fd00:6e61:6e6f::/64"));
+      byte[] bytes = net6.address().getAddress();
+      bytes[15] = (byte) host;
+      return new PrefixedIpv6(IpAddresses.fromBytes(bytes), net6.prefixLength());
+    }
+
     private int fail(int code, String message) {
       err.append(message).append('\n');
       return code;
+    }
+  }
+
+  private record PrefixedIpv6(InetAddress address, int prefixLength) {
+    @Override
+    public String toString() {
+      return IpAddresses.format(address) + "/" + prefixLength;
     }
   }
 

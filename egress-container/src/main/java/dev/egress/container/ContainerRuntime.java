@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.ProcessResult;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 /**
  * The container CLI failed, or printed something this library cannot read. The message names the

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import java.net.InetAddress;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;

@@ -1,4 +1,4 @@
-package dev.egress.examples.container;
+package dev.egress.container;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
