@@ -122,7 +122,9 @@ public final class LabContainer {
       if (!lab.exec(namespace, "ip", "address", "show", "dev", "eth0").contains(prefix + " ")) {
         List<String> add = new ArrayList<>(List.of("ip", "address", "add", prefix, "dev", "eth0"));
         if (IpAddresses.isIpv6(forged)) {
-          add.add("nodad"); // usable at once, as the lab's own addresses
+          // Usable at once, and deprecated: the kernel never picks it for the container's own
+          // traffic, which would otherwise tie with the lab's address in source selection.
+          add.addAll(List.of("nodad", "preferred_lft", "0"));
         }
         lab.exec(namespace, add.toArray(String[]::new));
       }
