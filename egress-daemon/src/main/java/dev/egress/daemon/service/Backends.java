@@ -1,6 +1,7 @@
 package dev.egress.daemon.service;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.egress.audit.AuditWriter;
 import dev.egress.daemon.DaemonConfig;
 import dev.egress.daemon.wire.EventJson;
 import dev.egress.dns.DnsNameResolver;
@@ -14,6 +15,7 @@ import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.render.ParentAnchor;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -21,8 +23,9 @@ import java.util.stream.Collectors;
 
 /**
  * The enforcer a configuration asks for, built through its public builder: nftables with the
- * configured guard, or pf with the guard in its parent anchor and pfctl run directly (egressd runs
- * as root). Each has the shared resolver.
+ * configured guard (and the audit trail when the configuration names an audit file: refused packets
+ * become records in the file and {@code denied} events), or pf with the guard in its parent anchor
+ * and pfctl run directly (egressd runs as root). Each has the shared resolver.
  */
 public final class Backends {
   /** pfctl as a root daemon runs it: no sudo. */
@@ -32,7 +35,7 @@ public final class Backends {
 
   /**
    * The hosted enforcer of {@code config}, its events sent to {@code events} in wire form. Builds
-   * only: no privileged call is made here.
+   * only, and starts the audit trail's readers when asked for: no nft call is made here.
    */
   public static HostedEnforcer host(DaemonConfig config, Consumer<ObjectNode> events) {
     DnsNameResolver resolver = resolver(config.resolver());
@@ -54,15 +57,41 @@ public final class Backends {
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
     Function<ContainerId, RuleSetName> names =
         new NftBackend(NftCommand.onPath(), "egress", guard)::ruleSetName;
-    NftEgressEnforcer enforcer =
+    NftEgressEnforcer.Builder builder =
         NftEgressEnforcer.builder()
             .resolver(resolver)
             .guard(guard)
             .listener(listener(names, events))
-            .noHealthChecks() // the daemon runs them at its configured period
-            .build();
+            .noHealthChecks(); // the daemon runs them at its configured period
+    Path auditFile = config.auditFile();
+    if (auditFile == null) {
+      NftEgressEnforcer enforcer = builder.build();
+      return new HostedEnforcer(
+          enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
+    }
+    // Subscribers get every record; the writer's rate limit keeps only the file small.
+    AuditWriter writer = AuditWriter.builder(auditFile).build();
+    NftEgressEnforcer enforcer;
+    try {
+      enforcer =
+          builder.audit(writer, record -> events.accept(EventJson.denied(record, names))).build();
+    } catch (RuntimeException e) {
+      writer.close();
+      throw e;
+    }
     return new HostedEnforcer(
-        enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
+        enforcer,
+        "nftables",
+        names,
+        enforcer::checkHealth,
+        resolver::status,
+        () -> {
+          try {
+            resolver.close();
+          } finally {
+            writer.close();
+          }
+        });
   }
 
   private static EgressListener listener(
