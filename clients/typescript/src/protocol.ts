@@ -236,6 +236,26 @@ export interface WildcardBurstEvent extends EventBase {
   readonly windowSeconds: number;
 }
 
+/** Why the filter refused a packet: the rule that matched it. */
+export type DeniedReason = 'not-in-policy' | 'dns-foreign-resolver' | 'guard-unattached' | 'spoofed-source';
+
+/**
+ * The filter refused a packet (the audit trail, when egressd is configured with an audit file).
+ * `containerId` when a container held the source address at that moment; the guard's refusals of
+ * unattached or forged sources name none. `port` for TCP and UDP; `host` when the name the
+ * container was last given for the destination is known; `time` is the kernel's.
+ */
+export interface DeniedEvent extends EventBase {
+  readonly type: 'denied';
+  readonly containerId?: string;
+  readonly source: string;
+  readonly destination: string;
+  readonly port?: number;
+  readonly protocol: 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+  readonly reason: DeniedReason;
+  readonly host?: string;
+}
+
 export type EgressEvent =
   | AttachedEvent
   | UpdatedEvent
@@ -245,6 +265,7 @@ export type EgressEvent =
   | FailedEvent
   | OverflowEvent
   | DnsQueryEvent
-  | WildcardBurstEvent;
+  | WildcardBurstEvent
+  | DeniedEvent;
 
 export type EventType = EgressEvent['type'];

@@ -38,6 +38,7 @@ const KNOWN_EVENT_TYPES: { readonly [T in EventType]: true } = {
   overflow: true,
   'dns-query': true,
   'wildcard-burst': true,
+  denied: true,
 };
 
 /**

@@ -246,6 +246,38 @@ describe('the event stream', () => {
     });
   });
 
+  it('delivers the audit trail\'s denied events, with and without a container', async () => {
+    const stream = client.subscribe();
+    await readUntil(stream, subscribed(false));
+    const ofContainer = {
+      type: 'denied',
+      time: '2026-11-30T00:07:15.021Z',
+      containerId: 'c1',
+      ruleSet: 'c_c1_d0f631ca1ddb',
+      source: '10.213.0.5',
+      destination: '203.0.113.9',
+      port: 443,
+      protocol: 'tcp',
+      reason: 'not-in-policy',
+    } as const;
+    const forged = {
+      type: 'denied',
+      time: '2026-11-30T00:07:15.022Z',
+      source: '10.66.0.9',
+      destination: '203.0.113.9',
+      protocol: 'icmp',
+      reason: 'spoofed-source',
+    } as const;
+    fake.publish(ofContainer);
+    fake.publish(forged);
+    const first = await stream.next();
+    assert.deepEqual(first.value, { kind: 'event', event: ofContainer });
+    const second = await stream.next();
+    assert.deepEqual(second.value, { kind: 'event', event: forged });
+    const event = second.value?.kind === 'event' ? second.value.event : undefined;
+    assert.equal(event?.type === 'denied' ? event.containerId : 'not denied', undefined);
+  });
+
   it('after an overflow, reports the break and subscribes again', async () => {
     const stream = client.subscribe();
     await readUntil(stream, subscribed(false));

@@ -51,6 +51,7 @@ import org.jspecify.annotations.Nullable;
  * allow-users alice                               # names or numeric ids
  * allow-groups egressd
  * state-file /run/egressd/state.json
+ * audit-file /var/log/egressd/audit.jsonl        # or off (default); nftables only
  * resolver-servers 127.0.0.53                     # default: the system's
  * resolver-query-timeout 3s
  * resolver-ttl-floor 10s
@@ -145,6 +146,8 @@ public final class ConfigText {
       line(out, "allow-groups", names(config.allowGroups()));
     }
     line(out, "state-file", config.stateFile().toString());
+    Path auditFile = config.auditFile();
+    line(out, "audit-file", auditFile == null ? "off" : auditFile.toString());
     Resolver resolver = config.resolver();
     if (!resolver.servers().isEmpty()) {
       line(
@@ -220,6 +223,7 @@ public final class ConfigText {
             "allow-users",
             "allow-groups",
             "state-file",
+            "audit-file",
             "resolver-servers",
             "resolver-query-timeout",
             "resolver-ttl-floor",
@@ -251,6 +255,7 @@ public final class ConfigText {
     private final Set<UserPrincipal> allowUsers = new LinkedHashSet<>();
     private final Set<GroupPrincipal> allowGroups = new LinkedHashSet<>();
     private Path stateFile;
+    private @Nullable Path auditFile;
     private List<InetAddress> resolverServers = List.of();
     private @Nullable InetAddress dnsFilter;
     private Duration queryTimeout = Duration.ofSeconds(3);
@@ -300,6 +305,7 @@ public final class ConfigText {
           allowUsers,
           allowGroups,
           stateFile,
+          auditFile,
           new Resolver(resolverServers, queryTimeout, ttlFloor, ttlCeiling, grace, dnsFilter),
           healthCheckPeriod,
           policyReloadPeriod,
@@ -407,6 +413,15 @@ public final class ConfigText {
         case "state-file":
           one(values).flatMap(this::absolutePath).ifPresent(path -> stateFile = path);
           break;
+        case "audit-file":
+          one(values)
+              .ifPresent(
+                  value -> {
+                    if (!value.text().equals("off")) {
+                      absolutePath(value).ifPresent(path -> auditFile = path);
+                    }
+                  });
+          break;
         case "resolver-servers":
           resolverServers = addresses(values);
           break;
@@ -475,6 +490,12 @@ public final class ConfigText {
         }
       }
       checkGuardInterfaces();
+      if (backend == Backend.PF && auditFile != null) {
+        problem(
+            seenOn.getOrDefault("audit-file", 1),
+            1,
+            "egressd keeps an audit trail on nftables only: set audit-file off on pf");
+      }
       if (allowUsers.isEmpty()
           && allowGroups.isEmpty()
           && !seenOn.containsKey("allow-users")

@@ -2,6 +2,7 @@ package dev.egress.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,6 +49,7 @@ class ConfigTextTest {
       assertEquals(Path.of("/run/egressd/egressd.sock"), config.socket());
       assertEquals(Path.of("/run/egressd/state.json"), config.stateFile());
       assertEquals(Path.of("/etc/egressd/policies"), config.policyDirectory());
+      assertNull(config.auditFile(), "no audit trail unless asked for");
       assertEquals(SocketMode.OWNER_AND_GROUP, config.socketMode());
       assertEquals(Duration.ofSeconds(30), config.healthCheckPeriod());
       assertEquals(Duration.ofSeconds(10), config.policyReloadPeriod());
@@ -86,6 +88,7 @@ class ConfigTextTest {
                 + "allow-users root 0\n"
                 + "allow-groups root\n"
                 + "state-file /srv/egressd/state.json\n"
+                + "audit-file /var/log/egressd/audit.jsonl\n"
                 + "resolver-servers 192.0.2.53 2001:db8::53\n"
                 + "resolver-query-timeout 500ms\n"
                 + "resolver-ttl-floor 5s\n"
@@ -113,6 +116,8 @@ class ConfigTextTest {
     assertEquals(Duration.ofMinutes(1), config.healthCheckPeriod());
     assertEquals(Duration.ZERO, config.policyReloadPeriod());
     assertEquals(new DaemonConfig.Limits(64 * 1024, 7, 5), config.limits());
+    assertEquals(Path.of("/var/log/egressd/audit.jsonl"), config.auditFile());
+    assertNull(parse(MINIMAL + "audit-file off\n").auditFile());
   }
 
   @Test
@@ -124,6 +129,8 @@ class ConfigTextTest {
                 + "health-check-period 90s\nresolver-query-timeout 1500ms\ndns-filter 10.213.0.1\n");
 
     assertEquals(config, parse(ConfigText.format(config)));
+    DaemonConfig audited = parse(MINIMAL + "audit-file /var/log/egressd/audit.jsonl\n");
+    assertEquals(audited, parse(ConfigText.format(audited)));
   }
 
   @Test
@@ -227,6 +234,18 @@ class ConfigTextTest {
       assertEquals(
           List.of("egressd.conf:4:28: pf guards at most one bridge (the managed network's), got 2"),
           problems(MINIMAL + "backend pf\nguard-interfaces bridge100 bridge101\n"));
+    }
+
+    @Test
+    void auditFile_relativeOrOnPf_isRefused() {
+      assertEquals(
+          List.of("egressd.conf:3:12: expected an absolute path, found 'audit.jsonl'"),
+          problems(MINIMAL + "audit-file audit.jsonl\n"));
+      assertEquals(
+          List.of(
+              "egressd.conf:4:1: egressd keeps an audit trail on nftables only: set audit-file off"
+                  + " on pf"),
+          problems(MINIMAL + "backend pf\naudit-file /var/log/egressd/audit.jsonl\n"));
       assertEquals(
           List.of(
               "egressd.conf:4:18: 'docker0*x' is not an interface name: 1-15 letters, digits, '_',"

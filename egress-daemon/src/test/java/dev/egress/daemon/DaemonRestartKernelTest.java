@@ -16,7 +16,10 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -29,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * namespace: two containers attached through the socket, the daemon killed with SIGKILL (their
  * rules stay: every probe is a real packet), started again (it takes both over), reconciled with
  * one id (the other's rules and open connection are gone), and stopped with SIGTERM (rules stay).
- * Needs root, nft and conntrack: skipped elsewhere, failed under {@code CI=true}.
+ * And its audit trail: refused packets as {@code denied} events and records of the audit file.
+ * Needs root, nft, conntrack and tcpdump: skipped elsewhere, failed under {@code CI=true}.
  */
 class DaemonRestartKernelTest {
   @TempDir Path directory;
@@ -38,7 +42,7 @@ class DaemonRestartKernelTest {
 
   @BeforeEach
   void startLab() throws Exception {
-    lab = LabRequirement.startLab(2, "nft", "conntrack");
+    lab = LabRequirement.startLab(2, "nft", "conntrack", "tcpdump");
     Files.createDirectories(directory.resolve("policies"));
     Files.writeString(
         directory.resolve("policies/web0.policy"),
@@ -190,5 +194,72 @@ class DaemonRestartKernelTest {
     assertFalse(Files.exists(socket()), "the socket is removed");
     assertEnforced(c1, web0, web1);
     assertEquals(Outcome.REFUSED, c2.tcp(web1, 443));
+  }
+
+  @Test
+  void auditFile_refusedPackets_areDeniedEventsOfSubscribers_andRecordsOfTheFile()
+      throws Exception {
+    LabContainer c1 = lab.container(1);
+    LabContainer c2 = lab.container(2);
+    Path auditFile = directory.resolve("log/audit.jsonl");
+    Files.createDirectories(auditFile.getParent());
+    Files.writeString(
+        directory.resolve("egressd.conf"),
+        Files.readString(directory.resolve("egressd.conf")) + "audit-file " + auditFile + "\n");
+    daemon = startDaemon();
+    request(
+        "{\"id\":1,\"command\":\"attach\",\"args\":{\"container\":"
+            + container(c1)
+            + ",\"policy\":{\"text\":\"allow "
+            + IpAddresses.format(NetnsLab.web(0))
+            + " port 443\\ndns none\\nlog denied\\n\"}}}");
+    try (LineClient subscriber = LineClient.connect(socket())) {
+      assertTrue(subscriber.request("{\"id\":2,\"command\":\"subscribe\"}").get("ok").asBoolean());
+
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(Outcome.REFUSED, c2.tcp(NetnsLab.web(1), 80)); // c2 is not attached
+
+      // Each reason has its own reader: the two events may come in either order.
+      Map<String, JsonNode> denied =
+          deniedEvents(subscriber, Set.of("not-in-policy", "guard-unattached"));
+      JsonNode ofC1 = denied.get("not-in-policy");
+      assertEquals("c1", ofC1.get("containerId").asText(), ofC1.toString());
+      assertTrue(ofC1.get("ruleSet").asText().startsWith("c_c1_"), ofC1.toString());
+      assertEquals(IpAddresses.format(c1.ipv4()), ofC1.get("source").asText());
+      assertEquals(IpAddresses.format(NetnsLab.web(1)), ofC1.get("destination").asText());
+      assertEquals(443, ofC1.get("port").asInt());
+      assertEquals("tcp", ofC1.get("protocol").asText());
+      JsonNode unattached = denied.get("guard-unattached");
+      assertFalse(unattached.has("containerId"), unattached.toString());
+      assertEquals(IpAddresses.format(c2.ipv4()), unattached.get("source").asText());
+      assertEquals(80, unattached.get("port").asInt());
+    }
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!Files.exists(auditFile) || Files.readAllLines(auditFile).size() < 2) {
+      assertTrue(System.nanoTime() < deadline, "the audit file has no two records");
+      Thread.sleep(100);
+    }
+    List<String> lines = Files.readAllLines(auditFile);
+    assertTrue(
+        lines.stream().anyMatch(line -> line.contains("\"container\":\"c1\"")), lines.toString());
+    assertTrue(
+        lines.stream().anyMatch(line -> line.contains("\"reason\":\"guard-unattached\"")),
+        lines.toString());
+  }
+
+  /** The first {@code denied} event of each of {@code reasons}, skipping the other events. */
+  private static Map<String, JsonNode> deniedEvents(LineClient subscriber, Set<String> reasons) {
+    Map<String, JsonNode> found = new HashMap<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!found.keySet().equals(reasons)) {
+      assertTrue(System.nanoTime() < deadline, "denied events within 30 s: " + found);
+      JsonNode event = subscriber.next().get("event");
+      String reason = event.path("reason").asText();
+      if (event.get("type").asText().equals("denied") && reasons.contains(reason)) {
+        found.putIfAbsent(reason, event);
+      }
+    }
+    return found;
   }
 }

@@ -38,9 +38,9 @@ import org.xbill.DNS.Type;
 
 /**
  * The process {@link NetnsLab} starts inside each namespace ({@code ip netns exec NS java ...}): it
- * serves (TCP and UDP echo, DNS) and probes (connect, send a datagram, ping, query DNS) on behalf
- * of the test, one command per stdin line, one answer per stdout line. Internal to the lab; public
- * only so that {@code java} can start it.
+ * serves (TCP and UDP echo, DNS) and probes (connect, send a datagram, ping, query DNS, send a
+ * burst of datagrams) on behalf of the test, one command per stdin line, one answer per stdout
+ * line. Internal to the lab; public only so that {@code java} can start it.
  *
  * <p>Every probe is bounded by the timeout its command names. Answers start with {@code ok} or
  * {@code err}. Probe outcomes are {@code connected}/{@code answered}, {@code refused} (RST or ICMP
@@ -119,6 +119,12 @@ public final class LabAgent {
       case "udp":
         return udpProbe(
             parseLiteral(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+      case "burst":
+        return burst(
+            parseLiteral(args[0]),
+            parseLiteral(args[1]),
+            Integer.parseInt(args[2]),
+            Integer.parseInt(args[3]));
       case "ping":
         return parseLiteral(args[0]).isReachable(Integer.parseInt(args[1]))
             ? "ok answered"
@@ -265,6 +271,23 @@ public final class LabAgent {
     } catch (SocketException e) {
       // ICMP "administratively prohibited" and "host unreachable" arrive as plain socket errors.
       return "ok refused";
+    }
+  }
+
+  /**
+   * Sends {@code count} datagrams to {@code target} from {@code source} (the any-address: the
+   * route's) as fast as the socket takes them. The socket is unconnected, so ICMP errors the filter
+   * answers with do not end the burst.
+   */
+  private static String burst(InetAddress source, InetAddress target, int port, int count)
+      throws IOException {
+    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(source, 0))) {
+      byte[] payload = "burst".getBytes(StandardCharsets.US_ASCII);
+      DatagramPacket packet = new DatagramPacket(payload, payload.length, target, port);
+      for (int i = 0; i < count; i++) {
+        socket.send(packet);
+      }
+      return "ok sent " + count;
     }
   }
 

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,8 +25,10 @@ public final class LabContainer {
   private final InetAddress linkLocal;
   private final Agent agent;
   private final Duration probeTimeout;
+  private final NetnsLab lab;
 
   LabContainer(
+      NetnsLab lab,
       ContainerId id,
       String namespace,
       InetAddress ipv4,
@@ -34,6 +37,7 @@ public final class LabContainer {
       InetAddress linkLocal,
       Agent agent,
       Duration probeTimeout) {
+    this.lab = lab;
     this.id = id;
     this.namespace = namespace;
     this.ipv4 = ipv4;
@@ -104,6 +108,57 @@ public final class LabContainer {
   /** Sends one UDP datagram to an echo server and waits for it to come back. */
   public Outcome udp(InetAddress target, int port) {
     return probe("udp " + IpAddresses.format(target) + " " + port + " " + millis());
+  }
+
+  /**
+   * Sends {@code count} UDP datagrams to {@code target} as fast as the kernel takes them, waiting
+   * for no answer: a flood. Blocks until they are sent, however long that takes.
+   */
+  public void udpBurst(InetAddress target, int port, int count) {
+    burst(IpAddresses.isIpv6(target) ? "::" : "0.0.0.0", target, port, count);
+  }
+
+  /**
+   * Sends one UDP datagram to {@code target} from {@code forged}, an address no route of the lab
+   * knows, which this adds to the container's {@code eth0} first (as a container with CAP_NET_ADMIN
+   * could): a spoofed source.
+   */
+  public void udpFromForged(InetAddress forged, InetAddress target, int port) {
+    if (IpAddresses.isIpv6(forged) != IpAddresses.isIpv6(target)) {
+      throw new IllegalArgumentException("the forged source and the target differ in family");
+    }
+    String prefix = IpAddresses.format(forged) + (IpAddresses.isIpv6(forged) ? "/128" : "/32");
+    try {
+      if (!lab.exec(namespace, "ip", "address", "show", "dev", "eth0").contains(prefix + " ")) {
+        List<String> add = new ArrayList<>(List.of("ip", "address", "add", prefix, "dev", "eth0"));
+        if (IpAddresses.isIpv6(forged)) {
+          // Usable at once, and deprecated: the kernel never picks it for the container's own
+          // traffic, which would otherwise tie with the lab's address in source selection.
+          add.addAll(List.of("nodad", "preferred_lft", "0"));
+        }
+        lab.exec(namespace, add.toArray(String[]::new));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("adding " + prefix + " in " + namespace + " failed", e);
+    }
+    burst(IpAddresses.format(forged), target, port, 1);
+  }
+
+  private void burst(String source, InetAddress target, int port, int count) {
+    if (count < 1) {
+      throw new IllegalArgumentException("a burst has at least one datagram: " + count);
+    }
+    String command =
+        "burst " + source + " " + IpAddresses.format(target) + " " + port + " " + count;
+    try {
+      // A datagram takes microseconds; a second per 10,000 is generous even on a busy machine.
+      String answer = agent.ask(command, probeTimeout.plusSeconds(5 + count / 10_000));
+      if (!answer.equals("sent " + count)) {
+        throw new IOException("unexpected answer '" + answer + "'");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("'" + command + "' in " + namespace + " failed", e);
+    }
   }
 
   /** One ICMP echo request. A refused ping is reported as {@link Outcome#TIMEOUT}. */

@@ -357,6 +357,7 @@ public final class NetnsLab implements AutoCloseable {
       for (int i = 1; i <= containerCount; i++) {
         containers.add(
             new LabContainer(
+                this,
                 ContainerId.of("c" + i),
                 containerNs(i),
                 IpAddresses.parse("10.77.0." + (i + 1)),
@@ -595,6 +596,12 @@ public final class NetnsLab implements AutoCloseable {
   public int acceptedOnInternet(int port) throws IOException {
     Agent internet = java.util.Objects.requireNonNull(this.internet, "the lab is closed");
     return Integer.parseInt(internet.ask("accepted " + port, STEP_TIMEOUT));
+  }
+
+  /** How many UDP datagrams the internet's echo servers on {@code port} have received so far. */
+  public int receivedOnInternet(int port) throws IOException {
+    Agent internet = java.util.Objects.requireNonNull(this.internet, "the lab is closed");
+    return Integer.parseInt(internet.ask("received " + port, STEP_TIMEOUT));
   }
 
   /** Runs {@code command} in {@code namespace} of this lab and returns its stdout. */

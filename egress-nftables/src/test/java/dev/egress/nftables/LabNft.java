@@ -1,9 +1,13 @@
 package dev.egress.nftables;
 
+import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
 import dev.egress.lab.NetnsLab;
 import dev.egress.process.SystemProcessRunner;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /** The enforcer and backend as the real-kernel tests run them: in the lab's host namespace. */
 final class LabNft {
@@ -28,6 +32,16 @@ final class LabNft {
         "egress",
         guard,
         lab.hostProcNet());
+  }
+
+  /**
+   * Removes every container's rule set from the lab's table, so that the next test starts clean.
+   */
+  static void removeRuleSets(NetnsLab lab) throws EgressException {
+    NftBackend backend = NftBackendKernelTest.backendFor(lab);
+    for (Map.Entry<RuleSetName, List<InetAddress>> installed : backend.installed().entrySet()) {
+      backend.remove(installed.getKey(), installed.getValue());
+    }
   }
 
   /** The guard of the lab's bridge and container networks. */

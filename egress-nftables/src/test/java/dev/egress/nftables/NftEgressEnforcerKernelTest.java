@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
-import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.lab.LabContainer;
@@ -31,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
@@ -66,10 +64,7 @@ class NftEgressEnforcerKernelTest {
 
   @AfterEach
   void clearTable() throws Exception {
-    NftBackend backend = NftBackendKernelTest.backendFor(lab);
-    for (Map.Entry<RuleSetName, List<InetAddress>> installed : backend.installed().entrySet()) {
-      backend.remove(installed.getKey(), installed.getValue());
-    }
+    LabNft.removeRuleSets(lab);
   }
 
   private NftEgressEnforcer newEnforcer() {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
+import dev.egress.policy.IpAddresses;
 import dev.egress.process.Command;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
@@ -88,6 +89,33 @@ class NetnsLabTest {
       }
     }
     assertTrue(counted, "the echo server should have counted the connection");
+  }
+
+  @Test
+  void udpBurst_andForgedSources_reachTheInternet_bothFamilies() throws Exception {
+    LabContainer c2 = lab.container(2);
+    int before = lab.receivedOnInternet(3478);
+    c2.udpBurst(NetnsLab.web(2), 3478, 200);
+    c2.udpFromForged(IpAddresses.parse("10.66.0.9"), NetnsLab.web(2), 3478);
+    c2.udpFromForged(IpAddresses.parse("fd00:66::9"), NetnsLab.webV6(2), 3478);
+    c2.udpFromForged(IpAddresses.parse("10.66.0.9"), NetnsLab.web(2), 3478); // added once
+    awaitReceived(3478, before + 203);
+    assertEquals(
+        "    inet 10.66.0.9/32 scope global eth0",
+        lab.exec(c2.namespace(), "ip", "-4", "address", "show", "dev", "eth0")
+            .lines()
+            .filter(line -> line.contains("10.66.0.9"))
+            .reduce((a, b) -> a + "\n" + b)
+            .orElseThrow());
+  }
+
+  private static void awaitReceived(int port, int count) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (lab.receivedOnInternet(port) < count) {
+      assertTrue(System.nanoTime() < deadline, "received " + lab.receivedOnInternet(port));
+      Thread.sleep(20);
+    }
+    assertEquals(count, lab.receivedOnInternet(port));
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.egress.daemon.service;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.egress.audit.AuditWriter;
 import dev.egress.daemon.DaemonConfig;
 import dev.egress.daemon.wire.EventJson;
 import dev.egress.dns.DnsNameResolver;
@@ -19,17 +20,20 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The enforcer a configuration asks for, built through its public builder: nftables with the
  * configured guard, or pf with the guard in its parent anchor and pfctl run directly (egressd runs
  * as root). Each has the shared resolver. With {@code dns-filter} set, nftables' enforcer is built
  * with the filter's address and egressd hosts the {@link DnsFilter} there, over the same resolver,
- * its query events sent with the enforcer's.
+ * its query events sent with the enforcer's. With {@code audit-file} set, nftables' refused packets
+ * become records in that file and {@code denied} events.
  */
 public final class Backends {
   /** pfctl as a root daemon runs it: no sudo. */
@@ -39,7 +43,8 @@ public final class Backends {
 
   /**
    * The hosted enforcer of {@code config}, its events sent to {@code events} in wire form. Builds
-   * only: no privileged call is made here, except that a configured DNS filter starts listening.
+   * only: no privileged call is made here, except that a configured DNS filter starts listening and
+   * a configured audit trail starts its readers.
    *
    * @throws UncheckedIOException if the DNS filter cannot listen on its address
    */
@@ -70,42 +75,73 @@ public final class Backends {
             .listener(listener(names, events))
             .noHealthChecks(); // the daemon runs them at its configured period
     InetAddress filterAddress = config.resolver().dnsFilter();
-    if (filterAddress == null) {
-      NftEgressEnforcer enforcer = builder.build();
-      return new HostedEnforcer(
-          enforcer, "nftables", names, enforcer::checkHealth, resolver::status, resolver::close);
+    Path auditFile = config.auditFile();
+    if (filterAddress != null) {
+      builder.dnsFilter(filterAddress);
     }
-    NftEgressEnforcer enforcer = builder.dnsFilter(filterAddress).build();
-    DnsFilter filter;
+    // Subscribers get every record; the writer's rate limit keeps only the file small.
+    AuditWriter writer = auditFile == null ? null : AuditWriter.builder(auditFile).build();
+    NftEgressEnforcer enforcer;
     try {
-      filter =
-          DnsFilter.builder()
-              .attachments(enforcer)
-              .resolver(resolver)
-              .listen(new InetSocketAddress(filterAddress, 53))
-              .grace(config.resolver().grace())
-              .listener(listener(names, events))
-              .start();
-    } catch (IOException e) {
-      enforcer.close();
-      resolver.close();
-      throw new UncheckedIOException(
-          "cannot listen for the DNS filter on "
-              + IpAddresses.format(filterAddress)
-              + " port 53 (dns-filter): "
-              + e.getMessage(),
-          e);
+      if (writer != null) {
+        builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
+      }
+      enforcer = builder.build();
+    } catch (RuntimeException e) {
+      closeAll(writer);
+      throw e;
     }
+    DnsFilter filter = null;
+    if (filterAddress != null) {
+      try {
+        filter =
+            DnsFilter.builder()
+                .attachments(enforcer)
+                .resolver(resolver)
+                .listen(new InetSocketAddress(filterAddress, 53))
+                .grace(config.resolver().grace())
+                .listener(listener(names, events))
+                .start();
+      } catch (IOException e) {
+        closeAll(enforcer, resolver, writer);
+        throw new UncheckedIOException(
+            "cannot listen for the DNS filter on "
+                + IpAddresses.format(filterAddress)
+                + " port 53 (dns-filter): "
+                + e.getMessage(),
+            e);
+      }
+    }
+    AutoCloseable hostedFilter = filter;
     return new HostedEnforcer(
         enforcer,
         "nftables",
         names,
         enforcer::checkHealth,
         resolver::status,
-        () -> {
-          filter.close();
-          resolver.close();
-        });
+        () -> closeAll(hostedFilter, resolver, writer));
+  }
+
+  /** Closes each of {@code resources} that is there, all of them even when one fails. */
+  private static void closeAll(@Nullable AutoCloseable... resources) {
+    RuntimeException failure = null;
+    for (AutoCloseable resource : resources) {
+      if (resource == null) {
+        continue;
+      }
+      try {
+        resource.close();
+      } catch (Exception e) {
+        if (failure == null) {
+          failure = new IllegalStateException("closing " + resource + " failed", e);
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
   }
 
   private static EgressListener listener(

@@ -20,7 +20,8 @@ import java.util.function.Supplier;
  * @param ruleSetNames the backend's rule-set name for a container id (pure)
  * @param healthCheck checks the host and every attachment once, repairing what it can
  * @param resolverStatus what the resolver knows about each name (does not block on lookups)
- * @param closeResolver stops the resolver, after the enforcer is closed
+ * @param closeAfter stops what the enforcer used (the resolver, the audit writer), after the
+ *     enforcer is closed
  */
 public record HostedEnforcer(
     EgressEnforcer enforcer,
@@ -28,22 +29,22 @@ public record HostedEnforcer(
     Function<ContainerId, RuleSetName> ruleSetNames,
     Supplier<List<EgressEvent.DriftDetected>> healthCheck,
     Supplier<List<NameStatus>> resolverStatus,
-    Runnable closeResolver) {
+    Runnable closeAfter) {
   public HostedEnforcer {
     Objects.requireNonNull(enforcer, "enforcer");
     Objects.requireNonNull(backend, "backend");
     Objects.requireNonNull(ruleSetNames, "ruleSetNames");
     Objects.requireNonNull(healthCheck, "healthCheck");
     Objects.requireNonNull(resolverStatus, "resolverStatus");
-    Objects.requireNonNull(closeResolver, "closeResolver");
+    Objects.requireNonNull(closeAfter, "closeAfter");
   }
 
-  /** Closes the enforcer (its rules stay in place), then the resolver. */
+  /** Closes the enforcer (its rules stay in place), then what it used. */
   public void close() {
     try {
       enforcer.close();
     } finally {
-      closeResolver.run();
+      closeAfter.run();
     }
   }
 }

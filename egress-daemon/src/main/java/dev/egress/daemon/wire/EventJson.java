@@ -2,6 +2,8 @@ package dev.egress.daemon.wire;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.RefusedPacket;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.RuleSetName;
@@ -98,6 +100,33 @@ public final class EventJson {
     subject(json, subject, ruleSetNames);
     json.put("operation", operation);
     json.put("message", UserText.line(message));
+    return json;
+  }
+
+  /**
+   * A {@code denied} event: a packet the filter refused, as the audit trail recorded it; {@code
+   * containerId} and {@code ruleSet} when a container held the packet's source address.
+   */
+  public static ObjectNode denied(
+      AuditRecord.Refused record, Function<ContainerId, RuleSetName> ruleSetNames) {
+    ObjectNode json = base("denied", record.time());
+    ContainerId container = record.container();
+    if (container != null) {
+      subject(json, Subject.container(container), ruleSetNames);
+    }
+    RefusedPacket packet = record.packet();
+    json.put("source", IpAddresses.format(packet.source()));
+    json.put("destination", IpAddresses.format(packet.destination()));
+    Integer port = packet.destinationPort();
+    if (port != null) {
+      json.put("port", port);
+    }
+    json.put("protocol", packet.protocol().wireName());
+    json.put("reason", record.reason().wireName());
+    HostName host = record.host();
+    if (host != null) {
+      json.put("host", host.ascii());
+    }
     return json;
   }
 

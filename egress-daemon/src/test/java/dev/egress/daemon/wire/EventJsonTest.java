@@ -2,6 +2,10 @@ package dev.egress.daemon.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.PacketProtocol;
+import dev.egress.audit.Reason;
+import dev.egress.audit.RefusedPacket;
 import dev.egress.daemon.TestDaemon.TestRuleSet;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
@@ -87,5 +91,40 @@ class EventJsonTest {
     assertEquals(
         "{\"type\":\"overflow\",\"time\":\"2026-11-29T14:02:11.123Z\",\"dropped\":7}",
         EventJson.overflow(TIME, 7).toString());
+  }
+
+  @Test
+  void denied_carriesTheRecord_withTheContainerOnlyWhenOneHeldTheSource() {
+    RefusedPacket tcp =
+        new RefusedPacket(
+            TIME,
+            IpAddresses.parse("10.213.0.5"),
+            IpAddresses.parse("203.0.113.9"),
+            PacketProtocol.TCP,
+            443);
+    assertEquals(
+        "{\"type\":\"denied\",\"time\":\"2026-11-29T14:02:11.123Z\",\"containerId\":\"c1\","
+            + "\"ruleSet\":\"c_c1\",\"source\":\"10.213.0.5\",\"destination\":\"203.0.113.9\","
+            + "\"port\":443,\"protocol\":\"tcp\",\"reason\":\"not-in-policy\","
+            + "\"host\":\"api.example.com\"}",
+        EventJson.denied(
+                new AuditRecord.Refused(
+                    tcp, C1, Reason.NOT_IN_POLICY, "agent", HostName.of("api.example.com")),
+                NAMES)
+            .toString());
+    RefusedPacket forged =
+        new RefusedPacket(
+            TIME,
+            IpAddresses.parse("fd00:66::9"),
+            IpAddresses.parse("2001:db8::1"),
+            PacketProtocol.ICMPV6,
+            null);
+    assertEquals(
+        "{\"type\":\"denied\",\"time\":\"2026-11-29T14:02:11.123Z\",\"source\":\"fd00:66::9\","
+            + "\"destination\":\"2001:db8::1\",\"protocol\":\"icmpv6\","
+            + "\"reason\":\"spoofed-source\"}",
+        EventJson.denied(
+                new AuditRecord.Refused(forged, null, Reason.SPOOFED_SOURCE, null, null), NAMES)
+            .toString());
   }
 }
