@@ -60,7 +60,9 @@ import org.jspecify.annotations.Nullable;
  * not-in-policy}; so are link-local sources on container links, which no policy names); the guard's
  * networks ({@code guard-unattached}), then its interfaces ({@code spoofed-source} when the guard
  * also names networks, since whatever a managed network's address sent was refused before;
- * otherwise {@code guard-unattached}).
+ * otherwise {@code guard-unattached}). Each logging rule logs up to {@link #LOG_LIMIT} and is
+ * followed by the same refusal unlogged, so that a flood from one container cannot blind the log
+ * reader to the others.
  *
  * <p>Thread-safe (immutable).
  */
@@ -77,6 +79,10 @@ final class NftRenderer {
   static final String DNS_HEADER = "type nat hook prerouting priority dstnat - 10; policy accept;";
   static final String LOOPBACK_RULE = "iif \"lo\" accept";
   static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
+
+  /** How many refusals a rule logs: per rule, so per container (and per guard network). */
+  static final String LOG_LIMIT = "limit rate 50/second burst 100 packets";
+
   static final String HOST_REPLIES_RULE = "ct state established ct direction reply accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
@@ -195,9 +201,16 @@ final class NftRenderer {
       rules.add(NEIGHBOUR_DISCOVERY_RULE);
       // Every container has a link-local address; no policy names it, so on container links it
       // reaches nothing. (The kernel never forwards link-local sources: input is the only path.)
-      String linkLocal = deny(guard.logDenied(), Reason.NOT_IN_POLICY);
-      rules.add("ip6 saddr fe80::/10 iifname @" + LINKS + " " + linkLocal);
-      rules.add("ip saddr 169.254.0.0/16 iifname @" + LINKS + " " + linkLocal);
+      rules.addAll(
+          deny(
+              "ip6 saddr fe80::/10 iifname @" + LINKS + " ",
+              guard.logDenied(),
+              Reason.NOT_IN_POLICY));
+      rules.addAll(
+          deny(
+              "ip saddr 169.254.0.0/16 iifname @" + LINKS + " ",
+              guard.logDenied(),
+              Reason.NOT_IN_POLICY));
       // A container's replies to connections the host opened (a host process, or docker-proxy for
       // a port published on the host) go only to the host socket that asked. What a container
       // opens stays its policy's; what the host opens towards it is the host's choice.
@@ -206,17 +219,16 @@ final class NftRenderer {
     rules.add("ip saddr vmap @" + MAP4);
     rules.add("ip6 saddr vmap @" + MAP6);
     for (IpNetwork network : guard.networks()) {
-      rules.add(
-          (network.isIpv6() ? "ip6" : "ip")
-              + " saddr "
-              + network
-              + " "
-              + deny(guard.logDenied(), Reason.GUARD_UNATTACHED));
+      rules.addAll(
+          deny(
+              (network.isIpv6() ? "ip6" : "ip") + " saddr " + network + " ",
+              guard.logDenied(),
+              Reason.GUARD_UNATTACHED));
     }
     Reason onInterface =
         guard.networks().isEmpty() ? Reason.GUARD_UNATTACHED : Reason.SPOOFED_SOURCE;
     for (String name : guard.interfaces()) {
-      rules.add("iifname \"" + name + "\" " + deny(guard.logDenied(), onInterface));
+      rules.addAll(deny("iifname \"" + name + "\" ", guard.logDenied(), onInterface));
     }
     return rules;
   }
@@ -529,15 +541,26 @@ final class NftRenderer {
     }
     if (plan.logDenied()) {
       // Port 53 is never opened by an allow line: what reaches here went to another resolver.
-      out.add("meta l4proto { tcp, udp } th dport 53 " + deny(true, Reason.DNS_FOREIGN_RESOLVER));
+      out.addAll(deny("meta l4proto { tcp, udp } th dport 53 ", true, Reason.DNS_FOREIGN_RESOLVER));
     }
-    out.add(deny(plan.logDenied(), Reason.NOT_IN_POLICY));
+    out.addAll(deny("", plan.logDenied(), Reason.NOT_IN_POLICY));
     return out;
   }
 
-  /** {@code [log group N ]counter goto deny}: the group says why. */
-  private String deny(boolean log, Reason reason) {
-    return (log ? "log group " + groups.group(reason) + " " : "") + "counter goto " + DENY;
+  /**
+   * The rules that refuse what {@code match} matches: {@code MATCH counter goto deny}, or when
+   * logged, first {@code MATCH limit rate ... log group N counter goto deny} (the group says why)
+   * and then the unlogged rule for what exceeds the limit. Each rule keeps its own limit, so one
+   * container flooding refused packets cannot fill the log reader's queue and blind it to the
+   * others; what it sends beyond the limit is still refused and counted, not logged.
+   */
+  private List<String> deny(String match, boolean log, Reason reason) {
+    String refuse = match + "counter goto " + DENY;
+    if (!log) {
+      return List.of(refuse);
+    }
+    return List.of(
+        match + LOG_LIMIT + " log group " + groups.group(reason) + " counter goto " + DENY, refuse);
   }
 
   private static String match(Family family) {

@@ -93,7 +93,8 @@ class NftRendererProperties {
             rule.matches(
                     "ip6? daddr \\S.* meta l4proto \\{ tcp, udp \\} th dport 53 counter accept")
                 || rule.matches(
-                    "meta l4proto \\{ tcp, udp \\} th dport 53 log group \\d+ counter goto deny"),
+                    "meta l4proto \\{ tcp, udp \\} th dport 53 (limit rate \\S+ burst \\d+ packets"
+                        + " log group \\d+ )?counter goto deny"),
             rule);
         continue;
       }
@@ -117,9 +118,10 @@ class NftRendererProperties {
     List<String> rules = rules("c", endpoint, policy, resolutions).chainRules();
     assertEquals(NftRenderer.ESTABLISHED_RULE, rules.get(0));
     assertTrue(rules.get(rules.size() - 1).endsWith("counter goto deny"));
-    // With logging, DNS to other resolvers is refused by a rule of its own (its own NFLOG group)
-    // just before the final one; either way nothing is accepted after the first refusal.
-    int refusals = policy.logDenied() ? 2 : 1;
+    // With logging, DNS to other resolvers is refused by rules of their own (their own NFLOG
+    // group) just before the final ones, and each logged refusal is two rules: logged up to the
+    // limit, then unlogged. Either way nothing is accepted after the first refusal.
+    int refusals = policy.logDenied() ? 4 : 1;
     assertEquals(refusals, rules.stream().filter(r -> r.contains("goto deny")).count());
     assertTrue(
         rules.subList(rules.size() - refusals, rules.size()).stream()

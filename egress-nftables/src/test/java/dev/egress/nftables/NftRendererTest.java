@@ -142,10 +142,17 @@ class NftRendererTest {
             + "_h0_6 tcp dport 443 counter accept\n"
             + "add rule inet egress "
             + n
-            + " meta l4proto { tcp, udp } th dport 53 log group 2161 counter goto deny\n"
+            + " meta l4proto { tcp, udp } th dport 53 limit rate 50/second burst 100 packets"
+            + " log group 2161 counter goto deny\n"
             + "add rule inet egress "
             + n
-            + " log group 2160 counter goto deny\n"
+            + " meta l4proto { tcp, udp } th dport 53 counter goto deny\n"
+            + "add rule inet egress "
+            + n
+            + " limit rate 50/second burst 100 packets log group 2160 counter goto deny\n"
+            + "add rule inet egress "
+            + n
+            + " counter goto deny\n"
             + "add element inet egress src4 { 172.17.0.2 : jump "
             + n
             + " }\n"
@@ -295,8 +302,8 @@ class NftRendererTest {
             List.of(IpNetwork.parse("172.17.0.0/16"), IpNetwork.parse("fd00:17::/64")),
             true);
     // Networks first (unattached addresses), then the bridge: what else comes from it is forged.
-    String unattached = "log group 2162 counter goto deny";
-    String spoofed = "log group 2163 counter goto deny";
+    // Logged up to the limit, then refused unlogged: each refusal is two rules.
+    String limit = "limit rate 50/second burst 100 packets ";
     String expected =
         ""
             + "table inet egress {\n"
@@ -319,33 +326,44 @@ class NftRendererTest {
             + "add rule inet egress forward ip saddr vmap @src4\n"
             + "add rule inet egress forward ip6 saddr vmap @src6\n"
             + "add rule inet egress forward ip saddr 172.17.0.0/16 "
-            + unattached
-            + "\n"
+            + limit
+            + "log group 2162 counter goto deny\n"
+            + "add rule inet egress forward ip saddr 172.17.0.0/16 counter goto deny\n"
             + "add rule inet egress forward ip6 saddr fd00:17::/64 "
-            + unattached
-            + "\n"
+            + limit
+            + "log group 2162 counter goto deny\n"
+            + "add rule inet egress forward ip6 saddr fd00:17::/64 counter goto deny\n"
             + "add rule inet egress forward iifname \"docker0\" "
-            + spoofed
-            + "\n"
+            + limit
+            + "log group 2163 counter goto deny\n"
+            + "add rule inet egress forward iifname \"docker0\" counter goto deny\n"
             + "add rule inet egress input iif \"lo\" accept\n"
             + "add rule inet egress input icmpv6 type { nd-router-solicit, nd-neighbor-solicit,"
             + " nd-neighbor-advert } accept\n"
-            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links log group 2160"
-            + " counter goto deny\n"
-            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links log group 2160"
+            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links "
+            + limit
+            + "log group 2160 counter goto deny\n"
+            + "add rule inet egress input ip6 saddr fe80::/10 iifname @links counter goto deny\n"
+            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links "
+            + limit
+            + "log group 2160 counter goto deny\n"
+            + "add rule inet egress input ip saddr 169.254.0.0/16 iifname @links"
             + " counter goto deny\n"
             + "add rule inet egress input ct state established ct direction reply accept\n"
             + "add rule inet egress input ip saddr vmap @src4\n"
             + "add rule inet egress input ip6 saddr vmap @src6\n"
             + "add rule inet egress input ip saddr 172.17.0.0/16 "
-            + unattached
-            + "\n"
+            + limit
+            + "log group 2162 counter goto deny\n"
+            + "add rule inet egress input ip saddr 172.17.0.0/16 counter goto deny\n"
             + "add rule inet egress input ip6 saddr fd00:17::/64 "
-            + unattached
-            + "\n"
+            + limit
+            + "log group 2162 counter goto deny\n"
+            + "add rule inet egress input ip6 saddr fd00:17::/64 counter goto deny\n"
             + "add rule inet egress input iifname \"docker0\" "
-            + spoofed
-            + "\n";
+            + limit
+            + "log group 2163 counter goto deny\n"
+            + "add rule inet egress input iifname \"docker0\" counter goto deny\n";
     assertEquals(expected, RENDERER.prepare(guard, null));
   }
 
