@@ -62,6 +62,6 @@ class DeterminismProperties {
       Collections.shuffle(set, random);
       map.put(entry.getKey(), new LinkedHashSet<>(set));
     }
-    return new Child(rules.name(), container, policy, new Resolutions(map));
+    return new Child(rules.name(), container, policy, new Resolutions(map), rules.dnsFilter());
   }
 }

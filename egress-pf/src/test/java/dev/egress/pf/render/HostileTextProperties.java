@@ -147,7 +147,12 @@ class HostileTextProperties {
     Child base = Fixtures.denyAll();
     try {
       Child rules =
-          new Child(new AnchorName(name), base.container(), base.policy(), base.resolutions());
+          new Child(
+              new AnchorName(name),
+              base.container(),
+              base.policy(),
+              base.resolutions(),
+              base.dnsFilter());
       ChildRuleset child = rules.render();
       assertEquals(name, child.anchorName().value());
     } catch (IllegalArgumentException expected) {
