@@ -487,6 +487,40 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     }
   }
 
+  /**
+   * At the enforcer's close, takes every grant out of a kernel that does not expire them itself:
+   * the rules stay in place and no scheduler revokes anything after this, so a grant left there
+   * would outlive its answer. A failure is logged; the grants then stay until the rule set is next
+   * installed.
+   */
+  void revokeAllGrantsAtClose() {
+    if (steps.backend.expiresGrants()) {
+      return;
+    }
+    lock.lock();
+    try {
+      if (!active || grants.isEmpty()) {
+        return;
+      }
+      Map<HostName, Set<InetAddress>> all = new TreeMap<>();
+      grants.forEach((grantee, granted) -> all.put(grantee, new HashSet<>(granted.keySet())));
+      Map<HostName, Map<InetAddress, Instant>> held = grants;
+      grants = Map.of(); // the plan the backend gets is the one without them
+      try {
+        steps.backend.revoke(name, plan(policy, resolutions), all);
+      } catch (EgressException | RuntimeException e) {
+        grants = held;
+        log.error(
+            "cannot revoke the grants of {} at close; they stay until its rule set is next"
+                + " installed",
+            container.id(),
+            e);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** The finding that the rule set drifted and {@link #repairIfDrifted} reinstalled it. */
   EgressEvent.DriftDetected reinstalled() {
     return new EgressEvent.DriftDetected(

@@ -374,7 +374,10 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
     if (!registry.close()) {
       return;
     }
-    registry.attachments().forEach(LiveAttachment::stopRefreshing);
+    for (LiveAttachment attachment : registry.attachments()) {
+      attachment.stopRefreshing();
+      attachment.revokeAllGrantsAtClose();
+    }
     if (ownsScheduler) {
       scheduler.shutdownNow();
     }

@@ -515,7 +515,8 @@ public final class ConfigText {
         problem(
             seenOn.getOrDefault("dns-filter", 1),
             1,
-            "dns-filter needs the nftables backend: pf does not take the filter's grants yet");
+            "dns-filter needs the nftables backend: egressd does not host the filter over pf yet"
+                + " (where it could listen on a Mac is open: Apple's DNS proxy holds port 53)");
       }
     }
 

@@ -99,9 +99,12 @@ final class NftListing {
         String text = element.strip();
         Matcher withTimeout = TIMED.matcher(text);
         if (withTimeout.matches()) {
+          // No expiry shown reads as a long time, as an unreadable one does: such an element is
+          // drift unless the plan grants it, never a grant about to end.
           String left = withTimeout.group(2);
           expiring.put(
-              parseAddress(withTimeout.group(1)), left == null ? Duration.ZERO : parseTime(left));
+              parseAddress(withTimeout.group(1)),
+              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left));
         } else if (!text.isEmpty()) {
           addresses.add(parseAddress(text));
         }

@@ -83,7 +83,8 @@ final class NftRenderer {
   /** How many refusals a rule logs: per rule, so per container (and per guard network). */
   static final String LOG_LIMIT = "limit rate 50/second burst 100 packets";
 
-  static final String HOST_REPLIES_RULE = "ct state established ct direction reply accept";
+  static final String HOST_REPLIES_RULE =
+      "ct state established ct direction reply fib saddr . iif oif exists accept";
   static final String NEIGHBOUR_DISCOVERY_RULE =
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept";
 
@@ -213,7 +214,9 @@ final class NftRenderer {
               Reason.NOT_IN_POLICY));
       // A container's replies to connections the host opened (a host process, or docker-proxy for
       // a port published on the host) go only to the host socket that asked. What a container
-      // opens stays its policy's; what the host opens towards it is the host's choice.
+      // opens stays its policy's; what the host opens towards it is the host's choice. Only from a
+      // source routed back through the interface it came in on: a container forging the address
+      // of a server the host talks to would otherwise pass as that server's reply.
       rules.add(HOST_REPLIES_RULE);
     }
     rules.add("ip saddr vmap @" + MAP4);

@@ -309,20 +309,27 @@ class NftEgressEnforcerKernelTest {
                   "inet",
                   "egress",
                   chain.value());
-          // The last one: a policy that logs refuses DNS to other resolvers by a rule before it.
-          String reject =
-              listed
-                  .lines()
-                  .filter(line -> line.contains("goto deny"))
-                  .reduce((a, b) -> b)
-                  .orElseThrow();
-          command =
-              "delete rule "
-                  + table
-                  + chain
-                  + " handle "
-                  + reject.substring(reject.lastIndexOf(' ') + 1);
-          break;
+          // The last refusal: a policy that logs refuses DNS to other resolvers by rules before
+          // it, and refuses by two rules, logged up to a limit and then unlogged: both go.
+          List<String> refusals =
+              listed.lines().filter(line -> line.contains("goto deny")).toList();
+          List<String> finalRefusal =
+              refusals.size() > 1 && refusals.get(refusals.size() - 2).contains("limit rate ")
+                  ? refusals.subList(refusals.size() - 2, refusals.size())
+                  : refusals.subList(refusals.size() - 1, refusals.size());
+          for (String reject : finalRefusal) {
+            lab.exec(
+                lab.hostNamespace(),
+                "nft",
+                "delete",
+                "rule",
+                "inet",
+                "egress",
+                chain.value(),
+                "handle",
+                reject.substring(reject.lastIndexOf(' ') + 1));
+          }
+          return;
         case ADD_A_PASS:
           command = "insert rule " + table + chain + " accept";
           break;

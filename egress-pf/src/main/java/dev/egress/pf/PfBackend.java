@@ -223,8 +223,25 @@ final class PfBackend implements FirewallBackend {
         pfctl.deleteFromTable(anchor, table.name(), change.getValue());
       }
     } catch (PfctlTimeoutException e) {
-      requireCommitted(e, () -> tableAsRendered(anchor, table));
+      // Only the change is read back: the table may hold other grants that ended but are not
+      // revoked yet, so comparing it whole would call a committed grant a failed one.
+      Set<IpNetwork> changed = new HashSet<>();
+      change.getValue().forEach(address -> changed.add(IpNetwork.host(address)));
+      requireCommitted(e, () -> tableHolds(anchor, table, changed, add));
     }
+  }
+
+  /** Whether {@code table} holds every one of {@code entries} ({@code present}) or none of them. */
+  private boolean tableHolds(
+      AnchorPath anchor, PfTable table, Set<IpNetwork> entries, boolean present)
+      throws PfctlException {
+    Set<IpNetwork> loaded = new HashSet<>();
+    try {
+      pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    return present ? loaded.containsAll(entries) : entries.stream().noneMatch(loaded::contains);
   }
 
   /**

@@ -13,6 +13,9 @@ import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
 import dev.egress.policy.PolicyText;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.ProcessTimeoutException;
 import dev.egress.testkit.SteppedClock;
 import dev.egress.testkit.pf.FakePfctl;
 import java.net.InetAddress;
@@ -20,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +90,57 @@ class PfGrantTest {
         "the second grant found the address in the table: no call");
     assertTrue(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 443)));
     assertFalse(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 80)));
+  }
+
+  @Test
+  void aTableAddThatTimedOutAfterCommitting_isAGrant_whileAnEndedGrantAwaitsItsRevoke()
+      throws Exception {
+    // The next -T add commits, then pfctl is killed at its timeout: what pf holds is read back.
+    AtomicBoolean timeOutNextAdd = new AtomicBoolean();
+    ProcessRunner timingOut =
+        command -> {
+          ProcessResult result = pf.fake.run(command);
+          if (command.argv().contains("add") && timeOutNextAdd.getAndSet(false)) {
+            throw new ProcessTimeoutException(command, Duration.ofSeconds(10));
+          }
+          return result;
+        };
+    InetAddress later = ip("198.51.100.8");
+    try (PfEgressEnforcer slow =
+        PfEgressEnforcer.builder()
+            .resolver(pf.resolver)
+            .processRunner(timingOut)
+            .parentAnchor(PfFixture.PARENT)
+            .clock(clock)
+            .scheduler(pf.scheduler)
+            .retryDelay(Duration.ofHours(1))
+            .noHealthChecks()
+            .dnsFilter(FILTER)
+            .build()) {
+      slow.attach(BOX, PolicyText.parse("allow *.cdn.example port 443\ndns filter\n", "test"));
+      slow.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute());
+      clock.advance(Duration.ofMinutes(2)); // CDN's grant ended; its revoke has not run yet
+
+      timeOutNextAdd.set(true);
+      slow.grant(BOX.id(), HostName.of("js.cdn.example"), Set.of(later), inAMinute());
+
+      assertTrue(
+          slow.grantedUntil(BOX.id(), HostName.of("js.cdn.example"), Set.of(later)).isPresent(),
+          "the committed add is a grant, although the table also holds the ended one");
+      assertTrue(pf.passes(BOX.addresses().get(0), Flow.tcp(later, 443)));
+    }
+  }
+
+  @Test
+  void closingTheEnforcer_takesItsGrantsOut_sinceNothingWouldRevokeThemLater() throws Exception {
+    attach("allow *.cdn.example port 443\ndns filter\n");
+    enforcer.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute());
+    assertTrue(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 443)));
+
+    enforcer.close();
+
+    // (Closing also releases the enforcer's pf enable reference, so the evaluator cannot judge.)
+    assertEquals(Set.of(), table("*.cdn.example"), "the anchor stays; its grants do not");
   }
 
   @Test
