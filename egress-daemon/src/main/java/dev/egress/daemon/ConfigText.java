@@ -446,9 +446,25 @@ public final class ConfigText {
               .ifPresent(
                   value -> {
                     List<InetAddress> parsed = addresses(List.of(value));
-                    if (!parsed.isEmpty()) {
-                      dnsFilter = parsed.get(0);
+                    if (parsed.isEmpty()) {
+                      return;
                     }
+                    InetAddress address = parsed.get(0);
+                    // The filter listens there and containers' port 53 is redirected there: an
+                    // address that is every interface, no host's or unreachable from containers
+                    // would serve other networks or answer no container.
+                    if (address.isAnyLocalAddress()
+                        || address.isLoopbackAddress()
+                        || address.isMulticastAddress()
+                        || address.isLinkLocalAddress()) {
+                      problem(
+                          value,
+                          "dns-filter needs one of the host's unicast addresses that containers"
+                              + " reach (the bridge's gateway, say), not "
+                              + UserText.quote(value.text()));
+                      return;
+                    }
+                    dnsFilter = address;
                   });
           break;
         case "health-check-period":

@@ -151,6 +151,18 @@ class ConfigTextTest {
     }
 
     @Test
+    void dnsFilter_onEveryInterface_loopback_multicast_orLinkLocal_isRefused() {
+      for (String address :
+          List.of("0.0.0.0", "::", "127.0.0.1", "::1", "224.0.0.251", "fe80::1")) {
+        List<String> problems = problems(MINIMAL + "dns-filter " + address + "\n");
+        assertEquals(1, problems.size(), address + ": " + problems);
+        assertTrue(
+            problems.get(0).contains("dns-filter needs one of the host's unicast addresses"),
+            problems.get(0));
+      }
+    }
+
+    @Test
     void unknownSetting_isPositioned_withASuggestion() {
       assertEquals(
           List.of("egressd.conf:3:3: unknown setting 'sockt': did you mean 'socket'?"),
