@@ -121,7 +121,8 @@ public final class LabAgent {
             parseLiteral(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]));
       case "burst":
         return burst(
-            parseLiteral(args[0]),
+            new InetSocketAddress(
+                parseLiteral(args[0]), args.length > 4 ? Integer.parseInt(args[4]) : 0),
             parseLiteral(args[1]),
             Integer.parseInt(args[2]),
             Integer.parseInt(args[3]));
@@ -276,12 +277,12 @@ public final class LabAgent {
 
   /**
    * Sends {@code count} datagrams to {@code target} from {@code source} (the any-address: the
-   * route's) as fast as the socket takes them. The socket is unconnected, so ICMP errors the filter
-   * answers with do not end the burst.
+   * route's; port 0: any) as fast as the socket takes them. The socket is unconnected, so ICMP
+   * errors the filter answers with do not end the burst.
    */
-  private static String burst(InetAddress source, InetAddress target, int port, int count)
+  private static String burst(InetSocketAddress source, InetAddress target, int port, int count)
       throws IOException {
-    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(source, 0))) {
+    try (DatagramSocket socket = new DatagramSocket(source)) {
       byte[] payload = "burst".getBytes(StandardCharsets.US_ASCII);
       DatagramPacket packet = new DatagramPacket(payload, payload.length, target, port);
       for (int i = 0; i < count; i++) {

@@ -124,6 +124,14 @@ public final class LabContainer {
    * could): a spoofed source.
    */
   public void udpFromForged(InetAddress forged, InetAddress target, int port) {
+    udpFromForged(forged, 0, target, port);
+  }
+
+  /**
+   * {@link #udpFromForged(InetAddress, InetAddress, int)} from port {@code forgedPort} of the
+   * forged address (0: any), as a forged reply to a flow the forged address takes part in.
+   */
+  public void udpFromForged(InetAddress forged, int forgedPort, InetAddress target, int port) {
     if (IpAddresses.isIpv6(forged) != IpAddresses.isIpv6(target)) {
       throw new IllegalArgumentException("the forged source and the target differ in family");
     }
@@ -141,15 +149,28 @@ public final class LabContainer {
     } catch (IOException e) {
       throw new UncheckedIOException("adding " + prefix + " in " + namespace + " failed", e);
     }
-    burst(IpAddresses.format(forged), target, port, 1);
+    burst(IpAddresses.format(forged), target, port, 1, forgedPort);
   }
 
   private void burst(String source, InetAddress target, int port, int count) {
+    burst(source, target, port, count, 0);
+  }
+
+  private void burst(String source, InetAddress target, int port, int count, int sourcePort) {
     if (count < 1) {
       throw new IllegalArgumentException("a burst has at least one datagram: " + count);
     }
     String command =
-        "burst " + source + " " + IpAddresses.format(target) + " " + port + " " + count;
+        "burst "
+            + source
+            + " "
+            + IpAddresses.format(target)
+            + " "
+            + port
+            + " "
+            + count
+            + " "
+            + sourcePort;
     try {
       // A datagram takes microseconds; a second per 10,000 is generous even on a busy machine.
       String answer = agent.ask(command, probeTimeout.plusSeconds(5 + count / 10_000));

@@ -604,6 +604,21 @@ public final class NetnsLab implements AutoCloseable {
     return Integer.parseInt(internet.ask("received " + port, STEP_TIMEOUT));
   }
 
+  /**
+   * Starts a UDP echo server in the host namespace on {@code address:port} (one of its own), for
+   * tests of what reaches the host; {@link #receivedOnHost} counts what it received.
+   */
+  public void hostUdpEcho(InetAddress address, int port) throws IOException {
+    Agent host = java.util.Objects.requireNonNull(this.host, "the lab is closed");
+    host.ask("udp-echo " + port + " " + IpAddresses.format(address), STEP_TIMEOUT);
+  }
+
+  /** How many UDP datagrams the host's echo servers on {@code port} have received so far. */
+  public int receivedOnHost(int port) throws IOException {
+    Agent host = java.util.Objects.requireNonNull(this.host, "the lab is closed");
+    return Integer.parseInt(host.ask("received " + port, STEP_TIMEOUT));
+  }
+
   /** Runs {@code command} in {@code namespace} of this lab and returns its stdout. */
   public String exec(String namespace, String... command) throws IOException {
     if (!namespaces.contains(namespace)) {

@@ -12,6 +12,7 @@ import dev.egress.lab.Outcome;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
@@ -150,6 +151,41 @@ class NftHostPathKernelTest {
       assertEquals(
           Outcome.REFUSED, c1.tcp(lab.gateway(), 2222), "the container still opens only its own");
       assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 80));
+    }
+  }
+
+  @Test
+  void aForgedReplyToAFlowTheHostOpened_isRefusedAsSpoofed_notTakenForTheServersReply()
+      throws Exception {
+    LabContainer c1 = lab.container(1);
+    int hostPort = 5354;
+    lab.hostUdpEcho(lab.gateway(), hostPort);
+    // The host's flow to a server on the internet: the kernel expects replies from that server.
+    lab.exec(
+        lab.hostNamespace(),
+        "conntrack",
+        "-I",
+        "-p",
+        "udp",
+        "-s",
+        IpAddresses.format(lab.gateway()),
+        "-d",
+        IpAddresses.format(NetnsLab.web(1)),
+        "--sport",
+        Integer.toString(hostPort),
+        "--dport",
+        Integer.toString(NetnsLab.UDP_PORT),
+        "--timeout",
+        "120");
+    try (NftEgressEnforcer enforcer = enforcer(Guard.BRIDGE_AND_NETWORKS)) {
+      enforcer.attach(c1.endpoint(), policy());
+
+      c1.udpFromForged(NetnsLab.web(1), NetnsLab.UDP_PORT, lab.gateway(), hostPort);
+      Thread.sleep(500);
+      assertEquals(0, lab.receivedOnHost(hostPort), "the forged 'reply' reached the host");
+      // The same datagram from the container's own address is no reply and its policy refuses it.
+      c1.udp(lab.gateway(), hostPort);
+      assertEquals(0, lab.receivedOnHost(hostPort));
     }
   }
 
