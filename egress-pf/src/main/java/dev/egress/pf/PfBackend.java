@@ -205,6 +205,14 @@ final class PfBackend implements FirewallBackend {
       return;
     }
     ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), after);
+    // A name whose ports any address may reach (unsafe-any-address) has no table: its grants
+    // change nothing in pf.
+    Map<HostName, Set<InetAddress>> tabled = new TreeMap<>(changes);
+    tabled.keySet().removeIf(host -> !child.tableNames().contains(TableName.forHostName(host)));
+    changes = tabled;
+    if (changes.isEmpty()) {
+      return;
+    }
     AnchorPath anchor = parent.childPath(child.anchorName());
     if (changes.size() > 1) {
       try {

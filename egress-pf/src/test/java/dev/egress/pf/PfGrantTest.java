@@ -144,6 +144,17 @@ class PfGrantTest {
   }
 
   @Test
+  void aGrantToANameWhosePortsAnyAddressReaches_changesNothingInPf() throws Exception {
+    attach("allow *.cdn.example port 443\nallow unsafe-any-address port 443\ndns filter\n");
+
+    enforcer.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute());
+
+    assertEquals(List.of(), pf.fake.calls(), "no table to add to, no call");
+    assertTrue(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 443)));
+    assertFalse(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 80)));
+  }
+
+  @Test
   void aGrantToTwoNames_isOneReloadOfTheAnchor_holdingBoth() throws Exception {
     attach("allow *.cdn.example port 443\nallow img.cdn.example port 8443\ndns filter\n");
 
