@@ -7,12 +7,6 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
-import dev.egress.nftables.NftBackend;
-import dev.egress.nftables.NftEgressEnforcer;
-import dev.egress.nftables.NftGuard;
-import dev.egress.pf.PfEgressEnforcer;
-import dev.egress.pf.PfInspection;
-import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.Resolutions;
@@ -20,8 +14,6 @@ import dev.egress.policy.UserText;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -95,39 +87,14 @@ final class CleanupCommand implements Callable<Integer> {
               ? "say which containers still run: --live ID... (or --none-live when none does)"
               : "--live and --none-live exclude each other");
     }
-    Backend chosen = backend != null ? backend : host.defaultBackend();
     Set<ContainerId> liveIds = liveIds();
-    // Read first: contradicting options fail before anything is listed.
-    Optional<ParentAnchor> pfParent =
-        chosen == Backend.PF ? guardOptions.pfParent(pfOptions) : Optional.empty();
-    Optional<NftGuard> nftGuard =
-        chosen == Backend.NFT ? guardOptions.nftGuard(nftOptions) : Optional.empty();
-    List<InstalledRuleSet> installed;
-    Function<ContainerId, RuleSetName> nameOf;
-    if (chosen == Backend.PF) {
-      installed = new ArrayList<>();
-      for (PfInspection.LoadedAnchor anchor :
-          new PfInspection(pfOptions.pfctl(host), pfOptions.parent()).childAnchors()) {
-        installed.add(InstalledRuleSet.of(anchor, Map.of()));
-      }
-      nameOf = id -> pfOptions.parent().childName(id);
-    } else {
-      NftBackend nft = nftOptions.backend(host.processes());
-      installed = new ArrayList<>();
-      nft.installed()
-          .forEach(
-              (name, addresses) ->
-                  installed.add(
-                      new InstalledRuleSet(
-                          name,
-                          "table inet " + nftOptions.table() + " chain " + name,
-                          addresses,
-                          0,
-                          Map.of())));
-      nameOf = nft::ruleSetName;
-    }
-    refuseRuleSetNames(installed, nameOf);
-    Set<RuleSetName> keep = liveIds.stream().map(nameOf).collect(Collectors.toSet());
+    // Built first: contradicting options fail before anything is listed.
+    PacketFilter filter =
+        guardOptions.packetFilter(
+            backend != null ? backend : host.defaultBackend(), host, pfOptions, nftOptions);
+    List<InstalledRuleSet> installed = filter.ruleSets();
+    refuseRuleSetNames(installed, filter::ruleSetName);
+    Set<RuleSetName> keep = liveIds.stream().map(filter::ruleSetName).collect(Collectors.toSet());
     List<InstalledRuleSet> stale =
         installed.stream().filter(ruleSet -> !keep.contains(ruleSet.name())).toList();
     if (stale.isEmpty()) {
@@ -141,33 +108,7 @@ final class CleanupCommand implements Callable<Integer> {
       output.note("dry run: pass --yes to remove " + (stale.size() == 1 ? "it" : "them"));
       return ExitCodes.FINDINGS;
     }
-    if (chosen == Backend.PF ? pfParent.isEmpty() : nftGuard.isEmpty()) {
-      throw new CommandFailure(
-          ExitCodes.USAGE,
-          GuardOptions.unknownGuard(
-              "cleanup --yes",
-              chosen == Backend.PF
-                  ? "the parent anchor " + pfOptions.parent().path()
-                  : "the base chains of table inet " + nftOptions.table()));
-    }
-    try (EgressEnforcer enforcer =
-        chosen == Backend.PF
-            ? PfEgressEnforcer.builder()
-                .resolver(NO_NAMES)
-                .processRunner(host.processes())
-                .pfctlCommand(pfOptions.command(host))
-                .parentAnchor(pfParent.orElseThrow())
-                .noHealthChecks()
-                .build()
-            : NftEgressEnforcer.builder()
-                .resolver(NO_NAMES)
-                .processRunner(host.processes())
-                .nftCommand(nftOptions.nftWords())
-                .conntrackCommand(nftOptions.conntrackWords())
-                .table(nftOptions.table())
-                .guard(nftGuard.orElseThrow())
-                .noHealthChecks()
-                .build()) {
+    try (EgressEnforcer enforcer = filter.enforcer("cleanup --yes", NO_NAMES)) {
       ReconcileResult result = enforcer.reconcile(liveIds);
       for (InstalledRuleSet ruleSet : stale) {
         if (result.removed().contains(Subject.unowned(ruleSet.name()))) {

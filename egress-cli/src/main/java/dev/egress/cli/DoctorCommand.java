@@ -67,23 +67,17 @@ final class DoctorCommand implements Callable<Integer> {
       EgressPolicy policy = PolicyFiles.read(file);
       loggingAsked |= policy.logDenied();
     }
-    Backend chosen = backend != null ? backend : host.defaultBackend();
-    List<Finding> findings =
-        switch (chosen) {
-          case PF ->
-              new PfDoctor(
-                      host.processes(),
-                      pfOptions.pfctl(host),
-                      pfOptions.command(host),
-                      pfOptions.parent())
-                  .check(network, loggingAsked);
-          case NFT -> new NftDoctor(host.processes(), nftOptions).check();
-        };
+    // doctor takes no --config: the guard is the --guard-* options' (none without them).
+    PacketFilter filter =
+        new GuardOptions()
+            .packetFilter(
+                backend != null ? backend : host.defaultBackend(), host, pfOptions, nftOptions);
+    List<Finding> findings = filter.doctor(network, loggingAsked);
     boolean canEnforce = findings.stream().noneMatch(f -> f.severity() == Finding.Severity.FAIL);
     long warnings = findings.stream().filter(f -> f.severity() == Finding.Severity.WARN).count();
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
-      report.put("backend", chosen.optionName());
+      report.put("backend", filter.kind().optionName());
       report.put("canEnforce", canEnforce);
       report.put("findings", findings.stream().map(Finding::toJson).toList());
       output.raw(Json.write(report));
@@ -98,11 +92,12 @@ final class DoctorCommand implements Callable<Integer> {
       output.result(
           canEnforce
               ? "this host can enforce egress policies with "
-                  + chosen.optionName()
+                  + filter.kind().optionName()
                   + (warnings == 0
                       ? ""
                       : " (" + warnings + (warnings == 1 ? " warning)" : " warnings)"))
-              : output.bad("this host cannot enforce egress policies with " + chosen.optionName())
+              : output.bad(
+                      "this host cannot enforce egress policies with " + filter.kind().optionName())
                   + ": "
                   + failures
                   + (failures == 1 ? " problem" : " problems")

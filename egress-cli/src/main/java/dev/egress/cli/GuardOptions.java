@@ -3,13 +3,10 @@ package dev.egress.cli;
 import dev.egress.daemon.ConfigException;
 import dev.egress.daemon.ConfigText;
 import dev.egress.daemon.DaemonConfig;
-import dev.egress.nftables.NftGuard;
-import dev.egress.pf.render.ParentAnchor;
 import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
@@ -17,7 +14,8 @@ import picocli.CommandLine.Option;
  * Which guard the enforcer runs with, so that {@code cleanup} keeps it and {@code status} misses it
  * when it is gone: egressd's configuration file, the {@code --guard-*} options of {@link
  * NftOptions} as configured, or {@code --no-guard}. Without one of them the guard is unknown, and
- * commands that would reload the host's hook refuse rather than drop it.
+ * commands that would reload the host's hook refuse rather than drop it. The configuration file
+ * also gives nftables' DNS filter, whose port-53 redirect a reload keeps.
  */
 final class GuardOptions {
   @Option(
@@ -34,38 +32,32 @@ final class GuardOptions {
   private boolean noGuard;
 
   /**
-   * The nftables guard the enforcer runs with, or empty when nobody said.
+   * The packet filter {@code chosen} as the enforcer runs it: with the guard (and, for nftables,
+   * the DNS filter) of egressd's configuration file, of the {@code --guard-*} options, or none with
+   * {@code --no-guard}; without any of them the guard is unknown and taken as none.
    *
-   * @throws CommandFailure with {@link ExitCodes#USAGE} for contradicting options or an unreadable
-   *     configuration file
+   * @throws CommandFailure with {@link ExitCodes#USAGE} for contradicting options, an unreadable
+   *     configuration file or one for the other backend
    */
-  Optional<NftGuard> nftGuard(NftOptions options) {
-    requireOneSource(options.guardGiven());
-    if (config != null) {
-      return Optional.of(read(config, DaemonConfig.Backend.NFTABLES).nftGuard());
-    }
-    if (options.guardGiven()) {
-      return Optional.of(options.guard());
-    }
-    return noGuard ? Optional.of(NftGuard.none()) : Optional.empty();
-  }
-
-  /**
-   * The pf parent anchor, its guard included, the enforcer runs with, or empty when nobody said.
-   *
-   * @throws CommandFailure as {@link #nftGuard}
-   */
-  Optional<ParentAnchor> pfParent(PfOptions options) {
-    requireOneSource(false);
-    if (config != null) {
-      return Optional.of(read(config, DaemonConfig.Backend.PF).pfParent());
-    }
-    return noGuard ? Optional.of(options.parent()) : Optional.empty();
-  }
-
-  /** Whether one of the options says which guard the enforcer runs with. */
-  boolean guardKnown(Backend backend, NftOptions nft) {
-    return config != null || noGuard || (backend == Backend.NFT && nft.guardGiven());
+  PacketFilter packetFilter(Backend chosen, CliHost host, PfOptions pf, NftOptions nft) {
+    return switch (chosen) {
+      case PF -> {
+        requireOneSource(false);
+        if (config != null) {
+          yield PacketFilter.pf(
+              host, pf.command(host), read(config, DaemonConfig.Backend.PF).pfParent(), true);
+        }
+        yield PacketFilter.pf(host, pf.command(host), pf.parent(), noGuard);
+      }
+      case NFT -> {
+        requireOneSource(nft.guardGiven());
+        if (config != null) {
+          DaemonConfig read = read(config, DaemonConfig.Backend.NFTABLES);
+          yield PacketFilter.nft(host, nft, read.nftGuard(), true, read.resolver().dnsFilter());
+        }
+        yield PacketFilter.nft(host, nft, nft.guard(), nft.guardGiven() || noGuard, null);
+      }
+    };
   }
 
   /** What to tell the operator when the guard is unknown and must not be. */

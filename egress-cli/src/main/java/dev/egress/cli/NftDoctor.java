@@ -1,6 +1,7 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
+import dev.egress.nftables.NftBackend;
 import dev.egress.policy.UserText;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
@@ -25,19 +26,26 @@ final class NftDoctor {
 
   private final ProcessRunner processes;
   private final NftOptions options;
+  private final NftBackend backend;
   private final List<Path> systemDirectories;
 
-  NftDoctor(ProcessRunner processes, NftOptions options) {
-    this(processes, options, SYSTEM_DIRECTORIES);
+  NftDoctor(ProcessRunner processes, NftOptions options, NftBackend backend) {
+    this(processes, options, backend, SYSTEM_DIRECTORIES);
   }
 
   /**
+   * @param backend the table as the enforcer loads it, to compare the kernel's with
    * @param systemDirectories where to look for a tool that is not on the PATH, to tell "not
    *     installed" from "not on this user's PATH"
    */
-  NftDoctor(ProcessRunner processes, NftOptions options, List<Path> systemDirectories) {
+  NftDoctor(
+      ProcessRunner processes,
+      NftOptions options,
+      NftBackend backend,
+      List<Path> systemDirectories) {
     this.processes = processes;
     this.options = options;
+    this.backend = backend;
     this.systemDirectories = List.copyOf(systemDirectories);
   }
 
@@ -74,7 +82,7 @@ final class NftDoctor {
       findings.add(notStarted("conntrack", conntrackWords, "--conntrack-command", "conntrack", e));
     }
     try {
-      List<String> problems = options.backend(processes).hostProblems();
+      List<String> problems = backend.hostProblems();
       if (problems.isEmpty()) {
         findings.add(
             Finding.ok(

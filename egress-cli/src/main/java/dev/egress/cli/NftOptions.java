@@ -1,6 +1,5 @@
 package dev.egress.cli;
 
-import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftCommand;
 import dev.egress.nftables.NftGuard;
 import dev.egress.policy.IpNetwork;
@@ -77,18 +76,6 @@ final class NftOptions {
   /** Whether any {@code --guard-*} option was given. */
   boolean guardGiven() {
     return !guardInterfaces.isEmpty() || !guardNetworks.isEmpty() || guardLog;
-  }
-
-  NftBackend backend(ProcessRunner processes) {
-    return backend(processes, guard());
-  }
-
-  NftBackend backend(ProcessRunner processes, NftGuard guard) {
-    try {
-      return new NftBackend(command(processes), table, guard);
-    } catch (IllegalArgumentException e) {
-      throw new CommandFailure(ExitCodes.USAGE, "egressctl: --table: " + e.getMessage());
-    }
   }
 
   private static List<String> words(String text, String option) {

@@ -7,8 +7,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.UnsupportedPolicyException;
-import dev.egress.nftables.NftEgressEnforcer;
-import dev.egress.pf.PfEgressEnforcer;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.pf.render.PfRenderer;
@@ -24,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.Callable;
@@ -137,33 +137,30 @@ final class RenderCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     Output output = outputOptions.open(host);
-    Backend chosen = backend != null ? backend : host.defaultBackend();
-    if (chosen == Backend.NFT) {
-      if (parent || !guardSubnets.isEmpty() || bridge != null || logGuard) {
-        throw new ParameterException(
-            spec.commandLine(),
-            "--parent, --guard, --bridge and --log-guard"
-                + " are pf's: with --backend nft the output already starts with the table and its"
-                + " base chains, and the guard is set with --guard-interface and --guard-network");
-      }
-    } else {
-      ParentAnchor anchor = parentAnchor();
-      if (parent) {
-        output.raw(PfRenderer.renderParent(anchor));
-        output.note("# would be loaded with: pfctl -a " + anchor.path() + " -f -");
-        return ExitCodes.OK;
-      }
+    PacketFilter filter = packetFilter(backend != null ? backend : host.defaultBackend());
+    Optional<ParentAnchor> anchor = filter.parentAnchor();
+    if (anchor.isEmpty() && (parent || !guardSubnets.isEmpty() || bridge != null || logGuard)) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--parent, --guard, --bridge and --log-guard"
+              + " are pf's: with --backend nft the output already starts with the table and its"
+              + " base chains, and the guard is set with --guard-interface and --guard-network");
+    }
+    if (parent) {
+      output.raw(PfRenderer.renderParent(anchor.orElseThrow()));
+      output.note("# would be loaded with: pfctl -a " + anchor.orElseThrow().path() + " -f -");
+      return ExitCodes.OK;
     }
     EgressPolicy policy = policy();
     ContainerEndpoint container = container();
     Preview preview;
     try {
-      preview = preview(chosen, container, policy);
+      preview = preview(filter, container, policy);
     } catch (UnsupportedPolicyException e) {
       throw new CommandFailure(
           ExitCodes.FINDINGS,
           "egressctl: "
-              + (chosen == Backend.NFT ? "nftables" : "pf")
+              + filter.displayName()
               + " cannot enforce "
               + policyFile
               + ": "
@@ -175,13 +172,7 @@ final class RenderCommand implements Callable<Integer> {
     }
     noteResolutions(output, policy, preview);
     output.raw(preview.ruleset());
-    output.note(
-        "# would be loaded with: "
-            + preview.loadCommand()
-            + (chosen == Backend.NFT
-                ? " (the table and base chains by the first attach, then the container's rules by"
-                    + " its attach)"
-                : ""));
+    output.note(filter.loadNote(preview));
     return ExitCodes.OK;
   }
 
@@ -190,43 +181,30 @@ final class RenderCommand implements Callable<Integer> {
    * options say, whose building and preview run no pfctl or nft. Names resolve through DNS with
    * {@code --resolve}, else not at all (their tables stay empty).
    */
-  private Preview preview(Backend chosen, ContainerEndpoint container, EgressPolicy policy)
-      throws EgressException {
-    if (!resolve || policy.hostNames().isEmpty()) {
-      return preview(chosen, UNRESOLVED, container, policy);
-    }
-    try (DnsNameResolver dns = dnsResolver()) {
-      return preview(chosen, dns, container, policy);
-    }
+  /**
+   * The packet filter configured as the options say. A pf parent anchor is checked here, before the
+   * policy is read; nftables' guard is the {@code --guard-*} options' (render takes no
+   * configuration file, so no DNS filter either).
+   */
+  private PacketFilter packetFilter(Backend chosen) {
+    return switch (chosen) {
+      case PF -> PacketFilter.pf(host, Pfctl.DEFAULT_COMMAND, parentAnchor(), false);
+      case NFT -> PacketFilter.nft(host, nftOptions, nftOptions.guard(), false, null);
+    };
   }
 
-  private Preview preview(
-      Backend chosen, NameResolver resolver, ContainerEndpoint container, EgressPolicy policy)
+  /**
+   * What attaching would load, from the backend's own preview: an enforcer configured as the
+   * options say, whose building and preview run no pfctl or nft. Names resolve through DNS with
+   * {@code --resolve}, else not at all (their tables stay empty).
+   */
+  private Preview preview(PacketFilter filter, ContainerEndpoint container, EgressPolicy policy)
       throws EgressException {
-    if (chosen == Backend.NFT) {
-      NftEgressEnforcer.Builder builder;
-      try {
-        builder =
-            NftEgressEnforcer.builder()
-                .processRunner(host.processes())
-                .nftCommand(nftOptions.nftWords())
-                .conntrackCommand(nftOptions.conntrackWords())
-                .table(nftOptions.table())
-                .guard(nftOptions.guard());
-      } catch (IllegalArgumentException e) {
-        throw new CommandFailure(ExitCodes.USAGE, "egressctl: --table: " + e.getMessage());
-      }
-      try (NftEgressEnforcer enforcer = builder.resolver(resolver).build()) {
-        return enforcer.preview(container, policy);
-      }
+    if (!resolve || policy.hostNames().isEmpty()) {
+      return filter.preview(UNRESOLVED, container, policy);
     }
-    try (PfEgressEnforcer enforcer =
-        PfEgressEnforcer.builder()
-            .resolver(resolver)
-            .processRunner(host.processes())
-            .parentAnchor(parentAnchor())
-            .build()) {
-      return enforcer.preview(container, policy);
+    try (DnsNameResolver dns = dnsResolver()) {
+      return filter.preview(dns, container, policy);
     }
   }
 

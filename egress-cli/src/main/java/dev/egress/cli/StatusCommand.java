@@ -1,17 +1,9 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
-import dev.egress.nftables.NftBackend;
-import dev.egress.nftables.NftGuard;
-import dev.egress.pf.PfInspection;
-import dev.egress.pf.pfctl.Pfctl;
-import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
@@ -53,44 +45,31 @@ final class StatusCommand implements Callable<Integer> {
     this.host = host;
   }
 
-  /** What the kernel holds, and what is wrong host-wide. */
-  record Snapshot(List<InstalledRuleSet> ruleSets, List<String> drift) {}
-
   @Override
   public Integer call() throws EgressException, InterruptedException {
     Output output = outputOptions.open(host);
-    Backend chosen = backend != null ? backend : host.defaultBackend();
-    Snapshot snapshot =
-        switch (chosen) {
-          case PF -> {
-            Optional<ParentAnchor> parent = guardOptions.pfParent(pfOptions);
-            yield pfSnapshot(pfOptions.pfctl(host), parent.orElse(pfOptions.parent()), parent);
-          }
-          case NFT -> {
-            Optional<NftGuard> guard = guardOptions.nftGuard(nftOptions);
-            yield nftSnapshot(
-                nftOptions.backend(host.processes(), guard.orElse(NftGuard.none())),
-                nftOptions.table());
-          }
-        };
-    if (!guardOptions.guardKnown(chosen, nftOptions)) {
+    PacketFilter filter =
+        guardOptions.packetFilter(
+            backend != null ? backend : host.defaultBackend(), host, pfOptions, nftOptions);
+    PacketFilter.Snapshot snapshot = filter.status();
+    if (!filter.guardKnown()) {
       output.note(
           "the guard was checked as absent: pass --config FILE, the --guard-* options or"
               + " --no-guard to say which guard the enforcer runs with");
     }
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
-      report.put("backend", chosen.optionName());
+      report.put("backend", filter.kind().optionName());
       report.put("ruleSets", snapshot.ruleSets().stream().map(InstalledRuleSet::toJson).toList());
       report.put("drift", snapshot.drift());
       output.raw(Json.write(report));
     } else {
-      print(output, chosen, snapshot);
+      print(output, filter.kind(), snapshot);
     }
     return snapshot.drift().isEmpty() ? ExitCodes.OK : ExitCodes.FINDINGS;
   }
 
-  private static void print(Output output, Backend backend, Snapshot snapshot) {
+  private static void print(Output output, Backend backend, PacketFilter.Snapshot snapshot) {
     for (InstalledRuleSet ruleSet : snapshot.ruleSets()) {
       output.result(
           ruleSet.name()
@@ -118,70 +97,5 @@ final class StatusCommand implements Callable<Integer> {
     for (String problem : snapshot.drift()) {
       output.result(output.bad("drift") + ": " + problem);
     }
-  }
-
-  static Snapshot nftSnapshot(NftBackend backend, String table) throws EgressException {
-    List<InstalledRuleSet> ruleSets = new ArrayList<>();
-    for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
-      Map<String, List<String>> sets = new LinkedHashMap<>();
-      loaded
-          .sets()
-          .forEach(
-              (set, elements) ->
-                  sets.put(set, elements.stream().map(IpAddresses::format).sorted().toList()));
-      ruleSets.add(
-          new InstalledRuleSet(
-              loaded.name(),
-              "table inet " + table + " chain " + loaded.name(),
-              loaded.addresses(),
-              loaded.rules().size(),
-              sets));
-    }
-    // No table and no rule set is a host where nothing was attached yet, not drift.
-    List<String> drift =
-        ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
-    return new Snapshot(ruleSets, drift);
-  }
-
-  /**
-   * @param parent the parent anchor to read
-   * @param known the parent as the enforcer runs it, guard included, when known: then it is
-   *     compared exactly, and a lost guard is drift
-   */
-  static Snapshot pfSnapshot(Pfctl pfctl, ParentAnchor parent, Optional<ParentAnchor> known)
-      throws EgressException {
-    PfInspection inspection = new PfInspection(pfctl, parent);
-    List<InstalledRuleSet> ruleSets = new ArrayList<>();
-    for (PfInspection.LoadedAnchor anchor : inspection.childAnchors()) {
-      ruleSets.add(InstalledRuleSet.of(anchor, inspection.tables(anchor)));
-    }
-    List<String> drift = new ArrayList<>();
-    if (!pfctl.isEnabled()) {
-      drift.add(
-          "pf is disabled: no rule applies (the enforcer re-enables it on its next health"
-              + " check or attach; to enable it now: sudo pfctl -E)");
-    }
-    if (parent.reachedByStockMacosRuleset() && !inspection.mainRulesetHooked()) {
-      drift.add(
-          "the main ruleset lost 'anchor \"com.apple/*\"': no container rule is evaluated"
-              + " (see 'egressctl doctor' for the fix)");
-    }
-    if (known.isPresent()) {
-      if ((!ruleSets.isEmpty() || parent.guard() != null) && !inspection.parentIntact()) {
-        drift.add(
-            "the parent anchor "
-                + parent.path()
-                + " is missing or altered"
-                + (parent.guard() != null ? " (its guard included)" : "")
-                + ": the enforcer reloads it on its next health check");
-      }
-    } else if (!ruleSets.isEmpty() && !inspection.parentEvaluatesChildren()) {
-      drift.add(
-          "the parent anchor "
-              + parent.path()
-              + " is missing or altered: the rule sets above"
-              + " are not evaluated (the enforcer reloads it on its next health check)");
-    }
-    return new Snapshot(ruleSets, drift);
   }
 }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.nftables.NftBackend;
 import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import dev.egress.process.ProcessStartException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,10 +47,7 @@ class NftDoctorTest {
   @Test
   void nftInstalledOffThePath_isReportedAsSuch_notAsMissing() throws Exception {
     installed("nft");
-    List<Finding> findings =
-        new NftDoctor(
-                command -> userWithout(Set.of("nft"), command), new NftOptions(), List.of(sbin))
-            .check();
+    List<Finding> findings = doctor(command -> userWithout(Set.of("nft"), command)).check();
 
     Finding nft = findings.get(0);
     assertEquals(Finding.Severity.FAIL, nft.severity());
@@ -62,12 +61,7 @@ class NftDoctorTest {
   @Test
   void conntrackInstalledOffThePath_isReportedAsSuch() throws Exception {
     installed("conntrack");
-    List<Finding> findings =
-        new NftDoctor(
-                command -> userWithout(Set.of("conntrack"), command),
-                new NftOptions(),
-                List.of(sbin))
-            .check();
+    List<Finding> findings = doctor(command -> userWithout(Set.of("conntrack"), command)).check();
 
     Finding conntrack =
         findings.stream().filter(f -> f.check().equals("conntrack")).findFirst().orElseThrow();
@@ -77,12 +71,19 @@ class NftDoctorTest {
 
   @Test
   void nftInstalledNowhere_isReportedMissing_withThePackage() throws Exception {
-    List<Finding> findings =
-        new NftDoctor(
-                command -> userWithout(Set.of("nft"), command), new NftOptions(), List.of(sbin))
-            .check();
+    List<Finding> findings = doctor(command -> userWithout(Set.of("nft"), command)).check();
 
     assertEquals(1, findings.size(), findings.toString());
     assertTrue(findings.get(0).fix().contains("apt-get install nftables"), findings.toString());
+  }
+
+  /** A doctor with the default options, running commands through {@code processes}. */
+  private NftDoctor doctor(ProcessRunner processes) {
+    NftOptions options = new NftOptions();
+    return new NftDoctor(
+        processes,
+        options,
+        new NftBackend(options.command(processes), options.table(), options.guard()),
+        List.of(sbin));
   }
 }

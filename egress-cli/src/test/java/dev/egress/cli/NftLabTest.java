@@ -12,10 +12,13 @@ import dev.egress.policy.PolicyText;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.LabRequirement;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * doctor, status and cleanup with the real nft and conntrack, in the host namespace of a network
@@ -166,6 +169,53 @@ class NftLabTest {
 
     assertEquals(1, drift.exit(), drift.out() + drift.err());
     assertTrue(drift.out().contains("drift: base chain forward of table inet egress"), drift.out());
+  }
+
+  @Test
+  void cleanupAndStatus_withEgressdsConfig_keepTheDnsFiltersRedirect(@TempDir Path dir)
+      throws Exception {
+    NftGuard guard =
+        new NftGuard(List.of(NetnsLab.BRIDGE), List.of(IpNetwork.parse("10.77.0.0/24")), false);
+    String filter = IpAddresses.format(lab.gateway());
+    FakeNameResolver resolver = new FakeNameResolver().set("api.example.com", NetnsLab.web(1));
+    try (NftEgressEnforcer enforcer =
+        NftEgressEnforcer.builder()
+            .resolver(resolver)
+            .nftCommand(lab.inHost("nft"))
+            .conntrackCommand(lab.inHost("conntrack"))
+            .procNet(lab.hostProcNet())
+            .guard(guard)
+            .dnsFilter(lab.gateway())
+            .noHealthChecks()
+            .build()) {
+      enforcer.attach(
+          lab.container(1).endpoint(),
+          PolicyText.parse("allow api.example.com port 443\ndns filter\n", "lab"));
+    }
+    String redirect = "dnat ip to " + filter;
+    assertTrue(dnsChain().contains(redirect), dnsChain());
+    Path config =
+        Files.writeString(
+            dir.resolve("egressd.conf"),
+            "backend nftables\nmanaged-network 10.77.0.0/24\nguard-log off\nguard-interfaces "
+                + NetnsLab.BRIDGE
+                + "\nallow-users root\ndns-filter "
+                + filter
+                + "\n");
+
+    Cli.Result status = run("status", "--config", config.toString());
+    assertEquals(0, status.exit(), status.out() + status.err());
+
+    Cli.Result cleanup = run("cleanup", "--none-live", "--yes", "--config", config.toString());
+    assertEquals(0, cleanup.exit(), cleanup.out() + cleanup.err());
+    assertTrue(cleanup.out().startsWith("removed c_"), cleanup.out());
+    assertTrue(dnsChain().contains(redirect), "the redirect survives cleanup: " + dnsChain());
+    Cli.Result after = run("status", "--config", config.toString());
+    assertEquals(0, after.exit(), after.out() + after.err());
+  }
+
+  private String dnsChain() throws Exception {
+    return lab.exec(lab.hostNamespace(), "nft", "list", "chain", "inet", "egress", "dns");
   }
 
   @Test
