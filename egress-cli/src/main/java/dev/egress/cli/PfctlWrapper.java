@@ -6,6 +6,7 @@ import dev.egress.pf.render.LoadGrammar;
 import dev.egress.pf.render.LoadScope;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.IpAddresses;
+import java.net.InetAddress;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -50,7 +51,8 @@ import java.util.stream.Collectors;
  * @param pfctl absolute path of the real pfctl
  * @param parent the anchor egress-pf loads its guard into, strictly below {@code com.apple/}
  * @param stateDirectory absolute path of a directory only root can change, for the script's state
- * @param scope the networks container rules may name as sources, and the bridges a guard may block
+ * @param scope the networks container rules may name as sources, the bridges a guard may block, and
+ *     the DNS filter, the only address a container's port-53 redirect may name (none: no redirect)
  */
 record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, LoadScope scope) {
   private static final Pattern ABSOLUTE_PATH = Pattern.compile("(/[A-Za-z0-9_.-]+)+");
@@ -85,6 +87,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
 
   /** The script text. */
   String script() {
+    InetAddress dnsFilter = scope.dnsFilter();
     return """
         #!/bin/bash
         # egressctl pfctl wrapper: runs %1$s only with the argument lists egress-pf uses, and
@@ -108,6 +111,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
         readonly END_OF_LOAD='%9$s'
         readonly V4='%10$s'
         readonly MAX_TABLE_ADDRESSES=%12$d
+        readonly DNS_FILTER='%13$s'
         REASON=
         STATE_DIR=
         TOKENS=
@@ -223,6 +227,11 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
           return 1
         }
 
+        # A redirect goes to the DNS filter, compared as text: never without one.
+        check_dns_filter() {
+          [ -n "$DNS_FILTER" ] && [ "$1" = "$DNS_FILTER" ]
+        }
+
         check_bridge() {
           local bridge
           for bridge in $BRIDGES; do
@@ -299,7 +308,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
               parts=( "${BASH_REMATCH[@]}" )
               for spec in ${CHECKS[$i]}; do
                 "check_${spec#*:}" "${parts[${spec%%%%:*}]}" \\
-                  || { REASON="line $number names '${parts[${spec%%%%:*}]}', outside the managed networks ($MANAGED) and bridges (${BRIDGES:-none})"; return 1; }
+                  || { REASON="line $number names '${parts[${spec%%%%:*}]}', outside the managed networks ($MANAGED), bridges (${BRIDGES:-none}) and DNS filter (${DNS_FILTER:-none})"; return 1; }
               done
               return 0
             fi
@@ -445,7 +454,8 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             Pfctl.END_OF_LOAD,
             LoadGrammar.IPV4,
             shapeCases(),
-            Pfctl.MAX_TABLE_ADDRESSES);
+            Pfctl.MAX_TABLE_ADDRESSES,
+            dnsFilter == null ? "" : IpAddresses.format(dnsFilter));
   }
 
   /** The {@code case} arms of the script's {@code shapes} function, one per load. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.pfctl.AnchorPath;
+import dev.egress.pf.render.LoadScope;
 import dev.egress.pf.render.ParentAnchor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -257,6 +258,29 @@ class PfctlWrapperTest {
     assertEquals(64, run.exit(), run.stderr());
     assertTrue(run.stderr().contains("line 4 "), run.stderr());
     assertEquals(List.of(), rig.calls());
+  }
+
+  @Test
+  void wrapper_loadsARedirectOnlyToTheDnsFilter() throws Exception {
+    String block = "block return in log quick inet from";
+    String redirect = "rdr inet proto udp from 192.168.64.3 to any port = 53 -> %s port 53\n";
+    String toFilter = CHILD_LOAD.replace(block, redirect.formatted("192.168.64.1") + block);
+    String elsewhere = CHILD_LOAD.replace(block, redirect.formatted("192.168.64.2") + block);
+    Path other = Files.createDirectories(dir.resolve("no-filter"));
+    WrapperRig noFilter =
+        new WrapperRig(
+            other, new LoadScope(WrapperRig.SCOPE.networks(), WrapperRig.SCOPE.bridges()));
+
+    WrapperRig.Run refused = rig.runWithInput(elsewhere, "-a", CHILD, "-f", "-");
+    assertEquals(64, refused.exit(), refused.stderr());
+    assertTrue(refused.stderr().contains("'192.168.64.2'"), refused.stderr());
+    assertEquals(List.of(), rig.calls());
+    WrapperRig.Run withoutFilter = noFilter.runWithInput(toFilter, "-a", CHILD, "-f", "-");
+    assertEquals(64, withoutFilter.exit(), withoutFilter.stderr());
+    assertTrue(withoutFilter.stderr().contains("DNS filter (none)"), withoutFilter.stderr());
+    assertEquals(List.of(), noFilter.calls());
+    WrapperRig.Run loaded = rig.runWithInput(toFilter, "-a", CHILD, "-f", "-");
+    assertEquals(0, loaded.exit(), loaded.stderr());
   }
 
   @ParameterizedTest

@@ -134,6 +134,27 @@ class SudoersCommandTest {
   }
 
   @Test
+  void sudoers_dnsFilter_isTheOnlyRedirectTargetTheWrapperTakes_andTheEntrySaysHowToRegenerate() {
+    Cli.Result without = sudoers(new Cli(), "--wrapper");
+    Cli.Result wrapper = sudoers(new Cli(), "--wrapper", "--dns-filter", "192.168.64.1");
+    Cli.Result entry = sudoers(new Cli(), "--user", "alice", "--dns-filter", "192.168.64.1");
+
+    assertEquals(0, wrapper.exit(), wrapper.err());
+    assertTrue(without.out().contains("readonly DNS_FILTER=''\n"), without.out());
+    assertTrue(wrapper.out().contains("readonly DNS_FILTER='192.168.64.1'\n"), wrapper.out());
+    assertTrue(
+        entry
+            .out()
+            .contains("sudoers --wrapper --network 192.168.64.0/24 --dns-filter 192.168.64.1 >"),
+        entry.out());
+    assertTrue(entry.out().contains("sha256:" + SudoersCommand.sha256(wrapper.out())), entry.out());
+    for (String bad : List.of("0.0.0.0", "224.0.0.1", "resolver.local", "192.168.64.0/24")) {
+      Cli.Result refused = sudoers(new Cli(), "--wrapper", "--dns-filter", bad);
+      assertEquals(1, refused.exit(), bad + ": " + refused.out());
+    }
+  }
+
+  @Test
   void sudoers_withoutNetwork_isUsageErrorTwo() {
     Cli.Result result = new Cli().run("sudoers", "--wrapper");
 

@@ -118,7 +118,8 @@ class WrapperGrammarProperties {
             "block return in quick inet6 proto tcp from %s to any port = 53",
             "block return in quick inet6 from { %s } to any",
             "pass in quick inet6 proto icmp6 from %s to ff02::1:ff00:0/104 icmp6-type 136 no state",
-            "pass in quick inet6 proto icmp6 from fd00:64::3 to %s/64 icmp6-type 135 no state");
+            "pass in quick inet6 proto icmp6 from fd00:64::3 to %s/64 icmp6-type 135 no state",
+            "rdr inet proto udp from 192.168.64.3 to any port = 53 -> %s port 53");
     Arbitrary<String> changedCharacter =
         Combinators.combine(
                 Arbitraries.of(

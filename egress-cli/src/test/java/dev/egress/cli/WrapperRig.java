@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.LoadScope;
 import dev.egress.pf.render.ParentAnchor;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,11 +23,12 @@ import java.util.concurrent.TimeUnit;
  * pfctl (such as {@code FakePfctl}'s executable). Its state directory is {@code DIR/state}.
  */
 final class WrapperRig {
-  /** The managed networks and bridge of most wrapper tests. */
+  /** The managed networks, bridge and DNS filter of most wrapper tests. */
   static final LoadScope SCOPE =
       new LoadScope(
           List.of(IpNetwork.parse("192.168.64.0/24"), IpNetwork.parse("fd00:64::/64")),
-          List.of("bridge100"));
+          List.of("bridge100"),
+          IpAddresses.parse("192.168.64.1"));
 
   /** The five lines issue 18 got through to pfctl as root. */
   static final List<String> S1_LINES =

@@ -22,11 +22,11 @@ import java.util.regex.Pattern;
  *
  * <p>What the shapes exclude, so that the user sudoers names cannot reach beyond the managed
  * containers: {@code include}, {@code load anchor}, {@code file} tables, macros, options, {@code
- * rdr} but a managed source's port 53 to one address's port 53, {@code nat}, {@code pass out} but
- * the host's own connections from a guarded bridge's addresses into a managed network, {@code on}
- * anything but a guarded bridge, ICMPv6 but neighbour discovery and router solicitation to
- * link-scope destinations (and, from a container's address, its own /64) with {@code no state}, any
- * anchor but {@code anchor "*"} in the parent, source addresses outside the scope, host names
+ * rdr} but a managed source's port 53 to the scope's DNS filter's port 53, {@code nat}, {@code pass
+ * out} but the host's own connections from a guarded bridge's addresses into a managed network,
+ * {@code on} anything but a guarded bridge, ICMPv6 but neighbour discovery and router solicitation
+ * to link-scope destinations (and, from a container's address, its own /64) with {@code no state},
+ * any anchor but {@code anchor "*"} in the parent, source addresses outside the scope, host names
  * (pfctl would resolve them as root), comments, line continuations, and every byte that is not
  * printable ASCII or a newline.
  *
@@ -60,11 +60,13 @@ public final class LoadGrammar {
     /** The part is one of the scope's bridges ({@link LoadScope#isBridge}). */
     BRIDGE,
     /** The part is an IPv6 /64 on a managed network's link ({@link LoadScope#holdsOnLink}). */
-    ON_LINK;
+    ON_LINK,
+    /** The part is the scope's DNS filter address ({@link LoadScope#isDnsFilter}). */
+    DNS_FILTER;
 
     /**
      * The name the wrapper script calls this check by: {@code managed}, {@code bridge}, {@code
-     * on_link}.
+     * on_link}, {@code dns_filter}.
      */
     public String scriptName() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -186,7 +188,9 @@ public final class LoadGrammar {
               "the redirect of the container's DNS to the DNS filter",
               "rdr " + FAMILY + " proto " + PROTOCOL + " from ",
               managed(HOST),
-              " to any port = 53 -> " + HOST + " port 53"),
+              " to any port = 53 -> ",
+              dnsFilter(HOST),
+              " port 53"),
           shape(
               "a pass of the container's traffic",
               "pass in quick " + FAMILY + " proto " + PROTOCOL + " from ",
@@ -287,6 +291,7 @@ public final class LoadGrammar {
               case MANAGED -> managed(part, scope);
               case BRIDGE -> scope.isBridge(part);
               case ON_LINK -> scope.holdsOnLink(part);
+              case DNS_FILTER -> scope.isDnsFilter(part);
             };
         if (!ok) {
           throw new IllegalArgumentException(
@@ -332,6 +337,10 @@ public final class LoadGrammar {
 
   private static Checked onLink(String regex) {
     return new Checked(Role.ON_LINK, regex);
+  }
+
+  private static Checked dnsFilter(String regex) {
+    return new Checked(Role.DNS_FILTER, regex);
   }
 
   private static Checked bridge(String regex) {

@@ -7,19 +7,26 @@ import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What privileged loads may name, fixed when the sudo wrapper is generated: the source address of
  * every container rule and every subnet of the guard must lie inside one of {@link #networks}, and
  * the guard may block only the interfaces in {@link #bridges}. So the user that sudoers names can
- * write rules for managed containers' traffic and for nothing else the host sees.
+ * write rules for managed containers' traffic and for nothing else the host sees. A container's
+ * port-53 redirect ({@code rdr}, for a {@code dns filter} policy) may go to {@link #dnsFilter} and
+ * nowhere else: a redirect to another address would hand the container's DNS to whoever answers
+ * there.
  *
  * @param networks the networks managed containers' addresses come from, both families as needed; at
  *     least one, none a /0; sorted, without duplicates
  * @param bridges the interfaces a guard may block whole, such as {@code bridge100}; possibly empty;
  *     sorted, without duplicates
+ * @param dnsFilter the only address a redirect may name, the host's DNS filter; null: no redirect
+ *     passes
  */
-public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
+public record LoadScope(
+    List<IpNetwork> networks, List<String> bridges, @Nullable InetAddress dnsFilter) {
   private static final Pattern PREFIX = Pattern.compile("0|[1-9][0-9]{0,2}");
 
   /**
@@ -43,6 +50,19 @@ public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
       ManagedNetwork.requireInterfaceName(bridge);
     }
     bridges = List.copyOf(new TreeSet<>(bridges));
+  }
+
+  /** A scope without a DNS filter: no load may redirect. */
+  public LoadScope(List<IpNetwork> networks, List<String> bridges) {
+    this(networks, bridges, null);
+  }
+
+  /**
+   * Whether {@code token} is {@link #dnsFilter} as the renderer writes it ({@link
+   * IpAddresses#format}); never without a filter. Compared as text, as the wrapper compares it.
+   */
+  public boolean isDnsFilter(String token) {
+    return dnsFilter != null && token.equals(IpAddresses.format(dnsFilter));
   }
 
   /**
@@ -111,6 +131,9 @@ public record LoadScope(List<IpNetwork> networks, List<String> bridges) {
 
   @Override
   public String toString() {
-    return "networks " + networks + (bridges.isEmpty() ? ", no bridge" : ", bridges " + bridges);
+    return "networks "
+        + networks
+        + (bridges.isEmpty() ? ", no bridge" : ", bridges " + bridges)
+        + (dnsFilter == null ? ", no DNS filter" : ", DNS filter " + IpAddresses.format(dnsFilter));
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.LoadGrammar.Load;
+import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,8 @@ class LoadGrammarTest {
   static final LoadScope SCOPE =
       new LoadScope(
           List.of(IpNetwork.parse("192.168.64.0/24"), IpNetwork.parse("fd00:64::/64")),
-          List.of("bridge100"));
+          List.of("bridge100"),
+          IpAddresses.parse("192.168.64.1"));
 
   /** A container's load as egress-pf writes it, with {@code extra} before the end line. */
   static String childLoad(String extra) {
@@ -49,7 +51,6 @@ class LoadGrammarTest {
         "table <n_any_example_com_0a1b2c3d> persist\n"
             + "rdr inet proto tcp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53\n"
             + "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53\n"
-            + "rdr inet6 proto udp from fd00:64::3 to any port = 53 -> fd00:64::1 port 53\n"
             + "pass in quick inet proto udp from 192.168.64.3 to 192.168.64.1 port = 53\n"
             + "pass in quick inet proto tcp from 192.168.64.3 to <n_any_example_com_0a1b2c3d>"
             + " port = 443\n"
@@ -384,10 +385,42 @@ class LoadGrammarTest {
         shape.checks().forEach(check -> assertTrue(check.group() <= groups, shape.toString()));
       }
     }
+    // The redirect checks its source and pins its target to the DNS filter.
     assertEquals(
-        List.of(LoadGrammar.Role.MANAGED),
+        List.of(LoadGrammar.Role.MANAGED, LoadGrammar.Role.DNS_FILTER),
         LoadGrammar.shapes(Load.CHILD).get(1).checks().stream()
             .map(LoadGrammar.Check::role)
             .toList());
+  }
+
+  @Test
+  void aRedirect_toAnyAddressButTheDnsFilter_isRefused() {
+    for (String target : List.of("192.168.64.2", "fd00:64::1", "8.8.8.8", "192.168.64.10")) {
+      String message =
+          refusal(
+              Load.CHILD,
+              childLoad(
+                  "rdr inet proto udp from 192.168.64.3 to any port = 53 -> "
+                      + target
+                      + " port 53\n"));
+
+      assertTrue(message.contains("line 3 (the redirect of"), message);
+      assertTrue(message.contains("DNS filter 192.168.64.1"), message);
+    }
+  }
+
+  @Test
+  void aRedirect_withoutADnsFilterInTheScope_isRefused() {
+    LoadScope noFilter = new LoadScope(SCOPE.networks(), SCOPE.bridges());
+    String redirect =
+        childLoad(
+            "rdr inet proto udp from 192.168.64.3 to any port = 53 -> 192.168.64.1 port 53\n");
+
+    IllegalArgumentException refused =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LoadGrammar.check(Load.CHILD, redirect, noFilter));
+    assertTrue(refused.getMessage().contains("no DNS filter"), refused.getMessage());
+    LoadGrammar.check(Load.CHILD, redirect, SCOPE);
   }
 }
