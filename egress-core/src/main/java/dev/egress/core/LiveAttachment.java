@@ -36,6 +36,9 @@ import org.slf4j.LoggerFactory;
  * what the DNS filter granted it, and the steps that change its rule set. {@link #lock} orders
  * everything done to it; the registry says whether it is live.
  *
+ * <p>Why one class of this size: policy, answers, subscription and grants change together under
+ * {@link #lock}; split, each change would have to take a lock it does not own.
+ *
  * <p>Grants go with the rule set: every plan it installs holds the grants that have not ended (so a
  * reinstall or repair keeps them, and an update keeps those of the names the new policy still has),
  * and a detach removes them with the rules. A backend whose kernel does not expire them gets a

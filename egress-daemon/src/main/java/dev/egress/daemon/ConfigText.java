@@ -38,6 +38,10 @@ import org.jspecify.annotations.Nullable;
  * The configuration file format. One setting a line, {@code NAME VALUE...}; {@code #} starts a
  * comment; tokens are separated by spaces or tabs; every setting at most once:
  *
+ * <p>Why one class of this size: the format is one grammar, and each setting's parsing, default,
+ * range check and message sit together in one switch arm, with the writer ({@code write}) beside
+ * it; split by setting, a new setting would touch several files.
+ *
  * <pre>
  * backend nftables                                # or pf; default: pf on macOS, nftables elsewhere
  * managed-network 10.213.0.0/24 fd00:10:213::/64  # required (or: managed-network unsafe-none)

@@ -37,6 +37,10 @@ import org.jspecify.annotations.Nullable;
  * the gateway included (the input path), and DNS on the gateway; all DNS servers answer from {@link
  * #names()}.
  *
+ * <p>Why one class of this size: setup, probes, the sweep of stale namespaces and teardown all work
+ * from the same namespace names and addresses; the agent that runs inside each namespace is already
+ * its own class ({@link LabAgent}).
+ *
  * <p>Addresses: containers 10.77.0.2… and fd00:77::2… (and link-local fe80::77:2…) behind the
  * gateway 10.77.0.1 / fd00:77::1 (fe80::1 on the link) on bridge {@link #BRIDGE}; internet servers
  * 10.99.0.10… and fd00:99::10…; nothing outside private and ULA ranges, and nothing outside the

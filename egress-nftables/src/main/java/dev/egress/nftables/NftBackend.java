@@ -35,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * for its layout), every change one {@code nft -f -} transaction, connections cut with one {@code
  * conntrack -R -} batch.
  *
+ * <p>Why one class of this size: each {@link FirewallBackend} step is a transaction whose read-back
+ * compares the same text the step loaded, and both depend on what the backend remembers per rule
+ * set; the text itself is {@link NftRenderer}'s.
+ *
  * <p>The kernel is the authority on what is installed. The backend remembers, per rule set, the
  * dispatched addresses and sets it last loaded or read back, so that a removal needs no listing and
  * a reinstall drops what the rule set no longer has. What it remembers is only ever used in

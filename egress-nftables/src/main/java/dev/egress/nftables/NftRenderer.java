@@ -31,6 +31,10 @@ import org.jspecify.annotations.Nullable;
  * lines are written in the form {@code nft list} prints them back, so that drift checks compare
  * text.
  *
+ * <p>Why one class of this size: the table is one text whose parts name each other (maps, sets,
+ * chains), and every rule is written in the listing form the drift checks compare; one class keeps
+ * each name and each listing form defined once.
+ *
  * <p>Layout of the table (family {@code inet}, one per enforcer):
  *
  * <ul>

@@ -43,6 +43,10 @@ import org.slf4j.LoggerFactory;
  * the stock {@code anchor "com.apple/*"} evaluates) holding {@code anchor "*"} and the guard, and
  * one child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
  *
+ * <p>Why one class of this size: each {@link FirewallBackend} step is a pfctl call whose read-back
+ * compares what the step loaded, and they share the enable token and its lock; the rule text is
+ * {@link dev.egress.pf.render.PfRenderer}'s, the pfctl command lines {@link Pfctl}'s.
+ *
  * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
  * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state is
  * the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.

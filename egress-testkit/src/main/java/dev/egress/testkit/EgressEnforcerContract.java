@@ -46,6 +46,10 @@ import org.junit.jupiter.api.Test;
  * The conformance kit: what every {@link EgressEnforcer} must do, observed from outside. An
  * implementation's test extends this class and supplies a {@link Harness}:
  *
+ * <p>Why one class of this size: it is the specification as tests, in {@code @Nested} groups; an
+ * implementer extends one class, and split into several an implementation could pass part of the
+ * kit and be called conformant.
+ *
  * <pre>{@code
  * class PfEgressEnforcerTest extends EgressEnforcerContract {
  *   @Override

@@ -50,6 +50,10 @@ import org.slf4j.LoggerFactory;
  * around it: taking over the attachments of the state file when it starts, re-reading policy files,
  * health checks.
  *
+ * <p>Why one class of this size: every protocol command runs under the same striped locks and keeps
+ * the same state file in line with the enforcer; a split by command would share both through
+ * package-private state. (Left as is while egress-daemon is owned elsewhere.)
+ *
  * <p>The enforcer is the truth about what is attached; this class adds what the protocol reports
  * besides (the policy's file name, when it was attached) and keeps the state file in line with it:
  * a successful {@code attach} or {@code update} is answered only once the state file says so.

@@ -30,6 +30,9 @@ import org.jspecify.annotations.Nullable;
  * Prints pf rulesets: the parent anchor, and a container's child anchor with its tables from its
  * {@link EnforcementPlan}. What the rules mean is the plan's; this class only chooses pf's words.
  *
+ * <p>Why one class of this size: the child anchor is one text in a fixed rule order (below) that
+ * the read-back compares rule for rule; what the rules mean is already the plan's.
+ *
  * <p>A child ruleset defines its tables ({@code table <NAME> persist { ... }}); under {@code dns
  * filter} ({@link EnforcementPlan#dnsFilter}) it then redirects, for each source address of the
  * filter's family, TCP and UDP port 53 to any address to the filter ({@code rdr}, see {@link

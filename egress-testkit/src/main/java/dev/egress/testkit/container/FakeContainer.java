@@ -37,6 +37,10 @@ import java.util.regex.Pattern;
  * FakeContainerRunner}) or as an executable on the PATH ({@link FakeContainerMain}, launched by the
  * script {@link #install} writes). A {@link Script} scripts address delays, failures, the JSON
  * format printed and which destinations a probe reaches. Every call is logged.
+ *
+ * <p>Why one class of this size: every subcommand (run, inspect, ls, stop, exec, network) reads and
+ * writes the same state file under the same script; each is a short method, and split apart they
+ * would share all of it through package-private state.
  */
 public final class FakeContainer {
   /** Serialises in-process callers; the file lock serialises processes. */

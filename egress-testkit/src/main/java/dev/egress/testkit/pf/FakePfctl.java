@@ -47,6 +47,10 @@ import org.jspecify.annotations.Nullable;
  * ({@code rdr}, {@code rdr-anchor}) are kept with its rules but, as in pf, {@code -s rules} does
  * not list them; the packet verdicts apply them.
  *
+ * <p>Why one class of this size: it answers pfctl's command lines over one model of pf's state
+ * (enable tokens, anchors, tables, states) under one lock; parsing rules and deciding packets are
+ * already {@link PfRuleset} and {@link PfEvaluator}.
+ *
  * <p>Tables: {@code -T show}, {@code -T replace -f -}, and {@code -T add ADDRESS...} and {@code -T
  * delete ADDRESS...} of address literals (add creates a missing table, delete of a missing table
  * fails with "Table does not exist", as pfctl does). Entries never expire: pf tables have no

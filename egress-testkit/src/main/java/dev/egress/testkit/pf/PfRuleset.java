@@ -13,6 +13,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * One parsed anchor: statements in order and tables by name. Parsing is strict: anything outside
  * the subset egress-pf renders is an error naming the line and the token, never a silent skip.
+ *
+ * <p>Why one class of this size: it is a strict recursive-descent parser of pf's subset, one short
+ * method per production, and the productions call each other.
  */
 final class PfRuleset {
   final List<Statement> statements;

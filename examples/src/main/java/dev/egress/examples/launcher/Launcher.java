@@ -36,6 +36,10 @@ import org.jspecify.annotations.Nullable;
  * ContainerRuntime}: Apple's {@code container} CLI or Docker. The enforcer is any {@link
  * EgressEnforcer}; the launcher does not know which.
  *
+ * <p>Why one class of this size: launch, stop, the start-up sweep and maintain share one table of
+ * containers and its lock, and the order of their steps (attach before start, stop before detach)
+ * is the class's point; a split would put that order across classes.
+ *
  * <p><b>Launch</b> ({@link #launch}): create the container (name {@code PREFIX-GROUP-MILLIS},
  * labels {@value #LAUNCHER_LABEL} and {@value #GROUP_LABEL}) → poll the runtime's inspect until it
  * reports the container's addresses (bounded) → {@link EgressEnforcer#attach} with the group's
