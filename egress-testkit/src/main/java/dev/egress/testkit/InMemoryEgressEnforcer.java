@@ -41,6 +41,9 @@ import org.jspecify.annotations.Nullable;
  * of the kernel, and answers {@link #wouldAllow} with {@link EgressPolicy#permits}, the same
  * decision every real enforcer implements. It passes {@link EgressEnforcerContract}.
  *
+ * <p>Why one class of this size: it is one state machine (attachments, pending removals, grants,
+ * injected faults) under one lock, kept independent of egress-core on purpose (see below).
+ *
  * <p>It models a guarded network: an address that no attachment holds is allowed nothing, and so is
  * an attachment whose rules were {@linkplain #dropRules dropped}. Host names resolve through the
  * {@link NameResolver} it was built with; it subscribes to each policy's names and follows their
@@ -67,6 +70,18 @@ import org.jspecify.annotations.Nullable;
  * enforcer's clock. {@link #wouldAllow} decides with the policy, the resolutions and the unexpired
  * grants, and lets port 53 reach the filter's address. Without a filter, such policies are refused
  * with {@link UnsupportedPolicyException}.
+ *
+ * <p><b>Why an independent model, not the real lifecycle over an in-memory backend.</b> The real
+ * lifecycle (egress-core's {@code RulesetEnforcer}) already runs {@link EgressEnforcerContract}
+ * over an in-memory backend (egress-core's own tests), over pf with {@link
+ * dev.egress.testkit.pf.FakePfctl} and over the kernel's nftables. This class is written from the
+ * SPI's javadoc alone, so it is the kit's second witness: a contract the shared lifecycle got wrong
+ * would still pass the three subjects that share it, but not this one (Caffeine runs its suites
+ * against Guava for the same reason). It also needs no egress-core, so a user's test depends on the
+ * SPI and the testkit only, and its faults are injected at the SPI's own steps (attach, detach,
+ * refresh, grant) rather than at a backend's, which is what a caller testing its own fail-closed
+ * paths wants to aim at. The price is a second implementation of the contract's state machine; the
+ * kit is what keeps the two in step.
  *
  * <p>Thread-safe: every operation runs under one lock (the configured delay is waited outside it),
  * so operations on one container are ordered. Listener events are delivered on the thread doing the
