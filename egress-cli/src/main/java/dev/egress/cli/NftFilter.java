@@ -147,12 +147,12 @@ final class NftFilter implements PacketFilter {
   }
 
   @Override
-  public EgressEnforcer enforcer(String command, NameResolver resolver) {
-    if (!guardKnown) {
-      throw new CommandFailure(
-          ExitCodes.USAGE,
-          GuardOptions.unknownGuard(command, "the base chains of table inet " + options.table()));
-    }
+  public String hook() {
+    return "the base chains of table inet " + options.table();
+  }
+
+  @Override
+  public EgressEnforcer configuredEnforcer(NameResolver resolver) {
     return builder(resolver).noHealthChecks().build();
   }
 

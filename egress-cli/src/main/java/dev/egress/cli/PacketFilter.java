@@ -109,5 +109,16 @@ sealed interface PacketFilter permits PfFilter, NftFilter {
    * @throws CommandFailure with {@link ExitCodes#USAGE} when the guard is unknown: its first
    *     prepare would reload the host's hook without the guard and open the managed network
    */
-  EgressEnforcer enforcer(String command, NameResolver resolver);
+  default EgressEnforcer enforcer(String command, NameResolver resolver) {
+    if (!guardKnown()) {
+      throw new CommandFailure(ExitCodes.USAGE, GuardOptions.unknownGuard(command, hook()));
+    }
+    return configuredEnforcer(resolver);
+  }
+
+  /** What preparing the host reloads, for messages: the parent anchor, or the base chains. */
+  String hook();
+
+  /** The enforcer of {@link #enforcer}, built whether or not the guard is known. */
+  EgressEnforcer configuredEnforcer(NameResolver resolver);
 }

@@ -127,12 +127,12 @@ final class PfFilter implements PacketFilter {
   }
 
   @Override
-  public EgressEnforcer enforcer(String command, NameResolver resolver) {
-    if (!guardKnown) {
-      throw new CommandFailure(
-          ExitCodes.USAGE,
-          GuardOptions.unknownGuard(command, "the parent anchor " + parent.path()));
-    }
+  public String hook() {
+    return "the parent anchor " + parent.path();
+  }
+
+  @Override
+  public EgressEnforcer configuredEnforcer(NameResolver resolver) {
     return builder(resolver).noHealthChecks().build();
   }
 
