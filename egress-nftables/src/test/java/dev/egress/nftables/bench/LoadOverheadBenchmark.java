@@ -11,10 +11,9 @@ import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
-import dev.egress.process.Command;
-import dev.egress.process.ProcessResult;
-import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import dev.egress.testkit.SideBySide;
+import dev.egress.testkit.SideBySide.Recorder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,25 +37,6 @@ public final class LoadOverheadBenchmark {
 
   private LoadOverheadBenchmark() {}
 
-  /** Runs every command through the system runner and keeps each one's command line and input. */
-  private static final class Recorder implements ProcessRunner {
-    private final ProcessRunner system = new SystemProcessRunner();
-    final List<List<String>> commands = Collections.synchronizedList(new ArrayList<>());
-    final List<String> inputs = Collections.synchronizedList(new ArrayList<>());
-
-    @Override
-    public ProcessResult run(Command command) throws IOException, InterruptedException {
-      commands.add(command.argv());
-      inputs.add(command.stdin());
-      return system.run(command);
-    }
-
-    void clear() {
-      commands.clear();
-      inputs.clear();
-    }
-  }
-
   public static void main(String[] args) throws Exception {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 30;
     int warmUp = args.length > 1 ? Integer.parseInt(args[1]) : 100;
@@ -78,7 +58,7 @@ public final class LoadOverheadBenchmark {
       }
       EgressPolicy policy = builder.build();
       LabContainer container = lab.container(1);
-      Recorder recorder = new Recorder();
+      Recorder recorder = new Recorder(new SystemProcessRunner());
 
       List<Long> attach = new ArrayList<>();
       List<Long> bareAttach = new ArrayList<>();
@@ -99,12 +79,12 @@ public final class LoadOverheadBenchmark {
         }
         recorder.clear();
         Attachment first = enforcer.attach(container.endpoint(), policy);
-        List<List<String>> attachCommands = List.copyOf(recorder.commands);
-        List<String> attachInputs = List.copyOf(recorder.inputs);
+        List<List<String>> attachCommands = recorder.commands();
+        List<String> attachInputs = recorder.inputs();
         recorder.clear();
         first.detach();
-        List<List<String>> detachCommands = List.copyOf(recorder.commands);
-        List<String> detachInputs = List.copyOf(recorder.inputs);
+        List<List<String>> detachCommands = recorder.commands();
+        List<String> detachInputs = recorder.inputs();
         for (int run = 0; run < runs; run++) {
           // Each side goes first in every other run, so that neither gets the quieter moments.
           if (run % 2 == 1) {
@@ -115,12 +95,12 @@ public final class LoadOverheadBenchmark {
           long start = System.nanoTime();
           Attachment attachment = enforcer.attach(container.endpoint(), policy);
           attach.add(System.nanoTime() - start);
-          same(attachInputs, recorder.inputs, "attach");
+          same(attachInputs, recorder.inputs(), "attach");
           recorder.clear();
           start = System.nanoTime();
           attachment.detach();
           detach.add(System.nanoTime() - start);
-          same(detachInputs, recorder.inputs, "detach");
+          same(detachInputs, recorder.inputs(), "detach");
           if (run % 2 == 0) {
             bareAttach.add(bare(attachCommands, attachInputs, scratch));
             bareDetach.add(bare(detachCommands, detachInputs, scratch));
@@ -128,8 +108,10 @@ public final class LoadOverheadBenchmark {
         }
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
-        report("warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
-        report("detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
+        SideBySide.report(
+            "warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
+        SideBySide.report(
+            "detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
             attachCommands.size(), detachCommands.size());
@@ -147,43 +129,9 @@ public final class LoadOverheadBenchmark {
     }
   }
 
-  /** Medians, the ratio of the medians, and the median of each run's ratio. */
-  private static void report(String what, List<Long> library, String bareWhat, List<Long> bare) {
-    List<Double> ratios = new ArrayList<>();
-    for (int i = 0; i < library.size(); i++) {
-      ratios.add((double) library.get(i) / bare.get(i));
-    }
-    Collections.sort(ratios);
-    double libraryMs = AttachLatencyBenchmark.median(library);
-    double bareMs = AttachLatencyBenchmark.median(bare);
-    System.out.printf(
-        "  %-26s %6.1f ms   %-28s %6.1f ms   ratio of medians %.2f, median ratio %.2f%n",
-        what, libraryMs, bareWhat, bareMs, libraryMs / bareMs, ratios.get(ratios.size() / 2));
-  }
-
-  /**
-   * Runs {@code commands} again, one after the other, each with its recorded input on standard
-   * input from a file of its own written beforehand; returns the total time.
-   */
+  /** The bare calls; a conntrack deletion that finds nothing exits 1. */
   private static long bare(List<List<String>> commands, List<String> inputs, Path scratch)
       throws IOException, InterruptedException {
-    long total = 0;
-    for (int i = 0; i < commands.size(); i++) {
-      List<String> argv = commands.get(i);
-      Path file = Files.writeString(scratch.resolve("input" + i), inputs.get(i));
-      long start = System.nanoTime();
-      Process process =
-          new ProcessBuilder(argv)
-              .redirectInput(file.toFile())
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .redirectError(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      int exit = process.waitFor();
-      total += System.nanoTime() - start;
-      if (exit != 0 && !argv.contains("-R")) {
-        throw new IOException(String.join(" ", argv) + " exited " + exit);
-      }
-    }
-    return total;
+    return SideBySide.bare(commands, inputs, scratch, argv -> argv.contains("-R"));
   }
 }
