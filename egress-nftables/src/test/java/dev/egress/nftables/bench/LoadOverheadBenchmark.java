@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
@@ -60,10 +59,6 @@ public final class LoadOverheadBenchmark {
       LabContainer container = lab.container(1);
       Recorder recorder = new Recorder(new SystemProcessRunner());
 
-      List<Long> attach = new ArrayList<>();
-      List<Long> bareAttach = new ArrayList<>();
-      List<Long> detach = new ArrayList<>();
-      List<Long> bareDetach = new ArrayList<>();
       try (NftEgressEnforcer enforcer =
           NftEgressEnforcer.builder()
               .resolver(resolver)
@@ -85,33 +80,42 @@ public final class LoadOverheadBenchmark {
         first.detach();
         List<List<String>> detachCommands = recorder.commands();
         List<String> detachInputs = recorder.inputs();
-        for (int run = 0; run < runs; run++) {
-          // Each side goes first in every other run, so that neither gets the quieter moments.
-          if (run % 2 == 1) {
-            bareAttach.add(bare(attachCommands, attachInputs, scratch));
-            bareDetach.add(bare(detachCommands, detachInputs, scratch));
-          }
-          recorder.clear();
-          long start = System.nanoTime();
-          Attachment attachment = enforcer.attach(container.endpoint(), policy);
-          attach.add(System.nanoTime() - start);
-          same(attachInputs, recorder.inputs(), "attach");
-          recorder.clear();
-          start = System.nanoTime();
-          attachment.detach();
-          detach.add(System.nanoTime() - start);
-          same(detachInputs, recorder.inputs(), "detach");
-          if (run % 2 == 0) {
-            bareAttach.add(bare(attachCommands, attachInputs, scratch));
-            bareDetach.add(bare(detachCommands, detachInputs, scratch));
-          }
-        }
+        Attachment[] current = new Attachment[1];
+        SideBySide.Rounds rounds =
+            SideBySide.alternate(
+                runs,
+                List.of(
+                    () -> {
+                      recorder.clear();
+                      long start = System.nanoTime();
+                      current[0] = enforcer.attach(container.endpoint(), policy);
+                      long took = System.nanoTime() - start;
+                      same(attachInputs, recorder.inputs(), "attach");
+                      return took;
+                    },
+                    () -> {
+                      recorder.clear();
+                      long start = System.nanoTime();
+                      current[0].detach();
+                      long took = System.nanoTime() - start;
+                      same(detachInputs, recorder.inputs(), "detach");
+                      return took;
+                    }),
+                List.of(
+                    () -> bare(attachCommands, attachInputs, scratch),
+                    () -> bare(detachCommands, detachInputs, scratch)));
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
         SideBySide.report(
-            "warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
+            "warm attach (public API)",
+            rounds.library().get(0),
+            "bare nft -f of the same",
+            rounds.bare().get(0));
         SideBySide.report(
-            "detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
+            "detach (public API)",
+            rounds.library().get(1),
+            "bare nft -f - + conntrack -R -",
+            rounds.bare().get(1));
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
             attachCommands.size(), detachCommands.size());
