@@ -12,19 +12,15 @@ import java.util.List;
 public final class ScaleCurve {
   private ScaleCurve() {}
 
-  /** One piece of work of the enforcer under test. */
-  @FunctionalInterface
-  public interface Step {
-    void run() throws Exception;
-  }
-
   /** Attaches container {@code n}. */
   @FunctionalInterface
   public interface Attach {
     void attach(int n) throws Exception;
   }
 
-  /** The privileged calls made since the last {@link #reset}. */
+  /**
+   * The privileged calls made since the last {@link #reset} ({@link SideBySide.Recorder} is one).
+   */
   public interface Calls {
     void reset();
 
@@ -42,8 +38,8 @@ public final class ScaleCurve {
       List<Integer> sizes,
       int repeats,
       Attach attach,
-      Step reconcile,
-      Step health,
+      SideBySide.Step reconcile,
+      SideBySide.Step health,
       Calls calls,
       String tool)
       throws Exception {

@@ -20,8 +20,25 @@ import java.util.function.Predicate;
 public final class SideBySide {
   private SideBySide() {}
 
-  /** Runs every command through another runner and keeps each one's command line and input. */
-  public static final class Recorder implements ProcessRunner {
+  /** One piece of work of the enforcer under test. */
+  @FunctionalInterface
+  public interface Step {
+    void run() throws Exception;
+  }
+
+  /** The command lines an operation ran, and their standard inputs, in order. */
+  public record Captured(List<List<String>> commands, List<String> inputs) {
+    public Captured {
+      commands = List.copyOf(commands);
+      inputs = List.copyOf(inputs);
+    }
+  }
+
+  /**
+   * Runs every command through another runner and keeps each one's command line and input; it is
+   * also a {@link ScaleCurve.Calls} that counts them.
+   */
+  public static final class Recorder implements ProcessRunner, ScaleCurve.Calls {
     private final ProcessRunner delegate;
     private final List<List<String>> commands = Collections.synchronizedList(new ArrayList<>());
     private final List<String> inputs = Collections.synchronizedList(new ArrayList<>());
@@ -37,19 +54,39 @@ public final class SideBySide {
       return delegate.run(command);
     }
 
-    /** The command lines run since the last {@link #clear}, in order. */
-    public List<List<String>> commands() {
-      return List.copyOf(commands);
+    /** Runs {@code operation} and returns the commands it ran. */
+    public Captured capture(Step operation) throws Exception {
+      reset();
+      operation.run();
+      return new Captured(commands, inputs);
     }
 
-    /** Their standard inputs, in the same order. */
-    public List<String> inputs() {
-      return List.copyOf(inputs);
+    /**
+     * Runs {@code operation} and returns how long it took, in nanoseconds.
+     *
+     * @throws IllegalStateException if it ran other commands or inputs than {@code expected}
+     */
+    public long timed(Step operation, Captured expected) throws Exception {
+      reset();
+      long start = System.nanoTime();
+      operation.run();
+      long took = System.nanoTime() - start;
+      Captured now = new Captured(commands, inputs);
+      if (!now.equals(expected)) {
+        throw new IllegalStateException("the operation ran other commands than at first: " + now);
+      }
+      return took;
     }
 
-    public void clear() {
+    @Override
+    public void reset() {
       commands.clear();
       inputs.clear();
+    }
+
+    @Override
+    public int count() {
+      return commands.size();
     }
   }
 
@@ -100,19 +137,17 @@ public final class SideBySide {
   }
 
   /**
-   * Runs {@code commands} again, one after the other, each with its recorded input on standard
-   * input from a file of its own written beforehand (as the library's runner does), output
-   * discarded; returns the total time in nanoseconds.
+   * Runs {@code calls} again, one after the other, each with its recorded input on standard input
+   * from a file of its own written beforehand (as the library's runner does), output discarded;
+   * returns the total time in nanoseconds.
    *
    * @param mayFail the commands whose non-zero exit is expected (a deletion that finds nothing)
    * @throws IOException when any other command exits non-zero
    */
-  public static long bare(
-      List<List<String>> commands,
-      List<String> inputs,
-      Path scratch,
-      Predicate<List<String>> mayFail)
+  public static long bare(Captured calls, Path scratch, Predicate<List<String>> mayFail)
       throws IOException, InterruptedException {
+    List<List<String>> commands = calls.commands();
+    List<String> inputs = calls.inputs();
     long total = 0;
     for (int i = 0; i < commands.size(); i++) {
       List<String> argv = commands.get(i);

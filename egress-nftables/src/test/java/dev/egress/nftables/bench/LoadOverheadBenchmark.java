@@ -13,6 +13,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.SideBySide;
+import dev.egress.testkit.SideBySide.Captured;
 import dev.egress.testkit.SideBySide.Recorder;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -72,38 +73,20 @@ public final class LoadOverheadBenchmark {
         for (int cycle = 0; cycle < warmUp; cycle++) {
           enforcer.attach(container.endpoint(), policy).detach();
         }
-        recorder.clear();
-        Attachment first = enforcer.attach(container.endpoint(), policy);
-        List<List<String>> attachCommands = recorder.commands();
-        List<String> attachInputs = recorder.inputs();
-        recorder.clear();
-        first.detach();
-        List<List<String>> detachCommands = recorder.commands();
-        List<String> detachInputs = recorder.inputs();
         Attachment[] current = new Attachment[1];
+        Captured attachCalls =
+            recorder.capture(() -> current[0] = enforcer.attach(container.endpoint(), policy));
+        Captured detachCalls = recorder.capture(() -> current[0].detach());
         SideBySide.Rounds rounds =
             SideBySide.alternate(
                 runs,
                 List.of(
-                    () -> {
-                      recorder.clear();
-                      long start = System.nanoTime();
-                      current[0] = enforcer.attach(container.endpoint(), policy);
-                      long took = System.nanoTime() - start;
-                      same(attachInputs, recorder.inputs(), "attach");
-                      return took;
-                    },
-                    () -> {
-                      recorder.clear();
-                      long start = System.nanoTime();
-                      current[0].detach();
-                      long took = System.nanoTime() - start;
-                      same(detachInputs, recorder.inputs(), "detach");
-                      return took;
-                    }),
-                List.of(
-                    () -> bare(attachCommands, attachInputs, scratch),
-                    () -> bare(detachCommands, detachInputs, scratch)));
+                    () ->
+                        recorder.timed(
+                            () -> current[0] = enforcer.attach(container.endpoint(), policy),
+                            attachCalls),
+                    () -> recorder.timed(() -> current[0].detach(), detachCalls)),
+                List.of(() -> bare(attachCalls, scratch), () -> bare(detachCalls, scratch)));
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
         SideBySide.report(
@@ -118,7 +101,7 @@ public final class LoadOverheadBenchmark {
             rounds.bare().get(1));
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
-            attachCommands.size(), detachCommands.size());
+            attachCalls.commands().size(), detachCalls.commands().size());
       }
     } finally {
       try (var files = Files.walk(scratch)) {
@@ -127,15 +110,8 @@ public final class LoadOverheadBenchmark {
     }
   }
 
-  private static void same(List<String> captured, List<String> now, String operation) {
-    if (!captured.equals(now)) {
-      throw new IllegalStateException(operation + " loaded something else than at first");
-    }
-  }
-
   /** The bare calls; a conntrack deletion that finds nothing exits 1. */
-  private static long bare(List<List<String>> commands, List<String> inputs, Path scratch)
-      throws IOException, InterruptedException {
-    return SideBySide.bare(commands, inputs, scratch, argv -> argv.contains("-R"));
+  private static long bare(Captured calls, Path scratch) throws IOException, InterruptedException {
+    return SideBySide.bare(calls, scratch, argv -> argv.contains("-R"));
   }
 }

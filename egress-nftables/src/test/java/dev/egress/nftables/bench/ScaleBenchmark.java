@@ -97,17 +97,7 @@ public final class ScaleBenchmark {
               throw new IllegalStateException("drift found on a table nobody touched");
             }
           },
-          new ScaleCurve.Calls() {
-            @Override
-            public void reset() {
-              recorder.clear();
-            }
-
-            @Override
-            public int count() {
-              return recorder.commands().size();
-            }
-          },
+          recorder,
           "nft");
     }
   }

@@ -4,6 +4,7 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.ScaleCurve;
+import dev.egress.testkit.SideBySide.Recorder;
 import dev.egress.testkit.pf.FakePfctl;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,11 +33,11 @@ public final class PfScaleBenchmark {
       sizes = List.of(250, 500, 1000);
     }
     FakeNameResolver resolver = new FakeNameResolver();
-    FakePfctl fake = new FakePfctl().enableByOthers();
+    Recorder recorder = new Recorder(new FakePfctl().enableByOthers());
     try (PfEgressEnforcer enforcer =
         PfEgressEnforcer.builder()
             .resolver(resolver)
-            .processRunner(fake)
+            .processRunner(recorder)
             .parentAnchor(PfEnforcerBenchmark.PARENT)
             .noHealthChecks()
             .build()) {
@@ -58,17 +59,7 @@ public final class PfScaleBenchmark {
               throw new IllegalStateException("drift found where nobody changed anything");
             }
           },
-          new ScaleCurve.Calls() {
-            @Override
-            public void reset() {
-              fake.clearCalls();
-            }
-
-            @Override
-            public int count() {
-              return fake.calls().size();
-            }
-          },
+          recorder,
           "pfctl");
     }
   }
