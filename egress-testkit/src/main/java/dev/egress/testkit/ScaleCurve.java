@@ -27,6 +27,15 @@ public final class ScaleCurve {
     int count();
   }
 
+  /** The sizes a benchmark's arguments name, or 250, 500 and 1,000 when they name none. */
+  public static List<Integer> sizes(String[] args) {
+    List<Integer> sizes = new ArrayList<>();
+    for (String arg : args) {
+      sizes.add(Integer.parseInt(arg));
+    }
+    return sizes.isEmpty() ? List.of(250, 500, 1000) : sizes;
+  }
+
   /**
    * Measures at each of {@code sizes} (ascending).
    *

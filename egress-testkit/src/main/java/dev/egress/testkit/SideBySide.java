@@ -178,10 +178,12 @@ public final class SideBySide {
   }
 
   /**
-   * Prints one line: both medians, the ratio of the medians, and the median of each run's ratio
-   * ({@code library} and {@code bare} hold the times of the same runs, in order).
+   * Prints one line for operation {@code index} of {@code rounds}: both medians, the ratio of the
+   * medians, and the median of each round's ratio.
    */
-  public static void report(String what, List<Long> library, String bareWhat, List<Long> bare) {
+  public static void report(Rounds rounds, int index, String what, String bareWhat) {
+    List<Long> library = rounds.library().get(index);
+    List<Long> bare = rounds.bare().get(index);
     List<Double> ratios = new ArrayList<>();
     for (int i = 0; i < library.size(); i++) {
       ratios.add((double) library.get(i) / bare.get(i));

@@ -89,16 +89,8 @@ public final class LoadOverheadBenchmark {
                 List.of(() -> bare(attachCalls, scratch), () -> bare(detachCalls, scratch)));
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
-        SideBySide.report(
-            "warm attach (public API)",
-            rounds.library().get(0),
-            "bare nft -f of the same",
-            rounds.bare().get(0));
-        SideBySide.report(
-            "detach (public API)",
-            rounds.library().get(1),
-            "bare nft -f - + conntrack -R -",
-            rounds.bare().get(1));
+        SideBySide.report(rounds, 0, "warm attach (public API)", "bare nft -f of the same");
+        SideBySide.report(rounds, 1, "detach (public API)", "bare nft -f - + conntrack -R -");
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
             attachCalls.commands().size(), detachCalls.commands().size());

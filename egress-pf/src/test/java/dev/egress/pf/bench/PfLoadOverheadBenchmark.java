@@ -78,16 +78,8 @@ public final class PfLoadOverheadBenchmark {
             "pf enforcer vs its bare pfctl calls (FakePfctl executable), %d destinations,"
                 + " %d runs, medians:%n",
             PfEnforcerBenchmark.DESTINATIONS, runs);
-        SideBySide.report(
-            "warm attach (public API)",
-            rounds.library().get(0),
-            "bare pfctl -a A -f -",
-            rounds.bare().get(0));
-        SideBySide.report(
-            "detach (public API)",
-            rounds.library().get(1),
-            "bare pfctl -F all, -k ..., -s state",
-            rounds.bare().get(1));
+        SideBySide.report(rounds, 0, "warm attach (public API)", "bare pfctl -a A -f -");
+        SideBySide.report(rounds, 1, "detach (public API)", "bare pfctl -F all, -k ..., -s state");
         System.out.printf(
             "  pfctl processes: %d per attach, %d per detach%n",
             attachCalls.commands().size(), detachCalls.commands().size());

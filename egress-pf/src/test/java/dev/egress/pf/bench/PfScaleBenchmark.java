@@ -6,7 +6,6 @@ import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.ScaleCurve;
 import dev.egress.testkit.SideBySide.Recorder;
 import dev.egress.testkit.pf.FakePfctl;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -25,13 +24,7 @@ public final class PfScaleBenchmark {
   private PfScaleBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    List<Integer> sizes = new ArrayList<>();
-    for (String arg : args) {
-      sizes.add(Integer.parseInt(arg));
-    }
-    if (sizes.isEmpty()) {
-      sizes = List.of(250, 500, 1000);
-    }
+    List<Integer> sizes = ScaleCurve.sizes(args);
     FakeNameResolver resolver = new FakeNameResolver();
     Recorder recorder = new Recorder(new FakePfctl().enableByOthers());
     try (PfEgressEnforcer enforcer =
