@@ -1,18 +1,9 @@
 package dev.egress.policy;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -76,76 +67,16 @@ public final class PolicyText {
   }
 
   /**
-   * The text of a policy file: UTF-8, at most {@link #MAX_SIZE} bytes, from a regular file
-   * (symbolic links are followed). The one way policy files are read: the type and size are checked
-   * before reading, and the size again while reading, so a FIFO, a device such as {@code
-   * /dev/zero}, a directory or a huge file is refused at once rather than hang or exhaust memory.
+   * The text of a policy file: at most {@link #MAX_SIZE} bytes of UTF-8 from a regular file, read
+   * through {@link TextFile#read} (the one bounded read: type and size checked before reading, so a
+   * FIFO, a device, a directory or a huge file is refused at once rather than hang or exhaust
+   * memory).
    *
-   * <p>A file swapped for a FIFO between the check and the open still blocks the open (Java cannot
-   * open without blocking): keep policy directories writable by their operator only.
-   *
-   * @throws FileSystemException naming the file, with a reason fit for a message: {@link
-   *     NoSuchFileException} when there is no file, {@link AccessDeniedException} when it may not
-   *     be read; otherwise not a regular file, too large, not UTF-8 text, or the system's reason
+   * @throws FileSystemException naming the file, with a reason fit for a message, as {@link
+   *     TextFile#read} says
    */
   public static String readText(Path file) throws FileSystemException {
-    String name = UserText.line(file.toString());
-    BasicFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(file, BasicFileAttributes.class);
-    } catch (IOException e) {
-      throw failure(name, e);
-    }
-    if (!attributes.isRegularFile()) {
-      throw new FileSystemException(
-          name,
-          null,
-          attributes.isDirectory()
-              ? "a directory, not a policy file"
-              : "not a regular file (a FIFO, device or socket): policies are read from regular"
-                  + " files only");
-    }
-    if (attributes.size() > MAX_SIZE) {
-      throw new FileSystemException(name, null, tooLarge(attributes.size() + " bytes"));
-    }
-    byte[] bytes;
-    try (InputStream in = Files.newInputStream(file)) {
-      bytes = in.readNBytes(MAX_SIZE + 1);
-    } catch (IOException e) {
-      throw failure(name, e);
-    }
-    if (bytes.length > MAX_SIZE) {
-      throw new FileSystemException(name, null, tooLarge("more than " + MAX_SIZE + " bytes"));
-    }
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new FileSystemException(name, null, "not UTF-8 text");
-    }
-  }
-
-  /** The failure to report for {@code name}; package-private so that root can test the mapping. */
-  static FileSystemException failure(String name, IOException e) {
-    if (e instanceof NoSuchFileException) {
-      return new NoSuchFileException(name, null, "no such file");
-    }
-    if (e instanceof AccessDeniedException) {
-      return new AccessDeniedException(name, null, "permission denied");
-    }
-    String reason =
-        e instanceof FileSystemException system && system.getReason() != null
-            ? system.getReason()
-            : e.getMessage();
-    return new FileSystemException(name, null, UserText.line(String.valueOf(reason)));
-  }
-
-  private static String tooLarge(String size) {
-    return size + ": a policy file may hold at most " + MAX_SIZE + " bytes (1 MiB)";
+    return TextFile.read(file, MAX_SIZE, "policy file");
   }
 
   /**

@@ -39,8 +39,7 @@ class PolicyTextLimitsTest {
       assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo");
 
       assertEquals(
-          "not a regular file (a FIFO, device or socket): policies are read from regular files"
-              + " only",
+          "not a regular file (a FIFO, device or socket): a policy file must be one",
           refusal(fifo));
     }
 
@@ -64,8 +63,7 @@ class PolicyTextLimitsTest {
       try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw")) {
         file.setLength(25L << 20); // sparse: 25 MiB that cost no disk
       }
-      assertEquals(
-          "26214400 bytes: a policy file may hold at most 1048576 bytes (1 MiB)", refusal(big));
+      assertEquals("26214400 bytes: a policy file may hold at most 1048576 bytes", refusal(big));
     }
 
     @Test
@@ -93,7 +91,7 @@ class PolicyTextLimitsTest {
     void anUnreadableFile_isAccessDenied() {
       // Root reads any file, so the kernel's refusal is handed to the mapping directly.
       FileSystemException e =
-          PolicyText.failure("agent.policy", new AccessDeniedException("/tmp/x/agent.policy"));
+          TextFile.failure("agent.policy", new AccessDeniedException("/tmp/x/agent.policy"));
       assertTrue(e instanceof AccessDeniedException);
       assertEquals("agent.policy: permission denied", e.getMessage());
     }

@@ -4,12 +4,12 @@ import dev.egress.daemon.DaemonConfig.Backend;
 import dev.egress.daemon.DaemonConfig.Limits;
 import dev.egress.daemon.DaemonConfig.Resolver;
 import dev.egress.daemon.DaemonConfig.SocketMode;
-import dev.egress.daemon.service.BoundedFile;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicySyntaxException.Problem;
+import dev.egress.policy.TextFile;
 import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -94,7 +94,7 @@ public final class ConfigText {
    * @throws ConfigException naming the file, line and column of each problem
    */
   public static DaemonConfig read(Path file) throws FileSystemException, ConfigException {
-    return parse(BoundedFile.read(file, MAX_SIZE, "configuration file"), file.toString());
+    return parse(TextFile.read(file, MAX_SIZE, "configuration file"), file.toString());
   }
 
   /**

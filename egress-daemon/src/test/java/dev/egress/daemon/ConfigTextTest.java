@@ -304,13 +304,13 @@ class ConfigTextTest {
       assertThrows(NoSuchFileException.class, () -> ConfigText.read(dir.resolve("absent")));
       FileSystemException directory =
           assertThrows(FileSystemException.class, () -> ConfigText.read(dir));
-      assertEquals("not a regular file: a configuration file must be one", directory.getReason());
+      assertEquals("a directory, not a configuration file", directory.getReason());
       Path big = dir.resolve("big.conf");
       Files.write(big, new byte[ConfigText.MAX_SIZE + 1]);
       FileSystemException large =
           assertThrows(FileSystemException.class, () -> ConfigText.read(big));
       assertEquals(
-          "larger than 65536 bytes, the most a configuration file may hold", large.getReason());
+          "65537 bytes: a configuration file may hold at most 65536 bytes", large.getReason());
     }
 
     @Test

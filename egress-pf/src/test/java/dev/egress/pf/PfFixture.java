@@ -49,8 +49,12 @@ final class PfFixture implements AutoCloseable {
     return enforcer(fake, List.of("/sbin/pfctl"));
   }
 
-  /** Background retries are held back an hour: tests retry explicitly. */
   PfEgressEnforcer enforcer(ProcessRunner runner, List<String> command) {
+    return builder(runner, command).build();
+  }
+
+  /** Background retries are held back an hour: tests retry explicitly. */
+  PfEgressEnforcer.Builder builder(ProcessRunner runner, List<String> command) {
     return PfEgressEnforcer.builder()
         .resolver(resolver)
         .processRunner(runner)
@@ -60,8 +64,7 @@ final class PfFixture implements AutoCloseable {
         .retryDelay(Duration.ofHours(1))
         // Tests count pfctl calls and call checkHealth() when they mean it; a periodic check
         // would add calls whenever a slow machine stretches a test past its period.
-        .noHealthChecks()
-        .build();
+        .noHealthChecks();
   }
 
   static InetAddress ip(String text) {

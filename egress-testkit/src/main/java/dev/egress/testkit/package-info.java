@@ -1,6 +1,7 @@
 /**
  * What users' tests need: an in-memory fake enforcer, a scriptable name resolver, the conformance
- * kit every enforcer passes, and jqwik arbitraries for policies.
+ * kit every enforcer passes, jqwik arbitraries for policies, and timing helpers for benchmarks
+ * ({@link dev.egress.testkit.SideBySide}, {@link dev.egress.testkit.ScaleCurve}).
  *
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */

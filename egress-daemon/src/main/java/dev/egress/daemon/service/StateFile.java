@@ -10,6 +10,7 @@ import dev.egress.daemon.wire.PolicyName;
 import dev.egress.daemon.wire.RequestException;
 import dev.egress.daemon.wire.Values;
 import dev.egress.enforcer.ContainerEndpoint;
+import dev.egress.policy.TextFile;
 import dev.egress.policy.UserText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -80,7 +81,7 @@ public final class StateFile {
   public List<Saved> read() throws IOException {
     String text;
     try {
-      text = BoundedFile.read(file, MAX_SIZE, "state file");
+      text = TextFile.read(file, MAX_SIZE, "state file");
     } catch (NoSuchFileException e) {
       return List.of();
     }

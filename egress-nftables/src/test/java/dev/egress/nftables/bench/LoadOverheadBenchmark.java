@@ -11,15 +11,14 @@ import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
-import dev.egress.process.Command;
-import dev.egress.process.ProcessResult;
-import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
+import dev.egress.testkit.SideBySide;
+import dev.egress.testkit.SideBySide.Captured;
+import dev.egress.testkit.SideBySide.Recorder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
@@ -37,25 +36,6 @@ public final class LoadOverheadBenchmark {
   private static final int NAMES = 20;
 
   private LoadOverheadBenchmark() {}
-
-  /** Runs every command through the system runner and keeps each one's command line and input. */
-  private static final class Recorder implements ProcessRunner {
-    private final ProcessRunner system = new SystemProcessRunner();
-    final List<List<String>> commands = Collections.synchronizedList(new ArrayList<>());
-    final List<String> inputs = Collections.synchronizedList(new ArrayList<>());
-
-    @Override
-    public ProcessResult run(Command command) throws IOException, InterruptedException {
-      commands.add(command.argv());
-      inputs.add(command.stdin());
-      return system.run(command);
-    }
-
-    void clear() {
-      commands.clear();
-      inputs.clear();
-    }
-  }
 
   public static void main(String[] args) throws Exception {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 30;
@@ -78,12 +58,8 @@ public final class LoadOverheadBenchmark {
       }
       EgressPolicy policy = builder.build();
       LabContainer container = lab.container(1);
-      Recorder recorder = new Recorder();
+      Recorder recorder = new Recorder(new SystemProcessRunner());
 
-      List<Long> attach = new ArrayList<>();
-      List<Long> bareAttach = new ArrayList<>();
-      List<Long> detach = new ArrayList<>();
-      List<Long> bareDetach = new ArrayList<>();
       try (NftEgressEnforcer enforcer =
           NftEgressEnforcer.builder()
               .resolver(resolver)
@@ -97,42 +73,27 @@ public final class LoadOverheadBenchmark {
         for (int cycle = 0; cycle < warmUp; cycle++) {
           enforcer.attach(container.endpoint(), policy).detach();
         }
-        recorder.clear();
-        Attachment first = enforcer.attach(container.endpoint(), policy);
-        List<List<String>> attachCommands = List.copyOf(recorder.commands);
-        List<String> attachInputs = List.copyOf(recorder.inputs);
-        recorder.clear();
-        first.detach();
-        List<List<String>> detachCommands = List.copyOf(recorder.commands);
-        List<String> detachInputs = List.copyOf(recorder.inputs);
-        for (int run = 0; run < runs; run++) {
-          // Each side goes first in every other run, so that neither gets the quieter moments.
-          if (run % 2 == 1) {
-            bareAttach.add(bare(attachCommands, attachInputs, scratch));
-            bareDetach.add(bare(detachCommands, detachInputs, scratch));
-          }
-          recorder.clear();
-          long start = System.nanoTime();
-          Attachment attachment = enforcer.attach(container.endpoint(), policy);
-          attach.add(System.nanoTime() - start);
-          same(attachInputs, recorder.inputs, "attach");
-          recorder.clear();
-          start = System.nanoTime();
-          attachment.detach();
-          detach.add(System.nanoTime() - start);
-          same(detachInputs, recorder.inputs, "detach");
-          if (run % 2 == 0) {
-            bareAttach.add(bare(attachCommands, attachInputs, scratch));
-            bareDetach.add(bare(detachCommands, detachInputs, scratch));
-          }
-        }
+        Attachment[] current = new Attachment[1];
+        Captured attachCalls =
+            recorder.capture(() -> current[0] = enforcer.attach(container.endpoint(), policy));
+        Captured detachCalls = recorder.capture(() -> current[0].detach());
+        SideBySide.Rounds rounds =
+            SideBySide.alternate(
+                runs,
+                List.of(
+                    () ->
+                        recorder.timed(
+                            () -> current[0] = enforcer.attach(container.endpoint(), policy),
+                            attachCalls),
+                    () -> recorder.timed(() -> current[0].detach(), detachCalls)),
+                List.of(() -> bare(attachCalls, scratch), () -> bare(detachCalls, scratch)));
         System.out.printf(
             "library vs its bare kernel calls, %d names, %d runs, medians:%n", NAMES, runs);
-        report("warm attach (public API)", attach, "bare nft -f of the same", bareAttach);
-        report("detach (public API)", detach, "bare nft -f - + conntrack -R -", bareDetach);
+        SideBySide.report(rounds, 0, "warm attach (public API)", "bare nft -f of the same");
+        SideBySide.report(rounds, 1, "detach (public API)", "bare nft -f - + conntrack -R -");
         System.out.printf(
             "  processes: %d per attach, %d per detach%n",
-            attachCommands.size(), detachCommands.size());
+            attachCalls.commands().size(), detachCalls.commands().size());
       }
     } finally {
       try (var files = Files.walk(scratch)) {
@@ -141,49 +102,8 @@ public final class LoadOverheadBenchmark {
     }
   }
 
-  private static void same(List<String> captured, List<String> now, String operation) {
-    if (!captured.equals(now)) {
-      throw new IllegalStateException(operation + " loaded something else than at first");
-    }
-  }
-
-  /** Medians, the ratio of the medians, and the median of each run's ratio. */
-  private static void report(String what, List<Long> library, String bareWhat, List<Long> bare) {
-    List<Double> ratios = new ArrayList<>();
-    for (int i = 0; i < library.size(); i++) {
-      ratios.add((double) library.get(i) / bare.get(i));
-    }
-    Collections.sort(ratios);
-    double libraryMs = AttachLatencyBenchmark.median(library);
-    double bareMs = AttachLatencyBenchmark.median(bare);
-    System.out.printf(
-        "  %-26s %6.1f ms   %-28s %6.1f ms   ratio of medians %.2f, median ratio %.2f%n",
-        what, libraryMs, bareWhat, bareMs, libraryMs / bareMs, ratios.get(ratios.size() / 2));
-  }
-
-  /**
-   * Runs {@code commands} again, one after the other, each with its recorded input on standard
-   * input from a file of its own written beforehand; returns the total time.
-   */
-  private static long bare(List<List<String>> commands, List<String> inputs, Path scratch)
-      throws IOException, InterruptedException {
-    long total = 0;
-    for (int i = 0; i < commands.size(); i++) {
-      List<String> argv = commands.get(i);
-      Path file = Files.writeString(scratch.resolve("input" + i), inputs.get(i));
-      long start = System.nanoTime();
-      Process process =
-          new ProcessBuilder(argv)
-              .redirectInput(file.toFile())
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .redirectError(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      int exit = process.waitFor();
-      total += System.nanoTime() - start;
-      if (exit != 0 && !argv.contains("-R")) {
-        throw new IOException(String.join(" ", argv) + " exited " + exit);
-      }
-    }
-    return total;
+  /** The bare calls; a conntrack deletion that finds nothing exits 1. */
+  private static long bare(Captured calls, Path scratch) throws IOException, InterruptedException {
+    return SideBySide.bare(calls, scratch, argv -> argv.contains("-R"));
   }
 }

@@ -71,8 +71,7 @@ class PolicyRegistryTest {
     assertEquals(
         "cannot read policy file "
             + dir.resolve("ops.policy")
-            + ": not a regular file (a FIFO, device or socket): policies are read from regular"
-            + " files only (the group denies everything until the file is fixed)",
+            + ": not a regular file (a FIFO, device or socket): a policy file must be one (the group denies everything until the file is fixed)",
         registry.problems().get("ops"));
     assertEquals(EgressPolicy.denyAll(), registry.policyFor("big"));
     assertTrue(
