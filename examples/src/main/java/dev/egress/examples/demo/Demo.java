@@ -7,6 +7,7 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.LabNames;
+import dev.egress.lab.LabProcess;
 import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
@@ -29,13 +30,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
+import java.util.stream.Collectors;
 
 /**
  * The README's first command: on Linux as root, builds a network lab (a container namespace, a host
  * that routes and filters, a small "internet" with its own DNS), attaches a NanoClaw-like policy
- * with the nftables enforcer, prints a table of real probes (destination, expected by the policy's
- * own decision function, actual), detaches, cleans up, and exits 0 only if every probe matched.
- * Anywhere else it prints the nftables script it would load and says why it did not.
+ * ({@code dns filter}) with the nftables enforcer and its DNS filter ({@link LabHost}, in the lab's
+ * host namespace), prints a table of real probes (destination, expected by the policy's own
+ * decision function and the filter's documented semantics, actual), detaches, cleans up, and exits
+ * 0 only if every probe matched. Anywhere else it prints the nftables script it would load and says
+ * why it did not.
  *
  * <p>All names resolve only through the lab's DNS; no packet leaves the lab's namespaces.
  */
@@ -215,9 +219,15 @@ public final class Demo {
         IpAddresses.format(LAB_FILTER) + "/32",
         "dev",
         "lo");
-    try (LabHostProcess host = LabHostProcess.start(lab, LAB_FILTER)) {
-      out.printf(
-          "Attached in %s ms (the first attach also loads the table: two nft transactions).%n",
+    try (LabProcess host =
+        LabProcess.startInHost(
+            lab,
+            LabHost.class.getName(),
+            IpAddresses.format(LAB_FILTER),
+            lab.containerNetworks().stream()
+                .map(IpNetwork::toString)
+                .collect(Collectors.joining(",")))) {
+      String attached =
           host.ask(
               "attach "
                   + agent.id()
@@ -226,8 +236,13 @@ public final class Demo {
                   + " "
                   + IpAddresses.format(agent.ipv6())
                   + " "
-                  + IpAddresses.format(lab.gateway()),
-              "attached"));
+                  + IpAddresses.format(lab.gateway()));
+      if (!attached.startsWith("attached ")) {
+        throw new IOException("attach: unexpected answer " + attached);
+      }
+      out.printf(
+          "Attached in %s ms (the first attach also loads the table: two nft transactions).%n",
+          attached.substring("attached ".length()));
       // The exact names' sets hold what the enforcer resolved itself; wildcards start empty.
       Resolutions resolutions = lab.names().resolve(policy.hostNames());
       InetAddress gateway = lab.gateway();
@@ -267,7 +282,7 @@ public final class Demo {
       out.println("resolver, which the rules redirect to the filter.");
       int mismatches = printTable(out, "attached", probes);
 
-      host.ask("detach", "done");
+      host.ask("detach");
       List<Probe> after =
           List.of(
               new Probe(
@@ -277,7 +292,7 @@ public final class Demo {
       mismatches += printTable(out, "detached", after);
       // NFLOG hands packets over in batches, at the latest after a second: wait for the last.
       Thread.sleep(2000);
-      List<String> records = host.records();
+      List<String> records = host.askLines("records");
       out.println();
       out.println("The audit trail recorded " + records.size() + " refused packets:");
       records.forEach(out::println);
