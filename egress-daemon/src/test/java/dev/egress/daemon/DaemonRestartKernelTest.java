@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -246,6 +248,79 @@ class DaemonRestartKernelTest {
     assertTrue(
         lines.stream().anyMatch(line -> line.contains("\"reason\":\"guard-unattached\"")),
         lines.toString());
+  }
+
+  @Test
+  void dnsFilter_answersAnAllowedName_whichThenConnects_refusesAnother_andDetachTakesTheGrants()
+      throws Exception {
+    InetAddress filter = IpAddresses.parse("10.76.0.53");
+    lab.exec(lab.hostNamespace(), "ip", "address", "add", "10.76.0.53/32", "dev", "lo");
+    lab.names().set("api.example.test", Duration.ofSeconds(30), NetnsLab.web(0));
+    lab.names().set("img.cdn.example.test", Duration.ofSeconds(30), NetnsLab.web(1));
+    lab.names().set("evil.example.test", Duration.ofSeconds(30), NetnsLab.web(2));
+    Files.writeString(
+        directory.resolve("egressd.conf"),
+        Files.readString(directory.resolve("egressd.conf"))
+            + "resolver-servers "
+            + IpAddresses.format(NetnsLab.dnsServer())
+            + "\ndns-filter "
+            + IpAddresses.format(filter)
+            + "\n");
+    LabContainer c1 = lab.container(1);
+    String attach =
+        "{\"id\":1,\"command\":\"attach\",\"args\":{\"container\":"
+            + container(c1)
+            + ",\"policy\":{\"text\":\"allow api.example.test port 443\\n"
+            + "allow *.cdn.example.test port 443\\ndns filter\\n\"}}}";
+    daemon = startDaemon();
+    request(attach);
+    try (LineClient subscriber = LineClient.connect(socket())) {
+      assertTrue(subscriber.request("{\"id\":2,\"command\":\"subscribe\"}").get("ok").asBoolean());
+
+      assertEquals(
+          new DnsAnswer(Outcome.REACHED, "NOERROR", List.of(NetnsLab.web(0))),
+          c1.resolve(filter, "api.example.test"));
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443), "nothing granted the wildcard");
+      assertEquals(
+          new DnsAnswer(Outcome.REACHED, "NOERROR", List.of(NetnsLab.web(1))),
+          c1.resolve(NetnsLab.otherDnsServer(), "img.cdn.example.test"),
+          "a query to another resolver is answered by the filter");
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443));
+      int before = lab.internetDnsQueries("evil.example.test");
+      assertEquals(
+          new DnsAnswer(Outcome.REACHED, "NXDOMAIN", List.of()),
+          c1.resolve(filter, "evil.example.test"));
+      assertEquals(before, lab.internetDnsQueries("evil.example.test"), "nothing went upstream");
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(2), 443));
+
+      JsonNode refused = dnsQueryEvent(subscriber, "evil.example.test");
+      assertEquals("c1", refused.get("containerId").asText(), refused.toString());
+      assertEquals("refused-name", refused.get("verdict").asText(), refused.toString());
+      assertEquals("[]", refused.get("granted").toString());
+    }
+
+    request("{\"id\":3,\"command\":\"detach\",\"args\":{\"containerId\":\"c1\"}}");
+    assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+    request(attach.replace("\"id\":1", "\"id\":4"));
+    assertEquals(
+        Outcome.REFUSED,
+        c1.tcp(NetnsLab.web(1), 443),
+        "the wildcard's grant went with the detach: attached again, its set starts empty");
+    assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443), "the exact name is resolved");
+  }
+
+  /** The first {@code dns-query} event for {@code name}, skipping the other events. */
+  private static JsonNode dnsQueryEvent(LineClient subscriber, String name) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      assertTrue(System.nanoTime() < deadline, "a dns-query event for " + name + " within 30 s");
+      JsonNode event = subscriber.next().get("event");
+      if (event.get("type").asText().equals("dns-query")
+          && event.get("name").asText().equals(name)) {
+        return event;
+      }
+    }
   }
 
   /** The first {@code denied} event of each of {@code reasons}, skipping the other events. */

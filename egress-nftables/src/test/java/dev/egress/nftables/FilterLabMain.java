@@ -4,6 +4,8 @@ import dev.egress.dns.DnsNameResolver;
 import dev.egress.dns.filter.DnsFilter;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.lab.LabContainer;
+import dev.egress.lab.LabProcess;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.dns.TestDnsServer;
 import dev.egress.policy.IpAddresses;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The enforcer and its DNS filter as egressd would run them, in a process of its own inside a lab's
@@ -31,7 +34,9 @@ import java.util.List;
  *       or {@code failed MESSAGE};
  *   <li>{@code health}: a health check, which repairs the table → {@code done};
  *   <li>{@code queries NAME} / {@code total}: what reached the upstream → a number;
- *   <li>{@code restart}: a new filter over the same enforcer (the old one closed) → {@code done}.
+ *   <li>{@code restart}: a new filter over the same enforcer (the old one closed) → {@code done};
+ *   <li>{@code upstream}: the upstream's port on the host's loopback → a number;
+ *   <li>{@code heap}: the heap in use after garbage collection → bytes.
  * </ul>
  *
  * <p>Arguments: the filter's address, the grace in milliseconds, the guarded networks
@@ -39,6 +44,42 @@ import java.util.List;
  */
 public final class FilterLabMain {
   private FilterLabMain() {}
+
+  /**
+   * Starts one in {@code lab}'s host namespace with the filter on {@code filter} (added to the
+   * host's loopback), the lab's container networks guarded.
+   */
+  public static LabProcess start(NetnsLab lab, InetAddress filter, Duration grace)
+      throws java.io.IOException {
+    lab.exec(
+        lab.hostNamespace(),
+        "ip",
+        "address",
+        "add",
+        IpAddresses.format(filter) + "/32",
+        "dev",
+        "lo");
+    return LabProcess.startInHost(
+        lab,
+        FilterLabMain.class.getName(),
+        IpAddresses.format(filter),
+        Long.toString(grace.toMillis()),
+        lab.containerNetworks().stream().map(IpNetwork::toString).collect(Collectors.joining(",")));
+  }
+
+  /** Attaches (or updates) {@code container} as {@code id}, the policy's lines joined by |. */
+  public static void attach(LabProcess filter, String id, LabContainer container, String policy)
+      throws java.io.IOException {
+    filter.ask(
+        "attach "
+            + id
+            + " "
+            + IpAddresses.format(container.ipv4())
+            + " "
+            + IpAddresses.format(container.ipv6())
+            + " "
+            + policy);
+  }
 
   public static void main(String[] args) throws Exception {
     InetAddress filterAddress = IpAddresses.parse(args[0]);
@@ -91,6 +132,8 @@ public final class FilterLabMain {
               filter = start(enforcer, resolver, filterAddress, grace);
               System.out.println("done");
             }
+            case "upstream" -> System.out.println(upstream.address().getPort());
+            case "heap" -> System.out.println(usedHeap());
             default -> System.out.println("failed unknown command " + words[0]);
           }
         } catch (Exception e) {
@@ -99,6 +142,14 @@ public final class FilterLabMain {
       }
       filter.close();
     }
+  }
+
+  private static long usedHeap() {
+    Runtime runtime = Runtime.getRuntime();
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return runtime.totalMemory() - runtime.freeMemory();
   }
 
   private static DnsFilter start(

@@ -4,27 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.lab.LabContainer;
+import dev.egress.lab.LabProcess;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
 import dev.egress.policy.IpAddresses;
-import dev.egress.policy.IpNetwork;
 import dev.egress.testkit.LabRequirement;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,32 +35,12 @@ class NftDnsFilterKernelTest {
       "allow api.example.test port 443|allow *.cdn.example.test port 443|dns filter";
   private static final long GRACE_MILLIS = 1_000;
   private static NetnsLab lab;
-  private static Process child;
-  private static Writer commands;
-  private static BufferedReader answers;
+  private static LabProcess filter;
 
   @BeforeAll
   static void start() throws Exception {
     lab = LabRequirement.startLab(2, "nft", "conntrack", "dig");
-    lab.exec(lab.hostNamespace(), "ip", "address", "add", "10.76.0.53/32", "dev", "lo");
-    List<String> command =
-        new ArrayList<>(
-            lab.inHost(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-cp",
-                System.getProperty("java.class.path"),
-                FilterLabMain.class.getName(),
-                IpAddresses.format(FILTER),
-                Long.toString(GRACE_MILLIS),
-                lab.containerNetworks().stream()
-                    .map(IpNetwork::toString)
-                    .collect(Collectors.joining(","))));
-    Path stderr = Files.createTempFile("filter-lab", ".err");
-    child = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-    commands = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8);
-    answers =
-        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-    assertEquals("ready", answers.readLine(), () -> "the filter did not start: " + read(stderr));
+    filter = FilterLabMain.start(lab, FILTER, Duration.ofMillis(GRACE_MILLIS));
     ask("set api.example.test 1 " + IpAddresses.format(NetnsLab.web(0)));
     ask("set img.cdn.example.test 1 " + IpAddresses.format(NetnsLab.web(1)));
     ask("set cdn.example.test 1 " + IpAddresses.format(NetnsLab.web(2)));
@@ -75,47 +49,22 @@ class NftDnsFilterKernelTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (child != null) {
-      child.getOutputStream().close();
-      if (!child.waitFor(20, TimeUnit.SECONDS)) {
-        child.destroyForcibly();
-      }
+    if (filter != null) {
+      filter.close();
     }
     if (lab != null) {
       lab.close();
     }
   }
 
-  private static String read(Path file) {
-    try {
-      return Files.readString(file);
-    } catch (IOException e) {
-      return e.toString();
-    }
-  }
-
-  private static synchronized String ask(String line) throws IOException {
-    commands.write(line + "\n");
-    commands.flush();
-    String answer = answers.readLine();
-    if (answer == null || answer.startsWith("failed")) {
-      throw new AssertionError(line + ": " + answer);
-    }
-    return answer;
+  private static String ask(String line) throws IOException {
+    return filter.ask(line);
   }
 
   /** Lab container {@code index} attached (or updated) under {@code policy}. */
   private static LabContainer attached(int index, String policy) throws IOException {
     LabContainer container = lab.container(index);
-    ask(
-        "attach box"
-            + index
-            + " "
-            + IpAddresses.format(container.ipv4())
-            + " "
-            + IpAddresses.format(container.ipv6())
-            + " "
-            + policy);
+    FilterLabMain.attach(filter, "box" + index, container, policy);
     return container;
   }
 
