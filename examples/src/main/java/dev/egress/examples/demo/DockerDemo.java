@@ -1,6 +1,6 @@
 package dev.egress.examples.demo;
 
-import dev.egress.container.DockerCli;
+import dev.egress.container.DockerEngine;
 import dev.egress.enforcer.EgressException;
 import dev.egress.examples.launcher.ContainerNetwork;
 import dev.egress.examples.launcher.LaunchException;
@@ -69,7 +69,8 @@ final class DockerDemo {
       throws IOException, EgressException, InterruptedException {
     Path policies = Files.createTempDirectory("egress-demo-policies");
     Files.writeString(policies.resolve("agent" + PolicyRegistry.SUFFIX), PolicyText.format(policy));
-    DockerCli docker = new DockerCli(PROCESSES, "docker", Duration.ofSeconds(60), BRIDGE);
+    DockerEngine docker =
+        new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE);
     try (HostUplink uplink = HostUplink.start();
         NftEgressEnforcer enforcer =
             NftEgressEnforcer.builder()
@@ -100,7 +101,11 @@ final class DockerDemo {
   }
 
   private static int probe(
-      PrintStream out, Launcher launcher, DockerCli docker, HostUplink uplink, EgressPolicy policy)
+      PrintStream out,
+      Launcher launcher,
+      DockerEngine docker,
+      HostUplink uplink,
+      EgressPolicy policy)
       throws IOException, LaunchException, InterruptedException {
     try (TcpListener proxy = new TcpListener(GATEWAY, Demo.PROXY_PORT);
         TcpListener ssh = new TcpListener(GATEWAY, Demo.SSH_LIKE_PORT)) {
@@ -119,7 +124,6 @@ final class DockerDemo {
           NETWORK,
           BRIDGE,
           (System.nanoTime() - start) / 1_000_000);
-      BusyboxProbes.awaitIpv6Settled(PROCESSES, BRIDGE);
       BusyboxProbes probes = new BusyboxProbes(docker, uplink);
       String id = agent.id();
       Resolutions resolutions = uplink.names().resolve(policy.hostNames());
