@@ -9,6 +9,7 @@ module dev.egress.examples {
   requires dev.egress.nftables;
   requires dev.egress.core;
   requires dev.egress.lab;
+  requires dev.egress.dns;
 
   exports dev.egress.examples.launcher;
 }

@@ -32,6 +32,7 @@ import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
@@ -94,6 +95,8 @@ public final class LabAgent {
         return "ok listening";
       case "record":
         return record(args);
+      case "queries":
+        return "ok " + queries(args[0]);
       case "accepted":
         AtomicInteger count = accepted.get(Integer.parseInt(args[0]));
         return "ok " + (count == null ? 0 : count.get());
@@ -216,6 +219,15 @@ public final class LabAgent {
     return "ok";
   }
 
+  /** The queries for {@code name} this namespace's DNS servers received, all types. */
+  private int queries(String name) {
+    int queries = 0;
+    for (TestDnsServer server : dnsServers) {
+      queries += server.queries(name);
+    }
+    return queries;
+  }
+
   private String connect(String id, InetAddress target, int port, int timeoutMillis, boolean hold)
       throws IOException {
     Socket socket = new Socket();
@@ -304,15 +316,13 @@ public final class LabAgent {
       DatagramPacket reply = new DatagramPacket(new byte[1500], 1500);
       socket.receive(reply);
       Message answer = new Message(Arrays.copyOf(reply.getData(), reply.getLength()));
-      StringBuilder addresses = new StringBuilder();
+      StringBuilder text = new StringBuilder(Rcode.string(answer.getRcode()));
       for (Record record : answer.getSection(Section.ANSWER)) {
         if (record instanceof ARecord a) {
-          addresses
-              .append(addresses.length() == 0 ? "" : ",")
-              .append(a.getAddress().getHostAddress());
+          text.append(' ').append(a.getAddress().getHostAddress());
         }
       }
-      return "ok answered " + addresses;
+      return "ok answered " + text;
     } catch (PortUnreachableException e) {
       return "ok refused";
     } catch (SocketTimeoutException e) {

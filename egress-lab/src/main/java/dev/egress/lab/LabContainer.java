@@ -192,6 +192,19 @@ public final class LabContainer {
     return probe("dnsq " + IpAddresses.format(server) + " " + name + " " + millis());
   }
 
+  /**
+   * Asks {@code server} (UDP port 53) for the A records of {@code name}, and returns what came
+   * back: the response code and the answer's addresses, or the outcome without an answer.
+   */
+  public DnsAnswer resolve(InetAddress server, String name) {
+    String command = "dnsq " + IpAddresses.format(server) + " " + name + " " + millis();
+    try {
+      return DnsAnswer.parse(agent.ask(command, probeTimeout.plusSeconds(5)));
+    } catch (IOException e) {
+      throw new UncheckedIOException("probe '" + command + "' in " + namespace + " failed", e);
+    }
+  }
+
   /** Opens a TCP connection and keeps it under {@code handle} for {@link #exchange}. */
   public Outcome open(String handle, InetAddress target, int port) {
     return probe("open " + handle + " " + IpAddresses.format(target) + " " + port + " " + millis());

@@ -598,6 +598,15 @@ public final class NetnsLab implements AutoCloseable {
     return Integer.parseInt(internet.ask("accepted " + port, STEP_TIMEOUT));
   }
 
+  /**
+   * How many queries (any type) for {@code name} the internet's DNS servers ({@link #dnsServer()},
+   * {@link #otherDnsServer()} and the rest) have received so far.
+   */
+  public int internetDnsQueries(String name) throws IOException {
+    Agent internet = java.util.Objects.requireNonNull(this.internet, "the lab is closed");
+    return Integer.parseInt(internet.ask("queries " + name, STEP_TIMEOUT));
+  }
+
   /** How many UDP datagrams the internet's echo servers on {@code port} have received so far. */
   public int receivedOnInternet(int port) throws IOException {
     Agent internet = java.util.Objects.requireNonNull(this.internet, "the lab is closed");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
@@ -67,6 +68,21 @@ class NetnsLabTest {
         Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.dnsServer(), "api.example.test"));
     assertEquals(
         Outcome.REACHED, lab.container(1).dnsQuery(NetnsLab.otherDnsServer(), "nope.example.test"));
+  }
+
+  @Test
+  void resolve_returnsTheResponseCodeAndAddresses_andTheInternetCountsItsQueries()
+      throws IOException {
+    lab.names().set("count.example.test", Duration.ofSeconds(5), NetnsLab.web(1));
+    int before = lab.internetDnsQueries("count.example.test");
+
+    DnsAnswer found = lab.container(1).resolve(NetnsLab.dnsServer(), "count.example.test");
+    DnsAnswer missing = lab.container(1).resolve(NetnsLab.otherDnsServer(), "nope2.example.test");
+
+    assertEquals(new DnsAnswer(Outcome.REACHED, "NOERROR", List.of(NetnsLab.web(1))), found);
+    assertEquals(new DnsAnswer(Outcome.REACHED, "NXDOMAIN", List.of()), missing);
+    assertEquals(before + 1, lab.internetDnsQueries("count.example.test"));
+    assertEquals(1, lab.internetDnsQueries("nope2.example.test"));
   }
 
   @Test

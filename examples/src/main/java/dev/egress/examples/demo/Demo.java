@@ -1,13 +1,10 @@
 package dev.egress.examples.demo;
 
-import dev.egress.audit.AuditRecord;
-import dev.egress.audit.AuditWriter;
-import dev.egress.audit.RefusedPacket;
-import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
+import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.LabNames;
 import dev.egress.lab.NetnsLab;
@@ -24,15 +21,14 @@ import dev.egress.policy.Resolutions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.SortedSet;
 
 /**
  * The README's first command: on Linux as root, builds a network lab (a container namespace, a host
@@ -46,6 +42,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Demo {
   static final String API = "api.anthropic.com";
   static final String NPM = "registry.npmjs.org";
+  static final String WILDCARD_SUFFIX = "githubusercontent.com";
+  static final String WILDCARD_NAME = "raw." + WILDCARD_SUFFIX;
+
+  /** The filter's address in the lab: on the host's loopback, routed to from every container. */
+  static final InetAddress LAB_FILTER = IpAddresses.parse("10.76.0.53");
+
   static final int PROXY_PORT = 3001;
   static final int SSH_LIKE_PORT = 2222;
 
@@ -66,12 +68,17 @@ public final class Demo {
     System.exit(status);
   }
 
-  /** The policy a NanoClaw agent container gets: the Anthropic API, the credential proxy, DNS. */
+  /**
+   * The policy a NanoClaw agent container gets: the Anthropic API, raw files from GitHub (any name
+   * under {@value #WILDCARD_SUFFIX}), the credential proxy, and the DNS filter as its only
+   * resolver.
+   */
   static EgressPolicy nanoClawLike() {
     return EgressPolicy.builder()
         .allowTcp(Destination.host(API), 443)
+        .allowTcp(Destination.host("*." + WILDCARD_SUFFIX), 443)
         .allowTcp(Destination.gateway(), PROXY_PORT)
-        .dns(DnsRule.servers(NetnsLab.dnsServer()))
+        .dns(DnsRule.filter())
         .logDenied(true)
         .build();
   }
@@ -115,6 +122,8 @@ public final class Demo {
   static void setNames(LabNames names) throws IOException {
     names.set(API, Duration.ofSeconds(30), NetnsLab.web(0), NetnsLab.webV6(0));
     names.set(NPM, Duration.ofSeconds(30), NetnsLab.web(1));
+    names.set(WILDCARD_NAME, Duration.ofSeconds(30), NetnsLab.web(2));
+    names.set(WILDCARD_SUFFIX, Duration.ofSeconds(30), NetnsLab.web(2));
   }
 
   /** A TCP destination of the probe table. */
@@ -138,7 +147,8 @@ public final class Demo {
     out.println("Not enforcing here: " + why + ".");
     out.println("On Linux as root this demo builds a network-namespace lab and probes it.");
     out.println("The nftables script it would load for a container at 172.17.0.2 (Docker's");
-    out.println("default bridge), with api.anthropic.com resolving to 192.0.2.10:");
+    out.println("default bridge), with api.anthropic.com resolving to 192.0.2.10 and the DNS");
+    out.println("filter on 172.17.0.1:");
     out.println();
     ContainerEndpoint container =
         new ContainerEndpoint(
@@ -150,6 +160,7 @@ public final class Demo {
     try (NftEgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(NameResolver.fixed(resolutions))
+            .dnsFilter(IpAddresses.parse("172.17.0.1"))
             .guard(
                 new NftGuard(List.of("docker0"), List.of(IpNetwork.parse("172.17.0.0/16")), true))
             .build()) {
@@ -167,7 +178,7 @@ public final class Demo {
   }
 
   private static int runInLab(PrintStream out, NetnsLab lab, EgressPolicy policy)
-      throws IOException, EgressException, InterruptedException {
+      throws IOException, InterruptedException {
     setNames(lab.names());
     LabContainer agent = lab.container(1);
     LabContainer unattached = lab.container(2);
@@ -177,6 +188,10 @@ public final class Demo {
             + agent
             + " behind gateway "
             + IpAddresses.format(lab.gateway())
+            + "; DNS filter on "
+            + IpAddresses.format(LAB_FILTER)
+            + " in the host namespace, its upstream the lab's DNS "
+            + IpAddresses.format(NetnsLab.dnsServer())
             + "; "
             + API
             + " -> "
@@ -184,30 +199,36 @@ public final class Demo {
             + ", "
             + IpAddresses.format(NetnsLab.webV6(0))
             + "; "
+            + WILDCARD_NAME
+            + " -> "
+            + IpAddresses.format(NetnsLab.web(2))
+            + "; "
             + NPM
             + " -> "
             + IpAddresses.format(NetnsLab.web(1))
             + " (lab DNS only)");
-    NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true);
-    int mismatches;
-    List<AuditRecord.Refused> refused = new CopyOnWriteArrayList<>();
-    Path auditFile = Files.createTempFile("egress-demo-audit", ".jsonl");
-    try (AuditWriter writer = AuditWriter.builder(auditFile).build();
-        NftEgressEnforcer enforcer =
-            NftEgressEnforcer.builder()
-                .resolver(lab.names())
-                .nftCommand(lab.inHost("nft"))
-                .conntrackCommand(lab.inHost("conntrack"))
-                .procNet(lab.hostProcNet())
-                .guard(guard)
-                .tcpdumpCommand(lab.inHost("tcpdump"))
-                .audit(writer, refused::add)
-                .build()) {
-      long start = System.nanoTime();
-      Attachment attachment = enforcer.attach(agent.endpoint(), policy);
+    lab.exec(
+        lab.hostNamespace(),
+        "ip",
+        "address",
+        "add",
+        IpAddresses.format(LAB_FILTER) + "/32",
+        "dev",
+        "lo");
+    try (LabHostProcess host = LabHostProcess.start(lab, LAB_FILTER)) {
       out.printf(
-          "Attached in %d ms (the first attach also loads the table: two nft transactions).%n",
-          (System.nanoTime() - start) / 1_000_000);
+          "Attached in %s ms (the first attach also loads the table: two nft transactions).%n",
+          host.ask(
+              "attach "
+                  + agent.id()
+                  + " "
+                  + IpAddresses.format(agent.ipv4())
+                  + " "
+                  + IpAddresses.format(agent.ipv6())
+                  + " "
+                  + IpAddresses.format(lab.gateway()),
+              "attached"));
+      // The exact names' sets hold what the enforcer resolved itself; wildcards start empty.
       Resolutions resolutions = lab.names().resolve(policy.hostNames());
       InetAddress gateway = lab.gateway();
       List<Probe> probes = new ArrayList<>();
@@ -215,33 +236,38 @@ public final class Demo {
         probes.add(
             new Probe(
                 "tcp " + target.description(),
-                policy.permits(Flow.tcp(target.address(), target.port()), gateway, resolutions),
+                policy.permits(
+                    Flow.tcp(target.address(), target.port()), gateway, LAB_FILTER, resolutions),
                 () -> agent.tcp(target.address(), target.port()).reached()));
       }
       probes.add(
           new Probe(
               "udp " + API + ":7000",
-              policy.permits(Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, resolutions),
+              policy.permits(
+                  Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, LAB_FILTER, resolutions),
               () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT).reached()));
       probes.add(new Probe("icmp echo " + API, false, () -> agent.ping(NetnsLab.web(0)).reached()));
-      probes.add(
-          new Probe(
-              "dns query to the policy's resolver",
-              policy.permits(Flow.udp(NetnsLab.dnsServer(), 53), gateway, resolutions),
-              () -> agent.dnsQuery(NetnsLab.dnsServer(), API).reached()));
-      probes.add(
-          new Probe(
-              "dns query to another resolver",
-              policy.permits(Flow.udp(NetnsLab.otherDnsServer(), 53), gateway, resolutions),
-              () -> agent.dnsQuery(NetnsLab.otherDnsServer(), API).reached()));
+      // Names asked through the filter last: what it grants widens the wildcard's set.
+      for (String name : List.of(API, WILDCARD_NAME, WILDCARD_SUFFIX, NPM)) {
+        probes.add(lookupProbe(lab, policy, agent, LAB_FILTER, name));
+      }
+      for (String name : List.of(API, NPM)) {
+        probes.add(lookupProbe(lab, policy, agent, NetnsLab.otherDnsServer(), name));
+      }
       probes.add(
           new Probe(
               "unattached container -> " + API + ":443",
               false,
               () -> unattached.tcp(NetnsLab.web(0), 443).reached()));
-      mismatches = printTable(out, "attached", probes);
+      out.println();
+      out.println(
+          "dns NAME + tcp 443: the container asks the filter for NAME and connects to the answer;");
+      out.println(
+          "refused means NXDOMAIN with no query reaching the lab's DNS. @ADDRESS: asked another");
+      out.println("resolver, which the rules redirect to the filter.");
+      int mismatches = printTable(out, "attached", probes);
 
-      attachment.detach();
+      host.ask("detach", "done");
       List<Probe> after =
           List.of(
               new Probe(
@@ -251,33 +277,72 @@ public final class Demo {
       mismatches += printTable(out, "detached", after);
       // NFLOG hands packets over in batches, at the latest after a second: wait for the last.
       Thread.sleep(2000);
-      printRecords(out, refused);
-    } finally {
-      Files.deleteIfExists(auditFile);
+      List<String> records = host.records();
+      out.println();
+      out.println("The audit trail recorded " + records.size() + " refused packets:");
+      records.forEach(out::println);
+      out.println();
+      out.println(
+          mismatches == 0
+              ? "All probes matched the policy. Lab removed."
+              : mismatches + " probe(s) did not match the policy. Lab removed.");
+      return mismatches == 0 ? 0 : 1;
     }
-    out.println();
-    out.println(
-        mismatches == 0
-            ? "All probes matched the policy. Lab removed."
-            : mismatches + " probe(s) did not match the policy. Lab removed.");
-    return mismatches == 0 ? 0 : 1;
   }
 
-  /** The audit trail of the refused probes, as {@code egressctl logs} would show the file. */
-  private static void printRecords(PrintStream out, List<AuditRecord.Refused> records) {
-    out.println();
-    out.println("The audit trail recorded " + records.size() + " refused packets:");
-    for (AuditRecord.Refused record : records) {
-      RefusedPacket packet = record.packet();
-      out.printf(
-          "  %-16s %s -> %s %s%s  %s%n",
-          record.container() == null ? "(none)" : record.container().value(),
-          IpAddresses.format(packet.source()),
-          IpAddresses.format(packet.destination()),
-          packet.protocol().wireName(),
-          packet.destinationPort() == null ? "" : "/" + packet.destinationPort(),
-          record.reason().wireName());
+  /** The lab's DNS record of {@code name}, as {@link #setNames} sets it. */
+  private static InetAddress recordOf(String name) {
+    switch (name) {
+      case API:
+        return NetnsLab.web(0);
+      case NPM:
+        return NetnsLab.web(1);
+      case WILDCARD_NAME:
+      case WILDCARD_SUFFIX:
+        return NetnsLab.web(2);
+      default:
+        throw new IllegalArgumentException("no lab record for " + name);
     }
+  }
+
+  /**
+   * A row that asks {@code server} for {@code name} from the container and connects to the answer
+   * on port 443. Expected allowed when the filter answers the name (an allow line covers it) and
+   * the policy then lets the connection through (the filter grants the answer to the covering
+   * names' sets); otherwise refused, which the filter's semantics make NXDOMAIN with no query
+   * upstream. A port-53 query to any other server is redirected to the filter, so it gets the same
+   * verdict. Seen as allowed: the record's address answered, and a connection to it; as refused:
+   * NXDOMAIN with no query reaching the lab's DNS servers; anything else fails the row.
+   */
+  private static Probe lookupProbe(
+      NetnsLab lab, EgressPolicy policy, LabContainer agent, InetAddress server, String name) {
+    SortedSet<HostName> covering = policy.namesCovering(HostName.of(name));
+    InetAddress address = recordOf(name);
+    Map<HostName, Set<InetAddress>> granted = new HashMap<>();
+    covering.forEach(host -> granted.put(host, Set.of(address)));
+    boolean expected =
+        !covering.isEmpty()
+            && policy.permits(
+                Flow.tcp(address, 443), lab.gateway(), LAB_FILTER, new Resolutions(granted));
+    String via = server.equals(LAB_FILTER) ? "" : " @" + IpAddresses.format(server);
+    return new Probe(
+        "dns " + name + via + " + tcp 443",
+        expected,
+        () -> {
+          int before = lab.internetDnsQueries(name);
+          DnsAnswer answer = agent.resolve(server, name);
+          int upstream = lab.internetDnsQueries(name) - before;
+          if ("NXDOMAIN".equals(answer.rcode()) && upstream == 0) {
+            return false;
+          }
+          if ("NOERROR".equals(answer.rcode())
+              && answer.addresses().equals(List.of(address))
+              && agent.tcp(address, 443).reached()) {
+            return true;
+          }
+          throw new IOException(
+              "got " + answer + " with " + upstream + " upstream queries, and no connection");
+        });
   }
 
   static int printTable(PrintStream out, String phase, List<Probe> probes)

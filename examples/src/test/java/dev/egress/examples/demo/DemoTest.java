@@ -29,8 +29,21 @@ class DemoTest {
       assertTrue(
           output.contains("tcp api.anthropic.com:443                      allowed   allowed"),
           output);
+      // The filter's three cases: an allowed name, a wildcard's sub-domain, a refused name (the
+      // table's expectations come from the policy; these pin that the policy still has them).
+      assertTrue(
+          output.contains("dns api.anthropic.com + tcp 443                allowed   allowed"),
+          output);
+      assertTrue(
+          output.contains("dns raw.githubusercontent.com + tcp 443        allowed   allowed"),
+          output);
+      assertTrue(
+          output.contains("dns registry.npmjs.org + tcp 443               refused   refused"),
+          output);
+      assertTrue(
+          output.contains("dns registry.npmjs.org @10.99.0.54 + tcp 443   refused   refused"),
+          output);
       assertTrue(output.contains("The audit trail recorded"), output);
-      assertTrue(output.contains("dns-foreign-resolver"), output);
       assertTrue(output.contains("guard-unattached"), output);
     } else if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       Assertions.fail("CI=true and the demo cannot run here:\n" + output);
