@@ -7,12 +7,10 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.ProcessResult;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,8 +36,7 @@ import org.jspecify.annotations.Nullable;
  * a fixed name (option {@code com.docker.network.bridge.name}), so that the enforcer's guard can
  * name it; its gateway is the subnet's first address. An existing network of that name is used only
  * if it has the same subnets and bridge: otherwise containers could get addresses the guard does
- * not cover. With an IPv6 subnet, duplicate address detection is turned off on the bridge (see
- * {@link #ensureNetwork}), which needs root.
+ * not cover.
  *
  * <p><b>Addresses</b>: {@link #create} gives each container the lowest host address of the subnet
  * that no container of this network uses (IPv6: the same host number in the IPv6 prefix), and
@@ -65,7 +62,6 @@ public final class DockerEngine implements ContainerRuntime {
 
   private final EngineHttp http;
   private final String bridge;
-  private final Path ipv6Conf;
   private final DockerJson json = new DockerJson();
   private final ObjectMapper mapper = new ObjectMapper();
   private final Set<InetAddress> creating = new HashSet<>(); // guarded by this
@@ -81,15 +77,7 @@ public final class DockerEngine implements ContainerRuntime {
    *     . -}): the name to give the enforcer's guard
    */
   public DockerEngine(Path socket, Duration timeout, String bridge) {
-    this(socket, timeout, bridge, Path.of("/proc/sys/net/ipv6/conf"));
-  }
-
-  /**
-   * @param ipv6Conf the kernel's per-interface IPv6 settings ({@code /proc/sys/net/ipv6/conf})
-   */
-  DockerEngine(Path socket, Duration timeout, String bridge, Path ipv6Conf) {
     this.http = new EngineHttp(socket, timeout);
-    this.ipv6Conf = ipv6Conf;
     if (!BRIDGE.matcher(bridge).matches()) {
       throw new IllegalArgumentException(
           "'" + bridge + "' is not a bridge name: 1-15 letters, digits, '_', '.' or '-'");
@@ -113,12 +101,10 @@ public final class DockerEngine implements ContainerRuntime {
   }
 
   /**
-   * Reads the network {@code name}, and creates it when it is missing. With an IPv6 subnet, turns
-   * off duplicate address detection on its bridge, so that the gateway's IPv6 address is usable as
-   * soon as a container's link comes up.
+   * Reads the network {@code name}, and creates it when it is missing.
    *
-   * @throws ContainerCliException if it could not be created, exists with other subnets or another
-   *     bridge name, or detection could not be turned off
+   * @throws ContainerCliException if it could not be created, or exists with other subnets or
+   *     another bridge name
    */
   @Override
   public void ensureNetwork(String name, IpNetwork subnet, @Nullable IpNetwork ipv6Subnet)
@@ -166,35 +152,7 @@ public final class DockerEngine implements ContainerRuntime {
     } else {
       throw failure(inspect, "inspect network " + name);
     }
-    if (ipv6Subnet != null) {
-      turnOffDuplicateAddressDetection();
-    }
     managed = new Managed(name, subnet, ipv6Subnet);
-  }
-
-  /**
-   * Docker gives the bridge its IPv6 gateway address as tentative, and duplicate address detection
-   * starts when the first container's link comes up: for about a second the host answers no
-   * neighbour solicitation for the gateway, and a container's first IPv6 connections go nowhere.
-   * The address is the subnet's gateway, which Docker alone hands out on a bridge only its
-   * containers join, so detection protects nothing here; without it the address is usable at once.
-   */
-  private void turnOffDuplicateAddressDetection() throws ContainerCliException {
-    Path setting = ipv6Conf.resolve(bridge).resolve("accept_dad");
-    try {
-      Files.writeString(setting, "0\n", StandardCharsets.US_ASCII);
-    } catch (IOException e) {
-      throw new ContainerCliException(
-          "cannot turn off IPv6 duplicate address detection on the bridge "
-              + bridge
-              + " ("
-              + setting
-              + ": "
-              + e
-              + "); without it a container's first IPv6 connections fail for about a second."
-              + " Run as root, or give the managed network no IPv6 subnet",
-          e);
-    }
   }
 
   /**

@@ -13,12 +13,10 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.ProcessResult;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Function;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,17 +28,8 @@ class DockerEngineTest {
 
   @TempDir Path directory;
 
-  /** Stands for /proc/sys/net/ipv6/conf, with the bridge egress0 doing DAD. */
-  @TempDir Path ipv6Conf;
-
-  @BeforeEach
-  void bridgeWithDad() throws Exception {
-    Files.createDirectories(ipv6Conf.resolve("egress0"));
-    Files.writeString(ipv6Conf.resolve("egress0/accept_dad"), "1\n");
-  }
-
   private DockerEngine docker(FakeEngine engine) {
-    return new DockerEngine(engine.socket(), Duration.ofSeconds(5), "egress0", ipv6Conf);
+    return new DockerEngine(engine.socket(), Duration.ofSeconds(5), "egress0");
   }
 
   private static JsonNode json(String text) throws Exception {
@@ -88,26 +77,6 @@ class DockerEngineTest {
                   + "{\"Subnet\":\"fd00:213::/64\",\"Gateway\":\"fd00:213::1\"}]},"
                   + "\"Options\":{\"com.docker.network.bridge.name\":\"egress0\"}}"),
           json(create.body()));
-      assertEquals("0\n", Files.readString(ipv6Conf.resolve("egress0/accept_dad")));
-    }
-  }
-
-  @Test
-  void ensureNetwork_withIpv6_failsWhenDadCannotBeTurnedOff_andWithoutIpv6LeavesItAlone()
-      throws Exception {
-    try (FakeEngine engine = new FakeEngine(directory, daemonWith(List.of(), "{\"Id\":\"n\"}"))) {
-      DockerEngine noSuchBridge =
-          new DockerEngine(engine.socket(), Duration.ofSeconds(5), "other0", ipv6Conf);
-      ContainerCliException e =
-          assertThrows(
-              ContainerCliException.class,
-              () -> noSuchBridge.ensureNetwork("managed", SUBNET, SUBNET6));
-      assertTrue(e.getMessage().contains("duplicate address detection"), e.getMessage());
-      ContainerRunSpec spec =
-          ContainerRunSpec.builder("agent-1", "img:1").network("managed").build();
-      assertThrows(IllegalStateException.class, () -> noSuchBridge.create(spec), "not managed");
-      docker(engine).ensureNetwork("managed", SUBNET, null);
-      assertEquals("1\n", Files.readString(ipv6Conf.resolve("egress0/accept_dad")));
     }
   }
 
