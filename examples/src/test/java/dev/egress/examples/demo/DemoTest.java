@@ -77,5 +77,21 @@ class DemoTest {
     assertTrue(
         output.contains("tcp api.anthropic.com:80                       refused   refused"),
         output);
+    // The filter's three cases, as in the lab, plus Docker's own resolver forwarding to --dns.
+    assertTrue(
+        output.contains("dns api.anthropic.com + tcp 443                allowed   allowed"),
+        output);
+    assertTrue(
+        output.contains("dns raw.githubusercontent.com + tcp 443        allowed   allowed"),
+        output);
+    assertTrue(
+        output.contains("dns registry.npmjs.org + tcp 443               refused   refused"),
+        output);
+    assertTrue(
+        output.contains("dns registry.npmjs.org @10.99.0.54 + tcp 443   refused   refused"),
+        output);
+    assertTrue(
+        output.contains("dns api.anthropic.com (own resolver) + tcp 443 allowed   allowed"),
+        output);
   }
 }
