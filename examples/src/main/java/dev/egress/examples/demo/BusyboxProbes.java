@@ -114,17 +114,14 @@ public final class BusyboxProbes {
   }
 
   /**
-   * Asks {@code server} (null: the container's own resolver) for the A records of {@code name}
-   * ({@code nslookup -type=a}), and returns what came back: the response code and the answer's
-   * addresses, or a timeout.
+   * Asks {@code server} for the A records of {@code name} ({@code nslookup -type=a}), and returns
+   * what came back: the response code and the answer's addresses, or a timeout.
    */
-  public DnsAnswer resolve(String id, @Nullable InetAddress server, String name)
+  public DnsAnswer resolve(String id, InetAddress server, String name)
       throws ContainerCliException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of("nslookup", "-type=a", "-timeout=2", name));
-    if (server != null) {
-      command.add(IpAddresses.format(server));
-    }
-    return nslookupAnswer(runtime.exec(id, command));
+    return nslookupAnswer(
+        runtime.exec(
+            id, List.of("nslookup", "-type=a", "-timeout=2", name, IpAddresses.format(server))));
   }
 
   /** Reads busybox {@code nslookup}'s output: the server block, a blank line, then the answer. */

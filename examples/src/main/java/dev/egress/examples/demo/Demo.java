@@ -26,11 +26,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The README's first command: on Linux as root, builds a network lab (a container namespace, a host
@@ -261,8 +259,8 @@ public final class Demo {
       NameProbing probing =
           new NameProbing() {
             @Override
-            public DnsAnswer resolve(@Nullable InetAddress server, String name) {
-              return agent.resolve(Objects.requireNonNull(server, "server"), name);
+            public DnsAnswer resolve(InetAddress server, String name) {
+              return agent.resolve(server, name);
             }
 
             @Override
@@ -340,8 +338,8 @@ public final class Demo {
 
   /** What a DNS row needs from wherever its container runs. */
   interface NameProbing {
-    /** The container asks {@code server} (null: the resolver it was told to use) for A records. */
-    DnsAnswer resolve(@Nullable InetAddress server, String name) throws Exception;
+    /** The container asks {@code server} for the A records of {@code name}. */
+    DnsAnswer resolve(InetAddress server, String name) throws Exception;
 
     /** Whether a TCP connection from the container opened. */
     boolean tcp(InetAddress address, int port) throws Exception;
@@ -358,15 +356,12 @@ public final class Demo {
    * upstream. A port-53 query to any other server is redirected to the filter, so it gets the same
    * verdict. Seen as allowed: the record's address answered, and a connection to it; as refused:
    * NXDOMAIN with no query reaching the upstream DNS servers; anything else fails the row.
-   *
-   * @param server the address asked, null for the container's own resolver (Docker's, which
-   *     forwards to {@code --dns})
    */
   static Probe lookupProbe(
       EgressPolicy policy,
       InetAddress gateway,
       InetAddress filter,
-      @Nullable InetAddress server,
+      InetAddress server,
       String name,
       NameProbing probing) {
     SortedSet<HostName> covering = policy.namesCovering(HostName.of(name));
@@ -376,10 +371,7 @@ public final class Demo {
     boolean expected =
         !covering.isEmpty()
             && policy.permits(Flow.tcp(address, 443), gateway, filter, new Resolutions(granted));
-    String via =
-        server == null
-            ? " (own resolver)"
-            : server.equals(filter) ? "" : " @" + IpAddresses.format(server);
+    String via = server.equals(filter) ? "" : " @" + IpAddresses.format(server);
     return new Probe(
         "dns " + name + via + " + tcp 443",
         expected,

@@ -34,7 +34,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The demo on real Docker: the launcher creates a container from the test image on a managed
@@ -59,6 +58,9 @@ final class DockerDemo {
    * reaches and Docker gives the host when it creates the network.
    */
   private static final InetAddress FILTER = GATEWAY;
+
+  /** Docker's embedded resolver, in every container on a user-defined network. */
+  private static final InetAddress EMBEDDED_DNS = IpAddresses.parse("127.0.0.11");
 
   private static final ProcessRunner PROCESSES = new SystemProcessRunner();
 
@@ -179,7 +181,7 @@ final class DockerDemo {
       Demo.NameProbing probing =
           new Demo.NameProbing() {
             @Override
-            public DnsAnswer resolve(@Nullable InetAddress server, String name)
+            public DnsAnswer resolve(InetAddress server, String name)
                 throws ContainerCliException, InterruptedException {
               return probes.resolve(id, server, name);
             }
@@ -202,9 +204,9 @@ final class DockerDemo {
         table.add(
             Demo.lookupProbe(policy, GATEWAY, FILTER, NetnsLab.otherDnsServer(), name, probing));
       }
-      // Docker's embedded resolver (127.0.0.11) forwards to --dns from the container's namespace.
+      // Docker's embedded resolver, the container's own, forwards to --dns from its namespace.
       for (String name : Demo.REDIRECTED_DNS_ROWS) {
-        table.add(Demo.lookupProbe(policy, GATEWAY, FILTER, null, name, probing));
+        table.add(Demo.lookupProbe(policy, GATEWAY, FILTER, EMBEDDED_DNS, name, probing));
       }
       Demo.printDnsLegend(out);
       int mismatches = Demo.printTable(out, "docker", table);

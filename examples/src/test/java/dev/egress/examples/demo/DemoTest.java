@@ -91,7 +91,7 @@ class DemoTest {
         output.contains("dns registry.npmjs.org @10.99.0.54 + tcp 443   refused   refused"),
         output);
     assertTrue(
-        output.contains("dns api.anthropic.com (own resolver) + tcp 443 allowed   allowed"),
+        output.contains("dns api.anthropic.com @127.0.0.11 + tcp 443    allowed   allowed"),
         output);
   }
 }
