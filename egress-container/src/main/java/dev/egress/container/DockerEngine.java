@@ -5,8 +5,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import dev.egress.process.SystemProcessRunner;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.URLEncoder;
@@ -62,6 +66,8 @@ public final class DockerEngine implements ContainerRuntime {
 
   private final EngineHttp http;
   private final String bridge;
+  private final ProcessRunner ip;
+  private final Duration timeout;
   private final DockerJson json = new DockerJson();
   private final ObjectMapper mapper = new ObjectMapper();
   private final Set<InetAddress> creating = new HashSet<>(); // guarded by this
@@ -75,9 +81,13 @@ public final class DockerEngine implements ContainerRuntime {
    * @param timeout how long one request may take before its connection is closed and it fails
    * @param bridge the Linux bridge name the managed network gets (1-15 of letters, digits, {@code _
    *     . -}): the name to give the enforcer's guard
+   * @param ip runs {@code ip} when a network with an IPv6 subnet is created (see {@link
+   *     #ensureNetwork})
    */
-  public DockerEngine(Path socket, Duration timeout, String bridge) {
+  public DockerEngine(Path socket, Duration timeout, String bridge, ProcessRunner ip) {
     this.http = new EngineHttp(socket, timeout);
+    this.ip = Objects.requireNonNull(ip, "ip");
+    this.timeout = timeout;
     if (!BRIDGE.matcher(bridge).matches()) {
       throw new IllegalArgumentException(
           "'" + bridge + "' is not a bridge name: 1-15 letters, digits, '_', '.' or '-'");
@@ -87,7 +97,8 @@ public final class DockerEngine implements ContainerRuntime {
 
   /** The daemon at {@link #DEFAULT_SOCKET}, with a 60 s timeout per request. */
   public static DockerEngine local(String bridge) {
-    return new DockerEngine(DEFAULT_SOCKET, Duration.ofSeconds(60), bridge);
+    return new DockerEngine(
+        DEFAULT_SOCKET, Duration.ofSeconds(60), bridge, new SystemProcessRunner());
   }
 
   @Override
@@ -101,7 +112,9 @@ public final class DockerEngine implements ContainerRuntime {
   }
 
   /**
-   * Reads the network {@code name}, and creates it when it is missing.
+   * Reads the network {@code name}, and creates it when it is missing; a new network's IPv6 gateway
+   * address is added again without duplicate address detection ({@code ip}, root), so that the
+   * first container's IPv6 connections work at once.
    *
    * @throws ContainerCliException if it could not be created, or exists with other subnets or
    *     another bridge name
@@ -149,10 +162,48 @@ public final class DockerEngine implements ContainerRuntime {
       }
       request.putObject("Options").put(BRIDGE_OPTION, bridge);
       expect(http.send("POST", "/networks/create", request.toString()), "create network " + name);
+      if (ipv6Subnet != null) {
+        readdWithoutDad(ipv6Subnet);
+      }
     } else {
       throw failure(inspect, "inspect network " + name);
     }
     managed = new Managed(name, subnet, ipv6Subnet);
+  }
+
+  /**
+   * Docker gives a new bridge its IPv6 gateway address tentative, and duplicate address detection
+   * runs when the first container's link comes up: for one to two seconds the host answers no
+   * neighbour solicitation for the gateway and a container's first IPv6 connections go nowhere.
+   * Whether an address gets detection is decided when it is added, so the address is removed and
+   * added again with {@code nodad}, while no container uses the new network. Detection protects
+   * nothing here: Docker alone hands out addresses on a bridge only its containers join.
+   */
+  private void readdWithoutDad(IpNetwork ipv6Subnet)
+      throws ContainerCliException, InterruptedException {
+    String gateway = format(host(ipv6Subnet, 1)) + "/" + ipv6Subnet.prefixLength();
+    for (List<String> argv :
+        List.of(
+            List.of("ip", "-6", "address", "del", gateway, "dev", bridge),
+            List.of("ip", "-6", "address", "add", gateway, "dev", bridge, "nodad"))) {
+      Command command = new Command(argv, "", timeout);
+      ProcessResult result;
+      try {
+        result = ip.run(command);
+      } catch (IOException e) {
+        throw new ContainerCliException(
+            "cannot run '" + command.shown() + "' (is iproute2 installed?): " + e.getMessage(), e);
+      }
+      if (!result.succeeded()) {
+        throw new ContainerCliException(
+            "'"
+                + command.shown()
+                + "' "
+                + result.summary()
+                + ": the managed network's IPv6 gateway is missing or still does duplicate address"
+                + " detection; remove the network ('docker network rm') and start again as root");
+      }
+    }
   }
 
   /**

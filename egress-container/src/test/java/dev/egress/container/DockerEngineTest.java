@@ -12,10 +12,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,8 +30,19 @@ class DockerEngineTest {
 
   @TempDir Path directory;
 
+  /** The ip commands run, answered by {@link #ipExitCode}. */
+  private final List<List<String>> ipCalls = new CopyOnWriteArrayList<>();
+
+  private volatile int ipExitCode;
+
+  private final ProcessRunner ip =
+      command -> {
+        ipCalls.add(command.argv());
+        return new ProcessResult(ipExitCode, "", ipExitCode == 0 ? "" : "RTNETLINK answers: no");
+      };
+
   private DockerEngine docker(FakeEngine engine) {
-    return new DockerEngine(engine.socket(), Duration.ofSeconds(5), "egress0");
+    return new DockerEngine(engine.socket(), Duration.ofSeconds(5), "egress0", ip);
   }
 
   private static JsonNode json(String text) throws Exception {
@@ -77,6 +90,35 @@ class DockerEngineTest {
                   + "{\"Subnet\":\"fd00:213::/64\",\"Gateway\":\"fd00:213::1\"}]},"
                   + "\"Options\":{\"com.docker.network.bridge.name\":\"egress0\"}}"),
           json(create.body()));
+      assertEquals(
+          List.of(
+              List.of("ip", "-6", "address", "del", "fd00:213::1/64", "dev", "egress0"),
+              List.of("ip", "-6", "address", "add", "fd00:213::1/64", "dev", "egress0", "nodad")),
+          ipCalls);
+    }
+  }
+
+  @Test
+  void ensureNetwork_whoseGatewayCannotBeReadded_fails_andAnExistingOneIsLeftAlone()
+      throws Exception {
+    try (FakeEngine engine = new FakeEngine(directory, daemonWith(List.of(), "{\"Id\":\"n\"}"))) {
+      ipExitCode = 2;
+      DockerEngine docker = docker(engine);
+      ContainerCliException e =
+          assertThrows(
+              ContainerCliException.class, () -> docker.ensureNetwork("managed", SUBNET, SUBNET6));
+      assertTrue(e.getMessage().contains("duplicate address detection"), e.getMessage());
+      ContainerRunSpec spec =
+          ContainerRunSpec.builder("agent-1", "img:1").network("managed").build();
+      assertThrows(IllegalStateException.class, () -> docker.create(spec), "not managed");
+    }
+    ipCalls.clear();
+    String existing =
+        "{\"IPAM\":{\"Config\":[{\"Subnet\":\"10.213.0.0/24\"},{\"Subnet\":\"fd00:213::/64\"}]},"
+            + "\"Options\":{\"com.docker.network.bridge.name\":\"egress0\"}}";
+    try (FakeEngine engine = new FakeEngine(directory, request -> respond(200, existing))) {
+      docker(engine).ensureNetwork("managed", SUBNET, SUBNET6);
+      assertEquals(List.of(), ipCalls, "containers may use an existing network's gateway");
     }
   }
 
@@ -334,7 +376,8 @@ class DockerEngineTest {
               }
               return respond(200, "{}");
             })) {
-      DockerEngine docker = new DockerEngine(engine.socket(), Duration.ofMillis(200), "egress0");
+      DockerEngine docker =
+          new DockerEngine(engine.socket(), Duration.ofMillis(200), "egress0", ip);
       long start = System.nanoTime();
       ContainerCliException e =
           assertThrows(ContainerCliException.class, () -> docker.inspect("a"));
@@ -346,7 +389,7 @@ class DockerEngineTest {
   @Test
   void noDaemon_andAnAnswerThatIsNotHttp_fail() throws Exception {
     DockerEngine none =
-        new DockerEngine(directory.resolve("none.sock"), Duration.ofSeconds(1), "e");
+        new DockerEngine(directory.resolve("none.sock"), Duration.ofSeconds(1), "e", ip);
     ContainerCliException e = assertThrows(ContainerCliException.class, () -> none.inspect("a"));
     assertTrue(e.getMessage().contains("cannot be reached"), e.getMessage());
     try (FakeEngine engine =

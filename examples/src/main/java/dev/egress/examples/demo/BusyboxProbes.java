@@ -6,12 +6,9 @@ import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.HostUplink;
 import dev.egress.lab.Outcome;
 import dev.egress.policy.IpAddresses;
-import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
-import dev.egress.process.ProcessRunner;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -35,39 +32,6 @@ public final class BusyboxProbes {
   public BusyboxProbes(ContainerRuntime runtime, HostUplink uplink) {
     this.runtime = runtime;
     this.uplink = uplink;
-  }
-
-  /**
-   * Waits, at most 10 s, until the host's IPv6 addresses on {@code bridge} have passed duplicate
-   * address detection. Docker adds the network's gateway address as tentative, and detection starts
-   * only when the first container's link comes up; until it ends (about a second) the host answers
-   * no neighbour solicitation for the gateway, so the container's IPv6 packets go nowhere and a
-   * probe would report a refusal that no rule made.
-   *
-   * @throws IOException if an address is still tentative after 10 s, or {@code ip} fails
-   */
-  public static void awaitIpv6Settled(ProcessRunner processes, String bridge)
-      throws IOException, InterruptedException {
-    Command tentative =
-        new Command(
-            List.of("ip", "-6", "address", "show", "dev", bridge, "tentative"),
-            "",
-            Duration.ofSeconds(5));
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (true) {
-      ProcessResult result = processes.run(tentative);
-      if (!result.succeeded()) {
-        throw new IOException("cannot list the addresses of " + bridge + ": " + result.summary());
-      }
-      if (result.stdout().isBlank()) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException(
-            "IPv6 addresses on " + bridge + " still tentative after 10 s:\n" + result.stdout());
-      }
-      Thread.sleep(100);
-    }
   }
 
   /** Whether a TCP connection to {@code target:port} opened ({@code nc}, 2 s). */

@@ -87,7 +87,7 @@ final class DockerDemo {
     Path policies = Files.createTempDirectory("egress-demo-policies");
     Files.writeString(policies.resolve("agent" + PolicyRegistry.SUFFIX), PolicyText.format(policy));
     DockerEngine docker =
-        new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE);
+        new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE, PROCESSES);
     try (HostUplink uplink = HostUplink.start();
         DnsNameResolver upstream =
             DnsNameResolver.builder()
@@ -156,7 +156,6 @@ final class DockerDemo {
           (System.nanoTime() - start) / 1_000_000,
           IpAddresses.format(FILTER),
           IpAddresses.format(NetnsLab.dnsServer()));
-      BusyboxProbes.awaitIpv6Settled(PROCESSES, BRIDGE);
       BusyboxProbes probes = new BusyboxProbes(docker, uplink);
       String id = agent.id();
       // The exact names' sets hold what the enforcer resolved itself; wildcards start empty.

@@ -54,7 +54,7 @@ final class DockerLab implements AutoCloseable {
   }
 
   static DockerEngine docker() {
-    return new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE);
+    return new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE, PROCESSES);
   }
 
   static DockerLab start(Path root) throws IOException, InterruptedException {
