@@ -1,4 +1,7 @@
-/** Container runtimes driven through their command lines: Apple's {@code container} and Docker. */
+/**
+ * Container runtimes: Apple's {@code container} through its command line, Docker through its Engine
+ * API.
+ */
 module dev.egress.container {
   requires static org.jspecify;
   requires transitive dev.egress.api;

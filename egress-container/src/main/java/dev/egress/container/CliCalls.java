@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How a container CLI is called, for {@link ContainerCli} and {@link DockerCli}: one process per
- * call through the {@link ProcessRunner}, bounded by the timeout, shown in messages with the values
- * of {@code --env} redacted. Thread-safe.
+ * How a container CLI is called, for {@link ContainerCli}: one process per call through the {@link
+ * ProcessRunner}, bounded by the timeout, shown in messages with the values of {@code --env}
+ * redacted. Thread-safe.
  */
 final class CliCalls {
   private final ProcessRunner runner;

@@ -8,7 +8,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A container runtime as the launcher drives it: Apple's {@code container} CLI ({@link
- * ContainerCli}) or Docker ({@link DockerCli}). A launch is {@link #create} → wait until {@link
+ * ContainerCli}) or Docker ({@link DockerEngine}). A launch is {@link #create} → wait until {@link
  * #inspect} reports the addresses → attach the policy → {@link #start}. Docker creates a container
  * with its addresses chosen and starts it only when asked, so it sends nothing before its policy is
  * attached; Apple's CLI cannot create without starting, so {@link #create} starts it and the

@@ -1,7 +1,8 @@
 /**
- * A small abstraction over Apple's {@code container} command line: run a container detached,
- * inspect it, list, stop, exec into it, and create the network managed containers use. Output is
- * JSON, parsed in the three shapes the CLI has printed over its releases.
+ * A small abstraction over container runtimes ({@link dev.egress.container.ContainerRuntime}): run
+ * a container, inspect it, list, stop, exec into it, and create the network managed containers use.
+ * Apple's {@code container} through its command line, whose JSON is parsed in the three shapes it
+ * has printed over its releases; Docker through its Engine API on the daemon's Unix socket.
  *
  * <p>Null arguments throw {@link java.lang.NullPointerException} unless stated.
  */

@@ -106,6 +106,15 @@ public final class HostUplink implements AutoCloseable {
     return Integer.parseInt(agent.ask("received " + port, NetnsLab.STEP_TIMEOUT));
   }
 
+  /**
+   * How many queries (any type) for {@code name} the uplink's DNS servers ({@link
+   * NetnsLab#dnsServer()}, {@link NetnsLab#otherDnsServer()}) have received so far.
+   */
+  public int dnsQueries(String name) throws IOException {
+    Agent agent = java.util.Objects.requireNonNull(internet, "the uplink is closed");
+    return Integer.parseInt(agent.ask("queries " + name, NetnsLab.STEP_TIMEOUT));
+  }
+
   /** Removes the namespace, the veth (its peer goes with the namespace) and the routes. */
   @Override
   public void close() {

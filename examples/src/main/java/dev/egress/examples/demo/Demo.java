@@ -52,6 +52,15 @@ public final class Demo {
   /** The filter's address in the lab: on the host's loopback, routed to from every container. */
   static final InetAddress LAB_FILTER = IpAddresses.parse("10.76.0.53");
 
+  /**
+   * The names the DNS rows ask the filter for, in order: what the filter grants widens the
+   * wildcard's set, so these rows come after the TCP ones.
+   */
+  static final List<String> DNS_ROWS = List.of(API, WILDCARD_NAME, WILDCARD_SUFFIX, NPM);
+
+  /** The names the DNS rows ask another resolver for, which the rules redirect to the filter. */
+  static final List<String> REDIRECTED_DNS_ROWS = List.of(API, NPM);
+
   static final int PROXY_PORT = 3001;
   static final int SSH_LIKE_PORT = 2222;
 
@@ -262,24 +271,36 @@ public final class Demo {
                   Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), gateway, LAB_FILTER, resolutions),
               () -> agent.udp(NetnsLab.web(0), NetnsLab.UDP_PORT).reached()));
       probes.add(new Probe("icmp echo " + API, false, () -> agent.ping(NetnsLab.web(0)).reached()));
-      // Names asked through the filter last: what it grants widens the wildcard's set.
-      for (String name : List.of(API, WILDCARD_NAME, WILDCARD_SUFFIX, NPM)) {
-        probes.add(lookupProbe(lab, policy, agent, LAB_FILTER, name));
+      NameProbing probing =
+          new NameProbing() {
+            @Override
+            public DnsAnswer resolve(InetAddress server, String name) {
+              return agent.resolve(server, name);
+            }
+
+            @Override
+            public boolean tcp(InetAddress address, int port) {
+              return agent.tcp(address, port).reached();
+            }
+
+            @Override
+            public int upstreamQueries(String name) throws IOException {
+              return lab.internetDnsQueries(name);
+            }
+          };
+      for (String name : DNS_ROWS) {
+        probes.add(lookupProbe(policy, gateway, LAB_FILTER, LAB_FILTER, name, probing));
       }
-      for (String name : List.of(API, NPM)) {
-        probes.add(lookupProbe(lab, policy, agent, NetnsLab.otherDnsServer(), name));
+      for (String name : REDIRECTED_DNS_ROWS) {
+        probes.add(
+            lookupProbe(policy, gateway, LAB_FILTER, NetnsLab.otherDnsServer(), name, probing));
       }
       probes.add(
           new Probe(
               "unattached container -> " + API + ":443",
               false,
               () -> unattached.tcp(NetnsLab.web(0), 443).reached()));
-      out.println();
-      out.println(
-          "dns NAME + tcp 443: the container asks the filter for NAME and connects to the answer;");
-      out.println(
-          "refused means NXDOMAIN with no query reaching the lab's DNS. @ADDRESS: asked another");
-      out.println("resolver, which the rules redirect to the filter.");
+      printDnsLegend(out);
       int mismatches = printTable(out, "attached", probes);
 
       host.ask("detach");
@@ -320,6 +341,28 @@ public final class Demo {
     }
   }
 
+  /** What the DNS rows of a probe table mean. */
+  static void printDnsLegend(PrintStream out) {
+    out.println();
+    out.println(
+        "dns NAME + tcp 443: the container asks the filter for NAME and connects to the answer;");
+    out.println(
+        "refused means NXDOMAIN with no query reaching the upstream DNS. @ADDRESS: asked another");
+    out.println("resolver, which the rules redirect to the filter.");
+  }
+
+  /** What a DNS row needs from wherever its container runs. */
+  interface NameProbing {
+    /** The container asks {@code server} for the A records of {@code name}. */
+    DnsAnswer resolve(InetAddress server, String name) throws Exception;
+
+    /** Whether a TCP connection from the container opened. */
+    boolean tcp(InetAddress address, int port) throws Exception;
+
+    /** How many queries for {@code name} the filter's upstream has received so far. */
+    int upstreamQueries(String name) throws Exception;
+  }
+
   /**
    * A row that asks {@code server} for {@code name} from the container and connects to the answer
    * on port 443. Expected allowed when the filter answers the name (an allow line covers it) and
@@ -327,32 +370,36 @@ public final class Demo {
    * names' sets); otherwise refused, which the filter's semantics make NXDOMAIN with no query
    * upstream. A port-53 query to any other server is redirected to the filter, so it gets the same
    * verdict. Seen as allowed: the record's address answered, and a connection to it; as refused:
-   * NXDOMAIN with no query reaching the lab's DNS servers; anything else fails the row.
+   * NXDOMAIN with no query reaching the upstream DNS servers; anything else fails the row.
    */
-  private static Probe lookupProbe(
-      NetnsLab lab, EgressPolicy policy, LabContainer agent, InetAddress server, String name) {
+  static Probe lookupProbe(
+      EgressPolicy policy,
+      InetAddress gateway,
+      InetAddress filter,
+      InetAddress server,
+      String name,
+      NameProbing probing) {
     SortedSet<HostName> covering = policy.namesCovering(HostName.of(name));
     InetAddress address = recordOf(name);
     Map<HostName, Set<InetAddress>> granted = new HashMap<>();
     covering.forEach(host -> granted.put(host, Set.of(address)));
     boolean expected =
         !covering.isEmpty()
-            && policy.permits(
-                Flow.tcp(address, 443), lab.gateway(), LAB_FILTER, new Resolutions(granted));
-    String via = server.equals(LAB_FILTER) ? "" : " @" + IpAddresses.format(server);
+            && policy.permits(Flow.tcp(address, 443), gateway, filter, new Resolutions(granted));
+    String via = server.equals(filter) ? "" : " @" + IpAddresses.format(server);
     return new Probe(
         "dns " + name + via + " + tcp 443",
         expected,
         () -> {
-          int before = lab.internetDnsQueries(name);
-          DnsAnswer answer = agent.resolve(server, name);
-          int upstream = lab.internetDnsQueries(name) - before;
+          int before = probing.upstreamQueries(name);
+          DnsAnswer answer = probing.resolve(server, name);
+          int upstream = probing.upstreamQueries(name) - before;
           if ("NXDOMAIN".equals(answer.rcode()) && upstream == 0) {
             return false;
           }
           if ("NOERROR".equals(answer.rcode())
               && answer.addresses().equals(List.of(address))
-              && agent.tcp(address, 443).reached()) {
+              && probing.tcp(address, 443)) {
             return true;
           }
           throw new IOException(

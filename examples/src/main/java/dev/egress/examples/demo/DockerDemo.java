@@ -1,12 +1,16 @@
 package dev.egress.examples.demo;
 
-import dev.egress.container.DockerCli;
+import dev.egress.container.ContainerCliException;
+import dev.egress.container.DockerEngine;
+import dev.egress.dns.DnsNameResolver;
+import dev.egress.dns.filter.DnsFilter;
 import dev.egress.enforcer.EgressException;
 import dev.egress.examples.launcher.ContainerNetwork;
 import dev.egress.examples.launcher.LaunchException;
 import dev.egress.examples.launcher.Launcher;
 import dev.egress.examples.launcher.ManagedContainer;
 import dev.egress.examples.launcher.PolicyRegistry;
+import dev.egress.lab.DnsAnswer;
 import dev.egress.lab.HostUplink;
 import dev.egress.lab.NetnsLab;
 import dev.egress.nftables.NftEgressEnforcer;
@@ -23,6 +27,7 @@ import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,10 +37,12 @@ import java.util.Optional;
 
 /**
  * The demo on real Docker: the launcher creates a container from the test image on a managed
- * network, attaches the policy with the nftables enforcer before {@code docker start}, and the
- * probes are real packets sent from inside the container ({@code docker exec}) to a {@link
- * HostUplink}'s servers and to listeners on the network's gateway. Everything it creates is named
- * {@code egress-demo...} and removed at the end.
+ * network, attaches the policy with the nftables enforcer before it starts, and the probes are real
+ * packets sent from inside the container ({@code docker exec}) to a {@link HostUplink}'s servers
+ * and to listeners on the network's gateway. The enforcer's DNS filter runs in this process on the
+ * gateway address, the container is told to use it ({@code --dns}), and its upstream is the
+ * uplink's DNS server. Everything it creates is named {@code egress-demo...} and removed at the
+ * end.
  */
 final class DockerDemo {
   static final String IMAGE = "egress-test/busybox:1";
@@ -45,6 +52,16 @@ final class DockerDemo {
   private static final IpNetwork SUBNET = IpNetwork.parse("10.212.0.0/24");
   private static final IpNetwork SUBNET6 = IpNetwork.parse("fd00:212::/64");
   private static final InetAddress GATEWAY = IpAddresses.parse("10.212.0.1");
+
+  /**
+   * The DNS filter's address: the bridge's gateway, which every container on the managed network
+   * reaches and Docker gives the host when it creates the network.
+   */
+  private static final InetAddress FILTER = GATEWAY;
+
+  /** Docker's embedded resolver, in every container on a user-defined network. */
+  private static final InetAddress EMBEDDED_DNS = IpAddresses.parse("127.0.0.11");
+
   private static final ProcessRunner PROCESSES = new SystemProcessRunner();
 
   private DockerDemo() {}
@@ -69,13 +86,19 @@ final class DockerDemo {
       throws IOException, EgressException, InterruptedException {
     Path policies = Files.createTempDirectory("egress-demo-policies");
     Files.writeString(policies.resolve("agent" + PolicyRegistry.SUFFIX), PolicyText.format(policy));
-    DockerCli docker = new DockerCli(PROCESSES, "docker", Duration.ofSeconds(60), BRIDGE);
+    DockerEngine docker =
+        new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE, PROCESSES);
     try (HostUplink uplink = HostUplink.start();
+        DnsNameResolver upstream =
+            DnsNameResolver.builder()
+                .servers(List.of(new InetSocketAddress(NetnsLab.dnsServer(), 53)))
+                .build();
         NftEgressEnforcer enforcer =
             NftEgressEnforcer.builder()
-                .resolver(uplink.names())
+                .resolver(upstream)
                 .table(TABLE)
                 .guard(new NftGuard(List.of(BRIDGE), List.of(SUBNET, SUBNET6), true))
+                .dnsFilter(FILTER)
                 .build()) {
       Demo.setNames(uplink.names());
       Launcher launcher =
@@ -83,11 +106,18 @@ final class DockerDemo {
               .image(IMAGE)
               .namePrefix("egress-demo")
               .managedNetwork(new ContainerNetwork(NETWORK, SUBNET, SUBNET6))
-              .containerDns(List.of(NetnsLab.dnsServer()))
+              .containerDns(List.of(FILTER)) // --dns: the enforcer's filter, nothing else
               .build();
       try (launcher) {
-        launcher.start();
-        return probe(out, launcher, docker, uplink, policy);
+        launcher.start(); // creates the network, whose bridge holds the filter's address
+        try (DnsFilter filter =
+            DnsFilter.builder()
+                .attachments(enforcer)
+                .resolver(upstream)
+                .listen(new InetSocketAddress(FILTER, 53))
+                .start()) {
+          return probe(out, launcher, docker, uplink, policy);
+        }
       } catch (LaunchException e) {
         throw new IOException(e.getMessage(), e);
       }
@@ -100,7 +130,11 @@ final class DockerDemo {
   }
 
   private static int probe(
-      PrintStream out, Launcher launcher, DockerCli docker, HostUplink uplink, EgressPolicy policy)
+      PrintStream out,
+      Launcher launcher,
+      DockerEngine docker,
+      HostUplink uplink,
+      EgressPolicy policy)
       throws IOException, LaunchException, InterruptedException {
     try (TcpListener proxy = new TcpListener(GATEWAY, Demo.PROXY_PORT);
         TcpListener ssh = new TcpListener(GATEWAY, Demo.SSH_LIKE_PORT)) {
@@ -113,46 +147,67 @@ final class DockerDemo {
                       List.of("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done")));
       out.printf(
           "%nDocker container %s at %s on network %s (bridge %s), launched in %d ms:"
-              + " docker create, attach, docker start.%n",
+              + " created, attached, started (Docker's Engine API). DNS filter on %s, the"
+              + " bridge's gateway (the container's --dns), its upstream the uplink's DNS %s.%n",
           agent.id(),
           agent.endpoint().addresses().stream().map(IpAddresses::format).toList(),
           NETWORK,
           BRIDGE,
-          (System.nanoTime() - start) / 1_000_000);
-      BusyboxProbes.awaitIpv6Settled(PROCESSES, BRIDGE);
+          (System.nanoTime() - start) / 1_000_000,
+          IpAddresses.format(FILTER),
+          IpAddresses.format(NetnsLab.dnsServer()));
       BusyboxProbes probes = new BusyboxProbes(docker, uplink);
       String id = agent.id();
+      // The exact names' sets hold what the enforcer resolved itself; wildcards start empty.
       Resolutions resolutions = uplink.names().resolve(policy.hostNames());
       List<Demo.Probe> table = new ArrayList<>();
       for (Demo.Target target : Demo.tcpTargets(GATEWAY)) {
         table.add(
             new Demo.Probe(
                 "tcp " + target.description(),
-                policy.permits(Flow.tcp(target.address(), target.port()), GATEWAY, resolutions),
+                policy.permits(
+                    Flow.tcp(target.address(), target.port()), GATEWAY, FILTER, resolutions),
                 () -> probes.tcp(id, target.address(), target.port())));
       }
       table.add(
           new Demo.Probe(
               "udp " + Demo.API + ":" + NetnsLab.UDP_PORT,
-              policy.permits(Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), GATEWAY, resolutions),
+              policy.permits(
+                  Flow.udp(NetnsLab.web(0), NetnsLab.UDP_PORT), GATEWAY, FILTER, resolutions),
               () -> probes.udp(id, NetnsLab.web(0), NetnsLab.UDP_PORT)));
       table.add(
           new Demo.Probe("icmp echo " + Demo.API, false, () -> probes.ping(id, NetnsLab.web(0))));
-      table.add(
-          new Demo.Probe(
-              "dns query to the policy's resolver",
-              policy.permits(Flow.udp(NetnsLab.dnsServer(), 53), GATEWAY, resolutions),
-              () -> probes.lookup(id, Demo.API, NetnsLab.dnsServer(), NetnsLab.web(0))));
-      table.add(
-          new Demo.Probe(
-              "dns query to another resolver",
-              policy.permits(Flow.udp(NetnsLab.otherDnsServer(), 53), GATEWAY, resolutions),
-              () -> probes.lookup(id, Demo.API, NetnsLab.otherDnsServer(), NetnsLab.web(0))));
-      table.add(
-          new Demo.Probe(
-              "dns via Docker's embedded resolver (--dns)",
-              true,
-              () -> probes.lookup(id, Demo.API, null, NetnsLab.web(0))));
+      Demo.NameProbing probing =
+          new Demo.NameProbing() {
+            @Override
+            public DnsAnswer resolve(InetAddress server, String name)
+                throws ContainerCliException, InterruptedException {
+              return probes.resolve(id, server, name);
+            }
+
+            @Override
+            public boolean tcp(InetAddress address, int port)
+                throws ContainerCliException, InterruptedException {
+              return probes.tcp(id, address, port);
+            }
+
+            @Override
+            public int upstreamQueries(String name) throws IOException {
+              return uplink.dnsQueries(name);
+            }
+          };
+      for (String name : Demo.DNS_ROWS) {
+        table.add(Demo.lookupProbe(policy, GATEWAY, FILTER, FILTER, name, probing));
+      }
+      for (String name : Demo.REDIRECTED_DNS_ROWS) {
+        table.add(
+            Demo.lookupProbe(policy, GATEWAY, FILTER, NetnsLab.otherDnsServer(), name, probing));
+      }
+      // Docker's embedded resolver, the container's own, forwards to --dns from its namespace.
+      for (String name : Demo.REDIRECTED_DNS_ROWS) {
+        table.add(Demo.lookupProbe(policy, GATEWAY, FILTER, EMBEDDED_DNS, name, probing));
+      }
+      Demo.printDnsLegend(out);
       int mismatches = Demo.printTable(out, "docker", table);
       agent.stop();
       out.println();

@@ -1,6 +1,6 @@
 package dev.egress.examples.launcher;
 
-import dev.egress.container.DockerCli;
+import dev.egress.container.DockerEngine;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.lab.HostUplink;
@@ -53,8 +53,8 @@ final class DockerLab implements AutoCloseable {
     this.policies = policies;
   }
 
-  static DockerCli docker() {
-    return new DockerCli(PROCESSES, "docker", Duration.ofSeconds(60), BRIDGE);
+  static DockerEngine docker() {
+    return new DockerEngine(DockerEngine.DEFAULT_SOCKET, Duration.ofSeconds(60), BRIDGE, PROCESSES);
   }
 
   static DockerLab start(Path root) throws IOException, InterruptedException {

@@ -13,11 +13,13 @@ import java.util.List;
 
 /**
  * Launch → working, enforced container on real Docker, against a plain {@code docker run} on a
- * plain network of the same kind (the managed one's guard would block it), side by side in one run
- * (each round alternates which goes first). "Working" means a TCP connection from inside the
- * container to an allowed destination opened; with egress control a denied one must also be
- * refused, checked after the clock stops. Needs what the Docker suite needs (root, a Docker daemon,
- * the test image). Argument: rounds (default 15). Not run by {@code verify}.
+ * plain network of the same kind (the managed one's guard would block it): a dual-stack bridge with
+ * both addresses pinned, as the launcher's (an IPv6 network alone adds about a second to Docker's
+ * start on our machine, egress control or not). Side by side in one run (each round alternates
+ * which goes first). "Working" means a TCP connection from inside the container to an allowed
+ * destination opened; with egress control a denied one must also be refused, checked after the
+ * clock stops. Needs what the Docker suite needs (root, a Docker daemon, the test image). Argument:
+ * rounds (default 15). Not run by {@code verify}.
  */
 public final class DockerLaunchBenchmark {
   private static final String PLAIN_NETWORK = DockerLab.PREFIX + "-plain";
@@ -33,7 +35,16 @@ public final class DockerLaunchBenchmark {
         NftEgressEnforcer enforcer = lab.enforcer()) {
       DockerLab.run("docker", "network", "rm", PLAIN_NETWORK);
       ProcessResult network =
-          DockerLab.run("docker", "network", "create", "--subnet", "10.215.0.0/24", PLAIN_NETWORK);
+          DockerLab.run(
+              "docker",
+              "network",
+              "create",
+              "--ipv6",
+              "--subnet",
+              "10.215.0.0/24",
+              "--subnet",
+              "fd00:215::/64",
+              PLAIN_NETWORK);
       if (!network.succeeded()) {
         throw new IllegalStateException(network.summary());
       }
@@ -90,6 +101,8 @@ public final class DockerLaunchBenchmark {
                 PLAIN_NETWORK,
                 "--ip",
                 "10.215.0.2",
+                "--ip6",
+                "fd00:215::2",
                 DockerLab.IMAGE));
     run.addAll(DockerLauncherMain.idle());
     long start = System.nanoTime();

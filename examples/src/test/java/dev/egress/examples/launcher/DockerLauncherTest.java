@@ -123,6 +123,33 @@ class DockerLauncherTest {
   }
 
   @Test
+  void ipv6_theFirstContainerOnANewBridge_connectsAtOnce_theGatewayAddressIsNotTentative()
+      throws Exception {
+    lab.writePolicy("agent", "allow " + API + " port 443\ndns 10.99.0.53\n");
+    startLauncher(); // the network, and so its bridge, is created here: no container yet
+    ManagedContainer agent = launcher.launch("agent", spec -> spec.command(idle()));
+    // The gateway address, the one containers route through; the link-local ones the kernel adds
+    // still do detection, and containers do not use them.
+    String tentative =
+        DockerLab.run(
+                "ip",
+                "-6",
+                "address",
+                "show",
+                "dev",
+                DockerLab.BRIDGE,
+                "scope",
+                "global",
+                "tentative")
+            .stdout();
+    // With detection, Docker's gateway address stays tentative for a second or two after the
+    // first container's link comes up (seen here before the fix), and this connection went
+    // nowhere.
+    assertEquals("", tentative.strip(), "the bridge's gateway address right after launch");
+    assertTrue(tcp(agent, NetnsLab.webV6(0), 443), "first IPv6 connection, right after launch");
+  }
+
+  @Test
   void noStartupWindow_anEntrypointThatConnectsAtOnceNeverGetsThrough() throws Exception {
     lab.writePolicy("loop", "allow 10.99.0.10 port 443\ndns none\n");
     startLauncher();
@@ -340,9 +367,6 @@ class DockerLauncherTest {
   }
 
   private boolean tcp(ManagedContainer container, InetAddress target, int port) throws Exception {
-    if (IpAddresses.isIpv6(target)) {
-      BusyboxProbes.awaitIpv6Settled(DockerLab.PROCESSES, DockerLab.BRIDGE);
-    }
     return probes().tcp(container.id(), target, port);
   }
 

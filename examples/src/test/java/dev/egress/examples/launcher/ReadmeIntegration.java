@@ -1,7 +1,7 @@
 package dev.egress.examples.launcher;
 
 import dev.egress.container.ContainerCli;
-import dev.egress.container.DockerCli;
+import dev.egress.container.DockerEngine;
 import dev.egress.dns.DnsNameResolver;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.nftables.NftEgressEnforcer;
@@ -67,7 +67,7 @@ final class ReadmeIntegration {
     // --- README (Docker): begin ---
     IpNetwork v4 = IpNetwork.parse("10.213.0.0/24"); // used by managed containers only
     IpNetwork v6 = IpNetwork.parse("fd00:213::/64");
-    DockerCli docker = DockerCli.onPath("egress0"); // the managed network's bridge name
+    DockerEngine docker = DockerEngine.local("egress0"); // the managed network's bridge name
     EgressEnforcer enforcer =
         NftEgressEnforcer.builder()
             .resolver(DnsNameResolver.builder().build())
