@@ -136,7 +136,7 @@ public final class PfctlOutput {
   private static void requireCounted(@Nullable String rule) {
     if (rule != null) {
       throw new IllegalArgumentException(
-          "pfctl printed no statistics for rule '" + abbreviate(rule) + "'");
+          "pfctl printed no statistics for rule " + abbreviate(rule));
     }
   }
 
