@@ -1,6 +1,8 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.PfInspection;
@@ -24,7 +26,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Show the containers' rule sets as the kernel holds them: each rule set with the source"
-          + " addresses it governs, its rule count and its address tables' contents, and host-wide"
+          + " addresses it governs, its rule count, its address tables' contents and what its"
+          + " rules let through and refused (packets and bytes since it was last loaded), and"
+          + " host-wide"
           + " drift (filter disabled, hook or parent anchor missing, guard missing or altered)."
           + " The guard is checked against --config FILE (egressd's configuration), the --guard-*"
           + " options, or --no-guard; without one of them, as if the enforcer ran without one."
@@ -53,8 +57,15 @@ final class StatusCommand implements Callable<Integer> {
     this.host = host;
   }
 
-  /** What the kernel holds, and what is wrong host-wide. */
-  record Snapshot(List<InstalledRuleSet> ruleSets, List<String> drift) {}
+  /**
+   * What the kernel holds, and what is wrong host-wide.
+   *
+   * @param traffic each rule set's counters ({@link TrafficCounters}), read with the rule sets
+   */
+  record Snapshot(
+      List<InstalledRuleSet> ruleSets,
+      Map<RuleSetName, TrafficCounters> traffic,
+      List<String> drift) {}
 
   @Override
   public Integer call() throws EgressException, InterruptedException {
@@ -81,7 +92,21 @@ final class StatusCommand implements Callable<Integer> {
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("backend", chosen.optionName());
-      report.put("ruleSets", snapshot.ruleSets().stream().map(InstalledRuleSet::toJson).toList());
+      List<Map<String, Object>> ruleSets = new ArrayList<>();
+      for (InstalledRuleSet ruleSet : snapshot.ruleSets()) {
+        Map<String, Object> ruleSetJson = ruleSet.toJson();
+        TrafficCounters traffic = snapshot.traffic().get(ruleSet.name());
+        if (traffic != null) {
+          Map<String, Object> trafficJson = new LinkedHashMap<>();
+          trafficJson.put("allowedPackets", traffic.allowedPackets());
+          trafficJson.put("allowedBytes", traffic.allowedBytes());
+          trafficJson.put("refusedPackets", traffic.refusedPackets());
+          trafficJson.put("refusedBytes", traffic.refusedBytes());
+          ruleSetJson.put("traffic", trafficJson);
+        }
+        ruleSets.add(ruleSetJson);
+      }
+      report.put("ruleSets", ruleSets);
       report.put("drift", snapshot.drift());
       output.raw(Json.write(report));
     } else {
@@ -112,6 +137,19 @@ final class StatusCommand implements Callable<Integer> {
                           + table
                           + "> "
                           + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
+      TrafficCounters traffic = snapshot.traffic().get(ruleSet.name());
+      if (traffic != null) {
+        output.result(
+            "  allowed "
+                + traffic.allowedPackets()
+                + " packets ("
+                + traffic.allowedBytes()
+                + " bytes), refused "
+                + traffic.refusedPackets()
+                + " packets ("
+                + traffic.refusedBytes()
+                + " bytes)");
+      }
     }
     int count = snapshot.ruleSets().size();
     output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());
@@ -140,7 +178,7 @@ final class StatusCommand implements Callable<Integer> {
     // No table and no rule set is a host where nothing was attached yet, not drift.
     List<String> drift =
         ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
-    return new Snapshot(ruleSets, drift);
+    return new Snapshot(ruleSets, backend.counters(), drift);
   }
 
   /**
@@ -182,6 +220,6 @@ final class StatusCommand implements Callable<Integer> {
               + " is missing or altered: the rule sets above"
               + " are not evaluated (the enforcer reloads it on its next health check)");
     }
-    return new Snapshot(ruleSets, drift);
+    return new Snapshot(ruleSets, Map.copyOf(inspection.counters()), drift);
   }
 }
