@@ -83,6 +83,19 @@ export interface AttachmentStatus {
   readonly ruleSet: string;
   readonly policy: { readonly name?: string; readonly text: string };
   readonly attachedAt: Timestamp;
+  /** What the container's rules let through and refused; absent when its rules were not found. */
+  readonly traffic?: TrafficCounters;
+}
+
+/**
+ * Packets and bytes as the kernel counts them on the container's rules, since they were last loaded
+ * (attach, update, repair of drift); see the protocol document for what each backend counts.
+ */
+export interface TrafficCounters {
+  readonly allowedPackets: number;
+  readonly allowedBytes: number;
+  readonly refusedPackets: number;
+  readonly refusedBytes: number;
 }
 
 export interface ResolvedName {
@@ -125,6 +138,8 @@ export interface StatusData extends VersionData {
   readonly resolver: { readonly names: readonly ResolvedName[] };
   readonly health: { readonly problems: readonly HealthProblem[] };
   readonly counters: Counters;
+  /** Why no attachment has `traffic`: the kernel's counters could not be read. */
+  readonly trafficError?: string;
 }
 
 /**

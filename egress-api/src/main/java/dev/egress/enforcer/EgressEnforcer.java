@@ -3,6 +3,7 @@ package dev.egress.enforcer;
 import dev.egress.policy.EgressPolicy;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -74,6 +75,19 @@ public interface EgressEnforcer extends AutoCloseable {
    * attachment holds it, also while its container's detach is under way. Non-blocking; thread-safe.
    */
   Optional<Attachment> attachmentHolding(InetAddress source);
+
+  /**
+   * The traffic counters of the live attachments, read from the kernel now: what each container's
+   * rules let through and refused since they were last loaded ({@link TrafficCounters} says what
+   * counts and when the counts start again). A live attachment whose rules were not found (removed
+   * behind the enforcer's back, not yet repaired) has no entry. Read-only: changes nothing.
+   * Thread-safe; blocks on the kernel (one privileged read, or one per attachment where the filter
+   * lists rules only per rule set).
+   *
+   * @throws EgressException if the kernel could not be read
+   * @throws IllegalStateException after {@link #close()}
+   */
+  Map<ContainerId, TrafficCounters> counters() throws EgressException;
 
   /**
    * Brings kernel state in line with the containers that really run — the step after a launcher or

@@ -122,7 +122,7 @@ final class NftFilter implements PacketFilter {
     // No table and no rule set is a host where nothing was attached yet, not drift.
     List<String> drift =
         ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
-    return new Snapshot(ruleSets, drift);
+    return new Snapshot(ruleSets, backend.counters(), drift);
   }
 
   @Override

@@ -7,11 +7,13 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -24,10 +26,18 @@ import org.jspecify.annotations.Nullable;
  * <p>Not thread-safe; each command builds its own.
  */
 sealed interface PacketFilter permits PfFilter, NftFilter {
-  /** What the kernel holds, and what is wrong host-wide. */
-  record Snapshot(List<InstalledRuleSet> ruleSets, List<String> drift) {
+  /**
+   * What the kernel holds, and what is wrong host-wide.
+   *
+   * @param traffic each rule set's counters ({@link TrafficCounters}), read with the rule sets
+   */
+  record Snapshot(
+      List<InstalledRuleSet> ruleSets,
+      Map<RuleSetName, TrafficCounters> traffic,
+      List<String> drift) {
     public Snapshot {
       ruleSets = List.copyOf(ruleSets);
+      traffic = Map.copyOf(traffic);
       drift = List.copyOf(drift);
     }
   }

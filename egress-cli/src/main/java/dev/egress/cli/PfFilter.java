@@ -104,7 +104,7 @@ final class PfFilter implements PacketFilter {
               + " is missing or altered: the rule sets above"
               + " are not evaluated (the enforcer reloads it on its next health check)");
     }
-    return new Snapshot(ruleSets, drift);
+    return new Snapshot(ruleSets, Map.copyOf(inspection.counters()), drift);
   }
 
   @Override

@@ -416,7 +416,7 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             ;;
         esac
 
-        for pattern in "-s info" "-s rules" "-s state" "-a ($PARENT|$CHILD) -s rules" "-a $PARENT -s Anchors" \\
+        for pattern in "-s info" "-s rules" "-s state" "-a ($PARENT|$CHILD) -s rules" "-a $CHILD -v -s rules" "-a $PARENT -s Anchors" \\
             "-a $CHILD -F all" "-a $CHILD -t $TABLE -T show"; do
           if [[ $args =~ ^$pattern$ ]]; then
             exec "$PFCTL" "$@"

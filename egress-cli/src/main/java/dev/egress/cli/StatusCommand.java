@@ -1,8 +1,11 @@
 package dev.egress.cli;
 
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -16,7 +19,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Show the containers' rule sets as the kernel holds them: each rule set with the source"
-          + " addresses it governs, its rule count and its address tables' contents, and host-wide"
+          + " addresses it governs, its rule count, its address tables' contents and what its"
+          + " rules let through and refused (packets and bytes since it was last loaded), and"
+          + " host-wide"
           + " drift (filter disabled, hook or parent anchor missing, guard missing or altered)."
           + " The guard is checked against --config FILE (egressd's configuration), the --guard-*"
           + " options, or --no-guard; without one of them, as if the enforcer ran without one."
@@ -60,7 +65,21 @@ final class StatusCommand implements Callable<Integer> {
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("backend", filter.kind().optionName());
-      report.put("ruleSets", snapshot.ruleSets().stream().map(InstalledRuleSet::toJson).toList());
+      List<Map<String, Object>> ruleSets = new ArrayList<>();
+      for (InstalledRuleSet ruleSet : snapshot.ruleSets()) {
+        Map<String, Object> ruleSetJson = ruleSet.toJson();
+        TrafficCounters traffic = snapshot.traffic().get(ruleSet.name());
+        if (traffic != null) {
+          Map<String, Object> trafficJson = new LinkedHashMap<>();
+          trafficJson.put("allowedPackets", traffic.allowedPackets());
+          trafficJson.put("allowedBytes", traffic.allowedBytes());
+          trafficJson.put("refusedPackets", traffic.refusedPackets());
+          trafficJson.put("refusedBytes", traffic.refusedBytes());
+          ruleSetJson.put("traffic", trafficJson);
+        }
+        ruleSets.add(ruleSetJson);
+      }
+      report.put("ruleSets", ruleSets);
       report.put("drift", snapshot.drift());
       output.raw(Json.write(report));
     } else {
@@ -91,6 +110,19 @@ final class StatusCommand implements Callable<Integer> {
                           + table
                           + "> "
                           + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
+      TrafficCounters traffic = snapshot.traffic().get(ruleSet.name());
+      if (traffic != null) {
+        output.result(
+            "  allowed "
+                + traffic.allowedPackets()
+                + " packets ("
+                + traffic.allowedBytes()
+                + " bytes), refused "
+                + traffic.refusedPackets()
+                + " packets ("
+                + traffic.refusedBytes()
+                + " bytes)");
+      }
     }
     int count = snapshot.ruleSets().size();
     output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());

@@ -22,9 +22,14 @@ class StatusAndCleanupTest {
   }
 
   @Test
-  void status_listsRuleSetsAddressesAndTables() throws Exception {
+  void status_listsRuleSetsAddressesTablesAndTraffic() throws Exception {
     PfAttached.attach(host, "agent-1", "192.168.64.3", "fd00:64::3");
     PfAttached.attach(host, "agent-2", "192.168.64.4", null);
+    String child = "com.apple/000.egress/agent-1";
+    List<String> rules = host.pf.anchor(child).orElseThrow().rules();
+    assertTrue(
+        rules.get(0).startsWith("pass ") && rules.get(14).startsWith("block "), rules.toString());
+    host.pf.count(child, 0, 40, 9000).count(child, 14, 1, 80);
 
     Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
 
@@ -33,8 +38,10 @@ class StatusAndCleanupTest {
         """
         agent-1  192.168.64.3 fd00:64::3  (15 rules in com.apple/000.egress/agent-1)
           <tcp_443> 160.79.104.10
+          allowed 40 packets (9000 bytes), refused 1 packets (80 bytes)
         agent-2  192.168.64.4  (5 rules in com.apple/000.egress/agent-2)
           <tcp_443> 160.79.104.10
+          allowed 0 packets (0 bytes), refused 0 packets (0 bytes)
         2 rule sets in pf
         """,
         result.out());
@@ -50,7 +57,8 @@ class StatusAndCleanupTest {
     assertEquals(0, result.exit(), result.err());
     assertEquals(
         "{\"backend\":\"pf\",\"ruleSets\":[{\"name\":\"agent-1\",\"location\":\"com.apple/000.egress/agent-1\","
-            + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]}}],"
+            + "\"addresses\":[\"192.168.64.3\"],\"rules\":5,\"tables\":{\"tcp_443\":[\"160.79.104.10\"]},"
+            + "\"traffic\":{\"allowedPackets\":0,\"allowedBytes\":0,\"refusedPackets\":0,\"refusedBytes\":0}}],"
             + "\"drift\":[]}\n",
         result.out());
   }
@@ -89,6 +97,17 @@ class StatusAndCleanupTest {
 
     assertEquals(3, result.exit());
     assertTrue(result.err().startsWith("egressctl: "), result.err());
+    assertTrue(result.err().contains("Permission denied"), result.err());
+  }
+
+  @Test
+  void status_ruleStatisticsUnreadable_exitsThreeWithPfctlsWords() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    host.pf.failOn("-v -s rules", 0, 1, "pfctl: DIOCGETRULES: Permission denied");
+
+    Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
+
+    assertEquals(3, result.exit());
     assertTrue(result.err().contains("Permission denied"), result.err());
   }
 

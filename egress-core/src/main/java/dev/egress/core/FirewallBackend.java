@@ -3,6 +3,7 @@ package dev.egress.core;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
@@ -141,6 +142,13 @@ public interface FirewallBackend extends AutoCloseable {
     /** Whether {@code name} was exactly what {@link #install} would load for {@code plan}. */
     boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
   }
+
+  /**
+   * The traffic counters of the installed rule sets, read now: for each, the sum of its rules'
+   * counters, split by what the rule does (lets through or refuses); see {@link TrafficCounters}
+   * for what counts. A rule set that is not installed has no entry. Changes nothing.
+   */
+  Map<RuleSetName, TrafficCounters> counters() throws EgressException;
 
   /**
    * Host-wide problems that make enforcement unreliable (filter disabled, hook missing from the

@@ -14,6 +14,7 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.RuleSetName;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
@@ -23,6 +24,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -163,6 +165,20 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
   @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {
     return registry.holding(source).map(Attachment.class::cast);
+  }
+
+  @Override
+  public Map<ContainerId, TrafficCounters> counters() throws EgressException {
+    registry.checkOpen();
+    Map<RuleSetName, TrafficCounters> installed = backend.counters();
+    Map<ContainerId, TrafficCounters> counters = new HashMap<>();
+    for (LiveAttachment attachment : registry.attachments()) {
+      TrafficCounters found = installed.get(attachment.name);
+      if (found != null) {
+        counters.put(attachment.container().id(), found);
+      }
+    }
+    return Map.copyOf(counters);
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.egress.core;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.EgressPolicy;
@@ -40,6 +41,7 @@ final class FakeBackend implements FirewallBackend {
 
   final List<String> calls = new ArrayList<>();
   private final Map<RuleSetName, EnforcementPlan> installed = new LinkedHashMap<>();
+  private final Map<RuleSetName, TrafficCounters> counted = new HashMap<>();
   private final List<String> hostProblems = new ArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile boolean failing;
@@ -90,6 +92,8 @@ final class FakeBackend implements FirewallBackend {
   public synchronized void install(RuleSetName name, EnforcementPlan plan) throws EgressException {
     call("install " + name);
     installed.put(name, plan);
+    // The kernel's counters live with the rules: a load starts them again.
+    counted.put(name, TrafficCounters.ZERO);
   }
 
   @Override
@@ -181,6 +185,7 @@ final class FakeBackend implements FirewallBackend {
       throw new EgressException("injected removal failure: " + name);
     }
     installed.remove(name);
+    counted.remove(name);
   }
 
   /**
@@ -239,6 +244,13 @@ final class FakeBackend implements FirewallBackend {
   }
 
   @Override
+  public synchronized Map<RuleSetName, TrafficCounters> counters() throws EgressException {
+    call("counters");
+    failIfReadsFail();
+    return Map.copyOf(counted);
+  }
+
+  @Override
   public synchronized List<String> hostProblems() throws EgressException {
     call("hostProblems");
     failIfReadsFail();
@@ -258,6 +270,23 @@ final class FakeBackend implements FirewallBackend {
     return false;
   }
 
+  /**
+   * A packet of {@code bytes} from {@code source} opening {@code flow}: what the filter does to it
+   * ({@link #allows}), counted on the rule set holding {@code source}.
+   */
+  synchronized boolean send(InetAddress source, Flow flow, long bytes) {
+    boolean allowed = allows(source, flow);
+    installed.forEach(
+        (name, plan) -> {
+          if (plan.sources().contains(source)) {
+            TrafficCounters packet =
+                allowed ? TrafficCounters.allowed(1, bytes) : TrafficCounters.refused(1, bytes);
+            counted.merge(name, packet, TrafficCounters::plus);
+          }
+        });
+    return allowed;
+  }
+
   synchronized boolean isInstalled(String name) {
     return installed.containsKey(new Name(name));
   }
@@ -265,11 +294,13 @@ final class FakeBackend implements FirewallBackend {
   /** Someone else changed the kernel: the rule set vanishes. */
   synchronized void wipe(String name) {
     installed.remove(new Name(name));
+    counted.remove(new Name(name));
   }
 
   /** Leaves rules that the enforcer did not install, as a crashed process would. */
   synchronized void plant(String name, EnforcementPlan plan) {
     installed.put(new Name(name), plan);
+    counted.put(new Name(name), TrafficCounters.ZERO);
   }
 
   synchronized void reportHostProblem(String problem) {
@@ -281,8 +312,8 @@ final class FakeBackend implements FirewallBackend {
   }
 
   /**
-   * Makes the read-back calls ({@link #isIntact}, {@link #hostProblems}) fail, as pfctl may when
-   * the anchor it is asked about no longer exists.
+   * Makes the read-back calls ({@link #isIntact}, {@link #hostProblems}, {@link #counters}) fail,
+   * as pfctl may when the anchor it is asked about no longer exists.
    */
   void failReads(boolean fail) {
     failingReads = fail;

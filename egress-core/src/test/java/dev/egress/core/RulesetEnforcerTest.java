@@ -13,6 +13,7 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.plan.EnforcementPlan;
 import dev.egress.policy.Destination;
@@ -25,6 +26,7 @@ import dev.egress.testkit.FakeNameResolver;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -156,6 +158,38 @@ class RulesetEnforcerTest {
     assertFalse(backend.allows(source, Flow.tcp(API_V1, 80)));
     assertFalse(backend.allows(source, Flow.tcp(OTHER, 443)));
     assertTrue(events.get(events.size() - 1) instanceof EgressEvent.Attached);
+  }
+
+  @Test
+  void counters_areTheBackendsCountsOfEachLiveAttachment_startingAgainAtAnUpdate()
+      throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    ContainerEndpoint other = container("other", "192.168.64.4");
+    Attachment attached = enforcer.attach(agent, policy("allow 192.0.2.10 port 443\n"));
+    enforcer.attach(other, policy("allow 192.0.2.10 port 443\n")).detach();
+    InetAddress source = agent.addresses().get(0);
+
+    backend.send(source, Flow.tcp(API_V1, 443), 60);
+    backend.send(source, Flow.tcp(API_V1, 443), 52);
+    backend.send(source, Flow.tcp(OTHER, 443), 60);
+
+    assertEquals(Map.of(agent.id(), new TrafficCounters(2, 112, 1, 60)), enforcer.counters());
+    attached.update(policy("allow 192.0.2.10 port 80\n"));
+    assertEquals(Map.of(agent.id(), TrafficCounters.ZERO), enforcer.counters());
+  }
+
+  @Test
+  void counters_leaveOutAnAttachmentWhoseRulesAreGone_andFailWhenTheKernelCannotBeRead()
+      throws Exception {
+    ContainerEndpoint agent = container("agent", "192.168.64.3");
+    enforcer.attach(agent, policy("allow 192.0.2.10 port 443\n"));
+    backend.wipe(backend.ruleSetName(agent.id()).toString());
+
+    assertEquals(Map.of(), enforcer.counters());
+    backend.failReads(true);
+    assertThrows(EgressException.class, enforcer::counters);
+    enforcer.close();
+    assertThrows(IllegalStateException.class, enforcer::counters);
   }
 
   @Test

@@ -562,6 +562,11 @@ class ProtocolTest {
     }
 
     @Override
+    public java.util.Map<ContainerId, dev.egress.enforcer.TrafficCounters> counters() {
+      return java.util.Map.of();
+    }
+
+    @Override
     public dev.egress.enforcer.ReconcileResult reconcile(java.util.Set<ContainerId> live) {
       return new dev.egress.enforcer.ReconcileResult(java.util.Set.of(), java.util.Set.of());
     }

@@ -17,6 +17,7 @@ import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.ReconcileResult;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.process.ProcessRunner;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -85,6 +87,16 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
   @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {
     return lifecycle.attachmentHolding(source);
+  }
+
+  /**
+   * See {@link EgressEnforcer#counters}: one {@code nft list table}. Allowed counts the container's
+   * own packets through its chain's {@code accept} rules (those it sends on connections it opened
+   * included, not the replies); refused counts what its chain sends to {@code deny}.
+   */
+  @Override
+  public Map<ContainerId, TrafficCounters> counters() throws EgressException {
+    return lifecycle.counters();
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.egress.nftables;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -16,14 +17,17 @@ import java.util.regex.Pattern;
 
 /**
  * What {@code nft list table inet T} printed, parsed: chains with their rules (counter values
- * removed), sets with their elements, and the dispatch maps. Parsing is lenient about layout and
- * strict about content: an element that is not an address is kept out, so drift checks see it as a
- * difference. Elements with a timeout (a DNS filter's grants) are kept apart from the others, each
- * with the time it has left.
+ * removed) and the sums of their counters, sets with their elements, and the dispatch maps. Parsing
+ * is lenient about layout and strict about content: an element that is not an address is kept out,
+ * so drift checks see it as a difference. Elements with a timeout (a DNS filter's grants) are kept
+ * apart from the others, each with the time it has left.
  */
 final class NftListing {
   private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
   private static final Pattern COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
+  private static final Pattern COUNTED =
+      Pattern.compile(
+          "counter packets (\\d+) bytes (\\d+) (accept|goto " + NftRenderer.DENY + ")$");
   private static final Pattern HANDLE = Pattern.compile("\\s+# handle \\d+$");
   private static final Pattern ELEMENTS =
       Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
@@ -33,6 +37,7 @@ final class NftListing {
 
   private final Map<String, List<String>> chains = new LinkedHashMap<>();
   private final Map<String, String> chainHeaders = new LinkedHashMap<>();
+  private final Map<String, TrafficCounters> counters = new LinkedHashMap<>();
   private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
   private final Map<String, Map<InetAddress, Duration>> timed = new LinkedHashMap<>();
   private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
@@ -67,6 +72,7 @@ final class NftListing {
   private void add(String kind, String name, String body) {
     if (kind.equals("chain")) {
       List<String> rules = new ArrayList<>();
+      TrafficCounters counted = TrafficCounters.ZERO;
       String header = "";
       for (String line : body.split("\n")) {
         String rule = HANDLE.matcher(line.strip()).replaceAll("");
@@ -77,9 +83,11 @@ final class NftListing {
           header = rule;
         } else {
           rules.add(COUNTER.matcher(rule).replaceAll("counter"));
+          counted = counted.plus(counted(rule));
         }
       }
       chains.put(name, List.copyOf(rules));
+      counters.put(name, counted);
       chainHeaders.put(name, header);
       return;
     }
@@ -121,6 +129,22 @@ final class NftListing {
     }
   }
 
+  /**
+   * What a rule's counter holds, by what the rule does after counting: {@code accept} lets through,
+   * {@code goto deny} refuses; other rules count nothing here.
+   */
+  private static TrafficCounters counted(String rule) {
+    Matcher counter = COUNTED.matcher(rule);
+    if (!counter.find()) {
+      return TrafficCounters.ZERO;
+    }
+    long packets = Long.parseLong(counter.group(1));
+    long bytes = Long.parseLong(counter.group(2));
+    return counter.group(3).equals("accept")
+        ? TrafficCounters.allowed(packets, bytes)
+        : TrafficCounters.refused(packets, bytes);
+  }
+
   private static InetAddress parseAddress(String text) {
     try {
       return IpAddresses.parse(text);
@@ -156,6 +180,11 @@ final class NftListing {
   /** Chain name → rules as listed, counters without values. */
   Map<String, List<String>> chains() {
     return chains;
+  }
+
+  /** Chain name → the sum of its rules' counters (see {@link #counted}). */
+  Map<String, TrafficCounters> counters() {
+    return counters;
   }
 
   /** Chain name → its {@code type ... hook ... priority ...; policy ...;} line, or empty. */

@@ -82,7 +82,8 @@ final class NftRenderer {
   static final String REDIRECT6 = "redirect6";
   static final String DNS_HEADER = "type nat hook prerouting priority dstnat - 10; policy accept;";
   static final String LOOPBACK_RULE = "iif \"lo\" accept";
-  static final String ESTABLISHED_RULE = "ct state established ct direction original accept";
+  static final String ESTABLISHED_RULE =
+      "ct state established ct direction original counter accept";
 
   /** How many refusals a rule logs: per rule, so per container (and per guard network). */
   static final String LOG_LIMIT = "limit rate 50/second burst 100 packets";

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
 import dev.egress.process.SystemProcessRunner;
 import java.io.IOException;
@@ -49,7 +50,7 @@ class NftBackendReadBackTest {
       \t}
 
       \tchain c_a_0123456789ab {
-      \t\tct state established ct direction original accept
+      \t\tct state established ct direction original counter packets 9 bytes 900 accept
       \t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 4 bytes 240 accept
       \t\tcounter packets 1 bytes 60 goto deny
       \t}
@@ -94,7 +95,7 @@ class NftBackendReadBackTest {
                 new ChainName("c_a_0123456789ab"),
                 List.of(ip("10.77.0.2")),
                 List.of(
-                    "ct state established ct direction original accept",
+                    "ct state established ct direction original counter accept",
                     "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
                     "counter goto deny"),
                 sets),
@@ -109,6 +110,15 @@ class NftBackendReadBackTest {
             List.of(ip("10.77.0.3"))),
         backend.installed());
     assertTrue(backend.tableLoaded());
+  }
+
+  @Test
+  void counters_sumEachContainerChainsAcceptAndDenyCounters() throws Exception {
+    NftBackend backend = backendPrinting(LISTING, 0, "");
+
+    assertEquals(
+        Map.of(new ChainName("c_a_0123456789ab"), new TrafficCounters(13, 1140, 1, 60)),
+        backend.counters());
   }
 
   @Test
@@ -127,5 +137,6 @@ class NftBackendReadBackTest {
     NftException e = assertThrows(NftException.class, backend::loaded);
     assertEquals(NftException.Kind.PERMISSION_DENIED, e.kind());
     assertThrows(NftException.class, backend::tableLoaded);
+    assertThrows(NftException.class, backend::counters);
   }
 }

@@ -10,6 +10,7 @@ import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
@@ -106,6 +107,29 @@ class NftEgressEnforcerKernelTest {
       assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(0), 443));
       assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.Attached));
       assertTrue(events.stream().anyMatch(e -> e instanceof EgressEvent.Detached));
+    }
+  }
+
+  @Test
+  void counters_moveAsExpected_afterARefusedAndAnAllowedConnect() throws Exception {
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      enforcer.attach(c1.endpoint(), httpsTo(NetnsLab.web(0)));
+      TrafficCounters before = enforcer.counters().get(c1.id());
+
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      TrafficCounters refused = enforcer.counters().get(c1.id());
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      TrafficCounters allowed = enforcer.counters().get(c1.id());
+
+      // The refused SYN (at least 40 bytes of IPv4 and TCP headers) counts; nothing was let
+      // through.
+      assertEquals(before.allowedPackets(), refused.allowedPackets(), refused.toString());
+      assertTrue(refused.refusedPackets() >= before.refusedPackets() + 1, refused.toString());
+      assertTrue(refused.refusedBytes() >= before.refusedBytes() + 40, refused.toString());
+      // The allowed connection: its SYN through the allow rule, the rest as established.
+      assertTrue(allowed.allowedPackets() >= refused.allowedPackets() + 2, allowed.toString());
+      assertTrue(allowed.allowedBytes() >= refused.allowedBytes() + 80, allowed.toString());
     }
   }
 

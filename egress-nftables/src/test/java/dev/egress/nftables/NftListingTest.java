@@ -3,6 +3,7 @@ package dev.egress.nftables;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
 import java.time.Duration;
 import java.util.List;
@@ -46,22 +47,24 @@ class NftListingTest {
           + "\t}\n"
           + "\n"
           + "\tchain c_a_0123456789ab {\n"
-          + "\t\tct state established ct direction original accept\n"
+          + "\t\tct state established ct direction original counter packets 30 bytes 2000 accept\n"
           + "\t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 12 bytes 720 accept\n"
           + "\t\tcounter packets 3 bytes 180 goto deny\n"
           + "\t}\n"
           + "}\n";
 
   @Test
-  void parse_readsChainsWithoutCounterValues_setsAndMultiLineMaps() {
+  void parse_readsChainsWithoutCounterValues_theirCounterSums_setsAndMultiLineMaps() {
     NftListing listing = NftListing.parse(LISTING);
 
     assertEquals(
         List.of(
-            "ct state established ct direction original accept",
+            "ct state established ct direction original counter accept",
             "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
             "counter goto deny"),
         listing.chains().get("c_a_0123456789ab"));
+    assertEquals(new TrafficCounters(42, 2720, 3, 180), listing.counters().get("c_a_0123456789ab"));
+    assertEquals(TrafficCounters.ZERO, listing.counters().get("forward"), "no counted rule");
     assertEquals(
         "type filter hook forward priority filter - 10; policy accept;",
         listing.chainHeader("forward"));

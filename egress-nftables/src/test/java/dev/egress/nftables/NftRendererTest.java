@@ -118,7 +118,7 @@ class NftRendererTest {
             + "_h0_6 { 2607:6bc0::10 }\n"
             + "add rule inet egress "
             + n
-            + " ct state established ct direction original accept\n"
+            + " ct state established ct direction original counter accept\n"
             + "add rule inet egress "
             + n
             + " ip daddr { 10.0.0.9, 10.0.0.53 } meta l4proto { tcp, udp }"

@@ -5,6 +5,7 @@ import dev.egress.core.Preview;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.RuleSetName;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
@@ -468,6 +469,12 @@ final class PfBackend implements FirewallBackend {
       installed.put(anchor.name(), anchor.sources());
     }
     return installed;
+  }
+
+  /** {@link PfInspection#counters}: {@code -a PARENT -s Anchors}, then each child's statistics. */
+  @Override
+  public Map<RuleSetName, TrafficCounters> counters() throws EgressException {
+    return Map.copyOf(inspection.counters());
   }
 
   /**

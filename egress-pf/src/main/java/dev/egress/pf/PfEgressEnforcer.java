@@ -13,6 +13,7 @@ import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
@@ -23,6 +24,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -83,6 +85,17 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
   @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {
     return lifecycle.attachmentHolding(source);
+  }
+
+  /**
+   * See {@link EgressEnforcer#counters}: {@code pfctl -a PARENT -s Anchors}, then {@code pfctl -a
+   * CHILD -v -s rules} per container anchor. Allowed counts the packets of the connections the
+   * container's {@code pass} rules opened, both directions; refused what its {@code block} rules
+   * refused.
+   */
+  @Override
+  public Map<ContainerId, TrafficCounters> counters() throws EgressException {
+    return lifecycle.counters();
   }
 
   @Override

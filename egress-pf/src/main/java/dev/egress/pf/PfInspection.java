@@ -1,5 +1,6 @@
 package dev.egress.pf;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.pfctl.Pfctl;
@@ -22,10 +23,10 @@ import java.util.regex.Pattern;
 
 /**
  * Reads back what egress-pf has loaded below a parent anchor, with the driver's read-only calls
- * only ({@code -s rules}, {@code -s Anchors}, {@code -T show}): the container anchors, their source
- * addresses and tables, and whether the main ruleset and the parent anchor still lead to them.
- * {@link PfEgressEnforcer} reconciles with this same read-back; operators' tools (egressctl status,
- * cleanup, doctor) show it.
+ * only ({@code -s rules}, {@code -v -s rules}, {@code -s Anchors}, {@code -T show}): the container
+ * anchors, their source addresses and tables, and whether the main ruleset and the parent anchor
+ * still lead to them. {@link PfEgressEnforcer} reconciles with this same read-back; operators'
+ * tools (egressctl status, cleanup, doctor) show it.
  *
  * <p>Thread-safe and stateless; every method blocks for its pfctl calls, changes nothing, and
  * throws {@link PfctlException} (with a hint) when pfctl fails.
@@ -110,6 +111,25 @@ public final class PfInspection {
       }
     }
     return loaded;
+  }
+
+  /**
+   * The rule statistics of each loaded container anchor, summed ({@link Pfctl#ruleCounters}):
+   * {@code -a PARENT -s Anchors}, then {@code -a CHILD -v -s rules} for each child as in {@link
+   * #childAnchors}. pf keeps them with the rules, so a load of the anchor starts them again; table
+   * changes keep them.
+   */
+  public Map<AnchorName, TrafficCounters> counters() throws PfctlException {
+    Map<AnchorName, TrafficCounters> counters = new LinkedHashMap<>();
+    for (String listed : pfctl.anchors(parent.path())) {
+      Optional<AnchorName> name = parent.path().childName(listed);
+      if (name.isPresent()) {
+        pfctl
+            .ruleCounters(parent.childPath(name.get()))
+            .ifPresent(counted -> counters.put(name.get(), counted));
+      }
+    }
+    return counters;
   }
 
   /**

@@ -14,6 +14,7 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.pf.pfctl.AnchorName;
 import dev.egress.pf.pfctl.Pfctl;
@@ -25,6 +26,7 @@ import dev.egress.policy.Flow;
 import dev.egress.testkit.pf.FakePfctl;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -155,6 +157,46 @@ class PfEgressEnforcerTest {
     assertEquals(List.of("-a com.apple/000.egress/c1 -f -"), pf.callLines());
     assertTrue(pf.passes(ip("192.168.70.10"), Flow.tcp(OTHER, 22)));
     assertFalse(pf.passes(ip("192.168.70.10"), Flow.tcp(API_1, 443)));
+  }
+
+  @Test
+  void counters_sumTheChildsPassAndBlockRuleStatistics_andStartAgainAtAnUpdate() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    Attachment attachment = enforcer.attach(container("c1", 10), apiPolicy());
+    String child = "com.apple/000.egress/c1";
+    List<String> rules =
+        pf.fake.anchor(child).orElseThrow().rules().stream()
+            .filter(rule -> rule.startsWith("pass") || rule.startsWith("block"))
+            .toList();
+    pf.fake.count(child, firstStartingWith(rules, "pass"), 40, 9000);
+    pf.fake.count(child, firstStartingWith(rules, "block"), 3, 180);
+    pf.fake.clearCalls();
+
+    assertEquals(
+        Map.of(ContainerId.of("c1"), new TrafficCounters(40, 9000, 3, 180)), enforcer.counters());
+    assertEquals(
+        List.of("-a com.apple/000.egress -s Anchors", "-a " + child + " -v -s rules"),
+        pf.callLines());
+    attachment.update(
+        EgressPolicy.builder().allowTcp(Destination.network("203.0.113.0/24"), 22).build());
+    assertEquals(Map.of(ContainerId.of("c1"), TrafficCounters.ZERO), enforcer.counters());
+  }
+
+  private static int firstStartingWith(List<String> rules, String keyword) {
+    for (int i = 0; i < rules.size(); i++) {
+      if (rules.get(i).startsWith(keyword + " ")) {
+        return i;
+      }
+    }
+    throw new AssertionError("no " + keyword + " rule in " + rules);
+  }
+
+  @Test
+  void counters_whenPfctlFails_throwWithItsHint() throws Exception {
+    enforcer.attach(container("c1", 10), apiPolicy());
+    pf.fake.failOn("-v -s rules", 1, 1, "pfctl: Operation not permitted\n");
+
+    assertThrows(PfctlException.class, enforcer::counters);
   }
 
   @Test

@@ -269,6 +269,16 @@ public abstract class EgressEnforcerContract {
     }
 
     @Test
+    void counters_listEachLiveAttachment_andNoDetachedOne() throws Exception {
+      ContainerEndpoint kept = h().newContainer();
+      ContainerEndpoint gone = h().newContainer();
+      h().enforcer().attach(kept, onlyHttpsTo(0));
+      h().enforcer().attach(gone, onlyHttpsTo(1)).detach();
+
+      assertEquals(Set.of(kept.id()), h().enforcer().counters().keySet());
+    }
+
+    @Test
     void neverAttachedContainer_reachesNothing() throws Exception {
       ContainerEndpoint attached = h().newContainer();
       ContainerEndpoint stranger = h().newContainer();

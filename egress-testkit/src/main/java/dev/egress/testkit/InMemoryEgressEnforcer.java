@@ -13,6 +13,7 @@ import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -205,6 +206,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
           } else if (!entry.rulesPresent) {
             privilegedStep(id, Operation.REPAIR);
             entry.rulesPresent = true;
+            entry.counted = TrafficCounters.ZERO;
             repaired.add(id);
             emit(
                 new EgressEvent.DriftDetected(
@@ -253,6 +255,52 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
       }
     }
     return false;
+  }
+
+  /**
+   * A packet of {@code bytes} from {@code source} opening {@code flow}: decided as {@link
+   * #wouldAllow} decides, and counted as allowed or refused on the attachment holding {@code
+   * source} (whose {@link #counters} it then shows). A packet no attachment's rules govern is
+   * counted nowhere, as the guard's refusals are no container's.
+   *
+   * @return whether it passed
+   */
+  public synchronized boolean send(InetAddress source, Flow flow, long bytes) {
+    boolean allowed = wouldAllow(source, flow);
+    for (Entry entry : entries.values()) {
+      if (entry.container.addresses().contains(source) && entry.rulesPresent) {
+        entry.counted =
+            entry.counted.plus(
+                allowed ? TrafficCounters.allowed(1, bytes) : TrafficCounters.refused(1, bytes));
+      }
+    }
+    return allowed;
+  }
+
+  /**
+   * What {@link #send} counted per live attachment since its rules were last installed (attach,
+   * update, repair); an attachment whose rules were {@linkplain #dropRules dropped} has no entry.
+   * Reading the kernel takes privilege too: fails while {@link #failAllOperations} is on (and
+   * consumes no {@link #failNextOperations} fault, which is for kernel-changing steps).
+   */
+  @Override
+  public synchronized Map<ContainerId, TrafficCounters> counters() throws EgressException {
+    if (closed) {
+      throw new IllegalStateException("the enforcer is closed");
+    }
+    if (failingAll) {
+      throw new EgressException(
+          "reading the traffic counters failed: injected fault",
+          "InMemoryEgressEnforcer was told to fail (failAllOperations)",
+          null);
+    }
+    Map<ContainerId, TrafficCounters> counters = new HashMap<>();
+    for (Entry entry : entries.values()) {
+      if (entry.state == State.ACTIVE && entry.rulesPresent) {
+        counters.put(entry.container.id(), entry.counted);
+      }
+    }
+    return Map.copyOf(counters);
   }
 
   @Override
@@ -424,6 +472,7 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
     entry.policy = policy;
     entry.binding = binding.installed(resolutions);
     entry.rulesPresent = true;
+    entry.counted = TrafficCounters.ZERO;
     // Grants stay only for names the new policy still fills through its filter.
     Set<HostName> kept = new HashSet<>(policy.hostNames());
     kept.addAll(policy.wildcardNames());
@@ -545,6 +594,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
     Binding binding = new Binding();
     State state = State.ACTIVE;
     boolean rulesPresent = true;
+
+    /** What {@link #send} counted since the rules were last installed. */
+    TrafficCounters counted = TrafficCounters.ZERO;
 
     /** What the DNS filter granted: per policy name, each address until its expiry. */
     final Map<HostName, Map<InetAddress, Instant>> grants = new HashMap<>();

@@ -19,6 +19,7 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
@@ -301,9 +302,19 @@ public final class EgressService {
     return data;
   }
 
-  /** Attachments, resolver state, host health and counters. */
+  /**
+   * Attachments (each with its traffic counters when the kernel could be read), resolver state,
+   * host health and counters. Reads the kernel once for the traffic counters; when that fails the
+   * attachments have none and {@code trafficError} says why.
+   */
   public ObjectNode status() {
     ObjectNode data = version();
+    Map<ContainerId, TrafficCounters> traffic = Map.of();
+    try {
+      traffic = host.enforcer().counters();
+    } catch (EgressException e) {
+      data.put("trafficError", UserText.line(message(e)));
+    }
     ArrayNode attachments = data.putArray("attachments");
     for (Entry entry : live()) {
       ObjectNode json = attachments.addObject();
@@ -312,6 +323,14 @@ public final class EgressService {
       json.put("ruleSet", host.ruleSetNames().apply(container.id()).value());
       json.set("policy", policyJson(entry.policyName(), entry.attachment().policy()));
       json.put("attachedAt", Json.time(entry.attachedAt()));
+      TrafficCounters counted = traffic.get(container.id());
+      if (counted != null) {
+        ObjectNode counters = json.putObject("traffic");
+        counters.put("allowedPackets", counted.allowedPackets());
+        counters.put("allowedBytes", counted.allowedBytes());
+        counters.put("refusedPackets", counted.refusedPackets());
+        counters.put("refusedBytes", counted.refusedBytes());
+      }
     }
     ArrayNode names = data.putObject("resolver").putArray("names");
     for (NameStatus name : host.resolverStatus().get()) {

@@ -1,5 +1,6 @@
 package dev.egress.pf.pfctl;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.process.Command;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -131,6 +133,28 @@ public final class Pfctl {
   /** {@code pfctl -a A -s rules}: the filter rules loaded in {@code anchor}. */
   public List<String> rules(AnchorPath anchor) throws PfctlException {
     return PfctlOutput.rules(run(List.of("-a", anchor.value(), "-s", "rules"), "").stdout());
+  }
+
+  /**
+   * {@code pfctl -a A -v -s rules}: the filter rules of {@code anchor} with pf's statistics, summed
+   * by {@link PfctlOutput#ruleCounters}; empty when the anchor holds no rules. Read only.
+   *
+   * @throws PfctlException if pfctl fails or prints rules without their statistics
+   */
+  public Optional<TrafficCounters> ruleCounters(AnchorPath anchor) throws PfctlException {
+    List<String> args = List.of("-a", anchor.value(), "-v", "-s", "rules");
+    String output = run(args, "").stdout();
+    try {
+      return PfctlOutput.ruleCounters(output);
+    } catch (IllegalArgumentException e) {
+      throw new PfctlException(
+          describe(args),
+          String.valueOf(e.getMessage()),
+          "this pfctl does not print rule statistics with -v; compare 'pfctl -a "
+              + anchor.value()
+              + " -v -s rules' with pfctl(8)",
+          e);
+    }
   }
 
   /**

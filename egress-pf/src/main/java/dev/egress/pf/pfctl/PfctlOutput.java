@@ -1,9 +1,11 @@
 package dev.egress.pf.pfctl;
 
+import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,6 +41,8 @@ public final class PfctlOutput {
           Pattern.compile("killed \\d+ states from \\d+ sources and \\d+ destinations"));
 
   private static final Pattern TOKEN = Pattern.compile("(?m)^Token : (\\d+)\\s*$");
+  private static final Pattern STATISTICS =
+      Pattern.compile("Packets:\\s*(\\d+)\\s+Bytes:\\s*(\\d+)");
   private static final Pattern STATUS = Pattern.compile("(?m)^Status: (Enabled|Disabled)\\b");
 
   private PfctlOutput() {}
@@ -90,6 +94,50 @@ public final class PfctlOutput {
       rules.add(line.replaceAll("\\s+", " "));
     }
     return rules;
+  }
+
+  /**
+   * The sum of the rules' statistics that {@code pfctl -a A -v -s rules} prints, each rule followed
+   * by {@code [ Evaluations: N Packets: N Bytes: N States: N ]} (pfctl(8) {@code -v}; further
+   * bracketed lines such as {@code [ Inserted: uid U pid P ... ]} are skipped): {@code pass} rules
+   * count as allowed, {@code block} rules as refused. Empty when the output holds no rule (an
+   * anchor that is not loaded).
+   *
+   * @throws IllegalArgumentException if a {@code pass} or {@code block} rule has no statistics line
+   *     after it (the output is not that of {@code -v}), so that missing counts never read as zero
+   */
+  public static Optional<TrafficCounters> ruleCounters(String output) {
+    TrafficCounters total = TrafficCounters.ZERO;
+    String rule = null;
+    boolean anyRule = false;
+    for (String line : lines(output)) {
+      if (line.startsWith("[")) {
+        Matcher statistics = STATISTICS.matcher(line);
+        if (rule != null && statistics.find()) {
+          long packets = Long.parseLong(statistics.group(1));
+          long bytes = Long.parseLong(statistics.group(2));
+          total =
+              total.plus(
+                  rule.startsWith("pass")
+                      ? TrafficCounters.allowed(packets, bytes)
+                      : TrafficCounters.refused(packets, bytes));
+          rule = null;
+        }
+        continue;
+      }
+      requireCounted(rule);
+      anyRule = true;
+      rule = line.startsWith("pass ") || line.startsWith("block ") ? line : null;
+    }
+    requireCounted(rule);
+    return anyRule ? Optional.of(total) : Optional.empty();
+  }
+
+  private static void requireCounted(@Nullable String rule) {
+    if (rule != null) {
+      throw new IllegalArgumentException(
+          "pfctl printed no statistics for rule " + abbreviate(rule));
+    }
   }
 
   /**

@@ -354,6 +354,7 @@ class PfctlTest {
                 "mainRules",
                 "release",
                 "replaceTable",
+                "ruleCounters",
                 "rules",
                 "states",
                 "table")),
@@ -364,6 +365,7 @@ class PfctlTest {
     pfctl.mainRules();
     pfctl.loadAnchor(CHILD, "table <t> persist\nblock in quick from 192.168.64.3 to any\n");
     pfctl.rules(CHILD);
+    pfctl.ruleCounters(CHILD);
     pfctl.anchors(AnchorPath.of("com.apple/000.egress"));
     pfctl.replaceTable(CHILD, new TableName("t"), List.of());
     pfctl.table(CHILD, new TableName("t"));

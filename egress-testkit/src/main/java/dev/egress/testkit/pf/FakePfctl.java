@@ -245,6 +245,10 @@ public final class FakePfctl implements ProcessRunner {
     boolean mainRulesetHooked = true;
     @Nullable String narrowedHook;
     final Map<String, Anchor> anchors = new TreeMap<>();
+
+    /** Per anchor, per filter rule (in {@code -s rules} order): packets and bytes pf counted. */
+    final Map<String, Map<Integer, long[]>> counted = new TreeMap<>();
+
     final Set<Connection> connections = new LinkedHashSet<>();
     int killsThatMiss;
     final List<Call> calls = new ArrayList<>();
@@ -378,6 +382,7 @@ public final class FakePfctl implements ProcessRunner {
   public synchronized FakePfctl wipeAnchor(String anchor) {
     if (model.anchors.containsKey(anchor)) {
       model.anchors.put(anchor, Anchor.EMPTY);
+      model.counted.remove(anchor);
     }
     return this;
   }
@@ -410,6 +415,37 @@ public final class FakePfctl implements ProcessRunner {
   public synchronized FakePfctl enableByOthers() {
     model.enabledByOthers = true;
     return this;
+  }
+
+  /**
+   * pf counted {@code packets} packets of {@code bytes} bytes on the {@code index}-th filter rule
+   * of {@code anchor} (in the order {@code -s rules} lists them), as it does for the packets a rule
+   * blocks or the states it created pass; {@code -v -s rules} prints the sums. A load or flush of
+   * the anchor starts them again, as in pf.
+   *
+   * @throws IllegalArgumentException if the anchor has no such rule
+   */
+  public synchronized FakePfctl count(String anchor, int index, long packets, long bytes) {
+    List<String> filterRules =
+        filterRules(model.anchors.getOrDefault(anchor, Anchor.EMPTY)).toList();
+    if (index < 0 || index >= filterRules.size()) {
+      throw new IllegalArgumentException(
+          "anchor " + anchor + " has " + filterRules.size() + " filter rules, not rule " + index);
+    }
+    long[] sums =
+        model
+            .counted
+            .computeIfAbsent(anchor, a -> new TreeMap<>())
+            .computeIfAbsent(index, i -> new long[2]);
+    sums[0] += packets;
+    sums[1] += bytes;
+    return this;
+  }
+
+  /** The rules {@code -s rules} lists: translation rules left out. */
+  private static java.util.stream.Stream<String> filterRules(Anchor anchor) {
+    return anchor.rules().stream()
+        .filter(rule -> !TRANSLATION_KEYWORDS.contains(rule.split(" ", 2)[0]));
   }
 
   /** The machine rebooted: anchors, tables, states and tokens are gone, pf is disabled. */
@@ -582,6 +618,7 @@ public final class FakePfctl implements ProcessRunner {
     String show = null;
     String release = null;
     boolean enable = false;
+    boolean verbose = false;
     List<String> kills = new ArrayList<>();
     List<String> tableAddresses = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
@@ -595,6 +632,7 @@ public final class FakePfctl implements ProcessRunner {
       boolean hasValue = i + 1 < args.size();
       switch (option) {
         case "-E" -> enable = true;
+        case "-v" -> verbose = true;
         case "-a", "-f", "-F", "-t", "-T", "-s", "-X", "-k" -> {
           if (!hasValue) {
             return refuse(call, "option " + option + " requires an argument");
@@ -627,6 +665,12 @@ public final class FakePfctl implements ProcessRunner {
     if (release != null && args.size() == 2) {
       return releaseToken(release);
     }
+    if (verbose) {
+      if (show == null || !show.equals("rules") || anchor == null || args.size() != 5) {
+        return refuse(call, "-v is only used as '-a ANCHOR -v -s rules'");
+      }
+      return ok(rulesWithStatistics(anchor), "");
+    }
     if (show != null && args.size() == (anchor == null ? 2 : 4)) {
       return show(call, show, anchor);
     }
@@ -642,6 +686,7 @@ public final class FakePfctl implements ProcessRunner {
       }
       if (model.anchors.containsKey(anchor)) {
         model.anchors.put(anchor, Anchor.EMPTY);
+        model.counted.remove(anchor);
       }
       return ok("", "rules cleared\nnat cleared\n0 tables deleted.\n");
     }
@@ -685,6 +730,28 @@ public final class FakePfctl implements ProcessRunner {
     return ok("", isEnabled() ? "" : "pf disabled\n");
   }
 
+  /**
+   * {@code -a ANCHOR -v -s rules} as pfctl(8) prints it: each filter rule, then its statistics and
+   * insertion lines ({@code [ Evaluations: N Packets: N Bytes: N States: N ]}, {@code [ Inserted:
+   * uid U pid P State Creations: N ]}). Evaluations count as packets (the fake does not see the
+   * packets a rule was evaluated for and did not match), and states as zero.
+   */
+  private String rulesWithStatistics(String anchor) {
+    List<String> rules = filterRules(model.anchors.getOrDefault(anchor, Anchor.EMPTY)).toList();
+    Map<Integer, long[]> counted = model.counted.getOrDefault(anchor, Map.of());
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < rules.size(); i++) {
+      long[] sums = counted.getOrDefault(i, new long[2]);
+      out.append(rules.get(i)).append('\n');
+      out.append(
+          String.format(
+              "  [ Evaluations: %-8d Packets: %-8d  Bytes: %-10d  States: %-6d]\n",
+              sums[0], sums[0], sums[1], 0));
+      out.append("  [ Inserted: uid 0 pid 4242 State Creations: 0     ]\n");
+    }
+    return out.toString();
+  }
+
   private Result show(Call call, String what, @Nullable String anchor) {
     switch (what) {
       case "info" -> {
@@ -711,9 +778,7 @@ public final class FakePfctl implements ProcessRunner {
         } else {
           Anchor loaded = model.anchors.get(anchor);
           if (loaded != null) {
-            loaded.rules().stream()
-                .filter(rule -> !TRANSLATION_KEYWORDS.contains(rule.split(" ", 2)[0]))
-                .forEach(rule -> out.append(rule).append('\n'));
+            filterRules(loaded).forEach(rule -> out.append(rule).append('\n'));
           }
         }
         return ok(out.toString(), "");
@@ -897,6 +962,8 @@ public final class FakePfctl implements ProcessRunner {
       }
     }
     model.anchors.put(anchor, new Anchor(rules, tables));
+    // pf keeps a rule's statistics with the rule: a load starts them again.
+    model.counted.remove(anchor);
     return ok("", LOAD_WARNING);
   }
 
