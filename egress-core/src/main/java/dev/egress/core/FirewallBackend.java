@@ -126,21 +126,42 @@ public interface FirewallBackend extends AutoCloseable {
   boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
 
   /**
-   * The installed rule sets as read now, to check many of them against their plans with one read: a
-   * health check or reconcile reads the kernel once, not once per rule set. What it answers is what
-   * was installed when it was read; a check that finds a rule set altered reinstalls it, so a read
-   * taken just before an update costs a needless reinstall, never a missed one. The default reads
-   * each rule set when asked ({@link #isIntact}).
+   * The host and the installed rule sets as read now, to check the host and many rule sets against
+   * their plans with one read: a health check or reconcile reads the kernel once, not once for the
+   * host and once per rule set. What it answers is what was installed when it was read; a check
+   * that finds a rule set altered reinstalls it, so a read taken just before an update costs a
+   * needless reinstall, never a missed one. The default reads the kernel on each question ({@link
+   * Installed#eachTime}).
    */
   default Installed readInstalled() throws EgressException {
-    return this::isIntact;
+    return Installed.eachTime(this);
   }
 
-  /** Rule sets as read at one moment; see {@link #readInstalled}. */
-  @FunctionalInterface
+  /**
+   * The host and the rule sets as read at one moment; see {@link #readInstalled}. Used by one
+   * thread.
+   */
   interface Installed {
     /** Whether {@code name} was exactly what {@link #install} would load for {@code plan}. */
     boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException;
+
+    /** {@link FirewallBackend#hostProblems} as of this read. */
+    List<String> hostProblems() throws EgressException;
+
+    /** Reads {@code backend} anew on each question: no snapshot. */
+    static Installed eachTime(FirewallBackend backend) {
+      return new Installed() {
+        @Override
+        public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
+          return backend.isIntact(name, plan);
+        }
+
+        @Override
+        public List<String> hostProblems() throws EgressException {
+          return backend.hostProblems();
+        }
+      };
+    }
   }
 
   /**

@@ -311,7 +311,7 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       return backend.readInstalled();
     } catch (EgressException e) {
       log.warn("cannot read the installed rule sets at once: {}", BackendSteps.describe(e));
-      return backend::isIntact;
+      return FirewallBackend.Installed.eachTime(backend);
     }
   }
 
@@ -324,13 +324,16 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
    */
   public List<EgressEvent.DriftDetected> checkHealth() {
     List<EgressEvent.DriftDetected> findings = new ArrayList<>();
+    // One read serves the host check and every attachment; read again only after a repair.
+    FirewallBackend.Installed rules = readInstalled();
     try {
-      List<String> problems = backend.hostProblems();
+      List<String> problems = rules.hostProblems();
       if (!problems.isEmpty()) {
         boolean repaired;
         try {
           steps.prepareAgain();
-          repaired = backend.hostProblems().isEmpty();
+          rules = readInstalled();
+          repaired = rules.hostProblems().isEmpty();
         } catch (EgressException e) {
           repaired = false;
         }
@@ -347,6 +350,7 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       } catch (EgressException again) {
         log.warn("cannot reload the parent hook: {}", BackendSteps.describe(again));
       }
+      rules = readInstalled();
       findings.add(
           new EgressEvent.DriftDetected(
               steps.clock.instant(),
@@ -354,7 +358,6 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
               "host check failed: " + BackendSteps.describe(e),
               false));
     }
-    FirewallBackend.Installed rules = readInstalled();
     for (LiveAttachment liveAttachment : registry.attachments()) {
       try {
         if (liveAttachment.repairIfDrifted(rules)) {

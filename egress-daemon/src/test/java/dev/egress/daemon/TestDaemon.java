@@ -96,7 +96,7 @@ public final class TestDaemon implements AutoCloseable {
   static HostedEnforcer hosted(
       EgressEnforcer enforcer, Supplier<List<EgressEvent.DriftDetected>> health) {
     return new HostedEnforcer(
-        enforcer, "nftables", TestDaemon::ruleSet, health, List::of, () -> {});
+        enforcer, "nftables", TestDaemon::ruleSet, health, List::of, () -> {}, () -> {});
   }
 
   /** A rule-set name of the tests' own backend-less enforcers. */

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,6 +92,19 @@ public final class NftBackend implements FirewallBackend {
       return new Held(dispatched, listing.setsOf(chain).keySet(), redirected);
     }
   }
+
+  /**
+   * The last table listing a check read (counter values removed), parsed, and the rule sets found
+   * intact in it, each with the plan and routes it was compared with. A check whose listing reads
+   * the same compares a rule set again only when its plan or the routes changed: the comparison is
+   * a function of listing, plan and routes, so its answer is the one a fresh comparison would give.
+   */
+  private record Checked(String text, NftListing listing, Map<RuleSetName, Intact> intact) {}
+
+  /** A rule set's plan and the routes it was found intact with. */
+  private record Intact(EnforcementPlan plan, Routes routes) {}
+
+  private final AtomicReference<@Nullable Checked> lastChecked = new AtomicReference<>();
 
   /** Reads back whether a load that was killed had committed. */
   @FunctionalInterface
@@ -500,17 +514,55 @@ public final class NftBackend implements FirewallBackend {
    */
   @Override
   public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws EgressException {
-    return isIntact(listing(), name, plan);
+    return isIntact(listing(), readRoutes(name), name, plan);
   }
 
-  /** One {@code nft list table} for every rule set a check compares. */
+  /**
+   * One {@code nft list table} for the host check and every rule set a check compares, and one read
+   * of the kernel's routes, at the first rule set compared. When the listing reads as the last
+   * check's did (counter values aside), it is not parsed again, and a rule set found intact then
+   * with the same plan and routes is intact now ({@link Checked}).
+   */
   @Override
   public Installed readInstalled() throws NftException {
-    NftListing listing = listing();
-    return (name, plan) -> isIntact(listing, name, plan);
+    String text = NftListing.withoutCounters(listingText());
+    Checked last = lastChecked.get();
+    Checked now =
+        last != null && last.text().equals(text)
+            ? new Checked(text, last.listing(), new ConcurrentHashMap<>(last.intact()))
+            : new Checked(text, NftListing.parse(text), new ConcurrentHashMap<>());
+    lastChecked.set(now);
+    return new Installed() {
+      private @Nullable Routes routes;
+
+      @Override
+      public boolean isIntact(RuleSetName name, EnforcementPlan plan) throws NftException {
+        if (routes == null) {
+          routes = readRoutes(name);
+        }
+        Intact known = now.intact().get(name);
+        if (known != null && known.plan().equals(plan) && known.routes().equals(routes)) {
+          held.put(name, Held.in(now.listing(), ChainName.of(name)));
+          return true;
+        }
+        boolean intact = NftBackend.this.isIntact(now.listing(), routes, name, plan);
+        if (intact) {
+          now.intact().put(name, new Intact(plan, routes));
+        } else {
+          now.intact().remove(name);
+        }
+        return intact;
+      }
+
+      @Override
+      public List<String> hostProblems() {
+        return NftBackend.this.hostProblems(now.listing());
+      }
+    };
   }
 
-  private boolean isIntact(NftListing listing, RuleSetName name, EnforcementPlan plan)
+  private boolean isIntact(
+      NftListing listing, Routes routes, RuleSetName name, EnforcementPlan plan)
       throws NftException {
     ChainName chain = ChainName.of(name);
     held.put(name, Held.in(listing, chain));
@@ -520,7 +572,7 @@ public final class NftBackend implements FirewallBackend {
         && new LinkedHashSet<>(listing.dispatchedTo(chain.value()))
             .equals(new LinkedHashSet<>(plan.sources()))
         && redirectsAsPlanned(listing, plan)
-        && listing.links().containsAll(linksOf(name, plan));
+        && listing.links().containsAll(linksOf(routes, name, plan));
   }
 
   /**
@@ -562,9 +614,17 @@ public final class NftBackend implements FirewallBackend {
    *     safely; nothing was loaded
    */
   private Set<String> linksOf(RuleSetName name, EnforcementPlan plan) throws NftException {
-    Set<String> links;
+    return linksOf(readRoutes(name), name, plan);
+  }
+
+  /**
+   * The kernel's routes, read for rule set {@code name} (which the error names).
+   *
+   * @throws NftException if they cannot be read
+   */
+  private Routes readRoutes(RuleSetName name) throws NftException {
     try {
-      links = Routes.read(procNet).linksOf(plan.sources());
+      return Routes.read(procNet);
     } catch (IOException e) {
       throw new NftException(
           NftException.Kind.OTHER,
@@ -578,6 +638,16 @@ public final class NftBackend implements FirewallBackend {
               + " process there (procNet(...))",
           e);
     }
+  }
+
+  /**
+   * The interfaces of {@code routes} where the container of rule set {@code name} lives.
+   *
+   * @throws NftException if one is named so that nft could not be given it safely
+   */
+  private static Set<String> linksOf(Routes routes, RuleSetName name, EnforcementPlan plan)
+      throws NftException {
+    Set<String> links = routes.linksOf(plan.sources());
     for (String link : links) {
       if (!NftGuard.isInterfaceName(link)) {
         throw new NftException(
@@ -611,7 +681,10 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public List<String> hostProblems() throws EgressException {
-    NftListing listing = listing();
+    return hostProblems(listing());
+  }
+
+  private List<String> hostProblems(NftListing listing) {
     List<String> problems = new ArrayList<>();
     String table = "table inet " + renderer.table();
     if (listing.chains().isEmpty()) {
@@ -659,11 +732,16 @@ public final class NftBackend implements FirewallBackend {
   }
 
   private NftListing listing() throws NftException {
+    return NftListing.parse(listingText());
+  }
+
+  /** What {@code nft list table} prints; empty when the table does not exist. */
+  private String listingText() throws NftException {
     try {
-      return NftListing.parse(command.list("table", "inet", renderer.table()));
+      return command.list("table", "inet", renderer.table());
     } catch (NftException e) {
       if (e.kind() == NftException.Kind.MISSING_OBJECT) {
-        return NftListing.absent();
+        return "";
       }
       throw e;
     }

@@ -62,7 +62,13 @@ public final class Backends {
               .noHealthChecks() // the daemon runs them at its configured period
               .build();
       return new HostedEnforcer(
-          enforcer, "pf", names, enforcer::checkHealth, resolver::status, resolver::close);
+          enforcer,
+          "pf",
+          names,
+          enforcer::checkHealth,
+          resolver::status,
+          () -> {},
+          resolver::close);
     }
     NftGuard guard = config.nftGuard();
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
@@ -119,7 +125,8 @@ public final class Backends {
         names,
         enforcer::checkHealth,
         resolver::status,
-        () -> closeAll(hostedFilter, resolver, writer));
+        () -> closeAll(hostedFilter),
+        () -> closeAll(resolver, writer));
   }
 
   /** Closes each of {@code resources} that is there, all of them even when one fails. */

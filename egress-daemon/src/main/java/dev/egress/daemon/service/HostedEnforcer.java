@@ -20,6 +20,8 @@ import java.util.function.Supplier;
  * @param ruleSetNames the backend's rule-set name for a container id (pure)
  * @param healthCheck checks the host and every attachment once, repairing what it can
  * @param resolverStatus what the resolver knows about each name (does not block on lookups)
+ * @param closeFirst stops what answers through the enforcer (the DNS filter), before the enforcer
+ *     is closed: a query the filter took after that would find no attachment and fail
  * @param closeAfter stops what the enforcer used (the resolver, the audit writer), after the
  *     enforcer is closed
  */
@@ -29,6 +31,7 @@ public record HostedEnforcer(
     Function<ContainerId, RuleSetName> ruleSetNames,
     Supplier<List<EgressEvent.DriftDetected>> healthCheck,
     Supplier<List<NameStatus>> resolverStatus,
+    Runnable closeFirst,
     Runnable closeAfter) {
   public HostedEnforcer {
     Objects.requireNonNull(enforcer, "enforcer");
@@ -36,15 +39,23 @@ public record HostedEnforcer(
     Objects.requireNonNull(ruleSetNames, "ruleSetNames");
     Objects.requireNonNull(healthCheck, "healthCheck");
     Objects.requireNonNull(resolverStatus, "resolverStatus");
+    Objects.requireNonNull(closeFirst, "closeFirst");
     Objects.requireNonNull(closeAfter, "closeAfter");
   }
 
-  /** Closes the enforcer (its rules stay in place), then what it used. */
+  /**
+   * Stops what answers through the enforcer, closes the enforcer (its rules stay in place), then
+   * what it used; each step runs even when the one before failed.
+   */
   public void close() {
     try {
-      enforcer.close();
+      closeFirst.run();
     } finally {
-      closeAfter.run();
+      try {
+        enforcer.close();
+      } finally {
+        closeAfter.run();
+      }
     }
   }
 }
