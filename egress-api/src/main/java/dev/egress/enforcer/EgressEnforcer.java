@@ -77,6 +77,14 @@ public interface EgressEnforcer extends AutoCloseable {
   Optional<Attachment> attachmentHolding(InetAddress source);
 
   /**
+   * The address of the DNS filter this enforcer was built with, or empty without one. A container
+   * whose policy says {@code dns filter} has its port-53 traffic redirected there whatever it asks;
+   * a launcher tells it to use that address ({@code --dns}) so that its resolver configuration and
+   * the redirect agree. Fixed for the enforcer's life; non-blocking.
+   */
+  Optional<InetAddress> dnsFilter();
+
+  /**
    * The traffic counters of the live attachments, read from the kernel now: what each container's
    * rules let through and refused since they were last loaded ({@link TrafficCounters} says what
    * counts and when the counts start again). A live attachment whose rules were not found (removed

@@ -36,6 +36,10 @@ import org.jspecify.annotations.Nullable;
  * CLI call costs a process start (about 100 ms idle, 300 ms on a loaded host), more than the
  * daemon's own work.
  *
+ * <p>Why one class of this size: it is the whole Docker runtime (network, address allocation,
+ * create, start, stop, exec), each step one or two requests whose JSON it reads in place, and the
+ * address allocation's lock spans create; the HTTP transport is {@link EngineHttp}'s.
+ *
  * <p><b>The managed network</b> ({@link #ensureNetwork}) is a bridge network whose Linux bridge has
  * a fixed name (option {@code com.docker.network.bridge.name}), so that the enforcer's guard can
  * name it; its gateway is the subnet's first address. An existing network of that name is used only

@@ -161,6 +161,11 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
     return List.copyOf(registry.attachments());
   }
 
+  @Override
+  public Optional<InetAddress> dnsFilter() {
+    return Optional.ofNullable(steps.dnsFilter);
+  }
+
   /** One map lookup: the registry keeps who holds each address. */
   @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {

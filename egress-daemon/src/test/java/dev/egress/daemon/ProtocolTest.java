@@ -562,6 +562,11 @@ class ProtocolTest {
     }
 
     @Override
+    public java.util.Optional<java.net.InetAddress> dnsFilter() {
+      return java.util.Optional.empty();
+    }
+
+    @Override
     public java.util.Map<ContainerId, dev.egress.enforcer.TrafficCounters> counters() {
       return java.util.Map.of();
     }

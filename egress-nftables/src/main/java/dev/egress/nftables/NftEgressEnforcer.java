@@ -89,6 +89,11 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     return lifecycle.attachmentHolding(source);
   }
 
+  @Override
+  public Optional<InetAddress> dnsFilter() {
+    return lifecycle.dnsFilter();
+  }
+
   /**
    * See {@link EgressEnforcer#counters}: one {@code nft list table}. Allowed counts the container's
    * own packets through its chain's {@code accept} rules (those it sends on connections it opened

@@ -87,6 +87,11 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     return lifecycle.attachmentHolding(source);
   }
 
+  @Override
+  public Optional<InetAddress> dnsFilter() {
+    return lifecycle.dnsFilter();
+  }
+
   /**
    * See {@link EgressEnforcer#counters}: {@code pfctl -a PARENT -s Anchors}, then {@code pfctl -a
    * CHILD -v -s rules} per container anchor. Allowed counts the packets of the connections the

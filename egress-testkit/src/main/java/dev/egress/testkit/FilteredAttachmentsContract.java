@@ -103,6 +103,11 @@ public abstract class FilteredAttachmentsContract {
   }
 
   @Test
+  void dnsFilter_isTheAddressTheEnforcerWasBuiltWith() {
+    assertEquals(Optional.of(harness.filterAddress()), harness.enforcer().dnsFilter());
+  }
+
+  @Test
   void bySource_findsAFilteredAttachment_andNothingElse() throws Exception {
     attachFiltered();
     ContainerEndpoint other = harness.newContainer();

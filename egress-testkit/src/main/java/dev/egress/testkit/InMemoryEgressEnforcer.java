@@ -183,6 +183,11 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
   }
 
   @Override
+  public Optional<InetAddress> dnsFilter() {
+    return Optional.ofNullable(dnsFilter);
+  }
+
+  @Override
   public Optional<Attachment> attachmentHolding(InetAddress source) {
     return attachments().stream()
         .filter(attachment -> attachment.container().addresses().contains(source))

@@ -106,7 +106,7 @@ final class DockerDemo {
               .image(IMAGE)
               .namePrefix("egress-demo")
               .managedNetwork(new ContainerNetwork(NETWORK, SUBNET, SUBNET6))
-              .containerDns(List.of(FILTER)) // --dns: the enforcer's filter, nothing else
+              // --dns: the enforcer's filter (EgressEnforcer.dnsFilter), the launcher's default
               .build();
       try (launcher) {
         launcher.start(); // creates the network, whose bridge holds the filter's address

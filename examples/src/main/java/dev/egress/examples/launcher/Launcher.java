@@ -116,7 +116,10 @@ public final class Launcher implements AutoCloseable {
     this.image = image;
     this.network = builder.network;
     this.selfCheck = builder.selfCheck;
-    this.containerDns = List.copyOf(builder.containerDns);
+    this.containerDns =
+        builder.containerDns.isEmpty()
+            ? enforcer.dnsFilter().map(List::of).orElse(List.of())
+            : List.copyOf(builder.containerDns);
     this.addressTimeout = builder.addressTimeout;
     this.pollInterval = builder.pollInterval;
     this.clock = builder.clock;
@@ -687,9 +690,10 @@ public final class Launcher implements AutoCloseable {
 
     /**
      * The resolvers every container is told to use ({@code --dns}), in order: name those the
-     * policies' {@code dns} lines allow (the enforcer refuses port 53 to any other). Without it the
-     * runtime's default applies (Apple: the gateway; Docker: the host's resolvers, behind its
-     * embedded DNS).
+     * policies' {@code dns} lines allow (the enforcer refuses port 53 to any other). Without it, an
+     * enforcer built with a DNS filter gives its filter's address ({@link
+     * EgressEnforcer#dnsFilter}); otherwise the runtime's default applies (Apple: the gateway;
+     * Docker: the host's resolvers, behind its embedded DNS).
      */
     public Builder containerDns(List<InetAddress> resolvers) {
       containerDns.clear();

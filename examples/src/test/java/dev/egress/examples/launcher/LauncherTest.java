@@ -27,6 +27,7 @@ import dev.egress.testkit.InMemoryEgressEnforcer;
 import dev.egress.testkit.container.FakeContainer;
 import dev.egress.testkit.container.FakeContainerRunner;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,6 +84,56 @@ class LauncherTest {
     assertEquals(
         "main", fixture.fake().containers.get(container.id()).labels.get(Launcher.GROUP_LABEL));
     assertEquals(1, fixture.events(LauncherEvent.Launched.class).size());
+  }
+
+  @Test
+  void launch_withAnEnforcerBuiltWithADnsFilter_tellsTheContainerToUseTheFilter() throws Exception {
+    InetAddress filter = IpAddresses.parse("192.168.64.1");
+    InMemoryEgressEnforcer filtered =
+        InMemoryEgressEnforcer.builder().resolver(new FakeNameResolver()).dnsFilter(filter).build();
+    Launcher launcher = fixture.started(filtered, b -> {});
+
+    launcher.launch("main", agent());
+
+    List<String> runs = fixture.calls("run ");
+    assertEquals(1, runs.size());
+    assertEquals(List.of("192.168.64.1"), dnsArguments(runs.get(0)));
+  }
+
+  @Test
+  void launch_withResolversGiven_tellsTheContainerThoseInsteadOfTheFilter() throws Exception {
+    InMemoryEgressEnforcer filtered =
+        InMemoryEgressEnforcer.builder()
+            .resolver(new FakeNameResolver())
+            .dnsFilter(IpAddresses.parse("192.168.64.1"))
+            .build();
+    Launcher launcher =
+        fixture.started(filtered, b -> b.containerDns(List.of(IpAddresses.parse("192.168.64.53"))));
+
+    launcher.launch("main", agent());
+
+    assertEquals(List.of("192.168.64.53"), dnsArguments(fixture.calls("run ").get(0)));
+  }
+
+  @Test
+  void launch_withoutAFilterOrResolvers_leavesTheRuntimesDefault() throws Exception {
+    Launcher launcher = fixture.started(enforcer, b -> {});
+
+    launcher.launch("main", agent());
+
+    assertEquals(List.of(), dnsArguments(fixture.calls("run ").get(0)));
+  }
+
+  /** The values of a recorded {@code container run} call's {@code --dns} options, in order. */
+  private static List<String> dnsArguments(String call) {
+    List<String> words = List.of(call.split(" "));
+    List<String> values = new ArrayList<>();
+    for (int i = 0; i + 1 < words.size(); i++) {
+      if (words.get(i).equals("--dns")) {
+        values.add(words.get(i + 1));
+      }
+    }
+    return values;
   }
 
   @Test
