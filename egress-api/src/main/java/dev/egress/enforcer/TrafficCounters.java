@@ -54,15 +54,21 @@ public record TrafficCounters(
   }
 
   /**
-   * Both counts added, as when several rules' counters make one container's.
-   *
-   * @throws ArithmeticException if a sum overflows
+   * Both counts added, as when several rules' counters make one container's; a sum past {@link
+   * Long#MAX_VALUE} is that maximum (the kernel's counters are unsigned 64-bit, and a root process
+   * can set them to anything).
    */
   public TrafficCounters plus(TrafficCounters other) {
     return new TrafficCounters(
-        Math.addExact(allowedPackets, other.allowedPackets),
-        Math.addExact(allowedBytes, other.allowedBytes),
-        Math.addExact(refusedPackets, other.refusedPackets),
-        Math.addExact(refusedBytes, other.refusedBytes));
+        saturatedSum(allowedPackets, other.allowedPackets),
+        saturatedSum(allowedBytes, other.allowedBytes),
+        saturatedSum(refusedPackets, other.refusedPackets),
+        saturatedSum(refusedBytes, other.refusedBytes));
+  }
+
+  /** {@code a + b} for counts (never negative), at most {@link Long#MAX_VALUE}. */
+  private static long saturatedSum(long a, long b) {
+    long sum = a + b;
+    return sum < 0 ? Long.MAX_VALUE : sum;
   }
 }

@@ -141,11 +141,24 @@ final class NftListing {
     if (!counter.find()) {
       return TrafficCounters.ZERO;
     }
-    long packets = Long.parseLong(counter.group(1));
-    long bytes = Long.parseLong(counter.group(2));
+    long packets = saturated(counter.group(1));
+    long bytes = saturated(counter.group(2));
     return counter.group(3).equals("accept")
         ? TrafficCounters.allowed(packets, bytes)
         : TrafficCounters.refused(packets, bytes);
+  }
+
+  /**
+   * A counter's digits as a count: nft prints unsigned 64-bit values, and one past {@link
+   * Long#MAX_VALUE} (which no traffic reaches, but a root process can set) reads as that maximum.
+   */
+  private static long saturated(String digits) {
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      // Digits only (the pattern's \d is ASCII), so the only failure is a value too large.
+      return Long.MAX_VALUE;
+    }
   }
 
   private static InetAddress parseAddress(String text) {

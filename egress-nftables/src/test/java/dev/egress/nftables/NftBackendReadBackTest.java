@@ -122,6 +122,21 @@ class NftBackendReadBackTest {
   }
 
   @Test
+  void countersAndLoaded_withACounterAtTheKernelsMaximum_readItAsLongsMaximum() throws Exception {
+    // 2^64 - 1, which a root process can set: no NumberFormatException out of the read-back.
+    NftBackend backend =
+        backendPrinting(
+            LISTING.replace("packets 9 bytes 900", "packets 18446744073709551615 bytes 900"),
+            0,
+            "");
+
+    assertEquals(
+        Map.of(new ChainName("c_a_0123456789ab"), new TrafficCounters(Long.MAX_VALUE, 1140, 1, 60)),
+        backend.counters());
+    assertEquals(2, backend.loaded().size());
+  }
+
+  @Test
   void loaded_whenTheTableIsMissing_isEmptyAndTheTableNotLoaded() throws Exception {
     NftBackend backend =
         backendPrinting("", 1, "Error: No such file or directory\nlist table inet egress\n");

@@ -124,4 +124,19 @@ class NftListingTest {
     assertTrue(NftListing.parseTime("2x").compareTo(Duration.ofDays(365)) > 0);
     assertTrue(NftListing.parseTime("").compareTo(Duration.ofDays(365)) > 0);
   }
+
+  @Test
+  void parse_aCounterAtTheKernelsMaximum_andASumPastLongsRange_readAsLongsMaximum() {
+    // 2^64 - 1: nft's counters are unsigned 64-bit, and a root process can set one to anything.
+    String max = "18446744073709551615";
+    NftListing listing =
+        NftListing.parse(
+            LISTING
+                .replace("packets 30 bytes 2000", "packets " + max + " bytes " + max)
+                .replace("packets 12 bytes 720", "packets " + Long.MAX_VALUE + " bytes 1"));
+
+    assertEquals(
+        new TrafficCounters(Long.MAX_VALUE, Long.MAX_VALUE, 3, 180),
+        listing.counters().get("c_a_0123456789ab"));
+  }
 }
