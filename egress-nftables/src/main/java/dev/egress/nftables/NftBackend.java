@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -105,6 +106,14 @@ public final class NftBackend implements FirewallBackend {
   private record Intact(EnforcementPlan plan, Routes routes) {}
 
   private final AtomicReference<@Nullable Checked> lastChecked = new AtomicReference<>();
+
+  /**
+   * The work of {@link #readInstalled}: listings parsed, rule sets compared. Counted so that tests
+   * see what its memo ({@link Checked}) saves; a memo hit changes no answer, only this.
+   */
+  private final AtomicInteger checkParses = new AtomicInteger();
+
+  private final AtomicInteger checkComparisons = new AtomicInteger();
 
   /** Reads back whether a load that was killed had committed. */
   @FunctionalInterface
@@ -530,7 +539,7 @@ public final class NftBackend implements FirewallBackend {
     Checked now =
         last != null && last.text().equals(text)
             ? new Checked(text, last.listing(), new ConcurrentHashMap<>(last.intact()))
-            : new Checked(text, NftListing.parse(text), new ConcurrentHashMap<>());
+            : new Checked(text, parsedForCheck(text), new ConcurrentHashMap<>());
     lastChecked.set(now);
     return new Installed() {
       private @Nullable Routes routes;
@@ -545,6 +554,7 @@ public final class NftBackend implements FirewallBackend {
           held.put(name, Held.in(now.listing(), ChainName.of(name)));
           return true;
         }
+        checkComparisons.incrementAndGet();
         boolean intact = NftBackend.this.isIntact(now.listing(), routes, name, plan);
         if (intact) {
           now.intact().put(name, new Intact(plan, routes));
@@ -559,6 +569,21 @@ public final class NftBackend implements FirewallBackend {
         return NftBackend.this.hostProblems(now.listing());
       }
     };
+  }
+
+  private NftListing parsedForCheck(String text) {
+    checkParses.incrementAndGet();
+    return NftListing.parse(text);
+  }
+
+  /** How many listings {@link #readInstalled} parsed so far. */
+  int checkParses() {
+    return checkParses.get();
+  }
+
+  /** How many rule sets {@link #readInstalled}'s checks compared so far. */
+  int checkComparisons() {
+    return checkComparisons.get();
   }
 
   private boolean isIntact(

@@ -2,6 +2,7 @@ package dev.egress.nftables;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,8 +34,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What {@link NftBackend} runs to load and remove a rule set, and what it says when nft is killed
- * at its timeout, over a scripted process runner (the kernel suites show the same on real nft).
+ * What {@link NftBackend} runs to load and remove a rule set, what it says when nft is killed at
+ * its timeout, and what its health check's memo compares again, over a scripted process runner (the
+ * kernel suites show the same on real nft).
  */
 class NftBackendLoadTest {
   private static final HostName API = HostName.of("api.example.test");
@@ -379,5 +381,90 @@ class NftBackendLoadTest {
                 "nft -f -\nadd element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 timeout "),
         calls.get(0));
     assertTrue(calls.get(0).contains(CHAIN + "_t0_6 { 2001:db8::11 timeout "), calls.get(0));
+  }
+
+  /** {@code listing} as nft prints it after traffic: each counter with {@code packets} packets. */
+  private static String counted(String listing, long packets) {
+    return listing.replace(
+        "counter ", "counter packets " + packets + " bytes " + packets * 60 + " ");
+  }
+
+  /** One health check of the agent's rule set against {@code plan}. */
+  private boolean checkedIntact(EnforcementPlan plan) throws Exception {
+    return backend.readInstalled().isIntact(CHAIN, plan);
+  }
+
+  /**
+   * Two checks of the agent's intact rule set, the second over a listing that differs only in
+   * counter values (7 packets each): the second is a memo hit, neither parsed nor compared again.
+   */
+  private void checkTwiceWithAMemoHit() throws Exception {
+    listing = counted(listingOf("", ""), 1);
+    assertTrue(checkedIntact(rules().plan()));
+
+    listing = counted(listingOf("", ""), 7);
+    assertTrue(checkedIntact(rules().plan()));
+
+    assertEquals(1, backend.checkParses(), "the second listing reads as the first");
+    assertEquals(1, backend.checkComparisons(), "found intact with the same plan and routes");
+  }
+
+  @Test
+  void check_ofAListingThatDiffersOnlyInCounterValues_isIntact_withoutParsingOrComparingAgain()
+      throws Exception {
+    checkTwiceWithAMemoHit();
+  }
+
+  @Test
+  void check_ofTheSameListingWithAnotherPlan_comparesAgain_andFindsTheDrift() throws Exception {
+    listing = counted(listingOf("", ""), 1);
+    assertTrue(checkedIntact(rules().plan()));
+    EnforcementPlan moved =
+        new Rules(
+                CHAIN,
+                AGENT,
+                rules().policy(),
+                new Resolutions(Map.of(API, Set.of(IpAddresses.parse("10.99.0.11")))))
+            .plan();
+
+    assertFalse(checkedIntact(moved), "its set holds 10.99.0.10, the plan 10.99.0.11");
+    assertEquals(2, backend.checkComparisons());
+    assertEquals(1, backend.checkParses(), "the same listing");
+  }
+
+  @Test
+  void check_ofTheSameListingAfterTheRoutesChanged_comparesAgain_andFindsTheDrift()
+      throws Exception {
+    listing = counted(listingOf("", ""), 1);
+    assertTrue(checkedIntact(rules().plan()));
+    // The agent now lives on br1, which the container links do not hold.
+    RoutesTest.write(
+        procNet,
+        RoutesTest.route4("br1", "10.77.0.0", "0.0.0.0", "0001", 0, "255.255.255.0"),
+        "fd000077000000000000000000000000 40 00000000000000000000000000000000 00"
+            + " 00000000000000000000000000000000 00000100 00000001 00000000 00000001 br1\n");
+
+    assertFalse(checkedIntact(rules().plan()));
+    assertEquals(2, backend.checkComparisons());
+  }
+
+  @Test
+  void check_afterAMemoHit_findsASetElementChanged() throws Exception {
+    checkTwiceWithAMemoHit();
+
+    listing = counted(listingOf("", ""), 7).replace("{ 10.99.0.10 }", "{ 10.99.0.11 }");
+    assertFalse(checkedIntact(rules().plan()));
+    assertEquals(2, backend.checkComparisons());
+  }
+
+  @Test
+  void check_afterAMemoHit_findsARuleWhoseCounterWasRemoved() throws Exception {
+    checkTwiceWithAMemoHit();
+
+    // Its refusals are no longer counted: drift, though only a counter differs.
+    String uncounted = listing.replace("counter packets 7 bytes 420 goto deny", "goto deny");
+    assertNotEquals(listing, uncounted);
+    listing = uncounted;
+    assertFalse(checkedIntact(rules().plan()));
   }
 }
