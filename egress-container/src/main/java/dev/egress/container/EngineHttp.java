@@ -170,10 +170,9 @@ final class EngineHttp {
       if (name.equals("transfer-encoding")) {
         chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
       } else if (name.equals("content-length")) {
-        try {
-          length = Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-          throw new ContainerCliException(request + ": bad Content-Length '" + value + "'", e);
+        length = unsigned(value, 10);
+        if (length < 0) {
+          throw new ContainerCliException(request + ": bad Content-Length '" + value + "'");
         }
       }
     }
@@ -183,7 +182,7 @@ final class EngineHttp {
     }
     int end = raw.length;
     if (length >= 0) {
-      if (start + length > raw.length) {
+      if (length > raw.length - start) {
         throw new ContainerCliException(request + ": the response ended before its body did");
       }
       end = start + length;
@@ -204,23 +203,42 @@ final class EngineHttp {
       }
       String sizeText = new String(raw, at, lineEnd - at, StandardCharsets.US_ASCII);
       int semicolon = sizeText.indexOf(';');
-      int size;
-      try {
-        size =
-            Integer.parseInt(
-                (semicolon < 0 ? sizeText : sizeText.substring(0, semicolon)).strip(), 16);
-      } catch (NumberFormatException e) {
-        throw new ContainerCliException(request + ": bad chunk size '" + sizeText + "'", e);
+      int size =
+          unsigned((semicolon < 0 ? sizeText : sizeText.substring(0, semicolon)).strip(), 16);
+      if (size < 0) {
+        throw new ContainerCliException(request + ": bad chunk size '" + sizeText + "'");
       }
       at = lineEnd + 2;
       if (size == 0) {
         return out.toByteArray();
       }
-      if (size < 0 || at + size > raw.length) {
-        throw new ContainerCliException(request + ": a chunked response ended mid-chunk");
+      // Compared so that it cannot overflow: a size near Integer.MAX_VALUE is only too long.
+      if (size > raw.length - at) {
+        throw new ContainerCliException(
+            request
+                + ": a chunked response ended mid-chunk (a chunk of "
+                + size
+                + " bytes, "
+                + (raw.length - at)
+                + " left)");
       }
       out.write(raw, at, size);
       at += size + 2;
+    }
+  }
+
+  /**
+   * {@code text} as a number in {@code radix} if it is one: ASCII digits only (no sign, as HTTP's
+   * sizes and lengths are written) and at most {@link Integer#MAX_VALUE}; otherwise -1.
+   */
+  private static int unsigned(String text, int radix) {
+    if (text.isEmpty() || !text.chars().allMatch(c -> c < 0x80 && Character.digit(c, radix) >= 0)) {
+      return -1;
+    }
+    try {
+      return Integer.parseInt(text, radix);
+    } catch (NumberFormatException tooLarge) {
+      return -1;
     }
   }
 
