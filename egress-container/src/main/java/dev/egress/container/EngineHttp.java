@@ -67,8 +67,8 @@ final class EngineHttp {
    * Sends {@code method target} with {@code json} as the body (none if null) and reads the whole
    * response.
    *
-   * @throws ContainerCliException if the daemon cannot be reached, times out, or answers what is
-   *     not HTTP
+   * @throws ContainerCliException if the daemon cannot be reached, times out, answers what is not
+   *     HTTP, or answers more than {@value #MAX_RESPONSE} bytes
    */
   Response send(String method, String target, @Nullable String json)
       throws ContainerCliException, InterruptedException {
@@ -96,7 +96,7 @@ final class EngineHttp {
         channel.connect(socket);
         writeFully(channel, head.getBytes(StandardCharsets.US_ASCII));
         writeFully(channel, body);
-        return parse(readAll(channel), method + " " + target);
+        return parse(readAll(channel, method + " " + target), method + " " + target);
       } finally {
         watchdog.cancel(false);
       }
@@ -128,12 +128,14 @@ final class EngineHttp {
     }
   }
 
-  private static byte[] readAll(SocketChannel channel) throws IOException {
+  private static byte[] readAll(SocketChannel channel, String request)
+      throws IOException, ContainerCliException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
     while (channel.read(buffer) >= 0) {
       if (out.size() + buffer.position() > MAX_RESPONSE) {
-        throw new IOException("the response is larger than " + MAX_RESPONSE + " bytes");
+        throw new ContainerCliException(
+            request + ": the response is larger than " + MAX_RESPONSE + " bytes");
       }
       out.write(buffer.array(), 0, buffer.position());
       buffer.clear();

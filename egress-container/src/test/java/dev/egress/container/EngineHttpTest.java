@@ -1,13 +1,17 @@
 package dev.egress.container;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -111,5 +115,22 @@ class EngineHttpTest {
             Named.of("a status out of range", "HTTP/1.1 999 X\r\n\r\n"),
             "not an HTTP response: 'HTTP/1.1 999 X'"),
         Arguments.of(Named.of("an empty head", "\r\n\r\n"), "not an HTTP response: ''"));
+  }
+
+  @Test
+  void aResponseOverTheCap_fails_butOneAtTheCapIsRead() throws Exception {
+    byte[] head = "HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] atCap = Arrays.copyOf(head, EngineHttp.MAX_RESPONSE);
+    byte[] overCap = Arrays.copyOf(head, EngineHttp.MAX_RESPONSE + 1);
+
+    ContainerCliException e = refused(overCap);
+    assertNames("the response is larger than " + EngineHttp.MAX_RESPONSE + " bytes", e);
+    assertFalse(e.getMessage().contains("cannot be reached"), "the daemon was reached");
+
+    try (FakeEngine engine = new FakeEngine(directory, request -> atCap)) {
+      EngineHttp http = new EngineHttp(engine.socket(), Duration.ofSeconds(5));
+      EngineHttp.Response response = http.send("GET", "/containers/a/json", null);
+      assertEquals(EngineHttp.MAX_RESPONSE - head.length, response.body().length);
+    }
   }
 }
