@@ -364,6 +364,26 @@ class DockerEngineTest {
   }
 
   @Test
+  void exec_whoseFrameClaimsNearlyTwoGigabytes_throwsTheCheckedException() throws Exception {
+    byte[] huge = frame(1, "hello");
+    huge[4] = 0x7f;
+    huge[5] = huge[6] = huge[7] = (byte) 0xff;
+    try (FakeEngine engine =
+        new FakeEngine(
+            directory,
+            request ->
+                request.line().startsWith("POST /containers/")
+                    ? respond(201, "{\"Id\":\"e1\"}")
+                    : concat(
+                        "HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII), huge))) {
+      ContainerCliException e =
+          assertThrows(
+              ContainerCliException.class, () -> docker(engine).exec("a", List.of("true")));
+      assertTrue(e.getMessage().contains("ended inside a frame"), e.getMessage());
+    }
+  }
+
+  @Test
   void aDaemonThatDoesNotAnswer_timesOut() throws Exception {
     try (FakeEngine engine =
         new FakeEngine(
