@@ -215,7 +215,7 @@ final class EngineHttp {
         return out.toByteArray();
       }
       // Compared so that it cannot overflow: a size near Integer.MAX_VALUE is only too long.
-      if (size > raw.length - at) {
+      if (size > raw.length - at - crlf.length) {
         throw new ContainerCliException(
             request
                 + ": a chunked response ended mid-chunk (a chunk of "
@@ -224,8 +224,12 @@ final class EngineHttp {
                 + (raw.length - at)
                 + " left)");
       }
+      if (raw[at + size] != '\r' || raw[at + size + 1] != '\n') {
+        throw new ContainerCliException(
+            request + ": a chunk of " + size + " bytes is not followed by CRLF");
+      }
       out.write(raw, at, size);
-      at += size + 2;
+      at += size + crlf.length;
     }
   }
 

@@ -77,7 +77,14 @@ class EngineHttpTest {
         Arguments.of(Named.of("no chunk at all", "")),
         Arguments.of(Named.of("cut inside a size line", "5")),
         Arguments.of(Named.of("cut inside a chunk", "5\r\nab")),
+        Arguments.of(Named.of("cut after a chunk's data", "5\r\nhello")),
         Arguments.of(Named.of("cut before the last chunk", "5\r\nhello\r\n")));
+  }
+
+  @Test
+  void aChunkNotFollowedByCrlf_fails() throws Exception {
+    assertNames(
+        "a chunk of 5 bytes is not followed by CRLF", refused(CHUNKED + "5\r\nhelloXX0\r\n\r\n"));
   }
 
   @ParameterizedTest(name = "Content-Length ''{0}''")
