@@ -477,7 +477,8 @@ public final class DockerEngine implements ContainerRuntime {
                 | ((raw[at + 5] & 0xff) << 16)
                 | ((raw[at + 6] & 0xff) << 8)
                 | (raw[at + 7] & 0xff);
-        if (size < 0 || at + 8 + size > raw.length) {
+        // Compared so that it cannot overflow: a size near Integer.MAX_VALUE is only too long.
+        if (size < 0 || size > raw.length - at - 8) {
           throw new ContainerCliException("exec output ended inside a frame");
         }
         (raw[at] == 2 ? output.stderr : output.stdout).write(raw, at + 8, size);

@@ -67,8 +67,8 @@ final class EngineHttp {
    * Sends {@code method target} with {@code json} as the body (none if null) and reads the whole
    * response.
    *
-   * @throws ContainerCliException if the daemon cannot be reached, times out, or answers what is
-   *     not HTTP
+   * @throws ContainerCliException if the daemon cannot be reached, times out, answers what is not
+   *     HTTP, or answers more than {@value #MAX_RESPONSE} bytes
    */
   Response send(String method, String target, @Nullable String json)
       throws ContainerCliException, InterruptedException {
@@ -96,7 +96,7 @@ final class EngineHttp {
         channel.connect(socket);
         writeFully(channel, head.getBytes(StandardCharsets.US_ASCII));
         writeFully(channel, body);
-        return parse(readAll(channel), method + " " + target);
+        return parse(readAll(channel, method + " " + target), method + " " + target);
       } finally {
         watchdog.cancel(false);
       }
@@ -128,12 +128,14 @@ final class EngineHttp {
     }
   }
 
-  private static byte[] readAll(SocketChannel channel) throws IOException {
+  private static byte[] readAll(SocketChannel channel, String request)
+      throws IOException, ContainerCliException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
     while (channel.read(buffer) >= 0) {
       if (out.size() + buffer.position() > MAX_RESPONSE) {
-        throw new IOException("the response is larger than " + MAX_RESPONSE + " bytes");
+        throw new ContainerCliException(
+            request + ": the response is larger than " + MAX_RESPONSE + " bytes");
       }
       out.write(buffer.array(), 0, buffer.position());
       buffer.clear();
@@ -170,10 +172,9 @@ final class EngineHttp {
       if (name.equals("transfer-encoding")) {
         chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
       } else if (name.equals("content-length")) {
-        try {
-          length = Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-          throw new ContainerCliException(request + ": bad Content-Length '" + value + "'", e);
+        length = unsigned(value, 10);
+        if (length < 0) {
+          throw new ContainerCliException(request + ": bad Content-Length '" + value + "'");
         }
       }
     }
@@ -183,7 +184,7 @@ final class EngineHttp {
     }
     int end = raw.length;
     if (length >= 0) {
-      if (start + length > raw.length) {
+      if (length > raw.length - start) {
         throw new ContainerCliException(request + ": the response ended before its body did");
       }
       end = start + length;
@@ -204,23 +205,46 @@ final class EngineHttp {
       }
       String sizeText = new String(raw, at, lineEnd - at, StandardCharsets.US_ASCII);
       int semicolon = sizeText.indexOf(';');
-      int size;
-      try {
-        size =
-            Integer.parseInt(
-                (semicolon < 0 ? sizeText : sizeText.substring(0, semicolon)).strip(), 16);
-      } catch (NumberFormatException e) {
-        throw new ContainerCliException(request + ": bad chunk size '" + sizeText + "'", e);
+      int size =
+          unsigned((semicolon < 0 ? sizeText : sizeText.substring(0, semicolon)).strip(), 16);
+      if (size < 0) {
+        throw new ContainerCliException(request + ": bad chunk size '" + sizeText + "'");
       }
       at = lineEnd + 2;
       if (size == 0) {
         return out.toByteArray();
       }
-      if (size < 0 || at + size > raw.length) {
-        throw new ContainerCliException(request + ": a chunked response ended mid-chunk");
+      // Compared so that it cannot overflow: a size near Integer.MAX_VALUE is only too long.
+      if (size > raw.length - at - crlf.length) {
+        throw new ContainerCliException(
+            request
+                + ": a chunked response ended mid-chunk (a chunk of "
+                + size
+                + " bytes, "
+                + (raw.length - at)
+                + " left)");
+      }
+      if (raw[at + size] != '\r' || raw[at + size + 1] != '\n') {
+        throw new ContainerCliException(
+            request + ": a chunk of " + size + " bytes is not followed by CRLF");
       }
       out.write(raw, at, size);
-      at += size + 2;
+      at += size + crlf.length;
+    }
+  }
+
+  /**
+   * {@code text} as a number in {@code radix} if it is one: ASCII digits only (no sign, as HTTP's
+   * sizes and lengths are written) and at most {@link Integer#MAX_VALUE}; otherwise -1.
+   */
+  private static int unsigned(String text, int radix) {
+    if (text.isEmpty() || !text.chars().allMatch(c -> c < 0x80 && Character.digit(c, radix) >= 0)) {
+      return -1;
+    }
+    try {
+      return Integer.parseInt(text, radix);
+    } catch (NumberFormatException tooLarge) {
+      return -1;
     }
   }
 

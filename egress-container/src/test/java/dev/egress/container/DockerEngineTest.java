@@ -346,10 +346,8 @@ class DockerEngineTest {
     }
   }
 
-  @Test
-  void exec_whoseStreamIsCutInsideAFrame_throws() throws Exception {
-    byte[] cut = frame(1, "hello");
-    byte[] truncated = java.util.Arrays.copyOf(cut, cut.length - 2);
+  /** The failure of an exec whose output is {@code stream}. */
+  private ContainerCliException execFailure(byte[] stream) throws Exception {
     try (FakeEngine engine =
         new FakeEngine(
             directory,
@@ -357,10 +355,26 @@ class DockerEngineTest {
                 request.line().startsWith("POST /containers/")
                     ? respond(201, "{\"Id\":\"e1\"}")
                     : concat(
-                        "HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
-                        truncated))) {
-      assertThrows(ContainerCliException.class, () -> docker(engine).exec("a", List.of("true")));
+                        "HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII), stream))) {
+      return assertThrows(
+          ContainerCliException.class, () -> docker(engine).exec("a", List.of("true")));
     }
+  }
+
+  @Test
+  void exec_whoseStreamIsCutInsideAFrame_throws() throws Exception {
+    byte[] cut = frame(1, "hello");
+    ContainerCliException e = execFailure(java.util.Arrays.copyOf(cut, cut.length - 2));
+    assertTrue(e.getMessage().contains("ended inside a frame"), e.getMessage());
+  }
+
+  @Test
+  void exec_whoseFrameClaimsNearlyTwoGigabytes_throwsTheCheckedException() throws Exception {
+    byte[] huge = frame(1, "hello");
+    huge[4] = 0x7f;
+    huge[5] = huge[6] = huge[7] = (byte) 0xff;
+    ContainerCliException e = execFailure(huge);
+    assertTrue(e.getMessage().contains("ended inside a frame"), e.getMessage());
   }
 
   @Test
