@@ -30,10 +30,13 @@ sealed interface PacketFilter permits PfFilter, NftFilter {
    * What the kernel holds, and what is wrong host-wide.
    *
    * @param traffic each rule set's counters ({@link TrafficCounters}), read with the rule sets
+   * @param trafficError why the counters could not be read (e.g. a sudo wrapper generated before
+   *     counters existed), or null: the rule sets and drift are reported all the same
    */
   record Snapshot(
       List<InstalledRuleSet> ruleSets,
       Map<RuleSetName, TrafficCounters> traffic,
+      @Nullable String trafficError,
       List<String> drift) {
     public Snapshot {
       ruleSets = List.copyOf(ruleSets);

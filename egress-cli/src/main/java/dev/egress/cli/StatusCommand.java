@@ -80,6 +80,9 @@ final class StatusCommand implements Callable<Integer> {
         ruleSets.add(ruleSetJson);
       }
       report.put("ruleSets", ruleSets);
+      if (snapshot.trafficError() != null) {
+        report.put("trafficError", snapshot.trafficError());
+      }
       report.put("drift", snapshot.drift());
       output.raw(Json.write(report));
     } else {
@@ -123,6 +126,9 @@ final class StatusCommand implements Callable<Integer> {
                 + traffic.refusedBytes()
                 + " bytes)");
       }
+    }
+    if (snapshot.trafficError() != null) {
+      output.note("traffic counters not read: " + snapshot.trafficError());
     }
     int count = snapshot.ruleSets().size();
     output.info(count + (count == 1 ? " rule set" : " rule sets") + " in " + backend.optionName());

@@ -100,15 +100,37 @@ class StatusAndCleanupTest {
     assertTrue(result.err().contains("Permission denied"), result.err());
   }
 
+  // Counters unreadable (say, a sudo wrapper generated before they existed) must not hide the rule
+  // sets and the drift, which are what status is for.
   @Test
-  void status_ruleStatisticsUnreadable_exitsThreeWithPfctlsWords() throws Exception {
+  void status_ruleStatisticsUnreadable_stillReportsRuleSetsAndDrift_andSaysWhy() throws Exception {
     PfAttached.attach(host, "agent-1", "192.168.64.3", null);
     host.pf.failOn("-v -s rules", 0, 1, "pfctl: DIOCGETRULES: Permission denied");
+    host.pf.disableByOthers();
 
     Cli.Result result = run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl");
 
-    assertEquals(3, result.exit());
+    assertEquals(1, result.exit(), result.out() + result.err());
+    assertTrue(result.out().startsWith("agent-1  192.168.64.3  (5 rules in "), result.out());
+    assertTrue(result.out().contains("drift: pf is disabled"), result.out());
+    assertFalse(result.out().contains("allowed "), result.out());
+    assertTrue(result.err().contains("traffic counters not read: "), result.err());
     assertTrue(result.err().contains("Permission denied"), result.err());
+  }
+
+  @Test
+  void status_json_ruleStatisticsUnreadable_saysSoInTrafficError() throws Exception {
+    PfAttached.attach(host, "agent-1", "192.168.64.3", null);
+    host.pf.failOn("-v -s rules", 0, 1, "pfctl: DIOCGETRULES: Permission denied");
+
+    Cli.Result result =
+        run("status", "--backend", "pf", "--pfctl-command", "/sbin/pfctl", "--json");
+
+    assertEquals(0, result.exit(), result.err());
+    assertTrue(result.out().contains("\"name\":\"agent-1\""), result.out());
+    assertFalse(result.out().contains("\"traffic\":"), result.out());
+    assertTrue(result.out().contains("\"trafficError\":\""), result.out());
+    assertTrue(result.out().contains("Permission denied"), result.out());
   }
 
   @Test
