@@ -88,11 +88,6 @@ record ChainName(String value) implements RuleSetName {
     return matcher.matches() ? Optional.of(new ChainName(matcher.group(1))) : Optional.empty();
   }
 
-  /** Whether {@code set} is one of this chain's address sets. */
-  boolean ownsSet(String set) {
-    return ofSet(set).map(this::equals).orElse(false);
-  }
-
   @Override
   public String toString() {
     return value;

@@ -607,8 +607,7 @@ public final class NftBackend implements FirewallBackend {
    */
   private static boolean grantsIntact(NftListing listing, ChainName chain, EnforcementPlan plan) {
     Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, plan);
-    return listing.timed().entrySet().stream()
-        .filter(set -> chain.ownsSet(set.getKey()))
+    return listing.timedOf(chain).entrySet().stream()
         .allMatch(
             set ->
                 set.getValue().entrySet().stream()
