@@ -8,14 +8,12 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.RuleSetName;
-import dev.egress.enforcer.TrafficCounters;
 import dev.egress.nftables.NftBackend;
 import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
-import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -124,14 +122,7 @@ final class NftFilter implements PacketFilter {
     // No table and no rule set is a host where nothing was attached yet, not drift.
     List<String> drift =
         ruleSets.isEmpty() && !backend.tableLoaded() ? List.of() : backend.hostProblems();
-    Map<RuleSetName, TrafficCounters> traffic = Map.of();
-    String trafficError = null;
-    try {
-      traffic = backend.counters();
-    } catch (EgressException e) {
-      trafficError = UserText.line(String.valueOf(e.getMessage()));
-    }
-    return new Snapshot(ruleSets, traffic, trafficError, drift);
+    return Snapshot.readingCounters(ruleSets, backend::counters, drift);
   }
 
   @Override

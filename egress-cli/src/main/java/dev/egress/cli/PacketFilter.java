@@ -11,6 +11,7 @@ import dev.egress.enforcer.TrafficCounters;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.UserText;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,27 @@ sealed interface PacketFilter permits PfFilter, NftFilter {
       traffic = Map.copyOf(traffic);
       drift = List.copyOf(drift);
     }
+
+    /**
+     * The snapshot of {@code ruleSets} and {@code drift} with the counters {@code counters} reads;
+     * when they cannot be read, the rest is reported all the same, with why in {@code
+     * trafficError}.
+     */
+    static Snapshot readingCounters(
+        List<InstalledRuleSet> ruleSets, CounterReading counters, List<String> drift) {
+      try {
+        return new Snapshot(ruleSets, counters.read(), null, drift);
+      } catch (EgressException e) {
+        return new Snapshot(
+            ruleSets, Map.of(), UserText.line(String.valueOf(e.getMessage())), drift);
+      }
+    }
+  }
+
+  /** Reads each rule set's counters from the kernel. */
+  @FunctionalInterface
+  interface CounterReading {
+    Map<RuleSetName, TrafficCounters> read() throws EgressException;
   }
 
   /**

@@ -7,13 +7,11 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.RuleSetName;
-import dev.egress.enforcer.TrafficCounters;
 import dev.egress.pf.PfEgressEnforcer;
 import dev.egress.pf.PfInspection;
 import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
-import dev.egress.policy.UserText;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,14 +104,7 @@ final class PfFilter implements PacketFilter {
               + " is missing or altered: the rule sets above"
               + " are not evaluated (the enforcer reloads it on its next health check)");
     }
-    Map<RuleSetName, TrafficCounters> traffic = Map.of();
-    String trafficError = null;
-    try {
-      traffic = Map.copyOf(inspection.counters());
-    } catch (EgressException e) {
-      trafficError = UserText.line(String.valueOf(e.getMessage()));
-    }
-    return new Snapshot(ruleSets, traffic, trafficError, drift);
+    return Snapshot.readingCounters(ruleSets, () -> Map.copyOf(inspection.counters()), drift);
   }
 
   @Override
