@@ -71,6 +71,19 @@ class LoadGrammarTest {
   }
 
   @Test
+  void aRedirectToAnIpv6DnsFilter_passes_andTheOtherFamilysTargetDoesNot() {
+    LoadScope ipv6Filter =
+        new LoadScope(SCOPE.networks(), SCOPE.bridges(), IpAddresses.parse("fd00:64::1"));
+    String redirect =
+        "rdr inet6 proto udp from fd00:64::3 to any port = 53 -> fd00:64::1 port 53\n";
+
+    LoadGrammar.check(Load.CHILD, childLoad(redirect), ipv6Filter);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> LoadGrammar.check(Load.CHILD, childLoad(redirect), SCOPE));
+  }
+
+  @Test
   void neighbourDiscoveryInTheOwnPrefix_passesForAnyScopeOnThatLink_only() {
     String line =
         "pass in quick inet6 proto icmp6 from fd00:64::3 to fd00:64::/64 icmp6-type 136 no state\n";
