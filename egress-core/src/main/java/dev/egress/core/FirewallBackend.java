@@ -148,6 +148,9 @@ public interface FirewallBackend extends AutoCloseable {
     /** {@link FirewallBackend#hostProblems} as of this read. */
     List<String> hostProblems() throws EgressException;
 
+    /** {@link FirewallBackend#installed} as of this read. */
+    Map<RuleSetName, List<InetAddress>> installed() throws EgressException;
+
     /** Reads {@code backend} anew on each question: no snapshot. */
     static Installed eachTime(FirewallBackend backend) {
       return new Installed() {
@@ -159,6 +162,11 @@ public interface FirewallBackend extends AutoCloseable {
         @Override
         public List<String> hostProblems() throws EgressException {
           return backend.hostProblems();
+        }
+
+        @Override
+        public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
+          return backend.installed();
         }
       };
     }

@@ -259,7 +259,11 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       }
     }
 
-    Map<RuleSetName, List<InetAddress>> installed = backend.installed();
+    // One read finds the rule sets installed and serves the comparison of the live ones, unless
+    // removals below change the table: reading a large table is most of a reconcile's time.
+    FirewallBackend.Installed rules = readInstalled();
+    Map<RuleSetName, List<InetAddress>> installed = rules.installed();
+    boolean removedOrphans = false;
     Set<RuleSetName> keep = new HashSet<>();
     for (ContainerId id : liveIds) {
       keep.add(backend.ruleSetName(id));
@@ -274,6 +278,7 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       if (removal.isEmpty()) {
         continue;
       }
+      removedOrphans = true;
       try {
         steps.retryRemoval(name, removal.get());
         removed.add(removal.get().subject);
@@ -283,7 +288,9 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       }
     }
 
-    FirewallBackend.Installed rules = readInstalled();
+    if (removedOrphans) {
+      rules = readInstalled();
+    }
     for (LiveAttachment attachment : registry.attachments()) {
       try {
         boolean reinstalled =

@@ -444,7 +444,10 @@ public final class NftBackend implements FirewallBackend {
    * nothing. {@link #installed} is this, reduced to names and addresses.
    */
   public List<LoadedRuleSet> loaded() throws EgressException {
-    NftListing listing = listing();
+    return loaded(listing());
+  }
+
+  private List<LoadedRuleSet> loaded(NftListing listing) {
     Set<ChainName> chains = new LinkedHashSet<>();
     listing
         .chains()
@@ -485,8 +488,12 @@ public final class NftBackend implements FirewallBackend {
 
   @Override
   public Map<RuleSetName, List<InetAddress>> installed() throws EgressException {
+    return installed(listing());
+  }
+
+  private Map<RuleSetName, List<InetAddress>> installed(NftListing listing) {
     Map<RuleSetName, List<InetAddress>> installed = new LinkedHashMap<>();
-    for (LoadedRuleSet ruleSet : loaded()) {
+    for (LoadedRuleSet ruleSet : loaded(listing)) {
       installed.put(ruleSet.name(), ruleSet.addresses());
     }
     return installed;
@@ -527,10 +534,10 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * One {@code nft list table} for the host check and every rule set a check compares, and one read
-   * of the kernel's routes, at the first rule set compared. When the listing reads as the last
-   * check's did (counter values aside), it is not parsed again, and a rule set found intact then
-   * with the same plan and routes is intact now ({@link Checked}).
+   * One {@code nft list table} for the host check, the rule sets installed and every rule set a
+   * check compares, and one read of the kernel's routes, at the first rule set compared. When the
+   * listing reads as the last check's did (counter values aside), it is not parsed again, and a
+   * rule set found intact then with the same plan and routes is intact now ({@link Checked}).
    */
   @Override
   public Installed readInstalled() throws NftException {
@@ -567,6 +574,11 @@ public final class NftBackend implements FirewallBackend {
       @Override
       public List<String> hostProblems() {
         return NftBackend.this.hostProblems(now.listing());
+      }
+
+      @Override
+      public Map<RuleSetName, List<InetAddress>> installed() {
+        return NftBackend.this.installed(now.listing());
       }
     };
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.enforcer.Attachment;
+import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
@@ -482,7 +483,8 @@ class NftEgressEnforcerKernelTest {
   }
 
   @Test
-  void healthCheckListsTheTableOnce_reconcileTwice_howeverManyAreAttached() throws Exception {
+  void healthCheckAndReconcileListTheTableOnce_howeverManyAreAttached_reconcileAgainAfterRemovals()
+      throws Exception {
     List<List<String>> listings = new CopyOnWriteArrayList<>();
     SystemProcessRunner system = new SystemProcessRunner();
     ProcessRunner recording =
@@ -492,28 +494,44 @@ class NftEgressEnforcerKernelTest {
           }
           return system.run(command);
         };
-    List<LabContainer> containers = List.of(lab.container(1), lab.container(2), lab.container(3));
+    NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true);
+    // An enforcer of an earlier process left container 3's rule set behind.
+    LabContainer left = lab.container(3);
+    try (NftEgressEnforcer earlier =
+        LabNft.enforcer(lab).resolver(lab.names()).guard(guard).noHealthChecks().build()) {
+      earlier.attach(left.endpoint(), apiPolicy());
+    }
+    List<LabContainer> containers = List.of(lab.container(1), lab.container(2));
     try (NftEgressEnforcer enforcer =
         LabNft.enforcer(lab)
             .processRunner(recording)
             .resolver(lab.names())
-            .guard(new NftGuard(List.of(NetnsLab.BRIDGE), lab.containerNetworks(), true))
+            .guard(guard)
             .noHealthChecks()
             .build()) {
       for (LabContainer container : containers) {
         enforcer.attach(container.endpoint(), apiPolicy());
       }
+      Set<ContainerId> live = Set.of(containers.get(0).id(), containers.get(1).id());
+
+      // The leftover is removed, so the live rule sets are compared with a listing taken after.
+      listings.clear();
+      ReconcileResult first = enforcer.reconcile(live);
+      assertEquals(Set.of(Subject.unowned(ChainName.forContainer(left.id()))), first.removed());
+      assertEquals(Set.of(), first.repaired());
+      assertEquals(2, tableListings(listings), listings.toString());
 
       // One listing for the host's guard and every rule set: not one per container.
       listings.clear();
       assertEquals(List.of(), enforcer.checkHealth());
       assertEquals(1, tableListings(listings), listings.toString());
 
+      // Nothing to remove: one listing finds the rule sets installed and compares the live ones.
       listings.clear();
-      enforcer.reconcile(
-          Set.of(containers.get(0).id(), containers.get(1).id(), containers.get(2).id()));
-      // One to find the rule sets installed, one to compare every live one with its plan.
-      assertEquals(2, tableListings(listings), listings.toString());
+      ReconcileResult second = enforcer.reconcile(live);
+      assertEquals(Set.of(), second.removed());
+      assertEquals(Set.of(), second.repaired());
+      assertEquals(1, tableListings(listings), listings.toString());
     }
   }
 
