@@ -273,13 +273,19 @@ public final class DaemonBenchmark {
 
   /** The process's own CPU ticks and those of its children that it waited for. */
   private static long[] cpuTicks(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    // fields[11..14] are utime, stime, cutime, cstime (fields 14-17 of proc(5), from state on)
+    String[] fields = statFields(Files.readString(Path.of("/proc/" + pid + "/stat")));
     return new long[] {
       Long.parseLong(fields[11]) + Long.parseLong(fields[12]),
       Long.parseLong(fields[13]) + Long.parseLong(fields[14])
     };
+  }
+
+  /**
+   * The fields of a {@code stat} file after the name, from the state on: [11] to [14] are utime,
+   * stime, cutime and cstime (fields 14-17 of proc(5)).
+   */
+  private static String[] statFields(String stat) {
+    return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
   }
 
   /** A thread's name and CPU ticks so far. */
@@ -292,7 +298,7 @@ public final class DaemonBenchmark {
       for (Path task : tasks.toList()) {
         try {
           String stat = Files.readString(task.resolve("stat"));
-          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          String[] fields = statFields(stat);
           String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           threads.put(
               Long.parseLong(task.getFileName().toString()),
