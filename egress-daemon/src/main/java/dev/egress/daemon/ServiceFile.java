@@ -22,6 +22,15 @@ import java.util.regex.Pattern;
  * @param nextSteps the commands that enable and start it once installed
  */
 record ServiceFile(String name, Path installPath, String text, List<String> nextSteps) {
+  /**
+   * The JVM options egressd runs with, here and in the {@code egressd} launcher script: an idle
+   * daemon's own CPU was mostly the JVM's. Without performance-data sampling the JVM does not wake
+   * 20 times a second to update its counters (so {@code jps} and {@code jstat} do not see egressd;
+   * {@code jcmd PID} still works), and the serial collector has no background service thread and
+   * keeps a smaller heap: a daemon's heap is small, so its pauses are short.
+   */
+  static final List<String> JAVA_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:-UsePerfData");
+
   /** Paths written into the files: no spaces, quotes, {@code $}, {@code %} or markup. */
   private static final Pattern PLAIN_PATH = Pattern.compile("/[A-Za-z0-9_./+-]*");
 
@@ -45,6 +54,13 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
     Map<String, String> values =
         Map.of(
             "@JAVA@", plain(java),
+            "@JAVA_OPTIONS@", String.join(" ", JAVA_OPTIONS),
+            "@JAVA_OPTION_STRINGS@",
+                String.join(
+                    "\n    ",
+                    JAVA_OPTIONS.stream()
+                        .map(option -> "<string>" + option + "</string>")
+                        .toList()),
             "@JAR@", plain(jar),
             "@CONFIG@", plain(configFile),
             "@SOCKET@", plain(config.socket()),

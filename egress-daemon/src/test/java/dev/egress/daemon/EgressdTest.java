@@ -102,7 +102,10 @@ class EgressdTest {
         result
             .out()
             .contains(
-                "\nExecStart=/usr/bin/java -jar /opt/egressd/egressd.jar --config " + file + "\n"),
+                "\nExecStart=/usr/bin/java -XX:+UseSerialGC -XX:-UsePerfData -jar"
+                    + " /opt/egressd/egressd.jar --config "
+                    + file
+                    + "\n"),
         result.out());
     assertTrue(result.out().contains("while [ ! -S /run/eg/egressd.sock ]"), result.out());
     assertTrue(result.out().contains("\nReadWritePaths=/run/eg /var/lib/eg\n"), result.out());
@@ -121,9 +124,27 @@ class EgressdTest {
         run("install-service", "--print", "--config", file.toString(), "--jar", "/opt/egressd.jar");
 
     assertEquals(0, result.exit(), result.err());
-    assertTrue(result.out().contains("<string>/opt/egressd.jar</string>"), result.out());
+    assertTrue(
+        result
+            .out()
+            .contains(
+                "<string>-XX:+UseSerialGC</string>\n    <string>-XX:-UsePerfData</string>\n"
+                    + "    <string>-jar</string>\n    <string>/opt/egressd.jar</string>"),
+        result.out());
     assertTrue(result.out().contains("<key>UserName</key>\n  <string>root</string>"), result.out());
     assertTrue(!result.out().contains("@"), "every placeholder is filled");
+  }
+
+  @Test
+  void theLauncherScriptRunsEgressdWithTheServiceFilesJavaOptions() throws Exception {
+    String script = Files.readString(Path.of("..", "egressd")); // the module's parent: the checkout
+
+    assertTrue(
+        script.contains(
+            "exec java ${EGRESSD_JAVA_OPTS:-"
+                + String.join(" ", ServiceFile.JAVA_OPTIONS)
+                + "} -jar \"$jar\" \"$@\"\n"),
+        script);
   }
 
   @Test

@@ -23,6 +23,9 @@ import java.util.function.Supplier;
  * socket, the peer check, the protocol, the state file.
  */
 public final class TestDaemon implements AutoCloseable {
+  /** The JVM options egressd's service files and launcher run it with (for the benchmark). */
+  public static final List<String> JAVA_OPTIONS = ServiceFile.JAVA_OPTIONS;
+
   final Path directory;
   final Path socket;
   final Path policies;

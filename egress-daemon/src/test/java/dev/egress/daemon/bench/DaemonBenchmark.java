@@ -22,10 +22,14 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -41,7 +45,8 @@ import java.util.stream.Stream;
  *       in a network namespace of its own; attaches N containers (default 200) through the socket,
  *       prints the attach latency, the daemon's resident memory and open file descriptors, then its
  *       CPU time (and that of the nft processes it ran) over IDLE_SECONDS (default 120) of idleness
- *       at the default health-check period.
+ *       at the default health-check period, split by thread. The daemon runs with the JVM options
+ *       of its service files, or with {@code EGRESSD_JAVA_OPTS} instead when that is set.
  * </ul>
  */
 public final class DaemonBenchmark {
@@ -157,18 +162,31 @@ public final class DaemonBenchmark {
               + namespace
               + "-state.json\n"
               + "allow-users root\n");
-      daemon =
-          new ProcessBuilder(
+      List<String> command =
+          new ArrayList<>(
+              List.of(
                   "ip",
                   "netns",
                   "exec",
                   namespace,
-                  ProcessHandle.current().info().command().orElse("java"),
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  "dev.egress.daemon.Egressd",
-                  "--config",
-                  directory.resolve("egressd.conf").toString())
+                  ProcessHandle.current().info().command().orElse("java")));
+      // The service's JVM options, or those EGRESSD_JAVA_OPTS gives instead (as ./egressd does)
+      String options = System.getenv("EGRESSD_JAVA_OPTS");
+      command.addAll(
+          options == null
+              ? TestDaemon.JAVA_OPTIONS
+              : Stream.of(options.trim().split("\\s+"))
+                  .filter(option -> !option.isEmpty())
+                  .toList());
+      command.addAll(
+          List.of(
+              "-cp",
+              System.getProperty("java.class.path"),
+              "dev.egress.daemon.Egressd",
+              "--config",
+              directory.resolve("egressd.conf").toString()));
+      daemon =
+          new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(directory.resolve("egressd.log").toFile())
               .start();
@@ -200,7 +218,8 @@ public final class DaemonBenchmark {
       }
       long pid = daemon.pid();
       System.out.printf(
-          "attached %d containers through egressd (nftables, real kernel)%n", containers);
+          "attached %d containers through egressd (nftables, real kernel, JVM options %s)%n",
+          containers, String.join(" ", command.subList(5, command.indexOf("-cp"))));
       System.out.printf("attach latency through the socket: %s%n", percentiles(latencies));
       System.out.printf(
           "daemon: resident memory %s, open file descriptors %d, threads %d%n",
@@ -210,9 +229,11 @@ public final class DaemonBenchmark {
       channel.close(); // idle: no client connected
       Thread.sleep(2000);
       long[] before = cpuTicks(pid);
+      Map<Long, ThreadTicks> threadsBefore = threadTicks(pid);
       long startNanos = System.nanoTime();
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
       long[] after = cpuTicks(pid);
+      Map<Long, ThreadTicks> threadsAfter = threadTicks(pid);
       double seconds = (System.nanoTime() - startNanos) / 1e9;
       System.out.printf(
           "idle for %.0f s (health check every 30 s, policy re-read every 10 s): daemon %.2f%% of"
@@ -220,9 +241,12 @@ public final class DaemonBenchmark {
           seconds,
           100.0 * (after[0] - before[0]) / 100 / seconds,
           100.0 * (after[1] - before[1]) / 100 / seconds);
+      printThreadSplit(threadsBefore, threadsAfter, after[0] - before[0], seconds);
       System.out.printf(
-          "after idling: resident memory %s, open file descriptors %d%n",
-          statusField(pid, "VmRSS"), openFiles(pid));
+          "after idling: resident memory %s, open file descriptors %d, threads %d%n",
+          statusField(pid, "VmRSS"),
+          openFiles(pid),
+          Integer.parseInt(statusField(pid, "Threads").trim()));
     } finally {
       if (daemon != null) {
         daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -249,13 +273,69 @@ public final class DaemonBenchmark {
 
   /** The process's own CPU ticks and those of its children that it waited for. */
   private static long[] cpuTicks(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    // fields[11..14] are utime, stime, cutime, cstime (fields 14-17 of proc(5), from state on)
+    String[] fields = statFields(Files.readString(Path.of("/proc/" + pid + "/stat")));
     return new long[] {
       Long.parseLong(fields[11]) + Long.parseLong(fields[12]),
       Long.parseLong(fields[13]) + Long.parseLong(fields[14])
     };
+  }
+
+  /**
+   * The fields of a {@code stat} file after the name, from the state on: [11] to [14] are utime,
+   * stime, cutime and cstime (fields 14-17 of proc(5)).
+   */
+  private static String[] statFields(String stat) {
+    return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+  }
+
+  /** A thread's name and CPU ticks so far. */
+  private record ThreadTicks(String name, long ticks) {}
+
+  /** Each live thread of the process, by thread id. */
+  private static Map<Long, ThreadTicks> threadTicks(long pid) throws IOException {
+    Map<Long, ThreadTicks> threads = new HashMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String stat = Files.readString(task.resolve("stat"));
+          String[] fields = statFields(stat);
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          threads.put(
+              Long.parseLong(task.getFileName().toString()),
+              new ThreadTicks(name, Long.parseLong(fields[11]) + Long.parseLong(fields[12])));
+        } catch (NoSuchFileException ended) {
+          // the thread ended while the directory was read
+        }
+      }
+    }
+    return threads;
+  }
+
+  /**
+   * Where the daemon's own CPU went, by thread name (the kernel's 15-character name): threads that
+   * lived through the window, and the rest (threads started and ended within it, such as those that
+   * start and drain each nft process).
+   */
+  private static void printThreadSplit(
+      Map<Long, ThreadTicks> before, Map<Long, ThreadTicks> after, long total, double seconds) {
+    Map<String, Long> byName = new TreeMap<>();
+    long accounted = 0;
+    for (Map.Entry<Long, ThreadTicks> thread : after.entrySet()) {
+      ThreadTicks earlier = before.get(thread.getKey());
+      long ticks = thread.getValue().ticks() - (earlier == null ? 0 : earlier.ticks());
+      byName.merge(thread.getValue().name().replaceAll("[0-9]+$", "N"), ticks, Long::sum);
+      accounted += ticks;
+    }
+    byName.put("(threads that ended)", total - accounted);
+    System.out.println("daemon's CPU by thread (share of one core):");
+    byName.entrySet().stream()
+        .filter(entry -> entry.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .forEach(
+            entry ->
+                System.out.printf(
+                    "  %-22s %5d ticks %.3f%%%n",
+                    entry.getKey(), entry.getValue(), entry.getValue() / seconds));
   }
 
   private static String statusField(long pid, String field) throws IOException {
