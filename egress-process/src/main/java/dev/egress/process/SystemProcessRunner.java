@@ -72,12 +72,12 @@ public final class SystemProcessRunner implements ProcessRunner {
   public static final int DEFAULT_STDERR_LIMIT = 64 * 1024;
 
   /** How long sudo gets to pass SIGTERM on to a command this JVM may not kill itself. */
-  private static final Duration RELAY_GRACE = Duration.ofSeconds(1);
+  static final Duration RELAY_GRACE = Duration.ofSeconds(1);
 
   /** How long pipes may stay open after the process exited, when the timeout has passed. */
   private static final Duration OUTPUT_GRACE = Duration.ofSeconds(1);
 
-  private static final Duration KILL_WAIT = Duration.ofSeconds(5);
+  static final Duration KILL_WAIT = Duration.ofSeconds(5);
 
   private final int stdoutLimit;
   private final int stderrLimit;
@@ -198,7 +198,7 @@ public final class SystemProcessRunner implements ProcessRunner {
     }
   }
 
-  private static ProcessTimeoutException timedOut(
+  static ProcessTimeoutException timedOut(
       Command command, long started, List<ProcessHandle> survivors) {
     Duration elapsed = since(started);
     if (survivors.isEmpty()) {
