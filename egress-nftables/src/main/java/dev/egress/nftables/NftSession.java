@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -58,10 +59,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <h2>Memory</h2>
  *
- * nft keeps every line it read in its command history, in memory, and writes it to {@code
- * ~/.nft.history} when it reads end of file. The session never lets it read end of file (it is
- * killed when closed), and replaces the process after {@value #GRANTS_PER_PROCESS} grants, which
- * bounds what the history holds.
+ * nft keeps every line it read in its command history, in memory, reads {@code ~/.nft.history} when
+ * it starts and writes the history there when it reads end of file. The session gives it {@code
+ * HOME=/nonexistent}, so that it does neither (through sudo, which may reset {@code HOME}, root's
+ * file may still be read, and written if this process dies without closing the session), never lets
+ * it read end of file (it is killed when closed), and replaces the process after {@value
+ * #GRANTS_PER_PROCESS} grants, which bounds what the history holds in memory (about 0.4 KiB a
+ * grant, measured with nft 1.0.6).
  *
  * <p>Thread-safe: grants are serialized on the one process, each waiting for the one before. A call
  * blocks at most the timeout (plus the kill), besides the wait for the lock.
@@ -69,6 +73,12 @@ import org.jspecify.annotations.Nullable;
 final class NftSession implements AutoCloseable {
   /** How many grants one process serves before it is replaced; see "Memory". */
   static final int GRANTS_PER_PROCESS = 10_000;
+
+  /**
+   * nft's home for the session, where it reads and writes {@code .nft.history}: a directory that
+   * does not exist, so that it does neither; see "Memory".
+   */
+  private static final String NO_HOME = "/nonexistent";
 
   private static final Pattern GENERATION =
       Pattern.compile("# new generation \\d+ by process \\d+ \\(.+\\)");
@@ -124,7 +134,7 @@ final class NftSession implements AutoCloseable {
     try {
       if (process == null || !process.isOpen() || grants >= grantsPerProcess) {
         close();
-        process = InteractiveProcess.start(argv);
+        process = InteractiveProcess.start(argv, Map.of("HOME", NO_HOME));
         grants = 0;
       }
       grants++;

@@ -43,7 +43,7 @@ final class FakeNftSession {
             "\n",
             "#!/bin/sh",
             "echo $$ >> " + dir.resolve("pids"),
-            "echo \"$*\" > " + dir.resolve("args"),
+            "echo \"HOME=$HOME $*\" > " + dir.resolve("args"),
             "gen=0",
             "while IFS= read -r line; do",
             "  printf '%s\\n' \"$line\" >> " + dir.resolve("log"),
@@ -82,7 +82,7 @@ final class FakeNftSession {
     return Files.exists(log) ? Files.readAllLines(log) : List.of();
   }
 
-  /** The arguments the last fake was started with. */
+  /** {@code HOME=...} and the arguments the last fake was started with. */
   String args() throws IOException {
     return Files.readString(dir.resolve("args")).strip();
   }

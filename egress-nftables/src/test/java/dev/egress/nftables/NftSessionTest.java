@@ -53,12 +53,12 @@ class NftSessionTest {
   }
 
   @Test
-  void apply_sendsTheScriptAsOneLineAndAMarker_toOneProcess_startedWithEchoAndInteractive()
+  void apply_sendsTheScriptAsOneLineAndAMarker_toOneProcess_startedWithEchoAndInteractiveNoHome()
       throws Exception {
     session.apply(GRANT);
     session.apply(GRANT);
 
-    assertEquals("-e -i", nft.args());
+    assertEquals("HOME=/nonexistent -e -i", nft.args());
     assertEquals(List.of(LINE, ":egress-done 1", LINE, ":egress-done 2"), nft.log());
     assertEquals(1, nft.pids().size(), "one process for both grants");
   }

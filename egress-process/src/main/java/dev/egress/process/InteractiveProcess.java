@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -86,13 +87,18 @@ public final class InteractiveProcess implements AutoCloseable {
    * output. Returns once it is started; what it prints before the first exchange is that exchange's
    * first lines.
    *
+   * @param environment variables set for the program over this process's own (a program such as
+   *     sudo may reset them for the command it runs)
    * @throws ProcessStartException if it could not be started
    */
-  public static InteractiveProcess start(List<String> argv) throws ProcessStartException {
+  public static InteractiveProcess start(List<String> argv, Map<String, String> environment)
+      throws ProcessStartException {
     Command command = new Command(argv, Duration.ofSeconds(1));
     long started = System.nanoTime();
     try {
-      Process process = new ProcessBuilder(command.argv()).redirectErrorStream(true).start();
+      ProcessBuilder builder = new ProcessBuilder(command.argv()).redirectErrorStream(true);
+      builder.environment().putAll(environment);
+      Process process = builder.start();
       return new InteractiveProcess(command.argv(), process);
     } catch (IOException e) {
       throw new ProcessStartException(command, Duration.ofNanos(System.nanoTime() - started), e);

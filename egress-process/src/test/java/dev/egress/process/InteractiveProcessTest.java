@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Predicate;
@@ -53,7 +54,7 @@ class InteractiveProcessTest {
   private InteractiveProcess start(String body) throws Exception {
     Path script = dir.resolve("script");
     Files.writeString(script, "echo $$ >> " + written.file() + "\n" + body + "\n");
-    process = InteractiveProcess.start(List.of("sh", script.toString()));
+    process = InteractiveProcess.start(List.of("sh", script.toString()), Map.of());
     return process;
   }
 
@@ -77,6 +78,15 @@ class InteractiveProcessTest {
     assertEquals(
         List.of("got a", "done", "got b", "done"),
         echo.exchange("a\nb\n", lines -> lines.size() == 4, LONG));
+  }
+
+  @Test
+  void start_setsTheGivenEnvironmentVariables() throws Exception {
+    Path script = dir.resolve("env");
+    Files.writeString(script, "read -r l; echo \"$HOME $l\"\n");
+    process = InteractiveProcess.start(List.of("sh", script.toString()), Map.of("HOME", "/x"));
+
+    assertEquals(List.of("/x a"), process.exchange("a\n", lines -> lines.size() == 1, LONG));
   }
 
   @Test
@@ -201,7 +211,7 @@ class InteractiveProcessTest {
     ProcessStartException e =
         assertThrows(
             ProcessStartException.class,
-            () -> InteractiveProcess.start(List.of(missing.toString())));
+            () -> InteractiveProcess.start(List.of(missing.toString()), Map.of()));
 
     assertTrue(e.getMessage().contains("could not be started"), e.getMessage());
   }
