@@ -163,18 +163,7 @@ public final class InteractiveProcess implements AutoCloseable {
       }
       return List.copyOf(lines);
     } catch (InterruptedException e) {
-      List<ProcessHandle> survivors = kill();
-      Thread.interrupted(); // set again if interrupted during the kill: the exception says it now
-      InterruptedException interrupted =
-          new InterruptedException(
-              "interrupted while '"
-                  + shown
-                  + "' answered; it was killed"
-                  + (survivors.isEmpty()
-                      ? ""
-                      : ", but these survived: " + ProcessTree.describe(survivors)));
-      interrupted.initCause(e);
-      throw interrupted;
+      throw SystemProcessRunner.killedAtInterrupt(shown, kill(), e);
     }
   }
 

@@ -151,18 +151,8 @@ public final class SystemProcessRunner implements ProcessRunner {
             List.of());
       }
     } catch (InterruptedException e) {
-      List<ProcessHandle> survivors = ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT);
-      Thread.interrupted(); // set again if interrupted during the kill: the exception says it now
-      InterruptedException interrupted =
-          new InterruptedException(
-              "interrupted while '"
-                  + command.shown()
-                  + "' ran; it was killed"
-                  + (survivors.isEmpty()
-                      ? " with the processes it had started"
-                      : ", but these survived: " + ProcessTree.describe(survivors)));
-      interrupted.initCause(e);
-      throw interrupted;
+      throw killedAtInterrupt(
+          command.shown(), ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT), e);
     }
     for (CapturedOutput output : List.of(stdout, stderr)) {
       IOException failure = output.failure();
@@ -196,6 +186,25 @@ public final class SystemProcessRunner implements ProcessRunner {
     } catch (IOException e) {
       // Closing the pipe of a program that already exited: its exit status tells the rest.
     }
+  }
+
+  /**
+   * What to throw once a program was killed because the calling thread was interrupted: clears the
+   * interrupt flag (set again if the kill was interrupted), which the exception now carries.
+   */
+  static InterruptedException killedAtInterrupt(
+      String shown, List<ProcessHandle> survivors, InterruptedException cause) {
+    Thread.interrupted();
+    InterruptedException interrupted =
+        new InterruptedException(
+            "interrupted while '"
+                + shown
+                + "' ran; it was killed"
+                + (survivors.isEmpty()
+                    ? " with the processes it had started"
+                    : ", but these survived: " + ProcessTree.describe(survivors)));
+    interrupted.initCause(cause);
+    return interrupted;
   }
 
   static ProcessTimeoutException timedOut(
