@@ -155,7 +155,10 @@ final class NftSession implements AutoCloseable {
     }
   }
 
-  /** Kills the process, if one runs; the next grant starts a new one. */
+  /**
+   * Kills the process, if one runs; the next grant starts a new one. Waits for a grant under way
+   * (at most its timeout).
+   */
   @Override
   public synchronized void close() {
     if (process != null) {
@@ -188,8 +191,8 @@ final class NftSession implements AutoCloseable {
   }
 
   /**
-   * Whether {@code lines} (the grant's answer, then the marker's error) say the transaction
-   * committed; see "Knowing that nft answered, and what".
+   * Returns if {@code lines} (the grant's answer, then the marker's error) say the transaction
+   * committed, and throws otherwise; see "Knowing that nft answered, and what".
    */
   private static void check(List<String> lines, String call, String script) throws NftException {
     int echo = lines.size() - 2; // the marker's echo, which the exchange waited for
