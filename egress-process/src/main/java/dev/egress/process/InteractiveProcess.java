@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -124,19 +125,20 @@ public final class InteractiveProcess implements AutoCloseable {
     Command call = new Command(argv, text, timeout, shown);
     long started = System.nanoTime();
     long deadline = started + timeout.toNanos();
-    if (!open.get()) {
-      throw new ProcessException(
-          shown, Duration.ZERO, "was closed; start a new process", /* cause= */ null);
-    }
     List<String> lines = new ArrayList<>();
     try {
-      Future<?> written =
-          writer.submit(
-              () -> {
-                input.write(text.getBytes(StandardCharsets.UTF_8));
-                input.flush();
-                return null;
-              });
+      Future<?> written;
+      try {
+        written =
+            writer.submit(
+                () -> {
+                  input.write(text.getBytes(StandardCharsets.UTF_8));
+                  input.flush();
+                  return null;
+                });
+      } catch (RejectedExecutionException e) { // the writer stops when the process is closed
+        throw new ProcessException(shown, Duration.ZERO, "was closed; start a new process", e);
+      }
       try {
         written.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
@@ -156,7 +158,10 @@ public final class InteractiveProcess implements AutoCloseable {
           throw new ProcessException(
               shown,
               since(started),
-              next.text() + " before it answered; it printed: " + lines,
+              next.text()
+                  + " before it answered; it printed: "
+                  + lines.subList(0, Math.min(lines.size(), 20))
+                  + (lines.size() > 20 ? " and " + (lines.size() - 20) + " lines more" : ""),
               /* cause= */ null);
         }
         lines.add(next.text());
