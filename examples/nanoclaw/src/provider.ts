@@ -41,7 +41,11 @@ interface CommonOptions {
   readonly connect: () => Promise<Egressd>;
   /** The network managed containers join; egressd's guard blocks whatever on it is not attached. */
   readonly network: string;
-  /** The resolver containers are told to use (`--dns`): the policies' `dns` line must name it. */
+  /**
+   * The resolver containers are told to use (`--dns`): egressd's DNS filter (its `dns-filter`
+   * address) for policies that say `dns filter`, the recommended setting where egressd has one;
+   * otherwise the resolver the policies' `dns ADDRESS` line names.
+   */
   readonly dns: string;
   readonly run?: CommandRunner;
 }

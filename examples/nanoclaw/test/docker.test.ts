@@ -21,7 +21,7 @@ async function setUp(answers: Record<string, string | Error | (string | Error)[]
     connect: async () => egressd,
     network: 'nanoclaw-egress',
     subnet: '172.30.0.0/24',
-    dns: '172.30.0.53',
+    dns: '172.30.0.1', // egressd's DNS filter on the gateway, for policies that say `dns filter`
     run: cli.run,
     ...options,
   });
@@ -39,7 +39,7 @@ describe('Docker', () => {
     const { egressd, cli, provider } = await setUp();
     const args = await provider.applyContainerArgs(runArgs('nanoclaw-main-1'), { containerName: 'nanoclaw-main-1', policy: POLICY });
     assert.deepEqual(args, [
-      ...['run', '--network', 'nanoclaw-egress', '--ip', '172.30.0.2', '--dns', '172.30.0.53'],
+      ...['run', '--network', 'nanoclaw-egress', '--ip', '172.30.0.2', '--dns', '172.30.0.1'],
       ...['--label', 'dev.egress.managed=true', '--label', 'dev.egress.address=172.30.0.2'],
       ...runArgs('nanoclaw-main-1').slice(1),
     ]);

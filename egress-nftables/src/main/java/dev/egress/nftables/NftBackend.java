@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
- * for its layout), every change one {@code nft -f -} transaction, connections cut with one {@code
- * conntrack -R -} batch.
+ * for its layout), every change one {@code nft -f -} transaction (the DNS filter's grants one
+ * transaction each through a long-lived {@code nft -e -i}, {@link NftCommand#applyGrant}),
+ * connections cut with one {@code conntrack -R -} batch.
  *
  * <p>Why one class of this size: each {@link FirewallBackend} step is a transaction whose read-back
  * compares the same text the step loaded, and both depend on what the backend remembers per rule
@@ -247,9 +248,12 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * One {@code nft -f -} transaction: each added address goes into its name's set with the time its
+   * One transaction through the grant session ({@link NftCommand#applyGrant}: a long-lived {@code
+   * nft -e -i}, no process start): each added address goes into its name's set with the time its
    * grant has left, replacing the timeout of an earlier grant of it (add, delete, add). An address
-   * the name also resolves to stays in the set without a timeout.
+   * the name also resolves to stays in the set without a timeout. When the session is killed at its
+   * timeout, the table is read back as after a timed-out load: the grant succeeds only if it is in
+   * place.
    */
   @Override
   public void grant(
@@ -263,6 +267,7 @@ public final class NftBackend implements FirewallBackend {
     EnforcementPlan granted = plan.withGrants(merged(plan.grants(), additions));
     Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, granted);
     load(
+        command::applyGrant,
         script,
         () -> {
           Map<String, Map<InetAddress, Duration>> actual = listing().timed();
@@ -323,14 +328,26 @@ public final class NftBackend implements FirewallBackend {
     }
   }
 
+  /** Applies a script as one transaction: {@link NftCommand#apply} or the grant session. */
+  @FunctionalInterface
+  private interface Transaction {
+    void apply(String script) throws NftException;
+  }
+
+  /** {@link #load(Transaction, String, ReadBack, String)} through {@code nft -f -}. */
+  private void load(String script, ReadBack readBack, String what) throws NftException {
+    load(command::apply, script, readBack, what);
+  }
+
   /**
    * Applies {@code script}; when nft outlives its timeout (it is killed first), reads back whether
    * {@code what} is in place before saying anything: in place is success, since nft commits all of
    * a transaction or none of it.
    */
-  private void load(String script, ReadBack readBack, String what) throws NftException {
+  private void load(Transaction transaction, String script, ReadBack readBack, String what)
+      throws NftException {
     try {
-      command.apply(script);
+      transaction.apply(script);
     } catch (NftException e) {
       if (e.kind() != NftException.Kind.TIMEOUT) {
         throw e;
@@ -783,7 +800,9 @@ public final class NftBackend implements FirewallBackend {
     }
   }
 
-  /** Holds nothing of its own: the table and its rules stay. */
+  /** Kills the grant session, if one runs; the table and its rules stay. */
   @Override
-  public void close() {}
+  public void close() {
+    command.close();
+  }
 }

@@ -32,13 +32,23 @@ import java.util.Objects;
  *
  * <p>The commands are argument lists, so that a caller can run them elsewhere: {@code [nft]} on the
  * host, {@code [ip, netns, exec, NS, nft]} in a namespace, {@code [sudo, -n, nft]}, a fake script
- * in tests. Thread-safe; every method blocks until the child exits or is killed.
+ * in tests.
+ *
+ * <p>The DNS filter's grants are the exception: {@link #applyGrant} sends them to one long-lived
+ * {@code nft -e -i} ({@link NftSession}, the same nft command), started at the first grant and
+ * killed by {@link #close}, because an answer waits for its grant and a process start per grant
+ * costs tens of milliseconds. A grant is small, and a prefix of one cannot widen anything (see
+ * there); a whole script goes through {@code nft -f -} as above.
+ *
+ * <p>Thread-safe; every method blocks until the child exits or is killed, {@link #applyGrant} until
+ * the session answered or was killed.
  */
 public final class NftCommand {
   private final ProcessRunner runner;
   private final List<String> nft;
   private final List<String> conntrack;
   private final Duration timeout;
+  private final NftSession grants;
 
   /**
    * Whether conntrack takes a file of commands ({@code -R}, conntrack-tools 1.4.6 and later);
@@ -64,6 +74,7 @@ public final class NftCommand {
     this.nft = List.copyOf(nft);
     this.conntrack = List.copyOf(conntrack);
     this.timeout = timeout;
+    this.grants = new NftSession(this.nft, timeout);
   }
 
   /**
@@ -86,6 +97,24 @@ public final class NftCommand {
     if (!result.succeeded()) {
       throw classify("nft -f - failed", result.stderr(), script);
     }
+  }
+
+  /**
+   * Applies {@code script}, a grant as {@link NftRenderer#grant} renders it (element commands, one
+   * a line), as one transaction through the grant session: all of it applies, or none. Starts the
+   * session if none runs; any failure kills it, and the next grant starts a new one.
+   *
+   * @throws NftException as {@link #apply} does; of kind {@link NftException.Kind#TIMEOUT} when the
+   *     session was killed at the timeout, after which only a read-back tells whether the grant had
+   *     committed
+   */
+  public void applyGrant(String script) throws NftException {
+    grants.apply(script);
+  }
+
+  /** Kills the grant session, if one runs; a later grant starts a new one. Idempotent. */
+  public void close() {
+    grants.close();
   }
 
   /**
@@ -172,27 +201,8 @@ public final class NftCommand {
     ProcessResult result;
     try {
       result = runner.run(call);
-    } catch (ProcessStartException e) {
-      throw new NftException(
-          NftException.Kind.NOT_INSTALLED,
-          String.valueOf(e.getMessage()),
-          "install nftables and conntrack (Debian: apt-get install nftables conntrack); a user"
-              + " other than root may need their full paths (/usr/sbin)",
-          e);
-    } catch (ProcessTimeoutException e) {
-      throw new NftException(
-          NftException.Kind.TIMEOUT,
-          String.valueOf(e.getMessage()),
-          "the call was killed before this was reported (the message names any process that"
-              + " survived); what it did before that only a read-back shows. Check the host's"
-              + " load and whether another process holds the nftables lock",
-          e);
-    } catch (IOException e) {
-      throw new NftException(
-          NftException.Kind.OTHER, "could not run " + call + ": " + e.getMessage(), "", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new NftException(NftException.Kind.OTHER, "interrupted while running " + call, "", e);
+    } catch (IOException | InterruptedException e) {
+      throw notRun(call.toString(), e);
     }
     if (parsesStdout && !result.stdoutComplete()) {
       throw new NftException(
@@ -205,6 +215,37 @@ public final class NftCommand {
           null);
     }
     return result;
+  }
+
+  /**
+   * The {@link NftException} for a call that could not be run to its end: not started, killed at
+   * its timeout ({@link NftException.Kind#TIMEOUT}), unreadable, or interrupted (the thread's
+   * interrupt flag is set again).
+   */
+  static NftException notRun(String call, Exception e) {
+    if (e instanceof ProcessStartException) {
+      return new NftException(
+          NftException.Kind.NOT_INSTALLED,
+          String.valueOf(e.getMessage()),
+          "install nftables and conntrack (Debian: apt-get install nftables conntrack); a user"
+              + " other than root may need their full paths (/usr/sbin)",
+          e);
+    }
+    if (e instanceof ProcessTimeoutException) {
+      return new NftException(
+          NftException.Kind.TIMEOUT,
+          String.valueOf(e.getMessage()),
+          "the call was killed before this was reported (the message names any process that"
+              + " survived); what it did before that only a read-back shows. Check the host's"
+              + " load and whether another process holds the nftables lock",
+          e);
+    }
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+      return new NftException(NftException.Kind.OTHER, "interrupted while running " + call, "", e);
+    }
+    return new NftException(
+        NftException.Kind.OTHER, "could not run " + call + ": " + e.getMessage(), "", e);
   }
 
   static NftException classify(String what, String stderr, String script) {

@@ -20,7 +20,6 @@ import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -349,38 +348,84 @@ class NftBackendLoadTest {
     assertTrue(refresh.getMessage().contains("is not in place"), refresh.getMessage());
   }
 
+  /** A backend whose grant session is {@code nft}, timing out after {@code timeout}. */
+  private NftBackend granting(FakeNftSession nft, Duration timeout) {
+    return new NftBackend(
+        new NftCommand(this::run, nft.command(), List.of("conntrack"), timeout),
+        "egress",
+        NftGuard.none(),
+        procNet);
+  }
+
+  private static EnforcementPlan filtered() throws Exception {
+    return EnforcementPlan.of(
+        PolicyText.parse("allow api.example.test port 443\ndns filter\n", "test"),
+        AGENT,
+        Resolutions.none().with(API, Set.of(IpAddresses.parse("192.0.2.10"))),
+        IpAddresses.parse("10.77.0.1"));
+  }
+
   @Test
-  void aGrant_isOneNftCall_andAnAddressTheNameResolvesToNeedsNone() throws Exception {
-    InetAddress filter = IpAddresses.parse("10.77.0.1");
+  void aGrant_isOneLineToTheGrantSession_noProcessStart_andAnAddressTheNameResolvesToNeedsNone(
+      @TempDir Path sessionDir) throws Exception {
+    FakeNftSession nft = new FakeNftSession(sessionDir);
+    NftBackend granting = granting(nft, Duration.ofSeconds(30));
     Instant now = Instant.now();
-    EnforcementPlan plan =
-        EnforcementPlan.of(
-            PolicyText.parse("allow api.example.test port 443\ndns filter\n", "test"),
-            AGENT,
-            Resolutions.none().with(API, Set.of(IpAddresses.parse("192.0.2.10"))),
-            filter);
+    try {
+      granting.grant(
+          CHAIN,
+          filtered(),
+          Map.of(
+              API,
+              Map.of(
+                  IpAddresses.parse("192.0.2.11"),
+                  now.plusSeconds(60),
+                  IpAddresses.parse("2001:db8::11"),
+                  now.plusSeconds(60))));
+      granting.grant(
+          CHAIN,
+          filtered(),
+          Map.of(API, Map.of(IpAddresses.parse("192.0.2.10"), now.plusSeconds(60))));
+    } finally {
+      granting.close();
+    }
 
-    backend.grant(
-        CHAIN,
-        plan,
-        Map.of(
-            API,
-            Map.of(
-                IpAddresses.parse("192.0.2.11"),
-                now.plusSeconds(60),
-                IpAddresses.parse("2001:db8::11"),
-                now.plusSeconds(60))));
-    backend.grant(
-        CHAIN, plan, Map.of(API, Map.of(IpAddresses.parse("192.0.2.10"), now.plusSeconds(60))));
-
-    assertEquals(1, calls.size(), calls.toString());
+    assertEquals(List.of(), calls, "no nft -f -, no listing");
+    List<String> lines = nft.log();
+    assertEquals(2, lines.size(), lines.toString());
     assertTrue(
-        calls
-            .get(0)
-            .startsWith(
-                "nft -f -\nadd element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 timeout "),
-        calls.get(0));
-    assertTrue(calls.get(0).contains(CHAIN + "_t0_6 { 2001:db8::11 timeout "), calls.get(0));
+        lines.get(0).startsWith("add element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 timeout "),
+        lines.get(0));
+    assertTrue(
+        lines.get(0).contains("; delete element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 }"));
+    assertTrue(lines.get(0).contains(CHAIN + "_t0_6 { 2001:db8::11 timeout "), lines.get(0));
+    assertEquals(":egress-done 1", lines.get(1));
+    assertTrue(nft.allGone(), "close() killed the session");
+  }
+
+  @Test
+  void aGrant_whoseSessionIsKilledAtItsTimeout_isReadBack_andFailsWhenNotInPlace(
+      @TempDir Path sessionDir) throws Exception {
+    FakeNftSession nft = new FakeNftSession(sessionDir);
+    nft.mode(FakeNftSession.Mode.HANG);
+    NftBackend granting = granting(nft, Duration.ofMillis(500));
+    listing = listingOf("", "");
+
+    NftException e =
+        assertThrows(
+            NftException.class,
+            () ->
+                granting.grant(
+                    CHAIN,
+                    filtered(),
+                    Map.of(
+                        API,
+                        Map.of(IpAddresses.parse("192.0.2.11"), Instant.now().plusSeconds(60)))));
+
+    assertEquals(NftException.Kind.TIMEOUT, e.kind());
+    assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+    assertEquals(List.of(nft.command().get(0) + " list table inet egress"), calls, "the read-back");
+    assertTrue(nft.allGone(), "the session and its sleep were killed");
   }
 
   /** {@code listing} as nft prints it after traffic: each counter with {@code packets} packets. */

@@ -72,12 +72,12 @@ public final class SystemProcessRunner implements ProcessRunner {
   public static final int DEFAULT_STDERR_LIMIT = 64 * 1024;
 
   /** How long sudo gets to pass SIGTERM on to a command this JVM may not kill itself. */
-  private static final Duration RELAY_GRACE = Duration.ofSeconds(1);
+  static final Duration RELAY_GRACE = Duration.ofSeconds(1);
 
   /** How long pipes may stay open after the process exited, when the timeout has passed. */
   private static final Duration OUTPUT_GRACE = Duration.ofSeconds(1);
 
-  private static final Duration KILL_WAIT = Duration.ofSeconds(5);
+  static final Duration KILL_WAIT = Duration.ofSeconds(5);
 
   private final int stdoutLimit;
   private final int stderrLimit;
@@ -151,18 +151,8 @@ public final class SystemProcessRunner implements ProcessRunner {
             List.of());
       }
     } catch (InterruptedException e) {
-      List<ProcessHandle> survivors = ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT);
-      Thread.interrupted(); // set again if interrupted during the kill: the exception says it now
-      InterruptedException interrupted =
-          new InterruptedException(
-              "interrupted while '"
-                  + command.shown()
-                  + "' ran; it was killed"
-                  + (survivors.isEmpty()
-                      ? " with the processes it had started"
-                      : ", but these survived: " + ProcessTree.describe(survivors)));
-      interrupted.initCause(e);
-      throw interrupted;
+      throw killedAtInterrupt(
+          command.shown(), ProcessTree.kill(process, RELAY_GRACE, KILL_WAIT), e);
     }
     for (CapturedOutput output : List.of(stdout, stderr)) {
       IOException failure = output.failure();
@@ -198,7 +188,26 @@ public final class SystemProcessRunner implements ProcessRunner {
     }
   }
 
-  private static ProcessTimeoutException timedOut(
+  /**
+   * What to throw once a program was killed because the calling thread was interrupted: clears the
+   * interrupt flag (set again if the kill was interrupted), which the exception now carries.
+   */
+  static InterruptedException killedAtInterrupt(
+      String shown, List<ProcessHandle> survivors, InterruptedException cause) {
+    Thread.interrupted();
+    InterruptedException interrupted =
+        new InterruptedException(
+            "interrupted while '"
+                + shown
+                + "' ran; it was killed"
+                + (survivors.isEmpty()
+                    ? " with the processes it had started"
+                    : ", but these survived: " + ProcessTree.describe(survivors)));
+    interrupted.initCause(cause);
+    return interrupted;
+  }
+
+  static ProcessTimeoutException timedOut(
       Command command, long started, List<ProcessHandle> survivors) {
     Duration elapsed = since(started);
     if (survivors.isEmpty()) {

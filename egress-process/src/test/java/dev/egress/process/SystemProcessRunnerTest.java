@@ -9,12 +9,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -31,66 +31,24 @@ class SystemProcessRunnerTest {
   private static final Duration NEVER = Duration.ofSeconds(300);
 
   private final SystemProcessRunner runner = new SystemProcessRunner();
-  private final List<Long> started = new ArrayList<>();
   @TempDir Path dir;
+  private WrittenPids written;
+
+  @BeforeEach
+  void pidFile() {
+    written = new WrittenPids(dir.resolve("pids"));
+  }
 
   /** Whatever a failing test left running does not outlive it. */
   @AfterEach
   void killLeftovers() {
-    started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    written.killAll();
   }
 
   private Path script(String name, String body) throws IOException {
     Path script = dir.resolve(name);
     Files.writeString(script, body + "\n");
     return script;
-  }
-
-  private Path pids() {
-    return dir.resolve("pids");
-  }
-
-  /** The pids the script wrote, once there are {@code count}; waits for the processes to write. */
-  private List<Long> pidsWritten(int count) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (true) {
-      List<Long> pids = new ArrayList<>();
-      if (Files.exists(pids())) {
-        for (String line : Files.readAllLines(pids())) {
-          if (!line.isBlank()) {
-            pids.add(Long.parseLong(line.strip()));
-          }
-        }
-      }
-      if (pids.size() >= count || System.nanoTime() > deadline) {
-        started.addAll(pids);
-        assertEquals(count, pids.size(), "pids written: " + pids);
-        return pids;
-      }
-      Thread.sleep(10);
-    }
-  }
-
-  /**
-   * Gone: no such process, or a zombie (dead, waiting for its new parent to reap it; this machine's
-   * init reaps orphans about once a second, and ProcessHandle reports zombies alive).
-   */
-  private static boolean gone(long pid) {
-    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      try {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-      } catch (IOException e) {
-        return !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
-      }
-    }
-    return true;
-  }
-
-  private static void assertAllGone(List<Long> pids) {
-    for (long pid : pids) {
-      assertTrue(gone(pid), "process " + pid + " survived");
-    }
   }
 
   private static Duration timed(Runnable call) {
@@ -128,7 +86,7 @@ class SystemProcessRunnerTest {
         script(
             "load",
             "echo $$ > "
-                + pids()
+                + written.file()
                 + "; touch "
                 + started
                 + "; sleep 2; wc -c > "
@@ -154,7 +112,7 @@ class SystemProcessRunnerTest {
     assertTrue(Files.exists(started), "the program did not start");
 
     caller.destroyForcibly().waitFor();
-    pidsWritten(1);
+    written.await(1);
     while (!Files.exists(counted) && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
@@ -199,7 +157,7 @@ class SystemProcessRunnerTest {
   @Test
   void run_whenTheProgramStallsBeforeReadingALargeInput_returnsAtTheTimeout() throws Exception {
     // Like sudo waiting in PAM: the input (200 KiB) is larger than a pipe holds (64 KiB).
-    Path stalled = script("stalled", "echo $$ > " + pids() + "; exec sleep 300");
+    Path stalled = script("stalled", "echo $$ > " + written.file() + "; exec sleep 300");
     Command command =
         new Command(
             List.of("sh", stalled.toString()), "r".repeat(200 * 1024), Duration.ofSeconds(1));
@@ -216,7 +174,7 @@ class SystemProcessRunnerTest {
     assertTrue(
         thrown.get().getMessage().contains("did not finish within 1000 ms"),
         thrown.get().getMessage());
-    assertAllGone(pidsWritten(1));
+    WrittenPids.assertAllGone(written.await(1));
   }
 
   @Test
@@ -229,7 +187,7 @@ class SystemProcessRunnerTest {
             () -> runner.run(new Command(List.of("sh", tree.toString()), Duration.ofMillis(1500))));
 
     assertEquals(List.of(), e.survivors(), e.getMessage());
-    assertAllGone(pidsWritten(2));
+    WrittenPids.assertAllGone(written.await(2));
   }
 
   @Test
@@ -243,7 +201,7 @@ class SystemProcessRunnerTest {
                 + committed
                 + "; exit 0' TERM\n"
                 + "echo $$ > "
-                + pids()
+                + written.file()
                 + "\n"
                 + "sleep 300 &\n"
                 + "wait");
@@ -252,7 +210,7 @@ class SystemProcessRunnerTest {
         ProcessTimeoutException.class,
         () -> runner.run(new Command(List.of("sh", graceful.toString()), Duration.ofSeconds(1))));
 
-    assertAllGone(pidsWritten(1));
+    WrittenPids.assertAllGone(written.await(1));
     assertFalse(Files.exists(committed), "the program acted after it was reported stopped");
   }
 
@@ -273,7 +231,7 @@ class SystemProcessRunnerTest {
                         List.of("sudo", "-n", "sh", slow.toString()), Duration.ofMillis(1500))));
 
     assertEquals(List.of(), e.survivors(), e.getMessage());
-    assertAllGone(pidsWritten(3));
+    WrittenPids.assertAllGone(written.await(3));
   }
 
   /**
@@ -281,7 +239,7 @@ class SystemProcessRunnerTest {
    * inherited), then records both pids, and first its parent's ({@code $PPID}) if asked, and waits.
    */
   private Path termIgnoringTree(boolean recordParent) throws IOException {
-    String pids = pids().toString();
+    String pids = written.file().toString();
     return script(
         "tree",
         "trap '' TERM\n"
@@ -325,7 +283,7 @@ class SystemProcessRunnerTest {
   @Test
   void run_whenTheCallerIsInterrupted_killsTheTree_thenThrowsInterruptedException()
       throws Exception {
-    Path hang = script("hang", "echo $$ > " + pids() + "; exec sleep 300");
+    Path hang = script("hang", "echo $$ > " + written.file() + "; exec sleep 300");
     AtomicReference<Throwable> thrown = new AtomicReference<>();
     Thread caller =
         new Thread(
@@ -337,20 +295,20 @@ class SystemProcessRunnerTest {
               }
             });
     caller.start();
-    List<Long> pids = pidsWritten(1);
+    List<Long> pids = written.await(1);
 
     caller.interrupt();
     caller.join(Duration.ofSeconds(30).toMillis());
 
     assertFalse(caller.isAlive(), "the call did not end when interrupted");
     assertTrue(thrown.get() instanceof InterruptedException, String.valueOf(thrown.get()));
-    assertAllGone(pids);
+    WrittenPids.assertAllGone(pids);
   }
 
   @Test
   void run_whenABackgroundProcessHoldsTheOutputOpen_givesUpAtTheTimeout_andSaysWhy()
       throws Exception {
-    Path leaky = script("leaky", "sleep 300 & echo $! > " + pids() + "; exit 0");
+    Path leaky = script("leaky", "sleep 300 & echo $! > " + written.file() + "; exit 0");
 
     ProcessTimeoutException e =
         assertThrows(
@@ -360,7 +318,7 @@ class SystemProcessRunnerTest {
     assertTrue(
         e.getMessage().contains("exited with 0, but its output was still open"), e.getMessage());
     assertTrue(e.getMessage().contains("was not killed"), e.getMessage());
-    pidsWritten(1); // killed by killLeftovers: the runner cannot find it
+    written.await(1); // killed by killLeftovers: the runner cannot find it
   }
 
   @Test

@@ -29,8 +29,8 @@ import java.util.regex.Pattern;
  *   <li>cached: p50/p99 of one allowed name asked over and over (the filter answers from its grant
  *       and cache, dnsmasq from its cache);
  *   <li>uncached: p50/p99 of names neither has seen, each with an address of its own (under the
- *       filter's wildcard: one upstream query and one kernel update, {@code nft -f}, each), the
- *       upstream's round trip in both;
+ *       filter's wildcard: one upstream query and one kernel update each, through the enforcer's
+ *       grant session), the upstream's round trip in both;
  *   <li>throughput: 8 clients, half the queries a cached allowed name, half refused names;
  * </ul>
  *

@@ -1,0 +1,239 @@
+package dev.egress.process;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+
+/**
+ * A long-lived child program spoken to in exchanges: each {@link #exchange} writes a piece of its
+ * standard input and reads the lines it prints in answer (standard error merged into standard
+ * output, in the order the program wrote them), until the caller's test says the answer is whole.
+ * For programs that answer each line of input as it comes ({@code nft -i}), so that one process
+ * start serves many commands.
+ *
+ * <p>Fail-closed by construction: an exchange that outlives its timeout, is interrupted, finds the
+ * program gone, or meets output it cannot hold (a line over {@value #LINE_LIMIT} bytes, more than
+ * {@value #QUEUED_LIMIT} lines unread) kills the program with every process it started, as {@link
+ * SystemProcessRunner} does at a timeout ({@code sudo} and the command it runs included, with the
+ * same limits), and throws; the process is closed from then on and every later exchange throws at
+ * once. A caller starts a new one.
+ *
+ * <p>Unlike {@link SystemProcessRunner}, the input goes through a pipe while the program runs: a
+ * caller that dies in the middle of a write leaves the program reading a prefix of it, then end of
+ * file. Programs that act on what they read must make that harmless (see {@code NftSession}).
+ * Writes of at most {@code PIPE_BUF} bytes (4096 on Linux) reach the program whole or not at all.
+ *
+ * <p>Thread-safe: exchanges are serialized; {@link #close} may be called from any thread at any
+ * time and makes a running exchange fail. Each process holds two daemon threads (the writer, the
+ * reader of its output) that end with it.
+ */
+public final class InteractiveProcess implements AutoCloseable {
+  /** Bytes of one line of output beyond which the program is taken to be broken: 1 MiB. */
+  public static final int LINE_LIMIT = 1024 * 1024;
+
+  /** Lines of output read but not yet taken by an exchange beyond which the same holds. */
+  public static final int QUEUED_LIMIT = 100_000;
+
+  private final List<String> argv;
+  private final String shown;
+  private final Process process;
+  private final OutputStream input;
+  private final ExecutorService writer;
+
+  /** The output's lines, then one {@link Output#ended} entry once the output ended or broke. */
+  private final BlockingQueue<Output> output = new LinkedBlockingQueue<>();
+
+  private final AtomicBoolean open = new AtomicBoolean(true);
+
+  /** A line the program printed, or why its output ended. */
+  private record Output(String text, boolean ended) {}
+
+  private InteractiveProcess(List<String> argv, Process process) {
+    this.argv = argv;
+    this.shown = new Command(argv, Duration.ofSeconds(1)).shown();
+    this.process = process;
+    this.input = process.getOutputStream();
+    String name = "session-" + process.pid();
+    this.writer =
+        Executors.newSingleThreadExecutor(
+            task -> {
+              Thread thread = new Thread(task, name + "-in");
+              thread.setDaemon(true);
+              return thread;
+            });
+    Thread reader = new Thread(() -> read(process.getInputStream()), name + "-out");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /**
+   * Starts {@code argv} (never interpreted by a shell) with standard error merged into standard
+   * output. Returns once it is started; what it prints before the first exchange is that exchange's
+   * first lines.
+   *
+   * @param environment variables set for the program over this process's own (a program such as
+   *     sudo may reset them for the command it runs)
+   * @throws ProcessStartException if it could not be started
+   */
+  public static InteractiveProcess start(List<String> argv, Map<String, String> environment)
+      throws ProcessStartException {
+    Command command = new Command(argv, Duration.ofSeconds(1));
+    long started = System.nanoTime();
+    try {
+      ProcessBuilder builder = new ProcessBuilder(command.argv()).redirectErrorStream(true);
+      builder.environment().putAll(environment);
+      Process process = builder.start();
+      return new InteractiveProcess(command.argv(), process);
+    } catch (IOException e) {
+      throw new ProcessStartException(command, Duration.ofNanos(System.nanoTime() - started), e);
+    }
+  }
+
+  /**
+   * Writes {@code text} (UTF-8) to the program's standard input, then collects the lines it prints
+   * until {@code answered} holds for the lines collected so far (tested after each line; lines
+   * without their {@code \n}). Lines the program printed since the last exchange come first.
+   *
+   * @param timeout how long the write and the answer may take together; positive
+   * @return the lines, {@code answered} holding for them
+   * @throws ProcessTimeoutException if the answer was not whole within {@code timeout}; the program
+   *     was killed with the processes it started first (survivors are named)
+   * @throws ProcessException if the program stopped reading, ended its output or printed more than
+   *     this holds before it answered (it was killed), or this process was closed before
+   * @throws InterruptedException if the calling thread was interrupted; the program was killed
+   */
+  public synchronized List<String> exchange(
+      String text, Predicate<List<String>> answered, Duration timeout)
+      throws ProcessException, InterruptedException {
+    Command call = new Command(argv, text, timeout, shown);
+    long started = System.nanoTime();
+    long deadline = started + timeout.toNanos();
+    List<String> lines = new ArrayList<>();
+    try {
+      Future<?> written;
+      try {
+        written =
+            writer.submit(
+                () -> {
+                  input.write(text.getBytes(StandardCharsets.UTF_8));
+                  input.flush();
+                  return null;
+                });
+      } catch (RejectedExecutionException e) { // the writer stops when the process is closed
+        throw new ProcessException(shown, Duration.ZERO, "was closed; start a new process", e);
+      }
+      try {
+        written.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        throw SystemProcessRunner.timedOut(call, started, kill());
+      } catch (ExecutionException e) {
+        kill();
+        throw new ProcessException(
+            shown, since(started), "stopped reading its input: " + e.getCause(), e.getCause());
+      }
+      while (!answered.test(lines)) {
+        Output next = output.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        if (next == null) {
+          throw SystemProcessRunner.timedOut(call, started, kill());
+        }
+        if (next.ended()) {
+          kill();
+          throw new ProcessException(
+              shown,
+              since(started),
+              next.text()
+                  + " before it answered; it printed: "
+                  + lines.subList(0, Math.min(lines.size(), 20))
+                  + (lines.size() > 20 ? " and " + (lines.size() - 20) + " lines more" : ""),
+              /* cause= */ null);
+        }
+        lines.add(next.text());
+      }
+      return List.copyOf(lines);
+    } catch (InterruptedException e) {
+      throw SystemProcessRunner.killedAtInterrupt(shown, kill(), e);
+    }
+  }
+
+  /** Whether exchanges may still succeed: not closed, and the program still runs. */
+  public boolean isOpen() {
+    return open.get() && process.isAlive();
+  }
+
+  /**
+   * The program's process id, as the system gave it: with {@code sudo} or {@code ip netns exec} in
+   * front, that of the first program of {@code argv}.
+   */
+  public long pid() {
+    return process.pid();
+  }
+
+  /**
+   * Kills the program with every process it started (as {@link SystemProcessRunner} does at a
+   * timeout) and waits, bounded, until they are gone. The program gets no end of file first: it
+   * cannot act on a last piece of input. Idempotent.
+   */
+  @Override
+  public void close() {
+    kill();
+  }
+
+  private List<ProcessHandle> kill() {
+    open.set(false);
+    writer.shutdownNow();
+    return ProcessTree.kill(
+        process, SystemProcessRunner.RELAY_GRACE, SystemProcessRunner.KILL_WAIT);
+  }
+
+  private void read(InputStream stream) {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    byte[] buffer = new byte[8192];
+    String end = "closed its output";
+    try (stream) {
+      int count;
+      reading:
+      while ((count = stream.read(buffer)) != -1) {
+        for (int i = 0; i < count; i++) {
+          if (buffer[i] != '\n') {
+            line.write(buffer[i]);
+            if (line.size() > LINE_LIMIT) {
+              end = "printed a line longer than " + LINE_LIMIT + " bytes";
+              break reading;
+            }
+            continue;
+          }
+          output.add(new Output(line.toString(StandardCharsets.UTF_8), false));
+          line.reset();
+          if (output.size() > QUEUED_LIMIT) {
+            end = "printed more than " + QUEUED_LIMIT + " lines unasked";
+            break reading;
+          }
+        }
+      }
+    } catch (IOException e) {
+      end = "could not be read (" + e.getMessage() + ")";
+    }
+    output.add(new Output(end, true));
+  }
+
+  private static Duration since(long started) {
+    return Duration.ofNanos(System.nanoTime() - started);
+  }
+}
