@@ -16,6 +16,7 @@ import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
+import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.EgressPolicy;
@@ -24,6 +25,7 @@ import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -63,10 +65,13 @@ import org.jspecify.annotations.Nullable;
 public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final RulesetEnforcer lifecycle;
   private final @Nullable NftAuditTrail auditTrail;
+  private final Clock clock;
 
-  private NftEgressEnforcer(RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail) {
+  private NftEgressEnforcer(
+      RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail, Clock clock) {
     this.lifecycle = lifecycle;
     this.auditTrail = auditTrail;
+    this.clock = clock;
   }
 
   public static Builder builder() {
@@ -135,6 +140,9 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
       ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException {
     lifecycle.grant(container, asked, addresses, expiry);
+    if (auditTrail != null) {
+      auditTrail.history().granted(clock.instant(), container, asked, addresses);
+    }
   }
 
   /** See {@link RulesetEnforcer#checkHealth()}. */
@@ -172,6 +180,7 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     private @Nullable AuditWriter auditWriter;
     private Consumer<AuditRecord.Refused> auditRecords = record -> {};
     private EgressListener listener = EgressListener.NONE;
+    private @Nullable NameResolver resolver;
 
     private Builder() {}
 
@@ -263,9 +272,10 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
      * Keeps an audit trail: the NFLOG groups are read by tcpdump (one process per group, run from
      * {@link #build} to {@link NftEgressEnforcer#close}), each refused packet becomes a record
      * attributed to the container that held its source address then, and goes to {@code writer}
-     * (which this enforcer does not close) and to {@code records} (quick, must not throw). Only
-     * what the rules log is recorded: policies with {@code log denied}, a guard with {@code
-     * logDenied}.
+     * (which this enforcer does not close) and to {@code records} (quick, must not throw). A record
+     * names the host the container was last given for the destination: by the resolver (for the
+     * names of its policy) or by the DNS filter's grants. Only what the rules log is recorded:
+     * policies with {@code log denied}, a guard with {@code logDenied}.
      */
     public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
       this.auditWriter = Objects.requireNonNull(writer, "writer");
@@ -280,6 +290,12 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     public Builder tcpdumpCommand(List<String> command) {
       this.tcpdumpCommand = nonEmpty(command, "tcpdump");
       return this;
+    }
+
+    @Override
+    public Builder resolver(NameResolver resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return super.resolver(resolver);
     }
 
     @Override
@@ -304,7 +320,7 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
               configuredDnsFilter(),
               configuredClock());
       if (auditWriter == null) {
-        return new NftEgressEnforcer(buildLifecycle(backend), null);
+        return new NftEgressEnforcer(buildLifecycle(backend), null, configuredClock());
       }
       AddressHistory history = AddressHistory.withDefaults();
       EgressListener caller = listener;
@@ -314,10 +330,13 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
             follower.onEvent(event);
             caller.onEvent(event);
           });
+      if (resolver != null) {
+        super.resolver(history.recording(resolver, configuredClock()));
+      }
       NftAuditTrail trail =
           NftAuditTrail.start(tcpdumpCommand, nflogGroups, history, auditWriter, auditRecords);
       try {
-        return new NftEgressEnforcer(buildLifecycle(backend), trail);
+        return new NftEgressEnforcer(buildLifecycle(backend), trail, configuredClock());
       } catch (RuntimeException e) {
         trail.close();
         throw e;
