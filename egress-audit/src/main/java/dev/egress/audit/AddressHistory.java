@@ -201,6 +201,20 @@ public final class AddressHistory {
   }
 
   /**
+   * {@link #listener()} followed by {@code caller}: what an enforcer with an audit trail gives its
+   * lifecycle in place of its caller's listener, so that the history has an attachment before the
+   * caller hears of it.
+   */
+  public EgressListener before(EgressListener caller) {
+    Objects.requireNonNull(caller, "caller");
+    EgressListener follower = listener();
+    return event -> {
+      follower.onEvent(event);
+      caller.onEvent(event);
+    };
+  }
+
+  /**
    * The container that held {@code address} at {@code time}, if exactly one attachment of the
    * address matches.
    */

@@ -90,11 +90,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
   }
 
   @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return lifecycle.attachmentHolding(source);
-  }
-
-  @Override
   public Optional<InetAddress> dnsFilter() {
     return lifecycle.dnsFilter();
   }
@@ -323,13 +318,7 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
         return new NftEgressEnforcer(buildLifecycle(backend), null, configuredClock());
       }
       AddressHistory history = AddressHistory.withDefaults();
-      EgressListener caller = listener;
-      EgressListener follower = history.listener();
-      super.listener(
-          event -> {
-            follower.onEvent(event);
-            caller.onEvent(event);
-          });
+      super.listener(history.before(listener));
       if (resolver != null) {
         super.resolver(history.recording(resolver, configuredClock()));
       }

@@ -83,11 +83,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
   }
 
   @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return lifecycle.attachmentHolding(source);
-  }
-
-  @Override
   public Optional<InetAddress> dnsFilter() {
     return lifecycle.dnsFilter();
   }
