@@ -32,8 +32,9 @@ import org.jspecify.annotations.Nullable;
  * configured guard, or pf with the guard in its parent anchor and pfctl run directly (egressd runs
  * as root). Each has the shared resolver. With {@code dns-filter} set, nftables' enforcer is built
  * with the filter's address and egressd hosts the {@link DnsFilter} there, over the same resolver,
- * its query events sent with the enforcer's. With {@code audit-file} set, nftables' refused packets
- * become records in that file and {@code denied} events.
+ * its query events sent with the enforcer's. With {@code audit-file} set, refused packets become
+ * records in that file and {@code denied} events: nftables' NFLOG groups, or pf's {@code pflog0}
+ * (egressd runs as root, so its tcpdump needs no sudo wrapper).
  */
 public final class Backends {
   /** pfctl as a root daemon runs it: no sudo. */
@@ -53,14 +54,25 @@ public final class Backends {
     if (config.backend() == DaemonConfig.Backend.PF) {
       ParentAnchor anchors = config.pfParent();
       Function<ContainerId, RuleSetName> names = anchors::childName;
-      PfEgressEnforcer enforcer =
+      PfEgressEnforcer.Builder builder =
           PfEgressEnforcer.builder()
               .resolver(resolver)
               .parentAnchor(anchors)
               .pfctlCommand(PFCTL)
               .listener(listener(names, events))
-              .noHealthChecks() // the daemon runs them at its configured period
-              .build();
+              .noHealthChecks(); // the daemon runs them at its configured period
+      Path auditFile = config.auditFile();
+      AuditWriter writer = auditFile == null ? null : AuditWriter.builder(auditFile).build();
+      PfEgressEnforcer enforcer;
+      try {
+        if (writer != null) {
+          builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
+        }
+        enforcer = builder.build();
+      } catch (RuntimeException e) {
+        closeAll(writer);
+        throw e;
+      }
       return new HostedEnforcer(
           enforcer,
           "pf",
@@ -68,7 +80,7 @@ public final class Backends {
           enforcer::checkHealth,
           resolver::status,
           () -> {},
-          resolver::close);
+          () -> closeAll(resolver, writer));
     }
     NftGuard guard = config.nftGuard();
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
