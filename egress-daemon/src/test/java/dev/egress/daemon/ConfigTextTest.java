@@ -249,7 +249,7 @@ class ConfigTextTest {
     }
 
     @Test
-    void auditFile_mustBeAbsolute_andIsAcceptedOnPf() {
+    void auditFile_mustBeAbsolute_andIsAcceptedOnPf() throws Exception {
       assertEquals(
           List.of("egressd.conf:3:12: expected an absolute path, found 'audit.jsonl'"),
           problems(MINIMAL + "audit-file audit.jsonl\n"));

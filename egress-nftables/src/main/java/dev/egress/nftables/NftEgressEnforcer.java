@@ -13,7 +13,6 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
@@ -174,8 +173,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     private List<String> tcpdumpCommand = List.of("tcpdump");
     private @Nullable AuditWriter auditWriter;
     private Consumer<AuditRecord.Refused> auditRecords = record -> {};
-    private EgressListener listener = EgressListener.NONE;
-    private @Nullable NameResolver resolver;
 
     private Builder() {}
 
@@ -287,18 +284,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
       return this;
     }
 
-    @Override
-    public Builder resolver(NameResolver resolver) {
-      this.resolver = Objects.requireNonNull(resolver, "resolver");
-      return super.resolver(resolver);
-    }
-
-    @Override
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return super.listener(listener);
-    }
-
     /**
      * @throws IllegalStateException if no resolver was given, or an audit trail was asked for and
      *     its readers could not be started (tcpdump missing, no permission)
@@ -318,9 +303,10 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
         return new NftEgressEnforcer(buildLifecycle(backend), null, configuredClock());
       }
       AddressHistory history = AddressHistory.withDefaults();
-      super.listener(history.before(listener));
-      if (resolver != null) {
-        super.resolver(history.recording(resolver, configuredClock()));
+      listener(history.before(configuredListener()));
+      NameResolver given = configuredResolver();
+      if (given != null) {
+        resolver(history.recording(given, configuredClock()));
       }
       NftAuditTrail trail =
           NftAuditTrail.start(tcpdumpCommand, nflogGroups, history, auditWriter, auditRecords);

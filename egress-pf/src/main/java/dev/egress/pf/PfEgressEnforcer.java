@@ -13,7 +13,6 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
@@ -225,8 +224,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     private Duration auditRestartDelay = Duration.ofSeconds(1);
     private @Nullable AuditWriter auditWriter;
     private Consumer<AuditRecord.Refused> auditRecords = record -> {};
-    private EgressListener listener = EgressListener.NONE;
-    private @Nullable NameResolver resolver;
 
     private Builder() {}
 
@@ -317,18 +314,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
       return List.copyOf(command);
     }
 
-    @Override
-    public Builder resolver(NameResolver resolver) {
-      this.resolver = Objects.requireNonNull(resolver, "resolver");
-      return super.resolver(resolver);
-    }
-
-    @Override
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return super.listener(listener);
-    }
-
     /**
      * @throws IllegalStateException if no resolver was given, or an audit trail was asked for and
      *     {@code pflog0} could not be created or its reader not started (tcpdump missing, not root)
@@ -341,9 +326,10 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
         return new PfEgressEnforcer(buildLifecycle(backend), backend, null, configuredClock());
       }
       AddressHistory history = AddressHistory.withDefaults();
-      super.listener(history.before(listener));
-      if (resolver != null) {
-        super.resolver(history.recording(resolver, configuredClock()));
+      listener(history.before(configuredListener()));
+      NameResolver given = configuredResolver();
+      if (given != null) {
+        resolver(history.recording(given, configuredClock()));
       }
       ManagedNetwork guarded = parentAnchor.guard();
       PfAuditTrail trail =

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -61,18 +62,11 @@ public final class Backends {
               .pfctlCommand(PFCTL)
               .listener(listener(names, events))
               .noHealthChecks(); // the daemon runs them at its configured period
-      Path auditFile = config.auditFile();
-      AuditWriter writer = auditFile == null ? null : AuditWriter.builder(auditFile).build();
-      PfEgressEnforcer enforcer;
-      try {
-        if (writer != null) {
-          builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
-        }
-        enforcer = builder.build();
-      } catch (RuntimeException e) {
-        closeAll(writer);
-        throw e;
+      AuditWriter writer = auditWriter(config);
+      if (writer != null) {
+        builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
       }
+      PfEgressEnforcer enforcer = closingOnFailure(writer, builder::build);
       return new HostedEnforcer(
           enforcer,
           "pf",
@@ -93,22 +87,14 @@ public final class Backends {
             .listener(listener(names, events))
             .noHealthChecks(); // the daemon runs them at its configured period
     InetAddress filterAddress = config.resolver().dnsFilter();
-    Path auditFile = config.auditFile();
     if (filterAddress != null) {
       builder.dnsFilter(filterAddress);
     }
-    // Subscribers get every record; the writer's rate limit keeps only the file small.
-    AuditWriter writer = auditFile == null ? null : AuditWriter.builder(auditFile).build();
-    NftEgressEnforcer enforcer;
-    try {
-      if (writer != null) {
-        builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
-      }
-      enforcer = builder.build();
-    } catch (RuntimeException e) {
-      closeAll(writer);
-      throw e;
+    AuditWriter writer = auditWriter(config);
+    if (writer != null) {
+      builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
     }
+    NftEgressEnforcer enforcer = closingOnFailure(writer, builder::build);
     DnsFilter filter = null;
     if (filterAddress != null) {
       try {
@@ -139,6 +125,25 @@ public final class Backends {
         resolver::status,
         () -> closeAll(hostedFilter),
         () -> closeAll(resolver, writer));
+  }
+
+  /**
+   * The writer of {@code audit-file}, or null without one. Subscribers get every record; the
+   * writer's rate limit keeps only the file small.
+   */
+  private static @Nullable AuditWriter auditWriter(DaemonConfig config) {
+    Path auditFile = config.auditFile();
+    return auditFile == null ? null : AuditWriter.builder(auditFile).build();
+  }
+
+  /** What {@code build} builds; {@code writer} is closed if that fails. */
+  private static <E> E closingOnFailure(@Nullable AuditWriter writer, Supplier<E> build) {
+    try {
+      return build.get();
+    } catch (RuntimeException e) {
+      closeAll(writer);
+      throw e;
+    }
   }
 
   /** Closes each of {@code resources} that is there, all of them even when one fails. */
