@@ -4,6 +4,7 @@ module dev.egress.pf {
   requires transitive dev.egress.api;
   requires transitive dev.egress.core;
   requires transitive dev.egress.process;
+  requires transitive dev.egress.audit;
   requires org.slf4j;
 
   exports dev.egress.pf;

@@ -70,13 +70,6 @@ public interface EgressEnforcer extends AutoCloseable {
   List<Attachment> attachments();
 
   /**
-   * The live attachment whose container holds {@code source} now, which tells whose packet one from
-   * {@code source} is (a filtering resolver and an audit trail ask this). Empty when no live
-   * attachment holds it, also while its container's detach is under way. Non-blocking; thread-safe.
-   */
-  Optional<Attachment> attachmentHolding(InetAddress source);
-
-  /**
    * The address of the DNS filter this enforcer was built with, or empty without one. A container
    * whose policy says {@code dns filter} has its port-53 traffic redirected there whatever it asks;
    * a launcher tells it to use that address ({@code --dns}) so that its resolver configuration and

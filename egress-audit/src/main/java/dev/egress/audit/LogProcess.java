@@ -79,6 +79,11 @@ public final class LogProcess implements AutoCloseable {
     return false;
   }
 
+  /** Waits until the program has ended (killed by {@link #close} or on its own). */
+  public void awaitExit() throws InterruptedException {
+    process.waitFor();
+  }
+
   /** Whether the program still runs. */
   public boolean isAlive() {
     return process.isAlive();

@@ -58,7 +58,7 @@ public final class RefusalLog {
   }
 
   private void record(RefusedPacket packet, Reason reason) {
-    AuditRecord.Refused record = history.attribute(packet, reason, null);
+    AuditRecord.Refused record = history.attribute(packet, reason);
     writer.offer(record);
     listener.accept(record);
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import java.nio.file.Files;
@@ -29,6 +30,7 @@ class RefusalLogTest {
         Instant.ofEpochSecond(1796000000L),
         new ContainerEndpoint(
             C1, List.of(IpAddresses.parse("10.77.0.2"), IpAddresses.parse("fd77::2")), null),
+        EgressPolicy.denyAll(),
         "agent");
     List<AuditRecord.Refused> heard = new CopyOnWriteArrayList<>();
     NflogGroups groups = new NflogGroups(100);
@@ -64,6 +66,7 @@ class RefusalLogTest {
     history.attached(
         Instant.ofEpochSecond(1764440000L),
         new ContainerEndpoint(C1, List.of(IpAddresses.parse("192.168.64.3")), null),
+        EgressPolicy.denyAll(),
         null);
     PflogReasons reasons =
         new PflogReasons("com.apple/000.egress", List.of(IpNetwork.parse("192.168.64.0/24")));

@@ -118,6 +118,16 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
     return dnsFilter;
   }
 
+  /** The resolver given to {@link #resolver}, or null: for a backend that records its answers. */
+  protected @Nullable NameResolver configuredResolver() {
+    return resolver;
+  }
+
+  /** The listener given to {@link #listener}: for a backend that hears the events first. */
+  protected EgressListener configuredListener() {
+    return listener;
+  }
+
   /** The clock given to {@link #clock} (the system's by default): for a backend that needs it. */
   protected Clock configuredClock() {
     return clock;

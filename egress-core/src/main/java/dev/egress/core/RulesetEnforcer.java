@@ -166,12 +166,6 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
     return Optional.ofNullable(steps.dnsFilter);
   }
 
-  /** One map lookup: the registry keeps who holds each address. */
-  @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return registry.holding(source).map(Attachment.class::cast);
-  }
-
   @Override
   public Map<ContainerId, TrafficCounters> counters() throws EgressException {
     registry.checkOpen();

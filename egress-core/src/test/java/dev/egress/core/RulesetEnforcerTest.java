@@ -27,7 +27,6 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -106,15 +105,14 @@ class RulesetEnforcerTest {
   }
 
   @Test
-  void attachmentHolding_isEmpty_whileTheDetachOfItsContainerFailsAndIsRetried() throws Exception {
+  void attachments_leaveOutAContainerWhoseDetachFailsAndIsRetried() throws Exception {
     ContainerEndpoint container = container("a", "10.0.0.2");
     Attachment attachment = noBackgroundRetries.attach(container, EgressPolicy.denyAll());
     backend.failRemovals(true);
 
     assertThrows(EgressException.class, attachment::detach);
 
-    assertEquals(
-        Optional.empty(), noBackgroundRetries.attachmentHolding(container.addresses().get(0)));
+    assertEquals(List.of(), noBackgroundRetries.attachments());
   }
 
   /** Gives {@code call} a moment to finish; a correct engine may rightly still be waiting. */

@@ -55,7 +55,7 @@ import org.jspecify.annotations.Nullable;
  * allow-users alice                               # names or numeric ids
  * allow-groups egressd
  * state-file /run/egressd/state.json
- * audit-file /var/log/egressd/audit.jsonl        # or off (default); nftables only
+ * audit-file /var/log/egressd/audit.jsonl        # or off (default)
  * resolver-servers 127.0.0.53                     # default: the system's
  * resolver-query-timeout 3s
  * resolver-ttl-floor 10s
@@ -510,12 +510,6 @@ public final class ConfigText {
         }
       }
       checkGuardInterfaces();
-      if (backend == Backend.PF && auditFile != null) {
-        problem(
-            seenOn.getOrDefault("audit-file", 1),
-            1,
-            "egressd keeps an audit trail on nftables only: set audit-file off on pf");
-      }
       if (allowUsers.isEmpty()
           && allowGroups.isEmpty()
           && !seenOn.containsKey("allow-users")

@@ -37,8 +37,7 @@ import org.jspecify.annotations.Nullable;
  * @param allowUsers peers running as one of these users may send commands
  * @param allowGroups peers running with one of these (effective, primary) groups may send commands
  * @param stateFile where the attachments are kept across restarts of the daemon
- * @param auditFile where the audit trail's records are written (nftables only), or null for no
- *     audit trail
+ * @param auditFile where the audit trail's records are written, or null for no audit trail
  * @param resolver how host names of policies are resolved
  * @param healthCheckPeriod how often the host and the rule sets are checked; zero for never
  * @param policyReloadPeriod how often policy files are re-read; zero for only on SIGHUP
@@ -78,9 +77,8 @@ public record DaemonConfig(
         throw new IllegalArgumentException("paths must be absolute, got " + path);
       }
     }
-    if (auditFile != null && (!auditFile.isAbsolute() || backend == Backend.PF)) {
-      throw new IllegalArgumentException(
-          "the audit file must be an absolute path, and nftables the backend: " + auditFile);
+    if (auditFile != null && !auditFile.isAbsolute()) {
+      throw new IllegalArgumentException("the audit file must be an absolute path: " + auditFile);
     }
     Objects.requireNonNull(socketMode, "socketMode");
     allowUsers = Set.copyOf(allowUsers);

@@ -249,15 +249,13 @@ class ConfigTextTest {
     }
 
     @Test
-    void auditFile_relativeOrOnPf_isRefused() {
+    void auditFile_mustBeAbsolute_andIsAcceptedOnPf() throws Exception {
       assertEquals(
           List.of("egressd.conf:3:12: expected an absolute path, found 'audit.jsonl'"),
           problems(MINIMAL + "audit-file audit.jsonl\n"));
       assertEquals(
-          List.of(
-              "egressd.conf:4:1: egressd keeps an audit trail on nftables only: set audit-file off"
-                  + " on pf"),
-          problems(MINIMAL + "backend pf\naudit-file /var/log/egressd/audit.jsonl\n"));
+          Path.of("/var/log/egressd/audit.jsonl"),
+          parse(MINIMAL + "backend pf\naudit-file /var/log/egressd/audit.jsonl\n").auditFile());
       assertEquals(
           List.of(
               "egressd.conf:4:18: 'docker0*x' is not an interface name: 1-15 letters, digits, '_',"

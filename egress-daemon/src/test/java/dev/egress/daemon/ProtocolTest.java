@@ -556,12 +556,6 @@ class ProtocolTest {
     }
 
     @Override
-    public java.util.Optional<dev.egress.enforcer.Attachment> attachmentHolding(
-        java.net.InetAddress source) {
-      return java.util.Optional.empty();
-    }
-
-    @Override
     public java.util.Optional<java.net.InetAddress> dnsFilter() {
       return java.util.Optional.empty();
     }

@@ -24,10 +24,12 @@ final class NftAuditTrail implements AutoCloseable {
 
   private final List<LogProcess> readers;
   private final RefusalLog log;
+  private final AddressHistory history;
 
-  private NftAuditTrail(List<LogProcess> readers, RefusalLog log) {
+  private NftAuditTrail(List<LogProcess> readers, RefusalLog log, AddressHistory history) {
     this.readers = readers;
     this.log = log;
+    this.history = history;
   }
 
   /**
@@ -68,7 +70,12 @@ final class NftAuditTrail implements AutoCloseable {
           ? ise
           : new IllegalStateException("the audit readers could not be started: " + e, e);
     }
-    return new NftAuditTrail(List.copyOf(readers), log);
+    return new NftAuditTrail(List.copyOf(readers), log, history);
+  }
+
+  /** Whom the records are attributed to, and the names given for their destinations. */
+  AddressHistory history() {
+    return history;
   }
 
   /** Lines the readers printed that named no refused packet. */

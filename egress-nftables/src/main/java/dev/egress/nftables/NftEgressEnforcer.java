@@ -13,9 +13,9 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
-import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
+import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.EgressPolicy;
@@ -24,6 +24,7 @@ import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -63,10 +64,13 @@ import org.jspecify.annotations.Nullable;
 public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final RulesetEnforcer lifecycle;
   private final @Nullable NftAuditTrail auditTrail;
+  private final Clock clock;
 
-  private NftEgressEnforcer(RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail) {
+  private NftEgressEnforcer(
+      RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail, Clock clock) {
     this.lifecycle = lifecycle;
     this.auditTrail = auditTrail;
+    this.clock = clock;
   }
 
   public static Builder builder() {
@@ -82,11 +86,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
-  }
-
-  @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return lifecycle.attachmentHolding(source);
   }
 
   @Override
@@ -135,6 +134,9 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
       ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException {
     lifecycle.grant(container, asked, addresses, expiry);
+    if (auditTrail != null) {
+      auditTrail.history().granted(clock.instant(), container, asked, addresses);
+    }
   }
 
   /** See {@link RulesetEnforcer#checkHealth()}. */
@@ -171,7 +173,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     private List<String> tcpdumpCommand = List.of("tcpdump");
     private @Nullable AuditWriter auditWriter;
     private Consumer<AuditRecord.Refused> auditRecords = record -> {};
-    private EgressListener listener = EgressListener.NONE;
 
     private Builder() {}
 
@@ -263,9 +264,10 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
      * Keeps an audit trail: the NFLOG groups are read by tcpdump (one process per group, run from
      * {@link #build} to {@link NftEgressEnforcer#close}), each refused packet becomes a record
      * attributed to the container that held its source address then, and goes to {@code writer}
-     * (which this enforcer does not close) and to {@code records} (quick, must not throw). Only
-     * what the rules log is recorded: policies with {@code log denied}, a guard with {@code
-     * logDenied}.
+     * (which this enforcer does not close) and to {@code records} (quick, must not throw). A record
+     * names the host the container was last given for the destination: by the resolver (for the
+     * names of its policy) or by the DNS filter's grants. Only what the rules log is recorded:
+     * policies with {@code log denied}, a guard with {@code logDenied}.
      */
     public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
       this.auditWriter = Objects.requireNonNull(writer, "writer");
@@ -280,12 +282,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     public Builder tcpdumpCommand(List<String> command) {
       this.tcpdumpCommand = nonEmpty(command, "tcpdump");
       return this;
-    }
-
-    @Override
-    public Builder listener(EgressListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
-      return super.listener(listener);
     }
 
     /**
@@ -304,20 +300,18 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
               configuredDnsFilter(),
               configuredClock());
       if (auditWriter == null) {
-        return new NftEgressEnforcer(buildLifecycle(backend), null);
+        return new NftEgressEnforcer(buildLifecycle(backend), null, configuredClock());
       }
       AddressHistory history = AddressHistory.withDefaults();
-      EgressListener caller = listener;
-      EgressListener follower = history.listener();
-      super.listener(
-          event -> {
-            follower.onEvent(event);
-            caller.onEvent(event);
-          });
+      listener(history.before(configuredListener()));
+      NameResolver given = configuredResolver();
+      if (given != null) {
+        resolver(history.recording(given, configuredClock()));
+      }
       NftAuditTrail trail =
           NftAuditTrail.start(tcpdumpCommand, nflogGroups, history, auditWriter, auditRecords);
       try {
-        return new NftEgressEnforcer(buildLifecycle(backend), trail);
+        return new NftEgressEnforcer(buildLifecycle(backend), trail, configuredClock());
       } catch (RuntimeException e) {
         trail.close();
         throw e;

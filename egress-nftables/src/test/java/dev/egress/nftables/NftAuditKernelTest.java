@@ -22,6 +22,7 @@ import dev.egress.lab.Outcome;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
+import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.testkit.LabRequirement;
@@ -151,6 +152,56 @@ class NftAuditKernelTest {
 
     List<String> lines = Files.readAllLines(file);
     assertTrue(lines.size() >= 6, lines.toString());
+    assertValid(lines);
+  }
+
+  @Test
+  void aRefusedPacketToAnAddressTheContainerWasGivenForAName_namesThatHost() throws Exception {
+    Path file = dir.resolve("audit.jsonl");
+    LabContainer c1 = lab.container(1);
+    HostName api = HostName.of("api.audit.test");
+    lab.names().set(api.toString(), Duration.ofMinutes(5), NetnsLab.web(2));
+    EgressPolicy byName =
+        EgressPolicy.builder()
+            .allowTcp(Destination.host(api.toString()), 443)
+            .dns(DnsRule.servers(NetnsLab.dnsServer()))
+            .logDenied(true)
+            .build();
+    try (AuditWriter writer = AuditWriter.builder(file).build();
+        NftEgressEnforcer enforcer = auditedEnforcer(writer, records::add)) {
+      enforcer.attach(c1.endpoint(), byName);
+
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(2), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(2), 80)); // a port not in the policy
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443)); // no name was given for it
+      Predicate<AuditRecord.Refused> ofC1 = r -> c1.id().equals(r.container());
+      awaitCount(ofC1, 2);
+      Thread.sleep(1000); // anything more would have arrived by now
+
+      List<AuditRecord.Refused> c1Records = records.stream().filter(ofC1).toList();
+      assertEquals(2, c1Records.size(), c1Records.toString());
+      AuditRecord.Refused named =
+          c1Records.stream()
+              .filter(r -> r.packet().destination().equals(NetnsLab.web(2)))
+              .findFirst()
+              .orElseThrow();
+      assertEquals(api, named.host());
+      assertEquals(80, named.packet().destinationPort());
+      assertNull(
+          c1Records.stream()
+              .filter(r -> r.packet().destination().equals(NetnsLab.web(1)))
+              .findFirst()
+              .orElseThrow()
+              .host());
+    }
+
+    List<String> lines = Files.readAllLines(file);
+    List<String> ofC1 =
+        lines.stream().filter(line -> line.contains("\"container\":\"c1\"")).toList();
+    assertEquals(2, ofC1.size(), "the guard's records of other traffic aside: " + lines);
+    assertTrue(
+        ofC1.stream().anyMatch(line -> line.contains("\"host\":\"api.audit.test\"")),
+        lines.toString());
     assertValid(lines);
   }
 

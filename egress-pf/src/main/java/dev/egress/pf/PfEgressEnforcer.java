@@ -1,5 +1,9 @@
 package dev.egress.pf;
 
+import dev.egress.audit.AddressHistory;
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.AuditWriter;
+import dev.egress.audit.PflogReasons;
 import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
@@ -11,16 +15,19 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
+import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.TrafficCounters;
 import dev.egress.pf.pfctl.Pfctl;
+import dev.egress.pf.render.ManagedNetwork;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -28,6 +35,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The macOS enforcer: each attached container gets a pf anchor {@code PARENT/NAME} holding its
@@ -61,10 +70,18 @@ import java.util.Set;
 public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final RulesetEnforcer lifecycle;
   private final PfBackend backend;
+  private final @Nullable PfAuditTrail auditTrail;
+  private final Clock clock;
 
-  private PfEgressEnforcer(RulesetEnforcer lifecycle, PfBackend backend) {
+  private PfEgressEnforcer(
+      RulesetEnforcer lifecycle,
+      PfBackend backend,
+      @Nullable PfAuditTrail auditTrail,
+      Clock clock) {
     this.lifecycle = lifecycle;
     this.backend = backend;
+    this.auditTrail = auditTrail;
+    this.clock = clock;
   }
 
   public static Builder builder() {
@@ -80,11 +97,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
   @Override
   public List<Attachment> attachments() {
     return lifecycle.attachments();
-  }
-
-  @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return lifecycle.attachmentHolding(source);
   }
 
   @Override
@@ -124,6 +136,9 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
       ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException {
     lifecycle.grant(container, asked, addresses, expiry);
+    if (auditTrail != null) {
+      auditTrail.history().granted(clock.instant(), container, asked, addresses);
+    }
   }
 
   /**
@@ -164,9 +179,34 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     return lifecycle.pendingRemovals();
   }
 
+  /**
+   * The audit trail's reader of {@code pflog0}, when the enforcer keeps one: whether it runs now
+   * and how often it was started again after it died.
+   */
+  public Optional<AuditReader> auditReader() {
+    return Optional.ofNullable(auditTrail)
+        .map(trail -> new AuditReader(trail.isReading(), trail.restarts(), trail.unparsed()));
+  }
+
+  /**
+   * The state of the audit trail's {@code tcpdump}.
+   *
+   * @param reading whether it runs now (false while it waits to be started again)
+   * @param restarts how often it was started again after it died
+   * @param unparsed lines it printed that named no refused packet of ours
+   */
+  public record AuditReader(boolean reading, long restarts, long unparsed) {}
+
+  /** Stops the audit reader (if any) after the lifecycle's close. */
   @Override
   public void close() {
-    lifecycle.close();
+    try {
+      lifecycle.close();
+    } finally {
+      if (auditTrail != null) {
+        auditTrail.close();
+      }
+    }
   }
 
   /**
@@ -179,6 +219,11 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     private List<String> pfctlCommand = Pfctl.DEFAULT_COMMAND;
     private Duration pfctlTimeout = Duration.ofSeconds(10);
     private ParentAnchor parentAnchor = ParentAnchor.defaults();
+    private List<String> tcpdumpCommand = List.of("/usr/sbin/tcpdump");
+    private List<String> ifconfigCommand = List.of("/sbin/ifconfig");
+    private Duration auditRestartDelay = Duration.ofSeconds(1);
+    private @Nullable AuditWriter auditWriter;
+    private Consumer<AuditRecord.Refused> auditRecords = record -> {};
 
     private Builder() {}
 
@@ -225,13 +270,86 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     }
 
     /**
-     * @throws IllegalStateException if no resolver was given
+     * Keeps an audit trail: {@code pflog0} is created if missing ({@code ifconfig pflog0 create})
+     * and read by one {@code tcpdump} from {@link #build} to {@link PfEgressEnforcer#close},
+     * started again when it dies (after {@link #auditRestartDelay}, doubling up to a minute); each
+     * refused packet becomes a record attributed to the container that held its source address
+     * then, naming the host it was last given for the destination (by the resolver or the DNS
+     * filter's grants), and goes to {@code writer} (which this enforcer does not close) and to
+     * {@code records} (quick, must not throw). Needs root: tcpdump and ifconfig run directly, since
+     * the sudo wrapper allows pfctl calls only. Only what the rules log is recorded: policies with
+     * {@code log denied}, a guard that logs.
+     */
+    public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
+      this.auditWriter = Objects.requireNonNull(writer, "writer");
+      this.auditRecords = Objects.requireNonNull(records, "records");
+      return this;
+    }
+
+    /** The command that runs tcpdump for the audit trail; default {@code /usr/sbin/tcpdump}. */
+    public Builder tcpdumpCommand(List<String> command) {
+      this.tcpdumpCommand = nonEmpty(command, "tcpdump");
+      return this;
+    }
+
+    /** The command that checks and creates {@code pflog0}; default {@code /sbin/ifconfig}. */
+    public Builder ifconfigCommand(List<String> command) {
+      this.ifconfigCommand = nonEmpty(command, "ifconfig");
+      return this;
+    }
+
+    /** How long to wait before the first restart of a dead audit reader; default 1 s. */
+    public Builder auditRestartDelay(Duration delay) {
+      if (delay.isNegative() || delay.isZero()) {
+        throw new IllegalArgumentException("the restart delay must be positive, got " + delay);
+      }
+      this.auditRestartDelay = delay;
+      return this;
+    }
+
+    private static List<String> nonEmpty(List<String> command, String what) {
+      if (command.isEmpty()) {
+        throw new IllegalArgumentException("the " + what + " command is empty");
+      }
+      return List.copyOf(command);
+    }
+
+    /**
+     * @throws IllegalStateException if no resolver was given, or an audit trail was asked for and
+     *     {@code pflog0} could not be created or its reader not started (tcpdump missing, not root)
      */
     public PfEgressEnforcer build() {
       PfBackend backend =
           new PfBackend(
               new Pfctl(runner, pfctlCommand, pfctlTimeout), parentAnchor, configuredDnsFilter());
-      return new PfEgressEnforcer(buildLifecycle(backend), backend);
+      if (auditWriter == null) {
+        return new PfEgressEnforcer(buildLifecycle(backend), backend, null, configuredClock());
+      }
+      AddressHistory history = AddressHistory.withDefaults();
+      listener(history.before(configuredListener()));
+      NameResolver given = configuredResolver();
+      if (given != null) {
+        resolver(history.recording(given, configuredClock()));
+      }
+      ManagedNetwork guarded = parentAnchor.guard();
+      PfAuditTrail trail =
+          PfAuditTrail.start(
+              runner,
+              ifconfigCommand,
+              tcpdumpCommand,
+              pfctlTimeout,
+              auditRestartDelay,
+              new PflogReasons(
+                  parentAnchor.path().value(), guarded == null ? List.of() : guarded.subnets()),
+              history,
+              auditWriter,
+              auditRecords);
+      try {
+        return new PfEgressEnforcer(buildLifecycle(backend), backend, trail, configuredClock());
+      } catch (RuntimeException e) {
+        trail.close();
+        throw e;
+      }
     }
   }
 }

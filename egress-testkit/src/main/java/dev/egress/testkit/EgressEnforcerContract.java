@@ -26,7 +26,6 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -255,20 +254,6 @@ public abstract class EgressEnforcerContract {
     }
 
     @Test
-    void attachmentHolding_anAttachedAddress_isThatAttachment_andNoneForOthers() throws Exception {
-      ContainerEndpoint container = h().newContainer();
-      ContainerEndpoint stranger = h().newContainer();
-      Attachment attachment = h().enforcer().attach(container, onlyHttpsTo(0));
-
-      for (InetAddress address : container.addresses()) {
-        assertEquals(Optional.of(attachment), h().enforcer().attachmentHolding(address));
-      }
-      for (InetAddress address : stranger.addresses()) {
-        assertEquals(Optional.empty(), h().enforcer().attachmentHolding(address));
-      }
-    }
-
-    @Test
     void counters_listEachLiveAttachment_andNoDetachedOne() throws Exception {
       ContainerEndpoint kept = h().newContainer();
       ContainerEndpoint gone = h().newContainer();
@@ -476,9 +461,6 @@ public abstract class EgressEnforcerContract {
 
       assertFalse(attachment.isActive());
       assertTrue(attachedIds().isEmpty());
-      for (InetAddress address : container.addresses()) {
-        assertEquals(Optional.empty(), h().enforcer().attachmentHolding(address));
-      }
       assertDenied(container, https(0));
       assertDenied(container, gatewayProxy(container));
       assertDenied(container, Flow.udp(net(3), 53));
@@ -519,7 +501,7 @@ public abstract class EgressEnforcerContract {
 
       Attachment next = h().enforcer().attach(reused, onlyHttpsTo(1));
 
-      assertEquals(Optional.of(next), h().enforcer().attachmentHolding(reused.addresses().get(0)));
+      assertEquals(List.of(next), h().enforcer().attachments());
 
       assertDenied(reused, https(0));
       assertAllowed(reused, https(1));

@@ -188,13 +188,6 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
   }
 
   @Override
-  public Optional<Attachment> attachmentHolding(InetAddress source) {
-    return attachments().stream()
-        .filter(attachment -> attachment.container().addresses().contains(source))
-        .findFirst();
-  }
-
-  @Override
   public ReconcileResult reconcile(Set<ContainerId> liveContainerIds) throws EgressException {
     Set<ContainerId> live = Set.copyOf(liveContainerIds);
     pause("reconcile", "");

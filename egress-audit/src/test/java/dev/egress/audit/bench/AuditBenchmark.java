@@ -8,6 +8,7 @@ import dev.egress.audit.Reason;
 import dev.egress.audit.RefusalLog;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
+import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +65,7 @@ public final class AuditBenchmark {
               List.of(
                   IpAddresses.parse("10.77.0." + (c + 2)), IpAddresses.parse("fd77::" + (c + 2))),
               null),
+          EgressPolicy.denyAll(),
           "agent");
     }
     NflogGroups groups = NflogGroups.defaults();

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -32,8 +33,9 @@ import org.jspecify.annotations.Nullable;
  * configured guard, or pf with the guard in its parent anchor and pfctl run directly (egressd runs
  * as root). Each has the shared resolver. With {@code dns-filter} set, nftables' enforcer is built
  * with the filter's address and egressd hosts the {@link DnsFilter} there, over the same resolver,
- * its query events sent with the enforcer's. With {@code audit-file} set, nftables' refused packets
- * become records in that file and {@code denied} events.
+ * its query events sent with the enforcer's. With {@code audit-file} set, refused packets become
+ * records in that file and {@code denied} events: nftables' NFLOG groups, or pf's {@code pflog0}
+ * (egressd runs as root, so its tcpdump needs no sudo wrapper).
  */
 public final class Backends {
   /** pfctl as a root daemon runs it: no sudo. */
@@ -53,14 +55,18 @@ public final class Backends {
     if (config.backend() == DaemonConfig.Backend.PF) {
       ParentAnchor anchors = config.pfParent();
       Function<ContainerId, RuleSetName> names = anchors::childName;
-      PfEgressEnforcer enforcer =
+      PfEgressEnforcer.Builder builder =
           PfEgressEnforcer.builder()
               .resolver(resolver)
               .parentAnchor(anchors)
               .pfctlCommand(PFCTL)
               .listener(listener(names, events))
-              .noHealthChecks() // the daemon runs them at its configured period
-              .build();
+              .noHealthChecks(); // the daemon runs them at its configured period
+      AuditWriter writer = auditWriter(config);
+      if (writer != null) {
+        builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
+      }
+      PfEgressEnforcer enforcer = closingOnFailure(writer, builder::build);
       return new HostedEnforcer(
           enforcer,
           "pf",
@@ -68,7 +74,7 @@ public final class Backends {
           enforcer::checkHealth,
           resolver::status,
           () -> {},
-          resolver::close);
+          () -> closeAll(resolver, writer));
     }
     NftGuard guard = config.nftGuard();
     // The backend's naming, the same the enforcer uses (egressctl names rule sets so too).
@@ -81,22 +87,14 @@ public final class Backends {
             .listener(listener(names, events))
             .noHealthChecks(); // the daemon runs them at its configured period
     InetAddress filterAddress = config.resolver().dnsFilter();
-    Path auditFile = config.auditFile();
     if (filterAddress != null) {
       builder.dnsFilter(filterAddress);
     }
-    // Subscribers get every record; the writer's rate limit keeps only the file small.
-    AuditWriter writer = auditFile == null ? null : AuditWriter.builder(auditFile).build();
-    NftEgressEnforcer enforcer;
-    try {
-      if (writer != null) {
-        builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
-      }
-      enforcer = builder.build();
-    } catch (RuntimeException e) {
-      closeAll(writer);
-      throw e;
+    AuditWriter writer = auditWriter(config);
+    if (writer != null) {
+      builder.audit(writer, record -> events.accept(EventJson.denied(record, names)));
     }
+    NftEgressEnforcer enforcer = closingOnFailure(writer, builder::build);
     DnsFilter filter = null;
     if (filterAddress != null) {
       try {
@@ -127,6 +125,25 @@ public final class Backends {
         resolver::status,
         () -> closeAll(hostedFilter),
         () -> closeAll(resolver, writer));
+  }
+
+  /**
+   * The writer of {@code audit-file}, or null without one. Subscribers get every record; the
+   * writer's rate limit keeps only the file small.
+   */
+  private static @Nullable AuditWriter auditWriter(DaemonConfig config) {
+    Path auditFile = config.auditFile();
+    return auditFile == null ? null : AuditWriter.builder(auditFile).build();
+  }
+
+  /** What {@code build} builds; {@code writer} is closed if that fails. */
+  private static <E> E closingOnFailure(@Nullable AuditWriter writer, Supplier<E> build) {
+    try {
+      return build.get();
+    } catch (RuntimeException e) {
+      closeAll(writer);
+      throw e;
+    }
   }
 
   /** Closes each of {@code resources} that is there, all of them even when one fails. */

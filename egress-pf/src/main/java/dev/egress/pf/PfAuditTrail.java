@@ -1,0 +1,134 @@
+package dev.egress.pf;
+
+import dev.egress.audit.AddressHistory;
+import dev.egress.audit.AuditRecord;
+import dev.egress.audit.AuditWriter;
+import dev.egress.audit.PflogReasons;
+import dev.egress.audit.RefusalLog;
+import dev.egress.audit.RestartingLogProcess;
+import dev.egress.audit.TcpdumpLine;
+import dev.egress.process.Command;
+import dev.egress.process.ProcessResult;
+import dev.egress.process.ProcessRunner;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The pf enforcer's audit trail: {@code pflog0} (created first when missing, as pflog(4) says:
+ * {@code ifconfig pflog0 create}) read by one {@code tcpdump}, started again with a back-off when
+ * it dies; its lines become records attributed through {@link AddressHistory}. Runs from the
+ * enforcer's build to its close. Needs root: tcpdump and ifconfig are run directly, not through the
+ * sudo wrapper (which allows pfctl calls only). Thread-safe.
+ */
+final class PfAuditTrail implements AutoCloseable {
+  static final String INTERFACE = "pflog0";
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+
+  private final RestartingLogProcess reader;
+  private final RefusalLog log;
+  private final AddressHistory history;
+
+  private PfAuditTrail(RestartingLogProcess reader, RefusalLog log, AddressHistory history) {
+    this.reader = reader;
+    this.log = log;
+    this.history = history;
+  }
+
+  /**
+   * Makes sure {@code pflog0} exists, then starts the reader and returns once it receives packets.
+   *
+   * @param firstBackoff the wait before a dead reader is started again; it doubles with each failed
+   *     start up to a minute
+   * @throws IllegalStateException if {@code pflog0} could not be created, or the reader could not
+   *     be started or did not get ready
+   */
+  static PfAuditTrail start(
+      ProcessRunner runner,
+      List<String> ifconfigCommand,
+      List<String> tcpdumpCommand,
+      Duration commandTimeout,
+      Duration firstBackoff,
+      PflogReasons reasons,
+      AddressHistory history,
+      AuditWriter writer,
+      Consumer<AuditRecord.Refused> records) {
+    RefusalLog log = new RefusalLog(history, writer, records);
+    List<String> argv = new ArrayList<>(tcpdumpCommand);
+    argv.addAll(TcpdumpLine.PFLOG_ARGUMENTS);
+    try {
+      ensureInterface(runner, ifconfigCommand, commandTimeout);
+      RestartingLogProcess reader =
+          RestartingLogProcess.start(
+              argv,
+              line -> log.pflogLine(reasons, line),
+              "listening on",
+              READY_TIMEOUT,
+              firstBackoff,
+              firstBackoff.compareTo(Duration.ofMinutes(1)) > 0
+                  ? firstBackoff
+                  : Duration.ofMinutes(1));
+      return new PfAuditTrail(reader, log, history);
+    } catch (IOException e) {
+      throw new IllegalStateException("the audit trail could not be started: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting the audit trail", e);
+    }
+  }
+
+  /** {@code ifconfig pflog0}, and {@code ifconfig pflog0 create} when that says it is missing. */
+  private static void ensureInterface(
+      ProcessRunner runner, List<String> ifconfigCommand, Duration timeout)
+      throws IOException, InterruptedException {
+    if (run(runner, ifconfigCommand, timeout, INTERFACE).exitCode() == 0) {
+      return;
+    }
+    ProcessResult created = run(runner, ifconfigCommand, timeout, INTERFACE, "create");
+    if (created.exitCode() != 0) {
+      throw new IOException(
+          String.join(" ", ifconfigCommand)
+              + " "
+              + INTERFACE
+              + " create failed (exit "
+              + created.exitCode()
+              + "): "
+              + created.stderr().strip());
+    }
+  }
+
+  private static ProcessResult run(
+      ProcessRunner runner, List<String> command, Duration timeout, String... arguments)
+      throws IOException, InterruptedException {
+    List<String> argv = new ArrayList<>(command);
+    argv.addAll(List.of(arguments));
+    return runner.run(new Command(argv, timeout));
+  }
+
+  /** Whom the records are attributed to, and the names given for their destinations. */
+  AddressHistory history() {
+    return history;
+  }
+
+  /** Lines the reader printed that named no refused packet of ours. */
+  long unparsed() {
+    return log.unparsed();
+  }
+
+  /** How often the reader was started again after it died. */
+  long restarts() {
+    return reader.restarts();
+  }
+
+  /** Whether the reader runs now. */
+  boolean isReading() {
+    return reader.isRunning();
+  }
+
+  @Override
+  public void close() {
+    reader.close();
+  }
+}
