@@ -10,8 +10,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link LogProcess} kept running: when the program ends before {@link #close}, it is started
- * again after a back-off that doubles with each failed start, up to a maximum, and starts again at
- * its first value once a program has run for longer than that maximum. A log reader that dies
+ * again after a back-off that doubles with each restart (failed or not), up to a maximum, and
+ * starts again at its first value once a program has run for longer than that maximum: a program
+ * that keeps dying soon after it starts is not restarted in a tight loop. A log reader that dies
  * (tcpdump killed, the interface re-created) would otherwise leave the audit trail silent.
  *
  * <p>Thread-safe. One supervising daemon thread per instance, blocked while the program runs.
@@ -153,9 +154,11 @@ public final class RestartingLogProcess implements AutoCloseable {
               current = next;
             }
             break;
-          } catch (IOException e) {
+          } catch (IOException | RuntimeException e) {
+            // A start that throws unchecked (a bad argv, a refused exec) is a failed start too: the
+            // supervisor keeps trying rather than leave the trail silent with no reason.
             synchronized (this) {
-              lastFailure = e.getMessage();
+              lastFailure = String.valueOf(e.getMessage());
             }
           }
         }

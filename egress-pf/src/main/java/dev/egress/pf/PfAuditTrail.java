@@ -40,8 +40,8 @@ final class PfAuditTrail implements AutoCloseable {
   /**
    * Makes sure {@code pflog0} exists, then starts the reader and returns once it receives packets.
    *
-   * @param firstBackoff the wait before a dead reader is started again; it doubles with each failed
-   *     start up to a minute
+   * @param firstBackoff the wait before a dead reader is started again; it doubles with each
+   *     restart up to a minute, and is back to the first after a run longer than that
    * @throws IllegalStateException if {@code pflog0} could not be created, or the reader could not
    *     be started or did not get ready
    */
