@@ -112,7 +112,10 @@ public final class NftCommand {
     grants.apply(script);
   }
 
-  /** Kills the grant session, if one runs; a later grant starts a new one. Idempotent. */
+  /**
+   * Kills the grant session, if one runs; later grants are refused ({@link #apply} and the other
+   * calls still run). Idempotent.
+   */
   public void close() {
     grants.close();
   }

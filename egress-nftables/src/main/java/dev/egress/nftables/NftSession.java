@@ -95,6 +95,7 @@ final class NftSession implements AutoCloseable {
   private final int grantsPerProcess;
 
   private @Nullable InteractiveProcess process;
+  private boolean closed;
   private int grants;
   private long markers;
 
@@ -127,13 +128,22 @@ final class NftSession implements AutoCloseable {
    *     a read-back tells whether the transaction had committed
    */
   synchronized void apply(String script) throws NftException {
+    if (closed) {
+      // A grant racing the enforcer's close (a DNS filter worker still under way) must not start
+      // a root nft that nothing would ever kill.
+      throw new NftException(
+          NftException.Kind.OTHER,
+          "the nft grant session is closed (its enforcer was closed): the grant is refused",
+          "grant through an enforcer that is open",
+          null);
+    }
     String line = oneLine(script);
     String marker = ":egress-done " + ++markers;
     String call = String.join(" ", argv);
     List<String> answer;
     try {
       if (process == null || !process.isOpen() || grants >= grantsPerProcess) {
-        close();
+        discard();
         process = InteractiveProcess.start(argv, Map.of("HOME", NO_HOME));
         grants = 0;
       }
@@ -144,23 +154,29 @@ final class NftSession implements AutoCloseable {
               lines -> lines.size() >= 2 && lines.get(lines.size() - 2).equals(marker),
               timeout);
     } catch (IOException | InterruptedException e) {
-      close();
+      discard();
       throw NftCommand.notRun(call, e);
     }
     try {
       check(answer, call, script);
     } catch (NftException e) {
-      close();
+      discard();
       throw e;
     }
   }
 
   /**
-   * Kills the process, if one runs; the next grant starts a new one. Waits for a grant under way
-   * (at most its timeout).
+   * Kills the process, if one runs, and refuses every later grant. Waits for a grant under way (at
+   * most its timeout). Idempotent.
    */
   @Override
   public synchronized void close() {
+    closed = true;
+    discard();
+  }
+
+  /** Kills the process, if one runs; the next grant starts a new one. */
+  private void discard() {
     if (process != null) {
       process.close();
       process = null;

@@ -151,14 +151,15 @@ class NftSessionTest {
   }
 
   @Test
-  void close_killsTheProcess_andALaterGrantStartsANewOne() throws Exception {
+  void close_killsTheProcess_andALaterGrantIsRefused_withoutStartingOne() throws Exception {
     session.apply(GRANT);
 
     session.close();
 
     assertTrue(nft.allGone());
-    session.apply(GRANT);
-    assertEquals(2, nft.pids().size());
+    NftException refused = assertThrows(NftException.class, () -> session.apply(GRANT));
+    assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
+    assertEquals(1, nft.pids().size(), "no process started after close");
   }
 
   @Test
