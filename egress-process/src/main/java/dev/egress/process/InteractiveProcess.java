@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -143,6 +144,8 @@ public final class InteractiveProcess implements AutoCloseable {
         written.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         throw SystemProcessRunner.timedOut(call, started, kill());
+      } catch (CancellationException e) { // close() came between the submit and the write
+        throw new ProcessException(shown, since(started), "was closed; start a new process", e);
       } catch (ExecutionException e) {
         kill();
         throw new ProcessException(
@@ -197,7 +200,9 @@ public final class InteractiveProcess implements AutoCloseable {
 
   private List<ProcessHandle> kill() {
     open.set(false);
-    writer.shutdownNow();
+    // A write queued but not started is cancelled, so that its exchange fails as closed at once
+    // instead of waiting for its timeout.
+    writer.shutdownNow().forEach(queued -> ((Future<?>) queued).cancel(false));
     return ProcessTree.kill(
         process, SystemProcessRunner.RELAY_GRACE, SystemProcessRunner.KILL_WAIT);
   }
