@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 
@@ -67,7 +68,9 @@ public final class EgressMeters {
   private final MeterRegistry registry;
   private final Duration maxAge;
   private final Clock clock;
-  private final Map<String, Counter> events = new HashMap<>();
+  // Not under this object's lock: a scrape holds it for a whole counters() read (an nft listing),
+  // and the listener runs inside attach and detach.
+  private final Map<String, Counter> events = new ConcurrentHashMap<>();
   private final Map<ContainerId, List<Meter>> gauges = new HashMap<>();
   private @Nullable EgressEnforcer enforcer;
   private @Nullable Map<ContainerId, TrafficCounters> lastRead;
@@ -110,7 +113,7 @@ public final class EgressMeters {
     return new Timed(enforcer);
   }
 
-  private synchronized Counter eventCounter(String type) {
+  private Counter eventCounter(String type) {
     return events.computeIfAbsent(
         type,
         t ->
