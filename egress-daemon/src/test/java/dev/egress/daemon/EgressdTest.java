@@ -141,7 +141,7 @@ class EgressdTest {
 
     assertTrue(
         script.contains(
-            "exec java ${EGRESSD_JAVA_OPTS:-"
+            "exec java ${EGRESSD_JAVA_OPTS-"
                 + String.join(" ", ServiceFile.JAVA_OPTIONS)
                 + "} -jar \"$jar\" \"$@\"\n"),
         script);
