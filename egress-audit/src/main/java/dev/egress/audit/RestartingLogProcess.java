@@ -145,13 +145,13 @@ public final class RestartingLogProcess implements AutoCloseable {
           backoff = doubled.compareTo(maxBackoff) > 0 ? maxBackoff : doubled;
           try {
             LogProcess next = startReady(argv, lines, readyText, readyTimeout);
-            restarts.incrementAndGet();
             synchronized (this) {
               if (closed) {
                 next.close();
                 return;
               }
               current = next;
+              restarts.incrementAndGet(); // counted once it runs: restarts() > 0 implies running
             }
             break;
           } catch (IOException | RuntimeException e) {

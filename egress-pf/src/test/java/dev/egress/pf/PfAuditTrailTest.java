@@ -29,7 +29,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Predicate;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,7 +141,9 @@ class PfAuditTrailTest {
               "allow api.example.com port 443\ndns 192.168.70.1\nlog denied\n", "agent"));
       Files.createFile(dir.resolve("attached"));
 
-      awaitRecords(4);
+      // The restarted reader's lines arrive before the supervisor counts the restart: wait for
+      // both.
+      await(() -> records.size() >= 4 && enforcer.auditReader().orElseThrow().restarts() >= 1);
       assertEquals(
           List.of(List.of("ifconfig", "pflog0"), List.of("ifconfig", "pflog0", "create")),
           ifconfigCalls,
@@ -222,10 +224,9 @@ class PfAuditTrailTest {
     return Files.readAllLines(dir.resolve("starts")).stream().map(Long::parseLong).toList();
   }
 
-  private void awaitRecords(int count) throws InterruptedException {
-    Predicate<List<AuditRecord.Refused>> enough = r -> r.size() >= count;
+  private void await(BooleanSupplier done) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!enough.test(records)) {
+    while (!done.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("records so far: " + records);
       }
