@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The nftables {@link FirewallBackend}: one {@code inet} table of its own (see {@link NftRenderer}
  * for its layout), every change one {@code nft -f -} transaction (the DNS filter's grants one
- * transaction each through a long-lived {@code nft -e -i}, {@link NftCommand#applyGrant}),
- * connections cut with one {@code conntrack -R -} batch.
+ * transaction each through a long-lived {@code nft -i}, {@link NftCommand#applyGrant}), connections
+ * cut with one {@code conntrack -R -} batch.
  *
  * <p>Why one class of this size: each {@link FirewallBackend} step is a transaction whose read-back
  * compares the same text the step loaded, and both depend on what the backend remembers per rule
@@ -249,9 +249,9 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * One transaction through the grant session ({@link NftCommand#applyGrant}: a long-lived {@code
-   * nft -e -i}, no process start): each added address goes into its name's set with the time its
-   * grant has left, replacing the timeout of an earlier grant of it (add, delete, add). An address
-   * the name also resolves to stays in the set without a timeout. When the session is killed at its
+   * nft -i}, no process start): each added address goes into its name's set with the time its grant
+   * has left, replacing the timeout of an earlier grant of it (add, delete, add). An address the
+   * name also resolves to stays in the set without a timeout. When the session is killed at its
    * timeout, the table is read back as after a timed-out load: the grant succeeds only if it is in
    * place.
    */

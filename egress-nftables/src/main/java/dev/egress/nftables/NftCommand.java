@@ -35,10 +35,10 @@ import java.util.Objects;
  * in tests.
  *
  * <p>The DNS filter's grants are the exception: {@link #applyGrant} sends them to one long-lived
- * {@code nft -e -i} ({@link NftSession}, the same nft command), started at the first grant and
- * killed by {@link #close}, because an answer waits for its grant and a process start per grant
- * costs tens of milliseconds. A grant is small, and a prefix of one cannot widen anything (see
- * there); a whole script goes through {@code nft -f -} as above.
+ * {@code nft -i} ({@link NftSession}, the same nft command), started at the first grant and killed
+ * by {@link #close}, because an answer waits for its grant and a process start per grant costs tens
+ * of milliseconds. A grant is small, and a prefix of one cannot widen anything (see there); a whole
+ * script goes through {@code nft -f -} as above.
  *
  * <p>Thread-safe; every method blocks until the child exits or is killed, {@link #applyGrant} until
  * the session answered or was killed.

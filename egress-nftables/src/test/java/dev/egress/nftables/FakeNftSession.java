@@ -8,22 +8,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A fake {@code nft} for {@code nft -e -i} sessions: a shell script that answers each line as nft
- * 1.0 does, the way its {@link Mode} file says at that moment. A line starting with {@code :} (the
+ * A fake {@code nft} for {@code nft -i} sessions: a shell script that answers each line as nft 1.0
+ * does, the way its {@link Mode} file says at that moment. A line starting with {@code :} (the
  * session's marker) gets nft's syntax error, echo and caret; any other line the mode's answer. It
  * logs its arguments, every line it reads and its pid (and that of any sleep it starts).
  */
 final class FakeNftSession {
   /** How the fake answers a grant line. */
   enum Mode {
-    /** An echoed element and {@code # new generation N by process P (nft)}. */
+    /** Nothing, as nft prints for a committed transaction. */
     COMMIT,
     /** nft's error for a missing set, on standard error, with the line and a caret line. */
     REFUSE,
     /** One line nft would not print. */
     GARBAGE,
-    /** Nothing: only the marker gets its answer. */
-    NOTHING,
     /** A sleep in the background and no answer to anything. */
     HANG,
     /** Exits at once. */
@@ -44,7 +42,6 @@ final class FakeNftSession {
             "#!/bin/sh",
             "echo $$ >> " + dir.resolve("pids"),
             "echo \"HOME=$HOME $*\" > " + dir.resolve("args"),
-            "gen=0",
             "while IFS= read -r line; do",
             "  printf '%s\\n' \"$line\" >> " + dir.resolve("log"),
             "  case \"$line\" in",
@@ -52,13 +49,10 @@ final class FakeNftSession {
                 + " echo '^'; continue;;",
             "  esac",
             "  case $(cat " + dir.resolve("mode") + ") in",
-            "    COMMIT) gen=$((gen + 1));"
-                + " echo 'add element inet egress s { 192.0.2.1 timeout 1m expires 1m }';"
-                + " echo \"# new generation $gen by process $$ (nft)\";;",
+            "    COMMIT) ;;",
             "    REFUSE) echo 'Error: Could not process rule: No such file or directory' >&2;"
                 + " printf '%s\\n' \"$line\" >&2; echo '            ^^^^' >&2;;",
             "    GARBAGE) echo 'Segmentation fault? no: something else';;",
-            "    NOTHING) ;;",
             "    HANG) sleep 300 & echo $! >> " + dir.resolve("pids") + "; wait;;",
             "    EXIT) exit 1;;",
             "  esac",
@@ -67,7 +61,7 @@ final class FakeNftSession {
     Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwx------"));
   }
 
-  /** The nft command to give a session: the script; the session adds {@code -e -i}. */
+  /** The nft command to give a session: the script; the session adds {@code -i}. */
   List<String> command() {
     return List.of(program.toString());
   }

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The grant session against real {@code nft -e -i} and the kernel, in a {@link NetnsLab}'s host
+ * The grant session against real {@code nft -i} and the kernel, in a {@link NetnsLab}'s host
  * namespace, on a table of its own: a grant applies, a grant line whose last command fails applies
  * none of it, concurrent grants all apply, and a grant line cut short applies nothing its whole
  * would not have (the claims of {@link NftSession}'s javadoc).
@@ -196,10 +196,9 @@ class NftSessionKernelTest {
     assertTrue(prefixesApplied > 0, "nft ran none of the cut lines: the test proved nothing");
   }
 
-  /** {@code nft -e -i} reading {@code text} from a pipe that then closes, as after a kill. */
+  /** {@code nft -i} reading {@code text} from a pipe that then closes, as after a kill. */
   private void feedThenEndOfFile(String text) throws Exception {
-    ProcessBuilder builder =
-        new ProcessBuilder(lab.inHost("nft", "-e", "-i")).redirectErrorStream(true);
+    ProcessBuilder builder = new ProcessBuilder(lab.inHost("nft", "-i")).redirectErrorStream(true);
     builder.environment().put("HOME", home.toString()); // nft writes its history there at EOF
     Process nft = builder.start();
     try (OutputStream input = nft.getOutputStream()) {
