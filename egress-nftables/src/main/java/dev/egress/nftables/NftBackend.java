@@ -264,12 +264,13 @@ public final class NftBackend implements FirewallBackend {
     if (script.isEmpty()) {
       return;
     }
-    EnforcementPlan granted = plan.withGrants(merged(plan.grants(), additions));
-    Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, granted);
     load(
         command::applyGrant,
         script,
         () -> {
+          // Only after a timeout: the answer waits for the grant, not for this bookkeeping.
+          Map<String, Map<InetAddress, Instant>> expected =
+              NftRenderer.grants(chain, plan.withGrants(merged(plan.grants(), additions)));
           Map<String, Map<InetAddress, Duration>> actual = listing().timed();
           return expected.entrySet().stream()
               .allMatch(

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -202,6 +203,32 @@ class InteractiveProcessTest {
 
     assertFalse(Thread.currentThread().isInterrupted(), "the exception says it");
     WrittenPids.assertAllGone(pids);
+  }
+
+  @Test
+  void exchange_whenInterruptedWhileWaitingForTheAnswer_killsTheProgramAtOnce() throws Exception {
+    InteractiveProcess silent = start("sleep 300 & echo $! >> " + written.file() + "; wait");
+    List<Long> pids = written.await(2);
+    CompletableFuture<Throwable> failure = new CompletableFuture<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try {
+                silent.exchange("a\n", DONE, Duration.ofSeconds(300));
+                failure.complete(null);
+              } catch (Throwable e) {
+                failure.complete(e);
+              }
+            });
+    caller.start();
+    Thread.sleep(200); // the exchange waits for its answer (or, if late, sees the interrupt first)
+
+    caller.interrupt();
+
+    Throwable e = failure.get(30, TimeUnit.SECONDS);
+    assertTrue(e instanceof InterruptedException, String.valueOf(e));
+    WrittenPids.assertAllGone(pids);
+    assertFalse(silent.isOpen());
   }
 
   @Test
