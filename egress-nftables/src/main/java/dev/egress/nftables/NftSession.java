@@ -134,6 +134,11 @@ final class NftSession implements AutoCloseable {
           "grant through an enforcer that is open",
           null);
     }
+    if (Thread.currentThread().isInterrupted()) {
+      // A DNS filter closing interrupts its threads: none of them may start a root nft for nothing.
+      throw NftCommand.notRun(
+          String.join(" ", argv), new InterruptedException("interrupted before the grant"));
+    }
     String line = oneLine(script);
     String marker = ":egress-done " + ++markers;
     String call = String.join(" ", argv);

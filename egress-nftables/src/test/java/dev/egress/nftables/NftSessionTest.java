@@ -64,6 +64,19 @@ class NftSessionTest {
   }
 
   @Test
+  void apply_onAnInterruptedThread_failsWithoutStartingNft_andKeepsTheInterrupt() throws Exception {
+    Thread.currentThread().interrupt();
+
+    NftException e = assertThrows(NftException.class, () -> session.apply(GRANT));
+
+    assertTrue(Thread.interrupted(), "the interrupt is kept for the caller");
+    assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+    assertEquals(0, nft.pids().size(), "no nft was started");
+    session.apply(GRANT); // an uninterrupted grant goes through
+    assertEquals(List.of(LINE, ":egress-done 1"), nft.log());
+  }
+
+  @Test
   void apply_whenNftRefusesTheGrant_failsClassified_andTheNextGrantStartsANewProcess()
       throws Exception {
     session.apply(GRANT);

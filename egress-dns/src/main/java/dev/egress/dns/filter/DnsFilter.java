@@ -17,10 +17,10 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -72,22 +72,23 @@ import org.slf4j.LoggerFactory;
  * enforcer ({@link FilteredAttachments#grantedUntil}), so a new filter over the same enforcer
  * answers granted addresses at once.
  *
- * <p><b>Threads.</b> One thread receives UDP, one accepts TCP; queries are answered on a pool of
- * {@link Builder#threads} threads with a bounded queue (a query that finds it full is dropped, and
- * the client retries); at most 64 TCP connections at a time, each closed after 10 s idle. {@link
- * #close()} stops all of them and is idempotent.
+ * <p><b>Threads.</b> {@link Builder#threads} threads each receive a UDP query, answer it and
+ * receive the next: a query is answered on the thread that received it, with no hand-over to
+ * another (an uncached answer waits for the upstream and the kernel update, issue 13). While every
+ * one of them is busy, queries wait in the socket's receive buffer (a few hundred queries with the
+ * kernel's default size); the kernel drops what does not fit, and the client retries. One thread
+ * accepts TCP; at most 64 TCP connections at a time, each closed after 10 s idle. {@link #close()}
+ * stops all of them and is idempotent.
  */
 public final class DnsFilter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DnsFilter.class);
   private static final int MAX_UDP_QUERY = 65535;
   private static final int MAX_TCP_CONNECTIONS = 64;
   private static final int TCP_IDLE_MILLIS = 10_000;
-  private static final int QUEUE = 1024;
 
   private final QueryHandler handler;
   private final DatagramSocket udp;
   private final ServerSocket tcp;
-  private final ExecutorService workers;
   private final ExecutorService connections;
   private final Semaphore connectionSlots = new Semaphore(MAX_TCP_CONNECTIONS);
   private final List<Thread> loops;
@@ -97,14 +98,6 @@ public final class DnsFilter implements AutoCloseable {
     this.handler = handler;
     this.udp = udp;
     this.tcp = tcp;
-    this.workers =
-        new ThreadPoolExecutor(
-            threads,
-            threads,
-            0,
-            TimeUnit.MILLISECONDS,
-            new ArrayBlockingQueue<>(QUEUE),
-            daemonThreads("egress-dns-filter"));
     this.connections =
         new ThreadPoolExecutor(
             0,
@@ -113,10 +106,13 @@ public final class DnsFilter implements AutoCloseable {
             TimeUnit.SECONDS,
             new SynchronousQueue<>(),
             daemonThreads("egress-dns-filter-tcp"));
-    this.loops =
-        List.of(
-            daemonThreads("egress-dns-filter-udp").newThread(this::receiveUdp),
-            daemonThreads("egress-dns-filter-accept").newThread(this::acceptTcp));
+    List<Thread> loops = new ArrayList<>();
+    ThreadFactory udpThreads = daemonThreads("egress-dns-filter-udp");
+    for (int i = 0; i < threads; i++) {
+      loops.add(udpThreads.newThread(this::answerUdp));
+    }
+    loops.add(daemonThreads("egress-dns-filter-accept").newThread(this::acceptTcp));
+    this.loops = List.copyOf(loops);
     loops.forEach(Thread::start);
   }
 
@@ -139,11 +135,12 @@ public final class DnsFilter implements AutoCloseable {
     } catch (IOException e) {
       log.debug("closing the TCP socket failed", e);
     }
-    workers.shutdownNow();
     connections.shutdownNow();
+    loops.forEach(Thread::interrupt); // one waiting for an answer upstream or in the kernel
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1); // for all of them together
     for (Thread loop : loops) {
       try {
-        loop.join(1000);
+        TimeUnit.NANOSECONDS.timedJoin(loop, Math.max(1, deadline - System.nanoTime()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -151,9 +148,15 @@ public final class DnsFilter implements AutoCloseable {
     }
   }
 
-  private void receiveUdp() {
+  /** One of the UDP threads: receives a query, answers it, receives the next. */
+  private void answerUdp() {
+    // One buffer per thread: a query is copied out of it before it is answered.
+    DatagramPacket packet = new DatagramPacket(new byte[MAX_UDP_QUERY], MAX_UDP_QUERY);
     while (!closed) {
-      DatagramPacket packet = new DatagramPacket(new byte[MAX_UDP_QUERY], MAX_UDP_QUERY);
+      // Only close() interrupts these threads; a flag left from elsewhere must not fail the next
+      // query's grant (an interrupted grant kills the enforcer's nft session).
+      Thread.interrupted();
+      packet.setLength(MAX_UDP_QUERY);
       try {
         udp.receive(packet);
       } catch (IOException e) {
@@ -165,24 +168,16 @@ public final class DnsFilter implements AutoCloseable {
       byte[] query = Arrays.copyOf(packet.getData(), packet.getLength());
       InetSocketAddress from = (InetSocketAddress) packet.getSocketAddress();
       try {
-        workers.execute(() -> answerUdp(from, query));
-      } catch (RejectedExecutionException e) {
-        log.debug("dropped a query from {}: the filter is saturated or closed", from);
-      }
-    }
-  }
-
-  private void answerUdp(InetSocketAddress from, byte[] query) {
-    try {
-      byte[] response = handler.respond(from.getAddress(), query, Transport.UDP);
-      if (response != null) {
-        udp.send(new DatagramPacket(response, response.length, from));
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException | RuntimeException e) {
-      if (!closed) {
-        log.warn("answering a UDP query from {} failed", from, e);
+        byte[] response = handler.respond(from.getAddress(), query, Transport.UDP);
+        if (response != null) {
+          udp.send(new DatagramPacket(response, response.length, from));
+        }
+      } catch (InterruptedException e) {
+        return; // closed
+      } catch (IOException | RuntimeException e) {
+        if (!closed) {
+          log.warn("answering a UDP query from {} failed", from, e);
+        }
       }
     }
   }
