@@ -176,6 +176,23 @@ final class AnswerCache implements NameResolver, AutoCloseable {
    * the lookup left. A name still unanswered at the timeout is a failure.
    */
   NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
+    NameAnswer answer = answerOnce(name, family);
+    // Addresses that expired between resolve's look at the entry and the read of its answer leave
+    // the entry due for a lookup: that lookup's answer, not a failure, is what the filter needs.
+    return answer instanceof NameAnswer.Failed && isDue(name) ? answerOnce(name, family) : answer;
+  }
+
+  private boolean isDue(HostName name) {
+    CachedName entry = names.get(name);
+    if (entry == null) {
+      return false;
+    }
+    synchronized (entry) {
+      return isDue(entry, clock.instant());
+    }
+  }
+
+  private NameAnswer answerOnce(HostName name, AddressFamily family) throws InterruptedException {
     resolve(Set.of(name));
     CachedName entry = names.get(name);
     Instant now = clock.instant();

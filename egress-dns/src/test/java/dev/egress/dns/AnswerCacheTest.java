@@ -61,6 +61,72 @@ class AnswerCacheTest {
   }
 
   @Test
+  void answer_whenTheAddressesExpireWhileItLooks_asksAgainInsteadOfFailing() throws Exception {
+    // A clock that moves 1 ms at every read: for some start the addresses are fresh when the entry
+    // is checked for a lookup and expired when its answer is read (a thread descheduled between
+    // the two under load did this to the DNS filter, which answered SERVFAIL).
+    for (int before = 1; before <= 40; before++) {
+      TickingClock ticking = new TickingClock(Instant.parse("2026-01-01T00:00:00Z"));
+      Timings timings =
+          new Timings(QUERY, Duration.ofSeconds(10), Duration.ofHours(1), GRACE, RETRY);
+      FakeUpstream source = new FakeUpstream();
+      source.answer(TTL, "192.0.2.1");
+      AnswerCache fresh =
+          new AnswerCache(
+              source,
+              timings,
+              ticking,
+              new ManualScheduler(new ManualClock(Instant.EPOCH)),
+              Runnable::run);
+      try {
+        fresh.answer(NAME, AddressFamily.IPV4);
+        ticking.set(Instant.parse("2026-01-01T00:00:00Z").plus(TTL).minusMillis(before));
+        ticking.ticking = true;
+
+        NameAnswer answer = fresh.answer(NAME, AddressFamily.IPV4);
+
+        assertTrue(answer instanceof NameAnswer.Addresses, before + " ms before expiry: " + answer);
+      } finally {
+        fresh.close();
+      }
+    }
+  }
+
+  /** A UTC clock that moves {@code 1 ms} at every read once {@link #ticking}. */
+  private static final class TickingClock extends java.time.Clock {
+    private final java.util.concurrent.atomic.AtomicLong millis;
+    volatile boolean ticking;
+
+    TickingClock(Instant start) {
+      millis = new java.util.concurrent.atomic.AtomicLong(start.toEpochMilli());
+    }
+
+    void set(Instant now) {
+      millis.set(now.toEpochMilli());
+    }
+
+    @Override
+    public long millis() {
+      return ticking ? millis.getAndIncrement() : millis.get();
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException("UTC only");
+    }
+  }
+
+  @Test
   void answer_isServedFromTheCacheUntilItsTtlEnds_thenRefreshedForASubscriber() throws Exception {
     upstream.answer(TTL, "192.0.2.1", "2001:db8::1");
 
