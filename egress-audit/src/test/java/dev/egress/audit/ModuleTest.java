@@ -26,7 +26,12 @@ class ModuleTest {
             .map(ModuleDescriptor.Exports::source)
             .collect(Collectors.toSet()));
     assertEquals(
-        Set.of("java.base", "org.jspecify", "dev.egress.api", "com.fasterxml.jackson.databind"),
+        Set.of(
+            "java.base",
+            "org.jspecify",
+            "dev.egress.api",
+            "dev.egress.core",
+            "com.fasterxml.jackson.databind"),
         descriptor.requires().stream()
             .map(ModuleDescriptor.Requires::name)
             .collect(Collectors.toSet()));

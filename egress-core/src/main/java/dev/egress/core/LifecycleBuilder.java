@@ -118,9 +118,18 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
     return dnsFilter;
   }
 
-  /** The resolver given to {@link #resolver}, or null: for a backend that records its answers. */
-  protected @Nullable NameResolver configuredResolver() {
-    return resolver;
+  /**
+   * The resolver given to {@link #resolver}: for a backend that records its answers.
+   *
+   * @throws IllegalStateException if none was given
+   */
+  protected NameResolver requiredResolver() {
+    NameResolver given = resolver;
+    if (given == null) {
+      throw new IllegalStateException(
+          "an enforcer needs a resolver to turn host names into addresses: call resolver(...)");
+    }
+    return given;
   }
 
   /** The listener given to {@link #listener}: for a backend that hears the events first. */
@@ -139,6 +148,17 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
    * @throws IllegalStateException if no resolver was given
    */
   protected RulesetEnforcer buildLifecycle(FirewallBackend backend) {
-    return RulesetEnforcer.start(backend, this);
+    return buildLifecycle(backend, requiredResolver(), listener);
+  }
+
+  /**
+   * The lifecycle over {@code backend} with these collaborators, but {@code resolver} and {@code
+   * listener} in place of the given ones: for a backend that wraps those (an audit trail records
+   * the answers and hears the events first). The builder keeps the given ones, so that each build
+   * wraps them afresh and never wraps an earlier build's wrappers.
+   */
+  protected RulesetEnforcer buildLifecycle(
+      FirewallBackend backend, NameResolver resolver, EgressListener listener) {
+    return RulesetEnforcer.start(backend, this, resolver, listener);
   }
 }

@@ -8,6 +8,7 @@ import dev.egress.enforcer.EgressEnforcer;
 import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressEvent.Operation;
 import dev.egress.enforcer.EgressException;
+import dev.egress.enforcer.EgressListener;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
 import dev.egress.enforcer.NameResolver;
@@ -77,12 +78,11 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
   private final AttachmentRegistry<LiveAttachment> registry = new AttachmentRegistry<>();
   private final BackendSteps steps;
 
-  private RulesetEnforcer(FirewallBackend backend, LifecycleBuilder<?> builder) {
-    NameResolver resolver = builder.resolver;
-    if (resolver == null) {
-      throw new IllegalStateException(
-          "an enforcer needs a resolver to turn host names into addresses: call resolver(...)");
-    }
+  private RulesetEnforcer(
+      FirewallBackend backend,
+      LifecycleBuilder<?> builder,
+      NameResolver resolver,
+      EgressListener listener) {
     this.backend = backend;
     ScheduledExecutorService givenScheduler = builder.scheduler;
     this.ownsScheduler = givenScheduler == null;
@@ -91,7 +91,7 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
         new BackendSteps(
             backend,
             resolver,
-            builder.listener,
+            listener,
             builder.clock,
             scheduler,
             builder.retryDelay,
@@ -104,8 +104,12 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
    * A started enforcer: constructed first, then its periodic health check scheduled, so that the
    * check never runs on a half-built object.
    */
-  static RulesetEnforcer start(FirewallBackend backend, LifecycleBuilder<?> builder) {
-    RulesetEnforcer enforcer = new RulesetEnforcer(backend, builder);
+  static RulesetEnforcer start(
+      FirewallBackend backend,
+      LifecycleBuilder<?> builder,
+      NameResolver resolver,
+      EgressListener listener) {
+    RulesetEnforcer enforcer = new RulesetEnforcer(backend, builder, resolver, listener);
     builder.healthInterval.ifPresent(enforcer::scheduleHealthChecks);
     return enforcer;
   }

@@ -1,8 +1,7 @@
 package dev.egress.nftables;
 
-import dev.egress.audit.AddressHistory;
-import dev.egress.audit.AuditRecord;
-import dev.egress.audit.AuditWriter;
+import dev.egress.audit.AuditedLifecycle;
+import dev.egress.audit.AuditedLifecycleBuilder;
 import dev.egress.audit.NflogGroups;
 import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.Preview;
@@ -15,7 +14,6 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
-import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.TrafficCounters;
 import dev.egress.policy.EgressPolicy;
@@ -24,7 +22,6 @@ import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -32,8 +29,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The Linux {@link EgressEnforcer} on nftables: the shared lifecycle ({@link RulesetEnforcer}) over
@@ -62,15 +57,12 @@ import org.jspecify.annotations.Nullable;
  * RulesetEnforcer}. Needs root (or CAP_NET_ADMIN), {@code nft} and {@code conntrack}.
  */
 public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachments {
+  private final AuditedLifecycle<NflogReaders> audited;
   private final RulesetEnforcer lifecycle;
-  private final @Nullable NftAuditTrail auditTrail;
-  private final Clock clock;
 
-  private NftEgressEnforcer(
-      RulesetEnforcer lifecycle, @Nullable NftAuditTrail auditTrail, Clock clock) {
-    this.lifecycle = lifecycle;
-    this.auditTrail = auditTrail;
-    this.clock = clock;
+  private NftEgressEnforcer(AuditedLifecycle<NflogReaders> audited) {
+    this.audited = audited;
+    this.lifecycle = audited.lifecycle();
   }
 
   public static Builder builder() {
@@ -133,10 +125,7 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
   public void grant(
       ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException {
-    lifecycle.grant(container, asked, addresses, expiry);
-    if (auditTrail != null) {
-      auditTrail.history().granted(clock.instant(), container, asked, addresses);
-    }
+    audited.grant(container, asked, addresses, expiry);
   }
 
   /** See {@link RulesetEnforcer#checkHealth()}. */
@@ -147,21 +136,19 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
   /** Stops the audit readers (if any) after the lifecycle's close. */
   @Override
   public void close() {
-    try {
-      lifecycle.close();
-    } finally {
-      if (auditTrail != null) {
-        auditTrail.close();
-      }
-    }
+    audited.close();
   }
 
   /**
    * Collaborators of an {@link NftEgressEnforcer}: those of every enforcer ({@link
-   * LifecycleBuilder}: resolver, listener, clock, scheduler, retry delay, health interval) and
-   * nftables' own. Only the resolver is required. Each setter checks its argument at once.
+   * LifecycleBuilder}: resolver, listener, clock, scheduler, retry delay, health interval), the
+   * audit trail's ({@link AuditedLifecycleBuilder#audit}) and nftables' own. Only the resolver is
+   * required. Each setter checks its argument at once.
+   *
+   * <p>With {@link #audit}, the {@link #nflogGroups NFLOG groups} are read by tcpdump, one process
+   * per group, from {@link #build} to {@link NftEgressEnforcer#close}.
    */
-  public static final class Builder extends LifecycleBuilder<Builder> {
+  public static final class Builder extends AuditedLifecycleBuilder<Builder> {
     private ProcessRunner runner = new SystemProcessRunner();
     private List<String> nftCommand = List.of("nft");
     private List<String> conntrackCommand = List.of("conntrack");
@@ -171,8 +158,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     private NftGuard guard = NftGuard.none();
     private NflogGroups nflogGroups = NflogGroups.defaults();
     private List<String> tcpdumpCommand = List.of("tcpdump");
-    private @Nullable AuditWriter auditWriter;
-    private Consumer<AuditRecord.Refused> auditRecords = record -> {};
 
     private Builder() {}
 
@@ -261,21 +246,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     }
 
     /**
-     * Keeps an audit trail: the NFLOG groups are read by tcpdump (one process per group, run from
-     * {@link #build} to {@link NftEgressEnforcer#close}), each refused packet becomes a record
-     * attributed to the container that held its source address then, and goes to {@code writer}
-     * (which this enforcer does not close) and to {@code records} (quick, must not throw). A record
-     * names the host the container was last given for the destination: by the resolver (for the
-     * names of its policy) or by the DNS filter's grants. Only what the rules log is recorded:
-     * policies with {@code log denied}, a guard with {@code logDenied}.
-     */
-    public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
-      this.auditWriter = Objects.requireNonNull(writer, "writer");
-      this.auditRecords = Objects.requireNonNull(records, "records");
-      return this;
-    }
-
-    /**
      * The command that runs tcpdump for the audit trail, before its arguments; default {@code
      * tcpdump}. In a namespace: {@code [ip, netns, exec, NS, tcpdump]}.
      */
@@ -299,23 +269,9 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
               nflogGroups,
               configuredDnsFilter(),
               configuredClock());
-      if (auditWriter == null) {
-        return new NftEgressEnforcer(buildLifecycle(backend), null, configuredClock());
-      }
-      AddressHistory history = AddressHistory.withDefaults();
-      listener(history.before(configuredListener()));
-      NameResolver given = configuredResolver();
-      if (given != null) {
-        resolver(history.recording(given, configuredClock()));
-      }
-      NftAuditTrail trail =
-          NftAuditTrail.start(tcpdumpCommand, nflogGroups, history, auditWriter, auditRecords);
-      try {
-        return new NftEgressEnforcer(buildLifecycle(backend), trail, configuredClock());
-      } catch (RuntimeException e) {
-        trail.close();
-        throw e;
-      }
+      return new NftEgressEnforcer(
+          buildAuditedLifecycle(
+              backend, log -> NflogReaders.start(tcpdumpCommand, nflogGroups, log)));
     }
   }
 }

@@ -1,9 +1,9 @@
 package dev.egress.pf;
 
-import dev.egress.audit.AddressHistory;
-import dev.egress.audit.AuditRecord;
-import dev.egress.audit.AuditWriter;
+import dev.egress.audit.AuditedLifecycle;
+import dev.egress.audit.AuditedLifecycleBuilder;
 import dev.egress.audit.PflogReasons;
+import dev.egress.audit.RefusalLog;
 import dev.egress.core.LifecycleBuilder;
 import dev.egress.core.Preview;
 import dev.egress.core.RulesetEnforcer;
@@ -15,7 +15,6 @@ import dev.egress.enforcer.EgressEvent;
 import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.FilteredAttachment;
 import dev.egress.enforcer.FilteredAttachments;
-import dev.egress.enforcer.NameResolver;
 import dev.egress.enforcer.ReconcileResult;
 import dev.egress.enforcer.Subject;
 import dev.egress.enforcer.TrafficCounters;
@@ -27,7 +26,6 @@ import dev.egress.policy.HostName;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.SystemProcessRunner;
 import java.net.InetAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -35,8 +33,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The macOS enforcer: each attached container gets a pf anchor {@code PARENT/NAME} holding its
@@ -68,20 +64,12 @@ import org.jspecify.annotations.Nullable;
  * {@link #close} releases that reference and leaves every rule in place.
  */
 public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachments {
+  private final AuditedLifecycle<PflogReader> audited;
   private final RulesetEnforcer lifecycle;
-  private final PfBackend backend;
-  private final @Nullable PfAuditTrail auditTrail;
-  private final Clock clock;
 
-  private PfEgressEnforcer(
-      RulesetEnforcer lifecycle,
-      PfBackend backend,
-      @Nullable PfAuditTrail auditTrail,
-      Clock clock) {
-    this.lifecycle = lifecycle;
-    this.backend = backend;
-    this.auditTrail = auditTrail;
-    this.clock = clock;
+  private PfEgressEnforcer(AuditedLifecycle<PflogReader> audited) {
+    this.audited = audited;
+    this.lifecycle = audited.lifecycle();
   }
 
   public static Builder builder() {
@@ -135,10 +123,7 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
   public void grant(
       ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException {
-    lifecycle.grant(container, asked, addresses, expiry);
-    if (auditTrail != null) {
-      auditTrail.history().granted(clock.instant(), container, asked, addresses);
-    }
+    audited.grant(container, asked, addresses, expiry);
   }
 
   /**
@@ -184,8 +169,9 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
    * and how often it was started again after it died.
    */
   public Optional<AuditReader> auditReader() {
-    return Optional.ofNullable(auditTrail)
-        .map(trail -> new AuditReader(trail.isReading(), trail.restarts(), trail.unparsed()));
+    return audited
+        .readers()
+        .map(reader -> new AuditReader(reader.isReading(), reader.restarts(), reader.unparsed()));
   }
 
   /**
@@ -200,21 +186,21 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
   /** Stops the audit reader (if any) after the lifecycle's close. */
   @Override
   public void close() {
-    try {
-      lifecycle.close();
-    } finally {
-      if (auditTrail != null) {
-        auditTrail.close();
-      }
-    }
+    audited.close();
   }
 
   /**
    * Collaborators of a {@link PfEgressEnforcer}: those of every enforcer ({@link LifecycleBuilder}:
-   * resolver, listener, clock, scheduler, retry delay, health interval) and pf's own. Only the
-   * resolver is required. Each setter checks its argument at once.
+   * resolver, listener, clock, scheduler, retry delay, health interval), the audit trail's ({@link
+   * AuditedLifecycleBuilder#audit}) and pf's own. Only the resolver is required. Each setter checks
+   * its argument at once.
+   *
+   * <p>With {@link #audit}, {@code pflog0} is created if missing ({@code ifconfig pflog0 create})
+   * and read by one {@code tcpdump} from {@link #build} to {@link PfEgressEnforcer#close}, started
+   * again when it dies (after {@link #auditRestartDelay}, doubling up to a minute). Needs root:
+   * tcpdump and ifconfig run directly, since the sudo wrapper allows pfctl calls only.
    */
-  public static final class Builder extends LifecycleBuilder<Builder> {
+  public static final class Builder extends AuditedLifecycleBuilder<Builder> {
     private ProcessRunner runner = new SystemProcessRunner();
     private List<String> pfctlCommand = Pfctl.DEFAULT_COMMAND;
     private Duration pfctlTimeout = Duration.ofSeconds(10);
@@ -222,8 +208,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
     private List<String> tcpdumpCommand = List.of("/usr/sbin/tcpdump");
     private List<String> ifconfigCommand = List.of("/sbin/ifconfig");
     private Duration auditRestartDelay = Duration.ofSeconds(1);
-    private @Nullable AuditWriter auditWriter;
-    private Consumer<AuditRecord.Refused> auditRecords = record -> {};
 
     private Builder() {}
 
@@ -269,23 +253,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
       return this;
     }
 
-    /**
-     * Keeps an audit trail: {@code pflog0} is created if missing ({@code ifconfig pflog0 create})
-     * and read by one {@code tcpdump} from {@link #build} to {@link PfEgressEnforcer#close},
-     * started again when it dies (after {@link #auditRestartDelay}, doubling up to a minute); each
-     * refused packet becomes a record attributed to the container that held its source address
-     * then, naming the host it was last given for the destination (by the resolver or the DNS
-     * filter's grants), and goes to {@code writer} (which this enforcer does not close) and to
-     * {@code records} (quick, must not throw). Needs root: tcpdump and ifconfig run directly, since
-     * the sudo wrapper allows pfctl calls only. Only what the rules log is recorded: policies with
-     * {@code log denied}, a guard that logs.
-     */
-    public Builder audit(AuditWriter writer, Consumer<AuditRecord.Refused> records) {
-      this.auditWriter = Objects.requireNonNull(writer, "writer");
-      this.auditRecords = Objects.requireNonNull(records, "records");
-      return this;
-    }
-
     /** The command that runs tcpdump for the audit trail; default {@code /usr/sbin/tcpdump}. */
     public Builder tcpdumpCommand(List<String> command) {
       this.tcpdumpCommand = nonEmpty(command, "tcpdump");
@@ -322,34 +289,20 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
       PfBackend backend =
           new PfBackend(
               new Pfctl(runner, pfctlCommand, pfctlTimeout), parentAnchor, configuredDnsFilter());
-      if (auditWriter == null) {
-        return new PfEgressEnforcer(buildLifecycle(backend), backend, null, configuredClock());
-      }
-      AddressHistory history = AddressHistory.withDefaults();
-      listener(history.before(configuredListener()));
-      NameResolver given = configuredResolver();
-      if (given != null) {
-        resolver(history.recording(given, configuredClock()));
-      }
+      return new PfEgressEnforcer(buildAuditedLifecycle(backend, this::startPflogReader));
+    }
+
+    private PflogReader startPflogReader(RefusalLog log) {
       ManagedNetwork guarded = parentAnchor.guard();
-      PfAuditTrail trail =
-          PfAuditTrail.start(
-              runner,
-              ifconfigCommand,
-              tcpdumpCommand,
-              pfctlTimeout,
-              auditRestartDelay,
-              new PflogReasons(
-                  parentAnchor.path().value(), guarded == null ? List.of() : guarded.subnets()),
-              history,
-              auditWriter,
-              auditRecords);
-      try {
-        return new PfEgressEnforcer(buildLifecycle(backend), backend, trail, configuredClock());
-      } catch (RuntimeException e) {
-        trail.close();
-        throw e;
-      }
+      return PflogReader.start(
+          runner,
+          ifconfigCommand,
+          tcpdumpCommand,
+          pfctlTimeout,
+          auditRestartDelay,
+          new PflogReasons(
+              parentAnchor.path().value(), guarded == null ? List.of() : guarded.subnets()),
+          log);
     }
   }
 }

@@ -29,6 +29,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -88,9 +91,8 @@ class PfAuditTrailTest {
   private Path fakeTcpdump() throws IOException {
     Path first = resource("pflog-recorded.txt");
     Path second = resource("pflog-recorded-after-restart.txt");
-    Path script = dir.resolve("tcpdump");
-    Files.writeString(
-        script,
+    return script(
+        "tcpdump",
         String.join(
             "\n",
             "#!/bin/sh",
@@ -106,6 +108,12 @@ class PfAuditTrailTest {
             "cat '" + second + "'",
             "exec sleep 600",
             ""));
+  }
+
+  /** An executable shell script {@code name} in the test's directory. */
+  private Path script(String name, String text) throws IOException {
+    Path script = dir.resolve(name);
+    Files.writeString(script, text, StandardCharsets.UTF_8);
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
     return script;
   }
@@ -197,12 +205,9 @@ class PfAuditTrailTest {
   @Test
   void aReaderThatNeverListens_failsTheBuild_andIsNotLeftRunning() throws Exception {
     pflogExists = true;
-    Path silent = dir.resolve("silent-tcpdump");
-    Files.writeString(
-        silent,
-        "#!/bin/sh\necho 'tcpdump: pflog0: permission denied' >&2\nexit 1\n",
-        StandardCharsets.UTF_8);
-    Files.setPosixFilePermissions(silent, PosixFilePermissions.fromString("rwx------"));
+    Path silent =
+        script(
+            "silent-tcpdump", "#!/bin/sh\necho 'tcpdump: pflog0: permission denied' >&2\nexit 1\n");
     try (AuditWriter writer = AuditWriter.builder(dir.resolve("a.jsonl")).build()) {
       IllegalStateException e =
           assertThrows(
@@ -210,6 +215,69 @@ class PfAuditTrailTest {
               () -> audited(writer).tcpdumpCommand(List.of(silent.toString())).build());
       assertTrue(e.getMessage().contains("permission"), e.getMessage());
     }
+  }
+
+  @Test
+  void aSecondBuild_ofTheSameBuilder_keepsItsHistoryApart_fromTheFirstEnforcersRecords()
+      throws Exception {
+    Path quiet =
+        script(
+            "quiet-tcpdump",
+            "#!/bin/sh\necho 'tcpdump: listening on pflog0' >&2\nexec sleep 600\n");
+    try (AuditWriter writer = AuditWriter.builder(dir.resolve("a.jsonl")).build()) {
+      PfEgressEnforcer.Builder builder = audited(writer);
+      try (PfEgressEnforcer first = builder.build();
+          PfEgressEnforcer second = builder.tcpdumpCommand(List.of(quiet.toString())).build()) {
+        second.attach(
+            C1,
+            PolicyText.parse(
+                "allow api.example.com port 443\ndns 192.168.70.1\nlog denied\n", "agent"));
+        Files.createFile(dir.resolve("attached"));
+
+        // Only the first enforcer's reader prints: the lines of C1's anchor, which only the
+        // second enforcer loaded. The first enforcer never attached C1: it names nobody.
+        await(() -> records.size() >= 4);
+        assertTrue(first.attachments().isEmpty());
+      }
+    }
+    assertEquals(4, records.size(), records.toString());
+    for (AuditRecord.Refused record : records) {
+      assertNull(record.container(), "the first enforcer's history heard the second: " + record);
+      assertNull(record.host(), record.toString());
+    }
+  }
+
+  @Test
+  void anAuditTrailWithoutAResolver_failsTheBuild_beforeIfconfigOrTcpdumpRuns() throws Exception {
+    try (AuditWriter writer = AuditWriter.builder(dir.resolve("a.jsonl")).build()) {
+      PfEgressEnforcer.Builder builder =
+          PfEgressEnforcer.builder()
+              .processRunner(runner)
+              .ifconfigCommand(List.of("ifconfig"))
+              .tcpdumpCommand(List.of(fakeTcpdump().toString()))
+              .audit(writer, records::add);
+      IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+      assertTrue(e.getMessage().contains("call resolver("), e.getMessage());
+    }
+    assertEquals(List.of(), ifconfigCalls);
+    assertFalse(Files.exists(dir.resolve("starts")), "no tcpdump was started");
+  }
+
+  @Test
+  void aLifecycleThatCannotStart_failsTheBuild_andStopsTheReaderItStarted() throws Exception {
+    pflogExists = true;
+    ScheduledExecutorService stopped = Executors.newSingleThreadScheduledExecutor();
+    stopped.shutdown();
+    try (AuditWriter writer = AuditWriter.builder(dir.resolve("a.jsonl")).build()) {
+      PfEgressEnforcer.Builder builder =
+          audited(writer).scheduler(stopped).healthInterval(Duration.ofMinutes(1));
+      assertThrows(RejectedExecutionException.class, builder::build);
+    }
+    List<Long> pids = startedPids();
+    assertEquals(1, pids.size());
+    assertFalse(
+        ProcessHandle.of(pids.get(0)).map(ProcessHandle::isAlive).orElse(false),
+        "the reader was stopped");
   }
 
   @Test

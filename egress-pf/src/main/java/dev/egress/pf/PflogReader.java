@@ -1,8 +1,6 @@
 package dev.egress.pf;
 
-import dev.egress.audit.AddressHistory;
-import dev.egress.audit.AuditRecord;
-import dev.egress.audit.AuditWriter;
+import dev.egress.audit.LogReaders;
 import dev.egress.audit.PflogReasons;
 import dev.egress.audit.RefusalLog;
 import dev.egress.audit.RestartingLogProcess;
@@ -14,27 +12,24 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
- * The pf enforcer's audit trail: {@code pflog0} (created first when missing, as pflog(4) says:
- * {@code ifconfig pflog0 create}) read by one {@code tcpdump}, started again with a back-off when
- * it dies; its lines become records attributed through {@link AddressHistory}. Runs from the
+ * The pf enforcer's reader of its log for the audit trail: {@code pflog0} (created first when
+ * missing, as pflog(4) says: {@code ifconfig pflog0 create}) read by one {@code tcpdump}, started
+ * again with a back-off when it dies; its lines go to a {@link RefusalLog}. Runs from the
  * enforcer's build to its close. Needs root: tcpdump and ifconfig are run directly, not through the
  * sudo wrapper (which allows pfctl calls only). Thread-safe.
  */
-final class PfAuditTrail implements AutoCloseable {
+final class PflogReader implements LogReaders {
   static final String INTERFACE = "pflog0";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
 
   private final RestartingLogProcess reader;
   private final RefusalLog log;
-  private final AddressHistory history;
 
-  private PfAuditTrail(RestartingLogProcess reader, RefusalLog log, AddressHistory history) {
+  private PflogReader(RestartingLogProcess reader, RefusalLog log) {
     this.reader = reader;
     this.log = log;
-    this.history = history;
   }
 
   /**
@@ -45,17 +40,14 @@ final class PfAuditTrail implements AutoCloseable {
    * @throws IllegalStateException if {@code pflog0} could not be created, or the reader could not
    *     be started or did not get ready
    */
-  static PfAuditTrail start(
+  static PflogReader start(
       ProcessRunner runner,
       List<String> ifconfigCommand,
       List<String> tcpdumpCommand,
       Duration commandTimeout,
       Duration firstBackoff,
       PflogReasons reasons,
-      AddressHistory history,
-      AuditWriter writer,
-      Consumer<AuditRecord.Refused> records) {
-    RefusalLog log = new RefusalLog(history, writer, records);
+      RefusalLog log) {
     List<String> argv = new ArrayList<>(tcpdumpCommand);
     argv.addAll(TcpdumpLine.PFLOG_ARGUMENTS);
     try {
@@ -70,7 +62,7 @@ final class PfAuditTrail implements AutoCloseable {
               firstBackoff.compareTo(Duration.ofMinutes(1)) > 0
                   ? firstBackoff
                   : Duration.ofMinutes(1));
-      return new PfAuditTrail(reader, log, history);
+      return new PflogReader(reader, log);
     } catch (IOException e) {
       throw new IllegalStateException("the audit trail could not be started: " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -105,11 +97,6 @@ final class PfAuditTrail implements AutoCloseable {
     List<String> argv = new ArrayList<>(command);
     argv.addAll(List.of(arguments));
     return runner.run(new Command(argv, timeout));
-  }
-
-  /** Whom the records are attributed to, and the names given for their destinations. */
-  AddressHistory history() {
-    return history;
   }
 
   /** Lines the reader printed that named no refused packet of ours. */

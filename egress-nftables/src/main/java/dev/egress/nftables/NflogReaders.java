@@ -1,9 +1,7 @@
 package dev.egress.nftables;
 
-import dev.egress.audit.AddressHistory;
-import dev.egress.audit.AuditRecord;
-import dev.egress.audit.AuditWriter;
 import dev.egress.audit.LogProcess;
+import dev.egress.audit.LogReaders;
 import dev.egress.audit.NflogGroups;
 import dev.egress.audit.Reason;
 import dev.egress.audit.RefusalLog;
@@ -12,24 +10,19 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
- * The enforcer's audit trail on Linux: one tcpdump per NFLOG group (one group per reason), whose
- * lines become records attributed through {@link AddressHistory}. Runs from the enforcer's build to
- * its close. Thread-safe.
+ * The nftables enforcer's readers of its log for the audit trail: one tcpdump per NFLOG group (one
+ * group per reason), whose lines go to a {@link RefusalLog}. Run from the enforcer's build to its
+ * close. Thread-safe.
  */
-final class NftAuditTrail implements AutoCloseable {
+final class NflogReaders implements LogReaders {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
 
   private final List<LogProcess> readers;
-  private final RefusalLog log;
-  private final AddressHistory history;
 
-  private NftAuditTrail(List<LogProcess> readers, RefusalLog log, AddressHistory history) {
+  private NflogReaders(List<LogProcess> readers) {
     this.readers = readers;
-    this.log = log;
-    this.history = history;
   }
 
   /**
@@ -38,13 +31,7 @@ final class NftAuditTrail implements AutoCloseable {
    * @throws IllegalStateException if a reader could not be started or did not get ready; the others
    *     are stopped
    */
-  static NftAuditTrail start(
-      List<String> tcpdumpCommand,
-      NflogGroups groups,
-      AddressHistory history,
-      AuditWriter writer,
-      Consumer<AuditRecord.Refused> records) {
-    RefusalLog log = new RefusalLog(history, writer, records);
+  static NflogReaders start(List<String> tcpdumpCommand, NflogGroups groups, RefusalLog log) {
     List<LogProcess> readers = new ArrayList<>();
     try {
       for (Reason reason : Reason.values()) {
@@ -70,17 +57,7 @@ final class NftAuditTrail implements AutoCloseable {
           ? ise
           : new IllegalStateException("the audit readers could not be started: " + e, e);
     }
-    return new NftAuditTrail(List.copyOf(readers), log, history);
-  }
-
-  /** Whom the records are attributed to, and the names given for their destinations. */
-  AddressHistory history() {
-    return history;
-  }
-
-  /** Lines the readers printed that named no refused packet. */
-  long unparsed() {
-    return log.unparsed();
+    return new NflogReaders(List.copyOf(readers));
   }
 
   @Override
