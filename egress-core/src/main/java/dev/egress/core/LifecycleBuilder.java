@@ -5,6 +5,7 @@ import dev.egress.enforcer.NameResolver;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
@@ -111,6 +112,18 @@ public abstract class LifecycleBuilder<B extends LifecycleBuilder<B>> {
   public B dnsFilter(InetAddress address) {
     this.dnsFilter = Objects.requireNonNull(address, "address");
     return self();
+  }
+
+  /**
+   * {@code command} (a program and its leading arguments, given to a backend's setter), copied.
+   *
+   * @throws IllegalArgumentException if it is empty, naming {@code program}
+   */
+  protected static List<String> nonEmptyCommand(List<String> command, String program) {
+    if (command.isEmpty()) {
+      throw new IllegalArgumentException("the " + program + " command is empty");
+    }
+    return List.copyOf(command);
   }
 
   /** The DNS filter's address given to {@link #dnsFilter}, or null: for a backend that needs it. */

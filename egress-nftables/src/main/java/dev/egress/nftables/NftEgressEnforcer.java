@@ -186,13 +186,13 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
      * {@code [sudo, -n, /usr/sbin/nft]}, or {@code [ip, netns, exec, NS, nft]} for a namespace.
      */
     public Builder nftCommand(List<String> command) {
-      this.nftCommand = nonEmpty(command, "nft");
+      this.nftCommand = nonEmptyCommand(command, "nft");
       return this;
     }
 
     /** The command that runs conntrack, before its arguments; default {@code conntrack}. */
     public Builder conntrackCommand(List<String> command) {
-      this.conntrackCommand = nonEmpty(command, "conntrack");
+      this.conntrackCommand = nonEmptyCommand(command, "conntrack");
       return this;
     }
 
@@ -214,13 +214,6 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
     public Builder procNet(Path directory) {
       this.procNet = Objects.requireNonNull(directory, "directory");
       return this;
-    }
-
-    private static List<String> nonEmpty(List<String> command, String what) {
-      if (command.isEmpty()) {
-        throw new IllegalArgumentException("the " + what + " command is empty");
-      }
-      return List.copyOf(command);
     }
 
     /** The name of the enforcer's own {@code inet} table; default {@code egress}. */
@@ -250,7 +243,7 @@ public final class NftEgressEnforcer implements EgressEnforcer, FilteredAttachme
      * tcpdump}. In a namespace: {@code [ip, netns, exec, NS, tcpdump]}.
      */
     public Builder tcpdumpCommand(List<String> command) {
-      this.tcpdumpCommand = nonEmpty(command, "tcpdump");
+      this.tcpdumpCommand = nonEmptyCommand(command, "tcpdump");
       return this;
     }
 

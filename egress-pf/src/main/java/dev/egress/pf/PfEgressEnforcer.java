@@ -231,10 +231,7 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
      * The command that runs pfctl as root without prompting; default {@code sudo -n /sbin/pfctl}.
      */
     public Builder pfctlCommand(List<String> command) {
-      if (command.isEmpty()) {
-        throw new IllegalArgumentException("the pfctl command is empty");
-      }
-      this.pfctlCommand = List.copyOf(command);
+      this.pfctlCommand = nonEmptyCommand(command, "pfctl");
       return this;
     }
 
@@ -255,13 +252,13 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
 
     /** The command that runs tcpdump for the audit trail; default {@code /usr/sbin/tcpdump}. */
     public Builder tcpdumpCommand(List<String> command) {
-      this.tcpdumpCommand = nonEmpty(command, "tcpdump");
+      this.tcpdumpCommand = nonEmptyCommand(command, "tcpdump");
       return this;
     }
 
     /** The command that checks and creates {@code pflog0}; default {@code /sbin/ifconfig}. */
     public Builder ifconfigCommand(List<String> command) {
-      this.ifconfigCommand = nonEmpty(command, "ifconfig");
+      this.ifconfigCommand = nonEmptyCommand(command, "ifconfig");
       return this;
     }
 
@@ -272,13 +269,6 @@ public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachmen
       }
       this.auditRestartDelay = delay;
       return this;
-    }
-
-    private static List<String> nonEmpty(List<String> command, String what) {
-      if (command.isEmpty()) {
-        throw new IllegalArgumentException("the " + what + " command is empty");
-      }
-      return List.copyOf(command);
     }
 
     /**

@@ -79,6 +79,23 @@ class PfEgressEnforcerTest {
   }
 
   @Test
+  void builder_refusesEmptyCommands_namingTheProgram() {
+    PfEgressEnforcer.Builder builder = PfEgressEnforcer.builder();
+    assertEquals(
+        "the pfctl command is empty",
+        assertThrows(IllegalArgumentException.class, () -> builder.pfctlCommand(List.of()))
+            .getMessage());
+    assertEquals(
+        "the tcpdump command is empty",
+        assertThrows(IllegalArgumentException.class, () -> builder.tcpdumpCommand(List.of()))
+            .getMessage());
+    assertEquals(
+        "the ifconfig command is empty",
+        assertThrows(IllegalArgumentException.class, () -> builder.ifconfigCommand(List.of()))
+            .getMessage());
+  }
+
+  @Test
   void firstAttach_checksPf_takesAToken_loadsTheParent_looksForLeftovers_thenTheChildInOneCall()
       throws Exception {
     pf.resolver.answer("api.example.com", Set.of(API_1));
