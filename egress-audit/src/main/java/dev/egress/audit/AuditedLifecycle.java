@@ -39,6 +39,7 @@ public final class AuditedLifecycle<R extends LogReaders> implements AutoCloseab
     return new AuditedLifecycle<>(lifecycle, new Trail<>(history, readers, clock));
   }
 
+  /** The lifecycle, for everything but {@link #grant} and {@link #close}. */
   public RulesetEnforcer lifecycle() {
     return lifecycle;
   }
