@@ -269,9 +269,10 @@ public final class NftBackend implements FirewallBackend {
         script,
         () -> {
           // Only after a timeout: the answer waits for the grant, not for this bookkeeping.
-          Map<String, Map<InetAddress, Instant>> expected =
-              NftRenderer.grants(chain, plan.withGrants(merged(plan.grants(), additions)));
-          Map<String, Map<InetAddress, Duration>> actual = listing().timed();
+          Map<String, Map<SetElement, Instant>> expected =
+              NftRenderer.grants(
+                  chain, plan.withGrants(NftRenderer.withAdditions(plan.grants(), additions)));
+          Map<String, Map<SetElement, Duration>> actual = listing().timed();
           return expected.entrySet().stream()
               .allMatch(
                   set ->
@@ -281,17 +282,6 @@ public final class NftBackend implements FirewallBackend {
                           .containsAll(set.getValue().keySet()));
         },
         "the grants to " + additions.keySet() + " in rule set " + name);
-  }
-
-  private static Map<HostName, Map<InetAddress, Instant>> merged(
-      Map<HostName, Map<InetAddress, Instant>> granted,
-      Map<HostName, Map<InetAddress, Instant>> additions) {
-    Map<HostName, Map<InetAddress, Instant>> merged = new LinkedHashMap<>();
-    granted.forEach((grantee, until) -> merged.put(grantee, new LinkedHashMap<>(until)));
-    additions.forEach(
-        (grantee, until) ->
-            merged.computeIfAbsent(grantee, g -> new LinkedHashMap<>()).putAll(until));
-    return merged;
   }
 
   /** Set elements with a timeout leave by themselves. */
@@ -317,11 +307,11 @@ public final class NftBackend implements FirewallBackend {
       throws EgressException {
     String script = renderer.refresh(ChainName.of(name), plan, changedNames, clock.instant());
     if (!script.isEmpty()) {
-      Map<String, Set<InetAddress>> expected = NftRenderer.sets(ChainName.of(name), plan);
+      Map<String, Set<SetElement>> expected = NftRenderer.sets(ChainName.of(name), plan);
       load(
           script,
           () -> {
-            Map<String, Set<InetAddress>> actual = listing().sets();
+            Map<String, Set<SetElement>> actual = listing().hostSets();
             return expected.entrySet().stream()
                 .allMatch(set -> set.getValue().equals(actual.get(set.getKey())));
           },
@@ -441,18 +431,21 @@ public final class NftBackend implements FirewallBackend {
    * @param addresses the source addresses the dispatch maps send to the chain
    * @param rules the chain's rules as nft lists them, counter values removed; empty when only
    *     dispatch elements are left of it
-   * @param sets the rule set's address sets with their elements
+   * @param sets the rule set's host sets with their elements without a timeout, each as nft lists
+   *     it ({@code 192.0.2.1 . tcp . 443}), sorted
    */
   public record LoadedRuleSet(
       RuleSetName name,
       List<InetAddress> addresses,
       List<String> rules,
-      Map<String, Set<InetAddress>> sets) {
+      Map<String, List<String>> sets) {
     public LoadedRuleSet {
       Objects.requireNonNull(name, "name");
       addresses = List.copyOf(addresses);
       rules = List.copyOf(rules);
-      sets = Collections.unmodifiableMap(new LinkedHashMap<>(sets));
+      Map<String, List<String>> copied = new LinkedHashMap<>();
+      sets.forEach((set, elements) -> copied.put(set, List.copyOf(elements)));
+      sets = Collections.unmodifiableMap(copied);
     }
   }
 
@@ -479,12 +472,18 @@ public final class NftBackend implements FirewallBackend {
     remember(listing);
     List<LoadedRuleSet> loaded = new ArrayList<>();
     for (ChainName chain : chains) {
+      Map<String, List<String>> sets = new LinkedHashMap<>();
+      listing
+          .setsOf(chain)
+          .forEach(
+              (set, elements) ->
+                  sets.put(set, elements.stream().sorted().map(SetElement::toString).toList()));
       loaded.add(
           new LoadedRuleSet(
               chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
-              listing.setsOf(chain)));
+              sets));
     }
     return loaded;
   }
@@ -498,7 +497,7 @@ public final class NftBackend implements FirewallBackend {
     Set<ChainName> present = new LinkedHashSet<>();
     listing.chains().keySet().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
     listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
-    listing.sets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
+    listing.hostSets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
     for (ChainName chain : present) {
       held.putIfAbsent(chain, Held.in(listing, chain));
     }
@@ -636,7 +635,7 @@ public final class NftBackend implements FirewallBackend {
    * set is narrower, never wider.
    */
   private static boolean grantsIntact(NftListing listing, ChainName chain, EnforcementPlan plan) {
-    Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, plan);
+    Map<String, Map<SetElement, Instant>> expected = NftRenderer.grants(chain, plan);
     return listing.timedOf(chain).entrySet().stream()
         .allMatch(
             set ->

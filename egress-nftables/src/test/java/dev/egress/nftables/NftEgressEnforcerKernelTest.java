@@ -16,6 +16,7 @@ import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
+import dev.egress.plan.Family;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -362,19 +363,19 @@ class NftEgressEnforcerKernelTest {
           command =
               "delete element "
                   + table
-                  + chain.setName(0, false, false)
+                  + chain.setName(Family.IPV4)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(0))
-                  + " }";
+                  + " . tcp . 443 }";
           break;
         case ADD_A_SET_ELEMENT:
           command =
               "add element "
                   + table
-                  + chain.setName(0, false, false)
+                  + chain.setName(Family.IPV4)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(1))
-                  + " }";
+                  + " . tcp . 443 }";
           break;
         case DISPATCH_ANOTHER_ADDRESS_TO_IT:
           command =
@@ -387,7 +388,7 @@ class NftEgressEnforcerKernelTest {
                   + " }";
           break;
         default:
-          command = "add set " + table + chain.setName(7, false, false) + " { type ipv4_addr; }";
+          command = "add set " + table + chain.value() + "_h7_4 { type ipv4_addr; }";
       }
       List<String> argv = new ArrayList<>(List.of("nft"));
       argv.addAll(List.of(command.split(" ")));
