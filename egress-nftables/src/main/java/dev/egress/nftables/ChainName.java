@@ -10,12 +10,13 @@ import java.util.regex.Pattern;
 
 /**
  * The chain of one container in the enforcer's table, which is the nftables backend's {@link
- * RuleSetName}, and the names of its address sets: the only place that knows how they are made.
+ * RuleSetName}, and the names of its host sets: the only place that knows how they are made.
  *
  * <p>{@code c_<id, sanitised to [A-Za-z0-9_], at most 20 characters>_<12 hex digits of
  * SHA-256(id)>}: at most 35 characters, and distinct ids give distinct names (up to a 48-bit hash
  * collision). The container's host sets ({@link HostSets}) are {@code <chain>_4} and {@code
- * <chain>_6}. Sets named {@code <chain>_h<i>_4}, {@code _t<i>_6} and so on are the rule set's too:
+ * <chain>_6} for single ports, and {@code <chain>_r4} and {@code <chain>_r6} for ranges of ports
+ * (intervals). Sets named {@code <chain>_h<i>_4}, {@code _t<i>_6} and so on are the rule set's too:
  * earlier versions kept one set per host name, and a load of the rule set removes them. Only names
  * of these shapes are the backend's: others in the table are left alone.
  *
@@ -27,7 +28,7 @@ record ChainName(String value) implements RuleSetName {
   private static final String CHAIN =
       "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
   private static final Pattern SHAPE = Pattern.compile(CHAIN);
-  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_([ht][0-9]+_)?[46]");
+  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_(r|[ht][0-9]+_)?[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -68,9 +69,12 @@ record ChainName(String value) implements RuleSetName {
     return SHAPE.matcher(name).matches() ? Optional.of(new ChainName(name)) : Optional.empty();
   }
 
-  /** The host set of {@code family}: {@code <chain>_4} or {@code <chain>_6}. */
-  String setName(Family family) {
-    return value + (family == Family.IPV6 ? "_6" : "_4");
+  /**
+   * The host set of {@code family} for elements of single ports ({@code <chain>_4}, {@code _6}) or,
+   * when {@code ranges}, of ranges of ports ({@code <chain>_r4}, {@code _r6}).
+   */
+  String setName(Family family, boolean ranges) {
+    return value + (ranges ? "_r" : "_") + (family == Family.IPV6 ? "6" : "4");
   }
 
   /**
@@ -79,7 +83,13 @@ record ChainName(String value) implements RuleSetName {
    */
   static boolean isHostSet(String set) {
     Matcher matcher = SET_SHAPE.matcher(set);
-    return matcher.matches() && matcher.group(2) == null;
+    return matcher.matches() && (matcher.group(2) == null || matcher.group(2).equals("r"));
+  }
+
+  /** Whether {@code set}, a host set ({@link #isHostSet}), holds ranges of ports. */
+  static boolean holdsRanges(String set) {
+    Matcher matcher = SET_SHAPE.matcher(set);
+    return matcher.matches() && "r".equals(matcher.group(2));
   }
 
   /** The chain whose set {@code set} is, or empty when it is none of this backend's. */

