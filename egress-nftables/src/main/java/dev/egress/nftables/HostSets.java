@@ -21,7 +21,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 
 /**
  * What a container's two host sets (one per family) hold for a plan: every address of every host
@@ -133,31 +132,23 @@ final class HostSets {
     return elements;
   }
 
-  /** {@link #granted(EnforcementPlan, Family, Predicate)} of every address. */
-  Map<SetElement, Instant> granted(EnforcementPlan plan, Family family) {
-    return granted(plan, family, address -> true);
-  }
-
   /**
-   * The elements of {@code family} with a timeout, among the addresses {@code which} accepts: each
-   * with the end of the latest grant of its address to a name covering its piece, ended grants
-   * included. An element that is also {@link #resolved} is left out: it stays without a timeout.
+   * The elements of {@code family} with a timeout: each with the end of the latest grant of its
+   * address to a name covering its piece, ended grants included. An element that is also {@link
+   * #resolved} is left out: it stays without a timeout.
    */
-  Map<SetElement, Instant> granted(
-      EnforcementPlan plan, Family family, Predicate<InetAddress> which) {
+  Map<SetElement, Instant> granted(EnforcementPlan plan, Family family) {
     Map<SetElement, Instant> granted = new TreeMap<>();
     slots.forEach(
         (name, pieces) ->
             plan.granted(name, family)
                 .forEach(
                     (address, until) -> {
-                      if (which.test(address)) {
-                        for (Slot slot : pieces) {
-                          granted.merge(
-                              element(address, slot),
-                              until,
-                              (one, other) -> one.isAfter(other) ? one : other);
-                        }
+                      for (Slot slot : pieces) {
+                        granted.merge(
+                            element(address, slot),
+                            until,
+                            (one, other) -> one.isAfter(other) ? one : other);
                       }
                     }));
     if (!granted.isEmpty()) {

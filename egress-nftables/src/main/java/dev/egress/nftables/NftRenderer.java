@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -380,12 +381,24 @@ final class NftRenderer {
     HostSets hostSets = HostSets.of(plan);
     Set<InetAddress> added = new HashSet<>();
     additions.values().forEach(until -> added.addAll(until.keySet()));
-    EnforcementPlan after = plan.withGrants(withAdditions(plan.grants(), additions));
+    // Only the grants of the added addresses decide what the grant writes: the plan after it,
+    // reduced to those, so that a grant does not copy every grant the container holds.
+    Map<HostName, Map<InetAddress, Instant>> relevant = new HashMap<>();
+    plan.grants()
+        .forEach(
+            (name, until) ->
+                until.forEach(
+                    (address, end) -> {
+                      if (added.contains(address)) {
+                        relevant.computeIfAbsent(name, n -> new HashMap<>()).put(address, end);
+                      }
+                    }));
+    EnforcementPlan after = plan.withGrants(withAdditions(relevant, additions));
     Map<String, Map<SetElement, Instant>> bySet = new LinkedHashMap<>();
     hostSetNames(chain, hostSets).forEach(set -> bySet.put(set, new TreeMap<>()));
     for (Family family : Family.values()) {
       hostSets
-          .granted(after, family, added::contains)
+          .granted(after, family)
           .forEach(
               (element, until) -> {
                 if (until.isAfter(now)) {
