@@ -13,12 +13,10 @@ import dev.egress.nftables.NftEgressEnforcer;
 import dev.egress.nftables.NftGuard;
 import dev.egress.pf.render.ParentAnchor;
 import dev.egress.policy.EgressPolicy;
-import dev.egress.policy.IpAddresses;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -105,19 +103,13 @@ final class NftFilter implements PacketFilter {
   public Snapshot status() throws EgressException {
     List<InstalledRuleSet> ruleSets = new ArrayList<>();
     for (NftBackend.LoadedRuleSet loaded : backend.loaded()) {
-      Map<String, List<String>> sets = new LinkedHashMap<>();
-      loaded
-          .sets()
-          .forEach(
-              (set, elements) ->
-                  sets.put(set, elements.stream().map(IpAddresses::format).sorted().toList()));
       ruleSets.add(
           new InstalledRuleSet(
               loaded.name(),
               location(loaded.name()),
               loaded.addresses(),
               loaded.rules().size(),
-              sets));
+              loaded.sets()));
     }
     // No table and no rule set is a host where nothing was attached yet, not drift.
     List<String> drift =

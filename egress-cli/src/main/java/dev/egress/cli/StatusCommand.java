@@ -112,7 +112,7 @@ final class StatusCommand implements Callable<Integer> {
                       "  <"
                           + table
                           + "> "
-                          + (entries.isEmpty() ? "(empty)" : String.join(" ", entries))));
+                          + (entries.isEmpty() ? "(empty)" : String.join(", ", entries))));
       TrafficCounters traffic = snapshot.traffic().get(ruleSet.name());
       if (traffic != null) {
         output.result(

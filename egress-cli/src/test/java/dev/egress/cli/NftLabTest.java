@@ -105,10 +105,10 @@ class NftLabTest {
             + IpAddresses.format(lab.container(1).ipv6());
     assertTrue(status.out().contains("  " + c1 + "  ("), status.out());
     assertTrue(
-        status.out().contains("_h0_4> " + IpAddresses.format(NetnsLab.web(1)) + "\n"),
+        status.out().contains("_4> " + IpAddresses.format(NetnsLab.web(1)) + " . tcp . 443\n"),
         status.out());
     assertTrue(
-        status.out().contains("_h0_6> " + IpAddresses.format(NetnsLab.webV6(1)) + "\n"),
+        status.out().contains("_6> " + IpAddresses.format(NetnsLab.webV6(1)) + " . tcp . 443\n"),
         status.out());
 
     Cli.Result dryRun = run("cleanup", "--none-live");

@@ -96,7 +96,8 @@ public interface FirewallBackend extends AutoCloseable {
       throws EgressException;
 
   /**
-   * Replaces only the address sets of {@code changedNames} in the installed rule set {@code name},
+   * Replaces the address sets that hold {@code changedNames}' addresses in the installed rule set
+   * {@code name} (a backend may keep one set per name or one for all), with the grants they hold,
    * without touching its rules or open connections. {@code plan} holds the new addresses; its rules
    * are those installed (they never depend on addresses).
    */

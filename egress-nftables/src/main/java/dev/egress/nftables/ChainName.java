@@ -2,6 +2,7 @@ package dev.egress.nftables;
 
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.RuleSetName;
+import dev.egress.plan.Family;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -9,15 +10,15 @@ import java.util.regex.Pattern;
 
 /**
  * The chain of one container in the enforcer's table, which is the nftables backend's {@link
- * RuleSetName}, and the names of its address sets: the only place that knows how they are made.
+ * RuleSetName}, and the names of its host sets: the only place that knows how they are made.
  *
  * <p>{@code c_<id, sanitised to [A-Za-z0-9_], at most 20 characters>_<12 hex digits of
  * SHA-256(id)>}: at most 35 characters, and distinct ids give distinct names (up to a 48-bit hash
- * collision). The address sets of the policy's i-th host name are {@code <chain>_h<i>_4} and {@code
- * _6}, or {@code <chain>_t<i>_4} and {@code _6} when they take a DNS filter's grants (declared with
- * {@code flags timeout}): a set changes name when it changes kind, so a reinstall replaces it
- * rather than redeclaring it. Only names of this shape are the backend's: others in the table are
- * left alone.
+ * collision). The container's host sets ({@link HostSets}) are {@code <chain>_4} and {@code
+ * <chain>_6} for single ports, and {@code <chain>_r4} and {@code <chain>_r6} for ranges of ports
+ * (intervals). Sets named {@code <chain>_h<i>_4}, {@code _t<i>_6} and so on are the rule set's too:
+ * earlier versions kept one set per host name, and a load of the rule set removes them. Only names
+ * of these shapes are the backend's: others in the table are left alone.
  *
  * @param value the chain name
  */
@@ -27,7 +28,7 @@ record ChainName(String value) implements RuleSetName {
   private static final String CHAIN =
       "c_[A-Za-z0-9_]{0," + ID_CHARS + "}_[0-9a-f]{" + HASH_HEX_DIGITS + "}";
   private static final Pattern SHAPE = Pattern.compile(CHAIN);
-  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_[ht][0-9]+_[46]");
+  private static final Pattern SET_SHAPE = Pattern.compile("(" + CHAIN + ")_(r|[ht][0-9]+_)?[46]");
 
   /**
    * @throws IllegalArgumentException if {@code value} is not a name {@link #forContainer} makes
@@ -69,20 +70,29 @@ record ChainName(String value) implements RuleSetName {
   }
 
   /**
-   * The address set of the policy's {@code hostIndex}-th host name, for one family; {@code timed}
-   * for a set that takes grants with a timeout.
+   * The host set of {@code family} for elements of single ports ({@code <chain>_4}, {@code _6}) or,
+   * when {@code ranges}, of ranges of ports ({@code <chain>_r4}, {@code _r6}).
    */
-  String setName(int hostIndex, boolean ipv6, boolean timed) {
-    return value + (timed ? "_t" : "_h") + hostIndex + (ipv6 ? "_6" : "_4");
+  String setName(Family family, boolean ranges) {
+    return value + (ranges ? "_r" : "_") + (family == Family.IPV6 ? "6" : "4");
   }
 
-  /** Whether {@code set}, a name {@link #setName} made, is declared with {@code flags timeout}. */
-  static boolean isTimed(String set) {
+  /**
+   * Whether {@code set}, of a chain's shape, is a host set as {@link #setName} makes them, rather
+   * than one an earlier version made per host name.
+   */
+  static boolean isHostSet(String set) {
     Matcher matcher = SET_SHAPE.matcher(set);
-    return matcher.matches() && set.charAt(matcher.end(1) + 1) == 't';
+    return matcher.matches() && (matcher.group(2) == null || matcher.group(2).equals("r"));
   }
 
-  /** The chain whose address set {@code set} is, or empty when it is none of this backend's. */
+  /** Whether {@code set}, a host set ({@link #isHostSet}), holds ranges of ports. */
+  static boolean holdsRanges(String set) {
+    Matcher matcher = SET_SHAPE.matcher(set);
+    return matcher.matches() && "r".equals(matcher.group(2));
+  }
+
+  /** The chain whose set {@code set} is, or empty when it is none of this backend's. */
   static Optional<ChainName> ofSet(String set) {
     Matcher matcher = SET_SHAPE.matcher(set);
     return matcher.matches() ? Optional.of(new ChainName(matcher.group(1))) : Optional.empty();

@@ -249,18 +249,19 @@ public final class NftBackend implements FirewallBackend {
 
   /**
    * One transaction through the grant session ({@link NftCommand#applyGrant}: a long-lived {@code
-   * nft -i}, no process start): each added address goes into its name's set with the time its grant
-   * has left, replacing the timeout of an earlier grant of it (add, delete, add). An address the
-   * name also resolves to stays in the set without a timeout. When the session is killed at its
-   * timeout, the table is read back as after a timed-out load: the grant succeeds only if it is in
-   * place.
+   * nft -i}, no process start): each added address goes into the container's host sets, one element
+   * per piece of ports its name's lines cover ({@link HostSets}), with the time the latest grant of
+   * that element has left, replacing an earlier timeout (add, delete, add). An element a resolved
+   * address holds stays without a timeout. When the session is killed at its timeout, the table is
+   * read back as after a timed-out load: the grant succeeds only if what it wrote is in place.
    */
   @Override
   public void grant(
       RuleSetName name, EnforcementPlan plan, Map<HostName, Map<InetAddress, Instant>> additions)
       throws EgressException {
     ChainName chain = ChainName.of(name);
-    String script = renderer.grant(chain, plan, additions, clock.instant());
+    Instant now = clock.instant();
+    String script = renderer.grant(chain, plan, additions, now);
     if (script.isEmpty()) {
       return;
     }
@@ -268,30 +269,28 @@ public final class NftBackend implements FirewallBackend {
         command::applyGrant,
         script,
         () -> {
-          // Only after a timeout: the answer waits for the grant, not for this bookkeeping.
-          Map<String, Map<InetAddress, Instant>> expected =
-              NftRenderer.grants(chain, plan.withGrants(merged(plan.grants(), additions)));
-          Map<String, Map<InetAddress, Duration>> actual = listing().timed();
-          return expected.entrySet().stream()
+          // Only after a timeout: the answer waits for the grant, not for this bookkeeping. In
+          // place means each element the script wrote with at least the time it gave, less what
+          // passed since and the slack; one whose grant ends within the slack decides nothing.
+          Instant readAt = clock.instant();
+          Map<String, Map<SetElement, Duration>> actual = listing().timed();
+          return NftRenderer.granting(chain, plan, additions, now).entrySet().stream()
               .allMatch(
                   set ->
-                      actual
-                          .getOrDefault(set.getKey(), Map.of())
-                          .keySet()
-                          .containsAll(set.getValue().keySet()));
+                      set.getValue().entrySet().stream()
+                          .allMatch(
+                              element -> {
+                                Duration wanted =
+                                    Duration.between(readAt, element.getValue()).minus(GRANT_SLACK);
+                                Duration left =
+                                    actual
+                                        .getOrDefault(set.getKey(), Map.of())
+                                        .get(element.getKey());
+                                return wanted.isNegative()
+                                    || (left != null && left.compareTo(wanted) >= 0);
+                              }));
         },
         "the grants to " + additions.keySet() + " in rule set " + name);
-  }
-
-  private static Map<HostName, Map<InetAddress, Instant>> merged(
-      Map<HostName, Map<InetAddress, Instant>> granted,
-      Map<HostName, Map<InetAddress, Instant>> additions) {
-    Map<HostName, Map<InetAddress, Instant>> merged = new LinkedHashMap<>();
-    granted.forEach((grantee, until) -> merged.put(grantee, new LinkedHashMap<>(until)));
-    additions.forEach(
-        (grantee, until) ->
-            merged.computeIfAbsent(grantee, g -> new LinkedHashMap<>()).putAll(until));
-    return merged;
   }
 
   /** Set elements with a timeout leave by themselves. */
@@ -317,11 +316,11 @@ public final class NftBackend implements FirewallBackend {
       throws EgressException {
     String script = renderer.refresh(ChainName.of(name), plan, changedNames, clock.instant());
     if (!script.isEmpty()) {
-      Map<String, Set<InetAddress>> expected = NftRenderer.sets(ChainName.of(name), plan);
+      Map<String, Set<SetElement>> expected = NftRenderer.sets(ChainName.of(name), plan);
       load(
           script,
           () -> {
-            Map<String, Set<InetAddress>> actual = listing().sets();
+            Map<String, Set<SetElement>> actual = listing().hostSets();
             return expected.entrySet().stream()
                 .allMatch(set -> set.getValue().equals(actual.get(set.getKey())));
           },
@@ -441,18 +440,21 @@ public final class NftBackend implements FirewallBackend {
    * @param addresses the source addresses the dispatch maps send to the chain
    * @param rules the chain's rules as nft lists them, counter values removed; empty when only
    *     dispatch elements are left of it
-   * @param sets the rule set's address sets with their elements
+   * @param sets the rule set's sets with their elements without a timeout, each as nft printed it
+   *     ({@code 192.0.2.1 . tcp . 443}, or whatever else a hand has put there), sorted as text
    */
   public record LoadedRuleSet(
       RuleSetName name,
       List<InetAddress> addresses,
       List<String> rules,
-      Map<String, Set<InetAddress>> sets) {
+      Map<String, List<String>> sets) {
     public LoadedRuleSet {
       Objects.requireNonNull(name, "name");
       addresses = List.copyOf(addresses);
       rules = List.copyOf(rules);
-      sets = Collections.unmodifiableMap(new LinkedHashMap<>(sets));
+      Map<String, List<String>> copied = new LinkedHashMap<>();
+      sets.forEach((set, elements) -> copied.put(set, List.copyOf(elements)));
+      sets = Collections.unmodifiableMap(copied);
     }
   }
 
@@ -479,12 +481,23 @@ public final class NftBackend implements FirewallBackend {
     remember(listing);
     List<LoadedRuleSet> loaded = new ArrayList<>();
     for (ChainName chain : chains) {
+      Map<String, List<String>> sets = new LinkedHashMap<>();
+      listing
+          .setsOf(chain)
+          .keySet()
+          .forEach(
+              set ->
+                  sets.put(
+                      set,
+                      listing.hostSetTexts().getOrDefault(set, List.of()).stream()
+                          .sorted()
+                          .toList()));
       loaded.add(
           new LoadedRuleSet(
               chain,
               listing.dispatchedTo(chain.value()),
               listing.chains().getOrDefault(chain.value(), List.of()),
-              listing.setsOf(chain)));
+              sets));
     }
     return loaded;
   }
@@ -498,7 +511,7 @@ public final class NftBackend implements FirewallBackend {
     Set<ChainName> present = new LinkedHashSet<>();
     listing.chains().keySet().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
     listing.dispatch().values().forEach(chain -> ChainName.parse(chain).ifPresent(present::add));
-    listing.sets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
+    listing.hostSets().keySet().forEach(set -> ChainName.ofSet(set).ifPresent(present::add));
     for (ChainName chain : present) {
       held.putIfAbsent(chain, Held.in(listing, chain));
     }
@@ -636,7 +649,7 @@ public final class NftBackend implements FirewallBackend {
    * set is narrower, never wider.
    */
   private static boolean grantsIntact(NftListing listing, ChainName chain, EnforcementPlan plan) {
-    Map<String, Map<InetAddress, Instant>> expected = NftRenderer.grants(chain, plan);
+    Map<String, Map<SetElement, Instant>> expected = NftRenderer.grants(chain, plan);
     return listing.timedOf(chain).entrySet().stream()
         .allMatch(
             set ->

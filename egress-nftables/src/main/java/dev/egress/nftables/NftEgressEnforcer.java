@@ -48,10 +48,10 @@ import java.util.Set;
  * filter} or name wildcard hosts, and is the filter's {@link FilteredAttachments}: such a
  * container's TCP and UDP port-53 traffic, to whatever address, is redirected to the filter (DNAT
  * in the table's {@code dns} chain at prerouting priority {@code dstnat - 10}, before Docker's DNAT
- * at {@code dstnat}), and what the filter grants goes into the container's name sets as elements
+ * at {@code dstnat}), and what the filter grants goes into the container's host sets as elements
  * with a timeout (the answer's TTL plus grace), one transaction per grant through a long-lived
- * {@code nft -e -i} (killed by {@link #close}), which the kernel drops at their end. Without a
- * filter such policies are refused with {@link dev.egress.enforcer.UnsupportedPolicyException}.
+ * {@code nft -i} (killed by {@link #close}), which the kernel drops at their end. Without a filter
+ * such policies are refused with {@link dev.egress.enforcer.UnsupportedPolicyException}.
  *
  * <p>Thread-safety, blocking and failure behaviour are those of {@link EgressEnforcer} and {@link
  * RulesetEnforcer}. Needs root (or CAP_NET_ADMIN), {@code nft} and {@code conntrack}.

@@ -18,9 +18,10 @@ import java.util.regex.Pattern;
 /**
  * What {@code nft list table inet T} printed, parsed: chains with their rules (counter values
  * removed) and the sums of their counters, sets with their elements, and the dispatch maps. Parsing
- * is lenient about layout and strict about content: an element that is not an address is kept out,
- * so drift checks see it as a difference. Elements with a timeout (a DNS filter's grants) are kept
- * apart from the others, each with the time it has left.
+ * is lenient about layout and strict about content: an element that is not what its set should hold
+ * (an address; in a container's host set, a {@link SetElement}) reads as one that no plan holds, so
+ * drift checks see it as a difference. Elements of host sets with a timeout (a DNS filter's grants)
+ * are kept apart from the others, each with the time it has left.
  */
 final class NftListing {
   private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
@@ -32,20 +33,22 @@ final class NftListing {
   private static final Pattern ELEMENTS =
       Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);
   private static final Pattern TIMED =
-      Pattern.compile("(\\S+)\\s+timeout\\s+\\S+(?:\\s+expires\\s+(\\S+))?");
+      Pattern.compile("(.+?)\\s+timeout\\s+\\S+(?:\\s+expires\\s+(\\S+))?");
   private static final Pattern TIME_PART = Pattern.compile("(\\d+)(ms|d|h|m|s)");
 
   private final Map<String, List<String>> chains = new LinkedHashMap<>();
   private final Map<String, String> chainHeaders = new LinkedHashMap<>();
   private final Map<String, TrafficCounters> counters = new LinkedHashMap<>();
   private final Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-  private final Map<String, Map<InetAddress, Duration>> timed = new LinkedHashMap<>();
+  private final Map<String, Set<SetElement>> hostSets = new LinkedHashMap<>();
+  private final Map<String, List<String>> hostSetTexts = new LinkedHashMap<>();
+  private final Map<String, Map<SetElement, Duration>> timed = new LinkedHashMap<>();
   private final Map<InetAddress, String> dispatch = new LinkedHashMap<>();
   private final Set<String> links = new HashSet<>();
   // Per-chain views, built once at the end of parse: a check asks for them once per rule set, and
   // scanning the whole table each time made a check quadratic (1,000 rule sets: 21.6 s).
-  private final Map<ChainName, Map<String, Set<InetAddress>>> setsByChain = new HashMap<>();
-  private final Map<ChainName, Map<String, Map<InetAddress, Duration>>> timedByChain =
+  private final Map<ChainName, Map<String, Set<SetElement>>> setsByChain = new HashMap<>();
+  private final Map<ChainName, Map<String, Map<SetElement, Duration>>> timedByChain =
       new HashMap<>();
   private final Map<String, List<InetAddress>> dispatchByChain = new HashMap<>();
 
@@ -80,7 +83,7 @@ final class NftListing {
   }
 
   private void index() {
-    sets.forEach(
+    hostSets.forEach(
         (set, elements) ->
             ChainName.ofSet(set)
                 .ifPresent(
@@ -128,25 +131,39 @@ final class NftListing {
           links.add(text.substring(1, text.length() - 1));
         }
       }
-    } else if (kind.equals("set")) {
-      Set<InetAddress> addresses = new HashSet<>();
-      Map<InetAddress, Duration> expiring = new HashMap<>();
+    } else if (kind.equals("set") && ChainName.ofSet(name).isPresent()) {
+      Set<SetElement> lasting = new HashSet<>();
+      List<String> texts = new ArrayList<>();
+      Map<SetElement, Duration> expiring = new HashMap<>();
       for (String element : content.split(",")) {
         String text = element.strip();
         Matcher withTimeout = TIMED.matcher(text);
         if (withTimeout.matches()) {
           // No expiry shown reads as a long time, as an unreadable one does: such an element is
           // drift unless the plan grants it, never a grant about to end.
+          // Unreadable elements share one key: the longest time left is the one that counts.
           String left = withTimeout.group(2);
-          expiring.put(
-              parseAddress(withTimeout.group(1)),
-              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left));
+          expiring.merge(
+              SetElement.parse(withTimeout.group(1)),
+              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left),
+              (one, other) -> one.compareTo(other) >= 0 ? one : other);
         } else if (!text.isEmpty()) {
+          lasting.add(SetElement.parse(text));
+          texts.add(text);
+        }
+      }
+      hostSets.put(name, Set.copyOf(lasting));
+      hostSetTexts.put(name, List.copyOf(texts));
+      timed.put(name, Map.copyOf(expiring));
+    } else if (kind.equals("set")) {
+      Set<InetAddress> addresses = new HashSet<>();
+      for (String element : content.split(",")) {
+        String text = element.strip();
+        if (!text.isEmpty()) {
           addresses.add(parseAddress(text));
         }
       }
       sets.put(name, Set.copyOf(addresses));
-      timed.put(name, Map.copyOf(expiring));
     } else if (name.equals(NftRenderer.MAP4) || name.equals(NftRenderer.MAP6)) {
       for (String element : content.split(",")) {
         String[] keyValue = element.strip().split("\\s*:\\s*jump\\s+");
@@ -233,23 +250,36 @@ final class NftListing {
     return chainHeaders.getOrDefault(chain, "");
   }
 
-  /** Set name → elements without a timeout. */
+  /** Set name → its addresses, for the sets that are no container's (the redirect sets). */
   Map<String, Set<InetAddress>> sets() {
     return sets;
   }
 
-  /** Set name → elements with a timeout, each with the time it has left. */
-  Map<String, Map<InetAddress, Duration>> timed() {
+  /** Set name → elements without a timeout, for the containers' sets. */
+  Map<String, Set<SetElement>> hostSets() {
+    return hostSets;
+  }
+
+  /**
+   * Set name → elements without a timeout as nft printed them, in its order, for the containers'
+   * sets: what a reader is shown, unreadable ones included.
+   */
+  Map<String, List<String>> hostSetTexts() {
+    return hostSetTexts;
+  }
+
+  /** Set name → elements with a timeout, each with the time it has left: containers' sets. */
+  Map<String, Map<SetElement, Duration>> timed() {
     return timed;
   }
 
-  /** The sets of {@code chain}'s rule set, with their elements. */
-  Map<String, Set<InetAddress>> setsOf(ChainName chain) {
+  /** The sets of {@code chain}'s rule set, with their elements without a timeout. */
+  Map<String, Set<SetElement>> setsOf(ChainName chain) {
     return new LinkedHashMap<>(setsByChain.getOrDefault(chain, Map.of()));
   }
 
   /** The sets of {@code chain}'s rule set, each with its elements that have a timeout. */
-  Map<String, Map<InetAddress, Duration>> timedOf(ChainName chain) {
+  Map<String, Map<SetElement, Duration>> timedOf(ChainName chain) {
     return timedByChain.getOrDefault(chain, Map.of());
   }
 

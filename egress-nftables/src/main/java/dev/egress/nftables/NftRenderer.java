@@ -15,11 +15,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
@@ -52,10 +55,11 @@ import org.jspecify.annotations.Nullable;
  *       says {@code dns filter}; base chain {@code dns} (nat, hook prerouting, priority {@code
  *       dstnat - 10}, ahead of Docker's DNAT at {@code dstnat}) sends their TCP and UDP port-53
  *       traffic, to whatever address, to the DNS filter when the enforcer has one;
- *   <li>per container: its chain and two address sets per host name of the policy, named as {@link
- *       ChainName} says. Under {@code dns filter} the sets are declared with {@code flags timeout}
- *       and also hold the filter's grants, each element with the time its grant has left; resolved
- *       addresses have no timeout.
+ *   <li>per container: its chain and, when its policy names hosts, its host sets (one per family,
+ *       and one more per family for ranges of ports when its host lines open some), named as {@link
+ *       ChainName} says, holding address . protocol . ports elements as {@link HostSets} computes
+ *       them. Resolved addresses have no timeout; under {@code dns filter} the sets also hold the
+ *       filter's grants, each element with the time its grant has left.
  * </ul>
  *
  * <p>Refusals that a policy or the guard asks to log go to NFLOG, one group per {@link Reason}
@@ -255,8 +259,8 @@ final class NftRenderer {
 
   /**
    * One transaction that makes {@code plan} the complete rule set of {@code chain}: the chain
-   * flushed and refilled, its address sets refilled, its source addresses dispatched to it, and
-   * what earlier loads of the rule set left that {@code plan} no longer has dropped.
+   * flushed and refilled, its host sets refilled, its source addresses dispatched to it, and what
+   * earlier loads of the rule set left that {@code plan} no longer has dropped.
    *
    * @param staleAddresses addresses the maps may still send to this chain although {@code plan}
    *     does not list them; an element that points to another chain fails the transaction
@@ -278,11 +282,11 @@ final class NftRenderer {
     StringBuilder out = new StringBuilder();
     out.append("add chain inet ").append(table).append(' ').append(chain).append('\n');
     out.append("flush chain inet ").append(table).append(' ').append(chain).append('\n');
-    Map<String, Map<InetAddress, Instant>> grants = grants(chain, plan);
+    Map<String, Map<SetElement, Instant>> grants = grants(chain, plan);
     sets(chain, plan)
         .forEach(
-            (set, addresses) ->
-                appendSet(out, set, addresses, grants.getOrDefault(set, Map.of()), now));
+            (set, elements) ->
+                appendSet(out, set, elements, grants.getOrDefault(set, Map.of()), now));
     appendRules(out, chain.value(), chainRules(chain, plan));
     for (InetAddress source : plan.sources()) {
       String element = IpAddresses.format(source);
@@ -311,78 +315,122 @@ final class NftRenderer {
   }
 
   /**
-   * One transaction that refills the sets of {@code changed} names (their grants with the time they
-   * have left at {@code now}) and touches nothing else.
+   * One transaction that refills the container's host sets when {@code changed} names one of them
+   * (its grants with the time they have left at {@code now}) and touches nothing else; empty when
+   * it names none.
    */
   String refresh(ChainName chain, EnforcementPlan plan, Set<HostName> changed, Instant now) {
-    List<HostName> names = plan.names();
-    StringBuilder out = new StringBuilder();
-    for (int i = 0; i < names.size(); i++) {
-      HostName name = names.get(i);
-      if (changed.contains(name)) {
-        for (Family family : Family.values()) {
-          appendSet(
-              out,
-              setName(chain, plan, i, family),
-              plan.addresses(name, family),
-              plan.granted(name, family),
-              now);
-        }
-      }
+    if (plan.names().stream().noneMatch(changed::contains)) {
+      return "";
     }
+    StringBuilder out = new StringBuilder();
+    Map<String, Map<SetElement, Instant>> grants = grants(chain, plan);
+    sets(chain, plan)
+        .forEach(
+            (set, elements) ->
+                appendSet(out, set, elements, grants.getOrDefault(set, Map.of()), now));
     return out.toString();
   }
 
   /**
-   * One transaction that adds {@code additions} to their names' sets with the time each has left at
-   * {@code now}, replacing the timeout of an address granted before (add, delete, add: the same on
-   * every kernel). An address the plan resolved for that name stays in its set without a timeout
-   * and is not touched.
+   * One transaction that puts {@code additions} into the container's host sets with the time each
+   * has left at {@code now}, replacing the timeout of an element granted before (add, delete, add:
+   * the same on every kernel). An element shared with another name's grant keeps the later end of
+   * the two; one that a resolved address of the plan already holds without a timeout is not
+   * touched.
+   *
+   * @param plan the plan before the additions
    */
   String grant(
       ChainName chain,
       EnforcementPlan plan,
       Map<HostName, Map<InetAddress, Instant>> additions,
       Instant now) {
-    List<HostName> names = plan.names();
     StringBuilder out = new StringBuilder();
-    for (int i = 0; i < names.size(); i++) {
-      HostName name = names.get(i);
-      Map<InetAddress, Instant> added = additions.getOrDefault(name, Map.of());
-      for (Family family : Family.values()) {
-        Set<InetAddress> resolved = plan.addresses(name, family);
-        Map<InetAddress, Instant> timed = new LinkedHashMap<>();
-        added.forEach(
-            (address, until) -> {
-              if (Family.of(address) == family && !resolved.contains(address)) {
-                timed.put(address, until);
-              }
+    granting(chain, plan, additions, now)
+        .forEach(
+            (set, granted) -> {
+              List<Map.Entry<SetElement, Instant>> lasting = lasting(granted, now);
+              String qualified = "inet " + table + " " + set;
+              String elements = timedElements(lasting, now);
+              String bare =
+                  lasting.stream()
+                      .map(grant -> grant.getKey().toString())
+                      .collect(Collectors.joining(", "));
+              out.append("add element ").append(qualified).append(" { ").append(elements);
+              out.append(" }\n");
+              out.append("delete element ").append(qualified).append(" { ").append(bare);
+              out.append(" }\n");
+              out.append("add element ").append(qualified).append(" { ").append(elements);
+              out.append(" }\n");
             });
-        List<Map.Entry<InetAddress, Instant>> lasting = lasting(timed, now);
-        if (lasting.isEmpty()) {
-          continue;
-        }
-        String qualified = "inet " + table + " " + setName(chain, plan, i, family);
-        String elements = timedElements(lasting, now);
-        String bare =
-            lasting.stream()
-                .map(grant -> IpAddresses.format(grant.getKey()))
-                .collect(Collectors.joining(", "));
-        out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
-        out.append("delete element ").append(qualified).append(" { ").append(bare).append(" }\n");
-        out.append("add element ").append(qualified).append(" { ").append(elements).append(" }\n");
-      }
-    }
     return out.toString();
+  }
+
+  /**
+   * What {@link #grant} writes, by host set in rendering order: the elements of the additions'
+   * addresses that last at {@code now}, each with its end; sets it does not touch are left out.
+   *
+   * @param plan the plan before the additions
+   */
+  static Map<String, Map<SetElement, Instant>> granting(
+      ChainName chain,
+      EnforcementPlan plan,
+      Map<HostName, Map<InetAddress, Instant>> additions,
+      Instant now) {
+    HostSets hostSets = HostSets.of(plan);
+    Set<InetAddress> added = new HashSet<>();
+    additions.values().forEach(until -> added.addAll(until.keySet()));
+    // Only the grants of the added addresses decide what the grant writes: the plan after it,
+    // reduced to those, so that a grant does not copy every grant the container holds.
+    Map<HostName, Map<InetAddress, Instant>> relevant = new HashMap<>();
+    plan.grants()
+        .forEach(
+            (name, until) ->
+                until.forEach(
+                    (address, end) -> {
+                      if (added.contains(address)) {
+                        relevant.computeIfAbsent(name, n -> new HashMap<>()).put(address, end);
+                      }
+                    }));
+    EnforcementPlan after = plan.withGrants(withAdditions(relevant, additions));
+    Map<String, Map<SetElement, Instant>> bySet = new LinkedHashMap<>();
+    hostSetNames(chain, hostSets).forEach(set -> bySet.put(set, new TreeMap<>()));
+    for (Family family : Family.values()) {
+      hostSets
+          .granted(after, family)
+          .forEach(
+              (element, until) -> {
+                if (until.isAfter(now)) {
+                  bySet
+                      .computeIfAbsent(setOf(chain, element), set -> new TreeMap<>())
+                      .put(element, until);
+                }
+              });
+    }
+    bySet.values().removeIf(Map::isEmpty);
+    return bySet;
+  }
+
+  /** {@code granted} with {@code additions} in it: a name's addition replaces its grant. */
+  static Map<HostName, Map<InetAddress, Instant>> withAdditions(
+      Map<HostName, Map<InetAddress, Instant>> granted,
+      Map<HostName, Map<InetAddress, Instant>> additions) {
+    Map<HostName, Map<InetAddress, Instant>> merged = new LinkedHashMap<>();
+    granted.forEach((grantee, until) -> merged.put(grantee, new LinkedHashMap<>(until)));
+    additions.forEach(
+        (grantee, until) ->
+            merged.computeIfAbsent(grantee, g -> new LinkedHashMap<>()).putAll(until));
+    return merged;
   }
 
   /**
    * One transaction that removes a container's rule set: its dispatch elements, chain and sets. The
    * chain is deleted through add-flush-delete, so an absent chain is no error; so are absent
-   * elements and absent sets of the names {@link ChainName#setName} makes.
+   * elements and absent host sets ({@link ChainName#setName}).
    *
    * @param dispatched the source addresses that the maps may send to {@code chain}
-   * @param setNames the sets of {@code chain}: names it makes, or others that exist now
+   * @param setNames the sets of {@code chain}: its host sets, or others that exist now
    * @param redirected the addresses of the rule set the redirect sets may hold
    */
   String remove(
@@ -443,13 +491,13 @@ final class NftRenderer {
   }
 
   /**
-   * Deletes sets: those of the names {@link ChainName#setName} makes whether or not they exist
-   * (add, then delete), any other by name (it must exist).
+   * Deletes sets: host sets ({@link ChainName#setName}) whether or not they exist (add, then
+   * delete), any other by name (it must exist).
    */
   private void appendDiscardedSets(StringBuilder out, Collection<String> sets) {
     for (String set : sets) {
       String qualified = "inet " + table + " " + set;
-      if (ChainName.ofSet(set).isPresent()) {
+      if (ChainName.isHostSet(set)) {
         out.append("add set ").append(qualified).append(setType(set)).append('\n');
       }
       out.append("delete set ").append(qualified).append('\n');
@@ -457,45 +505,68 @@ final class NftRenderer {
   }
 
   /**
-   * The address sets of the container, each with its resolved addresses (those without a timeout),
-   * in rendering order.
+   * The container's host sets, each with its elements without a timeout (resolved addresses), in
+   * rendering order; none when the plan names no host.
    */
-  static Map<String, Set<InetAddress>> sets(ChainName chain, EnforcementPlan plan) {
-    Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-    List<HostName> names = plan.names();
-    for (int i = 0; i < names.size(); i++) {
-      for (Family family : Family.values()) {
-        sets.put(setName(chain, plan, i, family), plan.addresses(names.get(i), family));
-      }
+  static Map<String, Set<SetElement>> sets(ChainName chain, EnforcementPlan plan) {
+    HostSets hostSets = HostSets.of(plan);
+    Map<String, Set<SetElement>> sets = new LinkedHashMap<>();
+    hostSetNames(chain, hostSets).forEach(set -> sets.put(set, new TreeSet<>()));
+    for (Family family : Family.values()) {
+      hostSets
+          .resolved(plan, family)
+          .forEach(
+              element ->
+                  sets.computeIfAbsent(setOf(chain, element), set -> new TreeSet<>()).add(element));
     }
     return sets;
   }
 
   /**
-   * The grants of the container's address sets, by set: each granted address with its grant's end;
-   * an address its name also resolves to is left out (it is there without a timeout).
+   * The grants of the container's host sets, by set: each element with a timeout and the end of its
+   * grant ({@link HostSets#granted}); an element a resolved address holds is left out.
    */
-  static Map<String, Map<InetAddress, Instant>> grants(ChainName chain, EnforcementPlan plan) {
-    Map<String, Map<InetAddress, Instant>> grants = new LinkedHashMap<>();
-    List<HostName> names = plan.names();
-    for (int i = 0; i < names.size(); i++) {
-      for (Family family : Family.values()) {
-        Map<InetAddress, Instant> granted = new LinkedHashMap<>(plan.granted(names.get(i), family));
-        granted.keySet().removeAll(plan.addresses(names.get(i), family));
-        grants.put(setName(chain, plan, i, family), granted);
-      }
+  static Map<String, Map<SetElement, Instant>> grants(ChainName chain, EnforcementPlan plan) {
+    HostSets hostSets = HostSets.of(plan);
+    Map<String, Map<SetElement, Instant>> grants = new LinkedHashMap<>();
+    hostSetNames(chain, hostSets).forEach(set -> grants.put(set, new TreeMap<>()));
+    for (Family family : Family.values()) {
+      hostSets
+          .granted(plan, family)
+          .forEach(
+              (element, until) ->
+                  grants
+                      .computeIfAbsent(setOf(chain, element), set -> new TreeMap<>())
+                      .put(element, until));
     }
     return grants;
+  }
+
+  /**
+   * The container's host sets in rendering order: per family, the set of single ports and, when
+   * some element is a range, the set of ranges; none without host lines.
+   */
+  private static List<String> hostSetNames(ChainName chain, HostSets hostSets) {
+    List<String> names = new ArrayList<>();
+    if (!hostSets.isEmpty()) {
+      for (Family family : Family.values()) {
+        names.add(chain.setName(family, false));
+        if (hostSets.hasRanges()) {
+          names.add(chain.setName(family, true));
+        }
+      }
+    }
+    return names;
+  }
+
+  /** The host set that holds {@code element}. */
+  private static String setOf(ChainName chain, SetElement element) {
+    return chain.setName(Family.of(element.address()), !element.ports().isSinglePort());
   }
 
   /** The sources whose port-53 traffic the plan redirects to its DNS filter: all or none. */
   static List<InetAddress> redirects(EnforcementPlan plan) {
     return plan.dnsFilter() == null ? List.of() : plan.sources();
-  }
-
-  /** The set of the {@code index}-th name in {@code family}: timed when the plan takes grants. */
-  private static String setName(ChainName chain, EnforcementPlan plan, int index, Family family) {
-    return chain.setName(index, family == Family.IPV6, plan.dnsFilter() != null);
   }
 
   /** The container chain's rules, in listing form. */
@@ -512,7 +583,6 @@ final class NftRenderer {
                 + " meta l4proto { tcp, udp } th dport 53 counter accept");
       }
     }
-    List<HostName> names = plan.names();
     for (Allow allow : plan.allows()) {
       String ports = ports(allow);
       out.addAll(
@@ -527,18 +597,7 @@ final class NftRenderer {
 
                     @Override
                     public List<String> addressSet(HostName name) {
-                      int index = names.indexOf(name);
-                      return List.of(
-                          match(Family.IPV4)
-                              + "@"
-                              + setName(chain, plan, index, Family.IPV4)
-                              + " "
-                              + ports,
-                          match(Family.IPV6)
-                              + "@"
-                              + setName(chain, plan, index, Family.IPV6)
-                              + " "
-                              + ports);
+                      return List.of(); // the host sets' rules below carry every host line
                     }
 
                     @Override
@@ -546,6 +605,13 @@ final class NftRenderer {
                       return List.of(ports);
                     }
                   }));
+    }
+    for (String set : hostSetNames(chain, HostSets.of(plan))) {
+      out.add(
+          match(set.endsWith("6") ? Family.IPV6 : Family.IPV4)
+              + ". meta l4proto . th dport @"
+              + set
+              + " counter accept");
     }
     if (plan.logDenied()) {
       // Port 53 is never opened by an allow line: what reaches here went to another resolver.
@@ -599,37 +665,48 @@ final class NftRenderer {
     return sorted.stream().map(IpNetwork::toString).collect(Collectors.joining(", ", "{ ", " }"));
   }
 
+  /**
+   * A host set's declaration: grants have a timeout; ranges of ports are intervals, single ports
+   * hashed (an interval set's every update costs time in proportion to what it holds).
+   */
   private static String setType(String set) {
     return " { type "
-        + (set.endsWith("_6") ? "ipv6_addr" : "ipv4_addr")
-        + ";"
-        + (ChainName.isTimed(set) ? " flags timeout;" : "")
-        + " }";
+        + (set.endsWith("6") ? "ipv6_addr" : "ipv4_addr")
+        + " . inet_proto . inet_service; flags "
+        + (ChainName.holdsRanges(set) ? "interval, timeout" : "timeout")
+        + "; }";
   }
 
   /**
-   * Declares {@code set} if missing and refills it: {@code addresses} without a timeout, and each
-   * of {@code granted} that {@code addresses} lacks with the time it has left at {@code now}.
+   * Declares {@code set} if missing and refills it: {@code resolved} without a timeout, and each of
+   * {@code granted} that {@code resolved} lacks with the time it has left at {@code now}.
+   *
+   * <p>Only ever after {@code flush set}: adding an element that is there replaces its timeout,
+   * both ways (kernel 6.18: adding one without a timeout over a grant makes it permanent; with one
+   * over a resolved element makes it expire), so elements without a timeout go into an emptied set
+   * only, and {@link #grant} leaves out those a resolved address holds.
    */
   private void appendSet(
       StringBuilder out,
       String set,
-      Set<InetAddress> addresses,
-      Map<InetAddress, Instant> granted,
+      Set<SetElement> resolved,
+      Map<SetElement, Instant> granted,
       Instant now) {
     String qualified = "inet " + table + " " + set;
     out.append("add set ").append(qualified).append(setType(set)).append('\n');
     out.append("flush set ").append(qualified).append('\n');
-    if (!addresses.isEmpty()) {
+    if (!resolved.isEmpty()) {
       out.append("add element ")
           .append(qualified)
-          .append(' ')
-          .append(anonymousSet(List.copyOf(addresses)).replaceFirst("^([^{].*)$", "{ $1 }"))
-          .append('\n');
+          .append(
+              resolved.stream()
+                  .sorted()
+                  .map(SetElement::toString)
+                  .collect(Collectors.joining(", ", " { ", " }\n")));
     }
-    Map<InetAddress, Instant> timed = new LinkedHashMap<>(granted);
-    timed.keySet().removeAll(addresses);
-    List<Map.Entry<InetAddress, Instant>> lasting = lasting(timed, now);
+    Map<SetElement, Instant> timed = new LinkedHashMap<>(granted);
+    timed.keySet().removeAll(resolved);
+    List<Map.Entry<SetElement, Instant>> lasting = lasting(timed, now);
     if (!lasting.isEmpty()) {
       out.append("add element ")
           .append(qualified)
@@ -639,12 +716,12 @@ final class NftRenderer {
     }
   }
 
-  /** The grants that have not ended at {@code now}, sorted by address. */
-  private static List<Map.Entry<InetAddress, Instant>> lasting(
-      Map<InetAddress, Instant> granted, Instant now) {
+  /** The grants that have not ended at {@code now}, sorted by element. */
+  private static List<Map.Entry<SetElement, Instant>> lasting(
+      Map<SetElement, Instant> granted, Instant now) {
     return granted.entrySet().stream()
         .filter(grant -> grant.getValue().isAfter(now))
-        .sorted(Map.Entry.comparingByKey(Comparator.comparing(IpNetwork::host)))
+        .sorted(Map.Entry.comparingByKey())
         .collect(Collectors.toList());
   }
 
@@ -652,13 +729,13 @@ final class NftRenderer {
    * {@code a timeout 1500ms, b timeout ...}: each of {@code lasting} with the time it has left at
    * {@code now}, rounded up to a millisecond.
    */
-  private static String timedElements(List<Map.Entry<InetAddress, Instant>> lasting, Instant now) {
+  private static String timedElements(List<Map.Entry<SetElement, Instant>> lasting, Instant now) {
     return lasting.stream()
         .map(
             grant -> {
               Duration left = Duration.between(now, grant.getValue());
               long millis = left.toMillis() + (left.toNanosPart() % 1_000_000 == 0 ? 0 : 1);
-              return IpAddresses.format(grant.getKey()) + " timeout " + millis + "ms";
+              return grant.getKey() + " timeout " + millis + "ms";
             })
         .collect(Collectors.joining(", "));
   }

@@ -51,13 +51,13 @@ import org.jspecify.annotations.Nullable;
  * Unlike {@code nft -f -}'s file, the pipe can be cut: if this process dies while writing a line,
  * nft reads a prefix of it, then end of file, and runs that prefix as a line. The prefix cannot
  * widen anything. A write of at most {@code PIPE_BUF} bytes (4096 on Linux; a grant line with its
- * marker is shorter unless it carries dozens of addresses) arrives whole or not at all. A longer
- * one cut inside a command leaves an unfinished command: every grant command ends with the {@code
- * }} that closes its element list, and the list holds no other brace, so the cut line is a syntax
- * error and nft sends nothing. Cut between commands, it is the grant's first commands: for each set
- * the same addresses are added (with the new timeout, or keeping an earlier one), or added and
- * deleted again, and later sets are untouched; never an address the whole grant would not have
- * added. The kernel suite feeds nft such prefixes.
+ * marker is shorter unless it carries dozens of elements: addresses times the pieces of ports their
+ * names' lines cover) arrives whole or not at all. A longer one cut inside a command leaves an
+ * unfinished command: every grant command ends with the {@code }} that closes its element list, and
+ * the list holds no other brace, so the cut line is a syntax error and nft sends nothing. Cut
+ * between commands, it is the grant's first commands: for each set the same elements are added
+ * (with the new timeout), or added and deleted again, and later sets are untouched; never an
+ * address the whole grant would not have added. The kernel suite feeds nft such prefixes.
  *
  * <h2>Memory</h2>
  *

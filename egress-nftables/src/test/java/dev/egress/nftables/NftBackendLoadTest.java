@@ -20,6 +20,7 @@ import dev.egress.process.Command;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessTimeoutException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -129,10 +130,11 @@ class NftBackendLoadTest {
         + " }\n\t}\n"
         + "\tset "
         + chain
-        + "_h0_4 {\n\t\ttype ipv4_addr\n\t\telements = { 10.99.0.10 }\n\t}\n"
+        + "_4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n\t\tflags interval,timeout\n"
+        + "\t\telements = { 10.99.0.10 . tcp . 443 }\n\t}\n"
         + "\tset "
         + chain
-        + "_h0_6 {\n\t\ttype ipv6_addr\n\t}\n"
+        + "_6 {\n\t\ttype ipv6_addr . inet_proto . inet_service\n\t\tflags interval,timeout\n\t}\n"
         + extraSets
         + "\tchain "
         + chain
@@ -217,7 +219,7 @@ class NftBackendLoadTest {
     String script = calls.get(0);
     assertTrue(script.contains("delete element inet egress src4 { 10.77.0.9 }\n"), script);
     assertTrue(script.contains("delete set inet egress " + CHAIN.value() + "_h3_4\n"), script);
-    assertFalse(script.contains("delete set inet egress " + CHAIN.value() + "_h0_4"), script);
+    assertFalse(script.contains("delete set inet egress " + CHAIN.value() + "_4\n"), script);
   }
 
   @Test
@@ -277,8 +279,16 @@ class NftBackendLoadTest {
     assertFalse(isIntact(), "an extra set of its naming");
     listing = listingOf(", 10.77.0.9 : jump " + CHAIN.value(), "");
     assertFalse(isIntact(), "an extra dispatch element");
-    listing = listingOf("", "").replace("elements = { 10.99.0.10 }", "elements = { 10.99.0.11 }");
-    assertFalse(isIntact(), "another element");
+    listing =
+        listingOf("", "")
+            .replace(
+                "elements = { 10.99.0.10 . tcp . 443 }", "elements = { 10.99.0.11 . tcp . 443 }");
+    assertFalse(isIntact(), "another address");
+    listing =
+        listingOf("", "")
+            .replace(
+                "elements = { 10.99.0.10 . tcp . 443 }", "elements = { 10.99.0.10 . tcp . 1-443 }");
+    assertFalse(isIntact(), "more ports");
     listing = listingOf("", "").replace("\t\tcounter goto deny\n", "");
     assertFalse(isIntact(), "no final reject");
     listing = listingOf("", "").replace("elements = { \"br0\" }", "elements = { \"br1\" }");
@@ -394,11 +404,17 @@ class NftBackendLoadTest {
     List<String> lines = nft.log();
     assertEquals(2, lines.size(), lines.toString());
     assertTrue(
-        lines.get(0).startsWith("add element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 timeout "),
+        lines
+            .get(0)
+            .startsWith(
+                "add element inet egress " + CHAIN + "_4 { 192.0.2.11 . tcp . 443 timeout "),
         lines.get(0));
     assertTrue(
-        lines.get(0).contains("; delete element inet egress " + CHAIN + "_t0_4 { 192.0.2.11 }"));
-    assertTrue(lines.get(0).contains(CHAIN + "_t0_6 { 2001:db8::11 timeout "), lines.get(0));
+        lines
+            .get(0)
+            .contains("; delete element inet egress " + CHAIN + "_4 { 192.0.2.11 . tcp . 443 }"));
+    assertTrue(
+        lines.get(0).contains(CHAIN + "_6 { 2001:db8::11 . tcp . 443 timeout "), lines.get(0));
     assertEquals(":egress-done 1", lines.get(1));
     assertTrue(nft.allGone(), "close() killed the session");
   }
@@ -426,6 +442,29 @@ class NftBackendLoadTest {
     assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
     assertEquals(List.of(nft.command().get(0) + " list table inet egress"), calls, "the read-back");
     assertTrue(nft.allGone(), "the session and its sleep were killed");
+  }
+
+  @Test
+  void aGrant_killedAtItsTimeout_isInPlace_onlyWhenItsElementHasTheTimeItGave(
+      @TempDir Path sessionDir) throws Exception {
+    FakeNftSession nft = new FakeNftSession(sessionDir);
+    nft.mode(FakeNftSession.Mode.HANG);
+    NftBackend granting = granting(nft, Duration.ofMillis(500));
+    Map<HostName, Map<InetAddress, Instant>> grant =
+        Map.of(API, Map.of(IpAddresses.parse("192.0.2.11"), Instant.now().plusSeconds(60)));
+    String committed = "10.99.0.10 . tcp . 443, 192.0.2.11 . tcp . 443 timeout 1m expires 59s";
+    listing = listingOf("", "").replace("10.99.0.10 . tcp . 443", committed);
+
+    granting.grant(CHAIN, filtered(), grant);
+
+    // An earlier grant's element, 10 s left: the renewal to 60 s did not commit.
+    listing =
+        listingOf("", "")
+            .replace("10.99.0.10 . tcp . 443", committed.replace("expires 59s", "expires 10s"));
+    NftException e =
+        assertThrows(NftException.class, () -> granting.grant(CHAIN, filtered(), grant));
+    assertTrue(e.getMessage().contains("is not in place"), e.getMessage());
+    assertTrue(nft.allGone(), "the sessions were killed");
   }
 
   /** {@code listing} as nft prints it after traffic: each counter with {@code packets} packets. */
@@ -497,7 +536,9 @@ class NftBackendLoadTest {
   void check_afterAMemoHit_findsASetElementChanged() throws Exception {
     checkTwiceWithAMemoHit();
 
-    listing = counted(listingOf("", ""), 7).replace("{ 10.99.0.10 }", "{ 10.99.0.11 }");
+    listing =
+        counted(listingOf("", ""), 7)
+            .replace("{ 10.99.0.10 . tcp . 443 }", "{ 10.99.0.11 . tcp . 443 }");
     assertFalse(checkedIntact(rules().plan()));
     assertEquals(2, backend.checkComparisons());
   }

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,14 +33,16 @@ class NftBackendReadBackTest {
       \t\telements = { 10.77.0.2 : jump c_a_0123456789ab, 10.77.0.3 : jump c_b_0123456789ab }
       \t}
 
-      \tset c_a_0123456789ab_h0_4 {
-      \t\ttype ipv4_addr
-      \t\telements = { 10.99.0.11, 10.99.0.12,
-      \t\t\t     10.99.0.13 }
+      \tset c_a_0123456789ab_4 {
+      \t\ttype ipv4_addr . inet_proto . inet_service
+      \t\tflags interval,timeout
+      \t\telements = { 10.99.0.12 . tcp . 443, 10.99.0.11 . tcp . 443,
+      \t\t\t     10.99.0.13 . tcp . 443, 10.99.0.9 . tcp . 443 timeout 1m expires 50s }
       \t}
 
-      \tset c_a_0123456789ab_h0_6 {
-      \t\ttype ipv6_addr
+      \tset c_a_0123456789ab_6 {
+      \t\ttype ipv6_addr . inet_proto . inet_service
+      \t\tflags interval,timeout
       \t}
 
       \tchain forward {
@@ -51,7 +52,7 @@ class NftBackendReadBackTest {
 
       \tchain c_a_0123456789ab {
       \t\tct state established ct direction original counter packets 9 bytes 900 accept
-      \t\tip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter packets 4 bytes 240 accept
+      \t\tip daddr . meta l4proto . th dport @c_a_0123456789ab_4 counter packets 4 bytes 240 accept
       \t\tcounter packets 1 bytes 60 goto deny
       \t}
       }
@@ -86,9 +87,12 @@ class NftBackendReadBackTest {
 
     List<NftBackend.LoadedRuleSet> loaded = backend.loaded();
 
-    Map<String, Set<InetAddress>> sets = new LinkedHashMap<>();
-    sets.put("c_a_0123456789ab_h0_4", Set.of(ip("10.99.0.11"), ip("10.99.0.12"), ip("10.99.0.13")));
-    sets.put("c_a_0123456789ab_h0_6", Set.of());
+    // Without the grants (elements with a timeout), in address order, as nft lists them.
+    Map<String, List<String>> sets = new LinkedHashMap<>();
+    sets.put(
+        "c_a_0123456789ab_4",
+        List.of("10.99.0.11 . tcp . 443", "10.99.0.12 . tcp . 443", "10.99.0.13 . tcp . 443"));
+    sets.put("c_a_0123456789ab_6", List.of());
     assertEquals(
         List.of(
             new NftBackend.LoadedRuleSet(
@@ -96,7 +100,7 @@ class NftBackendReadBackTest {
                 List.of(ip("10.77.0.2")),
                 List.of(
                     "ct state established ct direction original counter accept",
-                    "ip daddr @c_a_0123456789ab_h0_4 tcp dport 443 counter accept",
+                    "ip daddr . meta l4proto . th dport @c_a_0123456789ab_4 counter accept",
                     "counter goto deny"),
                 sets),
             new NftBackend.LoadedRuleSet(

@@ -16,6 +16,7 @@ import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.lab.LabContainer;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.Outcome;
+import dev.egress.plan.Family;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -362,19 +363,19 @@ class NftEgressEnforcerKernelTest {
           command =
               "delete element "
                   + table
-                  + chain.setName(0, false, false)
+                  + chain.setName(Family.IPV4, false)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(0))
-                  + " }";
+                  + " . tcp . 443 }";
           break;
         case ADD_A_SET_ELEMENT:
           command =
               "add element "
                   + table
-                  + chain.setName(0, false, false)
+                  + chain.setName(Family.IPV4, false)
                   + " { "
                   + IpAddresses.format(NetnsLab.web(1))
-                  + " }";
+                  + " . tcp . 443 }";
           break;
         case DISPATCH_ANOTHER_ADDRESS_TO_IT:
           command =
@@ -387,7 +388,7 @@ class NftEgressEnforcerKernelTest {
                   + " }";
           break;
         default:
-          command = "add set " + table + chain.setName(7, false, false) + " { type ipv4_addr; }";
+          command = "add set " + table + chain.value() + "_h7_4 { type ipv4_addr; }";
       }
       List<String> argv = new ArrayList<>(List.of("nft"));
       argv.addAll(List.of(command.split(" ")));
@@ -461,6 +462,50 @@ class NftEgressEnforcerKernelTest {
       assertTrue(backend.isIntact(rules.name(), rules.plan()), "reinstalled whole");
       assertEquals(enforced, reach(c1, c2));
       assertEquals(List.of(), enforcer.checkHealth(), "and it stays repaired");
+    }
+  }
+
+  @Test
+  void aRuleSetOfTheEarlierPerNameLayout_isReplacedByHostSets_whenTheUpgradedLauncherAttaches(
+      @TempDir Path dir) throws Exception {
+    lab.names().set(API, Duration.ofMinutes(5), NetnsLab.web(0));
+    LabContainer c1 = lab.container(1);
+    ChainName chain = ChainName.forContainer(c1.id());
+    String c = "inet egress " + chain;
+    try (NftEgressEnforcer enforcer = LabNft.enforcer(lab).resolver(lab.names()).build()) {
+      enforcer.attach(c1.endpoint(), apiPolicy());
+    }
+    // What an earlier release loaded for the same policy: two sets per host name, rules on them.
+    Path earlier =
+        Files.writeString(
+            dir.resolve("earlier.nft"),
+            String.join(
+                "\n",
+                "flush chain " + c,
+                "delete set " + c + "_4",
+                "delete set " + c + "_6",
+                "add set " + c + "_h0_4 { type ipv4_addr; }",
+                "add set " + c + "_h0_6 { type ipv6_addr; }",
+                "add element " + c + "_h0_4 { " + IpAddresses.format(NetnsLab.web(0)) + " }",
+                "add rule " + c + " ct state established ct direction original counter accept",
+                "add rule " + c + " ip daddr @" + chain + "_h0_4 tcp dport 443 counter accept",
+                "add rule " + c + " ip6 daddr @" + chain + "_h0_6 tcp dport 443 counter accept",
+                "add rule " + c + " counter goto deny",
+                ""));
+    lab.exec(lab.hostNamespace(), "nft", "-f", earlier.toString());
+    assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443), "the earlier layout's meaning");
+
+    // The upgraded launcher starts as after any restart: reconcile, then attach what runs.
+    try (NftEgressEnforcer upgraded = LabNft.enforcer(lab).resolver(lab.names()).build()) {
+      upgraded.reconcile(Set.of(c1.id()));
+      upgraded.attach(c1.endpoint(), apiPolicy());
+
+      String table = lab.exec(lab.hostNamespace(), "nft", "list", "table", "inet", "egress");
+      assertFalse(table.contains("_h0_"), "the per-name sets are gone:\n" + table);
+      assertTrue(table.contains("@" + chain.setName(Family.IPV4, false)), table);
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443));
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443));
+      assertEquals(List.of(), upgraded.checkHealth(), "intact after the upgrade");
     }
   }
 

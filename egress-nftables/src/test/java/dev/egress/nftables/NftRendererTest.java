@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.plan.EnforcementPlan;
+import dev.egress.plan.Family;
 import dev.egress.policy.Destination;
 import dev.egress.policy.DnsRule;
 import dev.egress.policy.EgressPolicy;
@@ -63,12 +64,22 @@ class NftRendererTest {
   }
 
   @Test
-  void anAddressSet_isKnownAsItsChains_andOtherSetsAsNoChains() {
+  void hostSetsAndEarlierPerNameSets_areKnownAsTheirChains_andOtherSetsAsNoChains() {
     ChainName chain = ChainName.forContainer(ContainerId.of("agent-1"));
-    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true, false)));
-    assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.setName(3, true, true)));
-    assertTrue(ChainName.isTimed(chain.setName(3, true, true)));
-    assertFalse(ChainName.isTimed(chain.setName(3, true, false)));
+    for (Family family : Family.values()) {
+      for (boolean ranges : List.of(false, true)) {
+        String set = chain.setName(family, ranges);
+        assertEquals(java.util.Optional.of(chain), ChainName.ofSet(set));
+        assertTrue(ChainName.isHostSet(set), set);
+        assertEquals(ranges, ChainName.holdsRanges(set), set);
+      }
+    }
+    assertEquals(chain.value() + "_4", chain.setName(Family.IPV4, false));
+    assertEquals(chain.value() + "_r6", chain.setName(Family.IPV6, true));
+    for (String earlier : List.of("_h3_6", "_t0_4")) {
+      assertEquals(java.util.Optional.of(chain), ChainName.ofSet(chain.value() + earlier));
+      assertFalse(ChainName.isHostSet(chain.value() + earlier), earlier);
+    }
     assertEquals(java.util.Optional.empty(), ChainName.ofSet("links"));
     assertEquals(java.util.Optional.empty(), ChainName.ofSet(chain.value() + "_hand_made"));
   }
@@ -100,22 +111,22 @@ class NftRendererTest {
             + "\n"
             + "add set inet egress "
             + n
-            + "_h0_4 { type ipv4_addr; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
-            + "_h0_4\n"
+            + "_4\n"
             + "add element inet egress "
             + n
-            + "_h0_4 { 160.79.104.10 }\n"
+            + "_4 { 160.79.104.10 . tcp . 443 }\n"
             + "add set inet egress "
             + n
-            + "_h0_6 { type ipv6_addr; }\n"
+            + "_6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
-            + "_h0_6\n"
+            + "_6\n"
             + "add element inet egress "
             + n
-            + "_h0_6 { 2607:6bc0::10 }\n"
+            + "_6 { 2607:6bc0::10 . tcp . 443 }\n"
             + "add rule inet egress "
             + n
             + " ct state established ct direction original counter accept\n"
@@ -132,14 +143,14 @@ class NftRendererTest {
             + " counter accept\n"
             + "add rule inet egress "
             + n
-            + " ip daddr @"
+            + " ip daddr . meta l4proto . th dport @"
             + n
-            + "_h0_4 tcp dport 443 counter accept\n"
+            + "_4 counter accept\n"
             + "add rule inet egress "
             + n
-            + " ip6 daddr @"
+            + " ip6 daddr . meta l4proto . th dport @"
             + n
-            + "_h0_6 tcp dport 443 counter accept\n"
+            + "_6 counter accept\n"
             + "add rule inet egress "
             + n
             + " meta l4proto { tcp, udp } th dport 53 limit rate 50/second burst 100 packets"
@@ -193,34 +204,35 @@ class NftRendererTest {
     Rules rules =
         new Rules(resolved.name(), resolved.container(), resolved.policy(), Resolutions.none());
     String script = RENDERER.install(rules.chain(), rules.plan());
-    assertFalse(script.contains("add element inet egress " + rules.name() + "_h0"), script);
-    assertTrue(script.contains("flush set inet egress " + rules.name() + "_h0_4"), script);
+    assertFalse(script.contains("add element inet egress " + rules.name() + "_"), script);
+    assertTrue(script.contains("flush set inet egress " + rules.name() + "_4\n"), script);
+    assertTrue(script.contains("flush set inet egress " + rules.name() + "_6\n"), script);
   }
 
   @Test
-  void refresh_refillsOnlyTheChangedNamesSets() {
+  void refresh_refillsTheHostSets_whenAChangedNameIsTheRuleSets() {
     Rules rules = nanoclawLike(false);
     String n = rules.name().value();
     assertEquals(
         ""
             + "add set inet egress "
             + n
-            + "_h0_4 { type ipv4_addr; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
-            + "_h0_4\n"
+            + "_4\n"
             + "add element inet egress "
             + n
-            + "_h0_4 { 160.79.104.10 }\n"
+            + "_4 { 160.79.104.10 . tcp . 443 }\n"
             + "add set inet egress "
             + n
-            + "_h0_6 { type ipv6_addr; }\n"
+            + "_6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }\n"
             + "flush set inet egress "
             + n
-            + "_h0_6\n"
+            + "_6\n"
             + "add element inet egress "
             + n
-            + "_h0_6 { 2607:6bc0::10 }\n",
+            + "_6 { 2607:6bc0::10 . tcp . 443 }\n",
         RENDERER.refresh(rules.chain(), rules.plan(), Set.of(API), Instant.EPOCH));
     assertEquals(
         "",
@@ -249,7 +261,10 @@ class NftRendererTest {
             + "\n"
             + "add set inet egress "
             + n
-            + "_h0_4 { type ipv4_addr; }\n"
+            + "_4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
+            + "delete set inet egress "
+            + n
+            + "_4\n"
             + "delete set inet egress "
             + n
             + "_h0_4\n"
@@ -259,7 +274,7 @@ class NftRendererTest {
         RENDERER.remove(
             chain,
             List.of(IpAddresses.parse("172.17.0.2")),
-            List.of(n + "_h0_4", n + "_hand_made"),
+            List.of(n + "_4", n + "_h0_4", n + "_hand_made"),
             List.of()));
   }
 
@@ -285,9 +300,6 @@ class NftRendererTest {
             + n
             + " }\n"
             + "delete element inet egress src6 { fd00:17::9 }\n"
-            + "add set inet egress "
-            + n
-            + "_h1_6 { type ipv6_addr; }\n"
             + "delete set inet egress "
             + n
             + "_h1_6\n",
@@ -464,7 +476,7 @@ class NftRendererTest {
                         IpAddresses.parse("192.0.2.12"),
                         now)));
     ChainName chain = ChainName.forContainer(box.id());
-    String set = chain.setName(0, false, true);
+    String set = chain.setName(Family.IPV4, false);
 
     String install = RENDERER.install(chain, plan, List.of(), List.of(), List.of(), List.of(), now);
 
@@ -472,28 +484,28 @@ class NftRendererTest {
         install.contains(
             "add set inet egress "
                 + set
-                + " { type ipv4_addr; flags timeout; }\n"
+                + " { type ipv4_addr . inet_proto . inet_service; flags timeout; }\n"
                 + "flush set inet egress "
                 + set
                 + "\n"
                 + "add element inet egress "
                 + set
-                + " { 192.0.2.10 }\n"
+                + " { 192.0.2.10 . tcp . 443 }\n"
                 + "add element inet egress "
                 + set
-                + " { 192.0.2.11 timeout 1500ms }\n"),
+                + " { 192.0.2.11 . tcp . 443 timeout 1500ms }\n"),
         install);
     assertTrue(install.contains("add element inet egress redirect4 { 10.213.0.2 }\n"), install);
     assertEquals(
         "add element inet egress "
             + set
-            + " { 192.0.2.11 timeout 30000ms }\n"
+            + " { 192.0.2.11 . tcp . 443 timeout 30000ms }\n"
             + "delete element inet egress "
             + set
-            + " { 192.0.2.11 }\n"
+            + " { 192.0.2.11 . tcp . 443 }\n"
             + "add element inet egress "
             + set
-            + " { 192.0.2.11 timeout 30000ms }\n",
+            + " { 192.0.2.11 . tcp . 443 timeout 30000ms }\n",
         RENDERER.grant(
             chain,
             plan,
@@ -503,5 +515,68 @@ class NftRendererTest {
         List.of("ip saddr @redirect4 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.213.0.1"),
         NftRenderer.dnsChainRules(filter));
     assertEquals(List.of(), NftRenderer.dnsChainRules(null));
+  }
+
+  @Test
+  void hostLinesWithRangesOfPorts_addIntervalSets_andAGrantGoesToTheSetOfEachPiece()
+      throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    InetAddress address = IpAddresses.parse("192.0.2.11");
+    HostName name = HostName.of("api.example.com");
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    ContainerEndpoint box =
+        new ContainerEndpoint(
+            ContainerId.of("box"), List.of(IpAddresses.parse("10.213.0.2")), filter);
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+            PolicyText.parse(
+                "allow api.example.com port 8000-8100\nallow cdn.example.com port 8080\n"
+                    + "dns filter\n",
+                "test"),
+            box,
+            Resolutions.none(),
+            filter);
+    ChainName chain = ChainName.forContainer(box.id());
+    String n = chain.value();
+
+    assertEquals(
+        List.of(
+            "ip daddr . meta l4proto . th dport @" + n + "_4 counter accept",
+            "ip daddr . meta l4proto . th dport @" + n + "_r4 counter accept",
+            "ip6 daddr . meta l4proto . th dport @" + n + "_6 counter accept",
+            "ip6 daddr . meta l4proto . th dport @" + n + "_r6 counter accept"),
+        RENDERER.chainRules(chain, plan).subList(2, 6));
+    assertTrue(
+        RENDERER
+            .install(chain, plan)
+            .contains(
+                "add set inet egress "
+                    + n
+                    + "_r4 { type ipv4_addr . inet_proto . inet_service;"
+                    + " flags interval, timeout; }\n"),
+        RENDERER.install(chain, plan));
+    assertEquals(
+        ""
+            + "add element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 timeout 5000ms }\n"
+            + "delete element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 }\n"
+            + "add element inet egress "
+            + n
+            + "_4 { 192.0.2.11 . tcp . 8080 timeout 5000ms }\n"
+            + "add element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079 timeout 5000ms,"
+            + " 192.0.2.11 . tcp . 8081-8100 timeout 5000ms }\n"
+            + "delete element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079, 192.0.2.11 . tcp . 8081-8100 }\n"
+            + "add element inet egress "
+            + n
+            + "_r4 { 192.0.2.11 . tcp . 8000-8079 timeout 5000ms,"
+            + " 192.0.2.11 . tcp . 8081-8100 timeout 5000ms }\n",
+        RENDERER.grant(chain, plan, Map.of(name, Map.of(address, now.plusSeconds(5))), now));
   }
 }
