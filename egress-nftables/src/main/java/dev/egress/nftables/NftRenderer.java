@@ -378,7 +378,6 @@ final class NftRenderer {
       EnforcementPlan plan,
       Map<HostName, Map<InetAddress, Instant>> additions,
       Instant now) {
-    HostSets hostSets = HostSets.of(plan);
     Set<InetAddress> added = new HashSet<>();
     additions.values().forEach(until -> added.addAll(until.keySet()));
     // Only the grants of the added addresses decide what the grant writes: the plan after it,
@@ -393,23 +392,11 @@ final class NftRenderer {
                         relevant.computeIfAbsent(name, n -> new HashMap<>()).put(address, end);
                       }
                     }));
-    EnforcementPlan after = plan.withGrants(withAdditions(relevant, additions));
-    Map<String, Map<SetElement, Instant>> bySet = new LinkedHashMap<>();
-    hostSetNames(chain, hostSets).forEach(set -> bySet.put(set, new TreeMap<>()));
-    for (Family family : Family.values()) {
-      hostSets
-          .granted(after, family)
-          .forEach(
-              (element, until) -> {
-                if (until.isAfter(now)) {
-                  bySet
-                      .computeIfAbsent(setOf(chain, element), set -> new TreeMap<>())
-                      .put(element, until);
-                }
-              });
-    }
-    bySet.values().removeIf(Map::isEmpty);
-    return bySet;
+    Map<String, Map<SetElement, Instant>> writes =
+        grants(chain, plan.withGrants(withAdditions(relevant, additions)));
+    writes.values().forEach(granted -> granted.values().removeIf(until -> !until.isAfter(now)));
+    writes.values().removeIf(Map::isEmpty);
+    return writes;
   }
 
   /** {@code granted} with {@code additions} in it: a name's addition replaces its grant. */
