@@ -52,9 +52,11 @@ import org.jspecify.annotations.Nullable;
  *   <li>Not root, the runner kills children before their parents, so a parent that acts on a
  *       child's death in the moment before its own SIGKILL arrives gets to act.
  *   <li>A process that left the tree before the timeout (a daemon that forked twice, a background
- *       job whose parent already exited) is no longer a descendant and is not found. If it holds
- *       the output open, the call ends at the timeout with a {@link ProcessTimeoutException} that
- *       says so, and the process keeps running.
+ *       job whose parent already exited) is no longer a descendant and is not found, and keeps
+ *       running. If it holds the output open, the call ends at the timeout with a {@link
+ *       ProcessTimeoutException} that says so, unless the program exited before the runner's
+ *       threads began to read: the JDK then closes the runner's end of the pipes, and the call
+ *       returns what was written until then.
  *   <li>A process forked after the runner listed the tree, whose parent then died before the next
  *       listing, escapes the same way.
  * </ul>

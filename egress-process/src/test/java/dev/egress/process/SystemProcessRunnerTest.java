@@ -308,7 +308,9 @@ class SystemProcessRunnerTest {
   @Test
   void run_whenABackgroundProcessHoldsTheOutputOpen_givesUpAtTheTimeout_andSaysWhy()
       throws Exception {
-    Path leaky = script("leaky", "sleep 300 & echo $! > " + written.file() + "; exit 0");
+    // The pause lets the runner's threads begin to read: a program that exits before that has its
+    // pipes closed by the JDK, and the call returns without waiting for the background process.
+    Path leaky = script("leaky", "sleep 300 & echo $! > " + written.file() + "; sleep 0.3; exit 0");
 
     ProcessTimeoutException e =
         assertThrows(
