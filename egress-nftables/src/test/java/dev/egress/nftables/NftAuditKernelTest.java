@@ -293,8 +293,9 @@ class NftAuditKernelTest {
    * Issue 16's flood: 100,000 refused datagrams in one burst from c1. The files stay under their
    * cap (without the rate limit the records would take some 25 MB, hundreds of times the cap);
    * every record of c1 is written or counted as dropped, the count in the summaries; c2's refusal
-   * during the flood is written; c3's attach takes at most twice as long as when idle (medians of
-   * five, measured here, on the same machine: a functional bound, not a performance figure).
+   * during the flood is written; c3's fastest attach takes at most twice as long as its fastest
+   * when idle (of five to nine, measured here, on the same machine: a functional bound, not a
+   * performance figure).
    */
   @Test
   void flood_keepsTheCap_countsWhatItDrops_othersRecordedAndAttachedInTime() throws Exception {
@@ -327,8 +328,12 @@ class NftAuditKernelTest {
       enforcer.attach(c1.endpoint(), policy());
       enforcer.attach(c2.endpoint(), policy());
       EgressPolicy policy = policy();
+      // Nine idle, and up to nine while the flood lasts (at least five). The fastest of each are
+      // compared: a shared machine's noise only adds time, and the medians differed from 0.7 to
+      // 2.4 times between runs with the same flood; a flood that held attaches up would
+      // slow every one of them, the fastest too.
       List<Long> idle = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
+      for (int i = 0; i < 9; i++) {
         idle.add(attachNanos(enforcer, c3, policy));
       }
 
@@ -338,7 +343,7 @@ class NftAuditKernelTest {
       Thread.sleep(200);
       assertEquals(Outcome.REFUSED, c2.tcp(NetnsLab.web(2), 443));
       List<Long> busy = new ArrayList<>();
-      while (busy.size() < 5) {
+      while (busy.size() < 5 || (busy.size() < 9 && flood.isAlive())) {
         busy.add(attachNanos(enforcer, c3, policy));
       }
       boolean floodStillRunning = flood.isAlive();
@@ -355,7 +360,7 @@ class NftAuditKernelTest {
               + " ns (flood still running after the attaches: "
               + floodStillRunning
               + ")";
-      latencyWithinTwiceIdle = median(busy) <= 2 * median(idle);
+      latencyWithinTwiceIdle = fastest(busy) <= 2 * fastest(idle);
       assertEquals(1, ofOthers.size(), ofOthers.toString());
       assertEquals(c2.id(), ofOthers.get(0).container());
       dropped = writer.dropped(c1.id());
@@ -416,8 +421,8 @@ class NftAuditKernelTest {
     return took;
   }
 
-  private static long median(List<Long> values) {
-    return values.stream().sorted().toList().get(values.size() / 2);
+  private static long fastest(List<Long> values) {
+    return values.stream().min(Long::compare).orElseThrow();
   }
 
   /** Waits until {@code count} stops growing for a second (at most a minute). */
