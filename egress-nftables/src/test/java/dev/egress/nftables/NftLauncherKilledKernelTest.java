@@ -49,6 +49,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class NftLauncherKilledKernelTest {
   private static final int RUNS_PER_SETTING = 26;
+  private static final String TMPDIR = "-Djava.io.tmpdir=";
   private static final int FILLER_DESTINATIONS = 3000;
 
   private static NetnsLab lab;
@@ -203,7 +204,12 @@ class NftLauncherKilledKernelTest {
                   "-XX:-UsePerfData",
                   "-XX:TieredStopAtLevel=1",
                   "-XX:+UseSerialGC",
-                  "-Djava.io.tmpdir=" + scratch),
+                  // A child between its fork and its exec then carries the launcher's arguments,
+                  // this directory among them, where posix_spawn's jspawnhelper carries none: a
+                  // launcher killed right after it started nft is not taken for one that left
+                  // nothing running (CI once saw the detach commit while the table was read).
+                  "-Djdk.lang.Process.launchMechanism=FORK",
+                  TMPDIR + scratch),
               guarded,
               marked("nft"),
               marked("conntrack"),
@@ -248,7 +254,11 @@ class NftLauncherKilledKernelTest {
               p ->
                   p.info()
                       .arguments()
-                      .map(args -> Arrays.stream(args).anyMatch(arg -> arg.startsWith(marker)))
+                      .map(
+                          args ->
+                              Arrays.stream(args)
+                                  .anyMatch(
+                                      arg -> arg.startsWith(marker) || arg.equals(TMPDIR + marker)))
                       .orElse(false))) {
         assertTrue(System.nanoTime() < deadline, "what the killed launcher started still runs");
         Thread.sleep(20);
