@@ -178,12 +178,7 @@ class AnswerCacheTest {
 
   @Test
   void lateAnswerOfAnAbandonedLookup_neverReplacesANewerAnswer() throws Exception {
-    upstream.answer(TTL, "192.0.2.1");
-    watch();
-    upstream.hold();
-    scheduler.advance(TTL); // the refresh is sent and hangs
-    List<FakeUpstream.Held> abandoned = upstream.held();
-    assertEquals(2, abandoned.size());
+    List<FakeUpstream.Held> abandoned = heldRefresh();
     scheduler.advance(QUERY); // it times out; the old address is kept in grace
     assertEquals(set("192.0.2.1"), status().addresses());
     assertTrue(status().inGrace());
@@ -207,12 +202,7 @@ class AnswerCacheTest {
     // while the thread applying the failure had not yet scheduled the retry: the manual scheduler
     // dated the retry from the moved clock and it never came (failed once in CI). Here the applying
     // thread is stopped where it schedules the retry, and status() is asked meanwhile.
-    upstream.answer(TTL, "192.0.2.1");
-    watch();
-    upstream.hold();
-    scheduler.advance(TTL); // the refresh is sent and held
-    List<FakeUpstream.Held> refresh = upstream.held();
-    assertEquals(2, refresh.size());
+    List<FakeUpstream.Held> refresh = heldRefresh();
     assertNull(status().lastError());
     refresh.get(0).answer(FakeUpstream.failed(FailureKind.SERVFAIL, clock.instant()));
     Thread applying =
@@ -359,6 +349,17 @@ class AnswerCacheTest {
     } finally {
       caller.shutdownNow();
     }
+  }
+
+  /** The name answered (192.0.2.1) and watched, then its refresh at the TTL's end sent and held. */
+  private List<FakeUpstream.Held> heldRefresh() {
+    upstream.answer(TTL, "192.0.2.1");
+    watch();
+    upstream.hold();
+    scheduler.advance(TTL);
+    List<FakeUpstream.Held> refresh = upstream.held();
+    assertEquals(2, refresh.size(), "one refresh: A and AAAA");
+    return refresh;
   }
 
   private Set<InetAddress> resolve() throws InterruptedException {
