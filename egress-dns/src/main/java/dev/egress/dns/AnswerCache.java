@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threads.</b> Thread-safe; each entry's changes happen under its lock, upstream calls and
  * subscriber notifications outside it. {@link #resolve} reads a fresh entry without locking and
- * otherwise waits, at most the query timeout, for the entry's lookup.
+ * otherwise waits, at most the query timeout, for the entry's lookup. {@link #status} reads each
+ * entry under its lock, so it never shows a lookup's result before the entry's next timer is set.
  */
 final class AnswerCache implements NameResolver, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AnswerCache.class);
@@ -214,13 +215,20 @@ final class AnswerCache implements NameResolver, AutoCloseable {
         : known;
   }
 
-  /** What is known about every cached name, sorted by name; never blocks on lookups. */
+  /**
+   * What is known about every cached name, sorted by name; never blocks on lookups. Each name is
+   * read under its lock: a lookup's result shows only once the name's next timer (its next query or
+   * grace end) is scheduled, which tests on a manual clock rely on before moving it.
+   */
   List<NameStatus> status() {
     Instant now = clock.instant();
     List<NameStatus> statuses = new ArrayList<>();
     for (CachedName entry : names.values()) {
-      statuses.add(
-          entry.known.status(entry.name, now, timings.grace(), subscribers.count(entry.name)));
+      Knowledge known;
+      synchronized (entry) {
+        known = entry.known;
+      }
+      statuses.add(known.status(entry.name, now, timings.grace(), subscribers.count(entry.name)));
     }
     statuses.sort(Comparator.comparing(NameStatus::name));
     return List.copyOf(statuses);

@@ -130,7 +130,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
 
   /**
    * What the resolver knows about every cached name, sorted by name: addresses, expiry, last error
-   * and grace. Does not block on lookups; safe to call at any time.
+   * and grace. Does not block on lookups; safe to call at any time. A lookup's result shows once
+   * the name's next query is scheduled.
    */
   public List<NameStatus> status() {
     return cache.status();

@@ -1018,6 +1018,11 @@ class DnsNameResolverTest {
     assertEquals(names.size() * 2 * expected, server.totalQueries());
   }
 
+  /**
+   * The status of {@code name}. A lookup's result shows here only once the resolver has scheduled
+   * what follows it, so a test may move the clock as soon as it sees the result; the server's query
+   * counts give no such promise.
+   */
   private NameStatus statusOf(String name) {
     return resolver.status().stream()
         .filter(status -> status.name().equals(host(name)))

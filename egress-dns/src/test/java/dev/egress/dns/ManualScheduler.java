@@ -50,6 +50,19 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
     }
   }
 
+  /**
+   * Runs {@code action} while other threads cannot schedule: a thread that calls {@link #schedule}
+   * meanwhile waits until it returns (both need this scheduler's lock).
+   */
+  synchronized void holdingSchedules(Action action) throws InterruptedException {
+    action.run();
+  }
+
+  /** What {@link #holdingSchedules} runs. */
+  interface Action {
+    void run() throws InterruptedException;
+  }
+
   /** How many tasks wait (cancelled ones excluded). */
   synchronized long pending() {
     return tasks.stream().filter(task -> !task.cancelled).count();
