@@ -164,7 +164,7 @@ public final class NftBackend implements FirewallBackend {
       @Nullable InetAddress dnsFilter,
       Clock clock) {
     this.command = Objects.requireNonNull(command, "command");
-    this.renderer = new NftRenderer(table, groups);
+    this.renderer = new NftRenderer(table, groups, TimeoutRenewal.ofRunningKernel());
     this.guard = Objects.requireNonNull(guard, "guard");
     this.procNet = Objects.requireNonNull(procNet, "procNet");
     this.dnsFilter = dnsFilter;
@@ -251,9 +251,10 @@ public final class NftBackend implements FirewallBackend {
    * One transaction through the grant session ({@link NftCommand#applyGrant}: a long-lived {@code
    * nft -i}, no process start): each added address goes into the container's host sets, one element
    * per piece of ports its name's lines cover ({@link HostSets}), with the time the latest grant of
-   * that element has left, replacing an earlier timeout (add, delete, add). An element a resolved
-   * address holds stays without a timeout. When the session is killed at its timeout, the table is
-   * read back as after a timed-out load: the grant succeeds only if what it wrote is in place.
+   * that element has left, replacing an earlier timeout (one add from Linux 6.12 on, else add,
+   * delete, add: {@link TimeoutRenewal}). An element a resolved address holds stays without a
+   * timeout. When the session is killed at its timeout, the table is read back as after a timed-out
+   * load: the grant succeeds only if what it wrote is in place.
    */
   @Override
   public void grant(

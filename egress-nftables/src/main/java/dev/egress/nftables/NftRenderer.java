@@ -101,17 +101,22 @@ final class NftRenderer {
 
   private final String table;
   private final NflogGroups groups;
+  private final TimeoutRenewal renewal;
 
-  /** A renderer of {@code table} that logs to the default {@link NflogGroups}. */
+  /**
+   * A renderer of {@code table} that logs to the default {@link NflogGroups} and renews timeouts as
+   * every kernel takes it ({@link TimeoutRenewal#DELETE_AND_ADD}).
+   */
   NftRenderer(String table) {
-    this(table, NflogGroups.defaults());
+    this(table, NflogGroups.defaults(), TimeoutRenewal.DELETE_AND_ADD);
   }
 
   /**
    * @param table the table name: a lower-case letter, then up to 30 of {@code a-z 0-9 _}
    * @param groups the NFLOG groups that logged refusals go to
+   * @param renewal how {@link #grant} replaces the timeout of an element a set may hold
    */
-  NftRenderer(String table, NflogGroups groups) {
+  NftRenderer(String table, NflogGroups groups, TimeoutRenewal renewal) {
     if (!TABLE.matcher(table).matches()) {
       throw new IllegalArgumentException(
           "'"
@@ -121,6 +126,7 @@ final class NftRenderer {
     }
     this.table = table;
     this.groups = java.util.Objects.requireNonNull(groups, "groups");
+    this.renewal = java.util.Objects.requireNonNull(renewal, "renewal");
   }
 
   String table() {
@@ -334,10 +340,10 @@ final class NftRenderer {
 
   /**
    * One transaction that puts {@code additions} into the container's host sets with the time each
-   * has left at {@code now}, replacing the timeout of an element granted before (add, delete, add:
-   * the same on every kernel). An element shared with another name's grant keeps the later end of
-   * the two; one that a resolved address of the plan already holds without a timeout is not
-   * touched.
+   * has left at {@code now}, replacing the timeout of an element granted before as the renderer's
+   * {@link TimeoutRenewal} says (one add, or add, delete, add). An element shared with another
+   * name's grant keeps the later end of the two; one that a resolved address of the plan already
+   * holds without a timeout is not touched.
    *
    * @param plan the plan before the additions
    */
@@ -353,16 +359,17 @@ final class NftRenderer {
               List<Map.Entry<SetElement, Instant>> lasting = lasting(granted, now);
               String qualified = "inet " + table + " " + set;
               String elements = timedElements(lasting, now);
-              String bare =
-                  lasting.stream()
-                      .map(grant -> grant.getKey().toString())
-                      .collect(Collectors.joining(", "));
-              out.append("add element ").append(qualified).append(" { ").append(elements);
-              out.append(" }\n");
-              out.append("delete element ").append(qualified).append(" { ").append(bare);
-              out.append(" }\n");
-              out.append("add element ").append(qualified).append(" { ").append(elements);
-              out.append(" }\n");
+              String add = "add element " + qualified + " { " + elements + " }\n";
+              out.append(add);
+              if (renewal == TimeoutRenewal.DELETE_AND_ADD) {
+                String bare =
+                    lasting.stream()
+                        .map(grant -> grant.getKey().toString())
+                        .collect(Collectors.joining(", "));
+                out.append("delete element ").append(qualified).append(" { ").append(bare);
+                out.append(" }\n");
+                out.append(add);
+              }
             });
     return out.toString();
   }

@@ -19,10 +19,10 @@ import org.jspecify.annotations.Nullable;
  *
  * A script's commands (one a line) go to nft as one line, joined by {@code ;}. nft in interactive
  * mode parses each line whole and sends its commands as one batch, which the kernel commits or
- * refuses whole: a grant (add, delete, add per set) applies all of it or nothing (the kernel suite
- * checks that a line whose last command fails applies none). A script line that could change how
- * nft splits or reads the line ({@code ;}, {@code #} starting a comment, {@code \} continuing it, a
- * carriage return) is refused before anything is sent.
+ * refuses whole: a grant (per set one add, or add, delete, add) applies all of it or nothing (the
+ * kernel suite checks that a line whose last command fails applies none). A script line that could
+ * change how nft splits or reads the line ({@code ;}, {@code #} starting a comment, {@code \}
+ * continuing it, a carriage return) is refused before anything is sent.
  *
  * <h2>Knowing that nft answered, and what</h2>
  *

@@ -97,6 +97,29 @@ class NftFilterKernelTest {
     }
   }
 
+  /**
+   * The renewal the backend chose for this kernel ({@link TimeoutRenewal#ofRunningKernel}: one add
+   * from Linux 6.12 on) gives an element it holds the later timeout of a renewed grant.
+   */
+  @Test
+  void aRenewedGrant_outlivesTheFirstGrantsTimeout_withThisKernelsRenewal() throws Exception {
+    LabContainer c1 = lab.container(1);
+    try (NftEgressEnforcer enforcer = newEnforcer()) {
+      enforcer.attach(c1.endpoint(), policy(FILTERED));
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), Instant.now().plusSeconds(2));
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), Instant.now().plusSeconds(60));
+
+      Thread.sleep(2_500);
+      assertEquals(
+          Outcome.REACHED,
+          c1.tcp(NetnsLab.web(0), 443),
+          "renewed with "
+              + TimeoutRenewal.ofRunningKernel()
+              + " on "
+              + System.getProperty("os.version"));
+    }
+  }
+
   @Test
   void grants_surviveAReinstallAndAnUpdateThatKeepsTheirName_andGoWithDetach() throws Exception {
     LabContainer c1 = lab.container(1);

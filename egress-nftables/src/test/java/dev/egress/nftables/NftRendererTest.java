@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.audit.NflogGroups;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.plan.EnforcementPlan;
@@ -511,6 +512,15 @@ class NftRendererTest {
             plan,
             Map.of(name, Map.of(granted, now.plusSeconds(30), resolved, now.plusSeconds(30))),
             now));
+    // Where the kernel replaces a timeout on a second add (Linux 6.12 on), one add does it.
+    assertEquals(
+        "add element inet egress " + set + " { 192.0.2.11 . tcp . 443 timeout 30000ms }\n",
+        new NftRenderer("egress", NflogGroups.defaults(), TimeoutRenewal.ADD_REPLACES)
+            .grant(
+                chain,
+                plan,
+                Map.of(name, Map.of(granted, now.plusSeconds(30), resolved, now.plusSeconds(30))),
+                now));
     assertEquals(
         List.of("ip saddr @redirect4 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.213.0.1"),
         NftRenderer.dnsChainRules(filter));
