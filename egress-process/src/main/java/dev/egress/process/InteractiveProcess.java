@@ -42,8 +42,9 @@ import java.util.function.Predicate;
  * Writes of at most {@code PIPE_BUF} bytes (4096 on Linux) reach the program whole or not at all.
  *
  * <p>Thread-safe: exchanges are serialized; {@link #close} may be called from any thread at any
- * time and makes a running exchange fail. Each process holds two daemon threads (the writer, the
- * reader of its output) that end with it.
+ * time and makes a running exchange fail. Each process holds a daemon thread that reads its output
+ * and, from the first text it cannot write on the calling thread (see {@link #exchange}), one that
+ * writes; both end with it.
  */
 public final class InteractiveProcess implements AutoCloseable {
   /** Bytes of one line of output beyond which the program is taken to be broken: 1 MiB. */
@@ -51,6 +52,13 @@ public final class InteractiveProcess implements AutoCloseable {
 
   /** Lines of output read but not yet taken by an exchange beyond which the same holds. */
   public static final int QUEUED_LIMIT = 100_000;
+
+  /**
+   * Bytes a pipe takes in one write, whole or not at all, and at least what an empty pipe holds
+   * ({@code PIPE_BUF} on Linux): a text this short, written when the program has read every earlier
+   * one, cannot block.
+   */
+  static final int PIPE_BUF = 4096;
 
   private final List<String> argv;
   private final String shown;
@@ -62,6 +70,12 @@ public final class InteractiveProcess implements AutoCloseable {
   private final BlockingQueue<Output> output = new LinkedBlockingQueue<>();
 
   private final AtomicBoolean open = new AtomicBoolean(true);
+
+  /**
+   * Whether the program has read every text written to it, as the last exchange's answer says (see
+   * {@link #exchange}): the pipe is empty. Guarded by this.
+   */
+  private boolean drained = true;
 
   /** A line the program printed, or why its output ended. */
   private record Output(String text, boolean ended) {}
@@ -112,6 +126,13 @@ public final class InteractiveProcess implements AutoCloseable {
    * until {@code answered} holds for the lines collected so far (tested after each line; lines
    * without their {@code \n}). Lines the program printed since the last exchange come first.
    *
+   * <p>{@code answered} holds only once the program has read the whole text (it tests for the
+   * answer to the text's last line): the pipe is then empty when the next exchange begins, and a
+   * text of at most {@value #PIPE_BUF} bytes is written on the calling thread, where it cannot
+   * block (an answer waits for no other thread to write it). A longer text, or any text after an
+   * exchange that failed, is written on the writer thread, so that the timeout holds while the
+   * program does not read.
+   *
    * @param timeout how long the write and the answer may take together; positive
    * @return the lines, {@code answered} holding for them
    * @throws ProcessTimeoutException if the answer was not whole within {@code timeout}; the program
@@ -127,29 +148,14 @@ public final class InteractiveProcess implements AutoCloseable {
     long started = System.nanoTime();
     long deadline = started + timeout.toNanos();
     List<String> lines = new ArrayList<>();
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     try {
-      Future<?> written;
-      try {
-        written =
-            writer.submit(
-                () -> {
-                  input.write(text.getBytes(StandardCharsets.UTF_8));
-                  input.flush();
-                  return null;
-                });
-      } catch (RejectedExecutionException e) { // the writer stops when the process is closed
-        throw new ProcessException(shown, Duration.ZERO, "was closed; start a new process", e);
-      }
-      try {
-        written.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        throw SystemProcessRunner.timedOut(call, started, kill());
-      } catch (CancellationException e) { // close() came between the submit and the write
-        throw new ProcessException(shown, since(started), "was closed; start a new process", e);
-      } catch (ExecutionException e) {
-        kill();
-        throw new ProcessException(
-            shown, since(started), "stopped reading its input: " + e.getCause(), e.getCause());
+      if (drained && bytes.length <= PIPE_BUF) {
+        drained = false;
+        writeHere(bytes, started);
+      } else {
+        drained = false;
+        writeOnWriter(bytes, call, started, deadline);
       }
       while (!answered.test(lines)) {
         Output next = output.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -169,9 +175,60 @@ public final class InteractiveProcess implements AutoCloseable {
         }
         lines.add(next.text());
       }
+      drained = true;
       return List.copyOf(lines);
     } catch (InterruptedException e) {
       throw SystemProcessRunner.killedAtInterrupt(shown, kill(), e);
+    }
+  }
+
+  /** Writes {@code bytes} on the calling thread: a pipe that is empty takes them at once. */
+  private void writeHere(byte[] bytes, long started) throws ProcessException, InterruptedException {
+    if (Thread.interrupted()) { // an interrupted caller sends nothing
+      throw new InterruptedException("interrupted before the text was written");
+    }
+    if (!open.get()) {
+      throw new ProcessException(shown, Duration.ZERO, "was closed; start a new process", null);
+    }
+    try {
+      input.write(bytes);
+      input.flush();
+    } catch (IOException e) {
+      boolean closed = !open.get();
+      kill();
+      throw new ProcessException(
+          shown,
+          since(started),
+          closed ? "was closed; start a new process" : "stopped reading its input: " + e,
+          e);
+    }
+  }
+
+  /** Writes {@code bytes} on the writer thread, waiting for it at most until {@code deadline}. */
+  private void writeOnWriter(byte[] bytes, Command call, long started, long deadline)
+      throws ProcessException, InterruptedException {
+    Future<?> written;
+    try {
+      written =
+          writer.submit(
+              () -> {
+                input.write(bytes);
+                input.flush();
+                return null;
+              });
+    } catch (RejectedExecutionException e) { // the writer stops when the process is closed
+      throw new ProcessException(shown, Duration.ZERO, "was closed; start a new process", e);
+    }
+    try {
+      written.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw SystemProcessRunner.timedOut(call, started, kill());
+    } catch (CancellationException e) { // close() came between the submit and the write
+      throw new ProcessException(shown, since(started), "was closed; start a new process", e);
+    } catch (ExecutionException e) {
+      kill();
+      throw new ProcessException(
+          shown, since(started), "stopped reading its input: " + e.getCause(), e.getCause());
     }
   }
 

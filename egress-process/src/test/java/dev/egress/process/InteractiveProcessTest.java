@@ -73,6 +73,26 @@ class InteractiveProcessTest {
   }
 
   @Test
+  void exchange_ofShortTexts_writesThemOnTheCallingThread_andALongOneOnTheWriterThread()
+      throws Exception {
+    InteractiveProcess echo = start(ECHO);
+    String writer = "session-" + echo.pid() + "-in";
+
+    for (int i = 0; i < 20; i++) {
+      echo.exchange("x".repeat(InteractiveProcess.PIPE_BUF - 1) + "\n", DONE, LONG);
+    }
+    assertFalse(threadNamed(writer), "a short text waited for no other thread");
+
+    String longLine = "y".repeat(InteractiveProcess.PIPE_BUF);
+    assertEquals(List.of("got " + longLine, "done"), echo.exchange(longLine + "\n", DONE, LONG));
+    assertTrue(threadNamed(writer), "a text longer than PIPE_BUF went through the writer");
+  }
+
+  private static boolean threadNamed(String name) {
+    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name));
+  }
+
+  @Test
   void exchange_whenTheAnswerSpansTwoLinesOfInput_waitsForTheWholeAnswer() throws Exception {
     InteractiveProcess echo = start(ECHO);
 
