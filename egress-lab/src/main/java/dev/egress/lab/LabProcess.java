@@ -14,10 +14,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A JVM of this process's class path running a main class in a lab's host namespace, where whatever
- * must own sockets or rules there runs (an enforcer and its DNS filter, as egressd would on a
- * host). It talks in lines: it prints {@code ready} once started, then answers each command line
- * with one line ({@code failed MESSAGE} when the command failed), and ends at the end of its input.
- * Its stderr goes to a temporary file, quoted when it fails.
+ * must own sockets or rules there runs (an enforcer and its DNS filter, as egressd would on a host,
+ * with the JVM options egressd runs with). It talks in lines: it prints {@code ready} once started,
+ * then answers each command line with one line ({@code failed MESSAGE} when the command failed),
+ * and ends at the end of its input. Its stderr goes to a temporary file, quoted when it fails.
  *
  * <p>Thread-safe: one command at a time.
  */
@@ -47,6 +47,10 @@ public final class LabProcess implements AutoCloseable {
         new ArrayList<>(
             List.of(
                 ProcessHandle.current().info().command().orElse("java"),
+                // The JVM options egressd's service files give it (egress-daemon's ServiceFile):
+                // what runs there is measured and tested as it runs there.
+                "-XX:+UseSerialGC",
+                "-XX:-UsePerfData",
                 "-cp",
                 System.getProperty("java.class.path"),
                 mainClass));
