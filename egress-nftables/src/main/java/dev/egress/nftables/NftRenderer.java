@@ -358,7 +358,7 @@ final class NftRenderer {
             (set, granted) -> {
               List<Map.Entry<SetElement, Instant>> lasting = lasting(granted, now);
               String qualified = "inet " + table + " " + set;
-              String elements = timedElements(lasting, now);
+              String elements = timedElements(lasting, now, renewal == TimeoutRenewal.ADD_REPLACES);
               String add = "add element " + qualified + " { " + elements + " }\n";
               out.append(add);
               if (renewal == TimeoutRenewal.DELETE_AND_ADD) {
@@ -724,12 +724,26 @@ final class NftRenderer {
    * {@code now}, rounded up to a millisecond.
    */
   private static String timedElements(List<Map.Entry<SetElement, Instant>> lasting, Instant now) {
+    return timedElements(lasting, now, false);
+  }
+
+  /**
+   * As {@link #timedElements(List, Instant)}, each also with {@code expires} of the same time when
+   * {@code expiring}: the kernel (6.12 on) replaces an element's end on a second add only when it
+   * is given one or the timeout differs (to the jiffy) from the first add's.
+   */
+  private static String timedElements(
+      List<Map.Entry<SetElement, Instant>> lasting, Instant now, boolean expiring) {
     return lasting.stream()
         .map(
             grant -> {
               Duration left = Duration.between(now, grant.getValue());
               long millis = left.toMillis() + (left.toNanosPart() % 1_000_000 == 0 ? 0 : 1);
-              return grant.getKey() + " timeout " + millis + "ms";
+              return grant.getKey()
+                  + " timeout "
+                  + millis
+                  + "ms"
+                  + (expiring ? " expires " + millis + "ms" : "");
             })
         .collect(Collectors.joining(", "));
   }

@@ -150,6 +150,8 @@ final class NftSession implements AutoCloseable {
         grants = 0;
       }
       grants++;
+      // The marker is the line's last, and nft echoes it only once it has read it: what the
+      // exchange's contract asks of its test, so that the next line cannot block its writer.
       answer =
           process.exchange(
               line + "\n" + marker + "\n",

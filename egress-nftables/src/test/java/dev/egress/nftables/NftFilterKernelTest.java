@@ -15,6 +15,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.PolicyText;
 import dev.egress.testkit.LabRequirement;
+import dev.egress.testkit.SteppedClock;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -99,24 +100,51 @@ class NftFilterKernelTest {
 
   /**
    * The renewal the backend chose for this kernel ({@link TimeoutRenewal#ofRunningKernel}: one add
-   * from Linux 6.12 on) gives an element it holds the later timeout of a renewed grant.
+   * from Linux 6.12 on) gives an element it holds the later end of a renewed grant, whether the
+   * renewal's timeout is longer or the same (which the kernel ignores on an add without an
+   * expiration), and no later end. The enforcer's clock stands still between steps, so that the
+   * renewal's timeout is the first one's to the millisecond.
    */
   @Test
-  void aRenewedGrant_outlivesTheFirstGrantsTimeout_withThisKernelsRenewal() throws Exception {
+  void aRenewedGrant_endsAtItsOwnEnd_withThisKernelsRenewal() throws Exception {
     LabContainer c1 = lab.container(1);
-    try (NftEgressEnforcer enforcer = newEnforcer()) {
+    String renewal =
+        "renewed with "
+            + TimeoutRenewal.ofRunningKernel()
+            + " on "
+            + System.getProperty("os.version");
+    SteppedClock clock = new SteppedClock(Instant.now());
+    try (NftEgressEnforcer enforcer =
+        LabNft.enforcer(lab)
+            .resolver(lab.names())
+            .guard(LabNft.guard(lab))
+            .dnsFilter(FILTER)
+            .noHealthChecks()
+            .clock(clock)
+            .build()) {
       enforcer.attach(c1.endpoint(), policy(FILTERED));
-      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), Instant.now().plusSeconds(2));
-      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), Instant.now().plusSeconds(60));
+      long start = System.nanoTime();
+      Instant first = clock.instant();
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), first.plusSeconds(2));
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(0)), first.plusSeconds(60));
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(1)), first.plusSeconds(2));
+      sleepUntil(start, 1_000);
+      clock.advance(Duration.ofSeconds(1));
+      // The same timeout again, one second later: the element must end one second later too.
+      enforcer.grant(c1.id(), ASKED, Set.of(NetnsLab.web(1)), clock.instant().plusSeconds(2));
 
-      Thread.sleep(2_500);
-      assertEquals(
-          Outcome.REACHED,
-          c1.tcp(NetnsLab.web(0), 443),
-          "renewed with "
-              + TimeoutRenewal.ofRunningKernel()
-              + " on "
-              + System.getProperty("os.version"));
+      sleepUntil(start, 2_500);
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(0), 443), "a longer timeout: " + renewal);
+      assertEquals(Outcome.REACHED, c1.tcp(NetnsLab.web(1), 443), "the same timeout: " + renewal);
+      sleepUntil(start, 3_600);
+      assertEquals(Outcome.REFUSED, c1.tcp(NetnsLab.web(1), 443), "ended at the renewal's end");
+    }
+  }
+
+  private static void sleepUntil(long start, long millis) throws InterruptedException {
+    long left = millis - (System.nanoTime() - start) / 1_000_000;
+    if (left > 0) {
+      Thread.sleep(left);
     }
   }
 

@@ -512,9 +512,11 @@ class NftRendererTest {
             plan,
             Map.of(name, Map.of(granted, now.plusSeconds(30), resolved, now.plusSeconds(30))),
             now));
-    // Where the kernel replaces a timeout on a second add (Linux 6.12 on), one add does it.
+    // Where the kernel replaces an end on a second add that gives it (Linux 6.12 on), one add.
     assertEquals(
-        "add element inet egress " + set + " { 192.0.2.11 . tcp . 443 timeout 30000ms }\n",
+        "add element inet egress "
+            + set
+            + " { 192.0.2.11 . tcp . 443 timeout 30000ms expires 30000ms }\n",
         new NftRenderer("egress", NflogGroups.defaults(), TimeoutRenewal.ADD_REPLACES)
             .grant(
                 chain,
