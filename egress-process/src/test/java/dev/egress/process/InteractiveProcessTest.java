@@ -88,6 +88,30 @@ class InteractiveProcessTest {
     assertTrue(threadNamed(writer), "a text longer than PIPE_BUF went through the writer");
   }
 
+  @Test
+  void exchange_afterAnAnswerThatWasNotWhole_writesTheNextShortTextOnTheWriterThread()
+      throws Exception {
+    InteractiveProcess echo = start(ECHO);
+    String writer = "session-" + echo.pid() + "-in";
+
+    // A test that fails: nothing says the program read the text, so the pipe may not be empty.
+    assertThrows(
+        IllegalStateException.class,
+        () ->
+            echo.exchange(
+                "a\n",
+                lines -> {
+                  throw new IllegalStateException("the caller's test failed");
+                },
+                LONG));
+    assertEquals(
+        List.of("got a", "done", "got b", "done"),
+        echo.exchange("b\n", lines -> lines.size() == 4, LONG),
+        "the first answer comes first");
+
+    assertTrue(threadNamed(writer), "a text after an unknown state went through the writer");
+  }
+
   private static boolean threadNamed(String name) {
     return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name));
   }
