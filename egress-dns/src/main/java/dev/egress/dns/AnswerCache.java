@@ -40,12 +40,14 @@ import org.slf4j.LoggerFactory;
  * Evicted}. A new entry is due at once. A lookup ends when both families answered or at the query
  * timeout, whichever comes first; families unanswered then count as {@link FailureKind#TIMEOUT}. An
  * answer that arrives after its lookup ended is ignored, so a late answer never replaces a newer
- * one. When a lookup ends, each family's answer is applied ({@link Answer#applyTo}), the next query
- * is set ({@link Knowledge#nextQuery}: the earliest expiry, or the retry interval after a failure),
- * and subscribers hear of a change of the published set. The entry's timer fires at the next query
- * or grace end, whichever is first: at a grace end the published set shrinks (also while a lookup
- * runs); at the next query the name is looked up again if it is subscribed to or was resolved since
- * its last lookup began, and evicted otherwise.
+ * one. When a lookup ends, each family's answer is applied ({@link Answer#applyTo}; its TTL counts
+ * from its arrival), the next query is set ({@link Knowledge#nextQuery}: the earliest expiry, or
+ * the retry interval after a failure), and subscribers hear of a change of the published set. The
+ * entry's timer fires at the next query or grace end, whichever is first: at a grace end the
+ * published set shrinks (also while a lookup runs); at the next query the name is looked up again
+ * if it is subscribed to or was resolved since its last lookup began, and evicted otherwise. A DNS
+ * filter's {@link #answer} for one family does not wait for the lookup to end: it takes that
+ * family's answer as soon as it arrives.
  *
  * <p><b>Threads.</b> Thread-safe; each entry's changes happen under its lock, upstream calls and
  * subscriber notifications outside it. {@link #resolve} reads a fresh entry without locking and
@@ -172,47 +174,85 @@ final class AnswerCache implements NameResolver, AutoCloseable {
   }
 
   /**
-   * What a DNS filter may answer for {@code family} of {@code name}: resolves it first as {@link
-   * #resolve} does (blocking at most for the query timeout when it is not fresh), then reads what
-   * the lookup left. A name still unanswered at the timeout is a failure.
+   * What a DNS filter may answer for {@code family} of {@code name}: what is known while it is
+   * fresh; otherwise that family's answer from the name's lookup (started if none runs) as soon as
+   * it arrives, without waiting for the other family's. Blocks at most for twice the query timeout
+   * (once when the lookup it joins holds an answer already past its TTL); a family still unanswered
+   * then is a failure.
    */
   NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
-    NameAnswer answer = answerOnce(name, family);
-    // Addresses that expired between resolve's look at the entry and the read of its answer leave
-    // the entry due for a lookup: that lookup's answer, not a failure, is what the filter needs.
-    return answer instanceof NameAnswer.Failed && isDue(name) ? answerOnce(name, family) : answer;
+    checkOpen();
+    Optional<NameAnswer> answer = answerOnce(name, family);
+    // A lookup that was running when asked may hold the family's answer from longer ago than its
+    // TTL (a TTL floor below the query timeout, a clock that jumped): the next lookup's counts.
+    return answer.isPresent()
+        ? answer.get()
+        : answerOnce(name, family).orElseGet(() -> timedOut("no fresh answer"));
   }
 
-  private boolean isDue(HostName name) {
-    CachedName entry = names.get(name);
-    if (entry == null) {
-      return false;
-    }
-    synchronized (entry) {
-      return isDue(entry, clock.instant());
+  /** The answer; empty when the lookup it joined had only a stale one (it has ended since). */
+  private Optional<NameAnswer> answerOnce(HostName name, AddressFamily family)
+      throws InterruptedException {
+    while (true) {
+      Instant now = clock.instant();
+      CachedName entry = liveEntry(name, now);
+      entry.usedSinceQuery = true;
+      if (now.isBefore(entry.view.freshUntil())) {
+        // No held family expires before freshUntil.
+        return Optional.of(entry.known.answerFor(family, now));
+      }
+      CachedName.Lookup running;
+      CachedName.Lookup started = null;
+      synchronized (entry) {
+        if (entry.phase instanceof CachedName.Evicted) {
+          continue; // forgotten just now: a new entry takes its place
+        }
+        entry.usedSinceQuery = true;
+        if (entry.phase instanceof CachedName.Querying querying) {
+          running = querying.lookup();
+        } else if (isDue(entry, now)) {
+          running = beginLookup(entry, now);
+          started = running;
+        } else {
+          return Optional.of(entry.known.answerFor(family, now));
+        }
+      }
+      if (started != null) {
+        send(entry, started);
+      }
+      return answerFrom(running, family);
     }
   }
 
-  private NameAnswer answerOnce(HostName name, AddressFamily family) throws InterruptedException {
-    resolve(Set.of(name));
-    CachedName entry = names.get(name);
+  /** {@code family}'s answer from {@code lookup} once it arrives; empty if it is stale by then. */
+  private Optional<NameAnswer> answerFrom(CachedName.Lookup lookup, AddressFamily family)
+      throws InterruptedException {
+    long timeout = timings.queryTimeout().toNanos();
+    CachedName.Lookup.Arrival arrival;
+    try {
+      arrival = lookup.arrivalOf(family).get(timeout, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      return Optional.of(timedOut("no answer within the query timeout"));
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("lookup completion failed unexpectedly", e.getCause());
+    }
     Instant now = clock.instant();
-    if (entry == null) {
-      return new NameAnswer.Failed(
-          new LookupError(FailureKind.TIMEOUT, "the name was evicted while asked", now));
+    NameAnswer answer = Knowledge.answerOnArrival(arrival.answer(), arrival.at(), now, timings);
+    if (!(arrival.answer() instanceof Answer.Addresses) || answer instanceof NameAnswer.Addresses) {
+      return Optional.of(answer);
     }
-    boolean querying;
-    synchronized (entry) {
-      querying = entry.phase instanceof CachedName.Querying;
+    try {
+      lookup.done.get(timeout, TimeUnit.NANOSECONDS); // then a new lookup is due
+    } catch (TimeoutException e) {
+      return Optional.of(timedOut("no fresh answer within the query timeout"));
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("lookup completion failed unexpectedly", e.getCause());
     }
-    NameAnswer known = entry.known.answerFor(family, now);
-    // A lookup still running after resolve waited the query timeout: whatever is known from before
-    // is not an answer to this query unless it is fresh addresses.
-    boolean fresh = known instanceof NameAnswer.Addresses held && !held.addresses().isEmpty();
-    return querying && !fresh
-        ? new NameAnswer.Failed(
-            new LookupError(FailureKind.TIMEOUT, "no answer within the query timeout", now))
-        : known;
+    return Optional.empty();
+  }
+
+  private NameAnswer timedOut(String detail) {
+    return new NameAnswer.Failed(new LookupError(FailureKind.TIMEOUT, detail, clock.instant()));
   }
 
   /**
@@ -250,7 +290,11 @@ final class AnswerCache implements NameResolver, AutoCloseable {
         entry.phase = new CachedName.Evicted();
       }
       if (abandoned != null) {
-        abandoned.done.complete(null);
+        abandoned.abandon(
+            new CachedName.Lookup.Arrival(
+                new Answer.Failed(
+                    new LookupError(FailureKind.TIMEOUT, "the resolver closed", clock.instant())),
+                clock.instant()));
       }
     }
     names.clear();
@@ -333,11 +377,12 @@ final class AnswerCache implements NameResolver, AutoCloseable {
         if (!entry.runs(lookup)) {
           return; // timed out, or the cache closed: a late answer never counts
         }
-        lookup.record(family, answer);
+        Instant now = clock.instant();
+        lookup.record(family, answer, now);
         if (!lookup.complete()) {
           return;
         }
-        change = finish(entry, lookup, clock.instant());
+        change = finish(entry, lookup, now);
       }
       change.deliver();
       lookup.done.complete(null);
@@ -357,7 +402,7 @@ final class AnswerCache implements NameResolver, AutoCloseable {
         if (!lookup.hasAnswer(family)) {
           String detail = family.recordType() + ": no answer within " + timings.queryTimeout();
           lookup.record(
-              family, new Answer.Failed(new LookupError(FailureKind.TIMEOUT, detail, now)));
+              family, new Answer.Failed(new LookupError(FailureKind.TIMEOUT, detail, now)), now);
         }
       }
       change = finish(entry, lookup, now);
@@ -372,9 +417,10 @@ final class AnswerCache implements NameResolver, AutoCloseable {
    */
   private Subscribers.Change finish(CachedName entry, CachedName.Lookup lookup, Instant now) {
     cancelTimeout(lookup);
+    CachedName.Lookup.Arrival ipv4 = lookup.arrival(AddressFamily.IPV4);
+    CachedName.Lookup.Arrival ipv6 = lookup.arrival(AddressFamily.IPV6);
     Knowledge known =
-        entry.known.after(
-            lookup.answer(AddressFamily.IPV4), lookup.answer(AddressFamily.IPV6), now, timings);
+        entry.known.after(ipv4.answer(), ipv4.at(), ipv6.answer(), ipv6.at(), timings);
     entry.known = known;
     entry.phase = new CachedName.Waiting(known.nextQuery(now, timings));
     LookupError error = known.lastError();

@@ -67,30 +67,53 @@ final class CachedName {
 
   /**
    * One lookup of a name's two address families. Its identity tells the running lookup from an
-   * abandoned one. Guarded by the owning entry's lock, except {@link #done}.
+   * abandoned one. Guarded by the owning entry's lock, except the futures.
    */
   static final class Lookup {
     /** Completes when the lookup's answers are applied, or it is abandoned. */
     final CompletableFuture<Void> done = new CompletableFuture<>();
 
-    private final Map<AddressFamily, Answer> answers = new EnumMap<>(AddressFamily.class);
+    private final Map<AddressFamily, Arrival> arrivals = new EnumMap<>(AddressFamily.class);
+    private final CompletableFuture<Arrival> ipv4Arrival = new CompletableFuture<>();
+    private final CompletableFuture<Arrival> ipv6Arrival = new CompletableFuture<>();
     @Nullable ScheduledFuture<?> timeout;
 
-    /** Keeps the first answer for {@code family}. */
-    void record(AddressFamily family, Answer answer) {
-      answers.putIfAbsent(family, answer);
+    /** A family's answer and when it arrived (its TTL counts from then). */
+    record Arrival(Answer answer, Instant at) {}
+
+    /** Keeps the first answer for {@code family}, arrived at {@code now}. */
+    void record(AddressFamily family, Answer answer, Instant now) {
+      Arrival arrival = new Arrival(answer, now);
+      if (arrivals.putIfAbsent(family, arrival) == null) {
+        arrivalOf(family).complete(arrival);
+      }
+    }
+
+    /**
+     * Completes when {@code family}'s answer arrives, whether or not the other family's has: a DNS
+     * filter answers from it without waiting. A failure if the lookup is abandoned first.
+     */
+    CompletableFuture<Arrival> arrivalOf(AddressFamily family) {
+      return family == AddressFamily.IPV4 ? ipv4Arrival : ipv6Arrival;
+    }
+
+    /** Ends the lookup without its missing answers: whoever waits for one gets {@code failure}. */
+    void abandon(Arrival failure) {
+      ipv4Arrival.complete(failure);
+      ipv6Arrival.complete(failure);
+      done.complete(null);
     }
 
     boolean hasAnswer(AddressFamily family) {
-      return answers.containsKey(family);
+      return arrivals.containsKey(family);
     }
 
     boolean complete() {
-      return answers.size() == AddressFamily.values().length;
+      return arrivals.size() == AddressFamily.values().length;
     }
 
-    Answer answer(AddressFamily family) {
-      return Objects.requireNonNull(answers.get(family), "not answered yet");
+    Arrival arrival(AddressFamily family) {
+      return Objects.requireNonNull(arrivals.get(family), "not answered yet");
     }
   }
 }

@@ -14,16 +14,19 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What the answer cache knows about one name: the state of each address family and the failure of
- * the latest lookup. Immutable; every method is a pure function of its arguments.
+ * each family's latest answer. Immutable; every method is a pure function of its arguments.
  *
  * @param v4 what is held for IPv4
  * @param v6 what is held for IPv6
- * @param lastError the failure of the latest lookup; null when it succeeded or none finished yet
+ * @param v4Error the failure of the latest lookup's IPv4 answer; null when it was an answer with or
+ *     without addresses, or none finished yet
+ * @param v6Error the same for IPv6
  */
-record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError) {
+record Knowledge(
+    FamilyState v4, FamilyState v6, @Nullable LookupError v4Error, @Nullable LookupError v6Error) {
 
   /** Nothing known yet. */
-  static final Knowledge NONE = new Knowledge(FamilyState.NOTHING, FamilyState.NOTHING, null);
+  static final Knowledge NONE = new Knowledge(FamilyState.NOTHING, FamilyState.NOTHING, null, null);
 
   Knowledge {
     Objects.requireNonNull(v4, "v4");
@@ -31,26 +34,36 @@ record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError
   }
 
   /**
-   * What is known once a lookup's answers arrive at {@code now}. Two answers without addresses
-   * count as one {@link FailureKind#EMPTY_ANSWER} failure of both families: the name exists but has
-   * neither A nor AAAA records.
+   * What is known once a lookup's answers have arrived, each at its own time (a TTL counts from its
+   * answer's arrival). Two answers without addresses count as one {@link FailureKind#EMPTY_ANSWER}
+   * failure of both families: the name exists but has neither A nor AAAA records.
    */
-  Knowledge after(Answer ipv4, Answer ipv6, Instant now, Timings timings) {
+  Knowledge after(
+      Answer ipv4, Instant ipv4Arrived, Answer ipv6, Instant ipv6Arrived, Timings timings) {
     if (ipv4 instanceof Answer.NoAddresses && ipv6 instanceof Answer.NoAddresses) {
+      Instant last = ipv4Arrived.isAfter(ipv6Arrived) ? ipv4Arrived : ipv6Arrived;
       Answer empty =
           new Answer.Failed(
-              new LookupError(FailureKind.EMPTY_ANSWER, "neither A nor AAAA records", now));
+              new LookupError(FailureKind.EMPTY_ANSWER, "neither A nor AAAA records", last));
       ipv4 = empty;
       ipv6 = empty;
     }
-    LookupError error = ipv4.error().or(ipv6::error).orElse(null);
-    return new Knowledge(ipv4.applyTo(v4, now, timings), ipv6.applyTo(v6, now, timings), error);
+    return new Knowledge(
+        ipv4.applyTo(v4, ipv4Arrived, timings),
+        ipv6.applyTo(v6, ipv6Arrived, timings),
+        ipv4.error().orElse(null),
+        ipv6.error().orElse(null));
+  }
+
+  /** The failure of the latest lookup (the IPv4 one when both failed); null when it succeeded. */
+  @Nullable LookupError lastError() {
+    return v4Error != null ? v4Error : v6Error;
   }
 
   /** When to ask again after the lookup that led here finished at {@code now}. */
   Instant nextQuery(Instant now, Timings timings) {
     Instant retry = now.plus(timings.retryInterval());
-    return lastError != null ? retry : earliestExpiry().orElse(retry);
+    return lastError() != null ? retry : earliestExpiry().orElse(retry);
   }
 
   /** The addresses published at {@code now}: each family's, while {@code now < expiry + grace}. */
@@ -67,19 +80,32 @@ record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError
 
   /**
    * What a DNS filter may answer for {@code family} at {@code now}: its addresses while fresh, no
-   * such name after NXDOMAIN, none after an answer without them; a failure otherwise (a failed
-   * lookup, REFUSED, or addresses past their expiry).
+   * such name after NXDOMAIN, none after an answer without them; a failure otherwise (the family's
+   * latest answer failed, was REFUSED, or its addresses are past their expiry). The other family's
+   * failure does not matter: each family is its own question.
    */
   NameAnswer answerFor(AddressFamily family, Instant now) {
-    FamilyState state = family == AddressFamily.IPV4 ? v4 : v6;
-    if (lastError != null) {
-      FailureKind kind = lastError.kind();
+    return family == AddressFamily.IPV4 ? answerOf(v4, v4Error, now) : answerOf(v6, v6Error, now);
+  }
+
+  /**
+   * What a DNS filter may answer at {@code now} for a family whose {@code answer} arrived at {@code
+   * arrived}, before the other family's: what {@link #answerFor} says once the lookup finishes.
+   */
+  static NameAnswer answerOnArrival(Answer answer, Instant arrived, Instant now, Timings timings) {
+    return answerOf(
+        answer.applyTo(FamilyState.NOTHING, arrived, timings), answer.error().orElse(null), now);
+  }
+
+  private static NameAnswer answerOf(FamilyState state, @Nullable LookupError error, Instant now) {
+    if (error != null) {
+      FailureKind kind = error.kind();
       if (kind == FailureKind.NXDOMAIN) {
         return new NameAnswer.NoSuchName();
       }
       return kind == FailureKind.EMPTY_ANSWER
           ? new NameAnswer.Addresses(Set.of(), now)
-          : new NameAnswer.Failed(lastError);
+          : new NameAnswer.Failed(error);
     }
     if (state instanceof FamilyState.Held held) {
       return now.isBefore(held.expires())
@@ -125,7 +151,8 @@ record Knowledge(FamilyState v4, FamilyState v6, @Nullable LookupError lastError
         graceEnds = end;
       }
     }
-    return new NameStatus(name, published(now, grace), expires, lastError, graceEnds, subscribers);
+    return new NameStatus(
+        name, published(now, grace), expires, lastError(), graceEnds, subscribers);
   }
 
   private Stream<FamilyState.Held> held() {

@@ -23,6 +23,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
@@ -331,6 +332,108 @@ class AnswerCacheTest {
   }
 
   @Test
+  void answer_forOneFamily_doesNotWaitForTheOthersAnswer() throws Exception {
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> asked = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+
+      heldFor(AddressFamily.IPV4).answer(addresses(TTL, AddressFamily.IPV4, "192.0.2.1"));
+
+      assertEquals(
+          new NameAnswer.Addresses(set("192.0.2.1"), clock.instant().plus(TTL)),
+          asked.get(5, TimeUnit.SECONDS));
+      assertEquals(1, upstream.held().size(), "AAAA still unanswered");
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
+  void aFamilysAnswer_standsWhenTheOtherFamilyTimesOut() throws Exception {
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> asked = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV6));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+      heldFor(AddressFamily.IPV4).answer(addresses(TTL, AddressFamily.IPV4, "192.0.2.1"));
+
+      scheduler.advance(QUERY);
+
+      NameAnswer timedOut = asked.get(5, TimeUnit.SECONDS);
+      assertEquals(
+          FailureKind.TIMEOUT, ((NameAnswer.Failed) timedOut).error().kind(), timedOut.toString());
+      Instant answered = clock.instant().minus(QUERY);
+      assertEquals(
+          new NameAnswer.Addresses(set("192.0.2.1"), answered.plus(TTL)),
+          cache.answer(NAME, AddressFamily.IPV4),
+          "the A answer still serves A queries from the cache, its TTL counted from its arrival");
+      assertEquals(FailureKind.TIMEOUT, status().lastError().kind(), "status shows the failure");
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
+  void close_endsAFiltersWaitForAFamily_withAFailure() throws Exception {
+    cache.close();
+    cache = cache(upstream, GRACE, Duration.ofMinutes(5));
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> asked = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV6));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+
+      cache.close();
+
+      NameAnswer answer = asked.get(5, TimeUnit.SECONDS); // not at its 5 min timeout
+      assertEquals(
+          FailureKind.TIMEOUT, ((NameAnswer.Failed) answer).error().kind(), answer.toString());
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
+  void answer_fromALookupThatHoldsTheFamilysAnswerPastItsTtl_isTheNextLookups() throws Exception {
+    // A floor below the query timeout: A arrives, AAAA keeps the lookup running past A's TTL.
+    cache.close();
+    Timings timings =
+        new Timings(
+            Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(1), GRACE, RETRY);
+    cache = new AnswerCache(upstream, timings, clock, scheduler, Runnable::run);
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> first = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+      heldFor(AddressFamily.IPV4)
+          .answer(addresses(Duration.ofSeconds(1), AddressFamily.IPV4, "192.0.2.1"));
+      assertTrue(first.get(5, TimeUnit.SECONDS) instanceof NameAnswer.Addresses);
+      clock.advance(Duration.ofSeconds(2));
+
+      FutureTask<NameAnswer> second =
+          new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
+      Thread asker = new Thread(second);
+      asker.start();
+      DnsNameResolverTest.awaitTrue(
+          () -> asker.getState() == Thread.State.TIMED_WAITING || second.isDone(),
+          "the second ask joined the running lookup");
+      heldFor(AddressFamily.IPV6).answer(new Answer.NoAddresses()); // the first lookup ends
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "the next lookup sent");
+      heldFor(AddressFamily.IPV4)
+          .answer(addresses(Duration.ofSeconds(60), AddressFamily.IPV4, "192.0.2.2"));
+
+      assertEquals(
+          new NameAnswer.Addresses(set("192.0.2.2"), clock.instant().plusSeconds(60)),
+          second.get(5, TimeUnit.SECONDS));
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
   void close_endsRunningLookups_wakesTheirWaiters_andRefusesNewWork() throws Exception {
     cache.close();
     cache = cache(upstream, GRACE, Duration.ofMinutes(5));
@@ -360,6 +463,13 @@ class AnswerCacheTest {
     List<FakeUpstream.Held> refresh = upstream.held();
     assertEquals(2, refresh.size(), "one refresh: A and AAAA");
     return refresh;
+  }
+
+  private FakeUpstream.Held heldFor(AddressFamily family) {
+    return upstream.held().stream()
+        .filter(held -> held.family() == family)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no held query for " + family));
   }
 
   private Set<InetAddress> resolve() throws InterruptedException {

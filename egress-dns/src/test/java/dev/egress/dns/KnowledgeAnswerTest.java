@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -18,8 +19,9 @@ class KnowledgeAnswerTest {
     return new LookupError(kind, "test", NOW);
   }
 
+  /** What is known after a lookup whose answers for both families failed with {@code error}. */
   private static Knowledge knowing(FamilyState v4, FamilyState v6, LookupError error) {
-    return new Knowledge(v4, v6, error);
+    return new Knowledge(v4, v6, error, error);
   }
 
   @Test
@@ -72,6 +74,51 @@ class KnowledgeAnswerTest {
           new NameAnswer.Failed(error(kind)),
           known.answerFor(AddressFamily.IPV4, NOW),
           kind.name());
+    }
+  }
+
+  @Test
+  void oneFamilysFailure_doesNotFailTheOthersAnswer() {
+    Instant expires = NOW.plusSeconds(60);
+    Knowledge known =
+        new Knowledge(
+            new FamilyState.Held(Set.of(V4), expires),
+            FamilyState.NOTHING,
+            null,
+            error(FailureKind.TIMEOUT));
+
+    assertEquals(
+        new NameAnswer.Addresses(Set.of(V4), expires), known.answerFor(AddressFamily.IPV4, NOW));
+    assertEquals(
+        new NameAnswer.Failed(error(FailureKind.TIMEOUT)),
+        known.answerFor(AddressFamily.IPV6, NOW));
+    assertEquals(error(FailureKind.TIMEOUT), known.lastError());
+  }
+
+  @Test
+  void anAnswerOnArrival_isWhatTheFinishedLookupAnswers() {
+    Timings timings =
+        new Timings(
+            Duration.ofSeconds(3),
+            Duration.ofSeconds(10),
+            Duration.ofHours(1),
+            Duration.ofMinutes(5),
+            Duration.ofSeconds(5));
+    Answer none = new Answer.NoAddresses();
+    for (Answer answer :
+        List.of(
+            new Answer.Addresses(Set.of(V4), Duration.ofSeconds(2)),
+            none,
+            new Answer.Failed(error(FailureKind.NXDOMAIN)),
+            new Answer.Failed(error(FailureKind.SERVFAIL)),
+            new Answer.Failed(error(FailureKind.REFUSED)))) {
+      // The other family's answer comes 3 s later and ends the lookup.
+      Knowledge finished = Knowledge.NONE.after(answer, NOW, none, NOW.plusSeconds(3), timings);
+
+      assertEquals(
+          finished.answerFor(AddressFamily.IPV4, NOW),
+          Knowledge.answerOnArrival(answer, NOW, NOW, timings),
+          answer.toString());
     }
   }
 }
