@@ -136,14 +136,9 @@ final class AnswerCache implements NameResolver, AutoCloseable {
   }
 
   private void awaitAnswers(List<CompletableFuture<Void>> pending) throws InterruptedException {
-    try {
-      CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
-          .get(timings.queryTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
+    if (!completesInTime(CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)))) {
       log.debug(
           "resolve: answers still missing after {}; using what is known", timings.queryTimeout());
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("lookup completion failed unexpectedly", e.getCause());
     }
   }
 
@@ -177,44 +172,48 @@ final class AnswerCache implements NameResolver, AutoCloseable {
    * What a DNS filter may answer for {@code family} of {@code name}: what is known while it is
    * fresh; otherwise that family's answer from the name's lookup (started if none runs) as soon as
    * it arrives, without waiting for the other family's. Blocks at most for twice the query timeout
-   * (once when the lookup it joins holds an answer already past its TTL); a family still unanswered
-   * then is a failure.
+   * (the second time when the answer has outlived its TTL by the time it is read: a TTL floor below
+   * the lookup's duration, a clock that jumped); a family still unanswered then is a failure, and
+   * so is a close meanwhile.
    */
   NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
     checkOpen();
     Optional<NameAnswer> answer = answerOnce(name, family);
-    // A lookup that was running when asked may hold the family's answer from longer ago than its
-    // TTL (a TTL floor below the query timeout, a clock that jumped): the next lookup's counts.
     return answer.isPresent()
         ? answer.get()
-        : answerOnce(name, family).orElseGet(() -> timedOut("no fresh answer"));
+        : answerOnce(name, family).orElseGet(() -> failed("no fresh answer"));
   }
 
-  /** The answer; empty when the lookup it joined had only a stale one (it has ended since). */
+  /** The answer; empty when the lookup's answer had outlived its TTL (that lookup has ended). */
   private Optional<NameAnswer> answerOnce(HostName name, AddressFamily family)
       throws InterruptedException {
     while (true) {
+      if (closed) {
+        return Optional.of(new NameAnswer.Failed(closedFailure()));
+      }
       Instant now = clock.instant();
       CachedName entry = liveEntry(name, now);
       entry.usedSinceQuery = true;
       if (now.isBefore(entry.view.freshUntil())) {
-        // No held family expires before freshUntil.
+        // A family's expiry never comes before freshUntil; answerFor checks it anyway.
         return Optional.of(entry.known.answerFor(family, now));
       }
       CachedName.Lookup running;
       CachedName.Lookup started = null;
       synchronized (entry) {
         if (entry.phase instanceof CachedName.Evicted) {
-          continue; // forgotten just now: a new entry takes its place
+          continue; // forgotten just now, or closed
         }
         entry.usedSinceQuery = true;
         if (entry.phase instanceof CachedName.Querying querying) {
           running = querying.lookup();
-        } else if (isDue(entry, now)) {
+        } else if (!isDue(entry, now)) {
+          return Optional.of(entry.known.answerFor(family, now));
+        } else if (closed) {
+          return Optional.of(new NameAnswer.Failed(closedFailure())); // close() locks after this
+        } else {
           running = beginLookup(entry, now);
           started = running;
-        } else {
-          return Optional.of(entry.known.answerFor(family, now));
         }
       }
       if (started != null) {
@@ -227,32 +226,42 @@ final class AnswerCache implements NameResolver, AutoCloseable {
   /** {@code family}'s answer from {@code lookup} once it arrives; empty if it is stale by then. */
   private Optional<NameAnswer> answerFrom(CachedName.Lookup lookup, AddressFamily family)
       throws InterruptedException {
-    long timeout = timings.queryTimeout().toNanos();
-    CachedName.Lookup.Arrival arrival;
-    try {
-      arrival = lookup.arrivalOf(family).get(timeout, TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      return Optional.of(timedOut("no answer within the query timeout"));
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("lookup completion failed unexpectedly", e.getCause());
+    CompletableFuture<CachedName.Lookup.Arrival> arrival = lookup.arrivalOf(family);
+    if (!completesInTime(arrival)) {
+      return Optional.of(failed("no answer within the query timeout"));
     }
-    Instant now = clock.instant();
-    NameAnswer answer = Knowledge.answerOnArrival(arrival.answer(), arrival.at(), now, timings);
-    if (!(arrival.answer() instanceof Answer.Addresses) || answer instanceof NameAnswer.Addresses) {
+    Answer given = arrival.join().answer();
+    NameAnswer answer =
+        Knowledge.answerOnArrival(given, arrival.join().at(), clock.instant(), timings);
+    boolean outlivedItsTtl =
+        given instanceof Answer.Addresses && !(answer instanceof NameAnswer.Addresses);
+    if (!outlivedItsTtl) {
       return Optional.of(answer);
     }
+    if (!completesInTime(lookup.done)) {
+      return Optional.of(failed("no fresh answer within the query timeout"));
+    }
+    return Optional.empty(); // the lookup has ended: the next one is due
+  }
+
+  /** Whether {@code future} completes within the query timeout. */
+  private boolean completesInTime(CompletableFuture<?> future) throws InterruptedException {
     try {
-      lookup.done.get(timeout, TimeUnit.NANOSECONDS); // then a new lookup is due
+      future.get(timings.queryTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      return true;
     } catch (TimeoutException e) {
-      return Optional.of(timedOut("no fresh answer within the query timeout"));
+      return false;
     } catch (ExecutionException e) {
       throw new IllegalStateException("lookup completion failed unexpectedly", e.getCause());
     }
-    return Optional.empty();
   }
 
-  private NameAnswer timedOut(String detail) {
+  private NameAnswer failed(String detail) {
     return new NameAnswer.Failed(new LookupError(FailureKind.TIMEOUT, detail, clock.instant()));
+  }
+
+  private LookupError closedFailure() {
+    return new LookupError(FailureKind.TIMEOUT, "the resolver closed", clock.instant());
   }
 
   /**
@@ -290,11 +299,7 @@ final class AnswerCache implements NameResolver, AutoCloseable {
         entry.phase = new CachedName.Evicted();
       }
       if (abandoned != null) {
-        abandoned.abandon(
-            new CachedName.Lookup.Arrival(
-                new Answer.Failed(
-                    new LookupError(FailureKind.TIMEOUT, "the resolver closed", clock.instant())),
-                clock.instant()));
+        abandoned.abandon(closedFailure());
       }
     }
     names.clear();

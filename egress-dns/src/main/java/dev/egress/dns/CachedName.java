@@ -91,16 +91,18 @@ final class CachedName {
 
     /**
      * Completes when {@code family}'s answer arrives, whether or not the other family's has: a DNS
-     * filter answers from it without waiting. A failure if the lookup is abandoned first.
+     * filter answers from it without waiting. Completes normally in any case: with an {@link
+     * Answer.Failed} when the lookup times out or is abandoned first.
      */
     CompletableFuture<Arrival> arrivalOf(AddressFamily family) {
       return family == AddressFamily.IPV4 ? ipv4Arrival : ipv6Arrival;
     }
 
     /** Ends the lookup without its missing answers: whoever waits for one gets {@code failure}. */
-    void abandon(Arrival failure) {
-      ipv4Arrival.complete(failure);
-      ipv6Arrival.complete(failure);
+    void abandon(LookupError failure) {
+      Arrival failed = new Arrival(new Answer.Failed(failure), failure.at());
+      ipv4Arrival.complete(failed);
+      ipv6Arrival.complete(failed);
       done.complete(null);
     }
 

@@ -120,9 +120,10 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
    * expiry, or that it does not exist, or that the family's lookup failed (the other family's
    * failure does not matter). Shares the cache (and its in-flight queries) with {@link #resolve},
    * but returns as soon as the family's answer arrives, without waiting for the other family's;
-   * blocks at most for the query timeout (twice that when it joins a lookup whose answer for the
-   * family is already past its TTL). Unlike {@link #resolve}, it never offers addresses kept in
-   * grace after failed lookups.
+   * blocks at most for the query timeout, twice that when the answer has outlived its TTL by the
+   * time it is read (a TTL floor below the lookup's duration, a clock that jumped: the next
+   * lookup's answer counts). Unlike {@link #resolve}, it never offers addresses kept in grace after
+   * failed lookups.
    */
   public NameAnswer answer(HostName name, AddressFamily family) throws InterruptedException {
     if (name.isWildcard()) {

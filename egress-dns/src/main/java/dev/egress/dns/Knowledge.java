@@ -18,8 +18,9 @@ import org.jspecify.annotations.Nullable;
  *
  * @param v4 what is held for IPv4
  * @param v6 what is held for IPv6
- * @param v4Error the failure of the latest lookup's IPv4 answer; null when it was an answer with or
- *     without addresses, or none finished yet
+ * @param v4Error the failure of the latest lookup's IPv4 answer (two answers without addresses are
+ *     an {@link FailureKind#EMPTY_ANSWER} of both families); null when it had addresses, had none
+ *     while the other family had some, or no lookup finished yet
  * @param v6Error the same for IPv6
  */
 record Knowledge(
@@ -60,10 +61,24 @@ record Knowledge(
     return v4Error != null ? v4Error : v6Error;
   }
 
-  /** When to ask again after the lookup that led here finished at {@code now}. */
+  /**
+   * When to ask again after the lookup that led here finished at {@code now}: the earliest expiry
+   * of the addresses the latest answers gave, or the retry interval after a failure if that is
+   * sooner (a family answered well keeps its own TTL while the other's failure is retried).
+   */
   Instant nextQuery(Instant now, Timings timings) {
     Instant retry = now.plus(timings.retryInterval());
-    return lastError() != null ? retry : earliestExpiry().orElse(retry);
+    Optional<Instant> answered =
+        Stream.of(
+                v4Error == null ? v4 : FamilyState.NOTHING,
+                v6Error == null ? v6 : FamilyState.NOTHING)
+            .filter(FamilyState.Held.class::isInstance)
+            .map(family -> ((FamilyState.Held) family).expires())
+            .min(Comparator.naturalOrder());
+    if (lastError() == null) {
+      return answered.orElse(retry);
+    }
+    return answered.filter(expiry -> expiry.isBefore(retry)).orElse(retry);
   }
 
   /** The addresses published at {@code now}: each family's, while {@code now < expiry + grace}. */

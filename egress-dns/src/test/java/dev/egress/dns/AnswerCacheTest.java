@@ -434,6 +434,77 @@ class AnswerCacheTest {
   }
 
   @Test
+  void close_whileAnAnswerPastItsTtlWaitsForItsLookupToEnd_failsAtOnce_andAsksNothingMore()
+      throws Exception {
+    cache.close();
+    Timings timings =
+        new Timings(
+            Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(1), GRACE, RETRY);
+    cache = new AnswerCache(upstream, timings, clock, scheduler, Runnable::run);
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> first = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+      heldFor(AddressFamily.IPV4)
+          .answer(addresses(Duration.ofSeconds(1), AddressFamily.IPV4, "192.0.2.1"));
+      first.get(5, TimeUnit.SECONDS);
+      clock.advance(Duration.ofSeconds(2));
+      FutureTask<NameAnswer> second =
+          new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
+      Thread asker = new Thread(second);
+      asker.start();
+      DnsNameResolverTest.awaitTrue(
+          () -> asker.getState() == Thread.State.TIMED_WAITING || second.isDone(),
+          "the second ask waits for the running lookup to end");
+
+      cache.close();
+
+      NameAnswer answer = second.get(5, TimeUnit.SECONDS); // not at its 30 s timeout
+      assertTrue(answer instanceof NameAnswer.Failed, answer.toString());
+      assertEquals(1, upstream.queries(AddressFamily.IPV4), "no lookup after close");
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
+  void nxdomainForTheAskedFamily_isAnsweredBeforeTheOtherFamilysAnswer() throws Exception {
+    upstream.hold();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<NameAnswer> asked = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
+      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+
+      heldFor(AddressFamily.IPV4)
+          .answer(FakeUpstream.failed(FailureKind.NXDOMAIN, clock.instant()));
+
+      assertEquals(new NameAnswer.NoSuchName(), asked.get(5, TimeUnit.SECONDS));
+      assertEquals(1, upstream.held().size(), "AAAA still unanswered");
+    } finally {
+      caller.shutdownNow();
+    }
+  }
+
+  @Test
+  void aFamilyAnsweredWell_isAskedAgainAtItsTtl_whileTheOthersFailureWaitsForItsRetry()
+      throws Exception {
+    cache.close();
+    Duration retry = Duration.ofSeconds(30);
+    Timings timings = new Timings(QUERY, Duration.ofSeconds(10), Duration.ofHours(1), GRACE, retry);
+    cache = new AnswerCache(upstream, timings, clock, scheduler, Runnable::run);
+    upstream
+        .answer(AddressFamily.IPV4, addresses(TTL.dividedBy(6), AddressFamily.IPV4, "192.0.2.1"))
+        .answer(AddressFamily.IPV6, FakeUpstream.failed(FailureKind.SERVFAIL, clock.instant()));
+    watch();
+    assertEquals(1, upstream.queries(AddressFamily.IPV4));
+
+    scheduler.advance(TTL.dividedBy(6)); // 10 s: the A record's TTL, before the 30 s retry
+
+    assertEquals(2, upstream.queries(AddressFamily.IPV4), "asked again at the A record's TTL");
+  }
+
+  @Test
   void close_endsRunningLookups_wakesTheirWaiters_andRefusesNewWork() throws Exception {
     cache.close();
     cache = cache(upstream, GRACE, Duration.ofMinutes(5));

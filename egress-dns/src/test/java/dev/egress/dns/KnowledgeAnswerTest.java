@@ -5,8 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Set;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** What a DNS filter may answer from what the cache knows: {@link Knowledge#answerFor}. */
@@ -95,8 +100,15 @@ class KnowledgeAnswerTest {
     assertEquals(error(FailureKind.TIMEOUT), known.lastError());
   }
 
-  @Test
-  void anAnswerOnArrival_isWhatTheFinishedLookupAnswers() {
+  @Property(tries = 500)
+  void anAnswerOnArrival_isWhatTheFinishedLookupAnswers_whateverWasKnownAndTheOtherFamilyGot(
+      @ForAll("answers") Answer answer,
+      @ForAll("answers") Answer other,
+      @ForAll("familyStates") FamilyState before,
+      @ForAll("failures") LookupError beforeError,
+      @ForAll boolean beforeFailed,
+      @ForAll @IntRange(max = 20_000) int readAfterMillis,
+      @ForAll @IntRange(max = 5_000) int otherAfterMillis) {
     Timings timings =
         new Timings(
             Duration.ofSeconds(3),
@@ -104,21 +116,37 @@ class KnowledgeAnswerTest {
             Duration.ofHours(1),
             Duration.ofMinutes(5),
             Duration.ofSeconds(5));
-    Answer none = new Answer.NoAddresses();
-    for (Answer answer :
-        List.of(
-            new Answer.Addresses(Set.of(V4), Duration.ofSeconds(2)),
-            none,
-            new Answer.Failed(error(FailureKind.NXDOMAIN)),
-            new Answer.Failed(error(FailureKind.SERVFAIL)),
-            new Answer.Failed(error(FailureKind.REFUSED)))) {
-      // The other family's answer comes 3 s later and ends the lookup.
-      Knowledge finished = Knowledge.NONE.after(answer, NOW, none, NOW.plusSeconds(3), timings);
+    Knowledge known = knowing(before, before, beforeFailed ? beforeError : null);
+    Instant read = NOW.plusMillis(readAfterMillis);
 
-      assertEquals(
-          finished.answerFor(AddressFamily.IPV4, NOW),
-          Knowledge.answerOnArrival(answer, NOW, NOW, timings),
-          answer.toString());
-    }
+    Knowledge finished = known.after(answer, NOW, other, NOW.plusMillis(otherAfterMillis), timings);
+
+    assertEquals(
+        finished.answerFor(AddressFamily.IPV4, read),
+        Knowledge.answerOnArrival(answer, NOW, read, timings));
+  }
+
+  @Provide
+  Arbitrary<Answer> answers() {
+    Arbitrary<Answer> addresses =
+        Arbitraries.longs()
+            .between(0, 30)
+            .map(ttl -> new Answer.Addresses(Set.of(V4), Duration.ofSeconds(ttl)));
+    return Arbitraries.oneOf(
+        addresses, Arbitraries.just(new Answer.NoAddresses()), failures().map(Answer.Failed::new));
+  }
+
+  @Provide
+  Arbitrary<FamilyState> familyStates() {
+    return Arbitraries.oneOf(
+        Arbitraries.just(FamilyState.NOTHING),
+        Arbitraries.longs()
+            .between(-400, 400)
+            .map(offset -> new FamilyState.Held(Set.of(V6), NOW.plusSeconds(offset))));
+  }
+
+  @Provide
+  Arbitrary<LookupError> failures() {
+    return Arbitraries.of(FailureKind.class).map(KnowledgeAnswerTest::error);
   }
 }

@@ -45,8 +45,8 @@ import org.xbill.DNS.Type;
 /**
  * The filter's decision for one query, without sockets: who asked (by source address), whether the
  * policy allows the name, what to answer, and the grant that must be in place before the answer is
- * sent. Thread-safe; {@link #respond} blocks at most for the resolver's query timeout plus one
- * grant.
+ * sent. Thread-safe; {@link #respond} blocks at most for twice the resolver's query timeout (see
+ * {@link DnsNameResolver#answer}) plus one grant.
  */
 final class QueryHandler {
   private static final Logger log = LoggerFactory.getLogger(QueryHandler.class);
