@@ -397,75 +397,57 @@ class AnswerCacheTest {
 
   @Test
   void answer_fromALookupThatHoldsTheFamilysAnswerPastItsTtl_isTheNextLookups() throws Exception {
-    // A floor below the query timeout: A arrives, AAAA keeps the lookup running past A's TTL.
-    cache.close();
-    Timings timings =
-        new Timings(
-            Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(1), GRACE, RETRY);
-    cache = new AnswerCache(upstream, timings, clock, scheduler, Runnable::run);
-    upstream.hold();
-    ExecutorService caller = Executors.newSingleThreadExecutor();
-    try {
-      Future<NameAnswer> first = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
-      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
-      heldFor(AddressFamily.IPV4)
-          .answer(addresses(Duration.ofSeconds(1), AddressFamily.IPV4, "192.0.2.1"));
-      assertTrue(first.get(5, TimeUnit.SECONDS) instanceof NameAnswer.Addresses);
-      clock.advance(Duration.ofSeconds(2));
+    FutureTask<NameAnswer> second = askedWhileTheLookupHoldsAnAnswerPastItsTtl();
 
-      FutureTask<NameAnswer> second =
-          new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
-      Thread asker = new Thread(second);
-      asker.start();
-      DnsNameResolverTest.awaitTrue(
-          () -> asker.getState() == Thread.State.TIMED_WAITING || second.isDone(),
-          "the second ask joined the running lookup");
-      heldFor(AddressFamily.IPV6).answer(new Answer.NoAddresses()); // the first lookup ends
-      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "the next lookup sent");
-      heldFor(AddressFamily.IPV4)
-          .answer(addresses(Duration.ofSeconds(60), AddressFamily.IPV4, "192.0.2.2"));
+    heldFor(AddressFamily.IPV6).answer(new Answer.NoAddresses()); // the first lookup ends
+    DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "the next lookup sent");
+    heldFor(AddressFamily.IPV4)
+        .answer(addresses(Duration.ofSeconds(60), AddressFamily.IPV4, "192.0.2.2"));
 
-      assertEquals(
-          new NameAnswer.Addresses(set("192.0.2.2"), clock.instant().plusSeconds(60)),
-          second.get(5, TimeUnit.SECONDS));
-    } finally {
-      caller.shutdownNow();
-    }
+    assertEquals(
+        new NameAnswer.Addresses(set("192.0.2.2"), clock.instant().plusSeconds(60)),
+        second.get(5, TimeUnit.SECONDS));
   }
 
   @Test
   void close_whileAnAnswerPastItsTtlWaitsForItsLookupToEnd_failsAtOnce_andAsksNothingMore()
       throws Exception {
+    FutureTask<NameAnswer> second = askedWhileTheLookupHoldsAnAnswerPastItsTtl();
+
+    cache.close();
+
+    NameAnswer answer = second.get(5, TimeUnit.SECONDS); // not at its 30 s timeout
+    assertTrue(answer instanceof NameAnswer.Failed, answer.toString());
+    assertEquals(1, upstream.queries(AddressFamily.IPV4), "no lookup after close");
+  }
+
+  /**
+   * With a TTL floor of 1 s below a query timeout of 30 s: A is answered (TTL 1 s) and AAAA held,
+   * the clock moves 2 s, and A is asked again; returns that second ask once it waits for the
+   * running lookup to end.
+   */
+  private FutureTask<NameAnswer> askedWhileTheLookupHoldsAnAnswerPastItsTtl() throws Exception {
     cache.close();
     Timings timings =
         new Timings(
             Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(1), GRACE, RETRY);
     cache = new AnswerCache(upstream, timings, clock, scheduler, Runnable::run);
     upstream.hold();
-    ExecutorService caller = Executors.newSingleThreadExecutor();
-    try {
-      Future<NameAnswer> first = caller.submit(() -> cache.answer(NAME, AddressFamily.IPV4));
-      DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
-      heldFor(AddressFamily.IPV4)
-          .answer(addresses(Duration.ofSeconds(1), AddressFamily.IPV4, "192.0.2.1"));
-      first.get(5, TimeUnit.SECONDS);
-      clock.advance(Duration.ofSeconds(2));
-      FutureTask<NameAnswer> second =
-          new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
-      Thread asker = new Thread(second);
-      asker.start();
-      DnsNameResolverTest.awaitTrue(
-          () -> asker.getState() == Thread.State.TIMED_WAITING || second.isDone(),
-          "the second ask waits for the running lookup to end");
+    FutureTask<NameAnswer> first = new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
+    new Thread(first).start();
+    DnsNameResolverTest.awaitTrue(() -> upstream.held().size() == 2, "lookup sent");
+    heldFor(AddressFamily.IPV4)
+        .answer(addresses(Duration.ofSeconds(1), AddressFamily.IPV4, "192.0.2.1"));
+    assertTrue(first.get(5, TimeUnit.SECONDS) instanceof NameAnswer.Addresses);
+    clock.advance(Duration.ofSeconds(2));
 
-      cache.close();
-
-      NameAnswer answer = second.get(5, TimeUnit.SECONDS); // not at its 30 s timeout
-      assertTrue(answer instanceof NameAnswer.Failed, answer.toString());
-      assertEquals(1, upstream.queries(AddressFamily.IPV4), "no lookup after close");
-    } finally {
-      caller.shutdownNow();
-    }
+    FutureTask<NameAnswer> second = new FutureTask<>(() -> cache.answer(NAME, AddressFamily.IPV4));
+    Thread asker = new Thread(second);
+    asker.start();
+    DnsNameResolverTest.awaitTrue(
+        () -> asker.getState() == Thread.State.TIMED_WAITING || second.isDone(),
+        "the second ask waits for the running lookup to end");
+    return second;
   }
 
   @Test
