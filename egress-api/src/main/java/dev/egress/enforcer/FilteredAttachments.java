@@ -43,9 +43,10 @@ public interface FilteredAttachments {
    * Puts {@code addresses} into {@code container}'s sets of the policy names covering {@code
    * asked}, until {@code expiry}, and returns once the kernel holds them. All or nothing.
    *
-   * @throws EgressException if the container is not attached any more, its policy (perhaps just
-   *     updated) does not cover {@code asked} or is not {@code dns filter}, or the kernel update
-   *     failed; the sets are then as before (never wider), and the filter answers SERVFAIL
+   * @throws EgressException if the enforcer is closed (nothing would take a grant out again), the
+   *     container is not attached any more, its policy (perhaps just updated) does not cover {@code
+   *     asked} or is not {@code dns filter}, or the kernel update failed; the sets are then as
+   *     before (never wider), and the filter answers SERVFAIL
    */
   void grant(ContainerId container, HostName asked, Set<InetAddress> addresses, Instant expiry)
       throws EgressException;

@@ -345,6 +345,10 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         throw new EgressException(
             "container " + container.id() + " is not attached any more; nothing granted");
       }
+      if (registry.isClosed()) {
+        // Close revokes the grants it finds under this lock; nothing would revoke a later one.
+        throw new EgressException("the enforcer is closed; nothing granted to " + container.id());
+      }
       SortedSet<HostName> covering = current.namesCovering(asked);
       if (steps.dnsFilter == null || !current.filtersDns() || covering.isEmpty()) {
         throw new EgressException(

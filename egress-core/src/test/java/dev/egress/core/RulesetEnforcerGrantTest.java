@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -124,6 +125,25 @@ class RulesetEnforcerGrantTest {
       assertFalse(allows(backend));
       assertEquals(Set.of(), backend.granted("c-box", WILDCARD));
     }
+  }
+
+  @Test
+  void aGrantAfterTheEnforcerClosed_isRefused_andNothingReachesTheKernel() throws Exception {
+    // Nothing revokes a pf-style grant after close: a DNS filter still answering must get nothing.
+    FakeBackend backend = new FakeBackend(false);
+    RulesetEnforcer enforcer = enforcer(backend);
+    enforcer.attach(BOX, policy(POLICY));
+    enforcer.close();
+
+    EgressException refused =
+        assertThrows(
+            EgressException.class,
+            () ->
+                enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60)));
+
+    assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
+    assertFalse(allows(backend));
+    assertEquals(0, backend.count("grant"));
   }
 
   @Test

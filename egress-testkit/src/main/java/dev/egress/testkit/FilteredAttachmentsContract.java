@@ -122,6 +122,16 @@ public abstract class FilteredAttachmentsContract {
   }
 
   @Test
+  void aGrantAfterTheEnforcerClosed_isRefused() throws Exception {
+    attachFiltered();
+    harness.enforcer().close(); // nothing would revoke a grant after this
+
+    assertThrows(
+        EgressException.class,
+        () -> harness.attachments().grant(box.id(), API, Set.of(A), harness.now().plus(TTL)));
+  }
+
+  @Test
   void aGrant_opensTheCoveringNamesSetsOnTheirPortsOnly_untilItsExpiry() throws Exception {
     attachFiltered();
     assertFalse(allows(A, 443));

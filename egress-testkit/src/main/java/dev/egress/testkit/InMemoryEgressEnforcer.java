@@ -343,6 +343,9 @@ public final class InMemoryEgressEnforcer implements EgressEnforcer, FilteredAtt
       throws EgressException {
     Objects.requireNonNull(expiry, "expiry");
     Set<InetAddress> granted = Set.copyOf(addresses);
+    if (closed) {
+      throw new EgressException("the enforcer is closed; nothing granted to " + container);
+    }
     Entry entry = entries.get(container);
     if (entry == null || entry.state != State.ACTIVE) {
       throw new EgressException("container " + container + " is not attached; nothing granted");
