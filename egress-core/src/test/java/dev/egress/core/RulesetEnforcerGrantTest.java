@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
+import dev.egress.enforcer.EgressException;
 import dev.egress.enforcer.UnsupportedPolicyException;
 import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
 class RulesetEnforcerGrantTest {
   private static final InetAddress FILTER = IpAddresses.parse("10.200.0.1");
   private static final InetAddress ADDRESS = IpAddresses.parse("192.0.2.10");
+  private static final InetAddress OTHER = IpAddresses.parse("192.0.2.11");
   private static final HostName WILDCARD = HostName.of("*.cdn.example");
   private static final HostName ASKED = HostName.of("img.cdn.example");
   private static final ContainerEndpoint BOX =
@@ -159,6 +161,93 @@ class RulesetEnforcerGrantTest {
       assertFalse(allows(backend));
       assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
       assertEquals(Optional.empty(), enforcer.bySource(BOX.addresses().get(0)));
+    }
+  }
+
+  @Test
+  void aGrantThatFails_leavesTheRecordedGrantsAsTheyWere() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      Instant until = clock.instant().plusSeconds(60);
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), until);
+
+      backend.failNext(2);
+      assertThrows(
+          EgressException.class,
+          () -> enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(60)));
+      assertThrows(
+          EgressException.class,
+          () -> enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), until.plusSeconds(60)));
+
+      assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(OTHER)));
+      assertEquals(Optional.of(until), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "reinstalled as before");
+    }
+  }
+
+  @Test
+  void aRuleSetInstalledLater_holdsExactlyTheGrantsThatHaveNotEnded() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(10));
+      clock.advance(Duration.ofSeconds(20));
+
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD));
+      assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(OTHER)));
+    }
+  }
+
+  @Test
+  void aKernelThatKeepsGrants_hasAGrantThatEndedBeforeTheNextGrant_revoked() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(300));
+      clock.advance(Duration.ofMillis(400));
+      // This grant finds the first one ended before the revoke scheduled for it has run.
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(60));
+
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (backend.granted("c-box", WILDCARD).contains(ADDRESS)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("the ended grant was not revoked within 5 s: " + backend.calls);
+        }
+        Thread.sleep(10);
+      }
+      assertEquals(Set.of(OTHER), backend.granted("c-box", WILDCARD));
+    }
+  }
+
+  @Test
+  void aKernelThatKeepsGrants_keepsAnAddressGrantedAgainAfterItsGrantEnded() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(100));
+      clock.advance(Duration.ofMillis(200));
+      Instant again = clock.instant().plusSeconds(60);
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), again);
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusMillis(100));
+      clock.advance(Duration.ofMillis(200));
+
+      // The revoke scheduled for the second grant takes OTHER out, and leaves ADDRESS.
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (backend.granted("c-box", WILDCARD).contains(OTHER)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("the ended grant was not revoked within 5 s: " + backend.calls);
+        }
+        Thread.sleep(10);
+      }
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), backend.calls.toString());
+      assertTrue(allows(backend));
+      assertEquals(Optional.of(again), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
     }
   }
 
