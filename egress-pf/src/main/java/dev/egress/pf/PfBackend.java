@@ -26,7 +26,6 @@ import java.net.InetAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -144,13 +143,14 @@ final class PfBackend implements FirewallBackend {
     additions.forEach(
         (host, granted) -> {
           Set<InetAddress> fresh = new TreeSet<>(Comparator.comparing(IpNetwork::host));
-          fresh.addAll(granted.keySet());
-          fresh.removeAll(held(plan, host));
+          granted.keySet().stream()
+              .filter(address -> !holds(plan, host, address))
+              .forEach(fresh::add);
           if (!fresh.isEmpty()) {
             added.put(host, fresh);
           }
         });
-    EnforcementPlan after = plan.withGrants(merged(plan.grants(), additions));
+    EnforcementPlan after = plan.withGrantsAdded(additions);
     changeTables(name, after, added, true);
   }
 
@@ -173,8 +173,7 @@ final class PfBackend implements FirewallBackend {
     removals.forEach(
         (host, addresses) -> {
           Set<InetAddress> gone = new TreeSet<>(Comparator.comparing(IpNetwork::host));
-          gone.addAll(addresses);
-          gone.removeAll(held(plan, host));
+          addresses.stream().filter(address -> !holds(plan, host, address)).forEach(gone::add);
           if (!gone.isEmpty()) {
             removed.put(host, gone);
           }
@@ -182,21 +181,10 @@ final class PfBackend implements FirewallBackend {
     changeTables(name, plan, removed, false);
   }
 
-  /** What {@code host}'s table holds under {@code plan}: resolved and granted addresses. */
-  private static Set<InetAddress> held(EnforcementPlan plan, HostName host) {
-    Set<InetAddress> held = new HashSet<>(plan.addresses().getOrDefault(host, Set.of()));
-    held.addAll(plan.grants().getOrDefault(host, Map.of()).keySet());
-    return held;
-  }
-
-  private static Map<HostName, Map<InetAddress, Instant>> merged(
-      Map<HostName, Map<InetAddress, Instant>> grants,
-      Map<HostName, Map<InetAddress, Instant>> additions) {
-    Map<HostName, Map<InetAddress, Instant>> merged = new TreeMap<>();
-    grants.forEach((host, granted) -> merged.put(host, new HashMap<>(granted)));
-    additions.forEach(
-        (host, granted) -> merged.computeIfAbsent(host, h -> new HashMap<>()).putAll(granted));
-    return merged;
+  /** Whether {@code host}'s table holds {@code address} under {@code plan}: resolved or granted. */
+  private static boolean holds(EnforcementPlan plan, HostName host, InetAddress address) {
+    return plan.addresses().getOrDefault(host, Set.of()).contains(address)
+        || plan.grants().getOrDefault(host, Map.of()).containsKey(address);
   }
 
   /**
