@@ -224,17 +224,21 @@ class EnforcementPlanTest {
                 false));
   }
 
+  /** The plan of a wildcard under {@code dns filter}: its set starts empty. */
+  private static EnforcementPlan wildcardPlan() throws PolicySyntaxException {
+    return EnforcementPlan.of(
+        policy("allow *.example.com port 443\ndns filter\n"),
+        container(GATEWAY),
+        Resolutions.none(),
+        IpAddresses.parse("10.213.0.1"));
+  }
+
   @Test
   void withGrants_keepsThoseOfNamesThePlanHolds_andPermitsThem() throws Exception {
-    InetAddress filter = IpAddresses.parse("10.213.0.1");
     HostName wildcard = HostName.of("*.example.com");
     Instant until = Instant.parse("2026-01-01T00:05:00Z");
     EnforcementPlan plan =
-        EnforcementPlan.of(
-                policy("allow *.example.com port 443\ndns filter\n"),
-                container(GATEWAY),
-                Resolutions.none(),
-                filter)
+        wildcardPlan()
             .withGrants(
                 Map.of(
                     wildcard,
@@ -254,17 +258,10 @@ class EnforcementPlanTest {
   @Test
   void withGrantsAddedAndRemoved_changeOnlyWhatTheyName_andEqualTheWholeSpelledOut()
       throws Exception {
-    InetAddress filter = IpAddresses.parse("10.213.0.1");
     HostName wildcard = HostName.of("*.example.com");
     Instant early = Instant.parse("2026-01-01T00:05:00Z");
     Instant late = early.plusSeconds(60);
-    EnforcementPlan plan =
-        EnforcementPlan.of(
-                policy("allow *.example.com port 443\ndns filter\n"),
-                container(GATEWAY),
-                Resolutions.none(),
-                filter)
-            .withGrants(Map.of(wildcard, Map.of(API, early)));
+    EnforcementPlan plan = wildcardPlan().withGrants(Map.of(wildcard, Map.of(API, early)));
 
     EnforcementPlan added =
         plan.withGrantsAdded(Map.of(wildcard, Map.of(API, late, API_V6, early)));
