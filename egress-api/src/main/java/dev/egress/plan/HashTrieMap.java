@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -122,16 +121,6 @@ final class HashTrieMap<K, V> extends AbstractMap<K, V> {
   }
 
   @Override
-  @SuppressWarnings("unchecked")
-  public void forEach(BiConsumer<? super K, ? super V> action) {
-    Iterator<Leaf> leaves = new Leaves(root);
-    while (leaves.hasNext()) {
-      Leaf leaf = leaves.next();
-      action.accept((K) leaf.key, (V) leaf.value);
-    }
-  }
-
-  @Override
   public Set<Map.Entry<K, V>> entrySet() {
     return new AbstractSet<>() {
       @Override
@@ -229,7 +218,10 @@ final class HashTrieMap<K, V> extends AbstractMap<K, V> {
     if (bitA == bitB) {
       return new Branch(bitA, new Object[] {merge(a, b, shift + BITS)});
     }
-    return new Branch(bitA | bitB, bitA < bitB ? new Object[] {a, b} : new Object[] {b, a});
+    // Unsigned: slot 31's bit is the sign bit.
+    return new Branch(
+        bitA | bitB,
+        Integer.compareUnsigned(bitA, bitB) < 0 ? new Object[] {a, b} : new Object[] {b, a});
   }
 
   /**

@@ -20,8 +20,10 @@ import dev.egress.testkit.SteppedClock;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -236,6 +238,48 @@ class RulesetEnforcerGrantTest {
       assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), backend.calls.toString());
       assertTrue(allows(backend));
       assertEquals(Optional.of(again), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+    }
+  }
+
+  /**
+   * Many addresses, whose hashes fill every slot of the grants' hash trie (slot 31 included, the
+   * sign bit of its bitmaps): each one ended is revoked, and a reinstall holds none of them.
+   */
+  @Test
+  void aKernelThatKeepsGrants_hasManyAddressesRevoked_andReinstalledWithoutThem() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    Random random = new Random(13);
+    Set<InetAddress> addresses = new HashSet<>();
+    while (addresses.size() < 300) {
+      byte[] octets = new byte[4];
+      random.nextBytes(octets);
+      addresses.add(InetAddress.getByAddress(octets));
+    }
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      Instant end = clock.instant().plusMillis(50);
+      for (InetAddress address : addresses) {
+        enforcer.grant(BOX.id(), ASKED, Set.of(address), end);
+      }
+      assertEquals(addresses, backend.granted("c-box", WILDCARD));
+      for (InetAddress address : addresses) {
+        assertEquals(
+            Optional.of(end),
+            enforcer.grantedUntil(BOX.id(), ASKED, Set.of(address)),
+            "" + address);
+      }
+
+      clock.advance(Duration.ofMillis(50));
+      for (InetAddress address : addresses) {
+        awaitRevoked(backend, address);
+        assertEquals(
+            Optional.empty(),
+            enforcer.grantedUntil(BOX.id(), ASKED, Set.of(address)),
+            "" + address);
+      }
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(), backend.granted("c-box", WILDCARD), "the reinstall holds none");
     }
   }
 
