@@ -338,9 +338,32 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    * Caller holds {@link #lock}.
    */
   private EnforcementPlan plan(EgressPolicy plannedPolicy, Resolutions resolved) {
-    EnforcementPlan current = lasting(steps.clock.instant());
+    Instant now = steps.clock.instant();
+    EnforcementPlan current = lasting(now);
     EnforcementPlan plan = EnforcementPlan.of(plannedPolicy, container, resolved, steps.dnsFilter);
-    return current == null ? plan : plan.withGrants(current.grants());
+    return current == null ? plan : plan.withGrants(unended(current.grants(), now));
+  }
+
+  /**
+   * {@code grants} without those that have ended by {@code now}. {@link #endings} should have taken
+   * them out already; this check does not rely on it, so that a rule set never gets back a grant
+   * that has ended. It walks every grant, as the install or refresh that follows does.
+   */
+  private static Map<HostName, Map<InetAddress, Instant>> unended(
+      Map<HostName, Map<InetAddress, Instant>> grants, Instant now) {
+    Map<HostName, Map<InetAddress, Instant>> lasting = new TreeMap<>();
+    grants.forEach(
+        (grantee, granted) -> {
+          Map<InetAddress, Instant> left = new HashMap<>();
+          granted.forEach(
+              (address, until) -> {
+                if (until.isAfter(now)) {
+                  left.put(address, until);
+                }
+              });
+          lasting.put(grantee, left);
+        });
+    return lasting;
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
@@ -242,19 +243,49 @@ class RulesetEnforcerGrantTest {
   }
 
   /**
+   * A reinstall and an update put back no grant that has ended, whether or not the index of grants
+   * by end took it out first: of many addresses (every slot of the grants' hash trie), none.
+   */
+  @Test
+  void aRuleSetInstalledAfterManyGrantsEnded_holdsNoneOfThem() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    Set<InetAddress> addresses = randomAddresses(300);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      Attachment attachment = enforcer.attach(BOX, policy(POLICY));
+      Instant end = clock.instant().plusSeconds(10);
+      for (InetAddress address : addresses) {
+        enforcer.grant(BOX.id(), ASKED, Set.of(address), end);
+      }
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+      clock.advance(Duration.ofSeconds(10));
+
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "reinstalled");
+      attachment.update(policy(POLICY + "allow 192.0.2.99 port 443\n"));
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "updated");
+    }
+  }
+
+  private static Set<InetAddress> randomAddresses(int count) throws Exception {
+    Random random = new Random(13);
+    Set<InetAddress> addresses = new HashSet<>();
+    while (addresses.size() < count) {
+      byte[] octets = new byte[4];
+      random.nextBytes(octets);
+      addresses.add(InetAddress.getByAddress(octets));
+    }
+    return addresses;
+  }
+
+  /**
    * Many addresses, whose hashes fill every slot of the grants' hash trie (slot 31 included, the
    * sign bit of its bitmaps): each one ended is revoked, and a reinstall holds none of them.
    */
   @Test
   void aKernelThatKeepsGrants_hasManyAddressesRevoked_andReinstalledWithoutThem() throws Exception {
     FakeBackend backend = new FakeBackend(false);
-    Random random = new Random(13);
-    Set<InetAddress> addresses = new HashSet<>();
-    while (addresses.size() < 300) {
-      byte[] octets = new byte[4];
-      random.nextBytes(octets);
-      addresses.add(InetAddress.getByAddress(octets));
-    }
+    Set<InetAddress> addresses = randomAddresses(300);
     try (RulesetEnforcer enforcer = enforcer(backend)) {
       enforcer.attach(BOX, policy(POLICY));
       Instant end = clock.instant().plusMillis(50);
