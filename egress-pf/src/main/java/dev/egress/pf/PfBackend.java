@@ -132,8 +132,8 @@ final class PfBackend implements FirewallBackend {
    * PARENT/NAME -t TABLE -T add ADDRESS...} of the addresses the table does not hold yet (a grant
    * of an address already there changes nothing in pf, whose tables keep no per-entry end: no
    * call). A grant that changes several names' tables reloads the anchor with {@code -f -} instead
-   * (pf commits a load whole), so that no half of it stays behind. A call that times out is read
-   * back ({@link #requireCommitted}).
+   * (pf commits a load whole), so that no half of it stays behind: that one renders every grant
+   * held, the usual one none. A call that times out is read back ({@link #requireCommitted}).
    */
   @Override
   public void grant(
@@ -190,6 +190,7 @@ final class PfBackend implements FirewallBackend {
   /**
    * Adds ({@code add}) or deletes {@code changes} in their names' tables so that the anchor holds
    * {@code after}: one {@code -T add|delete} for one table, one reload for several, none for none.
+   * Only a reload renders the grants {@code after} holds; one table's change costs what it changes.
    */
   private void changeTables(
       RuleSetName name, EnforcementPlan after, Map<HostName, Set<InetAddress>> changes, boolean add)
@@ -197,17 +198,21 @@ final class PfBackend implements FirewallBackend {
     if (changes.isEmpty()) {
       return;
     }
-    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), after);
+    AnchorName anchorName = AnchorName.of(name);
+    // Which tables the anchor has depends on the policy and the container, not on the grants.
+    List<TableName> tables =
+        PfRenderer.renderChild(anchorName, after.withGrants(Map.of())).tableNames();
     // A name whose ports any address may reach (unsafe-any-address) has no table: its grants
     // change nothing in pf.
     Map<HostName, Set<InetAddress>> tabled = new TreeMap<>(changes);
-    tabled.keySet().removeIf(host -> !child.tableNames().contains(TableName.forHostName(host)));
+    tabled.keySet().removeIf(host -> !tables.contains(TableName.forHostName(host)));
     changes = tabled;
     if (changes.isEmpty()) {
       return;
     }
-    AnchorPath anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(anchorName);
     if (changes.size() > 1) {
+      ChildRuleset child = PfRenderer.renderChild(anchorName, after);
       try {
         pfctl.loadAnchor(anchor, child.text());
       } catch (PfctlTimeoutException e) {
@@ -216,12 +221,12 @@ final class PfBackend implements FirewallBackend {
       return;
     }
     Map.Entry<HostName, Set<InetAddress>> change = changes.entrySet().iterator().next();
-    PfTable table = child.table(TableName.forHostName(change.getKey()));
+    TableName table = TableName.forHostName(change.getKey());
     try {
       if (add) {
-        pfctl.addToTable(anchor, table.name(), change.getValue());
+        pfctl.addToTable(anchor, table, change.getValue());
       } else {
-        pfctl.deleteFromTable(anchor, table.name(), change.getValue());
+        pfctl.deleteFromTable(anchor, table, change.getValue());
       }
     } catch (PfctlTimeoutException e) {
       // Only the change is read back: the table may hold other grants that ended but are not
@@ -234,11 +239,11 @@ final class PfBackend implements FirewallBackend {
 
   /** Whether {@code table} holds every one of {@code entries} ({@code present}) or none of them. */
   private boolean tableHolds(
-      AnchorPath anchor, PfTable table, Set<IpNetwork> entries, boolean present)
+      AnchorPath anchor, TableName table, Set<IpNetwork> entries, boolean present)
       throws PfctlException {
     Set<IpNetwork> loaded = new HashSet<>();
     try {
-      pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
+      pfctl.table(anchor, table).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
     } catch (IllegalArgumentException e) {
       return false;
     }

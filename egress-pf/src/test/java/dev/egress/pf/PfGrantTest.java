@@ -9,10 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.pf.pfctl.AnchorName;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.TableName;
+import dev.egress.pf.render.PfRenderer;
+import dev.egress.plan.EnforcementPlan;
+import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
 import dev.egress.policy.PolicyText;
+import dev.egress.policy.Resolutions;
 import dev.egress.process.ProcessResult;
 import dev.egress.process.ProcessRunner;
 import dev.egress.process.ProcessTimeoutException;
@@ -21,7 +27,11 @@ import dev.egress.testkit.pf.FakePfctl;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -197,5 +207,69 @@ class PfGrantTest {
         1,
         pf.fake.calls().stream().filter(c -> c.line().contains(" -T add ")).count(),
         "no reinstall: grants in the tables are what the plan holds");
+  }
+
+  /**
+   * A grant to one table renders no grant it does not add: with 10,000 held, its median is far
+   * below that of rendering the anchor once (which a grant that rendered it would exceed). pfctl's
+   * {@code -T add} is answered without a model of the table, so that only the enforcer is timed.
+   */
+  @Test
+  void aGrantToOneTable_costsWhatItAdds_notWhatTheTableHolds() throws Exception {
+    ProcessRunner tableAddsAnswered =
+        command ->
+            command.argv().contains("add")
+                ? new ProcessResult(0, "", "1/1 addresses added.\n")
+                : pf.fake.run(command);
+    EgressPolicy policy = PolicyText.parse("allow *.cdn.example port 443\ndns filter\n", "test");
+    HostName asked = HostName.of("img.cdn.example");
+    Map<InetAddress, Instant> held = new HashMap<>();
+    try (PfEgressEnforcer timed =
+        PfEgressEnforcer.builder()
+            .resolver(pf.resolver)
+            .processRunner(tableAddsAnswered)
+            .parentAnchor(PfFixture.PARENT)
+            .clock(clock)
+            .scheduler(pf.scheduler)
+            .retryDelay(Duration.ofHours(1))
+            .noHealthChecks()
+            .dnsFilter(FILTER)
+            .build()) {
+      timed.attach(BOX, policy);
+      Set<InetAddress> batch = new HashSet<>();
+      for (int i = 0; i < 10_000; i++) {
+        InetAddress address =
+            InetAddress.getByAddress(new byte[] {10, 1, (byte) (i >> 8), (byte) i});
+        batch.add(address);
+        held.put(address, inAMinute());
+        if (batch.size() == Pfctl.MAX_TABLE_ADDRESSES || i == 9_999) {
+          timed.grant(BOX.id(), asked, batch, inAMinute());
+          batch.clear();
+        }
+      }
+      long[] grants = new long[31];
+      for (int i = 0; i < grants.length; i++) {
+        InetAddress fresh = InetAddress.getByAddress(new byte[] {10, 2, 0, (byte) i});
+        long start = System.nanoTime();
+        timed.grant(BOX.id(), asked, Set.of(fresh), inAMinute());
+        grants[i] = System.nanoTime() - start;
+      }
+      EnforcementPlan plan =
+          EnforcementPlan.of(policy, BOX, Resolutions.none(), FILTER)
+              .withGrants(Map.of(HostName.of("*.cdn.example"), held));
+      long[] renders = new long[31];
+      for (int i = 0; i < renders.length; i++) {
+        long start = System.nanoTime();
+        PfRenderer.renderChild(AnchorName.of(PfFixture.PARENT.childName(BOX.id())), plan);
+        renders[i] = System.nanoTime() - start;
+      }
+      Arrays.sort(grants);
+      Arrays.sort(renders);
+      long grant = grants[grants.length / 2];
+      long render = renders[renders.length / 2];
+      assertTrue(
+          grant * 4 < render,
+          "median grant " + grant / 1000 + " µs, median render " + render / 1000 + " µs");
+    }
   }
 }
