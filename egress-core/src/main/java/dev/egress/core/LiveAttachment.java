@@ -66,19 +66,19 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    * and revoke: its {@link EnforcementPlan#grants grants} are what the DNS filter granted and the
    * kernel holds, by name, each address with its grant's end. Replaced whole under {@link #lock},
    * read without it ({@link #grantedUntil} never waits for the kernel). A grant that has ended
-   * stays in it until {@link #lasting} next takes it out.
+   * stays in it until {@link #dropEnded} next takes it out.
    */
   private volatile @Nullable EnforcementPlan installed;
 
   /**
    * The grants of {@link #installed} by the instant they end, the earliest first: what {@link
-   * #lasting} looks at. A grant extended moves to its new end; one that an install dropped stays
+   * #dropEnded} looks at. A grant extended moves to its new end; one that an install dropped stays
    * until its end and is then passed over.
    */
   private final NavigableMap<Instant, Set<Grant>> endings = new TreeMap<>();
 
   /**
-   * Grants that {@link #lasting} took out of {@link #installed} when they ended and that a kernel
+   * Grants that {@link #dropEnded} took out of {@link #installed} when they ended and that a kernel
    * which does not expire them still holds: the next {@link #revokeEnded} takes them out.
    */
   private final Map<HostName, Set<InetAddress>> unrevoked = new TreeMap<>();
@@ -339,7 +339,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    */
   private EnforcementPlan plan(EgressPolicy plannedPolicy, Resolutions resolved) {
     Instant now = steps.clock.instant();
-    EnforcementPlan current = lasting(now);
+    EnforcementPlan current = dropEnded(now);
     EnforcementPlan plan = EnforcementPlan.of(plannedPolicy, container, resolved, steps.dnsFilter);
     return current == null ? plan : plan.withGrants(unended(current.grants(), now));
   }
@@ -367,11 +367,11 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   }
 
   /**
-   * {@link #installed} without the grants that have ended by {@code now}, which it becomes; those a
-   * kernel that does not expire them still holds go to {@link #unrevoked}. Costs what has ended
-   * since the last call, not what is held. Caller holds {@link #lock}.
+   * Takes the grants that have ended by {@code now} out of {@link #installed} and returns what it
+   * is then; those a kernel that does not expire them still holds go to {@link #unrevoked}. Costs
+   * what has ended since the last call, not what is held. Caller holds {@link #lock}.
    */
-  private @Nullable EnforcementPlan lasting(Instant now) {
+  private @Nullable EnforcementPlan dropEnded(Instant now) {
     EnforcementPlan plan = installed;
     Map<HostName, Set<InetAddress>> ended = new TreeMap<>();
     for (Map.Entry<Instant, Set<Grant>> ending = endings.firstEntry();
@@ -427,7 +427,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       if (!expiry.isAfter(now)) {
         return; // ended already: nothing to open
       }
-      EnforcementPlan plan = lasting(now);
+      EnforcementPlan plan = dropEnded(now);
       if (plan == null) {
         throw new EgressException(
             "container " + container.id() + " has no rule set installed yet; nothing granted");
@@ -508,38 +508,36 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     return Optional.ofNullable(earliest);
   }
 
-  /**
-   * In {@code delay}, revokes the grants that have ended if {@code end} has come by then (and
-   * retries after a failure).
-   */
-  private void scheduleRevoke(Instant end, Duration delay) {
+  /** In {@code delay}, {@link #revokeEnded revokes} the grants that have ended by {@code due}. */
+  private void scheduleRevoke(Instant due, Duration delay) {
     if (registry.isClosed()) {
       return;
     }
     try {
       steps.scheduler.schedule(
-          () -> revokeEnded(end), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+          () -> revokeEnded(due), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException e) {
       log.warn("cannot schedule revoking grants of {}: the scheduler is shut down", container.id());
     }
   }
 
   /**
-   * Takes grants that have ended out of the kernel, once {@code end} has come on the enforcer's
-   * clock (which the scheduler's may run ahead of); on failure, tries again later.
+   * Takes every grant that has ended out of the kernel; on failure, tries again later. {@code due}
+   * (the end of the grant that scheduled this) only says when: before it on the enforcer's clock,
+   * which the scheduler's may run ahead of, this waits until then.
    */
-  private void revokeEnded(Instant end) {
+  private void revokeEnded(Instant due) {
     lock.lock();
     try {
       if (!active) {
         return; // the removal took them with the rules
       }
       Instant now = steps.clock.instant();
-      if (now.isBefore(end)) {
-        scheduleRevoke(end, Duration.between(now, end));
+      if (now.isBefore(due)) {
+        scheduleRevoke(due, Duration.between(now, due));
         return;
       }
-      EnforcementPlan plan = lasting(now);
+      EnforcementPlan plan = dropEnded(now);
       if (plan == null || unrevoked.isEmpty()) {
         return;
       }
@@ -561,7 +559,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         steps.backend.revoke(name, plan, ended);
       } catch (EgressException | RuntimeException e) {
         steps.emit(steps.failed(container.id(), Operation.GRANT, e));
-        scheduleRevoke(end, steps.retryDelay);
+        scheduleRevoke(due, steps.retryDelay);
         return;
       }
       unrevoked.clear();
