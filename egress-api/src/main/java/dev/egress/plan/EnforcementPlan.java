@@ -105,7 +105,7 @@ public record EnforcementPlan(
                 "a grant to " + name + ", whose address set the plan does not hold");
           }
           if (!granted.isEmpty()) {
-            grantsCopy.put(name, Map.copyOf(granted));
+            grantsCopy.put(name, HashTrieMap.copyOf(granted));
           }
         });
     if (dnsFilter == null && !grantsCopy.isEmpty()) {
@@ -189,6 +189,48 @@ public record EnforcementPlan(
           });
     }
     return new EnforcementPlan(sources, resolvers, dnsFilter, allows, addresses, kept, logDenied);
+  }
+
+  /**
+   * This plan with {@code additions} in its {@link #grants}: each address granted to its name until
+   * the instant it maps to, replacing an end granted before. Costs what the additions do, not what
+   * the plan holds: the grants it does not change are shared, not copied.
+   *
+   * @throws IllegalArgumentException if a name of {@code additions} has no address set in the plan,
+   *     or the plan has no DNS filter
+   */
+  public EnforcementPlan withGrantsAdded(Map<HostName, Map<InetAddress, Instant>> additions) {
+    SortedMap<HostName, Map<InetAddress, Instant>> next = new TreeMap<>(grants);
+    additions.forEach(
+        (name, added) -> {
+          HashTrieMap<InetAddress, Instant> granted =
+              HashTrieMap.copyOf(next.getOrDefault(name, Map.of()));
+          for (Map.Entry<InetAddress, Instant> grant : added.entrySet()) {
+            granted = granted.with(grant.getKey(), grant.getValue());
+          }
+          next.put(name, granted);
+        });
+    return new EnforcementPlan(sources, resolvers, dnsFilter, allows, addresses, next, logDenied);
+  }
+
+  /**
+   * This plan without the grants of {@code removals}' addresses to their names (an address not
+   * granted is no error). Costs what the removals do, as {@link #withGrantsAdded}.
+   */
+  public EnforcementPlan withGrantsRemoved(Map<HostName, Set<InetAddress>> removals) {
+    SortedMap<HostName, Map<InetAddress, Instant>> next = new TreeMap<>(grants);
+    removals.forEach(
+        (name, removed) -> {
+          Map<InetAddress, Instant> held = next.get(name);
+          if (held != null) {
+            HashTrieMap<InetAddress, Instant> granted = HashTrieMap.copyOf(held);
+            for (InetAddress address : removed) {
+              granted = granted.without(address);
+            }
+            next.put(name, granted);
+          }
+        });
+    return new EnforcementPlan(sources, resolvers, dnsFilter, allows, addresses, next, logDenied);
   }
 
   /** The resolvers of {@code family}. */

@@ -224,17 +224,21 @@ class EnforcementPlanTest {
                 false));
   }
 
+  /** The plan of a wildcard under {@code dns filter}: its set starts empty. */
+  private static EnforcementPlan wildcardPlan() throws PolicySyntaxException {
+    return EnforcementPlan.of(
+        policy("allow *.example.com port 443\ndns filter\n"),
+        container(GATEWAY),
+        Resolutions.none(),
+        IpAddresses.parse("10.213.0.1"));
+  }
+
   @Test
   void withGrants_keepsThoseOfNamesThePlanHolds_andPermitsThem() throws Exception {
-    InetAddress filter = IpAddresses.parse("10.213.0.1");
     HostName wildcard = HostName.of("*.example.com");
     Instant until = Instant.parse("2026-01-01T00:05:00Z");
     EnforcementPlan plan =
-        EnforcementPlan.of(
-                policy("allow *.example.com port 443\ndns filter\n"),
-                container(GATEWAY),
-                Resolutions.none(),
-                filter)
+        wildcardPlan()
             .withGrants(
                 Map.of(
                     wildcard,
@@ -249,6 +253,28 @@ class EnforcementPlanTest {
     assertTrue(plan.permits(Flow.tcp(API, 443)));
     assertFalse(plan.permits(Flow.tcp(API, 8443)));
     assertFalse(plan.permits(Flow.tcp(GATEWAY, 443)));
+  }
+
+  @Test
+  void withGrantsAddedAndRemoved_changeOnlyWhatTheyName_andEqualTheWholeSpelledOut()
+      throws Exception {
+    HostName wildcard = HostName.of("*.example.com");
+    Instant early = Instant.parse("2026-01-01T00:05:00Z");
+    Instant late = early.plusSeconds(60);
+    EnforcementPlan plan = wildcardPlan().withGrants(Map.of(wildcard, Map.of(API, early)));
+
+    EnforcementPlan added =
+        plan.withGrantsAdded(Map.of(wildcard, Map.of(API, late, API_V6, early)));
+    assertEquals(plan.withGrants(Map.of(wildcard, Map.of(API, late, API_V6, early))), added);
+    assertEquals(Map.of(wildcard, Map.of(API, early)), plan.grants(), "the plan before stays");
+
+    EnforcementPlan removed = added.withGrantsRemoved(Map.of(wildcard, Set.of(API, GATEWAY)));
+    assertEquals(Map.of(wildcard, Map.of(API_V6, early)), removed.grants());
+    assertEquals(Map.of(), removed.withGrantsRemoved(Map.of(wildcard, Set.of(API_V6))).grants());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> plan.withGrantsAdded(Map.of(API_NAME, Map.of(API, late))),
+        "a name without an address set in the plan");
   }
 
   @Test

@@ -69,7 +69,10 @@ public interface FirewallBackend extends AutoCloseable {
    * until the instant it maps to (an address granted before takes the new end, which the lifecycle
    * never makes earlier). Rules, resolved addresses and other grants stay as they are. {@code plan}
    * is the rule set as installed, its grants not yet holding {@code additions}; every name of
-   * {@code additions} has a set in it. Not idempotent in effect on ends, harmless to repeat.
+   * {@code additions} has a set in it. Its grants may be many: a backend looks up what it needs of
+   * them ({@link EnforcementPlan#withGrantsAdded} makes the plan after the grant) instead of
+   * walking or copying them, so that a grant costs what it adds. Not idempotent in effect on ends,
+   * harmless to repeat.
    *
    * @throws EgressException if the kernel update failed; the sets are then as before, never wider
    */

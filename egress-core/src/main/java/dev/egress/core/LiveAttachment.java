@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -61,11 +62,29 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   private final Set<HostName> pendingChangedNames = new HashSet<>();
 
   /**
-   * What the DNS filter granted and the kernel holds, by name, each address with its grant's end;
-   * replaced whole under {@link #lock}, read without it ({@link #grantedUntil} never waits for the
-   * kernel). Ended grants stay until a plan without them is installed or they are revoked.
+   * The rule set as installed (null before the first install), changed since by each grant, refresh
+   * and revoke: its {@link EnforcementPlan#grants grants} are what the DNS filter granted and the
+   * kernel holds, by name, each address with its grant's end. Replaced whole under {@link #lock},
+   * read without it ({@link #grantedUntil} never waits for the kernel). A grant that has ended
+   * stays in it until {@link #dropEnded} next takes it out.
    */
-  private volatile Map<HostName, Map<InetAddress, Instant>> grants = Map.of();
+  private volatile @Nullable EnforcementPlan installed;
+
+  /**
+   * The grants of {@link #installed} by the instant they end, the earliest first: what {@link
+   * #dropEnded} looks at. A grant extended moves to its new end; one that an install dropped stays
+   * until its end and is then passed over.
+   */
+  private final NavigableMap<Instant, Set<Grant>> endings = new TreeMap<>();
+
+  /**
+   * Grants that {@link #dropEnded} took out of {@link #installed} when they ended and that a kernel
+   * which does not expire them still holds: the next {@link #revokeEnded} takes them out.
+   */
+  private final Map<HostName, Set<InetAddress>> unrevoked = new TreeMap<>();
+
+  /** The grant of {@code address} to {@code name}'s set. */
+  private record Grant(HostName name, InetAddress address) {}
 
   LiveAttachment(
       BackendSteps steps,
@@ -167,7 +186,8 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       subscription = newSubscription;
       policy = newPolicy;
       resolutions = resolved;
-      grants = plan.grants();
+      installed = plan;
+      unrevoked.clear(); // the new rule set does not hold them
       if (old != null) {
         old.close();
       }
@@ -240,7 +260,9 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       next = next.with(changedName, current.addressesOf(changedName));
     }
     try {
-      steps.backend.refreshAddresses(name, plan(policy, next), relevant);
+      EnforcementPlan plan = plan(policy, next);
+      steps.backend.refreshAddresses(name, plan, relevant);
+      installed = plan;
       resolutions = next;
       steps.emit(
           new EgressEvent.AddressesRefreshed(steps.clock.instant(), container.id(), relevant));
@@ -301,8 +323,9 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       boolean drifted = !intact.test(plan);
       if (drifted) {
         steps.backend.install(name, plan);
-        grants = plan.grants();
+        unrevoked.clear(); // the new rule set does not hold them
       }
+      installed = plan; // as installed now, or read back intact for it
       resolutions = current;
       return drifted;
     } finally {
@@ -316,20 +339,66 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    */
   private EnforcementPlan plan(EgressPolicy plannedPolicy, Resolutions resolved) {
     Instant now = steps.clock.instant();
-    Map<HostName, Map<InetAddress, Instant>> current = new HashMap<>();
+    EnforcementPlan current = dropEnded(now);
+    EnforcementPlan plan = EnforcementPlan.of(plannedPolicy, container, resolved, steps.dnsFilter);
+    return current == null ? plan : plan.withGrants(unended(current.grants(), now));
+  }
+
+  /**
+   * {@code grants} without those that have ended by {@code now}. {@link #endings} should have taken
+   * them out already; this check does not rely on it, so that a rule set never gets back a grant
+   * that has ended. It walks every grant, as the install or refresh that follows does.
+   */
+  private static Map<HostName, Map<InetAddress, Instant>> unended(
+      Map<HostName, Map<InetAddress, Instant>> grants, Instant now) {
+    Map<HostName, Map<InetAddress, Instant>> lasting = new TreeMap<>();
     grants.forEach(
         (grantee, granted) -> {
-          Map<InetAddress, Instant> lasting = new HashMap<>();
+          Map<InetAddress, Instant> left = new HashMap<>();
           granted.forEach(
               (address, until) -> {
                 if (until.isAfter(now)) {
-                  lasting.put(address, until);
+                  left.put(address, until);
                 }
               });
-          current.put(grantee, lasting);
+          lasting.put(grantee, left);
         });
-    return EnforcementPlan.of(plannedPolicy, container, resolved, steps.dnsFilter)
-        .withGrants(current);
+    return lasting;
+  }
+
+  /**
+   * Takes the grants that have ended by {@code now} out of {@link #installed} and returns what it
+   * is then; those a kernel that does not expire them still holds go to {@link #unrevoked}. Costs
+   * what has ended since the last call, not what is held. Caller holds {@link #lock}.
+   */
+  private @Nullable EnforcementPlan dropEnded(Instant now) {
+    EnforcementPlan plan = installed;
+    Map<HostName, Set<InetAddress>> ended = new TreeMap<>();
+    for (Map.Entry<Instant, Set<Grant>> ending = endings.firstEntry();
+        ending != null && !ending.getKey().isAfter(now);
+        ending = endings.firstEntry()) {
+      endings.remove(ending.getKey());
+      for (Grant grant : ending.getValue()) {
+        Instant until =
+            plan == null
+                ? null
+                : plan.grants().getOrDefault(grant.name(), Map.of()).get(grant.address());
+        if (until != null && !until.isAfter(now)) { // not dropped since
+          ended.computeIfAbsent(grant.name(), n -> new HashSet<>()).add(grant.address());
+        }
+      }
+    }
+    if (plan == null || ended.isEmpty()) {
+      return plan;
+    }
+    if (!steps.backend.expiresGrants()) {
+      ended.forEach(
+          (grantee, addresses) ->
+              unrevoked.computeIfAbsent(grantee, g -> new HashSet<>()).addAll(addresses));
+    }
+    EnforcementPlan without = plan.withGrantsRemoved(ended);
+    installed = without;
+    return without;
   }
 
   /**
@@ -358,10 +427,15 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
                 + asked
                 + "; nothing granted");
       }
-      if (!expiry.isAfter(steps.clock.instant())) {
+      Instant now = steps.clock.instant();
+      if (!expiry.isAfter(now)) {
         return; // ended already: nothing to open
       }
-      EnforcementPlan plan = plan(current, resolutions);
+      EnforcementPlan plan = dropEnded(now);
+      if (plan == null) {
+        throw new EgressException(
+            "container " + container.id() + " has no rule set installed yet; nothing granted");
+      }
       Map<HostName, Map<InetAddress, Instant>> additions = new TreeMap<>();
       for (HostName grantee : covering) {
         if (!plan.addresses().containsKey(grantee)) {
@@ -384,16 +458,24 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         steps.emit(steps.failed(container.id(), Operation.GRANT, e));
         throw e;
       }
-      // A kernel that expires grants needs no record of ended ones; otherwise they wait for revoke.
-      Map<HostName, Map<InetAddress, Instant>> next =
-          new HashMap<>(steps.backend.expiresGrants() ? plan.grants() : grants);
+      installed = plan.withGrantsAdded(additions);
+      Set<Grant> ending = endings.computeIfAbsent(expiry, e -> new HashSet<>());
       additions.forEach(
           (grantee, added) -> {
-            Map<InetAddress, Instant> merged = new HashMap<>(next.getOrDefault(grantee, Map.of()));
-            merged.putAll(added);
-            next.put(grantee, Map.copyOf(merged));
+            Map<InetAddress, Instant> before = plan.grants().getOrDefault(grantee, Map.of());
+            for (InetAddress address : added.keySet()) {
+              Grant grant = new Grant(grantee, address);
+              Instant extended = before.get(address);
+              Set<Grant> earlier = extended == null ? null : endings.get(extended);
+              if (earlier != null) {
+                earlier.remove(grant);
+                if (earlier.isEmpty()) {
+                  endings.remove(extended);
+                }
+              }
+              ending.add(grant);
+            }
           });
-      grants = Map.copyOf(next);
       if (!steps.backend.expiresGrants()) {
         scheduleRevoke(expiry, Duration.between(steps.clock.instant(), expiry));
       }
@@ -409,11 +491,12 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
    */
   Optional<Instant> grantedUntil(HostName asked, Set<InetAddress> addresses) {
     EgressPolicy current = policy;
-    Map<HostName, Map<InetAddress, Instant>> granted = grants;
+    EnforcementPlan plan = installed;
     SortedSet<HostName> covering = current.namesCovering(asked);
-    if (!active || addresses.isEmpty() || covering.isEmpty()) {
+    if (!active || plan == null || addresses.isEmpty() || covering.isEmpty()) {
       return Optional.empty();
     }
+    Map<HostName, Map<InetAddress, Instant>> granted = plan.grants();
     Instant now = steps.clock.instant();
     Instant earliest = null;
     for (HostName grantee : covering) {
@@ -429,66 +512,61 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     return Optional.ofNullable(earliest);
   }
 
-  /**
-   * In {@code delay}, revokes the grants that have ended if {@code end} has come by then (and
-   * retries after a failure).
-   */
-  private void scheduleRevoke(Instant end, Duration delay) {
+  /** In {@code delay}, {@link #revokeEnded revokes} the grants that have ended by {@code due}. */
+  private void scheduleRevoke(Instant due, Duration delay) {
     if (registry.isClosed()) {
       return;
     }
     try {
       steps.scheduler.schedule(
-          () -> revokeEnded(end), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+          () -> revokeEnded(due), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException e) {
       log.warn("cannot schedule revoking grants of {}: the scheduler is shut down", container.id());
     }
   }
 
   /**
-   * Takes grants that have ended out of the kernel, once {@code end} has come on the enforcer's
-   * clock (which the scheduler's may run ahead of); on failure, tries again later.
+   * Takes every grant that has ended out of the kernel; on failure, tries again later. {@code due}
+   * (the end of the grant that scheduled this) only says when: before it on the enforcer's clock,
+   * which the scheduler's may run ahead of, this waits until then.
    */
-  private void revokeEnded(Instant end) {
+  private void revokeEnded(Instant due) {
     lock.lock();
     try {
       if (!active) {
         return; // the removal took them with the rules
       }
       Instant now = steps.clock.instant();
-      if (now.isBefore(end)) {
-        scheduleRevoke(end, Duration.between(now, end));
+      if (now.isBefore(due)) {
+        scheduleRevoke(due, Duration.between(now, due));
         return;
       }
+      EnforcementPlan plan = dropEnded(now);
+      if (plan == null || unrevoked.isEmpty()) {
+        return;
+      }
+      // An address granted again since its grant ended stays.
       Map<HostName, Set<InetAddress>> ended = new TreeMap<>();
-      grants.forEach(
-          (grantee, granted) ->
-              granted.forEach(
-                  (address, until) -> {
-                    if (!until.isAfter(now)) {
-                      ended.computeIfAbsent(grantee, g -> new HashSet<>()).add(address);
-                    }
-                  }));
+      unrevoked.forEach(
+          (grantee, addresses) -> {
+            Map<InetAddress, Instant> granted = plan.grants().getOrDefault(grantee, Map.of());
+            addresses.stream()
+                .filter(address -> !granted.containsKey(address))
+                .forEach(
+                    address -> ended.computeIfAbsent(grantee, g -> new HashSet<>()).add(address));
+          });
       if (ended.isEmpty()) {
+        unrevoked.clear();
         return;
       }
       try {
-        steps.backend.revoke(name, plan(policy, resolutions), ended);
+        steps.backend.revoke(name, plan, ended);
       } catch (EgressException | RuntimeException e) {
         steps.emit(steps.failed(container.id(), Operation.GRANT, e));
-        scheduleRevoke(end, steps.retryDelay);
+        scheduleRevoke(due, steps.retryDelay);
         return;
       }
-      Map<HostName, Map<InetAddress, Instant>> next = new HashMap<>();
-      grants.forEach(
-          (grantee, granted) -> {
-            Map<InetAddress, Instant> lasting = new HashMap<>(granted);
-            lasting.keySet().removeAll(ended.getOrDefault(grantee, Set.of()));
-            if (!lasting.isEmpty()) {
-              next.put(grantee, Map.copyOf(lasting));
-            }
-          });
-      grants = Map.copyOf(next);
+      unrevoked.clear();
     } finally {
       lock.unlock();
     }
@@ -506,17 +584,24 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     }
     lock.lock();
     try {
-      if (!active || grants.isEmpty()) {
+      EnforcementPlan held = installed;
+      if (!active || held == null || (held.grants().isEmpty() && unrevoked.isEmpty())) {
         return;
       }
       Map<HostName, Set<InetAddress>> all = new TreeMap<>();
-      grants.forEach((grantee, granted) -> all.put(grantee, new HashSet<>(granted.keySet())));
-      Map<HostName, Map<InetAddress, Instant>> held = grants;
-      grants = Map.of(); // the plan the backend gets is the one without them
+      unrevoked.forEach((grantee, addresses) -> all.put(grantee, new HashSet<>(addresses)));
+      held.grants()
+          .forEach(
+              (grantee, granted) ->
+                  all.computeIfAbsent(grantee, g -> new HashSet<>()).addAll(granted.keySet()));
+      EnforcementPlan bare = held.withGrants(Map.of());
+      installed = bare; // the plan the backend gets is the one without them
       try {
-        steps.backend.revoke(name, plan(policy, resolutions), all);
+        steps.backend.revoke(name, bare, all);
+        unrevoked.clear();
+        endings.clear();
       } catch (EgressException | RuntimeException e) {
-        grants = held;
+        installed = held;
         log.error(
             "cannot revoke the grants of {} at close; they stay until its rule set is next"
                 + " installed",

@@ -112,11 +112,7 @@ final class FakeBackend implements FirewallBackend {
     if (current == null) {
       throw new EgressException("no rule set " + name + " to grant to");
     }
-    Map<HostName, Map<InetAddress, Instant>> merged = new HashMap<>();
-    current.grants().forEach((grantee, granted) -> merged.put(grantee, new HashMap<>(granted)));
-    additions.forEach(
-        (grantee, added) -> merged.computeIfAbsent(grantee, g -> new HashMap<>()).putAll(added));
-    installed.put(name, current.withGrants(merged));
+    installed.put(name, current.withGrantsAdded(additions));
   }
 
   @Override
@@ -133,16 +129,7 @@ final class FakeBackend implements FirewallBackend {
     if (current == null) {
       return;
     }
-    Map<HostName, Map<InetAddress, Instant>> kept = new HashMap<>();
-    current
-        .grants()
-        .forEach(
-            (grantee, granted) -> {
-              Map<InetAddress, Instant> left = new HashMap<>(granted);
-              left.keySet().removeAll(removals.getOrDefault(grantee, Set.of()));
-              kept.put(grantee, left);
-            });
-    installed.put(name, current.withGrants(kept));
+    installed.put(name, current.withGrantsRemoved(removals));
   }
 
   /** The rule set as the kernel holds it now: grants that ended gone, if it expires them. */

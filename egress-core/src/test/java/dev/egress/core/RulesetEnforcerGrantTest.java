@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.enforcer.Attachment;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressEvent;
@@ -20,8 +21,10 @@ import dev.egress.testkit.SteppedClock;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -30,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class RulesetEnforcerGrantTest {
   private static final InetAddress FILTER = IpAddresses.parse("10.200.0.1");
   private static final InetAddress ADDRESS = IpAddresses.parse("192.0.2.10");
+  private static final InetAddress OTHER = IpAddresses.parse("192.0.2.11");
   private static final HostName WILDCARD = HostName.of("*.cdn.example");
   private static final HostName ASKED = HostName.of("img.cdn.example");
   private static final ContainerEndpoint BOX =
@@ -121,7 +125,7 @@ class RulesetEnforcerGrantTest {
       assertTrue(allows(backend));
 
       clock.advance(Duration.ofMillis(50));
-      awaitRevoked(backend);
+      awaitRevoked(backend, ADDRESS);
       assertFalse(allows(backend));
       assertEquals(Set.of(), backend.granted("c-box", WILDCARD));
     }
@@ -155,7 +159,7 @@ class RulesetEnforcerGrantTest {
       backend.failNext(1);
 
       clock.advance(Duration.ofMillis(50));
-      awaitRevoked(backend);
+      awaitRevoked(backend, ADDRESS);
       assertTrue(backend.count("revoke") >= 2, backend.calls.toString());
       assertTrue(
           events.stream()
@@ -182,9 +186,157 @@ class RulesetEnforcerGrantTest {
     }
   }
 
-  private static void awaitRevoked(FakeBackend backend) throws InterruptedException {
+  @Test
+  void aGrantThatFails_leavesTheRecordedGrantsAsTheyWere() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      Instant until = clock.instant().plusSeconds(60);
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), until);
+
+      backend.failNext(2);
+      assertThrows(
+          EgressException.class,
+          () -> enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(60)));
+      assertThrows(
+          EgressException.class,
+          () -> enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), until.plusSeconds(60)));
+
+      assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(OTHER)));
+      assertEquals(Optional.of(until), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "reinstalled as before");
+    }
+  }
+
+  @Test
+  void aRuleSetInstalledLater_holdsExactlyTheGrantsThatHaveNotEnded() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(10));
+      clock.advance(Duration.ofSeconds(20));
+
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD));
+      assertEquals(Optional.empty(), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(OTHER)));
+    }
+  }
+
+  @Test
+  void aKernelThatKeepsGrants_hasAGrantThatEndedBeforeTheNextGrant_revoked() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(300));
+      clock.advance(Duration.ofMillis(400));
+      // This grant finds the first one ended before the revoke scheduled for it has run.
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusSeconds(60));
+
+      awaitRevoked(backend, ADDRESS);
+      assertEquals(Set.of(OTHER), backend.granted("c-box", WILDCARD));
+    }
+  }
+
+  @Test
+  void aKernelThatKeepsGrants_keepsAnAddressGrantedAgainAfterItsGrantEnded() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusMillis(100));
+      clock.advance(Duration.ofMillis(200));
+      Instant again = clock.instant().plusSeconds(60);
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), again);
+      enforcer.grant(BOX.id(), ASKED, Set.of(OTHER), clock.instant().plusMillis(100));
+      clock.advance(Duration.ofMillis(200));
+
+      // The revoke scheduled for the second grant takes OTHER out, and leaves ADDRESS.
+      awaitRevoked(backend, OTHER);
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), backend.calls.toString());
+      assertTrue(allows(backend));
+      assertEquals(Optional.of(again), enforcer.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+    }
+  }
+
+  /**
+   * A reinstall and an update put back no grant that has ended, whether or not the index of grants
+   * by end took it out first: of many addresses (every slot of the grants' hash trie), none.
+   */
+  @Test
+  void aRuleSetInstalledAfterManyGrantsEnded_holdsNoneOfThem() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    Set<InetAddress> addresses = randomAddresses(300);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      Attachment attachment = enforcer.attach(BOX, policy(POLICY));
+      Instant end = clock.instant().plusSeconds(10);
+      for (InetAddress address : addresses) {
+        enforcer.grant(BOX.id(), ASKED, Set.of(address), end);
+      }
+      enforcer.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+      clock.advance(Duration.ofSeconds(10));
+
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "reinstalled");
+      attachment.update(policy(POLICY + "allow 192.0.2.99 port 443\n"));
+      assertEquals(Set.of(ADDRESS), backend.granted("c-box", WILDCARD), "updated");
+    }
+  }
+
+  private static Set<InetAddress> randomAddresses(int count) throws Exception {
+    Random random = new Random(13);
+    Set<InetAddress> addresses = new HashSet<>();
+    while (addresses.size() < count) {
+      byte[] octets = new byte[4];
+      random.nextBytes(octets);
+      addresses.add(InetAddress.getByAddress(octets));
+    }
+    return addresses;
+  }
+
+  /**
+   * Many addresses, whose hashes fill every slot of the grants' hash trie (slot 31 included, the
+   * sign bit of its bitmaps): each one ended is revoked, and a reinstall holds none of them.
+   */
+  @Test
+  void aKernelThatKeepsGrants_hasManyAddressesRevoked_andReinstalledWithoutThem() throws Exception {
+    FakeBackend backend = new FakeBackend(false);
+    Set<InetAddress> addresses = randomAddresses(300);
+    try (RulesetEnforcer enforcer = enforcer(backend)) {
+      enforcer.attach(BOX, policy(POLICY));
+      Instant end = clock.instant().plusMillis(50);
+      for (InetAddress address : addresses) {
+        enforcer.grant(BOX.id(), ASKED, Set.of(address), end);
+      }
+      assertEquals(addresses, backend.granted("c-box", WILDCARD));
+      for (InetAddress address : addresses) {
+        assertEquals(
+            Optional.of(end),
+            enforcer.grantedUntil(BOX.id(), ASKED, Set.of(address)),
+            "" + address);
+      }
+
+      clock.advance(Duration.ofMillis(50));
+      for (InetAddress address : addresses) {
+        awaitRevoked(backend, address);
+        assertEquals(
+            Optional.empty(),
+            enforcer.grantedUntil(BOX.id(), ASKED, Set.of(address)),
+            "" + address);
+      }
+      backend.wipe("c-box");
+      assertEquals(1, enforcer.checkHealth().size());
+      assertEquals(Set.of(), backend.granted("c-box", WILDCARD), "the reinstall holds none");
+    }
+  }
+
+  private static void awaitRevoked(FakeBackend backend, InetAddress address)
+      throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (!backend.granted("c-box", WILDCARD).isEmpty()) {
+    while (backend.granted("c-box", WILDCARD).contains(address)) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("the ended grant was not revoked within 5 s: " + backend.calls);
       }

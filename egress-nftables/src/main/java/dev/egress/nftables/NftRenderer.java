@@ -388,14 +388,15 @@ final class NftRenderer {
     Set<InetAddress> added = new HashSet<>();
     additions.values().forEach(until -> added.addAll(until.keySet()));
     // Only the grants of the added addresses decide what the grant writes: the plan after it,
-    // reduced to those, so that a grant does not copy every grant the container holds.
+    // reduced to those, looked up so that a grant neither copies nor walks every grant held.
     Map<HostName, Map<InetAddress, Instant>> relevant = new HashMap<>();
     plan.grants()
         .forEach(
             (name, until) ->
-                until.forEach(
-                    (address, end) -> {
-                      if (added.contains(address)) {
+                added.forEach(
+                    address -> {
+                      Instant end = until.get(address);
+                      if (end != null) {
                         relevant.computeIfAbsent(name, n -> new HashMap<>()).put(address, end);
                       }
                     }));

@@ -26,7 +26,6 @@ import java.net.InetAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -133,8 +132,8 @@ final class PfBackend implements FirewallBackend {
    * PARENT/NAME -t TABLE -T add ADDRESS...} of the addresses the table does not hold yet (a grant
    * of an address already there changes nothing in pf, whose tables keep no per-entry end: no
    * call). A grant that changes several names' tables reloads the anchor with {@code -f -} instead
-   * (pf commits a load whole), so that no half of it stays behind. A call that times out is read
-   * back ({@link #requireCommitted}).
+   * (pf commits a load whole), so that no half of it stays behind: that one renders every grant
+   * held, the usual one none. A call that times out is read back ({@link #requireCommitted}).
    */
   @Override
   public void grant(
@@ -144,13 +143,14 @@ final class PfBackend implements FirewallBackend {
     additions.forEach(
         (host, granted) -> {
           Set<InetAddress> fresh = new TreeSet<>(Comparator.comparing(IpNetwork::host));
-          fresh.addAll(granted.keySet());
-          fresh.removeAll(held(plan, host));
+          granted.keySet().stream()
+              .filter(address -> !holds(plan, host, address))
+              .forEach(fresh::add);
           if (!fresh.isEmpty()) {
             added.put(host, fresh);
           }
         });
-    EnforcementPlan after = plan.withGrants(merged(plan.grants(), additions));
+    EnforcementPlan after = plan.withGrantsAdded(additions);
     changeTables(name, after, added, true);
   }
 
@@ -173,8 +173,7 @@ final class PfBackend implements FirewallBackend {
     removals.forEach(
         (host, addresses) -> {
           Set<InetAddress> gone = new TreeSet<>(Comparator.comparing(IpNetwork::host));
-          gone.addAll(addresses);
-          gone.removeAll(held(plan, host));
+          addresses.stream().filter(address -> !holds(plan, host, address)).forEach(gone::add);
           if (!gone.isEmpty()) {
             removed.put(host, gone);
           }
@@ -182,26 +181,16 @@ final class PfBackend implements FirewallBackend {
     changeTables(name, plan, removed, false);
   }
 
-  /** What {@code host}'s table holds under {@code plan}: resolved and granted addresses. */
-  private static Set<InetAddress> held(EnforcementPlan plan, HostName host) {
-    Set<InetAddress> held = new HashSet<>(plan.addresses().getOrDefault(host, Set.of()));
-    held.addAll(plan.grants().getOrDefault(host, Map.of()).keySet());
-    return held;
-  }
-
-  private static Map<HostName, Map<InetAddress, Instant>> merged(
-      Map<HostName, Map<InetAddress, Instant>> grants,
-      Map<HostName, Map<InetAddress, Instant>> additions) {
-    Map<HostName, Map<InetAddress, Instant>> merged = new TreeMap<>();
-    grants.forEach((host, granted) -> merged.put(host, new HashMap<>(granted)));
-    additions.forEach(
-        (host, granted) -> merged.computeIfAbsent(host, h -> new HashMap<>()).putAll(granted));
-    return merged;
+  /** Whether {@code host}'s table holds {@code address} under {@code plan}: resolved or granted. */
+  private static boolean holds(EnforcementPlan plan, HostName host, InetAddress address) {
+    return plan.addresses().getOrDefault(host, Set.of()).contains(address)
+        || plan.grants().getOrDefault(host, Map.of()).containsKey(address);
   }
 
   /**
    * Adds ({@code add}) or deletes {@code changes} in their names' tables so that the anchor holds
    * {@code after}: one {@code -T add|delete} for one table, one reload for several, none for none.
+   * Only a reload renders the grants {@code after} holds; one table's change costs what it changes.
    */
   private void changeTables(
       RuleSetName name, EnforcementPlan after, Map<HostName, Set<InetAddress>> changes, boolean add)
@@ -209,17 +198,21 @@ final class PfBackend implements FirewallBackend {
     if (changes.isEmpty()) {
       return;
     }
-    ChildRuleset child = PfRenderer.renderChild(AnchorName.of(name), after);
+    AnchorName anchorName = AnchorName.of(name);
+    // Which tables the anchor has depends on the policy and the container, not on the grants.
+    List<TableName> tables =
+        PfRenderer.renderChild(anchorName, after.withGrants(Map.of())).tableNames();
     // A name whose ports any address may reach (unsafe-any-address) has no table: its grants
     // change nothing in pf.
     Map<HostName, Set<InetAddress>> tabled = new TreeMap<>(changes);
-    tabled.keySet().removeIf(host -> !child.tableNames().contains(TableName.forHostName(host)));
+    tabled.keySet().removeIf(host -> !tables.contains(TableName.forHostName(host)));
     changes = tabled;
     if (changes.isEmpty()) {
       return;
     }
-    AnchorPath anchor = parent.childPath(child.anchorName());
+    AnchorPath anchor = parent.childPath(anchorName);
     if (changes.size() > 1) {
+      ChildRuleset child = PfRenderer.renderChild(anchorName, after);
       try {
         pfctl.loadAnchor(anchor, child.text());
       } catch (PfctlTimeoutException e) {
@@ -228,12 +221,12 @@ final class PfBackend implements FirewallBackend {
       return;
     }
     Map.Entry<HostName, Set<InetAddress>> change = changes.entrySet().iterator().next();
-    PfTable table = child.table(TableName.forHostName(change.getKey()));
+    TableName table = TableName.forHostName(change.getKey());
     try {
       if (add) {
-        pfctl.addToTable(anchor, table.name(), change.getValue());
+        pfctl.addToTable(anchor, table, change.getValue());
       } else {
-        pfctl.deleteFromTable(anchor, table.name(), change.getValue());
+        pfctl.deleteFromTable(anchor, table, change.getValue());
       }
     } catch (PfctlTimeoutException e) {
       // Only the change is read back: the table may hold other grants that ended but are not
@@ -246,11 +239,11 @@ final class PfBackend implements FirewallBackend {
 
   /** Whether {@code table} holds every one of {@code entries} ({@code present}) or none of them. */
   private boolean tableHolds(
-      AnchorPath anchor, PfTable table, Set<IpNetwork> entries, boolean present)
+      AnchorPath anchor, TableName table, Set<IpNetwork> entries, boolean present)
       throws PfctlException {
     Set<IpNetwork> loaded = new HashSet<>();
     try {
-      pfctl.table(anchor, table.name()).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
+      pfctl.table(anchor, table).forEach(entry -> loaded.add(IpNetwork.parse(entry)));
     } catch (IllegalArgumentException e) {
       return false;
     }

@@ -37,17 +37,24 @@ class PfGrantTest {
 
   private final PfFixture pf = new PfFixture();
   private final SteppedClock clock = new SteppedClock();
-  private final PfEgressEnforcer enforcer =
-      PfEgressEnforcer.builder()
-          .resolver(pf.resolver)
-          .processRunner(pf.fake)
-          .parentAnchor(PfFixture.PARENT)
-          .clock(clock)
-          .scheduler(pf.scheduler)
-          .retryDelay(Duration.ofHours(1))
-          .noHealthChecks()
-          .dnsFilter(FILTER)
-          .build();
+  private final PfEgressEnforcer enforcer = enforcer(pf.fake);
+
+  /**
+   * An enforcer with the DNS filter, on the test clock and scheduler, that runs pfctl by {@code
+   * runner}.
+   */
+  private PfEgressEnforcer enforcer(ProcessRunner runner) {
+    return PfEgressEnforcer.builder()
+        .resolver(pf.resolver)
+        .processRunner(runner)
+        .parentAnchor(PfFixture.PARENT)
+        .clock(clock)
+        .scheduler(pf.scheduler)
+        .retryDelay(Duration.ofHours(1))
+        .noHealthChecks()
+        .dnsFilter(FILTER)
+        .build();
+  }
 
   @AfterEach
   void close() {
@@ -106,17 +113,7 @@ class PfGrantTest {
           return result;
         };
     InetAddress later = ip("198.51.100.8");
-    try (PfEgressEnforcer slow =
-        PfEgressEnforcer.builder()
-            .resolver(pf.resolver)
-            .processRunner(timingOut)
-            .parentAnchor(PfFixture.PARENT)
-            .clock(clock)
-            .scheduler(pf.scheduler)
-            .retryDelay(Duration.ofHours(1))
-            .noHealthChecks()
-            .dnsFilter(FILTER)
-            .build()) {
+    try (PfEgressEnforcer slow = enforcer(timingOut)) {
       slow.attach(BOX, PolicyText.parse("allow *.cdn.example port 443\ndns filter\n", "test"));
       slow.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute());
       clock.advance(Duration.ofMinutes(2)); // CDN's grant ended; its revoke has not run yet
