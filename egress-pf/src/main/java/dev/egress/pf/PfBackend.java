@@ -189,8 +189,10 @@ final class PfBackend implements FirewallBackend {
 
   /**
    * Adds ({@code add}) or deletes {@code changes} in their names' tables so that the anchor holds
-   * {@code after}: one {@code -T add|delete} for one table, one reload for several, none for none.
-   * Only a reload renders the grants {@code after} holds; one table's change costs what it changes.
+   * {@code after}: one {@code -T add|delete} for one table and at most {@link
+   * Pfctl#MAX_TABLE_ADDRESSES} addresses, one reload for several tables or more addresses (many
+   * grants that end together), none for none. Only a reload renders the grants {@code after} holds;
+   * one table's change costs what it changes.
    */
   private void changeTables(
       RuleSetName name, EnforcementPlan after, Map<HostName, Set<InetAddress>> changes, boolean add)
@@ -211,7 +213,8 @@ final class PfBackend implements FirewallBackend {
       return;
     }
     AnchorPath anchor = parent.childPath(anchorName);
-    if (changes.size() > 1) {
+    if (changes.size() > 1
+        || changes.values().iterator().next().size() > Pfctl.MAX_TABLE_ADDRESSES) {
       ChildRuleset child = PfRenderer.renderChild(anchorName, after);
       try {
         pfctl.loadAnchor(anchor, child.text());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.egress.enforcer.ContainerEndpoint;
 import dev.egress.enforcer.ContainerId;
 import dev.egress.enforcer.EgressException;
+import dev.egress.pf.pfctl.Pfctl;
 import dev.egress.pf.pfctl.TableName;
 import dev.egress.policy.Flow;
 import dev.egress.policy.HostName;
@@ -21,6 +22,7 @@ import dev.egress.testkit.pf.FakePfctl;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -138,6 +140,23 @@ class PfGrantTest {
 
     // (Closing also releases the enforcer's pf enable reference, so the evaluator cannot judge.)
     assertEquals(Set.of(), table("*.cdn.example"), "the anchor stays; its grants do not");
+  }
+
+  @Test
+  void moreAddressesThanOneTableCommandTakes_areGranted_andTakenOutAtClose() throws Exception {
+    // A burst of answers under one wildcard whose grants end together: -T takes 256 at most.
+    attach("allow *.cdn.example port 443\ndns filter\n");
+    Set<InetAddress> many = new HashSet<>();
+    for (int i = 0; i < Pfctl.MAX_TABLE_ADDRESSES + 44; i++) {
+      many.add(InetAddress.getByAddress(new byte[] {(byte) 198, 18, (byte) (i >> 8), (byte) i}));
+    }
+
+    enforcer.grant(BOX.id(), HostName.of("img.cdn.example"), many, inAMinute());
+    assertEquals(many.size(), table("*.cdn.example").size());
+
+    enforcer.close();
+
+    assertEquals(Set.of(), table("*.cdn.example"), "every grant taken out, not only 256");
   }
 
   @Test
