@@ -456,6 +456,14 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         steps.backend.grant(name, plan, additions);
       } catch (EgressException | RuntimeException e) {
         steps.emit(steps.failed(container.id(), Operation.GRANT, e));
+        if (!steps.backend.expiresGrants()) {
+          // The kernel may hold what the failed call added (a commit that could not be read back):
+          // take it out as an ended grant would be (a revoke leaves what the plan holds).
+          additions.forEach(
+              (grantee, added) ->
+                  unrevoked.computeIfAbsent(grantee, g -> new HashSet<>()).addAll(added.keySet()));
+          scheduleRevoke(now, Duration.ZERO);
+        }
         throw e;
       }
       installed = plan.withGrantsAdded(additions);

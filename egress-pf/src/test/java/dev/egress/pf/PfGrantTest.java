@@ -131,6 +131,37 @@ class PfGrantTest {
   }
 
   @Test
+  void aGrantWhoseCommitCannotBeReadBack_fails_andWhatItAddedIsTakenOutAgain() throws Exception {
+    // The -T add commits, pfctl is killed at its timeout, and the read-back fails too.
+    AtomicBoolean lost = new AtomicBoolean();
+    ProcessRunner losing =
+        command -> {
+          if (lost.get() && command.argv().contains("show")) {
+            return new ProcessResult(1, "", "pfctl: Operation not permitted.\n");
+          }
+          ProcessResult result = pf.fake.run(command);
+          if (lost.get() && command.argv().contains("add")) {
+            throw new ProcessTimeoutException(command, Duration.ofSeconds(10));
+          }
+          return result;
+        };
+    try (PfEgressEnforcer lossy = enforcer(losing)) {
+      lossy.attach(BOX, PolicyText.parse("allow *.cdn.example port 443\ndns filter\n", "test"));
+      lost.set(true);
+
+      assertThrows(
+          EgressException.class,
+          () -> lossy.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute()));
+
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (!table("*.cdn.example").isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(Set.of(), table("*.cdn.example"), "the committed add is revoked, not left");
+    }
+  }
+
+  @Test
   void closingTheEnforcer_takesItsGrantsOut_sinceNothingWouldRevokeThemLater() throws Exception {
     attach("allow *.cdn.example port 443\ndns filter\n");
     enforcer.grant(BOX.id(), HostName.of("img.cdn.example"), Set.of(CDN), inAMinute());
