@@ -42,7 +42,7 @@ public final class DnsFilterBenchmark {
   private static final InetAddress FILTER = IpAddresses.parse("10.76.0.53");
   private static final InetAddress DNSMASQ = IpAddresses.parse("10.76.0.54");
   private static final String ALLOWED = "api.bench.test";
-  private static final int UNCACHED = 300;
+  private static final int UNCACHED = 500;
   private static final int EXTRA_CONTAINERS = 100;
 
   private DnsFilterBenchmark() {}
@@ -98,7 +98,7 @@ public final class DnsFilterBenchmark {
             List<String> cached =
                 new ArrayList<>(List.of("latency", addr(server), "5000", ALLOWED));
             System.out.println("  " + who + " cached   " + load(lab, client, cached));
-            List<String> each = new ArrayList<>(List.of("each", addr(server)));
+            List<String> each = new ArrayList<>(List.of("each", addr(server), ALLOWED));
             for (int i = 0; i < UNCACHED; i++) {
               each.add(uncached(viaFilter ? "f" : "d", round, i));
             }

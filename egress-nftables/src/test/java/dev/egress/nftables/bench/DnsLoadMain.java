@@ -25,8 +25,10 @@ import org.xbill.DNS.Type;
  * <ul>
  *   <li>{@code latency SERVER COUNT NAME...}: COUNT queries one after another, cycling through the
  *       names → {@code p50 MICROS p99 MICROS lost N} (after COUNT/10 unmeasured warm-up queries);
- *   <li>{@code each SERVER NAME...}: one query per name, one after another, no warm-up (names the
- *       server has never seen) → the same line;
+ *   <li>{@code each SERVER WARM NAME...}: one query per name, one after another (names the server
+ *       has never seen) → the same line; first, unmeasured, {@value #CLIENT_WARM_UP} queries of
+ *       WARM (a name the server has cached), so that the client's own start (class loading, its
+ *       JIT) is not measured as the server's time;
  *   <li>{@code throughput SERVER SECONDS THREADS NAME...}: THREADS clients each keep one query in
  *       flight, cycling through the names (offset per thread) → {@code qps N lost N}.
  * </ul>
@@ -35,6 +37,8 @@ import org.xbill.DNS.Type;
  * run (the filter must not be measured answering errors).
  */
 public final class DnsLoadMain {
+  private static final int CLIENT_WARM_UP = 2_000;
+
   private DnsLoadMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -51,8 +55,9 @@ public final class DnsLoadMain {
         }
       }
       case "each" -> {
-        List<String> names = Arrays.asList(args).subList(2, args.length);
+        List<String> names = Arrays.asList(args).subList(3, args.length);
         try (DatagramSocket socket = socket(server)) {
+          timed(socket, List.of(args[2]), CLIENT_WARM_UP, 0);
           List<Long> micros = new ArrayList<>();
           long lost = timed(socket, names, names.size(), 0, micros);
           System.out.println(percentiles(micros) + " lost " + lost);
