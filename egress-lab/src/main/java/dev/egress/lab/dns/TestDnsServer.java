@@ -372,7 +372,7 @@ public final class TestDnsServer implements AutoCloseable {
     long delay = delayNanos.get();
     try {
       if (delay == 0) {
-        responders.execute(() -> send.accept(response));
+        send.accept(response); // from the receiving thread, as a real server: no hand-over to time
       } else {
         var unused = responders.schedule(() -> send.accept(response), delay, TimeUnit.NANOSECONDS);
       }
