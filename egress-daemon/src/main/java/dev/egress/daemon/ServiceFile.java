@@ -27,9 +27,14 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
    * daemon's own CPU was mostly the JVM's. Without performance-data sampling the JVM does not wake
    * 20 times a second to update its counters (so {@code jps} and {@code jstat} do not see egressd;
    * {@code jcmd PID} still works), and the serial collector has no background service thread and
-   * keeps a smaller heap: a daemon's heap is small, so its pauses are short.
+   * keeps a smaller heap: a daemon's heap is small, so its pauses are short. The JIT stops at C1
+   * (tier 1, no profiling): what a DNS filter runs for an uncached name runs a few times a second
+   * at most, too rarely for C2, and spent its life in C1's profiling tier, slower than tier 1; with
+   * tier 1 the filter's uncached answers were faster (issue 13), and the cached path's peak
+   * throughput lower, still several times its target (README, "Performance").
    */
-  static final List<String> JAVA_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:-UsePerfData");
+  static final List<String> JAVA_OPTIONS =
+      List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1");
 
   /** Paths written into the files: no spaces, quotes, {@code $}, {@code %} or markup. */
   private static final Pattern PLAIN_PATH = Pattern.compile("/[A-Za-z0-9_./+-]*");

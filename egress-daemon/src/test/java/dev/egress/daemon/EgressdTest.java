@@ -102,7 +102,7 @@ class EgressdTest {
         result
             .out()
             .contains(
-                "\nExecStart=/usr/bin/java -XX:+UseSerialGC -XX:-UsePerfData -jar"
+                "\nExecStart=/usr/bin/java -XX:+UseSerialGC -XX:-UsePerfData -XX:TieredStopAtLevel=1 -jar"
                     + " /opt/egressd/egressd.jar --config "
                     + file
                     + "\n"),
@@ -129,6 +129,7 @@ class EgressdTest {
             .out()
             .contains(
                 "<string>-XX:+UseSerialGC</string>\n    <string>-XX:-UsePerfData</string>\n"
+                    + "    <string>-XX:TieredStopAtLevel=1</string>\n"
                     + "    <string>-jar</string>\n    <string>/opt/egressd.jar</string>"),
         result.out());
     assertTrue(result.out().contains("<key>UserName</key>\n  <string>root</string>"), result.out());

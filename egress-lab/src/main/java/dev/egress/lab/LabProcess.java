@@ -51,6 +51,7 @@ public final class LabProcess implements AutoCloseable {
                 // what runs there is measured and tested as it runs there.
                 "-XX:+UseSerialGC",
                 "-XX:-UsePerfData",
+                "-XX:TieredStopAtLevel=1",
                 "-cp",
                 System.getProperty("java.class.path"),
                 mainClass));
