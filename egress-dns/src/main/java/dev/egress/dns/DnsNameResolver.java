@@ -3,6 +3,8 @@ package dev.egress.dns;
 import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -69,19 +71,28 @@ import org.xbill.DNS.lookup.LookupSession;
  * internal services are legitimate destinations.
  *
  * <p><b>Threads.</b> Thread-safe. {@link #resolve} blocks at most for the query timeout (it never
- * waits for a name that is already known and fresh). Lookups complete and listeners run on the
- * {@link Builder#executor executor}; refresh timers and query timeouts run on the {@link
- * Builder#scheduler scheduler}. {@link #close()} stops refreshes and listeners and is idempotent.
+ * waits for a name that is already known and fresh). Lookups complete on the thread that received
+ * their answer (on the {@link Builder#executor executor} when validating DNSSEC); listeners run on
+ * the executor; refresh timers and query timeouts run on the {@link Builder#scheduler scheduler}.
+ * {@link #close()} stops refreshes and listeners and is idempotent.
  *
  * <p><b>Inside.</b> This class is the configuration and the public face. The per-name state machine
- * is {@link AnswerCache} (clock-driven, no dnsjava), the queries go through {@link
- * DnsjavaUpstream}, and {@link Subscribers} delivers every change notification.
+ * is {@link AnswerCache} (clock-driven, no dnsjava), the queries go through {@link DnsjavaUpstream}
+ * (over UDP through {@link DirectUdpResolver} to the servers set here), and {@link Subscribers}
+ * delivers every change notification.
  */
 public final class DnsNameResolver implements NameResolver, AutoCloseable {
   private final AnswerCache cache;
   private final List<ExecutorService> owned;
+  private final @Nullable DirectUdpClient transport;
 
-  private DnsNameResolver(Builder builder, Timings timings, Resolver resolver) {
+  /**
+   * @param transport the UDP transport of the resolver's own servers, closed with it; null when the
+   *     builder was given a resolver
+   */
+  private DnsNameResolver(
+      Builder builder, Timings timings, Resolver resolver, @Nullable DirectUdpClient transport) {
+    this.transport = transport;
     List<ExecutorService> ownedServices = new ArrayList<>();
     ScheduledExecutorService scheduler = builder.scheduler;
     if (scheduler == null) {
@@ -95,8 +106,13 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       executor = pool;
     }
     this.owned = List.copyOf(ownedServices);
+    // A lookup completes on the thread that received its answer (the transport's receiving thread
+    // for the resolver's own servers), not handed over to a pool thread first: one wake-up less
+    // before a DNS filter can answer (issue 13). DNSSEC validation checks signatures, too much
+    // work for that one thread: it keeps the pool.
+    Executor completions = builder.trustAnchors == null ? Runnable::run : executor;
     DnsjavaUpstream upstream =
-        new DnsjavaUpstream(resolver, executor, builder.hostsFile, builder.clock);
+        new DnsjavaUpstream(resolver, completions, builder.hostsFile, builder.clock);
     this.cache = new AnswerCache(upstream, timings, builder.clock, scheduler, executor);
   }
 
@@ -149,6 +165,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
   public void close() {
     cache.close();
     owned.forEach(ExecutorService::shutdownNow);
+    if (transport != null) {
+      transport.close();
+    }
   }
 
   private static ThreadFactory daemonThreads(String name) {
@@ -251,8 +270,9 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
     }
 
     /**
-     * Where lookups complete and listeners run; the caller keeps ownership. Must not run tasks on
-     * the submitting thread. Default: two daemon threads owned by the resolver.
+     * Where listeners run (and lookups complete when validating DNSSEC); the caller keeps
+     * ownership. Must not run tasks on the submitting thread. Default: two daemon threads owned by
+     * the resolver.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
@@ -285,6 +305,7 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
      *
      * @throws IllegalStateException if the TTL floor exceeds the ceiling, if no upstream was set
      *     and the system has no DNS server, or if the trust anchors do not parse
+     * @throws UncheckedIOException if the UDP transport could not open its selector
      */
     public DnsNameResolver build() {
       if (ttlFloor.compareTo(ttlCeiling) > 0) {
@@ -292,15 +313,31 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
             "TTL floor " + ttlFloor + " is above TTL ceiling " + ttlCeiling + "; lower the floor");
       }
       Timings timings = new Timings(queryTimeout, ttlFloor, ttlCeiling, grace, retryInterval);
-      Resolver chosen =
-          upstream != null
-              ? DnsjavaUpstream.forResolver(upstream, queryTimeout)
-              : DnsjavaUpstream.forServers(
-                  servers != null ? servers : DnsjavaUpstream.systemServers(), queryTimeout);
-      if (trustAnchors != null) {
-        chosen = DnsjavaUpstream.validating(chosen, trustAnchors, queryTimeout, clock);
+      if (upstream != null) {
+        Resolver given = DnsjavaUpstream.forResolver(upstream, queryTimeout);
+        return new DnsNameResolver(this, timings, validated(given), null);
       }
-      return new DnsNameResolver(this, timings, chosen);
+      List<InetSocketAddress> chosen = servers != null ? servers : DnsjavaUpstream.systemServers();
+      DirectUdpClient transport;
+      try {
+        transport = DirectUdpClient.start();
+      } catch (IOException e) {
+        throw new UncheckedIOException("could not open the resolver's UDP transport", e);
+      }
+      try {
+        Resolver resolver = DnsjavaUpstream.forServers(chosen, queryTimeout, transport);
+        return new DnsNameResolver(this, timings, validated(resolver), transport);
+      } catch (RuntimeException e) {
+        transport.close();
+        throw e;
+      }
+    }
+
+    /** {@code resolver}, behind DNSSEC validation when trust anchors are set. */
+    private Resolver validated(Resolver resolver) {
+      return trustAnchors == null
+          ? resolver
+          : DnsjavaUpstream.validating(resolver, trustAnchors, queryTimeout, clock);
     }
   }
 }

@@ -34,7 +34,6 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.ResolverConfig;
-import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 import org.xbill.DNS.dnssec.ValidatingResolver;
@@ -195,18 +194,21 @@ final class DnsjavaUpstream implements Upstream {
   }
 
   /**
-   * One server: a simple resolver with the whole timeout. Several: tried in turn, one attempt each,
-   * with an equal share of the timeout, so that all are tried within it. A server that answers
-   * REFUSED counts as failed, so the next one is asked; when all refuse, the lookup fails with
-   * {@link RefusedException}.
+   * UDP queries through {@code transport} ({@link DirectUdpResolver}). One server: its resolver
+   * with the whole timeout. Several: tried in turn, one attempt each, with an equal share of the
+   * timeout, so that all are tried within it. A server that answers REFUSED counts as failed, so
+   * the next one is asked; when all refuse, the lookup fails with {@link RefusedException}.
    */
-  static Resolver forServers(List<InetSocketAddress> servers, Duration timeout) {
+  static Resolver forServers(
+      List<InetSocketAddress> servers, Duration timeout, DirectUdpClient transport) {
     if (servers.size() == 1) {
-      return forResolver(new SimpleResolver(servers.get(0)), timeout);
+      return forResolver(new DirectUdpResolver(servers.get(0), transport), timeout);
     }
     List<Resolver> resolvers = new ArrayList<>();
     servers.forEach(
-        server -> resolvers.add(CheckedResolver.refusalsFailing(new SimpleResolver(server))));
+        server ->
+            resolvers.add(
+                CheckedResolver.refusalsFailing(new DirectUdpResolver(server, transport))));
     ExtendedResolver extended = new ExtendedResolver(resolvers);
     extended.setRetries(1);
     extended.setTimeout(timeout); // the whole query; dnsjava 3.6 sets no server's timeout here
