@@ -1,8 +1,10 @@
 package dev.egress.dns;
 
 import java.io.IOException;
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.DatagramChannel;
@@ -25,9 +27,10 @@ import org.slf4j.LoggerFactory;
  * thread, so a query waits for that thread to wake before it leaves.
  *
  * <p>Each query has a channel of its own, connected to the server, so that only the server's
- * datagrams arrive; its source port is the system's choice (random on Linux and macOS). A datagram
- * that does not carry the query's ID is dropped and the wait goes on: an off-path guess neither
- * answers the query nor ends it. No answer within the timeout fails the query with {@link
+ * datagrams arrive; its source port is the system's choice (random within the ephemeral range on
+ * Linux and macOS, the range dnsjava picks from too). The first datagram answers: one that does not
+ * carry the query's ID fails the query, as dnsjava's resolver fails it (an off-path guess gets one
+ * try, and is logged). No answer within the timeout fails the query with {@link
  * SocketTimeoutException}, as dnsjava's client does; an error the socket reports (the server's port
  * unreachable) fails it at once.
  *
@@ -51,9 +54,10 @@ final class DirectUdpClient implements AutoCloseable {
 
   private volatile boolean closed;
 
-  /** A query in flight: its channel, ID, answer size limit, deadline and answer. */
+  /** A query in flight: its channel, server, ID, answer size limit, deadline and answer. */
   private record Query(
       DatagramChannel channel,
+      InetSocketAddress server,
       int id,
       int maxSize,
       long deadline,
@@ -93,9 +97,9 @@ final class DirectUdpClient implements AutoCloseable {
   /**
    * Sends {@code query} (its wire form, whose ID is {@code id}) to {@code server} on the calling
    * thread; the future completes, on the receiving thread, with the first datagram from the server
-   * that carries the ID (at most {@code maxSize} bytes are read of it), or fails: with {@link
-   * SocketTimeoutException} when none came within {@code timeout}, with the socket's error, or
-   * because the client was closed.
+   * (at most {@code maxSize} bytes are read of it) when it carries the ID, or fails: with an {@link
+   * IOException} when it does not, with {@link SocketTimeoutException} when none came within {@code
+   * timeout}, with the socket's error, or because the client was closed.
    */
   CompletableFuture<byte[]> exchange(
       InetSocketAddress server, int id, byte[] query, int maxSize, Duration timeout) {
@@ -106,7 +110,12 @@ final class DirectUdpClient implements AutoCloseable {
     }
     DatagramChannel channel;
     try {
-      channel = DatagramChannel.open();
+      // The server's own family: no IPv4-mapped addresses, and it works with preferIPv4Stack.
+      channel =
+          DatagramChannel.open(
+              server.getAddress() instanceof Inet6Address
+                  ? StandardProtocolFamily.INET6
+                  : StandardProtocolFamily.INET);
     } catch (IOException e) {
       answer.completeExceptionally(e);
       return answer;
@@ -114,6 +123,7 @@ final class DirectUdpClient implements AutoCloseable {
     Query pending =
         new Query(
             channel,
+            server,
             id,
             Math.min(maxSize, MAX_DATAGRAM),
             System.nanoTime() + timeout.toNanos(),
@@ -158,10 +168,13 @@ final class DirectUdpClient implements AutoCloseable {
         watchSent();
         expire(System.nanoTime());
       }
-    } catch (IOException | ClosedSelectorException e) {
+    } catch (IOException e) {
       log.error("egress-dns: the UDP receiving thread stopped; queries fail from now on", e);
-      closed = true;
+    } catch (RuntimeException | Error e) {
+      log.error("egress-dns: the UDP receiving thread stopped; queries fail from now on", e);
+      throw e;
     } finally {
+      closed = true; // whatever ended the loop: later queries fail at once instead of waiting
       failAll();
     }
   }
@@ -179,35 +192,41 @@ final class DirectUdpClient implements AutoCloseable {
     return wait;
   }
 
-  private void watchSent() throws IOException {
+  private void watchSent() {
     for (Query query; (query = sent.poll()) != null; ) {
-      query.channel().register(selector, SelectionKey.OP_READ, query);
+      try {
+        query.channel().register(selector, SelectionKey.OP_READ, query);
+      } catch (IOException | RuntimeException e) {
+        query.fail(e); // that query's channel only (closed by an interrupt, say)
+      }
     }
   }
 
   private void read(SelectionKey key) {
     Query query = (Query) key.attachment();
-    while (true) {
-      datagram.clear().limit(query.maxSize());
-      try {
-        if (query.channel().read(datagram) <= 0) {
-          return; // nothing (more) to read now
-        }
-      } catch (IOException e) {
-        key.cancel();
-        query.fail(e);
-        return;
+    datagram.clear().limit(query.maxSize());
+    try {
+      if (query.channel().read(datagram) <= 0) {
+        return; // nothing to read after all
       }
-      byte[] bytes = datagram.array();
-      int id = (bytes[0] & 0xFF) << 8 | (bytes[1] & 0xFF);
-      if (datagram.position() >= 2 && id == query.id()) {
-        key.cancel();
-        query.close();
-        query.answer().complete(Arrays.copyOf(bytes, datagram.position()));
-        return;
-      }
-      log.debug("egress-dns: dropped a datagram that does not answer query {}", query.id());
+    } catch (IOException e) {
+      key.cancel();
+      query.fail(e);
+      return;
     }
+    key.cancel();
+    byte[] bytes = datagram.array();
+    int id = (bytes[0] & 0xFF) << 8 | (bytes[1] & 0xFF);
+    if (datagram.position() < 2 || id != query.id()) {
+      log.warn(
+          "egress-dns: a datagram from {} did not carry query {}'s ID; the query fails",
+          query.server(),
+          query.id());
+      query.fail(new IOException("the answer from " + query.server() + " has another ID"));
+      return;
+    }
+    query.close();
+    query.answer().complete(Arrays.copyOf(bytes, datagram.position()));
   }
 
   private void expire(long now) {

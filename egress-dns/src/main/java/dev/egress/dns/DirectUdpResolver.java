@@ -53,18 +53,21 @@ final class DirectUdpResolver implements Resolver {
       return settings.sendAsync(query, executor);
     }
     Message asked = query.clone();
-    OPTRecord edns = settings.getEDNS();
-    if (edns != null && asked.getOPT() == null) {
-      asked.addRecord(edns, Section.ADDITIONAL);
+    OPTRecord settingsEdns = settings.getEDNS();
+    if (settingsEdns != null && asked.getOPT() == null) {
+      asked.addRecord(settingsEdns, Section.ADDITIONAL);
     }
+    OPTRecord edns = asked.getOPT(); // the size the server is told is the size read
     int maxSize = edns == null ? PLAIN_UDP_SIZE : Math.max(edns.getPayloadSize(), PLAIN_UDP_SIZE);
+    // On the executor, as dnsjava's resolver continues: inline when the resolver's lookups complete
+    // where they are received, on the pool when DNSSEC validation follows (DnsNameResolver).
     return udp.exchange(
             settings.getAddress(),
             asked.getHeader().getID(),
             asked.toWire(),
             maxSize,
             settings.getTimeout())
-        .thenCompose(wire -> answer(query, wire, executor));
+        .thenComposeAsync(wire -> answer(query, wire, executor), executor);
   }
 
   private CompletionStage<Message> answer(Message query, byte[] wire, Executor executor) {

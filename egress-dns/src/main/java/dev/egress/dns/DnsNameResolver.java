@@ -4,7 +4,6 @@ import dev.egress.enforcer.NameResolver;
 import dev.egress.policy.HostName;
 import dev.egress.policy.Resolutions;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -304,8 +303,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
      * Builds the resolver.
      *
      * @throws IllegalStateException if the TTL floor exceeds the ceiling, if no upstream was set
-     *     and the system has no DNS server, or if the trust anchors do not parse
-     * @throws UncheckedIOException if the UDP transport could not open its selector
+     *     and the system has no DNS server, if the trust anchors do not parse, or if the UDP
+     *     transport could not open its selector
      */
     public DnsNameResolver build() {
       if (ttlFloor.compareTo(ttlCeiling) > 0) {
@@ -322,7 +321,8 @@ public final class DnsNameResolver implements NameResolver, AutoCloseable {
       try {
         transport = DirectUdpClient.start();
       } catch (IOException e) {
-        throw new UncheckedIOException("could not open the resolver's UDP transport", e);
+        throw new IllegalStateException(
+            "could not open the resolver's UDP transport (a selector): " + e.getMessage(), e);
       }
       try {
         Resolver resolver = DnsjavaUpstream.forServers(chosen, queryTimeout, transport);

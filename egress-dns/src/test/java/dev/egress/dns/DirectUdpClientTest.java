@@ -100,18 +100,48 @@ class DirectUdpClientTest {
   }
 
   @Test
-  void aDatagramWithAnotherId_isDropped_andTheRightOneStillAnswers() throws Exception {
+  void aDatagramWithAnotherId_failsTheQuery() throws Exception {
     Message query = query("api.example.com.");
     int id = query.getHeader().getID();
     CompletableFuture<byte[]> answer = send(query, LONG);
     DatagramPacket received = receiveQuery();
 
     answer(received, responseTo(received, (id + 1) & 0xFFFF)); // an off-path guess
-    answer(received, new byte[] {1}); // too short to carry an ID
-    byte[] right = responseTo(received, id);
-    answer(received, right);
 
-    assertArrayEquals(right, answer.get(LONG.toMillis(), TimeUnit.MILLISECONDS));
+    ExecutionException e =
+        assertThrows(
+            ExecutionException.class, () -> answer.get(LONG.toMillis(), TimeUnit.MILLISECONDS));
+    assertTrue(e.getCause().getMessage().contains("another ID"), e.getCause().toString());
+  }
+
+  @Test
+  void aDatagramTooShortForAnId_failsTheQuery() throws Exception {
+    CompletableFuture<byte[]> answer = send(query("api.example.com."), LONG);
+    DatagramPacket received = receiveQuery();
+
+    answer(received, new byte[] {1});
+
+    assertThrows(
+        ExecutionException.class, () -> answer.get(LONG.toMillis(), TimeUnit.MILLISECONDS));
+  }
+
+  @Test
+  void aShortTimeout_endsItsQuery_whileALongerOneStillWaits() throws Exception {
+    Message patient = query("patient.example.com.");
+    CompletableFuture<byte[]> waiting = send(patient, LONG);
+    DatagramPacket patientQuery = receiveQuery();
+    CompletableFuture<byte[]> hasty = send(query("hasty.example.com."), Duration.ofMillis(200));
+    receiveQuery();
+
+    ExecutionException e =
+        assertThrows(
+            ExecutionException.class, () -> hasty.get(LONG.toMillis(), TimeUnit.MILLISECONDS));
+    assertInstanceOf(SocketTimeoutException.class, e.getCause());
+    assertFalse(waiting.isDone(), "the longer query still waits");
+
+    byte[] response = responseTo(patientQuery, patient.getHeader().getID());
+    answer(patientQuery, response);
+    assertArrayEquals(response, waiting.get(LONG.toMillis(), TimeUnit.MILLISECONDS));
   }
 
   @Test

@@ -18,8 +18,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -157,6 +160,73 @@ class DirectUdpResolverTest {
 
     ExecutionException e = assertThrows(ExecutionException.class, () -> result(answer));
     assertInstanceOf(WireParseException.class, e.getCause());
+  }
+
+  @Test
+  void theAnswer_isHandledOnTheGivenExecutor() throws Exception {
+    AtomicInteger tasks = new AtomicInteger();
+    Executor counting =
+        task -> {
+          tasks.incrementAndGet();
+          ForkJoinPool.commonPool().execute(task);
+        };
+
+    CompletionStage<Message> answer = resolver.sendAsync(query("api.example.com."), counting);
+
+    DatagramPacket received = receiveQuery();
+    Message asked = parsed(received);
+    answer(received, answerFor(asked, asked.getQuestion()));
+    assertEquals(1, result(answer).getSection(Section.ANSWER).size());
+    assertTrue(tasks.get() >= 1, "the answer went through the executor (DNSSEC's pool)");
+  }
+
+  @Test
+  void withAnExecutorThatRunsInline_theAnswerIsHandledOnTheReceivingThread() throws Exception {
+    AtomicReference<String> handledOn = new AtomicReference<>();
+
+    CompletionStage<Message> answer =
+        resolver
+            .sendAsync(query("api.example.com."), Runnable::run)
+            .thenApply(
+                message -> {
+                  handledOn.set(Thread.currentThread().getName());
+                  return message;
+                });
+
+    DatagramPacket received = receiveQuery();
+    Message asked = parsed(received);
+    answer(received, answerFor(asked, asked.getQuestion()));
+    result(answer);
+    assertEquals("egress-dns-udp", handledOn.get(), "no hand-over before the lookup completes");
+  }
+
+  @Test
+  void anAnswerAsLargeAsTheQuerysOwnEdnsOffers_isReadWhole() throws Exception {
+    Message query = query("many.example.com.");
+    query.addRecord(new OPTRecord(4096, 0, 0), Section.ADDITIONAL); // more than dnsjava's default
+
+    CompletionStage<Message> answer = send(query);
+
+    DatagramPacket received = receiveQuery();
+    Message asked = parsed(received);
+    assertEquals(4096, asked.getOPT().getPayloadSize(), "the query's own EDNS went out");
+    Message response = new Message(asked.getHeader().getID());
+    response.getHeader().setFlag(Flags.QR);
+    response.addRecord(asked.getQuestion(), Section.QUESTION);
+    for (int i = 1; i <= 150; i++) {
+      response.addRecord(
+          new ARecord(
+              asked.getQuestion().getName(),
+              DClass.IN,
+              60,
+              InetAddress.getByAddress(new byte[] {10, 0, (byte) (i / 250), (byte) (i % 250)})),
+          Section.ANSWER);
+    }
+    byte[] wire = response.toWire();
+    assertTrue(wire.length > 2000 && wire.length < 4096, "size " + wire.length);
+    answer(received, wire);
+
+    assertEquals(150, result(answer).getSection(Section.ANSWER).size());
   }
 
   @Test
