@@ -7,20 +7,20 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A long-lived child program spoken to in exchanges: each {@link #exchange} writes a piece of its
@@ -66,8 +66,8 @@ public final class InteractiveProcess implements AutoCloseable {
   private final OutputStream input;
   private final ExecutorService writer;
 
-  /** The output's lines, then one {@link Output#ended} entry once the output ended or broke. */
-  private final BlockingQueue<Output> output = new LinkedBlockingQueue<>();
+  /** The output's lines not yet taken by an exchange, and why it ended. */
+  private final Lines output = new Lines();
 
   private final AtomicBoolean open = new AtomicBoolean(true);
 
@@ -77,8 +77,81 @@ public final class InteractiveProcess implements AutoCloseable {
    */
   private boolean drained = true;
 
-  /** A line the program printed, or why its output ended. */
-  private record Output(String text, boolean ended) {}
+  /** What an exchange found: its answer's lines, or the lines before the output ended and why. */
+  private record Found(List<String> lines, @Nullable String ended) {}
+
+  /**
+   * The output's lines that no exchange has taken yet, and why the output ended, between the reader
+   * thread that adds them and the exchange that takes them. The reader tests the waiting exchange's
+   * {@code answered} after each line and wakes it once that holds, or once the output ended: one
+   * wake-up an answer, not one a line (nft answers a grant's marker in five writes; issue 13).
+   */
+  private static final class Lines {
+    private final List<String> unread = new ArrayList<>();
+    private @Nullable String ended;
+    private @Nullable Predicate<List<String>> awaited;
+
+    /** How many of the unread lines answer the waiting exchange; 0 while they do not. */
+    private int answer;
+
+    private @Nullable RuntimeException testFailed;
+
+    /** Adds a line; false once more than {@value #QUEUED_LIMIT} are unread. */
+    synchronized boolean add(String line) {
+      unread.add(line);
+      Predicate<List<String>> test = awaited;
+      if (test != null && answer == 0 && testFailed == null) {
+        try {
+          if (test.test(Collections.unmodifiableList(unread))) {
+            answer = unread.size();
+            notifyAll();
+          }
+        } catch (RuntimeException e) {
+          testFailed = e; // the exchange throws it
+          notifyAll();
+        }
+      }
+      return unread.size() <= QUEUED_LIMIT;
+    }
+
+    synchronized void end(String why) {
+      ended = why;
+      notifyAll();
+    }
+
+    /**
+     * Waits until the unread lines answer ({@code answered} holds for them, tested first on this
+     * thread, then by the reader after each line) and takes them; the lines after the answer stay
+     * for the next exchange. Null at the deadline.
+     */
+    synchronized @Nullable Found await(Predicate<List<String>> answered, long deadline)
+        throws InterruptedException {
+      answer = answered.test(Collections.unmodifiableList(unread)) ? unread.size() : 0;
+      awaited = answered;
+      testFailed = null;
+      try {
+        while (answer == 0 && testFailed == null && ended == null) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return null;
+          }
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        if (testFailed != null) {
+          throw testFailed;
+        }
+        if (answer == 0) {
+          return new Found(List.copyOf(unread), ended);
+        }
+        List<String> taken = new ArrayList<>(unread.subList(0, answer));
+        unread.subList(0, answer).clear();
+        return new Found(List.copyOf(taken), null);
+      } finally {
+        awaited = null;
+        answer = 0;
+      }
+    }
+  }
 
   private InteractiveProcess(List<String> argv, Process process) {
     this.argv = argv;
@@ -123,8 +196,10 @@ public final class InteractiveProcess implements AutoCloseable {
 
   /**
    * Writes {@code text} (UTF-8) to the program's standard input, then collects the lines it prints
-   * until {@code answered} holds for the lines collected so far (tested after each line; lines
-   * without their {@code \n}). Lines the program printed since the last exchange come first.
+   * until {@code answered} holds for the lines collected so far (tested when the exchange begins,
+   * then after each line on the thread that reads the output, which wakes this one only once it
+   * holds: keep it quick and free of side effects; lines without their {@code \n}). Lines the
+   * program printed since the last exchange come first; those after the answer stay for the next.
    *
    * <p>{@code answered} holds only once the program has read the whole text (it tests for the
    * answer to the text's last line): the pipe is then empty when the next exchange begins, and a
@@ -147,7 +222,6 @@ public final class InteractiveProcess implements AutoCloseable {
     Command call = new Command(argv, text, timeout, shown);
     long started = System.nanoTime();
     long deadline = started + timeout.toNanos();
-    List<String> lines = new ArrayList<>();
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     try {
       if (drained && bytes.length <= PIPE_BUF) {
@@ -157,26 +231,24 @@ public final class InteractiveProcess implements AutoCloseable {
         drained = false;
         writeOnWriter(bytes, call, started, deadline);
       }
-      while (!answered.test(lines)) {
-        Output next = output.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-        if (next == null) {
-          throw SystemProcessRunner.timedOut(call, started, kill());
-        }
-        if (next.ended()) {
-          kill();
-          throw new ProcessException(
-              shown,
-              since(started),
-              next.text()
-                  + " before it answered; it printed: "
-                  + lines.subList(0, Math.min(lines.size(), 20))
-                  + (lines.size() > 20 ? " and " + (lines.size() - 20) + " lines more" : ""),
-              /* cause= */ null);
-        }
-        lines.add(next.text());
+      Found found = output.await(answered, deadline);
+      if (found == null) {
+        throw SystemProcessRunner.timedOut(call, started, kill());
+      }
+      List<String> lines = found.lines();
+      if (found.ended() != null) {
+        kill();
+        throw new ProcessException(
+            shown,
+            since(started),
+            found.ended()
+                + " before it answered; it printed: "
+                + lines.subList(0, Math.min(lines.size(), 20))
+                + (lines.size() > 20 ? " and " + (lines.size() - 20) + " lines more" : ""),
+            /* cause= */ null);
       }
       drained = true;
-      return List.copyOf(lines);
+      return lines;
     } catch (InterruptedException e) {
       throw SystemProcessRunner.killedAtInterrupt(shown, kill(), e);
     }
@@ -281,9 +353,9 @@ public final class InteractiveProcess implements AutoCloseable {
             }
             continue;
           }
-          output.add(new Output(line.toString(StandardCharsets.UTF_8), false));
+          boolean held = output.add(line.toString(StandardCharsets.UTF_8));
           line.reset();
-          if (output.size() > QUEUED_LIMIT) {
+          if (!held) {
             end = "printed more than " + QUEUED_LIMIT + " lines unasked";
             break reading;
           }
@@ -292,7 +364,7 @@ public final class InteractiveProcess implements AutoCloseable {
     } catch (IOException e) {
       end = "could not be read (" + e.getMessage() + ")";
     }
-    output.add(new Output(end, true));
+    output.end(end);
   }
 
   private static Duration since(long started) {

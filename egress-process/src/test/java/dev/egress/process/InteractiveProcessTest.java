@@ -117,6 +117,40 @@ class InteractiveProcessTest {
   }
 
   @Test
+  void exchange_givesTheLinesUpToItsAnswer_andLeavesTheLaterOnesForTheNextExchange()
+      throws Exception {
+    InteractiveProcess chatty =
+        start("while read -r l; do echo \"got $l\"; echo done; echo \"after $l\"; done");
+
+    assertEquals(List.of("got a", "done"), chatty.exchange("a\n", DONE, LONG));
+    assertEquals(
+        List.of("after a", "got b", "done"),
+        chatty.exchange("b\n", DONE, LONG),
+        "the line printed after the first answer comes first");
+  }
+
+  @Test
+  void exchange_whenTheCallersTestFailsOnALaterLine_throwsWhatItThrew() throws Exception {
+    InteractiveProcess echo = start(ECHO);
+
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                echo.exchange(
+                    "a\n",
+                    lines -> {
+                      if (!lines.isEmpty()) {
+                        throw new IllegalStateException("the test failed on " + lines);
+                      }
+                      return false;
+                    },
+                    LONG));
+
+    assertTrue(e.getMessage().contains("got a"), e.getMessage());
+  }
+
+  @Test
   void exchange_whenTheAnswerSpansTwoLinesOfInput_waitsForTheWholeAnswer() throws Exception {
     InteractiveProcess echo = start(ECHO);
 
