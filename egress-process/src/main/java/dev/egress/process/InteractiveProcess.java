@@ -87,68 +87,83 @@ public final class InteractiveProcess implements AutoCloseable {
    * wake-up an answer, not one a line (nft answers a grant's marker in five writes; issue 13).
    */
   private static final class Lines {
+    private static final int NO_ANSWER = -1;
+
     private final List<String> unread = new ArrayList<>();
     private @Nullable String ended;
     private @Nullable Predicate<List<String>> awaited;
 
-    /** How many of the unread lines answer the waiting exchange; 0 while they do not. */
-    private int answer;
+    /** How many of the unread lines answer the waiting exchange; {@link #NO_ANSWER} until then. */
+    private int answer = NO_ANSWER;
 
-    private @Nullable RuntimeException testFailed;
+    private @Nullable Throwable testFailed;
 
     /** Adds a line; false once more than {@value #QUEUED_LIMIT} are unread. */
     synchronized boolean add(String line) {
       unread.add(line);
       Predicate<List<String>> test = awaited;
-      if (test != null && answer == 0 && testFailed == null) {
+      if (test != null && answer == NO_ANSWER && testFailed == null) {
         try {
           if (test.test(Collections.unmodifiableList(unread))) {
             answer = unread.size();
             notifyAll();
           }
-        } catch (RuntimeException e) {
-          testFailed = e; // the exchange throws it
+        } catch (Throwable e) { // whatever the caller's test throws, the exchange throws
+          testFailed = e;
           notifyAll();
         }
       }
       return unread.size() <= QUEUED_LIMIT;
     }
 
+    /** The output ended (the first reason given stands); a waiting exchange fails. */
     synchronized void end(String why) {
-      ended = why;
+      if (ended == null) {
+        ended = why;
+      }
       notifyAll();
     }
 
     /**
-     * Waits until the unread lines answer ({@code answered} holds for them, tested first on this
-     * thread, then by the reader after each line) and takes them; the lines after the answer stay
-     * for the next exchange. Null at the deadline.
+     * Waits until the unread lines answer and takes them: the shortest first lines for which {@code
+     * answered} holds, tested on this thread for each length of the lines already there, then by
+     * the reader after each new line; the lines after the answer stay for the next exchange. Null
+     * at the deadline.
      */
     synchronized @Nullable Found await(Predicate<List<String>> answered, long deadline)
         throws InterruptedException {
-      answer = answered.test(Collections.unmodifiableList(unread)) ? unread.size() : 0;
-      awaited = answered;
       testFailed = null;
+      answer = NO_ANSWER;
+      for (int length = 0; length <= unread.size() && answer == NO_ANSWER; length++) {
+        if (answered.test(Collections.unmodifiableList(unread.subList(0, length)))) {
+          answer = length;
+        }
+      }
+      awaited = answered;
       try {
-        while (answer == 0 && testFailed == null && ended == null) {
+        while (answer == NO_ANSWER && testFailed == null && ended == null) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return null;
           }
           TimeUnit.NANOSECONDS.timedWait(this, left);
         }
-        if (testFailed != null) {
-          throw testFailed;
+        Throwable failed = testFailed;
+        if (failed instanceof RuntimeException runtime) {
+          throw runtime;
         }
-        if (answer == 0) {
+        if (failed instanceof Error error) {
+          throw error;
+        }
+        if (answer == NO_ANSWER) {
           return new Found(List.copyOf(unread), ended);
         }
-        List<String> taken = new ArrayList<>(unread.subList(0, answer));
+        List<String> taken = List.copyOf(unread.subList(0, answer));
         unread.subList(0, answer).clear();
-        return new Found(List.copyOf(taken), null);
+        return new Found(taken, null);
       } finally {
         awaited = null;
-        answer = 0;
+        answer = NO_ANSWER;
       }
     }
   }
@@ -198,8 +213,9 @@ public final class InteractiveProcess implements AutoCloseable {
    * Writes {@code text} (UTF-8) to the program's standard input, then collects the lines it prints
    * until {@code answered} holds for the lines collected so far (tested when the exchange begins,
    * then after each line on the thread that reads the output, which wakes this one only once it
-   * holds: keep it quick and free of side effects; lines without their {@code \n}). Lines the
-   * program printed since the last exchange come first; those after the answer stay for the next.
+   * holds: keep it quick and free of side effects, and never exchange from it; lines without their
+   * {@code \n}). Lines the program printed since the last exchange come first; those after the
+   * answer stay for the next.
    *
    * <p>{@code answered} holds only once the program has read the whole text (it tests for the
    * answer to the text's last line): the pipe is then empty when the next exchange begins, and a
@@ -329,6 +345,7 @@ public final class InteractiveProcess implements AutoCloseable {
 
   private List<ProcessHandle> kill() {
     open.set(false);
+    output.end("was closed"); // wakes a waiting exchange even if a survivor holds the pipe open
     // A write queued but not started is cancelled, so that its exchange fails as closed at once
     // instead of waiting for its timeout.
     writer.shutdownNow().forEach(queued -> ((Future<?>) queued).cancel(false));
@@ -356,15 +373,16 @@ public final class InteractiveProcess implements AutoCloseable {
           boolean held = output.add(line.toString(StandardCharsets.UTF_8));
           line.reset();
           if (!held) {
-            end = "printed more than " + QUEUED_LIMIT + " lines unasked";
+            end = "printed more than " + QUEUED_LIMIT + " lines unread";
             break reading;
           }
         }
       }
     } catch (IOException e) {
       end = "could not be read (" + e.getMessage() + ")";
+    } finally {
+      output.end(end); // whatever ended the reading, a waiting exchange fails now
     }
-    output.end(end);
   }
 
   private static Duration since(long started) {

@@ -130,6 +130,42 @@ class InteractiveProcessTest {
   }
 
   @Test
+  void exchange_whenMoreLinesWaitThanItsAnswerNeeds_takesTheShortestAnswer() throws Exception {
+    InteractiveProcess chatty = start("echo a; echo done; echo b; " + ECHO);
+    Thread.sleep(500); // the three lines are read before the exchange (or, if late, as it waits)
+
+    assertEquals(List.of("a", "done"), chatty.exchange("x\n", DONE, LONG));
+    assertEquals(List.of("b", "got x", "done"), chatty.exchange("y\n", DONE, LONG).subList(0, 3));
+  }
+
+  @Test
+  void exchange_whoseTestHoldsForNoLines_returnsAtOnce_andTheLinesStayForTheNext()
+      throws Exception {
+    InteractiveProcess echo = start(ECHO);
+
+    assertEquals(List.of(), echo.exchange("a\n", lines -> true, LONG));
+    assertEquals(List.of("got a", "done"), echo.exchange("b\n", DONE, LONG));
+  }
+
+  @Test
+  void exchange_whenTheCallersTestThrowsAnErrorOnALaterLine_throwsIt() throws Exception {
+    InteractiveProcess echo = start(ECHO);
+
+    assertThrows(
+        AssertionError.class,
+        () ->
+            echo.exchange(
+                "a\n",
+                lines -> {
+                  if (!lines.isEmpty()) {
+                    throw new AssertionError("the test broke on " + lines);
+                  }
+                  return false;
+                },
+                LONG));
+  }
+
+  @Test
   void exchange_whenTheCallersTestFailsOnALaterLine_throwsWhatItThrew() throws Exception {
     InteractiveProcess echo = start(ECHO);
 
