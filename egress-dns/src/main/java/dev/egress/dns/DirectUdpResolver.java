@@ -7,13 +7,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.EDNSOption;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.Resolver;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TSIG;
@@ -21,18 +19,20 @@ import org.xbill.DNS.Type;
 import org.xbill.DNS.WireParseException;
 
 /**
- * A dnsjava {@link Resolver} for one server whose UDP queries go through a {@link DirectUdpClient}
- * (sent on the asking thread, answered on the client's receiving thread, issue 13). Everything else
- * is dnsjava's {@link SimpleResolver} for the same server, which also holds the settings: EDNS as
- * set there (dnsjava's default: version 0, a 1,232-byte payload; DNSSEC validation adds the DO
- * flag), the timeout, TCP when it is set or when the UDP answer is truncated, TSIG and zone
- * transfers.
+ * A dnsjava {@link org.xbill.DNS.Resolver} for one server whose UDP queries go through a {@link
+ * DirectUdpClient} (sent on the asking thread, answered on the client's receiving thread, issue
+ * 13). Everything else is dnsjava's {@link SimpleResolver} for the same server, which also holds
+ * the settings ({@link ForwardingResolver}): EDNS as set there (dnsjava's default: version 0, a
+ * 1,280-byte payload in dnsjava 3.6; DNSSEC validation adds the DO flag), the timeout, TCP when it
+ * is set or when the UDP answer is truncated, TSIG and zone transfers.
  *
  * <p>An answer counts only if it parses and answers the question asked (same name, type and class);
  * otherwise the query fails with {@link WireParseException}, as dnsjava's own resolver fails it.
- * The ID is the client's to check.
+ * The ID is the client's to check. The answer is read up to the payload size the query's EDNS
+ * record offers (512 bytes without one) and handled on the executor {@link #sendAsync} is given, as
+ * dnsjava's resolver handles it.
  */
-final class DirectUdpResolver implements Resolver {
+final class DirectUdpResolver extends ForwardingResolver {
   /** What a DNS server may send over UDP to a query without EDNS (RFC 1035). */
   private static final int PLAIN_UDP_SIZE = 512;
 
@@ -41,8 +41,13 @@ final class DirectUdpResolver implements Resolver {
   private final DirectUdpClient udp;
 
   DirectUdpResolver(InetSocketAddress server, DirectUdpClient udp) {
-    this.settings = new SimpleResolver(server);
-    this.tcp = new SimpleResolver(server);
+    this(new SimpleResolver(server), new SimpleResolver(server), udp);
+  }
+
+  private DirectUdpResolver(SimpleResolver settings, SimpleResolver tcp, DirectUdpClient udp) {
+    super(settings);
+    this.settings = settings;
+    this.tcp = tcp;
     tcp.setTCP(true);
     this.udp = udp;
   }
@@ -106,43 +111,31 @@ final class DirectUdpResolver implements Resolver {
     return question != null && (question.getType() == Type.AXFR || question.getType() == Type.IXFR);
   }
 
+  // The settings go to the resolver that holds them (ForwardingResolver); those a TCP retry needs
+  // go to the TCP resolver too.
+
   @Override
   public void setPort(int port) {
-    settings.setPort(port);
+    super.setPort(port);
     tcp.setPort(port);
   }
 
   @Override
-  public void setTCP(boolean flag) {
-    settings.setTCP(flag);
-  }
-
-  @Override
-  public void setIgnoreTruncation(boolean flag) {
-    settings.setIgnoreTruncation(flag);
-  }
-
-  @Override
   public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
-    settings.setEDNS(version, payloadSize, flags, options);
+    super.setEDNS(version, payloadSize, flags, options);
     tcp.setEDNS(version, payloadSize, flags, options);
   }
 
   @Override
-  public void setTSIGKey(@Nullable TSIG key) {
-    settings.setTSIGKey(key);
+  public void setTSIGKey(TSIG key) {
+    super.setTSIGKey(key);
     tcp.setTSIGKey(key);
   }
 
   @Override
   public void setTimeout(Duration timeout) {
-    settings.setTimeout(timeout);
+    super.setTimeout(timeout);
     tcp.setTimeout(timeout);
-  }
-
-  @Override
-  public Duration getTimeout() {
-    return settings.getTimeout();
   }
 
   @Override
