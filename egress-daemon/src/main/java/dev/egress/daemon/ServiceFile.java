@@ -31,7 +31,7 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
    * (tier 1, no profiling): what a DNS filter runs for an uncached name runs a few times a second
    * at most, too rarely for C2, and spent its life in C1's profiling tier, slower than tier 1; with
    * tier 1 the filter's uncached answers were faster (issue 13), and the cached path's peak
-   * throughput lower, still several times its target (README, "Performance").
+   * throughput lower, still several times its target (docs/dns-filter-performance.md).
    */
   static final List<String> JAVA_OPTIONS =
       List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1");
