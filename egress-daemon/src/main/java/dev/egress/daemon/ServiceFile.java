@@ -30,8 +30,8 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
    * keeps a smaller heap: a daemon's heap is small, so its pauses are short. The JIT stops at C1
    * (tier 1, no profiling): what a DNS filter runs for an uncached name runs a few times a second
    * at most, too rarely for C2, and spent its life in C1's profiling tier, slower than tier 1; with
-   * tier 1 the filter's uncached answers were faster (issue 13), and the cached path's peak
-   * throughput lower, still several times its target (docs/dns-filter-performance.md).
+   * tier 1 the filter's uncached answers were faster (issue 13), and the cached path's throughput
+   * no lower beyond the noise, several times its target (docs/dns-filter-performance.md).
    */
   static final List<String> JAVA_OPTIONS =
       List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1");
