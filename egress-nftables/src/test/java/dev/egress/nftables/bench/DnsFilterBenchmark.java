@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
  *
  * <p>Before the rounds, warm-up rounds ask each side {@value #UNCACHED} uncached names, printed as
  * {@code warm-up} and not counted: the filter's first uncached names after it starts are slower
- * than the later ones (why is not known yet: docs/dns-filter-performance.md), and the measured
- * rounds are the steady state.
+ * than the later ones (its code runs interpreted until C1 compiles it:
+ * docs/dns-filter-performance.md), and the measured rounds are the steady state.
  *
  * <p>Arguments: rounds (default 3), warm-up rounds (default 2). The load client runs with C1 only
  * and the serial collector, so that its own compiler does not compete with the servers for the
