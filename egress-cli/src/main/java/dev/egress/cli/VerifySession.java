@@ -14,11 +14,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What {@code egressctl verify} has set up on the host, to be removed again: the throwaway
- * container, its attachment, the enforcer (and its enable reference), the parent anchor it loaded,
- * the listeners. {@link #close} removes each, in an order that never leaves the container running
- * without its rules, and is called from the command's {@code finally} and from its shutdown hook
- * (Ctrl-C): whichever comes first does the work, the other waits for it and does nothing.
- * Thread-safe.
+ * container, its attachment, the enforcer, the parent anchor it loaded, the listeners. pf stays
+ * enabled if the enforcer enabled it: egress-pf never releases its enable reference, so that
+ * closing an enforcer never switches pf off. {@link #close} removes each, in an order that never
+ * leaves the container running without its rules, and is called from the command's {@code finally}
+ * and from its shutdown hook (Ctrl-C): whichever comes first does the work, the other waits for it
+ * and does nothing. Thread-safe.
  */
 final class VerifySession implements AutoCloseable {
   private final ContainerRuntime runtime;
@@ -77,8 +78,9 @@ final class VerifySession implements AutoCloseable {
 
   /**
    * Removes everything, once: stops the container first (so that it never runs without its rules),
-   * then detaches it, closes the enforcer (releasing its enable reference), flushes the parent
-   * anchor and stops the listeners. Every step runs even if an earlier one failed.
+   * then detaches it (the parent's guard then blocks its address), closes the enforcer, flushes the
+   * parent anchor unless the container could not be stopped (it would run unfiltered) and stops the
+   * listeners. Every other step runs even if an earlier one failed.
    *
    * @return what could not be removed, each with the command that removes it by hand; empty when
    *     everything is gone
@@ -88,10 +90,12 @@ final class VerifySession implements AutoCloseable {
       return List.copyOf(leftBehind);
     }
     closed = true;
+    boolean stillRuns = false;
     if (container != null) {
       try {
         runtime.stop(container);
       } catch (ContainerCliException e) {
+        stillRuns = true;
         leftBehind.add(
             "container "
                 + container
@@ -101,6 +105,7 @@ final class VerifySession implements AutoCloseable {
                 + container
                 + "'");
       } catch (InterruptedException e) {
+        stillRuns = true;
         Thread.currentThread().interrupt();
         leftBehind.add(
             "container " + container + ": interrupted; run 'container stop " + container + "'");
@@ -117,7 +122,16 @@ final class VerifySession implements AutoCloseable {
     if (enforcer != null) {
       enforcer.close();
     }
-    if (enforcer != null || attachment != null) {
+    if (stillRuns && (enforcer != null || attachment != null)) {
+      leftBehind.add(
+          "parent anchor "
+              + parent
+              + ": kept, so that its guard blocks container "
+              + container
+              + ", which may still run; once it is stopped run 'sudo pfctl -a "
+              + parent
+              + " -F all'");
+    } else if (enforcer != null || attachment != null) {
       try {
         pfctl.flushAnchor(parent);
       } catch (PfctlException e) {

@@ -1,6 +1,7 @@
 package dev.egress.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.process.SystemProcessRunner;
@@ -92,7 +93,7 @@ class VerifyCommandTest {
         });
   }
 
-  /** Nothing of the run is left: no container, no rules, no enable reference, no state. */
+  /** Nothing of the run is left but pf enabled: no container, no rules, no state. */
   private void assertEverythingRemoved() throws IOException {
     assertEquals(
         List.of(),
@@ -100,7 +101,9 @@ class VerifyCommandTest {
         "containers");
     FakePfctl fake = FakePfctl.readFrom(pfState);
     fake.anchors().forEach((path, anchor) -> assertTrue(anchor.isEmpty(), path + ": " + anchor));
-    assertEquals(java.util.Set.of(), fake.tokens(), "enable references");
+    // pf stays enabled by at most the reference the enforcer took: closing never switches it off.
+    assertTrue(fake.tokens().size() <= 1, "enable references: " + fake.tokens());
+    assertEquals(!fake.tokens().isEmpty(), fake.isEnabled());
     assertEquals(java.util.Set.of(), fake.connections(), "states");
     assertEquals(List.of(), fake.refusedCalls(), "calls a careful enforcer never makes");
   }
@@ -148,6 +151,37 @@ class VerifyCommandTest {
         result.out().lines().anyMatch(l -> l.startsWith("egressctl verify: PASS 12/12 probes")),
         result.out());
     assertEverythingRemoved();
+  }
+
+  @Test
+  void verify_whenPfWasEnabledByOthers_takesNoReference_andLeavesPfEnabled() throws IOException {
+    pf(FakePfctl::enableByOthers);
+
+    Cli.Result result = verify();
+
+    assertEquals(ExitCodes.OK, result.exit(), result.out() + result.err());
+    FakePfctl fake = FakePfctl.readFrom(pfState);
+    assertTrue(fake.isEnabled());
+    assertEquals(java.util.Set.of(), fake.tokens(), "enable references");
+    assertTrue(
+        fake.calls().stream().noneMatch(c -> c.line().equals("-E") || c.line().startsWith("-X")),
+        fake.calls().toString());
+  }
+
+  @Test
+  void verify_whenTheContainerCannotBeStopped_keepsTheParentSoThatItsGuardBlocksIt()
+      throws IOException {
+    script(s -> s.stopFails = true);
+
+    Cli.Result result = verify();
+
+    assertEquals(ExitCodes.CANNOT_ENFORCE, result.exit(), result.err());
+    assertTrue(result.err().contains("kept, so that its guard blocks container"), result.err());
+    FakePfctl fake = FakePfctl.readFrom(pfState);
+    assertFalse(fake.anchor("com.apple/000.egress").orElseThrow().rules().isEmpty(), "guard");
+    assertTrue(
+        fake.calls().stream().noneMatch(c -> c.line().equals("-a com.apple/000.egress -F all")),
+        fake.calls().toString());
   }
 
   @Test

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pf enforcer's own pfctl calls, and egressctl's, made through the generated wrapper to the
  * fake pfctl program: every call of a whole lifecycle (reconcile, attach, update, refresh, health
- * check, status, detach, close) passes the wrapper and its text checks.
+ * check, status, detach, close) passes the wrapper and its text checks, and so does the release of
+ * the enable reference that closing keeps.
  */
 class WrapperWithEnforcerTest {
   private static final String CHILD = "com.apple/000.egress/agent-1";
@@ -100,13 +101,20 @@ class WrapperWithEnforcerTest {
             "-k ::/0 -k fd00:64::3")) {
       assertTrue(lines.contains(expected), expected + " in " + lines);
     }
-    assertTrue(
-        lines.stream().anyMatch(line -> line.startsWith("-X ")),
-        "close released the token: " + lines);
-    assertTrue(after.tokens().isEmpty(), "no reference left on pf");
-    assertEquals(
-        List.of(), Files.readAllLines(rig.stateDirectory().resolve("pf-tokens")), "forgotten");
+    // Closing keeps the reference, so that pf keeps the guard and the rules in force.
+    assertFalse(lines.stream().anyMatch(line -> line.startsWith("-X ")), lines.toString());
+    assertTrue(after.isEnabled());
+    assertEquals(1, after.tokens().size());
+    List<String> recorded = Files.readAllLines(rig.stateDirectory().resolve("pf-tokens"));
+    assertEquals(List.of(String.valueOf(after.tokens().iterator().next())), recorded);
     assertFalse(
         after.anchor("com.apple/000.egress").orElseThrow().rules().isEmpty(), "guard loaded");
+
+    // The operator's release, once no container needs pf, passes the wrapper (its own token).
+    WrapperRig.Run release = rig.run("-X", recorded.get(0));
+    assertEquals(0, release.exit(), release.stderr());
+    assertTrue(FakePfctl.readFrom(state).tokens().isEmpty(), "no reference left on pf");
+    assertEquals(
+        List.of(), Files.readAllLines(rig.stateDirectory().resolve("pf-tokens")), "forgotten");
   }
 }

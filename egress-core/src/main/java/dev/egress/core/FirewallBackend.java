@@ -189,7 +189,10 @@ public interface FirewallBackend extends AutoCloseable {
    */
   List<String> hostProblems() throws EgressException;
 
-  /** Releases what the backend holds for itself (a pf enable token). Rules stay. */
+  /**
+   * Releases what the backend holds for itself (a long-lived process). Rules stay in force, and so
+   * does what keeps the kernel evaluating them: pf's enable reference is not released.
+   */
   @Override
   void close();
 }

@@ -44,12 +44,14 @@ import org.slf4j.LoggerFactory;
  * one child anchor per container, loaded whole with one {@code pfctl -a PARENT/NAME -f -}.
  *
  * <p>Why one class of this size: each {@link FirewallBackend} step is a pfctl call whose read-back
- * compares what the step loaded, and they share the enable token and its lock; the rule text is
- * {@link dev.egress.pf.render.PfRenderer}'s, the pfctl command lines {@link Pfctl}'s.
+ * compares what the step loaded; the rule text is {@link dev.egress.pf.render.PfRenderer}'s, the
+ * pfctl command lines {@link Pfctl}'s.
  *
- * <p>pf is enabled by reference ({@code -E}, released with {@code -X} on {@link #close}), never
- * disabled; the main ruleset and /etc/pf.conf are only read. Thread-safe: the only mutable state is
- * the enable token, guarded by this object's lock, which {@link #prepare} holds throughout.
+ * <p>pf is enabled by reference ({@code -E}) when it is disabled, and neither disabled nor
+ * released: the reference stays taken after {@link #close}, so that pf goes on evaluating the
+ * rules, which stay, while no enforcer runs (a released last reference disables pf, and every
+ * anchor with it). The main ruleset and /etc/pf.conf are only read. Thread-safe and without mutable
+ * state; {@link #prepare} is serialized, so that concurrent callers never take two references.
  */
 final class PfBackend implements FirewallBackend {
   private static final Logger LOG = LoggerFactory.getLogger(PfBackend.class);
@@ -93,7 +95,6 @@ final class PfBackend implements FirewallBackend {
   private final ParentAnchor parent;
   private final PfInspection inspection;
   private final @Nullable InetAddress dnsFilter;
-  private @Nullable Long token;
 
   PfBackend(Pfctl pfctl, ParentAnchor parent) {
     this(pfctl, parent, null);
@@ -254,15 +255,20 @@ final class PfBackend implements FirewallBackend {
   }
 
   /**
-   * {@code -s info}; {@code -E} when disabled (the token is kept until {@link #close}); then the
-   * parent anchor. Two calls when pf is already enabled, three otherwise. Serialised, so that
-   * concurrent callers never take two tokens.
+   * {@code -s info}; {@code -E} when disabled (the reference is never released; see the class
+   * javadoc); then the parent anchor. Two calls when pf is already enabled, three otherwise.
+   * Serialised, so that concurrent callers never take two references.
    */
   @Override
   public synchronized void prepare() throws EgressException {
     if (!pfctl.isEnabled()) {
-      // A token taken earlier is void when someone disabled pf since: pf forgot it.
-      token = pfctl.enable();
+      long token = pfctl.enable();
+      LOG.info(
+          "pf was disabled: enabled it with reference {}, which stays taken so that the rules hold"
+              + " while no enforcer runs; 'sudo pfctl -X {}' releases it once nothing needs pf"
+              + " (the last reference released switches pf off for everyone)",
+          token,
+          token);
     }
     String rendered = PfRenderer.renderParent(parent);
     try {
@@ -609,20 +615,10 @@ final class PfBackend implements FirewallBackend {
     return problems;
   }
 
-  /** Releases the enable reference this backend took, if any; pf stays enabled for others. */
+  /**
+   * Holds nothing to release: the enable reference {@link #prepare} may have taken stays taken, so
+   * that the rules, which stay, are still evaluated (see the class javadoc).
+   */
   @Override
-  public void close() {
-    Long held;
-    synchronized (this) {
-      held = token;
-      token = null;
-    }
-    if (held != null) {
-      try {
-        pfctl.release(held);
-      } catch (PfctlException e) {
-        LOG.warn("could not release pf enable token {}: {}", held, e.getMessage());
-      }
-    }
-  }
+  public void close() {}
 }

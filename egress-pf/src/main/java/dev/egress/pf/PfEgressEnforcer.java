@@ -61,7 +61,8 @@ import java.util.Set;
  * <p>Thread-safe, blocking, with the guarantees of {@link EgressEnforcer}. Building runs no pfctl
  * call: {@link #reconcile} (which a launcher calls when it starts) and the first attach check that
  * pf is enabled, take an enable reference if it is not, and load the parent anchor with the guard.
- * {@link #close} releases that reference and leaves every rule in place.
+ * {@link #close} leaves every rule in place and keeps that reference, so that pf goes on enforcing
+ * them (released, the last reference switches pf off).
  */
 public final class PfEgressEnforcer implements EgressEnforcer, FilteredAttachments {
   private final AuditedLifecycle<PflogReader> audited;

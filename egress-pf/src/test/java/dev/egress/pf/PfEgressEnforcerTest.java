@@ -446,23 +446,25 @@ class PfEgressEnforcerTest {
   }
 
   @Test
-  void close_releasesTheTokenItTook_andNeverDisablesPf() throws Exception {
-    enforcer.attach(container("c1", 10), apiPolicy());
+  void close_keepsTheReferenceItTook_soPfStillEnforcesTheRulesAndTheGuard() throws Exception {
+    pf.resolver.answer("api.example.com", Set.of(API_1));
+    ContainerEndpoint c1 = container("c1", 10);
+    enforcer.attach(c1, apiPolicy());
+    Set<Long> taken = pf.fake.tokens();
+
     enforcer.close();
-    assertEquals(Set.of(), pf.fake.tokens());
-    assertTrue(
-        pf.callLines()
-            .contains(
-                "-X "
-                    + pf.fake.calls().stream()
-                        .filter(c -> c.line().startsWith("-X"))
-                        .findFirst()
-                        .orElseThrow()
-                        .args()
-                        .get(1)));
-    assertTrue(
-        pf.fake.anchor("com.apple/000.egress/c1").map(a -> !a.isEmpty()).orElse(false),
-        "rules stay after close");
+
+    // Released, the only reference would disable pf, and every anchor with it: the container
+    // would reach anything while the launcher is down.
+    assertEquals(taken, pf.fake.tokens());
+    assertEquals(1, taken.size());
+    assertFalse(
+        pf.callLines().stream().anyMatch(l -> l.startsWith("-X")), pf.callLines().toString());
+    assertTrue(pf.fake.isEnabled());
+    InetAddress source = c1.addresses().get(0);
+    assertTrue(pf.passes(source, Flow.tcp(API_1, 443)));
+    assertFalse(pf.passes(source, Flow.tcp(API_2, 443)), "the container stays restricted");
+    assertFalse(pf.passes(ip("192.168.70.50"), Flow.tcp(API_1, 443)), "the guard stays");
   }
 
   @Test

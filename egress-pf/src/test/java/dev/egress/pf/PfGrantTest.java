@@ -169,8 +169,8 @@ class PfGrantTest {
 
     enforcer.close();
 
-    // (Closing also releases the enforcer's pf enable reference, so the evaluator cannot judge.)
     assertEquals(Set.of(), table("*.cdn.example"), "the anchor stays; its grants do not");
+    assertFalse(pf.passes(BOX.addresses().get(0), Flow.tcp(CDN, 443)));
   }
 
   @Test
