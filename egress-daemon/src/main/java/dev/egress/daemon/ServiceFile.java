@@ -31,10 +31,13 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
    * (tier 1, no profiling): what a DNS filter runs for an uncached name runs a few times a second
    * at most, too rarely for C2, and spent its life in C1's profiling tier, slower than tier 1; with
    * tier 1 the filter's uncached answers were faster (issue 13), and the cached path's throughput
-   * no lower beyond the noise, several times its target (docs/dns-filter-performance.md).
+   * no lower beyond the noise, several times its target (docs/dns-filter-performance.md). Every
+   * method is compiled at its first call ({@code -Xcomp}): otherwise the filter's uncached path ran
+   * in the interpreter for its first several hundred names, each answer milliseconds slower; the
+   * cost is a slower start (about 3 s against 0.7 s) and a larger process (about 15 MiB).
    */
   static final List<String> JAVA_OPTIONS =
-      List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1");
+      List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-Xcomp");
 
   /** Paths written into the files: no spaces, quotes, {@code $}, {@code %} or markup. */
   private static final Pattern PLAIN_PATH = Pattern.compile("/[A-Za-z0-9_./+-]*");

@@ -102,7 +102,8 @@ class EgressdTest {
         result
             .out()
             .contains(
-                "\nExecStart=/usr/bin/java -XX:+UseSerialGC -XX:-UsePerfData -XX:TieredStopAtLevel=1 -jar"
+                "\nExecStart=/usr/bin/java -XX:+UseSerialGC -XX:-UsePerfData -XX:TieredStopAtLevel=1"
+                    + " -Xcomp -jar"
                     + " /opt/egressd/egressd.jar --config "
                     + file
                     + "\n"),
@@ -130,6 +131,7 @@ class EgressdTest {
             .contains(
                 "<string>-XX:+UseSerialGC</string>\n    <string>-XX:-UsePerfData</string>\n"
                     + "    <string>-XX:TieredStopAtLevel=1</string>\n"
+                    + "    <string>-Xcomp</string>\n"
                     + "    <string>-jar</string>\n    <string>/opt/egressd.jar</string>"),
         result.out());
     assertTrue(result.out().contains("<key>UserName</key>\n  <string>root</string>"), result.out());

@@ -52,6 +52,7 @@ public final class LabProcess implements AutoCloseable {
                 "-XX:+UseSerialGC",
                 "-XX:-UsePerfData",
                 "-XX:TieredStopAtLevel=1",
+                "-Xcomp",
                 "-cp",
                 System.getProperty("java.class.path"),
                 mainClass));

@@ -185,12 +185,15 @@ public final class DaemonBenchmark {
               "dev.egress.daemon.Egressd",
               "--config",
               directory.resolve("egressd.conf").toString()));
+      long spawned = System.nanoTime();
       daemon =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(directory.resolve("egressd.log").toFile())
               .start();
       SocketChannel channel = connect(socket, daemon);
+      System.out.printf(
+          "egressd answering after %d ms%n", (System.nanoTime() - spawned) / 1_000_000);
       OutputStream out = Channels.newOutputStream(channel);
       BufferedReader in =
           new BufferedReader(
