@@ -42,11 +42,12 @@ import java.util.stream.Stream;
  *       this JVM over the same enforcer (request written, answer read: JSON, socket, policy
  *       parsing, state file on tmpfs). Prints p50, p90 and p99 of each and their difference.
  *   <li>{@code scale [N] [IDLE_SECONDS]} (root, nft): egressd as a process of its own with nftables
- *       in a network namespace of its own; attaches N containers (default 200) through the socket,
- *       prints the attach latency, the daemon's resident memory and open file descriptors, then its
- *       CPU time (and that of the nft processes it ran) over IDLE_SECONDS (default 120) of idleness
- *       at the default health-check period, split by thread. The daemon runs with the JVM options
- *       of its service files, or with {@code EGRESSD_JAVA_OPTS} instead when that is set.
+ *       in a network namespace of its own; prints when it first accepts a connection, attaches N
+ *       containers (default 200) through the socket, prints the attach latency, the daemon's
+ *       resident memory and open file descriptors, then its CPU time (and that of the nft processes
+ *       it ran) over IDLE_SECONDS (default 120) of idleness at the default health-check period,
+ *       split by thread. The daemon runs with the JVM options of its service files, or with {@code
+ *       EGRESSD_JAVA_OPTS} instead when that is set.
  * </ul>
  */
 public final class DaemonBenchmark {
@@ -193,7 +194,7 @@ public final class DaemonBenchmark {
               .start();
       SocketChannel channel = connect(socket, daemon);
       System.out.printf(
-          "egressd answering after %d ms%n", (System.nanoTime() - spawned) / 1_000_000);
+          "egressd accepting connections after %d ms%n", (System.nanoTime() - spawned) / 1_000_000);
       OutputStream out = Channels.newOutputStream(channel);
       BufferedReader in =
           new BufferedReader(
