@@ -35,16 +35,17 @@ import java.util.stream.Collectors;
  * checked file as pfctl's standard input, unlinks it and execs pfctl, so that sudo's signals reach
  * pfctl itself. A load cut short lacks {@link Pfctl#END_OF_LOAD} and is refused whole.
  *
- * <p>Enable tokens: {@code pfctl -X N} would release anyone's reference on pf and can disable it,
- * so the script records the tokens its own {@code -E} calls took and releases only those.
+ * <p>Enable references: {@code -E} passes ({@code prepare} takes one when pf is disabled, and never
+ * releases it); {@code -X} is refused whatever the token: releasing the last reference switches pf
+ * off, and every container's rules and the guard with it (xnu's {@code DIOCSTOPREF}), so the
+ * launcher's user must not be able to. Root releases a reference with {@code pfctl -X}.
  *
- * <p>The state directory holds the token file and loads being checked. The script refuses to use it
- * unless it and every directory above it (after symbolic links are resolved) can be changed by root
- * alone: owned by root, no ACL, not writable by group or others, except that a directory above it
- * may be a sticky one such as {@code /tmp}. Files in it are only ever created under new random
- * names and renamed into place, never written through an existing name. Run without sudo, the
- * script applies the same rules with its own user in root's place (it can then do nothing a user
- * cannot).
+ * <p>The state directory holds loads being checked. The script refuses to use it unless it and
+ * every directory above it (after symbolic links are resolved) can be changed by root alone: owned
+ * by root, no ACL, not writable by group or others, except that a directory above it may be a
+ * sticky one such as {@code /tmp}. Files in it are only ever created under new random names, never
+ * written through an existing name. Run without sudo, the script applies the same rules with its
+ * own user in root's place (it can then do nothing a user cannot).
  *
  * <p>The script is written for bash 3.2, the {@code /bin/bash} of macOS.
  *
@@ -114,7 +115,6 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
         readonly DNS_FILTER='%13$s'
         REASON=
         STATE_DIR=
-        TOKENS=
         LOAD_FILE=
 
         refuse() {
@@ -282,20 +282,6 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
             mkdir -m 700 -- "$STATE_DIR" 2>/dev/null
           fi
           safe_directories $dirs "$STATE_DIR" || return 1
-          TOKENS=$STATE_DIR/pf-tokens
-          if [ -L "$TOKENS" ] || { [ -e "$TOKENS" ] && [ ! -f "$TOKENS" ]; }; then
-            REASON="$TOKENS is not a regular file"
-            return 1
-          fi
-        }
-
-        # Replaces the token file without writing through any existing name: its lines other than
-        # $1, then $2 if given, in a new private file renamed over it.
-        rewrite_tokens() {
-          local new
-          new=$(mktemp "$STATE_DIR/pf-tokens.XXXXXXXXXX") || return 1
-          { [ ! -f "$TOKENS" ] || grep -vx -- "$1" "$TOKENS"; [ -z "$2" ] || echo "$2"; } > "$new"
-          mv -f -- "$new" "$TOKENS" || { rm -f -- "$new"; return 1; }
         }
 
         # Whether line $2, number $1 of a load, is one of the shapes: the first that matches, with
@@ -382,27 +368,10 @@ record PfctlWrapper(String pfctl, ParentAnchor parent, String stateDirectory, Lo
         case $1 in
           -E)
             [ "$#" -eq 1 ] || refuse "$args"
-            prepare_state || refuse "$REASON"
-            output=$("$PFCTL" -E 2>&1)
-            status=$?
-            printf '%%s\\n' "$output" >&2
-            token=$(printf '%%s\\n' "$output" | sed -n 's/^Token : \\([0-9][0-9]*\\)$/\\1/p' | head -n 1)
-            if [ "$status" -eq 0 ] && [ -n "$token" ]; then
-              rewrite_tokens '' "$token" \\
-                || echo "egressctl-pfctl: could not record token $token: release it as root with 'pfctl -X $token' when egress-pf no longer runs" >&2
-            fi
-            exit "$status"
+            exec "$PFCTL" -E
             ;;
           -X)
-            [ "$#" -eq 2 ] && [[ $2 =~ ^[0-9]{1,20}$ ]] || refuse "$args"
-            prepare_state || refuse "$REASON"
-            [ -f "$TOKENS" ] && grep -qx -- "$2" "$TOKENS" || refuse "token $2 was not taken through this wrapper"
-            "$PFCTL" -X "$2"
-            status=$?
-            if [ "$status" -eq 0 ]; then
-              rewrite_tokens "$2" '' || echo "egressctl-pfctl: could not forget the released token $2" >&2
-            fi
-            exit "$status"
+            refuse "$args: releasing an enable reference can switch pf off for every container; root releases one with 'pfctl -X'"
             ;;
           -k)
             if [ "$#" -eq 2 ] && managed_host "$2"; then

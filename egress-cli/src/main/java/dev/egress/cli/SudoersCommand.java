@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
           + " 'pfctl -a com.apple/000.egress/*' would permit '-a com.apple/000.egress/x -F all -d'. The"
           + " entry therefore names a wrapper script, pinned by its SHA-256, that runs pfctl only"
           + " with the argument lists egress-pf uses, loads only rules of the shapes egress-pf"
-          + " renders for sources in the --network networks, and releases only enable tokens it"
-          + " took.",
+          + " renders for sources in the --network networks, and never releases pf's enable"
+          + " references (the last one released switches pf off).",
       "The entry and the wrapper must be printed with the same options: the entry pins the"
           + " wrapper's digest.",
       "Exit status: 0 printed, 1 invalid user name, path, network or bridge, 2 usage error."
@@ -110,8 +110,8 @@ final class SudoersCommand implements Callable<Integer> {
       names = "--state-dir",
       paramLabel = "PATH",
       description =
-          "A directory only root can change, where the wrapper records the enable tokens it took"
-              + " and checks loads (default: ${DEFAULT-VALUE}).")
+          "A directory only root can change, where the wrapper checks loads (default:"
+              + " ${DEFAULT-VALUE}).")
   private String stateDirectory = "/var/db/egressctl";
 
   SudoersCommand(CliHost host) {

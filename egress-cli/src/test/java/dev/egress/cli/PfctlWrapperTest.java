@@ -148,6 +148,8 @@ class PfctlWrapperTest {
         "-k attacker.example",
         "-X 12 -d",
         "-X -1",
+        "-X 1",
+        "-X 4242",
         "-e",
         "-a com.apple/000.egress/agent-1 -t x -T flush",
         "-a com.apple/000.egress/agent-1 -t x -T replace -f /etc/passwd",
@@ -357,68 +359,35 @@ class PfctlWrapperTest {
   }
 
   @Test
-  void wrapper_releasesOnlyTokensItTook_andLeavesNoTemporaryFile() throws Exception {
-    Path tokens = rig.stateDirectory().resolve("pf-tokens");
-    WrapperRig.Run foreign = rig.run("-X", "1111");
-    assertEquals(64, foreign.exit());
-    assertTrue(
-        foreign.stderr().contains("token 1111 was not taken through this wrapper"),
-        foreign.stderr());
-
+  void wrapper_passesEnable_butRefusesEveryRelease() throws Exception {
     WrapperRig.Run enable = rig.run("-E");
-    assertEquals(0, enable.exit());
+    assertEquals(0, enable.exit(), enable.stderr());
     assertTrue(
         enable.stderr().contains("Token : 4242"), "the driver reads the token from the output");
-    assertEquals(List.of("4242"), Files.readAllLines(tokens));
-    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokens)));
 
     WrapperRig.Run release = rig.run("-X", "4242");
-    assertEquals(0, release.exit(), release.stderr());
-    assertEquals(List.of("-E", "-X 4242"), rig.calls());
-    assertFalse(Files.readAllLines(tokens).contains("4242"));
 
-    WrapperRig.Run again = rig.run("-X", "4242");
-    assertEquals(64, again.exit(), "a released token cannot be released twice");
-    assertEquals(List.of(tokens), rig.stateFiles(""), "no temporary file is left");
+    assertEquals(64, release.exit(), "not even the token the wrapper's own -E took");
+    assertTrue(release.stderr().contains("can switch pf off"), release.stderr());
+    assertEquals(List.of("-E"), rig.calls());
   }
 
-  /** Issue 18, S2: a link planted where the old wrapper wrote 'pf-tokens.new'. */
+  /** Issue 18, S2: a link planted in a state directory others can write. */
   @Test
   void wrapper_withAStateDirectoryOthersCanWrite_refusesAndWritesNothing() throws Exception {
     Path state = rig.stateDirectory();
     Files.createDirectory(state);
     Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
     Path victim = Files.writeString(dir.resolve("sudoers"), "root ALL=(ALL) ALL\n");
-    Files.createSymbolicLink(state.resolve("pf-tokens.new"), victim);
-    Files.writeString(state.resolve("pf-tokens"), "4242\n");
+    Files.createSymbolicLink(state.resolve("load.new"), victim);
 
-    for (String[] call :
-        List.of(
-            new String[] {"-E"},
-            new String[] {"-X", "4242"},
-            new String[] {"-a", CHILD, "-f", "-"})) {
-      WrapperRig.Run run = rig.runWithInput(CHILD_LOAD, call);
-
-      assertEquals(64, run.exit(), run.stderr());
-      assertTrue(run.stderr().contains("can be changed by others than root"), run.stderr());
-    }
-    assertEquals("root ALL=(ALL) ALL\n", Files.readString(victim));
-    assertEquals("4242\n", Files.readString(state.resolve("pf-tokens")));
-    assertEquals(List.of(), rig.calls(), "pf was not touched: its token could not be kept safely");
-  }
-
-  @Test
-  void wrapper_withATokenFileThatIsALink_refusesAndWritesNothing() throws Exception {
-    Path state = Files.createDirectory(rig.stateDirectory());
-    Path victim = Files.writeString(dir.resolve("victim"), "untouched\n");
-    Files.createSymbolicLink(state.resolve("pf-tokens"), victim);
-
-    WrapperRig.Run run = rig.run("-E");
+    WrapperRig.Run run = rig.runWithInput(CHILD_LOAD, "-a", CHILD, "-f", "-");
 
     assertEquals(64, run.exit(), run.stderr());
-    assertTrue(run.stderr().contains("pf-tokens is not a regular file"), run.stderr());
-    assertEquals("untouched\n", Files.readString(victim));
-    assertEquals(List.of(), rig.calls());
+    assertTrue(run.stderr().contains("can be changed by others than root"), run.stderr());
+    assertEquals("root ALL=(ALL) ALL\n", Files.readString(victim));
+    assertEquals(
+        List.of(), rig.calls(), "pf was not touched: the load could not be checked safely");
   }
 
   @Test
@@ -438,7 +407,11 @@ class PfctlWrapperTest {
                   stateDirectory.toString(),
                   WrapperRig.SCOPE)
               .script());
-      Process process = new ProcessBuilder("bash", wrapper.toString(), "-E").start();
+      Process process =
+          new ProcessBuilder("bash", wrapper.toString(), "-a", CHILD, "-f", "-").start();
+      try (var stdin = process.getOutputStream()) {
+        stdin.write(CHILD_LOAD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
       String stderr = new String(process.getErrorStream().readAllBytes());
       process.waitFor();
 
@@ -448,7 +421,8 @@ class PfctlWrapperTest {
         assertFalse(Files.exists(open.resolve("state")), "nothing is created there");
       } else {
         assertEquals(0, process.exitValue(), stderr);
-        assertEquals(List.of("4242"), Files.readAllLines(safe.resolve("state/pf-tokens")));
+        assertTrue(Files.isDirectory(safe.resolve("state")), "the state directory is made there");
+        assertEquals(List.of("-a " + CHILD + " -f -"), rig.calls());
       }
     }
   }

@@ -16,7 +16,6 @@ import dev.egress.policy.PolicyText;
 import dev.egress.process.SystemProcessRunner;
 import dev.egress.testkit.FakeNameResolver;
 import dev.egress.testkit.pf.FakePfctl;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -62,7 +61,7 @@ class WrapperWithEnforcerTest {
                   List.of(IpAddresses.parse("192.168.64.3"), IpAddresses.parse("fd00:64::3")),
                   IpAddresses.parse("192.168.64.1")),
               PolicyText.parse(PfAttached.POLICY, "test"));
-      assertEquals(1, Files.readAllLines(rig.stateDirectory().resolve("pf-tokens")).size());
+      assertEquals(1, FakePfctl.readFrom(state).tokens().size(), "prepare took one reference");
       attachment.update(
           PolicyText.parse(PfAttached.POLICY + "allow 10.0.0.0/8 port 1-65535 proto udp\n", "t"));
       resolver.set("api.anthropic.com", IpAddresses.parse("160.79.104.11"));
@@ -105,16 +104,14 @@ class WrapperWithEnforcerTest {
     assertFalse(lines.stream().anyMatch(line -> line.startsWith("-X ")), lines.toString());
     assertTrue(after.isEnabled());
     assertEquals(1, after.tokens().size());
-    List<String> recorded = Files.readAllLines(rig.stateDirectory().resolve("pf-tokens"));
-    assertEquals(List.of(String.valueOf(after.tokens().iterator().next())), recorded);
     assertFalse(
         after.anchor("com.apple/000.egress").orElseThrow().rules().isEmpty(), "guard loaded");
 
-    // The operator's release, once no container needs pf, passes the wrapper (its own token).
-    WrapperRig.Run release = rig.run("-X", recorded.get(0));
-    assertEquals(0, release.exit(), release.stderr());
-    assertTrue(FakePfctl.readFrom(state).tokens().isEmpty(), "no reference left on pf");
-    assertEquals(
-        List.of(), Files.readAllLines(rig.stateDirectory().resolve("pf-tokens")), "forgotten");
+    // Nor can the launcher's user release it through the wrapper: that would switch pf off.
+    String token = String.valueOf(after.tokens().iterator().next());
+    WrapperRig.Run release = rig.run("-X", token);
+    assertEquals(64, release.exit(), release.stderr());
+    assertTrue(FakePfctl.readFrom(state).isEnabled(), "pf stays enabled");
+    assertEquals(Set.of(Long.parseLong(token)), FakePfctl.readFrom(state).tokens());
   }
 }

@@ -102,7 +102,8 @@ public final class Pfctl {
 
   /**
    * {@code pfctl -E}: enables pf if needed and takes a reference on it, which keeps it enabled
-   * until released with {@link #release}. Tokens outlive the process that took them.
+   * until root releases it ({@code pfctl -X}). Tokens outlive the process that took them. The
+   * driver has no release: releasing the last reference switches pf off, and every anchor with it.
    *
    * @return the token pfctl printed
    */
@@ -115,14 +116,6 @@ public final class Pfctl {
           describe(args), "pfctl -E printed no 'Token : N' line", "check the pfctl version", null);
     }
     return token.getAsLong();
-  }
-
-  /** {@code pfctl -X token}: releases a reference taken by {@link #enable}. */
-  public void release(long token) throws PfctlException {
-    if (token < 0) {
-      throw new IllegalArgumentException("pf enable tokens are not negative, got " + token);
-    }
-    run(List.of("-X", Long.toString(token)), "");
   }
 
   /** {@code pfctl -s rules}: the main ruleset, read only. */

@@ -101,15 +101,11 @@ class PfctlTest {
   }
 
   @Test
-  void enable_returnsTheTokenFromStderr_andReleaseGivesItBack() throws Exception {
+  void enable_returnsTheTokenFromStderr() throws Exception {
     assertFalse(pfctl.isEnabled());
     long token = pfctl.enable();
     assertTrue(pfctl.isEnabled());
     assertEquals(Set.of(token), fake.tokens());
-    pfctl.release(token);
-    assertFalse(pfctl.isEnabled());
-    assertEquals(
-        List.of("-X", Long.toString(token)), fake.calls().get(fake.calls().size() - 2).args());
   }
 
   @Test
@@ -352,7 +348,6 @@ class PfctlTest {
                 "killStatesTo",
                 "loadAnchor",
                 "mainRules",
-                "release",
                 "replaceTable",
                 "ruleCounters",
                 "rules",
@@ -360,7 +355,7 @@ class PfctlTest {
                 "table")),
         methods);
 
-    long token = pfctl.enable();
+    pfctl.enable();
     pfctl.isEnabled();
     pfctl.mainRules();
     pfctl.loadAnchor(CHILD, "table <t> persist\nblock in quick from 192.168.64.3 to any\n");
@@ -375,7 +370,6 @@ class PfctlTest {
     pfctl.killStatesFrom(ip("192.168.64.3"));
     pfctl.killStatesTo(ip("192.168.64.3"));
     pfctl.states();
-    pfctl.release(token);
 
     assertEquals(List.of(), fake.refusedCalls());
     for (FakePfctl.Call call : fake.calls()) {
