@@ -3,6 +3,7 @@ package dev.egress.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.egress.lab.LabProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -136,6 +137,11 @@ class EgressdTest {
         result.out());
     assertTrue(result.out().contains("<key>UserName</key>\n  <string>root</string>"), result.out());
     assertTrue(!result.out().contains("@"), "every placeholder is filled");
+  }
+
+  @Test
+  void theLabRunsItsEgressdProcessesWithTheServiceFilesJavaOptions() {
+    assertEquals(ServiceFile.JAVA_OPTIONS, LabProcess.EGRESSD_JAVA_OPTIONS);
   }
 
   @Test

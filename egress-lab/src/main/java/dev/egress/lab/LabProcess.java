@@ -22,6 +22,14 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe: one command at a time.
  */
 public final class LabProcess implements AutoCloseable {
+  /**
+   * The JVM options egressd's service files give it (egress-daemon's {@code ServiceFile}, which
+   * this module cannot see; egress-daemon's tests check that the two agree): what runs there is
+   * measured and tested as it runs there.
+   */
+  public static final List<String> EGRESSD_JAVA_OPTIONS =
+      List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-Xcomp");
+
   private final Process process;
   private final Path stderr;
   private final Writer commands;
@@ -43,19 +51,10 @@ public final class LabProcess implements AutoCloseable {
    */
   public static LabProcess startInHost(NetnsLab lab, String mainClass, String... args)
       throws IOException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                // The JVM options egressd's service files give it (egress-daemon's ServiceFile):
-                // what runs there is measured and tested as it runs there.
-                "-XX:+UseSerialGC",
-                "-XX:-UsePerfData",
-                "-XX:TieredStopAtLevel=1",
-                "-Xcomp",
-                "-cp",
-                System.getProperty("java.class.path"),
-                mainClass));
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(EGRESSD_JAVA_OPTIONS);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
     command.addAll(List.of(args));
     Path stderr = Files.createTempFile("lab-process", ".err");
     LabProcess started =
