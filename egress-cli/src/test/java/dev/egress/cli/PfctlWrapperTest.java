@@ -10,6 +10,8 @@ import dev.egress.enforcer.ContainerId;
 import dev.egress.pf.pfctl.AnchorPath;
 import dev.egress.pf.render.LoadScope;
 import dev.egress.pf.render.ParentAnchor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -148,6 +150,7 @@ class PfctlWrapperTest {
         "-k attacker.example",
         "-X 12 -d",
         "-X -1",
+        "-X",
         "-X 1",
         "-X 4242",
         "-e",
@@ -387,7 +390,25 @@ class PfctlWrapperTest {
     assertTrue(run.stderr().contains("can be changed by others than root"), run.stderr());
     assertEquals("root ALL=(ALL) ALL\n", Files.readString(victim));
     assertEquals(
+        List.of(state.resolve("load.new")),
+        rig.stateFiles("load."),
+        "refused before a file was made there");
+    assertEquals(
         List.of(), rig.calls(), "pf was not touched: the load could not be checked safely");
+  }
+
+  @Test
+  void wrapper_withAStateDirectoryThatIsALink_refusesAndCallsNothing() throws Exception {
+    Path safe = Files.createDirectory(dir.resolve("elsewhere"));
+    Files.createSymbolicLink(rig.stateDirectory(), safe);
+
+    WrapperRig.Run run = rig.runWithInput(CHILD_LOAD, "-a", CHILD, "-f", "-");
+
+    assertEquals(64, run.exit(), run.stderr());
+    assertEquals(List.of(), rig.calls());
+    try (var left = Files.list(safe)) {
+      assertEquals(0, left.count(), "nothing is made through the link");
+    }
   }
 
   @Test
@@ -410,7 +431,9 @@ class PfctlWrapperTest {
       Process process =
           new ProcessBuilder("bash", wrapper.toString(), "-a", CHILD, "-f", "-").start();
       try (var stdin = process.getOutputStream()) {
-        stdin.write(CHILD_LOAD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        stdin.write(CHILD_LOAD.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        // The refused case exits without reading its input: the pipe may be closed by then.
       }
       String stderr = new String(process.getErrorStream().readAllBytes());
       process.waitFor();

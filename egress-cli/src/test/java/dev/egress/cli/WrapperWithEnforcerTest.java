@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pf enforcer's own pfctl calls, and egressctl's, made through the generated wrapper to the
  * fake pfctl program: every call of a whole lifecycle (reconcile, attach, update, refresh, health
- * check, status, detach, close) passes the wrapper and its text checks, and so does the release of
- * the enable reference that closing keeps.
+ * check, status, detach, close) passes the wrapper and its text checks, while a release of the
+ * enable reference that closing keeps is refused.
  */
 class WrapperWithEnforcerTest {
   private static final String CHILD = "com.apple/000.egress/agent-1";

@@ -34,7 +34,9 @@ record ServiceFile(String name, Path installPath, String text, List<String> next
    * no lower beyond the noise, several times its target (docs/dns-filter-performance.md). Every
    * method is compiled at its first call ({@code -Xcomp}): otherwise the filter's uncached path ran
    * in the interpreter for its first several hundred names, each answer milliseconds slower; the
-   * cost is a slower start (about 3 s against 0.7 s) and a larger process (about 15 MiB).
+   * cost is a slower start (about 3 s against 0.7 s) and a larger process (about 15 MiB). The lab
+   * runs its egressd-like processes with a copy ({@code LabProcess.EGRESSD_JAVA_OPTIONS}), which a
+   * test checks against this one.
    */
   static final List<String> JAVA_OPTIONS =
       List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-Xcomp");

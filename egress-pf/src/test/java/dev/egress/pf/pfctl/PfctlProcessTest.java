@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,7 +71,7 @@ class PfctlProcessTest {
   void enable_throughTheProgram_keepsTheTokenAcrossInvocations() throws Exception {
     long token = pfctl.enable();
     assertTrue(pfctl.isEnabled());
-    assertEquals(java.util.Set.of(token), FakePfctl.readFrom(state).tokens());
+    assertEquals(Set.of(token), FakePfctl.readFrom(state).tokens());
   }
 
   @Test

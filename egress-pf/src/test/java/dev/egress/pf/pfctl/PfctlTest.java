@@ -374,7 +374,7 @@ class PfctlTest {
     assertEquals(List.of(), fake.refusedCalls());
     for (FakePfctl.Call call : fake.calls()) {
       List<String> args = call.args();
-      assertFalse(args.contains("-d") || args.contains("-e"), call.line());
+      assertFalse(args.contains("-d") || args.contains("-e") || args.contains("-X"), call.line());
       if (args.contains("-F") || args.contains("-f")) {
         assertTrue(args.contains("-a"), call.line());
       }
