@@ -221,13 +221,23 @@ class NftDnsFilterKernelTest {
 
   @Test
   void aFailedKernelUpdate_isServfail_andOpensNothing() throws Exception {
+    // An address of its own, which no other test grants to either container.
+    ask("set fail.cdn.example.test 1 " + IpAddresses.format(NetnsLab.web(2)));
     LabContainer box = attached(2, POLICY);
+    assertEquals(Outcome.REFUSED, box.tcp(NetnsLab.web(2), 443), "nothing granted yet");
     lab.exec(lab.hostNamespace(), "nft", "delete", "table", "inet", "egress");
     try {
-      Dig answer = dig(box, FILTER, "img.cdn.example.test");
+      Dig answer = dig(box, FILTER, "fail.cdn.example.test");
       assertEquals("SERVFAIL", answer.status());
     } finally {
       ask("health"); // recreates the table and reinstalls the attachments
     }
+
+    // The failed grant is not remembered: the reinstalled rule set does not open its address.
+    assertEquals(Outcome.REFUSED, box.tcp(NetnsLab.web(2), 443), "the failed grant opened nothing");
+    // ...which a grant that succeeds does.
+    assertEquals(
+        new Dig("NOERROR", List.of(NetnsLab.web(2))), dig(box, FILTER, "fail.cdn.example.test"));
+    assertEquals(Outcome.REACHED, box.tcp(NetnsLab.web(2), 443));
   }
 }
