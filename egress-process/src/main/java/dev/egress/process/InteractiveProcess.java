@@ -60,6 +60,18 @@ public final class InteractiveProcess implements AutoCloseable {
    */
   static final int PIPE_BUF = 4096;
 
+  /**
+   * How often a waiting exchange checks that the program still runs: its output ends at its exit
+   * only if no process it started holds the pipe open, so an exit is also noticed this way.
+   */
+  private static final long LIVENESS_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /**
+   * How long after the program's exit a waiting exchange still takes what the reader finds in the
+   * pipe (the rest of an answer printed just before the exit) before it fails.
+   */
+  private static final long EXIT_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
   private final List<String> argv;
   private final String shown;
   private final Process process;
@@ -128,9 +140,11 @@ public final class InteractiveProcess implements AutoCloseable {
      * Waits until the unread lines answer and takes them: the shortest first lines for which {@code
      * answered} holds, tested on this thread for each length of the lines already there, then by
      * the reader after each new line; the lines after the answer stay for the next exchange. Null
-     * at the deadline.
+     * at the deadline. Ends, as the output's end does, 200 ms after {@code program} is seen to have
+     * exited: a process it started may hold the pipe open, and the reader then never sees its end.
      */
-    synchronized @Nullable Found await(Predicate<List<String>> answered, long deadline)
+    synchronized @Nullable Found await(
+        Predicate<List<String>> answered, long deadline, Process program)
         throws InterruptedException {
       testFailed = null;
       answer = NO_ANSWER;
@@ -141,12 +155,27 @@ public final class InteractiveProcess implements AutoCloseable {
       }
       awaited = answered;
       try {
+        long exitSeen = 0;
+        boolean exited = false;
         while (answer == NO_ANSWER && testFailed == null && ended == null) {
-          long left = deadline - System.nanoTime();
+          long now = System.nanoTime();
+          long left = deadline - now;
           if (left <= 0) {
             return null;
           }
-          TimeUnit.NANOSECONDS.timedWait(this, left);
+          if (!exited && !program.isAlive()) {
+            exited = true;
+            exitSeen = now;
+          }
+          if (exited && now - exitSeen >= EXIT_GRACE_NANOS) {
+            ended =
+                "exited with "
+                    + program.exitValue()
+                    + " while a process it started still holds its output open";
+            break;
+          }
+          long slice = exited ? EXIT_GRACE_NANOS - (now - exitSeen) : LIVENESS_CHECK_NANOS;
+          TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, slice));
         }
         Throwable failed = testFailed;
         if (failed instanceof RuntimeException runtime) {
@@ -247,7 +276,7 @@ public final class InteractiveProcess implements AutoCloseable {
         drained = false;
         writeOnWriter(bytes, call, started, deadline);
       }
-      Found found = output.await(answered, deadline);
+      Found found = output.await(answered, deadline, process);
       if (found == null) {
         throw SystemProcessRunner.timedOut(call, started, kill());
       }

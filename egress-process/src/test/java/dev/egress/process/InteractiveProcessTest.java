@@ -356,4 +356,28 @@ class InteractiveProcessTest {
 
     assertTrue(e.getMessage().contains("could not be started"), e.getMessage());
   }
+
+  @Test
+  void exchange_whenTheProgramExitsWhileAProcessItStartedHoldsItsOutput_failsWithoutTheTimeout()
+      throws Exception {
+    InteractiveProcess quitter =
+        start("read -r l; echo \"bye $l\"; sleep 300 & echo $! >> " + written.file() + "; exit 0");
+
+    long started = System.nanoTime();
+    ProcessException e =
+        assertThrows(ProcessException.class, () -> quitter.exchange("a\n", DONE, LONG));
+
+    assertFalse(e instanceof ProcessTimeoutException, e.getMessage());
+    assertTrue(Duration.ofNanos(System.nanoTime() - started).compareTo(LONG) < 0);
+    // Which depends on where the reader is when the program exits: blocked in its read, it never
+    // sees the end (the sleep holds the pipe) and the exchange notices the exit; between reads, the
+    // JDK takes what the pipe holds and closes it.
+    assertTrue(
+        e.getMessage().contains("exited with 0 while a process it started still holds its output")
+            || e.getMessage().contains("closed its output"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("bye a"), e.getMessage());
+    List<Long> pids = written.await(2);
+    assertFalse(WrittenPids.gone(pids.get(1)), "the sleep that held the output outlived it");
+  }
 }
