@@ -140,8 +140,9 @@ public final class InteractiveProcess implements AutoCloseable {
      * Waits until the unread lines answer and takes them: the shortest first lines for which {@code
      * answered} holds, tested on this thread for each length of the lines already there, then by
      * the reader after each new line; the lines after the answer stay for the next exchange. Null
-     * at the deadline. Ends, as the output's end does, 200 ms after {@code program} is seen to have
-     * exited: a process it started may hold the pipe open, and the reader then never sees its end.
+     * at the deadline. Ends, as the output's end does, once {@code program} is seen to have exited
+     * (looked at every {@link #LIVENESS_CHECK_NANOS} ns) and {@link #EXIT_GRACE_NANOS} ns more have
+     * passed: a process it started may hold the pipe open, and the reader then never sees its end.
      */
     synchronized @Nullable Found await(
         Predicate<List<String>> answered, long deadline, Process program)
@@ -171,7 +172,7 @@ public final class InteractiveProcess implements AutoCloseable {
             ended =
                 "exited with "
                     + program.exitValue()
-                    + " while a process it started still holds its output open";
+                    + " and its output did not end (a process it started may hold it open)";
             break;
           }
           long slice = exited ? EXIT_GRACE_NANOS - (now - exitSeen) : LIVENESS_CHECK_NANOS;
@@ -257,8 +258,8 @@ public final class InteractiveProcess implements AutoCloseable {
    * @return the lines, {@code answered} holding for them
    * @throws ProcessTimeoutException if the answer was not whole within {@code timeout}; the program
    *     was killed with the processes it started first (survivors are named)
-   * @throws ProcessException if the program stopped reading, ended its output or printed more than
-   *     this holds before it answered (it was killed), or this process was closed before
+   * @throws ProcessException if the program stopped reading, ended its output, exited or printed
+   *     more than this holds before it answered (it was killed), or this process was closed before
    * @throws InterruptedException if the calling thread was interrupted; the program was killed
    */
   public synchronized List<String> exchange(
