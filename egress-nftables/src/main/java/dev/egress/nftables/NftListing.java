@@ -28,7 +28,9 @@ final class NftListing {
   private static final Pattern COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
   private static final Pattern COUNTED =
       Pattern.compile(
-          "counter packets (\\d+) bytes (\\d+) (accept|goto " + NftRenderer.DENY + ")$");
+          "counter packets (\\d+) bytes (\\d+) (accept|goto "
+              + NftRenderer.DENY
+              + ")(?: comment \"[^\"]*\")?$");
   private static final Pattern HANDLE = Pattern.compile("\\s+# handle \\d+$");
   private static final Pattern ELEMENTS =
       Pattern.compile("elements = \\{([^}]*)\\}", Pattern.DOTALL);

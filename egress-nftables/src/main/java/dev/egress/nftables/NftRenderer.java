@@ -11,12 +11,16 @@ import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PortRange;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,6 +82,13 @@ final class NftRenderer {
   static final String FORWARD = "forward";
   static final String INPUT = "input";
   static final String DENY = "deny";
+
+  /**
+   * How the comment on a filtered container's host-set rules begins; the rest is the plan's key
+   * ({@link #planKey}).
+   */
+  static final String PLAN_COMMENT = "plan ";
+
   static final String MAP4 = "src4";
   static final String MAP6 = "src6";
   static final String LINKS = "links";
@@ -601,19 +612,51 @@ final class NftRenderer {
                     }
                   }));
     }
-    for (String set : hostSetNames(chain, HostSets.of(plan))) {
+    HostSets hostSets = HostSets.of(plan);
+    int firstHostSetRule = out.size();
+    for (String set : hostSetNames(chain, hostSets)) {
       out.add(
           match(set.endsWith("6") ? Family.IPV6 : Family.IPV4)
               + ". meta l4proto . th dport @"
               + set
               + " counter accept");
     }
+    int hostSetRules = out.size() - firstHostSetRule;
     if (plan.logDenied()) {
       // Port 53 is never opened by an allow line: what reaches here went to another resolver.
       out.addAll(deny("meta l4proto { tcp, udp } th dport 53 ", true, Reason.DNS_FOREIGN_RESOLVER));
     }
     out.addAll(deny("", plan.logDenied(), Reason.NOT_IN_POLICY));
+    if (plan.dnsFilter() != null && hostSetRules > 0) {
+      String comment = " comment \"" + PLAN_COMMENT + planKey(plan, hostSets, out) + "\"";
+      for (int i = firstHostSetRule; i < firstHostSetRule + hostSetRules; i++) {
+        out.set(i, out.get(i) + comment);
+      }
+    }
     return out;
+  }
+
+  /**
+   * A key to what the grants in a container's host sets mean: a digest of its sources, its rules
+   * (before the comment that carries the key) and which pieces of ports each name's grant writes
+   * ({@link HostSets#describe}). Sets are per container, not per name, so an element found in the
+   * kernel says which name it was granted to only under the plan it was granted under: {@link
+   * NftBackend#grantsHeld} takes over grants only from host-set rules that carry the key of the
+   * plan at hand. 128 bits of SHA-256, in hex.
+   */
+  private static String planKey(EnforcementPlan plan, HostSets hostSets, List<String> rules) {
+    StringBuilder text = new StringBuilder();
+    plan.sources().forEach(source -> text.append(IpAddresses.format(source)).append('\n'));
+    rules.forEach(rule -> text.append(rule).append('\n'));
+    text.append(hostSets.describe());
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(text.toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
   }
 
   /**

@@ -59,7 +59,7 @@ class NftListingTest {
           + "\tchain c_a_0123456789ab {\n"
           + "\t\tct state established ct direction original counter packets 30 bytes 2000 accept\n"
           + "\t\tip daddr . meta l4proto . th dport @c_a_0123456789ab_4 counter packets 12 bytes 720"
-          + " accept\n"
+          + " accept comment \"plan 0123456789abcdef0123456789abcdef\"\n"
           + "\t\tcounter packets 3 bytes 180 goto deny\n"
           + "\t}\n"
           + "}\n";
@@ -71,10 +71,14 @@ class NftListingTest {
     assertEquals(
         List.of(
             "ct state established ct direction original counter accept",
-            "ip daddr . meta l4proto . th dport @c_a_0123456789ab_4 counter accept",
+            "ip daddr . meta l4proto . th dport @c_a_0123456789ab_4 counter accept"
+                + " comment \"plan 0123456789abcdef0123456789abcdef\"",
             "counter goto deny"),
         listing.chains().get("c_a_0123456789ab"));
-    assertEquals(new TrafficCounters(42, 2720, 3, 180), listing.counters().get("c_a_0123456789ab"));
+    assertEquals(
+        new TrafficCounters(42, 2720, 3, 180),
+        listing.counters().get("c_a_0123456789ab"),
+        "a rule's comment after its verdict hides no counter");
     assertEquals(TrafficCounters.ZERO, listing.counters().get("forward"), "no counted rule");
     assertEquals(
         "type filter hook forward priority filter - 10; policy accept;",

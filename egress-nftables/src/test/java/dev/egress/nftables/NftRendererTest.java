@@ -2,6 +2,7 @@ package dev.egress.nftables;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,7 @@ import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.HostName;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
+import dev.egress.policy.PolicySyntaxException;
 import dev.egress.policy.PolicyText;
 import dev.egress.policy.PortRange;
 import dev.egress.policy.Protocol;
@@ -25,6 +27,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Golden output of the renderer: what one attach, refresh, removal and prepare load. */
@@ -551,13 +557,15 @@ class NftRendererTest {
     ChainName chain = ChainName.forContainer(box.id());
     String n = chain.value();
 
+    List<String> hostSetRules = RENDERER.chainRules(chain, plan).subList(2, 6);
+    String key = planComment(hostSetRules.get(0));
     assertEquals(
         List.of(
-            "ip daddr . meta l4proto . th dport @" + n + "_4 counter accept",
-            "ip daddr . meta l4proto . th dport @" + n + "_r4 counter accept",
-            "ip6 daddr . meta l4proto . th dport @" + n + "_6 counter accept",
-            "ip6 daddr . meta l4proto . th dport @" + n + "_r6 counter accept"),
-        RENDERER.chainRules(chain, plan).subList(2, 6));
+            "ip daddr . meta l4proto . th dport @" + n + "_4 counter accept" + key,
+            "ip daddr . meta l4proto . th dport @" + n + "_r4 counter accept" + key,
+            "ip6 daddr . meta l4proto . th dport @" + n + "_6 counter accept" + key,
+            "ip6 daddr . meta l4proto . th dport @" + n + "_r6 counter accept" + key),
+        hostSetRules);
     assertTrue(
         RENDERER
             .install(chain, plan)
@@ -590,5 +598,47 @@ class NftRendererTest {
             + "_r4 { 192.0.2.11 . tcp . 8000-8079 timeout 5000ms,"
             + " 192.0.2.11 . tcp . 8081-8100 timeout 5000ms }\n",
         RENDERER.grant(chain, plan, Map.of(name, Map.of(address, now.plusSeconds(5))), now));
+  }
+
+  /** The plan's key that ends {@code rule}, checked for form: {@code comment "plan <32 hex>"}. */
+  private static String planComment(String rule) {
+    Matcher key = Pattern.compile(" comment \"plan [0-9a-f]{32}\"$").matcher(rule);
+    assertTrue(key.find(), rule);
+    return key.group();
+  }
+
+  @Test
+  void theHostSetRulesKey_changesWithTheNamesAndSources_notWithAddressesOrGrants()
+      throws Exception {
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    ChainName chain = ChainName.forContainer(ContainerId.of("box"));
+    HostName name = HostName.of("a.example.com");
+    BiFunction<String, String, EnforcementPlan> plan =
+        (policy, source) -> {
+          try {
+            return EnforcementPlan.of(
+                PolicyText.parse(policy + "dns filter\n", "test"),
+                new ContainerEndpoint(
+                    ContainerId.of("box"), List.of(IpAddresses.parse(source)), filter),
+                Resolutions.none(),
+                filter);
+          } catch (PolicySyntaxException e) {
+            throw new AssertionError(e);
+          }
+        };
+    EnforcementPlan base = plan.apply("allow a.example.com port 443\n", "10.213.0.2");
+    Function<EnforcementPlan, String> key = p -> planComment(RENDERER.chainRules(chain, p).get(2));
+
+    assertEquals(
+        key.apply(base),
+        key.apply(base.withGrants(Map.of(name, Map.of(IpAddresses.parse("192.0.2.1"), now)))),
+        "grants are no part of it");
+    assertNotEquals(
+        key.apply(base), key.apply(plan.apply("allow b.example.com port 443\n", "10.213.0.2")));
+    assertNotEquals(
+        key.apply(base), key.apply(plan.apply("allow a.example.com port 443\n", "10.213.0.3")));
+    assertNotEquals(
+        key.apply(base), key.apply(plan.apply("allow a.example.com port 80\n", "10.213.0.2")));
   }
 }
