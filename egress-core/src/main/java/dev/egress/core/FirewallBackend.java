@@ -81,6 +81,27 @@ public interface FirewallBackend extends AutoCloseable {
       throws EgressException;
 
   /**
+   * What the DNS filter of an earlier enforcer process granted that the installed rule set {@code
+   * name} still holds, in the terms of {@code plan}: each of its names with the addresses its set
+   * holds for every port the name's lines open, until the earliest end the kernel gives them. The
+   * lifecycle asks before an attachment's first install and puts them in the plan it installs, so
+   * that a restarted enforcer keeps what was granted instead of dropping it until the container
+   * asks again. Changes nothing.
+   *
+   * <p>Empty unless the rule set was installed for a plan that differs from {@code plan} in its
+   * addresses and grants alone (same sources, rules and names): under another plan an address in a
+   * set may have been granted to another name. Never an end later than the kernel's, never an
+   * address the kernel does not hold: installed again, the grants open no more than was open. The
+   * default holds none, for a kernel whose grants carry no end (pf tables): those are dropped.
+   *
+   * @throws EgressException if the kernel could not be read; the lifecycle then takes over none
+   */
+  default Map<HostName, Map<InetAddress, Instant>> grantsHeld(
+      RuleSetName name, EnforcementPlan plan) throws EgressException {
+    return Map.of();
+  }
+
+  /**
    * Whether the kernel drops a granted address from its set at the grant's end by itself (nftables
    * element timeouts). When false, the lifecycle calls {@link #revoke} once a grant has ended, and
    * again after a failure, until it succeeds.

@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Grants go with the rule set: every plan it installs holds the grants that have not ended (so a
  * reinstall or repair keeps them, and an update keeps those of the names the new policy still has),
- * and a detach removes them with the rules. A backend whose kernel does not expire them gets a
- * {@link FirewallBackend#revoke revoke} once they end.
+ * and a detach removes them with the rules; the first install takes over those an earlier enforcer
+ * process left in the kernel ({@link FirewallBackend#grantsHeld}). A backend whose kernel does not
+ * expire them gets a {@link FirewallBackend#revoke revoke} once they end.
  */
 final class LiveAttachment implements Attachment, AttachmentRegistry.Registered {
   private static final Logger log = LoggerFactory.getLogger(LiveAttachment.class);
@@ -171,7 +172,9 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   /**
    * Resolves, installs and, on success, makes {@code newPolicy} current. Subscribes before
    * resolving so that no change between the two is missed; on failure the new subscription is
-   * dropped and the old one (none before the first install) kept. Caller holds {@link #lock}.
+   * dropped and the old one (none before the first install) kept. The first install keeps the
+   * grants an earlier enforcer process left in the rule set ({@link #grantsOfAnEarlierProcess}).
+   * Caller holds {@link #lock}.
    */
   void install(EgressPolicy newPolicy) throws EgressException {
     steps.ensurePrepared();
@@ -181,11 +184,24 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     try {
       Resolutions resolved = steps.resolve(container.id(), names);
       EnforcementPlan plan = plan(newPolicy, resolved);
+      if (installed == null) {
+        plan = plan.withGrants(grantsOfAnEarlierProcess(plan));
+      }
       steps.backend.install(name, plan);
       NameResolver.Subscription old = subscription;
       subscription = newSubscription;
       policy = newPolicy;
       resolutions = resolved;
+      if (installed == null) {
+        plan.grants()
+            .forEach(
+                (grantee, granted) ->
+                    granted.forEach(
+                        (address, until) ->
+                            endings
+                                .computeIfAbsent(until, e -> new HashSet<>())
+                                .add(new Grant(grantee, address))));
+      }
       installed = plan;
       unrevoked.clear(); // the new rule set does not hold them
       if (old != null) {
@@ -197,6 +213,37 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         newSubscription.close();
       }
       throw e;
+    }
+  }
+
+  /**
+   * The grants an earlier enforcer process made that the kernel still holds for {@code plan}
+   * ({@link FirewallBackend#grantsHeld}), those that have not ended: kept, a restart does not make
+   * the container ask again. None when the kernel cannot be read: less network, never more.
+   */
+  private Map<HostName, Map<InetAddress, Instant>> grantsOfAnEarlierProcess(EnforcementPlan plan) {
+    if (plan.dnsFilter() == null) {
+      return Map.of();
+    }
+    try {
+      Map<HostName, Map<InetAddress, Instant>> held =
+          unended(steps.backend.grantsHeld(name, plan), steps.clock.instant());
+      held.values().removeIf(Map::isEmpty);
+      if (!held.isEmpty()) {
+        log.info(
+            "{} keeps the grants of {} names that its rule set {} still holds",
+            container.id(),
+            held.size(),
+            name);
+      }
+      return held;
+    } catch (EgressException | RuntimeException e) {
+      log.warn(
+          "cannot read what rule set {} of {} still holds; its grants are dropped: {}",
+          name,
+          container.id(),
+          BackendSteps.describe(e));
+      return Map.of();
     }
   }
 

@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -113,6 +114,29 @@ final class FakeBackend implements FirewallBackend {
       throw new EgressException("no rule set " + name + " to grant to");
     }
     installed.put(name, current.withGrantsAdded(additions));
+  }
+
+  /**
+   * The grants that have not ended of the rule set installed for a plan with {@code plan}'s
+   * sources, resolvers, filter, lines and logging; none under another plan, or when grants carry no
+   * end (a kernel that does not expire them).
+   */
+  @Override
+  public synchronized Map<HostName, Map<InetAddress, Instant>> grantsHeld(
+      RuleSetName name, EnforcementPlan plan) throws EgressException {
+    calls.add("read grants " + name);
+    failIfReadsFail();
+    EnforcementPlan held = installed.get(name);
+    if (!expiresGrants
+        || held == null
+        || !held.sources().equals(plan.sources())
+        || !held.resolvers().equals(plan.resolvers())
+        || !Objects.equals(held.dnsFilter(), plan.dnsFilter())
+        || !held.allows().equals(plan.allows())
+        || held.logDenied() != plan.logDenied()) {
+      return Map.of();
+    }
+    return now(held).grants();
   }
 
   @Override

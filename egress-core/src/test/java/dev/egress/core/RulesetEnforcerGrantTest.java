@@ -101,6 +101,66 @@ class RulesetEnforcerGrantTest {
   }
 
   @Test
+  void aRestartedEnforcer_keepsTheGrantsTheKernelHolds_untilTheirEnd() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    Instant until = clock.instant().plusSeconds(60);
+    try (RulesetEnforcer before = enforcer(backend)) {
+      before.attach(BOX, policy(POLICY));
+      before.grant(BOX.id(), ASKED, Set.of(ADDRESS), until);
+    } // the process ends; its rules stay
+
+    try (RulesetEnforcer after = enforcer(backend)) {
+      after.attach(BOX, policy(POLICY)); // taken over, as egressd does at its start
+
+      assertTrue(allows(backend), "the reinstalled rule set still holds the grant");
+      assertEquals(
+          Optional.of(until), after.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)), "and knows it");
+      assertEquals(List.of(), after.checkHealth(), "a grant taken over is no drift");
+      clock.advance(Duration.ofSeconds(60));
+      assertFalse(allows(backend), "it ends when it would have");
+      assertEquals(Optional.empty(), after.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+      after.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+      assertTrue(allows(backend), "and a new answer grants it again");
+    }
+  }
+
+  @Test
+  void aRestartedEnforcer_keepsNoGrant_underAnotherPolicy() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer before = enforcer(backend)) {
+      before.attach(BOX, policy(POLICY));
+      before.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+    }
+
+    try (RulesetEnforcer after = enforcer(backend)) {
+      after.attach(
+          BOX,
+          policy("allow *.cdn.example port 443\nallow api.example port 443\n" + "dns filter\n"));
+
+      assertFalse(allows(backend), "granted under another policy: dropped");
+      assertEquals(Optional.empty(), after.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+    }
+  }
+
+  @Test
+  void aRestartedEnforcer_thatCannotReadTheKernel_keepsNoGrant_andAttaches() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer before = enforcer(backend)) {
+      before.attach(BOX, policy(POLICY));
+      before.grant(BOX.id(), ASKED, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+    }
+    backend.failReads(true);
+
+    try (RulesetEnforcer after = enforcer(backend)) {
+      after.attach(BOX, policy(POLICY));
+
+      assertTrue(backend.calls.contains("read grants c-box"), backend.calls.toString());
+      assertFalse(allows(backend), "what could not be read is dropped: less network, not more");
+      assertEquals(Optional.empty(), after.grantedUntil(BOX.id(), ASKED, Set.of(ADDRESS)));
+    }
+  }
+
+  @Test
   void aGrantAlreadyHeldAsLong_needsNoKernelCall() throws Exception {
     FakeBackend backend = new FakeBackend();
     try (RulesetEnforcer enforcer = enforcer(backend)) {

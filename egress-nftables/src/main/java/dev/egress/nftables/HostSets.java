@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * What a container's two host sets (one per family) hold for a plan: every address of every host
@@ -155,6 +156,50 @@ final class HostSets {
       granted.keySet().removeAll(resolved(plan, family));
     }
     return granted;
+  }
+
+  /**
+   * The grants that {@code timed} (elements with a timeout, each with the end the kernel gives it)
+   * holds whole: a name's grant of an address, when the address has an element for every piece of
+   * the name, ending at the earliest of those elements' ends. Rendered again ({@link #granted}),
+   * they write no element that {@code timed} lacks and no end later than its own: a set refilled
+   * with them is narrower than {@code timed}, never wider.
+   */
+  Map<HostName, Map<InetAddress, Instant>> grantsWhole(Map<SetElement, Instant> timed) {
+    Map<InetAddress, Map<Slot, Instant>> byAddress = new LinkedHashMap<>();
+    timed.forEach(
+        (element, until) ->
+            byAddress
+                .computeIfAbsent(element.address(), a -> new LinkedHashMap<>())
+                .put(new Slot(element.protocol(), element.ports()), until));
+    Map<HostName, Map<InetAddress, Instant>> grants = new TreeMap<>();
+    slots.forEach(
+        (name, pieces) ->
+            byAddress.forEach(
+                (address, held) -> {
+                  if (!pieces.isEmpty() && held.keySet().containsAll(pieces)) {
+                    Instant earliest =
+                        pieces.stream().map(held::get).min(Instant::compareTo).orElseThrow();
+                    grants.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(address, earliest);
+                  }
+                }));
+    return grants;
+  }
+
+  /**
+   * Each name with the pieces its lines open, one line per name in order ({@code name: tcp 443, tcp
+   * 8000-8100}): what a grant to a name writes, and so what a grant found in the kernel means.
+   */
+  String describe() {
+    return slots.entrySet().stream()
+        .map(
+            entry ->
+                entry.getKey()
+                    + ": "
+                    + entry.getValue().stream()
+                        .map(slot -> slot.protocol().keyword() + " " + slot.ports())
+                        .collect(Collectors.joining(", ")))
+        .collect(Collectors.joining("\n"));
   }
 
   private static SetElement element(InetAddress address, Slot slot) {

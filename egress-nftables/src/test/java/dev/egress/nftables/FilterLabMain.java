@@ -8,6 +8,7 @@ import dev.egress.lab.LabContainer;
 import dev.egress.lab.LabProcess;
 import dev.egress.lab.NetnsLab;
 import dev.egress.lab.dns.TestDnsServer;
+import dev.egress.policy.EgressPolicy;
 import dev.egress.policy.IpAddresses;
 import dev.egress.policy.IpNetwork;
 import dev.egress.policy.PolicyText;
@@ -18,7 +19,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -34,7 +37,9 @@ import java.util.stream.Collectors;
  *       or {@code failed MESSAGE};
  *   <li>{@code health}: a health check, which repairs the table → {@code done};
  *   <li>{@code queries NAME} / {@code total}: what reached the upstream → a number;
- *   <li>{@code restart}: a new filter over the same enforcer (the old one closed) → {@code done};
+ *   <li>{@code restart}: as egressd restarts: the filter and enforcer closed (the rules stay), a
+ *       new enforcer that takes over each attachment with its policy, and a new filter → {@code
+ *       done} or {@code failed MESSAGE};
  *   <li>{@code upstream}: the upstream's port on the host's loopback → a number;
  *   <li>{@code heap}: the heap in use after garbage collection → bytes.
  * </ul>
@@ -85,20 +90,17 @@ public final class FilterLabMain {
     InetAddress filterAddress = IpAddresses.parse(args[0]);
     Duration grace = Duration.ofMillis(Long.parseLong(args[1]));
     List<IpNetwork> networks = Arrays.stream(args[2].split(",")).map(IpNetwork::parse).toList();
+    NftGuard guard = new NftGuard(List.of(NetnsLab.BRIDGE), networks, false);
+    // What egressd's state file would hold: each attachment with the policy in force.
+    Map<ContainerId, Attached> attached = new LinkedHashMap<>();
     try (TestDnsServer upstream =
             TestDnsServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         DnsNameResolver resolver =
             DnsNameResolver.builder()
                 .servers(List.of(upstream.address()))
                 .ttlFloor(Duration.ofSeconds(1))
-                .build();
-        NftEgressEnforcer enforcer =
-            NftEgressEnforcer.builder()
-                .resolver(resolver)
-                .guard(new NftGuard(List.of(NetnsLab.BRIDGE), networks, false))
-                .dnsFilter(filterAddress)
-                .noHealthChecks()
                 .build()) {
+      NftEgressEnforcer enforcer = enforcer(resolver, guard, filterAddress);
       DnsFilter filter = start(enforcer, resolver, filterAddress, grace);
       System.out.println("ready");
       BufferedReader in =
@@ -113,12 +115,15 @@ public final class FilterLabMain {
               System.out.println("done");
             }
             case "attach" -> {
-              enforcer.attach(
-                  new ContainerEndpoint(
-                      ContainerId.of(words[1]),
-                      List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
-                      null),
-                  PolicyText.parse(words[4].replace('|', '\n'), "lab"));
+              Attached attachment =
+                  new Attached(
+                      new ContainerEndpoint(
+                          ContainerId.of(words[1]),
+                          List.of(IpAddresses.parse(words[2]), IpAddresses.parse(words[3])),
+                          null),
+                      PolicyText.parse(words[4].replace('|', '\n'), "lab"));
+              enforcer.attach(attachment.container(), attachment.policy());
+              attached.put(attachment.container().id(), attachment);
               System.out.println("done");
             }
             case "health" -> {
@@ -128,7 +133,15 @@ public final class FilterLabMain {
             case "queries" -> System.out.println(upstream.queries(words[1]));
             case "total" -> System.out.println(upstream.totalQueries());
             case "restart" -> {
+              // As a restarted egressd: a new enforcer and filter over the rules the old ones
+              // left, each attachment taken over with its policy.
               filter.close();
+              enforcer.close();
+              enforcer = enforcer(resolver, guard, filterAddress);
+              enforcer.checkHealth(); // egressd checks the host first, and so reads the table
+              for (Attached attachment : attached.values()) {
+                enforcer.attach(attachment.container(), attachment.policy());
+              }
               filter = start(enforcer, resolver, filterAddress, grace);
               System.out.println("done");
             }
@@ -141,7 +154,21 @@ public final class FilterLabMain {
         }
       }
       filter.close();
+      enforcer.close();
     }
+  }
+
+  /** An attachment as the lab was told it. */
+  private record Attached(ContainerEndpoint container, EgressPolicy policy) {}
+
+  private static NftEgressEnforcer enforcer(
+      DnsNameResolver resolver, NftGuard guard, InetAddress filterAddress) {
+    return NftEgressEnforcer.builder()
+        .resolver(resolver)
+        .guard(guard)
+        .dnsFilter(filterAddress)
+        .noHealthChecks()
+        .build();
   }
 
   private static long usedHeap() {

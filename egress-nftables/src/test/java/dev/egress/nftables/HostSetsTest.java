@@ -81,4 +81,40 @@ class HostSetsTest {
   void aPlanWithoutHostLines_hasNoHostSets() throws Exception {
     assertTrue(HostSets.of(plan("allow 192.0.2.0/24 port 443\n", Resolutions.none())).isEmpty());
   }
+
+  @Test
+  void grantsWhole_areThoseWithAnElementForEveryPiece_endingAtTheEarliest() throws Exception {
+    EnforcementPlan plan =
+        plan(
+            "allow a.example.com port 443\nallow b.example.com port 400-500\n", Resolutions.none());
+    HostSets sets = HostSets.of(plan);
+    Instant early = NOW.plusSeconds(10);
+    Instant late = NOW.plusSeconds(30);
+
+    // b's pieces are 400-442, 443 and 444-500; a's is 443.
+    assertEquals(
+        Map.of(A, Map.of(SHARED, early)),
+        sets.grantsWhole(Map.of(tcp(443, 443), early, tcp(400, 442), late)),
+        "b lacks a piece: not its grant");
+    assertEquals(
+        Map.of(A, Map.of(SHARED, late), B, Map.of(SHARED, early)),
+        sets.grantsWhole(Map.of(tcp(443, 443), late, tcp(400, 442), late, tcp(444, 500), early)));
+    assertEquals(
+        Map.of(), sets.grantsWhole(Map.of(tcp(8443, 8443), late)), "an element of no piece");
+  }
+
+  @Test
+  void grantsWhole_renderedAgain_writeNothingTheyWereNotFoundIn() throws Exception {
+    EnforcementPlan plan =
+        plan(
+            "allow a.example.com port 443\nallow b.example.com port 400-500\n", Resolutions.none());
+    HostSets sets = HostSets.of(plan);
+    Map<SetElement, Instant> found =
+        Map.of(tcp(443, 443), NOW.plusSeconds(30), tcp(400, 442), NOW.plusSeconds(10));
+
+    Map<SetElement, Instant> written =
+        sets.granted(plan.withGrants(sets.grantsWhole(found)), Family.IPV4);
+
+    assertEquals(Map.of(tcp(443, 443), NOW.plusSeconds(30)), written);
+  }
 }

@@ -42,7 +42,7 @@ class NftDnsFilterKernelTest {
 
   @BeforeAll
   static void start() throws Exception {
-    lab = LabRequirement.startLab(2, "nft", "conntrack", "dig");
+    lab = LabRequirement.startLab(3, "nft", "conntrack", "dig");
     filter = FilterLabMain.start(lab, FILTER, Duration.ofMillis(GRACE_MILLIS));
     ask("set api.example.test 1 " + IpAddresses.format(NetnsLab.web(0)));
     ask("set img.cdn.example.test 1 " + IpAddresses.format(NetnsLab.web(1)));
@@ -210,16 +210,26 @@ class NftDnsFilterKernelTest {
   }
 
   @Test
-  void aRestartedFilter_findsTheGrants_andTheKernelKeptThem() throws Exception {
-    LabContainer box = attached(1, POLICY);
+  void aRestartedEnforcer_keepsTheGrantsTheKernelHolds_untilTheyEnd() throws Exception {
+    // Container 3 is this test's alone: what it is granted here opens nothing in the others.
+    ask("set kept.cdn.example.test 10 " + IpAddresses.format(NetnsLab.web(2)));
+    LabContainer box = attached(3, POLICY);
+    assertEquals(Outcome.REFUSED, box.tcp(NetnsLab.web(2), 443), "nothing granted yet");
+    long asked = System.nanoTime();
     assertEquals(
-        new Dig("NOERROR", List.of(NetnsLab.web(0))), dig(box, FILTER, "api.example.test"));
+        new Dig("NOERROR", List.of(NetnsLab.web(2))), dig(box, FILTER, "kept.cdn.example.test"));
 
-    ask("restart");
+    assertEquals("done", ask("restart")); // enforcer and filter, as egressd restarts
 
-    assertEquals(Outcome.REACHED, box.tcp(NetnsLab.web(0), 443), "the set survived");
+    assertEquals(Outcome.REACHED, box.tcp(NetnsLab.web(2), 443), "the grant was kept");
+    long grantEnds = 10_000 + GRACE_MILLIS; // after the answer, which came after asked
+    Thread.sleep(Math.max(0, grantEnds + 1_000 - (System.nanoTime() - asked) / 1_000_000));
+    assertEquals(Outcome.REFUSED, box.tcp(NetnsLab.web(2), 443), "and ended when it would have");
     assertEquals(
-        new Dig("NOERROR", List.of(NetnsLab.web(0))), dig(box, FILTER, "api.example.test"));
+        new Dig("NOERROR", List.of(NetnsLab.web(2))),
+        dig(box, FILTER, "kept.cdn.example.test"),
+        "the restarted filter answers");
+    assertEquals(Outcome.REACHED, box.tcp(NetnsLab.web(2), 443), "and grants");
   }
 
   @Test
