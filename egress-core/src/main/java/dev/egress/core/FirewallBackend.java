@@ -91,8 +91,11 @@ public interface FirewallBackend extends AutoCloseable {
    * <p>Empty unless the rule set was installed for a plan that differs from {@code plan} in its
    * addresses and grants alone (same sources, rules and names): under another plan an address in a
    * set may have been granted to another name. Never an end later than the kernel's, never an
-   * address the kernel does not hold: installed again, the grants open no more than was open. The
-   * default holds none, for a kernel whose grants carry no end (pf tables): those are dropped.
+   * address the kernel does not hold: installed again under {@code plan}, the grants open no more
+   * than was open. A backend whose sets are not per name may credit an address to every name it
+   * could have been granted to; the lifecycle therefore keeps what this returns under {@code plan}
+   * only, and drops it at the next policy update unless an answer gives it again. The default holds
+   * none, for a kernel whose grants carry no end (pf tables): those are dropped.
    *
    * @throws EgressException if the kernel could not be read; the lifecycle then takes over none
    */

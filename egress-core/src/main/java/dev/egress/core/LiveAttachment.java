@@ -87,6 +87,22 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   /** The grant of {@code address} to {@code name}'s set. */
   private record Grant(HostName name, InetAddress address) {}
 
+  /**
+   * Grants taken over from an earlier process ({@link #grantsOfAnEarlierProcess}) that no answer
+   * has given again since. The kernel's sets are per container, so such a grant may be credited to
+   * a name that shares its ports with the one it was granted to: harmless while the policy stays
+   * (the same elements), wrong under another. An update drops them; an answer for the name confirms
+   * one.
+   */
+  private final Set<Grant> takenOver = new HashSet<>();
+
+  private static Map<HostName, Set<InetAddress>> byName(Set<Grant> grants) {
+    Map<HostName, Set<InetAddress>> byName = new TreeMap<>();
+    grants.forEach(
+        grant -> byName.computeIfAbsent(grant.name(), n -> new HashSet<>()).add(grant.address()));
+    return byName;
+  }
+
   LiveAttachment(
       BackendSteps steps,
       AttachmentRegistry<LiveAttachment> registry,
@@ -184,23 +200,29 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
     try {
       Resolutions resolved = steps.resolve(container.id(), names);
       EnforcementPlan plan = plan(newPolicy, resolved);
-      if (installed == null) {
+      boolean first = installed == null;
+      if (first) {
         plan = plan.withGrants(grantsOfAnEarlierProcess(plan));
+      } else if (!takenOver.isEmpty()) {
+        plan = plan.withGrantsRemoved(byName(takenOver)); // they meant the old policy's names
       }
       steps.backend.install(name, plan);
       NameResolver.Subscription old = subscription;
       subscription = newSubscription;
       policy = newPolicy;
       resolutions = resolved;
-      if (installed == null) {
+      if (first) {
         plan.grants()
             .forEach(
                 (grantee, granted) ->
                     granted.forEach(
-                        (address, until) ->
-                            endings
-                                .computeIfAbsent(until, e -> new HashSet<>())
-                                .add(new Grant(grantee, address))));
+                        (address, until) -> {
+                          Grant grant = new Grant(grantee, address);
+                          endings.computeIfAbsent(until, e -> new HashSet<>()).add(grant);
+                          takenOver.add(grant);
+                        }));
+      } else {
+        takenOver.clear();
       }
       installed = plan;
       unrevoked.clear(); // the new rule set does not hold them
@@ -352,7 +374,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   /**
    * Reinstalls the current policy, known to be missing.
    *
-   * @return whether a reinstall happened: false once detached
+   * @return whether a reinstall happened: false once detached, and before the attach has installed
    */
   boolean reinstall() throws EgressException {
     return reinstallUnless(plan -> false);
@@ -362,8 +384,8 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   private boolean reinstallUnless(Predicate<EnforcementPlan> intact) throws EgressException {
     lock.lock();
     try {
-      if (!active) {
-        return false;
+      if (!active || installed == null) {
+        return false; // detached, or the attach's own install (which takes over grants) is to come
       }
       Resolutions current = steps.resolve(container.id(), policy.hostNames());
       EnforcementPlan plan = plan(policy, current);
@@ -487,6 +509,9 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       for (HostName grantee : covering) {
         if (!plan.addresses().containsKey(grantee)) {
           continue; // a line that opens no port but 53 has no set
+        }
+        if (!takenOver.isEmpty()) {
+          addresses.forEach(address -> takenOver.remove(new Grant(grantee, address))); // answered
         }
         Map<InetAddress, Instant> granted = plan.grants().getOrDefault(grantee, Map.of());
         for (InetAddress address : addresses) {

@@ -48,6 +48,7 @@ final class FakeBackend implements FirewallBackend {
   private volatile boolean failing;
   private volatile boolean failingRemovals;
   private volatile boolean failingReads;
+  private volatile boolean creditsEveryName;
   private final AtomicReference<Gate> removeGate = new AtomicReference<>();
   private final boolean expiresGrants;
   private volatile Clock clock = Clock.systemUTC();
@@ -136,7 +137,30 @@ final class FakeBackend implements FirewallBackend {
         || held.logDenied() != plan.logDenied()) {
       return Map.of();
     }
-    return now(held).grants();
+    Map<HostName, Map<InetAddress, Instant>> grants = now(held).grants();
+    if (!creditsEveryName) {
+      return grants;
+    }
+    Map<InetAddress, Instant> every = new HashMap<>();
+    grants
+        .values()
+        .forEach(
+            granted -> granted.forEach((a, until) -> every.merge(a, until, FakeBackend::earlier)));
+    Map<HostName, Map<InetAddress, Instant>> credited = new HashMap<>();
+    plan.addresses().keySet().forEach(grantee -> credited.put(grantee, every));
+    return credited;
+  }
+
+  private static Instant earlier(Instant one, Instant other) {
+    return one.isBefore(other) ? one : other;
+  }
+
+  /**
+   * Makes {@link #grantsHeld} credit every name of the plan with every address granted to any, as a
+   * kernel with one set per container does for names whose lines open the same ports.
+   */
+  void creditEveryName(boolean credit) {
+    creditsEveryName = credit;
   }
 
   @Override

@@ -142,6 +142,49 @@ class RulesetEnforcerGrantTest {
     }
   }
 
+  /**
+   * Two names whose lines open the same port: a kernel with one set per container cannot tell which
+   * was granted the address, and credits both.
+   */
+  private static final String TWO_NAMES =
+      "allow *.cdn.example port 443\nallow api.example port 443\ndns filter\n";
+
+  private RulesetEnforcer restartedAfterAGrantTo(FakeBackend backend, HostName asked)
+      throws Exception {
+    try (RulesetEnforcer before = enforcer(backend)) {
+      before.attach(BOX, policy(TWO_NAMES));
+      before.grant(BOX.id(), asked, Set.of(ADDRESS), clock.instant().plusSeconds(60));
+    }
+    backend.creditEveryName(true);
+    RulesetEnforcer after = enforcer(backend);
+    after.attach(BOX, policy(TWO_NAMES));
+    assertTrue(allows(backend), "taken over");
+    return after;
+  }
+
+  @Test
+  void aGrantTakenOver_isDroppedByAnUpdate_forItMayHaveBeenAnotherNames() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer after = restartedAfterAGrantTo(backend, ASKED)) {
+      after.attach(BOX, policy("allow api.example port 443\ndns filter\n")); // an update
+
+      assertFalse(allows(backend), "granted to *.cdn.example, which the new policy lacks");
+    }
+  }
+
+  @Test
+  void aGrantTakenOver_andAnsweredAgain_isKeptByAnUpdate_asAnyGrant() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    HostName api = HostName.of("api.example");
+    try (RulesetEnforcer after = restartedAfterAGrantTo(backend, api)) {
+      after.grant(BOX.id(), api, Set.of(ADDRESS), clock.instant().plusSeconds(30)); // answered
+
+      after.attach(BOX, policy("allow api.example port 443\ndns filter\n")); // an update
+
+      assertTrue(allows(backend), "api.example's answer: kept, as an update keeps its grants");
+    }
+  }
+
   @Test
   void aRestartedEnforcer_thatCannotReadTheKernel_keepsNoGrant_andAttaches() throws Exception {
     FakeBackend backend = new FakeBackend();

@@ -160,12 +160,16 @@ final class HostSets {
 
   /**
    * The grants that {@code timed} (elements with a timeout, each with the end the kernel gives it)
-   * holds whole: a name's grant of an address, when the address has an element for every piece of
-   * the name, ending at the earliest of those elements' ends. Rendered again ({@link #granted}),
-   * they write no element that {@code timed} lacks and no end later than its own: a set refilled
-   * with them is narrower than {@code timed}, never wider.
+   * holds for every piece of a name: the name's grant of an address when the address has an element
+   * for each of the name's pieces, ending at the earliest of their ends. Rendered again ({@link
+   * #granted}) they write no element that {@code timed} lacks and no end later than its own. Sets
+   * are per container, so a name is credited with every address it could have been granted: names
+   * whose lines open the same ports are all credited with what one of them was granted. Under this
+   * plan the kernel's elements are the same either way; under another they are not, which is why
+   * the lifecycle keeps such grants for the plan they were found under only.
    */
-  Map<HostName, Map<InetAddress, Instant>> grantsWhole(Map<SetElement, Instant> timed) {
+  Map<HostName, Map<InetAddress, Instant>> grantsCoveringEveryPiece(
+      Map<SetElement, Instant> timed) {
     Map<InetAddress, Map<Slot, Instant>> byAddress = new LinkedHashMap<>();
     timed.forEach(
         (element, until) ->
@@ -188,9 +192,11 @@ final class HostSets {
 
   /**
    * Each name with the pieces its lines open, one line per name in order ({@code name: tcp 443, tcp
-   * 8000-8100}): what a grant to a name writes, and so what a grant found in the kernel means.
+   * 8000-8100}): what a grant to a name writes, and so part of the key of the plan that a rule set
+   * carries ({@link NftRenderer#PLAN_COMMENT}). A change of this text changes every key, so that no
+   * grant is taken over across it.
    */
-  String describe() {
+  String keyText() {
     return slots.entrySet().stream()
         .map(
             entry ->

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -108,6 +109,24 @@ public final class NftBackend implements FirewallBackend {
   private record Intact(EnforcementPlan plan, Routes routes) {}
 
   private final AtomicReference<@Nullable Checked> lastChecked = new AtomicReference<>();
+
+  /**
+   * The last table listing read, when its read began, and {@link #changes} before it began: what
+   * {@link #grantsHeld} answers from.
+   */
+  private record LastRead(NftListing listing, Instant readFrom, long changesBefore) {}
+
+  private final AtomicReference<@Nullable LastRead> lastRead = new AtomicReference<>();
+
+  /**
+   * Installs and removals so far, counted after each one; {@link #changedAt} holds each rule set's
+   * count at its latest. A listing that began with the count at N holds every change counted at N
+   * or before (a change is counted after its transaction). Grants and refreshes are not counted:
+   * they change a rule set this backend installed, and so counted, since.
+   */
+  private final AtomicLong changes = new AtomicLong();
+
+  private final Map<RuleSetName, Long> changedAt = new ConcurrentHashMap<>();
 
   /**
    * The work of {@link #readInstalled}: listings parsed, rule sets compared. Counted so that tests
@@ -244,6 +263,8 @@ public final class NftBackend implements FirewallBackend {
     } catch (NftException e) {
       held.remove(name);
       throw e;
+    } finally {
+      changed(name); // failed too: a timed-out load may have committed
     }
     held.put(name, expected);
   }
@@ -296,34 +317,48 @@ public final class NftBackend implements FirewallBackend {
   }
 
   /**
-   * The grants whole in the rule set's host sets ({@link HostSets#grantsWhole}), when its rules are
-   * those {@code plan} renders: they carry the plan's key ({@link NftRenderer#PLAN_COMMENT}), so
-   * equal rules mean equal sources, rules and names. Each end is the kernel's time left counted
-   * from before the listing, so never later than the kernel's.
+   * The grants in the rule set's host sets ({@link HostSets#grantsCoveringEveryPiece}), when its
+   * rules are those {@code plan} renders: they carry the plan's key ({@link
+   * NftRenderer#PLAN_COMMENT}), so equal rules mean equal sources, rules and names. Each end is the
+   * kernel's time left counted from when the listing began, so never later than the kernel's; an
+   * element whose time left cannot be read is left out.
    *
-   * <p>One {@code nft list table} (0.1-0.3 s with 500 containers), and only for a rule set this
-   * backend has seen in a listing (a health check's, a reconcile's) or loaded: a container attached
-   * for the first time costs no listing. egressd checks the host before it takes over its
-   * attachments, so what an earlier process left has been seen.
+   * <p>Runs nothing: answers from the last listing this backend read, which every enforcer reads
+   * before its first attach (its check for rule sets of earlier processes, {@link #installed}), so
+   * that taking over many attachments costs no listing each. None when this backend has installed
+   * or removed the rule set since that listing began (what it held then may be gone), or has read
+   * no listing.
    */
   @Override
-  public Map<HostName, Map<InetAddress, Instant>> grantsHeld(RuleSetName name, EnforcementPlan plan)
-      throws EgressException {
-    if (plan.dnsFilter() == null || !held.containsKey(name)) {
-      return Map.of(); // no grants under this plan, or no rule set seen to hold any
+  public Map<HostName, Map<InetAddress, Instant>> grantsHeld(
+      RuleSetName name, EnforcementPlan plan) {
+    LastRead read = lastRead.get();
+    if (plan.dnsFilter() == null
+        || read == null
+        || changedAt.getOrDefault(name, Long.MIN_VALUE) > read.changesBefore()) {
+      return Map.of();
     }
     ChainName chain = ChainName.of(name);
-    Instant before = clock.instant();
-    NftListing listing = listing();
-    if (!renderer.chainRules(chain, plan).equals(listing.chains().get(chain.value()))) {
+    if (!renderer.chainRules(chain, plan).equals(read.listing().chains().get(chain.value()))) {
       return Map.of(); // not installed, or installed for another plan
     }
     Map<SetElement, Instant> timed = new HashMap<>();
-    listing
+    read.listing()
         .timedOf(chain)
         .values()
-        .forEach(set -> set.forEach((element, left) -> timed.put(element, before.plus(left))));
-    return HostSets.of(plan).grantsWhole(timed);
+        .forEach(
+            set ->
+                set.forEach(
+                    (element, left) -> {
+                      if (left.compareTo(NftListing.UNREADABLE_TIME) < 0) {
+                        timed.merge(element, read.readFrom().plus(left), NftBackend::earlier);
+                      }
+                    }));
+    return HostSets.of(plan).grantsCoveringEveryPiece(timed);
+  }
+
+  private static Instant earlier(Instant one, Instant other) {
+    return one.isBefore(other) ? one : other;
   }
 
   /** Set elements with a timeout leave by themselves. */
@@ -429,41 +464,46 @@ public final class NftBackend implements FirewallBackend {
    */
   @Override
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
-    ChainName chain = ChainName.of(name);
-    Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
-    Held known = held.get(name);
-    boolean removed = false;
-    if (known != null) {
-      Set<InetAddress> dispatched = new LinkedHashSet<>(known.addresses());
-      dispatched.addAll(addresses);
-      try {
-        command.apply(renderer.remove(chain, dispatched, known.sets(), known.redirected()));
-        toCut.addAll(known.addresses());
-        removed = true;
-      } catch (NftException e) {
-        held.remove(name);
-        log.debug("removing {} as remembered failed; listing the table: {}", name, e.getMessage());
+    try {
+      ChainName chain = ChainName.of(name);
+      Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
+      Held known = held.get(name);
+      boolean removed = false;
+      if (known != null) {
+        Set<InetAddress> dispatched = new LinkedHashSet<>(known.addresses());
+        dispatched.addAll(addresses);
+        try {
+          command.apply(renderer.remove(chain, dispatched, known.sets(), known.redirected()));
+          toCut.addAll(known.addresses());
+          removed = true;
+        } catch (NftException e) {
+          held.remove(name);
+          log.debug(
+              "removing {} as remembered failed; listing the table: {}", name, e.getMessage());
+        }
       }
-    }
-    if (!removed) {
-      NftListing listing = listing();
-      Held found = Held.in(listing, chain);
-      if (listing.chains().containsKey(chain.value())
-          || !found.addresses().isEmpty()
-          || !found.sets().isEmpty()) {
-        load(
-            renderer.remove(chain, found.addresses(), found.sets(), found.redirected()),
-            () -> {
-              NftListing after = listing();
-              return !after.chains().containsKey(chain.value())
-                  && Held.in(after, chain).equals(new Held(Set.of(), Set.of(), Set.of()));
-            },
-            "the removal of rule set " + name);
+      if (!removed) {
+        NftListing listing = listing();
+        Held found = Held.in(listing, chain);
+        if (listing.chains().containsKey(chain.value())
+            || !found.addresses().isEmpty()
+            || !found.sets().isEmpty()) {
+          load(
+              renderer.remove(chain, found.addresses(), found.sets(), found.redirected()),
+              () -> {
+                NftListing after = listing();
+                return !after.chains().containsKey(chain.value())
+                    && Held.in(after, chain).equals(new Held(Set.of(), Set.of(), Set.of()));
+              },
+              "the removal of rule set " + name);
+        }
+        toCut.addAll(found.addresses());
       }
-      toCut.addAll(found.addresses());
+      held.remove(name);
+      command.deleteConnectionsOf(toCut);
+    } finally {
+      changed(name); // failed too: part of it may have happened
     }
-    held.remove(name);
-    command.deleteConnectionsOf(toCut);
   }
 
   /**
@@ -605,6 +645,8 @@ public final class NftBackend implements FirewallBackend {
    */
   @Override
   public Installed readInstalled() throws NftException {
+    long changesBefore = changes.get();
+    Instant readFrom = clock.instant();
     String text = NftListing.withoutCounters(listingText());
     Checked last = lastChecked.get();
     Checked now =
@@ -612,6 +654,8 @@ public final class NftBackend implements FirewallBackend {
             ? new Checked(text, last.listing(), new ConcurrentHashMap<>(last.intact()))
             : new Checked(text, parsedForCheck(text), new ConcurrentHashMap<>());
     lastChecked.set(now);
+    // The same text read later holds the same times left, from the later start.
+    lastRead.set(new LastRead(now.listing(), readFrom, changesBefore));
     return new Installed() {
       private @Nullable Routes routes;
 
@@ -649,9 +693,7 @@ public final class NftBackend implements FirewallBackend {
 
   private NftListing parsedForCheck(String text) {
     checkParses.incrementAndGet();
-    NftListing listing = NftListing.parse(text);
-    remember(listing); // what an earlier process left, so that grantsHeld looks at it
-    return listing;
+    return NftListing.parse(text);
   }
 
   /** How many listings {@link #readInstalled} parsed so far. */
@@ -834,7 +876,16 @@ public final class NftBackend implements FirewallBackend {
   }
 
   private NftListing listing() throws NftException {
-    return NftListing.parse(listingText());
+    long changesBefore = changes.get();
+    Instant readFrom = clock.instant();
+    NftListing listing = NftListing.parse(listingText());
+    lastRead.set(new LastRead(listing, readFrom, changesBefore));
+    return listing;
+  }
+
+  /** Counts a change of rule set {@code name}, after its transaction; see {@link #changes}. */
+  private void changed(RuleSetName name) {
+    changedAt.put(name, changes.incrementAndGet());
   }
 
   /** What {@code nft list table} prints; empty when the table does not exist. */

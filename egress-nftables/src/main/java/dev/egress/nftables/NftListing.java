@@ -24,6 +24,12 @@ import java.util.regex.Pattern;
  * are kept apart from the others, each with the time it has left.
  */
 final class NftListing {
+  /**
+   * The time left of an element whose expiry is missing or unreadable: longer than any nft writes,
+   * so never taken for a grant about to end.
+   */
+  static final Duration UNREADABLE_TIME = ChronoUnit.FOREVER.getDuration();
+
   private static final Pattern BLOCK = Pattern.compile("(?m)^\\s*(chain|set|map) (\\S+) \\{\\s*$");
   private static final Pattern COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
   private static final Pattern COUNTED =
@@ -147,7 +153,7 @@ final class NftListing {
           String left = withTimeout.group(2);
           expiring.merge(
               SetElement.parse(withTimeout.group(1)),
-              left == null ? ChronoUnit.FOREVER.getDuration() : parseTime(left),
+              left == null ? UNREADABLE_TIME : parseTime(left),
               (one, other) -> one.compareTo(other) >= 0 ? one : other);
         } else if (!text.isEmpty()) {
           lasting.add(SetElement.parse(text));
@@ -234,7 +240,7 @@ final class NftListing {
       end = part.end();
     }
     // An element whose time left is unreadable is never taken for one about to expire.
-    return end == text.length() && end > 0 ? total : ChronoUnit.FOREVER.getDuration();
+    return end == text.length() && end > 0 ? total : UNREADABLE_TIME;
   }
 
   /** Chain name → rules as listed, counters without values. */

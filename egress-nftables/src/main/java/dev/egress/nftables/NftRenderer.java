@@ -639,7 +639,7 @@ final class NftRenderer {
   /**
    * A key to what the grants in a container's host sets mean: a digest of its sources, its rules
    * (before the comment that carries the key) and which pieces of ports each name's grant writes
-   * ({@link HostSets#describe}). Sets are per container, not per name, so an element found in the
+   * ({@link HostSets#keyText}). Sets are per container, not per name, so an element found in the
    * kernel says which name it was granted to only under the plan it was granted under: {@link
    * NftBackend#grantsHeld} takes over grants only from host-set rules that carry the key of the
    * plan at hand. 128 bits of SHA-256, in hex.
@@ -648,7 +648,7 @@ final class NftRenderer {
     StringBuilder text = new StringBuilder();
     plan.sources().forEach(source -> text.append(IpAddresses.format(source)).append('\n'));
     rules.forEach(rule -> text.append(rule).append('\n'));
-    text.append(hostSets.describe());
+    text.append(hostSets.keyText());
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256")

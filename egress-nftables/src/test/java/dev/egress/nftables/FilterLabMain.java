@@ -138,7 +138,7 @@ public final class FilterLabMain {
               filter.close();
               enforcer.close();
               enforcer = enforcer(resolver, guard, filterAddress);
-              enforcer.checkHealth(); // egressd checks the host first, and so reads the table
+              enforcer.checkHealth(); // as egressd does before it takes over
               for (Attached attachment : attached.values()) {
                 enforcer.attach(attachment.container(), attachment.policy());
               }

@@ -83,7 +83,8 @@ class HostSetsTest {
   }
 
   @Test
-  void grantsWhole_areThoseWithAnElementForEveryPiece_endingAtTheEarliest() throws Exception {
+  void grantsCoveringEveryPiece_areThoseWithAnElementForEveryPiece_endingAtTheEarliest()
+      throws Exception {
     EnforcementPlan plan =
         plan(
             "allow a.example.com port 443\nallow b.example.com port 400-500\n", Resolutions.none());
@@ -94,17 +95,20 @@ class HostSetsTest {
     // b's pieces are 400-442, 443 and 444-500; a's is 443.
     assertEquals(
         Map.of(A, Map.of(SHARED, early)),
-        sets.grantsWhole(Map.of(tcp(443, 443), early, tcp(400, 442), late)),
+        sets.grantsCoveringEveryPiece(Map.of(tcp(443, 443), early, tcp(400, 442), late)),
         "b lacks a piece: not its grant");
     assertEquals(
         Map.of(A, Map.of(SHARED, late), B, Map.of(SHARED, early)),
-        sets.grantsWhole(Map.of(tcp(443, 443), late, tcp(400, 442), late, tcp(444, 500), early)));
+        sets.grantsCoveringEveryPiece(
+            Map.of(tcp(443, 443), late, tcp(400, 442), late, tcp(444, 500), early)));
     assertEquals(
-        Map.of(), sets.grantsWhole(Map.of(tcp(8443, 8443), late)), "an element of no piece");
+        Map.of(),
+        sets.grantsCoveringEveryPiece(Map.of(tcp(8443, 8443), late)),
+        "an element of no piece");
   }
 
   @Test
-  void grantsWhole_renderedAgain_writeNothingTheyWereNotFoundIn() throws Exception {
+  void grantsCoveringEveryPiece_renderedAgain_writeNothingTheyWereNotFoundIn() throws Exception {
     EnforcementPlan plan =
         plan(
             "allow a.example.com port 443\nallow b.example.com port 400-500\n", Resolutions.none());
@@ -113,7 +117,7 @@ class HostSetsTest {
         Map.of(tcp(443, 443), NOW.plusSeconds(30), tcp(400, 442), NOW.plusSeconds(10));
 
     Map<SetElement, Instant> written =
-        sets.granted(plan.withGrants(sets.grantsWhole(found)), Family.IPV4);
+        sets.granted(plan.withGrants(sets.grantsCoveringEveryPiece(found)), Family.IPV4);
 
     assertEquals(Map.of(tcp(443, 443), NOW.plusSeconds(30)), written);
   }

@@ -1,6 +1,7 @@
 package dev.egress.nftables;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.egress.audit.NflogGroups;
 import dev.egress.enforcer.ContainerEndpoint;
@@ -51,9 +52,9 @@ class NftBackendGrantsHeldTest {
     return Files.exists(runs) ? Files.readAllLines(runs).size() : 0;
   }
 
-  /** {@code backend} after the health check's read of the table, as egressd starts. */
-  private static NftBackend afterACheck(NftBackend backend) throws Exception {
-    backend.readInstalled();
+  /** {@code backend} after its read of the table before the first attach. */
+  private static NftBackend afterARead(NftBackend backend) throws Exception {
+    backend.installed();
     return backend;
   }
 
@@ -111,7 +112,7 @@ class NftBackendGrantsHeldTest {
     EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
 
     Map<HostName, Map<InetAddress, Instant>> held =
-        afterACheck(backendListing(listing(plan))).grantsHeld(CHAIN, plan);
+        afterARead(backendListing(listing(plan))).grantsHeld(CHAIN, plan);
 
     assertEquals(Map.of(NAME, Map.of(GRANTED, NOW.plusSeconds(50))), held);
   }
@@ -121,7 +122,7 @@ class NftBackendGrantsHeldTest {
     EnforcementPlan granted = plan("allow evil.example.com port 443\n", "10.213.0.2");
     EnforcementPlan now = plan("allow a.example.com port 443\n", "10.213.0.2");
 
-    assertEquals(Map.of(), afterACheck(backendListing(listing(granted))).grantsHeld(CHAIN, now));
+    assertEquals(Map.of(), afterARead(backendListing(listing(granted))).grantsHeld(CHAIN, now));
   }
 
   @Test
@@ -129,7 +130,7 @@ class NftBackendGrantsHeldTest {
     EnforcementPlan granted = plan("allow a.example.com port 443\n", "10.213.0.3");
     EnforcementPlan now = plan("allow a.example.com port 443\n", "10.213.0.2");
 
-    assertEquals(Map.of(), afterACheck(backendListing(listing(granted))).grantsHeld(CHAIN, now));
+    assertEquals(Map.of(), afterARead(backendListing(listing(granted))).grantsHeld(CHAIN, now));
   }
 
   @Test
@@ -137,15 +138,52 @@ class NftBackendGrantsHeldTest {
     EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
 
     assertEquals(
-        Map.of(), afterACheck(backendListing("table inet egress {\n}\n")).grantsHeld(CHAIN, plan));
+        Map.of(), afterARead(backendListing("table inet egress {\n}\n")).grantsHeld(CHAIN, plan));
   }
 
   @Test
-  void aRuleSetNoListingShowed_isNotListedForGrants() throws Exception {
+  void withoutAListingRead_nothingIsHeld_andNftDoesNotRun() throws Exception {
     EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
     NftBackend backend = backendListing(listing(plan));
 
-    assertEquals(Map.of(), backend.grantsHeld(CHAIN, plan), "a first attach takes over nothing");
-    assertEquals(0, nftRuns(), "and costs no listing");
+    assertEquals(Map.of(), backend.grantsHeld(CHAIN, plan));
+    assertEquals(0, nftRuns(), "it answers from what was read, and reads nothing itself");
+  }
+
+  @Test
+  void aRuleSetRemovedSinceTheListing_holdsNothing() throws Exception {
+    EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
+    NftBackend backend = afterARead(backendListing(listing(plan)));
+    long before = nftRuns();
+
+    backend.remove(CHAIN, List.of()); // the stand-in nft "succeeds"
+
+    assertTrue(nftRuns() > before, "the removal ran nft");
+    assertEquals(Map.of(), backend.grantsHeld(CHAIN, plan), "what the listing showed is gone");
+  }
+
+  @Test
+  void aRuleSetInstalledBeforeThePlansKey_holdsNothing() throws Exception {
+    EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
+    String withoutKey = listing(plan).replaceAll(" comment \"plan [0-9a-f]+\"", "");
+
+    assertEquals(Map.of(), afterARead(backendListing(withoutKey)).grantsHeld(CHAIN, plan));
+  }
+
+  @Test
+  void anElementWithoutAReadableExpiry_isLeftOut_andTheOthersHeld() throws Exception {
+    EnforcementPlan plan =
+        plan("allow a.example.com port 443\nallow b.example.com port 443\n", "10.213.0.2");
+    String listing =
+        listing(plan)
+            .replace(
+                "192.0.2.7 . tcp . 443 timeout 1m expires 50s",
+                "192.0.2.7 . tcp . 443 timeout 1m expires 50s, 192.0.2.8 . tcp . 443 timeout 1m");
+
+    Map<HostName, Map<InetAddress, Instant>> held =
+        afterARead(backendListing(listing)).grantsHeld(CHAIN, plan);
+
+    Map<InetAddress, Instant> one = Map.of(GRANTED, NOW.plusSeconds(50));
+    assertEquals(Map.of(NAME, one, HostName.of("b.example.com"), one), held);
   }
 }

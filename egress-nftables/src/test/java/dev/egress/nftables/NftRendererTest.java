@@ -634,11 +634,45 @@ class NftRendererTest {
         key.apply(base),
         key.apply(base.withGrants(Map.of(name, Map.of(IpAddresses.parse("192.0.2.1"), now)))),
         "grants are no part of it");
+    assertEquals(
+        key.apply(base),
+        key.apply(
+            EnforcementPlan.of(
+                PolicyText.parse("allow a.example.com port 443\ndns filter\n", "test"),
+                new ContainerEndpoint(
+                    ContainerId.of("box"), List.of(IpAddresses.parse("10.213.0.2")), filter),
+                Resolutions.none().with(name, Set.of(IpAddresses.parse("192.0.2.2"))),
+                filter)),
+        "nor are resolved addresses");
     assertNotEquals(
         key.apply(base), key.apply(plan.apply("allow b.example.com port 443\n", "10.213.0.2")));
     assertNotEquals(
         key.apply(base), key.apply(plan.apply("allow a.example.com port 443\n", "10.213.0.3")));
     assertNotEquals(
         key.apply(base), key.apply(plan.apply("allow a.example.com port 80\n", "10.213.0.2")));
+  }
+
+  @Test
+  void theHostSetRulesKey_ofAFixedPlan_staysTheSame() throws Exception {
+    // A change of the text the key is made of (HostSets.keyText, the rules' form) changes every
+    // key, and a restarted enforcer then takes over no grant: make such a change knowingly.
+    InetAddress filter = IpAddresses.parse("10.213.0.1");
+    EnforcementPlan plan =
+        EnforcementPlan.of(
+            PolicyText.parse(
+                "allow api.example.com port 443\nallow *.cdn.example.com port 8000-8100\n"
+                    + "dns filter\n",
+                "test"),
+            new ContainerEndpoint(
+                ContainerId.of("box"),
+                List.of(IpAddresses.parse("10.213.0.2"), IpAddresses.parse("fd00:213::2")),
+                filter),
+            Resolutions.none(),
+            filter);
+
+    assertEquals(
+        " comment \"plan 7616500c48993bbe2c85f7460e7b07a4\"",
+        planComment(
+            RENDERER.chainRules(ChainName.forContainer(ContainerId.of("box")), plan).get(2)));
   }
 }
