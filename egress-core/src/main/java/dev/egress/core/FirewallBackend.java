@@ -94,8 +94,8 @@ public interface FirewallBackend extends AutoCloseable {
    * address the kernel does not hold: installed again under {@code plan}, the grants open no more
    * than was open. A backend whose sets are not per name may credit an address to every name it
    * could have been granted to; the lifecycle therefore keeps what this returns under {@code plan}
-   * only, and drops it at the next policy update unless an answer gives it again. The default holds
-   * none, for a kernel whose grants carry no end (pf tables): those are dropped.
+   * only, and drops it at an update to another policy unless an answer has written it again. The
+   * default holds none, for a kernel whose grants carry no end (pf tables): those are dropped.
    *
    * @throws EgressException if the kernel could not be read; the lifecycle then takes over none
    */

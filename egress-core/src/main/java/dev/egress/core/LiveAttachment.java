@@ -203,11 +203,12 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
       boolean first = installed == null;
       if (first) {
         plan = plan.withGrants(grantsOfAnEarlierProcess(plan));
-      } else if (!takenOver.isEmpty()) {
+      } else if (!takenOver.isEmpty() && !newPolicy.equals(policy)) {
         plan = plan.withGrantsRemoved(byName(takenOver)); // they meant the old policy's names
       }
       steps.backend.install(name, plan);
       NameResolver.Subscription old = subscription;
+      EgressPolicy previous = policy;
       subscription = newSubscription;
       policy = newPolicy;
       resolutions = resolved;
@@ -221,7 +222,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
                           endings.computeIfAbsent(until, e -> new HashSet<>()).add(grant);
                           takenOver.add(grant);
                         }));
-      } else {
+      } else if (!newPolicy.equals(previous)) {
         takenOver.clear();
       }
       installed = plan;
@@ -374,7 +375,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   /**
    * Reinstalls the current policy, known to be missing.
    *
-   * @return whether a reinstall happened: false once detached, and before the attach has installed
+   * @return whether a reinstall happened: false once detached
    */
   boolean reinstall() throws EgressException {
     return reinstallUnless(plan -> false);
@@ -384,8 +385,8 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
   private boolean reinstallUnless(Predicate<EnforcementPlan> intact) throws EgressException {
     lock.lock();
     try {
-      if (!active || installed == null) {
-        return false; // detached, or the attach's own install (which takes over grants) is to come
+      if (!active) {
+        return false;
       }
       Resolutions current = steps.resolve(container.id(), policy.hostNames());
       EnforcementPlan plan = plan(policy, current);
@@ -510,9 +511,7 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         if (!plan.addresses().containsKey(grantee)) {
           continue; // a line that opens no port but 53 has no set
         }
-        if (!takenOver.isEmpty()) {
-          addresses.forEach(address -> takenOver.remove(new Grant(grantee, address))); // answered
-        }
+
         Map<InetAddress, Instant> granted = plan.grants().getOrDefault(grantee, Map.of());
         for (InetAddress address : addresses) {
           Instant until = granted.get(address);
@@ -539,6 +538,13 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         throw e;
       }
       installed = plan.withGrantsAdded(additions);
+      if (!takenOver.isEmpty()) {
+        // What an answer wrote is the name's own; a grant taken over that outlasts the answer
+        // was not written, and stays unconfirmed.
+        additions.forEach(
+            (grantee, added) ->
+                added.keySet().forEach(address -> takenOver.remove(new Grant(grantee, address))));
+      }
       Set<Grant> ending = endings.computeIfAbsent(expiry, e -> new HashSet<>());
       additions.forEach(
           (grantee, added) -> {

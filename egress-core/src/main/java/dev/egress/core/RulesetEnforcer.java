@@ -143,9 +143,11 @@ public final class RulesetEnforcer implements EgressEnforcer, FilteredAttachment
       steps.retryRemoval(blocking.getKey(), blocking.getValue());
     }
     LiveAttachment created = new LiveAttachment(steps, registry, name, container, policy);
-    registry.reserve(created);
+    // Locked before others can see it: a health check waits for its first install, which takes
+    // over what an earlier process granted, instead of installing before it.
     created.lock.lock();
     try {
+      registry.reserve(created);
       try {
         created.install(policy);
       } catch (EgressException | RuntimeException e) {

@@ -177,11 +177,55 @@ class RulesetEnforcerGrantTest {
     FakeBackend backend = new FakeBackend();
     HostName api = HostName.of("api.example");
     try (RulesetEnforcer after = restartedAfterAGrantTo(backend, api)) {
-      after.grant(BOX.id(), api, Set.of(ADDRESS), clock.instant().plusSeconds(30)); // answered
+      after.grant(BOX.id(), api, Set.of(ADDRESS), clock.instant().plusSeconds(120)); // written
 
       after.attach(BOX, policy("allow api.example port 443\ndns filter\n")); // an update
 
       assertTrue(allows(backend), "api.example's answer: kept, as an update keeps its grants");
+    }
+  }
+
+  @Test
+  void aGrantTakenOver_isNotConfirmedByAShorterAnswer_whichWritesNothing() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    HostName api = HostName.of("api.example");
+    try (RulesetEnforcer after = restartedAfterAGrantTo(backend, ASKED)) {
+      // Taken over until +60 s; api.example's answer lasts 30 s: nothing to write for ADDRESS.
+      after.grant(BOX.id(), api, Set.of(ADDRESS, OTHER), clock.instant().plusSeconds(30));
+
+      after.attach(BOX, policy("allow api.example port 443\ndns filter\n")); // an update
+
+      assertFalse(allows(backend), "the longer grant was *.cdn.example's, which is gone");
+      assertTrue(
+          backend.allows(BOX.addresses().get(0), Flow.tcp(OTHER, 443)), "the answer's own stays");
+    }
+  }
+
+  @Test
+  void aGrantTakenOver_isNotConfirmedByAnAnswerWhoseGrantFailed() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    HostName api = HostName.of("api.example");
+    try (RulesetEnforcer after = restartedAfterAGrantTo(backend, ASKED)) {
+      backend.failNext(1);
+      assertThrows(
+          EgressException.class,
+          () -> after.grant(BOX.id(), api, Set.of(ADDRESS), clock.instant().plusSeconds(120)));
+
+      after.attach(BOX, policy("allow api.example port 443\ndns filter\n")); // an update
+
+      assertFalse(allows(backend));
+    }
+  }
+
+  @Test
+  void aGrantTakenOver_staysThroughAnUpdateToTheSamePolicy() throws Exception {
+    FakeBackend backend = new FakeBackend();
+    try (RulesetEnforcer after = restartedAfterAGrantTo(backend, ASKED)) {
+      after.attach(BOX, policy(TWO_NAMES)); // a client attaching again after the restart
+
+      assertTrue(allows(backend), "the same policy: the same elements");
+      after.attach(BOX, policy("allow api.example port 443\ndns filter\n"));
+      assertFalse(allows(backend), "and is still dropped by another");
     }
   }
 

@@ -254,6 +254,7 @@ public final class NftBackend implements FirewallBackend {
     Set<InetAddress> staleRedirects = new LinkedHashSet<>(before.redirected());
     staleRedirects.removeAll(expected.redirected());
     Set<String> links = linksOf(name, plan);
+    changing(name);
     try {
       load(
           renderer.install(
@@ -464,6 +465,7 @@ public final class NftBackend implements FirewallBackend {
    */
   @Override
   public void remove(RuleSetName name, List<InetAddress> addresses) throws EgressException {
+    changing(name);
     try {
       ChainName chain = ChainName.of(name);
       Set<InetAddress> toCut = new LinkedHashSet<>(addresses);
@@ -881,6 +883,14 @@ public final class NftBackend implements FirewallBackend {
     NftListing listing = NftListing.parse(listingText());
     lastRead.set(new LastRead(listing, readFrom, changesBefore));
     return listing;
+  }
+
+  /**
+   * Marks rule set {@code name} as changing, before its transaction: no listing is taken as what it
+   * holds until {@link #changed} has counted the change.
+   */
+  private void changing(RuleSetName name) {
+    changedAt.put(name, Long.MAX_VALUE);
   }
 
   /** Counts a change of rule set {@code name}, after its transaction; see {@link #changes}. */

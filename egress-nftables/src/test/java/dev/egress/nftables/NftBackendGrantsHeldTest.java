@@ -186,4 +186,30 @@ class NftBackendGrantsHeldTest {
     Map<InetAddress, Instant> one = Map.of(GRANTED, NOW.plusSeconds(50));
     assertEquals(Map.of(NAME, one, HostName.of("b.example.com"), one), held);
   }
+
+  @Test
+  void aHealthChecksListing_servesAsWell() throws Exception {
+    EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
+    NftBackend backend = backendListing(listing(plan));
+
+    backend.readInstalled();
+
+    assertEquals(
+        Map.of(NAME, Map.of(GRANTED, NOW.plusSeconds(50))), backend.grantsHeld(CHAIN, plan));
+  }
+
+  @Test
+  void aRuleSetInstalledSinceTheListing_holdsNothing_untilTheNextListing() throws Exception {
+    EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
+    NftBackend backend = afterARead(backendListing(listing(plan)));
+
+    backend.install(CHAIN, plan); // the stand-in nft "succeeds"
+
+    assertEquals(Map.of(), backend.grantsHeld(CHAIN, plan), "the listing came before it");
+    backend.installed();
+    assertEquals(
+        Map.of(NAME, Map.of(GRANTED, NOW.plusSeconds(50))),
+        backend.grantsHeld(CHAIN, plan),
+        "a listing read after it shows what the rule set holds");
+  }
 }
