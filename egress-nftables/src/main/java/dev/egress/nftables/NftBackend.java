@@ -111,8 +111,9 @@ public final class NftBackend implements FirewallBackend {
   private final AtomicReference<@Nullable Checked> lastChecked = new AtomicReference<>();
 
   /**
-   * The last table listing read, when its read began, and {@link #changes} before it began: what
-   * {@link #grantsHeld} answers from.
+   * The latest table listing read (by when its read began: a read that ends after a later one does
+   * not replace it), when its read began, and {@link #changes} before it began: what {@link
+   * #grantsHeld} answers from.
    */
   private record LastRead(NftListing listing, Instant readFrom, long changesBefore) {}
 
@@ -126,6 +127,11 @@ public final class NftBackend implements FirewallBackend {
    */
   private final AtomicLong changes = new AtomicLong();
 
+  /**
+   * Rule sets changed since {@link #lastRead} began (or changing now), with their count: the older
+   * ones are dropped at each listing, since no listing read from then on is older than them, so
+   * that a long-lived backend does not remember every container it ever had.
+   */
   private final Map<RuleSetName, Long> changedAt = new ConcurrentHashMap<>();
 
   /**
@@ -657,7 +663,7 @@ public final class NftBackend implements FirewallBackend {
             : new Checked(text, parsedForCheck(text), new ConcurrentHashMap<>());
     lastChecked.set(now);
     // The same text read later holds the same times left, from the later start.
-    lastRead.set(new LastRead(now.listing(), readFrom, changesBefore));
+    read(new LastRead(now.listing(), readFrom, changesBefore));
     return new Installed() {
       private @Nullable Routes routes;
 
@@ -881,8 +887,26 @@ public final class NftBackend implements FirewallBackend {
     long changesBefore = changes.get();
     Instant readFrom = clock.instant();
     NftListing listing = NftListing.parse(listingText());
-    lastRead.set(new LastRead(listing, readFrom, changesBefore));
+    read(new LastRead(listing, readFrom, changesBefore));
     return listing;
+  }
+
+  /**
+   * Keeps {@code fresh} as the latest listing unless a later one is kept; prunes {@link
+   * #changedAt}.
+   */
+  private void read(LastRead fresh) {
+    LastRead latest =
+        lastRead.accumulateAndGet(
+            fresh,
+            (kept, offered) ->
+                kept == null || offered.changesBefore() >= kept.changesBefore() ? offered : kept);
+    changedAt.values().removeIf(count -> count <= latest.changesBefore());
+  }
+
+  /** How many rule sets {@link #changedAt} remembers. */
+  int changesRemembered() {
+    return changedAt.size();
   }
 
   /**

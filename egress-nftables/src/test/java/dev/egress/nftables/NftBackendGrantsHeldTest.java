@@ -212,4 +212,20 @@ class NftBackendGrantsHeldTest {
         backend.grantsHeld(CHAIN, plan),
         "a listing read after it shows what the rule set holds");
   }
+
+  @Test
+  void changesOlderThanTheLatestListing_areNotRemembered() throws Exception {
+    EnforcementPlan plan = plan("allow a.example.com port 443\n", "10.213.0.2");
+    NftBackend backend = afterARead(backendListing(listing(plan)));
+    for (int i = 0; i < 5; i++) {
+      backend.install(ChainName.forContainer(ContainerId.of("other" + i)), plan);
+    }
+    assertEquals(5, backend.changesRemembered());
+
+    backend.installed();
+
+    assertEquals(0, backend.changesRemembered(), "a listing read after them holds them");
+    assertEquals(
+        Map.of(NAME, Map.of(GRANTED, NOW.plusSeconds(50))), backend.grantsHeld(CHAIN, plan));
+  }
 }
