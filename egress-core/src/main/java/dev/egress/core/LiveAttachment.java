@@ -89,10 +89,10 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
 
   /**
    * Grants taken over from an earlier process ({@link #grantsOfAnEarlierProcess}) that no answer
-   * has given again since. The kernel's sets are per container, so such a grant may be credited to
-   * a name that shares its ports with the one it was granted to: harmless while the policy stays
-   * (the same elements), wrong under another. An update drops them; an answer for the name confirms
-   * one.
+   * has written again since. The kernel's sets are per container, so such a grant may be credited
+   * to a name that shares its ports with the one it was granted to: harmless while the policy stays
+   * (the same elements), wrong under another. An update to another policy drops them; an answer
+   * whose grant writes one for its name confirms it.
    */
   private final Set<Grant> takenOver = new HashSet<>();
 
@@ -511,7 +511,6 @@ final class LiveAttachment implements Attachment, AttachmentRegistry.Registered 
         if (!plan.addresses().containsKey(grantee)) {
           continue; // a line that opens no port but 53 has no set
         }
-
         Map<InetAddress, Instant> granted = plan.grants().getOrDefault(grantee, Map.of());
         for (InetAddress address : addresses) {
           Instant until = granted.get(address);
